@@ -1,0 +1,3 @@
+from buildopt.cli import main
+
+main()

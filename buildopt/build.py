@@ -1,0 +1,165 @@
+"""Run a plan: every step's go build in parallel, each binary written atomically and verified.
+
+A failing variant never stops the others. Ctrl-C (or SIGTERM) stops every running go build
+with its whole process tree and leaves neither temporary files nor orphaned processes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import threading
+from collections.abc import Iterator, Mapping
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextlib import contextmanager
+from pathlib import Path
+from types import FrameType
+from typing import Any, Protocol
+
+from buildopt import proc
+from buildopt.errors import Interrupted
+from buildopt.fsutil import remove_quietly, temp_path_for
+from buildopt.plan import Plan, Skip, Step, all_ids
+from buildopt.record import BuildResult, Status
+from buildopt.verify import verify
+
+HASH_CHUNK = 1 << 20
+
+
+class Observer(Protocol):
+    """Progress callbacks (the report stage implements them for people)."""
+
+    def started(self, step: Step) -> None: ...
+
+    def finished(self, result: BuildResult) -> None: ...
+
+
+class Quiet:
+    def started(self, step: Step) -> None:
+        pass
+
+    def finished(self, result: BuildResult) -> None:
+        pass
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(HASH_CHUNK), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def skipped_result(skip: Skip) -> BuildResult:
+    return BuildResult(skip.id, skip.variant.name, skip.target.spec, "skipped", skip.reason)
+
+
+def build_step(step: Step, environ: Mapping[str, str], group: proc.ProcessGroup) -> BuildResult:
+    """One go build into a temporary name, verified, then renamed into place."""
+    tmp = temp_path_for(step.output)
+    try:
+        done = group.run(step.argv_with_output(tmp), env={**environ, **step.env}, cwd=step.dir)
+        if group.stopping.is_set():
+            return _result(step, "failed", "interrupted", wall_seconds=done.seconds)
+        if done.returncode != 0:
+            stderr = proc.tail(done.stderr)
+            last = stderr.splitlines()[-1] if stderr else "no output"
+            return _result(
+                step,
+                "failed",
+                f"go build exited with {done.returncode}: {last}",
+                wall_seconds=done.seconds,
+                stderr_tail=stderr,
+            )
+        verification, info = verify(step, tmp)
+        size, digest = tmp.stat().st_size, sha256_of(tmp)
+        os.replace(tmp, step.output)
+        reason = "" if verification.ok else "verification: " + "; ".join(verification.problems)
+        return _result(
+            step,
+            "ok" if verification.ok else "failed",
+            reason,
+            output=str(step.output),
+            wall_seconds=done.seconds,
+            size=size,
+            sha256=digest,
+            verification=verification,
+            go_settings=info.settings if info else (),
+        )
+    finally:
+        remove_quietly(tmp)
+
+
+def _result(step: Step, status: Status, reason: str, **facts: Any) -> BuildResult:
+    return BuildResult(
+        step.id,
+        step.variant.name,
+        step.target.spec,
+        status,
+        reason,
+        argv=step.argv,
+        env=dict(step.env),
+        dir=str(step.dir),
+        **facts,
+    )
+
+
+@contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """Treat SIGTERM like Ctrl-C while building (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def run_plan(
+    plan: Plan, environ: Mapping[str, str], jobs: int, observer: Observer | None = None
+) -> list[BuildResult]:
+    """Build every step of plan, jobs at a time; results in the profile's order."""
+    observer = observer or Quiet()
+    group = proc.ProcessGroup()
+    results = [skipped_result(s) for s in plan.skipped]
+    for r in results:
+        observer.finished(r)
+    pending: dict[Future[BuildResult], Step] = {}
+    executor = ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="go-build")
+    try:
+        with sigterm_as_interrupt():
+            for step in plan.steps:
+                pending[executor.submit(_observed, step, environ, group, observer)] = step
+            while pending:
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    del pending[future]
+                    result = future.result()
+                    results.append(result)
+                    observer.finished(result)
+    except KeyboardInterrupt:
+        group.stop_all()
+        executor.shutdown(wait=True, cancel_futures=True)
+        raise Interrupted(
+            f"interrupted: stopped {len(pending)} unfinished build(s); "
+            "no partial binaries were left and no build record was written"
+        ) from None
+    executor.shutdown(wait=True)
+    order = {sid: i for i, sid in enumerate(all_ids(plan.profile, plan.toolchain))}
+    return sorted(results, key=lambda r: order.get(r.id, len(order)))
+
+
+def _observed(
+    step: Step, environ: Mapping[str, str], group: proc.ProcessGroup, observer: Observer
+) -> BuildResult:
+    if group.stopping.is_set():
+        return _result(step, "failed", "interrupted")
+    observer.started(step)
+    return build_step(step, environ, group)

@@ -1,0 +1,85 @@
+"""The commands behind the CLI: load, plan, build, report. Each returns an exit code.
+
+Tasks (buildopt/tasks.py) are thin adapters over these functions; nothing here imports invoke.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from buildopt.errors import EXIT_FAILED, EXIT_OK, UsageError
+from buildopt.plan import Plan, make_plan
+from buildopt.profile import available_profiles, load_profile
+
+
+def _load_plan(
+    profile: str | None,
+    variants: Sequence[str],
+    dist: str | None,
+    cwd: Path,
+    environ: Mapping[str, str],
+) -> Plan:
+    from buildopt import toolchain
+
+    if not profile:
+        known = ", ".join(available_profiles(cwd)) or f"none in {cwd / 'profiles'}"
+        raise UsageError(f"--profile is required (profiles here: {known})")
+    loaded = load_profile(profile, cwd)
+    tools = toolchain.load(environ)
+    out = (cwd / dist).resolve() if dist else None
+    return make_plan(loaded, tools, environ, variants, out)
+
+
+def plan_command(
+    profile: str | None,
+    *,
+    variants: Sequence[str] = (),
+    as_json: bool = False,
+    dist: str | None = None,
+    cwd: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> int:
+    """``buildopt plan``: every variant x target with its argv and env, nothing built."""
+    from buildopt import report
+
+    plan = _load_plan(profile, variants, dist, cwd or Path.cwd(), environ or os.environ)
+    if as_json:
+        report.print_json(report.plan_json(plan))
+    else:
+        report.show_plan(report.make_console(), plan)
+    return EXIT_OK
+
+
+def build_command(
+    profile: str | None,
+    *,
+    variants: Sequence[str] = (),
+    jobs: int = 0,
+    as_json: bool = False,
+    record: str | None = None,
+    dist: str | None = None,
+    cwd: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> int:
+    """``buildopt build``: build the selected variants, verify them, write the build record."""
+    from buildopt import report
+    from buildopt.build import run_plan
+    from buildopt.record import record_json, write_record
+
+    cwd = cwd or Path.cwd()
+    environ = dict(environ or os.environ)
+    if jobs < 0:
+        raise UsageError(f"--jobs {jobs}: expected a positive number (0 means one per CPU)")
+    plan = _load_plan(profile, variants, dist, cwd, environ)
+    console = report.make_console()
+    record_path = (cwd / record).resolve() if record else plan.dist / "build.json"
+    with report.BuildProgress(console, len(plan.steps)) as progress:
+        results = run_plan(plan, environ, jobs or os.cpu_count() or 1, progress)
+    data = record_json(plan, results)
+    write_record(record_path, data)
+    report.show_results(console, results, record_path)
+    if as_json:
+        report.print_json(data)
+    return EXIT_FAILED if any(r.status == "failed" for r in results) else EXIT_OK

@@ -1,0 +1,49 @@
+"""The errors buildopt reports to users, each with its documented exit code.
+
+Exit codes: 0 ok, 1 a build (or later a gate) failed, 2 bad input, 130 interrupted.
+Every error carries a one-line message that names the file or argument at fault.
+"""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130
+
+
+class BuildoptError(Exception):
+    """Base class: a problem buildopt explains to the user in one line."""
+
+    exit_code = EXIT_BAD_INPUT
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class ProfileError(BuildoptError):
+    """A profile file cannot be read, parsed or validated."""
+
+    def __init__(self, path: object, message: str) -> None:
+        super().__init__(f"{path}: {message}")
+
+
+class UsageError(BuildoptError):
+    """A command-line argument is wrong."""
+
+
+class ToolchainError(BuildoptError):
+    """The Go toolchain is missing or did not answer as expected."""
+
+
+class BuildFailed(BuildoptError):
+    """One or more variants failed to build or to verify."""
+
+    exit_code = EXIT_FAILED
+
+
+class Interrupted(BuildoptError):
+    """The user interrupted the run (Ctrl-C or SIGTERM)."""
+
+    exit_code = EXIT_INTERRUPTED

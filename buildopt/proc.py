@@ -1,0 +1,155 @@
+"""The one way buildopt runs external commands: an argv list, never a shell.
+
+Every command is logged as ``+ argv`` on the ``buildopt`` logger. Failures raise
+:class:`CommandFailed`, which carries the command, its exit code and the tail of stderr.
+Long-running children (``go build``) are started in a session of their own so that the
+whole process tree can be stopped on interrupt without leaving orphans.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import shlex
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from buildopt.errors import BuildoptError
+
+log = logging.getLogger("buildopt")
+
+STDERR_TAIL_LINES = 30
+
+
+def tail(text: str, lines: int = STDERR_TAIL_LINES) -> str:
+    """The last ``lines`` lines of ``text``, without trailing blank lines."""
+    return "\n".join(text.rstrip().splitlines()[-lines:])
+
+
+def display(argv: Sequence[str]) -> str:
+    """A copy-pasteable rendering of argv (display only; nothing is ever run through a shell)."""
+    return shlex.join(argv)
+
+
+class CommandFailed(BuildoptError):
+    """An external command exited non-zero or could not be started."""
+
+    def __init__(self, argv: Sequence[str], returncode: int | None, stderr: str) -> None:
+        self.argv = list(argv)
+        self.returncode = returncode
+        self.stderr_tail = tail(stderr)
+        what = "could not start" if returncode is None else f"exited with {returncode}"
+        first = self.stderr_tail.splitlines()[-1] if self.stderr_tail else ""
+        super().__init__(f"{display(argv)} {what}" + (f": {first}" if first else ""))
+
+
+@dataclass(frozen=True)
+class Completed:
+    argv: tuple[str, ...]
+    returncode: int
+    stdout: str
+    stderr: str
+    seconds: float
+
+
+def run(
+    argv: Sequence[str],
+    *,
+    env: Mapping[str, str] | None = None,
+    cwd: str | os.PathLike[str] | None = None,
+    timeout: float | None = None,
+    check: bool = True,
+) -> Completed:
+    """Run argv to completion and capture its output (for short toolchain queries)."""
+    log.debug("+ %s", display(argv))
+    started = time.monotonic()
+    try:
+        proc = subprocess.run(
+            list(argv),
+            env=dict(env) if env is not None else None,
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise CommandFailed(argv, None, str(exc)) from exc
+    done = Completed(
+        tuple(argv), proc.returncode, proc.stdout, proc.stderr, time.monotonic() - started
+    )
+    if check and proc.returncode != 0:
+        raise CommandFailed(argv, proc.returncode, proc.stderr)
+    return done
+
+
+class ProcessGroup:
+    """Children started in their own sessions, all stoppable at once (on Ctrl-C)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._running: set[subprocess.Popen[bytes]] = set()
+        self.stopping = threading.Event()
+
+    def run(
+        self,
+        argv: Sequence[str],
+        *,
+        env: Mapping[str, str],
+        cwd: str | os.PathLike[str],
+    ) -> Completed:
+        """Run argv in a new session; never raises for a non-zero exit."""
+        log.debug("+ %s", display(argv))
+        started = time.monotonic()
+        if self.stopping.is_set():
+            return Completed(tuple(argv), -signal.SIGTERM, "", "interrupted", 0.0)
+        try:
+            proc = subprocess.Popen(
+                list(argv),
+                env=dict(env),
+                cwd=cwd,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                start_new_session=True,
+            )
+        except OSError as exc:
+            return Completed(tuple(argv), 127, "", str(exc), time.monotonic() - started)
+        with self._lock:
+            self._running.add(proc)
+        try:
+            out, err = proc.communicate()
+        finally:
+            with self._lock:
+                self._running.discard(proc)
+        return Completed(
+            tuple(argv),
+            proc.returncode,
+            out.decode(errors="replace"),
+            err.decode(errors="replace"),
+            time.monotonic() - started,
+        )
+
+    def stop_all(self, grace: float = 3.0) -> None:
+        """SIGTERM every running child's process group, then SIGKILL what is left."""
+        self.stopping.set()
+        with self._lock:
+            procs = list(self._running)
+        for proc in procs:
+            _signal_group(proc, signal.SIGTERM)
+        deadline = time.monotonic() + grace
+        for proc in procs:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=max(0.0, deadline - time.monotonic()))
+            # The leader may be gone while its children (compile, link) still run.
+            _signal_group(proc, signal.SIGKILL)
+
+
+def _signal_group(proc: subprocess.Popen[bytes], sig: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, sig)

@@ -1,0 +1,188 @@
+"""Presenters: rich tables and progress for people on stderr, JSON for machines on stdout."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from buildopt import proc
+from buildopt.plan import Plan, Step
+from buildopt.record import BuildResult
+
+PLAN_SCHEMA = "buildopt.plan/1"
+STATUS_STYLE = {"ok": "green", "failed": "bold red", "skipped": "yellow"}
+
+
+NON_TERMINAL_WIDTH = 160
+
+
+def make_console() -> Console:
+    """The console for people: stderr; colour off with NO_COLOR or when not a terminal.
+
+    Logs (not a terminal) get wide lines instead of rich's 80 columns, so that argv and
+    file names stay on one line and can be copied.
+    """
+    console = Console(stderr=True, highlight=False, soft_wrap=True)
+    if not console.is_terminal and "COLUMNS" not in os.environ:
+        console = Console(stderr=True, highlight=False, soft_wrap=True, width=NON_TERMINAL_WIDTH)
+    return console
+
+
+def format_bytes(n: int | None) -> str:
+    if n is None:
+        return "-"
+    value = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if abs(value) < 1024 or unit == "GiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.2f} {unit}"
+        value /= 1024
+    raise AssertionError("unreachable")
+
+
+def short_path(path: Path | str, cwd: Path | None = None) -> str:
+    """path relative to cwd when it lies below it (for people; JSON keeps absolute paths)."""
+    cwd = cwd or Path.cwd()
+    try:
+        return str(Path(path).relative_to(cwd))
+    except ValueError:
+        return str(path)
+
+
+def plan_json(plan: Plan) -> dict[str, Any]:
+    return {
+        "schema": PLAN_SCHEMA,
+        "profile": plan.profile.name,
+        "profile_path": str(plan.profile.path),
+        "go": {"version": plan.toolchain.version, "path": plan.toolchain.go},
+        "baseline": plan.profile.baseline,
+        "steps": [
+            {
+                "id": s.id,
+                "variant": s.variant.name,
+                "target": s.target.spec,
+                "argv": list(s.argv),
+                "env": dict(s.env),
+                "dir": str(s.dir),
+                "output": str(s.output),
+                "settings": s.variant.settings(),
+            }
+            for s in plan.steps
+        ],
+        "skipped": [
+            {"id": k.id, "variant": k.variant.name, "target": k.target.spec, "reason": k.reason}
+            for k in plan.skipped
+        ],
+    }
+
+
+def print_json(data: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(data, indent=2) + "\n")
+    sys.stdout.flush()
+
+
+def show_plan(console: Console, plan: Plan) -> None:
+    profile = plan.profile
+    console.print(
+        f"[bold]{escape(profile.name)}[/]: {escape(profile.description)}  "
+        f"({len(plan.steps)} to build, {len(plan.skipped)} skipped, "
+        f"{escape(plan.toolchain.version)}, baseline [bold]{escape(profile.baseline)}[/])"
+    )
+    for step in plan.steps:
+        env = " ".join(f"{k}={v}" for k, v in step.env.items())
+        console.print(f"\n[bold cyan]{escape(step.id)}[/]")
+        console.print(f"  dir   {escape(short_path(step.dir))}")
+        console.print(f"  env   {escape(env)}")
+        console.print(f"  argv  {escape(proc.display(step.argv))}", soft_wrap=True)
+    for skip in plan.skipped:
+        console.print(f"\n[yellow]skipped[/] [bold]{escape(skip.id)}[/]: {escape(skip.reason)}")
+
+
+class BuildProgress:
+    """Live progress on a terminal; one plain line per finished build elsewhere (CI logs)."""
+
+    def __init__(self, console: Console, total: int) -> None:
+        self.console = console
+        self._lock = threading.Lock()
+        self._running: list[str] = []
+        self._progress: Progress | None = None
+        if console.is_terminal:
+            self._progress = Progress(
+                SpinnerColumn(),
+                TextColumn("{task.description}"),
+                BarColumn(),
+                TextColumn("{task.completed}/{task.total}"),
+                TimeElapsedColumn(),
+                console=console,
+                transient=True,
+            )
+            self._task = self._progress.add_task("building", total=total)
+
+    def __enter__(self) -> BuildProgress:
+        if self._progress:
+            self._progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._progress:
+            self._progress.stop()
+
+    def started(self, step: Step) -> None:
+        with self._lock:
+            self._running.append(step.id)
+            self._update()
+
+    def finished(self, result: BuildResult) -> None:
+        with self._lock:
+            if result.id in self._running:
+                self._running.remove(result.id)
+            if self._progress:
+                self._progress.advance(self._task)
+                self._update()
+            line = f"{result.status:>7}  {result.id}"
+            if result.status == "ok":
+                line += f"  {format_bytes(result.size)}  {result.wall_seconds:.1f}s"
+            elif result.reason:
+                line += f"  {result.reason}"
+            self.console.print(escape(line), style=STATUS_STYLE[result.status], soft_wrap=True)
+
+    def _update(self) -> None:
+        if self._progress:
+            shown = ", ".join(self._running[:3]) + (" ..." if len(self._running) > 3 else "")
+            self._progress.update(self._task, description=f"building {shown}")
+
+
+def show_results(console: Console, results: Sequence[BuildResult], record: Path | None) -> None:
+    table = Table(title="build results", title_justify="left")
+    for name, justify in (
+        ("variant@target", "left"),
+        ("status", "left"),
+        ("size", "right"),
+        ("bytes", "right"),
+        ("time", "right"),
+        ("note", "left"),
+    ):
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for r in results:
+        table.add_row(
+            escape(r.id),
+            f"[{STATUS_STYLE[r.status]}]{r.status}[/]",
+            format_bytes(r.size),
+            "-" if r.size is None else str(r.size),
+            f"{r.wall_seconds:.1f}s" if r.status != "skipped" else "-",
+            escape(r.reason),
+        )
+    console.print(table)
+    counts = {s: sum(r.status == s for r in results) for s in STATUS_STYLE}
+    summary = ", ".join(f"{n} {s}" for s, n in counts.items())
+    where = f"; record: {short_path(record)}" if record else ""
+    console.print(f"{summary}{where}")

@@ -1,0 +1,113 @@
+"""The ``buildopt`` task collection: thin adapters from invoke to buildopt.commands."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import traceback
+from collections.abc import Callable
+
+from invoke.collection import Collection
+from invoke.context import Context
+from invoke.exceptions import Exit
+from invoke.tasks import task
+
+EXIT_INTERNAL = 3
+
+
+def debug_enabled() -> bool:
+    """True under ``--debug`` (invoke's core flag turns on DEBUG logging)."""
+    return logging.getLogger().isEnabledFor(logging.DEBUG)
+
+
+def run_command(command: Callable[[], int]) -> None:
+    """Run a command; turn its errors into one line and a documented exit code."""
+    from buildopt.errors import EXIT_INTERRUPTED, BuildoptError
+
+    try:
+        code = command()
+    except BuildoptError as exc:
+        if debug_enabled():
+            traceback.print_exc()
+        raise Exit(f"error: {exc.message}", exc.exit_code) from None
+    except KeyboardInterrupt:
+        raise Exit("error: interrupted", EXIT_INTERRUPTED) from None
+    except Exception as exc:
+        if debug_enabled():
+            raise
+        print(
+            f"internal error: {type(exc).__name__}: {exc} (rerun with --debug for a "
+            "traceback, and please report it)",
+            file=sys.stderr,
+        )
+        raise Exit(code=EXIT_INTERNAL) from None
+    if code:
+        raise Exit(code=code)
+
+
+PROFILE_HELP = "profile name (profiles/NAME.toml) or path to a .toml file"
+VARIANT_HELP = "fnmatch pattern over ids like static@linux-arm64 (repeatable)"
+
+
+@task(
+    iterable=["variant"],
+    help={
+        "profile": PROFILE_HELP,
+        "variant": VARIANT_HELP,
+        "json": "print JSON on stdout",
+        "dist": "output directory (default: dist/ in the project root)",
+    },
+)
+def plan(
+    c: Context,
+    profile: str = "",
+    variant: list[str] | None = None,
+    json: bool = False,
+    dist: str = "",
+) -> None:
+    """Show every variant x target with its exact go build argv and env; build nothing."""
+    from buildopt.commands import plan_command
+
+    run_command(
+        lambda: plan_command(
+            profile or None, variants=variant or (), as_json=json, dist=dist or None
+        )
+    )
+
+
+@task(
+    iterable=["variant"],
+    help={
+        "profile": PROFILE_HELP,
+        "variant": VARIANT_HELP,
+        "jobs": "parallel builds (default: number of CPUs)",
+        "json": "also print the build record on stdout",
+        "record": "where to write the build record (default: dist/PROFILE/build.json)",
+        "dist": "output directory (default: dist/ in the project root)",
+    },
+)
+def build(
+    c: Context,
+    profile: str = "",
+    variant: list[str] | None = None,
+    jobs: int = 0,
+    json: bool = False,
+    record: str = "",
+    dist: str = "",
+) -> None:
+    """Build the profile's variants in parallel, verify each binary, write the build record."""
+    from buildopt.commands import build_command
+
+    run_command(
+        lambda: build_command(
+            profile or None,
+            variants=variant or (),
+            jobs=jobs,
+            as_json=json,
+            record=record or None,
+            dist=dist or None,
+        )
+    )
+
+
+ns = Collection(plan, build)

@@ -1,0 +1,7 @@
+//go:build !enterprise
+
+package main
+
+import "net/http"
+
+func registerExtra(*http.ServeMux) {}

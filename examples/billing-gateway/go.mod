@@ -1,0 +1,3 @@
+module example.com/billing-gateway
+
+go 1.25
