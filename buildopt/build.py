@@ -63,14 +63,12 @@ def build_step(step: Step, environ: Mapping[str, str], group: proc.ProcessGroup)
         if group.stopping.is_set():
             return _result(step, "failed", "interrupted", wall_seconds=done.seconds)
         if done.returncode != 0:
-            stderr = proc.tail(done.stderr)
-            last = stderr.splitlines()[-1] if stderr else "no output"
             return _result(
                 step,
                 "failed",
-                f"go build exited with {done.returncode}: {last}",
+                f"go build exited with {done.returncode}: {proc.first_error(done.stderr)}",
                 wall_seconds=done.seconds,
-                stderr_tail=stderr,
+                stderr_tail=proc.excerpt(done.stderr),
             )
         verification, info = verify(step, tmp)
         size, digest = tmp.stat().st_size, sha256_of(tmp)

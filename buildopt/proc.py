@@ -26,9 +26,31 @@ log = logging.getLogger("buildopt")
 STDERR_TAIL_LINES = 30
 
 
+STDERR_HEAD_LINES = 10
+
+
 def tail(text: str, lines: int = STDERR_TAIL_LINES) -> str:
     """The last ``lines`` lines of ``text``, without trailing blank lines."""
     return "\n".join(text.rstrip().splitlines()[-lines:])
+
+
+def excerpt(text: str) -> str:
+    """Head and tail of a long output: the first error and the last words both survive."""
+    lines = text.rstrip().splitlines()
+    if len(lines) <= STDERR_HEAD_LINES + STDERR_TAIL_LINES:
+        return "\n".join(lines)
+    skipped = len(lines) - STDERR_HEAD_LINES - STDERR_TAIL_LINES
+    return "\n".join(
+        [*lines[:STDERR_HEAD_LINES], f"[... {skipped} lines ...]", *lines[-STDERR_TAIL_LINES:]]
+    )
+
+
+def first_error(text: str) -> str:
+    """The first line that says something (go build prefixes package names with '#')."""
+    for line in text.splitlines():
+        if line.strip() and not line.startswith("#"):
+            return line.strip()
+    return "no output"
 
 
 def display(argv: Sequence[str]) -> str:

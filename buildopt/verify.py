@@ -53,30 +53,19 @@ def verify(step: Step, binary: Path) -> tuple[Verification, BuildInfo | None]:
 
 
 def expected_settings(step: Step) -> dict[str, str | None]:
-    """Build-info settings the variant determines; None means 'must be absent'."""
+    """Build-info settings the variant determines; None means 'must be absent'.
+
+    The target is the authority for GOOS, GOARCH and the arch level, whatever env.* says.
+    """
     v = step.variant
-    env = step.env
     expected: dict[str, str | None] = {
-        "GOOS": env.get("GOOS"),
-        "GOARCH": env.get("GOARCH"),
+        **step.target.env(),
         "-buildmode": v.buildmode or "exe",
         "-trimpath": "true" if v.trimpath else None,
         "-gcflags": go_quote_join(v.gcflags) if v.gcflags else None,
     }
-    for key in (
-        "GOARM",
-        "GOAMD64",
-        "GOARM64",
-        "GO386",
-        "GOMIPS",
-        "GOMIPS64",
-        "GOPPC64",
-        "GORISCV64",
-    ):
-        if key in env:
-            expected[key] = env[key]
-    if "CGO_ENABLED" in env:
-        expected["CGO_ENABLED"] = env["CGO_ENABLED"]
+    if v.cgo is not None:
+        expected["CGO_ENABLED"] = "1" if v.cgo else "0"
     if not v.trimpath:
         words = ldflags(v)
         expected["-ldflags"] = go_quote_join(words) if words else None

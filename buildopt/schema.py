@@ -1,0 +1,19 @@
+"""The JSON Schemas shipped with buildopt for its machine-readable outputs."""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+from typing import Any
+
+SCHEMAS = {
+    "buildopt.build/1": "build-record.schema.json",
+    "buildopt.plan/1": "plan.schema.json",
+}
+
+
+def load_schema(schema_id: str) -> dict[str, Any]:
+    """The JSON Schema of an output, by the value of its ``schema`` field."""
+    text = (resources.files("buildopt") / "schemas" / SCHEMAS[schema_id]).read_text()
+    data: dict[str, Any] = json.loads(text)
+    return data

@@ -1,0 +1,47 @@
+"""Repository tasks: buildopt's own commands (plan, build) plus the development tasks.
+
+``invoke build --profile=telecom-edge`` here does what ``buildopt build`` does anywhere.
+Development tasks run their tools with argv lists (no shell), like the rest of buildopt.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from invoke.collection import Collection
+from invoke.context import Context
+from invoke.exceptions import Exit
+from invoke.tasks import task
+
+from buildopt import tasks as buildopt_tasks
+
+
+def _run(*argvs: list[str]) -> None:
+    for argv in argvs:
+        print("+ " + " ".join(argv), file=sys.stderr)
+        code = subprocess.run(argv, check=False).returncode
+        if code:
+            raise Exit(code=code)
+
+
+@task(help={"unit": "only the unit tests (no Go needed)", "k": "pytest -k expression"})
+def test(c: Context, unit: bool = False, k: str = "") -> None:
+    """Run the test suite (unit tests, then integration tests with the real Go toolchain)."""
+    argv = [sys.executable, "-m", "pytest", "tests/unit" if unit else "tests"]
+    if k:
+        argv += ["-k", k]
+    _run(argv)
+
+
+@task
+def lint(c: Context) -> None:
+    """ruff (lint and format check) and mypy --strict."""
+    _run(
+        [sys.executable, "-m", "ruff", "check", "buildopt", "tests", "tasks.py"],
+        [sys.executable, "-m", "ruff", "format", "--check", "buildopt", "tasks.py"],
+        [sys.executable, "-m", "mypy"],
+    )
+
+
+ns = Collection(buildopt_tasks.plan, buildopt_tasks.build, test, lint)

@@ -1,0 +1,70 @@
+"""Integration tests run the real Go toolchain and compare with independent tools."""
+
+from __future__ import annotations
+
+import ast
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+
+from buildopt.toolchain import find_go
+from tests.conftest import REPO
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="session")
+def go() -> str:
+    """The go command; integration tests fail (never skip) without it."""
+    try:
+        return find_go(os.environ)
+    except Exception as exc:
+        pytest.fail(f"integration tests need Go: {exc}")
+
+
+def buildopt(
+    args: Sequence[str], cwd: Path = REPO, env: dict[str, str] | None = None, timeout: float = 900
+) -> subprocess.CompletedProcess[str]:
+    """Run the real command line: python -m buildopt ARGS."""
+    return subprocess.run(
+        [sys.executable, "-m", "buildopt", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "NO_COLOR": "1", **(env or {})},
+        timeout=timeout,
+        check=False,
+    )
+
+
+def go_version_m(go: str, binary: Path) -> dict[str, str]:
+    """Build settings as `go version -m` prints them (the independent reference)."""
+    out = subprocess.run(
+        [go, "version", "-m", str(binary)], capture_output=True, text=True, check=True
+    ).stdout
+    settings = {}
+    for line in out.splitlines():
+        fields = line.strip().split("\t")
+        if fields[0] == "build":
+            key, _, value = fields[1].partition("=")
+            # go version -m prints values with spaces or quotes strconv.Quote'd
+            settings[key] = ast.literal_eval(value) if value.startswith('"') else value
+    return settings
+
+
+def readelf(*args: str) -> str:
+    exe = shutil.which("readelf")
+    if exe is None:
+        pytest.fail("integration tests need readelf (binutils)")
+    return subprocess.run([exe, "-W", *args], capture_output=True, text=True, check=True).stdout
+
+
+def copy_program(name: str, dest: Path) -> Path:
+    target = dest / name
+    shutil.copytree(REPO / "tests" / "go" / name, target)
+    return target

@@ -1,0 +1,212 @@
+"""Failures, verification, literal values, interruption: the real command on real builds."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO
+from tests.integration.conftest import buildopt, copy_program, go_version_m
+
+pytestmark = pytest.mark.integration
+
+
+def make_project(tmp_path: Path, profile: str) -> Path:
+    copy_program("hello", tmp_path)
+    (tmp_path / "profiles").mkdir()
+    (tmp_path / "profiles" / "p.toml").write_text(profile)
+    return tmp_path
+
+
+def test_values_reach_go_build_literally(tmp_path: Path, go: str) -> None:
+    marker = tmp_path / "pwned"
+    evil = f"$(touch {marker}) `touch {marker}` ; touch {marker} && echo 'quoted'"
+    project = make_project(
+        tmp_path,
+        f"""
+package = "./hello"
+[variants.evil]
+cgo = false
+x = {{ "main.v" = {json.dumps(evil)} }}
+""",
+    )
+    done = buildopt(["build", "--profile", "p"], cwd=project)
+    assert done.returncode == 0, done.stderr
+    binary = project / "dist" / "p" / "evil" / "linux-amd64" / "hello"
+    out = subprocess.run([str(binary)], capture_output=True, text=True, check=True).stdout
+    assert out.startswith(f"v={evil} user=")
+    assert not marker.exists()
+    # -ldflags is recorded (no -trimpath here) exactly as passed:
+    assert go_version_m(go, binary)["-ldflags"].startswith('-X "main.v=$(touch')
+
+
+def test_one_failure_does_not_stop_the_others(tmp_path: Path, go: str) -> None:
+    project = make_project(
+        tmp_path,
+        """
+package = "./hello"
+[defaults]
+cgo = false
+[variants.good]
+strip = "all"
+[variants.badflag]
+ldflags = ["-definitely-not-a-linker-flag"]
+[variants.liar]
+env = { GOARCH = "386" }
+""",
+    )
+    done = buildopt(["build", "--profile", "p", "--jobs", "2"], cwd=project)
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr
+    record = json.loads((project / "dist" / "p" / "build.json").read_text())
+    status = {b["id"]: b for b in record["builds"]}
+    assert status["good@linux-amd64"]["status"] == "ok"
+    bad = status["badflag@linux-amd64"]
+    assert bad["status"] == "failed" and bad["reason"].startswith("go build exited with 1")
+    assert "definitely-not-a-linker-flag" in bad["stderr_tail"]
+    assert bad["output"] is None
+    assert not (project / "dist" / "p" / "badflag" / "linux-amd64" / "hello").exists()
+    liar = status["liar@linux-amd64"]
+    assert liar["status"] == "failed"
+    assert "GOARCH is '386', the variant asked for 'amd64'" in liar["reason"]
+    assert "1 ok, 2 failed, 0 skipped" in done.stderr
+    leftovers = [p for p in (project / "dist").rglob("*") if ".buildopt-tmp-" in p.name]
+    assert leftovers == []
+
+
+def test_strip_and_pie_verified_against_the_binary(tmp_path: Path, go: str) -> None:
+    project = make_project(
+        tmp_path,
+        """
+package = "./hello"
+[variants.dwarfless]
+cgo = false
+strip = "dwarf"
+buildmode = "pie"
+gcflags = ["all=-l"]
+""",
+    )
+    done = buildopt(["build", "--profile", "p", "--json"], cwd=project)
+    assert done.returncode == 0, done.stderr
+    (b,) = json.loads(done.stdout)["builds"]
+    ref = go_version_m(go, Path(b["output"]))
+    assert ref["-buildmode"] == "pie" and ref["-gcflags"] == "all=-l" and ref["-ldflags"] == "-w"
+    assert {"-buildmode", "-gcflags", "-ldflags", "symbols", "dwarf"} <= set(
+        b["verification"]["checked"]
+    )
+
+
+def _processes_with_env(needle: str) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if needle.encode() in (entry / "environ").read_bytes():
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return found
+
+
+def test_interrupt_leaves_no_partial_binary_and_no_orphans(tmp_path: Path, go: str) -> None:
+    """Ctrl-C during a cold build: exit 130, no temp files, no go/compile processes left."""
+    cache = tmp_path / "gocache"
+    dist = tmp_path / "dist"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "buildopt",
+            "build",
+            "--profile",
+            "telecom-edge",
+            "--variant",
+            "static@linux-amd64",
+            "--dist",
+            str(dist),
+        ],
+        cwd=REPO,
+        env={**os.environ, "GOCACHE": str(cache), "NO_COLOR": "1"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and len(_processes_with_env(f"GOCACHE={cache}")) < 2:
+        time.sleep(0.1)
+    assert len(_processes_with_env(f"GOCACHE={cache}")) >= 2, "go build never started"
+    time.sleep(1.0)  # let compilers get going
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "interrupted" in err and "Traceback" not in err
+    time.sleep(0.5)
+    assert _processes_with_env(f"GOCACHE={cache}") == []
+    assert not [p for p in dist.rglob("*") if p.is_file()]
+    assert not (dist / "telecom-edge" / "build.json").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["build", "--profile", "nope"], "--profile nope: no profile profiles/nope.toml"),
+        (["build", "--profile", "telecom-edge", "--variant", "zzz*"], "matches no variant"),
+        (["plan", "--profile", "telecom-edge", "--frobnicate"], "--frobnicate"),
+        (["build", "--profile", "/etc/hostname.toml"], "no such file"),
+    ],
+)
+def test_cli_bad_input_exit_2_one_line(args: list[str], message: str) -> None:
+    done = buildopt(args)
+    assert done.returncode == 2, done.stderr
+    assert message in done.stderr
+    assert "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_debug_shows_the_traceback() -> None:
+    done = buildopt(["--debug", "build", "--profile", "nope"])
+    assert done.returncode == 2
+    assert "Traceback" in done.stderr
+
+
+def test_bad_profile_via_cli(tmp_path: Path) -> None:
+    project = make_project(tmp_path, 'package = "./hello"\n[variants.a]\nlinkmode = "dynamic"\n')
+    done = buildopt(["plan", "--profile", "p"], cwd=project)
+    assert done.returncode == 2
+    assert done.stderr.strip() == (
+        f'error: {project}/profiles/p.toml: variants.a.linkmode: expected one of "internal", '
+        "\"external\", got 'dynamic'"
+    )
+
+
+def test_missing_go_via_cli(tmp_path: Path) -> None:
+    done = buildopt(["plan", "--profile", "telecom-edge"], env={"BUILDOPT_GO": "/no/go"})
+    assert done.returncode == 2
+    assert done.stderr.strip() == "error: BUILDOPT_GO=/no/go: no such executable"
+
+
+def test_repo_tasks_expose_the_same_commands() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "invoke", "--list"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    for name in ("build", "plan", "test", "lint"):
+        assert f"  {name} " in done.stdout or f"  {name}\n" in done.stdout, done.stdout
+
+
+def test_help_and_version() -> None:
+    done = buildopt(["build", "--help"])
+    assert done.returncode == 0 and "--profile" in done.stdout and "--jobs" in done.stdout
+    done = buildopt(["--version"])
+    assert done.stdout.strip() == "buildopt 0.1.0"

@@ -1,0 +1,76 @@
+"""The command line: exit codes and one-line errors, run in-process (no subprocess)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from buildopt import toolchain
+from buildopt.cli import program
+from buildopt.errors import ToolchainError
+from tests.conftest import write_profile
+
+
+def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    with pytest.raises(SystemExit) as info:
+        program.run(["buildopt", *argv])
+    code = info.value.code
+    return (code if isinstance(code, int) else 0), capsys.readouterr().err
+
+
+def test_unknown_flag_is_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    code, err = run(["build", "--bogus"], capsys)
+    assert code == 2 and "error:" in err and "--bogus" in err
+
+
+def test_missing_profile_argument(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, err = run(["plan"], capsys)
+    assert code == 2 and "--profile is required" in err
+    assert "Traceback" not in err
+
+
+def test_broken_profile_is_one_line_exit_2(
+    project: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_profile(project, "bad", 'package = "./app"\n[variants.a]\nstrip = 3\n')
+    monkeypatch.chdir(project)
+    code, err = run(["build", "--profile", "bad"], capsys)
+    assert code == 2
+    assert err.strip().count("\n") == 0
+    assert err.startswith(f"error: {project / 'profiles' / 'bad.toml'}: variants.a.strip")
+
+
+def test_negative_jobs(
+    project: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(project)
+    code, err = run(["build", "--profile", "x", "--jobs", "-1"], capsys)
+    assert code == 2 and "--jobs -1" in err
+
+
+def test_missing_go_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(toolchain, "FALLBACK_GO", "/nonexistent/go")
+    with pytest.raises(ToolchainError, match="Go toolchain not found"):
+        toolchain.find_go({"PATH": ""})
+    with pytest.raises(ToolchainError, match="BUILDOPT_GO=/nope/go: no such executable"):
+        toolchain.find_go({"PATH": "", "BUILDOPT_GO": "/nope/go"})
+
+
+def test_missing_go_through_the_cli(
+    project: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_profile(project, "p", 'package = "./app"\n[variants.a]\n')
+    monkeypatch.chdir(project)
+    monkeypatch.setenv("BUILDOPT_GO", "/nope/go")
+    code, err = run(["plan", "--profile", "p"], capsys)
+    assert code == 2 and "BUILDOPT_GO=/nope/go" in err
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        program.run(["buildopt", "--version"])
+    assert "buildopt 0.1.0" in capsys.readouterr().out

@@ -1,0 +1,307 @@
+"""The argv/env builder and the planner, without starting any process."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from buildopt.errors import ProfileError, UsageError
+from buildopt.plan import (
+    QuoteError,
+    build_env,
+    go_build_argv,
+    go_quote_join,
+    ldflags,
+    make_plan,
+    module_dir,
+)
+from buildopt.profile import Variant, load_profile
+from buildopt.target import TargetSyntaxError, parse_target
+from buildopt.toolchain import Platform, Toolchain
+from tests.conftest import write_profile
+
+
+def go_split(s: str) -> list[str]:
+    """cmd/internal/quoted.Split, transcribed: how go build reads -ldflags back."""
+    out: list[str] = []
+    while s:
+        s = s.lstrip(" \t\n\r")
+        if not s:
+            break
+        if s[0] in "'\"":
+            end = s.index(s[0], 1)
+            out.append(s[1:end])
+            s = s[end + 1 :]
+            continue
+        i = 0
+        while i < len(s) and s[i] not in " \t\n\r":
+            i += 1
+        out.append(s[:i])
+        s = s[i:]
+    return out
+
+
+def toolchain(*pairs: str, nocgo: tuple[str, ...] = ()) -> Toolchain:
+    platforms = {}
+    for pair in pairs:
+        goos, goarch = pair.split("/")
+        platforms[pair] = Platform(goos, goarch, pair not in nocgo, True)
+    return Toolchain(
+        go="/opt/go/bin/go",
+        version="go1.26.8",
+        goroot="/opt/go",
+        hostos="linux",
+        hostarch="amd64",
+        platforms=platforms,
+        env={},
+    )
+
+
+TOOLS = toolchain(
+    "linux/amd64", "linux/arm64", "linux/arm", "linux/riscv64", "js/wasm", nocgo=("js/wasm",)
+)
+
+# --- quoting ---------------------------------------------------------------------------------
+
+safe_arg = st.text(alphabet=st.characters(codec="utf-8", exclude_characters="\x00"), max_size=20)
+
+
+@given(st.lists(safe_arg.filter(lambda a: not ("'" in a and '"' in a)), max_size=6))
+def test_quote_join_round_trips_through_go_split(args: list[str]) -> None:
+    joined = go_quote_join(args)
+    # go's Split drops leading whitespace and treats a leading quote as quoting; args that start
+    # with a quote are quoted by join, so the round trip holds for every arg.
+    assert go_split(joined) == args
+
+
+def test_quote_join_matches_go_examples() -> None:
+    assert go_quote_join(["-X", "main.v=1.0"]) == "-X main.v=1.0"
+    assert go_quote_join(["-X", "main.v=a b"]) == "-X 'main.v=a b'"
+    assert go_quote_join(["it's"]) == '"it\'s"'
+    assert go_quote_join([""]) == "''"
+    with pytest.raises(QuoteError):
+        go_quote_join(["a'b\"c"])
+
+
+# --- argv and env ----------------------------------------------------------------------------
+
+
+def test_plain_variant_is_plain_go_build() -> None:
+    argv = go_build_argv("go", Variant(name="v"), "out/bin", ".")
+    assert argv == ["go", "build", "-o", "out/bin", "."]
+
+
+def test_every_knob_reaches_argv_in_order() -> None:
+    v = Variant(
+        name="v",
+        strip="all",
+        linkmode="external",
+        extldflags=("-static", "-s"),
+        buildmode="pie",
+        trimpath=True,
+        tags=("netgo", "osusergo"),
+        x=(("main.v", "1 2"),),
+        gcflags=("all=-N", "-l"),
+        asmflags=("-trimpath",),
+        ldflags=("-bindnow",),
+        flags=("-v", "-buildvcs=false"),
+        buildid="",
+    )
+    assert go_build_argv("go", v, "o", "./cmd/x") == [
+        "go",
+        "build",
+        "-o",
+        "o",
+        "-trimpath",
+        "-buildmode=pie",
+        "-tags=netgo,osusergo",
+        "-gcflags=all=-N -l",
+        "-asmflags=-trimpath",
+        "-ldflags=-s -w -linkmode=external -extldflags '-static -s' -buildid= "
+        "-X 'main.v=1 2' -bindnow",
+        "-v",
+        "-buildvcs=false",
+        "./cmd/x",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("strip", "words"), [("none", []), ("dwarf", ["-w"]), ("all", ["-s", "-w"])]
+)
+def test_strip_levels(strip: str, words: list[str]) -> None:
+    assert ldflags(Variant(name="v", strip=strip)) == words  # type: ignore[arg-type]
+
+
+def test_shell_metacharacters_stay_literal() -> None:
+    evil = "$(touch /tmp/pwned); `id` && echo ${HOME} | cat > x"
+    v = Variant(name="v", x=(("main.v", evil),), flags=("-ldflags=-X main.w=$(id)",))
+    argv = go_build_argv("go", v, "o", ".")
+    ld = argv[4]
+    assert go_split(ld.removeprefix("-ldflags=")) == ["-X", f"main.v={evil}"]
+    assert "-ldflags=-X main.w=$(id)" in argv
+
+
+def test_env_sets_target_cgo_cc_and_variant_env_last() -> None:
+    v = Variant(name="v", cgo=False, env=(("GOFLAGS", "-mod=vendor"), ("GOARM", "6")))
+    env = build_env(v, parse_target("linux/arm/v7"), cc=None)
+    assert env == {
+        "GOOS": "linux",
+        "GOARCH": "arm",
+        "GOARM": "6",
+        "CGO_ENABLED": "0",
+        "GOFLAGS": "-mod=vendor",
+    }
+    env = build_env(Variant(name="v", cgo=True), parse_target("linux/arm64"), cc="aarch64-gcc")
+    assert env["CC"] == "aarch64-gcc" and env["CGO_ENABLED"] == "1"
+    assert "CGO_ENABLED" not in build_env(Variant(name="v"), parse_target("linux/amd64"), None)
+
+
+# --- targets ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("spec", "env", "tid"),
+    [
+        ("linux/amd64", {}, "linux-amd64"),
+        ("linux/arm/v7", {"GOARM": "7"}, "linux-arm-v7"),
+        ("linux/arm/6", {"GOARM": "6"}, "linux-arm-v6"),
+        ("linux/amd64/v3", {"GOAMD64": "v3"}, "linux-amd64-v3"),
+        ("linux/arm64/v8.2", {"GOARM64": "v8.2"}, "linux-arm64-v8.2"),
+        ("linux/mips/softfloat", {"GOMIPS": "softfloat"}, "linux-mips-softfloat"),
+        ("linux/riscv64/rva22u64", {"GORISCV64": "rva22u64"}, "linux-riscv64-rva22u64"),
+    ],
+)
+def test_target_sub_architectures(spec: str, env: dict[str, str], tid: str) -> None:
+    target = parse_target(spec)
+    assert target.id == tid
+    assert target.env() == {"GOOS": target.goos, "GOARCH": target.goarch, **env}
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        "linux",
+        "linux/",
+        "Linux/amd64",
+        "linux/amd64/v1/x",
+        "linux/s390x/z15",
+        "linux/arm/v8",
+        "linux/amd64/v5",
+    ],
+)
+def test_bad_targets(spec: str) -> None:
+    with pytest.raises(TargetSyntaxError):
+        parse_target(spec)
+
+
+# --- planning --------------------------------------------------------------------------------
+
+PROFILE = """
+    package = "./app"
+    targets = ["linux/amd64", "linux/arm64", "js/wasm"]
+    [variants.pure]
+    cgo = false
+    [variants.cgo]
+    cgo = true
+"""
+
+
+def test_plan_steps_ids_outputs_and_skips(project: Path) -> None:
+    write_profile(project, "p", PROFILE)
+    plan = make_plan(load_profile("p", project), TOOLS, {"PATH": ""})
+    assert [s.id for s in plan.steps] == [
+        "pure@linux-amd64",
+        "pure@linux-arm64",
+        "pure@js-wasm",
+        "cgo@linux-amd64",
+    ]
+    step = plan.steps[1]
+    assert step.output == project / "dist" / "p" / "pure" / "linux-arm64" / "app"
+    assert step.dir == project / "app" and step.package == "."
+    assert step.argv[:4] == ("/opt/go/bin/go", "build", "-o", str(step.output))
+    skipped = {s.id: s.reason for s in plan.skipped}
+    assert "aarch64-linux-gnu-gcc is not on PATH" in skipped["cgo@linux-arm64"]
+    assert "cgo is not supported on js/wasm" in skipped["cgo@js-wasm"]
+
+
+def test_cross_cgo_uses_a_compiler_found_on_path(project: Path, tmp_path: Path) -> None:
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    cc = bindir / "aarch64-linux-gnu-gcc"
+    cc.write_text("#!/bin/sh\n")
+    cc.chmod(0o755)
+    write_profile(project, "p", PROFILE)
+    plan = make_plan(load_profile("p", project), TOOLS, {"PATH": str(bindir)}, ["cgo@*arm64"])
+    (step,) = plan.steps
+    assert step.env["CC"] == "aarch64-linux-gnu-gcc"
+
+
+def test_variant_env_cc_wins_over_lookup(project: Path) -> None:
+    write_profile(
+        project,
+        "p",
+        'package = "./app"\ntargets = ["linux/arm64"]\n'
+        '[variants.c]\ncgo = true\nenv = { CC = "zig cc -target aarch64-linux" }\n',
+    )
+    plan = make_plan(load_profile("p", project), TOOLS, {"PATH": ""})
+    assert plan.steps[0].env["CC"] == "zig cc -target aarch64-linux"
+
+
+def test_variant_patterns_select_and_unmatched_is_an_error(project: Path) -> None:
+    write_profile(project, "p", PROFILE)
+    profile = load_profile("p", project)
+    plan = make_plan(profile, TOOLS, {"PATH": ""}, ["*@linux-amd64"])
+    assert [s.id for s in plan.steps] == ["pure@linux-amd64", "cgo@linux-amd64"]
+    with pytest.raises(
+        UsageError, match=r"--variant nope\*: matches no variant .* pure@linux-amd64"
+    ):
+        make_plan(profile, TOOLS, {"PATH": ""}, ["nope*"])
+
+
+def test_unknown_target_names_profile_and_suggests(project: Path) -> None:
+    write_profile(project, "p", 'package = "./app"\ntargets = ["linux/amd65"]\n[variants.a]\n')
+    with pytest.raises(ProfileError) as info:
+        make_plan(load_profile("p", project), TOOLS, {})
+    message = info.value.message
+    assert message.startswith(str(project / "profiles" / "p.toml"))
+    assert "'linux/amd65' is not a target of go1.26.8" in message
+    assert "did you mean 'linux/amd64'?" in message
+
+
+def test_host_is_the_default_target(project: Path) -> None:
+    write_profile(project, "p", 'package = "./app"\n[variants.a]\n')
+    plan = make_plan(load_profile("p", project), TOOLS, {})
+    assert [s.id for s in plan.steps] == ["a@linux-amd64"]
+
+
+def test_module_dir_finds_go_mod_above_the_package(project: Path) -> None:
+    cmd = project / "app" / "cmd" / "svc"
+    cmd.mkdir(parents=True)
+    assert module_dir(cmd) == project / "app"
+    write_profile(project, "p", 'package = "./app/cmd/svc"\n[variants.a]\n')
+    (step,) = make_plan(load_profile("p", project), TOOLS, {}).steps
+    assert (step.dir, step.package, step.argv[-1]) == (project / "app", "./cmd/svc", "./cmd/svc")
+    assert step.output.name == "svc"
+
+
+def test_windows_outputs_get_exe(project: Path) -> None:
+    tools = toolchain("windows/amd64")
+    write_profile(project, "p", 'package = "./app"\ntargets = ["windows/amd64"]\n[variants.a]\n')
+    (step,) = make_plan(load_profile("p", project), tools, {}).steps
+    assert step.output.name == "app.exe"
+
+
+def test_argv_with_output_swaps_only_the_output(project: Path) -> None:
+    write_profile(project, "p", 'package = "./app"\n[variants.a]\nflags = ["-o", "x"]\n')
+    (step,) = make_plan(load_profile("p", project), TOOLS, {}).steps
+    swapped = step.argv_with_output(Path("/tmp/t"))
+    assert swapped[3] == "/tmp/t" and swapped[4:] == list(step.argv[4:])
+
+
+def test_unquotable_x_value_is_a_profile_error(project: Path) -> None:
+    write_profile(project, "p", 'package = "./app"\n[variants.a]\nx = { "main.v" = "a\'b\\"c" }\n')
+    with pytest.raises(ProfileError, match=r"variants\.a: .*both ' and"):
+        make_plan(load_profile("p", project), TOOLS, {})

@@ -1,0 +1,340 @@
+"""Profile loading: every key, every merge rule, every error message names file and key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from buildopt.errors import EXIT_BAD_INPUT, ProfileError, UsageError
+from buildopt.profile import load_profile
+from buildopt.target import Target
+from tests.conftest import REPO, write_profile
+
+MINIMAL = """
+    schema = 1
+    package = "./app"
+    [variants.default]
+"""
+
+
+def load(project: Path, text: str, name: str = "p") -> object:
+    write_profile(project, name, text)
+    return load_profile(name, project)
+
+
+def error_of(project: Path, text: str) -> str:
+    with pytest.raises(ProfileError) as info:
+        load(project, text)
+    assert info.value.exit_code == EXIT_BAD_INPUT
+    assert str(project / "profiles") in info.value.message
+    return info.value.message
+
+
+def test_minimal_profile_defaults(project: Path) -> None:
+    profile = load_profile(str(write_profile(project, "p", MINIMAL)), project)
+    assert profile.name == "p"
+    assert profile.root == project
+    assert profile.package == project / "app"
+    assert profile.binary == "app"
+    assert profile.baseline == "default"
+    assert profile.targets == ()
+    (v,) = profile.variants
+    assert (v.cgo, v.strip, v.linkmode, v.buildmode, v.trimpath) == (
+        None,
+        "none",
+        None,
+        None,
+        False,
+    )
+    assert v.tags == v.flags == v.ldflags == ()
+
+
+def test_every_variant_key(project: Path) -> None:
+    profile = load(
+        project,
+        """
+        package = "./app"
+        binary = "svc"
+        targets = ["linux/amd64", "linux/arm/v7"]
+        [variants.all]
+        description = "everything"
+        cgo = true
+        strip = "dwarf"
+        linkmode = "external"
+        extldflags = ["-static", "-Wl,--gc-sections"]
+        buildmode = "pie"
+        trimpath = true
+        tags = ["netgo", "osusergo", "netgo"]
+        x = { "main.version" = "1.0", "main.commit" = "abc" }
+        gcflags = ["all=-N", "-l"]
+        asmflags = ["-trimpath"]
+        ldflags = ["-bindnow"]
+        flags = ["-v"]
+        env = { GOFLAGS = "-mod=mod" }
+        buildid = ""
+        output = "svc-all"
+        targets = ["linux/arm64"]
+        """,
+    )
+    v = profile.variant("all")
+    assert v.description == "everything"
+    assert v.cgo is True and v.strip == "dwarf" and v.linkmode == "external"
+    assert v.extldflags == ("-static", "-Wl,--gc-sections")
+    assert v.buildmode == "pie" and v.trimpath is True
+    assert v.tags == ("netgo", "osusergo")  # duplicates dropped, order kept
+    assert v.x == (("main.commit", "abc"), ("main.version", "1.0"))
+    assert v.gcflags == ("all=-N", "-l") and v.asmflags == ("-trimpath",)
+    assert v.ldflags == ("-bindnow",) and v.flags == ("-v",)
+    assert v.env == (("GOFLAGS", "-mod=mod"),)
+    assert v.buildid == "" and v.output == "svc-all"
+    assert v.targets == (Target("linux", "arm64"),)
+    assert profile.targets == (Target("linux", "amd64"), Target("linux", "arm", "v7"))
+
+
+def test_defaults_apply_and_variants_override(project: Path) -> None:
+    profile = load(
+        project,
+        """
+        package = "./app"
+        [defaults]
+        trimpath = true
+        tags = ["a"]
+        x = { "main.v" = "1" }
+        [variants.one]
+        [variants.two]
+        trimpath = false
+        tags = ["b"]
+        x = { "main.w" = "2" }
+        [variants.three]
+        tags = { append = ["c"], remove = ["a"] }
+        """,
+    )
+    one, two, three = profile.variants
+    assert one.trimpath and one.tags == ("a",) and one.x == (("main.v", "1"),)
+    assert not two.trimpath and two.tags == ("b",)
+    assert two.x == (("main.v", "1"), ("main.w", "2"))  # maps merge key by key
+    assert three.tags == ("c",)
+
+
+def test_extends_merges_files_parent_first(project: Path) -> None:
+    write_profile(
+        project,
+        "base",
+        """
+        package = "./app"
+        targets = ["linux/amd64"]
+        [defaults]
+        tags = ["base"]
+        ldflags = ["-bindnow"]
+        [variants.default]
+        cgo = true
+        [variants.small]
+        strip = "all"
+        """,
+    )
+    profile = load(
+        project,
+        """
+        extends = "base"
+        targets = { append = ["linux/arm64"] }
+        [defaults]
+        tags = { append = ["child"] }
+        [variants.small]
+        tags = { append = ["lazy"], remove = ["base"] }
+        [variants.extra]
+        cgo = false
+        """,
+    )
+    assert [t.spec for t in profile.targets] == ["linux/amd64", "linux/arm64"]
+    default, small, extra = profile.variants
+    assert default.cgo is True and default.tags == ("base", "child")
+    assert default.ldflags == ("-bindnow",)
+    assert small.strip == "all" and small.tags == ("child", "lazy")
+    assert extra.cgo is False
+    assert [p.name for p in profile.chain] == ["p.toml", "base.toml"]
+
+
+def test_extends_edit_over_an_edit_composes(project: Path) -> None:
+    write_profile(
+        project,
+        "base",
+        'package = "./app"\n[defaults]\ntags = ["a", "b"]\n'
+        '[variants.v]\ntags = { append = ["c"], remove = ["a"] }\n',
+    )
+    profile = load(
+        project, 'extends = "base"\n[variants.v]\ntags = { remove = ["c"], append = ["d"] }\n'
+    )
+    assert profile.variant("v").tags == ("b", "d")
+
+
+def test_matrix_generates_variants_with_exclude(project: Path) -> None:
+    profile = load(
+        project,
+        """
+        package = "./app"
+        [matrix]
+        cgo = [true, false]
+        strip = ["none", "all"]
+        tags = [[], ["netgo", "osusergo"]]
+        exclude = [{ cgo = false, tags = ["netgo", "osusergo"] }]
+        """,
+    )
+    names = [v.name for v in profile.variants]
+    assert names == [
+        "cgo-on_strip-none_tags-none",
+        "cgo-on_strip-none_tags-netgo+osusergo",
+        "cgo-on_strip-all_tags-none",
+        "cgo-on_strip-all_tags-netgo+osusergo",
+        "cgo-off_strip-none_tags-none",
+        "cgo-off_strip-all_tags-none",
+    ]
+    assert profile.variant("cgo-on_strip-all_tags-netgo+osusergo").tags == ("netgo", "osusergo")
+    assert profile.baseline == names[0]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            'package = "./app"\n[variants.a]\ncgo = "yes"\n',
+            "variants.a.cgo: expected true or false",
+        ),
+        (
+            'package = "./app"\n[variants.a]\nstrip = "some"\n',
+            'variants.a.strip: expected one of "none"',
+        ),
+        ('package = "./app"\n[variants.a]\ntags = "netgo"\n', "variants.a.tags: expected a list"),
+        ('package = "./app"\n[variants.a]\ntags = { add = ["x"] }\n', "unknown list edit 'add'"),
+        (
+            'package = "./app"\n[variants.a]\nx = { "main.v" = 1 }\n',
+            "variants.a.x: expected a table",
+        ),
+        (
+            'package = "./app"\n[variants.a]\nstrp = "all"\n',
+            "unknown key 'variants.a.strp'; did you mean 'strip'?",
+        ),
+        (
+            'package = "./app"\npakage = "x"\n[variants.a]\n',
+            "unknown key 'pakage'; did you mean 'package'?",
+        ),
+        (
+            'package = "./app"\n[defaults]\ntargets = ["linux/amd64"]\n[variants.a]\n',
+            "unknown key 'defaults.targets'",
+        ),
+        ('package = "./app"\n[variants."a/b"]\n', "may not contain '/'"),
+        ('package = "./app"\n[variants."a..b"]\n', "may not contain '..'"),
+        ('package = "./app"\n[variants." a"]\n', "a variant name is letters"),
+        (
+            'schema = 2\npackage = "./app"\n[variants.a]\n',
+            "schema: this buildopt reads schema 1, not 2",
+        ),
+        ("[variants.a]\n", "package: required"),
+        ('package = "./nope"\n[variants.a]\n', "package: no directory"),
+        ('package = "./app"\n', "defines no variant"),
+        ('package = "./app"\nbaseline = "b"\n[variants.a]\n', "baseline: no variant 'b'"),
+        (
+            'package = "./app"\ntargets = ["linux"]\n[variants.a]\n',
+            "targets: 'linux' is not GOOS/GOARCH",
+        ),
+        (
+            'package = "./app"\ntargets = ["linux/amd64", "linux/amd64"]\n[variants.a]\n',
+            "listed twice",
+        ),
+        (
+            'package = "./app"\ntargets = ["linux/amd64/v9"]\n[variants.a]\n',
+            "not a valid GOAMD64 value",
+        ),
+        (
+            'package = "./app"\nbinary = "../x"\n[variants.a]\n',
+            "binary: '../x' is not a plain file name",
+        ),
+        ('package = "./app"\n[variants.a]\ntags = ["net go"]\n', "'net go' is not a build tag"),
+        (
+            'package = "./app"\n[variants.a]\nenv = { "A-B" = "1" }\n',
+            "'A-B' is not an environment variable",
+        ),
+        (
+            'package = "./app"\n[variants.a]\noutput = "a/b"\n',
+            "output: 'a/b' is not a plain file name",
+        ),
+        ('package = "./app"\n[matrix]\ncgo = []\n', "matrix.cgo: expected a non-empty list"),
+        ('package = "./app"\n[matrix]\nx = [{}]\n', "matrix.x: not a matrix axis"),
+        (
+            'package = "./app"\n[matrix]\ncgo = [true]\nexclude = [{ strip = "all" }]\n',
+            "'strip' is not an axis",
+        ),
+        ('package = "./app"\n[variants.cgo-on]\n[matrix]\ncgo = [true]\n', "duplicates a variant"),
+        ('package = "./app"\nvariants = 3\n', "variants: expected a table"),
+    ],
+)
+def test_bad_profiles_name_file_and_key(project: Path, text: str, expected: str) -> None:
+    assert expected in error_of(project, text)
+
+
+def test_invalid_toml_gives_line_and_column(project: Path) -> None:
+    message = error_of(project, 'package = "./app"\n[variants.a\ncgo = true\n')
+    assert "invalid TOML" in message and "line 2" in message and "column" in message
+
+
+def test_duplicate_variant_table_is_a_toml_error(project: Path) -> None:
+    message = error_of(project, 'package = "./app"\n[variants.a]\n[variants.a]\n')
+    assert "invalid TOML" in message
+
+
+def test_not_utf8(project: Path) -> None:
+    (project / "profiles" / "p.toml").write_bytes(b'package = "\xff"\n')
+    with pytest.raises(ProfileError, match=r"not UTF-8|invalid TOML"):
+        load_profile("p", project)
+
+
+def test_extends_itself(project: Path) -> None:
+    message = error_of(project, 'extends = "p"\npackage = "./app"\n[variants.a]\n')
+    assert "cycle: p.toml -> p.toml" in message
+
+
+def test_extends_cycle_of_two(project: Path) -> None:
+    write_profile(project, "q", 'extends = "p"\n')
+    message = error_of(project, 'extends = "q"\npackage = "./app"\n[variants.a]\n')
+    assert "cycle: p.toml -> q.toml -> p.toml" in message
+
+
+def test_extends_missing_parent(project: Path) -> None:
+    assert "extends: no profile" in error_of(project, 'extends = "nope"\n')
+
+
+def test_unknown_profile_name_lists_the_known_ones(project: Path) -> None:
+    write_profile(project, "telecom-edge", MINIMAL)
+    with pytest.raises(UsageError) as info:
+        load_profile("telecom-egde", project)
+    assert "did you mean 'telecom-edge'?" in info.value.message
+
+
+def test_profile_by_path_and_missing_path(project: Path) -> None:
+    path = write_profile(project, "p", MINIMAL)
+    assert load_profile(str(path), Path("/")).path == path
+    with pytest.raises(UsageError, match="no such file"):
+        load_profile(str(project / "missing.toml"), project)
+
+
+def test_root_key_moves_the_project_root(tmp_path: Path) -> None:
+    (tmp_path / "svc" / "app").mkdir(parents=True)
+    (tmp_path / "conf").mkdir()
+    path = tmp_path / "conf" / "x.toml"
+    path.write_text('root = "../svc"\npackage = "./app"\n[variants.a]\n')
+    profile = load_profile(str(path), tmp_path)
+    assert profile.root == tmp_path / "svc"
+    assert profile.package == tmp_path / "svc" / "app"
+
+
+def test_shipped_profiles_load() -> None:
+    profile = load_profile("telecom-edge", REPO)
+    assert [v.name for v in profile.variants] == [
+        "default",
+        "static",
+        "static-stripped",
+        "external-static",
+    ]
+    assert profile.baseline == "default"
+    assert [t.spec for t in profile.targets] == ["linux/amd64", "linux/arm64", "linux/arm/v7"]
+    assert all(v.trimpath and v.x == (("main.version", "1.4.2"),) for v in profile.variants)
