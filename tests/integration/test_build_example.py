@@ -114,6 +114,10 @@ def test_linking_and_stripping_per_readelf(built: dict[str, Any]) -> None:
     sections = readelf("-S", out("static-stripped@linux-amd64"))
     assert ".symtab" not in sections and ".debug_" not in sections
     assert "AArch64" in readelf("-h", out("static-stripped@linux-arm64"))
+    if builds["default@linux-arm64"]["status"] == "ok":  # cross cgo with aarch64-linux-gnu-gcc
+        cross = readelf("-l", "-d", out("default@linux-arm64"))
+        assert "/lib/ld-linux-aarch64.so.1" in cross and "libc.so.6" in cross
+        assert builds["default@linux-arm64"]["env"]["CC"] == "aarch64-linux-gnu-gcc"
     header = readelf("-h", out("static@linux-arm-v7"))
     assert "ARM" in header and "ELF32" in header
 
