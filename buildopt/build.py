@@ -19,7 +19,7 @@ from typing import Any, Protocol
 
 from buildopt import proc
 from buildopt.errors import Interrupted
-from buildopt.fsutil import remove_quietly, temp_path_for
+from buildopt.fsutil import remove_empty_dirs, remove_quietly, temp_path_for
 from buildopt.plan import Plan, Skip, Step, all_ids
 from buildopt.record import BuildResult, Status
 from buildopt.verify import verify
@@ -87,6 +87,7 @@ def build_step(step: Step, environ: Mapping[str, str], group: proc.ProcessGroup)
         )
     finally:
         remove_quietly(tmp)
+        remove_empty_dirs(step.output.parent, step.output.parent.parent.parent)
 
 
 def _result(step: Step, status: Status, reason: str, **facts: Any) -> BuildResult:

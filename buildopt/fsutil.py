@@ -38,3 +38,13 @@ def temp_path_for(path: Path) -> Path:
 def remove_quietly(path: Path) -> None:
     with contextlib.suppress(FileNotFoundError):
         path.unlink()
+
+
+def remove_empty_dirs(directory: Path, stop: Path) -> None:
+    """Remove directory and its parents up to (not including) stop, while they are empty."""
+    while directory != stop and stop in directory.parents:
+        try:
+            directory.rmdir()
+        except OSError:  # not empty, or gone
+            return
+        directory = directory.parent

@@ -45,18 +45,16 @@ def run_command(command: Callable[[], int]) -> None:
         raise Exit(code=code)
 
 
-PROFILE_HELP = "profile name (profiles/NAME.toml) or path to a .toml file"
-VARIANT_HELP = "fnmatch pattern over ids like static@linux-arm64 (repeatable)"
+COMMON_HELP = {
+    "profile": "profile name (profiles/NAME.toml) or path to a .toml file",
+    "variant": "fnmatch pattern over ids like static@linux-arm64 (repeatable)",
+    "dist": "output directory (default: dist/ in the project root)",
+}
 
 
 @task(
     iterable=["variant"],
-    help={
-        "profile": PROFILE_HELP,
-        "variant": VARIANT_HELP,
-        "json": "print JSON on stdout",
-        "dist": "output directory (default: dist/ in the project root)",
-    },
+    help={**COMMON_HELP, "json": "print JSON on stdout"},
 )
 def plan(
     c: Context,
@@ -78,12 +76,10 @@ def plan(
 @task(
     iterable=["variant"],
     help={
-        "profile": PROFILE_HELP,
-        "variant": VARIANT_HELP,
+        **COMMON_HELP,
         "jobs": "parallel builds (default: number of CPUs)",
         "json": "also print the build record on stdout",
         "record": "where to write the build record (default: dist/PROFILE/build.json)",
-        "dist": "output directory (default: dist/ in the project root)",
     },
 )
 def build(
