@@ -121,6 +121,53 @@ def sigterm_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
+def cache_key(step: Step) -> tuple[object, ...]:
+    """What decides whether two builds compile the standard library the same way.
+
+    Build tags, -ldflags and the link mode do not (they change a few packages or only the
+    link), so variants that differ only in those share the Go build cache.
+    """
+    v = step.variant
+    return (
+        step.target,
+        step.env.get("CGO_ENABLED"),
+        step.env.get("CC"),
+        v.buildmode,
+        v.trimpath,
+        v.gcflags,
+        v.asmflags,
+    )
+
+
+class Scheduler:
+    """Hands out steps so that the first build of each cache key runs alone.
+
+    Two cold builds with the same key would both compile the standard library for it (the Go
+    cache does not share work in progress); holding the second back until the first is done lets
+    it reuse the cache while another key's build uses the free slot.
+    """
+
+    def __init__(self, steps: tuple[Step, ...]) -> None:
+        self.queue = list(steps)
+        self.warming: set[tuple[object, ...]] = set()
+        self.warm: set[tuple[object, ...]] = set()
+
+    def next_step(self) -> Step | None:
+        for step in self.queue:
+            key = cache_key(step)
+            if key in self.warm or key not in self.warming:
+                self.queue.remove(step)
+                if key not in self.warm:
+                    self.warming.add(key)
+                return step
+        return None
+
+    def done(self, step: Step) -> None:
+        key = cache_key(step)
+        self.warming.discard(key)
+        self.warm.add(key)
+
+
 def run_plan(
     plan: Plan, environ: Mapping[str, str], jobs: int, observer: Observer | None = None
 ) -> list[BuildResult]:
@@ -130,24 +177,28 @@ def run_plan(
     results = [skipped_result(s) for s in plan.skipped]
     for r in results:
         observer.finished(r)
+    scheduler = Scheduler(plan.steps)
     pending: dict[Future[BuildResult], Step] = {}
-    executor = ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="go-build")
+    jobs = max(1, jobs)
+    executor = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="go-build")
     try:
         with sigterm_as_interrupt():
-            for step in plan.steps:
-                pending[executor.submit(_observed, step, environ, group, observer)] = step
-            while pending:
+            while scheduler.queue or pending:
+                while len(pending) < jobs and (step := scheduler.next_step()) is not None:
+                    future = executor.submit(_observed, step, environ, group, observer)
+                    pending[future] = step
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)
                 for future in done:
-                    del pending[future]
+                    scheduler.done(pending.pop(future))
                     result = future.result()
                     results.append(result)
                     observer.finished(result)
     except KeyboardInterrupt:
         group.stop_all()
         executor.shutdown(wait=True, cancel_futures=True)
+        unfinished = len(pending) + len(scheduler.queue)
         raise Interrupted(
-            f"interrupted: stopped {len(pending)} unfinished build(s); "
+            f"interrupted: stopped {unfinished} unfinished build(s); "
             "no partial binaries were left and no build record was written"
         ) from None
     executor.shutdown(wait=True)
