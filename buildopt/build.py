@@ -20,6 +20,7 @@ from typing import Any, Protocol
 from buildopt import proc
 from buildopt.errors import Interrupted
 from buildopt.fsutil import remove_empty_dirs, remove_quietly, temp_path_for
+from buildopt.inspect import Inspection, to_json
 from buildopt.plan import Plan, Skip, Step, all_ids
 from buildopt.record import BuildResult, Status
 from buildopt.verify import verify
@@ -51,6 +52,11 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
+def inspect_json(facts: Inspection, path: Path) -> dict[str, Any]:
+    """The inspection of a built binary, with the path it was renamed to."""
+    return {**to_json(facts), "path": str(path)}
+
+
 def skipped_result(skip: Skip) -> BuildResult:
     return BuildResult(skip.id, skip.variant.name, skip.target.spec, "skipped", skip.reason)
 
@@ -70,8 +76,9 @@ def build_step(step: Step, environ: Mapping[str, str], group: proc.ProcessGroup)
                 wall_seconds=done.seconds,
                 stderr_tail=proc.excerpt(done.stderr),
             )
-        verification, info = verify(step, tmp)
-        size, digest = tmp.stat().st_size, sha256_of(tmp)
+        verification, facts = verify(step, tmp)
+        size = tmp.stat().st_size
+        digest = facts.sha256 if facts else sha256_of(tmp)
         os.replace(tmp, step.output)
         reason = "" if verification.ok else "verification: " + "; ".join(verification.problems)
         return _result(
@@ -83,7 +90,8 @@ def build_step(step: Step, environ: Mapping[str, str], group: proc.ProcessGroup)
             size=size,
             sha256=digest,
             verification=verification,
-            go_settings=info.settings if info else (),
+            go_settings=facts.go.settings if facts and facts.go else (),
+            inspection=inspect_json(facts, step.output) if facts else None,
         )
     finally:
         remove_quietly(tmp)

@@ -9,7 +9,7 @@ import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from buildopt.errors import EXIT_FAILED, EXIT_OK, UsageError
+from buildopt.errors import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, UsageError
 from buildopt.plan import Plan, make_plan
 from buildopt.profile import available_profiles, load_profile
 
@@ -50,6 +50,35 @@ def plan_command(
     else:
         report.show_plan(report.make_console(), plan)
     return EXIT_OK
+
+
+def inspect_command(files: Sequence[str], *, as_json: bool = False, packages: int = 15) -> int:
+    """``buildopt inspect``: facts of every file; a bad file is reported, the others still are."""
+    from buildopt import report
+    from buildopt.elfread import NotElfError
+    from buildopt.inspect import INSPECT_SCHEMA, inspect_file, to_json
+
+    if not files:
+        raise UsageError("inspect: name at least one ELF file")
+    if packages < 0:
+        raise UsageError(f"--packages {packages}: expected 0 or more")
+    console = report.make_console()
+    documents: list[dict[str, object]] = []
+    failed = False
+    for path in files:
+        try:
+            facts = inspect_file(path)
+        except NotElfError as exc:
+            failed = True
+            console.print(f"error: {exc.message}", style="bold red", markup=False)
+            documents.append({"path": path, "error": exc.message})
+            continue
+        documents.append(to_json(facts))
+        if not as_json:
+            report.show_inspection(console, facts, packages)
+    if as_json:
+        report.print_json({"schema": INSPECT_SCHEMA, "binaries": documents})
+    return EXIT_BAD_INPUT if failed else EXIT_OK
 
 
 def build_command(

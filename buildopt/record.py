@@ -38,6 +38,7 @@ class BuildResult:
     stderr_tail: str = ""
     verification: Verification | None = None
     go_settings: tuple[tuple[str, str], ...] = ()
+    inspection: dict[str, Any] | None = field(default=None, hash=False)
 
     def to_json(self) -> dict[str, Any]:
         v = self.verification
@@ -64,6 +65,7 @@ class BuildResult:
                 "skipped": v.skipped,
             },
             "go_settings": dict(self.go_settings),
+            "inspect": self.inspection,
         }
 
 

@@ -16,6 +16,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 
 from buildopt import proc
+from buildopt.inspect import Inspection
 from buildopt.plan import Plan, Step
 from buildopt.record import BuildResult
 
@@ -161,23 +162,44 @@ class BuildProgress:
             self._progress.update(self._task, description=f"building {shown}")
 
 
+LEFT_COLUMNS = frozenset(
+    {"variant@target", "status", "linking", "note", "category", "sections", "package", "module"}
+)
+
+
+def _inspect_cells(facts: dict[str, Any] | None) -> tuple[str, str, str]:
+    """DWARF bytes on disk, .symtab+.strtab bytes, and static/dynamic of a built binary."""
+    if facts is None:
+        return "-", "-", "-"
+    symbols = facts["symbols"]["symtab_bytes"] + facts["symbols"]["strtab_bytes"]
+    link = facts["linking"]
+    kind = "static" if link["static"] else "dynamic " + ",".join(link["needed"])
+    if link["pie"]:
+        kind += " pie"
+    return format_bytes(facts["dwarf"]["file_bytes"]), format_bytes(symbols), kind
+
+
 def show_results(console: Console, results: Sequence[BuildResult], record: Path | None) -> None:
     table = Table(title="build results", title_justify="left")
-    for name, justify in (
-        ("variant@target", "left"),
-        ("status", "left"),
-        ("size", "right"),
-        ("bytes", "right"),
-        ("time", "right"),
-        ("note", "left"),
+    for name in (
+        "variant@target",
+        "status",
+        "size",
+        "bytes",
+        "DWARF",
+        "symbols",
+        "linking",
+        "time",
+        "note",
     ):
-        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+        table.add_column(name, justify="left" if name in LEFT_COLUMNS else "right")
     for r in results:
         table.add_row(
             escape(r.id),
             f"[{STATUS_STYLE[r.status]}]{r.status}[/]",
             format_bytes(r.size),
             "-" if r.size is None else str(r.size),
+            *_inspect_cells(r.inspection),
             f"{r.wall_seconds:.1f}s" if r.status != "skipped" else "-",
             escape(r.reason),
         )
@@ -186,3 +208,95 @@ def show_results(console: Console, results: Sequence[BuildResult], record: Path 
     summary = ", ".join(f"{n} {s}" for s, n in counts.items())
     where = f"; record: {short_path(record)}" if record else ""
     console.print(f"{summary}{where}")
+
+
+def show_inspection(console: Console, facts: Inspection, packages: int) -> None:
+    """Header facts, bytes by category, sections, and the top packages of one file."""
+    link, layout = facts.linking, facts.layout
+    kind = "static" if link.static else f"dynamic ({link.interpreter or 'no interpreter'})"
+    console.print(
+        f"\n[bold]{escape(facts.path)}[/]  {facts.size} bytes ({format_bytes(facts.size)})"
+    )
+    facts_table = Table.grid(padding=(0, 2))
+    rows = [
+        (
+            "ELF",
+            f"{layout.elfclass}-bit {'little' if layout.little_endian else 'big'}-endian "
+            f"{layout.machine} {layout.type}"
+            + (f" (GOARCH {facts.goarch})" if facts.goarch else ""),
+        ),
+        ("sha256", facts.sha256),
+        ("build ids", f"GNU {facts.gnu_build_id or '-'}  Go {facts.go_build_id or '-'}"),
+        (
+            "linking",
+            kind
+            + (f"; needs {', '.join(link.needed)}" if link.needed else "")
+            + (f"; glibc >= {link.glibc_min}" if link.glibc_min else ""),
+        ),
+        (
+            "hardening",
+            f"PIE {'yes' if link.pie else 'no'}, RELRO {link.relro}, "
+            f"NX {'yes' if link.nx else 'no'}, {'stripped' if link.stripped else 'not stripped'}",
+        ),
+        (
+            "symbols",
+            f"{facts.symbols.count} ({format_bytes(facts.symbols.symtab_bytes)} .symtab + "
+            f"{format_bytes(facts.symbols.strtab_bytes)} .strtab)",
+        ),
+        (
+            "DWARF",
+            f"{format_bytes(facts.dwarf_file_bytes)} on disk, "
+            f"{format_bytes(facts.dwarf_uncompressed_bytes)} uncompressed",
+        ),
+    ]
+    if facts.go is not None:
+        settings = dict(facts.go.settings)
+        flags = " ".join(
+            f"{k}={settings[k]}"
+            for k in ("CGO_ENABLED", "-tags", "-trimpath", "-buildmode", "-ldflags")
+            if k in settings
+        )
+        rows.append(("Go", f"{facts.go.go_version} {facts.go.path}  {flags}"))
+    for name, value in rows:
+        facts_table.add_row(f"[dim]{name}[/]", escape(value))
+    console.print(facts_table)
+    for warning in facts.warnings:
+        console.print(f"[yellow]warning:[/] {escape(warning)}")
+    _show_totals(console, facts)
+    if facts.packages and packages:
+        _show_packages(console, facts, packages)
+
+
+def _show_totals(console: Console, facts: Inspection) -> None:
+    table = Table(title="bytes by category (file; bss is memory only)", title_justify="left")
+    for name in ("category", "bytes", "size", "share", "sections"):
+        table.add_column(name, justify="left" if name in ("category", "sections") else "right")
+    for category, size in facts.totals.items():
+        if not size:
+            continue
+        names = [s.name for s in facts.sections if s.category == category]
+        share = "-" if category == "bss" else f"{100 * size / facts.size:.1f}%"
+        shown = ", ".join(names[:4]) + (f" +{len(names) - 4}" if len(names) > 4 else "")
+        table.add_row(category, str(size), format_bytes(size), share, escape(shown))
+    console.print(table)
+
+
+def _show_packages(console: Console, facts: Inspection, limit: int) -> None:
+    total = sum(p.text_bytes for p in facts.packages)
+    table = Table(
+        title=f"Go code by package (from .gopclntab, {len(facts.packages)} packages, "
+        f"{format_bytes(total)})",
+        title_justify="left",
+    )
+    for name in ("package", "module", "text", "share", "init", "funcs"):
+        table.add_column(name, justify="left" if name in ("package", "module") else "right")
+    for p in facts.packages[:limit]:
+        table.add_row(
+            escape(p.package),
+            escape(p.module),
+            format_bytes(p.text_bytes),
+            f"{100 * p.text_bytes / total:.1f}%" if total else "-",
+            format_bytes(p.init_bytes) if p.init_bytes else "-",
+            str(p.functions),
+        )
+    console.print(table)

@@ -9,6 +9,7 @@ from typing import Any
 SCHEMAS = {
     "buildopt.build/1": "build-record.schema.json",
     "buildopt.plan/1": "plan.schema.json",
+    "buildopt.inspect/1": "inspect.schema.json",
 }
 
 

@@ -106,4 +106,21 @@ def build(
     )
 
 
-ns = Collection(plan, build)
+@task(
+    iterable=["file"],
+    help={
+        "file": "an ELF file to inspect (repeatable; `buildopt inspect A B` works too)",
+        "json": "print one buildopt.inspect/1 JSON document on stdout",
+        "packages": "rows of the package table (default 15)",
+    },
+)
+def inspect(
+    c: Context, file: list[str] | None = None, json: bool = False, packages: int = 15
+) -> None:
+    """Exact facts of ELF files: sections by category, linking, symbols, DWARF, Go packages."""
+    from buildopt.commands import inspect_command
+
+    run_command(lambda: inspect_command(file or [], as_json=json, packages=packages))
+
+
+ns = Collection(plan, build, inspect)

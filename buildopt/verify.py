@@ -11,8 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from buildopt.buildinfo import BuildInfo, BuildInfoError, read_buildinfo
-from buildopt.elfread import ElfLayout, NotElfError, open_elf
+from buildopt.buildinfo import BuildInfo
+from buildopt.elfread import ElfLayout, NotElfError
+from buildopt.inspect import Inspection, inspect_file
 from buildopt.plan import Step, go_quote_join, ldflags
 
 # GOOS values whose binaries are ELF files (the only format buildopt reads).
@@ -32,24 +33,22 @@ class Verification:
         return not self.problems
 
 
-def verify(step: Step, binary: Path) -> tuple[Verification, BuildInfo | None]:
-    """Compare the binary at ``binary`` with what ``step`` asked for."""
+def verify(step: Step, binary: Path) -> tuple[Verification, Inspection | None]:
+    """Inspect the binary at ``binary`` and compare it with what ``step`` asked for."""
     if step.target.goos not in ELF_GOOS:
         return Verification((), (), f"{step.target.goos} binaries are not ELF"), None
     try:
-        with open_elf(binary) as (f, layout):
-            info = read_buildinfo(f, layout)
-    except (NotElfError, BuildInfoError) as exc:
-        return Verification((), (f"cannot read the binary: {exc}",)), None
-    if info is None:
-        return Verification((), ("the binary carries no Go build info",)), None
-    expected = expected_settings(step)
-    checked, problems = compare_settings(info, expected)
-    tags_problem = check_tags(step, info)
+        facts = inspect_file(binary)
+    except NotElfError as exc:
+        return Verification((), (f"cannot read the binary: {exc.message}",)), None
+    if facts.go is None:
+        return Verification((), ("the binary carries no Go build info",)), facts
+    checked, problems = compare_settings(facts.go, expected_settings(step))
+    tags_problem = check_tags(step, facts.go)
     if tags_problem:
         problems += (tags_problem,)
-    strip_checked, strip_problems = check_strip(step, layout)
-    return Verification((*checked, "-tags", *strip_checked), problems + strip_problems), info
+    strip_checked, strip_problems = check_strip(step, facts.layout)
+    return Verification((*checked, "-tags", *strip_checked), problems + strip_problems), facts
 
 
 def expected_settings(step: Step) -> dict[str, str | None]:
