@@ -1,0 +1,416 @@
+"""The inspector against readelf, objcopy and go version -m, on real binaries of many kinds.
+
+Go binaries are built from tests/go/hello in the variants and architectures a base station may
+run (little- and big-endian, 32- and 64-bit), C binaries with gcc; every fact buildopt reports
+is compared with the independent tool that knows it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from buildopt.inspect import Inspection, inspect_file, to_json
+from buildopt.schema import load_schema
+from tests.conftest import REPO
+from tests.integration.conftest import buildopt, go_version_m, readelf
+
+pytestmark = pytest.mark.integration
+
+
+@dataclass(frozen=True)
+class Spec:
+    name: str
+    env: dict[str, str]
+    flags: tuple[str, ...] = ()
+
+
+GO_SPECS = [
+    Spec("cgo", {"CGO_ENABLED": "1"}),
+    Spec("nocgo", {"CGO_ENABLED": "0"}),
+    Spec("stripped", {"CGO_ENABLED": "0"}, ("-ldflags=-s -w",)),
+    Spec("trimpath", {"CGO_ENABLED": "0"}, ("-trimpath",)),
+    Spec("external", {"CGO_ENABLED": "1"}, ("-ldflags=-linkmode=external",)),
+    Spec(
+        "external-static",
+        {"CGO_ENABLED": "1"},
+        ("-tags=netgo,osusergo", "-ldflags=-linkmode=external -extldflags=-static"),
+    ),
+    Spec("pie", {"CGO_ENABLED": "1"}, ("-buildmode=pie",)),
+    Spec("pie-bindnow", {"CGO_ENABLED": "1"}, ("-buildmode=pie", "-ldflags=-bindnow")),
+    Spec("netgo", {"CGO_ENABLED": "1"}, ("-tags=netgo,osusergo",)),
+    Spec("nodwarfcompress", {"CGO_ENABLED": "0"}, ("-ldflags=-compressdwarf=false",)),
+    Spec("arm64", {"CGO_ENABLED": "0", "GOARCH": "arm64"}),
+    Spec("arm64-stripped", {"CGO_ENABLED": "0", "GOARCH": "arm64"}, ("-ldflags=-s -w",)),
+    Spec("armv7", {"CGO_ENABLED": "0", "GOARCH": "arm", "GOARM": "7"}),
+    Spec("386", {"CGO_ENABLED": "0", "GOARCH": "386"}),
+    Spec("riscv64", {"CGO_ENABLED": "0", "GOARCH": "riscv64"}),
+    Spec("mips", {"CGO_ENABLED": "0", "GOARCH": "mips"}, ("-ldflags=-s -w",)),
+    Spec("ppc64", {"CGO_ENABLED": "0", "GOARCH": "ppc64"}),
+]
+OLD_GO = ["go1.20.14", "go1.18.10"]
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("inspect")
+    shutil.copytree(REPO / "tests" / "go" / "hello", path / "hello")
+    return path
+
+
+def go_build(
+    go: str,
+    workdir: Path,
+    out: str,
+    env: dict[str, str],
+    flags: tuple[str, ...],
+    source: str = "hello",
+) -> Path:
+    binary = workdir / out
+    subprocess.run(
+        [go, "build", "-o", str(binary), *flags, "."],
+        cwd=workdir / source,
+        env={**os.environ, "GOOS": "linux", **env},
+        check=True,
+        capture_output=True,
+    )
+    return binary
+
+
+@pytest.fixture(scope="module")
+def go_binaries(go: str, workdir: Path) -> dict[str, Path]:
+    return {s.name: go_build(go, workdir, s.name, s.env, s.flags) for s in GO_SPECS}
+
+
+@pytest.fixture(scope="module")
+def old_go_binaries(go: str, workdir: Path) -> dict[str, Path]:
+    """Binaries from older Go releases, fetched by the toolchain through the module proxy."""
+    old = workdir / "hello-old"
+    shutil.copytree(workdir / "hello", old)
+    (old / "go.mod").write_text("module example.com/hello\n\ngo 1.18\n")
+    built = {}
+    for version in OLD_GO:
+        env = {**os.environ, "GOTOOLCHAIN": version}
+        fetched = subprocess.run(
+            [go, "version"], cwd=old, env=env, capture_output=True, text=True, check=False
+        )
+        if fetched.returncode != 0:
+            pytest.skip(f"{version} could not be fetched here: {fetched.stderr.strip()[-200:]}")
+        for suffix, flags in (("", ()), ("-stripped", ("-ldflags=-s -w",))):
+            built[version + suffix] = go_build(
+                go,
+                workdir,
+                version + suffix,
+                {"GOTOOLCHAIN": version, "CGO_ENABLED": "0"},
+                flags,
+                source="hello-old",
+            )
+    return built
+
+
+@pytest.fixture(scope="module")
+def c_binaries(workdir: Path) -> dict[str, Path]:
+    gcc = shutil.which("gcc")
+    if gcc is None:
+        pytest.fail("the inspector tests need gcc")
+    src = REPO / "tests" / "c"
+    specs = {
+        "c-dynamic": ["-O2", str(src / "hello.c")],
+        "c-static": ["-O2", "-static", str(src / "hello.c")],
+        "c-debug": ["-g", str(src / "hello.c")],
+        "c-debug-zlib": ["-g", "-gz=zlib", str(src / "hello.c")],
+        "c-shared.so": ["-shared", "-fPIC", "-Wl,-soname,libanswer.so.1", str(src / "lib.c")],
+    }
+    out = {}
+    for name, args in specs.items():
+        out[name] = workdir / name
+        subprocess.run([gcc, "-o", str(out[name]), *args], check=True, capture_output=True)
+    return out
+
+
+@pytest.fixture(scope="module")
+def all_binaries(go_binaries: dict[str, Path], c_binaries: dict[str, Path]) -> dict[str, Path]:
+    return {**go_binaries, **c_binaries}
+
+
+# --- independent readings ---------------------------------------------------------------------
+
+SECTION_LINE = re.compile(
+    r"^\s*\[\s*(\d+)\]\s+(\S*)\s+(\S+)\s+([0-9a-f]+)\s+([0-9a-f]+)\s+([0-9a-f]+)\s+[0-9a-f]+\s+(\S*)"
+)
+
+
+def readelf_sections(path: Path) -> list[tuple[str, int, bool]]:
+    """(name, sh_size, compressed) of every section but the null one, per readelf -S.
+
+    Compressed: the C flag (SHF_COMPRESSED), or a legacy .zdebug_ section (Go 1.11-1.18).
+    """
+    rows = []
+    for line in readelf("-S", str(path)).splitlines():
+        m = SECTION_LINE.match(line)
+        if m and m.group(1) != "0":
+            name = m.group(2)
+            compressed = "C" in m.group(7) or name.startswith(".zdebug_")
+            rows.append((name, int(m.group(6), 16), compressed))
+    return rows
+
+
+def objcopy_dwarf_size(path: Path, tmp: Path) -> int:
+    """Logical DWARF bytes: decompress with objcopy, then sum the .debug_* sizes."""
+    out = tmp / (path.name + ".decompressed")
+    subprocess.run(
+        ["objcopy", "--decompress-debug-sections", str(path), str(out)],
+        check=True,
+        capture_output=True,
+    )
+    return sum(size for name, size, _ in readelf_sections(out) if name.startswith(".debug_"))
+
+
+def check_against_readelf(path: Path, facts: Inspection, tmp: Path) -> None:
+    data = path.read_bytes()
+    assert facts.size == len(data)
+    assert facts.sha256 == hashlib.sha256(data).hexdigest()
+    ours = [(s.name, s.size, s.compressed) for s in facts.sections]
+    assert ours == readelf_sections(path)
+    assert sum(v for k, v in facts.totals.items() if k != "bss") == facts.size
+    dwarf_disk = sum(
+        size for name, size, _ in readelf_sections(path) if name.startswith((".debug_", ".zdebug_"))
+    )
+    assert facts.dwarf_file_bytes == dwarf_disk
+    if dwarf_disk:
+        assert facts.dwarf_uncompressed_bytes == objcopy_dwarf_size(path, tmp)
+    syms = re.search(r"Symbol table '\.symtab' contains (\d+) entries", readelf("-s", str(path)))
+    assert facts.symbols.count == (int(syms.group(1)) if syms else 0)
+    assert facts.linking.stripped == (syms is None)
+    header = readelf("-h", "-l", "-d", "-n", str(path))
+    interp = re.search(r"Requesting program interpreter: ([^\]]+)\]", header)
+    assert facts.linking.interpreter == (interp.group(1) if interp else None)
+    assert list(facts.linking.needed) == re.findall(
+        r"\(NEEDED\)\s+Shared library: \[([^\]]+)\]", header
+    )
+    soname = re.search(r"\(SONAME\)\s+Library soname: \[([^\]]+)\]", header)
+    assert facts.linking.soname == (soname.group(1) if soname else None)
+    build_id = re.search(r"Build ID: ([0-9a-f]+)", header)
+    assert facts.gnu_build_id == (build_id.group(1) if build_id else None)
+    relro = "GNU_RELRO" in header
+    bind_now = bool(re.search(r"\((BIND_NOW|FLAGS)\).*\bBIND_NOW\b|\(FLAGS_1\).*\bNOW\b", header))
+    assert facts.linking.relro == ("none" if not relro else "full" if bind_now else "partial")
+    stack = re.search(r"GNU_STACK\s+(?:0x[0-9a-f]+\s+){5}(\S+(?: E)?)", header)
+    assert facts.linking.nx == (stack is not None and "E" not in stack.group(1))
+    is_dyn = "DYN (" in header
+    assert facts.linking.pie == (is_dyn and (interp is not None or "PIE" in header))
+    versions = re.findall(r"Name: GLIBC_([0-9.]+)", readelf("-V", str(path)))
+    expected = max(versions, key=lambda v: tuple(map(int, v.split(".")))) if versions else None
+    assert facts.linking.glibc_min == expected
+
+
+def check_against_go_version_m(go: str, path: Path, facts: Inspection) -> None:
+    assert facts.go is not None
+    out = subprocess.run(
+        [go, "version", "-m", str(path)], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.split("\n", 1)[0].endswith(": " + facts.go.go_version)
+    assert dict(facts.go.settings) == go_version_m(go, path)
+    assert f"\tpath\t{facts.go.path}\n" in out
+
+
+def check_packages(facts: Inspection) -> None:
+    text = next(s for s in facts.sections if s.name == ".text")
+    total = sum(p.text_bytes for p in facts.packages)
+    assert 0 < total <= text.size
+    names = {p.package for p in facts.packages}
+    assert {"runtime", "main", "fmt"} <= names
+    main = next(p for p in facts.packages if p.package == "main")
+    assert main.module == "example.com/hello"
+    assert next(p for p in facts.packages if p.package == "fmt").init_bytes >= 0
+    assert facts.packages == tuple(sorted(facts.packages, key=lambda p: (-p.text_bytes, p.package)))
+
+
+# --- the tests -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", [s.name for s in GO_SPECS])
+def test_go_binary_facts(go: str, go_binaries: dict[str, Path], name: str, tmp_path: Path) -> None:
+    path = go_binaries[name]
+    facts = inspect_file(path)
+    check_against_readelf(path, facts, tmp_path)
+    check_against_go_version_m(go, path, facts)
+    check_packages(facts)
+    goarch = go_version_m(go, path)["GOARCH"]
+    assert facts.goarch == goarch
+    assert facts.go_build_id  # every Go binary has one, stripped or not
+
+
+def test_internal_linking_text_is_all_go(go_binaries: dict[str, Path]) -> None:
+    for name in ("nocgo", "stripped", "arm64", "armv7", "386", "riscv64", "mips", "ppc64"):
+        facts = inspect_file(go_binaries[name])
+        text = next(s for s in facts.sections if s.name == ".text")
+        assert text.size - sum(p.text_bytes for p in facts.packages) < 64, name
+
+
+def test_packages_survive_stripping(go_binaries: dict[str, Path]) -> None:
+    plain, stripped = inspect_file(go_binaries["nocgo"]), inspect_file(go_binaries["stripped"])
+    assert stripped.linking.stripped and stripped.symbols.count == 0
+    assert stripped.dwarf_file_bytes == 0
+    assert {p.package: p.text_bytes for p in plain.packages} == {
+        p.package: p.text_bytes for p in stripped.packages
+    }
+    arm, arm_stripped = (
+        inspect_file(go_binaries["arm64"]),
+        inspect_file(go_binaries["arm64-stripped"]),
+    )
+    assert [(p.package, p.text_bytes) for p in arm.packages] == [
+        (p.package, p.text_bytes) for p in arm_stripped.packages
+    ]
+
+
+def test_architectures_and_endianness(go_binaries: dict[str, Path]) -> None:
+    expected = {
+        "cgo": (64, True, "EM_X86_64"),
+        "arm64": (64, True, "EM_AARCH64"),
+        "armv7": (32, True, "EM_ARM"),
+        "386": (32, True, "EM_386"),
+        "riscv64": (64, True, "EM_RISCV"),
+        "mips": (32, False, "EM_MIPS"),
+        "ppc64": (64, False, "EM_PPC64"),
+    }
+    for name, (bits, little, machine) in expected.items():
+        layout = inspect_file(go_binaries[name]).layout
+        assert (layout.elfclass, layout.little_endian, layout.machine) == (bits, little, machine)
+
+
+def test_linking_variants(go_binaries: dict[str, Path]) -> None:
+    def link(name: str) -> object:
+        return inspect_file(go_binaries[name]).linking
+
+    cgo, static = link("cgo"), link("external-static")
+    assert not cgo.static and "libc.so.6" in cgo.needed and cgo.glibc_min  # type: ignore[attr-defined]
+    assert static.static and static.needed == ()  # type: ignore[attr-defined]
+    assert link("pie").pie and link("pie").relro == "partial"  # type: ignore[attr-defined]
+    assert link("pie-bindnow").relro == "full"  # type: ignore[attr-defined]
+    assert link("nocgo").static and not link("nocgo").pie  # type: ignore[attr-defined]
+
+
+def test_compressed_and_plain_dwarf(go_binaries: dict[str, Path]) -> None:
+    packed = inspect_file(go_binaries["nocgo"])
+    plain = inspect_file(go_binaries["nodwarfcompress"])
+    assert any(s.compressed for s in packed.sections if s.category == "dwarf")
+    assert not any(s.compressed for s in plain.sections)
+    assert packed.dwarf_file_bytes < packed.dwarf_uncompressed_bytes
+    assert plain.dwarf_file_bytes == plain.dwarf_uncompressed_bytes
+
+
+def test_deploy_warnings(go_binaries: dict[str, Path]) -> None:
+    # tests/go/hello says go 1.22 in go.mod: the container-aware GOMAXPROCS default is off.
+    facts = inspect_file(go_binaries["nocgo"])
+    assert any("containermaxprocs=0" in w for w in facts.warnings)
+    assert any("-trimpath" in w for w in facts.warnings)
+    assert not any("-trimpath" in w for w in inspect_file(go_binaries["trimpath"]).warnings)
+
+
+@pytest.mark.parametrize(
+    "name", ["c-dynamic", "c-static", "c-debug", "c-debug-zlib", "c-shared.so"]
+)
+def test_c_binary_facts(c_binaries: dict[str, Path], name: str, tmp_path: Path) -> None:
+    facts = inspect_file(c_binaries[name])
+    check_against_readelf(c_binaries[name], facts, tmp_path)
+    assert facts.go is None and facts.packages == () and facts.pclntab_format is None
+    if name == "c-shared.so":
+        assert facts.linking.soname == "libanswer.so.1" and not facts.linking.pie
+    if name == "c-debug-zlib":
+        assert facts.dwarf_uncompressed_bytes > facts.dwarf_file_bytes > 0
+
+
+@pytest.mark.parametrize("version", OLD_GO)
+def test_older_go_releases(
+    go: str, old_go_binaries: dict[str, Path], version: str, tmp_path: Path
+) -> None:
+    for name in (version, version + "-stripped"):
+        path = old_go_binaries[name]
+        facts = inspect_file(path)
+        check_against_readelf(path, facts, tmp_path)
+        check_against_go_version_m(go, path, facts)
+        check_packages(facts)
+        assert facts.go is not None and facts.go.go_version == version
+        assert facts.pclntab_format == ("1.18" if version.startswith("go1.18") else "1.20")
+        assert "(generated)" in {p.package for p in facts.packages}
+
+
+def test_cli_json_many_files_with_one_bad(go_binaries: dict[str, Path], tmp_path: Path) -> None:
+    bad = tmp_path / "not-elf"
+    bad.write_text("hello\n")
+    files = [str(go_binaries["stripped"]), str(bad), str(go_binaries["mips"])]
+    done = buildopt(["inspect", "--json", *files])
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    assert f"error: {bad}: not an ELF file" in done.stderr
+    document = json.loads(done.stdout)
+    jsonschema.validate(document, load_schema("buildopt.inspect/1"))
+    assert [b["path"] for b in document["binaries"]] == files
+    assert document["binaries"][1] == {
+        "path": str(bad),
+        "error": f"{bad}: not an ELF file (no \\x7fELF magic)",
+    }
+    mips = document["binaries"][2]
+    assert mips["elf"] == {
+        "class": 32,
+        "endian": "big",
+        "machine": "EM_MIPS",
+        "type": "ET_EXEC",
+        "goarch": "mips",
+    }
+    assert mips == json.loads(json.dumps(to_json(inspect_file(go_binaries["mips"]))))
+
+
+def test_cli_tables(go_binaries: dict[str, Path]) -> None:
+    done = buildopt(["inspect", str(go_binaries["cgo"]), "--packages", "5"])
+    assert done.returncode == 0, done.stderr
+    assert "bytes by category" in done.stderr and "Go code by package" in done.stderr
+    assert "dynamic (/lib64/ld-linux-x86-64.so.2)" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda p: p.write_bytes(b""), "is empty"),
+        (lambda p: p.mkdir(), "is a directory"),
+        (lambda p: None, "No such file"),
+        (lambda p: p.write_bytes(b"\x7fELF\x02\x01\x01" + bytes(9)), "corrupt or truncated"),
+    ],
+)
+def test_cli_bad_files(tmp_path: Path, make: object, message: str) -> None:
+    target = tmp_path / "f"
+    make(target)  # type: ignore[operator]
+    done = buildopt(["inspect", str(target)])
+    assert done.returncode == 2
+    assert message in done.stderr and "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_build_record_carries_inspection(tmp_path: Path) -> None:
+    done = buildopt(
+        [
+            "build",
+            "--profile",
+            "telecom-edge",
+            "--variant",
+            "static-stripped@linux-amd64",
+            "--dist",
+            str(tmp_path),
+            "--json",
+        ]
+    )
+    assert done.returncode == 0, done.stderr
+    (b,) = json.loads(done.stdout)["builds"]
+    facts = inspect_file(b["output"])
+    assert b["inspect"] == json.loads(json.dumps(to_json(facts)))
+    assert "static" in done.stderr  # the table's linking column

@@ -1,0 +1,97 @@
+"""Property tests: truncated and bit-flipped real binaries give NotElfError or sane facts.
+
+Never another exception, never a hang, and when facts come out they still add up to the file.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from buildopt.elfread import NotElfError
+from buildopt.inspect import inspect_file
+from tests.conftest import REPO
+from tests.integration.conftest import buildopt
+
+pytestmark = pytest.mark.integration
+
+SETTINGS = settings(
+    max_examples=150, deadline=5000, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+
+
+@pytest.fixture(scope="module")
+def originals(go: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
+    work = tmp_path_factory.mktemp("corrupt")
+    shutil.copytree(REPO / "tests" / "go" / "hello", work / "hello")
+    out = {}
+    for name, env in (("amd64", {}), ("mips", {"GOARCH": "mips"})):
+        binary = work / name
+        subprocess.run(
+            [go, "build", "-o", str(binary), "-ldflags=-s -w", "."],
+            cwd=work / "hello",
+            check=True,
+            capture_output=True,
+            env={**os.environ, "CGO_ENABLED": "0", "GOOS": "linux", **env},
+        )
+        out[name] = binary.read_bytes()
+    return out
+
+
+def check(path: Path) -> None:
+    try:
+        facts = inspect_file(path)
+    except NotElfError as exc:
+        message = exc.message
+    else:
+        assert sum(v for k, v in facts.totals.items() if k != "bss") == facts.size
+        return
+    assert message.startswith(str(path))
+    assert "\n" not in message
+
+
+@SETTINGS
+@given(arch=st.sampled_from(["amd64", "mips"]), fraction=st.floats(0, 1, exclude_max=True))
+def test_truncated(originals: dict[str, bytes], tmp_path: Path, arch: str, fraction: float) -> None:
+    data = originals[arch]
+    path = tmp_path / "truncated"
+    path.write_bytes(data[: int(len(data) * fraction)])
+    check(path)
+
+
+@SETTINGS
+@given(
+    arch=st.sampled_from(["amd64", "mips"]),
+    flips=st.lists(st.tuples(st.integers(0, 8191), st.integers(0, 7)), min_size=1, max_size=8),
+    tail_flips=st.lists(st.tuples(st.integers(1, 4096), st.integers(0, 7)), max_size=4),
+)
+def test_bit_flipped(
+    originals: dict[str, bytes],
+    tmp_path: Path,
+    arch: str,
+    flips: list[tuple[int, int]],
+    tail_flips: list[tuple[int, int]],
+) -> None:
+    """Flips in the ELF/program headers (start) and the section header table (end)."""
+    data = bytearray(originals[arch])
+    for pos, bit in flips:
+        data[pos] ^= 1 << bit
+    for back, bit in tail_flips:
+        data[-back] ^= 1 << bit
+    path = tmp_path / "flipped"
+    path.write_bytes(bytes(data))
+    check(path)
+
+
+def test_truncated_via_cli(originals: dict[str, bytes], tmp_path: Path) -> None:
+    path = tmp_path / "half"
+    path.write_bytes(originals["amd64"][:5000])
+    done = buildopt(["inspect", str(path)])
+    assert done.returncode == 2
+    assert done.stderr.startswith(f"error: {path}: ") and "Traceback" not in done.stderr
