@@ -44,4 +44,12 @@ def lint(c: Context) -> None:
     )
 
 
-ns = Collection(buildopt_tasks.plan, buildopt_tasks.build, test, lint)
+@task(help={"runs": "runs of each side, taken in turn (default 5)"})
+def bench(c: Context, runs: int = 5) -> None:
+    """Benchmark buildopt inspect against readelf + go version -m on Go's own commands."""
+    _run([sys.executable, "benchmarks/bench_inspect.py", "--runs", str(runs)])
+
+
+ns = Collection(
+    buildopt_tasks.plan, buildopt_tasks.build, buildopt_tasks.inspect, test, lint, bench
+)

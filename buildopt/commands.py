@@ -5,7 +5,9 @@ Tasks (buildopt/tasks.py) are thin adapters over these functions; nothing here i
 
 from __future__ import annotations
 
+import json
 import os
+import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -54,7 +56,6 @@ def plan_command(
 
 def inspect_command(files: Sequence[str], *, as_json: bool = False, packages: int = 15) -> int:
     """``buildopt inspect``: facts of every file; a bad file is reported, the others still are."""
-    from buildopt import report
     from buildopt.elfread import NotElfError
     from buildopt.inspect import INSPECT_SCHEMA, inspect_file, to_json
 
@@ -62,7 +63,12 @@ def inspect_command(files: Sequence[str], *, as_json: bool = False, packages: in
         raise UsageError("inspect: name at least one ELF file")
     if packages < 0:
         raise UsageError(f"--packages {packages}: expected 0 or more")
-    console = report.make_console()
+    show = None
+    if not as_json:  # rich costs ~60 ms to import: only for people
+        from buildopt import report
+
+        console = report.make_console()
+        show = lambda facts: report.show_inspection(console, facts, packages)  # noqa: E731
     documents: list[dict[str, object]] = []
     failed = False
     for path in files:
@@ -70,14 +76,15 @@ def inspect_command(files: Sequence[str], *, as_json: bool = False, packages: in
             facts = inspect_file(path)
         except NotElfError as exc:
             failed = True
-            console.print(f"error: {exc.message}", style="bold red", markup=False)
+            print(f"error: {exc.message}", file=sys.stderr, flush=True)
             documents.append({"path": path, "error": exc.message})
             continue
         documents.append(to_json(facts))
-        if not as_json:
-            report.show_inspection(console, facts, packages)
+        if show:
+            show(facts)
     if as_json:
-        report.print_json({"schema": INSPECT_SCHEMA, "binaries": documents})
+        sys.stdout.write(json.dumps({"schema": INSPECT_SCHEMA, "binaries": documents}, indent=2))
+        sys.stdout.write("\n")
     return EXIT_BAD_INPUT if failed else EXIT_OK
 
 

@@ -393,9 +393,9 @@ def packages_of(table: pclntab.FuncTable, go: BuildInfo | None) -> tuple[Package
     main_module = go.main.path if go and go.main else ""
     if main_module:
         modules += (main_module,)
-    text: dict[str, int] = defaultdict(int)
-    init: dict[str, int] = defaultdict(int)
-    count: dict[str, int] = defaultdict(int)
+    text: dict[bytes, int] = defaultdict(int)
+    init: dict[bytes, int] = defaultdict(int)
+    count: dict[bytes, int] = defaultdict(int)
     old = table.old_prefixes
     for name, size in zip(table.names, table.sizes, strict=True):
         package = package_of(name, old)
@@ -403,9 +403,10 @@ def packages_of(table: pclntab.FuncTable, go: BuildInfo | None) -> tuple[Package
         count[package] += 1
         if is_init(name, package):
             init[package] += size
-    rows = [
-        PackageCode(p, module_of(p, modules, main_module), text[p], init[p], count[p]) for p in text
-    ]
+    rows = []
+    for raw, size in text.items():
+        p = raw.decode("utf-8", "replace")
+        rows.append(PackageCode(p, module_of(p, modules, main_module), size, init[raw], count[raw]))
     return tuple(sorted(rows, key=lambda r: (-r.text_bytes, r.package)))
 
 

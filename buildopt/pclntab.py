@@ -16,8 +16,10 @@ entry minus its own, which accounts for every byte of Go code in .text, padding 
 
 from __future__ import annotations
 
+import array
 import itertools
 import struct
+import sys
 from dataclasses import dataclass
 
 MAGIC_12, MAGIC_116, MAGIC_118, MAGIC_120 = 0xFFFFFFFB, 0xFFFFFFFA, 0xFFFFFFF0, 0xFFFFFFF1
@@ -34,7 +36,7 @@ class FuncTable:
     format: str  # the first Go release of this layout: "1.2", "1.16", "1.18" or "1.20"
     ptr_size: int
     quantum: int
-    names: tuple[str, ...]
+    names: tuple[bytes, ...]  # raw UTF-8; decode what you show
     sizes: tuple[int, ...]
 
     @property
@@ -102,13 +104,27 @@ def _decode(data: bytes, magic: int, order: str) -> FuncTable:
     sizes = tuple(b - a for a, b in itertools.pairwise(entries))
     if any(s < 0 for s in sizes):
         raise PclntabError("function table is not sorted by address")
-    name_field = struct.Struct(order + "I")
+    names = _names(data, order, funcnames, [funcdata + off + name_at for off in funcoffs])
+    return FuncTable(GO_VERSIONS[magic], ptr, data[6], names, sizes)
+
+
+def _names(data: bytes, order: str, base: int, fields: list[int]) -> tuple[bytes, ...]:
+    """The NUL-terminated names whose u32 offsets (from base) sit at the given positions."""
+    aligned = array.array("I").itemsize == 4 and not any(p & 3 for p in fields)
+    if fields and aligned and max(fields) + 4 <= len(data):
+        words = array.array("I", data[: len(data) // 4 * 4])
+        if (order == "<") != (sys.byteorder == "little"):
+            words.byteswap()
+        nameoffs = [words[p >> 2] for p in fields]
+    else:
+        unpack = struct.Struct(order + "I").unpack_from
+        nameoffs = [unpack(data, p)[0] for p in fields]
+    find = data.find
     names = []
-    for funcoff in funcoffs:
-        (nameoff,) = name_field.unpack_from(data, funcdata + funcoff + name_at)
-        start = funcnames + nameoff
-        end = data.find(b"\0", start)
+    for off in nameoffs:
+        start = base + off
+        end = find(b"\0", start)
         if end < 0:
             raise PclntabError("function name runs past the end of the table")
-        names.append(data[start:end].decode("utf-8", "replace"))
-    return FuncTable(GO_VERSIONS[magic], ptr, data[6], tuple(names), sizes)
+        names.append(data[start:end])
+    return tuple(names)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import struct
 from collections import defaultdict
 from dataclasses import dataclass
@@ -24,6 +25,14 @@ class Symbols:
 NO_SYMBOLS = Symbols(0, 0, 0, ())
 
 
+def string_table(strings: bytes) -> dict[int, bytes]:
+    """Every string of a NUL-separated table by its offset, built with C-level loops."""
+    parts = strings.split(b"\0")
+    lengths = map(len, parts)
+    offsets = itertools.accumulate(map((1).__add__, lengths), initial=0)
+    return dict(zip(offsets, parts, strict=False))  # offsets has one more element
+
+
 def read_symbols(f: BinaryIO, layout: ElfLayout, old_prefixes: bool) -> Symbols:
     """Symbol facts of .symtab; symbols in NOBITS sections (.bss) hold no file bytes."""
     index = next((i for i, s in enumerate(layout.sections) if s.type == "SHT_SYMTAB"), None)
@@ -41,16 +50,21 @@ def read_symbols(f: BinaryIO, layout: ElfLayout, old_prefixes: bool) -> Symbols:
     data = section_bytes(f, symtab)
     data = data[: len(data) - len(data) % entry]
     file_backed = [s.type != "SHT_NOBITS" for s in layout.sections]
-    sizes: dict[str, int] = defaultdict(int)
-    for sym in struct.iter_unpack(fmt, data):
-        shndx, size = sym[shndx_i], sym[size_i]
-        if not size or shndx == 0 or shndx >= SHN_LORESERVE or shndx >= len(file_backed):
-            continue
-        if not file_backed[shndx]:
-            continue
-        start = sym[name_i]
-        end = strings.find(b"\0", start)
-        name = strings[start : end if end >= 0 else None].decode("utf-8", "replace")
+    limit = len(file_backed)
+    wanted = [
+        (sym[name_i], sym[size_i])
+        for sym in struct.iter_unpack(fmt, data)
+        if sym[size_i] and 0 < sym[shndx_i] < limit and file_backed[sym[shndx_i]]
+    ]
+    names = string_table(strings)
+    find = strings.find
+    sizes: dict[bytes, int] = defaultdict(int)
+    for start, size in wanted:
+        name = names.get(start)
+        if name is None:  # a name that shares the tail of another string
+            end = find(b"\0", start)
+            name = strings[start : end if end >= 0 else None]
         sizes[package_of(name, old_prefixes)] += size
-    ranked = tuple(sorted(sizes.items(), key=lambda kv: (-kv[1], kv[0])))
+    by_package = {p.decode("utf-8", "replace"): n for p, n in sizes.items()}
+    ranked = tuple(sorted(by_package.items(), key=lambda kv: (-kv[1], kv[0])))
     return Symbols(len(data) // entry, symtab.size, strtab.size if strtab else 0, ranked)
