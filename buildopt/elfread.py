@@ -1,23 +1,24 @@
-"""The ELF reader: the only module that touches pyelftools.
+"""The ELF reader: headers and small tables, decoded with struct in one pass.
 
-One pass over the headers returns frozen facts: the ELF header, the section and program header
-tables, the dynamic section's tags and the GNU version requirements - all small tables. Bulk data
-(.symtab, .gopclntab) is read by offset from the file by the modules that decode it with struct,
-never through per-entry pyelftools objects.
+It returns frozen facts: the ELF header, the section and program header tables, the dynamic
+section's tags and the GNU version requirements. Names of e_machine, e_type, sh_type and p_type
+are pyelftools' (its enum tables), so that they read as pyelftools and the JSON contract spell
+them; pyelftools' parser itself is not used - building a Python object per header field costs
+more than the whole decoding here. Bulk data (.symtab, .gopclntab) is read by offset by the
+modules that decode it. Anything out of bounds is a NotElfError that names the file.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import struct
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
-from elftools.elf.dynamic import DynamicSection
-from elftools.elf.elffile import ELFFile
-from elftools.elf.gnuversions import GNUVerNeedSection
+from elftools.elf import enums
 
 from buildopt.errors import BuildoptError
 
@@ -28,6 +29,41 @@ PF_X, PF_W = 0x1, 0x2
 SHF_ALLOC, SHF_EXECINSTR, SHF_WRITE, SHF_COMPRESSED = 0x2, 0x4, 0x1, 0x800
 MAX_SECTIONS = 65536
 MAX_SEGMENTS = 65536
+SHN_XINDEX = 0xFFFF
+SHT_DYNAMIC, SHT_GNU_VERNEED = 6, 0x6FFFFFFE
+DT_NULL, DT_NEEDED, DT_STRTAB, DT_SONAME, DT_RPATH, DT_BIND_NOW = 0, 1, 5, 14, 15, 24
+DT_RUNPATH, DT_FLAGS, DT_FLAGS_1 = 29, 30, 0x6FFFFFFB
+DF_BIND_NOW = 0x8
+DF_1_NOW, DF_1_PIE = 0x1, 0x08000000
+
+# (ELF header, section header, program header, dynamic entry) layouts by class.
+LAYOUTS = {
+    32: ("16sHHIIIIIHHHHHH", "IIIIIIIIII", "IIIIIIII", "iI"),
+    64: ("16sHHIQQQIHHHHHH", "IIQQQQIIQQ", "IIQQQQQQ", "qQ"),
+}
+
+
+def _names(table: Mapping[str, int]) -> dict[int, str]:
+    return {value: name for name, value in table.items() if not name.startswith("_")}
+
+
+MACHINES = _names(enums.ENUM_E_MACHINE)
+TYPES = _names(enums.ENUM_E_TYPE)
+SECTION_TYPES = _names(enums.ENUM_SH_TYPE_BASE)
+SEGMENT_TYPES = _names(enums.ENUM_P_TYPE_BASE)
+ARCH_SECTION_TYPES = {
+    "EM_X86_64": _names(enums.ENUM_SH_TYPE_AMD64),
+    "EM_ARM": _names(enums.ENUM_SH_TYPE_ARM),
+    "EM_AARCH64": _names(enums.ENUM_SH_TYPE_AARCH64),
+    "EM_MIPS": _names(enums.ENUM_SH_TYPE_MIPS),
+    "EM_RISCV": _names(enums.ENUM_SH_TYPE_RISCV),
+}
+ARCH_SEGMENT_TYPES = {
+    "EM_ARM": _names(enums.ENUM_P_TYPE_ARM),
+    "EM_AARCH64": _names(enums.ENUM_P_TYPE_AARCH64),
+    "EM_MIPS": _names(enums.ENUM_P_TYPE_MIPS),
+    "EM_RISCV": _names(enums.ENUM_P_TYPE_RISCV),
+}
 
 
 class NotElfError(BuildoptError):
@@ -132,134 +168,6 @@ def open_elf(path: str | os.PathLike[str]) -> Iterator[tuple[BinaryIO, ElfLayout
         f.close()
 
 
-def read_layout(f: BinaryIO, path: str) -> ElfLayout:
-    size = os.fstat(f.fileno()).st_size
-    magic = f.read(4)
-    f.seek(0)
-    if size == 0:
-        raise NotElfError(path, "is empty, not an ELF file")
-    if magic != ELF_MAGIC:
-        raise NotElfError(path, "not an ELF file (no \\x7fELF magic)")
-    try:
-        return _read(ELFFile(f), size, path)
-    except NotElfError:
-        raise
-    except Exception as exc:  # pyelftools raises many kinds (struct, construct, ELFError)
-        raise NotElfError(path, f"corrupt or truncated ELF file: {_describe(exc)}") from exc
-
-
-def _describe(exc: Exception) -> str:
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-
-
-def _read(elf: ELFFile, size: int, path: str) -> ElfLayout:
-    h = elf.header
-    _check_header(h, size, path)
-    sections = tuple(_sections(elf, size, path))
-    segments = tuple(_segments(elf, size, path))
-    return ElfLayout(
-        path=path,
-        size=size,
-        elfclass=elf.elfclass,
-        little_endian=elf.little_endian,
-        machine=str(h["e_machine"]),
-        type=str(h["e_type"]),
-        header_bytes=int(h["e_ehsize"]),
-        program_headers=(int(h["e_phoff"]), int(h["e_phentsize"]) * int(h["e_phnum"])),
-        section_headers=(int(h["e_shoff"]), int(h["e_shentsize"]) * elf.num_sections()),
-        sections=sections,
-        segments=segments,
-        dynamic=_dynamic(elf),
-        version_needs=_version_needs(elf),
-    )
-
-
-def _check_header(h: Any, size: int, path: str) -> None:
-    phoff, phnum, phentsize = int(h["e_phoff"]), int(h["e_phnum"]), int(h["e_phentsize"])
-    shoff, shnum, shentsize = int(h["e_shoff"]), int(h["e_shnum"]), int(h["e_shentsize"])
-    if phnum and phoff + phnum * phentsize > size:
-        raise NotElfError(path, "program header table extends past the end of the file")
-    if shoff and shoff + shnum * shentsize > size:
-        raise NotElfError(path, "section header table extends past the end of the file")
-    if shnum > MAX_SECTIONS or phnum > MAX_SEGMENTS:
-        raise NotElfError(path, "absurd number of sections or segments")
-    if shnum and int(h["e_shstrndx"]) >= shnum:
-        raise NotElfError(path, f"section name table index {h['e_shstrndx']} is out of range")
-
-
-def _sections(elf: ELFFile, size: int, path: str) -> Iterator[Section]:
-    for sec in elf.iter_sections():
-        h = sec.header
-        if h["sh_type"] != SHT_NOBITS and h["sh_offset"] + h["sh_size"] > size:
-            raise NotElfError(path, f"section {sec.name!r} extends past the end of the file")
-        yield Section(
-            sec.name,
-            str(h["sh_type"]),
-            int(h["sh_flags"]),
-            int(h["sh_addr"]),
-            int(h["sh_offset"]),
-            int(h["sh_size"]),
-            int(h["sh_link"]),
-            int(h["sh_entsize"]),
-        )
-
-
-def _segments(elf: ELFFile, size: int, path: str) -> Iterator[Segment]:
-    for seg in elf.iter_segments():
-        h = seg.header
-        if h["p_offset"] + h["p_filesz"] > size:
-            raise NotElfError(path, f"segment {h['p_type']} extends past the end of the file")
-        yield Segment(
-            str(h["p_type"]),
-            int(h["p_flags"]),
-            int(h["p_vaddr"]),
-            int(h["p_offset"]),
-            int(h["p_filesz"]),
-            int(h["p_memsz"]),
-        )
-
-
-DF_BIND_NOW = 0x8
-DF_1_NOW, DF_1_PIE = 0x1, 0x08000000
-
-
-def _dynamic(elf: ELFFile) -> Dynamic:
-    section = next((s for s in elf.iter_sections() if isinstance(s, DynamicSection)), None)
-    if section is None:
-        return Dynamic()
-    needed: list[str] = []
-    found: dict[str, Any] = {}
-    for tag in section.iter_tags():
-        kind = tag.entry.d_tag
-        if kind == "DT_NULL":
-            break
-        if kind == "DT_NEEDED":
-            needed.append(str(getattr(tag, "needed", "")))
-        elif kind in ("DT_SONAME", "DT_RPATH", "DT_RUNPATH"):
-            found[kind] = getattr(tag, kind[3:].lower())
-        else:
-            found[kind] = tag.entry.d_val
-    flags, flags_1 = int(found.get("DT_FLAGS", 0)), int(found.get("DT_FLAGS_1", 0))
-    return Dynamic(
-        needed=tuple(needed),
-        soname=found.get("DT_SONAME"),
-        rpath=found.get("DT_RPATH"),
-        runpath=found.get("DT_RUNPATH"),
-        bind_now="DT_BIND_NOW" in found or bool(flags & DF_BIND_NOW) or bool(flags_1 & DF_1_NOW),
-        pie_flag=bool(flags_1 & DF_1_PIE),
-    )
-
-
-def _version_needs(elf: ELFFile) -> tuple[tuple[str, str], ...]:
-    out: list[tuple[str, str]] = []
-    for section in elf.iter_sections():
-        if isinstance(section, GNUVerNeedSection):
-            for verneed, auxiliaries in section.iter_versions():
-                out += [(str(verneed.name), str(aux.name)) for aux in auxiliaries]
-    return tuple(out)
-
-
 def read_at(f: BinaryIO, offset: int, size: int) -> bytes:
     f.seek(offset)
     return f.read(size)
@@ -272,3 +180,190 @@ def section_bytes(f: BinaryIO, section: Section) -> bytes:
 def layout_of(path: Path) -> ElfLayout:
     with open_elf(path) as (_, layout):
         return layout
+
+
+def read_layout(f: BinaryIO, path: str) -> ElfLayout:
+    size = os.fstat(f.fileno()).st_size
+    if size == 0:
+        raise NotElfError(path, "is empty, not an ELF file")
+    ident = read_at(f, 0, 16)
+    if ident[:4] != ELF_MAGIC:
+        raise NotElfError(path, "not an ELF file (no \\x7fELF magic)")
+    if len(ident) < 16 or ident[4] not in (1, 2) or ident[5] not in (1, 2):
+        raise NotElfError(path, "corrupt ELF identification (class or data encoding)")
+    try:
+        return _Reader(f, path, size, 32 if ident[4] == 1 else 64, ident[5] == 1).layout()
+    except struct.error as exc:
+        raise NotElfError(path, f"corrupt or truncated ELF file: {exc}") from exc
+
+
+class _Reader:
+    """One pass over one file's headers."""
+
+    def __init__(self, f: BinaryIO, path: str, size: int, elfclass: int, little: bool) -> None:
+        self.f, self.path, self.size, self.elfclass, self.little = f, path, size, elfclass, little
+        order = "<" if little else ">"
+        self.formats = [struct.Struct(order + fmt) for fmt in LAYOUTS[elfclass]]
+        self.order = order
+
+    def fail(self, problem: str) -> NotElfError:
+        return NotElfError(self.path, f"corrupt or truncated ELF file: {problem}")
+
+    def read(self, offset: int, size: int, what: str) -> bytes:
+        if offset < 0 or size < 0 or offset + size > self.size:
+            raise self.fail(f"{what} extends past the end of the file")
+        return read_at(self.f, offset, size)
+
+    def layout(self) -> ElfLayout:
+        ehdr = self.formats[0]
+        fields = ehdr.unpack(self.read(0, ehdr.size, "ELF header"))
+        e_type, e_machine, _, _, phoff, shoff, _, ehsize, phentsize, phnum = fields[1:11]
+        shentsize, shnum, shstrndx = fields[11:14]
+        machine = MACHINES.get(e_machine, str(e_machine))
+        raw_sections = self._section_headers(shoff, shentsize, shnum, shstrndx)
+        sections = tuple(self._sections(raw_sections, machine))
+        segments = tuple(self._segments(phoff, phentsize, phnum, machine))
+        return ElfLayout(
+            path=self.path,
+            size=self.size,
+            elfclass=self.elfclass,
+            little_endian=self.little,
+            machine=machine,
+            type=TYPES.get(e_type, str(e_type)),
+            header_bytes=ehsize,
+            program_headers=(phoff, phentsize * phnum if phoff else 0),
+            section_headers=(shoff, shentsize * len(raw_sections) if shoff else 0),
+            sections=sections,
+            segments=segments,
+            dynamic=self._dynamic(raw_sections, sections, segments),
+            version_needs=self._version_needs(raw_sections, sections),
+        )
+
+    def _section_headers(
+        self, shoff: int, entsize: int, count: int, strndx: int
+    ) -> list[tuple[int, ...]]:
+        shdr = self.formats[1]
+        if not shoff:
+            return []
+        if entsize < shdr.size:
+            raise self.fail(f"section header size {entsize} is too small")
+        first = shdr.unpack(self.read(shoff, shdr.size, "section header table"))
+        count = count or first[5]  # more than 0xff00 sections: the count is in section 0
+        if count > MAX_SECTIONS:
+            raise self.fail(f"absurd number of sections ({count})")
+        table = self.read(shoff, entsize * count, "section header table")
+        headers = [shdr.unpack_from(table, i * entsize) for i in range(count)]
+        self.strndx = first[6] if strndx == SHN_XINDEX else strndx
+        if count and self.strndx >= count:
+            raise self.fail(f"section name table index {self.strndx} is out of range")
+        return headers
+
+    def _sections(self, headers: list[tuple[int, ...]], machine: str) -> Iterator[Section]:
+        if not headers:
+            return
+        names = headers[self.strndx]
+        strtab = self.read(names[4], names[5], "section name table") if names[1] != 8 else b""
+        types = {**SECTION_TYPES, **ARCH_SECTION_TYPES.get(machine, {})}
+        for h in headers:  # index 0, the null section, too: indices stay the ELF ones
+            name_off, kind, flags, addr, offset, size, link, _, _, entsize = h
+            if name_off > len(strtab):
+                raise self.fail(f"a section name offset ({name_off}) is out of range")
+            end = strtab.find(b"\0", name_off)
+            name = strtab[name_off : end if end >= 0 else None].decode("utf-8", "replace")
+            type_name = types.get(kind, str(kind))
+            if type_name != SHT_NOBITS and offset + size > self.size:
+                raise self.fail(f"section {name!r} extends past the end of the file")
+            yield Section(name, type_name, flags, addr, offset, size, link, entsize)
+
+    def _segments(self, phoff: int, entsize: int, count: int, machine: str) -> Iterator[Segment]:
+        phdr = self.formats[2]
+        if not phoff or not count:
+            return
+        if count > MAX_SEGMENTS or entsize < phdr.size:
+            raise self.fail("corrupt program header table (count or entry size)")
+        table = self.read(phoff, entsize * count, "program header table")
+        types = {**SEGMENT_TYPES, **ARCH_SEGMENT_TYPES.get(machine, {})}
+        for i in range(count):
+            h = phdr.unpack_from(table, i * entsize)
+            if self.elfclass == 64:
+                kind, flags, offset, vaddr, _, filesz, memsz, _ = h
+            else:
+                kind, offset, vaddr, _, filesz, memsz, flags, _ = h
+            type_name = types.get(kind, str(kind))
+            if offset + filesz > self.size:
+                raise self.fail(f"segment {type_name} extends past the end of the file")
+            yield Segment(type_name, flags, vaddr, offset, filesz, memsz)
+
+    def _strings(self, headers: list[tuple[int, ...]], index: int) -> bytes:
+        if not 0 < index < len(headers):
+            raise self.fail(f"a string table index ({index}) is out of range")
+        return self.read(headers[index][4], headers[index][5], "string table")
+
+    def _dynamic(
+        self,
+        headers: list[tuple[int, ...]],
+        sections: tuple[Section, ...],
+        segments: tuple[Segment, ...],
+    ) -> Dynamic:
+        index = next((i for i, h in enumerate(headers) if h[1] == SHT_DYNAMIC), None)
+        if index is None:
+            return Dynamic()
+        raw = self.read(headers[index][4], headers[index][5], "dynamic section")
+        strings = self._strings(headers, headers[index][6])
+        entry = self.formats[3]
+        tags: dict[int, list[int]] = {}
+        for tag, value in entry.iter_unpack(raw[: len(raw) - len(raw) % entry.size]):
+            if tag == DT_NULL:
+                break
+            tags.setdefault(tag, []).append(value)
+
+        def text(offset: int) -> str:
+            end = strings.find(b"\0", offset)
+            return strings[offset : end if end >= 0 else None].decode("utf-8", "replace")
+
+        def one(tag: int) -> str | None:
+            return text(tags[tag][0]) if tag in tags else None
+
+        flags = tags.get(DT_FLAGS, [0])[0]
+        flags_1 = tags.get(DT_FLAGS_1, [0])[0]
+        return Dynamic(
+            needed=tuple(text(v) for v in tags.get(DT_NEEDED, [])),
+            soname=one(DT_SONAME),
+            rpath=one(DT_RPATH),
+            runpath=one(DT_RUNPATH),
+            bind_now=DT_BIND_NOW in tags or bool(flags & DF_BIND_NOW) or bool(flags_1 & DF_1_NOW),
+            pie_flag=bool(flags_1 & DF_1_PIE),
+        )
+
+    def _version_needs(
+        self, headers: list[tuple[int, ...]], sections: tuple[Section, ...]
+    ) -> tuple[tuple[str, str], ...]:
+        index = next((i for i, h in enumerate(headers) if h[1] == SHT_GNU_VERNEED), None)
+        if index is None:
+            return ()
+        data = self.read(headers[index][4], headers[index][5], "version requirements")
+        strings = self._strings(headers, headers[index][6])
+        need, aux = struct.Struct(self.order + "HHIII"), struct.Struct(self.order + "IHHII")
+
+        def text(offset: int) -> str:
+            end = strings.find(b"\0", offset)
+            return strings[offset : end if end >= 0 else None].decode("utf-8", "replace")
+
+        out: list[tuple[str, str]] = []
+        pos, guard = 0, 0
+        while pos + need.size <= len(data) and guard < MAX_SECTIONS:
+            _, count, file_off, aux_off, next_off = need.unpack_from(data, pos)
+            apos = pos + aux_off
+            for _ in range(min(count, MAX_SECTIONS)):
+                if apos + aux.size > len(data):
+                    break
+                _, _, _, name_off, anext = aux.unpack_from(data, apos)
+                out.append((text(file_off), text(name_off)))
+                if not anext:
+                    break
+                apos += anext
+            guard += 1
+            if not next_off:
+                break
+            pos += next_off
+        return tuple(out)

@@ -6,6 +6,8 @@ only the few hundred package names that come out are decoded.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 GENERATED = "(generated)"
 _GENERATED = GENERATED.encode()
 _NEW_PREFIXES = (b"go:", b"type:")
@@ -51,3 +53,34 @@ def module_of(package: str, modules: tuple[str, ...], main_module: str) -> str:
         return GENERATED
     first = package.split("/", 1)[0]
     return "std" if "." not in first else "(unknown)"
+
+
+def attribute(
+    names: Iterable[bytes], sizes: Iterable[int], old_prefixes: bool
+) -> dict[bytes, list[int]]:
+    """Sum sizes per package: ``{package: [bytes, count, init bytes]}``.
+
+    Go lays out a package's functions (and symbols) next to each other, so most names start
+    with the previous name's ``package.``; when the rest holds no ``/`` the package is that same
+    one (brackets can only hide a ``/`` that this check already sees), and the full rule in
+    package_of runs only when the package changes. The result is the same as calling
+    package_of on every name, at a fraction of the cost.
+    """
+    totals: dict[bytes, list[int]] = {}
+    generated_prefixes = _OLD_PREFIXES if old_prefixes else _NEW_PREFIXES
+    prefix, plen, row = b"\0", 1, [0, 0, 0]
+    for name, size in zip(names, sizes, strict=True):
+        if name.startswith(prefix) and name.find(b"/", plen) < 0:
+            current = row
+        elif name.startswith(generated_prefixes):  # a run of a package may continue after it
+            current = totals.setdefault(_GENERATED, [0, 0, 0])
+        else:
+            package = package_of(name, old_prefixes)
+            current = totals.setdefault(package, [0, 0, 0])
+            if package != _GENERATED:
+                prefix, plen, row = package + b".", len(package) + 1, current
+        current[0] += size
+        current[1] += 1
+        if current is row and b"init" in name and is_init(name, prefix[:-1]):
+            current[2] += size
+    return totals

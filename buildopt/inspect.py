@@ -8,12 +8,13 @@ file size exactly; NOBITS sections (.bss) are memory and counted apart.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
-import mmap
 import re
 import struct
 from collections import defaultdict
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -31,7 +32,7 @@ from buildopt.elfread import (
     read_at,
     section_bytes,
 )
-from buildopt.goname import is_init, module_of, package_of
+from buildopt.goname import attribute, module_of
 from buildopt.symtab import Symbols, read_symbols
 
 INSPECT_SCHEMA = "buildopt.inspect/1"
@@ -155,6 +156,15 @@ class Inspection:
 
 def inspect_file(path: str | Path) -> Inspection:
     """All facts about one ELF file; NotElfError (exit 2) when it cannot be read."""
+    hashing = _HASHER.submit(_sha256_of, path)  # hashlib releases the GIL: runs beside decoding
+    try:
+        return _inspect(path, hashing)
+    finally:
+        with contextlib.suppress(OSError):
+            hashing.result()  # never leave it reading a file the caller may remove
+
+
+def _inspect(path: str | Path, hashing: Future[str]) -> Inspection:
     with open_elf(path) as (f, layout):
         sections = tuple(
             section_fact(f, layout, s) for s in layout.sections if s.type != "SHT_NULL"
@@ -167,7 +177,7 @@ def inspect_file(path: str | Path) -> Inspection:
         return Inspection(
             path=str(path),
             size=layout.size,
-            sha256=_sha256(f, layout.size),
+            sha256=hashing.result(),
             gnu_build_id=notes.get("gnu"),
             go_build_id=notes.get("go"),
             layout=layout,
@@ -189,11 +199,22 @@ def goarch_of(layout: ElfLayout) -> str | None:
     )
 
 
-def _sha256(f: BinaryIO, size: int) -> str:
-    if size == 0:
-        return hashlib.sha256(b"").hexdigest()
-    with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
-        return hashlib.sha256(mapped).hexdigest()
+_HASHER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sha256")
+
+
+HASH_CHUNK = 4 << 20
+
+
+def _sha256_of(path: str | Path) -> str:
+    """SHA-256 of the file, read in large chunks (hashlib releases the GIL on each).
+
+    Not through mmap: a file truncated while it is hashed would kill the process (SIGBUS).
+    """
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(HASH_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 # --- sections and categories -----------------------------------------------------------------
@@ -393,20 +414,10 @@ def packages_of(table: pclntab.FuncTable, go: BuildInfo | None) -> tuple[Package
     main_module = go.main.path if go and go.main else ""
     if main_module:
         modules += (main_module,)
-    text: dict[bytes, int] = defaultdict(int)
-    init: dict[bytes, int] = defaultdict(int)
-    count: dict[bytes, int] = defaultdict(int)
-    old = table.old_prefixes
-    for name, size in zip(table.names, table.sizes, strict=True):
-        package = package_of(name, old)
-        text[package] += size
-        count[package] += 1
-        if is_init(name, package):
-            init[package] += size
     rows = []
-    for raw, size in text.items():
+    for raw, (size, count, init) in attribute(table.names, table.sizes, table.old_prefixes).items():
         p = raw.decode("utf-8", "replace")
-        rows.append(PackageCode(p, module_of(p, modules, main_module), size, init[raw], count[raw]))
+        rows.append(PackageCode(p, module_of(p, modules, main_module), size, init, count))
     return tuple(sorted(rows, key=lambda r: (-r.text_bytes, r.package)))
 
 

@@ -17,10 +17,12 @@ entry minus its own, which accounts for every byte of Go code in .text, padding 
 from __future__ import annotations
 
 import array
-import itertools
+import operator
 import struct
 import sys
 from dataclasses import dataclass
+
+from buildopt.cstrings import strings_at
 
 MAGIC_12, MAGIC_116, MAGIC_118, MAGIC_120 = 0xFFFFFFFB, 0xFFFFFFFA, 0xFFFFFFF0, 0xFFFFFFF1
 GO_VERSIONS = {MAGIC_12: "1.2", MAGIC_116: "1.16", MAGIC_118: "1.18", MAGIC_120: "1.20"}
@@ -90,41 +92,56 @@ def _decode(data: bytes, magic: int, order: str) -> FuncTable:
     word = "Q" if ptr == 8 else "I"
     words = struct.unpack_from(order + word * 8, data, 8) if len(data) >= 8 + 8 * ptr else ()
     if magic in (MAGIC_118, MAGIC_120):
-        nfunc, funcnames, table, field, name_at = words[0], words[3], words[7], "I", 4
+        nfunc, funcnames, names_end, table, field, name_at = (
+            words[0],
+            words[3],
+            words[4],
+            words[7],
+            "I",
+            4,
+        )
     elif magic == MAGIC_116:
-        nfunc, funcnames, table, field, name_at = words[0], words[2], words[6], word, ptr
+        nfunc, funcnames, names_end, table, field, name_at = (
+            words[0],
+            words[2],
+            words[3],
+            words[6],
+            word,
+            ptr,
+        )
     else:
         (nfunc,) = struct.unpack_from(order + word, data, 8)
-        funcnames, table, field, name_at = 0, 8 + ptr, word, ptr
+        funcnames, names_end, table, field, name_at = 0, len(data), 8 + ptr, word, ptr
     funcdata = 0 if magic == MAGIC_12 else table
     if nfunc > MAX_FUNCS:
         raise PclntabError(f"implausible function count {nfunc}")
     fields = struct.unpack_from(f"{order}{2 * nfunc + 1}{field}", data, table)
     entries, funcoffs = fields[0::2], fields[1::2]
-    sizes = tuple(b - a for a, b in itertools.pairwise(entries))
-    if any(s < 0 for s in sizes):
+    sizes = tuple(map(operator.sub, entries[1:], entries[:-1]))
+    if sizes and min(sizes) < 0:
         raise PclntabError("function table is not sorted by address")
-    names = _names(data, order, funcnames, [funcdata + off + name_at for off in funcoffs])
-    return FuncTable(GO_VERSIONS[magic], ptr, data[6], names, sizes)
+    positions = list(map((funcdata + name_at).__add__, funcoffs))
+    nameoffs = u32_at(data, order, positions)
+    if funcnames > names_end or names_end > len(data):
+        names_end = len(data)
+    try:
+        names = strings_at(data[funcnames:names_end], nameoffs)
+    except ValueError as exc:
+        raise PclntabError(f"function name offset out of range: {exc}") from exc
+    return FuncTable(GO_VERSIONS[magic], ptr, data[6], tuple(names), sizes)
 
 
-def _names(data: bytes, order: str, base: int, fields: list[int]) -> tuple[bytes, ...]:
-    """The NUL-terminated names whose u32 offsets (from base) sit at the given positions."""
-    aligned = array.array("I").itemsize == 4 and not any(p & 3 for p in fields)
-    if fields and aligned and max(fields) + 4 <= len(data):
-        words = array.array("I", data[: len(data) // 4 * 4])
-        if (order == "<") != (sys.byteorder == "little"):
-            words.byteswap()
-        nameoffs = [words[p >> 2] for p in fields]
-    else:
+def u32_at(data: bytes, order: str, positions: list[int]) -> list[int]:
+    """The u32 values at the given byte positions: one array view when all are aligned."""
+    if positions and max(positions) + 4 > len(data):
+        raise PclntabError("function table points past the end of the pclntab")
+    if array.array("I").itemsize != 4 or any(map((3).__and__, positions)):
         unpack = struct.Struct(order + "I").unpack_from
-        nameoffs = [unpack(data, p)[0] for p in fields]
-    find = data.find
-    names = []
-    for off in nameoffs:
-        start = base + off
-        end = find(b"\0", start)
-        if end < 0:
-            raise PclntabError("function name runs past the end of the table")
-        names.append(data[start:end])
-    return tuple(names)
+        return [unpack(data, p)[0] for p in positions]
+    usable = len(data) // 4 * 4
+    if (order == "<") == (sys.byteorder == "little"):
+        view: memoryview | array.array[int] = memoryview(data)[:usable].cast("I")  # no copy
+    else:
+        view = array.array("I", data[:usable])
+        view.byteswap()
+    return list(map(view.__getitem__, map((2).__rrshift__, positions)))

@@ -1,17 +1,26 @@
-"""Decode .symtab with struct: how many symbols, and the file bytes they hold per Go package."""
+"""Decode .symtab in bulk: how many symbols, and the file bytes they hold per Go package.
+
+The table is read as arrays of its columns (st_name, st_shndx, st_size) with C-level slicing,
+filtered with itertools.compress, and names are looked up in one split of .strtab - no Python
+object per symbol until the package attribution.
+"""
 
 from __future__ import annotations
 
+import array
 import itertools
+import operator
 import struct
-from collections import defaultdict
+import sys
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import BinaryIO, Literal
 
+from buildopt.cstrings import strings_at
 from buildopt.elfread import ElfLayout, section_bytes
-from buildopt.goname import package_of
+from buildopt.goname import attribute
 
 SHN_LORESERVE = 0xFF00
+ENTRY = {64: 24, 32: 16}
 
 
 @dataclass(frozen=True)
@@ -25,12 +34,29 @@ class Symbols:
 NO_SYMBOLS = Symbols(0, 0, 0, ())
 
 
-def string_table(strings: bytes) -> dict[int, bytes]:
-    """Every string of a NUL-separated table by its offset, built with C-level loops."""
-    parts = strings.split(b"\0")
-    lengths = map(len, parts)
-    offsets = itertools.accumulate(map((1).__add__, lengths), initial=0)
-    return dict(zip(offsets, parts, strict=False))  # offsets has one more element
+def columns(data: bytes, elfclass: int, little: bool) -> tuple[list[int], list[int], list[int]]:
+    """(st_name, st_shndx, st_size) of every entry of a symbol table."""
+    swap = little != (sys.byteorder == "little")
+
+    def view(code: Literal["I", "H", "Q"]) -> memoryview[int] | array.array[int]:
+        if not swap:
+            return memoryview(data).cast(code)  # no copy
+        values = array.array(code, data)
+        values.byteswap()
+        return values
+
+    sizes_ok = (array.array("I").itemsize, array.array("H").itemsize, array.array("Q").itemsize)
+    if sizes_ok != (4, 2, 8):  # pragma: no cover - exotic platforms
+        fmt = ("<" if little else ">") + ("IBBHQQ" if elfclass == 64 else "IIIBBH")
+        rows = list(struct.iter_unpack(fmt, data))
+        if elfclass == 64:
+            return [r[0] for r in rows], [r[3] for r in rows], [r[5] for r in rows]
+        return [r[0] for r in rows], [r[5] for r in rows], [r[2] for r in rows]
+    if elfclass == 64:  # name u32 @0, info, other, shndx u16 @6, value u64 @8, size u64 @16
+        return list(view("I")[0::6]), list(view("H")[3::12]), list(view("Q")[2::3])
+    # 32-bit: name u32 @0, value u32 @4, size u32 @8, info, other, shndx u16 @14
+    words = view("I")
+    return list(words[0::4]), list(view("H")[7::8]), list(words[2::4])
 
 
 def read_symbols(f: BinaryIO, layout: ElfLayout, old_prefixes: bool) -> Symbols:
@@ -39,32 +65,22 @@ def read_symbols(f: BinaryIO, layout: ElfLayout, old_prefixes: bool) -> Symbols:
     if index is None:
         return NO_SYMBOLS
     symtab = layout.sections[index]
-    strtab = layout.sections[symtab.link] if symtab.link < len(layout.sections) else None
+    strtab = layout.sections[symtab.link] if 0 < symtab.link < len(layout.sections) else None
     strings = section_bytes(f, strtab) if strtab else b""
-    order = "<" if layout.little_endian else ">"
-    if layout.elfclass == 64:
-        fmt, name_i, shndx_i, size_i = order + "IBBHQQ", 0, 3, 5
-    else:
-        fmt, name_i, shndx_i, size_i = order + "IIIBBH", 0, 5, 2
-    entry = struct.calcsize(fmt)
+    entry = ENTRY[layout.elfclass]
     data = section_bytes(f, symtab)
     data = data[: len(data) - len(data) % entry]
-    file_backed = [s.type != "SHT_NOBITS" for s in layout.sections]
-    limit = len(file_backed)
-    wanted = [
-        (sym[name_i], sym[size_i])
-        for sym in struct.iter_unpack(fmt, data)
-        if sym[size_i] and 0 < sym[shndx_i] < limit and file_backed[sym[shndx_i]]
-    ]
-    names = string_table(strings)
-    find = strings.find
-    sizes: dict[bytes, int] = defaultdict(int)
-    for start, size in wanted:
-        name = names.get(start)
-        if name is None:  # a name that shares the tail of another string
-            end = find(b"\0", start)
-            name = strings[start : end if end >= 0 else None]
-        sizes[package_of(name, old_prefixes)] += size
-    by_package = {p.decode("utf-8", "replace"): n for p, n in sizes.items()}
+    names, shndx, sizes = columns(data, layout.elfclass, layout.little_endian)
+    # 1 for the sections whose symbols hold file bytes; special indices (UND, ABS, COMMON) 0.
+    holds_bytes = bytearray(65536)
+    for i, section in enumerate(layout.sections[:SHN_LORESERVE]):
+        holds_bytes[i] = i > 0 and section.type != "SHT_NOBITS"
+    keep = list(map(operator.and_, map(holds_bytes.__getitem__, shndx), map(bool, sizes)))
+    try:
+        kept_names = strings_at(strings, itertools.compress(names, keep))
+    except ValueError:
+        kept_names = [b"?"] * sum(keep)  # a corrupt name offset: sizes still count
+    totals = attribute(kept_names, list(itertools.compress(sizes, keep)), old_prefixes)
+    by_package = {p.decode("utf-8", "replace"): row[0] for p, row in totals.items()}
     ranked = tuple(sorted(by_package.items(), key=lambda kv: (-kv[1], kv[0])))
     return Symbols(len(data) // entry, symtab.size, strtab.size if strtab else 0, ranked)

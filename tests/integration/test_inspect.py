@@ -164,6 +164,25 @@ def readelf_sections(path: Path) -> list[tuple[str, int, bool]]:
     return rows
 
 
+def symtab_file_bytes(path: Path, symbols_text: str) -> int:
+    """Sizes of .symtab symbols defined in file-backed sections, per readelf -s and -S."""
+    nobits = {int(m.group(1)) for m in map(SECTION_LINE.match, readelf("-S", str(path)).splitlines())
+              if m and m.group(3) == "NOBITS"}
+    table = symbols_text.split("Symbol table '.symtab'", 1)
+    if len(table) < 2:
+        return 0
+    total = 0
+    for line in table[1].splitlines()[2:]:
+        fields = line.split()
+        if len(fields) < 7 or not fields[0].endswith(":"):
+            break
+        size, ndx = fields[2], fields[6]
+        value = int(size, 16) if size.startswith("0x") else int(size)
+        if ndx.isdigit() and int(ndx) not in nobits:
+            total += value
+    return total
+
+
 def objcopy_dwarf_size(path: Path, tmp: Path) -> int:
     """Logical DWARF bytes: decompress with objcopy, then sum the .debug_* sizes."""
     out = tmp / (path.name + ".decompressed")
@@ -188,9 +207,13 @@ def check_against_readelf(path: Path, facts: Inspection, tmp: Path) -> None:
     assert facts.dwarf_file_bytes == dwarf_disk
     if dwarf_disk:
         assert facts.dwarf_uncompressed_bytes == objcopy_dwarf_size(path, tmp)
-    syms = re.search(r"Symbol table '\.symtab' contains (\d+) entries", readelf("-s", str(path)))
+    symbols_text = readelf("-s", str(path))
+    syms = re.search(r"Symbol table '\.symtab' contains (\d+) entries", symbols_text)
     assert facts.symbols.count == (int(syms.group(1)) if syms else 0)
     assert facts.linking.stripped == (syms is None)
+    assert sum(n for _, n in facts.symbols.by_package) == symtab_file_bytes(path, symbols_text)
+    strtab = [size for name, size, _ in readelf_sections(path) if name == ".strtab"]
+    assert facts.symbols.strtab_bytes == (strtab[0] if strtab and syms else 0)
     header = readelf("-h", "-l", "-d", "-n", str(path))
     interp = re.search(r"Requesting program interpreter: ([^\]]+)\]", header)
     assert facts.linking.interpreter == (interp.group(1) if interp else None)

@@ -1,0 +1,32 @@
+"""NUL-terminated string tables (.strtab, the pclntab's function names), read in bulk."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable
+
+
+def string_table(blob: bytes) -> dict[int, bytes]:
+    """Every string of a NUL-separated table by its offset, built with C-level loops."""
+    parts = blob.split(b"\0")
+    offsets = itertools.accumulate(map((1).__add__, map(len, parts)), initial=0)
+    return dict(zip(offsets, parts, strict=False))  # offsets has one more element
+
+
+def strings_at(blob: bytes, offsets: Iterable[int]) -> list[bytes]:
+    """The strings starting at offsets; offsets into the middle of a string (tail sharing, as
+    linkers do) are looked up one by one. Raises ValueError for an offset past the end."""
+    wanted = list(offsets)
+    found: list[bytes | None] = list(map(string_table(blob).get, wanted))
+    if None not in found:
+        return found  # type: ignore[return-value]
+    out = []
+    for offset, name in zip(wanted, found, strict=True):
+        if name is not None:
+            out.append(name)
+            continue
+        if offset > len(blob):
+            raise ValueError(f"string offset {offset} is past the end of its table")
+        end = blob.find(b"\0", offset)
+        out.append(blob[offset : end if end >= 0 else None])
+    return out
