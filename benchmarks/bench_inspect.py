@@ -25,13 +25,18 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # this checkout's buildopt
+
 COMMANDS = ["cmd/go", "cmd/compile", "cmd/link", "cmd/vet", "cmd/pprof", "cmd/trace", "cmd/cover"]
 
 
 def build_commands(go: str, out: Path) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
-    subprocess.run([go, "build", "-o", str(out) + "/", *COMMANDS], check=True,
-                   env={**os.environ, "CGO_ENABLED": "0"})
+    subprocess.run(
+        [go, "build", "-o", str(out) + "/", *COMMANDS],
+        check=True,
+        env={**os.environ, "CGO_ENABLED": "0"},
+    )
     return sorted(out / c.split("/")[1] for c in COMMANDS)
 
 
@@ -45,27 +50,34 @@ def run(argv: list[str]) -> None:
     subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-def decode_rates(files: list[Path]) -> tuple[int, float, int, float]:
-    """(symbols, seconds, functions, seconds) decoding every file's .symtab and .gopclntab."""
+def decode_rates(files: list[Path]) -> dict[str, float]:
+    """Seconds spent decoding .symtab and .gopclntab (names and sizes), and attributing them
+    to packages, over every file; and how many entries there were."""
     from buildopt import pclntab
     from buildopt.elfread import open_elf, section_bytes
-    from buildopt.symtab import read_symbols
+    from buildopt.goname import attribute
+    from buildopt.symtab import decode_symbols
 
-    symbols = functions = 0
-    sym_time = pcln_time = 0.0
+    out = dict.fromkeys(("symbols", "functions", "symtab", "pclntab", "attribution"), 0.0)
     for path in files:
         with open_elf(path) as (f, layout):
             start = time.perf_counter()
-            facts = read_symbols(f, layout, old_prefixes=False)
-            sym_time += time.perf_counter() - start
-            symbols += facts.count
+            symbols = decode_symbols(f, layout)
+            out["symtab"] += time.perf_counter() - start
             section = layout.section(".gopclntab")
-            assert section is not None
+            if symbols is None or section is None:
+                sys.exit(f"{path}: no .symtab or .gopclntab (was it built with -s?)")
+            data = section_bytes(f, section)
             start = time.perf_counter()
-            table = pclntab.decode(section_bytes(f, section))
-            pcln_time += time.perf_counter() - start
-            functions += len(table.names)
-    return symbols, sym_time, functions, pcln_time
+            table = pclntab.decode(data)
+            out["pclntab"] += time.perf_counter() - start
+            start = time.perf_counter()
+            attribute(symbols.names, symbols.sizes, old_prefixes=False)
+            attribute(table.names, table.sizes, old_prefixes=False)
+            out["attribution"] += time.perf_counter() - start
+            out["symbols"] += symbols.count
+            out["functions"] += len(table.names)
+    return out
 
 
 def main() -> None:
@@ -102,22 +114,37 @@ def main() -> None:
     imports = statistics.median(
         timed(lambda: run([sys.executable, "-c", "import buildopt.cli"])) for _ in range(args.runs)
     )
-    bare = statistics.median(timed(lambda: run([sys.executable, "-c", "pass"]))
-                             for _ in range(args.runs))
-    symbols, sym_s, functions, pcln_s = decode_rates(files)
+    bare = statistics.median(
+        timed(lambda: run([sys.executable, "-c", "pass"])) for _ in range(args.runs)
+    )
+    rates = decode_rates(files)
+    symbols, functions = int(rates["symbols"]), int(rates["functions"])
 
-    print(f"files: {len(files)} Go commands, {total / 2**20:.1f} MiB, "
-          f"{symbols} symbols, {functions} functions ({go})")
-    print("| measurement | median of %d runs |" % args.runs)
+    print(
+        f"files: {len(files)} Go commands, {total / 2**20:.1f} MiB, "
+        f"{symbols} symbols, {functions} functions ({go})"
+    )
+    print(f"| measurement | median of {args.runs} runs |")
     print("|---|---:|")
     print(f"| buildopt inspect --json (one call, all files) | {ours:.3f} s |")
     print(f"| readelf -SWsdl + go version -m (per file) | {theirs_median:.3f} s |")
     print(f"| ratio buildopt / C+Go tools | {ours / theirs_median:.2f}x |")
-    print(f"| .symtab decoding | {symbols / sym_s / 1e6:.2f} M symbols/s |")
-    print(f"| .gopclntab decoding | {functions / pcln_s / 1e6:.2f} M functions/s |")
+    print(
+        f"| .symtab decoding (names, sizes) | {symbols / rates['symtab'] / 1e6:.2f} M symbols/s |"
+    )
+    print(
+        f"| .gopclntab decoding (names, sizes) | "
+        f"{functions / rates['pclntab'] / 1e6:.2f} M functions/s |"
+    )
+    print(
+        f"| package attribution of both | "
+        f"{(symbols + functions) / rates['attribution'] / 1e6:.2f} M names/s |"
+    )
     print(f"| single file: buildopt inspect --json {files[0].name} | {single * 1000:.0f} ms |")
-    print(f"| of which python start-up + import buildopt.cli | {imports * 1000:.0f} ms "
-          f"(bare python: {bare * 1000:.0f} ms) |")
+    print(
+        f"| of which python start-up + import buildopt.cli | {imports * 1000:.0f} ms "
+        f"(bare python: {bare * 1000:.0f} ms) |"
+    )
 
 
 if __name__ == "__main__":

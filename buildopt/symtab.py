@@ -59,11 +59,22 @@ def columns(data: bytes, elfclass: int, little: bool) -> tuple[list[int], list[i
     return list(words[0::4]), list(view("H")[7::8]), list(words[2::4])
 
 
-def read_symbols(f: BinaryIO, layout: ElfLayout, old_prefixes: bool) -> Symbols:
-    """Symbol facts of .symtab; symbols in NOBITS sections (.bss) hold no file bytes."""
+@dataclass(frozen=True)
+class SymbolTable:
+    """The decoded table: every symbol holding file bytes, as parallel name/size lists."""
+
+    count: int
+    symtab_bytes: int
+    strtab_bytes: int
+    names: list[bytes]
+    sizes: list[int]
+
+
+def decode_symbols(f: BinaryIO, layout: ElfLayout) -> SymbolTable | None:
+    """Names and sizes of the .symtab symbols that hold file bytes (not in .bss, not UND/ABS)."""
     index = next((i for i, s in enumerate(layout.sections) if s.type == "SHT_SYMTAB"), None)
     if index is None:
-        return NO_SYMBOLS
+        return None
     symtab = layout.sections[index]
     strtab = layout.sections[symtab.link] if 0 < symtab.link < len(layout.sections) else None
     strings = section_bytes(f, strtab) if strtab else b""
@@ -80,7 +91,17 @@ def read_symbols(f: BinaryIO, layout: ElfLayout, old_prefixes: bool) -> Symbols:
         kept_names = strings_at(strings, itertools.compress(names, keep))
     except ValueError:
         kept_names = [b"?"] * sum(keep)  # a corrupt name offset: sizes still count
-    totals = attribute(kept_names, list(itertools.compress(sizes, keep)), old_prefixes)
+    kept_sizes = list(itertools.compress(sizes, keep))
+    strtab_bytes = strtab.size if strtab else 0
+    return SymbolTable(len(data) // entry, symtab.size, strtab_bytes, kept_names, kept_sizes)
+
+
+def read_symbols(f: BinaryIO, layout: ElfLayout, old_prefixes: bool) -> Symbols:
+    """Symbol facts of .symtab, with the file bytes of its symbols per Go package."""
+    table = decode_symbols(f, layout)
+    if table is None:
+        return NO_SYMBOLS
+    totals = attribute(table.names, table.sizes, old_prefixes)
     by_package = {p.decode("utf-8", "replace"): row[0] for p, row in totals.items()}
     ranked = tuple(sorted(by_package.items(), key=lambda kv: (-kv[1], kv[0])))
-    return Symbols(len(data) // entry, symtab.size, strtab.size if strtab else 0, ranked)
+    return Symbols(table.count, table.symtab_bytes, table.strtab_bytes, ranked)

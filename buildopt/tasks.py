@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import logging
-import sys
-import traceback
 from collections.abc import Callable
 
 from invoke.collection import Collection
 from invoke.context import Context
 from invoke.exceptions import Exit
 from invoke.tasks import task
-
-EXIT_INTERNAL = 3
 
 
 def debug_enabled() -> bool:
@@ -21,26 +17,10 @@ def debug_enabled() -> bool:
 
 
 def run_command(command: Callable[[], int]) -> None:
-    """Run a command; turn its errors into one line and a documented exit code."""
-    from buildopt.errors import EXIT_INTERRUPTED, BuildoptError
+    """Run a command; its errors become one line on stderr and a documented exit code."""
+    from buildopt.commands import run_guarded
 
-    try:
-        code = command()
-    except BuildoptError as exc:
-        if debug_enabled():
-            traceback.print_exc()
-        raise Exit(f"error: {exc.message}", exc.exit_code) from None
-    except KeyboardInterrupt:
-        raise Exit("error: interrupted", EXIT_INTERRUPTED) from None
-    except Exception as exc:
-        if debug_enabled():
-            raise
-        print(
-            f"internal error: {type(exc).__name__}: {exc} (rerun with --debug for a "
-            "traceback, and please report it)",
-            file=sys.stderr,
-        )
-        raise Exit(code=EXIT_INTERNAL) from None
+    code = run_guarded(command, debug=debug_enabled())
     if code:
         raise Exit(code=code)
 

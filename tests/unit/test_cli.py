@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from buildopt import toolchain
-from buildopt.cli import program
 from buildopt.errors import ToolchainError
+from buildopt.program import program
 from tests.conftest import write_profile
 
 
@@ -74,3 +74,41 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         program.run(["buildopt", "--version"])
     assert "buildopt 0.1.0" in capsys.readouterr().out
+
+
+def test_expand_variadic_files() -> None:
+    from buildopt.cli import expand_variadic
+
+    assert expand_variadic(["buildopt", "inspect", "a", "--packages", "5", "b", "--json"]) == [
+        "buildopt", "inspect", "--file", "a", "--packages", "5", "--file", "b", "--json"]
+    assert expand_variadic(["buildopt", "build", "--profile", "x"]) == [
+        "buildopt", "build", "--profile", "x"]
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["buildopt", "inspect", "--help"],
+        ["buildopt", "--debug", "inspect", "--file", "x"],
+        ["buildopt", "inspect", "--packages", "many", "--file", "x"],
+        ["buildopt", "inspect", "--file"],
+        ["buildopt", "build", "--profile", "x"],
+    ],
+)
+def test_anything_unusual_goes_through_the_program(argv: list[str]) -> None:
+    from buildopt.cli import fast_inspect
+
+    assert fast_inspect(argv) is None
+
+
+def test_fast_inspect_reports_like_the_program(tmp_path: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    from buildopt.cli import fast_inspect
+
+    missing = tmp_path / "nope"
+    assert fast_inspect(["buildopt", "inspect", "--file", str(missing), "--json"]) == 2
+    fast = capsys.readouterr()
+    code, err = run(["inspect", "--file", str(missing), "--json"], capsys)
+    assert code == 2
+    assert fast.err == f"error: {missing}: No such file or directory\n"
+    assert err == fast.err
