@@ -51,5 +51,11 @@ def bench(c: Context, runs: int = 5) -> None:
 
 
 ns = Collection(
-    buildopt_tasks.plan, buildopt_tasks.build, buildopt_tasks.inspect, test, lint, bench
+    buildopt_tasks.plan,
+    buildopt_tasks.build,
+    buildopt_tasks.inspect,
+    buildopt_tasks.compare,
+    test,
+    lint,
+    bench,
 )

@@ -12,7 +12,7 @@ import sys
 
 # Tasks that take any number of files as bare words; invoke itself has no variadic arguments,
 # so `buildopt inspect A B` is rewritten to `buildopt inspect --file A --file B`.
-VARIADIC = {"inspect": "--file"}
+VARIADIC = {"inspect": "--file", "compare": "--record"}
 
 
 def expand_variadic(argv: list[str]) -> list[str]:
@@ -38,7 +38,9 @@ def expand_variadic(argv: list[str]) -> list[str]:
     return out
 
 
-VALUE_FLAGS = frozenset({"--packages", "-p", "--file", "-f"})
+VALUE_FLAGS = frozenset(
+    {"--packages", "-p", "--file", "-f", "--record", "-r", "--profile", "--rows"}
+)
 
 
 def fast_inspect(argv: list[str]) -> int | None:

@@ -126,6 +126,46 @@ def inspect_command(files: Sequence[str], *, as_json: bool = False, packages: in
     return EXIT_BAD_INPUT if failed else EXIT_OK
 
 
+def compare_command(
+    profile: str | None,
+    records: Sequence[str] = (),
+    *,
+    as_json: bool = False,
+    rows: int = 30,
+    cwd: Path | None = None,
+) -> int:
+    """``buildopt compare``: variants against the baseline, or two build records."""
+    from buildopt import compare, report
+
+    cwd = cwd or Path.cwd()
+    if len(records) > 2:
+        raise UsageError("compare: give one build record (or --profile), or two to compare")
+    if len(records) == 2:
+        old, new = (compare.load_record(cwd / r) for r in records)
+        items = compare.compare_records(old, new)
+        if as_json:
+            report.print_json(compare.records_json(items))
+        else:
+            report.show_record_comparison(report.make_console(), items, rows)
+        return EXIT_OK
+    if records:
+        path = cwd / records[0]
+    elif profile:
+        loaded = load_profile(profile, cwd)
+        path = loaded.root / "dist" / loaded.name / "build.json"
+        if not path.is_file():
+            raise UsageError(f"--profile {profile}: no build record {path}; run buildopt build")
+    else:
+        raise UsageError("compare: give --profile P or build record files")
+    record = compare.load_record(path)
+    variant_rows = compare.compare_variants(record)
+    if as_json:
+        report.print_json(compare.variants_json(record, variant_rows))
+    else:
+        report.show_variant_comparison(report.make_console(), record, variant_rows)
+    return EXIT_OK
+
+
 def build_command(
     profile: str | None,
     *,

@@ -19,6 +19,7 @@ from buildopt import proc
 from buildopt.inspect import Inspection
 from buildopt.plan import Plan, Step
 from buildopt.record import BuildResult
+from buildopt.units import format_size
 
 PLAN_SCHEMA = "buildopt.plan/1"
 STATUS_STYLE = {"ok": "green", "failed": "bold red", "skipped": "yellow"}
@@ -39,15 +40,7 @@ def make_console() -> Console:
     return console
 
 
-def format_bytes(n: int | None) -> str:
-    if n is None:
-        return "-"
-    value = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if abs(value) < 1024 or unit == "GiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.2f} {unit}"
-        value /= 1024
-    raise AssertionError("unreachable")
+format_bytes = format_size
 
 
 def short_path(path: Path | str, cwd: Path | None = None) -> str:
@@ -300,3 +293,69 @@ def _show_packages(console: Console, facts: Inspection, limit: int) -> None:
             str(p.functions),
         )
     console.print(table)
+
+
+def show_variant_comparison(console: Console, record: dict[str, Any], rows: Sequence[Any]) -> None:
+    """Variants side by side, deltas against the baseline of the same target, explained."""
+    table = Table(
+        title=f"{record['profile']['name']}: variants against {record['profile']['baseline']}",
+        title_justify="left",
+    )
+    metrics = ("size", "code", "rodata", "data", "bss", "gometa", "symtab", "dwarf")
+    table.add_column("variant@target", no_wrap=True)
+    for m in metrics:
+        table.add_column(m, justify="right")
+    table.add_column("linking")
+    for r in rows:
+        link = "static" if r.built.static else "dynamic " + ",".join(r.built.needed)
+        table.add_row(
+            escape(r.built.id),
+            *(format_bytes(r.built.metrics[m]) for m in metrics),
+            link + (" pie" if r.built.pie else ""),
+        )
+        if r.deltas:
+            base = r.baseline.metrics
+            cells = [_delta_cell(r.deltas[m], base[m]) for m in metrics]
+            table.add_row(f"  [dim]vs {escape(r.baseline.variant)}[/]", *cells, "")
+    console.print(table)
+    for r in rows:
+        if r.explanation:
+            console.print(
+                f"[bold]{escape(r.built.id)}[/] "
+                f"{format_size(r.deltas['size'], signed=True)} vs {escape(r.baseline.id)}:"
+            )
+            for line in r.explanation:
+                console.print(f"  {escape(line)}")
+
+
+def _delta_cell(delta: int, base: int) -> str:
+    if not delta:
+        return "[dim]0[/]"
+    pct = f" {100 * delta / base:+.1f}%" if base else ""
+    color = "red" if delta > 0 else "green"
+    return f"[{color}]{format_size(delta, signed=True)}{pct}[/]"
+
+
+def show_record_comparison(console: Console, items: Sequence[Any], rows: int) -> None:
+    """Two records: per variant, section and package, largest change first."""
+    from buildopt.compare import summary_line
+
+    for kind in ("variant", "section", "package"):
+        chosen = sorted((i for i in items if i.kind == kind), key=lambda i: (-abs(i.delta), i.id))
+        if not chosen:
+            continue
+        table = Table(title=f"{kind}s ({len(chosen)} changed)", title_justify="left")
+        for name in ("variant@target", kind, "old", "new", "delta"):
+            table.add_column(name, justify="right" if name in ("old", "new", "delta") else "left")
+        for i in chosen[:rows]:
+            table.add_row(
+                escape(i.id),
+                escape(i.name) if kind != "variant" else "",
+                "-" if i.old is None else str(i.old),
+                "-" if i.new is None else str(i.new),
+                _delta_cell(i.delta, i.old or 0),
+            )
+        console.print(table)
+        if len(chosen) > rows:
+            console.print(f"[dim]... {len(chosen) - rows} more (--rows)[/]")
+    console.print(summary_line([i for i in items if i.kind == "package"]))

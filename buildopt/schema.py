@@ -10,6 +10,8 @@ SCHEMAS = {
     "buildopt.build/1": "build-record.schema.json",
     "buildopt.plan/1": "plan.schema.json",
     "buildopt.inspect/1": "inspect.schema.json",
+    "buildopt.compare/1": "compare.schema.json",
+    "buildopt.compare-records/1": "compare-records.schema.json",
 }
 
 

@@ -103,4 +103,27 @@ def inspect(
     run_command(lambda: inspect_command(file or [], as_json=json, packages=packages))
 
 
-ns = Collection(plan, build, inspect)
+@task(
+    iterable=["record"],
+    help={
+        "profile": "compare the variants of dist/PROFILE/build.json with the baseline",
+        "record": "a build record; two records are compared with each other "
+        "(`buildopt compare OLD.json NEW.json` works too)",
+        "json": "print JSON on stdout",
+        "rows": "rows of the record-to-record table (default 30)",
+    },
+)
+def compare(
+    c: Context,
+    profile: str = "",
+    record: list[str] | None = None,
+    json: bool = False,
+    rows: int = 30,
+) -> None:
+    """Variants side by side against the baseline, each delta explained; or two records."""
+    from buildopt.commands import compare_command
+
+    run_command(lambda: compare_command(profile or None, record or [], as_json=json, rows=rows))
+
+
+ns = Collection(plan, build, inspect, compare)

@@ -10,8 +10,10 @@ import sys
 import time
 from pathlib import Path
 
+import jsonschema
 import pytest
 
+from buildopt.schema import load_schema
 from tests.conftest import REPO
 from tests.integration.conftest import buildopt, copy_program, go_version_m
 
@@ -214,3 +216,33 @@ def test_help_and_version() -> None:
     assert done.returncode == 0 and "--profile" in done.stdout and "--jobs" in done.stdout
     done = buildopt(["--version"])
     assert done.stdout.strip() == "buildopt 0.1.0"
+
+
+def test_compare_two_records(tmp_path: Path) -> None:
+    project = make_project(tmp_path, 'package = "./hello"\n[variants.pure]\ncgo = false\n')
+    assert (
+        buildopt(["build", "--profile", "p", "--record", "old.json"], cwd=project).returncode == 0
+    )
+    main = project / "hello" / "main.go"
+    main.write_text(
+        main.read_text()
+        .replace('"os/user"', '"os/user"\n\t"strings"')
+        .replace(
+            'fmt.Printf("v=%s user=%s\\n", v, name)',
+            'fmt.Printf("v=%s user=%s\\n", strings.ToUpper(v), name)',
+        )
+    )
+    assert (
+        buildopt(["build", "--profile", "p", "--record", "new.json"], cwd=project).returncode == 0
+    )
+    done = buildopt(["compare", "old.json", "new.json", "--json"], cwd=project)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    jsonschema.validate(result, load_schema("buildopt.compare-records/1"))
+    assert result["summary"].startswith("add/remove: ")
+    variant = next(i for i in result["items"] if i["kind"] == "variant")
+    old = json.loads((project / "old.json").read_text())["builds"][0]["size"]
+    new = json.loads((project / "new.json").read_text())["builds"][0]["size"]
+    assert variant["delta"] == new - old
+    people = buildopt(["compare", "old.json", "new.json"], cwd=project)
+    assert "up/down:" in people.stderr

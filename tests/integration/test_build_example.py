@@ -165,3 +165,23 @@ def test_plan_json_is_valid_and_matches_the_build(built: dict[str, Any]) -> None
             assert steps[b["id"]]["argv"] == b["argv"]
             assert steps[b["id"]]["env"] == b["env"]
     assert len(plan["steps"]) + len(plan["skipped"]) == 12
+
+
+def test_compare_explains_each_variant(built: dict[str, Any]) -> None:
+    done = buildopt(["compare", str(built["_file"]), "--json"])
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    jsonschema.validate(result, load_schema("buildopt.compare/1"))
+    rows = {v["id"]: v for v in result["variants"]}
+    stripped = rows["static-stripped@linux-amd64"]
+    assert stripped["baseline"] == "default@linux-amd64"
+    builds = by_id(built)
+    assert stripped["delta"]["size"] == (
+        builds["static-stripped@linux-amd64"]["size"] - builds["default@linux-amd64"]["size"]
+    )
+    lines = stripped["explanation"]
+    assert any(line.startswith("-w: DWARF -") for line in lines)
+    assert any(line.startswith("-s: .symtab .strtab -") for line in lines)
+    assert any("now static, libc.so.6 dropped" in line for line in lines)
+    people = buildopt(["compare", str(built["_file"])])
+    assert "-s: .symtab .strtab" in people.stderr and "variants against default" in people.stderr

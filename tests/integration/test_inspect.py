@@ -166,8 +166,11 @@ def readelf_sections(path: Path) -> list[tuple[str, int, bool]]:
 
 def symtab_file_bytes(path: Path, symbols_text: str) -> int:
     """Sizes of .symtab symbols defined in file-backed sections, per readelf -s and -S."""
-    nobits = {int(m.group(1)) for m in map(SECTION_LINE.match, readelf("-S", str(path)).splitlines())
-              if m and m.group(3) == "NOBITS"}
+    nobits = {
+        int(m.group(1))
+        for m in map(SECTION_LINE.match, readelf("-S", str(path)).splitlines())
+        if m and m.group(3) == "NOBITS"
+    }
     table = symbols_text.split("Symbol table '.symtab'", 1)
     if len(table) < 2:
         return 0

@@ -80,9 +80,22 @@ def test_expand_variadic_files() -> None:
     from buildopt.cli import expand_variadic
 
     assert expand_variadic(["buildopt", "inspect", "a", "--packages", "5", "b", "--json"]) == [
-        "buildopt", "inspect", "--file", "a", "--packages", "5", "--file", "b", "--json"]
+        "buildopt",
+        "inspect",
+        "--file",
+        "a",
+        "--packages",
+        "5",
+        "--file",
+        "b",
+        "--json",
+    ]
     assert expand_variadic(["buildopt", "build", "--profile", "x"]) == [
-        "buildopt", "build", "--profile", "x"]
+        "buildopt",
+        "build",
+        "--profile",
+        "x",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -101,8 +114,9 @@ def test_anything_unusual_goes_through_the_program(argv: list[str]) -> None:
     assert fast_inspect(argv) is None
 
 
-def test_fast_inspect_reports_like_the_program(tmp_path: Path,
-                                              capsys: pytest.CaptureFixture[str]) -> None:
+def test_fast_inspect_reports_like_the_program(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     from buildopt.cli import fast_inspect
 
     missing = tmp_path / "nope"

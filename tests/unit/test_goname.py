@@ -34,16 +34,40 @@ def test_init_names() -> None:
 
 def test_modules() -> None:
     mods = ("golang.org/x/net", "golang.org/x/net/http2", "example.com/app")
-    assert module_of("golang.org/x/net/http2/hpack", mods, "example.com/app") == "golang.org/x/net/http2"
+    assert (
+        module_of("golang.org/x/net/http2/hpack", mods, "example.com/app")
+        == "golang.org/x/net/http2"
+    )
     assert module_of("main", mods, "example.com/app") == "example.com/app"
     assert module_of("net/http", mods, "example.com/app") == "std"
     assert module_of("github.com/x/y", mods, "") == "(unknown)"
     assert module_of(GENERATED, mods, "") == GENERATED
 
 
-part = st.sampled_from([b"runtime", b"net", b"net/http", b"main", b"a.b/c", b"x", b"go:", b"type:",
-                        b"go.", b"type.", b".", b"/", b"[", b"]", b"init", b"map.init.0", b"F",
-                        b"(*T)", b"func1", b"shape"])
+part = st.sampled_from(
+    [
+        b"runtime",
+        b"net",
+        b"net/http",
+        b"main",
+        b"a.b/c",
+        b"x",
+        b"go:",
+        b"type:",
+        b"go.",
+        b"type.",
+        b".",
+        b"/",
+        b"[",
+        b"]",
+        b"init",
+        b"map.init.0",
+        b"F",
+        b"(*T)",
+        b"func1",
+        b"shape",
+    ]
+)
 name = st.lists(part, min_size=1, max_size=6).map(b"".join)
 
 

@@ -1,0 +1,61 @@
+"""Sizes with units: IEC (KiB, MiB, GiB) and SI (kB, MB, GB) kept distinct, bytes allowed."""
+
+from __future__ import annotations
+
+import re
+
+UNITS = {
+    "": 1,
+    "b": 1,
+    "byte": 1,
+    "bytes": 1,
+    "kib": 1 << 10,
+    "mib": 1 << 20,
+    "gib": 1 << 30,
+    "kb": 1000,
+    "mb": 1000**2,
+    "gb": 1000**3,
+}
+_SIZE = re.compile(r"\s*(-?\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*")
+
+
+class UnitError(ValueError):
+    """A size or percentage that cannot be read."""
+
+
+def parse_size(value: object) -> int:
+    """Bytes from ``6 MiB``, ``512 kB``, ``1.5MB``, ``4096`` or an integer (case of the unit
+    letters is not significant, but KiB and kB are different units)."""
+    if isinstance(value, bool):
+        raise UnitError(f"{value!r} is not a size")
+    if isinstance(value, int):
+        number, unit = float(value), ""
+    elif isinstance(value, str) and (m := _SIZE.fullmatch(value)):
+        number, unit = float(m.group(1)), m.group(2).lower()
+    else:
+        raise UnitError(f"{value!r} is not a size (e.g. 6 MiB, 512 kB, 4096)")
+    if unit not in UNITS:
+        raise UnitError(f"{value!r}: unknown unit {unit!r} (use B, KiB, MiB, GiB, kB, MB, GB)")
+    if number < 0:
+        raise UnitError(f"{value!r}: a size cannot be negative")
+    return round(number * UNITS[unit])
+
+
+def parse_percent(value: object) -> float:
+    """A fraction from ``2%`` or ``2.5 %``."""
+    if isinstance(value, str) and (m := re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*%\s*", value)):
+        return float(m.group(1)) / 100
+    raise UnitError(f"{value!r} is not a percentage (e.g. 2%)")
+
+
+def format_size(n: int | None, signed: bool = False) -> str:
+    """``8.39 MiB``, ``-512 B``; ``+`` on growth when signed."""
+    if n is None:
+        return "-"
+    sign = "-" if n < 0 else ("+" if signed and n > 0 else "")
+    value = abs(float(n))
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{sign}{value:.0f} {unit}" if unit == "B" else f"{sign}{value:.2f} {unit}"
+        value /= 1024
+    raise AssertionError("unreachable")
