@@ -55,6 +55,7 @@ ns = Collection(
     buildopt_tasks.build,
     buildopt_tasks.inspect,
     buildopt_tasks.compare,
+    buildopt_tasks.gate,
     test,
     lint,
     bench,

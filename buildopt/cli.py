@@ -12,7 +12,7 @@ import sys
 
 # Tasks that take any number of files as bare words; invoke itself has no variadic arguments,
 # so `buildopt inspect A B` is rewritten to `buildopt inspect --file A --file B`.
-VARIADIC = {"inspect": "--file", "compare": "--record"}
+VARIADIC = {"inspect": "--file", "compare": "--record", "merge": "--record"}
 
 
 def expand_variadic(argv: list[str]) -> list[str]:
@@ -39,7 +39,7 @@ def expand_variadic(argv: list[str]) -> list[str]:
 
 
 VALUE_FLAGS = frozenset(
-    {"--packages", "-p", "--file", "-f", "--record", "-r", "--profile", "--rows"}
+    {"--packages", "-p", "--file", "-f", "--record", "-r", "--profile", "--rows", "--output", "-o"}
 )
 
 

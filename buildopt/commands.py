@@ -166,6 +166,105 @@ def compare_command(
     return EXIT_OK
 
 
+def gate_command(
+    profile: str | None,
+    *,
+    baseline: str | None = None,
+    record: str | None = None,
+    as_json: bool = False,
+    markdown: str | None = None,
+    junit: str | None = None,
+    cwd: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> int:
+    """``buildopt gate``: every budget of the profile on the latest build record."""
+    from buildopt import gate, report, toolchain
+    from buildopt.budget import parse_budgets
+    from buildopt.compare import load_record
+    from buildopt.fsutil import atomic_write_text
+    from buildopt.plan import all_ids
+
+    cwd = cwd or Path.cwd()
+    environ = dict(environ or os.environ)
+    if not profile:
+        raise UsageError("gate: --profile is required")
+    loaded = load_profile(profile, cwd)
+    ids = all_ids(loaded, toolchain.load(environ))
+    budgets, images = parse_budgets(
+        loaded.path,
+        loaded.root,
+        {"budget": list(loaded.budgets), "image": list(loaded.images)},
+        ids,
+    )
+    if not budgets and not images:
+        raise UsageError(f"gate: {loaded.path} has no [[budget]] or [[image]] tables")
+    record_path = (cwd / record) if record else loaded.root / "dist" / loaded.name / "build.json"
+    if not record_path.is_file():
+        print(f"no build record at {record_path}: building first", file=sys.stderr)
+        build_command(profile, record=str(record_path), cwd=cwd, environ=environ)
+    data = load_record(record_path)
+    baseline_path = (cwd / baseline) if baseline else None
+    if baseline_path is not None and not baseline_path.is_file():
+        print(f"no baseline record at {baseline_path}: growth budgets pass", file=sys.stderr)
+        baseline_path = None
+    checks = gate.evaluate(budgets, images, data, gate.load_baseline(baseline_path))
+    if markdown:
+        atomic_write_text(cwd / markdown, gate.markdown(checks, loaded.name))
+    if junit:
+        atomic_write_text(cwd / junit, gate.junit(checks, loaded.name))
+    if environ.get("GITHUB_ACTIONS") == "true":
+        for line in gate.workflow_commands(checks, _relative(loaded.path, loaded.root)):
+            print(line, file=sys.stderr)
+    if as_json:
+        report.print_json(gate.to_json(checks, data, str(baseline_path) if baseline_path else None))
+    else:
+        report.show_gate(report.make_console(), checks, loaded.name)
+    return EXIT_FAILED if gate.failed(checks) else EXIT_OK
+
+
+def matrix_command(
+    profile: str | None,
+    *,
+    variants: Sequence[str] = (),
+    cwd: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> int:
+    """``buildopt matrix``: the GitHub Actions strategy.matrix, one job per variant x target."""
+    plan = _load_plan(profile, variants, None, cwd or Path.cwd(), environ or os.environ)
+    include = [{"id": s.id, "variant": s.variant.name, "target": s.target.spec} for s in plan.steps]
+    print(json.dumps({"include": include}))
+    return EXIT_OK
+
+
+def merge_command(records: Sequence[str], *, output: str, cwd: Path | None = None) -> int:
+    """``buildopt merge``: join per-job build records into one."""
+    from buildopt.compare import load_record
+    from buildopt.record import MergeError, merge_records, write_record
+
+    cwd = cwd or Path.cwd()
+    if not output:
+        raise UsageError("merge: -o/--output FILE is required")
+    loaded = [(r, load_record(cwd / r)) for r in records]
+    try:
+        merged = merge_records(loaded)
+    except MergeError as exc:
+        raise UsageError(str(exc)) from exc
+    write_record(cwd / output, merged)
+    print(
+        f"merged {len(records)} records, {len(merged['builds'])} builds -> {output}",
+        file=sys.stderr,
+    )
+    return EXIT_OK
+
+
+def _relative(path: Path, root: Path) -> str:
+    """path relative to root when inside it (GitHub annotations want repository paths)."""
+    try:
+        return str(path.relative_to(root))
+    except ValueError:
+        return str(path)
+
+
 def build_command(
     profile: str | None,
     *,

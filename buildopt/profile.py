@@ -122,7 +122,18 @@ TOP_KEYS: dict[str, Checker] = {
     "binary": _is_str,
     "targets": _list_or_edit,
     "baseline": _is_str,
+    "budget": lambda v: (
+        None
+        if isinstance(v, list) and all(isinstance(t, dict) for t in v)
+        else "expected [[budget]] tables"
+    ),
+    "image": lambda v: (
+        None
+        if isinstance(v, list) and all(isinstance(t, dict) for t in v)
+        else "expected [[image]] tables"
+    ),
 }
+CONCATENATED = ("budget", "image")  # a child's budgets add to its parent's
 TOP_TABLES = ("defaults", "variants", "matrix")
 
 
@@ -180,6 +191,8 @@ class Profile:
     baseline: str
     variants: tuple[Variant, ...]
     chain: tuple[Path, ...]
+    budgets: tuple[Mapping[str, Any], ...] = ()  # [[budget]] tables, checked by buildopt.budget
+    images: tuple[Mapping[str, Any], ...] = ()
 
     def variant(self, name: str) -> Variant:
         for v in self.variants:
@@ -366,6 +379,8 @@ def merge_files(parent: Mapping[str, Any], child: Mapping[str, Any]) -> dict[str
         {k: v for k, v in parent.items() if k not in TOP_TABLES},
         {k: v for k, v in child.items() if k not in TOP_TABLES and k != "extends"},
     )
+    for key in CONCATENATED:
+        merged[key] = [*parent.get(key, []), *child.get(key, [])]
     merged["defaults"] = merge_layer(parent.get("defaults", {}), child.get("defaults", {}))
     variants = dict(parent.get("variants", {}))
     for name, table in child.get("variants", {}).items():
@@ -382,7 +397,7 @@ def load_chain(path: Path, seen: tuple[Path, ...] = ()) -> tuple[dict[str, Any],
         raise ProfileError(seen[0], f"extends: profiles extend each other in a cycle: {cycle}")
     raw = read_toml(path)
     check_file(path, raw)
-    raw = _normalise(raw)
+    raw = _normalise(raw, path)
     parent_spec = raw.get("extends")
     if parent_spec is None:
         return raw, (*seen, path)
@@ -391,9 +406,18 @@ def load_chain(path: Path, seen: tuple[Path, ...] = ()) -> tuple[dict[str, Any],
     return merge_files(parent, raw), chain
 
 
-def _normalise(raw: Mapping[str, Any]) -> dict[str, Any]:
-    """List values as ListValue objects, so that layers merge uniformly."""
+SOURCE_KEY = "__source__"  # (file, "budget[N]") of a budget table, for messages after merging
+
+
+def _normalise(raw: Mapping[str, Any], path: Path) -> dict[str, Any]:
+    """List values as ListValue objects, so that layers merge uniformly; budget tables remember
+    the file and position they came from."""
     out = merge_layer({}, {k: v for k, v in raw.items() if k not in TOP_TABLES})
+    for key in CONCATENATED:
+        out[key] = [
+            {**table, SOURCE_KEY: (path, f"{key}[{i + 1}]")}
+            for i, table in enumerate(raw.get(key, []))
+        ]
     out["defaults"] = merge_layer({}, raw.get("defaults", {}))
     out["variants"] = {n: merge_layer({}, t) for n, t in raw.get("variants", {}).items()}
     out["matrix"] = dict(raw.get("matrix", {}))
@@ -452,6 +476,8 @@ def load_profile(spec: str, cwd: Path) -> Profile:
         baseline=baseline,
         variants=tuple(variants),
         chain=chain,
+        budgets=tuple(raw.get("budget", [])),
+        images=tuple(raw.get("image", [])),
     )
 
 

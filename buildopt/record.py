@@ -96,5 +96,36 @@ def record_json(plan: Plan, results: Sequence[BuildResult]) -> dict[str, Any]:
     }
 
 
+class MergeError(Exception):
+    """Records that cannot be merged (different profiles, Go versions, or the same build twice)."""
+
+
+def merge_records(records: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
+    """One record from per-job records of the same profile and Go version (CI matrix jobs)."""
+    if not records:
+        raise MergeError("merge: name the build records to merge")
+    first_name, first = records[0]
+    merged = {**first, "builds": [], "merged_from": [name for name, _ in records]}
+    seen: dict[str, str] = {}
+    for name, data in records:
+        if data["profile"]["name"] != first["profile"]["name"]:
+            raise MergeError(
+                f"{name}: profile {data['profile']['name']!r}, but {first_name} is "
+                f"of {first['profile']['name']!r}"
+            )
+        if data["go"]["version"] != first["go"]["version"]:
+            raise MergeError(
+                f"{name}: built with {data['go']['version']}, but {first_name} with "
+                f"{first['go']['version']}"
+            )
+        for build in data["builds"]:
+            if build["id"] in seen:
+                raise MergeError(f"{name}: {build['id']} is also in {seen[build['id']]}")
+            seen[build["id"]] = name
+            merged["builds"].append(build)
+        merged["variants"] = {**merged["variants"], **data.get("variants", {})}
+    return merged
+
+
 def write_record(path: Path, data: dict[str, Any]) -> None:
     atomic_write_text(path, json.dumps(data, indent=2) + "\n")

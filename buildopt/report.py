@@ -359,3 +359,28 @@ def show_record_comparison(console: Console, items: Sequence[Any], rows: int) ->
         if len(chosen) > rows:
             console.print(f"[dim]... {len(chosen) - rows} more (--rows)[/]")
     console.print(summary_line([i for i in items if i.kind == "package"]))
+
+
+def show_gate(console: Console, checks: Sequence[Any], profile: str) -> None:
+    """PASS/WARN/FAIL per budget x variant x check, with actual, limit and headroom."""
+    style = {"pass": "green", "warn": "yellow", "fail": "bold red", "skip": "dim"}
+    table = Table(title=f"buildopt gate: {profile}", title_justify="left")
+    for name in ("verdict", "budget", "variant", "check", "actual", "limit", "headroom", "note"):
+        table.add_column(
+            name, justify="right" if name in ("actual", "limit", "headroom") else "left"
+        )
+    for c in checks:
+        note = "; ".join(x for x in (c.note, c.message) if x)
+        table.add_row(
+            f"[{style[c.verdict]}]{c.verdict.upper()}[/]",
+            escape(c.budget),
+            escape(c.target),
+            escape(c.check),
+            c.actual,
+            c.limit,
+            c.headroom,
+            escape(note),
+        )
+    console.print(table)
+    counts = {v: sum(c.verdict == v for c in checks) for v in style}
+    console.print(", ".join(f"{n} {v}" for v, n in counts.items()))

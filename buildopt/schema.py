@@ -12,6 +12,7 @@ SCHEMAS = {
     "buildopt.inspect/1": "inspect.schema.json",
     "buildopt.compare/1": "compare.schema.json",
     "buildopt.compare-records/1": "compare-records.schema.json",
+    "buildopt.gate/1": "gate.schema.json",
 }
 
 

@@ -126,4 +126,63 @@ def compare(
     run_command(lambda: compare_command(profile or None, record or [], as_json=json, rows=rows))
 
 
-ns = Collection(plan, build, inspect, compare)
+@task(
+    help={
+        "profile": COMMON_HELP["profile"],
+        "baseline": "build record to measure growth against (missing: growth budgets pass)",
+        "record": "the build record to gate (default: dist/PROFILE/build.json; built if missing)",
+        "json": "print buildopt.gate/1 JSON on stdout",
+        "markdown": "write the result as Markdown to this file (e.g. $GITHUB_STEP_SUMMARY)",
+        "junit": "write JUnit XML to this file",
+    },
+)
+def gate(
+    c: Context,
+    profile: str = "",
+    baseline: str = "",
+    record: str = "",
+    json: bool = False,
+    markdown: str = "",
+    junit: str = "",
+) -> None:
+    """Evaluate the profile's size budgets: PASS/WARN/FAIL, exit 1 when a budget fails."""
+    from buildopt.commands import gate_command
+
+    run_command(
+        lambda: gate_command(
+            profile or None,
+            baseline=baseline or None,
+            record=record or None,
+            as_json=json,
+            markdown=markdown or None,
+            junit=junit or None,
+        )
+    )
+
+
+@task(
+    iterable=["variant"],
+    help={"profile": COMMON_HELP["profile"], "variant": COMMON_HELP["variant"]},
+)
+def matrix(c: Context, profile: str = "", variant: list[str] | None = None) -> None:
+    """Print {"include": [...]} for a GitHub Actions matrix: one job per variant x target."""
+    from buildopt.commands import matrix_command
+
+    run_command(lambda: matrix_command(profile or None, variants=variant or ()))
+
+
+@task(
+    iterable=["record"],
+    help={
+        "record": "a per-job build record (repeatable; `buildopt merge A.json B.json` works)",
+        "output": "where to write the merged record",
+    },
+)
+def merge(c: Context, record: list[str] | None = None, output: str = "") -> None:
+    """Join per-job build records (same profile and Go version) into one."""
+    from buildopt.commands import merge_command
+
+    run_command(lambda: merge_command(record or [], output=output))
+
+
+ns = Collection(plan, build, inspect, compare, gate, matrix, merge)

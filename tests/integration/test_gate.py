@@ -1,0 +1,153 @@
+"""The gate on real builds: pass, a broken budget, CI outputs, the matrix -> merge round trip."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from buildopt.schema import load_schema
+from tests.conftest import REPO
+from tests.integration.conftest import buildopt
+
+pytestmark = pytest.mark.integration
+
+
+def child_profile(tmp_path: Path, extra: str) -> Path:
+    """A profile that extends the shipped telecom-edge one and adds budgets."""
+    path = tmp_path / "edge-ci.toml"
+    path.write_text(f'extends = "{REPO}/profiles/telecom-edge.toml"\nroot = "{REPO}"\n{extra}')
+    return path
+
+
+@pytest.fixture(scope="module")
+def record(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The shipped profile gated with no record yet: the gate builds first."""
+    out = tmp_path_factory.mktemp("gate") / "build.json"
+    done = buildopt(["gate", "--profile", "telecom-edge", "--record", str(out)])
+    assert done.returncode == 0, done.stderr
+    assert "building first" in done.stderr
+    return out
+
+
+def test_shipped_budgets_pass(record: Path) -> None:
+    done = buildopt(
+        [
+            "gate",
+            "--profile",
+            "telecom-edge",
+            "--record",
+            str(record),
+            "--json",
+            "--baseline",
+            str(record.parent / "missing.json"),
+        ]
+    )
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    jsonschema.validate(result, load_schema("buildopt.gate/1"))
+    assert result["result"] == "pass" and result["counts"]["fail"] == 0
+    growth = [c for c in result["checks"] if c["check"] == "max_growth"]
+    assert growth and all(c["note"] == "no baseline" for c in growth)
+    flash = [
+        c
+        for c in result["checks"]
+        if c["budget"] == "flash partition B" and c["check"] == "max_size"
+    ]
+    built = {b["id"]: b["size"] for b in json.loads(record.read_text())["builds"]}
+    assert {c["target"]: int(c["actual"]) for c in flash} == {
+        k: v for k, v in built.items() if k.startswith("static-stripped@linux-arm")
+    }
+
+
+def test_broken_budget_fails_with_ci_outputs(record: Path, tmp_path: Path) -> None:
+    profile = child_profile(
+        tmp_path,
+        """
+[[budget]]
+name = "tiny flash"
+select = "static-stripped@linux-amd64"
+max_size = "5 MiB"
+message = "the tiny flash holds 5 MiB"
+""",
+    )
+    done = buildopt(
+        [
+            "gate",
+            "--profile",
+            str(profile),
+            "--record",
+            str(record),
+            "--markdown",
+            str(tmp_path / "summary.md"),
+            "--junit",
+            str(tmp_path / "j.xml"),
+            "--baseline",
+            str(record),
+        ],
+        env={"GITHUB_ACTIONS": "true"},
+    )
+    assert done.returncode == 1, done.stderr
+    assert "FAIL" in done.stderr and "tiny flash" in done.stderr
+    assert "::error file=" in done.stderr and "the tiny flash holds 5 MiB" in done.stderr
+    summary = (tmp_path / "summary.md").read_text()
+    assert summary.startswith("### buildopt gate: edge-ci - FAIL") and "❌" in summary
+    suite = ET.fromstring((tmp_path / "j.xml").read_text())
+    assert suite.get("failures") == "1"
+    # with itself as baseline, growth is 0 everywhere
+    assert "no baseline" not in done.stderr
+
+
+def test_bad_budget_is_exit_2(tmp_path: Path, record: Path) -> None:
+    profile = child_profile(tmp_path, '[[budget]]\nselect = "static@*"\nmax_size = "6 MeB"\n')
+    done = buildopt(["gate", "--profile", str(profile), "--record", str(record)])
+    assert done.returncode == 2
+    assert done.stderr.strip() == (
+        f"error: {profile}: budget[1].max_size: '6 MeB': unknown unit "
+        "'meb' (use B, KiB, MiB, GiB, kB, MB, GB)"
+    )
+
+
+def test_matrix_jobs_merge_and_gate(tmp_path: Path) -> None:
+    done = buildopt(["matrix", "--profile", "telecom-edge", "--variant", "static-stripped@*arm*"])
+    assert done.returncode == 0, done.stderr
+    include = json.loads(done.stdout)["include"]
+    assert [j["id"] for j in include] == [
+        "static-stripped@linux-arm64",
+        "static-stripped@linux-arm-v7",
+    ]
+    jobs = []
+    for job in include:
+        out = tmp_path / f"{job['id']}.json"
+        built = buildopt(
+            [
+                "build",
+                "--profile",
+                "telecom-edge",
+                "--variant",
+                job["id"],
+                "--record",
+                str(out),
+                "--dist",
+                str(tmp_path / "dist"),
+            ]
+        )
+        assert built.returncode == 0, built.stderr
+        jobs.append(str(out))
+    merged = tmp_path / "build.json"
+    done = buildopt(["merge", *jobs, "-o", str(merged)])
+    assert done.returncode == 0, done.stderr
+    data = json.loads(merged.read_text())
+    jsonschema.validate(data, load_schema("buildopt.build/1"))
+    assert [b["id"] for b in data["builds"]] == [j["id"] for j in include]
+    again = buildopt(["merge", jobs[0], jobs[0], "-o", str(tmp_path / "x.json")])
+    assert again.returncode == 2 and "is also in" in again.stderr
+    gated = buildopt(["gate", "--profile", "telecom-edge", "--record", str(merged), "--json"])
+    assert gated.returncode == 0, gated.stderr
+    assert {c["target"] for c in json.loads(gated.stdout)["checks"]} >= {
+        "static-stripped@linux-arm64",
+        "static-stripped@linux-arm-v7",
+    }

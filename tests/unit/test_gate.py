@@ -1,0 +1,178 @@
+"""Budgets and the gate's verdicts, outputs and limits, on hand-made records."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from buildopt.budget import parse_budgets
+from buildopt.errors import ProfileError
+from buildopt.gate import evaluate, failed, junit, markdown, workflow_commands
+from buildopt.record import MergeError, merge_records
+
+IDS = ["small@linux-arm64", "small@linux-amd64", "big@linux-amd64"]
+PROFILE = Path("/p/profiles/edge.toml")
+
+
+def facts(
+    size: int,
+    *,
+    static: bool = True,
+    needed: tuple[str, ...] = (),
+    dwarf: int = 0,
+    code: int = 1000,
+    packages: dict[str, int] | None = None,
+) -> dict[str, Any]:
+    return {
+        "size": size,
+        "totals": {"code": code},
+        "sections": [{"name": ".text", "size": code}],
+        "dwarf": {"file_bytes": dwarf},
+        "symbols": {"symtab_bytes": 0, "strtab_bytes": 0},
+        "linking": {"static": static, "needed": list(needed)},
+        "packages": [{"package": p, "text_bytes": n} for p, n in (packages or {}).items()],
+    }
+
+
+def rec(**sizes: int) -> dict[str, Any]:
+    builds = [
+        {
+            "id": vid,
+            "variant": vid.split("@")[0],
+            "status": "ok",
+            "size": size,
+            "inspect": facts(size, packages={"crypto/tls": 300, "crypto/x509": 200, "net": 50}),
+        }
+        for vid, size in sizes.items()
+    ]
+    return {
+        "profile": {"name": "edge"},
+        "go": {"version": "go1.26.8"},
+        "variants": {},
+        "builds": builds,
+    }
+
+
+def budgets(*tables: dict[str, Any]) -> Any:
+    return parse_budgets(PROFILE, PROFILE.parent.parent, {"budget": list(tables)}, IDS)[0]
+
+
+def test_pass_fail_and_warn() -> None:
+    b = budgets(
+        {
+            "select": "small@*",
+            "max_size": "1 KiB",
+            "max_package": {"crypto/*": 400},
+            "static": True,
+        },
+        {"select": "big@*", "max_size": 100, "level": "warn"},
+    )
+    checks = evaluate(b, [], rec(**{"small@linux-arm64": 1000, "big@linux-amd64": 200}), None)
+    by = {(c.target, c.check): c for c in checks}
+    assert by[("small@linux-arm64", "max_size")].verdict == "pass"
+    assert by[("small@linux-arm64", "max_size")].headroom_bytes == 24
+    crypto = by[("small@linux-arm64", "max_package[crypto/*]")]
+    assert (crypto.verdict, crypto.actual, crypto.limit) == ("fail", "500", "400")
+    assert by[("small@linux-arm64", "static")].verdict == "pass"
+    assert by[("big@linux-amd64", "max_size")].verdict == "warn"
+    assert failed(checks)
+
+
+def test_growth_with_floor_and_without_baseline() -> None:
+    b = budgets({"select": "small@*", "max_growth": "2%", "growth_floor": "4 KiB"})
+    new = rec(**{"small@linux-arm64": 110_000, "small@linux-amd64": 103_000})
+    old = rec(**{"small@linux-arm64": 100_000, "small@linux-amd64": 100_000})
+    by = {c.target: c for c in evaluate(b, [], new, old)}
+    assert by["small@linux-arm64"].verdict == "fail"  # +10% and over the floor
+    assert by["small@linux-amd64"].verdict == "pass"  # +3%, but under the 4 KiB noise floor
+    assert "noise floor" in by["small@linux-amd64"].note
+    (first, *_) = evaluate(b, [], new, None)
+    assert (first.verdict, first.note) == ("pass", "no baseline")
+
+
+def test_not_built_is_skipped() -> None:
+    b = budgets({"select": "small@*", "max_size": 1})
+    record = rec(**{"small@linux-arm64": 5})
+    record["builds"][0]["status"] = "skipped"
+    (check,) = evaluate(b, [], record, None)
+    assert check.verdict == "skip" and not failed([check])
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        (
+            {"select": "nothing@*", "max_size": 1},
+            "budget[1].select: 'nothing@*' matches no variant id",
+        ),
+        ({"select": "small@*", "max_size": "6 MeB"}, "budget[1].max_size: '6 MeB': unknown unit"),
+        ({"select": "small@*", "max_size": "-1 KiB"}, "cannot be negative"),
+        (
+            {"select": "small@*", "max_sise": 1},
+            "unknown key 'budget[1].max_sise'; did you mean 'max_size'?",
+        ),
+        ({"select": "small@*", "level": "error"}, 'budget[1].level: expected "fail" or "warn"'),
+        ({"select": "small@*", "max_category": {"text": 1}}, "max_category.text: not a category"),
+        ({"select": "small@*", "max_growth": "two"}, "budget[1].max_growth"),
+        ({"max_size": 1}, "budget[1].select: expected"),
+    ],
+)
+def test_bad_budgets_name_file_and_key(table: dict[str, Any], message: str) -> None:
+    with pytest.raises(ProfileError) as info:
+        budgets(table)
+    assert info.value.message.startswith(str(PROFILE))
+    assert message in info.value.message
+
+
+def test_markdown_stays_under_the_limit_and_keeps_problems() -> None:
+    b = budgets({"select": "*", "max_size": 10**9}, {"select": "big@*", "max_size": 1})
+    record = rec(**{"small@linux-arm64": 10, "small@linux-amd64": 10, "big@linux-amd64": 10})
+    checks = evaluate(b, [], record, None) * 500  # many passing rows
+    text = markdown(checks, "edge", limit=20_000)
+    assert len(text) < 20_000
+    assert "FAIL" in text.splitlines()[0]
+    assert text.count("❌") > 100  # failures first, as many as fit
+    assert "more failures and warnings not shown" in text
+    assert markdown(checks[:6], "edge").count("<details>") == 1  # passing rows folded
+    assert len(markdown(checks, "edge")) < 65_536
+
+
+def test_junit_one_case_per_budget_and_variant() -> None:
+    b = budgets({"name": "flash", "select": "*", "max_size": 15})
+    checks = evaluate(b, [], rec(**{"small@linux-arm64": 10, "big@linux-amd64": 20}), None)
+    suite = ET.fromstring(junit(checks, "edge"))
+    assert suite.get("tests") == "2" and suite.get("failures") == "1"
+    failing = [case.get("name") for case in suite if case.find("failure") is not None]
+    assert failing == ["big@linux-amd64"]
+
+
+def test_workflow_commands() -> None:
+    b = budgets(
+        {"select": "big@*", "max_size": 1, "message": "see docs"},
+        {"select": "small@*", "max_size": 1, "level": "warn"},
+    )
+    lines = workflow_commands(
+        evaluate(b, [], rec(**{"big@linux-amd64": 5, "small@linux-arm64": 5}), None),
+        "profiles/edge.toml",
+    )
+    assert lines[0].startswith("::error file=profiles/edge.toml,title=buildopt gate::")
+    assert lines[0].endswith("- see docs")
+    assert lines[1].startswith("::warning ")
+
+
+def test_merge_refuses_mixed_records() -> None:
+    a = rec(**{"small@linux-arm64": 1})
+    b = rec(**{"small@linux-amd64": 2})
+    merged = merge_records([("a.json", a), ("b.json", b)])
+    assert [x["id"] for x in merged["builds"]] == ["small@linux-arm64", "small@linux-amd64"]
+    with pytest.raises(MergeError, match=r"small@linux-arm64 is also in a\.json"):
+        merge_records([("a.json", a), ("c.json", a)])
+    other = {**b, "go": {"version": "go1.25.0"}}
+    with pytest.raises(MergeError, match=r"built with go1\.25\.0"):
+        merge_records([("a.json", a), ("b.json", other)])
+    renamed = {**b, "profile": {"name": "core"}}
+    with pytest.raises(MergeError, match="profile 'core'"):
+        merge_records([("a.json", a), ("b.json", renamed)])
