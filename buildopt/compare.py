@@ -97,14 +97,14 @@ def explain(base: Built, other: Built) -> list[str]:
             lines.append((delta["dwarf"], f"{flag}: DWARF {_bytes(delta['dwarf'])}"))
             explained += delta["dwarf"]
     if base.pie != other.pie:
-        dyn = other.metrics["size"] - base.metrics["size"] - sum(delta[m] for m in METRICS[1:])
+        mode = "pie" if other.pie else "no pie"
         lines.append(
             (
-                0,
-                f"pie: {'on' if other.pie else 'off'}"
-                f" (relocations and dynamic sections {_bytes(dyn)})",
+                delta["dynamic"],
+                f"{mode}: relocations and dynamic sections {_bytes(delta['dynamic'])}",
             )
         )
+        explained += delta["dynamic"]
     dropped = [lib for lib in base.needed if lib not in other.needed]
     added = [lib for lib in other.needed if lib not in base.needed]
     causes = _setting_changes(s_base, s_other, ("cgo", "tags", "linkmode", "extldflags"))
@@ -124,6 +124,8 @@ def explain(base: Built, other: Built) -> list[str]:
         }
         if strip_base != strip_other:  # explained above
             del parts["symtab"], parts["dwarf"]
+        if base.pie != other.pie:
+            del parts["dynamic"]
         parts["headers/padding"] = rest - sum(parts.values())
         shown = ", ".join(f"{m} {_bytes(d)}" for m, d in parts.items() if d)
         lines.append((rest, f"{changed or 'other changes'}: {shown} = {_bytes(rest)}"))

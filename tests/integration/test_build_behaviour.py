@@ -246,3 +246,27 @@ def test_compare_two_records(tmp_path: Path) -> None:
     assert variant["delta"] == new - old
     people = buildopt(["compare", "old.json", "new.json"], cwd=project)
     assert "up/down:" in people.stderr
+
+
+def test_compare_explains_pie_and_strip_on_real_builds(tmp_path: Path) -> None:
+    project = make_project(tmp_path, """
+package = "./hello"
+baseline = "plain"
+[defaults]
+cgo = true
+[variants.plain]
+[variants.pie]
+buildmode = "pie"
+[variants.small]
+strip = "all"
+""")
+    assert buildopt(["build", "--profile", "p"], cwd=project).returncode == 0
+    done = buildopt(["compare", "--profile", "p", "--json"], cwd=project)
+    assert done.returncode == 0, done.stderr
+    rows = {r["variant"]: r for r in json.loads(done.stdout)["variants"]}
+    pie = rows["pie"]
+    assert pie["pie"] and pie["delta"]["dynamic"] > 0
+    assert pie["explanation"][0].startswith("pie: relocations and dynamic sections +")
+    small = rows["small"]
+    assert small["delta"]["symtab"] < 0 and small["delta"]["dwarf"] < 0
+    assert {line.split(":")[0] for line in small["explanation"]} >= {"-s", "-w"}
