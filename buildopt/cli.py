@@ -12,34 +12,58 @@ import sys
 
 # Tasks that take any number of files as bare words; invoke itself has no variadic arguments,
 # so `buildopt inspect A B` is rewritten to `buildopt inspect --file A --file B`.
-VARIADIC = {"inspect": "--file", "compare": "--record", "merge": "--record"}
+VARIADIC = {
+    "inspect": "--file",
+    "compare": "--record",
+    "merge": "--record",
+    "startup": "--file",
+}
 
 
 def expand_variadic(argv: list[str]) -> list[str]:
-    """Turn bare words after a variadic task into repeated flags (other flags kept as they are)."""
+    """Turn bare words after a variadic task into repeated flags (other flags kept as they are);
+    after ``--``, ``startup`` gets the program's arguments as ``--arg=WORD``."""
     out: list[str] = []
-    flag: str | None = None
+    task: str | None = None
     takes_value = False
-    for word in argv:
-        if flag is None:
+    for i, word in enumerate(argv):
+        if task is None:
             out.append(word)
-            flag = VARIADIC.get(word) if not word.startswith("-") else None
-            continue
-        if takes_value:
+            task = word if word in VARIADIC else None
+        elif takes_value:
             out.append(word)
             takes_value = False
         elif word == "--":
-            flag = None
+            rest = argv[i + 1 :]
+            out += [f"--arg={w}" for w in rest] if task == "startup" else ["--", *rest]
+            break
         elif word.startswith("-"):
             out.append(word)
             takes_value = "=" not in word and word in VALUE_FLAGS
         else:
-            out += [flag, word]
+            out += [VARIADIC[task], word]
     return out
 
 
 VALUE_FLAGS = frozenset(
-    {"--packages", "-p", "--file", "-f", "--record", "-r", "--profile", "--rows", "--output", "-o"}
+    {
+        "--packages",
+        "-p",
+        "--file",
+        "-f",
+        "--record",
+        "-r",
+        "--profile",
+        "--rows",
+        "--output",
+        "-o",
+        "--runs",
+        "--warmup",
+        "--timeout",
+        "--cpus",
+        "--ready-stdout",
+        "--ready-port",
+    }
 )
 
 

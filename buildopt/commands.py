@@ -5,12 +5,14 @@ Tasks (buildopt/tasks.py) are thin adapters over these functions; nothing here i
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sys
 import traceback
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from buildopt.errors import (
     EXIT_BAD_INPUT,
@@ -263,6 +265,118 @@ def _relative(path: Path, root: Path) -> str:
         return str(path.relative_to(root))
     except ValueError:
         return str(path)
+
+
+def startup_command(
+    profile: str | None,
+    files: Sequence[str] = (),
+    *,
+    args: Sequence[str] = (),
+    options: Mapping[str, Any] | None = None,
+    as_json: bool = False,
+    cwd: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> int:
+    """``buildopt startup``: cold start of a binary, or of every built variant of a profile."""
+    from buildopt import report, startup
+    from buildopt.compare import load_record
+    from buildopt.record import write_record
+
+    cwd = cwd or Path.cwd()
+    environ = dict(environ or os.environ)
+    record_path: Path | None = None
+    record: dict[str, Any] | None = None
+    if profile:
+        loaded = load_profile(profile, cwd)
+        config = startup.parse_config(loaded.path, loaded.startup)
+        record_path = loaded.root / "dist" / loaded.name / "build.json"
+        if not record_path.is_file():
+            raise UsageError(
+                f"--profile {profile}: no build record {record_path}; run buildopt build first"
+            )
+        record = load_record(record_path)
+        binaries, skipped, baseline = _runnable(record, environ)
+        if args:
+            config = dataclasses.replace(config, args=tuple(args))
+    elif len(files) == 1:
+        config = startup.StartupConfig(args=tuple(args))
+        binaries, skipped, baseline = {files[0]: cwd / files[0]}, [], files[0]
+    else:
+        raise UsageError(
+            "startup: give one executable (and its arguments after --), or --profile P"
+        )
+    config = _override(config, options or {})
+    console = report.make_console()
+    for note in skipped:
+        console.print(f"[yellow]skipped[/] {note}")
+    if not binaries:
+        raise UsageError("startup: nothing this machine can run")
+    with report.StartupProgress(console, len(binaries) * (config.warmup + config.runs)) as bar:
+        series = startup.run_series(
+            binaries, config, environ, startup.spawn_helper(environ), bar.advance
+        )
+    base = next((s for s in series if s.name == baseline), None)
+    results = [startup.series_json(s, config, base) for s in series]
+    document = {"schema": "buildopt.startup/1", "baseline": baseline, "variants": results}
+    if record is not None and record_path is not None:
+        for build in record["builds"]:
+            for result in results:
+                if result["name"] == build["id"]:
+                    build["startup"] = result
+        write_record(record_path, record)
+    report.show_startup(console, results, baseline)
+    if as_json:
+        report.print_json(document)
+    return EXIT_FAILED if any(r["failed_runs"] for r in results) else EXIT_OK
+
+
+def _runnable(
+    record: Mapping[str, Any], environ: Mapping[str, str]
+) -> tuple[dict[str, Path], list[str], str]:
+    """Built binaries this machine can run (its own GOOS/GOARCH), the others, and the baseline."""
+    from buildopt import toolchain
+
+    tools = toolchain.load(environ)
+    host = f"{tools.hostos}/{tools.hostarch}"
+    runnable: dict[str, Path] = {}
+    skipped = []
+    for build in record["builds"]:
+        if build.get("status") != "ok":
+            continue
+        pair = "/".join(build["target"].split("/")[:2])
+        if pair != host:
+            skipped.append(f"{build['id']}: a {pair} binary cannot run on this {host} machine")
+            continue
+        runnable[build["id"]] = Path(build["output"])
+    baseline_name = record["profile"]["baseline"]
+    baseline = next((i for i in runnable if i.split("@")[0] == baseline_name), "")
+    return runnable, skipped, baseline
+
+
+def _override(config: Any, options: Mapping[str, Any]) -> Any:
+    """Command-line options over the profile's [startup] table."""
+    from buildopt import startup
+
+    changes: dict[str, Any] = {}
+    for key in ("runs", "warmup", "cpus"):
+        if options.get(key) is not None:
+            if options[key] < (1 if key != "warmup" else 0):
+                raise UsageError(f"--{key} {options[key]}: too small")
+            changes[key] = options[key]
+    if options.get("timeout"):
+        try:
+            changes["timeout"] = startup.parse_seconds(options["timeout"])
+        except ValueError as exc:
+            raise UsageError(f"--timeout: {exc}") from exc
+    if options.get("cold") is not None:
+        changes["cold"] = options["cold"]
+    if options.get("ready_stdout"):
+        changes["ready"] = startup.parse_ready(
+            "--ready-stdout", {"stdout": options["ready_stdout"]}
+        )
+    if options.get("ready_port"):
+        changes["ready"] = startup.parse_ready("--ready-port", {"port": options["ready_port"]})
+    return dataclasses.replace(config, **changes)
 
 
 def build_command(

@@ -14,7 +14,7 @@ import itertools
 import re
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, cast
 
@@ -134,7 +134,7 @@ TOP_KEYS: dict[str, Checker] = {
     ),
 }
 CONCATENATED = ("budget", "image")  # a child's budgets add to its parent's
-TOP_TABLES = ("defaults", "variants", "matrix")
+TOP_TABLES = ("defaults", "variants", "matrix", "startup")
 
 
 # --- facts -----------------------------------------------------------------------------------
@@ -193,6 +193,7 @@ class Profile:
     chain: tuple[Path, ...]
     budgets: tuple[Mapping[str, Any], ...] = ()  # [[budget]] tables, checked by buildopt.budget
     images: tuple[Mapping[str, Any], ...] = ()
+    startup: Mapping[str, Any] = field(default_factory=dict, hash=False)  # [startup], raw
 
     def variant(self, name: str) -> Variant:
         for v in self.variants:
@@ -387,6 +388,7 @@ def merge_files(parent: Mapping[str, Any], child: Mapping[str, Any]) -> dict[str
         variants[name] = merge_layer(variants.get(name, {}), table)
     merged["variants"] = variants
     merged["matrix"] = {**parent.get("matrix", {}), **child.get("matrix", {})}
+    merged["startup"] = {**parent.get("startup", {}), **child.get("startup", {})}
     return merged
 
 
@@ -421,6 +423,7 @@ def _normalise(raw: Mapping[str, Any], path: Path) -> dict[str, Any]:
     out["defaults"] = merge_layer({}, raw.get("defaults", {}))
     out["variants"] = {n: merge_layer({}, t) for n, t in raw.get("variants", {}).items()}
     out["matrix"] = dict(raw.get("matrix", {}))
+    out["startup"] = dict(raw.get("startup", {}))
     return out
 
 
@@ -478,6 +481,7 @@ def load_profile(spec: str, cwd: Path) -> Profile:
         chain=chain,
         budgets=tuple(raw.get("budget", [])),
         images=tuple(raw.get("image", [])),
+        startup=raw.get("startup", {}),
     )
 
 

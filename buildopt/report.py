@@ -384,3 +384,124 @@ def show_gate(console: Console, checks: Sequence[Any], profile: str) -> None:
     console.print(table)
     counts = {v: sum(c.verdict == v for c in checks) for v in style}
     console.print(", ".join(f"{n} {v}" for v, n in counts.items()))
+
+
+class StartupProgress:
+    """A progress bar over all runs on a terminal; nothing elsewhere (results follow)."""
+
+    def __init__(self, console: Console, total: int) -> None:
+        self._progress: Progress | None = None
+        if console.is_terminal:
+            self._progress = Progress(
+                SpinnerColumn(),
+                TextColumn("{task.description}"),
+                BarColumn(),
+                TextColumn("{task.completed}/{task.total}"),
+                TimeElapsedColumn(),
+                console=console,
+                transient=True,
+            )
+            self._task = self._progress.add_task("starting", total=total)
+
+    def __enter__(self) -> StartupProgress:
+        if self._progress:
+            self._progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._progress:
+            self._progress.stop()
+
+    def advance(self, name: str, round_no: int, run: Any) -> None:
+        if self._progress:
+            self._progress.update(self._task, advance=1, description=f"run {round_no + 1}: {name}")
+
+
+def show_startup(console: Console, results: Sequence[dict[str, Any]], baseline: str) -> None:
+    """Per-variant statistics, the headline table against the baseline, top init costs."""
+    table = Table(title="start-up (ms, to ready)", title_justify="left")
+    for name in (
+        "variant",
+        "runs",
+        "median",
+        "p95",
+        "mean",
+        "min",
+        "max",
+        "stdev",
+        "outliers",
+        "peak RSS",
+        "GC",
+        "vs baseline (95% CI)",
+    ):
+        table.add_column(name, justify="left" if name == "variant" else "right")
+    for r in results:
+        if not r["runs"]:
+            table.add_row(escape(r["name"]), "0", *["-"] * 9, escape("; ".join(r["errors"])))
+            continue
+        vs = r.get("vs_baseline")
+        ratio = (
+            "-"
+            if vs is None
+            else (
+                f"{vs['ratio_of_medians']:.3f} [{vs['ci95'][0]:.3f}, {vs['ci95'][1]:.3f}]"
+                + (" *" if vs["significant"] else "")
+            )
+        )
+        table.add_row(
+            escape(r["name"]),
+            str(r["runs"]),
+            *(
+                f"{r[k]:.1f}"
+                for k in ("median_ms", "p95_ms", "mean_ms", "min_ms", "max_ms", "stdev_ms")
+            ),
+            str(r["outliers"]),
+            format_size(r["max_rss_kib"] * 1024),
+            str(r["gc_cycles"]),
+            ratio,
+        )
+    console.print(table)
+    first = results[0] if results else None
+    if first is not None:
+        cold = (
+            "cold (page cache evicted)"
+            if first["evicted"]
+            else ("warm" if not first["cold"] else "cold requested, but eviction failed: warm")
+        )
+        console.print(f"ready: {first['ready']}; {cold}; * = significant (CI excludes 1)")
+    base = next((r for r in results if r["name"] == baseline and r["runs"]), None)
+    for r in results:
+        if base is None or r is base or not r["runs"]:
+            continue
+        headline = Table(title=f"{r['name']} vs {base['name']}", title_justify="left")
+        for name in ("metric", base["name"], r["name"], "change"):
+            headline.add_column(name, justify="left" if name == "metric" else "right")
+        for label, key, unit in (
+            ("start-up P95", "p95_ms", "ms"),
+            ("peak memory", "max_rss_kib", "KiB"),
+            ("GC cycles at start-up", "gc_cycles", ""),
+        ):
+            old, new = base[key], r[key]
+            change = f"{100 * (new - old) / old:+.1f}%" if old else ("0" if new == old else "new")
+            fmt = (
+                (lambda v: f"{v:.1f} ms")
+                if unit == "ms"
+                else ((lambda v: format_size(v * 1024)) if unit == "KiB" else str)
+            )
+            headline.add_row(label, fmt(old), fmt(new), change)
+        console.print(headline)
+    slowest = base or (first if first and first["runs"] else None)
+    if slowest and slowest.get("inits"):
+        inits = Table(
+            title=f"init cost by package ({slowest['name']}, median clock)", title_justify="left"
+        )
+        for name in ("package", "clock ms", "bytes", "allocs"):
+            inits.add_column(name, justify="left" if name == "package" else "right")
+        for row in slowest["inits"][:8]:
+            inits.add_row(
+                escape(row["package"]),
+                f"{row['clock_ms']:.3f}",
+                str(row["bytes"]),
+                str(row["allocs"]),
+            )
+        console.print(inits)

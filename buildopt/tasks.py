@@ -185,4 +185,53 @@ def merge(c: Context, record: list[str] | None = None, output: str = "") -> None
     run_command(lambda: merge_command(record or [], output=output))
 
 
-ns = Collection(plan, build, inspect, compare, gate, matrix, merge)
+@task(
+    iterable=["file", "arg"],
+    help={
+        "file": "the executable (`buildopt startup FILE -- ARGS...` works too)",
+        "arg": "an argument for it (repeatable; or everything after --)",
+        "profile": "measure every built variant of this profile that runs here",
+        "runs": "measured runs per binary (default 30, or the profile's [startup] runs)",
+        "warmup": "unmeasured runs first (default 3)",
+        "timeout": "give up on a run after this long (default 10s)",
+        "cold": "evict the binary from the page cache before each run (default on; --no-cold)",
+        "cpus": "pin the program to this many CPUs (see what GOMAXPROCS does in a small box)",
+        "ready_stdout": "ready when a stdout line matches this regex (default: at exit)",
+        "ready_port": "ready when this loopback TCP port accepts",
+        "json": "print buildopt.startup/1 JSON on stdout",
+    },
+)
+def startup(
+    c: Context,
+    file: list[str] | None = None,
+    arg: list[str] | None = None,
+    profile: str = "",
+    runs: int = 0,
+    warmup: int = -1,
+    timeout: str = "",
+    cold: bool = True,
+    cpus: int = 0,
+    ready_stdout: str = "",
+    ready_port: int = 0,
+    json: bool = False,
+) -> None:
+    """Cold start per variant: time to ready, CPU, peak RSS, GC cycles, init cost by package."""
+    from buildopt.commands import startup_command
+
+    options = {
+        "runs": runs or None,
+        "warmup": warmup if warmup >= 0 else None,
+        "timeout": timeout or None,
+        "cold": cold,
+        "cpus": cpus or None,
+        "ready_stdout": ready_stdout or None,
+        "ready_port": ready_port or None,
+    }
+    run_command(
+        lambda: startup_command(
+            profile or None, file or [], args=arg or [], options=options, as_json=json
+        )
+    )
+
+
+ns = Collection(plan, build, inspect, compare, gate, matrix, merge, startup)

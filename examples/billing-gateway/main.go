@@ -51,11 +51,11 @@ func main() {
 		os.Exit(1)
 	}
 	srv := &http.Server{Handler: routes(), ReadHeaderTimeout: 5 * time.Second}
+	stop := make(chan os.Signal, 1)
+	signal.Notify(stop, syscall.SIGTERM, os.Interrupt) // before "ready": a stop may follow at once
 	fmt.Printf("ready version=%s addr=%s operator=%s gomaxprocs=%d %s\n",
 		version, ln.Addr(), operator, runtime.GOMAXPROCS(0), initMode)
 
-	stop := make(chan os.Signal, 1)
-	signal.Notify(stop, syscall.SIGTERM, os.Interrupt)
 	go func() {
 		<-stop
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)

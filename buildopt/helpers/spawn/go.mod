@@ -1,0 +1,3 @@
+module buildopt.invalid/spawn
+
+go 1.21
