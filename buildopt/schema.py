@@ -13,6 +13,7 @@ SCHEMAS = {
     "buildopt.compare/1": "compare.schema.json",
     "buildopt.compare-records/1": "compare-records.schema.json",
     "buildopt.gate/1": "gate.schema.json",
+    "buildopt.startup/1": "startup.schema.json",
 }
 
 

@@ -331,12 +331,14 @@ def _wait_ready(child: _Child, watch: _Watch, config: StartupConfig) -> tuple[in
 
 
 def _last_line(data: bytearray) -> str:
+    """What the program said last - or, for a Go crash, its panic or fatal error line."""
     lines = [
-        line
+        line.strip()
         for line in bytes(data).decode(errors="replace").splitlines()
         if line.strip() and not line.startswith(("gc ", "init "))
     ]
-    return lines[-1].strip() if lines else "no output"
+    crash = next((line for line in lines if line.startswith(("panic:", "fatal error:"))), None)
+    return crash or (lines[-1] if lines else "no output")
 
 
 HELPER_SOURCE = Path(__file__).parent / "helpers" / "spawn"

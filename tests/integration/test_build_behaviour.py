@@ -249,7 +249,9 @@ def test_compare_two_records(tmp_path: Path) -> None:
 
 
 def test_compare_explains_pie_and_strip_on_real_builds(tmp_path: Path) -> None:
-    project = make_project(tmp_path, """
+    project = make_project(
+        tmp_path,
+        """
 package = "./hello"
 baseline = "plain"
 [defaults]
@@ -259,7 +261,8 @@ cgo = true
 buildmode = "pie"
 [variants.small]
 strip = "all"
-""")
+""",
+    )
     assert buildopt(["build", "--profile", "p"], cwd=project).returncode == 0
     done = buildopt(["compare", "--profile", "p", "--json"], cwd=project)
     assert done.returncode == 0, done.stderr

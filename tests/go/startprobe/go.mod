@@ -1,0 +1,3 @@
+module example.com/startprobe
+
+go 1.22

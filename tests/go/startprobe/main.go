@@ -1,0 +1,71 @@
+// Command startprobe behaves in the ways buildopt startup must handle: ready after a delay on
+// stdout or a port, exit, crash, never ready, or ignore SIGTERM with a child of its own.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"os/signal"
+	"runtime"
+	"syscall"
+	"time"
+)
+
+var sink [][]byte
+
+func main() {
+	mode := flag.String("mode", "exit", "ready|port|exit|crash|never|ignore-term|env")
+	delay := flag.Duration("delay", 0, "wait this long before being ready")
+	port := flag.Int("port", 0, "port for -mode port")
+	alloc := flag.Int("alloc", 0, "MiB to allocate before ready")
+	flag.Parse()
+	for i := 0; i < *alloc; i++ {
+		sink = append(sink, make([]byte, 1<<20))
+		for j := range sink[i] {
+			sink[i][j] = byte(j)
+		}
+	}
+	time.Sleep(*delay)
+	switch *mode {
+	case "exit":
+		fmt.Println("done")
+	case "env":
+		fmt.Printf("GODEBUG=%s GOMAXPROCS=%d\n", os.Getenv("GODEBUG"), runtime.GOMAXPROCS(0))
+	case "crash":
+		fmt.Fprintln(os.Stderr, "boom: the tariff database is missing")
+		os.Exit(3)
+	case "ready":
+		fmt.Println("ready")
+		for {
+			time.Sleep(time.Hour)
+		}
+	case "port":
+		ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", *port))
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		defer ln.Close()
+		for {
+			time.Sleep(time.Hour)
+		}
+	case "never":
+		for {
+			time.Sleep(time.Hour)
+		}
+	case "ignore-term":
+		signal.Ignore(syscall.SIGTERM)
+		child := exec.Command(os.Args[0], "-mode", "never")
+		if err := child.Start(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		fmt.Println("ready")
+		for {
+			time.Sleep(time.Hour)
+		}
+	}
+}

@@ -1,0 +1,280 @@
+"""buildopt startup on real programs: every readiness mode, every failure, no orphans."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+
+from buildopt.schema import load_schema
+from tests.conftest import REPO
+from tests.integration.conftest import buildopt, copy_program
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def probe(go: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    work = tmp_path_factory.mktemp("probe")
+    src = copy_program("startprobe", work)
+    out = work / "startprobe-bin"
+    subprocess.run(
+        [go, "build", "-o", str(out), "."],
+        cwd=src,
+        check=True,
+        capture_output=True,
+        env={**os.environ, "CGO_ENABLED": "0"},
+    )
+    return out
+
+
+def startup(args: list[str], env: dict[str, str] | None = None) -> tuple[int, Any, str]:
+    done = buildopt(["startup", "--json", *args], env=env, timeout=300)
+    data = json.loads(done.stdout) if done.stdout.strip() else None
+    if data is not None:
+        jsonschema.validate(data, load_schema("buildopt.startup/1"))
+    return done.returncode, data, done.stderr
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_exit_mode_with_stats_inits_and_rss(probe: Path) -> None:
+    code, data, err = startup(
+        [str(probe), "--runs", "5", "--warmup", "1", "--", "-mode", "exit", "-alloc", "40"]
+    )
+    assert code == 0, err
+    (v,) = data["variants"]
+    assert v["runs"] == 5 and v["failed_runs"] == 0 and v["ready"] == "process exit"
+    assert v["min_ms"] <= v["median_ms"] <= v["p95_ms"] <= v["max_ms"]
+    assert v["max_rss_kib"] > 40 * 1024  # the 40 MiB it touched, measured as its own
+    assert v["max_rss_kib"] < 80 * 1024  # ... and not this Python process's memory
+    assert v["gc_cycles"] >= 1
+    assert {"runtime", "main"} <= {i["package"] for i in v["inits"]} or v["inits"]
+    assert v["cold"] is True and len(v["wall_ms"]) == 5
+
+
+def test_ready_line_after_a_delay(probe: Path) -> None:
+    code, data, err = startup(
+        [
+            str(probe),
+            "--runs",
+            "3",
+            "--warmup",
+            "0",
+            "--ready-stdout",
+            "^ready",
+            "--",
+            "-mode",
+            "ready",
+            "-delay",
+            "150ms",
+        ]
+    )
+    assert code == 0, err
+    (v,) = data["variants"]
+    assert v["min_ms"] >= 150 and v["max_ms"] < 150 + 500
+    assert v["ready"] == "stdout line matching '^ready'"
+
+
+def test_ready_port(probe: Path) -> None:
+    port = free_port()
+    code, data, err = startup(
+        [
+            str(probe),
+            "--runs",
+            "3",
+            "--warmup",
+            "0",
+            "--ready-port",
+            str(port),
+            "--",
+            "-mode",
+            "port",
+            "-port",
+            str(port),
+            "-delay",
+            "100ms",
+        ]
+    )
+    assert code == 0, err
+    assert 100 <= data["variants"][0]["min_ms"] < 600
+
+
+def test_crash_before_ready_is_exit_1_with_the_reason(probe: Path) -> None:
+    code, data, err = startup(
+        [
+            str(probe),
+            "--runs",
+            "2",
+            "--warmup",
+            "0",
+            "--ready-stdout",
+            "^ready",
+            "--",
+            "-mode",
+            "crash",
+        ]
+    )
+    assert code == 1 and "Traceback" not in err
+    (v,) = data["variants"]
+    assert v["runs"] == 0 and v["failed_runs"] == 2
+    assert v["errors"] == [
+        "exited with 3 before ready (stdout line matching '^ready'): "
+        "boom: the tariff database is missing"
+    ]
+
+
+def test_never_ready_times_out(probe: Path) -> None:
+    started = time.monotonic()
+    code, data, _ = startup(
+        [
+            str(probe),
+            "--runs",
+            "1",
+            "--warmup",
+            "0",
+            "--timeout",
+            "500ms",
+            "--ready-stdout",
+            "^ready",
+            "--",
+            "-mode",
+            "never",
+        ]
+    )
+    assert code == 1 and time.monotonic() - started < 30
+    assert data["variants"][0]["errors"] == [
+        "not ready within 0.5s (stdout line matching '^ready')"
+    ]
+
+
+def _with_marker(marker: str) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if marker.encode() in (entry / "environ").read_bytes():
+                    found.append(int(entry.name))
+            except OSError:
+                pass
+    return found
+
+
+def test_sigterm_ignoring_program_and_its_child_leave_no_orphan(probe: Path) -> None:
+    marker = f"BUILDOPT_TEST_MARKER={os.getpid()}-{time.time_ns()}"
+    key, value = marker.split("=")
+    code, data, err = startup(
+        [
+            str(probe),
+            "--runs",
+            "2",
+            "--warmup",
+            "0",
+            "--ready-stdout",
+            "^ready",
+            "--",
+            "-mode",
+            "ignore-term",
+        ],
+        env={key: value},
+    )
+    assert code == 0, err
+    assert data["variants"][0]["runs"] == 2
+    time.sleep(0.3)
+    assert _with_marker(marker) == []
+
+
+def test_user_godebug_wins_and_is_kept(probe: Path) -> None:
+    """The user's GODEBUG stays: inittrace=0 switches off init tracing, gctrace is still added."""
+    code, data, err = startup(
+        [str(probe), "--runs", "1", "--warmup", "0", "--", "-mode", "exit", "-alloc", "40"],
+        env={"GODEBUG": "inittrace=0"},
+    )
+    assert code == 0, err
+    (v,) = data["variants"]
+    assert v["inits"] == [] and v["gc_cycles"] >= 1
+
+
+def test_cpus_pins_the_program(probe: Path) -> None:
+    """--cpus 1: the program sees one CPU, so the Go runtime sets GOMAXPROCS to 1."""
+    args = ["--runs", "1", "--warmup", "0", "--no-cold", "--ready-stdout", "GOMAXPROCS=1$"]
+    code, _, err = startup([str(probe), *args, "--cpus", "1", "--", "-mode", "env"])
+    assert code == 0, err
+    if (os.cpu_count() or 1) > 1:
+        code, data, _ = startup([str(probe), *args, "--", "-mode", "env"])
+        assert code == 1 and "before ready" in data["variants"][0]["errors"][0]
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda d: d / "missing", "no such file"),
+        (lambda d: d, "is a directory"),
+        (lambda d: (d / "plain.txt").write_text("x") and d / "plain.txt", "not executable"),
+    ],
+)
+def test_bad_files_are_exit_2(tmp_path: Path, make: Any, message: str) -> None:
+    target = make(tmp_path)
+    done = buildopt(["startup", str(target), "--runs", "1"])
+    assert done.returncode == 2
+    assert message in done.stderr and "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_binary_for_another_architecture(go: str, tmp_path: Path) -> None:
+    src = copy_program("hello", tmp_path)
+    out = tmp_path / "hello-arm64"
+    subprocess.run(
+        [go, "build", "-o", str(out), "."],
+        cwd=src,
+        check=True,
+        capture_output=True,
+        env={**os.environ, "CGO_ENABLED": "0", "GOARCH": "arm64"},
+    )
+    done = buildopt(["startup", str(out), "--runs", "1"])
+    if "exec format error" not in done.stderr:  # binfmt_misc with qemu can run it
+        pytest.skip("this machine runs arm64 binaries (binfmt_misc)")
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+
+
+def test_profile_measures_variants_and_fills_the_record(go: str, tmp_path: Path) -> None:
+    shutil.copytree(REPO / "tests" / "go" / "startprobe", tmp_path / "probe")
+    (tmp_path / "profiles").mkdir()
+    (tmp_path / "profiles" / "p.toml").write_text("""
+package = "./probe"
+baseline = "heavy"
+[variants.heavy]
+cgo = false
+[variants.light]
+cgo = false
+strip = "all"
+[startup]
+args = ["-mode", "ready", "-alloc", "20"]
+ready = { stdout = "^ready" }
+runs = 4
+warmup = 1
+""")
+    assert buildopt(["build", "--profile", "p"], cwd=tmp_path).returncode == 0
+    done = buildopt(["startup", "--profile", "p", "--json"], cwd=tmp_path, timeout=300)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    names = [v["name"] for v in result["variants"]]
+    assert names == ["heavy@linux-amd64", "light@linux-amd64"]
+    light = result["variants"][1]
+    assert light["vs_baseline"]["baseline"] == "heavy@linux-amd64"
+    assert "peak memory" in done.stderr and "start-up P95" in done.stderr
+    record = json.loads((tmp_path / "dist" / "p" / "build.json").read_text())
+    assert record["builds"][1]["startup"]["runs"] == 4
+    jsonschema.validate(record, load_schema("buildopt.build/1"))
