@@ -32,6 +32,9 @@ BUDGET_KEYS = frozenset(
         "growth_floor",
         "level",
         "message",
+        "max_startup_p95",
+        "max_rss",
+        "max_gc_cycles",
     }
 )
 IMAGE_KEYS = frozenset({"name", "select", "records", "max_size", "level", "message"})
@@ -61,6 +64,9 @@ class Budget:
     max_package: Mapping[str, int] = field(default_factory=dict, hash=False)
     max_growth: Growth | None = None
     growth_floor: int = 0
+    max_startup_p95: float | None = None  # milliseconds
+    max_rss: int | None = None  # bytes
+    max_gc_cycles: int | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -205,7 +211,29 @@ def _budget(path: Path, where: str, table: Mapping[str, Any], ids: Sequence[str]
         if "max_growth" in table
         else None,
         growth_floor=optional_size("growth_floor") or 0,
+        max_startup_p95=_duration_ms(path, f"{where}.max_startup_p95", table["max_startup_p95"])
+        if "max_startup_p95" in table
+        else None,
+        max_rss=optional_size("max_rss"),
+        max_gc_cycles=_count(path, f"{where}.max_gc_cycles", table.get("max_gc_cycles")),
     )
+
+
+def _duration_ms(path: Path, where: str, value: object) -> float:
+    from buildopt.startup import parse_seconds
+
+    try:
+        return parse_seconds(value) * 1000
+    except UnitError as exc:
+        raise ProfileError(path, f"{where}: {exc}") from exc
+
+
+def _count(path: Path, where: str, value: object) -> int | None:
+    if value is None:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise ProfileError(path, f"{where}: expected a whole number >= 0, got {value!r}")
+    return value
 
 
 def _image(

@@ -127,7 +127,79 @@ def evaluate_build(
         checks.append(_size_check(budget, vid, f"max_package[{pattern}]", total, limit))
     if budget.max_growth is not None:
         checks.append(_growth_check(budget, build, baseline))
+    checks += startup_checks(budget, build)
     return checks
+
+
+def startup_checks(budget: Budget, build: Mapping[str, Any]) -> list[Check]:
+    """Start-up limits on the build's measured runs (buildopt startup --profile)."""
+    wanted = [
+        k for k in ("max_startup_p95", "max_rss", "max_gc_cycles") if getattr(budget, k) is not None
+    ]
+    if not wanted:
+        return []
+    vid, measured = build["id"], build.get("startup")
+    if not measured or not measured.get("runs"):
+        return [
+            Check(
+                budget.name,
+                vid,
+                k,
+                "skip",
+                "-",
+                "-",
+                "",
+                note="no start-up measurement (buildopt startup --profile)",
+            )
+            for k in wanted
+        ]
+    checks = []
+    if budget.max_startup_p95 is not None:
+        checks.append(_p95_check(budget, vid, measured["wall_ms"], budget.max_startup_p95))
+    if budget.max_rss is not None:
+        checks.append(
+            _size_check(budget, vid, "max_rss", measured["max_rss_kib"] * 1024, budget.max_rss)
+        )
+    if budget.max_gc_cycles is not None:
+        ok = measured["gc_cycles"] <= budget.max_gc_cycles
+        checks.append(
+            _flag_check(
+                budget,
+                vid,
+                "max_gc_cycles",
+                ok,
+                actual=str(measured["gc_cycles"]),
+                limit=str(budget.max_gc_cycles),
+            )
+        )
+    return checks
+
+
+def _p95_check(budget: Budget, vid: str, wall_ms: Sequence[float], limit: float) -> Check:
+    """Fail only when the whole 95% CI of the P95 is over the limit; over by noise is a warning."""
+    from buildopt.stats import bootstrap_interval, percentile
+
+    p95 = percentile(wall_ms, 0.95)
+    low, high = bootstrap_interval(wall_ms, 0.95)
+    if p95 <= limit:
+        verdict: Verdict = "pass"
+        note = ""
+    elif low > limit:
+        verdict, note = _bad(budget), ""
+    else:
+        verdict = "warn"
+        note = f"over the limit, but within noise (95% CI {low:.1f}-{high:.1f} ms)"
+    return Check(
+        budget.name,
+        vid,
+        "max_startup_p95",
+        verdict,
+        f"{p95:.1f}ms",
+        f"{limit:g}ms",
+        f"{limit - p95:+.1f} ms",
+        note=note,
+        message=budget.message if verdict == "fail" else "",
+    )
 
 
 def _growth_check(

@@ -324,10 +324,13 @@ def _wait_ready(child: _Child, watch: _Watch, config: StartupConfig) -> tuple[in
             return None, f"exited with {code}{what}: {_last_line(watch.err)}", 0
         if time.monotonic_ns() > deadline:
             return None, f"not ready within {config.timeout:g}s ({config.ready.describe()})", 0
-        if closed:
-            time.sleep(POLL_SECONDS)
+        if closed:  # pipes closed, process not reaped yet: wait for the helper's report
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                child.proc.wait(timeout=max(0.0, (deadline - time.monotonic_ns()) / 1e9))
         else:
-            closed = watch.pump(POLL_SECONDS if kind in ("port", "exit") else 0.01)
+            # Block on the pipes: only a port has to be polled. Waking up often would take CPU
+            # from the program being measured.
+            closed = watch.pump(POLL_SECONDS if kind == "port" else 0.05)
 
 
 def _last_line(data: bytearray) -> str:
