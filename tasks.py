@@ -47,8 +47,10 @@ def lint(c: Context) -> None:
 @task(help={"runs": "runs of each side, taken in turn (default 5)"})
 def bench(c: Context, runs: int = 5) -> None:
     """Benchmark inspect (vs readelf + go version -m) and startup (vs hyperfine -N)."""
-    _run([sys.executable, "benchmarks/bench_inspect.py", "--runs", str(runs)],
-         [sys.executable, "benchmarks/bench_startup.py"])
+    _run(
+        [sys.executable, "benchmarks/bench_inspect.py", "--runs", str(runs)],
+        [sys.executable, "benchmarks/bench_startup.py"],
+    )
 
 
 ns = Collection(

@@ -112,7 +112,7 @@ def main() -> None:
         tmp = Path(tmp_name)
         programs = build(go, tmp)
         print(
-            f"| program (warm, to exit; {args.runs} runs each) | buildopt startup | "
+            f"| program (warm, to exit; {args.rounds} x {args.runs} runs) | buildopt startup | "
             "hyperfine -N | ratio | buildopt - hyperfine |"
         )
         print("|---|---:|---:|---:|---:|")

@@ -180,14 +180,24 @@ def test_merge_refuses_mixed_records() -> None:
 
 def _with_startup(wall: list[float], rss_kib: int = 6000, gc: int = 0) -> dict[str, Any]:
     record = rec(**{"small@linux-amd64": 10})
-    record["builds"][0]["startup"] = {"runs": len(wall), "wall_ms": wall,
-                                      "max_rss_kib": rss_kib, "gc_cycles": gc}
+    record["builds"][0]["startup"] = {
+        "runs": len(wall),
+        "wall_ms": wall,
+        "max_rss_kib": rss_kib,
+        "gc_cycles": gc,
+    }
     return record
 
 
 def test_startup_budgets_allow_for_noise() -> None:
-    b = budgets({"select": "small@linux-amd64", "max_startup_p95": "50ms", "max_rss": "30 MiB",
-                 "max_gc_cycles": 0})
+    b = budgets(
+        {
+            "select": "small@linux-amd64",
+            "max_startup_p95": "50ms",
+            "max_rss": "30 MiB",
+            "max_gc_cycles": 0,
+        }
+    )
     fast = [20.0 + i % 3 for i in range(30)]
     by = {c.check: c for c in evaluate(b, [], _with_startup(fast), None)}
     assert {c.verdict for c in by.values()} == {"pass"}
@@ -197,8 +207,9 @@ def test_startup_budgets_allow_for_noise() -> None:
     assert by["max_rss"].verdict == "fail" and by["max_gc_cycles"].verdict == "fail"
     # two slow runs in thirty put the P95 over 50 ms, but the CI of the P95 reaches under it
     noisy = [20.0] * 28 + [400.0, 400.0]
-    (p95,) = [c for c in evaluate(b, [], _with_startup(noisy), None)
-              if c.check == "max_startup_p95"]
+    (p95,) = [
+        c for c in evaluate(b, [], _with_startup(noisy), None) if c.check == "max_startup_p95"
+    ]
     assert p95.verdict == "warn" and "within noise" in p95.note
 
 
