@@ -278,3 +278,33 @@ warmup = 1
     record = json.loads((tmp_path / "dist" / "p" / "build.json").read_text())
     assert record["builds"][1]["startup"]["runs"] == 4
     jsonschema.validate(record, load_schema("buildopt.build/1"))
+
+
+def test_port_never_opened_times_out(probe: Path) -> None:
+    port = free_port()
+    code, data, err = startup(
+        [
+            str(probe),
+            "--runs",
+            "1",
+            "--warmup",
+            "0",
+            "--timeout",
+            "300ms",
+            "--ready-port",
+            str(port),
+            "--",
+            "-mode",
+            "never",
+        ]
+    )
+    assert code == 1 and "Traceback" not in err
+    assert data["variants"][0]["errors"] == [
+        f"not ready within 0.3s (port {port} accepting on 127.0.0.1)"
+    ]
+
+
+def test_exit_mode_nonzero_exit_is_a_failed_run(probe: Path) -> None:
+    code, data, _ = startup([str(probe), "--runs", "1", "--warmup", "0", "--", "-mode", "crash"])
+    assert code == 1
+    assert data["variants"][0]["errors"] == ["exited with 3: boom: the tariff database is missing"]
