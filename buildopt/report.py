@@ -8,7 +8,7 @@ import sys
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from rich.console import Console
 from rich.markup import escape
@@ -101,13 +101,14 @@ def show_plan(console: Console, plan: Plan) -> None:
         console.print(f"\n[yellow]skipped[/] [bold]{escape(skip.id)}[/]: {escape(skip.reason)}")
 
 
-class BuildProgress:
-    """Live progress on a terminal; one plain line per finished build elsewhere (CI logs)."""
+_P = TypeVar("_P", bound="TerminalProgress")
 
-    def __init__(self, console: Console, total: int) -> None:
+
+class TerminalProgress:
+    """A rich progress bar on a terminal (transient); nothing when stderr is not a terminal."""
+
+    def __init__(self, console: Console, total: int, label: str) -> None:
         self.console = console
-        self._lock = threading.Lock()
-        self._running: list[str] = []
         self._progress: Progress | None = None
         if console.is_terminal:
             self._progress = Progress(
@@ -119,9 +120,9 @@ class BuildProgress:
                 console=console,
                 transient=True,
             )
-            self._task = self._progress.add_task("building", total=total)
+            self._task = self._progress.add_task(label, total=total)
 
-    def __enter__(self) -> BuildProgress:
+    def __enter__(self: _P) -> _P:
         if self._progress:
             self._progress.start()
         return self
@@ -129,6 +130,15 @@ class BuildProgress:
     def __exit__(self, *exc: object) -> None:
         if self._progress:
             self._progress.stop()
+
+
+class BuildProgress(TerminalProgress):
+    """Live progress on a terminal; one plain line per finished build elsewhere (CI logs)."""
+
+    def __init__(self, console: Console, total: int) -> None:
+        super().__init__(console, total, "building")
+        self._lock = threading.Lock()
+        self._running: list[str] = []
 
     def started(self, step: Step) -> None:
         with self._lock:
@@ -386,31 +396,11 @@ def show_gate(console: Console, checks: Sequence[Any], profile: str) -> None:
     console.print(", ".join(f"{n} {v}" for v, n in counts.items()))
 
 
-class StartupProgress:
+class StartupProgress(TerminalProgress):
     """A progress bar over all runs on a terminal; nothing elsewhere (results follow)."""
 
     def __init__(self, console: Console, total: int) -> None:
-        self._progress: Progress | None = None
-        if console.is_terminal:
-            self._progress = Progress(
-                SpinnerColumn(),
-                TextColumn("{task.description}"),
-                BarColumn(),
-                TextColumn("{task.completed}/{task.total}"),
-                TimeElapsedColumn(),
-                console=console,
-                transient=True,
-            )
-            self._task = self._progress.add_task("starting", total=total)
-
-    def __enter__(self) -> StartupProgress:
-        if self._progress:
-            self._progress.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._progress:
-            self._progress.stop()
+        super().__init__(console, total, "starting")
 
     def advance(self, name: str, round_no: int, run: Any) -> None:
         if self._progress:
