@@ -62,6 +62,7 @@ ns = Collection(
     buildopt_tasks.matrix,
     buildopt_tasks.merge,
     buildopt_tasks.startup,
+    buildopt_tasks.scan,
     test,
     lint,
     bench,

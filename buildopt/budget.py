@@ -35,6 +35,7 @@ BUDGET_KEYS = frozenset(
         "max_startup_p95",
         "max_rss",
         "max_gc_cycles",
+        "max_scan_errors",
     }
 )
 IMAGE_KEYS = frozenset({"name", "select", "records", "max_size", "level", "message"})
@@ -67,6 +68,7 @@ class Budget:
     max_startup_p95: float | None = None  # milliseconds
     max_rss: int | None = None  # bytes
     max_gc_cycles: int | None = None
+    max_scan_errors: int | None = None  # error-level findings of buildopt scan ([scan] enabled)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -216,6 +218,7 @@ def _budget(path: Path, where: str, table: Mapping[str, Any], ids: Sequence[str]
         else None,
         max_rss=optional_size("max_rss"),
         max_gc_cycles=_count(path, f"{where}.max_gc_cycles", table.get("max_gc_cycles")),
+        max_scan_errors=_count(path, f"{where}.max_scan_errors", table.get("max_scan_errors")),
     )
 
 

@@ -17,6 +17,7 @@ VARIADIC = {
     "compare": "--record",
     "merge": "--record",
     "startup": "--file",
+    "scan": "--path",
 }
 
 
@@ -63,6 +64,9 @@ VALUE_FLAGS = frozenset(
         "--cpus",
         "--ready-stdout",
         "--ready-port",
+        "--tags",
+        "--sarif",
+        "--path",
     }
 )
 

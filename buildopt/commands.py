@@ -379,6 +379,52 @@ def _override(config: Any, options: Mapping[str, Any]) -> Any:
     return dataclasses.replace(config, **changes)
 
 
+def scan_command(
+    patterns: Sequence[str] = (),
+    *,
+    tags: Sequence[str] = (),
+    as_json: bool = False,
+    sarif: str | None = None,
+    include_generated: bool = False,
+    cwd: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> int:
+    """``buildopt scan``: start-up anti-patterns in the Go sources; exit 1 on an error finding."""
+    from buildopt import report
+    from buildopt import scan as scanner
+    from buildopt.fsutil import atomic_write_text
+
+    cwd = cwd or Path.cwd()
+    result = scanner.scan(
+        cwd, patterns, tags, environ=environ or os.environ, include_generated=include_generated
+    )
+    if sarif:
+        atomic_write_text(cwd / sarif, json.dumps(scanner.to_sarif(result), indent=2) + "\n")
+    if as_json:
+        report.print_json(scanner.to_json(result))
+    else:
+        report.show_scan(report.make_console(), result)
+    return EXIT_FAILED if result.count("error") else EXIT_OK
+
+
+def _attach_scans(plan: Any, data: dict[str, Any], environ: Mapping[str, str]) -> None:
+    """[scan] enabled: each built variant's sources scanned with its own build tags."""
+    from buildopt import scan as scanner
+    from buildopt.plan import module_dir, package_arg
+
+    root = module_dir(plan.profile.package)
+    pattern = package_arg(plan.profile.package, root)
+    results: dict[tuple[str, ...], dict[str, Any]] = {}
+    for build in data["builds"]:
+        if build["status"] != "ok":
+            continue
+        tags = tuple(data["variants"][build["variant"]]["tags"])
+        if tags not in results:
+            found = scanner.scan(root, [pattern], tags, environ=environ)
+            results[tags] = scanner.to_json(found)
+        build["scan"] = results[tags]
+
+
 def build_command(
     profile: str | None,
     *,
@@ -405,6 +451,8 @@ def build_command(
     with report.BuildProgress(console, len(plan.steps)) as progress:
         results = run_plan(plan, environ, jobs or os.cpu_count() or 1, progress)
     data = record_json(plan, results)
+    if plan.profile.scan:
+        _attach_scans(plan, data, environ)
     write_record(record_path, data)
     report.show_results(console, results, record_path)
     if as_json:

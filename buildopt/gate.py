@@ -128,7 +128,36 @@ def evaluate_build(
     if budget.max_growth is not None:
         checks.append(_growth_check(budget, build, baseline))
     checks += startup_checks(budget, build)
+    if budget.max_scan_errors is not None:
+        checks.append(_scan_check(budget, build, budget.max_scan_errors))
     return checks
+
+
+def _scan_check(budget: Budget, build: Mapping[str, Any], limit: int) -> Check:
+    """Error-level findings of the source scan of this variant (its own build tags)."""
+    scanned = build.get("scan")
+    if not scanned:
+        return Check(
+            budget.name,
+            build["id"],
+            "max_scan_errors",
+            "skip",
+            "-",
+            str(limit),
+            "",
+            note="no scan in the record ([scan] enabled = true in the profile)",
+        )
+    errors = [f for f in scanned["findings"] if f["severity"] == "error"]
+    first = f"{errors[0]['file']}:{errors[0]['line']}: {errors[0]['message']}" if errors else ""
+    check = _flag_check(
+        budget,
+        build["id"],
+        "max_scan_errors",
+        len(errors) <= limit,
+        actual=str(len(errors)),
+        limit=str(limit),
+    )
+    return Check(**{**check.__dict__, "note": first})
 
 
 def startup_checks(budget: Budget, build: Mapping[str, Any]) -> list[Check]:

@@ -134,7 +134,7 @@ TOP_KEYS: dict[str, Checker] = {
     ),
 }
 CONCATENATED = ("budget", "image")  # a child's budgets add to its parent's
-TOP_TABLES = ("defaults", "variants", "matrix", "startup")
+TOP_TABLES = ("defaults", "variants", "matrix", "startup", "scan")
 
 
 # --- facts -----------------------------------------------------------------------------------
@@ -194,6 +194,7 @@ class Profile:
     budgets: tuple[Mapping[str, Any], ...] = ()  # [[budget]] tables, checked by buildopt.budget
     images: tuple[Mapping[str, Any], ...] = ()
     startup: Mapping[str, Any] = field(default_factory=dict, hash=False)  # [startup], raw
+    scan: bool = False  # [scan] enabled: scan the sources of every built variant
 
     def variant(self, name: str) -> Variant:
         for v in self.variants:
@@ -389,6 +390,7 @@ def merge_files(parent: Mapping[str, Any], child: Mapping[str, Any]) -> dict[str
     merged["variants"] = variants
     merged["matrix"] = {**parent.get("matrix", {}), **child.get("matrix", {})}
     merged["startup"] = {**parent.get("startup", {}), **child.get("startup", {})}
+    merged["scan"] = {**parent.get("scan", {}), **child.get("scan", {})}
     return merged
 
 
@@ -424,6 +426,7 @@ def _normalise(raw: Mapping[str, Any], path: Path) -> dict[str, Any]:
     out["variants"] = {n: merge_layer({}, t) for n, t in raw.get("variants", {}).items()}
     out["matrix"] = dict(raw.get("matrix", {}))
     out["startup"] = dict(raw.get("startup", {}))
+    out["scan"] = dict(raw.get("scan", {}))
     return out
 
 
@@ -482,7 +485,17 @@ def load_profile(spec: str, cwd: Path) -> Profile:
         budgets=tuple(raw.get("budget", [])),
         images=tuple(raw.get("image", [])),
         startup=raw.get("startup", {}),
+        scan=_scan_enabled(path, raw.get("scan", {})),
     )
+
+
+def _scan_enabled(path: Path, table: Mapping[str, Any]) -> bool:
+    for key, value in table.items():
+        if key != "enabled":
+            raise ProfileError(path, f"unknown key 'scan.{key}'; [scan] takes only enabled")
+        if not isinstance(value, bool):
+            raise ProfileError(path, "scan.enabled: expected true or false")
+    return bool(table.get("enabled", False))
 
 
 def _check_file_name(path: Path, key: str, name: str) -> None:

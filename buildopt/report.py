@@ -495,3 +495,30 @@ def show_startup(console: Console, results: Sequence[dict[str, Any]], baseline: 
                 str(row["allocs"]),
             )
         console.print(inits)
+
+
+def show_scan(console: Console, result: Any) -> None:
+    """Findings (file:line:col, severity, rule, message, fix) and the init inventory."""
+    style = {"error": "bold red", "warning": "yellow", "note": "cyan"}
+    if result.findings:
+        table = Table(
+            title=f"start-up findings in {escape(str(result.root))}", title_justify="left"
+        )
+        for name in ("where", "severity", "rule", "message", "fix"):
+            table.add_column(name, overflow="fold")
+        for f in result.findings:
+            table.add_row(
+                escape(f"{f.file}:{f.line}:{f.column}"),
+                f"[{style[f.severity]}]{f.severity}[/]",
+                f.rule,
+                escape(f.message),
+                escape(f.fix),
+            )
+        console.print(table)
+    risky = [i for i in result.inventory if i.risks]
+    console.print(
+        f"{result.files} files{' (tags ' + ','.join(result.tags) + ')' if result.tags else ''}: "
+        f"{result.count('error')} errors, {result.count('warning')} warnings, "
+        f"{result.count('note')} notes; {len(result.inventory)} init functions and package-level "
+        f"initialisers, {len(risky)} with start-up risks"
+    )

@@ -14,6 +14,7 @@ SCHEMAS = {
     "buildopt.compare-records/1": "compare-records.schema.json",
     "buildopt.gate/1": "gate.schema.json",
     "buildopt.startup/1": "startup.schema.json",
+    "buildopt.scan/1": "scan.schema.json",
 }
 
 

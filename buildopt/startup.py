@@ -344,47 +344,11 @@ def _last_line(data: bytearray) -> str:
     return crash or (lines[-1] if lines else "no output")
 
 
-HELPER_SOURCE = Path(__file__).parent / "helpers" / "spawn"
-
-
 def spawn_helper(environ: Mapping[str, str]) -> Path:
-    """The spawn helper, built once per Go toolchain and helper source into the user's cache."""
-    import hashlib
+    """The spawn helper (buildopt/helpers/spawn), built once per Go toolchain."""
+    from buildopt.helpers import build_helper
 
-    from buildopt import proc, toolchain
-    from buildopt.fsutil import temp_path_for
-
-    tools = toolchain.load(environ)
-    digest = hashlib.sha256((HELPER_SOURCE / "main.go").read_bytes())
-    digest.update(f"{tools.version} {tools.hostos}/{tools.hostarch}".encode())
-    cache = Path(environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "buildopt"
-    helper = cache / f"spawn-{digest.hexdigest()[:16]}"
-    if helper.is_file():
-        return helper
-    tmp = temp_path_for(helper)
-    env = {
-        **environ,
-        "CGO_ENABLED": "0",
-        "GOOS": tools.hostos,
-        "GOARCH": tools.hostarch,
-        "GOFLAGS": "",
-        "GOTOOLCHAIN": "local",
-        "GOWORK": "off",
-    }
-    try:
-        proc.run(
-            [tools.go, "build", "-trimpath", "-ldflags=-s -w", "-o", str(tmp), "."],
-            env=env,
-            cwd=HELPER_SOURCE,
-            timeout=300,
-        )
-        os.replace(tmp, helper)
-    except proc.CommandFailed as exc:
-        raise StartupError(f"could not build the spawn helper: {exc.message}") from exc
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-    return helper
+    return build_helper("spawn", environ)
 
 
 def check_binary(path: Path) -> None:

@@ -234,4 +234,37 @@ def startup(
     )
 
 
-ns = Collection(plan, build, inspect, compare, gate, matrix, merge, startup)
+@task(
+    iterable=["path", "tags"],
+    help={
+        "path": "package patterns or directories (default ./...; `buildopt scan ./cmd/...` works)",
+        "tags": "build tags, as go build takes them (repeatable)",
+        "json": "print buildopt.scan/1 JSON on stdout",
+        "sarif": "write SARIF 2.1.0 to this file (GitHub code scanning)",
+        "include_generated": "also scan files marked 'Code generated ... DO NOT EDIT.'",
+    },
+)
+def scan(
+    c: Context,
+    path: list[str] | None = None,
+    tags: list[str] | None = None,
+    json: bool = False,
+    sarif: str = "",
+    include_generated: bool = False,
+) -> None:
+    """Find start-up anti-patterns in Go sources: GOMAXPROCS calls, heavy init, automaxprocs."""
+    from buildopt.commands import scan_command
+
+    split_tags = [t for group in (tags or []) for t in group.split(",") if t]
+    run_command(
+        lambda: scan_command(
+            path or [],
+            tags=split_tags,
+            as_json=json,
+            sarif=sarif or None,
+            include_generated=include_generated,
+        )
+    )
+
+
+ns = Collection(plan, build, inspect, compare, gate, matrix, merge, startup, scan)

@@ -167,6 +167,17 @@ def test_plan_json_is_valid_and_matches_the_build(built: dict[str, Any]) -> None
     assert len(plan["steps"]) + len(plan["skipped"]) == 12
 
 
+def test_scan_results_per_variant_tags(built: dict[str, Any]) -> None:
+    """[scan] enabled: the legacy variants carry the GOMAXPROCS finding, lazyinit ones do not."""
+    builds = by_id(built)
+    legacy = builds["default@linux-amd64"]["scan"]
+    assert legacy["counts"]["error"] == 1
+    (error,) = [f for f in legacy["findings"] if f["severity"] == "error"]
+    assert (error["file"], error["line"], error["rule"]) == (
+        "init_legacy.go", 15, "gomaxprocs-constant")
+    assert builds["static-stripped@linux-amd64"]["scan"]["findings"] == []
+
+
 def test_compare_explains_each_variant(built: dict[str, Any]) -> None:
     done = buildopt(["compare", str(built["_file"]), "--json"])
     assert done.returncode == 0, done.stderr

@@ -217,3 +217,20 @@ def test_startup_budgets_without_a_measurement_skip() -> None:
     b = budgets({"select": "small@linux-amd64", "max_startup_p95": "50ms"})
     (check,) = evaluate(b, [], rec(**{"small@linux-amd64": 10}), None)
     assert check.verdict == "skip" and "buildopt startup" in check.note
+
+
+def test_scan_budget() -> None:
+    b = budgets({"select": "small@*", "max_scan_errors": 0})
+    record = rec(**{"small@linux-arm64": 1, "small@linux-amd64": 1})
+    record["builds"][0]["scan"] = {"findings": [
+        {"severity": "error", "file": "init.go", "line": 15,
+         "message": "runtime.GOMAXPROCS(64) in init()"},
+        {"severity": "note", "file": "init.go", "line": 14, "message": "init() does work"}]}
+    record["builds"][1]["scan"] = {"findings": []}
+    by = {c.target: c for c in evaluate(b, [], record, None)}
+    assert by["small@linux-arm64"].verdict == "fail"
+    assert by["small@linux-arm64"].note == "init.go:15: runtime.GOMAXPROCS(64) in init()"
+    assert by["small@linux-amd64"].verdict == "pass"
+    del record["builds"][1]["scan"]
+    skipped = [c for c in evaluate(b, [], record, None) if c.target == "small@linux-amd64"]
+    assert skipped[0].verdict == "skip"

@@ -1,0 +1,3 @@
+module buildopt.invalid/scan
+
+go 1.22

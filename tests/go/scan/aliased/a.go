@@ -1,0 +1,7 @@
+package aliased
+
+import rt "runtime"
+
+func init() {
+	rt.GOMAXPROCS(8)
+}

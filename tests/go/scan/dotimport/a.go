@@ -1,0 +1,7 @@
+package dotimport
+
+import . "runtime"
+
+func Start() {
+	GOMAXPROCS(16)
+}

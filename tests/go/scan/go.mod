@@ -1,0 +1,3 @@
+module example.com/scancorpus
+
+go 1.24

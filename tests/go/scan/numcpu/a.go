@@ -1,0 +1,7 @@
+package numcpu
+
+import "runtime"
+
+func Setup() {
+	runtime.GOMAXPROCS(runtime.NumCPU())
+}

@@ -1,0 +1,5 @@
+package pkglevel
+
+import "runtime"
+
+var previous = runtime.GOMAXPROCS(6)

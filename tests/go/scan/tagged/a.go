@@ -1,0 +1,7 @@
+//go:build legacy
+
+package tagged
+
+import "runtime"
+
+func init() { runtime.GOMAXPROCS(4) }

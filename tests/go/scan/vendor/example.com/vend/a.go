@@ -1,0 +1,5 @@
+package vend
+
+import "runtime"
+
+func init() { runtime.GOMAXPROCS(99) }

