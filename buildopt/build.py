@@ -6,7 +6,6 @@ with its whole process tree and leaves neither temporary files nor orphaned proc
 
 from __future__ import annotations
 
-import hashlib
 import os
 import signal
 import threading
@@ -20,12 +19,10 @@ from typing import Any, Protocol
 from buildopt import proc
 from buildopt.errors import Interrupted
 from buildopt.fsutil import remove_empty_dirs, remove_quietly, temp_path_for
-from buildopt.inspect import Inspection, to_json
+from buildopt.inspect import Inspection, sha256_of, to_json
 from buildopt.plan import Plan, Skip, Step, all_ids
 from buildopt.record import BuildResult, Status
 from buildopt.verify import verify
-
-HASH_CHUNK = 1 << 20
 
 
 class Observer(Protocol):
@@ -42,14 +39,6 @@ class Quiet:
 
     def finished(self, result: BuildResult) -> None:
         pass
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(HASH_CHUNK), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def inspect_json(facts: Inspection, path: Path) -> dict[str, Any]:

@@ -15,7 +15,6 @@ import struct
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import BinaryIO
 
 from elftools.elf import enums
@@ -175,11 +174,6 @@ def read_at(f: BinaryIO, offset: int, size: int) -> bytes:
 
 def section_bytes(f: BinaryIO, section: Section) -> bytes:
     return read_at(f, section.offset, section.file_size)
-
-
-def layout_of(path: Path) -> ElfLayout:
-    with open_elf(path) as (_, layout):
-        return layout
 
 
 def read_layout(f: BinaryIO, path: str) -> ElfLayout:

@@ -156,7 +156,7 @@ class Inspection:
 
 def inspect_file(path: str | Path) -> Inspection:
     """All facts about one ELF file; NotElfError (exit 2) when it cannot be read."""
-    hashing = _HASHER.submit(_sha256_of, path)  # hashlib releases the GIL: runs beside decoding
+    hashing = _HASHER.submit(sha256_of, path)  # hashlib releases the GIL: runs beside decoding
     try:
         return _inspect(path, hashing)
     finally:
@@ -205,7 +205,7 @@ _HASHER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sha256")
 HASH_CHUNK = 4 << 20
 
 
-def _sha256_of(path: str | Path) -> str:
+def sha256_of(path: str | Path) -> str:
     """SHA-256 of the file, read in large chunks (hashlib releases the GIL on each).
 
     Not through mmap: a file truncated while it is hashed would kill the process (SIGBUS).

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from buildopt import __version__, proc, toolchain
-from buildopt.errors import BuildoptError, UsageError
+from buildopt.errors import BuildoptError
 
 SCAN_SCHEMA = "buildopt.scan/1"
 GENERATED = re.compile(r"^// Code generated .* DO NOT EDIT\.$", re.M)
@@ -361,12 +361,3 @@ def to_sarif(result: ScanResult) -> dict[str, Any]:
             }
         ],
     }
-
-
-def severities(findings: Sequence[Finding]) -> Counter[str]:
-    return Counter(f.severity for f in findings)
-
-
-def check_root(root: Path) -> None:
-    if not root.is_dir():
-        raise UsageError(f"{root}: no such directory")
