@@ -8,6 +8,7 @@ global flags, a typo) goes through the Program, which parses and reports exactly
 
 from __future__ import annotations
 
+import os
 import sys
 
 # Tasks that take any number of files as bare words; invoke itself has no variadic arguments,
@@ -100,10 +101,16 @@ def fast_inspect(argv: list[str]) -> int | None:
 
 
 def main() -> None:
-    argv = expand_variadic(sys.argv)
-    code = fast_inspect(argv)
-    if code is not None:
-        sys.exit(code)
-    from buildopt.program import program
+    try:
+        argv = expand_variadic(sys.argv)
+        code = fast_inspect(argv)
+        if code is not None:
+            sys.exit(code)
+        from buildopt.program import program
 
-    program.run(argv)
+        program.run(argv)
+    except BrokenPipeError:
+        # stdout closed early (`buildopt inspect --json ... | head`): stop quietly, as the
+        # Python documentation recommends, instead of a traceback at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(1)

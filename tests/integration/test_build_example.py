@@ -174,7 +174,10 @@ def test_scan_results_per_variant_tags(built: dict[str, Any]) -> None:
     assert legacy["counts"]["error"] == 1
     (error,) = [f for f in legacy["findings"] if f["severity"] == "error"]
     assert (error["file"], error["line"], error["rule"]) == (
-        "init_legacy.go", 15, "gomaxprocs-constant")
+        "init_legacy.go",
+        15,
+        "gomaxprocs-constant",
+    )
     assert builds["static-stripped@linux-amd64"]["scan"]["findings"] == []
 
 

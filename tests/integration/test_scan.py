@@ -44,16 +44,16 @@ def by_file(data: dict[str, Any]) -> dict[str, list[tuple[int, str]]]:
 def test_constants_are_errors_wherever_they_run(corpus: dict[str, Any]) -> None:
     found = by_file(corpus)
     assert found["constant"] == [(8, "gomaxprocs-constant"), (12, "gomaxprocs-constant")]
-    messages = {f["line"]: f["message"] for f in corpus["findings"]
-                if f["file"] == "constant/a.go"}
+    messages = {f["line"]: f["message"] for f in corpus["findings"] if f["file"] == "constant/a.go"}
     assert messages[8].startswith("runtime.GOMAXPROCS(64) in init(): it runs before main")
     assert messages[12].startswith("runtime.GOMAXPROCS(8) in Configure() (one of 2 calls")
     assert found["handler"] == [(9, "gomaxprocs-constant")]
     handler = next(f for f in corpus["findings"] if f["file"] == "handler/a.go")
     assert "on every request" in handler["message"]
     assert found["pkglevel"] == [(5, "gomaxprocs-constant")]
-    assert all(f["severity"] == "error" for f in corpus["findings"]
-               if f["rule"] == "gomaxprocs-constant")
+    assert all(
+        f["severity"] == "error" for f in corpus["findings"] if f["rule"] == "gomaxprocs-constant"
+    )
 
 
 def test_aliases_and_dot_imports_are_resolved(corpus: dict[str, Any]) -> None:
@@ -99,13 +99,16 @@ def test_go_directive_note(corpus: dict[str, Any]) -> None:
 
 
 def test_automaxprocs_redundant_only_from_go_1_25(tmp_path: Path) -> None:
-    for version, expected in (("1.25", ["automaxprocs-redundant"]),
-                              ("1.24", ["go-directive-maxprocs"])):
+    for version, expected in (
+        ("1.25", ["automaxprocs-redundant"]),
+        ("1.24", ["go-directive-maxprocs"]),
+    ):
         module = tmp_path / version
         module.mkdir()
         (module / "go.mod").write_text(f"module example.com/m\n\ngo {version}\n")
         (module / "main.go").write_text(
-            'package main\n\nimport _ "go.uber.org/automaxprocs"\n\nfunc main() {}\n')
+            'package main\n\nimport _ "go.uber.org/automaxprocs"\n\nfunc main() {}\n'
+        )
         code, data, err = scan(module)
         assert code == 0, err
         assert [f["rule"] for f in data["findings"]] == expected

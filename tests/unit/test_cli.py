@@ -126,3 +126,13 @@ def test_fast_inspect_reports_like_the_program(
     assert code == 2
     assert fast.err == f"error: {missing}: No such file or directory\n"
     assert err == fast.err
+
+
+def test_help_shows_buildopt_options_only(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        program.run(["buildopt", "--help"])
+    out = capsys.readouterr().out
+    for shown in ("--debug", "--help", "--version", "--list", "Exit codes: 0 ok", "startup"):
+        assert shown in out
+    for hidden in ("--pty", "--echo", "--dry", "--warn-only", "sudo"):
+        assert hidden not in out

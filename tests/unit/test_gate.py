@@ -222,10 +222,17 @@ def test_startup_budgets_without_a_measurement_skip() -> None:
 def test_scan_budget() -> None:
     b = budgets({"select": "small@*", "max_scan_errors": 0})
     record = rec(**{"small@linux-arm64": 1, "small@linux-amd64": 1})
-    record["builds"][0]["scan"] = {"findings": [
-        {"severity": "error", "file": "init.go", "line": 15,
-         "message": "runtime.GOMAXPROCS(64) in init()"},
-        {"severity": "note", "file": "init.go", "line": 14, "message": "init() does work"}]}
+    record["builds"][0]["scan"] = {
+        "findings": [
+            {
+                "severity": "error",
+                "file": "init.go",
+                "line": 15,
+                "message": "runtime.GOMAXPROCS(64) in init()",
+            },
+            {"severity": "note", "file": "init.go", "line": 14, "message": "init() does work"},
+        ]
+    }
     record["builds"][1]["scan"] = {"findings": []}
     by = {c.target: c for c in evaluate(b, [], record, None)}
     assert by["small@linux-arm64"].verdict == "fail"

@@ -266,7 +266,10 @@ def test_matrix_generates_variants_with_exclude(project: Path) -> None:
         ),
         ('package = "./app"\n[variants.cgo-on]\n[matrix]\ncgo = [true]\n', "duplicates a variant"),
         ('package = "./app"\nvariants = 3\n', "variants: expected a table"),
-        ('package = "./app"\n[variants.a]\n[scan]\nenabled = "yes"\n', "scan.enabled: expected true or false"),
+        (
+            'package = "./app"\n[variants.a]\n[scan]\nenabled = "yes"\n',
+            "scan.enabled: expected true or false",
+        ),
         ('package = "./app"\n[variants.a]\n[scan]\npaths = []\n', "unknown key 'scan.paths'"),
     ],
 )
