@@ -40,9 +40,6 @@ def make_console() -> Console:
     return console
 
 
-format_bytes = format_size
-
-
 def short_path(path: Path | str, cwd: Path | None = None) -> str:
     """path relative to cwd when it lies below it (for people; JSON keeps absolute paths)."""
     cwd = cwd or Path.cwd()
@@ -154,7 +151,7 @@ class BuildProgress(TerminalProgress):
                 self._update()
             line = f"{result.status:>7}  {result.id}"
             if result.status == "ok":
-                line += f"  {format_bytes(result.size)}  {result.wall_seconds:.1f}s"
+                line += f"  {format_size(result.size)}  {result.wall_seconds:.1f}s"
             elif result.reason:
                 line += f"  {result.reason}"
             self.console.print(escape(line), style=STATUS_STYLE[result.status], soft_wrap=True)
@@ -179,7 +176,7 @@ def _inspect_cells(facts: dict[str, Any] | None) -> tuple[str, str, str]:
     kind = "static" if link["static"] else "dynamic " + ",".join(link["needed"])
     if link["pie"]:
         kind += " pie"
-    return format_bytes(facts["dwarf"]["file_bytes"]), format_bytes(symbols), kind
+    return format_size(facts["dwarf"]["file_bytes"]), format_size(symbols), kind
 
 
 def show_results(console: Console, results: Sequence[BuildResult], record: Path | None) -> None:
@@ -200,7 +197,7 @@ def show_results(console: Console, results: Sequence[BuildResult], record: Path 
         table.add_row(
             escape(r.id),
             f"[{STATUS_STYLE[r.status]}]{r.status}[/]",
-            format_bytes(r.size),
+            format_size(r.size),
             "-" if r.size is None else str(r.size),
             *_inspect_cells(r.inspection),
             f"{r.wall_seconds:.1f}s" if r.status != "skipped" else "-",
@@ -218,7 +215,7 @@ def show_inspection(console: Console, facts: Inspection, packages: int) -> None:
     link, layout = facts.linking, facts.layout
     kind = "static" if link.static else f"dynamic ({link.interpreter or 'no interpreter'})"
     console.print(
-        f"\n[bold]{escape(facts.path)}[/]  {facts.size} bytes ({format_bytes(facts.size)})"
+        f"\n[bold]{escape(facts.path)}[/]  {facts.size} bytes ({format_size(facts.size)})"
     )
     facts_table = Table.grid(padding=(0, 2))
     rows = [
@@ -243,13 +240,13 @@ def show_inspection(console: Console, facts: Inspection, packages: int) -> None:
         ),
         (
             "symbols",
-            f"{facts.symbols.count} ({format_bytes(facts.symbols.symtab_bytes)} .symtab + "
-            f"{format_bytes(facts.symbols.strtab_bytes)} .strtab)",
+            f"{facts.symbols.count} ({format_size(facts.symbols.symtab_bytes)} .symtab + "
+            f"{format_size(facts.symbols.strtab_bytes)} .strtab)",
         ),
         (
             "DWARF",
-            f"{format_bytes(facts.dwarf_file_bytes)} on disk, "
-            f"{format_bytes(facts.dwarf_uncompressed_bytes)} uncompressed",
+            f"{format_size(facts.dwarf_file_bytes)} on disk, "
+            f"{format_size(facts.dwarf_uncompressed_bytes)} uncompressed",
         ),
     ]
     if facts.go is not None:
@@ -280,7 +277,7 @@ def _show_totals(console: Console, facts: Inspection) -> None:
         names = [s.name for s in facts.sections if s.category == category]
         share = "-" if category == "bss" else f"{100 * size / facts.size:.1f}%"
         shown = ", ".join(names[:4]) + (f" +{len(names) - 4}" if len(names) > 4 else "")
-        table.add_row(category, str(size), format_bytes(size), share, escape(shown))
+        table.add_row(category, str(size), format_size(size), share, escape(shown))
     console.print(table)
 
 
@@ -288,7 +285,7 @@ def _show_packages(console: Console, facts: Inspection, limit: int) -> None:
     total = sum(p.text_bytes for p in facts.packages)
     table = Table(
         title=f"Go code by package (from .gopclntab, {len(facts.packages)} packages, "
-        f"{format_bytes(total)})",
+        f"{format_size(total)})",
         title_justify="left",
     )
     for name in ("package", "module", "text", "share", "init", "funcs"):
@@ -297,9 +294,9 @@ def _show_packages(console: Console, facts: Inspection, limit: int) -> None:
         table.add_row(
             escape(p.package),
             escape(p.module),
-            format_bytes(p.text_bytes),
+            format_size(p.text_bytes),
             f"{100 * p.text_bytes / total:.1f}%" if total else "-",
-            format_bytes(p.init_bytes) if p.init_bytes else "-",
+            format_size(p.init_bytes) if p.init_bytes else "-",
             str(p.functions),
         )
     console.print(table)
@@ -320,7 +317,7 @@ def show_variant_comparison(console: Console, record: dict[str, Any], rows: Sequ
         link = "static" if r.built.static else "dynamic " + ",".join(r.built.needed)
         table.add_row(
             escape(r.built.id),
-            *(format_bytes(r.built.metrics[m]) for m in metrics),
+            *(format_size(r.built.metrics[m]) for m in metrics),
             link + (" pie" if r.built.pie else ""),
         )
         if r.deltas:

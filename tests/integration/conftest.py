@@ -64,6 +64,20 @@ def readelf(*args: str) -> str:
     return subprocess.run([exe, "-W", *args], capture_output=True, text=True, check=True).stdout
 
 
+def processes_with_env(needle: str) -> list[int]:
+    """Pids of the processes whose environment contains needle (to find leftovers of a run)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if needle.encode() in (entry / "environ").read_bytes():
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return found
+
+
 def copy_program(name: str, dest: Path) -> Path:
     target = dest / name
     shutil.copytree(REPO / "tests" / "go" / name, target)

@@ -15,7 +15,12 @@ import pytest
 
 from buildopt.schema import load_schema
 from tests.conftest import REPO
-from tests.integration.conftest import buildopt, copy_program, go_version_m
+from tests.integration.conftest import (
+    buildopt,
+    copy_program,
+    go_version_m,
+    processes_with_env,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -105,19 +110,6 @@ gcflags = ["all=-l"]
     )
 
 
-def _processes_with_env(needle: str) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            if needle.encode() in (entry / "environ").read_bytes():
-                found.append(int(entry.name))
-        except OSError:
-            continue
-    return found
-
-
 # Python leaves SIGINT ignored when its parent ignored it (a background job, some CI runners);
 # a user at a terminal has the default handler, which this restores.
 WITH_SIGINT = (
@@ -145,7 +137,7 @@ def test_interrupt_leaves_no_partial_binary_and_no_orphans(
     deadline = time.monotonic() + 60
     seen = 0  # python, go, and at least one compiler (they come and go: keep the maximum)
     while time.monotonic() < deadline and seen < 3:
-        seen = max(seen, len(_processes_with_env(f"GOCACHE={cache}")))
+        seen = max(seen, len(processes_with_env(f"GOCACHE={cache}")))
         time.sleep(0.05)
     assert seen >= 3, "go build never started"
     time.sleep(1.0)  # let the compilers get going
@@ -155,7 +147,7 @@ def test_interrupt_leaves_no_partial_binary_and_no_orphans(
     assert "interrupted" in err
     assert "Traceback" not in err
     time.sleep(0.5)
-    assert _processes_with_env(f"GOCACHE={cache}") == []
+    assert processes_with_env(f"GOCACHE={cache}") == []
     assert not [p for p in dist.rglob("*") if p.is_file()]
     assert not (dist / "telecom-edge" / "build.json").exists()
 
