@@ -2,23 +2,30 @@
 
 It returns frozen facts: the ELF header, the section and program header tables, the dynamic
 section's tags and the GNU version requirements. Names of e_machine, e_type, sh_type and p_type
-are pyelftools' (its enum tables), so that they read as pyelftools and the JSON contract spell
-them; pyelftools' parser itself is not used - building a Python object per header field costs
-more than the whole decoding here. Bulk data (.symtab, .gopclntab) is read by offset by the
-modules that decode it. Anything out of bounds is a NotElfError that names the file.
+are pyelftools' (its enum tables, copied in buildopt.elfnames), so that they read as pyelftools
+and the JSON contract spell them; pyelftools' parser itself is not used - building a Python
+object per header field costs more than the whole decoding here. Bulk data (.symtab,
+.gopclntab) is read by offset by the modules that decode it. Anything out of bounds is a
+NotElfError that names the file.
 """
 
 from __future__ import annotations
 
 import os
 import struct
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from elftools.elf import enums
-
+from buildopt.elfnames import (
+    ARCH_SECTION_TYPES,
+    ARCH_SEGMENT_TYPES,
+    MACHINES,
+    SECTION_TYPES,
+    SEGMENT_TYPES,
+    TYPES,
+)
 from buildopt.errors import BuildoptError
 
 ELF_MAGIC = b"\x7fELF"
@@ -39,29 +46,6 @@ DF_1_NOW, DF_1_PIE = 0x1, 0x08000000
 LAYOUTS = {
     32: ("16sHHIIIIIHHHHHH", "IIIIIIIIII", "IIIIIIII", "iI"),
     64: ("16sHHIQQQIHHHHHH", "IIQQQQIIQQ", "IIQQQQQQ", "qQ"),
-}
-
-
-def _names(table: Mapping[str, int]) -> dict[int, str]:
-    return {value: name for name, value in table.items() if not name.startswith("_")}
-
-
-MACHINES = _names(enums.ENUM_E_MACHINE)
-TYPES = _names(enums.ENUM_E_TYPE)
-SECTION_TYPES = _names(enums.ENUM_SH_TYPE_BASE)
-SEGMENT_TYPES = _names(enums.ENUM_P_TYPE_BASE)
-ARCH_SECTION_TYPES = {
-    "EM_X86_64": _names(enums.ENUM_SH_TYPE_AMD64),
-    "EM_ARM": _names(enums.ENUM_SH_TYPE_ARM),
-    "EM_AARCH64": _names(enums.ENUM_SH_TYPE_AARCH64),
-    "EM_MIPS": _names(enums.ENUM_SH_TYPE_MIPS),
-    "EM_RISCV": _names(enums.ENUM_SH_TYPE_RISCV),
-}
-ARCH_SEGMENT_TYPES = {
-    "EM_ARM": _names(enums.ENUM_P_TYPE_ARM),
-    "EM_AARCH64": _names(enums.ENUM_P_TYPE_AARCH64),
-    "EM_MIPS": _names(enums.ENUM_P_TYPE_MIPS),
-    "EM_RISCV": _names(enums.ENUM_P_TYPE_RISCV),
 }
 
 
