@@ -1,12 +1,22 @@
 """Which Go package a function or symbol name belongs to (debug/gosym's PackageName rules).
 
-The hot loops work on raw name bytes (decoding ~100k names costs more than attributing them);
-only the few hundred package names that come out are decoded.
+package_of and is_init state the rules one name at a time; attribute applies them to a whole
+name table at once, without a Python object per name (a Go binary has 100k+ names), and only
+the few hundred package names that come out are decoded.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import operator
+import re
+import sys
+from bisect import bisect_left
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from itertools import accumulate, compress, repeat
+from typing import TypeVar
+
+_T = TypeVar("_T")
 
 GENERATED = "(generated)"
 _GENERATED = GENERATED.encode()
@@ -56,45 +66,209 @@ def module_of(package: str, modules: tuple[str, ...], main_module: str) -> str:
 
 
 def attribute(
-    names: Iterable[bytes], sizes: Iterable[int], old_prefixes: bool
+    blob: bytes,
+    offsets: Sequence[int],
+    sizes: Sequence[int],
+    old_prefixes: bool,
+    inits: bool = True,
 ) -> dict[bytes, list[int]]:
     """Sum sizes per package: ``{package: [bytes, count, init bytes]}``.
 
-    Go lays out a package's functions (and symbols) next to each other, so most names start
-    with the previous name's ``package.``; when the rest holds no ``/`` the package is that same
-    one (brackets can only hide a ``/`` that this check already sees), and the full rule in
-    package_of runs only when the package changes. The result is the same as calling
-    package_of on every name (a property test holds it to that), at a fraction of the cost:
-    the common case adds to local integers and moves on.
+    ``blob`` is a table of NUL-terminated names (.strtab, the pclntab's funcnametab) and
+    ``offsets[i]`` is where the name of the entry of ``sizes[i]`` starts in it. The result is
+    what package_of and is_init give on every name (a property test holds it to that), but
+    computed on runs of names: Go writes a package's names next to each other, so one regular
+    expression cuts the whole table into runs of one package each (see Runs), and with the
+    entries sorted by offset, each run's entries are found by one bisection. There is no Python
+    object per name, and the Python loop is per run. Offsets into the middle of a name (linkers
+    share string tails) are resolved one by one. Raises ValueError for an offset past the end
+    of the table.
     """
+    table = blob if blob.endswith(b"\0") else bytes(blob) + b"\0"  # copy only when needed
+    offsets, sizes = list(offsets), list(sizes)
+    if len(offsets) != len(sizes):
+        raise ValueError("offsets and sizes differ in length")
+    if not all(map(operator.le, offsets, offsets[1:])):  # tables are mostly in name order
+        order = sorted(range(len(offsets)), key=offsets.__getitem__)
+        offsets, sizes = list(_gather(offsets, order)), list(_gather(sizes, order))
+    if offsets and (offsets[-1] > len(blob) or offsets[0] < 0):
+        raise ValueError(f"string offset {offsets[-1]} is past the end of its table")
+    if offsets and offsets[-1] == len(table):  # just past a table that ends with NUL: ""
+        table += b"\0"
     totals: dict[bytes, list[int]] = {}
-    generated = _OLD_PREFIXES if old_prefixes else _NEW_PREFIXES
-    package, prefix, plen = b"", b"\0", 1
-    run_bytes = run_count = run_init = 0
-    for name, size in zip(names, sizes, strict=True):
-        if name.startswith(prefix) and name.find(b"/", plen) < 0:
-            run_bytes += size
-            run_count += 1
-            if b"init" in name and is_init(name, package):
-                run_init += size
-            continue
-        found = _GENERATED if name.startswith(generated) else package_of(name, old_prefixes)
-        if found == _GENERATED:  # a package's run may go on after a generated name
-            row = totals.setdefault(_GENERATED, [0, 0, 0])
-            row[0] += size
-            row[1] += 1
-            continue
-        _add(totals, package, run_bytes, run_count, run_init)
-        package, prefix, plen = found, found + b".", len(found) + 1
-        run_bytes, run_count = size, 1
-        run_init = size if is_init(name, package) else 0
-    _add(totals, package, run_bytes, run_count, run_init)
+    # The byte before each name: 0 where names start (for offset 0, table[-1], always 0).
+    before = _gather(table, list(map(operator.sub, offsets, repeat(1))))
+    if before.count(0) != len(before):
+        inside = list(map(bool, before))
+        for offset, size in zip(compress(offsets, inside), compress(sizes, inside), strict=True):
+            name = table[offset : table.index(0, offset)]
+            package = package_of(name, old_prefixes)
+            _add(totals, package, size, 1, size if inits and is_init_of(name, package) else 0)
+        outside = list(map(operator.not_, inside))
+        offsets, sizes = list(compress(offsets, outside)), list(compress(sizes, outside))
+    if offsets:
+        _add_runs(totals, Runs.of(table, old_prefixes, inits), offsets, sizes)
     return totals
 
 
+def is_init_of(name: bytes, package: bytes) -> bool:
+    """is_init, for any package_of result (generated names are never init code)."""
+    return package != _GENERATED and is_init(name, package)
+
+
+def _gather(values: Sequence[_T], indices: Sequence[int]) -> tuple[_T, ...]:
+    """values[i] for every i in indices, in one C-level call."""
+    if len(indices) > 1:
+        return operator.itemgetter(*indices)(values)  # type: ignore[no-any-return]
+    return tuple(values[i] for i in indices)
+
+
+def _add_runs(
+    totals: dict[bytes, list[int]],
+    runs: Runs,
+    offsets: list[int],
+    sizes: list[int],
+) -> None:
+    """Add each run's entries (offsets sorted) to its package, one addition per run."""
+    firsts = [*map(bisect_left, repeat(offsets), runs.starts), len(offsets)]
+    cumulative = list(accumulate(sizes, initial=0))
+    run_bytes = map(operator.sub, _gather(cumulative, firsts[1:]), _gather(cumulative, firsts))
+    run_counts = list(map(operator.sub, firsts[1:], firsts))
+    rows = zip(runs.packages, run_bytes, run_counts, runs.inits, strict=True)
+    for package, size, count, init in compress(rows, run_counts):
+        row = totals.get(package)
+        if row is None:
+            row = totals[package] = [0, 0, 0]
+        row[0] += size
+        row[1] += count
+        if init:
+            row[2] += size
+
+
+def _pattern(generated: bytes, inits: bool) -> re.Pattern[bytes]:
+    r"""One match per run of names, as (whole run, package + ".", init, other name):
+
+    * generated names in a row (``go:``/``type:`` prefixed, or without any dot) - no package;
+    * a run of one package: group 2 is the package of the first name and its dot (everything
+      up to the first dot after the last slash before any ``[``), and the names after it start
+      with that too. The package is right when no name has a ``/`` after it, which Runs.of
+      checks by counting slashes (this keeps the scan in sre's fastest single-byte loops);
+    * with ``inits``, group 3 is non-empty when the run is init code (see is_init:
+      ``package.init``, ``.init.N``, ``.map.init.N``...), and a run is all init code or none.
+      The choice never backtracks into group 2 (which would shorten the package);
+    * any other name (group 4), resolved by package_of.
+
+    Where Python has them (3.11+), possessive repeats spare sre the backtracking bookkeeping:
+    no match here ever needs to give back what a repeat took.
+    """
+    many, some = (b"*+", b"++") if sys.version_info >= (3, 11) else (b"*", b"+")
+    rest = rb"[^\0]" + many + rb"\0"  # the rest of a name
+    package = rb"((?:[^\0/\[]*/)*[^\0/.\[]*\.)"  # up to the dot after it
+    if inits:
+        init = rb"(?:init[\0.]|map\.init\.)"  # what follows the dot in init code
+        mark = rb"(?:(?=(init[\0.]|map\.init\.))|)"  # group 3: init code, or nothing
+        same = rb"(?(3)(?=" + init + rb")|(?!" + init + rb"))"  # the same kind as the first
+    else:
+        mark, same = b"()", b""
+    alternatives = (
+        rb"(?:(?:" + generated + rb")" + rest + rb")" + some,
+        rb"(?:[^\0.]" + many + rb"\0)" + some,
+        package + mark + rest + rb"(?:\2" + same + rest + rb")" + many,
+        rb"([^\0]" + many + rb")\0",
+    )
+    return re.compile(rb"(" + rb"|".join(alternatives) + rb")")
+
+
+_PATTERNS = {
+    (old, inits): _pattern(rb"go\.|type\." if old else rb"go:|type:", inits)
+    for old in (False, True)
+    for inits in (False, True)
+}
+_WHOLE, _PACKAGE, _INIT, _OTHER = map(operator.itemgetter, range(4))
+_NO_DOT: Callable[[bytes], bytes] = operator.itemgetter(slice(None, -1))  # "pkg." -> "pkg"
+_BRACKETS = re.compile(rb"\[[^\0]*\]")  # first [ to last ] of a name, as package_of strips
+
+
+@dataclass(frozen=True)
+class Runs:
+    """A name table cut into runs of names of one package: where each starts, its package
+    (GENERATED for names of no package), and whether its names are init code. Consecutive
+    runs may share a package."""
+
+    starts: list[int]
+    packages: list[bytes]
+    inits: list[bool]
+
+    @classmethod
+    def of(cls, table: bytes, old_prefixes: bool, inits: bool = True) -> Runs:
+        """The runs of a NUL-terminated table, with C-level passes over the matches; without
+        ``inits``, init code is not told apart (all inits are False)."""
+        pattern = _PATTERNS[old_prefixes, inits]
+        found: list[tuple[bytes, bytes, bytes, bytes]] = pattern.findall(table)
+        texts: list[bytes] = list(map(_WHOLE, found))
+        flags: list[bool] = list(map(bool, map(_INIT, found)))
+        dotted: list[bytes] = list(map(_PACKAGE, found))  # b"" but for package runs
+        packages: list[bytes] = list(map(_NO_DOT, dotted))
+        if b"" in packages:  # generated (names starting with "." too): never init code
+            flags = list(map(operator.and_, flags, map(bool, packages)))
+            packages = [p or _GENERATED for p in packages]
+        for i in compress(range(len(found)), map(_OTHER, found)):
+            name = found[i][3]
+            packages[i] = package_of(name, old_prefixes)
+            flags[i] = is_init_of(name, packages[i])
+        runs = cls(list(accumulate(map(len, texts), initial=0))[:-1], packages, flags)
+        for i in reversed(_suspects(texts, dotted)):  # from the end: a split shifts the rest
+            runs._split(i, texts[i], old_prefixes)
+        if not inits:
+            runs.inits[:] = [False] * len(runs.inits)
+        return runs
+
+    def _split(self, i: int, text: bytes, old_prefixes: bool) -> None:
+        """Run i has a name with a slash after its package: the names with more slashes than
+        the package are checked one by one, and each one of another package becomes a run of
+        its own (most are not: their slashes are inside brackets, Sort[net/http.Header])."""
+        package, start, init = self.packages[i], self.starts[i], self.inits[i]
+        names = text[:-1].split(b"\0")
+        positions = list(accumulate(map(operator.add, map(len, names), repeat(1)), initial=start))
+        slashes = package.count(b"/")
+        counts = map(bytes.count, names, repeat(b"/"))
+        new_starts: list[int] = []
+        new_packages: list[bytes] = []
+        new_inits: list[bool] = []
+        for k in compress(range(len(names)), map(operator.ne, counts, repeat(slashes))):
+            found = package_of(names[k], old_prefixes)
+            if found != package:
+                new_starts += (positions[k], positions[k + 1])
+                new_packages += (found, package)
+                new_inits += (is_init_of(names[k], found), init)
+        self.starts[i + 1 : i + 1] = new_starts
+        self.packages[i + 1 : i + 1] = new_packages
+        self.inits[i + 1 : i + 1] = new_inits
+
+
+def _suspects(texts: list[bytes], dotted: list[bytes]) -> list[int]:
+    """The package runs where some name has a slash after its package: more slashes than
+    the package has, times the names. Counting is a C loop over the run (~1 ns a byte), so it
+    is done only where the run holds a slash at all (memchr) and the package has slashes;
+    and a run whose extra slashes all sit inside brackets is not suspect."""
+    with_slash = map(operator.contains, texts, repeat(b"/"))
+    runs = list(compress(range(len(texts)), map(operator.and_, map(bool, dotted), with_slash)))
+    suspects = []
+    for i in runs:
+        slashes = dotted[i].count(b"/")
+        if slashes and texts[i].count(b"/") == texts[i].count(0) * slashes:
+            continue
+        stripped = _BRACKETS.sub(b"", texts[i])
+        if stripped.count(b"/") != stripped.count(0) * slashes:
+            suspects.append(i)
+    return suspects
+
+
 def _add(totals: dict[bytes, list[int]], package: bytes, size: int, count: int, init: int) -> None:
-    if count:
-        row = totals.setdefault(package, [0, 0, 0])
+    row = totals.get(package)
+    if row is None:
+        totals[package] = [size, count, init]
+    else:
         row[0] += size
         row[1] += count
         row[2] += init

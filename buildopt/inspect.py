@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import mmap
 import re
 import struct
+import threading
 from collections import defaultdict
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -32,7 +33,7 @@ from buildopt.elfread import (
     read_at,
     section_bytes,
 )
-from buildopt.goname import attribute, module_of
+from buildopt.goname import module_of
 from buildopt.symtab import Symbols, read_symbols
 
 INSPECT_SCHEMA = "buildopt.inspect/1"
@@ -154,17 +155,23 @@ class Inspection:
         return sum(s.uncompressed_size for s in self.sections if s.category == "dwarf")
 
 
-def inspect_file(path: str | Path) -> Inspection:
-    """All facts about one ELF file; NotElfError (exit 2) when it cannot be read."""
-    hashing = _HASHER.submit(sha256_of, path)  # hashlib releases the GIL: runs beside decoding
+def inspect_file(path: str | Path, sha256: Callable[[], str] | None = None) -> Inspection:
+    """All facts about one ELF file; NotElfError (exit 2) when it cannot be read.
+
+    ``sha256`` gives the file's digest when it is computed elsewhere (buildopt inspect hashes
+    in a process of its own); by default it is computed on a thread beside the decoding.
+    """
+    if sha256 is not None:
+        return _inspect(path, sha256)
+    hashing = Hashing(path)
     try:
-        return _inspect(path, hashing)
+        return _inspect(path, hashing.result)
     finally:
         with contextlib.suppress(OSError):
             hashing.result()  # never leave it reading a file the caller may remove
 
 
-def _inspect(path: str | Path, hashing: Future[str]) -> Inspection:
+def _inspect(path: str | Path, sha256: Callable[[], str]) -> Inspection:
     with open_elf(path) as (f, layout):
         sections = tuple(
             section_fact(f, layout, s) for s in layout.sections if s.type != "SHT_NULL"
@@ -177,7 +184,7 @@ def _inspect(path: str | Path, hashing: Future[str]) -> Inspection:
         return Inspection(
             path=str(path),
             size=layout.size,
-            sha256=hashing.result(),
+            sha256=sha256(),
             gnu_build_id=notes.get("gnu"),
             go_build_id=notes.get("go"),
             layout=layout,
@@ -199,21 +206,64 @@ def goarch_of(layout: ElfLayout) -> str | None:
     )
 
 
-_HASHER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sha256")
+HASH_CHUNK = 8 << 20
 
 
-HASH_CHUNK = 4 << 20
+class Hashing:
+    """The SHA-256 of a file, computed on a thread of its own while the caller decodes.
+
+    The file is read into one reused buffer (readinto) and hashed from it: both release the
+    GIL, so the thread holds it only between chunks. The buffer is anonymous memory (mmap),
+    whose pages the kernel fills during the reads - outside the GIL, unlike a fresh bytearray,
+    which is zeroed while holding it. Not the file through mmap: a file truncated while it is
+    hashed would kill the process (SIGBUS).
+    """
+
+    _buffer: mmap.mmap | None = None
+    _buffer_lock = threading.Lock()
+
+    def __init__(self, path: str | Path) -> None:
+        self._digest: str | None = None
+        self._error: OSError | None = None
+        self._thread = threading.Thread(target=self._run, args=(path,), name="sha256")
+        self._thread.daemon = True
+        self._thread.start()
+
+    def result(self) -> str:
+        """The hex digest; the OSError of reading the file, if any."""
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._digest or ""
+
+    def _run(self, path: str | Path) -> None:
+        try:
+            self._digest = sha256_of(path)
+        except OSError as exc:
+            self._error = exc
 
 
 def sha256_of(path: str | Path) -> str:
-    """SHA-256 of the file, read in large chunks (hashlib releases the GIL on each).
-
-    Not through mmap: a file truncated while it is hashed would kill the process (SIGBUS).
-    """
+    """SHA-256 of the file, read in large chunks into a buffer reused from call to call."""
     digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(HASH_CHUNK):
-            digest.update(chunk)
+    owned = Hashing._buffer_lock.acquire(blocking=False)  # else: another thread's, use our own
+    try:
+        if owned and Hashing._buffer is not None:
+            buffer = Hashing._buffer
+        else:
+            buffer = mmap.mmap(-1, HASH_CHUNK)
+            if owned:
+                Hashing._buffer = buffer
+        view = memoryview(buffer)
+        try:
+            with open(path, "rb", buffering=0) as f:
+                while size := f.readinto(view):
+                    digest.update(view[:size])
+        finally:
+            view.release()
+    finally:
+        if owned:
+            Hashing._buffer_lock.release()
     return digest.hexdigest()
 
 
@@ -385,14 +435,14 @@ def deploy_warnings(info: BuildInfo) -> tuple[str, ...]:
 
 def _pclntab(f: BinaryIO, layout: ElfLayout) -> pclntab.FuncTable | None:
     section = layout.section(".gopclntab") or layout.section(".data.rel.ro.gopclntab")
-    if section is not None and section.file_size:
-        data = section_bytes(f, section)
-    else:
-        data = _search_pclntab(f, layout)
-    if not data or pclntab.header(data) is None:
-        return None
     try:
-        return pclntab.decode(data)
+        if section is not None and section.file_size:
+            start, size = section.offset, min(section.file_size, layout.size - section.offset)
+            return pclntab.decode_from(
+                lambda o, n: read_at(f, start + o, max(0, min(n, size - o))), size
+            )
+        data = _search_pclntab(f, layout)
+        return pclntab.decode(data) if data else None
     except pclntab.PclntabError:
         return None
 
@@ -415,7 +465,7 @@ def packages_of(table: pclntab.FuncTable, go: BuildInfo | None) -> tuple[Package
     if main_module:
         modules += (main_module,)
     rows = []
-    for raw, (size, count, init) in attribute(table.names, table.sizes, table.old_prefixes).items():
+    for raw, (size, count, init) in table.by_package().items():
         p = raw.decode("utf-8", "replace")
         rows.append(PackageCode(p, module_of(p, modules, main_module), size, init, count))
     return tuple(sorted(rows, key=lambda r: (-r.text_bytes, r.package)))

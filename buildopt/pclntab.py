@@ -20,9 +20,13 @@ import array
 import operator
 import struct
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import repeat
+from typing import Literal
 
 from buildopt.cstrings import strings_at
+from buildopt.goname import attribute
 
 MAGIC_12, MAGIC_116, MAGIC_118, MAGIC_120 = 0xFFFFFFFB, 0xFFFFFFFA, 0xFFFFFFF0, 0xFFFFFFF1
 GO_VERSIONS = {MAGIC_12: "1.2", MAGIC_116: "1.16", MAGIC_118: "1.18", MAGIC_120: "1.20"}
@@ -38,7 +42,8 @@ class FuncTable:
     format: str  # the first Go release of this layout: "1.2", "1.16", "1.18" or "1.20"
     ptr_size: int
     quantum: int
-    names: tuple[bytes, ...]  # raw UTF-8; decode what you show
+    funcnames: bytes  # the NUL-terminated name table (funcnametab)
+    name_offsets: tuple[int, ...]  # where each function's name starts in funcnames
     sizes: tuple[int, ...]
 
     @property
@@ -49,6 +54,15 @@ class FuncTable:
     @property
     def text_bytes(self) -> int:
         return sum(self.sizes)
+
+    def names(self) -> list[bytes]:
+        """Every function's name, raw UTF-8 (one object per function: for tests and tools,
+        not for the attribution, which works on the table itself)."""
+        return strings_at(self.funcnames, self.name_offsets)
+
+    def by_package(self) -> dict[bytes, list[int]]:
+        """``{package: [text bytes, functions, init bytes]}`` (see goname.attribute)."""
+        return attribute(self.funcnames, self.name_offsets, self.sizes, self.old_prefixes)
 
 
 def header(data: bytes) -> tuple[int, str] | None:
@@ -75,22 +89,32 @@ def find(data: bytes) -> int:
     return -1
 
 
+Reader = Callable[[int, int], bytes]  # (offset, size) -> the table's bytes there (short at its end)
+
+
 def decode(data: bytes) -> FuncTable:
     """Every function's name and size, from the bytes of a pclntab."""
-    found = header(data)
+    return decode_from(lambda offset, size: data[offset : offset + size], len(data))
+
+
+def decode_from(read: Reader, size: int) -> FuncTable:
+    """decode, reading only the parts it needs: the header, the function names and the function
+    table with its _func records - not the pc-value, file and unit tables (~40% of the bytes)."""
+    head = read(0, 8 + 8 * 8)
+    found = header(head)
     if found is None:
         raise PclntabError("not a Go pclntab (bad magic or header)")
     magic, order = found
     try:
-        return _decode(data, magic, order)
-    except (struct.error, IndexError, UnicodeDecodeError) as exc:
+        return _decode(read, size, head, magic, order)
+    except (struct.error, IndexError) as exc:
         raise PclntabError(f"corrupt pclntab: {exc}") from exc
 
 
-def _decode(data: bytes, magic: int, order: str) -> FuncTable:
-    ptr = data[7]
+def _decode(read: Reader, size: int, head: bytes, magic: int, order: str) -> FuncTable:
+    ptr = head[7]
     word = "Q" if ptr == 8 else "I"
-    words = struct.unpack_from(order + word * 8, data, 8) if len(data) >= 8 + 8 * ptr else ()
+    words = struct.unpack_from(order + word * 8, head, 8) if len(head) >= 8 + 8 * ptr else ()
     if magic in (MAGIC_118, MAGIC_120):
         nfunc, funcnames, names_end, table, field, name_at = (
             words[0],
@@ -109,39 +133,61 @@ def _decode(data: bytes, magic: int, order: str) -> FuncTable:
             word,
             ptr,
         )
-    else:
-        (nfunc,) = struct.unpack_from(order + word, data, 8)
-        funcnames, names_end, table, field, name_at = 0, len(data), 8 + ptr, word, ptr
-    funcdata = 0 if magic == MAGIC_12 else table
+    else:  # Go 1.2: names are offsets from the start of the whole table
+        (nfunc,) = struct.unpack_from(order + word, head, 8)
+        funcnames, names_end, table, field, name_at = 0, size, 8 + ptr, word, ptr
     if nfunc > MAX_FUNCS:
         raise PclntabError(f"implausible function count {nfunc}")
-    fields = struct.unpack_from(f"{order}{2 * nfunc + 1}{field}", data, table)
-    entries, funcoffs = fields[0::2], fields[1::2]
-    sizes = tuple(map(operator.sub, entries[1:], entries[:-1]))
+    # The function table and the _func records after it (all of it for Go 1.2).
+    base = 0 if magic == MAGIC_12 else min(table, size)
+    region = read(base, size - base)
+    entries, funcoffs = _pairs(region, table - base, 2 * nfunc + 1, order + field)
+    sizes = tuple(map(operator.sub, entries[1:], entries))
     if sizes and min(sizes) < 0:
         raise PclntabError("function table is not sorted by address")
-    positions = list(map((funcdata + name_at).__add__, funcoffs))
-    nameoffs = u32_at(data, order, positions)
-    if funcnames > names_end or names_end > len(data):
-        names_end = len(data)
-    try:
-        names = strings_at(data[funcnames:names_end], nameoffs)
-    except ValueError as exc:
-        raise PclntabError(f"function name offset out of range: {exc}") from exc
-    return FuncTable(GO_VERSIONS[magic], ptr, data[6], tuple(names), sizes)
+    funcdata = 0 if magic == MAGIC_12 else table  # what _func offsets are relative to
+    nameoffs = u32_at(region, order, funcdata + name_at - base, funcoffs)
+    if funcnames > names_end or names_end > size:
+        names_end = size
+    # Go 1.2 names are offsets into the whole table, which region then is.
+    funcnametab = region if magic == MAGIC_12 else read(funcnames, names_end - funcnames)
+    if nameoffs and max(nameoffs) > len(funcnametab):
+        raise PclntabError(f"function name offset {max(nameoffs)} is out of range")
+    return FuncTable(GO_VERSIONS[magic], ptr, head[6], funcnametab, nameoffs, sizes)
 
 
-def u32_at(data: bytes, order: str, positions: list[int]) -> list[int]:
-    """The u32 values at the given byte positions: one array view when all are aligned."""
-    if positions and max(positions) + 4 > len(data):
+def _pairs(data: bytes, at: int, count: int, fmt: str) -> tuple[list[int], list[int]]:
+    """The even and odd fields of ``count`` fields of format fmt (order + code) at ``at``:
+    entry PCs (with the end of the last function) and _func offsets."""
+    code: Literal["I", "Q"] = "Q" if fmt[1] == "Q" else "I"
+    if fmt[0] == _NATIVE and array.array(code).itemsize == struct.calcsize(fmt):
+        end = at + count * struct.calcsize(fmt)
+        if at < 0 or end > len(data):
+            raise PclntabError("function table runs past the end of the pclntab")
+        view = memoryview(data)[at:end].cast(code)  # no copy: two strided reads
+        return view[0::2].tolist(), view[1::2].tolist()
+    fields = struct.unpack_from(f"{fmt[0]}{count}{code}", data, at)
+    return list(fields[0::2]), list(fields[1::2])
+
+
+_NATIVE = "<" if sys.byteorder == "little" else ">"
+
+
+def u32_at(data: bytes, order: str, base: int, offsets: list[int]) -> tuple[int, ...]:
+    """The u32 values at ``base + offset`` for each offset: one strided view when aligned."""
+    if offsets and (base + max(offsets) + 4 > len(data) or base + min(offsets) < 0):
         raise PclntabError("function table points past the end of the pclntab")
-    if array.array("I").itemsize != 4 or any(map((3).__and__, positions)):
+    aligned = base % 4 == 0 and not any(map(operator.and_, offsets, repeat(3)))
+    if not aligned or array.array("I").itemsize != 4:
         unpack = struct.Struct(order + "I").unpack_from
-        return [unpack(data, p)[0] for p in positions]
-    usable = len(data) // 4 * 4
-    if (order == "<") == (sys.byteorder == "little"):
-        view: memoryview | array.array[int] = memoryview(data)[:usable].cast("I")  # no copy
+        return tuple(unpack(data, base + offset)[0] for offset in offsets)
+    usable = base + (len(data) - base) // 4 * 4
+    if order == _NATIVE:
+        view: memoryview | array.array[int] = memoryview(data)[base:usable].cast("I")  # no copy
     else:
-        view = array.array("I", data[:usable])
+        view = array.array("I", data[base:usable])
         view.byteswap()
-    return list(map(view.__getitem__, map((2).__rrshift__, positions)))
+    indices = list(map(operator.rshift, offsets, repeat(2)))
+    if len(indices) > 1:
+        return operator.itemgetter(*indices)(view)  # type: ignore[no-any-return]
+    return tuple(view[i] for i in indices)

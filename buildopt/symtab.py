@@ -15,7 +15,6 @@ import sys
 from dataclasses import dataclass
 from typing import BinaryIO, Literal
 
-from buildopt.cstrings import strings_at
 from buildopt.elfread import ElfLayout, section_bytes
 from buildopt.goname import attribute
 
@@ -66,7 +65,8 @@ class SymbolTable:
     count: int
     symtab_bytes: int
     strtab_bytes: int
-    names: list[bytes]
+    strtab: bytes
+    name_offsets: list[int]  # where each kept symbol's name starts in strtab
     sizes: list[int]
 
 
@@ -87,13 +87,11 @@ def decode_symbols(f: BinaryIO, layout: ElfLayout) -> SymbolTable | None:
     for i, section in enumerate(layout.sections[:SHN_LORESERVE]):
         holds_bytes[i] = i > 0 and section.type != "SHT_NOBITS"
     keep = list(map(operator.and_, map(holds_bytes.__getitem__, shndx), map(bool, sizes)))
-    try:
-        kept_names = strings_at(strings, itertools.compress(names, keep))
-    except ValueError:
-        kept_names = [b"?"] * sum(keep)  # a corrupt name offset: sizes still count
+    kept_names = list(itertools.compress(names, keep))
     kept_sizes = list(itertools.compress(sizes, keep))
     strtab_bytes = strtab.size if strtab else 0
-    return SymbolTable(len(data) // entry, symtab.size, strtab_bytes, kept_names, kept_sizes)
+    count = len(data) // entry
+    return SymbolTable(count, symtab.size, strtab_bytes, strings, kept_names, kept_sizes)
 
 
 def read_symbols(f: BinaryIO, layout: ElfLayout, old_prefixes: bool) -> Symbols:
@@ -101,7 +99,10 @@ def read_symbols(f: BinaryIO, layout: ElfLayout, old_prefixes: bool) -> Symbols:
     table = decode_symbols(f, layout)
     if table is None:
         return NO_SYMBOLS
-    totals = attribute(table.names, table.sizes, old_prefixes)
+    try:
+        totals = attribute(table.strtab, table.name_offsets, table.sizes, old_prefixes, False)
+    except ValueError:  # a corrupt name offset: the sizes still count
+        totals = {b"?": [sum(table.sizes), len(table.sizes), 0]}
     by_package = {p.decode("utf-8", "replace"): row[0] for p, row in totals.items()}
     ranked = tuple(sorted(by_package.items(), key=lambda kv: (-kv[1], kv[0])))
     return Symbols(table.count, table.symtab_bytes, table.strtab_bytes, ranked)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
@@ -71,16 +72,79 @@ part = st.sampled_from(
 name = st.lists(part, min_size=1, max_size=6).map(b"".join)
 
 
-@settings(max_examples=400)
-@example([(b"Finit", 5), (b"runtime.init", 3), (b"runtime.x/y.init", 2)], False)
-@given(st.lists(st.tuples(name, st.integers(0, 1000)), max_size=60), st.booleans())
-def test_attribute_equals_the_rule_on_every_name(rows: list[tuple[bytes, int]], old: bool) -> None:
+def reference(names: list[bytes], sizes: list[int], old: bool) -> dict[bytes, list[int]]:
+    """The rule applied name by name: what attribute must equal."""
     expected: dict[bytes, list[int]] = defaultdict(lambda: [0, 0, 0])
-    for n, size in rows:
+    for n, size in zip(names, sizes, strict=True):
         package = package_of(n, old)
         expected[package][0] += size
         expected[package][1] += 1
         if package != G and is_init(n, package):
             expected[package][2] += size
-    got = attribute([n for n, _ in rows], [s for _, s in rows], old)
-    assert got == dict(expected)
+    return dict(expected)
+
+
+def table_of(names: list[bytes]) -> tuple[bytes, list[int]]:
+    """A NUL-separated name table and where each name starts in it."""
+    offsets, position = [], 0
+    for n in names:
+        offsets.append(position)
+        position += len(n) + 1
+    return b"\0".join(names) + b"\0", offsets
+
+
+@settings(max_examples=600)
+@example([(b"Finit", 5), (b"runtime.init", 3), (b"runtime.x/y.init", 2)], False, [])
+@example(
+    [(b"a/b.F", 1), (b"a/b.c/d.G", 2), (b"a/b.H[x/y.T]", 4), (b"a/b.map.init.0", 8)], False, []
+)
+@example([(b"go.x", 1), (b"go.y", 1), (b".x", 3), (b".a/b.c", 4)], True, [(0, 1)])
+@example(
+    [(b"x.init/y.init", 1), (b"x.init/y.F", 2), (b"a.F[b/c.T]", 4), (b"a.G[b]/c.H", 8)], False, []
+)
+@given(
+    st.lists(st.tuples(name, st.integers(0, 1000)), max_size=60),
+    st.booleans(),
+    st.lists(st.tuples(st.integers(0, 10_000), st.integers(0, 10)), max_size=8),
+)
+def test_attribute_equals_the_rule_on_every_name(
+    rows: list[tuple[bytes, int]], old: bool, extra: list[tuple[int, int]]
+) -> None:
+    """In table order, shuffled, repeated, and with offsets into the middle of names (tail
+    sharing), the runs give what the rule gives name by name."""
+    names, sizes = [n for n, _ in rows], [s for _, s in rows]
+    blob, offsets = table_of(names)
+    # Entries in another order, some named twice, some pointing at the tail of a name.
+    for pick, size in extra:
+        offset = pick % (len(blob) + 1)
+        offsets.append(offset)
+        sizes.append(size)
+        names.append(blob[offset : blob.find(b"\0", offset) if offset < len(blob) else None])
+    order = sorted(range(len(offsets)), key=lambda i: (i * 7919) % (len(offsets) or 1))
+    shuffled = [offsets[i] for i in order], [sizes[i] for i in order]
+    expected = reference(names, sizes, old)
+    assert attribute(blob, *shuffled, old) == expected
+    # Without inits (as for .symtab), the same with no init bytes.
+    assert attribute(blob, *shuffled, old, inits=False) == {
+        package: [size, count, 0] for package, (size, count, _) in expected.items()
+    }
+
+
+def test_attribute_on_a_table_without_final_nul() -> None:
+    blob = b"main.main\0main.init\0runtime.x"
+    got = attribute(blob, [0, 10, 20, len(blob)], [1, 2, 4, 8], False)
+    assert got == {b"main": [3, 2, 2], b"runtime": [4, 1, 0], G: [8, 1, 0]}
+
+
+def test_attribute_rejects_offsets_past_the_table() -> None:
+    with pytest.raises(ValueError, match="past the end"):
+        attribute(b"main.main\0", [11], [1], False)
+
+
+def test_attribute_is_linear_on_hostile_names() -> None:
+    """Long names full of slashes, dots and brackets (a corrupt or crafted table) must not make
+    the regular expressions backtrack for ever: this finishes in well under a second."""
+    hostile = [b"a/" * 20_000 + b"b", b"[" + b"]/" * 20_000, b"x." + b"/." * 20_000 + b"["]
+    blob, offsets = table_of(hostile)
+    got = attribute(blob, offsets, [1, 1, 1], False)
+    assert got == reference(hostile, [1, 1, 1], False)
