@@ -51,6 +51,7 @@ VALUE_FLAGS = frozenset(
     {
         "--packages",
         "-p",
+        "--jobs",
         "--file",
         "-f",
         "--record",
@@ -77,27 +78,38 @@ def fast_inspect(argv: list[str]) -> int | None:
     if len(argv) < 2 or argv[1] != "inspect":
         return None
     files: list[str] = []
-    as_json, packages = False, 15
+    as_json, numbers = False, {"--packages": 15, "--jobs": 0}
     words = iter(argv[2:])
     for word in words:
         flag, _, inline = word.partition("=")
-        if word == "--json":
+        flag = SHORT.get(flag, flag)
+        if word in ("--json", "-j"):
             as_json = True
-        elif flag in ("--file", "-f"):
+        elif flag == "--file":
             value = inline if inline else next(words, None)
             if value is None:
                 return None
             files.append(value)
-        elif flag in ("--packages", "-p"):
+        elif flag in numbers:
             value = inline if inline else next(words, "")
             if not value.isdigit():
                 return None
-            packages = int(value)
+            numbers[flag] = int(value)
         else:
             return None
     from buildopt.commands import inspect_command, run_guarded
 
-    return run_guarded(lambda: inspect_command(files, as_json=as_json, packages=packages))
+    return run_guarded(
+        lambda: inspect_command(
+            files,
+            as_json=as_json,
+            packages=numbers["--packages"],
+            jobs=numbers["--jobs"] or None,
+        )
+    )
+
+
+SHORT = {"-f": "--file", "-p": "--packages", "-o": "--jobs"}  # as invoke derives them
 
 
 def main() -> None:

@@ -5,14 +5,15 @@ Tasks (buildopt/tasks.py) are thin adapters over these functions; nothing here i
 
 from __future__ import annotations
 
-import dataclasses
+import contextlib
+import functools
 import json
 import os
 import sys
-import traceback
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from buildopt.errors import (
     EXIT_BAD_INPUT,
@@ -22,8 +23,12 @@ from buildopt.errors import (
     BuildoptError,
     UsageError,
 )
-from buildopt.plan import Plan, make_plan
-from buildopt.profile import available_profiles, load_profile
+
+if TYPE_CHECKING:
+    from buildopt.plan import Plan
+
+# The modules of the profile-driven commands (plan, profile, toolchain...) are imported where
+# they are used: ``inspect`` on a list of files needs none of them (~60 ms here).
 
 EXIT_INTERNAL = 3
 
@@ -38,6 +43,8 @@ def run_guarded(command: Callable[[], int], debug: bool = False) -> int:
         return command()
     except BuildoptError as exc:
         if debug:
+            import traceback
+
             traceback.print_exc()
         print(f"error: {exc.message}", file=sys.stderr)
         return exc.exit_code
@@ -63,6 +70,8 @@ def _load_plan(
     environ: Mapping[str, str],
 ) -> Plan:
     from buildopt import toolchain
+    from buildopt.plan import make_plan
+    from buildopt.profile import available_profiles, load_profile
 
     if not profile:
         known = ", ".join(available_profiles(cwd)) or f"none in {cwd / 'profiles'}"
@@ -93,39 +102,102 @@ def plan_command(
     return EXIT_OK
 
 
-def inspect_command(files: Sequence[str], *, as_json: bool = False, packages: int = 15) -> int:
-    """``buildopt inspect``: facts of every file; a bad file is reported, the others still are."""
-    from buildopt.elfread import NotElfError
-    from buildopt.inspect import INSPECT_SCHEMA, inspect_file, to_json
+def inspect_command(
+    files: Sequence[str],
+    *,
+    as_json: bool = False,
+    packages: int = 15,
+    jobs: int | None = None,
+) -> int:
+    """``buildopt inspect``: facts of every file; a bad file is reported, the others still are.
+
+    Files are hashed in a process of their own beside the decoding; with ``--json`` they are
+    also spread over ``jobs`` decoding processes (default: one per two CPUs, each with its
+    hashing process). Tables for people are printed one file at a time, as each is read.
+    """
+    from buildopt.forkmap import available_cpus, fork_batches
 
     if not files:
         raise UsageError("inspect: name at least one ELF file")
     if packages < 0:
         raise UsageError(f"--packages {packages}: expected 0 or more")
-    show = None
-    if not as_json:  # rich costs ~60 ms to import: only for people
-        from buildopt import report
-
-        console = report.make_console()
-        show = lambda facts: report.show_inspection(console, facts, packages)  # noqa: E731
-    documents: list[dict[str, object]] = []
+    if jobs is not None and jobs < 1:
+        raise UsageError(f"--jobs {jobs}: expected 1 or more")
+    if not as_json:
+        return _show_inspections(files, packages)
+    weights = [_size_or_zero(path) for path in files]
+    workers = jobs or max(1, available_cpus() // 2)
+    results = fork_batches(_inspect_batch, files, weights, workers)
+    documents: list[Any] = []
     failed = False
-    for path in files:
-        try:
-            facts = inspect_file(path)
-        except NotElfError as exc:
+    for path, result in zip(files, results, strict=True):
+        if isinstance(result, str):  # the file could not be read: its error line
             failed = True
-            print(f"error: {exc.message}", file=sys.stderr, flush=True)
-            documents.append({"path": path, "error": exc.message})
-            continue
-        documents.append(to_json(facts))
-        if show:
-            show(facts)
-    if as_json:
-        # compact: the C encoder (indent=... falls back to the pure-Python one, ~4x slower)
-        sys.stdout.write(json.dumps({"schema": INSPECT_SCHEMA, "binaries": documents}))
-        sys.stdout.write("\n")
+            print(f"error: {result}", file=sys.stderr)
+            documents.append({"path": path, "error": result})
+        else:
+            documents.append(result)
+    from buildopt.inspect import INSPECT_SCHEMA
+
+    # compact: the C encoder (indent=... falls back to the pure-Python one, ~4x slower)
+    sys.stdout.write(json.dumps({"schema": INSPECT_SCHEMA, "binaries": documents}))
+    sys.stdout.write("\n")
     return EXIT_BAD_INPUT if failed else EXIT_OK
+
+
+def _inspect_batch(paths: list[str]) -> list[object]:
+    """The inspect/1 object of each file, or the message of why it cannot be read."""
+    from buildopt.elfread import NotElfError
+    from buildopt.inspect import inspect_file, to_json
+
+    results: list[object] = []
+    with _digests(paths) as digests:
+        for path, digest in zip(paths, digests, strict=True):
+            try:
+                results.append(to_json(inspect_file(path, digest)))
+            except NotElfError as exc:
+                results.append(exc.message)
+    return results
+
+
+def _show_inspections(files: Sequence[str], packages: int) -> int:
+    from buildopt import report  # rich costs ~60 ms to import: only for people
+    from buildopt.elfread import NotElfError
+    from buildopt.inspect import inspect_file
+
+    console = report.make_console()
+    failed = False
+    with _digests(files) as digests:
+        for path, digest in zip(files, digests, strict=True):
+            try:
+                facts = inspect_file(path, digest)
+            except NotElfError as exc:
+                failed = True
+                print(f"error: {exc.message}", file=sys.stderr, flush=True)
+                continue
+            report.show_inspection(console, facts, packages)
+    return EXIT_BAD_INPUT if failed else EXIT_OK
+
+
+@contextlib.contextmanager
+def _digests(paths: Sequence[str]) -> Iterator[list[Callable[[], str]]]:
+    """Getters of each file's SHA-256, hashed in a forked process while this one decodes:
+    a thread would wait for the GIL behind every long C call of the decoding."""
+    from buildopt.forkmap import Background
+    from buildopt.inspect import sha256_of
+
+    hashes = Background(sha256_of, paths)
+    try:
+        yield [functools.partial(hashes.get, i) for i in range(len(paths))]
+    finally:
+        hashes.close()
+
+
+def _size_or_zero(path: str) -> int:
+    try:
+        return os.stat(path).st_size
+    except OSError:
+        return 0
 
 
 def compare_command(
@@ -138,6 +210,7 @@ def compare_command(
 ) -> int:
     """``buildopt compare``: variants against the baseline, or two build records."""
     from buildopt import compare, report
+    from buildopt.profile import load_profile
 
     cwd = cwd or Path.cwd()
     if len(records) > 2:
@@ -185,6 +258,7 @@ def gate_command(
     from buildopt.compare import load_record
     from buildopt.fsutil import atomic_write_text
     from buildopt.plan import all_ids
+    from buildopt.profile import load_profile
 
     cwd = cwd or Path.cwd()
     environ = dict(environ or os.environ)
@@ -280,6 +354,7 @@ def startup_command(
     """``buildopt startup``: cold start of a binary, or of every built variant of a profile."""
     from buildopt import report, startup
     from buildopt.compare import load_record
+    from buildopt.profile import load_profile
     from buildopt.record import write_record
 
     cwd = cwd or Path.cwd()
@@ -297,7 +372,7 @@ def startup_command(
         record = load_record(record_path)
         binaries, skipped, baseline = _runnable(record, environ)
         if args:
-            config = dataclasses.replace(config, args=tuple(args))
+            config = replace(config, args=tuple(args))
     elif len(files) == 1:
         config = startup.StartupConfig(args=tuple(args))
         binaries, skipped, baseline = {files[0]: cwd / files[0]}, [], files[0]
@@ -376,7 +451,7 @@ def _override(config: Any, options: Mapping[str, Any]) -> Any:
         )
     if options.get("ready_port"):
         changes["ready"] = startup.parse_ready("--ready-port", {"port": options["ready_port"]})
-    return dataclasses.replace(config, **changes)
+    return replace(config, **changes)
 
 
 def scan_command(

@@ -91,16 +91,23 @@ def build(
     help={
         "file": "an ELF file to inspect (repeatable; `buildopt inspect A B` works too)",
         "json": "print one buildopt.inspect/1 JSON document on stdout",
+        "jobs": "processes inspecting files at once with --json (default: one per CPU; 1: none)",
         "packages": "rows of the package table (default 15)",
     },
 )
 def inspect(
-    c: Context, file: list[str] | None = None, json: bool = False, packages: int = 15
+    c: Context,
+    file: list[str] | None = None,
+    json: bool = False,
+    packages: int = 15,
+    jobs: int = 0,
 ) -> None:
     """Exact facts of ELF files: sections by category, linking, symbols, DWARF, Go packages."""
     from buildopt.commands import inspect_command
 
-    run_command(lambda: inspect_command(file or [], as_json=json, packages=packages))
+    run_command(
+        lambda: inspect_command(file or [], as_json=json, packages=packages, jobs=jobs or None)
+    )
 
 
 @task(
