@@ -7,6 +7,7 @@ the few hundred package names that come out are decoded.
 
 from __future__ import annotations
 
+import functools
 import operator
 import re
 import sys
@@ -179,11 +180,13 @@ def _pattern(generated: bytes, inits: bool) -> re.Pattern[bytes]:
     return re.compile(rb"(" + rb"|".join(alternatives) + rb")")
 
 
-_PATTERNS = {
-    (old, inits): _pattern(rb"go\.|type\." if old else rb"go:|type:", inits)
-    for old in (False, True)
-    for inits in (False, True)
-}
+@functools.cache
+def _patterns(old_prefixes: bool, inits: bool) -> re.Pattern[bytes]:
+    """The pattern for Go before 1.20 (``go.``/``type.`` prefixes) or after; compiled on first
+    use (a few ms each)."""
+    return _pattern(rb"go\.|type\." if old_prefixes else rb"go:|type:", inits)
+
+
 _WHOLE, _PACKAGE, _INIT, _OTHER = map(operator.itemgetter, range(4))
 _NO_DOT: Callable[[bytes], bytes] = operator.itemgetter(slice(None, -1))  # "pkg." -> "pkg"
 _BRACKETS = re.compile(rb"\[[^\0]*\]")  # first [ to last ] of a name, as package_of strips
@@ -203,7 +206,7 @@ class Runs:
     def of(cls, table: bytes, old_prefixes: bool, inits: bool = True) -> Runs:
         """The runs of a NUL-terminated table, with C-level passes over the matches; without
         ``inits``, init code is not told apart (all inits are False)."""
-        pattern = _PATTERNS[old_prefixes, inits]
+        pattern = _patterns(old_prefixes, inits)
         found: list[tuple[bytes, bytes, bytes, bytes]] = pattern.findall(table)
         texts: list[bytes] = list(map(_WHOLE, found))
         flags: list[bool] = list(map(bool, map(_INIT, found)))

@@ -9,7 +9,6 @@ file size exactly; NOBITS sections (.bss) are memory and counted apart.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import mmap
 import re
 import struct
@@ -31,6 +30,7 @@ from buildopt.elfread import (
     Section,
     open_elf,
     read_at,
+    read_transient,
     section_bytes,
 )
 from buildopt.goname import module_of
@@ -245,6 +245,8 @@ class Hashing:
 
 def sha256_of(path: str | Path) -> str:
     """SHA-256 of the file, read in large chunks into a buffer reused from call to call."""
+    import hashlib  # here: buildopt inspect hashes in a child, its parent never loads OpenSSL
+
     digest = hashlib.sha256()
     owned = Hashing._buffer_lock.acquire(blocking=False)  # else: another thread's, use our own
     try:
@@ -439,7 +441,9 @@ def _pclntab(f: BinaryIO, layout: ElfLayout) -> pclntab.FuncTable | None:
         if section is not None and section.file_size:
             start, size = section.offset, min(section.file_size, layout.size - section.offset)
             return pclntab.decode_from(
-                lambda o, n: read_at(f, start + o, max(0, min(n, size - o))), size
+                lambda o, n: read_at(f, start + o, max(0, min(n, size - o))),
+                size,
+                lambda o, n: read_transient(f, start + o, max(0, min(n, size - o))),
             )
         data = _search_pclntab(f, layout)
         return pclntab.decode(data) if data else None

@@ -90,6 +90,7 @@ def find(data: bytes) -> int:
 
 
 Reader = Callable[[int, int], bytes]  # (offset, size) -> the table's bytes there (short at its end)
+TransientReader = Callable[[int, int], "bytes | memoryview"]  # the same, valid until next call
 
 
 def decode(data: bytes) -> FuncTable:
@@ -97,21 +98,27 @@ def decode(data: bytes) -> FuncTable:
     return decode_from(lambda offset, size: data[offset : offset + size], len(data))
 
 
-def decode_from(read: Reader, size: int) -> FuncTable:
+def decode_from(
+    read: Reader, size: int, read_transient: TransientReader | None = None
+) -> FuncTable:
     """decode, reading only the parts it needs: the header, the function names and the function
-    table with its _func records - not the pc-value, file and unit tables (~40% of the bytes)."""
+    table with its _func records - not the pc-value, file and unit tables (~40% of the bytes).
+    ``read_transient`` may return a view that is valid until its next call (a reused buffer):
+    it reads the function table, which is decoded at once and dropped."""
     head = read(0, 8 + 8 * 8)
     found = header(head)
     if found is None:
         raise PclntabError("not a Go pclntab (bad magic or header)")
-    magic, order = found
     try:
-        return _decode(read, size, head, magic, order)
+        return _decode(read, read_transient or read, size, head, found)
     except (struct.error, IndexError) as exc:
         raise PclntabError(f"corrupt pclntab: {exc}") from exc
 
 
-def _decode(read: Reader, size: int, head: bytes, magic: int, order: str) -> FuncTable:
+def _decode(
+    read: Reader, read_transient: TransientReader, size: int, head: bytes, found: tuple[int, str]
+) -> FuncTable:
+    magic, order = found
     ptr = head[7]
     word = "Q" if ptr == 8 else "I"
     words = struct.unpack_from(order + word * 8, head, 8) if len(head) >= 8 + 8 * ptr else ()
@@ -140,7 +147,7 @@ def _decode(read: Reader, size: int, head: bytes, magic: int, order: str) -> Fun
         raise PclntabError(f"implausible function count {nfunc}")
     # The function table and the _func records after it (all of it for Go 1.2).
     base = 0 if magic == MAGIC_12 else min(table, size)
-    region = read(base, size - base)
+    region = read_transient(base, size - base)
     entries, funcoffs = _pairs(region, table - base, 2 * nfunc + 1, order + field)
     sizes = tuple(map(operator.sub, entries[1:], entries))
     if sizes and min(sizes) < 0:
@@ -150,13 +157,13 @@ def _decode(read: Reader, size: int, head: bytes, magic: int, order: str) -> Fun
     if funcnames > names_end or names_end > size:
         names_end = size
     # Go 1.2 names are offsets into the whole table, which region then is.
-    funcnametab = region if magic == MAGIC_12 else read(funcnames, names_end - funcnames)
+    funcnametab = bytes(region) if magic == MAGIC_12 else read(funcnames, names_end - funcnames)
     if nameoffs and max(nameoffs) > len(funcnametab):
         raise PclntabError(f"function name offset {max(nameoffs)} is out of range")
     return FuncTable(GO_VERSIONS[magic], ptr, head[6], funcnametab, nameoffs, sizes)
 
 
-def _pairs(data: bytes, at: int, count: int, fmt: str) -> tuple[list[int], list[int]]:
+def _pairs(data: bytes | memoryview, at: int, count: int, fmt: str) -> tuple[list[int], list[int]]:
     """The even and odd fields of ``count`` fields of format fmt (order + code) at ``at``:
     entry PCs (with the end of the last function) and _func offsets."""
     code: Literal["I", "Q"] = "Q" if fmt[1] == "Q" else "I"
@@ -173,7 +180,7 @@ def _pairs(data: bytes, at: int, count: int, fmt: str) -> tuple[list[int], list[
 _NATIVE = "<" if sys.byteorder == "little" else ">"
 
 
-def u32_at(data: bytes, order: str, base: int, offsets: list[int]) -> tuple[int, ...]:
+def u32_at(data: bytes | memoryview, order: str, base: int, offsets: list[int]) -> tuple[int, ...]:
     """The u32 values at ``base + offset`` for each offset: one strided view when aligned."""
     if offsets and (base + max(offsets) + 4 > len(data) or base + min(offsets) < 0):
         raise PclntabError("function table points past the end of the pclntab")
@@ -185,7 +192,8 @@ def u32_at(data: bytes, order: str, base: int, offsets: list[int]) -> tuple[int,
     if order == _NATIVE:
         view: memoryview | array.array[int] = memoryview(data)[base:usable].cast("I")  # no copy
     else:
-        view = array.array("I", data[base:usable])
+        view = array.array("I")
+        view.frombytes(data[base:usable])
         view.byteswap()
     indices = list(map(operator.rshift, offsets, repeat(2)))
     if len(indices) > 1:

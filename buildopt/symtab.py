@@ -15,7 +15,7 @@ import sys
 from dataclasses import dataclass
 from typing import BinaryIO, Literal
 
-from buildopt.elfread import ElfLayout, section_bytes
+from buildopt.elfread import ElfLayout, read_transient, section_bytes
 from buildopt.goname import attribute
 
 SHN_LORESERVE = 0xFF00
@@ -33,16 +33,22 @@ class Symbols:
 NO_SYMBOLS = Symbols(0, 0, 0, ())
 
 
-def columns(data: bytes, elfclass: int, little: bool) -> tuple[list[int], list[int], list[int]]:
+def columns(
+    data: bytes | memoryview, elfclass: int, little: bool
+) -> tuple[list[int], list[int], list[int]]:
     """(st_name, st_shndx, st_size) of every entry of a symbol table."""
     swap = little != (sys.byteorder == "little")
 
     def view(code: Literal["I", "H", "Q"]) -> memoryview[int] | array.array[int]:
         if not swap:
             return memoryview(data).cast(code)  # no copy
-        values = array.array(code, data)
+        values = array.array(code)
+        values.frombytes(data)
         values.byteswap()
         return values
+
+    def ints(values: memoryview[int] | array.array[int]) -> list[int]:
+        return values.tolist()
 
     sizes_ok = (array.array("I").itemsize, array.array("H").itemsize, array.array("Q").itemsize)
     if sizes_ok != (4, 2, 8):  # pragma: no cover - exotic platforms
@@ -52,10 +58,10 @@ def columns(data: bytes, elfclass: int, little: bool) -> tuple[list[int], list[i
             return [r[0] for r in rows], [r[3] for r in rows], [r[5] for r in rows]
         return [r[0] for r in rows], [r[5] for r in rows], [r[2] for r in rows]
     if elfclass == 64:  # name u32 @0, info, other, shndx u16 @6, value u64 @8, size u64 @16
-        return list(view("I")[0::6]), list(view("H")[3::12]), list(view("Q")[2::3])
+        return ints(view("I")[0::6]), ints(view("H")[3::12]), ints(view("Q")[2::3])
     # 32-bit: name u32 @0, value u32 @4, size u32 @8, info, other, shndx u16 @14
     words = view("I")
-    return list(words[0::4]), list(view("H")[7::8]), list(words[2::4])
+    return ints(words[0::4]), ints(view("H")[7::8]), ints(words[2::4])
 
 
 @dataclass(frozen=True)
@@ -79,14 +85,19 @@ def decode_symbols(f: BinaryIO, layout: ElfLayout) -> SymbolTable | None:
     strtab = layout.sections[symtab.link] if 0 < symtab.link < len(layout.sections) else None
     strings = section_bytes(f, strtab) if strtab else b""
     entry = ENTRY[layout.elfclass]
-    data = section_bytes(f, symtab)
+    data = read_transient(f, symtab.offset, symtab.file_size)  # columns are copied out
     data = data[: len(data) - len(data) % entry]
     names, shndx, sizes = columns(data, layout.elfclass, layout.little_endian)
     # 1 for the sections whose symbols hold file bytes; special indices (UND, ABS, COMMON) 0.
     holds_bytes = bytearray(65536)
     for i, section in enumerate(layout.sections[:SHN_LORESERVE]):
         holds_bytes[i] = i > 0 and section.type != "SHT_NOBITS"
-    keep = list(map(operator.and_, map(holds_bytes.__getitem__, shndx), map(bool, sizes)))
+    in_file = (  # itemgetter gathers in one C call
+        operator.itemgetter(*shndx)(holds_bytes)
+        if len(shndx) > 1
+        else [holds_bytes[i] for i in shndx]
+    )
+    keep = list(map(operator.and_, in_file, map(bool, sizes)))
     kept_names = list(itertools.compress(names, keep))
     kept_sizes = list(itertools.compress(sizes, keep))
     strtab_bytes = strtab.size if strtab else 0
