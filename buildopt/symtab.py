@@ -97,9 +97,9 @@ def decode_symbols(f: BinaryIO, layout: ElfLayout) -> SymbolTable | None:
         if len(shndx) > 1
         else [holds_bytes[i] for i in shndx]
     )
-    keep = list(map(operator.and_, in_file, map(bool, sizes)))
-    kept_names = list(itertools.compress(names, keep))
-    kept_sizes = list(itertools.compress(sizes, keep))
+    kept = list(map(operator.mul, in_file, sizes))  # the size where kept, else 0
+    kept_names = list(itertools.compress(names, kept))
+    kept_sizes = list(filter(None, kept))
     strtab_bytes = strtab.size if strtab else 0
     count = len(data) // entry
     return SymbolTable(count, symtab.size, strtab_bytes, strings, kept_names, kept_sizes)
