@@ -97,7 +97,8 @@ def fast_inspect(argv: list[str]) -> int | None:
             numbers[flag] = int(value)
         else:
             return None
-    from buildopt.commands import inspect_command, run_guarded
+    from buildopt.errors import run_guarded
+    from buildopt.inspector import inspect_command
 
     return run_guarded(
         lambda: inspect_command(

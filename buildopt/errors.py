@@ -1,14 +1,19 @@
 """The errors buildopt reports to users, each with its documented exit code.
 
-Exit codes: 0 ok, 1 a build (or later a gate) failed, 2 bad input, 130 interrupted.
-Every error carries a one-line message that names the file or argument at fault.
+Exit codes: 0 ok, 1 a build (or later a gate) failed, 2 bad input, 3 internal error,
+130 interrupted. Every error carries a one-line message that names the file or argument at
+fault; run_guarded turns them into that line and the exit code.
 """
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable
+
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
+EXIT_INTERNAL = 3
 EXIT_INTERRUPTED = 130
 
 
@@ -47,3 +52,32 @@ class Interrupted(BuildoptError):
     """The user interrupted the run (Ctrl-C or SIGTERM)."""
 
     exit_code = EXIT_INTERRUPTED
+
+
+def run_guarded(command: Callable[[], int], debug: bool = False) -> int:
+    """Run a command and return its exit code; a BuildoptError becomes one ``error:`` line.
+
+    Tracebacks only with debug (``--debug``); an unexpected exception is an internal error,
+    exit 3, with a line that says how to get the traceback.
+    """
+    try:
+        return command()
+    except BuildoptError as exc:
+        if debug:
+            import traceback
+
+            traceback.print_exc()
+        print(f"error: {exc.message}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as exc:
+        if debug:
+            raise
+        print(
+            f"internal error: {type(exc).__name__}: {exc} (rerun with --debug for a "
+            "traceback, and please report it)",
+            file=sys.stderr,
+        )
+        return EXIT_INTERNAL

@@ -16,8 +16,7 @@ import threading
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from buildopt import pclntab
 from buildopt.buildinfo import BuildInfo, BuildInfoError, read_buildinfo
@@ -35,6 +34,9 @@ from buildopt.elfread import (
 )
 from buildopt.goname import module_of
 from buildopt.symtab import Symbols, read_symbols
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 INSPECT_SCHEMA = "buildopt.inspect/1"
 

@@ -18,7 +18,7 @@ def debug_enabled() -> bool:
 
 def run_command(command: Callable[[], int]) -> None:
     """Run a command; its errors become one line on stderr and a documented exit code."""
-    from buildopt.commands import run_guarded
+    from buildopt.errors import run_guarded
 
     code = run_guarded(command, debug=debug_enabled())
     if code:
@@ -103,7 +103,7 @@ def inspect(
     jobs: int = 0,
 ) -> None:
     """Exact facts of ELF files: sections by category, linking, symbols, DWARF, Go packages."""
-    from buildopt.commands import inspect_command
+    from buildopt.inspector import inspect_command
 
     run_command(
         lambda: inspect_command(file or [], as_json=json, packages=packages, jobs=jobs or None)
