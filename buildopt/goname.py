@@ -13,7 +13,6 @@ import re
 import sys
 from bisect import bisect_left
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from itertools import accumulate, compress, repeat
 from typing import TypeVar
 
@@ -89,9 +88,10 @@ def attribute(
     offsets, sizes = list(offsets), list(sizes)
     if len(offsets) != len(sizes):
         raise ValueError("offsets and sizes differ in length")
-    if not all(map(operator.le, offsets, offsets[1:])):  # tables are mostly in name order
+    in_order = sorted(offsets)  # ~5x faster than a pairwise check when already sorted
+    if in_order != offsets:  # tables are mostly in name order
         order = sorted(range(len(offsets)), key=offsets.__getitem__)
-        offsets, sizes = list(_gather(offsets, order)), list(_gather(sizes, order))
+        offsets, sizes = in_order, list(_gather(sizes, order))
     if offsets and (offsets[-1] > len(blob) or offsets[0] < 0):
         raise ValueError(f"string offset {offsets[-1]} is past the end of its table")
     if offsets and offsets[-1] == len(table):  # just past a table that ends with NUL: ""
@@ -163,9 +163,11 @@ def _pattern(generated: bytes, inits: bool) -> re.Pattern[bytes]:
     Where Python has them (3.11+), possessive repeats spare sre the backtracking bookkeeping:
     no match here ever needs to give back what a repeat took.
     """
-    many, some = (b"*+", b"++") if sys.version_info >= (3, 11) else (b"*", b"+")
+    many, some = (b"*+", b"++") if _POSSESSIVE else (b"*", b"+")
     rest = rb"[^\0]" + many + rb"\0"  # the rest of a name
-    package = rb"((?:[^\0/\[]*/)*[^\0/.\[]*\.)"  # up to the dot after it
+    # Up to the first dot after the last slash before any "[": the slashes are taken whole
+    # (possessive), so the package never stops at an earlier dot.
+    package = rb"((?:[^\0/\[]*/)" + many + rb"[^\0/.\[]*\.)"
     if inits:
         init = rb"(?:init[\0.]|map\.init\.)"  # what follows the dot in init code
         mark = rb"(?:(?=(init[\0.]|map\.init\.))|)"  # group 3: init code, or nothing
@@ -190,18 +192,21 @@ def _patterns(old_prefixes: bool, inits: bool) -> re.Pattern[bytes]:
 
 _WHOLE, _PACKAGE, _INIT, _OTHER = map(operator.itemgetter, range(4))
 _NO_DOT: Callable[[bytes], bytes] = operator.itemgetter(slice(None, -1))  # "pkg." -> "pkg"
+_AS_GENERATED = {b"": _GENERATED}
+_POSSESSIVE = sys.version_info >= (3, 11)  # possessive repeats: *+ and ++
 _BRACKETS = re.compile(rb"\[[^\0]*\]")  # first [ to last ] of a name, as package_of strips
 
 
-@dataclass(frozen=True)
 class Runs:
     """A name table cut into runs of names of one package: where each starts, its package
     (GENERATED for names of no package), and whether its names are init code. Consecutive
-    runs may share a package."""
+    runs may share a package. (A working structure, split in place while it is built - not
+    a fact.)"""
 
-    starts: list[int]
-    packages: list[bytes]
-    inits: list[bool]
+    __slots__ = ("inits", "packages", "starts")
+
+    def __init__(self, starts: list[int], packages: list[bytes], inits: list[bool]) -> None:
+        self.starts, self.packages, self.inits = starts, packages, inits
 
     @classmethod
     def of(cls, table: bytes, old_prefixes: bool, inits: bool = True) -> Runs:
@@ -215,7 +220,7 @@ class Runs:
         packages: list[bytes] = list(map(_NO_DOT, dotted))
         if b"" in packages:  # generated (names starting with "." too): never init code
             flags = list(map(operator.and_, flags, map(bool, packages)))
-            packages = [p or _GENERATED for p in packages]
+            packages = list(map(_AS_GENERATED.get, packages, packages))
         for i in compress(range(len(found)), map(_OTHER, found)):
             name = found[i][3]
             packages[i] = package_of(name, old_prefixes)
@@ -259,8 +264,12 @@ def _suspects(texts: list[bytes], dotted: list[bytes]) -> list[int]:
     runs = list(compress(range(len(texts)), map(operator.and_, map(bool, dotted), with_slash)))
     suspects = []
     for i in runs:
-        slashes = dotted[i].count(b"/")
-        if slashes and texts[i].count(b"/") == texts[i].count(0) * slashes:
+        slashes, text = dotted[i].count(b"/"), texts[i]
+        if slashes and (
+            # One name without brackets: its package is right by construction.
+            (_POSSESSIVE and text.index(0) == len(text) - 1 and b"[" not in text)
+            or text.count(b"/") == text.count(0) * slashes  # no slash too many
+        ):
             continue
         stripped = _BRACKETS.sub(b"", texts[i])
         if stripped.count(b"/") != stripped.count(0) * slashes:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterator
 
 import pytest
-from hypothesis import example, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from buildopt import goname
 from buildopt.goname import GENERATED, attribute, is_init, module_of, package_of
 
 G = GENERATED.encode()
@@ -134,6 +136,27 @@ def test_attribute_on_a_table_without_final_nul() -> None:
     blob = b"main.main\0main.init\0runtime.x"
     got = attribute(blob, [0, 10, 20, len(blob)], [1, 2, 4, 8], False)
     assert got == {b"main": [3, 2, 2], b"runtime": [4, 1, 0], G: [8, 1, 0]}
+
+
+@pytest.fixture
+def without_possessive_repeats() -> Iterator[None]:
+    """The patterns as Python 3.10 compiles them (no possessive repeats, ``*+``)."""
+    saved = goname._POSSESSIVE
+    goname._POSSESSIVE = False
+    goname._patterns.cache_clear()
+    yield
+    goname._POSSESSIVE = saved
+    goname._patterns.cache_clear()
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(name, st.integers(0, 1000)), max_size=40), st.booleans())
+def test_attribute_without_possessive_repeats(
+    without_possessive_repeats: None, rows: list[tuple[bytes, int]], old: bool
+) -> None:
+    names, sizes = [n for n, _ in rows], [s for _, s in rows]
+    blob, offsets = table_of(names)
+    assert attribute(blob, offsets, sizes, old) == reference(names, sizes, old)
 
 
 def test_attribute_rejects_offsets_past_the_table() -> None:
