@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import tempfile
 
 from invoke.collection import Collection
 from invoke.context import Context
@@ -47,10 +48,11 @@ def lint(c: Context) -> None:
 @task(help={"runs": "runs of each side, taken in turn (default 5)"})
 def bench(c: Context, runs: int = 5) -> None:
     """Benchmark inspect (vs readelf + go version -m) and startup (vs hyperfine -N)."""
-    _run(
-        [sys.executable, "benchmarks/bench_inspect.py", "--runs", str(runs)],
-        [sys.executable, "benchmarks/bench_startup.py"],
-    )
+    with tempfile.TemporaryDirectory(prefix="buildopt-bench-venv-") as venv:
+        _run(
+            [sys.executable, "benchmarks/bench_inspect.py", "--runs", str(runs), "--venv", venv],
+            [sys.executable, "benchmarks/bench_startup.py"],
+        )
 
 
 ns = Collection(

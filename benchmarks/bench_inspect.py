@@ -12,7 +12,11 @@ and reports the medians of wall time and of CPU time (user + system of the child
 their ratios, the in-process decoding and attribution rates of .symtab and .gopclntab in
 entries per second, and the single-file latency with its import cost.
 
-Usage: python benchmarks/bench_inspect.py [--runs N] [--out DIR]
+With ``--venv DIR``, buildopt is also installed by pip into a fresh virtual environment there
+and its ``buildopt`` command is timed the same way: the tool as users get it, without the
+checkout's editable-install hook or the site hooks of the interpreter the checkout runs on.
+
+Usage: python benchmarks/bench_inspect.py [--runs N] [--out DIR] [--venv DIR]
 """
 
 from __future__ import annotations
@@ -92,14 +96,102 @@ def decode_rates(files: list[Path]) -> dict[str, float]:
     return out
 
 
+def install(venv: Path) -> Path:
+    """The buildopt command of a fresh virtual environment with this checkout pip-installed."""
+    if venv.exists():
+        shutil.rmtree(venv)
+    print(f"installing buildopt into {venv} ...", file=sys.stderr)
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", str(ROOT)]
+    subprocess.run(pip, check=True)
+    return venv / "bin" / "buildopt"
+
+
 def median_of(samples: list[tuple[float, float]]) -> tuple[float, float]:
     return statistics.median(s[0] for s in samples), statistics.median(s[1] for s in samples)
+
+
+def batch_times(
+    files: list[Path], commands: dict[str, list[str]], runs: int, go: str, readelf: str
+) -> dict[str, tuple[float, float]]:
+    """Median (wall, CPU) of each buildopt command line and of the C/Go tools, taken in turn."""
+
+    def theirs() -> None:
+        for f in files:
+            run([readelf, "-SWsdl", str(f)])
+            run([go, "version", "-m", str(f)])
+
+    samples: dict[str, list[tuple[float, float]]] = {name: [] for name in [*commands, "theirs"]}
+    for _ in range(runs):
+        for name, argv in commands.items():
+            samples[name].append(timed(lambda argv=argv: run(argv)))  # type: ignore[misc]
+        samples["theirs"].append(timed(theirs))
+    return {name: median_of(values) for name, values in samples.items()}
+
+
+LABELS = {
+    "ours": "buildopt inspect --json, all files",
+    "serial": "the same with --jobs 1",
+    "installed": "the same, installed by pip in a fresh venv",
+}
+
+
+def print_batch(times: dict[str, tuple[float, float]], runs: int) -> None:
+    theirs_wall, theirs_cpu = times["theirs"]
+    print(f"| measurement (median of {runs} runs) | wall | CPU | ratio wall | ratio CPU |")
+    print("|---|---:|---:|---:|---:|")
+    for name, label in LABELS.items():
+        if name in times:
+            wall, cpu = times[name]
+            print(
+                f"| {label} | {wall:.3f} s | {cpu:.3f} s | "
+                f"{wall / theirs_wall:.2f}x | {cpu / theirs_cpu:.2f}x |"
+            )
+    label = "readelf -SWsdl + go version -m, each file"
+    print(f"| {label} | {theirs_wall:.3f} s | {theirs_cpu:.3f} s | 1 | 1 |")
+
+
+def print_rates(rates: dict[str, float]) -> None:
+    symbols, functions = int(rates["symbols"]), int(rates["functions"])
+
+    def rate(entries: int, *keys: str) -> str:
+        return f"{entries / sum(rates[k] for k in keys) / 1e6:.2f} M/s"
+
+    print("| in-process rate | entries per second |")
+    print("|---|---:|")
+    print(f"| .symtab decoding (name offsets, sizes) | {rate(symbols, 'symtab')} |")
+    print(f"| .symtab decoding + package attribution | {rate(symbols, 'symtab', 'symtab_attr')} |")
+    print(f"| .gopclntab decoding (name offsets, sizes) | {rate(functions, 'pclntab')} |")
+    both = rate(functions, "pclntab", "pclntab_attr")
+    print(f"| .gopclntab decoding + package attribution | {both} |")
+
+
+def print_latency(files: list[Path], runs: int) -> None:
+    def median_wall(argv: list[str]) -> float:
+        return statistics.median(timed(lambda: run(argv))[0] for _ in range(runs))
+
+    print("| single file | wall |")
+    print("|---|---:|")
+    for path in (max(files, key=file_size), min(files, key=file_size)):
+        argv = [sys.executable, "-m", "buildopt", "inspect", "--json", str(path)]
+        label = f"buildopt inspect --json {path.name} ({file_size(path) / 2**20:.1f} MiB)"
+        print(f"| {label} | {median_wall(argv) * 1000:.0f} ms |")
+    imports = [sys.executable, "-c", "import buildopt.inspector, buildopt.inspect"]
+    label = "python start-up + import buildopt.inspector, buildopt.inspect"
+    print(f"| {label} | {median_wall(imports) * 1000:.0f} ms |")
+    bare = median_wall([sys.executable, "-c", "pass"])
+    print(f"| bare python start-up | {bare * 1000:.0f} ms |")
+
+
+def file_size(path: Path) -> int:
+    return path.stat().st_size
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--out", type=Path, default=None, help="where to build the commands")
+    parser.add_argument("--venv", type=Path, default=None, help="also time a pip install there")
     args = parser.parse_args()
     go = shutil.which("go") or "/usr/local/go/bin/go"
     readelf = shutil.which("readelf")
@@ -108,88 +200,23 @@ def main() -> None:
     out = args.out or Path(tempfile.mkdtemp(prefix="buildopt-bench-"))
     print(f"building {len(COMMANDS)} Go commands into {out} ...", file=sys.stderr)
     files = build_commands(go, out)
-    total = sum(f.stat().st_size for f in files)
     compileall.compile_dir(str(ROOT / "buildopt"), quiet=1)
-
-    ours_argv = [sys.executable, "-m", "buildopt", "inspect", "--json", *map(str, files)]
-    serial_argv = [*ours_argv[:5], "--jobs", "1", *ours_argv[5:]]
-
-    def theirs() -> None:
-        for f in files:
-            run([readelf, "-SWsdl", str(f)])
-            run([go, "version", "-m", str(f)])
-
-    samples: dict[str, list[tuple[float, float]]] = {"ours": [], "serial": [], "theirs": []}
-    for _ in range(args.runs):
-        samples["ours"].append(timed(lambda: run(ours_argv)))
-        samples["serial"].append(timed(lambda: run(serial_argv)))
-        samples["theirs"].append(timed(theirs))
-    (ours, ours_cpu), (serial, serial_cpu) = (
-        median_of(samples["ours"]),
-        median_of(samples["serial"]),
-    )
-    theirs_wall, theirs_cpu = median_of(samples["theirs"])
-
-    def latency(path: Path) -> float:
-        argv = [sys.executable, "-m", "buildopt", "inspect", "--json", str(path)]
-        return statistics.median(timed(lambda: run(argv))[0] for _ in range(args.runs))
-
-    biggest = max(files, key=lambda f: f.stat().st_size)
-    smallest = min(files, key=lambda f: f.stat().st_size)
-    imports = statistics.median(
-        timed(lambda: run([sys.executable, "-c", "import buildopt.commands, buildopt.inspect"]))[0]
-        for _ in range(args.runs)
-    )
-    bare = statistics.median(
-        timed(lambda: run([sys.executable, "-c", "pass"]))[0] for _ in range(args.runs)
-    )
+    ours = [sys.executable, "-m", "buildopt", "inspect", "--json", *map(str, files)]
+    commands = {"ours": ours, "serial": [*ours[:5], "--jobs", "1", *ours[5:]]}
+    if args.venv:
+        commands["installed"] = [str(install(args.venv)), *ours[3:]]
+    times = batch_times(files, commands, args.runs, go, readelf)
     rates = decode_rates(files)
-    symbols, functions = int(rates["symbols"]), int(rates["functions"])
-
-    def rate(entries: int, *keys: str) -> str:
-        return f"{entries / sum(rates[k] for k in keys) / 1e6:.2f} M/s"
-
+    total = sum(map(file_size, files)) / 2**20
     print(
-        f"files: {len(files)} Go commands, {total / 2**20:.1f} MiB, "
-        f"{symbols} symbols, {functions} functions ({go}, {os.cpu_count()} CPUs)"
+        f"files: {len(files)} Go commands, {total:.1f} MiB, {int(rates['symbols'])} symbols, "
+        f"{int(rates['functions'])} functions ({go}, {os.cpu_count()} CPUs)"
     )
-    print(f"| measurement (median of {args.runs} runs) | wall | CPU |")
-    print("|---|---:|---:|")
-    print(f"| buildopt inspect --json, all files | {ours:.3f} s | {ours_cpu:.3f} s |")
-    print(f"| the same with --jobs 1 | {serial:.3f} s | {serial_cpu:.3f} s |")
-    print(
-        f"| readelf -SWsdl + go version -m, each file | {theirs_wall:.3f} s | {theirs_cpu:.3f} s |"
-    )
-    print(
-        f"| ratio buildopt / C+Go tools | {ours / theirs_wall:.2f}x | "
-        f"{ours_cpu / theirs_cpu:.2f}x |"
-    )
-    print(f"| ratio with --jobs 1 | {serial / theirs_wall:.2f}x | {serial_cpu / theirs_cpu:.2f}x |")
+    print_batch(times, args.runs)
     print()
-    print("| in-process rate | entries per second |")
-    print("|---|---:|")
-    print(f"| .symtab decoding (name offsets, sizes) | {rate(symbols, 'symtab')} |")
-    print(f"| .symtab decoding + package attribution | {rate(symbols, 'symtab', 'symtab_attr')} |")
-    print(f"| .gopclntab decoding (name offsets, sizes) | {rate(functions, 'pclntab')} |")
-    print(
-        f"| .gopclntab decoding + package attribution | "
-        f"{rate(functions, 'pclntab', 'pclntab_attr')} |"
-    )
+    print_rates(rates)
     print()
-    print("| single file | wall |")
-    print("|---|---:|")
-    print(
-        f"| buildopt inspect --json {biggest.name} ({biggest.stat().st_size / 2**20:.1f} MiB) "
-        f"| {latency(biggest) * 1000:.0f} ms |"
-    )
-    print(
-        f"| buildopt inspect --json {smallest.name} ({smallest.stat().st_size / 2**20:.1f} MiB) "
-        f"| {latency(smallest) * 1000:.0f} ms |"
-    )
-    print(
-        f"| python start-up + import buildopt.commands, buildopt.inspect | {imports * 1000:.0f} ms |"
-    )
-    print(f"| bare python start-up | {bare * 1000:.0f} ms |")
+    print_latency(files, args.runs)
 
 
 if __name__ == "__main__":
