@@ -65,35 +65,42 @@ def run(argv: list[str]) -> None:
     subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-def decode_rates(files: list[Path]) -> dict[str, float]:
+def decode_rates(files: list[Path], passes: int) -> dict[str, float]:
     """Seconds spent decoding .symtab and .gopclntab (to name offsets and sizes), and
-    attributing them to packages, over every file; and how many entries there were."""
+    attributing them to packages, over every file - the median of several passes, after one
+    to warm up (the patterns compile on first use) - and how many entries there were."""
     from buildopt import inspect
     from buildopt.elfread import open_elf
     from buildopt.goname import attribute
     from buildopt.symtab import decode_symbols
 
-    keys = ("symbols", "functions", "symtab", "pclntab", "symtab_attr", "pclntab_attr")
-    out = dict.fromkeys(keys, 0.0)
-    for path in files:
-        with open_elf(path) as (f, layout):
+    keys = ("symtab", "pclntab", "symtab_attr", "pclntab_attr")
+    samples: dict[str, list[float]] = {key: [] for key in keys}
+    counts = {"symbols": 0.0, "functions": 0.0}
+    for _ in range(passes + 1):
+        spent = dict.fromkeys(keys, 0.0)
+        counts = {"symbols": 0.0, "functions": 0.0}
+        for path in files:
+            with open_elf(path) as (f, layout):
+                start = time.perf_counter()
+                symbols = decode_symbols(f, layout)
+                spent["symtab"] += time.perf_counter() - start
+                start = time.perf_counter()
+                table = inspect._pclntab(f, layout)
+                spent["pclntab"] += time.perf_counter() - start
+            if symbols is None or table is None:
+                sys.exit(f"{path}: no .symtab or .gopclntab (was it built with -s?)")
             start = time.perf_counter()
-            symbols = decode_symbols(f, layout)
-            out["symtab"] += time.perf_counter() - start
+            attribute(symbols.strtab, symbols.name_offsets, symbols.sizes, False, False)
+            spent["symtab_attr"] += time.perf_counter() - start
             start = time.perf_counter()
-            table = inspect._pclntab(f, layout)
-            out["pclntab"] += time.perf_counter() - start
-        if symbols is None or table is None:
-            sys.exit(f"{path}: no .symtab or .gopclntab (was it built with -s?)")
-        start = time.perf_counter()
-        attribute(symbols.strtab, symbols.name_offsets, symbols.sizes, False, False)
-        out["symtab_attr"] += time.perf_counter() - start
-        start = time.perf_counter()
-        table.by_package()
-        out["pclntab_attr"] += time.perf_counter() - start
-        out["symbols"] += symbols.count
-        out["functions"] += len(table.sizes)
-    return out
+            table.by_package()
+            spent["pclntab_attr"] += time.perf_counter() - start
+            counts["symbols"] += symbols.count
+            counts["functions"] += len(table.sizes)
+        for key in keys:
+            samples[key].append(spent[key])
+    return {**{key: statistics.median(values[1:]) for key, values in samples.items()}, **counts}
 
 
 def install(venv: Path) -> Path:
@@ -157,7 +164,7 @@ def print_rates(rates: dict[str, float]) -> None:
     def rate(entries: int, *keys: str) -> str:
         return f"{entries / sum(rates[k] for k in keys) / 1e6:.2f} M/s"
 
-    print("| in-process rate | entries per second |")
+    print("| in-process rate (median of passes over all files) | entries per second |")
     print("|---|---:|")
     print(f"| .symtab decoding (name offsets, sizes) | {rate(symbols, 'symtab')} |")
     print(f"| .symtab decoding + package attribution | {rate(symbols, 'symtab', 'symtab_attr')} |")
@@ -206,7 +213,7 @@ def main() -> None:
     if args.venv:
         commands["installed"] = [str(install(args.venv)), *ours[3:]]
     times = batch_times(files, commands, args.runs, go, readelf)
-    rates = decode_rates(files)
+    rates = decode_rates(files, args.runs)
     total = sum(map(file_size, files)) / 2**20
     print(
         f"files: {len(files)} Go commands, {total:.1f} MiB, {int(rates['symbols'])} symbols, "

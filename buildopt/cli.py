@@ -78,7 +78,7 @@ def fast_inspect(argv: list[str]) -> int | None:
     if len(argv) < 2 or argv[1] != "inspect":
         return None
     files: list[str] = []
-    as_json, numbers = False, {"--packages": 15, "--jobs": 0}
+    as_json, numbers = False, {"--packages": 15, "--jobs": -1}  # -1: not given
     words = iter(argv[2:])
     for word in words:
         flag, _, inline = word.partition("=")
@@ -105,7 +105,7 @@ def fast_inspect(argv: list[str]) -> int | None:
             files,
             as_json=as_json,
             packages=numbers["--packages"],
-            jobs=numbers["--jobs"] or None,
+            jobs=None if numbers["--jobs"] < 0 else numbers["--jobs"],
         )
     )
 

@@ -90,7 +90,12 @@ class Background(Generic[T, R]):
         sys.stdout.flush()  # a child must not inherit (and later write) buffered output
         sys.stderr.flush()
         read_fd, write_fd = os.pipe()
-        pid = os.fork()
+        try:
+            pid = os.fork()
+        except OSError:  # no process to be had (EAGAIN, ENOMEM): get() computes here
+            os.close(read_fd)
+            os.close(write_fd)
+            return
         if pid == 0:  # the child: compute, send, and leave without any of the parent's clean-up
             os.close(read_fd)
             os._exit(_serve(func, items, write_fd))

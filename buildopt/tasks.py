@@ -91,7 +91,8 @@ def build(
     help={
         "file": "an ELF file to inspect (repeatable; `buildopt inspect A B` works too)",
         "json": "print one buildopt.inspect/1 JSON document on stdout",
-        "jobs": "processes inspecting files at once with --json (default: one per CPU; 1: none)",
+        "jobs": "decoding processes with --json (default: one per two CPUs; each hashes in a "
+        "process of its own)",
         "packages": "rows of the package table (default 15)",
     },
 )
@@ -100,13 +101,15 @@ def inspect(
     file: list[str] | None = None,
     json: bool = False,
     packages: int = 15,
-    jobs: int = 0,
+    jobs: int = -1,
 ) -> None:
     """Exact facts of ELF files: sections by category, linking, symbols, DWARF, Go packages."""
     from buildopt.inspector import inspect_command
 
     run_command(
-        lambda: inspect_command(file or [], as_json=json, packages=packages, jobs=jobs or None)
+        lambda: inspect_command(
+            file or [], as_json=json, packages=packages, jobs=None if jobs < 0 else jobs
+        )
     )
 
 

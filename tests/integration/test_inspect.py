@@ -397,6 +397,37 @@ def test_cli_json_many_files_with_one_bad(go_binaries: dict[str, Path], tmp_path
     assert mips == json.loads(json.dumps(to_json(inspect_file(go_binaries["mips"]))))
 
 
+def test_cli_jobs_give_the_same_document(go_binaries: dict[str, Path], tmp_path: Path) -> None:
+    """--jobs 1 and --jobs 3 print the same bytes, errors in argument order, and every
+    digest (hashed in a child process) is what sha256sum says."""
+    bad = tmp_path / "empty"
+    bad.write_bytes(b"")
+    names = ["nocgo", "stripped", "arm64", "mips", "cgo"]
+    files = [str(go_binaries[n]) for n in names[:2]] + [str(bad)]
+    files += [str(go_binaries[n]) for n in names[2:]]
+    serial = buildopt(["inspect", "--json", "--jobs", "1", *files])
+    spread = buildopt(["inspect", "--json", "--jobs", "3", *files])
+    assert serial.returncode == spread.returncode == 2
+    assert serial.stdout == spread.stdout
+    assert serial.stderr == spread.stderr == f"error: {bad}: is empty, not an ELF file\n"
+    sums = subprocess.run(
+        ["sha256sum", *(f for f in files if f != str(bad))],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    expected = dict(zip(sums[1::2], sums[0::2], strict=True))
+    for binary in json.loads(spread.stdout)["binaries"]:
+        if "error" not in binary:
+            assert binary["sha256"] == expected[binary["path"]]
+
+
+def test_cli_rejects_zero_jobs(go_binaries: dict[str, Path]) -> None:
+    done = buildopt(["inspect", "--json", "--jobs", "0", str(go_binaries["nocgo"])])
+    assert done.returncode == 2
+    assert done.stderr == "error: --jobs 0: expected 1 or more\n"
+
+
 def test_cli_tables(go_binaries: dict[str, Path]) -> None:
     done = buildopt(["inspect", str(go_binaries["cgo"]), "--packages", "5"])
     assert done.returncode == 0, done.stderr

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 
 import pytest
@@ -19,3 +20,4 @@ def _refuse(*args: object, **kwargs: object) -> None:
 def no_processes(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(subprocess, "Popen", _refuse)
     monkeypatch.setattr(subprocess, "run", _refuse)
+    monkeypatch.setattr(os, "fork", _refuse)

@@ -115,9 +115,12 @@ def test_anything_unusual_goes_through_the_program(argv: list[str]) -> None:
 
 
 def test_fast_inspect_reports_like_the_program(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from buildopt import forkmap
     from buildopt.cli import fast_inspect
+
+    monkeypatch.setattr(forkmap, "can_fork", lambda: False)  # hash here: no process in unit tests
 
     missing = tmp_path / "nope"
     assert fast_inspect(["buildopt", "inspect", "--file", str(missing), "--json"]) == 2
@@ -136,3 +139,10 @@ def test_help_shows_buildopt_options_only(capsys: pytest.CaptureFixture[str]) ->
         assert shown in out
     for hidden in ("--pty", "--echo", "--dry", "--warn-only", "sudo"):
         assert hidden not in out
+
+
+def test_fast_inspect_parses_jobs() -> None:
+    from buildopt.cli import fast_inspect
+
+    assert fast_inspect(["buildopt", "inspect", "--json", "--jobs", "x", "--file", "a"]) is None
+    assert fast_inspect(["buildopt", "inspect", "--json", "--jobs", "0", "--file", "a"]) == 2
