@@ -12,7 +12,10 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
+import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +25,7 @@ import pytest
 from buildopt.inspect import Inspection, inspect_file, to_json
 from buildopt.schema import load_schema
 from tests.conftest import REPO
-from tests.integration.conftest import buildopt, go_version_m, readelf
+from tests.integration.conftest import buildopt, go_version_m, processes_with_env, readelf
 
 pytestmark = pytest.mark.integration
 
@@ -420,6 +423,37 @@ def test_cli_jobs_give_the_same_document(go_binaries: dict[str, Path], tmp_path:
     for binary in json.loads(spread.stdout)["binaries"]:
         if "error" not in binary:
             assert binary["sha256"] == expected[binary["path"]]
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_interrupted_inspect_leaves_no_process(
+    go_binaries: dict[str, Path], tmp_path: Path, jobs: str
+) -> None:
+    """Ctrl-C while hashing and decoding processes run: exit 130, one line, no process left."""
+    marker = f"BUILDOPT_TEST_MARK={tmp_path.name}-{jobs}"
+    files = [str(go_binaries["nocgo"])] * 2000  # seconds of work, hashing included
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "buildopt", "inspect", "--json", "--jobs", jobs, *files],
+        cwd=REPO,
+        env={**os.environ, marker.split("=", maxsplit=1)[0]: marker.split("=")[1]},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 20
+    while len(processes_with_env(marker)) < 2 * int(jobs):  # decoders and their hashers
+        assert time.monotonic() < deadline, "the hashing and decoding processes never ran"
+        assert proc.poll() is None, "finished before it could be interrupted"
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert err == "error: interrupted\n"
+    deadline = time.monotonic() + 10
+    while processes_with_env(marker) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert processes_with_env(marker) == []
 
 
 def test_cli_rejects_zero_jobs(go_binaries: dict[str, Path]) -> None:
