@@ -16,13 +16,16 @@ import signal
 import subprocess
 import sys
 import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
 import jsonschema
 import pytest
 
-from buildopt.inspect import Inspection, inspect_file, to_json
+from buildopt.elfread import open_elf
+from buildopt.goname import package_of
+from buildopt.inspect import Inspection, _pclntab, inspect_file, to_json
 from buildopt.schema import load_schema
 from tests.conftest import REPO
 from tests.integration.conftest import buildopt, go_version_m, processes_with_env, readelf
@@ -284,6 +287,70 @@ def test_internal_linking_text_is_all_go(go_binaries: dict[str, Path]) -> None:
         facts = inspect_file(go_binaries[name])
         text = next(s for s in facts.sections if s.name == ".text")
         assert text.size - sum(p.text_bytes for p in facts.packages) < 64, name
+
+
+def nm_functions(go: str, binary: Path) -> list[str]:
+    """Go function names of a binary's symbol table, in address order, as `go tool nm` (Go's
+    own debug/elf) reads them - minus the .abi0 suffix of assembly functions and the
+    runtime.text/etext markers, which have no function table entry."""
+    out = subprocess.run(
+        [go, "tool", "nm", "-sort", "address", "-size", str(binary)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    names = []
+    for line in out.splitlines():
+        fields = line.split(None, 3)
+        if len(fields) == 4 and fields[2] in "Tt":
+            names.append(fields[3].removesuffix(".abi0"))
+    return [n for n in names if n not in ("runtime.text", "runtime.etext")]
+
+
+@pytest.mark.parametrize("name", ["nocgo", "arm64", "armv7", "386", "riscv64", "ppc64"])
+def test_function_table_against_go_tool_nm(
+    go: str, go_binaries: dict[str, Path], name: str
+) -> None:
+    """The pclntab's function names, in order, are the symbol table's; and the functions per
+    package are what debug/gosym's rule gives on go tool nm's names."""
+    path = go_binaries[name]
+    with open_elf(path) as (f, layout):
+        table = _pclntab(f, layout)
+    assert table is not None
+    ours = [
+        n.decode().replace("\u00b7", ".") for n in table.names()
+    ]  # nm prints the middle dot as "."
+    theirs = nm_functions(go, path)
+    assert ours == theirs
+    expected = Counter(package_of(n.encode()).decode() for n in theirs)
+    facts = inspect_file(path)
+    assert {p.package: p.functions for p in facts.packages} == dict(expected)
+
+
+def readelf_symbol_bytes(binary: Path) -> dict[str, int]:
+    """Bytes of the symbols holding file bytes, by debug/gosym's package rule, from readelf."""
+    nobits = set()
+    for line in readelf("-SW", str(binary)).splitlines():
+        m = re.match(r"\s*\[\s*(\d+)\]\s+(\S+)\s+(\S+)", line)
+        if m and m.group(3) == "NOBITS":
+            nobits.add(m.group(1))
+    sizes: Counter[str] = Counter()
+    listing = readelf("-sW", str(binary))  # .dynsym first, when there is one: only .symtab
+    for line in listing[listing.find("Symbol table '.symtab'") :].splitlines():
+        fields = line.split(None, 7)  # the name, last, may hold spaces (generic shapes)
+        if len(fields) == 8 and fields[0].endswith(":") and fields[6].isdigit():
+            size = int(fields[2], 16) if fields[2].startswith("0x") else int(fields[2])
+            if size and fields[6] != "0" and fields[6] not in nobits:
+                sizes[package_of(fields[7].encode()).decode()] += size
+    return dict(sizes)
+
+
+@pytest.mark.parametrize("name", ["nocgo", "cgo", "external", "external-static", "pie", "386"])
+def test_symbol_bytes_by_package_against_readelf(go_binaries: dict[str, Path], name: str) -> None:
+    """The .symtab attribution (including GNU ld's tables, whose names may share tails) gives
+    what the rule gives on the names readelf prints."""
+    facts = inspect_file(go_binaries[name])
+    assert dict(facts.symbols.by_package) == readelf_symbol_bytes(go_binaries[name])
 
 
 def test_packages_survive_stripping(go_binaries: dict[str, Path]) -> None:
