@@ -57,7 +57,8 @@ def inspect_command(
     from buildopt.inspect import INSPECT_SCHEMA
 
     # compact: the C encoder (indent=... falls back to the pure-Python one, ~4x slower)
-    sys.stdout.write(json.dumps({"schema": INSPECT_SCHEMA, "binaries": documents}))
+    document = {"schema": INSPECT_SCHEMA, "binaries": documents}
+    sys.stdout.write(json.dumps(document, check_circular=False))  # a tree: nothing to track
     sys.stdout.write("\n")
     return EXIT_BAD_INPUT if failed else EXIT_OK
 
