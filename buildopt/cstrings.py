@@ -1,15 +1,19 @@
-"""NUL-terminated string tables (.strtab, the pclntab's function names), read in bulk."""
+"""NUL-terminated string tables (.strtab, the pclntab's function names), read in bulk: the
+names themselves, for tools and tests (the attribution reads the tables whole, in goname)."""
 
 from __future__ import annotations
 
 import itertools
+import operator
 from collections.abc import Iterable
 
 
 def string_table(blob: bytes) -> dict[int, bytes]:
     """Every string of a NUL-separated table by its offset, built with C-level loops."""
     parts = blob.split(b"\0")
-    offsets = itertools.accumulate(map((1).__add__, map(len, parts)), initial=0)
+    offsets = itertools.accumulate(
+        map(operator.add, map(len, parts), itertools.repeat(1)), initial=0
+    )
     return dict(zip(offsets, parts, strict=False))  # offsets has one more element
 
 

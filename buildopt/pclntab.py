@@ -1,4 +1,4 @@
-"""Decode Go's function table (.gopclntab) with struct: names and sizes of every function.
+"""Decode Go's function table (.gopclntab) with struct: name offsets and sizes of every function.
 
 Layouts (Go's debug/gosym and cmd/link/internal/ld/pcln.go), told apart by the magic:
 
@@ -12,6 +12,8 @@ Layouts (Go's debug/gosym and cmd/link/internal/ld/pcln.go), told apart by the m
 
 The table ends with one more entry: the end of the last function. A function's size is the next
 entry minus its own, which accounts for every byte of Go code in .text, padding included.
+Names stay in the name table (funcnametab) as offsets: goname.attribute reads the table as a
+whole, and FuncTable.names() gives them one by one for whoever needs them.
 """
 
 from __future__ import annotations

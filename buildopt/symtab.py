@@ -1,8 +1,8 @@
 """Decode .symtab in bulk: how many symbols, and the file bytes they hold per Go package.
 
-The table is read as arrays of its columns (st_name, st_shndx, st_size) with C-level slicing,
-filtered with itertools.compress, and names are looked up in one split of .strtab - no Python
-object per symbol until the package attribution.
+The table is read, into a reused buffer, as arrays of its columns (st_name, st_shndx, st_size)
+with C-level slicing and filtered with itertools.compress; the names stay in .strtab, which
+goname.attribute reads as a whole - no Python object per symbol.
 """
 
 from __future__ import annotations
