@@ -161,17 +161,23 @@ def read_at(f: BinaryIO, offset: int, size: int) -> bytes:
 _scratch = threading.local()
 
 
-def read_transient(f: BinaryIO, offset: int, size: int) -> memoryview:
-    """read_at into a buffer reused from call to call (per thread): for bulk tables that are
-    decoded at once and dropped. Valid only until the next call - copy what must last.
+def scratch(size: int) -> memoryview:
+    """A buffer of at least ``size`` bytes, reused from call to call (one per thread): valid
+    only until this thread's next call - copy what must last.
 
-    A fresh multi-megabyte bytes object costs its page faults each time (~1 ms a MB on some
-    virtual machines); the reused buffer pays them once.
+    It is anonymous memory (mmap): the kernel fills its pages during a read, outside the GIL,
+    and they fault once. A fresh multi-megabyte bytes object or bytearray costs its page faults
+    each time (~1 ms a MB on some virtual machines), and a bytearray is zeroed holding the GIL.
     """
     buffer: mmap.mmap | None = getattr(_scratch, "buffer", None)
     if buffer is None or len(buffer) < size:
         buffer = _scratch.buffer = mmap.mmap(-1, max(size, 1 << 20))
-    view = memoryview(buffer)[:size]
+    return memoryview(buffer)[:size]
+
+
+def read_transient(f: BinaryIO, offset: int, size: int) -> memoryview:
+    """read_at into this thread's scratch buffer: for bulk tables decoded at once and dropped."""
+    view = scratch(size)
     f.seek(offset)
     got = f.readinto(view)  # type: ignore[attr-defined]
     return view[:got]

@@ -91,7 +91,7 @@ def attribute(
     in_order = sorted(offsets)  # ~5x faster than a pairwise check when already sorted
     if in_order != offsets:  # tables are mostly in name order
         order = sorted(range(len(offsets)), key=offsets.__getitem__)
-        offsets, sizes = in_order, list(_gather(sizes, order))
+        offsets, sizes = in_order, list(gather(sizes, order))
     if offsets and (offsets[-1] > len(blob) or offsets[0] < 0):
         raise ValueError(f"string offset {offsets[-1]} is past the end of its table")
     if offsets and offsets[-1] == len(table):  # just past a table that ends with NUL: ""
@@ -99,7 +99,7 @@ def attribute(
     totals: dict[bytes, list[int]] = {}
     # The byte before each name: 0 where names start. (One copy of the table, shifted by a
     # byte, costs less than subtracting 1 from every offset.)
-    before = _gather(b"\0" + table, offsets)
+    before = gather(b"\0" + table, offsets)
     if before.count(0) != len(before):
         inside = list(map(bool, before))
         for offset, size in zip(compress(offsets, inside), compress(sizes, inside), strict=True):
@@ -118,7 +118,7 @@ def is_init_of(name: bytes, package: bytes) -> bool:
     return package != _GENERATED and is_init(name, package)
 
 
-def _gather(values: Sequence[_T], indices: Sequence[int]) -> tuple[_T, ...]:
+def gather(values: Sequence[_T], indices: Sequence[int]) -> tuple[_T, ...]:
     """values[i] for every i in indices, in one C-level call."""
     if len(indices) > 1:
         return operator.itemgetter(*indices)(values)  # type: ignore[no-any-return]
@@ -134,7 +134,7 @@ def _add_runs(
     """Add each run's entries (offsets sorted) to its package, one addition per run."""
     firsts = [*map(bisect_left, repeat(offsets), runs.starts), len(offsets)]
     cumulative = list(accumulate(sizes, initial=0))
-    run_bytes = map(operator.sub, _gather(cumulative, firsts[1:]), _gather(cumulative, firsts))
+    run_bytes = map(operator.sub, gather(cumulative, firsts[1:]), gather(cumulative, firsts))
     run_counts = list(map(operator.sub, firsts[1:], firsts))
     rows = zip(runs.packages, run_bytes, run_counts, runs.inits, strict=True)
     for package, size, count, init in compress(rows, run_counts):

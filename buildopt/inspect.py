@@ -9,7 +9,6 @@ file size exactly; NOBITS sections (.bss) are memory and counted apart.
 from __future__ import annotations
 
 import contextlib
-import mmap
 import re
 import struct
 import threading
@@ -30,6 +29,7 @@ from buildopt.elfread import (
     open_elf,
     read_at,
     read_transient,
+    scratch,
     section_bytes,
 )
 from buildopt.goname import module_of
@@ -214,60 +214,41 @@ HASH_CHUNK = 8 << 20
 class Hashing:
     """The SHA-256 of a file, computed on a thread of its own while the caller decodes.
 
-    The file is read into one reused buffer (readinto) and hashed from it: both release the
-    GIL, so the thread holds it only between chunks. The buffer is anonymous memory (mmap),
-    whose pages the kernel fills during the reads - outside the GIL, unlike a fresh bytearray,
-    which is zeroed while holding it. Not the file through mmap: a file truncated while it is
-    hashed would kill the process (SIGBUS).
+    The file is read into the thread's scratch buffer (readinto) and hashed from it: both
+    release the GIL, so the thread holds it only between chunks. Not the file through mmap: a
+    file truncated while it is hashed would kill the process (SIGBUS).
     """
 
-    _buffer: mmap.mmap | None = None
-    _buffer_lock = threading.Lock()
-
     def __init__(self, path: str | Path) -> None:
-        self._digest: str | None = None
-        self._error: OSError | None = None
+        self._digest = ""
+        self._error: Exception | None = None
         self._thread = threading.Thread(target=self._run, args=(path,), name="sha256")
         self._thread.daemon = True
         self._thread.start()
 
     def result(self) -> str:
-        """The hex digest; the OSError of reading the file, if any."""
+        """The hex digest; what reading the file raised, if anything."""
         self._thread.join()
         if self._error is not None:
             raise self._error
-        return self._digest or ""
+        return self._digest
 
     def _run(self, path: str | Path) -> None:
         try:
             self._digest = sha256_of(path)
-        except OSError as exc:
+        except Exception as exc:
             self._error = exc
 
 
 def sha256_of(path: str | Path) -> str:
-    """SHA-256 of the file, read in large chunks into a buffer reused from call to call."""
+    """SHA-256 of the file, read in large chunks into this thread's scratch buffer."""
     import hashlib  # here: buildopt inspect hashes in a child, its parent never loads OpenSSL
 
     digest = hashlib.sha256()
-    owned = Hashing._buffer_lock.acquire(blocking=False)  # else: another thread's, use our own
-    try:
-        if owned and Hashing._buffer is not None:
-            buffer = Hashing._buffer
-        else:
-            buffer = mmap.mmap(-1, HASH_CHUNK)
-            if owned:
-                Hashing._buffer = buffer
-        view = memoryview(buffer)
-        try:
-            with open(path, "rb", buffering=0) as f:
-                while size := f.readinto(view):
-                    digest.update(view[:size])
-        finally:
-            view.release()
-    finally:
-        if owned:
-            Hashing._buffer_lock.release()
+    view = scratch(HASH_CHUNK)
+    with open(path, "rb", buffering=0) as f:
+        while size := f.readinto(view):
+            digest.update(view[:size])
     return digest.hexdigest()
 
 

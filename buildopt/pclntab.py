@@ -28,7 +28,7 @@ from itertools import repeat
 from typing import Literal
 
 from buildopt.cstrings import strings_at
-from buildopt.goname import attribute
+from buildopt.goname import attribute, gather
 
 MAGIC_12, MAGIC_116, MAGIC_118, MAGIC_120 = 0xFFFFFFFB, 0xFFFFFFFA, 0xFFFFFFF0, 0xFFFFFFF1
 GO_VERSIONS = {MAGIC_12: "1.2", MAGIC_116: "1.16", MAGIC_118: "1.18", MAGIC_120: "1.20"}
@@ -197,7 +197,4 @@ def u32_at(data: bytes | memoryview, order: str, base: int, offsets: list[int]) 
         view = array.array("I")
         view.frombytes(data[base:usable])
         view.byteswap()
-    indices = list(map(operator.rshift, offsets, repeat(2)))
-    if len(indices) > 1:
-        return operator.itemgetter(*indices)(view)  # type: ignore[no-any-return]
-    return tuple(view[i] for i in indices)
+    return gather(view, list(map(operator.rshift, offsets, repeat(2))))

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import BinaryIO, Literal
 
 from buildopt.elfread import ElfLayout, read_transient, section_bytes
-from buildopt.goname import attribute
+from buildopt.goname import attribute, gather
 
 SHN_LORESERVE = 0xFF00
 ENTRY = {64: 24, 32: 16}
@@ -92,11 +92,7 @@ def decode_symbols(f: BinaryIO, layout: ElfLayout) -> SymbolTable | None:
     holds_bytes = bytearray(65536)
     for i, section in enumerate(layout.sections[:SHN_LORESERVE]):
         holds_bytes[i] = i > 0 and section.type != "SHT_NOBITS"
-    in_file = (  # itemgetter gathers in one C call
-        operator.itemgetter(*shndx)(holds_bytes)
-        if len(shndx) > 1
-        else [holds_bytes[i] for i in shndx]
-    )
+    in_file = gather(holds_bytes, shndx)
     kept = list(map(operator.mul, in_file, sizes))  # the size where kept, else 0
     kept_names = list(itertools.compress(names, kept))
     kept_sizes = list(filter(None, kept))
