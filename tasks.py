@@ -15,7 +15,7 @@ from invoke.context import Context
 from invoke.exceptions import Exit
 from invoke.tasks import task
 
-from buildopt import tasks as buildopt_tasks
+from buildopt.cli import tasks as buildopt_tasks
 
 
 def _run(*argvs: list[str]) -> None:

@@ -69,10 +69,10 @@ def decode_rates(files: list[Path], passes: int) -> dict[str, float]:
     """Seconds spent decoding .symtab and .gopclntab (to name offsets and sizes), and
     attributing them to packages, over every file - the median of several passes, after one
     to warm up (the patterns compile on first use) - and how many entries there were."""
-    from buildopt import inspect
-    from buildopt.elfread import open_elf
-    from buildopt.goname import attribute
-    from buildopt.symtab import decode_symbols
+    from buildopt.binary import inspect
+    from buildopt.binary.elf.reader import open_elf
+    from buildopt.binary.elf.symtab import decode_symbols
+    from buildopt.binary.go.names import attribute
 
     keys = ("symtab", "pclntab", "symtab_attr", "pclntab_attr")
     samples: dict[str, list[float]] = {key: [] for key in keys}
@@ -183,8 +183,8 @@ def print_latency(files: list[Path], runs: int) -> None:
         argv = [sys.executable, "-m", "buildopt", "inspect", "--json", str(path)]
         label = f"buildopt inspect --json {path.name} ({file_size(path) / 2**20:.1f} MiB)"
         print(f"| {label} | {median_wall(argv) * 1000:.0f} ms |")
-    imports = [sys.executable, "-c", "import buildopt.inspector, buildopt.inspect"]
-    label = "python start-up + import buildopt.inspector, buildopt.inspect"
+    imports = [sys.executable, "-c", "import buildopt.cli.inspect, buildopt.binary.inspect"]
+    label = "python start-up + import buildopt.cli.inspect, buildopt.binary.inspect"
     print(f"| {label} | {median_wall(imports) * 1000:.0f} ms |")
     bare = median_wall([sys.executable, "-c", "pass"])
     print(f"| bare python start-up | {bare * 1000:.0f} ms |")

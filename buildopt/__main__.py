@@ -1,3 +1,3 @@
-from buildopt.cli import main
+from buildopt.cli.main import main
 
 main()

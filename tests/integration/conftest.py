@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from buildopt.toolchain import find_go
+from buildopt.system.toolchain import find_go
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.integration

@@ -13,7 +13,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from buildopt.schema import load_schema
+from buildopt.output.schemas import load_schema
 from tests.conftest import REPO
 from tests.integration.conftest import (
     buildopt,

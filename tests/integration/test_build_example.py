@@ -12,7 +12,7 @@ from typing import Any
 import jsonschema
 import pytest
 
-from buildopt.schema import load_schema
+from buildopt.output.schemas import load_schema
 from tests.integration.conftest import buildopt, go_version_m, readelf
 
 pytestmark = pytest.mark.integration

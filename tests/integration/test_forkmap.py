@@ -1,4 +1,4 @@
-"""Forked workers (buildopt.forkmap) with real forks: results in order, and a child that
+"""Forked workers (buildopt.system.forkmap) with real forks: results in order, and a child that
 fails in any way is replaced by the parent doing its share - errors surface as without it."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from buildopt.forkmap import Background, fork_batches
+from buildopt.system.forkmap import Background, fork_batches
 
 PARENT = os.getpid()
 

@@ -23,10 +23,10 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from buildopt.elfread import open_elf
-from buildopt.goname import package_of
-from buildopt.inspect import Inspection, _pclntab, inspect_file, to_json
-from buildopt.schema import load_schema
+from buildopt.binary.elf.reader import open_elf
+from buildopt.binary.go.names import package_of
+from buildopt.binary.inspect import Inspection, _pclntab, inspect_file, to_json
+from buildopt.output.schemas import load_schema
 from tests.conftest import REPO
 from tests.integration.conftest import buildopt, go_version_m, processes_with_env, readelf
 

@@ -14,8 +14,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from buildopt.elfread import NotElfError
-from buildopt.inspect import inspect_file
+from buildopt.binary.elf.reader import NotElfError
+from buildopt.binary.inspect import inspect_file
 from tests.conftest import REPO
 from tests.integration.conftest import buildopt
 

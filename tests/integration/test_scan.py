@@ -11,7 +11,7 @@ from typing import Any
 import jsonschema
 import pytest
 
-from buildopt.schema import load_schema
+from buildopt.output.schemas import load_schema
 from tests.conftest import REPO
 from tests.integration.conftest import buildopt
 

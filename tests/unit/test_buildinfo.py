@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from buildopt.buildinfo import (
+from buildopt.binary.go.buildinfo import (
     HEADER_SIZE,
     MAGIC,
     BuildInfoError,

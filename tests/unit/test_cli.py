@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from buildopt import toolchain
+from buildopt.cli.program import program
 from buildopt.errors import ToolchainError
-from buildopt.program import program
+from buildopt.system import toolchain
 from tests.conftest import write_profile
 
 
@@ -77,7 +77,7 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_expand_variadic_files() -> None:
-    from buildopt.cli import expand_variadic
+    from buildopt.cli.main import expand_variadic
 
     assert expand_variadic(["buildopt", "inspect", "a", "--packages", "5", "b", "--json"]) == [
         "buildopt",
@@ -109,7 +109,7 @@ def test_expand_variadic_files() -> None:
     ],
 )
 def test_anything_unusual_goes_through_the_program(argv: list[str]) -> None:
-    from buildopt.cli import fast_inspect
+    from buildopt.cli.main import fast_inspect
 
     assert fast_inspect(argv) is None
 
@@ -117,8 +117,8 @@ def test_anything_unusual_goes_through_the_program(argv: list[str]) -> None:
 def test_fast_inspect_reports_like_the_program(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from buildopt import forkmap
-    from buildopt.cli import fast_inspect
+    from buildopt.cli.main import fast_inspect
+    from buildopt.system import forkmap
 
     monkeypatch.setattr(forkmap, "can_fork", lambda: False)  # hash here: no process in unit tests
 
@@ -142,7 +142,7 @@ def test_help_shows_buildopt_options_only(capsys: pytest.CaptureFixture[str]) ->
 
 
 def test_fast_inspect_parses_jobs() -> None:
-    from buildopt.cli import fast_inspect
+    from buildopt.cli.main import fast_inspect
 
     assert fast_inspect(["buildopt", "inspect", "--json", "--jobs", "x", "--file", "a"]) is None
     assert fast_inspect(["buildopt", "inspect", "--json", "--jobs", "0", "--file", "a"]) == 2

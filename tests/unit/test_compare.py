@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from buildopt.compare import (
+from buildopt.analysis.compare import (
     RecordError,
     compare_records,
     compare_variants,

@@ -1,4 +1,4 @@
-"""buildopt.elfnames must spell every ELF constant exactly as the installed pyelftools does.
+"""buildopt.binary.elf.names must spell every ELF constant exactly as the installed pyelftools does.
 
 When pyelftools changes, regenerate the module: python tests/unit/test_elfnames.py > buildopt/elfnames.py
 """
@@ -10,7 +10,7 @@ from collections.abc import Mapping
 
 from elftools.elf import enums
 
-from buildopt import elfnames
+from buildopt.binary.elf import names as elfnames
 
 HEADER = '''"""ELF constant names as pyelftools spells them (its enum tables), without importing pyelftools.
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from buildopt.forkmap import shares
+from buildopt.system.forkmap import shares
 
 
 def test_largest_first_to_the_lightest_group() -> None:

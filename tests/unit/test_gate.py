@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from buildopt.budget import parse_budgets
+from buildopt.analysis.gate import evaluate, failed, junit, markdown, workflow_commands
+from buildopt.config.budgets import parse_budgets
 from buildopt.errors import ProfileError
-from buildopt.gate import evaluate, failed, junit, markdown, workflow_commands
-from buildopt.record import MergeError, merge_records
+from buildopt.record.store import MergeError, merge_records
 
 IDS = ["small@linux-arm64", "small@linux-amd64", "big@linux-amd64"]
 PROFILE = Path("/p/profiles/edge.toml")

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from buildopt import goname
-from buildopt.goname import GENERATED, attribute, is_init, module_of, package_of
+from buildopt.binary.go import names as goname
+from buildopt.binary.go.names import GENERATED, attribute, is_init, module_of, package_of
 
 G = GENERATED.encode()
 

@@ -8,8 +8,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from buildopt.config.profile import Variant, load_profile
+from buildopt.config.target import TargetSyntaxError, parse_target
 from buildopt.errors import ProfileError, UsageError
-from buildopt.plan import (
+from buildopt.pipeline.plan import (
     QuoteError,
     build_env,
     go_build_argv,
@@ -18,9 +20,7 @@ from buildopt.plan import (
     make_plan,
     module_dir,
 )
-from buildopt.profile import Variant, load_profile
-from buildopt.target import TargetSyntaxError, parse_target
-from buildopt.toolchain import Platform, Toolchain
+from buildopt.system.toolchain import Platform, Toolchain
 from tests.conftest import write_profile
 
 

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from buildopt.config.profile import load_profile
+from buildopt.config.target import Target
 from buildopt.errors import EXIT_BAD_INPUT, ProfileError, UsageError
-from buildopt.profile import load_profile
-from buildopt.target import Target
 from tests.conftest import REPO, write_profile
 
 MINIMAL = """

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from buildopt.build import Scheduler, cache_key
-from buildopt.plan import make_plan
-from buildopt.profile import load_profile
+from buildopt.config.profile import load_profile
+from buildopt.pipeline.build import Scheduler, cache_key
+from buildopt.pipeline.plan import make_plan
 from tests.conftest import write_profile
 from tests.unit.test_plan import TOOLS
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from buildopt.analysis.stats import outliers, percentile, ratio_of_medians, summarize
+from buildopt.config.units import UnitError
 from buildopt.errors import UsageError
-from buildopt.startup import Ready, godebug, parse_config, parse_inits, parse_seconds
-from buildopt.stats import outliers, percentile, ratio_of_medians, summarize
-from buildopt.units import UnitError
+from buildopt.measure.startup import Ready, godebug, parse_config, parse_inits, parse_seconds
 
 
 def test_summary_and_percentiles() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from buildopt.units import UnitError, format_size, parse_percent, parse_size
+from buildopt.config.units import UnitError, format_size, parse_percent, parse_size
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,1 @@
+"""Stage 5, analysis: variants compared and explained, budgets evaluated, statistics."""

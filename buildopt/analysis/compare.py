@@ -1,0 +1,295 @@
+"""Compare builds: variants against the profile's baseline, or two build records.
+
+Every delta is explained by the setting that caused it, found by comparing the variants'
+settings and their measured facts (``-s: -.symtab -.strtab = -509.9 KiB``). Facts come from
+the build record's per-binary inspection, so nothing is measured twice.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from buildopt.config.units import format_size
+from buildopt.errors import BuildoptError, UsageError
+
+METRICS = ("size", "code", "rodata", "data", "bss", "gometa", "symtab", "dwarf", "dynamic")
+
+
+class RecordError(BuildoptError):
+    """A build record that cannot be read or does not fit the comparison."""
+
+
+@dataclass(frozen=True)
+class Built:
+    """The facts of one built variant x target that comparisons use."""
+
+    id: str
+    variant: str
+    target: str
+    settings: Mapping[str, Any] = field(hash=False)
+    metrics: Mapping[str, int] = field(hash=False)
+    static: bool
+    pie: bool
+    needed: tuple[str, ...]
+    sections: Mapping[str, int] = field(hash=False)
+    packages: Mapping[str, int] = field(hash=False)
+
+
+def load_record(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text())
+    except OSError as exc:
+        raise RecordError(f"{path}: cannot read: {exc.strerror}") from exc
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise RecordError(f"{path}: not a JSON build record: {exc}") from exc
+    if not isinstance(data, dict) or data.get("schema") != "buildopt.build/1":
+        raise RecordError(f"{path}: not a buildopt build record (schema buildopt.build/1)")
+    return data
+
+
+def built_variants(record: Mapping[str, Any]) -> dict[str, Built]:
+    """Every successfully built and inspected variant x target of a record, by id."""
+    out = {}
+    settings = record.get("variants", {})
+    for b in record.get("builds", []):
+        facts = b.get("inspect")
+        if b.get("status") != "ok" or not facts:
+            continue
+        totals = facts["totals"]
+        metrics = {"size": facts["size"], **{m: totals.get(m, 0) for m in METRICS[1:]}}
+        link = facts["linking"]
+        out[b["id"]] = Built(
+            id=b["id"],
+            variant=b["variant"],
+            target=b["target"],
+            settings=settings.get(b["variant"], {}),
+            metrics=metrics,
+            static=link["static"],
+            pie=link["pie"],
+            needed=tuple(link["needed"]),
+            sections={s["name"]: s["size"] for s in facts["sections"] if s["name"]},
+            packages={p["package"]: p["text_bytes"] for p in facts["packages"]},
+        )
+    return out
+
+
+# --- explanations ------------------------------------------------------------------------------
+
+
+def explain(base: Built, other: Built) -> list[str]:
+    """Why other differs from base, one line per cause, largest first."""
+    lines: list[tuple[int, str]] = []
+    delta = {m: other.metrics[m] - base.metrics[m] for m in METRICS}
+    s_base, s_other = base.settings, other.settings
+    explained = 0
+    strip_base, strip_other = s_base.get("strip", "none"), s_other.get("strip", "none")
+    if strip_base != strip_other:
+        if delta["symtab"]:
+            flag = "-s" if strip_other == "all" else f"strip={strip_other}"
+            lines.append((delta["symtab"], f"{flag}: .symtab .strtab {_bytes(delta['symtab'])}"))
+            explained += delta["symtab"]
+        if delta["dwarf"]:
+            flag = "-w" if strip_other in ("all", "dwarf") else f"strip={strip_other}"
+            lines.append((delta["dwarf"], f"{flag}: DWARF {_bytes(delta['dwarf'])}"))
+            explained += delta["dwarf"]
+    if base.pie != other.pie:
+        mode = "pie" if other.pie else "no pie"
+        lines.append(
+            (
+                delta["dynamic"],
+                f"{mode}: relocations and dynamic sections {_bytes(delta['dynamic'])}",
+            )
+        )
+        explained += delta["dynamic"]
+    dropped = [lib for lib in base.needed if lib not in other.needed]
+    added = [lib for lib in other.needed if lib not in base.needed]
+    causes = _setting_changes(s_base, s_other, ("cgo", "tags", "linkmode", "extldflags"))
+    if dropped or added or base.static != other.static:
+        libs = ", ".join([f"{lib} dropped" for lib in dropped] + [f"{lib} added" for lib in added])
+        kind = "static" if other.static else "dynamic"
+        lines.append((0, f"{causes or 'linking'}: now {kind}" + (f", {libs}" if libs else "")))
+    rest = delta["size"] - explained
+    if rest:
+        changed = _setting_changes(
+            s_base,
+            s_other,
+            tuple(k for k in s_other if k not in ("description", "strip", "output", "targets")),
+        )
+        parts = {
+            m: delta[m] for m in ("code", "rodata", "data", "gometa", "symtab", "dwarf", "dynamic")
+        }
+        if strip_base != strip_other:  # explained above
+            del parts["symtab"], parts["dwarf"]
+        if base.pie != other.pie:
+            del parts["dynamic"]
+        parts["headers/padding"] = rest - sum(parts.values())
+        shown = ", ".join(f"{m} {_bytes(d)}" for m, d in parts.items() if d)
+        lines.append((rest, f"{changed or 'other changes'}: {shown} = {_bytes(rest)}"))
+    return [text for _, text in sorted(lines, key=lambda item: -abs(item[0]))]
+
+
+def _setting_changes(a: Mapping[str, Any], b: Mapping[str, Any], keys: Sequence[str]) -> str:
+    changes = []
+    for key in keys:
+        old, new = a.get(key), b.get(key)
+        if old == new:
+            continue
+        if isinstance(old, list) and isinstance(new, list):
+            plus = [f"+{t}" for t in new if t not in old]
+            minus = [f"-{t}" for t in old if t not in new]
+            changes.append(f"{key} {','.join(plus + minus)}")
+        else:
+            changes.append(f"{key} {_show(old)}->{_show(new)}")
+    return "; ".join(changes)
+
+
+def _show(value: object) -> str:
+    if value is None:
+        return "default"
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    return str(value)
+
+
+def _bytes(n: int) -> str:
+    return f"{format_size(n, signed=True)}"
+
+
+# --- variants against the baseline ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VariantRow:
+    built: Built
+    baseline: Built | None
+    deltas: Mapping[str, int] = field(hash=False)
+    explanation: tuple[str, ...]
+
+
+def compare_variants(record: Mapping[str, Any]) -> list[VariantRow]:
+    """Each built variant against the profile's baseline variant for the same target."""
+    builds = built_variants(record)
+    baseline = record["profile"]["baseline"]
+    by_target = {b.target: b for b in builds.values() if b.variant == baseline}
+    rows = []
+    for built in builds.values():
+        base = by_target.get(built.target)
+        if base is None or base is built:
+            rows.append(VariantRow(built, base, {}, ()))
+            continue
+        deltas = {m: built.metrics[m] - base.metrics[m] for m in METRICS}
+        rows.append(VariantRow(built, base, deltas, tuple(explain(base, built))))
+    return rows
+
+
+def variants_json(record: Mapping[str, Any], rows: Sequence[VariantRow]) -> dict[str, Any]:
+    return {
+        "schema": "buildopt.compare/1",
+        "profile": record["profile"]["name"],
+        "baseline": record["profile"]["baseline"],
+        "variants": [
+            {
+                "id": r.built.id,
+                "variant": r.built.variant,
+                "target": r.built.target,
+                "baseline": r.baseline.id if r.baseline else None,
+                "metrics": dict(r.built.metrics),
+                "static": r.built.static,
+                "pie": r.built.pie,
+                "needed": list(r.built.needed),
+                "delta": dict(r.deltas),
+                "delta_percent": {
+                    m: _percent(d, r.baseline.metrics[m]) for m, d in r.deltas.items()
+                }
+                if r.baseline
+                else {},
+                "explanation": list(r.explanation),
+            }
+            for r in rows
+        ],
+    }
+
+
+def _percent(delta: int, base: int) -> float | None:
+    return round(100 * delta / base, 2) if base else None
+
+
+# --- two records -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ItemDelta:
+    kind: str  # "variant", "section" or "package"
+    id: str  # the variant id
+    name: str
+    old: int | None
+    new: int | None
+
+    @property
+    def delta(self) -> int:
+        return (self.new or 0) - (self.old or 0)
+
+
+def compare_records(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[ItemDelta]:
+    """Per variant, section and Go package: what changed between two records."""
+    if old["profile"]["name"] != new["profile"]["name"]:
+        raise UsageError(
+            f"the records are of different profiles ({old['profile']['name']} and "
+            f"{new['profile']['name']})"
+        )
+    before, after = built_variants(old), built_variants(new)
+    items: list[ItemDelta] = []
+    for vid in sorted(set(before) | set(after)):
+        a, b = before.get(vid), after.get(vid)
+        items.append(
+            ItemDelta(
+                "variant",
+                vid,
+                vid,
+                a.metrics["size"] if a else None,
+                b.metrics["size"] if b else None,
+            )
+        )
+        for kind, attr in (("section", "sections"), ("package", "packages")):
+            olds = getattr(a, attr) if a else {}
+            news = getattr(b, attr) if b else {}
+            for name in sorted(set(olds) | set(news)):
+                items.append(ItemDelta(kind, vid, name, olds.get(name), news.get(name)))
+    return [i for i in items if i.delta or i.old is None or i.new is None]
+
+
+def summary_line(items: Sequence[ItemDelta]) -> str:
+    """bloat-o-meter's summary over the given items."""
+    added = sum(1 for i in items if i.old is None)
+    removed = sum(1 for i in items if i.new is None)
+    grow = sum(1 for i in items if i.old is not None and i.new is not None and i.delta > 0)
+    shrink = sum(1 for i in items if i.old is not None and i.new is not None and i.delta < 0)
+    up = sum(i.delta for i in items if i.delta > 0)
+    down = sum(i.delta for i in items if i.delta < 0)
+    return (
+        f"add/remove: {added}/{removed} grow/shrink: {grow}/{shrink} "
+        f"up/down: {up:+d}/{down:+d} ({up + down:+d})"
+    )
+
+
+def records_json(items: Sequence[ItemDelta]) -> dict[str, Any]:
+    packages = [i for i in items if i.kind == "package"]
+    return {
+        "schema": "buildopt.compare-records/1",
+        "summary": summary_line(packages),
+        "items": [
+            {
+                "kind": i.kind,
+                "id": i.id,
+                "name": i.name,
+                "old": i.old,
+                "new": i.new,
+                "delta": i.delta,
+            }
+            for i in sorted(items, key=lambda i: (-abs(i.delta), i.kind, i.id, i.name))
+        ],
+    }

@@ -1,0 +1,1 @@
+"""The ELF structure of a file: headers, sections, segments, dynamic tags, symbols."""

@@ -1,0 +1,115 @@
+"""Decode .symtab in bulk: how many symbols, and the file bytes they hold per Go package.
+
+The table is read, into a reused buffer, as arrays of its columns (st_name, st_shndx, st_size)
+with C-level slicing and filtered with itertools.compress; the names stay in .strtab, which
+goname.attribute reads as a whole - no Python object per symbol.
+"""
+
+from __future__ import annotations
+
+import array
+import itertools
+import operator
+import struct
+import sys
+from dataclasses import dataclass
+from typing import BinaryIO, Literal
+
+from buildopt.binary.elf.reader import ElfLayout, read_transient, section_bytes
+from buildopt.binary.go.names import attribute, gather
+
+SHN_LORESERVE = 0xFF00
+ENTRY = {64: 24, 32: 16}
+
+
+@dataclass(frozen=True)
+class Symbols:
+    count: int  # entries in .symtab, the null entry included (as readelf counts)
+    symtab_bytes: int
+    strtab_bytes: int
+    by_package: tuple[tuple[str, int], ...]  # (package, bytes), largest first
+
+
+NO_SYMBOLS = Symbols(0, 0, 0, ())
+
+
+def columns(
+    data: bytes | memoryview, elfclass: int, little: bool
+) -> tuple[list[int], list[int], list[int]]:
+    """(st_name, st_shndx, st_size) of every entry of a symbol table."""
+    swap = little != (sys.byteorder == "little")
+
+    def view(code: Literal["I", "H", "Q"]) -> memoryview[int] | array.array[int]:
+        if not swap:
+            return memoryview(data).cast(code)  # no copy
+        values = array.array(code)
+        values.frombytes(data)
+        values.byteswap()
+        return values
+
+    def ints(values: memoryview[int] | array.array[int]) -> list[int]:
+        return values.tolist()
+
+    sizes_ok = (array.array("I").itemsize, array.array("H").itemsize, array.array("Q").itemsize)
+    if sizes_ok != (4, 2, 8):  # pragma: no cover - exotic platforms
+        fmt = ("<" if little else ">") + ("IBBHQQ" if elfclass == 64 else "IIIBBH")
+        rows = list(struct.iter_unpack(fmt, data))
+        if elfclass == 64:
+            return [r[0] for r in rows], [r[3] for r in rows], [r[5] for r in rows]
+        return [r[0] for r in rows], [r[5] for r in rows], [r[2] for r in rows]
+    if elfclass == 64:  # name u32 @0, info, other, shndx u16 @6, value u64 @8, size u64 @16
+        return ints(view("I")[0::6]), ints(view("H")[3::12]), ints(view("Q")[2::3])
+    # 32-bit: name u32 @0, value u32 @4, size u32 @8, info, other, shndx u16 @14
+    words = view("I")
+    return ints(words[0::4]), ints(view("H")[7::8]), ints(words[2::4])
+
+
+@dataclass(frozen=True)
+class SymbolTable:
+    """The decoded table: every symbol holding file bytes, as parallel name/size lists."""
+
+    count: int
+    symtab_bytes: int
+    strtab_bytes: int
+    strtab: bytes
+    name_offsets: list[int]  # where each kept symbol's name starts in strtab
+    sizes: list[int]
+
+
+def decode_symbols(f: BinaryIO, layout: ElfLayout) -> SymbolTable | None:
+    """Names and sizes of the .symtab symbols that hold file bytes (not in .bss, not UND/ABS)."""
+    index = next((i for i, s in enumerate(layout.sections) if s.type == "SHT_SYMTAB"), None)
+    if index is None:
+        return None
+    symtab = layout.sections[index]
+    strtab = layout.sections[symtab.link] if 0 < symtab.link < len(layout.sections) else None
+    strings = section_bytes(f, strtab) if strtab else b""
+    entry = ENTRY[layout.elfclass]
+    data = read_transient(f, symtab.offset, symtab.file_size)  # columns are copied out
+    data = data[: len(data) - len(data) % entry]
+    names, shndx, sizes = columns(data, layout.elfclass, layout.little_endian)
+    # 1 for the sections whose symbols hold file bytes; special indices (UND, ABS, COMMON) 0.
+    holds_bytes = bytearray(65536)
+    for i, section in enumerate(layout.sections[:SHN_LORESERVE]):
+        holds_bytes[i] = i > 0 and section.type != "SHT_NOBITS"
+    in_file = gather(holds_bytes, shndx)
+    kept = list(map(operator.mul, in_file, sizes))  # the size where kept, else 0
+    kept_names = list(itertools.compress(names, kept))
+    kept_sizes = list(filter(None, kept))
+    strtab_bytes = strtab.size if strtab else 0
+    count = len(data) // entry
+    return SymbolTable(count, symtab.size, strtab_bytes, strings, kept_names, kept_sizes)
+
+
+def read_symbols(f: BinaryIO, layout: ElfLayout, old_prefixes: bool) -> Symbols:
+    """Symbol facts of .symtab, with the file bytes of its symbols per Go package."""
+    table = decode_symbols(f, layout)
+    if table is None:
+        return NO_SYMBOLS
+    try:
+        totals = attribute(table.strtab, table.name_offsets, table.sizes, old_prefixes, False)
+    except ValueError:  # a corrupt name offset: the sizes still count
+        totals = {b"?": [sum(table.sizes), len(table.sizes), 0]}
+    by_package = {p.decode("utf-8", "replace"): row[0] for p, row in totals.items()}
+    ranked = tuple(sorted(by_package.items(), key=lambda kv: (-kv[1], kv[0])))
+    return Symbols(table.count, table.symtab_bytes, table.strtab_bytes, ranked)

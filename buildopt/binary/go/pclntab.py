@@ -1,0 +1,200 @@
+"""Decode Go's function table (.gopclntab) with struct: name offsets and sizes of every function.
+
+Layouts (Go's debug/gosym and cmd/link/internal/ld/pcln.go), told apart by the magic:
+
+* 0xfffffffb (Go 1.2-1.15): header 8 bytes + nfunc; functab right after, pointer-sized
+  (entry PC, funcoff) pairs; names at funcdata+ptrsize, relative to the table start.
+* 0xfffffffa (Go 1.16-1.17): header words nfunc, nfiles, funcnameOffset, cuOffset, filetabOffset,
+  pctabOffset, pclnOffset; pointer-sized (entry PC, funcoff) pairs at pclnOffset.
+* 0xfffffff0 (Go 1.18-1.19) and 0xfffffff1 (1.20+): words nfunc, nfiles, textStart,
+  funcnameOffset, cuOffset, filetabOffset, pctabOffset, pclnOffset; u32 (entryoff, funcoff) pairs
+  relative to textStart (which Go 1.26 writes as 0 - only differences are used here).
+
+The table ends with one more entry: the end of the last function. A function's size is the next
+entry minus its own, which accounts for every byte of Go code in .text, padding included.
+Names stay in the name table (funcnametab) as offsets: goname.attribute reads the table as a
+whole, and FuncTable.names() gives them one by one for whoever needs them.
+"""
+
+from __future__ import annotations
+
+import array
+import operator
+import struct
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from itertools import repeat
+from typing import Literal
+
+from buildopt.binary.elf.strings import strings_at
+from buildopt.binary.go.names import attribute, gather
+
+MAGIC_12, MAGIC_116, MAGIC_118, MAGIC_120 = 0xFFFFFFFB, 0xFFFFFFFA, 0xFFFFFFF0, 0xFFFFFFF1
+GO_VERSIONS = {MAGIC_12: "1.2", MAGIC_116: "1.16", MAGIC_118: "1.18", MAGIC_120: "1.20"}
+MAX_FUNCS = 1 << 24
+
+
+class PclntabError(ValueError):
+    """The table is not a pclntab buildopt can read, or it is corrupt."""
+
+
+@dataclass(frozen=True)
+class FuncTable:
+    format: str  # the first Go release of this layout: "1.2", "1.16", "1.18" or "1.20"
+    ptr_size: int
+    quantum: int
+    funcnames: bytes  # the NUL-terminated name table (funcnametab)
+    name_offsets: tuple[int, ...]  # where each function's name starts in funcnames
+    sizes: tuple[int, ...]
+
+    @property
+    def old_prefixes(self) -> bool:
+        """Before Go 1.20, generated symbols were prefixed "go." and "type." (not ":")."""
+        return self.format != "1.20"
+
+    @property
+    def text_bytes(self) -> int:
+        return sum(self.sizes)
+
+    def names(self) -> list[bytes]:
+        """Every function's name, raw UTF-8 (one object per function: for tests and tools,
+        not for the attribution, which works on the table itself)."""
+        return strings_at(self.funcnames, self.name_offsets)
+
+    def by_package(self) -> dict[bytes, list[int]]:
+        """``{package: [text bytes, functions, init bytes]}`` (see goname.attribute)."""
+        return attribute(self.funcnames, self.name_offsets, self.sizes, self.old_prefixes)
+
+
+def header(data: bytes) -> tuple[int, str] | None:
+    """(magic, byte order) when data starts like a pclntab, else None."""
+    if len(data) < 16 or data[4] or data[5] or data[6] not in (1, 2, 4) or data[7] not in (4, 8):
+        return None
+    for order in ("<", ">"):
+        (magic,) = struct.unpack_from(order + "I", data, 0)
+        if magic in GO_VERSIONS:
+            return magic, order
+    return None
+
+
+def find(data: bytes) -> int:
+    """Offset of a plausible pclntab inside data (for files without section headers), or -1."""
+    for magic in (MAGIC_120, MAGIC_118, MAGIC_116, MAGIC_12):
+        for order in ("<", ">"):
+            needle = struct.pack(order + "I", magic)
+            pos = data.find(needle)
+            while pos >= 0:
+                if pos % 4 == 0 and header(data[pos : pos + 16]):
+                    return pos
+                pos = data.find(needle, pos + 1)
+    return -1
+
+
+Reader = Callable[[int, int], bytes]  # (offset, size) -> the table's bytes there (short at its end)
+TransientReader = Callable[[int, int], "bytes | memoryview"]  # the same, valid until next call
+
+
+def decode(data: bytes) -> FuncTable:
+    """Every function's name and size, from the bytes of a pclntab."""
+    return decode_from(lambda offset, size: data[offset : offset + size], len(data))
+
+
+def decode_from(
+    read: Reader, size: int, read_transient: TransientReader | None = None
+) -> FuncTable:
+    """decode, reading only the parts it needs: the header, the function names and the function
+    table with its _func records - not the pc-value, file and unit tables (~40% of the bytes).
+    ``read_transient`` may return a view that is valid until its next call (a reused buffer):
+    it reads the function table, which is decoded at once and dropped."""
+    head = read(0, 8 + 8 * 8)
+    found = header(head)
+    if found is None:
+        raise PclntabError("not a Go pclntab (bad magic or header)")
+    try:
+        return _decode(read, read_transient or read, size, head, found)
+    except (struct.error, IndexError) as exc:
+        raise PclntabError(f"corrupt pclntab: {exc}") from exc
+
+
+def _decode(
+    read: Reader, read_transient: TransientReader, size: int, head: bytes, found: tuple[int, str]
+) -> FuncTable:
+    magic, order = found
+    ptr = head[7]
+    word = "Q" if ptr == 8 else "I"
+    words = struct.unpack_from(order + word * 8, head, 8) if len(head) >= 8 + 8 * ptr else ()
+    if magic in (MAGIC_118, MAGIC_120):
+        nfunc, funcnames, names_end, table, field, name_at = (
+            words[0],
+            words[3],
+            words[4],
+            words[7],
+            "I",
+            4,
+        )
+    elif magic == MAGIC_116:
+        nfunc, funcnames, names_end, table, field, name_at = (
+            words[0],
+            words[2],
+            words[3],
+            words[6],
+            word,
+            ptr,
+        )
+    else:  # Go 1.2: names are offsets from the start of the whole table
+        (nfunc,) = struct.unpack_from(order + word, head, 8)
+        funcnames, names_end, table, field, name_at = 0, size, 8 + ptr, word, ptr
+    if nfunc > MAX_FUNCS:
+        raise PclntabError(f"implausible function count {nfunc}")
+    # The function table and the _func records after it (all of it for Go 1.2).
+    base = 0 if magic == MAGIC_12 else min(table, size)
+    region = read_transient(base, size - base)
+    entries, funcoffs = _pairs(region, table - base, 2 * nfunc + 1, order + field)
+    sizes = tuple(map(operator.sub, entries[1:], entries))
+    if sizes and min(sizes) < 0:
+        raise PclntabError("function table is not sorted by address")
+    funcdata = 0 if magic == MAGIC_12 else table  # what _func offsets are relative to
+    nameoffs = u32_at(region, order, funcdata + name_at - base, funcoffs)
+    if funcnames > names_end or names_end > size:
+        names_end = size
+    # Go 1.2 names are offsets into the whole table, which region then is.
+    funcnametab = bytes(region) if magic == MAGIC_12 else read(funcnames, names_end - funcnames)
+    if nameoffs and max(nameoffs) > len(funcnametab):
+        raise PclntabError(f"function name offset {max(nameoffs)} is out of range")
+    return FuncTable(GO_VERSIONS[magic], ptr, head[6], funcnametab, nameoffs, sizes)
+
+
+def _pairs(data: bytes | memoryview, at: int, count: int, fmt: str) -> tuple[list[int], list[int]]:
+    """The even and odd fields of ``count`` fields of format fmt (order + code) at ``at``:
+    entry PCs (with the end of the last function) and _func offsets."""
+    code: Literal["I", "Q"] = "Q" if fmt[1] == "Q" else "I"
+    if fmt[0] == _NATIVE and array.array(code).itemsize == struct.calcsize(fmt):
+        end = at + count * struct.calcsize(fmt)
+        if at < 0 or end > len(data):
+            raise PclntabError("function table runs past the end of the pclntab")
+        view = memoryview(data)[at:end].cast(code)  # no copy: two strided reads
+        return view[0::2].tolist(), view[1::2].tolist()
+    fields = struct.unpack_from(f"{fmt[0]}{count}{code}", data, at)
+    return list(fields[0::2]), list(fields[1::2])
+
+
+_NATIVE = "<" if sys.byteorder == "little" else ">"
+
+
+def u32_at(data: bytes | memoryview, order: str, base: int, offsets: list[int]) -> tuple[int, ...]:
+    """The u32 values at ``base + offset`` for each offset: one strided view when aligned."""
+    if offsets and (base + max(offsets) + 4 > len(data) or base + min(offsets) < 0):
+        raise PclntabError("function table points past the end of the pclntab")
+    aligned = base % 4 == 0 and not any(map(operator.and_, offsets, repeat(3)))
+    if not aligned or array.array("I").itemsize != 4:
+        unpack = struct.Struct(order + "I").unpack_from
+        return tuple(unpack(data, base + offset)[0] for offset in offsets)
+    usable = base + (len(data) - base) // 4 * 4
+    if order == _NATIVE:
+        view: memoryview | array.array[int] = memoryview(data)[base:usable].cast("I")  # no copy
+    else:
+        view = array.array("I")
+        view.frombytes(data[base:usable])
+        view.byteswap()
+    return gather(view, list(map(operator.rshift, offsets, repeat(2))))

@@ -1,0 +1,550 @@
+"""The inspector: exact facts about one ELF file, Go-aware, from its headers and tables.
+
+Every number is read from the file itself (sizes from headers, logical DWARF sizes from the
+compression headers, never by decompressing) so that it agrees with readelf, objcopy and
+``go version -m`` to the byte. File-backed categories plus headers plus padding add up to the
+file size exactly; NOBITS sections (.bss) are memory and counted apart.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import struct
+import threading
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+from buildopt.binary.elf.reader import (
+    SHF_ALLOC,
+    SHF_COMPRESSED,
+    SHF_EXECINSTR,
+    SHF_WRITE,
+    ElfLayout,
+    Section,
+    open_elf,
+    read_at,
+    read_transient,
+    scratch,
+    section_bytes,
+)
+from buildopt.binary.elf.symtab import Symbols, read_symbols
+from buildopt.binary.go import pclntab
+from buildopt.binary.go.buildinfo import BuildInfo, BuildInfoError, read_buildinfo
+from buildopt.binary.go.names import module_of
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+INSPECT_SCHEMA = "buildopt.inspect/1"
+
+# e_machine -> GOARCH, by (class, little endian) where it matters.
+GOARCH = {
+    "EM_X86_64": "amd64",
+    "EM_386": "386",
+    "EM_AARCH64": "arm64",
+    "EM_ARM": "arm",
+    "EM_S390": "s390x",
+    "EM_LOONGARCH": "loong64",
+    "EM_SPARCV9": "sparc64",
+}
+GOARCH_BY_WIDTH = {
+    ("EM_MIPS", 32, False): "mips",
+    ("EM_MIPS", 32, True): "mipsle",
+    ("EM_MIPS", 64, False): "mips64",
+    ("EM_MIPS", 64, True): "mips64le",
+    ("EM_PPC64", 64, False): "ppc64",
+    ("EM_PPC64", 64, True): "ppc64le",
+    ("EM_RISCV", 64, True): "riscv64",
+    ("EM_PPC", 32, False): "ppc",
+}
+GO_META_SECTIONS = frozenset(
+    {
+        ".gopclntab",
+        ".gosymtab",
+        ".go.buildinfo",
+        ".go.fipsinfo",
+        ".go.module",
+        ".typelink",
+        ".itablink",
+        ".data.rel.ro.typelink",
+        ".data.rel.ro.itablink",
+        ".data.rel.ro.gopclntab",
+        ".note.go.buildid",
+        ".go.buildid",
+    }
+)
+DYNAMIC_SECTIONS = frozenset(
+    {
+        ".interp",
+        ".dynamic",
+        ".dynsym",
+        ".dynstr",
+        ".hash",
+        ".gnu.hash",
+        ".gnu.version",
+        ".gnu.version_r",
+        ".gnu.version_d",
+        ".got",
+        ".got.plt",
+    }
+)
+CATEGORIES = ("code", "rodata", "data", "gometa", "symtab", "dwarf", "dynamic", "other")
+CHDR_64, CHDR_32 = "IIQQ", "III"
+
+
+@dataclass(frozen=True)
+class SectionFact:
+    name: str
+    type: str
+    size: int  # sh_size, as in the header
+    file_size: int  # bytes in the file (0 for NOBITS)
+    compressed: bool
+    uncompressed_size: int
+    category: str
+
+
+@dataclass(frozen=True)
+class Linking:
+    static: bool
+    interpreter: str | None
+    needed: tuple[str, ...]
+    rpath: str | None
+    runpath: str | None
+    soname: str | None
+    pie: bool
+    relro: str
+    nx: bool
+    stripped: bool
+    glibc_min: str | None
+
+
+@dataclass(frozen=True)
+class PackageCode:
+    package: str
+    module: str
+    text_bytes: int
+    init_bytes: int
+    functions: int
+
+
+@dataclass(frozen=True)
+class Inspection:
+    path: str
+    size: int
+    sha256: str
+    gnu_build_id: str | None
+    go_build_id: str | None
+    layout: ElfLayout
+    goarch: str | None
+    sections: tuple[SectionFact, ...]
+    totals: dict[str, int]
+    linking: Linking
+    symbols: Symbols
+    go: BuildInfo | None
+    pclntab_format: str | None
+    packages: tuple[PackageCode, ...]
+    warnings: tuple[str, ...]
+
+    @property
+    def dwarf_file_bytes(self) -> int:
+        return sum(s.file_size for s in self.sections if s.category == "dwarf")
+
+    @property
+    def dwarf_uncompressed_bytes(self) -> int:
+        return sum(s.uncompressed_size for s in self.sections if s.category == "dwarf")
+
+
+def inspect_file(path: str | Path, sha256: Callable[[], str] | None = None) -> Inspection:
+    """All facts about one ELF file; NotElfError (exit 2) when it cannot be read.
+
+    ``sha256`` gives the file's digest when it is computed elsewhere (buildopt inspect hashes
+    in a process of its own); by default it is computed on a thread beside the decoding.
+    """
+    if sha256 is not None:
+        return _inspect(path, sha256)
+    hashing = Hashing(path)
+    try:
+        return _inspect(path, hashing.result)
+    finally:
+        with contextlib.suppress(OSError):
+            hashing.result()  # never leave it reading a file the caller may remove
+
+
+def _inspect(path: str | Path, sha256: Callable[[], str]) -> Inspection:
+    with open_elf(path) as (f, layout):
+        sections = tuple(
+            section_fact(f, layout, s) for s in layout.sections if s.type != "SHT_NULL"
+        )
+        go, warnings = _go_info(f, layout)
+        table = _pclntab(f, layout)
+        old = table.old_prefixes if table else (go is not None and _before_120(go.go_version))
+        symbols = read_symbols(f, layout, old)
+        notes = _notes(f, layout)
+        return Inspection(
+            path=str(path),
+            size=layout.size,
+            sha256=sha256(),
+            gnu_build_id=notes.get("gnu"),
+            go_build_id=notes.get("go"),
+            layout=layout,
+            goarch=goarch_of(layout),
+            sections=sections,
+            totals=totals(layout, sections),
+            linking=linking_of(f, layout),
+            symbols=symbols,
+            go=go,
+            pclntab_format=table.format if table else None,
+            packages=packages_of(table, go) if table else (),
+            warnings=warnings,
+        )
+
+
+def goarch_of(layout: ElfLayout) -> str | None:
+    return GOARCH.get(layout.machine) or GOARCH_BY_WIDTH.get(
+        (layout.machine, layout.elfclass, layout.little_endian)
+    )
+
+
+HASH_CHUNK = 8 << 20
+
+
+class Hashing:
+    """The SHA-256 of a file, computed on a thread of its own while the caller decodes.
+
+    The file is read into the thread's scratch buffer (readinto) and hashed from it: both
+    release the GIL, so the thread holds it only between chunks. Not the file through mmap: a
+    file truncated while it is hashed would kill the process (SIGBUS).
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self._digest = ""
+        self._error: Exception | None = None
+        self._thread = threading.Thread(target=self._run, args=(path,), name="sha256")
+        self._thread.daemon = True
+        self._thread.start()
+
+    def result(self) -> str:
+        """The hex digest; what reading the file raised, if anything."""
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._digest
+
+    def _run(self, path: str | Path) -> None:
+        try:
+            self._digest = sha256_of(path)
+        except Exception as exc:
+            self._error = exc
+
+
+def sha256_of(path: str | Path) -> str:
+    """SHA-256 of the file, read in large chunks into this thread's scratch buffer."""
+    import hashlib  # here: buildopt inspect hashes in a child, its parent never loads OpenSSL
+
+    digest = hashlib.sha256()
+    view = scratch(HASH_CHUNK)
+    with open(path, "rb", buffering=0) as f:
+        while size := f.readinto(view):
+            digest.update(view[:size])
+    return digest.hexdigest()
+
+
+# --- sections and categories -----------------------------------------------------------------
+
+
+CATEGORY_RULES: tuple[tuple[str, Callable[[Section], bool]], ...] = (
+    ("dwarf", lambda s: s.name.startswith((".debug_", ".zdebug_"))),
+    ("symtab", lambda s: s.name in (".symtab", ".strtab") or s.type == "SHT_SYMTAB"),
+    ("gometa", lambda s: s.name in GO_META_SECTIONS or s.name.startswith(".go.")),
+    ("bss", lambda s: s.type == "SHT_NOBITS"),
+    (
+        "dynamic",
+        lambda s: s.name in DYNAMIC_SECTIONS or s.type in ("SHT_RELA", "SHT_REL", "SHT_DYNAMIC"),
+    ),
+    ("other", lambda s: not s.flags & SHF_ALLOC),
+    ("code", lambda s: bool(s.flags & SHF_EXECINSTR)),
+    ("data", lambda s: bool(s.flags & SHF_WRITE)),
+)
+
+
+def category_of(section: Section) -> str:
+    """The first rule that matches, in order; what is left is allocated read-only data."""
+    return next((name for name, rule in CATEGORY_RULES if rule(section)), "rodata")
+
+
+def section_fact(f: BinaryIO, layout: ElfLayout, section: Section) -> SectionFact:
+    compressed, logical = False, section.size
+    if section.flags & SHF_COMPRESSED and section.type != "SHT_NOBITS":
+        compressed, logical = True, _chdr_size(f, layout, section)
+    elif section.name.startswith(".zdebug_") and section.size >= 12:
+        head = read_at(f, section.offset, 12)
+        if head[:4] == b"ZLIB":
+            compressed, logical = True, struct.unpack(">Q", head[4:12])[0]
+    return SectionFact(
+        section.name,
+        section.type,
+        section.size,
+        section.file_size,
+        compressed,
+        logical,
+        category_of(section),
+    )
+
+
+def _chdr_size(f: BinaryIO, layout: ElfLayout, section: Section) -> int:
+    fmt = ("<" if layout.little_endian else ">") + (CHDR_64 if layout.elfclass == 64 else CHDR_32)
+    head = read_at(f, section.offset, struct.calcsize(fmt))
+    if len(head) < struct.calcsize(fmt):
+        return section.size
+    fields = struct.unpack(fmt, head)
+    return int(fields[2] if layout.elfclass == 64 else fields[1])
+
+
+def totals(layout: ElfLayout, sections: tuple[SectionFact, ...]) -> dict[str, int]:
+    """Bytes per category; with headers and padding they add up to the file size exactly."""
+    out = dict.fromkeys((*CATEGORIES, "headers", "padding", "bss"), 0)
+    intervals: list[tuple[int, int, str]] = [(0, layout.header_bytes, "headers")]
+    for offset, size in (layout.program_headers, layout.section_headers):
+        if size:
+            intervals.append((offset, offset + size, "headers"))
+    for raw, fact in zip(
+        (s for s in layout.sections if s.type != "SHT_NULL"), sections, strict=True
+    ):
+        if fact.category == "bss":
+            out["bss"] += fact.size
+        elif raw.file_size:
+            intervals.append((raw.offset, raw.end, fact.category))
+    covered = 0  # each file byte is counted once, in the first interval that covers it
+    for start, end, category in sorted(intervals):
+        gain = max(0, end - max(start, covered))
+        out[category] += gain
+        covered = max(covered, end)
+    out["padding"] = layout.size - sum(v for k, v in out.items() if k != "bss")
+    return out
+
+
+# --- linking and hardening -------------------------------------------------------------------
+
+
+def linking_of(f: BinaryIO, layout: ElfLayout) -> Linking:
+    interp_seg = layout.segment("PT_INTERP")
+    interpreter = None
+    if interp_seg is not None:
+        interpreter = (
+            read_at(f, interp_seg.offset, interp_seg.filesz)
+            .split(b"\0")[0]
+            .decode("utf-8", "replace")
+        )
+    dyn = layout.dynamic
+    relro_seg = layout.segment("PT_GNU_RELRO")
+    stack = layout.segment("PT_GNU_STACK")
+    return Linking(
+        static=interpreter is None and not dyn.needed,
+        interpreter=interpreter,
+        needed=dyn.needed,
+        rpath=dyn.rpath,
+        runpath=dyn.runpath,
+        soname=dyn.soname,
+        pie=layout.type == "ET_DYN" and (interpreter is not None or dyn.pie_flag),
+        relro="none" if relro_seg is None else ("full" if dyn.bind_now else "partial"),
+        nx=stack is not None and not stack.flags & 0x1,
+        stripped=layout.section(".symtab") is None,
+        glibc_min=glibc_min(layout.version_needs),
+    )
+
+
+def glibc_min(needs: tuple[tuple[str, str], ...]) -> str | None:
+    """The newest GLIBC_x.y version the file requires: the oldest glibc it runs on."""
+    versions = []
+    for _, name in needs:
+        match = re.fullmatch(r"GLIBC_(\d+(?:\.\d+)*)", name)
+        if match:
+            versions.append(tuple(int(p) for p in match.group(1).split(".")))
+    return ".".join(map(str, max(versions))) if versions else None
+
+
+def _notes(f: BinaryIO, layout: ElfLayout) -> dict[str, str]:
+    """GNU build-id (hex) and Go build ID (text) from their note sections."""
+    out: dict[str, str] = {}
+    order = "<" if layout.little_endian else ">"
+    for name, key in ((".note.gnu.build-id", "gnu"), (".note.go.buildid", "go")):
+        section = layout.section(name)
+        if section is None or section.file_size < 12:
+            continue
+        data = section_bytes(f, section)
+        namesz, descsz, _ = struct.unpack_from(order + "III", data, 0)
+        start = 12 + (namesz + 3) // 4 * 4
+        desc = data[start : start + descsz]
+        out[key] = desc.hex() if key == "gnu" else desc.decode("utf-8", "replace")
+    return out
+
+
+# --- Go ------------------------------------------------------------------------------------------
+
+
+def _before_120(version: str) -> bool:
+    match = re.match(r"go1\.(\d+)", version)
+    return match is not None and int(match.group(1)) < 20
+
+
+def _go_info(f: BinaryIO, layout: ElfLayout) -> tuple[BuildInfo | None, tuple[str, ...]]:
+    try:
+        info = read_buildinfo(f, layout)
+    except BuildInfoError as exc:
+        return None, (f"Go build info is unreadable: {exc}",)
+    if info is None:
+        return None, ()
+    return info, deploy_warnings(info)
+
+
+def deploy_warnings(info: BuildInfo) -> tuple[str, ...]:
+    """Build settings that matter at deploy time."""
+    warnings = []
+    godebug = dict(
+        kv.split("=", 1) for kv in (info.setting("DefaultGODEBUG") or "").split(",") if "=" in kv
+    )
+    if godebug.get("containermaxprocs") == "0" or godebug.get("updatemaxprocs") == "0":
+        warnings.append(
+            "DefaultGODEBUG has containermaxprocs=0/updatemaxprocs=0: GOMAXPROCS ignores the "
+            "container's CPU limit (the main module's go.mod says go <= 1.24)"
+        )
+    if info.setting("-trimpath") != "true":
+        warnings.append("built without -trimpath: build paths are embedded in the binary")
+    if info.setting("vcs.modified") == "true":
+        warnings.append("built from a modified VCS checkout (vcs.modified=true)")
+    return tuple(warnings)
+
+
+def _pclntab(f: BinaryIO, layout: ElfLayout) -> pclntab.FuncTable | None:
+    section = layout.section(".gopclntab") or layout.section(".data.rel.ro.gopclntab")
+    try:
+        if section is not None and section.file_size:
+            start, size = section.offset, min(section.file_size, layout.size - section.offset)
+            return pclntab.decode_from(
+                lambda o, n: read_at(f, start + o, max(0, min(n, size - o))),
+                size,
+                lambda o, n: read_transient(f, start + o, max(0, min(n, size - o))),
+            )
+        data = _search_pclntab(f, layout)
+        return pclntab.decode(data) if data else None
+    except pclntab.PclntabError:
+        return None
+
+
+def _search_pclntab(f: BinaryIO, layout: ElfLayout) -> bytes:
+    """Without section headers: look for the table in the read-only, non-code segments."""
+    for seg in layout.segments:
+        if seg.type == "PT_LOAD" and not seg.flags & 0x1 and seg.filesz:
+            data = read_at(f, seg.offset, seg.filesz)
+            pos = pclntab.find(data)
+            if pos >= 0:
+                return data[pos:]
+    return b""
+
+
+def packages_of(table: pclntab.FuncTable, go: BuildInfo | None) -> tuple[PackageCode, ...]:
+    """Text and init bytes per package, from the function table (works on stripped files)."""
+    modules = tuple(d.path for d in go.deps) if go else ()
+    main_module = go.main.path if go and go.main else ""
+    if main_module:
+        modules += (main_module,)
+    rows = []
+    for raw, (size, count, init) in table.by_package().items():
+        p = raw.decode("utf-8", "replace")
+        rows.append(PackageCode(p, module_of(p, modules, main_module), size, init, count))
+    return tuple(sorted(rows, key=lambda r: (-r.text_bytes, r.package)))
+
+
+# --- JSON ------------------------------------------------------------------------------------
+
+
+def to_json(i: Inspection) -> dict[str, Any]:
+    """The ``buildopt.inspect/1`` object of one file (stable keys; see docs/schemas.md)."""
+    layout, link = i.layout, i.linking
+    return {
+        "path": i.path,
+        "size": i.size,
+        "sha256": i.sha256,
+        "gnu_build_id": i.gnu_build_id,
+        "go_build_id": i.go_build_id,
+        "elf": {
+            "class": layout.elfclass,
+            "endian": "little" if layout.little_endian else "big",
+            "machine": layout.machine,
+            "type": layout.type,
+            "goarch": i.goarch,
+        },
+        "sections": [
+            {
+                "name": s.name,
+                "type": s.type,
+                "size": s.size,
+                "file_size": s.file_size,
+                "compressed": s.compressed,
+                "uncompressed_size": s.uncompressed_size,
+                "category": s.category,
+            }
+            for s in i.sections
+        ],
+        "totals": i.totals,
+        "symbols": {
+            "count": i.symbols.count,
+            "symtab_bytes": i.symbols.symtab_bytes,
+            "strtab_bytes": i.symbols.strtab_bytes,
+            "by_package": [{"package": p, "size": n} for p, n in i.symbols.by_package],
+        },
+        "dwarf": {
+            "file_bytes": i.dwarf_file_bytes,
+            "uncompressed_bytes": i.dwarf_uncompressed_bytes,
+        },
+        "linking": {
+            "static": link.static,
+            "interpreter": link.interpreter,
+            "needed": list(link.needed),
+            "rpath": link.rpath,
+            "runpath": link.runpath,
+            "soname": link.soname,
+            "pie": link.pie,
+            "relro": link.relro,
+            "nx": link.nx,
+            "stripped": link.stripped,
+            "glibc_min": link.glibc_min,
+        },
+        "go": None if i.go is None else _go_json(i.go),
+        "pclntab": i.pclntab_format,
+        "packages": [
+            {
+                "package": p.package,
+                "module": p.module,
+                "text_bytes": p.text_bytes,
+                "init_bytes": p.init_bytes,
+                "functions": p.functions,
+            }
+            for p in i.packages
+        ],
+        "modules": _modules_json(i.packages),
+        "warnings": list(i.warnings),
+    }
+
+
+def _go_json(go: BuildInfo) -> dict[str, Any]:
+    return {
+        "version": go.go_version,
+        "path": go.path,
+        "main": None if go.main is None else {"path": go.main.path, "version": go.main.version},
+        "deps": [{"path": d.path, "version": d.version} for d in go.deps],
+        "settings": dict(go.settings),
+    }
+
+
+def _modules_json(packages: tuple[PackageCode, ...]) -> list[dict[str, Any]]:
+    sizes: dict[str, int] = defaultdict(int)
+    for p in packages:
+        sizes[p.module] += p.text_bytes
+    return [
+        {"module": m, "text_bytes": n}
+        for m, n in sorted(sizes.items(), key=lambda kv: (-kv[1], kv[0]))
+    ]

@@ -1,0 +1,118 @@
+"""The ``inspect`` command: facts of many ELF files, as JSON or as tables for people.
+
+Kept apart from buildopt.cli.commands so that ``buildopt inspect FILE...`` - run on many files from
+scripts and CI - loads only what it uses: no profiles, no pathlib, no rich for JSON. Files are
+hashed in a forked process beside the decoding (a hashing thread would wait for the GIL behind
+every long C call of the decoding) and, with --json, decoded by --jobs processes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+from buildopt.errors import EXIT_BAD_INPUT, EXIT_OK, UsageError
+
+
+def inspect_command(
+    files: Sequence[str],
+    *,
+    as_json: bool = False,
+    packages: int = 15,
+    jobs: int | None = None,
+) -> int:
+    """``buildopt inspect``: facts of every file; a bad file is reported, the others still are.
+
+    Files are hashed in a process of their own beside the decoding; with ``--json`` they are
+    also spread over ``jobs`` decoding processes (default: one per two CPUs, each with its
+    hashing process). Tables for people are printed one file at a time, as each is read.
+    """
+    from buildopt.system.forkmap import available_cpus, fork_batches
+
+    if not files:
+        raise UsageError("inspect: name at least one ELF file")
+    if packages < 0:
+        raise UsageError(f"--packages {packages}: expected 0 or more")
+    if jobs is not None and jobs < 1:
+        raise UsageError(f"--jobs {jobs}: expected 1 or more")
+    if not as_json:
+        return _show_inspections(files, packages)
+    weights = [_size_or_zero(path) for path in files]
+    workers = jobs or max(1, available_cpus() // 2)
+    results = fork_batches(_inspect_batch, files, weights, workers)
+    documents: list[Any] = []
+    failed = False
+    for path, result in zip(files, results, strict=True):
+        if isinstance(result, str):  # the file could not be read: its error line
+            failed = True
+            print(f"error: {result}", file=sys.stderr)
+            documents.append({"path": path, "error": result})
+        else:
+            documents.append(result)
+    from buildopt.binary.inspect import INSPECT_SCHEMA
+
+    # compact: the C encoder (indent=... falls back to the pure-Python one, ~4x slower)
+    document = {"schema": INSPECT_SCHEMA, "binaries": documents}
+    sys.stdout.write(json.dumps(document, check_circular=False))  # a tree: nothing to track
+    sys.stdout.write("\n")
+    return EXIT_BAD_INPUT if failed else EXIT_OK
+
+
+def _inspect_batch(paths: list[str]) -> list[object]:
+    """The inspect/1 object of each file, or the message of why it cannot be read."""
+    from buildopt.binary.elf.reader import NotElfError
+    from buildopt.binary.inspect import inspect_file, to_json
+
+    results: list[object] = []
+    with _digests(paths) as digests:
+        for path, digest in zip(paths, digests, strict=True):
+            try:
+                results.append(to_json(inspect_file(path, digest)))
+            except NotElfError as exc:
+                results.append(exc.message)
+    return results
+
+
+def _show_inspections(files: Sequence[str], packages: int) -> int:
+    from buildopt.output import console as report  # rich costs ~60 ms to import: only for people
+    from buildopt.binary.elf.reader import NotElfError
+    from buildopt.binary.inspect import inspect_file
+
+    console = report.make_console()
+    failed = False
+    with _digests(files) as digests:
+        for path, digest in zip(files, digests, strict=True):
+            try:
+                facts = inspect_file(path, digest)
+            except NotElfError as exc:
+                failed = True
+                print(f"error: {exc.message}", file=sys.stderr, flush=True)
+                continue
+            report.show_inspection(console, facts, packages)
+    return EXIT_BAD_INPUT if failed else EXIT_OK
+
+
+@contextlib.contextmanager
+def _digests(paths: Sequence[str]) -> Iterator[list[Callable[[], str]]]:
+    """Getters of each file's SHA-256, hashed in a forked process while this one decodes:
+    a thread would wait for the GIL behind every long C call of the decoding."""
+    from buildopt.binary.inspect import sha256_of
+    from buildopt.system.forkmap import Background
+
+    hashes = Background(sha256_of, paths)
+    try:
+        yield [functools.partial(hashes.get, i) for i in range(len(paths))]
+    finally:
+        hashes.close()
+
+
+def _size_or_zero(path: str) -> int:
+    try:
+        return os.stat(path).st_size
+    except OSError:
+        return 0

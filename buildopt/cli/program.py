@@ -1,0 +1,59 @@
+"""The invoke Program over the task collection in buildopt.cli.tasks: the ``buildopt`` command."""
+
+from __future__ import annotations
+
+from invoke.collection import Collection
+from invoke.exceptions import Exit, ParseError
+from invoke.program import Program
+
+from buildopt import __version__
+from buildopt.cli import tasks
+from buildopt.errors import EXIT_BAD_INPUT
+
+
+class BuildoptProgram(Program):
+    """invoke's Program, with argument errors mapped to exit code 2 (bad input)."""
+
+    def parse_core(self, argv: list[str] | None) -> None:
+        try:
+            super().parse_core(argv)
+        except ParseError as exc:
+            raise Exit(f"error: {exc}", EXIT_BAD_INPUT) from None
+
+    # invoke's core options about running shell commands (--pty, --echo, --dry, ...) mean
+    # nothing for buildopt, which runs no shell: help shows only these.
+    HELP_OPTIONS = ("--debug", "--help", "--list", "--version", "--print-completion-script")
+
+    def print_help(self) -> None:
+        print(f"Usage: {self.binary} [--debug] <command> [--command-options] ...")
+        print("")
+        print("Options:")
+        print("")
+        tuples = self.initial_context.help_tuples()
+        self.print_columns([t for t in tuples if _option_names(t[0]) & set(self.HELP_OPTIONS)])
+        print("")
+        print(
+            "Exit codes: 0 ok, 1 a build, budget or program failed, 2 bad input, 130 interrupted."
+        )
+        print(f"'{self.binary} COMMAND --help' describes a command; docs/commands.md all of them.")
+        print("")
+        self.list_tasks()
+
+    def parse_tasks(self) -> None:
+        try:
+            super().parse_tasks()
+        except ParseError as exc:
+            raise Exit(f"error: {exc}", EXIT_BAD_INPUT) from None
+
+
+def _option_names(spec: str) -> set[str]:
+    """'-D INT, --list-depth=INT' -> {'-D', '--list-depth'}."""
+    return {part.split("=")[0].split(" ")[0].split("[")[0] for part in spec.split(", ")}
+
+
+program = BuildoptProgram(
+    name="buildopt",
+    binary="buildopt",
+    version=__version__,
+    namespace=Collection.from_module(tasks),
+)

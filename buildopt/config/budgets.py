@@ -1,0 +1,265 @@
+"""Budgets from a profile's ``[[budget]]`` and ``[[image]]`` tables, validated into facts.
+
+Every problem is a ProfileError naming the file and the key (``budget[2].max_size``), exit 2.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from buildopt.config.profile import SOURCE_KEY
+from buildopt.config.units import UnitError, parse_percent, parse_size
+from buildopt.errors import ProfileError
+
+CATEGORIES = ("code", "rodata", "data", "bss", "gometa", "symtab", "dwarf", "dynamic")
+BUDGET_KEYS = frozenset(
+    {
+        "name",
+        "select",
+        "max_size",
+        "max_section",
+        "max_category",
+        "max_dwarf",
+        "max_symbols",
+        "static",
+        "allowed_needed",
+        "max_package",
+        "max_growth",
+        "growth_floor",
+        "level",
+        "message",
+        "max_startup_p95",
+        "max_rss",
+        "max_gc_cycles",
+        "max_scan_errors",
+    }
+)
+IMAGE_KEYS = frozenset({"name", "select", "records", "max_size", "level", "message"})
+Level = Literal["fail", "warn"]
+
+
+@dataclass(frozen=True)
+class Growth:
+    fraction: float | None  # 0.02 for "2%"
+    absolute: int | None  # bytes for "100 kB"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Budget:
+    name: str
+    where: str  # budget[1], for messages
+    select: tuple[str, ...]
+    level: Level = "fail"
+    message: str = ""
+    max_size: int | None = None
+    max_section: Mapping[str, int] = field(default_factory=dict, hash=False)
+    max_category: Mapping[str, int] = field(default_factory=dict, hash=False)
+    max_dwarf: int | None = None
+    max_symbols: int | None = None
+    static: bool | None = None
+    allowed_needed: tuple[str, ...] | None = None
+    max_package: Mapping[str, int] = field(default_factory=dict, hash=False)
+    max_growth: Growth | None = None
+    growth_floor: int = 0
+    max_startup_p95: float | None = None  # milliseconds
+    max_rss: int | None = None  # bytes
+    max_gc_cycles: int | None = None
+    max_scan_errors: int | None = None  # error-level findings of buildopt scan ([scan] enabled)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ImageBudget:
+    name: str
+    where: str
+    select: tuple[str, ...]
+    records: tuple[Path, ...]
+    max_size: int
+    level: Level = "fail"
+    message: str = ""
+
+
+def matches(patterns: Sequence[str], build_id: str) -> bool:
+    return any(fnmatch.fnmatchcase(build_id, p) for p in patterns)
+
+
+def parse_budgets(
+    path: Path, root: Path, raw: Mapping[str, Any], ids: Sequence[str]
+) -> tuple[list[Budget], list[ImageBudget]]:
+    """Budgets and image budgets of a profile; selectors must match some variant id."""
+    budgets = [
+        _budget(*_source(path, "budget", i, table), _plain(table), ids)
+        for i, table in enumerate(_tables(path, "budget", raw.get("budget", [])))
+    ]
+    images = [
+        _image(*_source(path, "image", i, table), root, _plain(table), ids)
+        for i, table in enumerate(_tables(path, "image", raw.get("image", [])))
+    ]
+    return budgets, images
+
+
+def _source(path: Path, key: str, index: int, table: Mapping[str, Any]) -> tuple[Path, str]:
+    """The file and ``budget[N]`` a table was written as (it may come from an extended file)."""
+    source = table.get(SOURCE_KEY)
+    return (source[0], source[1]) if source else (path, f"{key}[{index + 1}]")
+
+
+def _plain(table: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in table.items() if k != SOURCE_KEY}
+
+
+def _tables(path: Path, key: str, value: object) -> list[Mapping[str, Any]]:
+    if not isinstance(value, list) or not all(isinstance(t, dict) for t in value):
+        raise ProfileError(path, f"{key}: expected [[{key}]] tables")
+    return value
+
+
+def _check_keys(path: Path, where: str, table: Mapping[str, Any], allowed: frozenset[str]) -> None:
+    import difflib
+
+    for key in table:
+        if key not in allowed:
+            close = difflib.get_close_matches(key, sorted(allowed), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise ProfileError(path, f"unknown key '{where}.{key}'{hint}")
+
+
+def _select(
+    path: Path, where: str, table: Mapping[str, Any], ids: Sequence[str]
+) -> tuple[str, ...]:
+    value = table.get("select")
+    patterns = [value] if isinstance(value, str) else value
+    if (
+        not patterns
+        or not isinstance(patterns, list)
+        or not all(isinstance(p, str) for p in patterns)
+    ):
+        raise ProfileError(path, f"{where}.select: expected an id pattern or a list of them")
+    for pattern in patterns:
+        if not any(fnmatch.fnmatchcase(i, pattern) for i in ids):
+            raise ProfileError(
+                path, f"{where}.select: {pattern!r} matches no variant id (ids: {', '.join(ids)})"
+            )
+    return tuple(patterns)
+
+
+def _size(path: Path, where: str, value: object) -> int:
+    try:
+        return parse_size(value)
+    except UnitError as exc:
+        raise ProfileError(path, f"{where}: {exc}") from exc
+
+
+def _sizes(path: Path, where: str, value: object) -> dict[str, int]:
+    if not isinstance(value, dict):
+        raise ProfileError(path, f"{where}: expected a table of sizes")
+    return {k: _size(path, f"{where}.{k}", v) for k, v in value.items()}
+
+
+def _level(path: Path, where: str, table: Mapping[str, Any]) -> Level:
+    level = table.get("level", "fail")
+    if level not in ("fail", "warn"):
+        raise ProfileError(path, f'{where}.level: expected "fail" or "warn", got {level!r}')
+    return level  # type: ignore[no-any-return]
+
+
+def _growth(path: Path, where: str, value: object) -> Growth:
+    try:
+        if isinstance(value, str) and value.strip().endswith("%"):
+            return Growth(parse_percent(value), None)
+        return Growth(None, parse_size(value))
+    except UnitError as exc:
+        raise ProfileError(path, f"{where}: {exc}") from exc
+
+
+def _budget(path: Path, where: str, table: Mapping[str, Any], ids: Sequence[str]) -> Budget:
+    _check_keys(path, where, table, BUDGET_KEYS)
+    categories = _sizes(path, f"{where}.max_category", table.get("max_category", {}))
+    for name in categories:
+        if name not in CATEGORIES:
+            raise ProfileError(
+                path, f"{where}.max_category.{name}: not a category ({', '.join(CATEGORIES)})"
+            )
+    static = table.get("static")
+    if static is not None and not isinstance(static, bool):
+        raise ProfileError(path, f"{where}.static: expected true or false")
+    needed = table.get("allowed_needed")
+    if needed is not None and (
+        not isinstance(needed, list) or not all(isinstance(n, str) for n in needed)
+    ):
+        raise ProfileError(path, f"{where}.allowed_needed: expected a list of library names")
+
+    def optional_size(key: str) -> int | None:
+        return _size(path, f"{where}.{key}", table[key]) if key in table else None
+
+    return Budget(
+        name=str(table.get("name", where)),
+        where=where,
+        select=_select(path, where, table, ids),
+        level=_level(path, where, table),
+        message=str(table.get("message", "")),
+        max_size=optional_size("max_size"),
+        max_section=_sizes(path, f"{where}.max_section", table.get("max_section", {})),
+        max_category=categories,
+        max_dwarf=optional_size("max_dwarf"),
+        max_symbols=optional_size("max_symbols"),
+        static=static,
+        allowed_needed=tuple(needed) if needed is not None else None,
+        max_package=_sizes(path, f"{where}.max_package", table.get("max_package", {})),
+        max_growth=_growth(path, f"{where}.max_growth", table["max_growth"])
+        if "max_growth" in table
+        else None,
+        growth_floor=optional_size("growth_floor") or 0,
+        max_startup_p95=_duration_ms(path, f"{where}.max_startup_p95", table["max_startup_p95"])
+        if "max_startup_p95" in table
+        else None,
+        max_rss=optional_size("max_rss"),
+        max_gc_cycles=_count(path, f"{where}.max_gc_cycles", table.get("max_gc_cycles")),
+        max_scan_errors=_count(path, f"{where}.max_scan_errors", table.get("max_scan_errors")),
+    )
+
+
+def _duration_ms(path: Path, where: str, value: object) -> float:
+    from buildopt.measure.startup import parse_seconds
+
+    try:
+        return parse_seconds(value) * 1000
+    except UnitError as exc:
+        raise ProfileError(path, f"{where}: {exc}") from exc
+
+
+def _count(path: Path, where: str, value: object) -> int | None:
+    if value is None:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise ProfileError(path, f"{where}: expected a whole number >= 0, got {value!r}")
+    return value
+
+
+def _image(
+    path: Path, where: str, root: Path, table: Mapping[str, Any], ids: Sequence[str]
+) -> ImageBudget:
+    _check_keys(path, where, table, IMAGE_KEYS)
+    if "max_size" not in table:
+        raise ProfileError(path, f"{where}.max_size: required")
+    records = table.get("records", [])
+    if not isinstance(records, list) or not all(isinstance(r, str) for r in records):
+        raise ProfileError(path, f"{where}.records: expected a list of build record paths")
+    select = table.get("select")
+    patterns = [select] if isinstance(select, str) else select
+    if not patterns or not isinstance(patterns, list):
+        raise ProfileError(path, f"{where}.select: expected an id pattern or a list of them")
+    if not records:  # patterns over this profile's ids must match
+        _select(path, where, table, ids)
+    return ImageBudget(
+        name=str(table.get("name", where)),
+        where=where,
+        select=tuple(patterns),
+        records=tuple((root / r).resolve() for r in records),
+        max_size=_size(path, f"{where}.max_size", table["max_size"]),
+        level=_level(path, where, table),
+        message=str(table.get("message", "")),
+    )

@@ -1,0 +1,605 @@
+"""Load a TOML build profile into frozen, validated facts.
+
+Resolution chain, one function each: read the file (and the files it ``extends``), check every
+key and type of each file against the allowed keys, merge the files (parent first), then resolve
+each variant as built-in defaults <- ``[defaults]`` <- ``[variants.NAME]`` (or a ``[matrix]``
+combination). Lists replace by default; ``{ append = [...], remove = [...] }`` edits the list it
+inherits instead. Maps (``x``, ``env``) merge key by key.
+"""
+
+from __future__ import annotations
+
+import difflib
+import itertools
+import re
+import sys
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, cast
+
+from buildopt.config.target import Target, TargetSyntaxError, parse_target
+from buildopt.errors import ProfileError, UsageError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+SCHEMA_VERSION = 1
+PROFILES_DIR = "profiles"
+
+Strip = Literal["none", "dwarf", "all"]
+LinkMode = Literal["internal", "external"]
+BuildMode = Literal["exe", "pie"]
+
+_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*")
+_TAG_RE = re.compile(r"[A-Za-z0-9_.]+")
+_ENV_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+# --- the allowed keys ------------------------------------------------------------------------
+
+Checker = Callable[[object], str | None]
+
+
+def _is_bool(v: object) -> str | None:
+    return None if isinstance(v, bool) else "expected true or false"
+
+
+def _is_str(v: object) -> str | None:
+    return None if isinstance(v, str) else "expected a string"
+
+
+def _is_int(v: object) -> str | None:
+    return None if isinstance(v, int) and not isinstance(v, bool) else "expected an integer"
+
+
+def _one_of(*choices: str) -> Checker:
+    def check(v: object) -> str | None:
+        if v in choices:
+            return None
+        return "expected one of " + ", ".join(f'"{c}"' for c in choices)
+
+    return check
+
+
+def _str_list(v: object) -> str | None:
+    if isinstance(v, list) and all(isinstance(i, str) for i in v):
+        return None
+    return "expected a list of strings"
+
+
+def _list_or_edit(v: object) -> str | None:
+    """A list of strings, or ``{ append = [...], remove = [...] }`` editing the inherited list."""
+    if isinstance(v, dict):
+        unknown = set(v) - {"append", "remove"}
+        if unknown:
+            return f"unknown list edit {sorted(unknown)[0]!r}; use append or remove"
+        for key, items in v.items():
+            if _str_list(items):
+                return f"{key}: expected a list of strings"
+        return None
+    return _str_list(v)
+
+
+def _str_map(v: object) -> str | None:
+    if isinstance(v, dict) and all(isinstance(i, str) for i in v.values()):
+        return None
+    return "expected a table of strings"
+
+
+VARIANT_KEYS: dict[str, Checker] = {
+    "description": _is_str,
+    "cgo": _is_bool,
+    "strip": _one_of("none", "dwarf", "all"),
+    "linkmode": _one_of("internal", "external"),
+    "extldflags": _list_or_edit,
+    "buildmode": _one_of("exe", "pie"),
+    "trimpath": _is_bool,
+    "tags": _list_or_edit,
+    "x": _str_map,
+    "gcflags": _list_or_edit,
+    "asmflags": _list_or_edit,
+    "ldflags": _list_or_edit,
+    "flags": _list_or_edit,
+    "env": _str_map,
+    "buildid": _is_str,
+    "output": _is_str,
+    "targets": _str_list,
+}
+LIST_KEYS = frozenset(k for k, c in VARIANT_KEYS.items() if c is _list_or_edit)
+MAP_KEYS = frozenset({"x", "env"})
+DEFAULTS_KEYS = {k: c for k, c in VARIANT_KEYS.items() if k not in ("targets", "output")}
+MATRIX_AXES = frozenset(VARIANT_KEYS) - {"description", "output", "targets", "x", "env"}
+
+TOP_KEYS: dict[str, Checker] = {
+    "schema": _is_int,
+    "description": _is_str,
+    "extends": _is_str,
+    "root": _is_str,
+    "package": _is_str,
+    "binary": _is_str,
+    "targets": _list_or_edit,
+    "baseline": _is_str,
+    "budget": lambda v: (
+        None
+        if isinstance(v, list) and all(isinstance(t, dict) for t in v)
+        else "expected [[budget]] tables"
+    ),
+    "image": lambda v: (
+        None
+        if isinstance(v, list) and all(isinstance(t, dict) for t in v)
+        else "expected [[image]] tables"
+    ),
+}
+CONCATENATED = ("budget", "image")  # a child's budgets add to its parent's
+TOP_TABLES = ("defaults", "variants", "matrix", "startup", "scan")
+
+
+# --- facts -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class Variant:
+    """One named way to build: every go build knob, resolved and validated."""
+
+    name: str
+    description: str = ""
+    cgo: bool | None = None
+    strip: Strip = "none"
+    linkmode: LinkMode | None = None
+    extldflags: tuple[str, ...] = ()
+    buildmode: BuildMode | None = None
+    trimpath: bool = False
+    tags: tuple[str, ...] = ()
+    x: tuple[tuple[str, str], ...] = ()
+    gcflags: tuple[str, ...] = ()
+    asmflags: tuple[str, ...] = ()
+    ldflags: tuple[str, ...] = ()
+    flags: tuple[str, ...] = ()
+    env: tuple[tuple[str, str], ...] = ()
+    buildid: str | None = None
+    output: str | None = None
+    targets: tuple[Target, ...] | None = None
+    origin: str = ""
+
+    def settings(self) -> dict[str, object]:
+        """The knobs as plain data (for plan output and build records)."""
+        out: dict[str, object] = {}
+        for key in VARIANT_KEYS:
+            value = getattr(self, key)
+            if key in MAP_KEYS:
+                value = dict(value)
+            elif key == "targets":
+                value = None if value is None else [t.spec for t in value]
+            elif isinstance(value, tuple):
+                value = list(value)
+            out[key] = value
+        return out
+
+
+@dataclass(frozen=True, kw_only=True)
+class Profile:
+    name: str
+    path: Path
+    root: Path
+    description: str
+    package: Path
+    binary: str
+    targets: tuple[Target, ...]
+    baseline: str
+    variants: tuple[Variant, ...]
+    chain: tuple[Path, ...]
+    budgets: tuple[
+        Mapping[str, Any], ...
+    ] = ()  # [[budget]] tables, checked by buildopt.config.budgets
+    images: tuple[Mapping[str, Any], ...] = ()
+    startup: Mapping[str, Any] = field(default_factory=dict, hash=False)  # [startup], raw
+    scan: bool = False  # [scan] enabled: scan the sources of every built variant
+
+    def variant(self, name: str) -> Variant:
+        for v in self.variants:
+            if v.name == name:
+                return v
+        raise KeyError(name)
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+def find_profile(spec: str, cwd: Path) -> Path:
+    """``NAME`` -> ``profiles/NAME.toml`` under cwd; anything with ``/`` or ``.toml`` is a path."""
+    if spec.endswith(".toml") or "/" in spec or spec.startswith("."):
+        path = (cwd / spec).resolve()
+        if not path.is_file():
+            raise UsageError(f"--profile {spec}: no such file {path}")
+        return path
+    path = cwd / PROFILES_DIR / f"{spec}.toml"
+    if path.is_file():
+        return path.resolve()
+    known = available_profiles(cwd)
+    hint = _did_you_mean(spec, known) or (
+        f"; available: {', '.join(known)}" if known else f"; {cwd / PROFILES_DIR} has no profiles"
+    )
+    raise UsageError(f"--profile {spec}: no profile {PROFILES_DIR}/{spec}.toml{hint}")
+
+
+def available_profiles(cwd: Path) -> list[str]:
+    return sorted(p.stem for p in (cwd / PROFILES_DIR).glob("*.toml"))
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as f:
+            data: dict[str, Any] = tomllib.load(f)
+            return data
+    except tomllib.TOMLDecodeError as exc:
+        raise ProfileError(path, f"invalid TOML: {exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise ProfileError(path, f"not UTF-8 text: {exc}") from exc
+    except OSError as exc:
+        raise ProfileError(path, f"cannot read: {exc.strerror}") from exc
+
+
+def _did_you_mean(word: str, choices: Iterable[str]) -> str:
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def _check_table(path: Path, where: str, table: object, allowed: Mapping[str, Checker]) -> None:
+    if not isinstance(table, dict):
+        raise ProfileError(path, f"{where}: expected a table")
+    for key, value in table.items():
+        name = f"{where}.{key}" if where else key
+        checker = allowed.get(key)
+        if checker is None:
+            raise ProfileError(path, f"unknown key {name!r}{_did_you_mean(key, allowed)}")
+        problem = checker(value)
+        if problem:
+            raise ProfileError(path, f"{name}: {problem}, got {_show(value)}")
+
+
+def _show(value: object) -> str:
+    text = repr(value) if not isinstance(value, bool) else str(value).lower()
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def check_file(path: Path, raw: Mapping[str, Any]) -> None:
+    """Every key and type of one profile file, before anything is merged."""
+    top = {k: v for k, v in raw.items() if k not in TOP_TABLES}
+    allowed = dict(TOP_KEYS) | dict.fromkeys(TOP_TABLES, _is_table)
+    _check_table(path, "", top, allowed)
+    schema = raw.get("schema", SCHEMA_VERSION)
+    if schema != SCHEMA_VERSION:
+        raise ProfileError(
+            path, f"schema: this buildopt reads schema {SCHEMA_VERSION}, not {schema}"
+        )
+    _check_table(path, "defaults", raw.get("defaults", {}), DEFAULTS_KEYS)
+    variants = raw.get("variants", {})
+    if not isinstance(variants, dict):
+        raise ProfileError(path, "variants: expected a table of [variants.NAME] tables")
+    for name, table in variants.items():
+        check_variant_name(path, f"variants.{name}", name)
+        _check_table(path, f"variants.{name}", table, VARIANT_KEYS)
+    _check_matrix(path, raw.get("matrix", {}))
+
+
+def _is_table(v: object) -> str | None:
+    return None if isinstance(v, dict) else "expected a table"
+
+
+def _check_matrix(path: Path, matrix: object) -> None:
+    if not isinstance(matrix, dict):
+        raise ProfileError(path, "matrix: expected a table")
+    for key, values in matrix.items():
+        if key == "exclude":
+            if not isinstance(values, list) or not all(isinstance(e, dict) for e in values):
+                raise ProfileError(path, "matrix.exclude: expected a list of tables")
+            for entry in values:
+                for axis in entry:
+                    if axis not in matrix or axis == "exclude":
+                        raise ProfileError(
+                            path, f"matrix.exclude: {axis!r} is not an axis of [matrix]"
+                        )
+            continue
+        if key not in MATRIX_AXES:
+            hint = _did_you_mean(key, MATRIX_AXES)
+            raise ProfileError(path, f"matrix.{key}: not a matrix axis{hint}")
+        if not isinstance(values, list) or not values:
+            raise ProfileError(path, f"matrix.{key}: expected a non-empty list of values")
+        for value in values:
+            problem = VARIANT_KEYS[key](value)
+            if problem:
+                raise ProfileError(path, f"matrix.{key}: {problem}, got {_show(value)}")
+
+
+def check_variant_name(path: Path, where: str, name: str) -> None:
+    if "/" in name or "\\" in name:
+        raise ProfileError(path, f"{where}: a variant name may not contain '/'")
+    if ".." in name:
+        raise ProfileError(path, f"{where}: a variant name may not contain '..'")
+    if not _NAME_RE.fullmatch(name):
+        raise ProfileError(
+            path, f"{where}: a variant name is letters, digits and . _ + - (got {name!r})"
+        )
+
+
+# --- merging ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ListEdit:
+    """``{ append = [...], remove = [...] }``: an edit of an inherited list."""
+
+    append: tuple[str, ...] = ()
+    remove: tuple[str, ...] = ()
+
+    def apply(self, base: Sequence[str]) -> list[str]:
+        kept = [i for i in base if i not in self.remove]
+        return kept + [i for i in self.append if i not in kept]
+
+    def then(self, later: ListEdit) -> ListEdit:
+        """One edit equal to applying self, then later."""
+        append = tuple(i for i in self.append if i not in later.remove) + later.append
+        return ListEdit(append, self.remove + later.remove)
+
+
+ListValue = list[str] | ListEdit
+
+
+def _as_list_value(value: object) -> ListValue:
+    if isinstance(value, ListEdit):
+        return value
+    if isinstance(value, dict):
+        return ListEdit(tuple(value.get("append", ())), tuple(value.get("remove", ())))
+    return list(cast(list[str], value))
+
+
+def merge_list(base: ListValue | None, over: ListValue) -> ListValue:
+    if isinstance(over, list) or base is None:
+        return over
+    if isinstance(base, list):
+        return over.apply(base)
+    return base.then(over)
+
+
+def merge_layer(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    """Layer ``over`` on ``base``: scalars replace, lists edit or replace, maps merge."""
+    merged = dict(base)
+    for key, value in over.items():
+        if key in LIST_KEYS or key == "targets":
+            merged[key] = merge_list(base.get(key), _as_list_value(value))
+        elif key in MAP_KEYS:
+            merged[key] = {**base.get(key, {}), **value}
+        else:
+            merged[key] = value
+    return merged
+
+
+def merge_files(parent: Mapping[str, Any], child: Mapping[str, Any]) -> dict[str, Any]:
+    """A child profile over its parent: tables merge per variant, per key."""
+    merged = merge_layer(
+        {k: v for k, v in parent.items() if k not in TOP_TABLES},
+        {k: v for k, v in child.items() if k not in TOP_TABLES and k != "extends"},
+    )
+    for key in CONCATENATED:
+        merged[key] = [*parent.get(key, []), *child.get(key, [])]
+    merged["defaults"] = merge_layer(parent.get("defaults", {}), child.get("defaults", {}))
+    variants = dict(parent.get("variants", {}))
+    for name, table in child.get("variants", {}).items():
+        variants[name] = merge_layer(variants.get(name, {}), table)
+    merged["variants"] = variants
+    merged["matrix"] = {**parent.get("matrix", {}), **child.get("matrix", {})}
+    merged["startup"] = {**parent.get("startup", {}), **child.get("startup", {})}
+    merged["scan"] = {**parent.get("scan", {}), **child.get("scan", {})}
+    return merged
+
+
+def load_chain(path: Path, seen: tuple[Path, ...] = ()) -> tuple[dict[str, Any], tuple[Path, ...]]:
+    """Read a profile and the profiles it extends, merged parent first."""
+    if path in seen:
+        cycle = " -> ".join(p.name for p in (*seen, path))
+        raise ProfileError(seen[0], f"extends: profiles extend each other in a cycle: {cycle}")
+    raw = read_toml(path)
+    check_file(path, raw)
+    raw = _normalise(raw, path)
+    parent_spec = raw.get("extends")
+    if parent_spec is None:
+        return raw, (*seen, path)
+    parent_path = _resolve_extends(path, parent_spec)
+    parent, chain = load_chain(parent_path, (*seen, path))
+    return merge_files(parent, raw), chain
+
+
+SOURCE_KEY = "__source__"  # (file, "budget[N]") of a budget table, for messages after merging
+
+
+def _normalise(raw: Mapping[str, Any], path: Path) -> dict[str, Any]:
+    """List values as ListValue objects, so that layers merge uniformly; budget tables remember
+    the file and position they came from."""
+    out = merge_layer({}, {k: v for k, v in raw.items() if k not in TOP_TABLES})
+    for key in CONCATENATED:
+        out[key] = [
+            {**table, SOURCE_KEY: (path, f"{key}[{i + 1}]")}
+            for i, table in enumerate(raw.get(key, []))
+        ]
+    out["defaults"] = merge_layer({}, raw.get("defaults", {}))
+    out["variants"] = {n: merge_layer({}, t) for n, t in raw.get("variants", {}).items()}
+    out["matrix"] = dict(raw.get("matrix", {}))
+    out["startup"] = dict(raw.get("startup", {}))
+    out["scan"] = dict(raw.get("scan", {}))
+    return out
+
+
+def _resolve_extends(path: Path, spec: str) -> Path:
+    candidate = path.parent / (spec if spec.endswith(".toml") else f"{spec}.toml")
+    if not candidate.is_file():
+        raise ProfileError(path, f"extends: no profile {candidate}")
+    return candidate.resolve()
+
+
+# --- resolving -------------------------------------------------------------------------------
+
+
+def project_root(path: Path, raw: Mapping[str, Any]) -> Path:
+    """The directory paths are relative to: ``root`` if set, else the parent of ``profiles/``."""
+    if "root" in raw:
+        return (path.parent / str(raw["root"])).resolve()
+    if path.parent.name == PROFILES_DIR:
+        return path.parent.parent
+    return path.parent
+
+
+def load_profile(spec: str, cwd: Path) -> Profile:
+    """Find, read, merge, validate and resolve the profile named by ``spec``."""
+    path = find_profile(spec, cwd)
+    raw, chain = load_chain(path)
+    root = project_root(path, raw)
+    if "package" not in raw:
+        raise ProfileError(path, "package: required (the main package directory, e.g. './cmd/app')")
+    package = (root / raw["package"]).resolve()
+    if not package.is_dir():
+        raise ProfileError(path, f"package: no directory {package}")
+    binary = raw.get("binary", package.name)
+    _check_file_name(path, "binary", binary)
+    targets = _resolve_targets(path, "targets", raw.get("targets", []))
+    variants = resolve_variants(path, raw)
+    if not variants:
+        raise ProfileError(path, "variants: the profile defines no variant ([variants.NAME])")
+    names = [v.name for v in variants]
+    baseline = raw.get("baseline", "default" if "default" in names else names[0])
+    if baseline not in names:
+        raise ProfileError(
+            path, f"baseline: no variant {baseline!r}{_did_you_mean(baseline, names)}"
+        )
+    return Profile(
+        name=path.stem,
+        path=path,
+        root=root,
+        description=raw.get("description", ""),
+        package=package,
+        binary=binary,
+        targets=targets,
+        baseline=baseline,
+        variants=tuple(variants),
+        chain=chain,
+        budgets=tuple(raw.get("budget", [])),
+        images=tuple(raw.get("image", [])),
+        startup=raw.get("startup", {}),
+        scan=_scan_enabled(path, raw.get("scan", {})),
+    )
+
+
+def _scan_enabled(path: Path, table: Mapping[str, Any]) -> bool:
+    for key, value in table.items():
+        if key != "enabled":
+            raise ProfileError(path, f"unknown key 'scan.{key}'; [scan] takes only enabled")
+        if not isinstance(value, bool):
+            raise ProfileError(path, "scan.enabled: expected true or false")
+    return bool(table.get("enabled", False))
+
+
+def _check_file_name(path: Path, key: str, name: str) -> None:
+    if not name or "/" in name or "\\" in name or name in (".", ".."):
+        raise ProfileError(path, f"{key}: {name!r} is not a plain file name")
+
+
+def _resolve_targets(path: Path, key: str, value: ListValue) -> tuple[Target, ...]:
+    specs = value.apply([]) if isinstance(value, ListEdit) else value
+    targets: list[Target] = []
+    for spec in specs:
+        try:
+            target = parse_target(spec)
+        except TargetSyntaxError as exc:
+            raise ProfileError(path, f"{key}: {exc}") from exc
+        if target in targets:
+            raise ProfileError(path, f"{key}: {target.spec!r} is listed twice")
+        targets.append(target)
+    return tuple(targets)
+
+
+def resolve_variants(path: Path, raw: Mapping[str, Any]) -> list[Variant]:
+    """Named variants, then the [matrix] combinations, each over [defaults]."""
+    defaults = raw.get("defaults", {})
+    variants = [
+        make_variant(path, name, merge_layer(defaults, table), f"variants.{name}")
+        for name, table in raw.get("variants", {}).items()
+    ]
+    seen = {v.name for v in variants}
+    for name, table in matrix_combinations(raw.get("matrix", {})):
+        if name in seen:
+            raise ProfileError(path, f"matrix: generated variant {name!r} duplicates a variant")
+        seen.add(name)
+        variants.append(make_variant(path, name, merge_layer(defaults, table), "matrix"))
+    return variants
+
+
+def matrix_combinations(matrix: Mapping[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """The cartesian product of the axes, less ``exclude``, each with its generated name."""
+    axes = {k: v for k, v in matrix.items() if k != "exclude"}
+    if not axes:
+        return []
+    excludes = matrix.get("exclude", [])
+    combos = []
+    for values in itertools.product(*axes.values()):
+        combo = dict(zip(axes, values, strict=True))
+        if any(all(combo[k] == v for k, v in ex.items()) for ex in excludes):
+            continue
+        name = "_".join(f"{k}-{_axis_label(v)}" for k, v in combo.items())
+        combos.append((name, combo))
+    return combos
+
+
+def _axis_label(value: object) -> str:
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, list):
+        return "+".join(value) or "none"
+    return re.sub(r"[^A-Za-z0-9.+-]", "-", str(value))
+
+
+def make_variant(path: Path, name: str, table: Mapping[str, Any], where: str) -> Variant:
+    """A validated Variant from a fully layered table."""
+    lists = {k: _final_list(table.get(k, [])) for k in LIST_KEYS}
+    for tag in lists["tags"]:
+        if not _TAG_RE.fullmatch(tag):
+            raise ProfileError(
+                path, f"{where}.tags: {tag!r} is not a build tag (letters, digits, _ .)"
+            )
+    env = table.get("env", {})
+    for key in env:
+        if not _ENV_RE.fullmatch(key):
+            raise ProfileError(path, f"{where}.env: {key!r} is not an environment variable name")
+    for key in table.get("x", {}):
+        if not key or "=" in key or any(c.isspace() for c in key):
+            raise ProfileError(path, f"{where}.x: {key!r} is not an importpath.name")
+    output = table.get("output")
+    if output is not None:
+        _check_file_name(path, f"{where}.output", output)
+    targets = table.get("targets")
+    return Variant(
+        name=name,
+        description=table.get("description", ""),
+        cgo=table.get("cgo"),
+        strip=table.get("strip", "none"),
+        linkmode=table.get("linkmode"),
+        extldflags=tuple(lists["extldflags"]),
+        buildmode=table.get("buildmode"),
+        trimpath=table.get("trimpath", False),
+        tags=tuple(dict.fromkeys(lists["tags"])),
+        x=tuple(sorted(table.get("x", {}).items())),
+        gcflags=tuple(lists["gcflags"]),
+        asmflags=tuple(lists["asmflags"]),
+        ldflags=tuple(lists["ldflags"]),
+        flags=tuple(lists["flags"]),
+        env=tuple(sorted(env.items())),
+        buildid=table.get("buildid"),
+        output=output,
+        targets=None if targets is None else _resolve_targets(path, f"{where}.targets", targets),
+        origin=where,
+    )
+
+
+def _final_list(value: ListValue) -> list[str]:
+    return value.apply([]) if isinstance(value, ListEdit) else list(value)

@@ -1,0 +1,57 @@
+"""Small Go programs buildopt runs, built once per Go toolchain into the user's cache.
+
+``spawn`` starts a program for start-up measurement; ``scan`` parses Go sources with go/parser.
+They are built by the user's own Go toolchain (which a Go project has), with no dependencies.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+from buildopt.errors import ToolchainError
+from buildopt.system import proc, toolchain
+from buildopt.system.files import temp_path_for
+
+SOURCES = Path(__file__).parent
+
+
+def build_helper(name: str, environ: Mapping[str, str]) -> Path:
+    """Path of the helper ``name``, built now if this Go and this source have not built it yet."""
+    source = SOURCES / name
+    tools = toolchain.load(environ)
+    digest = hashlib.sha256()
+    for path in sorted(source.glob("*.go")):
+        digest.update(path.read_bytes())
+    digest.update(f"{tools.version} {tools.hostos}/{tools.hostarch}".encode())
+    cache = Path(environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "buildopt"
+    helper = cache / f"{name}-{digest.hexdigest()[:16]}"
+    if helper.is_file():
+        return helper
+    tmp = temp_path_for(helper)
+    env = {
+        **environ,
+        "CGO_ENABLED": "0",
+        "GOOS": tools.hostos,
+        "GOARCH": tools.hostarch,
+        "GOFLAGS": "",
+        "GOTOOLCHAIN": "local",
+        "GOWORK": "off",
+    }
+    try:
+        proc.run(
+            [tools.go, "build", "-trimpath", "-ldflags=-s -w", "-o", str(tmp), "."],
+            env=env,
+            cwd=source,
+            timeout=300,
+        )
+        os.replace(tmp, helper)
+    except proc.CommandFailed as exc:
+        raise ToolchainError(f"could not build buildopt's {name} helper: {exc.message}") from exc
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+    return helper

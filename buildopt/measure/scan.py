@@ -1,0 +1,364 @@
+"""The source scan: start-up anti-patterns in Go code, found with Go's own parser.
+
+``go list`` selects the packages and files (build tags applied, vendor directories left out as
+``./...`` does); the scan helper (buildopt/helpers/scan) parses them with go/parser and reports
+facts: every runtime.GOMAXPROCS call with its argument and where it runs, automaxprocs imports,
+init functions and package-level initialisers with their risks. This module judges the facts.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from buildopt import __version__
+from buildopt.errors import BuildoptError
+from buildopt.system import proc, toolchain
+
+SCAN_SCHEMA = "buildopt.scan/1"
+GENERATED = re.compile(r"^// Code generated .* DO NOT EDIT\.$", re.M)
+Severity = Literal["error", "warning", "note"]
+CONTAINER_AWARE_GO = (1, 25)  # GOMAXPROCS follows the cgroup CPU limit from this go directive on
+
+RULES: dict[str, tuple[Severity, str, str]] = {
+    "gomaxprocs-constant": (
+        "error",
+        "runtime.GOMAXPROCS set to a constant",
+        "remove the call; the runtime sizes GOMAXPROCS from the CPUs (and, since Go 1.25, "
+        "the container's CPU limit) by itself",
+    ),
+    "gomaxprocs-numcpu": (
+        "warning",
+        "runtime.GOMAXPROCS(runtime.NumCPU())",
+        "remove the call: it is the default since Go 1.5, and since Go 1.25 setting it by hand "
+        "switches off the container-aware default and its updates",
+    ),
+    "gomaxprocs-dynamic": (
+        "note",
+        "runtime.GOMAXPROCS from configuration or environment",
+        "make sure production leaves it unset (GOMAXPROCS follows the container's CPU limit "
+        "since Go 1.25); a hand-set value switches that off",
+    ),
+    "automaxprocs-redundant": (
+        "note",
+        "go.uber.org/automaxprocs in a module with go >= 1.25",
+        "remove the import: since Go 1.25 the runtime follows the container's CPU limit",
+    ),
+    "go-directive-maxprocs": (
+        "note",
+        "go.mod says go <= 1.24: the container-aware GOMAXPROCS is off",
+        "raise the go directive to 1.25 or later (or keep automaxprocs) so that GOMAXPROCS "
+        "follows the container's CPU limit",
+    ),
+    "init-risk": (
+        "note",
+        "start-up work in init() or a package-level initialiser",
+        "move the work out of start-up: initialise on first use (sync.OnceValue) or in main",
+    ),
+}
+WHERE = {
+    "init": "in init(): it runs before main, at every start",
+    "package": "in a package-level initialiser: it runs at every start",
+    "main": "in main, before the service starts",
+    "handler": "in an HTTP handler: it runs on every request",
+}
+
+
+class ScanError(BuildoptError):
+    """No Go files, a file that does not parse, or go list failing (bad input, exit 2)."""
+
+
+@dataclass(frozen=True)
+class Finding:
+    file: str  # relative to the scan root
+    line: int
+    column: int
+    rule: str
+    severity: Severity
+    message: str
+    fix: str
+
+
+@dataclass(frozen=True)
+class InitSite:
+    package: str
+    file: str
+    line: int
+    kind: str  # "init" or "var"
+    name: str
+    risks: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    root: Path
+    tags: tuple[str, ...]
+    files: int
+    findings: tuple[Finding, ...]
+    inventory: tuple[InitSite, ...]
+
+    def count(self, severity: str) -> int:
+        return sum(f.severity == severity for f in self.findings)
+
+
+def go_list(
+    go: str, root: Path, patterns: Sequence[str], tags: Sequence[str], environ: Mapping[str, str]
+) -> list[dict[str, Any]]:
+    """The packages ``go list -e -json`` selects, as dictionaries."""
+    argv = [go, "list", "-e", "-json"]
+    if tags:
+        argv.append("-tags=" + ",".join(tags))
+    done = proc.run(
+        [*argv, *(patterns or ["./..."])], env=environ, cwd=root, timeout=300, check=False
+    )
+    if done.returncode != 0 and not done.stdout.strip():
+        raise ScanError(f"{root}: go list failed: {proc.first_error(done.stderr)}")
+    decoder, text, pos, packages = json.JSONDecoder(), done.stdout, 0, []
+    while pos < len(text):
+        while pos < len(text) and text[pos].isspace():
+            pos += 1
+        if pos >= len(text):
+            break
+        obj, pos = decoder.raw_decode(text, pos)
+        packages.append(obj)
+    return packages
+
+
+def scan(
+    root: Path,
+    patterns: Sequence[str] = (),
+    tags: Sequence[str] = (),
+    *,
+    environ: Mapping[str, str],
+    include_generated: bool = False,
+) -> ScanResult:
+    """Scan the packages under root (default ./...) as the given build tags select them."""
+    from buildopt.measure.helpers import build_helper
+
+    tools = toolchain.load(environ)
+    packages = go_list(tools.go, root, patterns, tags, environ)
+    files, modules = _files(packages, root, include_generated)
+    if not files:
+        raise ScanError(f"{root}: no Go files to scan ({' '.join(patterns) or './...'})")
+    helper = build_helper("scan", environ)
+    request = json.dumps({"files": [{"path": str(p), "package": pkg} for p, pkg in files]})
+    try:
+        done = subprocess.run(
+            [str(helper)], input=request, capture_output=True, text=True, check=True, timeout=300
+        )
+    except subprocess.CalledProcessError as exc:
+        raise ScanError(f"the scan helper failed: {proc.first_error(exc.stderr)}") from exc
+    facts = json.loads(done.stdout)
+    if facts["errors"]:
+        first = facts["errors"][0]
+        raise ScanError(f"{_rel(first['file'], root)} does not parse: {first['error']}")
+    findings = judge(facts, modules, root)
+    inventory = tuple(
+        InitSite(
+            i["package"], _rel(i["file"], root), i["line"], i["kind"], i["name"], tuple(i["risks"])
+        )
+        for i in facts["inits"]
+    )
+    return ScanResult(root, tuple(tags), len(files), tuple(findings), inventory)
+
+
+def _files(
+    packages: list[dict[str, Any]], root: Path, include_generated: bool
+) -> tuple[list[tuple[Path, str]], dict[str, dict[str, Any]]]:
+    """(file, package) pairs to parse, and the modules (by package) for go-version rules."""
+    files: list[tuple[Path, str]] = []
+    modules: dict[str, dict[str, Any]] = {}
+    for pkg in packages:
+        error = pkg.get("Error")
+        if error and "no Go files" not in error.get("Err", "") and not pkg.get("GoFiles"):
+            raise ScanError(f"{error.get('Pos') or pkg.get('ImportPath')}: {error.get('Err')}")
+        directory = Path(pkg.get("Dir", root))
+        if pkg.get("Module"):
+            modules[pkg["ImportPath"]] = pkg["Module"]
+        for name in [*pkg.get("GoFiles", []), *pkg.get("CgoFiles", [])]:
+            path = directory / name
+            if not include_generated and GENERATED.search(path.read_text(errors="replace")[:4096]):
+                continue
+            files.append((path, pkg["ImportPath"]))
+    return files, modules
+
+
+def _rel(path: str, root: Path) -> str:
+    try:
+        return str(Path(path).relative_to(root))
+    except ValueError:
+        return path
+
+
+def _finding(rule: str, file: str, line: int, column: int, message: str) -> Finding:
+    severity, _, fix = RULES[rule]
+    return Finding(file, line, column, rule, severity, message, fix)
+
+
+def judge(
+    facts: Mapping[str, Any], modules: Mapping[str, Mapping[str, Any]], root: Path
+) -> list[Finding]:
+    """Findings from the helper's facts."""
+    findings: list[Finding] = []
+    setters = [c for c in facts["calls"] if c["arg"] != "zero"]
+    per_package = Counter(c["package"] for c in setters)
+    for c in setters:
+        where = WHERE.get(c["context"], f"in {c['function']}()")
+        count = per_package[c["package"]]
+        repeated = f" (one of {count} calls in {c['package']})" if count > 1 else ""
+        rule, text = {
+            "constant": (
+                "gomaxprocs-constant",
+                f"runtime.GOMAXPROCS({c['value']}) {where}{repeated}: pins GOMAXPROCS "
+                "whatever CPUs the machine or container has",
+            ),
+            "numcpu": (
+                "gomaxprocs-numcpu",
+                f"runtime.GOMAXPROCS({c['value']}) {where}{repeated}: redundant, and it "
+                "switches off the container-aware default",
+            ),
+        }.get(
+            c["arg"],
+            (
+                "gomaxprocs-dynamic",
+                f"runtime.GOMAXPROCS({c['value']}) {where}{repeated}: set from a value "
+                "computed at run time",
+            ),
+        )
+        findings.append(_finding(rule, _rel(c["file"], root), c["line"], c["column"], text))
+    for imp in facts["imports"]:
+        version = _go_version(modules.get(imp["package"], {}))
+        if version is not None and version >= CONTAINER_AWARE_GO:
+            findings.append(
+                _finding(
+                    "automaxprocs-redundant",
+                    _rel(imp["file"], root),
+                    imp["line"],
+                    imp["column"],
+                    f"{imp['path']} is imported, but the module says go "
+                    f"{'.'.join(map(str, version))}: the runtime already follows the CPU limit",
+                )
+            )
+    findings += _go_directives(modules, root)
+    for site in facts["inits"]:
+        if site["risks"]:
+            what = "init()" if site["kind"] == "init" else f"var {site['name']}"
+            findings.append(
+                _finding(
+                    "init-risk",
+                    _rel(site["file"], root),
+                    site["line"],
+                    site["column"],
+                    f"{what} in {site['package']} does start-up work: {', '.join(site['risks'])}",
+                )
+            )
+    return sorted(findings, key=lambda f: (f.file, f.line, f.column, f.rule))
+
+
+def _go_version(module: Mapping[str, Any]) -> tuple[int, ...] | None:
+    text = module.get("GoVersion") or ""
+    match = re.match(r"(\d+)\.(\d+)", text)
+    return (int(match.group(1)), int(match.group(2))) if match else None
+
+
+def _go_directives(modules: Mapping[str, Mapping[str, Any]], root: Path) -> list[Finding]:
+    """One note per module whose go directive predates the container-aware GOMAXPROCS."""
+    out = []
+    seen = set()
+    for module in modules.values():
+        gomod = module.get("GoMod")
+        version = _go_version(module)
+        if not gomod or gomod in seen or version is None or version >= CONTAINER_AWARE_GO:
+            continue
+        seen.add(gomod)
+        line = next(
+            (
+                i
+                for i, text in enumerate(Path(gomod).read_text().splitlines(), 1)
+                if text.startswith("go ")
+            ),
+            1,
+        )
+        out.append(
+            _finding(
+                "go-directive-maxprocs",
+                _rel(gomod, root),
+                line,
+                1,
+                f"{module.get('Path')} says go {module.get('GoVersion')}: its binaries default to "
+                "containermaxprocs=0, so GOMAXPROCS ignores the container's CPU limit",
+            )
+        )
+    return out
+
+
+# --- outputs ---------------------------------------------------------------------------------
+
+
+def to_json(result: ScanResult) -> dict[str, Any]:
+    return {
+        "schema": SCAN_SCHEMA,
+        "root": str(result.root),
+        "tags": list(result.tags),
+        "files": result.files,
+        "counts": {s: result.count(s) for s in ("error", "warning", "note")},
+        "findings": [f.__dict__ for f in result.findings],
+        "inventory": [{**i.__dict__, "risks": list(i.risks)} for i in result.inventory],
+    }
+
+
+def to_sarif(result: ScanResult) -> dict[str, Any]:
+    """SARIF 2.1.0, for GitHub code scanning (paths relative to the scan root)."""
+    used = sorted({f.rule for f in result.findings} | set(RULES))
+    rules = [
+        {
+            "id": rule,
+            "name": rule,
+            "shortDescription": {"text": RULES[rule][1]},
+            "fullDescription": {"text": RULES[rule][1]},
+            "help": {"text": RULES[rule][2]},
+            "defaultConfiguration": {"level": RULES[rule][0]},
+        }
+        for rule in used
+    ]
+    results = [
+        {
+            "ruleId": f.rule,
+            "ruleIndex": used.index(f.rule),
+            "level": f.severity,
+            "message": {"text": f"{f.message}. Fix: {f.fix}"},
+            "locations": [
+                {
+                    "physicalLocation": {
+                        "artifactLocation": {"uri": f.file, "uriBaseId": "SRCROOT"},
+                        "region": {"startLine": f.line, "startColumn": f.column},
+                    }
+                }
+            ],
+        }
+        for f in result.findings
+    ]
+    return {
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "buildopt",
+                        "version": __version__,
+                        "informationUri": "https://github.com/buildopt/buildopt",
+                        "rules": rules,
+                    }
+                },
+                "originalUriBaseIds": {"SRCROOT": {"uri": result.root.as_uri() + "/"}},
+                "results": results,
+            }
+        ],
+    }

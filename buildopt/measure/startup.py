@@ -1,0 +1,548 @@
+"""Cold-start measurement: spawn a binary, detect readiness, stop it, and collect the facts.
+
+One run: optionally evict the binary's pages from the page cache (sync, then
+``posix_fadvise(POSIX_FADV_DONTNEED)``), spawn it in a session of its own (argv, never a shell)
+with ``GODEBUG=gctrace=1,inittrace=1`` added to the user's own GODEBUG, and watch stdout/stderr
+until it is ready: a regex line, a loopback TCP port accepting, or its exit. Then SIGTERM to the
+whole process group, SIGKILL after a grace period, and ``os.wait4`` for its CPU times and peak
+RSS. GC cycles are the ``gc N @`` lines seen before ready; init costs come from ``init`` lines.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import selectors
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from buildopt.errors import BuildoptError, UsageError
+
+INIT_LINE = re.compile(
+    rb"^init (\S+) @[\d.]+ ms, ([\d.]+) ms clock, (\d+) bytes, (\d+) allocs", re.M
+)
+GC_LINE = re.compile(rb"^gc \d+ @", re.M)
+POLL_SECONDS = 0.0005
+READ_CHUNK = 1 << 16
+
+
+class StartupError(BuildoptError):
+    """The program cannot be started at all (bad input, exit 2)."""
+
+
+@dataclass(frozen=True)
+class Ready:
+    """How readiness is detected: a line on stdout/stderr, a port accepting, or the exit."""
+
+    kind: Literal["stdout", "stderr", "port", "exit"] = "exit"
+    pattern: str = ""
+    port: int = 0
+
+    def describe(self) -> str:
+        if self.kind == "port":
+            return f"port {self.port} accepting on 127.0.0.1"
+        if self.kind == "exit":
+            return "process exit"
+        return f"{self.kind} line matching {self.pattern!r}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class StartupConfig:
+    args: tuple[str, ...] = ()
+    ready: Ready = Ready()
+    env: Mapping[str, str] = field(default_factory=dict, hash=False)
+    runs: int = 30
+    warmup: int = 3
+    timeout: float = 10.0
+    cold: bool = True
+    grace: float = 2.0
+    cpus: int | None = None
+
+
+@dataclass(frozen=True)
+class Init:
+    package: str
+    clock_ms: float
+    bytes: int
+    allocs: int
+
+
+@dataclass(frozen=True)
+class Run:
+    ok: bool
+    wall_ms: float
+    user_ms: float = 0.0
+    sys_ms: float = 0.0
+    max_rss_kib: int = 0
+    gc_cycles: int = 0
+    inits: tuple[Init, ...] = ()
+    evicted: bool = False
+    error: str = ""
+    exit_code: int | None = None
+
+
+def godebug(user: str | None) -> str:
+    """The user's GODEBUG with gctrace=1 and inittrace=1 added unless the user set them."""
+    settings = [s for s in (user or "").split(",") if s]
+    keys = {s.split("=", 1)[0] for s in settings}
+    settings += [s for s in ("gctrace=1", "inittrace=1") if s.split("=")[0] not in keys]
+    return ",".join(settings)
+
+
+def evict(path: Path) -> str:
+    """Drop the file's pages from the page cache; '' on success, else why it failed."""
+    try:
+        os.sync()
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        finally:
+            os.close(fd)
+    except (OSError, AttributeError) as exc:
+        return f"could not evict {path} from the page cache: {exc}"
+    return ""
+
+
+def parse_inits(stderr: bytes) -> tuple[Init, ...]:
+    return tuple(
+        Init(
+            m.group(1).decode(errors="replace"), float(m.group(2)), int(m.group(3)), int(m.group(4))
+        )
+        for m in INIT_LINE.finditer(stderr)
+    )
+
+
+class _Watch:
+    """Reads both pipes without threads and notices readiness as soon as it shows."""
+
+    def __init__(self, proc: subprocess.Popen[bytes], ready: Ready) -> None:
+        self.proc, self.ready = proc, ready
+        self.out, self.err = bytearray(), bytearray()
+        self.gc_at_ready: int | None = None
+        self.selector = selectors.DefaultSelector()
+        for stream in (proc.stdout, proc.stderr):
+            if stream is not None:
+                os.set_blocking(stream.fileno(), False)
+                self.selector.register(stream, selectors.EVENT_READ)
+        self.regex = re.compile(ready.pattern.encode(), re.M) if ready.pattern else None
+
+    def pump(self, timeout: float) -> bool:
+        """Read what is there; True once every pipe is closed."""
+        for key, _ in self.selector.select(timeout):
+            stream = key.fileobj
+            data = os.read(stream.fileno(), READ_CHUNK)  # type: ignore[union-attr]
+            if not data:
+                self.selector.unregister(stream)
+                continue
+            (self.out if stream is self.proc.stdout else self.err).extend(data)
+        return not self.selector.get_map()
+
+    def is_ready(self) -> bool:
+        kind = self.ready.kind
+        if kind in ("stdout", "stderr") and self.regex is not None:
+            return self.regex.search(self.out if kind == "stdout" else self.err) is not None
+        if kind == "port":
+            with (
+                contextlib.suppress(OSError),
+                socket.create_connection(("127.0.0.1", self.ready.port), timeout=0.05),
+            ):
+                return True
+        return False
+
+    def close(self) -> None:
+        self.selector.close()
+
+
+class _Child:
+    """The measured program, started through the spawn helper (see buildopt/helpers/spawn).
+
+    The helper forks and execs the program, so that the program's rusage is its own (Linux
+    charges an exec'ing process with the peak RSS of the memory it had, here the helper's few
+    MiB instead of this Python process's). It reports the program's pid and a CLOCK_MONOTONIC
+    timestamp taken just before the fork, and after the program ends, its wait status, CPU times
+    and peak RSS. Its own start-up is outside the measured time.
+    """
+
+    def __init__(
+        self, helper: Path, argv: Sequence[str], env: Mapping[str, str], cpus: int | None
+    ) -> None:
+        read_end, write_end = os.pipe()
+        try:
+            self.proc = _popen([str(helper), str(write_end), *argv], env, cpus, write_end)
+        finally:
+            os.close(write_end)
+        self.report = os.fdopen(read_end, "rb")
+        first = self.report.readline().decode().split()
+        if not first or first[0] != "start":
+            self.proc.wait()
+            self.report.close()
+            raise _exec_error(argv[0], first)
+        self.pid, self.started_ns = int(first[1]), int(first[2])
+        self.exit_line: list[str] | None = None
+
+    def exited(self) -> bool:
+        """True once the program ended and the helper reported on it (the helper then exits)."""
+        if self.proc.poll() is None:
+            return False
+        if self.exit_line is None:
+            words = self.report.readline().decode().split()
+            self.exit_line = words if words and words[0] == "exit" else []
+        return True
+
+    def stop(self, grace: float) -> None:
+        """SIGTERM to the whole group; SIGKILL to the program after grace; no process left."""
+        if not self.exited():
+            _signal(self.proc.pid, signal.SIGTERM, group=True)
+            deadline = time.monotonic() + grace
+            while time.monotonic() < deadline and not self.exited():
+                time.sleep(0.002)
+            if not self.exited():
+                _signal(self.pid, signal.SIGKILL, group=False)  # the helper still reports
+                deadline = time.monotonic() + grace
+                while time.monotonic() < deadline and not self.exited():
+                    time.sleep(0.002)
+        _signal(self.proc.pid, signal.SIGKILL, group=True)  # stragglers of the group
+        self.proc.wait()
+        self.exited()
+        self.report.close()
+
+    @property
+    def ended_ns(self) -> int | None:
+        return int(self.exit_line[1]) if self.exit_line else None
+
+    def usage(self) -> tuple[int | None, float, float, int]:
+        """(exit code, user ms, system ms, peak RSS KiB) of the program."""
+        if not self.exit_line:
+            return None, 0.0, 0.0, 0
+        _, _, status, user_us, sys_us, rss = self.exit_line
+        return (
+            os.waitstatus_to_exitcode(int(status)),
+            int(user_us) / 1000,
+            int(sys_us) / 1000,
+            int(rss),
+        )
+
+
+def _popen(
+    argv: Sequence[str], env: Mapping[str, str], cpus: int | None, report_fd: int
+) -> subprocess.Popen[bytes]:
+    def pin() -> None:  # runs in the child, before exec; the program inherits the affinity
+        os.sched_setaffinity(0, sorted(os.sched_getaffinity(0))[:cpus])
+
+    try:
+        return subprocess.Popen(
+            list(argv),
+            env=dict(env),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+            pass_fds=(report_fd,),
+            preexec_fn=pin if cpus else None,  # noqa: PLW1509 - the harness is single-threaded
+        )
+    except OSError as exc:
+        raise StartupError(f"{argv[0]}: cannot start the spawn helper: {exc.strerror}") from exc
+
+
+def _exec_error(program: str, words: list[str]) -> StartupError:
+    errno = int(words[1]) if len(words) > 1 and words[0] == "error" else 0
+    reasons = {
+        2: "no such file",
+        13: "not executable (permission denied)",
+        8: "exec format error (a binary for another architecture or OS?)",
+    }
+    detail = reasons.get(errno, " ".join(words[2:]) or "the spawn helper failed")
+    return StartupError(f"{program}: {detail}")
+
+
+def _signal(pid: int, sig: signal.Signals, *, group: bool) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        (os.killpg if group else os.kill)(pid, sig)
+
+
+def measure(binary: Path, config: StartupConfig, environ: Mapping[str, str], helper: Path) -> Run:
+    """One start of binary, to readiness; neither it nor anything it started is left running."""
+    note = evict(binary) if config.cold else ""
+    env = {**environ, **config.env}
+    env["GODEBUG"] = godebug(env.get("GODEBUG"))
+    child = _Child(helper, [str(binary), *config.args], env, config.cpus)
+    watch = _Watch(child.proc, config.ready)
+    try:
+        ready_ns, error, gc_cycles = _wait_ready(child, watch, config)
+    finally:
+        child.stop(config.grace)
+        watch.close()
+        for stream in (child.proc.stdout, child.proc.stderr):
+            if stream is not None:
+                stream.close()
+    exit_code, user_ms, sys_ms, rss = child.usage()
+    evicted = config.cold and not note
+    if ready_ns is None:
+        end = child.ended_ns or time.monotonic_ns()
+        return Run(
+            False, (end - child.started_ns) / 1e6, evicted=evicted, error=error, exit_code=exit_code
+        )
+    return Run(
+        ok=True,
+        wall_ms=(ready_ns - child.started_ns) / 1e6,
+        user_ms=user_ms,
+        sys_ms=sys_ms,
+        max_rss_kib=rss,
+        gc_cycles=gc_cycles,
+        inits=parse_inits(bytes(watch.err)),
+        evicted=evicted,
+        error=note,
+        exit_code=exit_code,
+    )
+
+
+def _wait_ready(child: _Child, watch: _Watch, config: StartupConfig) -> tuple[int | None, str, int]:
+    """(monotonic ns when ready, '', GC cycles before ready) or (None, why not, 0)."""
+    deadline = child.started_ns + int(config.timeout * 1e9)
+    kind = config.ready.kind
+    closed = False
+    while True:
+        if kind != "exit" and watch.is_ready():
+            return time.monotonic_ns(), "", len(GC_LINE.findall(bytes(watch.err)))
+        if child.exited():
+            drain_until = time.monotonic() + 0.2  # the rest of its output
+            while not watch.pump(0.01) and time.monotonic() < drain_until:
+                pass
+            code = child.usage()[0]
+            if kind == "exit" and code == 0 and child.ended_ns:
+                return child.ended_ns, "", len(GC_LINE.findall(bytes(watch.err)))
+            if kind != "exit" and watch.is_ready():  # ready just before it exited
+                return child.ended_ns, "", len(GC_LINE.findall(bytes(watch.err)))
+            what = "" if kind == "exit" else f" before ready ({config.ready.describe()})"
+            return None, f"exited with {code}{what}: {_last_line(watch.err)}", 0
+        if time.monotonic_ns() > deadline:
+            return None, f"not ready within {config.timeout:g}s ({config.ready.describe()})", 0
+        if closed:  # pipes closed, process not reaped yet: wait for the helper's report
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                child.proc.wait(timeout=max(0.0, (deadline - time.monotonic_ns()) / 1e9))
+        else:
+            # Block on the pipes: only a port has to be polled. Waking up often would take CPU
+            # from the program being measured.
+            closed = watch.pump(POLL_SECONDS if kind == "port" else 0.05)
+
+
+def _last_line(data: bytearray) -> str:
+    """What the program said last - or, for a Go crash, its panic or fatal error line."""
+    lines = [
+        line.strip()
+        for line in bytes(data).decode(errors="replace").splitlines()
+        if line.strip() and not line.startswith(("gc ", "init "))
+    ]
+    crash = next((line for line in lines if line.startswith(("panic:", "fatal error:"))), None)
+    return crash or (lines[-1] if lines else "no output")
+
+
+def spawn_helper(environ: Mapping[str, str]) -> Path:
+    """The spawn helper (buildopt/helpers/spawn), built once per Go toolchain."""
+    from buildopt.measure.helpers import build_helper
+
+    return build_helper("spawn", environ)
+
+
+def check_binary(path: Path) -> None:
+    if not path.exists():
+        raise StartupError(f"{path}: no such file")
+    if path.is_dir():
+        raise StartupError(f"{path}: is a directory")
+    if not os.access(path, os.X_OK):
+        raise StartupError(f"{path}: not executable")
+
+
+def parse_config(source: object, raw: Mapping[str, Any] | None) -> StartupConfig:
+    """A ``[startup]`` table (from a profile) as a StartupConfig; UsageError names the key."""
+    from buildopt.config.units import UnitError
+
+    raw = dict(raw or {})
+    allowed = {"args", "ready", "env", "runs", "warmup", "timeout", "cold", "grace"}
+    for key in raw:
+        if key not in allowed:
+            raise UsageError(
+                f"{source}: unknown key 'startup.{key}' (allowed: {', '.join(sorted(allowed))})"
+            )
+    args = raw.get("args", [])
+    if not isinstance(args, list) or not all(isinstance(a, str) for a in args):
+        raise UsageError(f"{source}: startup.args: expected a list of strings")
+    try:
+        timeout = parse_seconds(raw.get("timeout", "10s"))
+        grace = parse_seconds(raw.get("grace", "2s"))
+    except UnitError as exc:
+        raise UsageError(f"{source}: startup.timeout/grace: {exc}") from exc
+    for key in ("runs", "warmup"):
+        value = raw.get(key, 30 if key == "runs" else 3)
+        if (
+            not isinstance(value, int)
+            or isinstance(value, bool)
+            or value < (1 if key == "runs" else 0)
+        ):
+            raise UsageError(
+                f"{source}: startup.{key}: expected a whole number"
+                f"{' >= 1' if key == 'runs' else ' >= 0'}"
+            )
+    env = raw.get("env", {})
+    if not isinstance(env, dict) or not all(isinstance(v, str) for v in env.values()):
+        raise UsageError(f"{source}: startup.env: expected a table of strings")
+    cold = raw.get("cold", True)
+    if not isinstance(cold, bool):
+        raise UsageError(f"{source}: startup.cold: expected true or false")
+    return StartupConfig(
+        args=tuple(args),
+        ready=parse_ready(source, raw.get("ready")),
+        env=env,
+        runs=raw.get("runs", 30),
+        warmup=raw.get("warmup", 3),
+        timeout=timeout,
+        cold=cold,
+        grace=grace,
+    )
+
+
+def parse_ready(source: object, value: object) -> Ready:
+    if value is None or value == "exit":
+        return Ready()
+    if isinstance(value, dict) and len(value) == 1:
+        ((kind, arg),) = value.items()
+        if kind in ("stdout", "stderr") and isinstance(arg, str):
+            try:
+                re.compile(arg)
+            except re.error as exc:
+                raise UsageError(f"{source}: startup.ready.{kind}: bad regex: {exc}") from exc
+            return Ready(kind, pattern=arg)
+        if kind == "port" and isinstance(arg, int) and 0 < arg < 65536:
+            return Ready("port", port=arg)
+    raise UsageError(
+        f'{source}: startup.ready: expected {{ stdout = "regex" }}, '
+        f'{{ stderr = "regex" }}, {{ port = N }} or "exit"'
+    )
+
+
+def parse_seconds(value: object) -> float:
+    """``10s``, ``500ms``, ``2`` (seconds)."""
+    from buildopt.config.units import UnitError
+
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
+        return float(value)
+    if isinstance(value, str) and (m := re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(ms|s)?\s*", value)):
+        number = float(m.group(1)) / (1000 if m.group(2) == "ms" else 1)
+        if number > 0:
+            return number
+    raise UnitError(f"{value!r} is not a duration (e.g. 10s, 500ms)")
+
+
+# --- series of runs, interleaved, and their summary -------------------------------------------
+
+
+@dataclass(frozen=True)
+class Series:
+    """Every measured run of one binary (warm-up runs excluded)."""
+
+    name: str
+    binary: Path
+    runs: tuple[Run, ...]
+
+    @property
+    def good(self) -> list[Run]:
+        return [r for r in self.runs if r.ok]
+
+
+def run_series(
+    binaries: Mapping[str, Path],
+    config: StartupConfig,
+    environ: Mapping[str, str],
+    helper: Path,
+    progress: Any = None,
+) -> list[Series]:
+    """Warm-up, then ``runs`` rounds, each starting every binary once in turn (A B C A B C ...),
+    so that drift of the machine hits all of them alike."""
+    for path in binaries.values():
+        check_binary(path)
+    collected: dict[str, list[Run]] = {name: [] for name in binaries}
+    for round_no in range(config.warmup + config.runs):
+        for name, path in binaries.items():
+            run = measure(path, config, environ, helper)
+            if round_no >= config.warmup:
+                collected[name].append(run)
+            if progress is not None:
+                progress(name, round_no, run)
+    return [Series(name, binaries[name], tuple(runs)) for name, runs in collected.items()]
+
+
+def series_json(
+    series: Series, config: StartupConfig, baseline: Series | None = None
+) -> dict[str, Any]:
+    """The stable per-variant keys of ``buildopt.startup/1``."""
+    from buildopt.analysis.stats import ratio_of_medians, summarize
+
+    good = series.good
+    failures = [r.error for r in series.runs if not r.ok]
+    out: dict[str, Any] = {
+        "name": series.name,
+        "binary": str(series.binary),
+        "runs": len(good),
+        "failed_runs": len(failures),
+        "errors": sorted(set(failures))[:5],
+        "ready": config.ready.describe(),
+        "cold": config.cold,
+        "evicted": bool(good) and all(r.evicted for r in good),
+    }
+    if not good:
+        return out
+    wall = summarize([r.wall_ms for r in good])
+    out |= {
+        "median_ms": round(wall.median, 3),
+        "p95_ms": round(wall.p95, 3),
+        "mean_ms": round(wall.mean, 3),
+        "min_ms": round(wall.min, 3),
+        "max_ms": round(wall.max, 3),
+        "stdev_ms": round(wall.stdev, 3),
+        "outliers": wall.outliers,
+        "user_ms": round(summarize([r.user_ms for r in good]).median, 3),
+        "sys_ms": round(summarize([r.sys_ms for r in good]).median, 3),
+        "max_rss_kib": max(r.max_rss_kib for r in good),
+        "median_rss_kib": int(summarize([r.max_rss_kib for r in good]).median),
+        "gc_cycles": max(r.gc_cycles for r in good),
+        "inits": _inits_json(good),
+        "wall_ms": [round(r.wall_ms, 3) for r in good],
+    }
+    if baseline is not None and baseline is not series and baseline.good:
+        ratio = ratio_of_medians([r.wall_ms for r in good], [r.wall_ms for r in baseline.good])
+        out["vs_baseline"] = {
+            "baseline": baseline.name,
+            "ratio_of_medians": round(ratio.ratio, 4),
+            "ci95": [round(ratio.low, 4), round(ratio.high, 4)],
+            "significant": ratio.significant,
+        }
+    return out
+
+
+def _inits_json(runs: Sequence[Run]) -> list[dict[str, Any]]:
+    """Per-package init cost: the median over runs of each package's clock time."""
+    from statistics import median
+
+    clock: dict[str, list[float]] = {}
+    latest: dict[str, Init] = {}
+    for run in runs:
+        for init in run.inits:
+            clock.setdefault(init.package, []).append(init.clock_ms)
+            latest[init.package] = init
+    rows = [
+        {
+            "package": p,
+            "clock_ms": round(median(values), 3),
+            "bytes": latest[p].bytes,
+            "allocs": latest[p].allocs,
+        }
+        for p, values in clock.items()
+    ]
+    return sorted(rows, key=lambda r: (-r["clock_ms"], r["package"]))

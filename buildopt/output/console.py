@@ -1,0 +1,521 @@
+"""Presenters: rich tables and progress for people on stderr, JSON for machines on stdout."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from buildopt.binary.inspect import Inspection
+from buildopt.config.units import format_size
+from buildopt.pipeline.plan import Plan, Step
+from buildopt.record.store import BuildResult
+from buildopt.system import proc
+
+PLAN_SCHEMA = "buildopt.plan/1"
+STATUS_STYLE = {"ok": "green", "failed": "bold red", "skipped": "yellow"}
+
+
+NON_TERMINAL_WIDTH = 160
+
+
+def make_console() -> Console:
+    """The console for people: stderr; colour off with NO_COLOR or when not a terminal.
+
+    Logs (not a terminal) get wide lines instead of rich's 80 columns, so that argv and
+    file names stay on one line and can be copied.
+    """
+    console = Console(stderr=True, highlight=False, soft_wrap=True)
+    if not console.is_terminal and "COLUMNS" not in os.environ:
+        console = Console(stderr=True, highlight=False, soft_wrap=True, width=NON_TERMINAL_WIDTH)
+    return console
+
+
+def short_path(path: Path | str, cwd: Path | None = None) -> str:
+    """path relative to cwd when it lies below it (for people; JSON keeps absolute paths)."""
+    cwd = cwd or Path.cwd()
+    try:
+        return str(Path(path).relative_to(cwd))
+    except ValueError:
+        return str(path)
+
+
+def plan_json(plan: Plan) -> dict[str, Any]:
+    return {
+        "schema": PLAN_SCHEMA,
+        "profile": plan.profile.name,
+        "profile_path": str(plan.profile.path),
+        "go": {"version": plan.toolchain.version, "path": plan.toolchain.go},
+        "baseline": plan.profile.baseline,
+        "steps": [
+            {
+                "id": s.id,
+                "variant": s.variant.name,
+                "target": s.target.spec,
+                "argv": list(s.argv),
+                "env": dict(s.env),
+                "dir": str(s.dir),
+                "output": str(s.output),
+                "settings": s.variant.settings(),
+            }
+            for s in plan.steps
+        ],
+        "skipped": [
+            {"id": k.id, "variant": k.variant.name, "target": k.target.spec, "reason": k.reason}
+            for k in plan.skipped
+        ],
+    }
+
+
+def print_json(data: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(data, indent=2) + "\n")
+    sys.stdout.flush()
+
+
+def show_plan(console: Console, plan: Plan) -> None:
+    profile = plan.profile
+    console.print(
+        f"[bold]{escape(profile.name)}[/]: {escape(profile.description)}  "
+        f"({len(plan.steps)} to build, {len(plan.skipped)} skipped, "
+        f"{escape(plan.toolchain.version)}, baseline [bold]{escape(profile.baseline)}[/])"
+    )
+    for step in plan.steps:
+        env = " ".join(f"{k}={v}" for k, v in step.env.items())
+        console.print(f"\n[bold cyan]{escape(step.id)}[/]")
+        console.print(f"  dir   {escape(short_path(step.dir))}")
+        console.print(f"  env   {escape(env)}")
+        console.print(f"  argv  {escape(proc.display(step.argv))}", soft_wrap=True)
+    for skip in plan.skipped:
+        console.print(f"\n[yellow]skipped[/] [bold]{escape(skip.id)}[/]: {escape(skip.reason)}")
+
+
+_P = TypeVar("_P", bound="TerminalProgress")
+
+
+class TerminalProgress:
+    """A rich progress bar on a terminal (transient); nothing when stderr is not a terminal."""
+
+    def __init__(self, console: Console, total: int, label: str) -> None:
+        self.console = console
+        self._progress: Progress | None = None
+        if console.is_terminal:
+            self._progress = Progress(
+                SpinnerColumn(),
+                TextColumn("{task.description}"),
+                BarColumn(),
+                TextColumn("{task.completed}/{task.total}"),
+                TimeElapsedColumn(),
+                console=console,
+                transient=True,
+            )
+            self._task = self._progress.add_task(label, total=total)
+
+    def __enter__(self: _P) -> _P:
+        if self._progress:
+            self._progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._progress:
+            self._progress.stop()
+
+
+class BuildProgress(TerminalProgress):
+    """Live progress on a terminal; one plain line per finished build elsewhere (CI logs)."""
+
+    def __init__(self, console: Console, total: int) -> None:
+        super().__init__(console, total, "building")
+        self._lock = threading.Lock()
+        self._running: list[str] = []
+
+    def started(self, step: Step) -> None:
+        with self._lock:
+            self._running.append(step.id)
+            self._update()
+
+    def finished(self, result: BuildResult) -> None:
+        with self._lock:
+            if result.id in self._running:
+                self._running.remove(result.id)
+            if self._progress:
+                self._progress.advance(self._task)
+                self._update()
+            line = f"{result.status:>7}  {result.id}"
+            if result.status == "ok":
+                line += f"  {format_size(result.size)}  {result.wall_seconds:.1f}s"
+            elif result.reason:
+                line += f"  {result.reason}"
+            self.console.print(escape(line), style=STATUS_STYLE[result.status], soft_wrap=True)
+
+    def _update(self) -> None:
+        if self._progress:
+            shown = ", ".join(self._running[:3]) + (" ..." if len(self._running) > 3 else "")
+            self._progress.update(self._task, description=f"building {shown}")
+
+
+LEFT_COLUMNS = frozenset(
+    {"variant@target", "status", "linking", "note", "category", "sections", "package", "module"}
+)
+
+
+def _inspect_cells(facts: dict[str, Any] | None) -> tuple[str, str, str]:
+    """DWARF bytes on disk, .symtab+.strtab bytes, and static/dynamic of a built binary."""
+    if facts is None:
+        return "-", "-", "-"
+    symbols = facts["symbols"]["symtab_bytes"] + facts["symbols"]["strtab_bytes"]
+    link = facts["linking"]
+    kind = "static" if link["static"] else "dynamic " + ",".join(link["needed"])
+    if link["pie"]:
+        kind += " pie"
+    return format_size(facts["dwarf"]["file_bytes"]), format_size(symbols), kind
+
+
+def show_results(console: Console, results: Sequence[BuildResult], record: Path | None) -> None:
+    table = Table(title="build results", title_justify="left")
+    for name in (
+        "variant@target",
+        "status",
+        "size",
+        "bytes",
+        "DWARF",
+        "symbols",
+        "linking",
+        "time",
+        "note",
+    ):
+        table.add_column(name, justify="left" if name in LEFT_COLUMNS else "right")
+    for r in results:
+        table.add_row(
+            escape(r.id),
+            f"[{STATUS_STYLE[r.status]}]{r.status}[/]",
+            format_size(r.size),
+            "-" if r.size is None else str(r.size),
+            *_inspect_cells(r.inspection),
+            f"{r.wall_seconds:.1f}s" if r.status != "skipped" else "-",
+            escape(r.reason),
+        )
+    console.print(table)
+    counts = {s: sum(r.status == s for r in results) for s in STATUS_STYLE}
+    summary = ", ".join(f"{n} {s}" for s, n in counts.items())
+    where = f"; record: {short_path(record)}" if record else ""
+    console.print(f"{summary}{where}")
+
+
+def show_inspection(console: Console, facts: Inspection, packages: int) -> None:
+    """Header facts, bytes by category, sections, and the top packages of one file."""
+    link, layout = facts.linking, facts.layout
+    kind = "static" if link.static else f"dynamic ({link.interpreter or 'no interpreter'})"
+    console.print(
+        f"\n[bold]{escape(facts.path)}[/]  {facts.size} bytes ({format_size(facts.size)})"
+    )
+    facts_table = Table.grid(padding=(0, 2))
+    rows = [
+        (
+            "ELF",
+            f"{layout.elfclass}-bit {'little' if layout.little_endian else 'big'}-endian "
+            f"{layout.machine} {layout.type}"
+            + (f" (GOARCH {facts.goarch})" if facts.goarch else ""),
+        ),
+        ("sha256", facts.sha256),
+        ("build ids", f"GNU {facts.gnu_build_id or '-'}  Go {facts.go_build_id or '-'}"),
+        (
+            "linking",
+            kind
+            + (f"; needs {', '.join(link.needed)}" if link.needed else "")
+            + (f"; glibc >= {link.glibc_min}" if link.glibc_min else ""),
+        ),
+        (
+            "hardening",
+            f"PIE {'yes' if link.pie else 'no'}, RELRO {link.relro}, "
+            f"NX {'yes' if link.nx else 'no'}, {'stripped' if link.stripped else 'not stripped'}",
+        ),
+        (
+            "symbols",
+            f"{facts.symbols.count} ({format_size(facts.symbols.symtab_bytes)} .symtab + "
+            f"{format_size(facts.symbols.strtab_bytes)} .strtab)",
+        ),
+        (
+            "DWARF",
+            f"{format_size(facts.dwarf_file_bytes)} on disk, "
+            f"{format_size(facts.dwarf_uncompressed_bytes)} uncompressed",
+        ),
+    ]
+    if facts.go is not None:
+        settings = dict(facts.go.settings)
+        flags = " ".join(
+            f"{k}={settings[k]}"
+            for k in ("CGO_ENABLED", "-tags", "-trimpath", "-buildmode", "-ldflags")
+            if k in settings
+        )
+        rows.append(("Go", f"{facts.go.go_version} {facts.go.path}  {flags}"))
+    for name, value in rows:
+        facts_table.add_row(f"[dim]{name}[/]", escape(value))
+    console.print(facts_table)
+    for warning in facts.warnings:
+        console.print(f"[yellow]warning:[/] {escape(warning)}")
+    _show_totals(console, facts)
+    if facts.packages and packages:
+        _show_packages(console, facts, packages)
+
+
+def _show_totals(console: Console, facts: Inspection) -> None:
+    table = Table(title="bytes by category (file; bss is memory only)", title_justify="left")
+    for name in ("category", "bytes", "size", "share", "sections"):
+        table.add_column(name, justify="left" if name in ("category", "sections") else "right")
+    for category, size in facts.totals.items():
+        if not size:
+            continue
+        names = [s.name for s in facts.sections if s.category == category]
+        share = "-" if category == "bss" else f"{100 * size / facts.size:.1f}%"
+        shown = ", ".join(names[:4]) + (f" +{len(names) - 4}" if len(names) > 4 else "")
+        table.add_row(category, str(size), format_size(size), share, escape(shown))
+    console.print(table)
+
+
+def _show_packages(console: Console, facts: Inspection, limit: int) -> None:
+    total = sum(p.text_bytes for p in facts.packages)
+    table = Table(
+        title=f"Go code by package (from .gopclntab, {len(facts.packages)} packages, "
+        f"{format_size(total)})",
+        title_justify="left",
+    )
+    for name in ("package", "module", "text", "share", "init", "funcs"):
+        table.add_column(name, justify="left" if name in ("package", "module") else "right")
+    for p in facts.packages[:limit]:
+        table.add_row(
+            escape(p.package),
+            escape(p.module),
+            format_size(p.text_bytes),
+            f"{100 * p.text_bytes / total:.1f}%" if total else "-",
+            format_size(p.init_bytes) if p.init_bytes else "-",
+            str(p.functions),
+        )
+    console.print(table)
+
+
+def show_variant_comparison(console: Console, record: dict[str, Any], rows: Sequence[Any]) -> None:
+    """Variants side by side, deltas against the baseline of the same target, explained."""
+    table = Table(
+        title=f"{record['profile']['name']}: variants against {record['profile']['baseline']}",
+        title_justify="left",
+    )
+    metrics = ("size", "code", "rodata", "data", "bss", "gometa", "symtab", "dwarf")
+    table.add_column("variant@target", no_wrap=True)
+    for m in metrics:
+        table.add_column(m, justify="right")
+    table.add_column("linking")
+    for r in rows:
+        link = "static" if r.built.static else "dynamic " + ",".join(r.built.needed)
+        table.add_row(
+            escape(r.built.id),
+            *(format_size(r.built.metrics[m]) for m in metrics),
+            link + (" pie" if r.built.pie else ""),
+        )
+        if r.deltas:
+            base = r.baseline.metrics
+            cells = [_delta_cell(r.deltas[m], base[m]) for m in metrics]
+            table.add_row(f"  [dim]vs {escape(r.baseline.variant)}[/]", *cells, "")
+    console.print(table)
+    for r in rows:
+        if r.explanation:
+            console.print(
+                f"[bold]{escape(r.built.id)}[/] "
+                f"{format_size(r.deltas['size'], signed=True)} vs {escape(r.baseline.id)}:"
+            )
+            for line in r.explanation:
+                console.print(f"  {escape(line)}")
+
+
+def _delta_cell(delta: int, base: int) -> str:
+    if not delta:
+        return "[dim]0[/]"
+    pct = f" {100 * delta / base:+.1f}%" if base else ""
+    color = "red" if delta > 0 else "green"
+    return f"[{color}]{format_size(delta, signed=True)}{pct}[/]"
+
+
+def show_record_comparison(console: Console, items: Sequence[Any], rows: int) -> None:
+    """Two records: per variant, section and package, largest change first."""
+    from buildopt.analysis.compare import summary_line
+
+    for kind in ("variant", "section", "package"):
+        chosen = sorted((i for i in items if i.kind == kind), key=lambda i: (-abs(i.delta), i.id))
+        if not chosen:
+            continue
+        table = Table(title=f"{kind}s ({len(chosen)} changed)", title_justify="left")
+        for name in ("variant@target", kind, "old", "new", "delta"):
+            table.add_column(name, justify="right" if name in ("old", "new", "delta") else "left")
+        for i in chosen[:rows]:
+            table.add_row(
+                escape(i.id),
+                escape(i.name) if kind != "variant" else "",
+                "-" if i.old is None else str(i.old),
+                "-" if i.new is None else str(i.new),
+                _delta_cell(i.delta, i.old or 0),
+            )
+        console.print(table)
+        if len(chosen) > rows:
+            console.print(f"[dim]... {len(chosen) - rows} more (--rows)[/]")
+    console.print(summary_line([i for i in items if i.kind == "package"]))
+
+
+def show_gate(console: Console, checks: Sequence[Any], profile: str) -> None:
+    """PASS/WARN/FAIL per budget x variant x check, with actual, limit and headroom."""
+    style = {"pass": "green", "warn": "yellow", "fail": "bold red", "skip": "dim"}
+    table = Table(title=f"buildopt gate: {profile}", title_justify="left")
+    for name in ("verdict", "budget", "variant", "check", "actual", "limit", "headroom", "note"):
+        table.add_column(
+            name, justify="right" if name in ("actual", "limit", "headroom") else "left"
+        )
+    for c in checks:
+        note = "; ".join(x for x in (c.note, c.message) if x)
+        table.add_row(
+            f"[{style[c.verdict]}]{c.verdict.upper()}[/]",
+            escape(c.budget),
+            escape(c.target),
+            escape(c.check),
+            c.actual,
+            c.limit,
+            c.headroom,
+            escape(note),
+        )
+    console.print(table)
+    counts = {v: sum(c.verdict == v for c in checks) for v in style}
+    console.print(", ".join(f"{n} {v}" for v, n in counts.items()))
+
+
+class StartupProgress(TerminalProgress):
+    """A progress bar over all runs on a terminal; nothing elsewhere (results follow)."""
+
+    def __init__(self, console: Console, total: int) -> None:
+        super().__init__(console, total, "starting")
+
+    def advance(self, name: str, round_no: int, run: Any) -> None:
+        if self._progress:
+            self._progress.update(self._task, advance=1, description=f"run {round_no + 1}: {name}")
+
+
+def show_startup(console: Console, results: Sequence[dict[str, Any]], baseline: str) -> None:
+    """Per-variant statistics, the headline table against the baseline, top init costs."""
+    table = Table(title="start-up (ms, to ready)", title_justify="left")
+    for name in (
+        "variant",
+        "runs",
+        "median",
+        "p95",
+        "mean",
+        "min",
+        "max",
+        "stdev",
+        "outliers",
+        "peak RSS",
+        "GC",
+        "vs baseline (95% CI)",
+    ):
+        table.add_column(name, justify="left" if name == "variant" else "right")
+    for r in results:
+        if not r["runs"]:
+            table.add_row(escape(r["name"]), "0", *["-"] * 9, escape("; ".join(r["errors"])))
+            continue
+        vs = r.get("vs_baseline")
+        ratio = (
+            "-"
+            if vs is None
+            else (
+                f"{vs['ratio_of_medians']:.3f} [{vs['ci95'][0]:.3f}, {vs['ci95'][1]:.3f}]"
+                + (" *" if vs["significant"] else "")
+            )
+        )
+        table.add_row(
+            escape(r["name"]),
+            str(r["runs"]),
+            *(
+                f"{r[k]:.1f}"
+                for k in ("median_ms", "p95_ms", "mean_ms", "min_ms", "max_ms", "stdev_ms")
+            ),
+            str(r["outliers"]),
+            format_size(r["max_rss_kib"] * 1024),
+            str(r["gc_cycles"]),
+            ratio,
+        )
+    console.print(table)
+    first = results[0] if results else None
+    if first is not None:
+        cold = (
+            "cold (page cache evicted)"
+            if first["evicted"]
+            else ("warm" if not first["cold"] else "cold requested, but eviction failed: warm")
+        )
+        console.print(f"ready: {first['ready']}; {cold}; * = significant (CI excludes 1)")
+    base = next((r for r in results if r["name"] == baseline and r["runs"]), None)
+    for r in results:
+        if base is None or r is base or not r["runs"]:
+            continue
+        headline = Table(title=f"{r['name']} vs {base['name']}", title_justify="left")
+        for name in ("metric", base["name"], r["name"], "change"):
+            headline.add_column(name, justify="left" if name == "metric" else "right")
+        for label, key, unit in (
+            ("start-up P95", "p95_ms", "ms"),
+            ("peak memory", "max_rss_kib", "KiB"),
+            ("GC cycles at start-up", "gc_cycles", ""),
+        ):
+            old, new = base[key], r[key]
+            change = f"{100 * (new - old) / old:+.1f}%" if old else ("0" if new == old else "new")
+            fmt = (
+                (lambda v: f"{v:.1f} ms")
+                if unit == "ms"
+                else ((lambda v: format_size(v * 1024)) if unit == "KiB" else str)
+            )
+            headline.add_row(label, fmt(old), fmt(new), change)
+        console.print(headline)
+    slowest = base or (first if first and first["runs"] else None)
+    if slowest and slowest.get("inits"):
+        inits = Table(
+            title=f"init cost by package ({slowest['name']}, median clock)", title_justify="left"
+        )
+        for name in ("package", "clock ms", "bytes", "allocs"):
+            inits.add_column(name, justify="left" if name == "package" else "right")
+        for row in slowest["inits"][:8]:
+            inits.add_row(
+                escape(row["package"]),
+                f"{row['clock_ms']:.3f}",
+                str(row["bytes"]),
+                str(row["allocs"]),
+            )
+        console.print(inits)
+
+
+def show_scan(console: Console, result: Any) -> None:
+    """Findings (file:line:col, severity, rule, message, fix) and the init inventory."""
+    style = {"error": "bold red", "warning": "yellow", "note": "cyan"}
+    if result.findings:
+        table = Table(
+            title=f"start-up findings in {escape(str(result.root))}", title_justify="left"
+        )
+        for name in ("where", "severity", "rule", "message", "fix"):
+            table.add_column(name, overflow="fold")
+        for f in result.findings:
+            table.add_row(
+                escape(f"{f.file}:{f.line}:{f.column}"),
+                f"[{style[f.severity]}]{f.severity}[/]",
+                f.rule,
+                escape(f.message),
+                escape(f.fix),
+            )
+        console.print(table)
+    risky = [i for i in result.inventory if i.risks]
+    console.print(
+        f"{result.files} files{' (tags ' + ','.join(result.tags) + ')' if result.tags else ''}: "
+        f"{result.count('error')} errors, {result.count('warning')} warnings, "
+        f"{result.count('note')} notes; {len(result.inventory)} init functions and package-level "
+        f"initialisers, {len(risky)} with start-up risks"
+    )

@@ -1,0 +1,266 @@
+"""Turn a profile into build steps: every variant x target with its exact argv and environment.
+
+Everything here is pure: the toolchain facts and the environment come in as parameters, so the
+argv/env builder can be tested exhaustively without starting a process.
+"""
+
+from __future__ import annotations
+
+import difflib
+import fnmatch
+import shutil
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from buildopt.config.profile import Profile, Variant
+from buildopt.config.target import Target
+from buildopt.errors import ProfileError, UsageError
+from buildopt.system.toolchain import Toolchain
+
+# Debian/Ubuntu names of the C cross compilers cgo needs, by GOOS/GOARCH. Only a default for
+# the lookup: a variant's env.CC always wins.
+CROSS_CC: dict[str, str] = {
+    "linux/amd64": "x86_64-linux-gnu-gcc",
+    "linux/386": "i686-linux-gnu-gcc",
+    "linux/arm64": "aarch64-linux-gnu-gcc",
+    "linux/arm": "arm-linux-gnueabihf-gcc",
+    "linux/riscv64": "riscv64-linux-gnu-gcc",
+    "linux/ppc64le": "powerpc64le-linux-gnu-gcc",
+    "linux/ppc64": "powerpc64-linux-gnu-gcc",
+    "linux/s390x": "s390x-linux-gnu-gcc",
+    "linux/mips": "mips-linux-gnu-gcc",
+    "linux/mipsle": "mipsel-linux-gnu-gcc",
+    "linux/mips64": "mips64-linux-gnuabi64-gcc",
+    "linux/mips64le": "mips64el-linux-gnuabi64-gcc",
+    "linux/loong64": "loongarch64-linux-gnu-gcc",
+}
+
+
+class QuoteError(ValueError):
+    """An argument that Go's flag quoting cannot carry."""
+
+
+def go_quote_join(args: Sequence[str]) -> str:
+    """Join args the way cmd/internal/quoted.Join does, so go build splits them back exactly."""
+    out = []
+    for arg in args:
+        space = any(c in " \t\n\r" for c in arg)
+        single, double = "'" in arg, '"' in arg
+        if arg and not (space or single or double):
+            out.append(arg)
+        elif not single:
+            out.append(f"'{arg}'")
+        elif not double:
+            out.append(f'"{arg}"')
+        else:
+            raise QuoteError(f"{arg!r} contains both ' and \" and cannot be passed to go build")
+    return " ".join(out)
+
+
+def ldflags(variant: Variant) -> list[str]:
+    """The -ldflags words for a variant, in a fixed order: strip, link, buildid, -X, raw."""
+    words: list[str] = {"none": [], "dwarf": ["-w"], "all": ["-s", "-w"]}[variant.strip]
+    if variant.linkmode:
+        words.append(f"-linkmode={variant.linkmode}")
+    if variant.extldflags:
+        words += ["-extldflags", go_quote_join(variant.extldflags)]
+    if variant.buildid is not None:
+        words.append(f"-buildid={variant.buildid}")
+    for key, value in variant.x:
+        words += ["-X", f"{key}={value}"]
+    return words + list(variant.ldflags)
+
+
+def go_build_argv(go: str, variant: Variant, output: Path | str, package: str) -> list[str]:
+    """The exact argv of ``go build`` for one variant (no shell: every value stays literal)."""
+    argv = [go, "build", "-o", str(output)]
+    if variant.trimpath:
+        argv.append("-trimpath")
+    if variant.buildmode:
+        argv.append(f"-buildmode={variant.buildmode}")
+    if variant.tags:
+        argv.append("-tags=" + ",".join(variant.tags))
+    if variant.gcflags:
+        argv.append("-gcflags=" + go_quote_join(variant.gcflags))
+    if variant.asmflags:
+        argv.append("-asmflags=" + go_quote_join(variant.asmflags))
+    words = ldflags(variant)
+    if words:
+        argv.append("-ldflags=" + go_quote_join(words))
+    return [*argv, *variant.flags, package]
+
+
+def build_env(variant: Variant, target: Target, cc: str | None) -> dict[str, str]:
+    """The variables buildopt sets on top of the inherited environment."""
+    env = target.env()
+    if variant.cgo is not None:
+        env["CGO_ENABLED"] = "1" if variant.cgo else "0"
+    if cc:
+        env["CC"] = cc
+    env.update(variant.env)
+    return env
+
+
+@dataclass(frozen=True)
+class Step:
+    """One go build to run."""
+
+    id: str
+    variant: Variant
+    target: Target
+    argv: tuple[str, ...]
+    env: Mapping[str, str] = field(hash=False)
+    dir: Path
+    package: str
+    output: Path
+
+    def argv_with_output(self, output: Path) -> list[str]:
+        """The same argv writing to another path (the temporary name of an atomic build)."""
+        argv = list(self.argv)
+        argv[argv.index("-o") + 1] = str(output)
+        return argv
+
+
+@dataclass(frozen=True)
+class Skip:
+    """A variant x target that will not be built, and why."""
+
+    id: str
+    variant: Variant
+    target: Target
+    reason: str
+
+
+@dataclass(frozen=True)
+class Plan:
+    profile: Profile
+    toolchain: Toolchain
+    dist: Path
+    steps: tuple[Step, ...]
+    skipped: tuple[Skip, ...]
+
+
+def step_id(variant: Variant, target: Target) -> str:
+    return f"{variant.name}@{target.id}"
+
+
+def module_dir(package: Path) -> Path:
+    """The directory holding the go.mod of package (go build runs there); else package itself."""
+    for directory in (package, *package.parents):
+        if (directory / "go.mod").is_file() or (directory / "go.work").is_file():
+            return directory
+    return package
+
+
+def package_arg(package: Path, directory: Path) -> str:
+    rel = package.relative_to(directory).as_posix()
+    return "." if rel == "." else f"./{rel}"
+
+
+def check_targets(profile: Profile, toolchain: Toolchain) -> None:
+    """Every target named in the profile must be one the toolchain can build."""
+    named = list(profile.targets)
+    for v in profile.variants:
+        named += v.targets or ()
+    for target in named:
+        if toolchain.platform(target.goos, target.goarch) is None:
+            close = difflib.get_close_matches(target.pair, list(toolchain.platforms), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise ProfileError(
+                profile.path,
+                f"targets: {target.spec!r} is not a target of {toolchain.version} "
+                f"(go tool dist list){hint}",
+            )
+
+
+def cross_cc(
+    variant: Variant, target: Target, toolchain: Toolchain, environ: Mapping[str, str]
+) -> tuple[str | None, str | None]:
+    """(CC to set, reason to skip) for a cgo build; both None when nothing is needed."""
+    if not variant.cgo or "CC" in dict(variant.env):
+        return None, None
+    platform = toolchain.platform(target.goos, target.goarch)
+    if platform is not None and not platform.cgo_supported:
+        return None, f"cgo is not supported on {target.pair} (go tool dist list)"
+    if toolchain.is_host(target.goos, target.goarch):
+        return None, None
+    cc = CROSS_CC.get(target.pair)
+    if cc and shutil.which(cc, path=environ.get("PATH")):
+        return cc, None
+    wanted = f"{cc} is not on PATH" if cc else "no default C cross compiler is known"
+    return None, (
+        f"cgo for {target.pair} needs a C cross compiler: {wanted}; "
+        f"install one or set env.CC in the variant"
+    )
+
+
+def make_plan(
+    profile: Profile,
+    toolchain: Toolchain,
+    environ: Mapping[str, str],
+    patterns: Sequence[str] = (),
+    dist: Path | None = None,
+) -> Plan:
+    """Every selected variant x target as a Step, or a Skip with its reason."""
+    check_targets(profile, toolchain)
+    dist = (dist or profile.root / "dist") / profile.name
+    steps: list[Step] = []
+    skipped: list[Skip] = []
+    matched: set[str] = set()
+    for variant in profile.variants:
+        for target in variant_targets(profile, variant, toolchain):
+            sid = step_id(variant, target)
+            if patterns and not any(fnmatch.fnmatchcase(sid, p) for p in patterns):
+                continue
+            matched.update(p for p in patterns if fnmatch.fnmatchcase(sid, p))
+            cc, reason = cross_cc(variant, target, toolchain, environ)
+            if reason:
+                skipped.append(Skip(sid, variant, target, reason))
+                continue
+            steps.append(_step(profile, variant, target, go=toolchain.go, cc=cc, dist=dist))
+    unmatched = [p for p in patterns if p not in matched]
+    if unmatched:
+        raise UsageError(
+            f"--variant {unmatched[0]}: matches no variant of {profile.path.name}; ids are "
+            + ", ".join(all_ids(profile, toolchain))
+        )
+    return Plan(profile, toolchain, dist, tuple(steps), tuple(skipped))
+
+
+def _step(
+    profile: Profile, variant: Variant, target: Target, *, go: str, cc: str | None, dist: Path
+) -> Step:
+    directory = module_dir(profile.package)
+    package = package_arg(profile.package, directory)
+    output = dist / variant.name / target.id / _binary_name(profile, variant, target)
+    try:
+        argv = go_build_argv(go, variant, output, package)
+    except QuoteError as exc:
+        raise ProfileError(profile.path, f"{variant.origin}: {exc}") from exc
+    return Step(
+        step_id(variant, target),
+        variant,
+        target,
+        tuple(argv),
+        build_env(variant, target, cc),
+        directory,
+        package,
+        output,
+    )
+
+
+def variant_targets(profile: Profile, variant: Variant, toolchain: Toolchain) -> tuple[Target, ...]:
+    """The variant's own targets, else the profile's, else the host."""
+    return variant.targets or profile.targets or (Target(toolchain.hostos, toolchain.hostarch),)
+
+
+def all_ids(profile: Profile, toolchain: Toolchain) -> list[str]:
+    return [step_id(v, t) for v in profile.variants for t in variant_targets(profile, v, toolchain)]
+
+
+def _binary_name(profile: Profile, variant: Variant, target: Target) -> str:
+    name = variant.output or profile.binary
+    if target.goos == "windows" and not name.endswith(".exe"):
+        name += ".exe"
+    return name
