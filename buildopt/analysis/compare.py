@@ -7,20 +7,17 @@ the build record's per-binary inspection, so nothing is measured twice.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
+import msgspec
+
 from buildopt.config.units import format_size
-from buildopt.errors import BuildoptError, UsageError
+from buildopt.errors import UsageError
+from buildopt.record.model import Record, VariantSettings
 
 METRICS = ("size", "code", "rodata", "data", "bss", "gometa", "symtab", "dwarf", "dynamic")
-
-
-class RecordError(BuildoptError):
-    """A build record that cannot be read or does not fit the comparison."""
 
 
 @dataclass(frozen=True)
@@ -30,7 +27,7 @@ class Built:
     id: str
     variant: str
     target: str
-    settings: Mapping[str, Any] = field(hash=False)
+    settings: VariantSettings | None
     metrics: Mapping[str, int] = field(hash=False)
     static: bool
     pie: bool
@@ -39,40 +36,25 @@ class Built:
     packages: Mapping[str, int] = field(hash=False)
 
 
-def load_record(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text())
-    except OSError as exc:
-        raise RecordError(f"{path}: cannot read: {exc.strerror}") from exc
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise RecordError(f"{path}: not a JSON build record: {exc}") from exc
-    if not isinstance(data, dict) or data.get("schema") != "buildopt.build/1":
-        raise RecordError(f"{path}: not a buildopt build record (schema buildopt.build/1)")
-    return data
-
-
-def built_variants(record: Mapping[str, Any]) -> dict[str, Built]:
+def built_variants(record: Record) -> dict[str, Built]:
     """Every successfully built and inspected variant x target of a record, by id."""
     out = {}
-    settings = record.get("variants", {})
-    for b in record.get("builds", []):
-        facts = b.get("inspect")
-        if b.get("status") != "ok" or not facts:
+    for b in record.builds:
+        facts = b.inspect
+        if not b.ok or facts is None:
             continue
-        totals = facts["totals"]
-        metrics = {"size": facts["size"], **{m: totals.get(m, 0) for m in METRICS[1:]}}
-        link = facts["linking"]
-        out[b["id"]] = Built(
-            id=b["id"],
-            variant=b["variant"],
-            target=b["target"],
-            settings=settings.get(b["variant"], {}),
+        metrics = {"size": facts.size, **{m: facts.totals.get(m, 0) for m in METRICS[1:]}}
+        out[b.id] = Built(
+            id=b.id,
+            variant=b.variant,
+            target=b.target,
+            settings=record.variants.get(b.variant),
             metrics=metrics,
-            static=link["static"],
-            pie=link["pie"],
-            needed=tuple(link["needed"]),
-            sections={s["name"]: s["size"] for s in facts["sections"] if s["name"]},
-            packages={p["package"]: p["text_bytes"] for p in facts["packages"]},
+            static=facts.linking.static,
+            pie=facts.linking.pie,
+            needed=facts.linking.needed,
+            sections=facts.section_sizes(),
+            packages=facts.package_sizes(),
         )
     return out
 
@@ -84,7 +66,7 @@ def explain(base: Built, other: Built) -> list[str]:
     """Why other differs from base, one line per cause, largest first."""
     lines: list[tuple[int, str]] = []
     delta = {m: other.metrics[m] - base.metrics[m] for m in METRICS}
-    s_base, s_other = base.settings, other.settings
+    s_base, s_other = _settings(base), _settings(other)
     explained = 0
     strip_base, strip_other = s_base.get("strip", "none"), s_other.get("strip", "none")
     if strip_base != strip_other:
@@ -132,13 +114,21 @@ def explain(base: Built, other: Built) -> list[str]:
     return [text for _, text in sorted(lines, key=lambda item: -abs(item[0]))]
 
 
+def _settings(built: Built) -> dict[str, Any]:
+    """The variant's settings by name, as plain values (lists, not tuples), for comparing."""
+    if built.settings is None:
+        return {}
+    settings: dict[str, Any] = msgspec.to_builtins(built.settings)
+    return settings
+
+
 def _setting_changes(a: Mapping[str, Any], b: Mapping[str, Any], keys: Sequence[str]) -> str:
     changes = []
     for key in keys:
         old, new = a.get(key), b.get(key)
         if old == new:
             continue
-        if isinstance(old, list) and isinstance(new, list):
+        if isinstance(old, (list, tuple)) and isinstance(new, (list, tuple)):
             plus = [f"+{t}" for t in new if t not in old]
             minus = [f"-{t}" for t in old if t not in new]
             changes.append(f"{key} {','.join(plus + minus)}")
@@ -170,10 +160,10 @@ class VariantRow:
     explanation: tuple[str, ...]
 
 
-def compare_variants(record: Mapping[str, Any]) -> list[VariantRow]:
+def compare_variants(record: Record) -> list[VariantRow]:
     """Each built variant against the profile's baseline variant for the same target."""
     builds = built_variants(record)
-    baseline = record["profile"]["baseline"]
+    baseline = record.profile.baseline
     by_target = {b.target: b for b in builds.values() if b.variant == baseline}
     rows = []
     for built in builds.values():
@@ -186,11 +176,11 @@ def compare_variants(record: Mapping[str, Any]) -> list[VariantRow]:
     return rows
 
 
-def variants_json(record: Mapping[str, Any], rows: Sequence[VariantRow]) -> dict[str, Any]:
+def variants_json(record: Record, rows: Sequence[VariantRow]) -> dict[str, Any]:
     return {
         "schema": "buildopt.compare/1",
-        "profile": record["profile"]["name"],
-        "baseline": record["profile"]["baseline"],
+        "profile": record.profile.name,
+        "baseline": record.profile.baseline,
         "variants": [
             {
                 "id": r.built.id,
@@ -234,12 +224,11 @@ class ItemDelta:
         return (self.new or 0) - (self.old or 0)
 
 
-def compare_records(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[ItemDelta]:
+def compare_records(old: Record, new: Record) -> list[ItemDelta]:
     """Per variant, section and Go package: what changed between two records."""
-    if old["profile"]["name"] != new["profile"]["name"]:
+    if old.profile.name != new.profile.name:
         raise UsageError(
-            f"the records are of different profiles ({old['profile']['name']} and "
-            f"{new['profile']['name']})"
+            f"the records are of different profiles ({old.profile.name} and {new.profile.name})"
         )
     before, after = built_variants(old), built_variants(new)
     items: list[ItemDelta] = []

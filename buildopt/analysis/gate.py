@@ -1,26 +1,23 @@
 """Evaluate budgets on a build record: PASS, WARN or FAIL per budget x variant x check.
 
-Outputs for people (a rich table), machines (``buildopt.gate/1`` JSON), pull requests (Markdown
-for ``$GITHUB_STEP_SUMMARY``, folded to stay under GitHub's 65,536 characters), CI dashboards
-(JUnit XML, one test case per budget x variant) and GitHub annotations.
+The verdicts are shown by buildopt.output: a table, ``buildopt.gate/1`` JSON, Markdown, JUnit
+XML and GitHub annotations.
 """
 
 from __future__ import annotations
 
 import fnmatch
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Literal
-from xml.sax.saxutils import escape as xml_escape
-from xml.sax.saxutils import quoteattr
+from typing import Literal
 
-from buildopt.analysis.compare import RecordError, load_record
+from buildopt.binary.facts import Inspection
 from buildopt.config.budgets import Budget, ImageBudget, matches
 from buildopt.config.units import format_size
+from buildopt.record.model import Build, Record
+from buildopt.record.store import RecordError
 
-GATE_SCHEMA = "buildopt.gate/1"
-MARKDOWN_LIMIT = 65_536
 Verdict = Literal["pass", "warn", "fail", "skip"]
 
 
@@ -75,15 +72,14 @@ def _flag_check(
 
 
 def evaluate_build(
-    budget: Budget, build: Mapping[str, Any], baseline: Mapping[str, Any] | None
+    budget: Budget, build: Build, facts: Inspection, baseline: Build | None
 ) -> list[Check]:
-    """Every limit of one budget on one built variant."""
-    vid, facts = build["id"], build["inspect"]
-    totals, link = facts["totals"], facts["linking"]
+    """Every limit of one budget on one built variant (facts: its inspection)."""
+    vid, totals, link = build.id, facts.totals, facts.linking
     checks: list[Check] = []
     if budget.max_size is not None:
-        checks.append(_size_check(budget, vid, "max_size", facts["size"], budget.max_size))
-    sections = {s["name"]: s["size"] for s in facts["sections"]}
+        checks.append(_size_check(budget, vid, "max_size", facts.size, budget.max_size))
+    sections = facts.section_sizes()
     for name, limit in budget.max_section.items():
         checks.append(
             _size_check(budget, vid, f"max_section[{name}]", sections.get(name, 0), limit)
@@ -92,36 +88,37 @@ def evaluate_build(
         checks.append(_size_check(budget, vid, f"max_category[{name}]", totals.get(name, 0), limit))
     if budget.max_dwarf is not None:
         checks.append(
-            _size_check(budget, vid, "max_dwarf", facts["dwarf"]["file_bytes"], budget.max_dwarf)
+            _size_check(budget, vid, "max_dwarf", facts.dwarf.file_bytes, budget.max_dwarf)
         )
     if budget.max_symbols is not None:
-        symbols = facts["symbols"]["symtab_bytes"] + facts["symbols"]["strtab_bytes"]
-        checks.append(_size_check(budget, vid, "max_symbols", symbols, budget.max_symbols))
+        checks.append(
+            _size_check(budget, vid, "max_symbols", facts.symbol_bytes, budget.max_symbols)
+        )
     if budget.static is not None:
-        kind = "static" if link["static"] else "dynamic"
+        kind = "static" if link.static else "dynamic"
         checks.append(
             _flag_check(
                 budget,
                 vid,
                 "static",
-                link["static"] == budget.static,
+                link.static == budget.static,
                 actual=kind,
                 limit="static" if budget.static else "dynamic",
             )
         )
     if budget.allowed_needed is not None:
-        extra = [lib for lib in link["needed"] if lib not in budget.allowed_needed]
+        extra = [lib for lib in link.needed if lib not in budget.allowed_needed]
         checks.append(
             _flag_check(
                 budget,
                 vid,
                 "allowed_needed",
                 not extra,
-                actual=",".join(link["needed"]) or "none",
+                actual=",".join(link.needed) or "none",
                 limit=",".join(budget.allowed_needed) or "none",
             )
         )
-    packages = {p["package"]: p["text_bytes"] for p in facts["packages"]}
+    packages = facts.package_sizes()
     for pattern, limit in budget.max_package.items():
         total = sum(n for p, n in packages.items() if fnmatch.fnmatchcase(p, pattern))
         checks.append(_size_check(budget, vid, f"max_package[{pattern}]", total, limit))
@@ -133,13 +130,13 @@ def evaluate_build(
     return checks
 
 
-def _scan_check(budget: Budget, build: Mapping[str, Any], limit: int) -> Check:
+def _scan_check(budget: Budget, build: Build, limit: int) -> Check:
     """Error-level findings of the source scan of this variant (its own build tags)."""
-    scanned = build.get("scan")
-    if not scanned:
+    scanned = build.scan
+    if scanned is None:
         return Check(
             budget.name,
-            build["id"],
+            build.id,
             "max_scan_errors",
             "skip",
             "-",
@@ -147,28 +144,28 @@ def _scan_check(budget: Budget, build: Mapping[str, Any], limit: int) -> Check:
             "",
             note="no scan in the record ([scan] enabled = true in the profile)",
         )
-    errors = [f for f in scanned["findings"] if f["severity"] == "error"]
-    first = f"{errors[0]['file']}:{errors[0]['line']}: {errors[0]['message']}" if errors else ""
+    errors = scanned.errors
+    first = f"{errors[0].file}:{errors[0].line}: {errors[0].message}" if errors else ""
     check = _flag_check(
         budget,
-        build["id"],
+        build.id,
         "max_scan_errors",
         len(errors) <= limit,
         actual=str(len(errors)),
         limit=str(limit),
     )
-    return Check(**{**check.__dict__, "note": first})
+    return replace(check, note=first)
 
 
-def startup_checks(budget: Budget, build: Mapping[str, Any]) -> list[Check]:
+def startup_checks(budget: Budget, build: Build) -> list[Check]:
     """Start-up limits on the build's measured runs (buildopt startup --profile)."""
     wanted = [
         k for k in ("max_startup_p95", "max_rss", "max_gc_cycles") if getattr(budget, k) is not None
     ]
     if not wanted:
         return []
-    vid, measured = build["id"], build.get("startup")
-    if not measured or not measured.get("runs"):
+    vid, measured = build.id, build.startup
+    if measured is None or not measured.runs or measured.wall_ms is None:
         return [
             Check(
                 budget.name,
@@ -184,20 +181,20 @@ def startup_checks(budget: Budget, build: Mapping[str, Any]) -> list[Check]:
         ]
     checks = []
     if budget.max_startup_p95 is not None:
-        checks.append(_p95_check(budget, vid, measured["wall_ms"], budget.max_startup_p95))
+        checks.append(_p95_check(budget, vid, measured.wall_ms, budget.max_startup_p95))
     if budget.max_rss is not None:
-        checks.append(
-            _size_check(budget, vid, "max_rss", measured["max_rss_kib"] * 1024, budget.max_rss)
-        )
+        rss = (measured.max_rss_kib or 0) * 1024
+        checks.append(_size_check(budget, vid, "max_rss", rss, budget.max_rss))
     if budget.max_gc_cycles is not None:
-        ok = measured["gc_cycles"] <= budget.max_gc_cycles
+        cycles = measured.gc_cycles or 0
+        ok = cycles <= budget.max_gc_cycles
         checks.append(
             _flag_check(
                 budget,
                 vid,
                 "max_gc_cycles",
                 ok,
-                actual=str(measured["gc_cycles"]),
+                actual=str(cycles),
                 limit=str(budget.max_gc_cycles),
             )
         )
@@ -231,10 +228,8 @@ def _p95_check(budget: Budget, vid: str, wall_ms: Sequence[float], limit: float)
     )
 
 
-def _growth_check(
-    budget: Budget, build: Mapping[str, Any], baseline: Mapping[str, Any] | None
-) -> Check:
-    vid = build["id"]
+def _growth_check(budget: Budget, build: Build, baseline: Build | None) -> Check:
+    vid, size = build.id, build.size or 0
     growth = budget.max_growth
     if growth is None:  # pragma: no cover - only called for budgets with max_growth
         raise ValueError("no growth limit")
@@ -245,13 +240,13 @@ def _growth_check(
             vid,
             "max_growth",
             "pass",
-            str(build["size"]),
+            str(size),
             limit_text,
             "",
             note="no baseline",
         )
-    old = baseline["size"]
-    delta = build["size"] - old
+    old = baseline.size or 0
+    delta = size - old
     allowed = round(old * growth.fraction) if growth.fraction is not None else growth.absolute or 0
     if delta < budget.growth_floor:
         verdict: Verdict = "pass"
@@ -276,45 +271,47 @@ def _growth_check(
 def evaluate(
     budgets: Sequence[Budget],
     images: Sequence[ImageBudget],
-    record: Mapping[str, Any],
-    baseline: Mapping[str, Any] | None,
+    record: Record,
+    baseline: Record | None,
+    others: Mapping[Path, Record | RecordError] | None = None,
 ) -> list[Check]:
-    """All checks of all budgets on a record (and a baseline record for growth)."""
-    builds = {b["id"]: b for b in record["builds"]}
-    old = {b["id"]: b for b in baseline["builds"] if b.get("status") == "ok"} if baseline else {}
+    """All checks of all budgets on a record (and a baseline record for growth); ``others``
+    are the records image budgets name, loaded by the caller (or why they could not be)."""
+    old = {b.id: b for b in baseline.builds if b.ok} if baseline else {}
     checks: list[Check] = []
     for budget in budgets:
-        for vid, build in builds.items():
-            if not matches(budget.select, vid):
+        for build in record.builds:
+            if not matches(budget.select, build.id):
                 continue
-            if build.get("status") != "ok" or not build.get("inspect"):
+            if not build.ok or build.inspect is None:
                 checks.append(
                     Check(
                         budget.name,
-                        vid,
+                        build.id,
                         "-",
                         "skip",
                         "-",
                         "-",
                         "",
-                        note=f"not built ({build.get('status')})",
+                        note=f"not built ({build.status})",
                     )
                 )
                 continue
-            base = old.get(vid) if baseline is not None else None
-            checks += evaluate_build(budget, build, base if baseline is not None else None)
+            base = old.get(build.id) if baseline is not None else None
+            checks += evaluate_build(budget, build, build.inspect, base)
     for image in images:
-        checks.append(evaluate_image(image, record))
+        checks.append(evaluate_image(image, record, others or {}))
     return checks
 
 
-def evaluate_image(image: ImageBudget, record: Mapping[str, Any]) -> Check:
+def evaluate_image(
+    image: ImageBudget, record: Record, others: Mapping[Path, Record | RecordError]
+) -> Check:
     """The summed size of everything selected, in this record and the image's other records."""
     records = [record]
     for path in image.records:
-        try:
-            records.append(load_record(path))
-        except RecordError as exc:
+        other = others.get(path, RecordError(f"{path}: not loaded"))
+        if isinstance(other, RecordError):
             return Check(
                 image.name,
                 image.name,
@@ -323,140 +320,14 @@ def evaluate_image(image: ImageBudget, record: Mapping[str, Any]) -> Check:
                 "-",
                 str(image.max_size),
                 "",
-                note=exc.message,
+                note=other.message,
             )
-    chosen = [
-        b
-        for r in records
-        for b in r["builds"]
-        if b.get("status") == "ok" and matches(image.select, b["id"])
-    ]
-    total = sum(b["size"] for b in chosen)
+        records.append(other)
+    chosen = [b for r in records for b in r.builds if b.ok and matches(image.select, b.id)]
+    total = sum(b.size or 0 for b in chosen)
     check = _size_check(image, image.name, "max_size", total, image.max_size)
-    return Check(**{**check.__dict__, "note": f"{len(chosen)} binaries"})
-
-
-# --- outputs ---------------------------------------------------------------------------------
+    return replace(check, note=f"{len(chosen)} binaries")
 
 
 def failed(checks: Sequence[Check]) -> bool:
     return any(c.verdict == "fail" for c in checks)
-
-
-def to_json(
-    checks: Sequence[Check], record: Mapping[str, Any], baseline: str | None
-) -> dict[str, Any]:
-    counts = {v: sum(c.verdict == v for c in checks) for v in ("pass", "warn", "fail", "skip")}
-    return {
-        "schema": GATE_SCHEMA,
-        "profile": record["profile"]["name"],
-        "baseline_record": baseline,
-        "result": "fail" if counts["fail"] else "pass",
-        "counts": counts,
-        "checks": [
-            {
-                "budget": c.budget,
-                "target": c.target,
-                "check": c.check,
-                "verdict": c.verdict,
-                "actual": c.actual,
-                "limit": c.limit,
-                "headroom": c.headroom_bytes,
-                "note": c.note,
-                "message": c.message,
-            }
-            for c in checks
-        ],
-    }
-
-
-def markdown(checks: Sequence[Check], profile: str, limit: int = MARKDOWN_LIMIT) -> str:
-    """A table for $GITHUB_STEP_SUMMARY or a PR comment: problems in full, passing rows folded."""
-    icon = {"pass": "✅", "warn": "⚠️", "fail": "❌", "skip": "⏭️"}
-    counts = {v: sum(c.verdict == v for c in checks) for v in icon}
-    head = (
-        f"### buildopt gate: {profile} - {'FAIL' if counts['fail'] else 'PASS'}\n\n"
-        f"{counts['fail']} failed, {counts['warn']} warnings, {counts['pass']} passed, "
-        f"{counts['skip']} skipped\n\n"
-    )
-    header = (
-        "| | budget | variant | check | actual | limit | headroom | note |\n"
-        "|---|---|---|---|---:|---:|---:|---|\n"
-    )
-
-    def row(c: Check) -> str:
-        note = "; ".join(x for x in (c.note, c.message) if x)
-        return (
-            f"| {icon[c.verdict]} | {c.budget} | `{c.target}` | {c.check} | {c.actual} | "
-            f"{c.limit} | {c.headroom} | {note.replace('|', '/')} |\n"
-        )
-
-    problems = [c for c in checks if c.verdict in ("fail", "warn")]
-    rest = [c for c in checks if c.verdict not in ("fail", "warn")]
-    reserve = 400  # for the closing lines
-    text, shown = _rows_within(head + (header if problems else ""), problems, row, limit - reserve)
-    if shown < len(problems):
-        text += f"\n{len(problems) - shown} more failures and warnings not shown (see --json)\n"
-    if rest:
-        opening = f"\n<details><summary>{len(rest)} passing or skipped checks</summary>\n\n{header}"
-        folded, shown_rest = _rows_within("", rest, row, limit - reserve - len(text) - len(opening))
-        more = f"\n{len(rest) - shown_rest} more not shown\n" if shown_rest < len(rest) else ""
-        text += opening + folded + more + "\n</details>\n"
-    return text
-
-
-def _rows_within(start: str, checks: Sequence[Check], row: Any, limit: int) -> tuple[str, int]:
-    """start plus as many rows as fit in limit characters, and how many that was."""
-    parts, size = [start], len(start)
-    for count, check in enumerate(checks):
-        line = row(check)
-        if size + len(line) > limit:
-            return "".join(parts), count
-        parts.append(line)
-        size += len(line)
-    return "".join(parts), len(checks)
-
-
-def junit(checks: Sequence[Check], profile: str) -> str:
-    """JUnit XML: one test case per budget x variant, failing with its failed checks."""
-    cases: dict[tuple[str, str], list[Check]] = {}
-    for c in checks:
-        cases.setdefault((c.budget, c.target), []).append(c)
-    body = []
-    failures = 0
-    for (budget, target), group in cases.items():
-        bad = [c for c in group if c.verdict == "fail"]
-        failures += bool(bad)
-        inner = ""
-        if bad:
-            text = "\n".join(f"{c.check}: {c.actual} > {c.limit} {c.message}".strip() for c in bad)
-            inner = (
-                f"<failure message={quoteattr(text.splitlines()[0])}>{xml_escape(text)}</failure>"
-            )
-        elif all(c.verdict == "skip" for c in group):
-            inner = f"<skipped message={quoteattr(group[0].note)}/>"
-        body.append(
-            f"  <testcase classname={quoteattr(budget)} name={quoteattr(target)}>{inner}</testcase>"
-        )
-    return (
-        '<?xml version="1.0" encoding="UTF-8"?>\n'
-        f'<testsuite name={quoteattr("buildopt gate " + profile)} tests="{len(cases)}" '
-        f'failures="{failures}">\n' + "\n".join(body) + "\n</testsuite>\n"
-    )
-
-
-def workflow_commands(checks: Sequence[Check], profile_path: str) -> list[str]:
-    """GitHub workflow commands for failed and warning checks."""
-    out = []
-    for c in checks:
-        if c.verdict in ("fail", "warn"):
-            kind = "error" if c.verdict == "fail" else "warning"
-            text = f"{c.budget} {c.target} {c.check}: {c.actual} over {c.limit}"
-            if c.message:
-                text += f" - {c.message}"
-            out.append(f"::{kind} file={profile_path},title=buildopt gate::{text}")
-    return out
-
-
-def load_baseline(path: Path | None) -> dict[str, Any] | None:
-    return load_record(path) if path else None

@@ -14,8 +14,7 @@ import struct
 import threading
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from buildopt.binary.elf.reader import (
     SHF_ALLOC,
@@ -30,7 +29,20 @@ from buildopt.binary.elf.reader import (
     scratch,
     section_bytes,
 )
-from buildopt.binary.elf.symtab import Symbols, read_symbols
+from buildopt.binary.elf.symtab import read_symbols
+from buildopt.binary.facts import (
+    DwarfFacts,
+    ElfIdentity,
+    GoFacts,
+    Inspection,
+    Linking,
+    ModuleCode,
+    ModuleVersion,
+    PackageBytes,
+    PackageCode,
+    SectionFact,
+    SymbolFacts,
+)
 from buildopt.binary.go import pclntab
 from buildopt.binary.go.buildinfo import BuildInfo, BuildInfoError, read_buildinfo
 from buildopt.binary.go.names import module_of
@@ -38,7 +50,6 @@ from buildopt.binary.go.names import module_of
 if TYPE_CHECKING:
     from pathlib import Path
 
-INSPECT_SCHEMA = "buildopt.inspect/1"
 
 # e_machine -> GOARCH, by (class, little endian) where it matters.
 GOARCH = {
@@ -95,68 +106,6 @@ CATEGORIES = ("code", "rodata", "data", "gometa", "symtab", "dwarf", "dynamic", 
 CHDR_64, CHDR_32 = "IIQQ", "III"
 
 
-@dataclass(frozen=True)
-class SectionFact:
-    name: str
-    type: str
-    size: int  # sh_size, as in the header
-    file_size: int  # bytes in the file (0 for NOBITS)
-    compressed: bool
-    uncompressed_size: int
-    category: str
-
-
-@dataclass(frozen=True)
-class Linking:
-    static: bool
-    interpreter: str | None
-    needed: tuple[str, ...]
-    rpath: str | None
-    runpath: str | None
-    soname: str | None
-    pie: bool
-    relro: str
-    nx: bool
-    stripped: bool
-    glibc_min: str | None
-
-
-@dataclass(frozen=True)
-class PackageCode:
-    package: str
-    module: str
-    text_bytes: int
-    init_bytes: int
-    functions: int
-
-
-@dataclass(frozen=True)
-class Inspection:
-    path: str
-    size: int
-    sha256: str
-    gnu_build_id: str | None
-    go_build_id: str | None
-    layout: ElfLayout
-    goarch: str | None
-    sections: tuple[SectionFact, ...]
-    totals: dict[str, int]
-    linking: Linking
-    symbols: Symbols
-    go: BuildInfo | None
-    pclntab_format: str | None
-    packages: tuple[PackageCode, ...]
-    warnings: tuple[str, ...]
-
-    @property
-    def dwarf_file_bytes(self) -> int:
-        return sum(s.file_size for s in self.sections if s.category == "dwarf")
-
-    @property
-    def dwarf_uncompressed_bytes(self) -> int:
-        return sum(s.uncompressed_size for s in self.sections if s.category == "dwarf")
-
-
 def inspect_file(path: str | Path, sha256: Callable[[], str] | None = None) -> Inspection:
     """All facts about one ELF file; NotElfError (exit 2) when it cannot be read.
 
@@ -183,21 +132,40 @@ def _inspect(path: str | Path, sha256: Callable[[], str]) -> Inspection:
         old = table.old_prefixes if table else (go is not None and _before_120(go.go_version))
         symbols = read_symbols(f, layout, old)
         notes = _notes(f, layout)
+        packages = packages_of(table, go) if table else ()
+        sizes = totals(layout, sections)
         return Inspection(
             path=str(path),
             size=layout.size,
             sha256=sha256(),
             gnu_build_id=notes.get("gnu"),
             go_build_id=notes.get("go"),
-            layout=layout,
-            goarch=goarch_of(layout),
+            elf=ElfIdentity(
+                elfclass=layout.elfclass,
+                endian="little" if layout.little_endian else "big",
+                machine=layout.machine,
+                type=layout.type,
+                goarch=goarch_of(layout),
+            ),
             sections=sections,
-            totals=totals(layout, sections),
+            totals=sizes,
+            symbols=SymbolFacts(
+                count=symbols.count,
+                symtab_bytes=symbols.symtab_bytes,
+                strtab_bytes=symbols.strtab_bytes,
+                by_package=tuple(PackageBytes(package=p, size=n) for p, n in symbols.by_package),
+            ),
+            dwarf=DwarfFacts(
+                file_bytes=sum(s.file_size for s in sections if s.category == "dwarf"),
+                uncompressed_bytes=sum(
+                    s.uncompressed_size for s in sections if s.category == "dwarf"
+                ),
+            ),
             linking=linking_of(f, layout),
-            symbols=symbols,
-            go=go,
-            pclntab_format=table.format if table else None,
-            packages=packages_of(table, go) if table else (),
+            go=None if go is None else go_facts(go),
+            pclntab=table.format if table else None,
+            packages=packages,
+            modules=modules_of(packages),
             warnings=warnings,
         )
 
@@ -284,13 +252,13 @@ def section_fact(f: BinaryIO, layout: ElfLayout, section: Section) -> SectionFac
         if head[:4] == b"ZLIB":
             compressed, logical = True, struct.unpack(">Q", head[4:12])[0]
     return SectionFact(
-        section.name,
-        section.type,
-        section.size,
-        section.file_size,
-        compressed,
-        logical,
-        category_of(section),
+        name=section.name,
+        type=section.type,
+        size=section.size,
+        file_size=section.file_size,
+        compressed=compressed,
+        uncompressed_size=logical,
+        category=category_of(section),
     )
 
 
@@ -454,97 +422,38 @@ def packages_of(table: pclntab.FuncTable, go: BuildInfo | None) -> tuple[Package
     rows = []
     for raw, (size, count, init) in table.by_package().items():
         p = raw.decode("utf-8", "replace")
-        rows.append(PackageCode(p, module_of(p, modules, main_module), size, init, count))
+        rows.append(
+            PackageCode(
+                package=p,
+                module=module_of(p, modules, main_module),
+                text_bytes=size,
+                init_bytes=init,
+                functions=count,
+            )
+        )
     return tuple(sorted(rows, key=lambda r: (-r.text_bytes, r.package)))
 
 
-# --- JSON ------------------------------------------------------------------------------------
+# --- Go build info and modules -----------------------------------------------------------------
 
 
-def to_json(i: Inspection) -> dict[str, Any]:
-    """The ``buildopt.inspect/1`` object of one file (stable keys; see docs/schemas.md)."""
-    layout, link = i.layout, i.linking
-    return {
-        "path": i.path,
-        "size": i.size,
-        "sha256": i.sha256,
-        "gnu_build_id": i.gnu_build_id,
-        "go_build_id": i.go_build_id,
-        "elf": {
-            "class": layout.elfclass,
-            "endian": "little" if layout.little_endian else "big",
-            "machine": layout.machine,
-            "type": layout.type,
-            "goarch": i.goarch,
-        },
-        "sections": [
-            {
-                "name": s.name,
-                "type": s.type,
-                "size": s.size,
-                "file_size": s.file_size,
-                "compressed": s.compressed,
-                "uncompressed_size": s.uncompressed_size,
-                "category": s.category,
-            }
-            for s in i.sections
-        ],
-        "totals": i.totals,
-        "symbols": {
-            "count": i.symbols.count,
-            "symtab_bytes": i.symbols.symtab_bytes,
-            "strtab_bytes": i.symbols.strtab_bytes,
-            "by_package": [{"package": p, "size": n} for p, n in i.symbols.by_package],
-        },
-        "dwarf": {
-            "file_bytes": i.dwarf_file_bytes,
-            "uncompressed_bytes": i.dwarf_uncompressed_bytes,
-        },
-        "linking": {
-            "static": link.static,
-            "interpreter": link.interpreter,
-            "needed": list(link.needed),
-            "rpath": link.rpath,
-            "runpath": link.runpath,
-            "soname": link.soname,
-            "pie": link.pie,
-            "relro": link.relro,
-            "nx": link.nx,
-            "stripped": link.stripped,
-            "glibc_min": link.glibc_min,
-        },
-        "go": None if i.go is None else _go_json(i.go),
-        "pclntab": i.pclntab_format,
-        "packages": [
-            {
-                "package": p.package,
-                "module": p.module,
-                "text_bytes": p.text_bytes,
-                "init_bytes": p.init_bytes,
-                "functions": p.functions,
-            }
-            for p in i.packages
-        ],
-        "modules": _modules_json(i.packages),
-        "warnings": list(i.warnings),
-    }
+def go_facts(go: BuildInfo) -> GoFacts:
+    """The build info as ``go version -m`` shows it (settings by key)."""
+    return GoFacts(
+        version=go.go_version,
+        path=go.path,
+        main=None if go.main is None else ModuleVersion(path=go.main.path, version=go.main.version),
+        deps=tuple(ModuleVersion(path=d.path, version=d.version) for d in go.deps),
+        settings=dict(go.settings),
+    )
 
 
-def _go_json(go: BuildInfo) -> dict[str, Any]:
-    return {
-        "version": go.go_version,
-        "path": go.path,
-        "main": None if go.main is None else {"path": go.main.path, "version": go.main.version},
-        "deps": [{"path": d.path, "version": d.version} for d in go.deps],
-        "settings": dict(go.settings),
-    }
-
-
-def _modules_json(packages: tuple[PackageCode, ...]) -> list[dict[str, Any]]:
+def modules_of(packages: tuple[PackageCode, ...]) -> tuple[ModuleCode, ...]:
+    """Code bytes per module, largest first."""
     sizes: dict[str, int] = defaultdict(int)
     for p in packages:
         sizes[p.module] += p.text_bytes
-    return [
-        {"module": m, "text_bytes": n}
+    return tuple(
+        ModuleCode(module=m, text_bytes=n)
         for m, n in sorted(sizes.items(), key=lambda kv: (-kv[1], kv[0]))
-    ]
+    )

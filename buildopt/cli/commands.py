@@ -1,29 +1,41 @@
-"""The commands behind the CLI: load, plan, build, report. Each returns an exit code.
+"""The commands behind the CLI: each runs the stages in order and returns an exit code.
 
-Tasks (buildopt/tasks.py) are thin adapters over these functions; nothing here imports invoke.
+Tasks (buildopt.cli.tasks) are thin adapters over these functions; nothing here imports invoke.
+Stages are imported where they are used, so that each command loads only what it needs.
+``inspect`` is in buildopt.cli.inspect (it is run on many files and kept lean).
 """
 
 from __future__ import annotations
 
+import datetime as _dt
 import json
 import os
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from buildopt.errors import (
-    EXIT_FAILED,
-    EXIT_OK,
-    UsageError,
-)
+from buildopt.errors import EXIT_FAILED, EXIT_OK, UsageError
 
 if TYPE_CHECKING:
+    from buildopt.config.profile import Profile
+    from buildopt.config.startup import StartupOverrides
     from buildopt.pipeline.plan import Plan
+    from buildopt.record.model import Build, Record, ScanReport
+    from buildopt.record.store import RecordError
 
-# The modules of the commands (plan, profile, toolchain, report...) are imported where they
-# are used, so that each command loads only what it needs. ``inspect`` is in buildopt.cli.inspect.
+
+def _profile(spec: str | None, cwd: Path, command: str) -> Profile:
+    from buildopt.config.profile import available_profiles, load_profile
+
+    if not spec:
+        known = ", ".join(available_profiles(cwd)) or f"none in {cwd / 'profiles'}"
+        raise UsageError(f"{command}: --profile is required (profiles here: {known})")
+    return load_profile(spec, cwd)
+
+
+def _dist(dist: str | None, cwd: Path) -> Path | None:
+    return (cwd / dist).resolve() if dist else None
 
 
 def _load_plan(
@@ -32,18 +44,14 @@ def _load_plan(
     dist: str | None,
     cwd: Path,
     environ: Mapping[str, str],
+    *,
+    command: str = "plan",
 ) -> Plan:
-    from buildopt.config.profile import available_profiles, load_profile
     from buildopt.pipeline.plan import make_plan
     from buildopt.system import toolchain
 
-    if not profile:
-        known = ", ".join(available_profiles(cwd)) or f"none in {cwd / 'profiles'}"
-        raise UsageError(f"--profile is required (profiles here: {known})")
-    loaded = load_profile(profile, cwd)
-    tools = toolchain.load(environ)
-    out = (cwd / dist).resolve() if dist else None
-    return make_plan(loaded, tools, environ, variants, out)
+    loaded = _profile(profile, cwd, command)
+    return make_plan(loaded, toolchain.load(environ), environ, variants, _dist(dist, cwd))
 
 
 def plan_command(
@@ -66,24 +74,37 @@ def plan_command(
     return EXIT_OK
 
 
+def _existing_record(profile: Profile, dist: str | None, cwd: Path, command: str) -> Path:
+    path = profile.record_path(_dist(dist, cwd))
+    if not path.is_file():
+        raise UsageError(
+            f"{command} --profile {profile.name}: no build record {path}; run buildopt build"
+            + (f" --dist {dist}" if dist else "")
+        )
+    return path
+
+
 def compare_command(
     profile: str | None,
     records: Sequence[str] = (),
     *,
     as_json: bool = False,
     rows: int = 30,
+    dist: str | None = None,
     cwd: Path | None = None,
 ) -> int:
     """``buildopt compare``: variants against the baseline, or two build records."""
     from buildopt.analysis import compare
-    from buildopt.config.profile import load_profile
     from buildopt.output import console as report
+    from buildopt.record import store
 
     cwd = cwd or Path.cwd()
+    if rows < 1:
+        raise UsageError(f"--rows {rows}: expected 1 or more")
     if len(records) > 2:
         raise UsageError("compare: give one build record (or --profile), or two to compare")
     if len(records) == 2:
-        old, new = (compare.load_record(cwd / r) for r in records)
+        old, new = (store.load(cwd / r) for r in records)
         items = compare.compare_records(old, new)
         if as_json:
             report.print_json(compare.records_json(items))
@@ -93,13 +114,10 @@ def compare_command(
     if records:
         path = cwd / records[0]
     elif profile:
-        loaded = load_profile(profile, cwd)
-        path = loaded.root / "dist" / loaded.name / "build.json"
-        if not path.is_file():
-            raise UsageError(f"--profile {profile}: no build record {path}; run buildopt build")
+        path = _existing_record(_profile(profile, cwd, "compare"), dist, cwd, "compare")
     else:
         raise UsageError("compare: give --profile P or build record files")
-    record = compare.load_record(path)
+    record = store.load(path)
     variant_rows = compare.compare_variants(record)
     if as_json:
         report.print_json(compare.variants_json(record, variant_rows))
@@ -116,55 +134,71 @@ def gate_command(
     as_json: bool = False,
     markdown: str | None = None,
     junit: str | None = None,
+    dist: str | None = None,
     cwd: Path | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> int:
     """``buildopt gate``: every budget of the profile on the latest build record."""
     from buildopt.analysis import gate
-    from buildopt.analysis.compare import load_record
-    from buildopt.config.budgets import parse_budgets
-    from buildopt.config.profile import load_profile
+    from buildopt.config.budgets import check_selectors
     from buildopt.output import console as report
+    from buildopt.output import gate as gate_output
     from buildopt.pipeline.plan import all_ids
+    from buildopt.record import store
     from buildopt.system import toolchain
     from buildopt.system.files import atomic_write_text
 
     cwd = cwd or Path.cwd()
     environ = dict(environ or os.environ)
-    if not profile:
-        raise UsageError("gate: --profile is required")
-    loaded = load_profile(profile, cwd)
-    ids = all_ids(loaded, toolchain.load(environ))
-    budgets, images = parse_budgets(
-        loaded.path,
-        loaded.root,
-        {"budget": list(loaded.budgets), "image": list(loaded.images)},
-        ids,
-    )
-    if not budgets and not images:
+    loaded = _profile(profile, cwd, "gate")
+    check_selectors(loaded.budgets, loaded.images, all_ids(loaded, toolchain.load(environ)))
+    if not loaded.budgets and not loaded.images:
         raise UsageError(f"gate: {loaded.path} has no [[budget]] or [[image]] tables")
-    record_path = (cwd / record) if record else loaded.root / "dist" / loaded.name / "build.json"
+    record_path = (cwd / record) if record else loaded.record_path(_dist(dist, cwd))
     if not record_path.is_file():
         print(f"no build record at {record_path}: building first", file=sys.stderr)
-        build_command(profile, record=str(record_path), cwd=cwd, environ=environ)
-    data = load_record(record_path)
+        build_command(
+            str(loaded.path), record=str(record_path), dist=dist, cwd=cwd, environ=environ
+        )
+    data = store.load(record_path)
+    if data.profile.name != loaded.name:
+        raise UsageError(
+            f"gate --record {record_path}: a record of profile {data.profile.name!r}, "
+            f"not of {loaded.name!r}"
+        )
     baseline_path = (cwd / baseline) if baseline else None
     if baseline_path is not None and not baseline_path.is_file():
         print(f"no baseline record at {baseline_path}: growth budgets pass", file=sys.stderr)
         baseline_path = None
-    checks = gate.evaluate(budgets, images, data, gate.load_baseline(baseline_path))
+    old = store.load(baseline_path) if baseline_path else None
+    checks = gate.evaluate(loaded.budgets, loaded.images, data, old, _image_records(loaded))
     if markdown:
-        atomic_write_text(cwd / markdown, gate.markdown(checks, loaded.name))
+        atomic_write_text(cwd / markdown, gate_output.markdown(checks, loaded.name))
     if junit:
-        atomic_write_text(cwd / junit, gate.junit(checks, loaded.name))
+        atomic_write_text(cwd / junit, gate_output.junit(checks, loaded.name))
     if environ.get("GITHUB_ACTIONS") == "true":
-        for line in gate.workflow_commands(checks, _relative(loaded.path, loaded.root)):
+        for line in gate_output.workflow_commands(checks, _relative(loaded.path, loaded.root)):
             print(line, file=sys.stderr)
     if as_json:
-        report.print_json(gate.to_json(checks, data, str(baseline_path) if baseline_path else None))
+        report.print_json(
+            gate_output.to_json(checks, data, str(baseline_path) if baseline_path else None)
+        )
     else:
         report.show_gate(report.make_console(), checks, loaded.name)
     return EXIT_FAILED if gate.failed(checks) else EXIT_OK
+
+
+def _image_records(profile: Profile) -> dict[Path, Record | RecordError]:
+    """The other records the profile's image budgets sum, each loaded once (or its error)."""
+    from buildopt.record import store
+
+    out: dict[Path, Record | RecordError] = {}
+    for path in {p for image in profile.images for p in image.records}:
+        try:
+            out[path] = store.load(path)
+        except store.RecordError as exc:
+            out[path] = exc
+    return out
 
 
 def matrix_command(
@@ -175,7 +209,9 @@ def matrix_command(
     environ: Mapping[str, str] | None = None,
 ) -> int:
     """``buildopt matrix``: the GitHub Actions strategy.matrix, one job per variant x target."""
-    plan = _load_plan(profile, variants, None, cwd or Path.cwd(), environ or os.environ)
+    plan = _load_plan(
+        profile, variants, None, cwd or Path.cwd(), environ or os.environ, command="matrix"
+    )
     include = [{"id": s.id, "variant": s.variant.name, "target": s.target.spec} for s in plan.steps]
     print(json.dumps({"include": include}))
     return EXIT_OK
@@ -183,20 +219,16 @@ def matrix_command(
 
 def merge_command(records: Sequence[str], *, output: str, cwd: Path | None = None) -> int:
     """``buildopt merge``: join per-job build records into one."""
-    from buildopt.analysis.compare import load_record
-    from buildopt.record.store import MergeError, merge_records, write_record
+    from buildopt.record import store
 
     cwd = cwd or Path.cwd()
     if not output:
         raise UsageError("merge: -o/--output FILE is required")
-    loaded = [(r, load_record(cwd / r)) for r in records]
-    try:
-        merged = merge_records(loaded)
-    except MergeError as exc:
-        raise UsageError(str(exc)) from exc
-    write_record(cwd / output, merged)
+    loaded = [(r, store.load(cwd / r)) for r in records]
+    merged = store.merge(loaded)
+    store.save(cwd / output, merged)
     print(
-        f"merged {len(records)} records, {len(merged['builds'])} builds -> {output}",
+        f"merged {len(records)} records, {len(merged.builds)} builds -> {output}",
         file=sys.stderr,
     )
     return EXIT_OK
@@ -215,42 +247,41 @@ def startup_command(
     files: Sequence[str] = (),
     *,
     args: Sequence[str] = (),
-    options: Mapping[str, Any] | None = None,
+    overrides: StartupOverrides | None = None,
     as_json: bool = False,
+    dist: str | None = None,
     cwd: Path | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> int:
     """``buildopt startup``: cold start of a binary, or of every built variant of a profile."""
-    from buildopt.analysis.compare import load_record
-    from buildopt.config.profile import load_profile
+    from dataclasses import replace
+
+    from buildopt.config.startup import StartupConfig, StartupOverrides, apply_overrides
     from buildopt.measure import startup
     from buildopt.output import console as report
-    from buildopt.record.store import write_record
+    from buildopt.record import store
+    from buildopt.record.model import STARTUP_SCHEMA, StartupReport
 
     cwd = cwd or Path.cwd()
     environ = dict(environ or os.environ)
     record_path: Path | None = None
-    record: dict[str, Any] | None = None
+    record: Record | None = None
     if profile:
-        loaded = load_profile(profile, cwd)
-        config = startup.parse_config(loaded.path, loaded.startup)
-        record_path = loaded.root / "dist" / loaded.name / "build.json"
-        if not record_path.is_file():
-            raise UsageError(
-                f"--profile {profile}: no build record {record_path}; run buildopt build first"
-            )
-        record = load_record(record_path)
+        loaded = _profile(profile, cwd, "startup")
+        config = loaded.startup
+        record_path = _existing_record(loaded, dist, cwd, "startup")
+        record = store.load(record_path)
         binaries, skipped, baseline = _runnable(record, environ)
         if args:
             config = replace(config, args=tuple(args))
     elif len(files) == 1:
-        config = startup.StartupConfig(args=tuple(args))
+        config = StartupConfig(args=tuple(args))
         binaries, skipped, baseline = {files[0]: cwd / files[0]}, [], files[0]
     else:
         raise UsageError(
             "startup: give one executable (and its arguments after --), or --profile P"
         )
-    config = _override(config, options or {})
+    config = apply_overrides(config, overrides or StartupOverrides())
     console = report.make_console()
     for note in skipped:
         console.print(f"[yellow]skipped[/] {note}")
@@ -261,23 +292,37 @@ def startup_command(
             binaries, config, environ, startup.spawn_helper(environ), bar.advance
         )
     base = next((s for s in series if s.name == baseline), None)
-    results = [startup.series_json(s, config, base) for s in series]
-    document = {"schema": "buildopt.startup/1", "baseline": baseline, "variants": results}
+    results = tuple(startup.summarize_series(s, config, base) for s in series)
     if record is not None and record_path is not None:
-        for build in record["builds"]:
-            for result in results:
-                if result["name"] == build["id"]:
-                    build["startup"] = result
-        write_record(record_path, record)
+        measured = {r.name: r for r in results}
+        store.save(record_path, _with(record, startup=measured))
     report.show_startup(console, results, baseline)
     if as_json:
-        report.print_json(document)
-    return EXIT_FAILED if any(r["failed_runs"] for r in results) else EXIT_OK
+        report.print_json(StartupReport(schema=STARTUP_SCHEMA, baseline=baseline, variants=results))
+    return EXIT_FAILED if any(r.failed_runs for r in results) else EXIT_OK
 
 
-def _runnable(
-    record: Mapping[str, Any], environ: Mapping[str, str]
-) -> tuple[dict[str, Path], list[str], str]:
+def _with(
+    record: Record,
+    *,
+    startup: Mapping[str, object] | None = None,
+    scan: Mapping[str, ScanReport] | None = None,
+) -> Record:
+    """record with start-up results or scans attached to the builds they are of (by id)."""
+    import msgspec
+
+    builds: list[Build] = []
+    for build in record.builds:
+        changes: dict[str, object] = {}
+        if startup and build.id in startup:
+            changes["startup"] = startup[build.id]
+        if scan and build.id in scan:
+            changes["scan"] = scan[build.id]
+        builds.append(msgspec.structs.replace(build, **changes) if changes else build)
+    return record.with_builds(tuple(builds))
+
+
+def _runnable(record: Record, environ: Mapping[str, str]) -> tuple[dict[str, Path], list[str], str]:
     """Built binaries this machine can run (its own GOOS/GOARCH), the others, and the baseline."""
     from buildopt.system import toolchain
 
@@ -285,43 +330,16 @@ def _runnable(
     host = f"{tools.hostos}/{tools.hostarch}"
     runnable: dict[str, Path] = {}
     skipped = []
-    for build in record["builds"]:
-        if build.get("status") != "ok":
+    for build in record.builds:
+        if not build.ok or build.output is None:
             continue
-        pair = "/".join(build["target"].split("/")[:2])
-        if pair != host:
-            skipped.append(f"{build['id']}: a {pair} binary cannot run on this {host} machine")
+        if build.pair != host:
+            skipped.append(f"{build.id}: a {build.pair} binary cannot run on this {host} machine")
             continue
-        runnable[build["id"]] = Path(build["output"])
-    baseline_name = record["profile"]["baseline"]
+        runnable[build.id] = Path(build.output)
+    baseline_name = record.profile.baseline
     baseline = next((i for i in runnable if i.split("@")[0] == baseline_name), "")
     return runnable, skipped, baseline
-
-
-def _override(config: Any, options: Mapping[str, Any]) -> Any:
-    """Command-line options over the profile's [startup] table."""
-    from buildopt.measure import startup
-
-    changes: dict[str, Any] = {}
-    for key in ("runs", "warmup", "cpus"):
-        if options.get(key) is not None:
-            if options[key] < (1 if key != "warmup" else 0):
-                raise UsageError(f"--{key} {options[key]}: too small")
-            changes[key] = options[key]
-    if options.get("timeout"):
-        try:
-            changes["timeout"] = startup.parse_seconds(options["timeout"])
-        except ValueError as exc:
-            raise UsageError(f"--timeout: {exc}") from exc
-    if options.get("cold") is not None:
-        changes["cold"] = options["cold"]
-    if options.get("ready_stdout"):
-        changes["ready"] = startup.parse_ready(
-            "--ready-stdout", {"stdout": options["ready_stdout"]}
-        )
-    if options.get("ready_port"):
-        changes["ready"] = startup.parse_ready("--ready-port", {"port": options["ready_port"]})
-    return replace(config, **changes)
 
 
 def scan_command(
@@ -337,6 +355,7 @@ def scan_command(
     """``buildopt scan``: start-up anti-patterns in the Go sources; exit 1 on an error finding."""
     from buildopt.measure import scan as scanner
     from buildopt.output import console as report
+    from buildopt.output.sarif import to_sarif
     from buildopt.system.files import atomic_write_text
 
     cwd = cwd or Path.cwd()
@@ -344,30 +363,33 @@ def scan_command(
         cwd, patterns, tags, environ=environ or os.environ, include_generated=include_generated
     )
     if sarif:
-        atomic_write_text(cwd / sarif, json.dumps(scanner.to_sarif(result), indent=2) + "\n")
+        atomic_write_text(cwd / sarif, json.dumps(to_sarif(result), indent=2) + "\n")
     if as_json:
-        report.print_json(scanner.to_json(result))
+        report.print_json(result)
     else:
         report.show_scan(report.make_console(), result)
     return EXIT_FAILED if result.count("error") else EXIT_OK
 
 
-def _attach_scans(plan: Any, data: dict[str, Any], environ: Mapping[str, str]) -> None:
+def _scans(
+    plan: Plan, builds: Sequence[Build], environ: Mapping[str, str]
+) -> dict[str, ScanReport]:
     """[scan] enabled: each built variant's sources scanned with its own build tags."""
     from buildopt.measure import scan as scanner
     from buildopt.pipeline.plan import module_dir, package_arg
 
     root = module_dir(plan.profile.package)
     pattern = package_arg(plan.profile.package, root)
-    results: dict[tuple[str, ...], dict[str, Any]] = {}
-    for build in data["builds"]:
-        if build["status"] != "ok":
+    by_tags: dict[tuple[str, ...], ScanReport] = {}
+    out: dict[str, ScanReport] = {}
+    for build in builds:
+        if not build.ok:
             continue
-        tags = tuple(data["variants"][build["variant"]]["tags"])
-        if tags not in results:
-            found = scanner.scan(root, [pattern], tags, environ=environ)
-            results[tags] = scanner.to_json(found)
-        build["scan"] = results[tags]
+        tags = plan.profile.variant(build.variant).tags
+        if tags not in by_tags:
+            by_tags[tags] = scanner.scan(root, [pattern], tags, environ=environ)
+        out[build.id] = by_tags[tags]
+    return out
 
 
 def build_command(
@@ -383,23 +405,24 @@ def build_command(
 ) -> int:
     """``buildopt build``: build the selected variants, verify them, write the build record."""
     from buildopt.output import console as report
-    from buildopt.pipeline.build import run_plan
-    from buildopt.record.store import record_json, write_record
+    from buildopt.pipeline.build import make_record, run_plan
+    from buildopt.record import store
 
     cwd = cwd or Path.cwd()
     environ = dict(environ or os.environ)
     if jobs < 0:
         raise UsageError(f"--jobs {jobs}: expected a positive number (0 means one per CPU)")
-    plan = _load_plan(profile, variants, dist, cwd, environ)
+    plan = _load_plan(profile, variants, dist, cwd, environ, command="build")
     console = report.make_console()
     record_path = (cwd / record).resolve() if record else plan.dist / "build.json"
     with report.BuildProgress(console, len(plan.steps)) as progress:
-        results = run_plan(plan, environ, jobs or os.cpu_count() or 1, progress)
-    data = record_json(plan, results)
+        builds = run_plan(plan, environ, jobs or os.cpu_count() or 1, progress)
+    created = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    data = make_record(plan, builds, created)
     if plan.profile.scan:
-        _attach_scans(plan, data, environ)
-    write_record(record_path, data)
-    report.show_results(console, results, record_path)
+        data = _with(data, scan=_scans(plan, builds, environ))
+    store.save(record_path, data)
+    report.show_results(console, builds, record_path)
     if as_json:
         report.print_json(data)
-    return EXIT_FAILED if any(r.status == "failed" for r in results) else EXIT_OK
+    return EXIT_FAILED if any(b.status == "failed" for b in builds) else EXIT_OK

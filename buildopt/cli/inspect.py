@@ -54,7 +54,7 @@ def inspect_command(
             documents.append({"path": path, "error": result})
         else:
             documents.append(result)
-    from buildopt.binary.inspect import INSPECT_SCHEMA
+    from buildopt.binary.facts import INSPECT_SCHEMA
 
     # compact: the C encoder (indent=... falls back to the pure-Python one, ~4x slower)
     document = {"schema": INSPECT_SCHEMA, "binaries": documents}
@@ -66,22 +66,23 @@ def inspect_command(
 def _inspect_batch(paths: list[str]) -> list[object]:
     """The inspect/1 object of each file, or the message of why it cannot be read."""
     from buildopt.binary.elf.reader import NotElfError
-    from buildopt.binary.inspect import inspect_file, to_json
+    from buildopt.binary.facts import to_builtins
+    from buildopt.binary.inspect import inspect_file
 
     results: list[object] = []
     with _digests(paths) as digests:
         for path, digest in zip(paths, digests, strict=True):
             try:
-                results.append(to_json(inspect_file(path, digest)))
+                results.append(to_builtins(inspect_file(path, digest)))
             except NotElfError as exc:
                 results.append(exc.message)
     return results
 
 
 def _show_inspections(files: Sequence[str], packages: int) -> int:
-    from buildopt.output import console as report  # rich costs ~60 ms to import: only for people
     from buildopt.binary.elf.reader import NotElfError
     from buildopt.binary.inspect import inspect_file
+    from buildopt.output import console as report  # rich costs ~60 ms to import: only for people
 
     console = report.make_console()
     failed = False

@@ -227,19 +227,20 @@ def startup(
 ) -> None:
     """Cold start per variant: time to ready, CPU, peak RSS, GC cycles, init cost by package."""
     from buildopt.cli.commands import startup_command
+    from buildopt.config.startup import StartupOverrides
 
-    options = {
-        "runs": runs or None,
-        "warmup": warmup if warmup >= 0 else None,
-        "timeout": timeout or None,
-        "cold": cold,
-        "cpus": cpus or None,
-        "ready_stdout": ready_stdout or None,
-        "ready_port": ready_port or None,
-    }
+    overrides = StartupOverrides(
+        runs=runs or None,
+        warmup=warmup if warmup >= 0 else None,
+        timeout=timeout or None,
+        cold=cold,
+        cpus=cpus or None,
+        ready_stdout=ready_stdout or None,
+        ready_port=ready_port or None,
+    )
     run_command(
         lambda: startup_command(
-            profile or None, file or [], args=arg or [], options=options, as_json=json
+            profile or None, file or [], args=arg or [], overrides=overrides, as_json=json
         )
     )
 

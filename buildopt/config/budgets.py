@@ -1,6 +1,9 @@
 """Budgets from a profile's ``[[budget]]`` and ``[[image]]`` tables, validated into facts.
 
 Every problem is a ProfileError naming the file and the key (``budget[2].max_size``), exit 2.
+The tables are checked when the profile is loaded; whether each ``select`` pattern matches a
+variant id is checked by ``check_selectors`` once the ids are known (they depend on the host's
+target when a profile names none).
 """
 
 from __future__ import annotations
@@ -11,8 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from buildopt.config.profile import SOURCE_KEY
-from buildopt.config.units import UnitError, parse_percent, parse_size
+from buildopt.config.units import UnitError, parse_percent, parse_seconds, parse_size
 from buildopt.errors import ProfileError
 
 CATEGORIES = ("code", "rodata", "data", "bss", "gometa", "symtab", "dwarf", "dynamic")
@@ -40,6 +42,7 @@ BUDGET_KEYS = frozenset(
 )
 IMAGE_KEYS = frozenset({"name", "select", "records", "max_size", "level", "message"})
 Level = Literal["fail", "warn"]
+SOURCE_KEY = "__source__"  # (file, "budget[N]") of a budget table, for messages after merging
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,7 @@ class Growth:
 @dataclass(frozen=True, kw_only=True)
 class Budget:
     name: str
+    source: Path  # the profile file that declares it (it may be one the profile extends)
     where: str  # budget[1], for messages
     select: tuple[str, ...]
     level: Level = "fail"
@@ -74,6 +78,7 @@ class Budget:
 @dataclass(frozen=True, kw_only=True)
 class ImageBudget:
     name: str
+    source: Path
     where: str
     select: tuple[str, ...]
     records: tuple[Path, ...]
@@ -87,18 +92,34 @@ def matches(patterns: Sequence[str], build_id: str) -> bool:
 
 
 def parse_budgets(
-    path: Path, root: Path, raw: Mapping[str, Any], ids: Sequence[str]
-) -> tuple[list[Budget], list[ImageBudget]]:
-    """Budgets and image budgets of a profile; selectors must match some variant id."""
-    budgets = [
-        _budget(*_source(path, "budget", i, table), _plain(table), ids)
+    path: Path, root: Path, raw: Mapping[str, Any]
+) -> tuple[tuple[Budget, ...], tuple[ImageBudget, ...]]:
+    """Budgets and image budgets of a profile, every key and value checked."""
+    budgets = tuple(
+        _budget(*_source(path, "budget", i, table), _plain(table))
         for i, table in enumerate(_tables(path, "budget", raw.get("budget", [])))
-    ]
-    images = [
-        _image(*_source(path, "image", i, table), root, _plain(table), ids)
+    )
+    images = tuple(
+        _image(*_source(path, "image", i, table), root, _plain(table))
         for i, table in enumerate(_tables(path, "image", raw.get("image", [])))
-    ]
+    )
     return budgets, images
+
+
+def check_selectors(
+    budgets: Sequence[Budget], images: Sequence[ImageBudget], ids: Sequence[str]
+) -> None:
+    """Every ``select`` pattern must match a variant id of the profile (an image's patterns
+    only when it sums this profile alone: other records have ids of their own)."""
+    selected: list[Budget | ImageBudget] = [*budgets, *(i for i in images if not i.records)]
+    for budget in selected:
+        for pattern in budget.select:
+            if not any(fnmatch.fnmatchcase(i, pattern) for i in ids):
+                raise ProfileError(
+                    budget.source,
+                    f"{budget.where}.select: {pattern!r} matches no variant id "
+                    f"(ids: {', '.join(ids)})",
+                )
 
 
 def _source(path: Path, key: str, index: int, table: Mapping[str, Any]) -> tuple[Path, str]:
@@ -127,9 +148,7 @@ def _check_keys(path: Path, where: str, table: Mapping[str, Any], allowed: froze
             raise ProfileError(path, f"unknown key '{where}.{key}'{hint}")
 
 
-def _select(
-    path: Path, where: str, table: Mapping[str, Any], ids: Sequence[str]
-) -> tuple[str, ...]:
+def _select(path: Path, where: str, table: Mapping[str, Any]) -> tuple[str, ...]:
     value = table.get("select")
     patterns = [value] if isinstance(value, str) else value
     if (
@@ -138,11 +157,6 @@ def _select(
         or not all(isinstance(p, str) for p in patterns)
     ):
         raise ProfileError(path, f"{where}.select: expected an id pattern or a list of them")
-    for pattern in patterns:
-        if not any(fnmatch.fnmatchcase(i, pattern) for i in ids):
-            raise ProfileError(
-                path, f"{where}.select: {pattern!r} matches no variant id (ids: {', '.join(ids)})"
-            )
     return tuple(patterns)
 
 
@@ -175,7 +189,7 @@ def _growth(path: Path, where: str, value: object) -> Growth:
         raise ProfileError(path, f"{where}: {exc}") from exc
 
 
-def _budget(path: Path, where: str, table: Mapping[str, Any], ids: Sequence[str]) -> Budget:
+def _budget(path: Path, where: str, table: Mapping[str, Any]) -> Budget:
     _check_keys(path, where, table, BUDGET_KEYS)
     categories = _sizes(path, f"{where}.max_category", table.get("max_category", {}))
     for name in categories:
@@ -196,11 +210,12 @@ def _budget(path: Path, where: str, table: Mapping[str, Any], ids: Sequence[str]
         return _size(path, f"{where}.{key}", table[key]) if key in table else None
 
     return Budget(
-        name=str(table.get("name", where)),
+        name=_name(path, where, table),
+        source=path,
         where=where,
-        select=_select(path, where, table, ids),
+        select=_select(path, where, table),
         level=_level(path, where, table),
-        message=str(table.get("message", "")),
+        message=_message(path, where, table),
         max_size=optional_size("max_size"),
         max_section=_sizes(path, f"{where}.max_section", table.get("max_section", {})),
         max_category=categories,
@@ -222,9 +237,21 @@ def _budget(path: Path, where: str, table: Mapping[str, Any], ids: Sequence[str]
     )
 
 
-def _duration_ms(path: Path, where: str, value: object) -> float:
-    from buildopt.measure.startup import parse_seconds
+def _name(path: Path, where: str, table: Mapping[str, Any]) -> str:
+    name = table.get("name", where)
+    if not isinstance(name, str) or not name.strip():
+        raise ProfileError(path, f"{where}.name: expected a non-empty string")
+    return name
 
+
+def _message(path: Path, where: str, table: Mapping[str, Any]) -> str:
+    message = table.get("message", "")
+    if not isinstance(message, str):
+        raise ProfileError(path, f"{where}.message: expected a string")
+    return message
+
+
+def _duration_ms(path: Path, where: str, value: object) -> float:
     try:
         return parse_seconds(value) * 1000
     except UnitError as exc:
@@ -239,27 +266,20 @@ def _count(path: Path, where: str, value: object) -> int | None:
     return value
 
 
-def _image(
-    path: Path, where: str, root: Path, table: Mapping[str, Any], ids: Sequence[str]
-) -> ImageBudget:
+def _image(path: Path, where: str, root: Path, table: Mapping[str, Any]) -> ImageBudget:
     _check_keys(path, where, table, IMAGE_KEYS)
     if "max_size" not in table:
         raise ProfileError(path, f"{where}.max_size: required")
     records = table.get("records", [])
     if not isinstance(records, list) or not all(isinstance(r, str) for r in records):
         raise ProfileError(path, f"{where}.records: expected a list of build record paths")
-    select = table.get("select")
-    patterns = [select] if isinstance(select, str) else select
-    if not patterns or not isinstance(patterns, list):
-        raise ProfileError(path, f"{where}.select: expected an id pattern or a list of them")
-    if not records:  # patterns over this profile's ids must match
-        _select(path, where, table, ids)
     return ImageBudget(
-        name=str(table.get("name", where)),
+        name=_name(path, where, table),
+        source=path,
         where=where,
-        select=tuple(patterns),
+        select=_select(path, where, table),
         records=tuple((root / r).resolve() for r in records),
         max_size=_size(path, f"{where}.max_size", table["max_size"]),
         level=_level(path, where, table),
-        message=str(table.get("message", "")),
+        message=_message(path, where, table),
     )

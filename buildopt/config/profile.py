@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, cast
 
+from buildopt.config.budgets import SOURCE_KEY, Budget, ImageBudget, parse_budgets
+from buildopt.config.startup import StartupConfig, parse_config
 from buildopt.config.target import Target, TargetSyntaxError, parse_target
 from buildopt.errors import ProfileError, UsageError
 
@@ -191,12 +193,19 @@ class Profile:
     baseline: str
     variants: tuple[Variant, ...]
     chain: tuple[Path, ...]
-    budgets: tuple[
-        Mapping[str, Any], ...
-    ] = ()  # [[budget]] tables, checked by buildopt.config.budgets
-    images: tuple[Mapping[str, Any], ...] = ()
-    startup: Mapping[str, Any] = field(default_factory=dict, hash=False)  # [startup], raw
+    budgets: tuple[Budget, ...] = ()
+    images: tuple[ImageBudget, ...] = ()
+    startup: StartupConfig = field(default_factory=StartupConfig)
     scan: bool = False  # [scan] enabled: scan the sources of every built variant
+
+    def dist_dir(self, dist: Path | None = None) -> Path:
+        """Where this profile's binaries and record go: ``DIST/<profile>/`` (default
+        ``dist/`` in the project root)."""
+        return (dist or self.root / "dist") / self.name
+
+    def record_path(self, dist: Path | None = None) -> Path:
+        """The one place a profile's build record lives (``--dist`` moves it too)."""
+        return self.dist_dir(dist) / "build.json"
 
     def variant(self, name: str) -> Variant:
         for v in self.variants:
@@ -412,9 +421,6 @@ def load_chain(path: Path, seen: tuple[Path, ...] = ()) -> tuple[dict[str, Any],
     return merge_files(parent, raw), chain
 
 
-SOURCE_KEY = "__source__"  # (file, "budget[N]") of a budget table, for messages after merging
-
-
 def _normalise(raw: Mapping[str, Any], path: Path) -> dict[str, Any]:
     """List values as ListValue objects, so that layers merge uniformly; budget tables remember
     the file and position they came from."""
@@ -473,6 +479,7 @@ def load_profile(spec: str, cwd: Path) -> Profile:
         raise ProfileError(
             path, f"baseline: no variant {baseline!r}{_did_you_mean(baseline, names)}"
         )
+    budgets, images = parse_budgets(path, root, raw)
     return Profile(
         name=path.stem,
         path=path,
@@ -484,9 +491,9 @@ def load_profile(spec: str, cwd: Path) -> Profile:
         baseline=baseline,
         variants=tuple(variants),
         chain=chain,
-        budgets=tuple(raw.get("budget", [])),
-        images=tuple(raw.get("image", [])),
-        startup=raw.get("startup", {}),
+        budgets=budgets,
+        images=images,
+        startup=parse_config(path, raw.get("startup", {})),
         scan=_scan_enabled(path, raw.get("scan", {})),
     )
 

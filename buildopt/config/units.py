@@ -1,4 +1,5 @@
-"""Sizes with units: IEC (KiB, MiB, GiB) and SI (kB, MB, GB) kept distinct, bytes allowed."""
+"""Units: sizes (IEC KiB, MiB, GiB and SI kB, MB, GB kept distinct, bytes allowed), percentages
+and durations (``10s``, ``500ms``)."""
 
 from __future__ import annotations
 
@@ -59,3 +60,14 @@ def format_size(n: int | None, signed: bool = False) -> str:
             return f"{sign}{value:.0f} {unit}" if unit == "B" else f"{sign}{value:.2f} {unit}"
         value /= 1024
     raise AssertionError("unreachable")
+
+
+def parse_seconds(value: object) -> float:
+    """``10s``, ``500ms``, ``2`` (seconds)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
+        return float(value)
+    if isinstance(value, str) and (m := re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(ms|s)?\s*", value)):
+        number = float(m.group(1)) / (1000 if m.group(2) == "ms" else 1)
+        if number > 0:
+            return number
+    raise UnitError(f"{value!r} is not a duration (e.g. 10s, 500ms)")

@@ -10,20 +10,17 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from buildopt import __version__
 from buildopt.errors import BuildoptError
+from buildopt.record.model import SCAN_SCHEMA, Finding, InitSite, ScanReport, Severity
 from buildopt.system import proc, toolchain
 
-SCAN_SCHEMA = "buildopt.scan/1"
+HELPER_TIMEOUT = 300.0  # seconds for the parser helper on a whole module
 GENERATED = re.compile(r"^// Code generated .* DO NOT EDIT\.$", re.M)
-Severity = Literal["error", "warning", "note"]
 CONTAINER_AWARE_GO = (1, 25)  # GOMAXPROCS follows the cgroup CPU limit from this go directive on
 
 RULES: dict[str, tuple[Severity, str, str]] = {
@@ -74,39 +71,6 @@ class ScanError(BuildoptError):
     """No Go files, a file that does not parse, or go list failing (bad input, exit 2)."""
 
 
-@dataclass(frozen=True)
-class Finding:
-    file: str  # relative to the scan root
-    line: int
-    column: int
-    rule: str
-    severity: Severity
-    message: str
-    fix: str
-
-
-@dataclass(frozen=True)
-class InitSite:
-    package: str
-    file: str
-    line: int
-    kind: str  # "init" or "var"
-    name: str
-    risks: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class ScanResult:
-    root: Path
-    tags: tuple[str, ...]
-    files: int
-    findings: tuple[Finding, ...]
-    inventory: tuple[InitSite, ...]
-
-    def count(self, severity: str) -> int:
-        return sum(f.severity == severity for f in self.findings)
-
-
 def go_list(
     go: str, root: Path, patterns: Sequence[str], tags: Sequence[str], environ: Mapping[str, str]
 ) -> list[dict[str, Any]]:
@@ -137,7 +101,7 @@ def scan(
     *,
     environ: Mapping[str, str],
     include_generated: bool = False,
-) -> ScanResult:
+) -> ScanReport:
     """Scan the packages under root (default ./...) as the given build tags select them."""
     from buildopt.measure.helpers import build_helper
 
@@ -149,11 +113,9 @@ def scan(
     helper = build_helper("scan", environ)
     request = json.dumps({"files": [{"path": str(p), "package": pkg} for p, pkg in files]})
     try:
-        done = subprocess.run(
-            [str(helper)], input=request, capture_output=True, text=True, check=True, timeout=300
-        )
-    except subprocess.CalledProcessError as exc:
-        raise ScanError(f"the scan helper failed: {proc.first_error(exc.stderr)}") from exc
+        done = proc.run([str(helper)], input=request, timeout=HELPER_TIMEOUT)
+    except proc.CommandFailed as exc:
+        raise ScanError(f"the scan helper failed: {exc.message}") from exc
     facts = json.loads(done.stdout)
     if facts["errors"]:
         first = facts["errors"][0]
@@ -161,11 +123,24 @@ def scan(
     findings = judge(facts, modules, root)
     inventory = tuple(
         InitSite(
-            i["package"], _rel(i["file"], root), i["line"], i["kind"], i["name"], tuple(i["risks"])
+            package=i["package"],
+            file=_rel(i["file"], root),
+            line=i["line"],
+            kind=i["kind"],
+            name=i["name"],
+            risks=tuple(i["risks"]),
         )
         for i in facts["inits"]
     )
-    return ScanResult(root, tuple(tags), len(files), tuple(findings), inventory)
+    return ScanReport(
+        schema=SCAN_SCHEMA,
+        root=str(root),
+        tags=tuple(tags),
+        files=len(files),
+        counts={s: sum(f.severity == s for f in findings) for s in ("error", "warning", "note")},
+        findings=tuple(findings),
+        inventory=inventory,
+    )
 
 
 def _files(
@@ -198,7 +173,9 @@ def _rel(path: str, root: Path) -> str:
 
 def _finding(rule: str, file: str, line: int, column: int, message: str) -> Finding:
     severity, _, fix = RULES[rule]
-    return Finding(file, line, column, rule, severity, message, fix)
+    return Finding(
+        file=file, line=line, column=column, rule=rule, severity=severity, message=message, fix=fix
+    )
 
 
 def judge(
@@ -296,69 +273,3 @@ def _go_directives(modules: Mapping[str, Mapping[str, Any]], root: Path) -> list
             )
         )
     return out
-
-
-# --- outputs ---------------------------------------------------------------------------------
-
-
-def to_json(result: ScanResult) -> dict[str, Any]:
-    return {
-        "schema": SCAN_SCHEMA,
-        "root": str(result.root),
-        "tags": list(result.tags),
-        "files": result.files,
-        "counts": {s: result.count(s) for s in ("error", "warning", "note")},
-        "findings": [f.__dict__ for f in result.findings],
-        "inventory": [{**i.__dict__, "risks": list(i.risks)} for i in result.inventory],
-    }
-
-
-def to_sarif(result: ScanResult) -> dict[str, Any]:
-    """SARIF 2.1.0, for GitHub code scanning (paths relative to the scan root)."""
-    used = sorted({f.rule for f in result.findings} | set(RULES))
-    rules = [
-        {
-            "id": rule,
-            "name": rule,
-            "shortDescription": {"text": RULES[rule][1]},
-            "fullDescription": {"text": RULES[rule][1]},
-            "help": {"text": RULES[rule][2]},
-            "defaultConfiguration": {"level": RULES[rule][0]},
-        }
-        for rule in used
-    ]
-    results = [
-        {
-            "ruleId": f.rule,
-            "ruleIndex": used.index(f.rule),
-            "level": f.severity,
-            "message": {"text": f"{f.message}. Fix: {f.fix}"},
-            "locations": [
-                {
-                    "physicalLocation": {
-                        "artifactLocation": {"uri": f.file, "uriBaseId": "SRCROOT"},
-                        "region": {"startLine": f.line, "startColumn": f.column},
-                    }
-                }
-            ],
-        }
-        for f in result.findings
-    ]
-    return {
-        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
-        "version": "2.1.0",
-        "runs": [
-            {
-                "tool": {
-                    "driver": {
-                        "name": "buildopt",
-                        "version": __version__,
-                        "informationUri": "https://github.com/buildopt/buildopt",
-                        "rules": rules,
-                    }
-                },
-                "originalUriBaseIds": {"SRCROOT": {"uri": result.root.as_uri() + "/"}},
-                "results": results,
-            }
-        ],
-    }

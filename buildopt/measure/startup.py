@@ -19,11 +19,15 @@ import socket
 import subprocess
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from buildopt.errors import BuildoptError, UsageError
+import msgspec
+
+from buildopt.config.startup import Ready, StartupConfig
+from buildopt.errors import BuildoptError
+from buildopt.record.model import BaselineRatio, InitCost, StartupResult
 
 INIT_LINE = re.compile(
     rb"^init (\S+) @[\d.]+ ms, ([\d.]+) ms clock, (\d+) bytes, (\d+) allocs", re.M
@@ -35,35 +39,6 @@ READ_CHUNK = 1 << 16
 
 class StartupError(BuildoptError):
     """The program cannot be started at all (bad input, exit 2)."""
-
-
-@dataclass(frozen=True)
-class Ready:
-    """How readiness is detected: a line on stdout/stderr, a port accepting, or the exit."""
-
-    kind: Literal["stdout", "stderr", "port", "exit"] = "exit"
-    pattern: str = ""
-    port: int = 0
-
-    def describe(self) -> str:
-        if self.kind == "port":
-            return f"port {self.port} accepting on 127.0.0.1"
-        if self.kind == "exit":
-            return "process exit"
-        return f"{self.kind} line matching {self.pattern!r}"
-
-
-@dataclass(frozen=True, kw_only=True)
-class StartupConfig:
-    args: tuple[str, ...] = ()
-    ready: Ready = Ready()
-    env: Mapping[str, str] = field(default_factory=dict, hash=False)
-    runs: int = 30
-    warmup: int = 3
-    timeout: float = 10.0
-    cold: bool = True
-    grace: float = 2.0
-    cpus: int | None = None
 
 
 @dataclass(frozen=True)
@@ -360,86 +335,6 @@ def check_binary(path: Path) -> None:
         raise StartupError(f"{path}: not executable")
 
 
-def parse_config(source: object, raw: Mapping[str, Any] | None) -> StartupConfig:
-    """A ``[startup]`` table (from a profile) as a StartupConfig; UsageError names the key."""
-    from buildopt.config.units import UnitError
-
-    raw = dict(raw or {})
-    allowed = {"args", "ready", "env", "runs", "warmup", "timeout", "cold", "grace"}
-    for key in raw:
-        if key not in allowed:
-            raise UsageError(
-                f"{source}: unknown key 'startup.{key}' (allowed: {', '.join(sorted(allowed))})"
-            )
-    args = raw.get("args", [])
-    if not isinstance(args, list) or not all(isinstance(a, str) for a in args):
-        raise UsageError(f"{source}: startup.args: expected a list of strings")
-    try:
-        timeout = parse_seconds(raw.get("timeout", "10s"))
-        grace = parse_seconds(raw.get("grace", "2s"))
-    except UnitError as exc:
-        raise UsageError(f"{source}: startup.timeout/grace: {exc}") from exc
-    for key in ("runs", "warmup"):
-        value = raw.get(key, 30 if key == "runs" else 3)
-        if (
-            not isinstance(value, int)
-            or isinstance(value, bool)
-            or value < (1 if key == "runs" else 0)
-        ):
-            raise UsageError(
-                f"{source}: startup.{key}: expected a whole number"
-                f"{' >= 1' if key == 'runs' else ' >= 0'}"
-            )
-    env = raw.get("env", {})
-    if not isinstance(env, dict) or not all(isinstance(v, str) for v in env.values()):
-        raise UsageError(f"{source}: startup.env: expected a table of strings")
-    cold = raw.get("cold", True)
-    if not isinstance(cold, bool):
-        raise UsageError(f"{source}: startup.cold: expected true or false")
-    return StartupConfig(
-        args=tuple(args),
-        ready=parse_ready(source, raw.get("ready")),
-        env=env,
-        runs=raw.get("runs", 30),
-        warmup=raw.get("warmup", 3),
-        timeout=timeout,
-        cold=cold,
-        grace=grace,
-    )
-
-
-def parse_ready(source: object, value: object) -> Ready:
-    if value is None or value == "exit":
-        return Ready()
-    if isinstance(value, dict) and len(value) == 1:
-        ((kind, arg),) = value.items()
-        if kind in ("stdout", "stderr") and isinstance(arg, str):
-            try:
-                re.compile(arg)
-            except re.error as exc:
-                raise UsageError(f"{source}: startup.ready.{kind}: bad regex: {exc}") from exc
-            return Ready(kind, pattern=arg)
-        if kind == "port" and isinstance(arg, int) and 0 < arg < 65536:
-            return Ready("port", port=arg)
-    raise UsageError(
-        f'{source}: startup.ready: expected {{ stdout = "regex" }}, '
-        f'{{ stderr = "regex" }}, {{ port = N }} or "exit"'
-    )
-
-
-def parse_seconds(value: object) -> float:
-    """``10s``, ``500ms``, ``2`` (seconds)."""
-    from buildopt.config.units import UnitError
-
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
-        return float(value)
-    if isinstance(value, str) and (m := re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(ms|s)?\s*", value)):
-        number = float(m.group(1)) / (1000 if m.group(2) == "ms" else 1)
-        if number > 0:
-            return number
-    raise UnitError(f"{value!r} is not a duration (e.g. 10s, 500ms)")
-
-
 # --- series of runs, interleaved, and their summary -------------------------------------------
 
 
@@ -478,55 +373,57 @@ def run_series(
     return [Series(name, binaries[name], tuple(runs)) for name, runs in collected.items()]
 
 
-def series_json(
+def summarize_series(
     series: Series, config: StartupConfig, baseline: Series | None = None
-) -> dict[str, Any]:
-    """The stable per-variant keys of ``buildopt.startup/1``."""
+) -> StartupResult:
+    """The per-variant result of ``buildopt.startup/1``; statistics only over good runs."""
     from buildopt.analysis.stats import ratio_of_medians, summarize
 
     good = series.good
     failures = [r.error for r in series.runs if not r.ok]
-    out: dict[str, Any] = {
-        "name": series.name,
-        "binary": str(series.binary),
-        "runs": len(good),
-        "failed_runs": len(failures),
-        "errors": sorted(set(failures))[:5],
-        "ready": config.ready.describe(),
-        "cold": config.cold,
-        "evicted": bool(good) and all(r.evicted for r in good),
-    }
+    basics = StartupResult(
+        name=series.name,
+        binary=str(series.binary),
+        runs=len(good),
+        failed_runs=len(failures),
+        errors=tuple(sorted(set(failures))[:5]),
+        ready=config.ready.describe(),
+        cold=config.cold,
+        evicted=bool(good) and all(r.evicted for r in good),
+    )
     if not good:
-        return out
+        return basics
     wall = summarize([r.wall_ms for r in good])
-    out |= {
-        "median_ms": round(wall.median, 3),
-        "p95_ms": round(wall.p95, 3),
-        "mean_ms": round(wall.mean, 3),
-        "min_ms": round(wall.min, 3),
-        "max_ms": round(wall.max, 3),
-        "stdev_ms": round(wall.stdev, 3),
-        "outliers": wall.outliers,
-        "user_ms": round(summarize([r.user_ms for r in good]).median, 3),
-        "sys_ms": round(summarize([r.sys_ms for r in good]).median, 3),
-        "max_rss_kib": max(r.max_rss_kib for r in good),
-        "median_rss_kib": int(summarize([r.max_rss_kib for r in good]).median),
-        "gc_cycles": max(r.gc_cycles for r in good),
-        "inits": _inits_json(good),
-        "wall_ms": [round(r.wall_ms, 3) for r in good],
-    }
+    versus = None
     if baseline is not None and baseline is not series and baseline.good:
         ratio = ratio_of_medians([r.wall_ms for r in good], [r.wall_ms for r in baseline.good])
-        out["vs_baseline"] = {
-            "baseline": baseline.name,
-            "ratio_of_medians": round(ratio.ratio, 4),
-            "ci95": [round(ratio.low, 4), round(ratio.high, 4)],
-            "significant": ratio.significant,
-        }
-    return out
+        versus = BaselineRatio(
+            baseline=baseline.name,
+            ratio_of_medians=round(ratio.ratio, 4),
+            ci95=(round(ratio.low, 4), round(ratio.high, 4)),
+            significant=ratio.significant,
+        )
+    return msgspec.structs.replace(
+        basics,
+        median_ms=round(wall.median, 3),
+        p95_ms=round(wall.p95, 3),
+        mean_ms=round(wall.mean, 3),
+        min_ms=round(wall.min, 3),
+        max_ms=round(wall.max, 3),
+        stdev_ms=round(wall.stdev, 3),
+        outliers=wall.outliers,
+        user_ms=round(summarize([r.user_ms for r in good]).median, 3),
+        sys_ms=round(summarize([r.sys_ms for r in good]).median, 3),
+        max_rss_kib=max(r.max_rss_kib for r in good),
+        median_rss_kib=int(summarize([r.max_rss_kib for r in good]).median),
+        gc_cycles=max(r.gc_cycles for r in good),
+        inits=init_costs(good),
+        wall_ms=tuple(round(r.wall_ms, 3) for r in good),
+        vs_baseline=versus,
+    )
 
 
-def _inits_json(runs: Sequence[Run]) -> list[dict[str, Any]]:
+def init_costs(runs: Sequence[Run]) -> tuple[InitCost, ...]:
     """Per-package init cost: the median over runs of each package's clock time."""
     from statistics import median
 
@@ -537,12 +434,12 @@ def _inits_json(runs: Sequence[Run]) -> list[dict[str, Any]]:
             clock.setdefault(init.package, []).append(init.clock_ms)
             latest[init.package] = init
     rows = [
-        {
-            "package": p,
-            "clock_ms": round(median(values), 3),
-            "bytes": latest[p].bytes,
-            "allocs": latest[p].allocs,
-        }
+        InitCost(
+            package=p,
+            clock_ms=round(median(values), 3),
+            bytes=latest[p].bytes,
+            allocs=latest[p].allocs,
+        )
         for p, values in clock.items()
     ]
-    return sorted(rows, key=lambda r: (-r["clock_ms"], r["package"]))
+    return tuple(sorted(rows, key=lambda r: (-r.clock_ms, r.package)))

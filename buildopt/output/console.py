@@ -6,19 +6,22 @@ import json
 import os
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
+import msgspec
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from buildopt.binary.inspect import Inspection
+from buildopt.analysis.compare import ItemDelta, VariantRow
+from buildopt.analysis.gate import Check
+from buildopt.binary.facts import Inspection
 from buildopt.config.units import format_size
 from buildopt.pipeline.plan import Plan, Step
-from buildopt.record.store import BuildResult
+from buildopt.record.model import Build, Record, ScanReport, StartupResult
 from buildopt.system import proc
 
 PLAN_SCHEMA = "buildopt.plan/1"
@@ -76,8 +79,10 @@ def plan_json(plan: Plan) -> dict[str, Any]:
     }
 
 
-def print_json(data: dict[str, Any]) -> None:
-    sys.stdout.write(json.dumps(data, indent=2) + "\n")
+def print_json(data: Mapping[str, Any] | msgspec.Struct) -> None:
+    """A JSON document (a model or its plain form) on stdout, indented."""
+    plain = msgspec.to_builtins(data) if isinstance(data, msgspec.Struct) else data
+    sys.stdout.write(json.dumps(plain, indent=2) + "\n")
     sys.stdout.flush()
 
 
@@ -142,7 +147,7 @@ class BuildProgress(TerminalProgress):
             self._running.append(step.id)
             self._update()
 
-    def finished(self, result: BuildResult) -> None:
+    def finished(self, result: Build) -> None:
         with self._lock:
             if result.id in self._running:
                 self._running.remove(result.id)
@@ -167,19 +172,18 @@ LEFT_COLUMNS = frozenset(
 )
 
 
-def _inspect_cells(facts: dict[str, Any] | None) -> tuple[str, str, str]:
+def _inspect_cells(facts: Inspection | None) -> tuple[str, str, str]:
     """DWARF bytes on disk, .symtab+.strtab bytes, and static/dynamic of a built binary."""
     if facts is None:
         return "-", "-", "-"
-    symbols = facts["symbols"]["symtab_bytes"] + facts["symbols"]["strtab_bytes"]
-    link = facts["linking"]
-    kind = "static" if link["static"] else "dynamic " + ",".join(link["needed"])
-    if link["pie"]:
+    link = facts.linking
+    kind = "static" if link.static else "dynamic " + ",".join(link.needed)
+    if link.pie:
         kind += " pie"
-    return format_size(facts["dwarf"]["file_bytes"]), format_size(symbols), kind
+    return format_size(facts.dwarf.file_bytes), format_size(facts.symbol_bytes), kind
 
 
-def show_results(console: Console, results: Sequence[BuildResult], record: Path | None) -> None:
+def show_results(console: Console, results: Sequence[Build], record: Path | None) -> None:
     table = Table(title="build results", title_justify="left")
     for name in (
         "variant@target",
@@ -199,7 +203,7 @@ def show_results(console: Console, results: Sequence[BuildResult], record: Path 
             f"[{STATUS_STYLE[r.status]}]{r.status}[/]",
             format_size(r.size),
             "-" if r.size is None else str(r.size),
-            *_inspect_cells(r.inspection),
+            *_inspect_cells(r.inspect),
             f"{r.wall_seconds:.1f}s" if r.status != "skipped" else "-",
             escape(r.reason),
         )
@@ -212,7 +216,7 @@ def show_results(console: Console, results: Sequence[BuildResult], record: Path 
 
 def show_inspection(console: Console, facts: Inspection, packages: int) -> None:
     """Header facts, bytes by category, sections, and the top packages of one file."""
-    link, layout = facts.linking, facts.layout
+    link, elf = facts.linking, facts.elf
     kind = "static" if link.static else f"dynamic ({link.interpreter or 'no interpreter'})"
     console.print(
         f"\n[bold]{escape(facts.path)}[/]  {facts.size} bytes ({format_size(facts.size)})"
@@ -221,9 +225,8 @@ def show_inspection(console: Console, facts: Inspection, packages: int) -> None:
     rows = [
         (
             "ELF",
-            f"{layout.elfclass}-bit {'little' if layout.little_endian else 'big'}-endian "
-            f"{layout.machine} {layout.type}"
-            + (f" (GOARCH {facts.goarch})" if facts.goarch else ""),
+            f"{elf.elfclass}-bit {elf.endian}-endian {elf.machine} {elf.type}"
+            + (f" (GOARCH {elf.goarch})" if elf.goarch else ""),
         ),
         ("sha256", facts.sha256),
         ("build ids", f"GNU {facts.gnu_build_id or '-'}  Go {facts.go_build_id or '-'}"),
@@ -245,8 +248,8 @@ def show_inspection(console: Console, facts: Inspection, packages: int) -> None:
         ),
         (
             "DWARF",
-            f"{format_size(facts.dwarf_file_bytes)} on disk, "
-            f"{format_size(facts.dwarf_uncompressed_bytes)} uncompressed",
+            f"{format_size(facts.dwarf.file_bytes)} on disk, "
+            f"{format_size(facts.dwarf.uncompressed_bytes)} uncompressed",
         ),
     ]
     if facts.go is not None:
@@ -256,7 +259,7 @@ def show_inspection(console: Console, facts: Inspection, packages: int) -> None:
             for k in ("CGO_ENABLED", "-tags", "-trimpath", "-buildmode", "-ldflags")
             if k in settings
         )
-        rows.append(("Go", f"{facts.go.go_version} {facts.go.path}  {flags}"))
+        rows.append(("Go", f"{facts.go.version} {facts.go.path}  {flags}"))
     for name, value in rows:
         facts_table.add_row(f"[dim]{name}[/]", escape(value))
     console.print(facts_table)
@@ -302,10 +305,10 @@ def _show_packages(console: Console, facts: Inspection, limit: int) -> None:
     console.print(table)
 
 
-def show_variant_comparison(console: Console, record: dict[str, Any], rows: Sequence[Any]) -> None:
+def show_variant_comparison(console: Console, record: Record, rows: Sequence[VariantRow]) -> None:
     """Variants side by side, deltas against the baseline of the same target, explained."""
     table = Table(
-        title=f"{record['profile']['name']}: variants against {record['profile']['baseline']}",
+        title=f"{record.profile.name}: variants against {record.profile.baseline}",
         title_justify="left",
     )
     metrics = ("size", "code", "rodata", "data", "bss", "gometa", "symtab", "dwarf")
@@ -320,13 +323,13 @@ def show_variant_comparison(console: Console, record: dict[str, Any], rows: Sequ
             *(format_size(r.built.metrics[m]) for m in metrics),
             link + (" pie" if r.built.pie else ""),
         )
-        if r.deltas:
+        if r.deltas and r.baseline is not None:
             base = r.baseline.metrics
             cells = [_delta_cell(r.deltas[m], base[m]) for m in metrics]
             table.add_row(f"  [dim]vs {escape(r.baseline.variant)}[/]", *cells, "")
     console.print(table)
     for r in rows:
-        if r.explanation:
+        if r.explanation and r.baseline is not None:
             console.print(
                 f"[bold]{escape(r.built.id)}[/] "
                 f"{format_size(r.deltas['size'], signed=True)} vs {escape(r.baseline.id)}:"
@@ -343,7 +346,7 @@ def _delta_cell(delta: int, base: int) -> str:
     return f"[{color}]{format_size(delta, signed=True)}{pct}[/]"
 
 
-def show_record_comparison(console: Console, items: Sequence[Any], rows: int) -> None:
+def show_record_comparison(console: Console, items: Sequence[ItemDelta], rows: int) -> None:
     """Two records: per variant, section and package, largest change first."""
     from buildopt.analysis.compare import summary_line
 
@@ -368,7 +371,7 @@ def show_record_comparison(console: Console, items: Sequence[Any], rows: int) ->
     console.print(summary_line([i for i in items if i.kind == "package"]))
 
 
-def show_gate(console: Console, checks: Sequence[Any], profile: str) -> None:
+def show_gate(console: Console, checks: Sequence[Check], profile: str) -> None:
     """PASS/WARN/FAIL per budget x variant x check, with actual, limit and headroom."""
     style = {"pass": "green", "warn": "yellow", "fail": "bold red", "skip": "dim"}
     table = Table(title=f"buildopt gate: {profile}", title_justify="left")
@@ -399,12 +402,24 @@ class StartupProgress(TerminalProgress):
     def __init__(self, console: Console, total: int) -> None:
         super().__init__(console, total, "starting")
 
-    def advance(self, name: str, round_no: int, run: Any) -> None:
+    def advance(self, name: str, round_no: int, run: object) -> None:
         if self._progress:
             self._progress.update(self._task, advance=1, description=f"run {round_no + 1}: {name}")
 
 
-def show_startup(console: Console, results: Sequence[dict[str, Any]], baseline: str) -> None:
+def _ratio_cell(r: StartupResult) -> str:
+    vs = r.vs_baseline
+    if vs is None:
+        return "-"
+    star = " *" if vs.significant else ""
+    return f"{vs.ratio_of_medians:.3f} [{vs.ci95[0]:.3f}, {vs.ci95[1]:.3f}]{star}"
+
+
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"
+
+
+def show_startup(console: Console, results: Sequence[StartupResult], baseline: str) -> None:
     """Per-variant statistics, the headline table against the baseline, top init costs."""
     table = Table(title="start-up (ms, to ready)", title_justify="left")
     for name in (
@@ -423,84 +438,71 @@ def show_startup(console: Console, results: Sequence[dict[str, Any]], baseline: 
     ):
         table.add_column(name, justify="left" if name == "variant" else "right")
     for r in results:
-        if not r["runs"]:
-            table.add_row(escape(r["name"]), "0", *["-"] * 9, escape("; ".join(r["errors"])))
+        if not r.runs:
+            table.add_row(escape(r.name), "0", *["-"] * 9, escape("; ".join(r.errors)))
             continue
-        vs = r.get("vs_baseline")
-        ratio = (
-            "-"
-            if vs is None
-            else (
-                f"{vs['ratio_of_medians']:.3f} [{vs['ci95'][0]:.3f}, {vs['ci95'][1]:.3f}]"
-                + (" *" if vs["significant"] else "")
-            )
-        )
         table.add_row(
-            escape(r["name"]),
-            str(r["runs"]),
-            *(
-                f"{r[k]:.1f}"
-                for k in ("median_ms", "p95_ms", "mean_ms", "min_ms", "max_ms", "stdev_ms")
-            ),
-            str(r["outliers"]),
-            format_size(r["max_rss_kib"] * 1024),
-            str(r["gc_cycles"]),
-            ratio,
+            escape(r.name),
+            str(r.runs),
+            *(_ms(v) for v in (r.median_ms, r.p95_ms, r.mean_ms, r.min_ms, r.max_ms, r.stdev_ms)),
+            str(r.outliers),
+            format_size((r.max_rss_kib or 0) * 1024),
+            str(r.gc_cycles),
+            _ratio_cell(r),
         )
     console.print(table)
     first = results[0] if results else None
     if first is not None:
         cold = (
             "cold (page cache evicted)"
-            if first["evicted"]
-            else ("warm" if not first["cold"] else "cold requested, but eviction failed: warm")
+            if first.evicted
+            else ("warm" if not first.cold else "cold requested, but eviction failed: warm")
         )
-        console.print(f"ready: {first['ready']}; {cold}; * = significant (CI excludes 1)")
-    base = next((r for r in results if r["name"] == baseline and r["runs"]), None)
+        console.print(f"ready: {first.ready}; {cold}; * = significant (CI excludes 1)")
+    base = next((r for r in results if r.name == baseline and r.runs), None)
     for r in results:
-        if base is None or r is base or not r["runs"]:
-            continue
-        headline = Table(title=f"{r['name']} vs {base['name']}", title_justify="left")
-        for name in ("metric", base["name"], r["name"], "change"):
-            headline.add_column(name, justify="left" if name == "metric" else "right")
-        for label, key, unit in (
-            ("start-up P95", "p95_ms", "ms"),
-            ("peak memory", "max_rss_kib", "KiB"),
-            ("GC cycles at start-up", "gc_cycles", ""),
-        ):
-            old, new = base[key], r[key]
-            change = f"{100 * (new - old) / old:+.1f}%" if old else ("0" if new == old else "new")
-            fmt = (
-                (lambda v: f"{v:.1f} ms")
-                if unit == "ms"
-                else ((lambda v: format_size(v * 1024)) if unit == "KiB" else str)
-            )
-            headline.add_row(label, fmt(old), fmt(new), change)
-        console.print(headline)
-    slowest = base or (first if first and first["runs"] else None)
-    if slowest and slowest.get("inits"):
+        if base is not None and r is not base and r.runs:
+            _show_headline(console, base, r)
+    slowest = base or (first if first and first.runs else None)
+    if slowest and slowest.inits:
         inits = Table(
-            title=f"init cost by package ({slowest['name']}, median clock)", title_justify="left"
+            title=f"init cost by package ({slowest.name}, median clock)", title_justify="left"
         )
         for name in ("package", "clock ms", "bytes", "allocs"):
             inits.add_column(name, justify="left" if name == "package" else "right")
-        for row in slowest["inits"][:8]:
+        for row in slowest.inits[:8]:
             inits.add_row(
-                escape(row["package"]),
-                f"{row['clock_ms']:.3f}",
-                str(row["bytes"]),
-                str(row["allocs"]),
+                escape(row.package), f"{row.clock_ms:.3f}", str(row.bytes), str(row.allocs)
             )
         console.print(inits)
 
 
-def show_scan(console: Console, result: Any) -> None:
+def _show_headline(console: Console, base: StartupResult, r: StartupResult) -> None:
+    """The article's table: P95, peak memory and GC cycles of r against the baseline."""
+    headline = Table(title=f"{r.name} vs {base.name}", title_justify="left")
+    for name in ("metric", base.name, r.name, "change"):
+        headline.add_column(name, justify="left" if name == "metric" else "right")
+    rows: tuple[tuple[str, float, float, Callable[[float], str]], ...] = (
+        ("start-up P95", base.p95_ms or 0.0, r.p95_ms or 0.0, lambda v: f"{v:.1f} ms"),
+        (
+            "peak memory",
+            base.max_rss_kib or 0,
+            r.max_rss_kib or 0,
+            lambda v: format_size(int(v) * 1024),
+        ),
+        ("GC cycles at start-up", base.gc_cycles or 0, r.gc_cycles or 0, lambda v: str(int(v))),
+    )
+    for label, old, new, fmt in rows:
+        change = f"{100 * (new - old) / old:+.1f}%" if old else ("0" if new == old else "new")
+        headline.add_row(label, fmt(old), fmt(new), change)
+    console.print(headline)
+
+
+def show_scan(console: Console, result: ScanReport) -> None:
     """Findings (file:line:col, severity, rule, message, fix) and the init inventory."""
     style = {"error": "bold red", "warning": "yellow", "note": "cyan"}
     if result.findings:
-        table = Table(
-            title=f"start-up findings in {escape(str(result.root))}", title_justify="left"
-        )
+        table = Table(title=f"start-up findings in {escape(result.root)}", title_justify="left")
         for name in ("where", "severity", "rule", "message", "fix"):
             table.add_column(name, overflow="fold")
         for f in result.findings:

@@ -9,18 +9,31 @@ from __future__ import annotations
 import os
 import signal
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
 from typing import Any, Protocol
 
-from buildopt.binary.inspect import Inspection, sha256_of, to_json
+import msgspec
+
+from buildopt import __version__
+from buildopt.binary.facts import Inspection
+from buildopt.binary.inspect import sha256_of
+from buildopt.config.profile import Variant
 from buildopt.errors import Interrupted
 from buildopt.pipeline.plan import Plan, Skip, Step, all_ids
 from buildopt.pipeline.verify import verify
-from buildopt.record.store import BuildResult, Status
+from buildopt.record.model import (
+    RECORD_SCHEMA,
+    Build,
+    ProfileInfo,
+    Record,
+    Status,
+    ToolchainInfo,
+    VariantSettings,
+)
 from buildopt.system import proc
 from buildopt.system.files import remove_empty_dirs, remove_quietly, temp_path_for
 
@@ -30,27 +43,44 @@ class Observer(Protocol):
 
     def started(self, step: Step) -> None: ...
 
-    def finished(self, result: BuildResult) -> None: ...
+    def finished(self, result: Build) -> None: ...
 
 
 class Quiet:
     def started(self, step: Step) -> None:
         pass
 
-    def finished(self, result: BuildResult) -> None:
+    def finished(self, result: Build) -> None:
         pass
 
 
-def inspect_json(facts: Inspection, path: Path) -> dict[str, Any]:
+def moved(facts: Inspection, path: Path) -> Inspection:
     """The inspection of a built binary, with the path it was renamed to."""
-    return {**to_json(facts), "path": str(path)}
+    return msgspec.structs.replace(facts, path=str(path))
 
 
-def skipped_result(skip: Skip) -> BuildResult:
-    return BuildResult(skip.id, skip.variant.name, skip.target.spec, "skipped", skip.reason)
+def skipped_result(skip: Skip) -> Build:
+    return Build(
+        id=skip.id,
+        variant=skip.variant.name,
+        target=skip.target.spec,
+        status="skipped",
+        reason=skip.reason,
+        argv=(),
+        env={},
+        dir="",
+        output=None,
+        wall_seconds=0.0,
+        size=None,
+        sha256=None,
+        stderr_tail="",
+        verification=None,
+        go_settings={},
+        inspect=None,
+    )
 
 
-def build_step(step: Step, environ: Mapping[str, str], group: proc.ProcessGroup) -> BuildResult:
+def build_step(step: Step, environ: Mapping[str, str], group: proc.ProcessGroup) -> Build:
     """One go build into a temporary name, verified, then renamed into place."""
     tmp = temp_path_for(step.output)
     try:
@@ -79,26 +109,68 @@ def build_step(step: Step, environ: Mapping[str, str], group: proc.ProcessGroup)
             size=size,
             sha256=digest,
             verification=verification,
-            go_settings=facts.go.settings if facts and facts.go else (),
-            inspection=inspect_json(facts, step.output) if facts else None,
+            go_settings=dict(facts.go.settings) if facts and facts.go else {},
+            inspect=moved(facts, step.output) if facts else None,
         )
     finally:
         remove_quietly(tmp)
         remove_empty_dirs(step.output.parent, step.output.parent.parent.parent)
 
 
-def _result(step: Step, status: Status, reason: str, **facts: Any) -> BuildResult:
-    return BuildResult(
-        step.id,
-        step.variant.name,
-        step.target.spec,
-        status,
-        reason,
+def _result(step: Step, status: Status, reason: str, **facts: Any) -> Build:
+    """A Build of step; what it did not get to (a binary, its facts) stays empty."""
+    empty: dict[str, Any] = {
+        "output": None,
+        "wall_seconds": 0.0,
+        "size": None,
+        "sha256": None,
+        "stderr_tail": "",
+        "verification": None,
+        "go_settings": {},
+        "inspect": None,
+    }
+    return Build(
+        id=step.id,
+        variant=step.variant.name,
+        target=step.target.spec,
+        status=status,
+        reason=reason,
         argv=step.argv,
         env=dict(step.env),
         dir=str(step.dir),
-        **facts,
+        **(empty | facts),
     )
+
+
+def make_record(plan: Plan, builds: Sequence[Build], created: str) -> Record:
+    """The build record of a plan's builds (in the profile's order)."""
+    profile, tools = plan.profile, plan.toolchain
+    return Record(
+        schema=RECORD_SCHEMA,
+        buildopt=__version__,
+        created=created,
+        profile=ProfileInfo(
+            name=profile.name,
+            path=str(profile.path),
+            description=profile.description,
+            baseline=profile.baseline,
+            package=str(profile.package),
+            binary=profile.binary,
+        ),
+        go=ToolchainInfo(
+            version=tools.version,
+            path=tools.go,
+            goroot=tools.goroot,
+            host=f"{tools.hostos}/{tools.hostarch}",
+        ),
+        dist=str(plan.dist),
+        variants={v.name: variant_settings(v) for v in profile.variants},
+        builds=tuple(builds),
+    )
+
+
+def variant_settings(variant: Variant) -> VariantSettings:
+    return msgspec.convert(variant.settings(), VariantSettings)
 
 
 @contextmanager
@@ -167,7 +239,7 @@ class Scheduler:
 
 def run_plan(
     plan: Plan, environ: Mapping[str, str], jobs: int, observer: Observer | None = None
-) -> list[BuildResult]:
+) -> list[Build]:
     """Build every step of plan, jobs at a time; results in the profile's order."""
     observer = observer or Quiet()
     group = proc.ProcessGroup()
@@ -175,7 +247,7 @@ def run_plan(
     for r in results:
         observer.finished(r)
     scheduler = Scheduler(plan.steps)
-    pending: dict[Future[BuildResult], Step] = {}
+    pending: dict[Future[Build], Step] = {}
     jobs = max(1, jobs)
     executor = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="go-build")
     try:
@@ -205,7 +277,7 @@ def run_plan(
 
 def _observed(
     step: Step, environ: Mapping[str, str], group: proc.ProcessGroup, observer: Observer
-) -> BuildResult:
+) -> Build:
     if group.stopping.is_set():
         return _result(step, "failed", "interrupted")
     observer.started(step)

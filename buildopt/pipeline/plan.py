@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from buildopt.config.budgets import check_selectors
 from buildopt.config.profile import Profile, Variant
 from buildopt.config.target import Target
 from buildopt.errors import ProfileError, UsageError
@@ -204,7 +205,8 @@ def make_plan(
 ) -> Plan:
     """Every selected variant x target as a Step, or a Skip with its reason."""
     check_targets(profile, toolchain)
-    dist = (dist or profile.root / "dist") / profile.name
+    check_selectors(profile.budgets, profile.images, all_ids(profile, toolchain))
+    dist = profile.dist_dir(dist)
     steps: list[Step] = []
     skipped: list[Skip] = []
     matched: set[str] = set()

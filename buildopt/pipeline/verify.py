@@ -8,13 +8,13 @@ the section table (``-s`` removes .symtab, ``-w`` removes .debug_*).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
-from buildopt.binary.elf.reader import ElfLayout, NotElfError
-from buildopt.binary.go.buildinfo import BuildInfo
-from buildopt.binary.inspect import Inspection, inspect_file
+from buildopt.binary.elf.reader import NotElfError
+from buildopt.binary.facts import GoFacts, Inspection
+from buildopt.binary.inspect import inspect_file
 from buildopt.pipeline.plan import Step, go_quote_join, ldflags
+from buildopt.record.model import Verification
 
 # GOOS values whose binaries are ELF files (the only format buildopt reads).
 ELF_GOOS = frozenset(
@@ -22,33 +22,22 @@ ELF_GOOS = frozenset(
 )
 
 
-@dataclass(frozen=True)
-class Verification:
-    checked: tuple[str, ...]
-    problems: tuple[str, ...]
-    skipped: str = ""
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems
-
-
 def verify(step: Step, binary: Path) -> tuple[Verification, Inspection | None]:
     """Inspect the binary at ``binary`` and compare it with what ``step`` asked for."""
     if step.target.goos not in ELF_GOOS:
-        return Verification((), (), f"{step.target.goos} binaries are not ELF"), None
+        return Verification.of((), (), f"{step.target.goos} binaries are not ELF"), None
     try:
         facts = inspect_file(binary)
     except NotElfError as exc:
-        return Verification((), (f"cannot read the binary: {exc.message}",)), None
+        return Verification.of((), (f"cannot read the binary: {exc.message}",)), None
     if facts.go is None:
-        return Verification((), ("the binary carries no Go build info",)), facts
+        return Verification.of((), ("the binary carries no Go build info",)), facts
     checked, problems = compare_settings(facts.go, expected_settings(step))
     tags_problem = check_tags(step, facts.go)
     if tags_problem:
         problems += (tags_problem,)
-    strip_checked, strip_problems = check_strip(step, facts.layout)
-    return Verification((*checked, "-tags", *strip_checked), problems + strip_problems), facts
+    strip_checked, strip_problems = check_strip(step, facts)
+    return Verification.of((*checked, "-tags", *strip_checked), problems + strip_problems), facts
 
 
 def expected_settings(step: Step) -> dict[str, str | None]:
@@ -72,7 +61,7 @@ def expected_settings(step: Step) -> dict[str, str | None]:
 
 
 def compare_settings(
-    info: BuildInfo, expected: dict[str, str | None]
+    info: GoFacts, expected: dict[str, str | None]
 ) -> tuple[tuple[str, ...], tuple[str, ...]]:
     checked: list[str] = []
     problems: list[str] = []
@@ -84,7 +73,7 @@ def compare_settings(
     return tuple(checked), tuple(problems)
 
 
-def check_tags(step: Step, info: BuildInfo) -> str | None:
+def check_tags(step: Step, info: GoFacts) -> str | None:
     got = set(filter(None, (info.setting("-tags") or "").split(",")))
     want = set(step.variant.tags)
     if got == want:
@@ -95,8 +84,8 @@ def check_tags(step: Step, info: BuildInfo) -> str | None:
     )
 
 
-def check_strip(step: Step, layout: ElfLayout) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    names = {s.name for s in layout.sections}
+def check_strip(step: Step, facts: Inspection) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    names = {s.name for s in facts.sections}
     has_symtab = ".symtab" in names
     has_dwarf = any(n.startswith((".debug_", ".zdebug_")) for n in names)
     strip = step.variant.strip

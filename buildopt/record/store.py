@@ -1,131 +1,133 @@
-"""The build record (``dist/<profile>/build.json``): what was built, how, and what came out.
+"""Reading, writing and merging build records: the only code that touches ``build.json``.
 
-Schema ``buildopt.build/1``; its JSON Schema ships in ``buildopt/schemas/build-record.schema.json``.
+``load`` checks the whole shape against the model (buildopt.record.model) and turns every
+mismatch into one line naming the file and the JSON path (``builds[3].inspect.size: expected
+an integer``), exit 2. Its JSON Schema ships in ``buildopt/schemas/build-record.schema.json``.
 """
 
 from __future__ import annotations
 
-import datetime as _dt
 import json
+import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
 
-from buildopt import __version__
-from buildopt.pipeline.plan import Plan
-from buildopt.pipeline.verify import Verification
+import msgspec
+
+from buildopt.errors import BuildoptError
+from buildopt.record.model import RECORD_SCHEMA, Record
 from buildopt.system.files import atomic_write_text
 
-RECORD_SCHEMA = "buildopt.build/1"
-Status = Literal["ok", "failed", "skipped"]
+# JSON type names as msgspec spells them, as a user reads them
+_TYPE_WORDS = {
+    "int": "an integer",
+    "float": "a number",
+    "str": "a string",
+    "bool": "true or false",
+    "object": "an object",
+    "array": "an array",
+    "null": "null",
+}
+_EXPECTED = re.compile(r"Expected `([^`]+)`, got `([^`]+)`(?: - at `\$(.*)`)?")
+_MISSING = re.compile(r"Object missing required field `([^`]+)`(?: - at `\$(.*)`)?")
+_AT = re.compile(r"^(.*?)(?: - at `\$(.*)`)?$", re.S)
 
 
-@dataclass(frozen=True)
-class BuildResult:
-    id: str
-    variant: str
-    target: str
-    status: Status
-    reason: str = ""
-    argv: tuple[str, ...] = ()
-    env: dict[str, str] = field(default_factory=dict, hash=False)
-    dir: str = ""
-    output: str | None = None
-    wall_seconds: float = 0.0
-    size: int | None = None
-    sha256: str | None = None
-    stderr_tail: str = ""
-    verification: Verification | None = None
-    go_settings: tuple[tuple[str, str], ...] = ()
-    inspection: dict[str, Any] | None = field(default=None, hash=False)
-
-    def to_json(self) -> dict[str, Any]:
-        v = self.verification
-        return {
-            "id": self.id,
-            "variant": self.variant,
-            "target": self.target,
-            "status": self.status,
-            "reason": self.reason,
-            "argv": list(self.argv),
-            "env": dict(sorted(self.env.items())),
-            "dir": self.dir,
-            "output": self.output,
-            "wall_seconds": round(self.wall_seconds, 3),
-            "size": self.size,
-            "sha256": self.sha256,
-            "stderr_tail": self.stderr_tail,
-            "verification": None
-            if v is None
-            else {
-                "ok": v.ok,
-                "checked": list(v.checked),
-                "problems": list(v.problems),
-                "skipped": v.skipped,
-            },
-            "go_settings": dict(self.go_settings),
-            "inspect": self.inspection,
-        }
+class RecordError(BuildoptError):
+    """A build record that cannot be read, has the wrong shape, or does not fit the command."""
 
 
-def record_json(plan: Plan, results: Sequence[BuildResult]) -> dict[str, Any]:
-    profile, toolchain = plan.profile, plan.toolchain
-    settings = {v.name: v.settings() for v in profile.variants}
-    return {
-        "schema": RECORD_SCHEMA,
-        "buildopt": __version__,
-        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "profile": {
-            "name": profile.name,
-            "path": str(profile.path),
-            "description": profile.description,
-            "baseline": profile.baseline,
-            "package": str(profile.package),
-            "binary": profile.binary,
-        },
-        "go": {
-            "version": toolchain.version,
-            "path": toolchain.go,
-            "goroot": toolchain.goroot,
-            "host": f"{toolchain.hostos}/{toolchain.hostarch}",
-        },
-        "dist": str(plan.dist),
-        "variants": settings,
-        "builds": [r.to_json() for r in results],
-    }
-
-
-class MergeError(Exception):
+class MergeError(RecordError):
     """Records that cannot be merged (different profiles, Go versions, or the same build twice)."""
 
 
-def merge_records(records: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
+def _words(types: str) -> str:
+    return " or ".join(_TYPE_WORDS.get(t.strip(), t.strip()) for t in types.split("|"))
+
+
+def describe(error: msgspec.ValidationError) -> str:
+    """msgspec's message as ``builds[3].inspect.size: expected an integer, got a string``."""
+    text = str(error)
+    if m := _EXPECTED.fullmatch(text):
+        where = (m.group(3) or "").lstrip(".")
+        return f"{where or 'the document'}: expected {_words(m.group(1))}, got {_words(m.group(2))}"
+    if m := _MISSING.fullmatch(text):
+        where = (m.group(2) or "").lstrip(".")
+        return f"{where + '.' if where else ''}{m.group(1)}: required, but missing"
+    m = _AT.fullmatch(text)
+    where = (m.group(2) or "").lstrip(".") if m else ""
+    problem = m.group(1) if m else text
+    return f"{where}: {problem[:1].lower()}{problem[1:]}" if where else problem
+
+
+def decode(data: bytes, source: object) -> Record:
+    """A record from JSON bytes; RecordError names source and the path of the first problem."""
+    try:
+        head = json.loads(data)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise RecordError(f"{source}: not a JSON build record: {exc}") from None
+    except RecursionError:
+        raise RecordError(f"{source}: not a build record: nested too deeply") from None
+    if not isinstance(head, dict) or head.get("schema") != RECORD_SCHEMA:
+        found = head.get("schema") if isinstance(head, dict) else None
+        what = f"schema {found!r}" if isinstance(found, str) else "no schema field"
+        raise RecordError(
+            f"{source}: not a buildopt build record ({what}; {RECORD_SCHEMA} expected)"
+        )
+    try:
+        return msgspec.convert(head, Record)
+    except msgspec.ValidationError as exc:
+        raise RecordError(f"{source}: {describe(exc)}") from None
+
+
+def load(path: Path) -> Record:
+    """Read and check the build record at path."""
+    try:
+        data = path.read_bytes()
+    except IsADirectoryError:
+        raise RecordError(f"{path}: is a directory, not a build record") from None
+    except OSError as exc:
+        raise RecordError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    return decode(data, path)
+
+
+def encode(record: Record) -> str:
+    """The record as indented JSON text, keys in the model's order."""
+    return json.dumps(msgspec.to_builtins(record), indent=2) + "\n"
+
+
+def save(path: Path, record: Record) -> None:
+    """Write the record atomically: readers see the old file or the new one, never a part."""
+    atomic_write_text(path, encode(record))
+
+
+def merge(records: Sequence[tuple[str, Record]]) -> Record:
     """One record from per-job records of the same profile and Go version (CI matrix jobs)."""
     if not records:
         raise MergeError("merge: name the build records to merge")
     first_name, first = records[0]
-    merged = {**first, "builds": [], "merged_from": [name for name, _ in records]}
+    builds = []
+    variants = dict(first.variants)
     seen: dict[str, str] = {}
-    for name, data in records:
-        if data["profile"]["name"] != first["profile"]["name"]:
+    for name, record in records:
+        if record.profile.name != first.profile.name:
             raise MergeError(
-                f"{name}: profile {data['profile']['name']!r}, but {first_name} is "
-                f"of {first['profile']['name']!r}"
+                f"{name}: profile {record.profile.name!r}, but {first_name} is "
+                f"of {first.profile.name!r}"
             )
-        if data["go"]["version"] != first["go"]["version"]:
+        if record.go.version != first.go.version:
             raise MergeError(
-                f"{name}: built with {data['go']['version']}, but {first_name} with "
-                f"{first['go']['version']}"
+                f"{name}: built with {record.go.version}, but {first_name} with {first.go.version}"
             )
-        for build in data["builds"]:
-            if build["id"] in seen:
-                raise MergeError(f"{name}: {build['id']} is also in {seen[build['id']]}")
-            seen[build["id"]] = name
-            merged["builds"].append(build)
-        merged["variants"] = {**merged["variants"], **data.get("variants", {})}
-    return merged
-
-
-def write_record(path: Path, data: dict[str, Any]) -> None:
-    atomic_write_text(path, json.dumps(data, indent=2) + "\n")
+        for build in record.builds:
+            if build.id in seen:
+                raise MergeError(f"{name}: {build.id} is also in {seen[build.id]}")
+            seen[build.id] = name
+            builds.append(build)
+        variants.update(record.variants)
+    return msgspec.structs.replace(
+        first,
+        builds=tuple(builds),
+        variants=variants,
+        merged_from=tuple(name for name, _ in records),
+    )

@@ -86,8 +86,11 @@ def run(
     cwd: str | os.PathLike[str] | None = None,
     timeout: float | None = None,
     check: bool = True,
+    input: str | None = None,
 ) -> Completed:
-    """Run argv to completion and capture its output (for short toolchain queries)."""
+    """Run argv to completion and capture its output (for short toolchain queries); ``input``
+    is written to its stdin. Raises CommandFailed when it cannot start, times out, or (with
+    check) exits non-zero."""
     log.debug("+ %s", display(argv))
     started = time.monotonic()
     try:
@@ -95,6 +98,7 @@ def run(
             list(argv),
             env=dict(env) if env is not None else None,
             cwd=cwd,
+            input=input,
             capture_output=True,
             text=True,
             timeout=timeout,

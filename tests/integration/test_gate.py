@@ -17,8 +17,9 @@ pytestmark = pytest.mark.integration
 
 
 def child_profile(tmp_path: Path, extra: str) -> Path:
-    """A profile that extends the shipped telecom-edge one and adds budgets."""
-    path = tmp_path / "edge-ci.toml"
+    """A profile that extends the shipped telecom-edge one and adds budgets; of the same name,
+    so that it gates telecom-edge's records (a record of another profile is refused)."""
+    path = tmp_path / "telecom-edge.toml"
     path.write_text(f'extends = "{REPO}/profiles/telecom-edge.toml"\nroot = "{REPO}"\n{extra}')
     return path
 
@@ -94,7 +95,7 @@ message = "the tiny flash holds 5 MiB"
     assert "FAIL" in done.stderr and "tiny flash" in done.stderr
     assert "::error file=" in done.stderr and "the tiny flash holds 5 MiB" in done.stderr
     summary = (tmp_path / "summary.md").read_text()
-    assert summary.startswith("### buildopt gate: edge-ci - FAIL") and "❌" in summary
+    assert summary.startswith("### buildopt gate: telecom-edge - FAIL") and "❌" in summary
     suite = ET.fromstring((tmp_path / "j.xml").read_text())
     assert suite.get("failures") == "1"
     # with itself as baseline, growth is 0 everywhere

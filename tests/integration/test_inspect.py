@@ -24,8 +24,10 @@ import jsonschema
 import pytest
 
 from buildopt.binary.elf.reader import open_elf
+from buildopt.binary.facts import Inspection
+from buildopt.binary.facts import to_builtins as to_json
 from buildopt.binary.go.names import package_of
-from buildopt.binary.inspect import Inspection, _pclntab, inspect_file, to_json
+from buildopt.binary.inspect import _pclntab, inspect_file
 from buildopt.output.schemas import load_schema
 from tests.conftest import REPO
 from tests.integration.conftest import buildopt, go_version_m, processes_with_env, readelf
@@ -213,14 +215,14 @@ def check_against_readelf(path: Path, facts: Inspection, tmp: Path) -> None:
     dwarf_disk = sum(
         size for name, size, _ in readelf_sections(path) if name.startswith((".debug_", ".zdebug_"))
     )
-    assert facts.dwarf_file_bytes == dwarf_disk
+    assert facts.dwarf.file_bytes == dwarf_disk
     if dwarf_disk:
-        assert facts.dwarf_uncompressed_bytes == objcopy_dwarf_size(path, tmp)
+        assert facts.dwarf.uncompressed_bytes == objcopy_dwarf_size(path, tmp)
     symbols_text = readelf("-s", str(path))
     syms = re.search(r"Symbol table '\.symtab' contains (\d+) entries", symbols_text)
     assert facts.symbols.count == (int(syms.group(1)) if syms else 0)
     assert facts.linking.stripped == (syms is None)
-    assert sum(n for _, n in facts.symbols.by_package) == symtab_file_bytes(path, symbols_text)
+    assert sum(p.size for p in facts.symbols.by_package) == symtab_file_bytes(path, symbols_text)
     strtab = [size for name, size, _ in readelf_sections(path) if name == ".strtab"]
     assert facts.symbols.strtab_bytes == (strtab[0] if strtab and syms else 0)
     header = readelf("-h", "-l", "-d", "-n", str(path))
@@ -250,8 +252,8 @@ def check_against_go_version_m(go: str, path: Path, facts: Inspection) -> None:
     out = subprocess.run(
         [go, "version", "-m", str(path)], capture_output=True, text=True, check=True
     ).stdout
-    assert out.split("\n", 1)[0].endswith(": " + facts.go.go_version)
-    assert dict(facts.go.settings) == go_version_m(go, path)
+    assert out.split("\n", 1)[0].endswith(": " + facts.go.version)
+    assert facts.go.settings == go_version_m(go, path)
     assert f"\tpath\t{facts.go.path}\n" in out
 
 
@@ -278,7 +280,7 @@ def test_go_binary_facts(go: str, go_binaries: dict[str, Path], name: str, tmp_p
     check_against_go_version_m(go, path, facts)
     check_packages(facts)
     goarch = go_version_m(go, path)["GOARCH"]
-    assert facts.goarch == goarch
+    assert facts.elf.goarch == goarch
     assert facts.go_build_id  # every Go binary has one, stripped or not
 
 
@@ -350,13 +352,15 @@ def test_symbol_bytes_by_package_against_readelf(go_binaries: dict[str, Path], n
     """The .symtab attribution (including GNU ld's tables, whose names may share tails) gives
     what the rule gives on the names readelf prints."""
     facts = inspect_file(go_binaries[name])
-    assert dict(facts.symbols.by_package) == readelf_symbol_bytes(go_binaries[name])
+    assert {p.package: p.size for p in facts.symbols.by_package} == readelf_symbol_bytes(
+        go_binaries[name]
+    )
 
 
 def test_packages_survive_stripping(go_binaries: dict[str, Path]) -> None:
     plain, stripped = inspect_file(go_binaries["nocgo"]), inspect_file(go_binaries["stripped"])
     assert stripped.linking.stripped and stripped.symbols.count == 0
-    assert stripped.dwarf_file_bytes == 0
+    assert stripped.dwarf.file_bytes == 0
     assert {p.package: p.text_bytes for p in plain.packages} == {
         p.package: p.text_bytes for p in stripped.packages
     }
@@ -380,8 +384,8 @@ def test_architectures_and_endianness(go_binaries: dict[str, Path]) -> None:
         "ppc64": (64, False, "EM_PPC64"),
     }
     for name, (bits, little, machine) in expected.items():
-        layout = inspect_file(go_binaries[name]).layout
-        assert (layout.elfclass, layout.little_endian, layout.machine) == (bits, little, machine)
+        elf = inspect_file(go_binaries[name]).elf
+        assert (elf.elfclass, elf.endian == "little", elf.machine) == (bits, little, machine)
 
 
 def test_linking_variants(go_binaries: dict[str, Path]) -> None:
@@ -401,8 +405,8 @@ def test_compressed_and_plain_dwarf(go_binaries: dict[str, Path]) -> None:
     plain = inspect_file(go_binaries["nodwarfcompress"])
     assert any(s.compressed for s in packed.sections if s.category == "dwarf")
     assert not any(s.compressed for s in plain.sections)
-    assert packed.dwarf_file_bytes < packed.dwarf_uncompressed_bytes
-    assert plain.dwarf_file_bytes == plain.dwarf_uncompressed_bytes
+    assert packed.dwarf.file_bytes < packed.dwarf.uncompressed_bytes
+    assert plain.dwarf.file_bytes == plain.dwarf.uncompressed_bytes
 
 
 def test_deploy_warnings(go_binaries: dict[str, Path]) -> None:
@@ -419,11 +423,11 @@ def test_deploy_warnings(go_binaries: dict[str, Path]) -> None:
 def test_c_binary_facts(c_binaries: dict[str, Path], name: str, tmp_path: Path) -> None:
     facts = inspect_file(c_binaries[name])
     check_against_readelf(c_binaries[name], facts, tmp_path)
-    assert facts.go is None and facts.packages == () and facts.pclntab_format is None
+    assert facts.go is None and facts.packages == () and facts.pclntab is None
     if name == "c-shared.so":
         assert facts.linking.soname == "libanswer.so.1" and not facts.linking.pie
     if name == "c-debug-zlib":
-        assert facts.dwarf_uncompressed_bytes > facts.dwarf_file_bytes > 0
+        assert facts.dwarf.uncompressed_bytes > facts.dwarf.file_bytes > 0
 
 
 @pytest.mark.parametrize("version", OLD_GO)
@@ -436,8 +440,8 @@ def test_older_go_releases(
         check_against_readelf(path, facts, tmp_path)
         check_against_go_version_m(go, path, facts)
         check_packages(facts)
-        assert facts.go is not None and facts.go.go_version == version
-        assert facts.pclntab_format == ("1.18" if version.startswith("go1.18") else "1.20")
+        assert facts.go is not None and facts.go.version == version
+        assert facts.pclntab == ("1.18" if version.startswith("go1.18") else "1.20")
         assert "(generated)" in {p.package for p in facts.packages}
 
 

@@ -8,14 +8,11 @@ from typing import Any
 
 import pytest
 
-from buildopt.analysis.compare import (
-    RecordError,
-    compare_records,
-    compare_variants,
-    load_record,
-    summary_line,
-)
+from buildopt.analysis.compare import compare_records, compare_variants, summary_line
 from buildopt.errors import UsageError
+from buildopt.record.model import Build, Record, VariantSettings
+from buildopt.record.store import RecordError, load
+from tests.records import inspection, record, settings
 
 BASE_TOTALS = {
     "code": 1000,
@@ -38,32 +35,24 @@ def build(
     needed: tuple[str, ...] = ("libc.so.6",),
     packages: dict[str, int] | None = None,
     sections: dict[str, int] | None = None,
-) -> dict[str, Any]:
+) -> Build:
+    from tests.records import build as make_build
+
     size = sum(v for k, v in totals.items() if k != "bss") + 64
-    return {
-        "id": vid,
-        "variant": vid.split("@", maxsplit=1)[0],
-        "target": "linux/amd64",
-        "status": "ok",
-        "inspect": {
-            "size": size,
-            "totals": totals,
-            "linking": {"static": static, "pie": pie, "needed": list(needed)},
-            "sections": [{"name": n, "size": s} for n, s in (sections or {}).items()],
-            "packages": [{"package": p, "text_bytes": b} for p, b in (packages or {}).items()],
-        },
-    }
+    facts = inspection(
+        size,
+        totals=totals,
+        static=static,
+        pie=pie,
+        needed=needed,
+        packages=packages,
+        sections=sections,
+    )
+    return make_build(vid, facts)
 
 
-def record(
-    *builds: dict[str, Any], variants: dict[str, Any] | None = None, name: str = "p"
-) -> dict[str, Any]:
-    return {
-        "schema": "buildopt.build/1",
-        "profile": {"name": name, "baseline": "default"},
-        "variants": variants or {},
-        "builds": list(builds),
-    }
+def variants(**tables: dict[str, Any]) -> dict[str, VariantSettings]:
+    return {name: settings(**table) for name, table in tables.items()}
 
 
 def test_strip_explained_by_flag() -> None:
@@ -71,7 +60,7 @@ def test_strip_explained_by_flag() -> None:
     rec = record(
         build("default@linux-amd64", BASE_TOTALS),
         build("small@linux-amd64", stripped),
-        variants={"default": {"strip": "none"}, "small": {"strip": "all"}},
+        variants=variants(default={"strip": "none"}, small={"strip": "all"}),
     )
     rows = {r.built.id: r for r in compare_variants(rec)}
     small = rows["small@linux-amd64"]
@@ -86,10 +75,9 @@ def test_static_and_tags_explained() -> None:
         build(
             "static@linux-amd64", {**BASE_TOTALS, "code": 900, "dynamic": 0}, static=True, needed=()
         ),
-        variants={
-            "default": {"cgo": True, "tags": []},
-            "static": {"cgo": False, "tags": ["netgo", "osusergo"]},
-        },
+        variants=variants(
+            default={"cgo": True, "tags": []}, static={"cgo": False, "tags": ["netgo", "osusergo"]}
+        ),
     )
     (row,) = [r for r in compare_variants(rec) if r.built.variant == "static"]
     assert "cgo on->off; tags +netgo,+osusergo: now static, libc.so.6 dropped" in row.explanation
@@ -102,7 +90,7 @@ def test_pie_explained() -> None:
     rec = record(
         build("default@linux-amd64", BASE_TOTALS),
         build("pie@linux-amd64", {**BASE_TOTALS, "dynamic": 5040}, pie=True),
-        variants={"default": {}, "pie": {"buildmode": "pie"}},
+        variants=variants(default={}, pie={"buildmode": "pie"}),
     )
     (row,) = [r for r in compare_variants(rec) if r.built.variant == "pie"]
     assert row.explanation[0] == "pie: relocations and dynamic sections +4.88 KiB"
@@ -146,9 +134,60 @@ def test_load_record_errors(tmp_path: Path) -> None:
     bad = tmp_path / "x.json"
     bad.write_text("{")
     with pytest.raises(RecordError, match="not a JSON build record"):
-        load_record(bad)
+        load(bad)
     bad.write_text(json.dumps({"schema": "other"}))
     with pytest.raises(RecordError, match="not a buildopt build record"):
-        load_record(bad)
+        load(bad)
     with pytest.raises(RecordError, match="cannot read"):
-        load_record(tmp_path / "missing.json")
+        load(tmp_path / "missing.json")
+    with pytest.raises(RecordError, match="is a directory"):
+        load(tmp_path)
+
+
+def _shaped(tmp_path: Path, change: Any) -> RecordError:
+    """The error of loading a valid record after change(data) edited its JSON."""
+    from buildopt.record.store import encode
+
+    data = json.loads(encode(record(build("default@linux-amd64", BASE_TOTALS))))
+    change(data)
+    path = tmp_path / "build.json"
+    path.write_text(json.dumps(data))
+    with pytest.raises(RecordError) as info:
+        load(path)
+    assert info.value.exit_code == 2
+    assert "\n" not in info.value.message
+    assert info.value.message.startswith(f"{path}: ")
+    return info.value
+
+
+def test_a_record_of_the_wrong_shape_names_the_json_path(tmp_path: Path) -> None:
+    def size_text(d: dict[str, Any]) -> None:
+        d["builds"][0]["inspect"]["size"] = "big"
+
+    def no_linking(d: dict[str, Any]) -> None:
+        del d["builds"][0]["inspect"]["linking"]
+
+    def bad_status(d: dict[str, Any]) -> None:
+        d["builds"][0]["status"] = "done"
+
+    def builds_object(d: dict[str, Any]) -> None:
+        d["builds"] = {}
+
+    assert _shaped(tmp_path, size_text).message.endswith(
+        "builds[0].inspect.size: expected an integer, got a string"
+    )
+    assert _shaped(tmp_path, no_linking).message.endswith(
+        "builds[0].inspect.linking: required, but missing"
+    )
+    assert "builds[0].status: invalid enum value 'done'" in _shaped(tmp_path, bad_status).message
+    assert _shaped(tmp_path, builds_object).message.endswith(
+        "builds: expected an array, got an object"
+    )
+
+
+def test_a_record_round_trips_unchanged(tmp_path: Path) -> None:
+    from buildopt.record.store import save
+
+    original: Record = record(build("default@linux-amd64", BASE_TOTALS, packages={"main": 5}))
+    save(tmp_path / "r.json", original)
+    assert load(tmp_path / "r.json") == original

@@ -6,58 +6,53 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 
-from buildopt.analysis.gate import evaluate, failed, junit, markdown, workflow_commands
-from buildopt.config.budgets import parse_budgets
+from buildopt.analysis.gate import evaluate, failed
+from buildopt.config.budgets import Budget, check_selectors, parse_budgets
 from buildopt.errors import ProfileError
-from buildopt.record.store import MergeError, merge_records
+from buildopt.output.gate import junit, markdown, workflow_commands
+from buildopt.record.model import (
+    SCAN_SCHEMA,
+    Finding,
+    Record,
+    ScanReport,
+    StartupResult,
+)
+from buildopt.record.store import MergeError, merge
+from tests.records import build, inspection, record
 
 IDS = ["small@linux-arm64", "small@linux-amd64", "big@linux-amd64"]
 PROFILE = Path("/p/profiles/edge.toml")
 
 
-def facts(
-    size: int,
-    *,
-    static: bool = True,
-    needed: tuple[str, ...] = (),
-    dwarf: int = 0,
-    code: int = 1000,
-    packages: dict[str, int] | None = None,
-) -> dict[str, Any]:
-    return {
-        "size": size,
-        "totals": {"code": code},
-        "sections": [{"name": ".text", "size": code}],
-        "dwarf": {"file_bytes": dwarf},
-        "symbols": {"symtab_bytes": 0, "strtab_bytes": 0},
-        "linking": {"static": static, "needed": list(needed)},
-        "packages": [{"package": p, "text_bytes": n} for p, n in (packages or {}).items()],
-    }
+def rec(**sizes: int) -> Record:
+    packages = {"crypto/tls": 300, "crypto/x509": 200, "net": 50}
+    return record(
+        *(
+            build(
+                vid,
+                inspection(
+                    size, totals={"code": 1000}, sections={".text": 1000}, packages=packages
+                ),
+            )
+            for vid, size in sizes.items()
+        ),
+        name="edge",
+    )
 
 
-def rec(**sizes: int) -> dict[str, Any]:
-    builds = [
-        {
-            "id": vid,
-            "variant": vid.split("@")[0],
-            "status": "ok",
-            "size": size,
-            "inspect": facts(size, packages={"crypto/tls": 300, "crypto/x509": 200, "net": 50}),
-        }
-        for vid, size in sizes.items()
-    ]
-    return {
-        "profile": {"name": "edge"},
-        "go": {"version": "go1.26.8"},
-        "variants": {},
-        "builds": builds,
-    }
+def budgets(*tables: dict[str, Any]) -> tuple[Budget, ...]:
+    parsed, images = parse_budgets(PROFILE, PROFILE.parent.parent, {"budget": list(tables)})
+    check_selectors(parsed, images, IDS)
+    return parsed
 
 
-def budgets(*tables: dict[str, Any]) -> Any:
-    return parse_budgets(PROFILE, PROFILE.parent.parent, {"budget": list(tables)}, IDS)[0]
+def replaced(record_: Record, index: int, **changes: Any) -> Record:
+    builds = list(record_.builds)
+    builds[index] = msgspec.structs.replace(builds[index], **changes)
+    return record_.with_builds(tuple(builds))
 
 
 def test_pass_fail_and_warn() -> None:
@@ -95,9 +90,8 @@ def test_growth_with_floor_and_without_baseline() -> None:
 
 def test_not_built_is_skipped() -> None:
     b = budgets({"select": "small@*", "max_size": 1})
-    record = rec(**{"small@linux-arm64": 5})
-    record["builds"][0]["status"] = "skipped"
-    (check,) = evaluate(b, [], record, None)
+    record_ = replaced(rec(**{"small@linux-arm64": 5}), 0, status="skipped")
+    (check,) = evaluate(b, [], record_, None)
     assert check.verdict == "skip" and not failed([check])
 
 
@@ -166,27 +160,61 @@ def test_workflow_commands() -> None:
 def test_merge_refuses_mixed_records() -> None:
     a = rec(**{"small@linux-arm64": 1})
     b = rec(**{"small@linux-amd64": 2})
-    merged = merge_records([("a.json", a), ("b.json", b)])
-    assert [x["id"] for x in merged["builds"]] == ["small@linux-arm64", "small@linux-amd64"]
+    merged = merge([("a.json", a), ("b.json", b)])
+    assert [x.id for x in merged.builds] == ["small@linux-arm64", "small@linux-amd64"]
+    assert merged.merged_from == ("a.json", "b.json")
     with pytest.raises(MergeError, match=r"small@linux-arm64 is also in a\.json"):
-        merge_records([("a.json", a), ("c.json", a)])
-    other = {**b, "go": {"version": "go1.25.0"}}
+        merge([("a.json", a), ("c.json", a)])
+    other = msgspec.structs.replace(b, go=msgspec.structs.replace(b.go, version="go1.25.0"))
     with pytest.raises(MergeError, match=r"built with go1\.25\.0"):
-        merge_records([("a.json", a), ("b.json", other)])
-    renamed = {**b, "profile": {"name": "core"}}
+        merge([("a.json", a), ("b.json", other)])
+    renamed = msgspec.structs.replace(b, profile=msgspec.structs.replace(b.profile, name="core"))
     with pytest.raises(MergeError, match="profile 'core'"):
-        merge_records([("a.json", a), ("b.json", renamed)])
+        merge([("a.json", a), ("b.json", renamed)])
 
 
-def _with_startup(wall: list[float], rss_kib: int = 6000, gc: int = 0) -> dict[str, Any]:
-    record = rec(**{"small@linux-amd64": 10})
-    record["builds"][0]["startup"] = {
-        "runs": len(wall),
-        "wall_ms": wall,
-        "max_rss_kib": rss_kib,
-        "gc_cycles": gc,
-    }
-    return record
+def _with_startup(wall: list[float], rss_kib: int = 6000, gc: int = 0) -> Record:
+    result = StartupResult(
+        name="small@linux-amd64",
+        binary="/dist/x",
+        runs=len(wall),
+        failed_runs=0,
+        errors=(),
+        ready="process exit",
+        cold=True,
+        evicted=True,
+        wall_ms=tuple(wall),
+        max_rss_kib=rss_kib,
+        gc_cycles=gc,
+    )
+    return replaced(rec(**{"small@linux-amd64": 10}), 0, startup=result)
+
+
+def _finding(severity: str, line: int, message: str) -> Finding:
+    return msgspec.convert(
+        {
+            "file": "init.go",
+            "line": line,
+            "column": 2,
+            "rule": "r",
+            "severity": severity,
+            "message": message,
+            "fix": "",
+        },
+        Finding,
+    )
+
+
+def _scan(*findings: Finding) -> ScanReport:
+    return ScanReport(
+        schema=SCAN_SCHEMA,
+        root="/src",
+        tags=(),
+        files=1,
+        counts={},
+        findings=findings,
+        inventory=(),
+    )
 
 
 def test_startup_budgets_allow_for_noise() -> None:
@@ -221,23 +249,16 @@ def test_startup_budgets_without_a_measurement_skip() -> None:
 
 def test_scan_budget() -> None:
     b = budgets({"select": "small@*", "max_scan_errors": 0})
-    record = rec(**{"small@linux-arm64": 1, "small@linux-amd64": 1})
-    record["builds"][0]["scan"] = {
-        "findings": [
-            {
-                "severity": "error",
-                "file": "init.go",
-                "line": 15,
-                "message": "runtime.GOMAXPROCS(64) in init()",
-            },
-            {"severity": "note", "file": "init.go", "line": 14, "message": "init() does work"},
-        ]
-    }
-    record["builds"][1]["scan"] = {"findings": []}
-    by = {c.target: c for c in evaluate(b, [], record, None)}
+    record_ = rec(**{"small@linux-arm64": 1, "small@linux-amd64": 1})
+    found = _scan(
+        _finding("error", 15, "runtime.GOMAXPROCS(64) in init()"),
+        _finding("note", 14, "init() does work"),
+    )
+    scanned = replaced(replaced(record_, 0, scan=found), 1, scan=_scan())
+    by = {c.target: c for c in evaluate(b, [], scanned, None)}
     assert by["small@linux-arm64"].verdict == "fail"
     assert by["small@linux-arm64"].note == "init.go:15: runtime.GOMAXPROCS(64) in init()"
     assert by["small@linux-amd64"].verdict == "pass"
-    del record["builds"][1]["scan"]
-    skipped = [c for c in evaluate(b, [], record, None) if c.target == "small@linux-amd64"]
+    unscanned = replaced(scanned, 1, scan=None)
+    skipped = [c for c in evaluate(b, [], unscanned, None) if c.target == "small@linux-amd64"]
     assert skipped[0].verdict == "skip"

@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 
 from buildopt.analysis.stats import outliers, percentile, ratio_of_medians, summarize
-from buildopt.config.units import UnitError
+from buildopt.config.startup import Ready, parse_config
+from buildopt.config.units import UnitError, parse_seconds
 from buildopt.errors import UsageError
-from buildopt.measure.startup import Ready, godebug, parse_config, parse_inits, parse_seconds
+from buildopt.measure.startup import godebug, parse_inits
 
 
 def test_summary_and_percentiles() -> None:

@@ -1,0 +1,147 @@
+"""The facts of one ELF file: the ``buildopt.inspect/1`` object, as frozen typed models.
+
+The same classes are what ``buildopt inspect --json`` prints, what a build record holds per
+binary and what compare, gate and the console read - so the JSON is written and read in one
+place, by msgspec, which checks every type on the way in and names the JSON path of a mismatch.
+``Fact`` is the base: frozen, keyword-only, and fields with a default (the optional facts) are
+left out of the JSON while they hold it.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import msgspec
+
+INSPECT_SCHEMA = "buildopt.inspect/1"
+
+
+class Fact(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """A frozen, typed fact; required fields have no default, optional ones default to None."""
+
+
+class ElfIdentity(Fact, frozen=True, rename={"elfclass": "class"}):
+    elfclass: int  # 32 or 64; "class" in the JSON
+    endian: Literal["little", "big"]
+    machine: str  # pyelftools' name of e_machine: EM_X86_64
+    type: str  # ET_EXEC, ET_DYN
+    goarch: str | None
+
+
+class SectionFact(Fact, frozen=True):
+    name: str
+    type: str
+    size: int  # sh_size, as in the header
+    file_size: int  # bytes in the file (0 for NOBITS)
+    compressed: bool
+    uncompressed_size: int
+    category: str
+
+
+class PackageBytes(Fact, frozen=True):
+    package: str
+    size: int
+
+
+class SymbolFacts(Fact, frozen=True):
+    count: int  # entries in .symtab, the null entry included (as readelf counts)
+    symtab_bytes: int
+    strtab_bytes: int
+    by_package: tuple[PackageBytes, ...]  # file bytes of the package's symbols, largest first
+
+
+class DwarfUnits(Fact, frozen=True):
+    """The DWARF bytes of one Go package's compilation units (logical, uncompressed)."""
+
+    package: str
+    units: int
+    info_bytes: int  # .debug_info: unit_length + its 4 (or 12) bytes, summed over the units
+    line_bytes: int  # .debug_line: the line programs the units point at
+
+
+class DwarfFacts(Fact, frozen=True):
+    file_bytes: int
+    uncompressed_bytes: int
+    by_package: tuple[DwarfUnits, ...] | None = None  # only with inspect --dwarf
+
+
+class Linking(Fact, frozen=True):
+    static: bool
+    interpreter: str | None
+    needed: tuple[str, ...]
+    rpath: str | None
+    runpath: str | None
+    soname: str | None
+    pie: bool
+    relro: Literal["none", "partial", "full"]
+    nx: bool
+    stripped: bool
+    glibc_min: str | None
+
+
+class ModuleVersion(Fact, frozen=True):
+    path: str
+    version: str
+
+
+class GoFacts(Fact, frozen=True):
+    """What ``go version -m`` prints: Go version, main module, dependencies, build settings."""
+
+    version: str
+    path: str
+    main: ModuleVersion | None
+    deps: tuple[ModuleVersion, ...]
+    settings: dict[str, str]
+
+    def setting(self, key: str) -> str | None:
+        return self.settings.get(key)
+
+
+class PackageCode(Fact, frozen=True):
+    package: str
+    module: str
+    text_bytes: int
+    init_bytes: int
+    functions: int
+
+
+class ModuleCode(Fact, frozen=True):
+    module: str
+    text_bytes: int
+
+
+class Inspection(Fact, frozen=True):
+    """Everything buildopt knows of one ELF file."""
+
+    path: str
+    size: int
+    sha256: str
+    gnu_build_id: str | None
+    go_build_id: str | None
+    elf: ElfIdentity
+    sections: tuple[SectionFact, ...]
+    totals: dict[str, int]  # file bytes per category (+ headers, padding; bss apart)
+    symbols: SymbolFacts
+    dwarf: DwarfFacts
+    linking: Linking
+    go: GoFacts | None
+    pclntab: str | None  # the pclntab format, e.g. "go1.20"
+    packages: tuple[PackageCode, ...]
+    modules: tuple[ModuleCode, ...]
+    warnings: tuple[str, ...]
+
+    def section_sizes(self) -> dict[str, int]:
+        return {s.name: s.size for s in self.sections if s.name}
+
+    def package_sizes(self) -> dict[str, int]:
+        return {p.package: p.text_bytes for p in self.packages}
+
+    @property
+    def symbol_bytes(self) -> int:
+        return self.symbols.symtab_bytes + self.symbols.strtab_bytes
+
+
+def to_builtins(value: Fact) -> dict[str, object]:
+    """The JSON object of a fact (plain dicts and lists), in field order."""
+    data: dict[str, object] = msgspec.to_builtins(value)
+    return data

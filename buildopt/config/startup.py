@@ -1,0 +1,147 @@
+"""The ``[startup]`` table of a profile: how ``buildopt startup`` runs each variant.
+
+Checked when the profile is loaded (``buildopt plan`` reports a typo here as anywhere else);
+the command line's ``--runs``, ``--ready-port`` ... override it in buildopt.cli.commands.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
+
+from buildopt.config.units import UnitError, parse_seconds
+from buildopt.errors import UsageError
+
+STARTUP_KEYS = ("args", "ready", "env", "runs", "warmup", "timeout", "cold", "grace")
+
+
+@dataclass(frozen=True)
+class Ready:
+    """How readiness is detected: a line on stdout/stderr, a port accepting, or the exit."""
+
+    kind: Literal["stdout", "stderr", "port", "exit"] = "exit"
+    pattern: str = ""
+    port: int = 0
+
+    def describe(self) -> str:
+        if self.kind == "port":
+            return f"port {self.port} accepting on 127.0.0.1"
+        if self.kind == "exit":
+            return "process exit"
+        return f"{self.kind} line matching {self.pattern!r}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class StartupConfig:
+    args: tuple[str, ...] = ()
+    ready: Ready = Ready()
+    env: Mapping[str, str] = field(default_factory=dict, hash=False)
+    runs: int = 30
+    warmup: int = 3
+    timeout: float = 10.0
+    cold: bool = True
+    grace: float = 2.0
+    cpus: int | None = None
+
+
+def parse_config(source: object, raw: Mapping[str, Any] | None) -> StartupConfig:
+    """A ``[startup]`` table (from a profile) as a StartupConfig; UsageError names the key."""
+    raw = dict(raw or {})
+    allowed = set(STARTUP_KEYS)
+    for key in raw:
+        if key not in allowed:
+            raise UsageError(
+                f"{source}: unknown key 'startup.{key}' (allowed: {', '.join(sorted(allowed))})"
+            )
+    args = raw.get("args", [])
+    if not isinstance(args, list) or not all(isinstance(a, str) for a in args):
+        raise UsageError(f"{source}: startup.args: expected a list of strings")
+    try:
+        timeout = parse_seconds(raw.get("timeout", "10s"))
+        grace = parse_seconds(raw.get("grace", "2s"))
+    except UnitError as exc:
+        raise UsageError(f"{source}: startup.timeout/grace: {exc}") from exc
+    for key in ("runs", "warmup"):
+        value = raw.get(key, 30 if key == "runs" else 3)
+        if (
+            not isinstance(value, int)
+            or isinstance(value, bool)
+            or value < (1 if key == "runs" else 0)
+        ):
+            raise UsageError(
+                f"{source}: startup.{key}: expected a whole number"
+                f"{' >= 1' if key == 'runs' else ' >= 0'}"
+            )
+    env = raw.get("env", {})
+    if not isinstance(env, dict) or not all(isinstance(v, str) for v in env.values()):
+        raise UsageError(f"{source}: startup.env: expected a table of strings")
+    cold = raw.get("cold", True)
+    if not isinstance(cold, bool):
+        raise UsageError(f"{source}: startup.cold: expected true or false")
+    return StartupConfig(
+        args=tuple(args),
+        ready=parse_ready(source, raw.get("ready")),
+        env=env,
+        runs=raw.get("runs", 30),
+        warmup=raw.get("warmup", 3),
+        timeout=timeout,
+        cold=cold,
+        grace=grace,
+    )
+
+
+def parse_ready(source: object, value: object) -> Ready:
+    if value is None or value == "exit":
+        return Ready()
+    if isinstance(value, dict) and len(value) == 1:
+        ((kind, arg),) = value.items()
+        if kind in ("stdout", "stderr") and isinstance(arg, str):
+            try:
+                re.compile(arg)
+            except re.error as exc:
+                raise UsageError(f"{source}: startup.ready.{kind}: bad regex: {exc}") from exc
+            return Ready(kind, pattern=arg)
+        if kind == "port" and isinstance(arg, int) and 0 < arg < 65536:
+            return Ready("port", port=arg)
+    raise UsageError(
+        f'{source}: startup.ready: expected {{ stdout = "regex" }}, '
+        f'{{ stderr = "regex" }}, {{ port = N }} or "exit"'
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class StartupOverrides:
+    """What the command line sets over the profile's ``[startup]`` (None: keep the profile's)."""
+
+    runs: int | None = None
+    warmup: int | None = None
+    timeout: str | None = None
+    cold: bool | None = None
+    cpus: int | None = None
+    ready_stdout: str | None = None
+    ready_port: int | None = None
+
+
+def apply_overrides(config: StartupConfig, given: StartupOverrides) -> StartupConfig:
+    """config with the command line's values over it; UsageError names the option."""
+    changes: dict[str, Any] = {}
+    for key, least in (("runs", 1), ("warmup", 0), ("cpus", 1)):
+        value = getattr(given, key)
+        if value is not None:
+            if value < least:
+                raise UsageError(f"--{key} {value}: expected {least} or more")
+            changes[key] = value
+    if given.timeout is not None:
+        try:
+            changes["timeout"] = parse_seconds(given.timeout)
+        except UnitError as exc:
+            raise UsageError(f"--timeout: {exc}") from exc
+    if given.cold is not None:
+        changes["cold"] = given.cold
+    if given.ready_stdout is not None:
+        changes["ready"] = parse_ready("--ready-stdout", {"stdout": given.ready_stdout})
+    if given.ready_port is not None:
+        changes["ready"] = parse_ready("--ready-port", {"port": given.ready_port})
+    return replace(config, **changes)

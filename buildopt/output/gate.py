@@ -1,0 +1,129 @@
+"""The gate's verdicts for machines (``buildopt.gate/1`` JSON), pull requests (Markdown for
+``$GITHUB_STEP_SUMMARY``, folded to stay under GitHub's 65,536 characters), CI dashboards (JUnit
+XML, one test case per budget x variant) and GitHub annotations."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+from xml.sax.saxutils import escape as xml_escape
+from xml.sax.saxutils import quoteattr
+
+from buildopt.analysis.gate import Check
+from buildopt.record.model import Record
+
+GATE_SCHEMA = "buildopt.gate/1"
+MARKDOWN_LIMIT = 65_536
+
+
+def to_json(checks: Sequence[Check], record: Record, baseline: str | None) -> dict[str, Any]:
+    counts = {v: sum(c.verdict == v for c in checks) for v in ("pass", "warn", "fail", "skip")}
+    return {
+        "schema": GATE_SCHEMA,
+        "profile": record.profile.name,
+        "baseline_record": baseline,
+        "result": "fail" if counts["fail"] else "pass",
+        "counts": counts,
+        "checks": [
+            {
+                "budget": c.budget,
+                "target": c.target,
+                "check": c.check,
+                "verdict": c.verdict,
+                "actual": c.actual,
+                "limit": c.limit,
+                "headroom": c.headroom_bytes,
+                "note": c.note,
+                "message": c.message,
+            }
+            for c in checks
+        ],
+    }
+
+
+def markdown(checks: Sequence[Check], profile: str, limit: int = MARKDOWN_LIMIT) -> str:
+    """A table for $GITHUB_STEP_SUMMARY or a PR comment: problems in full, passing rows folded."""
+    icon = {"pass": "✅", "warn": "⚠️", "fail": "❌", "skip": "⏭️"}
+    counts = {v: sum(c.verdict == v for c in checks) for v in icon}
+    head = (
+        f"### buildopt gate: {profile} - {'FAIL' if counts['fail'] else 'PASS'}\n\n"
+        f"{counts['fail']} failed, {counts['warn']} warnings, {counts['pass']} passed, "
+        f"{counts['skip']} skipped\n\n"
+    )
+    header = (
+        "| | budget | variant | check | actual | limit | headroom | note |\n"
+        "|---|---|---|---|---:|---:|---:|---|\n"
+    )
+
+    def row(c: Check) -> str:
+        note = "; ".join(x for x in (c.note, c.message) if x)
+        return (
+            f"| {icon[c.verdict]} | {c.budget} | `{c.target}` | {c.check} | {c.actual} | "
+            f"{c.limit} | {c.headroom} | {note.replace('|', '/')} |\n"
+        )
+
+    problems = [c for c in checks if c.verdict in ("fail", "warn")]
+    rest = [c for c in checks if c.verdict not in ("fail", "warn")]
+    reserve = 400  # for the closing lines
+    text, shown = _rows_within(head + (header if problems else ""), problems, row, limit - reserve)
+    if shown < len(problems):
+        text += f"\n{len(problems) - shown} more failures and warnings not shown (see --json)\n"
+    if rest:
+        opening = f"\n<details><summary>{len(rest)} passing or skipped checks</summary>\n\n{header}"
+        folded, shown_rest = _rows_within("", rest, row, limit - reserve - len(text) - len(opening))
+        more = f"\n{len(rest) - shown_rest} more not shown\n" if shown_rest < len(rest) else ""
+        text += opening + folded + more + "\n</details>\n"
+    return text
+
+
+def _rows_within(start: str, checks: Sequence[Check], row: Any, limit: int) -> tuple[str, int]:
+    """start plus as many rows as fit in limit characters, and how many that was."""
+    parts, size = [start], len(start)
+    for count, check in enumerate(checks):
+        line = row(check)
+        if size + len(line) > limit:
+            return "".join(parts), count
+        parts.append(line)
+        size += len(line)
+    return "".join(parts), len(checks)
+
+
+def junit(checks: Sequence[Check], profile: str) -> str:
+    """JUnit XML: one test case per budget x variant, failing with its failed checks."""
+    cases: dict[tuple[str, str], list[Check]] = {}
+    for c in checks:
+        cases.setdefault((c.budget, c.target), []).append(c)
+    body = []
+    failures = 0
+    for (budget, target), group in cases.items():
+        bad = [c for c in group if c.verdict == "fail"]
+        failures += bool(bad)
+        inner = ""
+        if bad:
+            text = "\n".join(f"{c.check}: {c.actual} > {c.limit} {c.message}".strip() for c in bad)
+            inner = (
+                f"<failure message={quoteattr(text.splitlines()[0])}>{xml_escape(text)}</failure>"
+            )
+        elif all(c.verdict == "skip" for c in group):
+            inner = f"<skipped message={quoteattr(group[0].note)}/>"
+        body.append(
+            f"  <testcase classname={quoteattr(budget)} name={quoteattr(target)}>{inner}</testcase>"
+        )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        f'<testsuite name={quoteattr("buildopt gate " + profile)} tests="{len(cases)}" '
+        f'failures="{failures}">\n' + "\n".join(body) + "\n</testsuite>\n"
+    )
+
+
+def workflow_commands(checks: Sequence[Check], profile_path: str) -> list[str]:
+    """GitHub workflow commands for failed and warning checks."""
+    out = []
+    for c in checks:
+        if c.verdict in ("fail", "warn"):
+            kind = "error" if c.verdict == "fail" else "warning"
+            text = f"{c.budget} {c.target} {c.check}: {c.actual} over {c.limit}"
+            if c.message:
+                text += f" - {c.message}"
+            out.append(f"::{kind} file={profile_path},title=buildopt gate::{text}")
+    return out

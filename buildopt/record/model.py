@@ -1,0 +1,226 @@
+"""The build record, ``buildopt.build/1``: frozen typed models of everything in it.
+
+A record is what one ``buildopt build`` (or a merge of CI jobs) made: the profile and Go that
+built it, every variant's resolved settings, and one ``Build`` per variant x target with its
+argv, its outcome, the binary's facts (``buildopt.binary.facts.Inspection``) and, once measured,
+its start-up result and the scan of its sources. Only ``buildopt.record.store`` reads and
+writes the JSON; everything else passes these objects.
+
+Fields without a default are always in the JSON; those with one (the optional results) are
+left out while they hold it, so a record reads as it did before they were measured.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import msgspec
+
+from buildopt.binary.facts import Fact, Inspection
+
+RECORD_SCHEMA: Literal["buildopt.build/1"] = "buildopt.build/1"
+STARTUP_SCHEMA: Literal["buildopt.startup/1"] = "buildopt.startup/1"
+SCAN_SCHEMA: Literal["buildopt.scan/1"] = "buildopt.scan/1"
+
+Status = Literal["ok", "failed", "skipped"]
+Severity = Literal["error", "warning", "note"]
+
+
+class ProfileInfo(Fact, frozen=True):
+    name: str
+    path: str
+    description: str
+    baseline: str  # the variant the others are compared with
+    package: str
+    binary: str
+
+
+class ToolchainInfo(Fact, frozen=True):
+    version: str
+    path: str
+    goroot: str
+    host: str  # GOOS/GOARCH of the machine that built
+
+
+class VariantSettings(Fact, frozen=True):
+    """A variant's resolved knobs, as ``buildopt plan`` shows them."""
+
+    description: str
+    cgo: bool | None
+    strip: Literal["none", "dwarf", "all"]
+    linkmode: Literal["internal", "external"] | None
+    extldflags: tuple[str, ...]
+    buildmode: Literal["exe", "pie"] | None
+    trimpath: bool
+    tags: tuple[str, ...]
+    x: dict[str, str]
+    gcflags: tuple[str, ...]
+    asmflags: tuple[str, ...]
+    ldflags: tuple[str, ...]
+    flags: tuple[str, ...]
+    env: dict[str, str]
+    buildid: str | None
+    output: str | None
+    targets: tuple[str, ...] | None
+
+
+class Verification(Fact, frozen=True):
+    """What was checked of a binary against its variant, and what did not match."""
+
+    ok: bool
+    checked: tuple[str, ...]
+    problems: tuple[str, ...]
+    skipped: str  # why nothing was checked (a non-ELF target), else ""
+
+    @classmethod
+    def of(
+        cls, checked: tuple[str, ...], problems: tuple[str, ...], skipped: str = ""
+    ) -> Verification:
+        return cls(ok=not problems, checked=checked, problems=problems, skipped=skipped)
+
+
+# --- start-up (buildopt startup) -------------------------------------------------------------
+
+
+class InitCost(Fact, frozen=True):
+    package: str
+    clock_ms: float  # median over the runs
+    bytes: int
+    allocs: int
+
+
+class BaselineRatio(Fact, frozen=True):
+    baseline: str
+    ratio_of_medians: float
+    ci95: tuple[float, float]
+    significant: bool
+
+
+class StartupResult(Fact, frozen=True):
+    """The measured cold starts of one binary; the statistics only when some run succeeded."""
+
+    name: str
+    binary: str
+    runs: int
+    failed_runs: int
+    errors: tuple[str, ...]
+    ready: str
+    cold: bool
+    evicted: bool
+    median_ms: float | None = None
+    p95_ms: float | None = None
+    mean_ms: float | None = None
+    min_ms: float | None = None
+    max_ms: float | None = None
+    stdev_ms: float | None = None
+    outliers: int | None = None
+    user_ms: float | None = None
+    sys_ms: float | None = None
+    max_rss_kib: int | None = None
+    median_rss_kib: int | None = None
+    gc_cycles: int | None = None
+    inits: tuple[InitCost, ...] | None = None
+    wall_ms: tuple[float, ...] | None = None
+    vs_baseline: BaselineRatio | None = None
+
+
+class StartupReport(Fact, frozen=True):
+    """``buildopt startup --json``."""
+
+    schema: Literal["buildopt.startup/1"]
+    baseline: str
+    variants: tuple[StartupResult, ...]
+
+
+# --- the source scan (buildopt scan) ---------------------------------------------------------
+
+
+class Finding(Fact, frozen=True):
+    file: str  # relative to the scan root
+    line: int
+    column: int
+    rule: str
+    severity: Severity
+    message: str
+    fix: str
+
+
+class InitSite(Fact, frozen=True):
+    package: str
+    file: str
+    line: int
+    kind: str  # "init" or "var"
+    name: str
+    risks: tuple[str, ...]
+
+
+class ScanReport(Fact, frozen=True):
+    """``buildopt scan --json``, and a built variant's scan in the record."""
+
+    schema: Literal["buildopt.scan/1"]
+    root: str
+    tags: tuple[str, ...]
+    files: int
+    counts: dict[str, int]
+    findings: tuple[Finding, ...]
+    inventory: tuple[InitSite, ...]
+
+    def count(self, severity: Severity) -> int:
+        return sum(f.severity == severity for f in self.findings)
+
+    @property
+    def errors(self) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if f.severity == "error")
+
+
+# --- the record ------------------------------------------------------------------------------
+
+
+class Build(Fact, frozen=True):
+    """One variant x target: how it was built and what came out."""
+
+    id: str  # variant@target-id
+    variant: str
+    target: str  # GOOS/GOARCH[/SUB]
+    status: Status
+    reason: str  # why it failed or was skipped; "" when ok
+    argv: tuple[str, ...]
+    env: dict[str, str]
+    dir: str
+    output: str | None
+    wall_seconds: float
+    size: int | None
+    sha256: str | None
+    stderr_tail: str
+    verification: Verification | None
+    go_settings: dict[str, str]
+    inspect: Inspection | None
+    startup: StartupResult | None = None
+    scan: ScanReport | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+    @property
+    def pair(self) -> str:
+        """GOOS/GOARCH of the target, without the sub-architecture."""
+        return "/".join(self.target.split("/")[:2])
+
+
+class Record(Fact, frozen=True):
+    schema: Literal["buildopt.build/1"]
+    buildopt: str  # the version that wrote it
+    created: str  # ISO 8601, UTC
+    profile: ProfileInfo
+    go: ToolchainInfo
+    dist: str
+    variants: dict[str, VariantSettings]
+    builds: tuple[Build, ...]
+    merged_from: tuple[str, ...] | None = None
+
+    def build(self, build_id: str) -> Build | None:
+        return next((b for b in self.builds if b.id == build_id), None)
+
+    def with_builds(self, builds: tuple[Build, ...]) -> Record:
+        return msgspec.structs.replace(self, builds=builds)
