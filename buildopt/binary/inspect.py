@@ -16,6 +16,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from typing import TYPE_CHECKING, BinaryIO
 
+from buildopt.binary.elf.dwarf import DwarfError, units_by_package
 from buildopt.binary.elf.reader import (
     SHF_ALLOC,
     SHF_COMPRESSED,
@@ -32,6 +33,7 @@ from buildopt.binary.elf.reader import (
 from buildopt.binary.elf.symtab import read_symbols
 from buildopt.binary.facts import (
     DwarfFacts,
+    DwarfUnits,
     ElfIdentity,
     GoFacts,
     Inspection,
@@ -106,29 +108,37 @@ CATEGORIES = ("code", "rodata", "data", "gometa", "symtab", "dwarf", "dynamic", 
 CHDR_64, CHDR_32 = "IIQQ", "III"
 
 
-def inspect_file(path: str | Path, sha256: Callable[[], str] | None = None) -> Inspection:
+def inspect_file(
+    path: str | Path, sha256: Callable[[], str] | None = None, *, dwarf: bool = False
+) -> Inspection:
     """All facts about one ELF file; NotElfError (exit 2) when it cannot be read.
 
     ``sha256`` gives the file's digest when it is computed elsewhere (buildopt inspect hashes
     in a process of its own); by default it is computed on a thread beside the decoding.
+    ``dwarf`` adds the DWARF bytes per Go package (it decompresses the DWARF: costly).
     """
     if sha256 is not None:
-        return _inspect(path, sha256)
+        return _inspect(path, sha256, dwarf)
     hashing = Hashing(path)
     try:
-        return _inspect(path, hashing.result)
+        return _inspect(path, hashing.result, dwarf)
     finally:
         with contextlib.suppress(OSError):
             hashing.result()  # never leave it reading a file the caller may remove
 
 
-def _inspect(path: str | Path, sha256: Callable[[], str]) -> Inspection:
+def _inspect(path: str | Path, sha256: Callable[[], str], dwarf: bool) -> Inspection:
     with open_elf(path) as (f, layout):
         sections = tuple(
             section_fact(f, layout, s) for s in layout.sections if s.type != "SHT_NULL"
         )
         go, warnings = _go_info(f, layout)
-        table = _pclntab(f, layout)
+        table, problem = _pclntab(f, layout)
+        if problem:
+            warnings = (*warnings, problem)
+        by_package, problem = _dwarf_units(f) if dwarf else (None, None)
+        if problem:
+            warnings = (*warnings, problem)
         old = table.old_prefixes if table else (go is not None and _before_120(go.go_version))
         symbols = read_symbols(f, layout, old)
         notes = _notes(f, layout)
@@ -160,6 +170,7 @@ def _inspect(path: str | Path, sha256: Callable[[], str]) -> Inspection:
                 uncompressed_bytes=sum(
                     s.uncompressed_size for s in sections if s.category == "dwarf"
                 ),
+                by_package=by_package,
             ),
             linking=linking_of(f, layout),
             go=None if go is None else go_facts(go),
@@ -168,6 +179,15 @@ def _inspect(path: str | Path, sha256: Callable[[], str]) -> Inspection:
             modules=modules_of(packages),
             warnings=warnings,
         )
+
+
+def _dwarf_units(f: BinaryIO) -> tuple[tuple[DwarfUnits, ...] | None, str | None]:
+    """DWARF bytes per package, or why they cannot be had (a warning, not an error: the
+    other facts of the file stand)."""
+    try:
+        return units_by_package(f), None
+    except DwarfError as exc:
+        return None, f"DWARF per package is unreadable: {exc}"
 
 
 def goarch_of(layout: ElfLayout) -> str | None:
@@ -386,7 +406,9 @@ def deploy_warnings(info: BuildInfo) -> tuple[str, ...]:
     return tuple(warnings)
 
 
-def _pclntab(f: BinaryIO, layout: ElfLayout) -> pclntab.FuncTable | None:
+def _pclntab(f: BinaryIO, layout: ElfLayout) -> tuple[pclntab.FuncTable | None, str | None]:
+    """The Go function table (None when there is none), and why a .gopclntab section that is
+    there cannot be read (a damaged file: reported as a warning, not as zero packages)."""
     section = layout.section(".gopclntab") or layout.section(".data.rel.ro.gopclntab")
     try:
         if section is not None and section.file_size:
@@ -395,11 +417,13 @@ def _pclntab(f: BinaryIO, layout: ElfLayout) -> pclntab.FuncTable | None:
                 lambda o, n: read_at(f, start + o, max(0, min(n, size - o))),
                 size,
                 lambda o, n: read_transient(f, start + o, max(0, min(n, size - o))),
-            )
+            ), None
         data = _search_pclntab(f, layout)
-        return pclntab.decode(data) if data else None
-    except pclntab.PclntabError:
-        return None
+        return (pclntab.decode(data) if data else None), None
+    except pclntab.PclntabError as exc:
+        if section is None:
+            return None, None
+        return None, f"the Go function table (.gopclntab) is unreadable: {exc}"
 
 
 def _search_pclntab(f: BinaryIO, layout: ElfLayout) -> bytes:

@@ -25,6 +25,7 @@ def inspect_command(
     as_json: bool = False,
     packages: int = 15,
     jobs: int | None = None,
+    dwarf: bool = False,
 ) -> int:
     """``buildopt inspect``: facts of every file; a bad file is reported, the others still are.
 
@@ -41,10 +42,11 @@ def inspect_command(
     if jobs is not None and jobs < 1:
         raise UsageError(f"--jobs {jobs}: expected 1 or more")
     if not as_json:
-        return _show_inspections(files, packages)
+        return _show_inspections(files, packages, dwarf)
     weights = [_size_or_zero(path) for path in files]
     workers = jobs or max(1, available_cpus() // 2)
-    results = fork_batches(_inspect_batch, files, weights, workers)
+    batch = functools.partial(_inspect_batch, dwarf=dwarf)
+    results = fork_batches(batch, files, weights, workers)
     documents: list[Any] = []
     failed = False
     for path, result in zip(files, results, strict=True):
@@ -63,7 +65,7 @@ def inspect_command(
     return EXIT_BAD_INPUT if failed else EXIT_OK
 
 
-def _inspect_batch(paths: list[str]) -> list[object]:
+def _inspect_batch(paths: list[str], dwarf: bool = False) -> list[object]:
     """The inspect/1 object of each file, or the message of why it cannot be read."""
     from buildopt.binary.elf.reader import NotElfError
     from buildopt.binary.facts import to_builtins
@@ -73,13 +75,13 @@ def _inspect_batch(paths: list[str]) -> list[object]:
     with _digests(paths) as digests:
         for path, digest in zip(paths, digests, strict=True):
             try:
-                results.append(to_builtins(inspect_file(path, digest)))
+                results.append(to_builtins(inspect_file(path, digest, dwarf=dwarf)))
             except NotElfError as exc:
                 results.append(exc.message)
     return results
 
 
-def _show_inspections(files: Sequence[str], packages: int) -> int:
+def _show_inspections(files: Sequence[str], packages: int, dwarf: bool) -> int:
     from buildopt.binary.elf.reader import NotElfError
     from buildopt.binary.inspect import inspect_file
     from buildopt.output import console as report  # rich costs ~60 ms to import: only for people
@@ -89,7 +91,7 @@ def _show_inspections(files: Sequence[str], packages: int) -> int:
     with _digests(files) as digests:
         for path, digest in zip(files, digests, strict=True):
             try:
-                facts = inspect_file(path, digest)
+                facts = inspect_file(path, digest, dwarf=dwarf)
             except NotElfError as exc:
                 failed = True
                 print(f"error: {exc.message}", file=sys.stderr, flush=True)

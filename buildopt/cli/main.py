@@ -1,9 +1,10 @@
 """The ``buildopt`` entry point: the invoke Program (buildopt.cli.program), with one fast path.
 
 ``buildopt inspect FILE...`` is run on many files from scripts and CI, and importing invoke
-costs ~190 ms here - more than inspecting a 20 MB binary. When the arguments are plain files,
-``--json`` and ``--packages N``, inspect runs without loading invoke; anything else (``--help``,
-global flags, a typo) goes through the Program, which parses and reports exactly as usual.
+costs ~190 ms here - more than inspecting a 20 MB binary. When the arguments are plain files
+and inspect's own flags, inspect runs without loading invoke; anything else (``--help``, global
+flags, a typo) goes through the Program, which parses and reports exactly as usual. Both read
+the flags from buildopt.cli.options.
 """
 
 from __future__ import annotations
@@ -11,111 +12,85 @@ from __future__ import annotations
 import os
 import sys
 
-# Tasks that take any number of files as bare words; invoke itself has no variadic arguments,
-# so `buildopt inspect A B` is rewritten to `buildopt inspect --file A --file B`.
-VARIADIC = {
-    "inspect": "--file",
-    "compare": "--record",
-    "merge": "--record",
-    "startup": "--file",
-    "scan": "--path",
-}
+from buildopt.cli.options import COMMANDS, Command, count, set_program_args
 
 
-def expand_variadic(argv: list[str]) -> list[str]:
-    """Turn bare words after a variadic task into repeated flags (other flags kept as they are);
-    after ``--``, ``startup`` gets the program's arguments as ``--arg=WORD``."""
+def expand_variadic(argv: list[str]) -> tuple[list[str], list[str] | None]:
+    """Bare words after a command become its repeated flag (``inspect A B`` is ``--file A
+    --file B``); the words after ``--`` are the program's (startup) or more bare words. Returns
+    the argv for the Program and the program's arguments (None when there is no ``--``)."""
     out: list[str] = []
-    task: str | None = None
+    command: Command | None = None
     takes_value = False
     for i, word in enumerate(argv):
-        if task is None:
+        if command is None:
             out.append(word)
-            task = word if word in VARIADIC else None
+            command = COMMANDS.get(word) if i > 0 else None
         elif takes_value:
             out.append(word)
             takes_value = False
         elif word == "--":
             rest = argv[i + 1 :]
-            out += [f"--arg={w}" for w in rest] if task == "startup" else ["--", *rest]
-            break
-        elif word.startswith("-"):
+            if command.rest:
+                return out, rest
+            for bare in rest:
+                out += [f"--{command.bare}", bare] if command.bare else [bare]
+            return out, None
+        elif word.startswith("-") and word != "-":
             out.append(word)
-            takes_value = "=" not in word and word in VALUE_FLAGS
+            flag = command.flag(word)
+            takes_value = flag is not None and flag.takes_value and "=" not in word
+        elif command.bare:
+            out += ["--" + command.bare.replace("_", "-"), word]
         else:
-            out += [VARIADIC[task], word]
-    return out
-
-
-VALUE_FLAGS = frozenset(
-    {
-        "--packages",
-        "-p",
-        "--jobs",
-        "--file",
-        "-f",
-        "--record",
-        "-r",
-        "--profile",
-        "--rows",
-        "--output",
-        "-o",
-        "--runs",
-        "--warmup",
-        "--timeout",
-        "--cpus",
-        "--ready-stdout",
-        "--ready-port",
-        "--tags",
-        "--sarif",
-        "--path",
-    }
-)
+            out.append(word)
+    return out, None
 
 
 def fast_inspect(argv: list[str]) -> int | None:
     """Exit code of ``buildopt inspect`` run directly, or None when the Program must parse."""
     if len(argv) < 2 or argv[1] != "inspect":
         return None
-    files: list[str] = []
-    as_json, numbers = False, {"--packages": 15, "--jobs": -1}  # -1: not given
+    spec = COMMANDS["inspect"]
+    given: dict[str, list[str]] = {}
+    switches: set[str] = set()
     words = iter(argv[2:])
     for word in words:
-        flag, _, inline = word.partition("=")
-        flag = SHORT.get(flag, flag)
-        if word in ("--json", "-j"):
-            as_json = True
-        elif flag == "--file":
-            value = inline if inline else next(words, None)
-            if value is None:
-                return None
-            files.append(value)
-        elif flag in numbers:
-            value = inline if inline else next(words, "")
-            if not value.isdigit():
-                return None
-            numbers[flag] = int(value)
-        else:
+        flag = spec.flag(word)
+        if flag is None:
             return None
+        if not flag.takes_value:
+            if "=" in word:
+                return None
+            switches.add(flag.name)
+            continue
+        value = word.split("=", 1)[1] if "=" in word else next(words, None)
+        if value is None or (flag.number and not value.isdigit()):
+            return None
+        given.setdefault(flag.name, []).append(value)
     from buildopt.cli.inspect import inspect_command
     from buildopt.errors import run_guarded
 
-    return run_guarded(
-        lambda: inspect_command(
-            files,
-            as_json=as_json,
-            packages=numbers["--packages"],
-            jobs=None if numbers["--jobs"] < 0 else numbers["--jobs"],
+    def last(name: str) -> str:
+        return given.get(name, [""])[-1]
+
+    def command() -> int:
+        jobs = last("jobs")
+        return inspect_command(
+            given.get("file", []),
+            as_json="json" in switches,
+            packages=count("--packages", last("packages"), 15),
+            jobs=count("--jobs", jobs, 1, least=1) if jobs else None,
+            dwarf="dwarf" in switches,
         )
-    )
 
-
-SHORT = {"-f": "--file", "-p": "--packages", "-o": "--jobs"}  # as invoke derives them
+    return run_guarded(command)
 
 
 def main() -> None:
     try:
-        argv = expand_variadic(sys.argv)
+        argv, program_args = expand_variadic(sys.argv)
+        set_program_args(program_args)
         code = fast_inspect(argv)
         if code is not None:
             # Done, and nothing is left open but stdout and stderr: leave without tearing the

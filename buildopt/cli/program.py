@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import difflib
+import inspect
+import re
+
 from invoke.collection import Collection
 from invoke.exceptions import Exit, ParseError
 from invoke.program import Program
 
 from buildopt import __version__
 from buildopt.cli import tasks
+from buildopt.cli.options import COMMANDS
 from buildopt.errors import EXIT_BAD_INPUT
 
 
@@ -43,7 +48,48 @@ class BuildoptProgram(Program):
         try:
             super().parse_tasks()
         except ParseError as exc:
-            raise Exit(f"error: {exc}", EXIT_BAD_INPUT) from None
+            raise Exit(f"error: {exc}{self._did_you_mean(str(exc))}", EXIT_BAD_INPUT) from None
+
+    def _did_you_mean(self, message: str) -> str:
+        """'; did you mean 'build'?' for a command name that is nearly one of ours."""
+        unknown = re.fullmatch(r"No idea what '(.*)' is!", message)
+        if unknown is None:
+            return ""
+        close = difflib.get_close_matches(unknown.group(1), sorted(COMMANDS), n=1)
+        return f"; did you mean {close[0]!r}?" if close else f" (commands: {', '.join(COMMANDS)})"
+
+    def print_task_help(self, name: str) -> None:
+        """A command's help from its declaration: every flag with the value it takes."""
+        spec = COMMANDS.get(name)
+        if spec is None:
+            super().print_task_help(name)
+            return
+        body = self.collection[name]
+        print(
+            f"Usage: {self.binary} {name} [options]"
+            + (f" [{spec.bare.upper()}...]" if spec.bare else "")
+            + (" [-- ARGS...]" if spec.rest else "")
+        )
+        print("")
+        print(inspect.getdoc(body) or "")
+        print("")
+        print("Options:")
+        print("")
+        rows = []
+        for flag in spec.flags:
+            long = flag.long + (f"={flag.value}" if flag.value else "")
+            if flag.name == "cold":
+                long = "--[no-]cold"
+            names = ", ".join(
+                n
+                for n in (
+                    flag.short + (f" {flag.value}" if flag.short and flag.value else ""),
+                    long,
+                )
+                if n.strip()
+            )
+            rows.append((names, flag.help + (" (repeatable)" if flag.repeatable else "")))
+        self.print_columns(rows)
 
 
 def _option_names(spec: str) -> set[str]:

@@ -1,14 +1,55 @@
-"""The ``buildopt`` task collection: thin adapters from invoke to buildopt.cli.commands."""
+"""The ``buildopt`` task collection: thin adapters from invoke to buildopt.cli.commands.
+
+Each task is declared by its entry in buildopt.cli.options (help, repeatable and short flags);
+whole numbers arrive as text and are read with ``count``, so a bad value is one line, exit 2.
+"""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import Any, TypeVar
 
 from invoke.collection import Collection
 from invoke.context import Context
 from invoke.exceptions import Exit
-from invoke.tasks import task
+from invoke.tasks import Task, task
+
+from buildopt.cli.options import COMMANDS, Command, count, program_args
+
+_F = TypeVar("_F", bound=Callable[..., None])
+
+
+class SpecTask(Task[Any]):
+    """An invoke Task whose flags are the ones its Command declares: its short flags, and no
+    automatic ones (those gave -j and -s different meanings in different commands)."""
+
+    spec: Command
+
+    def arg_opts(self, name: str, default: str, taken_names: set[str]) -> dict[str, Any]:
+        opts = super().arg_opts(name, default, taken_names)
+        short = self.spec.shorts().get(name)
+        if short:
+            opts["names"] = [*opts["names"], short.lstrip("-")]
+        return opts
+
+
+def declared(name: str) -> Callable[[_F], SpecTask]:
+    """@task with the help, repeatable and short flags of COMMANDS[name]."""
+    spec = COMMANDS[name]
+
+    def wrap(body: _F) -> SpecTask:
+        made: SpecTask = task(
+            help=spec.help(),
+            iterable=spec.repeatable(),
+            auto_shortflags=False,
+            klass=SpecTask,
+            name=name,
+        )(body)
+        made.spec = spec
+        return made
+
+    return wrap
 
 
 def debug_enabled() -> bool:
@@ -25,17 +66,7 @@ def run_command(command: Callable[[], int]) -> None:
         raise Exit(code=code)
 
 
-COMMON_HELP = {
-    "profile": "profile name (profiles/NAME.toml) or path to a .toml file",
-    "variant": "fnmatch pattern over ids like static@linux-arm64 (repeatable)",
-    "dist": "output directory (default: dist/ in the project root)",
-}
-
-
-@task(
-    iterable=["variant"],
-    help={**COMMON_HELP, "json": "print JSON on stdout"},
-)
+@declared("plan")
 def plan(
     c: Context,
     profile: str = "",
@@ -53,20 +84,12 @@ def plan(
     )
 
 
-@task(
-    iterable=["variant"],
-    help={
-        **COMMON_HELP,
-        "jobs": "parallel builds (default: number of CPUs)",
-        "json": "also print the build record on stdout",
-        "record": "where to write the build record (default: dist/PROFILE/build.json)",
-    },
-)
+@declared("build")
 def build(
     c: Context,
     profile: str = "",
     variant: list[str] | None = None,
-    jobs: int = 0,
+    jobs: str = "",
     json: bool = False,
     record: str = "",
     dist: str = "",
@@ -78,7 +101,7 @@ def build(
         lambda: build_command(
             profile or None,
             variants=variant or (),
-            jobs=jobs,
+            jobs=count("--jobs", jobs, 0),
             as_json=json,
             record=record or None,
             dist=dist or None,
@@ -86,66 +109,53 @@ def build(
     )
 
 
-@task(
-    iterable=["file"],
-    help={
-        "file": "an ELF file to inspect (repeatable; `buildopt inspect A B` works too)",
-        "json": "print one buildopt.inspect/1 JSON document on stdout",
-        "jobs": "decoding processes with --json (default: one per two CPUs; each hashes in a "
-        "process of its own)",
-        "packages": "rows of the package table (default 15)",
-    },
-)
+@declared("inspect")
 def inspect(
     c: Context,
     file: list[str] | None = None,
     json: bool = False,
-    packages: int = 15,
-    jobs: int = -1,
+    packages: str = "",
+    jobs: str = "",
+    dwarf: bool = False,
 ) -> None:
     """Exact facts of ELF files: sections by category, linking, symbols, DWARF, Go packages."""
     from buildopt.cli.inspect import inspect_command
 
     run_command(
         lambda: inspect_command(
-            file or [], as_json=json, packages=packages, jobs=None if jobs < 0 else jobs
+            file or [],
+            as_json=json,
+            packages=count("--packages", packages, 15),
+            jobs=count("--jobs", jobs, 1, least=1) if jobs else None,
+            dwarf=dwarf,
         )
     )
 
 
-@task(
-    iterable=["record"],
-    help={
-        "profile": "compare the variants of dist/PROFILE/build.json with the baseline",
-        "record": "a build record; two records are compared with each other "
-        "(`buildopt compare OLD.json NEW.json` works too)",
-        "json": "print JSON on stdout",
-        "rows": "rows of the record-to-record table (default 30)",
-    },
-)
+@declared("compare")
 def compare(
     c: Context,
     profile: str = "",
     record: list[str] | None = None,
     json: bool = False,
-    rows: int = 30,
+    rows: str = "",
+    dist: str = "",
 ) -> None:
     """Variants side by side against the baseline, each delta explained; or two records."""
     from buildopt.cli.commands import compare_command
 
-    run_command(lambda: compare_command(profile or None, record or [], as_json=json, rows=rows))
+    run_command(
+        lambda: compare_command(
+            profile or None,
+            record or [],
+            as_json=json,
+            rows=count("--rows", rows, 30, least=1),
+            dist=dist or None,
+        )
+    )
 
 
-@task(
-    help={
-        "profile": COMMON_HELP["profile"],
-        "baseline": "build record to measure growth against (missing: growth budgets pass)",
-        "record": "the build record to gate (default: dist/PROFILE/build.json; built if missing)",
-        "json": "print buildopt.gate/1 JSON on stdout",
-        "markdown": "write the result as Markdown to this file (e.g. $GITHUB_STEP_SUMMARY)",
-        "junit": "write JUnit XML to this file",
-    },
-)
+@declared("gate")
 def gate(
     c: Context,
     profile: str = "",
@@ -154,6 +164,7 @@ def gate(
     json: bool = False,
     markdown: str = "",
     junit: str = "",
+    dist: str = "",
 ) -> None:
     """Evaluate the profile's size budgets: PASS/WARN/FAIL, exit 1 when a budget fails."""
     from buildopt.cli.commands import gate_command
@@ -166,14 +177,12 @@ def gate(
             as_json=json,
             markdown=markdown or None,
             junit=junit or None,
+            dist=dist or None,
         )
     )
 
 
-@task(
-    iterable=["variant"],
-    help={"profile": COMMON_HELP["profile"], "variant": COMMON_HELP["variant"]},
-)
+@declared("matrix")
 def matrix(c: Context, profile: str = "", variant: list[str] | None = None) -> None:
     """Print {"include": [...]} for a GitHub Actions matrix: one job per variant x target."""
     from buildopt.cli.commands import matrix_command
@@ -181,13 +190,7 @@ def matrix(c: Context, profile: str = "", variant: list[str] | None = None) -> N
     run_command(lambda: matrix_command(profile or None, variants=variant or ()))
 
 
-@task(
-    iterable=["record"],
-    help={
-        "record": "a per-job build record (repeatable; `buildopt merge A.json B.json` works)",
-        "output": "where to write the merged record",
-    },
-)
+@declared("merge")
 def merge(c: Context, record: list[str] | None = None, output: str = "") -> None:
     """Join per-job build records (same profile and Go version) into one."""
     from buildopt.cli.commands import merge_command
@@ -195,66 +198,52 @@ def merge(c: Context, record: list[str] | None = None, output: str = "") -> None
     run_command(lambda: merge_command(record or [], output=output))
 
 
-@task(
-    iterable=["file", "arg"],
-    help={
-        "file": "the executable (`buildopt startup FILE -- ARGS...` works too)",
-        "arg": "an argument for it (repeatable; or everything after --)",
-        "profile": "measure every built variant of this profile that runs here",
-        "runs": "measured runs per binary (default 30, or the profile's [startup] runs)",
-        "warmup": "unmeasured runs first (default 3)",
-        "timeout": "give up on a run after this long (default 10s)",
-        "cold": "evict the binary from the page cache before each run (default on; --no-cold)",
-        "cpus": "pin the program to this many CPUs (see what GOMAXPROCS does in a small box)",
-        "ready_stdout": "ready when a stdout line matches this regex (default: at exit)",
-        "ready_port": "ready when this loopback TCP port accepts",
-        "json": "print buildopt.startup/1 JSON on stdout",
-    },
-)
+@declared("startup")
 def startup(
     c: Context,
     file: list[str] | None = None,
     arg: list[str] | None = None,
     profile: str = "",
-    runs: int = 0,
-    warmup: int = -1,
+    runs: str = "",
+    warmup: str = "",
     timeout: str = "",
     cold: bool = True,
-    cpus: int = 0,
+    cpus: str = "",
     ready_stdout: str = "",
-    ready_port: int = 0,
+    ready_port: str = "",
     json: bool = False,
+    dist: str = "",
 ) -> None:
     """Cold start per variant: time to ready, CPU, peak RSS, GC cycles, init cost by package."""
     from buildopt.cli.commands import startup_command
     from buildopt.config.startup import StartupOverrides
 
-    overrides = StartupOverrides(
-        runs=runs or None,
-        warmup=warmup if warmup >= 0 else None,
-        timeout=timeout or None,
-        cold=cold,
-        cpus=cpus or None,
-        ready_stdout=ready_stdout or None,
-        ready_port=ready_port or None,
-    )
-    run_command(
-        lambda: startup_command(
-            profile or None, file or [], args=arg or [], overrides=overrides, as_json=json
+    def command() -> int:
+        def given(flag: str, text: str, least: int) -> int | None:
+            return count(flag, text, 0, least) if text else None
+
+        overrides = StartupOverrides(
+            runs=given("--runs", runs, 1),
+            warmup=given("--warmup", warmup, 0),
+            timeout=timeout or None,
+            cold=cold,
+            cpus=given("--cpus", cpus, 1),
+            ready_stdout=ready_stdout or None,
+            ready_port=given("--ready-port", ready_port, 1),
         )
-    )
+        return startup_command(
+            profile or None,
+            file or [],
+            args=[*(arg or []), *program_args(c.remainder)],
+            overrides=overrides,
+            as_json=json,
+            dist=dist or None,
+        )
+
+    run_command(command)
 
 
-@task(
-    iterable=["path", "tags"],
-    help={
-        "path": "package patterns or directories (default ./...; `buildopt scan ./cmd/...` works)",
-        "tags": "build tags, as go build takes them (repeatable)",
-        "json": "print buildopt.scan/1 JSON on stdout",
-        "sarif": "write SARIF 2.1.0 to this file (GitHub code scanning)",
-        "include_generated": "also scan files marked 'Code generated ... DO NOT EDIT.'",
-    },
-)
+@declared("scan")
 def scan(
     c: Context,
     path: list[str] | None = None,

@@ -18,7 +18,7 @@ from rich.table import Table
 
 from buildopt.analysis.compare import ItemDelta, VariantRow
 from buildopt.analysis.gate import Check
-from buildopt.binary.facts import Inspection
+from buildopt.binary.facts import DwarfUnits, Inspection
 from buildopt.config.units import format_size
 from buildopt.pipeline.plan import Plan, Step
 from buildopt.record.model import Build, Record, ScanReport, StartupResult
@@ -268,6 +268,30 @@ def show_inspection(console: Console, facts: Inspection, packages: int) -> None:
     _show_totals(console, facts)
     if facts.packages and packages:
         _show_packages(console, facts, packages)
+    if facts.dwarf.by_package and packages:
+        _show_dwarf_packages(console, facts.dwarf.by_package, packages)
+
+
+def _show_dwarf_packages(console: Console, units: Sequence[DwarfUnits], limit: int) -> None:
+    """DWARF bytes per Go package (uncompressed .debug_info and .debug_line), largest first."""
+    info, line = sum(u.info_bytes for u in units), sum(u.line_bytes for u in units)
+    table = Table(
+        title=f"DWARF by package (uncompressed, {len(units)} packages, "
+        f"{format_size(info)} .debug_info + {format_size(line)} .debug_line)",
+        title_justify="left",
+    )
+    for name in ("package", "units", ".debug_info", ".debug_line", "share"):
+        table.add_column(name, justify="left" if name == "package" else "right")
+    for u in units[:limit]:
+        share = 100 * (u.info_bytes + u.line_bytes) / max(1, info + line)
+        table.add_row(
+            escape(u.package),
+            str(u.units),
+            format_size(u.info_bytes),
+            format_size(u.line_bytes),
+            f"{share:.1f}%",
+        )
+    console.print(table)
 
 
 def _show_totals(console: Console, facts: Inspection) -> None:

@@ -317,7 +317,7 @@ def test_function_table_against_go_tool_nm(
     package are what debug/gosym's rule gives on go tool nm's names."""
     path = go_binaries[name]
     with open_elf(path) as (f, layout):
-        table = _pclntab(f, layout)
+        table = _pclntab(f, layout)[0]
     assert table is not None
     ours = [
         n.decode().replace("\u00b7", ".") for n in table.names()

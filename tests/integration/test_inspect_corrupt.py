@@ -95,3 +95,27 @@ def test_truncated_via_cli(originals: dict[str, bytes], tmp_path: Path) -> None:
     done = buildopt(["inspect", str(path)])
     assert done.returncode == 2
     assert done.stderr.startswith(f"error: {path}: ") and "Traceback" not in done.stderr
+
+
+FUZZ = REPO / "tests" / "fixtures" / "fuzz"
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in FUZZ.glob("*.bin.gz")))
+def test_fuzzed_files_are_reported_and_the_next_file_too(name: str, tmp_path: Path) -> None:
+    """Found by mutation fuzzing: each once reached "internal error"."""
+    import gzip
+    import json
+
+    bad = tmp_path / name.removesuffix(".gz")
+    bad.write_bytes(gzip.decompress((FUZZ / name).read_bytes()))
+    good = Path(shutil.which("go") or "/usr/local/go/bin/go").resolve()
+    done = buildopt(["inspect", "--json", str(bad), str(good)])
+    assert "internal error" not in done.stderr and "Traceback" not in done.stderr
+    assert done.returncode in (0, 2)
+    first, second = json.loads(done.stdout)["binaries"]
+    if done.returncode == 2:
+        assert first["error"].startswith(str(bad)) and done.stderr.count("\n") == 1
+    else:
+        assert any("unreadable" in w for w in first["warnings"]), first["warnings"]
+        assert first["packages"] == []
+    assert second["path"] == str(good) and second["packages"]

@@ -79,7 +79,7 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
 def test_expand_variadic_files() -> None:
     from buildopt.cli.main import expand_variadic
 
-    assert expand_variadic(["buildopt", "inspect", "a", "--packages", "5", "b", "--json"]) == [
+    assert expand_variadic(["buildopt", "inspect", "a", "--packages", "5", "b", "--json"])[0] == [
         "buildopt",
         "inspect",
         "--file",
@@ -90,7 +90,7 @@ def test_expand_variadic_files() -> None:
         "b",
         "--json",
     ]
-    assert expand_variadic(["buildopt", "build", "--profile", "x"]) == [
+    assert expand_variadic(["buildopt", "build", "--profile", "x"])[0] == [
         "buildopt",
         "build",
         "--profile",

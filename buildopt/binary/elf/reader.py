@@ -1,12 +1,12 @@
-"""The ELF reader: headers and small tables, decoded with struct in one pass.
+"""The ELF reader: pyelftools' object model of a file, as frozen facts for the inspector.
 
-It returns frozen facts: the ELF header, the section and program header tables, the dynamic
-section's tags and the GNU version requirements. Names of e_machine, e_type, sh_type and p_type
-are pyelftools' (its enum tables, copied in buildopt.binary.elf.names), so that they read
-as pyelftools and the JSON contract spell them; pyelftools' parser is not used - a Python
-object per header field costs more than the whole decoding here. Bulk data (.symtab,
-.gopclntab) is read by offset by the modules that decode it. Anything out of bounds is a
-NotElfError that names the file.
+``elftools.elf.elffile.ELFFile`` parses the ELF header, the section and program header tables,
+the dynamic section's tags and the GNU version requirements; their names (``EM_X86_64``,
+``SHT_PROGBITS``, ``PT_LOAD``, ``DT_NEEDED``) are pyelftools' own. This module turns them into
+an ``ElfLayout`` checked against the file's size, so that the modules that decode bulk tables
+(.symtab, .gopclntab) by offset never read past the end. Every error pyelftools (or the checks
+here) raise on a damaged file is one NotElfError naming the file: "corrupt or truncated ELF
+file: ...".
 """
 
 from __future__ import annotations
@@ -20,35 +20,30 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from buildopt.binary.elf.names import (
-    ARCH_SECTION_TYPES,
-    ARCH_SEGMENT_TYPES,
-    MACHINES,
-    SECTION_TYPES,
-    SEGMENT_TYPES,
-    TYPES,
-)
+from elftools.common.exceptions import ELFError
+from elftools.construct.core import ConstructError
+from elftools.elf.constants import P_FLAGS, SH_FLAGS
+from elftools.elf.dynamic import DynamicSection
+from elftools.elf.elffile import ELFFile
+from elftools.elf.enums import ENUM_DT_FLAGS, ENUM_DT_FLAGS_1
+from elftools.elf.gnuversions import GNUVerNeedSection
+
 from buildopt.errors import BuildoptError
 
 ELF_MAGIC = b"\x7fELF"
 SHT_NOBITS = "SHT_NOBITS"
 PT_LOAD = "PT_LOAD"
-PF_X, PF_W = 0x1, 0x2
-SHF_ALLOC, SHF_EXECINSTR, SHF_WRITE, SHF_COMPRESSED = 0x2, 0x4, 0x1, 0x800
-MAX_SECTIONS = 65536
+PF_X, PF_W = P_FLAGS.PF_X, P_FLAGS.PF_W
+SHF_ALLOC, SHF_EXECINSTR = SH_FLAGS.SHF_ALLOC, SH_FLAGS.SHF_EXECINSTR
+SHF_WRITE, SHF_COMPRESSED = SH_FLAGS.SHF_WRITE, SH_FLAGS.SHF_COMPRESSED
+MAX_SECTIONS = 65536  # more is a damaged header: refused rather than iterated
 MAX_SEGMENTS = 65536
-SHN_XINDEX = 0xFFFF
-SHT_DYNAMIC, SHT_GNU_VERNEED = 6, 0x6FFFFFFE
-DT_NULL, DT_NEEDED, DT_STRTAB, DT_SONAME, DT_RPATH, DT_BIND_NOW = 0, 1, 5, 14, 15, 24
-DT_RUNPATH, DT_FLAGS, DT_FLAGS_1 = 29, 30, 0x6FFFFFFB
-DF_BIND_NOW = 0x8
-DF_1_NOW, DF_1_PIE = 0x1, 0x08000000
-
-# (ELF header, section header, program header, dynamic entry) layouts by class.
-LAYOUTS = {
-    32: ("16sHHIIIIIHHHHHH", "IIIIIIIIII", "IIIIIIII", "iI"),
-    64: ("16sHHIQQQIHHHHHH", "IIQQQQIIQQ", "IIQQQQQQ", "qQ"),
-}
+MAX_DYNAMIC_TAGS = 1 << 16
+MAX_VERSION_NEEDS = 1 << 12
+DF_BIND_NOW = ENUM_DT_FLAGS["DF_BIND_NOW"]
+DF_1_NOW, DF_1_PIE = ENUM_DT_FLAGS_1["DF_1_NOW"], ENUM_DT_FLAGS_1["DF_1_PIE"]
+# What pyelftools (and its construct parser) raise on a damaged file.
+DAMAGE = (ELFError, ConstructError, struct.error, ValueError, IndexError, KeyError, EOFError)
 
 
 class NotElfError(BuildoptError):
@@ -154,7 +149,14 @@ def open_elf(path: str | os.PathLike[str]) -> Iterator[tuple[BinaryIO, ElfLayout
 
 
 def read_at(f: BinaryIO, offset: int, size: int) -> bytes:
-    f.seek(offset)
+    """size bytes at offset, fewer at the end of the file; none for an offset or size that no
+    file has (a damaged header's word: negative, or past what a file offset can hold)."""
+    if offset < 0 or size <= 0:
+        return b""
+    try:
+        f.seek(offset)
+    except (OverflowError, ValueError):
+        return b""
     return f.read(size)
 
 
@@ -177,8 +179,13 @@ def scratch(size: int) -> memoryview:
 
 def read_transient(f: BinaryIO, offset: int, size: int) -> memoryview:
     """read_at into this thread's scratch buffer: for bulk tables decoded at once and dropped."""
+    if offset < 0 or size <= 0:
+        return memoryview(b"")
     view = scratch(size)
-    f.seek(offset)
+    try:
+        f.seek(offset)
+    except (OverflowError, ValueError):
+        return memoryview(b"")
     got = f.readinto(view)  # type: ignore[attr-defined]
     return view[:got]
 
@@ -188,6 +195,7 @@ def section_bytes(f: BinaryIO, section: Section) -> bytes:
 
 
 def read_layout(f: BinaryIO, path: str) -> ElfLayout:
+    """The layout of the open file f; NotElfError names path and the problem."""
     size = os.fstat(f.fileno()).st_size
     if size == 0:
         raise NotElfError(path, "is empty, not an ELF file")
@@ -197,178 +205,139 @@ def read_layout(f: BinaryIO, path: str) -> ElfLayout:
     if len(ident) < 16 or ident[4] not in (1, 2) or ident[5] not in (1, 2):
         raise NotElfError(path, "corrupt ELF identification (class or data encoding)")
     try:
-        return _Reader(f, path, size, 32 if ident[4] == 1 else 64, ident[5] == 1).layout()
-    except struct.error as exc:
+        return _Reader(ELFFile(f), path, size).layout()
+    except NotElfError:
+        raise
+    except DAMAGE as exc:
         raise NotElfError(path, f"corrupt or truncated ELF file: {exc}") from exc
+    except OSError as exc:  # a seek to where no file reaches
+        raise NotElfError(path, f"corrupt or truncated ELF file: {exc.strerror or exc}") from exc
 
 
 class _Reader:
-    """One pass over one file's headers."""
+    """One file's headers, from pyelftools, checked against the file's size."""
 
-    def __init__(self, f: BinaryIO, path: str, size: int, elfclass: int, little: bool) -> None:
-        self.f, self.path, self.size, self.elfclass, self.little = f, path, size, elfclass, little
-        order = "<" if little else ">"
-        self.formats = [struct.Struct(order + fmt) for fmt in LAYOUTS[elfclass]]
-        self.order = order
+    def __init__(self, elf: ELFFile, path: str, size: int) -> None:
+        self.elf, self.path, self.size = elf, path, size
 
     def fail(self, problem: str) -> NotElfError:
         return NotElfError(self.path, f"corrupt or truncated ELF file: {problem}")
 
-    def read(self, offset: int, size: int, what: str) -> bytes:
-        if offset < 0 or size < 0 or offset + size > self.size:
-            raise self.fail(f"{what} extends past the end of the file")
-        return read_at(self.f, offset, size)
-
     def layout(self) -> ElfLayout:
-        ehdr = self.formats[0]
-        fields = ehdr.unpack(self.read(0, ehdr.size, "ELF header"))
-        e_type, e_machine, _, _, phoff, shoff, _, ehsize, phentsize, phnum = fields[1:11]
-        shentsize, shnum, shstrndx = fields[11:14]
-        machine = MACHINES.get(e_machine, str(e_machine))
-        raw_sections = self._section_headers(shoff, shentsize, shnum, shstrndx)
-        sections = tuple(self._sections(raw_sections, machine))
-        segments = tuple(self._segments(phoff, phentsize, phnum, machine))
+        elf = self.elf
+        header = elf.header
+        sections = self._sections()
+        segments = self._segments()
+        machine = header["e_machine"]
+        kind = header["e_type"]
+        shoff, phoff = header["e_shoff"], header["e_phoff"]
         return ElfLayout(
             path=self.path,
             size=self.size,
-            elfclass=self.elfclass,
-            little_endian=self.little,
-            machine=machine,
-            type=TYPES.get(e_type, str(e_type)),
-            header_bytes=ehsize,
-            program_headers=(phoff, phentsize * phnum if phoff else 0),
-            section_headers=(shoff, shentsize * len(raw_sections) if shoff else 0),
+            elfclass=elf.elfclass,
+            little_endian=elf.little_endian,
+            machine=str(machine),
+            type=str(kind),
+            header_bytes=header["e_ehsize"],
+            program_headers=(phoff, header["e_phentsize"] * len(segments) if phoff else 0),
+            section_headers=(shoff, header["e_shentsize"] * len(sections) if shoff else 0),
             sections=sections,
             segments=segments,
-            dynamic=self._dynamic(raw_sections, sections, segments),
-            version_needs=self._version_needs(raw_sections, sections),
+            dynamic=self._dynamic(),
+            version_needs=self._version_needs(),
         )
 
-    def _section_headers(
-        self, shoff: int, entsize: int, count: int, strndx: int
-    ) -> list[tuple[int, ...]]:
-        shdr = self.formats[1]
-        if not shoff:
-            return []
-        if entsize < shdr.size:
-            raise self.fail(f"section header size {entsize} is too small")
-        first = shdr.unpack(self.read(shoff, shdr.size, "section header table"))
-        count = count or first[5]  # more than 0xff00 sections: the count is in section 0
+    def _sections(self) -> tuple[Section, ...]:
+        elf = self.elf
+        if not elf.header["e_shoff"]:
+            return ()
+        count = elf.num_sections()
         if count > MAX_SECTIONS:
             raise self.fail(f"absurd number of sections ({count})")
-        table = self.read(shoff, entsize * count, "section header table")
-        headers = [shdr.unpack_from(table, i * entsize) for i in range(count)]
-        self.strndx = first[6] if strndx == SHN_XINDEX else strndx
-        if count and self.strndx >= count:
-            raise self.fail(f"section name table index {self.strndx} is out of range")
-        return headers
+        if elf.header["e_shoff"] + count * elf.header["e_shentsize"] > self.size:
+            raise self.fail("the section header table extends past the end of the file")
+        out = []
+        for s in elf.iter_sections():  # index 0, the null section, too: indices stay ELF's
+            h = s.header
+            kind = str(h["sh_type"])
+            if kind != SHT_NOBITS and h["sh_offset"] + h["sh_size"] > self.size:
+                raise self.fail(f"section {s.name!r} extends past the end of the file")
+            out.append(
+                Section(
+                    s.name,
+                    kind,
+                    h["sh_flags"],
+                    h["sh_addr"],
+                    h["sh_offset"],
+                    h["sh_size"],
+                    h["sh_link"],
+                    h["sh_entsize"],
+                )
+            )
+        return tuple(out)
 
-    def _sections(self, headers: list[tuple[int, ...]], machine: str) -> Iterator[Section]:
-        if not headers:
-            return
-        names = headers[self.strndx]
-        strtab = self.read(names[4], names[5], "section name table") if names[1] != 8 else b""
-        types = {**SECTION_TYPES, **ARCH_SECTION_TYPES.get(machine, {})}
-        for h in headers:  # index 0, the null section, too: indices stay the ELF ones
-            name_off, kind, flags, addr, offset, size, link, _, _, entsize = h
-            if name_off > len(strtab):
-                raise self.fail(f"a section name offset ({name_off}) is out of range")
-            end = strtab.find(b"\0", name_off)
-            name = strtab[name_off : end if end >= 0 else None].decode("utf-8", "replace")
-            type_name = types.get(kind, str(kind))
-            if type_name != SHT_NOBITS and offset + size > self.size:
-                raise self.fail(f"section {name!r} extends past the end of the file")
-            yield Section(name, type_name, flags, addr, offset, size, link, entsize)
+    def _segments(self) -> tuple[Segment, ...]:
+        elf = self.elf
+        count = elf.num_segments()
+        if not elf.header["e_phoff"] or not count:
+            return ()
+        if count > MAX_SEGMENTS:
+            raise self.fail(f"absurd number of segments ({count})")
+        if elf.header["e_phoff"] + count * elf.header["e_phentsize"] > self.size:
+            raise self.fail("the program header table extends past the end of the file")
+        out = []
+        for seg in elf.iter_segments():
+            h = seg.header
+            kind = str(h["p_type"])
+            if h["p_offset"] + h["p_filesz"] > self.size:
+                raise self.fail(f"segment {kind} extends past the end of the file")
+            out.append(
+                Segment(
+                    kind, h["p_flags"], h["p_vaddr"], h["p_offset"], h["p_filesz"], h["p_memsz"]
+                )
+            )
+        return tuple(out)
 
-    def _segments(self, phoff: int, entsize: int, count: int, machine: str) -> Iterator[Segment]:
-        phdr = self.formats[2]
-        if not phoff or not count:
-            return
-        if count > MAX_SEGMENTS or entsize < phdr.size:
-            raise self.fail("corrupt program header table (count or entry size)")
-        table = self.read(phoff, entsize * count, "program header table")
-        types = {**SEGMENT_TYPES, **ARCH_SEGMENT_TYPES.get(machine, {})}
-        for i in range(count):
-            h = phdr.unpack_from(table, i * entsize)
-            if self.elfclass == 64:
-                kind, flags, offset, vaddr, _, filesz, memsz, _ = h
-            else:
-                kind, offset, vaddr, _, filesz, memsz, flags, _ = h
-            type_name = types.get(kind, str(kind))
-            if offset + filesz > self.size:
-                raise self.fail(f"segment {type_name} extends past the end of the file")
-            yield Segment(type_name, flags, vaddr, offset, filesz, memsz)
-
-    def _strings(self, headers: list[tuple[int, ...]], index: int) -> bytes:
-        if not 0 < index < len(headers):
-            raise self.fail(f"a string table index ({index}) is out of range")
-        return self.read(headers[index][4], headers[index][5], "string table")
-
-    def _dynamic(
-        self,
-        headers: list[tuple[int, ...]],
-        sections: tuple[Section, ...],
-        segments: tuple[Segment, ...],
-    ) -> Dynamic:
-        index = next((i for i, h in enumerate(headers) if h[1] == SHT_DYNAMIC), None)
-        if index is None:
+    def _dynamic(self) -> Dynamic:
+        section = next(self.elf.iter_sections("SHT_DYNAMIC"), None)
+        if not isinstance(section, DynamicSection):
             return Dynamic()
-        raw = self.read(headers[index][4], headers[index][5], "dynamic section")
-        strings = self._strings(headers, headers[index][6])
-        entry = self.formats[3]
-        tags: dict[int, list[int]] = {}
-        for tag, value in entry.iter_unpack(raw[: len(raw) - len(raw) % entry.size]):
-            if tag == DT_NULL:
-                break
-            tags.setdefault(tag, []).append(value)
+        values: dict[str, list[object]] = {}
+        for i, tag in enumerate(section.iter_tags()):
+            if i >= MAX_DYNAMIC_TAGS:
+                raise self.fail("the dynamic section has no end")
+            name = str(tag.entry.d_tag)
+            value = getattr(tag, name[3:].lower(), None) if name in _NAMED else tag["d_val"]
+            values.setdefault(name, []).append(value)
 
-        def text(offset: int) -> str:
-            end = strings.find(b"\0", offset)
-            return strings[offset : end if end >= 0 else None].decode("utf-8", "replace")
+        def one(name: str) -> str | None:
+            found = values.get(name)
+            return str(found[0]) if found else None
 
-        def one(tag: int) -> str | None:
-            return text(tags[tag][0]) if tag in tags else None
-
-        flags = tags.get(DT_FLAGS, [0])[0]
-        flags_1 = tags.get(DT_FLAGS_1, [0])[0]
+        flags = int(values.get("DT_FLAGS", [0])[0])  # type: ignore[call-overload]
+        flags_1 = int(values.get("DT_FLAGS_1", [0])[0])  # type: ignore[call-overload]
         return Dynamic(
-            needed=tuple(text(v) for v in tags.get(DT_NEEDED, [])),
-            soname=one(DT_SONAME),
-            rpath=one(DT_RPATH),
-            runpath=one(DT_RUNPATH),
-            bind_now=DT_BIND_NOW in tags or bool(flags & DF_BIND_NOW) or bool(flags_1 & DF_1_NOW),
+            needed=tuple(str(v) for v in values.get("DT_NEEDED", [])),
+            soname=one("DT_SONAME"),
+            rpath=one("DT_RPATH"),
+            runpath=one("DT_RUNPATH"),
+            bind_now="DT_BIND_NOW" in values
+            or bool(flags & DF_BIND_NOW)
+            or bool(flags_1 & DF_1_NOW),
             pie_flag=bool(flags_1 & DF_1_PIE),
         )
 
-    def _version_needs(
-        self, headers: list[tuple[int, ...]], sections: tuple[Section, ...]
-    ) -> tuple[tuple[str, str], ...]:
-        index = next((i for i, h in enumerate(headers) if h[1] == SHT_GNU_VERNEED), None)
-        if index is None:
+    def _version_needs(self) -> tuple[tuple[str, str], ...]:
+        section = next(self.elf.iter_sections("SHT_GNU_verneed"), None)
+        if not isinstance(section, GNUVerNeedSection):
             return ()
-        data = self.read(headers[index][4], headers[index][5], "version requirements")
-        strings = self._strings(headers, headers[index][6])
-        need, aux = struct.Struct(self.order + "HHIII"), struct.Struct(self.order + "IHHII")
-
-        def text(offset: int) -> str:
-            end = strings.find(b"\0", offset)
-            return strings[offset : end if end >= 0 else None].decode("utf-8", "replace")
-
         out: list[tuple[str, str]] = []
-        pos, guard = 0, 0
-        while pos + need.size <= len(data) and guard < MAX_SECTIONS:
-            _, count, file_off, aux_off, next_off = need.unpack_from(data, pos)
-            apos = pos + aux_off
-            for _ in range(min(count, MAX_SECTIONS)):
-                if apos + aux.size > len(data):
-                    break
-                _, _, _, name_off, anext = aux.unpack_from(data, apos)
-                out.append((text(file_off), text(name_off)))
-                if not anext:
-                    break
-                apos += anext
-            guard += 1
-            if not next_off:
-                break
-            pos += next_off
+        for verneed, auxiliaries in section.iter_versions():
+            for aux in auxiliaries:
+                out.append((str(verneed.name), str(aux.name)))
+                if len(out) > MAX_VERSION_NEEDS:
+                    raise self.fail("the version requirements have no end")
         return tuple(out)
+
+
+_NAMED = frozenset({"DT_NEEDED", "DT_SONAME", "DT_RPATH", "DT_RUNPATH"})

@@ -1,0 +1,279 @@
+"""The command line's one option spec: every command's flags, declared once.
+
+The invoke tasks (buildopt.cli.tasks) take their help texts, repeatable flags and short flags
+from here; the argv rewriting in buildopt.cli.main (bare file names become repeated flags,
+everything after ``--`` goes to the program under test) and the ``inspect`` fast path read the
+same declarations, so a flag added here works everywhere at once. Short flags are chosen here
+and mean one thing in every command; invoke's automatic ones are off. Whole numbers reach the
+tasks as text and are read by ``count``, so ``--jobs abc`` is one line and exit 2.
+
+This module imports nothing heavy: the fast path reads it before deciding to load invoke.
+"""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass
+
+from buildopt.errors import UsageError
+
+
+@dataclass(frozen=True)
+class Flag:
+    name: str  # the task's parameter: ready_port is --ready-port
+    help: str
+    value: str = ""  # what it takes, for --help (FILE, N, PATTERN); "" for an on/off switch
+    repeatable: bool = False
+    short: str = ""  # "-p"; the same letter means the same flag in every command
+    number: bool = False  # a whole number, read by count()
+
+    @property
+    def long(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+    @property
+    def takes_value(self) -> bool:
+        return bool(self.value)
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    flags: tuple[Flag, ...]
+    bare: str = ""  # the flag that bare words fill: `inspect A B` is --file A --file B
+    rest: str = ""  # the flag that the words after `--` fill, unparsed (the program's arguments)
+
+    def flag(self, word: str) -> Flag | None:
+        """The flag a command-line word names (``--jobs``, ``-j`` or ``--jobs=4``)."""
+        name = word.split("=", 1)[0]
+        for flag in self.flags:
+            if name in (flag.long, flag.short):
+                return flag
+        return None
+
+    def help(self) -> dict[str, str]:
+        return {f.name: f.help + (" (repeatable)" if f.repeatable else "") for f in self.flags}
+
+    def repeatable(self) -> list[str]:
+        return [f.name for f in self.flags if f.repeatable]
+
+    def shorts(self) -> dict[str, str]:
+        return {f.name: f.short for f in self.flags if f.short}
+
+
+# Flags several commands share, with one meaning and one short letter each.
+PROFILE = Flag(
+    "profile", "profile name (profiles/NAME.toml) or path to a .toml file", "NAME", short="-p"
+)
+VARIANT = Flag(
+    "variant", "fnmatch pattern over ids like static@linux-arm64", "PATTERN", True, short="-v"
+)
+DIST = Flag("dist", "output directory (default: dist/ in the project root)", "DIR")
+JSON = Flag("json", "print JSON on stdout")
+JOBS_HELP = "parallel builds (default: number of CPUs)"
+
+COMMANDS: dict[str, Command] = {
+    c.name: c
+    for c in (
+        Command("plan", (PROFILE, VARIANT, JSON, DIST)),
+        Command(
+            "build",
+            (
+                PROFILE,
+                VARIANT,
+                Flag("jobs", JOBS_HELP, "N", short="-j", number=True),
+                Flag("json", "also print the build record on stdout"),
+                Flag(
+                    "record",
+                    "where to write the build record (default: DIST/PROFILE/build.json)",
+                    "FILE",
+                ),
+                DIST,
+            ),
+        ),
+        Command(
+            "inspect",
+            (
+                Flag(
+                    "file",
+                    "an ELF file to inspect (`buildopt inspect A B` works too)",
+                    "FILE",
+                    True,
+                ),
+                Flag("json", "print one buildopt.inspect/1 JSON document on stdout"),
+                Flag("packages", "rows of the package table (default 15)", "N", number=True),
+                Flag(
+                    "jobs",
+                    "decoding processes with --json (default: one per two CPUs; each hashes in a "
+                    "process of its own)",
+                    "N",
+                    short="-j",
+                    number=True,
+                ),
+                Flag("dwarf", "also count DWARF bytes per Go package (decompresses the DWARF)"),
+            ),
+            bare="file",
+        ),
+        Command(
+            "compare",
+            (
+                Flag(
+                    "profile",
+                    "compare the variants of the profile's build record with its baseline",
+                    "NAME",
+                    short="-p",
+                ),
+                Flag(
+                    "record",
+                    "a build record; two are compared with each other "
+                    "(`buildopt compare OLD.json NEW.json` works too)",
+                    "FILE",
+                    True,
+                ),
+                JSON,
+                Flag("rows", "rows of the record-to-record tables (default 30)", "N", number=True),
+                DIST,
+            ),
+            bare="record",
+        ),
+        Command(
+            "gate",
+            (
+                PROFILE,
+                Flag(
+                    "baseline",
+                    "build record to measure growth against (missing: growth budgets pass)",
+                    "FILE",
+                ),
+                Flag(
+                    "record",
+                    "the build record to gate (default: DIST/PROFILE/build.json; built if missing)",
+                    "FILE",
+                ),
+                Flag("json", "print buildopt.gate/1 JSON on stdout"),
+                Flag(
+                    "markdown",
+                    "write the result as Markdown to this file (e.g. $GITHUB_STEP_SUMMARY)",
+                    "FILE",
+                ),
+                Flag("junit", "write JUnit XML to this file", "FILE"),
+                DIST,
+            ),
+        ),
+        Command("matrix", (PROFILE, VARIANT)),
+        Command(
+            "merge",
+            (
+                Flag(
+                    "record",
+                    "a per-job build record (`buildopt merge A.json B.json` works)",
+                    "FILE",
+                    True,
+                ),
+                Flag("output", "where to write the merged record", "FILE", short="-o"),
+            ),
+            bare="record",
+        ),
+        Command(
+            "startup",
+            (
+                Flag(
+                    "file",
+                    "the executable (`buildopt startup FILE -- ARGS...` works too)",
+                    "FILE",
+                    True,
+                ),
+                Flag(
+                    "arg",
+                    "an argument for it (or everything after --, taken as it is)",
+                    "WORD",
+                    True,
+                ),
+                Flag(
+                    "profile",
+                    "measure every built variant of this profile that runs here",
+                    "NAME",
+                    short="-p",
+                ),
+                Flag(
+                    "runs",
+                    "measured runs per binary (default 30, or [startup] runs)",
+                    "N",
+                    number=True,
+                ),
+                Flag("warmup", "unmeasured runs first (default 3)", "N", number=True),
+                Flag("timeout", "give up on a run after this long (default 10s)", "DURATION"),
+                Flag(
+                    "cold",
+                    "evict the binary from the page cache before each run (default on; --no-cold)",
+                ),
+                Flag(
+                    "cpus",
+                    "pin the program to this many CPUs (see what GOMAXPROCS does in a small box)",
+                    "N",
+                    number=True,
+                ),
+                Flag(
+                    "ready_stdout",
+                    "ready when a stdout line matches this regex (default: at exit)",
+                    "REGEX",
+                ),
+                Flag(
+                    "ready_port", "ready when this loopback TCP port accepts", "PORT", number=True
+                ),
+                Flag("json", "print buildopt.startup/1 JSON on stdout"),
+                DIST,
+            ),
+            bare="file",
+            rest="arg",
+        ),
+        Command(
+            "scan",
+            (
+                Flag(
+                    "path",
+                    "package patterns or directories (default ./...; `buildopt scan "
+                    "./cmd/...` works)",
+                    "PATTERN",
+                    True,
+                ),
+                Flag("tags", "build tags, as go build takes them", "TAGS", True),
+                Flag("json", "print buildopt.scan/1 JSON on stdout"),
+                Flag("sarif", "write SARIF 2.1.0 to this file (GitHub code scanning)", "FILE"),
+                Flag(
+                    "include_generated", "also scan files marked 'Code generated ... DO NOT EDIT.'"
+                ),
+            ),
+            bare="path",
+        ),
+    )
+}
+
+
+def count(flag: str, text: str, default: int, least: int = 0) -> int:
+    """A whole-number option's value (text as given; "" is the default)."""
+    if text == "":
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        raise UsageError(f"{flag} {text}: expected a whole number") from None
+    if value < least:
+        raise UsageError(f"{flag} {value}: expected {least} or more")
+    return value
+
+
+# The words after `--`, as buildopt's entry point split them off before invoke parsed the rest
+# (invoke would read a program argument such as `-p` as one of buildopt's own flags).
+_program_args: list[str] | None = None
+
+
+def set_program_args(words: list[str] | None) -> None:
+    global _program_args  # noqa: PLW0603 - one command line per process
+    _program_args = words
+
+
+def program_args(remainder: str) -> list[str]:
+    """The program's arguments after `--`: as given to ``buildopt``, or (run as ``invoke``,
+    which joins them into one string) split again like a shell would."""
+    return list(_program_args) if _program_args is not None else shlex.split(remainder)

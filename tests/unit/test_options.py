@@ -1,0 +1,143 @@
+"""The option spec against the real parsers: every flag of every command works the same
+through ``buildopt ...`` (the entry point's argv rewriting, then buildopt's Program) and
+``invoke ...`` (invoke's own Program over the repository's tasks.py), parsed, not run."""
+
+from __future__ import annotations
+
+import importlib.util
+import inspect
+from typing import Any
+
+import pytest
+from invoke.program import Program
+
+from buildopt.cli import tasks as cli_tasks
+from buildopt.cli.main import expand_variadic
+from buildopt.cli.options import COMMANDS, Command, Flag, count
+from buildopt.cli.program import BuildoptProgram, program
+from buildopt.errors import UsageError
+from tests.conftest import REPO
+
+
+def repository_tasks() -> Any:
+    spec = importlib.util.spec_from_file_location("repo_tasks", REPO / "tasks.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.ns
+
+
+def parsed(which: str, argv: list[str]) -> dict[str, Any]:
+    """The values the named program's parser gives the task's parameters."""
+    if which == "buildopt":
+        argv, _ = expand_variadic(argv)
+        runner: Program = BuildoptProgram(
+            name="buildopt", binary="buildopt", namespace=program.namespace
+        )
+    else:
+        runner = Program(namespace=repository_tasks(), name="invoke", binary="invoke")
+    runner.create_config()
+    runner.argv = argv
+    runner.parse_core(argv)
+    runner.parse_collection()
+    runner.parse_tasks()
+    (task,) = runner.tasks
+    return {(arg.attr_name or name): arg.value for name, arg in task.args.items()}
+
+
+def words_for(flag: Flag, spelling: str) -> tuple[list[str], object]:
+    """Command-line words setting flag, and the value the task must receive."""
+    if not flag.takes_value:
+        if flag.name == "cold":  # on by default: the switch turns it off
+            return ["--no-cold"], False
+        return [spelling], True
+    value = "42" if flag.number else "v-1"
+    if flag.repeatable:
+        return [spelling, "v1", spelling, value], ["v1", value]
+    if spelling.startswith("--"):
+        return [f"{spelling}={value}"], value
+    return [spelling, value], value
+
+
+CASES = [
+    (command, flag, spelling)
+    for command in COMMANDS.values()
+    for flag in command.flags
+    for spelling in (flag.long, *([flag.short] if flag.short else []))
+]
+
+
+@pytest.mark.parametrize("which", ["buildopt", "invoke"])
+@pytest.mark.parametrize(
+    ("command", "flag", "spelling"), CASES, ids=[f"{c.name} {s}" for c, _, s in CASES]
+)
+def test_every_flag_reaches_its_task(
+    which: str, command: Command, flag: Flag, spelling: str
+) -> None:
+    words, expected = words_for(flag, spelling)
+    assert parsed(which, [which, command.name, *words])[flag.name] == expected
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_tasks_take_exactly_the_declared_flags(name: str) -> None:
+    body = getattr(cli_tasks, name).body
+    parameters = [p for p in inspect.signature(body).parameters if p != "c"]
+    assert parameters == [f.name for f in COMMANDS[name].flags]
+    assert name in repository_tasks().task_names
+
+
+def test_a_short_flag_means_one_thing_everywhere() -> None:
+    meaning: dict[str, str] = {}
+    for command in COMMANDS.values():
+        for flag in command.flags:
+            if flag.short:
+                assert meaning.setdefault(flag.short, flag.long) == flag.long, flag.short
+
+
+def test_bare_words_and_the_programs_arguments() -> None:
+    argv = [
+        "buildopt",
+        "startup",
+        "./nats-server",
+        "--ready-port",
+        "14222",
+        "--",
+        "--addr=127.0.0.1",
+        "-p",
+        "14222",
+    ]
+    _, rest = expand_variadic(argv)
+    assert rest == ["--addr=127.0.0.1", "-p", "14222"]
+    values = parsed("buildopt", argv)
+    assert values["file"] == ["./nats-server"] and values["ready_port"] == "14222"
+    assert values["profile"] == "" and values["arg"] == []
+    assert parsed("buildopt", ["buildopt", "inspect", "a", "-j", "2", "b"])["file"] == ["a", "b"]
+    assert expand_variadic(["buildopt", "compare", "--", "-old.json"])[0][-2:] == [
+        "--record",
+        "-old.json",
+    ]
+
+
+def test_a_misspelt_command_gets_a_suggestion(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        program.run(["buildopt", "biuld"])
+    assert info.value.code == 2
+    assert "did you mean 'build'?" in capsys.readouterr().err
+
+
+def test_help_shows_what_each_flag_takes(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        program.run(["buildopt", "build", "--help"])
+    out = capsys.readouterr().out
+    assert "-v PATTERN, --variant=PATTERN" in out and "(repeatable)" in out
+    assert "-j N, --jobs=N" in out and "--json " in out
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [("abc", "--jobs abc: expected a whole number"), ("-1", "--jobs -1: expected 0 or more")],
+)
+def test_counts_are_checked(text: str, message: str) -> None:
+    with pytest.raises(UsageError, match=message):
+        count("--jobs", text, 0)
+    assert count("--jobs", "", 7) == 7
