@@ -119,6 +119,8 @@ def evaluate_build(
             )
         )
     packages = facts.package_sizes()
+    for pattern, limit in budget.max_dwarf_package.items():
+        checks.append(_dwarf_package_check(budget, vid, facts, pattern, limit))
     for pattern, limit in budget.max_package.items():
         total = sum(n for p, n in packages.items() if fnmatch.fnmatchcase(p, pattern))
         checks.append(_size_check(budget, vid, f"max_package[{pattern}]", total, limit))
@@ -128,6 +130,21 @@ def evaluate_build(
     if budget.max_scan_errors is not None:
         checks.append(_scan_check(budget, build, budget.max_scan_errors))
     return checks
+
+
+def _dwarf_package_check(
+    budget: Budget, vid: str, facts: Inspection, pattern: str, limit: int
+) -> Check:
+    """Uncompressed DWARF (.debug_info + .debug_line) of the packages matching pattern."""
+    check = f"max_dwarf_package[{pattern}]"
+    units = facts.dwarf.by_package
+    if units is None:
+        note = "no DWARF per package in the record (rebuild: the budget asks for it)"
+        return Check(budget.name, vid, check, "skip", "-", str(limit), "", note=note)
+    total = sum(
+        u.info_bytes + u.line_bytes for u in units if fnmatch.fnmatchcase(u.package, pattern)
+    )
+    return _size_check(budget, vid, check, total, limit)
 
 
 def _scan_check(budget: Budget, build: Build, limit: int) -> Check:

@@ -30,6 +30,7 @@ BUDGET_KEYS = frozenset(
         "static",
         "allowed_needed",
         "max_package",
+        "max_dwarf_package",
         "max_growth",
         "growth_floor",
         "level",
@@ -67,6 +68,7 @@ class Budget:
     static: bool | None = None
     allowed_needed: tuple[str, ...] | None = None
     max_package: Mapping[str, int] = field(default_factory=dict, hash=False)
+    max_dwarf_package: Mapping[str, int] = field(default_factory=dict, hash=False)
     max_growth: Growth | None = None
     growth_floor: int = 0
     max_startup_p95: float | None = None  # milliseconds
@@ -224,6 +226,9 @@ def _budget(path: Path, where: str, table: Mapping[str, Any]) -> Budget:
         static=static,
         allowed_needed=tuple(needed) if needed is not None else None,
         max_package=_sizes(path, f"{where}.max_package", table.get("max_package", {})),
+        max_dwarf_package=_sizes(
+            path, f"{where}.max_dwarf_package", table.get("max_dwarf_package", {})
+        ),
         max_growth=_growth(path, f"{where}.max_growth", table["max_growth"])
         if "max_growth" in table
         else None,

@@ -198,6 +198,11 @@ class Profile:
     startup: StartupConfig = field(default_factory=StartupConfig)
     scan: bool = False  # [scan] enabled: scan the sources of every built variant
 
+    @property
+    def dwarf_by_package(self) -> bool:
+        """A budget limits DWARF per package, so builds count it (it costs a DWARF walk)."""
+        return any(b.max_dwarf_package for b in self.budgets)
+
     def dist_dir(self, dist: Path | None = None) -> Path:
         """Where this profile's binaries and record go: ``DIST/<profile>/`` (default
         ``dist/`` in the project root)."""

@@ -80,7 +80,9 @@ def skipped_result(skip: Skip) -> Build:
     )
 
 
-def build_step(step: Step, environ: Mapping[str, str], group: proc.ProcessGroup) -> Build:
+def build_step(
+    step: Step, environ: Mapping[str, str], group: proc.ProcessGroup, *, dwarf: bool = False
+) -> Build:
     """One go build into a temporary name, verified, then renamed into place."""
     tmp = temp_path_for(step.output)
     try:
@@ -95,7 +97,7 @@ def build_step(step: Step, environ: Mapping[str, str], group: proc.ProcessGroup)
                 wall_seconds=done.seconds,
                 stderr_tail=proc.excerpt(done.stderr),
             )
-        verification, facts = verify(step, tmp)
+        verification, facts = verify(step, tmp, dwarf=dwarf)
         size = tmp.stat().st_size
         digest = facts.sha256 if facts else sha256_of(tmp)
         os.replace(tmp, step.output)
@@ -254,7 +256,9 @@ def run_plan(
         with sigterm_as_interrupt():
             while scheduler.queue or pending:
                 while len(pending) < jobs and (step := scheduler.next_step()) is not None:
-                    future = executor.submit(_observed, step, environ, group, observer)
+                    future = executor.submit(
+                        _observed, step, environ, group, observer, plan.profile.dwarf_by_package
+                    )
                     pending[future] = step
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)
                 for future in done:
@@ -276,9 +280,13 @@ def run_plan(
 
 
 def _observed(
-    step: Step, environ: Mapping[str, str], group: proc.ProcessGroup, observer: Observer
+    step: Step,
+    environ: Mapping[str, str],
+    group: proc.ProcessGroup,
+    observer: Observer,
+    dwarf: bool,
 ) -> Build:
     if group.stopping.is_set():
         return _result(step, "failed", "interrupted")
     observer.started(step)
-    return build_step(step, environ, group)
+    return build_step(step, environ, group, dwarf=dwarf)

@@ -22,12 +22,14 @@ ELF_GOOS = frozenset(
 )
 
 
-def verify(step: Step, binary: Path) -> tuple[Verification, Inspection | None]:
+def verify(
+    step: Step, binary: Path, *, dwarf: bool = False
+) -> tuple[Verification, Inspection | None]:
     """Inspect the binary at ``binary`` and compare it with what ``step`` asked for."""
     if step.target.goos not in ELF_GOOS:
         return Verification.of((), (), f"{step.target.goos} binaries are not ELF"), None
     try:
-        facts = inspect_file(binary)
+        facts = inspect_file(binary, dwarf=dwarf)
     except NotElfError as exc:
         return Verification.of((), (f"cannot read the binary: {exc.message}",)), None
     if facts.go is None:

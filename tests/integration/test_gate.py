@@ -152,3 +152,42 @@ def test_matrix_jobs_merge_and_gate(tmp_path: Path) -> None:
         "static-stripped@linux-arm64",
         "static-stripped@linux-arm-v7",
     }
+
+
+def test_dwarf_per_package_budget_records_what_it_gates(tmp_path: Path) -> None:
+    """A max_dwarf_package budget makes the build count DWARF per package (readelf-checked in
+    test_inspect), keeps it in the record, and the gate sums the matching packages."""
+    profile = tmp_path / "profiles" / "dw.toml"
+    profile.parent.mkdir()
+    profile.write_text(
+        f"""
+package = "{REPO}/tests/go/hello"
+[variants.default]
+cgo = false
+[variants.small]
+cgo = false
+strip = "all"
+[[budget]]
+name = "debug info"
+select = "*"
+max_dwarf_package = {{ "runtime*" = "2 MiB", "main" = "1 B" }}
+"""
+    )
+    done = buildopt(["gate", "--profile", str(profile), "--json"], cwd=tmp_path)
+    assert done.returncode == 1, done.stderr
+    checks = {(c["target"].split("@")[0], c["check"]): c for c in json.loads(done.stdout)["checks"]}
+    runtime = checks[("default", "max_dwarf_package[runtime*]")]
+    assert runtime["verdict"] == "pass" and int(runtime["actual"]) > 100_000
+    assert checks[("default", "max_dwarf_package[main]")]["verdict"] == "fail"
+    assert checks[("small", "max_dwarf_package[main]")]["actual"] == "0"  # -s -w: no DWARF
+    record = json.loads((tmp_path / "dist" / "dw" / "build.json").read_text())
+    jsonschema.validate(record, load_schema("buildopt.build/1"))
+    (default,) = [b for b in record["builds"] if b["variant"] == "default"]
+    by_package = {u["package"]: u for u in default["inspect"]["dwarf"]["by_package"]}
+    assert runtime["actual"] == str(
+        sum(
+            u["info_bytes"] + u["line_bytes"]
+            for p, u in by_package.items()
+            if p.startswith("runtime")
+        )
+    )

@@ -576,3 +576,52 @@ def test_build_record_carries_inspection(tmp_path: Path) -> None:
     facts = inspect_file(b["output"])
     assert b["inspect"] == json.loads(json.dumps(to_json(facts)))
     assert "static" in done.stderr  # the table's linking column
+
+
+def readelf_units(path: Path) -> tuple[dict[str, tuple[int, int]], int]:
+    """(units, .debug_info bytes) per compilation unit name, and the .debug_line bytes of all
+    line programs, as readelf prints them."""
+    info = readelf("--debug-dump=info", str(path))
+    units: dict[str, tuple[int, int]] = {}
+    for block in re.split(r"\n  Compilation Unit @ offset ", info)[1:]:
+        length = re.search(r"Length:\s+(0x[0-9a-f]+|\d+) \((32|64)-bit\)", block)
+        # -W adds the form: "(string) runtime", "(indirect line string, offset: 0x2a): a.c"
+        name = re.search(r"DW_AT_name\s*:\s*(?:\([^)]*\):?\s*)?(.*)", block)
+        assert length is not None
+        size = int(length.group(1), 0) + (4 if length.group(2) == "32" else 12)
+        key = name.group(1).strip() if name else "?"
+        count, total = units.get(key, (0, 0))
+        units[key] = (count + 1, total + size)
+    lines = readelf("--debug-dump=rawline", str(path))
+    line_bytes = sum(
+        int(m.group(1), 0) + 4
+        for m in re.finditer(r"^\s+Length:\s+(0x[0-9a-f]+|\d+)$", lines, re.M)
+    )
+    return units, line_bytes
+
+
+@pytest.mark.parametrize("name", ["nocgo", "cgo", "nodwarfcompress", "386", "ppc64", "arm64"])
+def test_dwarf_by_package_against_readelf(go_binaries: dict[str, Path], name: str) -> None:
+    """Each Go package's compilation units, their .debug_info bytes as readelf counts them,
+    and the line programs' bytes, on 32/64-bit, big/little-endian, compressed and not."""
+    facts = inspect_file(go_binaries[name], dwarf=True)
+    assert facts.dwarf.by_package, facts.warnings
+    units, line_bytes = readelf_units(go_binaries[name])
+    ours = {u.package: (u.units, u.info_bytes) for u in facts.dwarf.by_package}
+    assert ours == units
+    assert sum(u.line_bytes for u in facts.dwarf.by_package) == line_bytes
+    assert {"main", "runtime"} <= set(ours)
+    plain = inspect_file(go_binaries[name])
+    assert plain.dwarf.by_package is None  # the default inspection does not walk the DWARF
+
+
+def test_dwarf_by_package_in_json_only_when_asked(go_binaries: dict[str, Path]) -> None:
+    path = str(go_binaries["nocgo"])
+    plain = json.loads(buildopt(["inspect", "--json", path]).stdout)["binaries"][0]
+    assert "by_package" not in plain["dwarf"]
+    done = buildopt(["inspect", "--json", "--dwarf", path])
+    document = json.loads(done.stdout)
+    jsonschema.validate(document, load_schema("buildopt.inspect/1"))
+    rows = document["binaries"][0]["dwarf"]["by_package"]
+    assert rows[0]["info_bytes"] + rows[0]["line_bytes"] >= rows[-1]["info_bytes"]
+    assert not inspect_file(go_binaries["stripped"], dwarf=True).dwarf.by_package

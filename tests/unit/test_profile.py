@@ -343,3 +343,46 @@ def test_shipped_profiles_load() -> None:
     assert profile.baseline == "default"
     assert [t.spec for t in profile.targets] == ["linux/amd64", "linux/arm64", "linux/arm/v7"]
     assert all(v.trimpath and v.x == (("main.version", "1.4.2"),) for v in profile.variants)
+
+
+@pytest.mark.parametrize(
+    ("tables", "expected"),
+    [
+        ("[startup]\nrnus = 3\n", "unknown key 'startup.rnus'"),
+        ("[startup]\nready = { port = 0 }\n", "startup.ready: expected"),
+        ('[startup]\ntimeout = "soon"\n', "startup.timeout/grace"),
+        ('[[budget]]\nselect = "a@*"\nmax_sise = 1\n', "unknown key 'budget[1].max_sise'"),
+        (
+            '[[budget]]\nselect = "a@*"\nmax_dwarf_package = { main = "1 XB" }\n',
+            "budget[1].max_dwarf_package.main",
+        ),
+        ('[[image]]\nselect = "a@*"\n', "image[1].max_size: required"),
+        ("[scan]\nenable = true\n", "unknown key 'scan.enable'"),
+    ],
+)
+def test_every_table_is_checked_when_the_profile_loads(
+    project: Path, tables: str, expected: str
+) -> None:
+    """A mistake in [startup], [[budget]], [[image]] or [scan] is found by loading the
+    profile (so by buildopt plan), not later by the command that uses the table."""
+    write_profile(project, "p", f'package = "./app"\n[variants.a]\n{tables}')
+    with pytest.raises((ProfileError, UsageError)) as info:
+        load_profile("p", project)
+    assert info.value.exit_code == EXIT_BAD_INPUT
+    assert str(project / "profiles" / "p.toml") in info.value.message
+    assert expected in info.value.message
+
+
+def test_typed_tables_and_record_location(project: Path) -> None:
+    write_profile(
+        project,
+        "p",
+        'package = "./app"\n[variants.a]\n[startup]\nruns = 5\nready = { port = 8080 }\n'
+        '[[budget]]\nselect = "a@*"\nmax_dwarf_package = { "runtime*" = "1 MiB" }\n',
+    )
+    profile = load_profile("p", project)
+    assert profile.startup.runs == 5 and profile.startup.ready.port == 8080
+    assert profile.budgets[0].max_dwarf_package == {"runtime*": 1 << 20}
+    assert profile.dwarf_by_package
+    assert profile.record_path() == project / "dist" / "p" / "build.json"
+    assert profile.record_path(project / "out") == project / "out" / "p" / "build.json"
