@@ -37,11 +37,13 @@ def test(c: Context, unit: bool = False, k: str = "") -> None:
 
 @task
 def lint(c: Context) -> None:
-    """ruff (lint and format check) and mypy --strict."""
+    """ruff (lint and format check), mypy --strict, and the layering (import-linter)."""
     _run(
-        [sys.executable, "-m", "ruff", "check", "buildopt", "tests", "tasks.py"],
-        [sys.executable, "-m", "ruff", "format", "--check", "buildopt", "tasks.py"],
+        [sys.executable, "-m", "ruff", "check", "buildopt", "tests", "tasks.py", "benchmarks"],
+        [sys.executable, "-m", "ruff", "format", "--check", "buildopt", "tests", "tasks.py"],
         [sys.executable, "-m", "mypy"],
+        # lint-imports, run by this Python (importlinter.cli has no __main__)
+        [sys.executable, "-c", "from importlinter.cli import lint_imports_command as c; c()"],
     )
 
 

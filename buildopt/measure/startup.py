@@ -16,7 +16,6 @@ import re
 import selectors
 import signal
 import socket
-import subprocess
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ import msgspec
 from buildopt.config.startup import Ready, StartupConfig
 from buildopt.errors import BuildoptError
 from buildopt.record.model import BaselineRatio, InitCost, StartupResult
+from buildopt.system import proc
 
 INIT_LINE = re.compile(
     rb"^init (\S+) @[\d.]+ ms, ([\d.]+) ms clock, (\d+) bytes, (\d+) allocs", re.M
@@ -97,12 +97,12 @@ def parse_inits(stderr: bytes) -> tuple[Init, ...]:
 class _Watch:
     """Reads both pipes without threads and notices readiness as soon as it shows."""
 
-    def __init__(self, proc: subprocess.Popen[bytes], ready: Ready) -> None:
-        self.proc, self.ready = proc, ready
+    def __init__(self, child: proc.Child, ready: Ready) -> None:
+        self.proc, self.ready = child, ready
         self.out, self.err = bytearray(), bytearray()
         self.gc_at_ready: int | None = None
         self.selector = selectors.DefaultSelector()
-        for stream in (proc.stdout, proc.stderr):
+        for stream in (child.stdout, child.stderr):
             if stream is not None:
                 os.set_blocking(stream.fileno(), False)
                 self.selector.register(stream, selectors.EVENT_READ)
@@ -174,16 +174,16 @@ class _Child:
     def stop(self, grace: float) -> None:
         """SIGTERM to the whole group; SIGKILL to the program after grace; no process left."""
         if not self.exited():
-            _signal(self.proc.pid, signal.SIGTERM, group=True)
+            proc.send_signal(self.proc.pid, signal.SIGTERM, group=True)
             deadline = time.monotonic() + grace
             while time.monotonic() < deadline and not self.exited():
                 time.sleep(0.002)
             if not self.exited():
-                _signal(self.pid, signal.SIGKILL, group=False)  # the helper still reports
+                proc.send_signal(self.pid, signal.SIGKILL, group=False)  # the helper still reports
                 deadline = time.monotonic() + grace
                 while time.monotonic() < deadline and not self.exited():
                     time.sleep(0.002)
-        _signal(self.proc.pid, signal.SIGKILL, group=True)  # stragglers of the group
+        proc.send_signal(self.proc.pid, signal.SIGKILL, group=True)  # stragglers of the group
         self.proc.wait()
         self.exited()
         self.report.close()
@@ -207,21 +207,9 @@ class _Child:
 
 def _popen(
     argv: Sequence[str], env: Mapping[str, str], cpus: int | None, report_fd: int
-) -> subprocess.Popen[bytes]:
-    def pin() -> None:  # runs in the child, before exec; the program inherits the affinity
-        os.sched_setaffinity(0, sorted(os.sched_getaffinity(0))[:cpus])
-
+) -> proc.Child:
     try:
-        return subprocess.Popen(
-            list(argv),
-            env=dict(env),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            start_new_session=True,
-            pass_fds=(report_fd,),
-            preexec_fn=pin if cpus else None,  # noqa: PLW1509 - the harness is single-threaded
-        )
+        return proc.spawn_session(argv, env, pass_fds=(report_fd,), cpus=cpus)
     except OSError as exc:
         raise StartupError(f"{argv[0]}: cannot start the spawn helper: {exc.strerror}") from exc
 
@@ -235,11 +223,6 @@ def _exec_error(program: str, words: list[str]) -> StartupError:
     }
     detail = reasons.get(errno, " ".join(words[2:]) or "the spawn helper failed")
     return StartupError(f"{program}: {detail}")
-
-
-def _signal(pid: int, sig: signal.Signals, *, group: bool) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        (os.killpg if group else os.kill)(pid, sig)
 
 
 def measure(binary: Path, config: StartupConfig, environ: Mapping[str, str], helper: Path) -> Run:
@@ -300,8 +283,7 @@ def _wait_ready(child: _Child, watch: _Watch, config: StartupConfig) -> tuple[in
         if time.monotonic_ns() > deadline:
             return None, f"not ready within {config.timeout:g}s ({config.ready.describe()})", 0
         if closed:  # pipes closed, process not reaped yet: wait for the helper's report
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                child.proc.wait(timeout=max(0.0, (deadline - time.monotonic_ns()) / 1e9))
+            proc.wait_for(child.proc, (deadline - time.monotonic_ns()) / 1e9)
         else:
             # Block on the pipes: only a port has to be polled. Waking up often would take CPU
             # from the program being measured.

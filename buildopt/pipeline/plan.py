@@ -16,8 +16,8 @@ from pathlib import Path
 from buildopt.config.budgets import check_selectors
 from buildopt.config.profile import Profile, Variant
 from buildopt.config.target import Target
+from buildopt.config.toolchain import Toolchain
 from buildopt.errors import ProfileError, UsageError
-from buildopt.system.toolchain import Toolchain
 
 # Debian/Ubuntu names of the C cross compilers cgo needs, by GOOS/GOARCH. Only a default for
 # the lookup: a variant's env.CC always wins.

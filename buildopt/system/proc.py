@@ -179,3 +179,45 @@ class ProcessGroup:
 def _signal_group(proc: subprocess.Popen[bytes], sig: signal.Signals) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, sig)
+
+
+# --- a measured program (buildopt startup) ----------------------------------------------------
+
+Child = subprocess.Popen[bytes]
+
+
+def spawn_session(
+    argv: Sequence[str], env: Mapping[str, str], *, pass_fds: tuple[int, ...] = (), cpus: int | None
+) -> Child:
+    """Start argv in a session (and process group) of its own with piped stdout and stderr,
+    stdin from /dev/null, pinned to its first ``cpus`` CPUs if given; OSError when it cannot."""
+
+    def pin() -> None:  # runs in the child, before exec; the program inherits the affinity
+        os.sched_setaffinity(0, sorted(os.sched_getaffinity(0))[:cpus])
+
+    log.debug("+ %s", display(argv))
+    return subprocess.Popen(
+        list(argv),
+        env=dict(env),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+        pass_fds=pass_fds,
+        preexec_fn=pin if cpus else None,  # noqa: PLW1509 - the harness is single-threaded
+    )
+
+
+def send_signal(pid: int, sig: signal.Signals, *, group: bool) -> None:
+    """sig to a process, or to its whole process group; nothing if it is gone already."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        (os.killpg if group else os.kill)(pid, sig)
+
+
+def wait_for(child: Child, timeout: float) -> bool:
+    """Wait up to timeout seconds for child to end; True if it has."""
+    try:
+        child.wait(timeout=max(0.0, timeout))
+    except subprocess.TimeoutExpired:
+        return False
+    return True

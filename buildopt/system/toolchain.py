@@ -1,7 +1,8 @@
 """Find the Go toolchain and ask it for facts instead of hard-coding them.
 
 Valid targets and their cgo support come from ``go tool dist list -json``; host platform,
-version and defaults from ``go env -json``.
+version and defaults from ``go env -json``. The answers are buildopt.config.toolchain's facts,
+which the planner takes as a parameter (it starts no process).
 """
 
 from __future__ import annotations
@@ -10,39 +11,14 @@ import json
 import os
 import shutil
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 
+from buildopt.config.toolchain import Toolchain, parse_dist_list
 from buildopt.errors import ToolchainError
 from buildopt.system import proc
 
 FALLBACK_GO = "/usr/local/go/bin/go"
 GO_ENV_VAR = "BUILDOPT_GO"
 QUERY_TIMEOUT = 120.0
-
-
-@dataclass(frozen=True)
-class Platform:
-    goos: str
-    goarch: str
-    cgo_supported: bool
-    first_class: bool
-
-
-@dataclass(frozen=True)
-class Toolchain:
-    go: str
-    version: str
-    goroot: str
-    hostos: str
-    hostarch: str
-    platforms: Mapping[str, Platform] = field(hash=False)
-    env: Mapping[str, str] = field(hash=False)
-
-    def platform(self, goos: str, goarch: str) -> Platform | None:
-        return self.platforms.get(f"{goos}/{goarch}")
-
-    def is_host(self, goos: str, goarch: str) -> bool:
-        return (goos, goarch) == (self.hostos, self.hostarch)
 
 
 def find_go(environ: Mapping[str, str]) -> str:
@@ -73,21 +49,6 @@ def _query_json(argv: list[str], environ: Mapping[str, str]) -> object:
         return json.loads(done.stdout)
     except json.JSONDecodeError as exc:
         raise ToolchainError(f"{proc.display(argv)} printed no JSON: {exc}") from exc
-
-
-def parse_dist_list(data: object) -> dict[str, Platform]:
-    """Platforms from the JSON of ``go tool dist list -json``."""
-    if not isinstance(data, list):
-        raise ToolchainError("go tool dist list -json: expected a JSON list")
-    platforms: dict[str, Platform] = {}
-    for item in data:
-        if not isinstance(item, dict):
-            continue
-        goos, goarch = str(item.get("GOOS", "")), str(item.get("GOARCH", ""))
-        platforms[f"{goos}/{goarch}"] = Platform(
-            goos, goarch, bool(item.get("CgoSupported")), bool(item.get("FirstClass"))
-        )
-    return platforms
 
 
 def load(environ: Mapping[str, str]) -> Toolchain:

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from buildopt.config.profile import Variant, load_profile
 from buildopt.config.target import TargetSyntaxError, parse_target
+from buildopt.config.toolchain import Platform, Toolchain
 from buildopt.errors import ProfileError, UsageError
 from buildopt.pipeline.plan import (
     QuoteError,
@@ -20,7 +21,6 @@ from buildopt.pipeline.plan import (
     make_plan,
     module_dir,
 )
-from buildopt.system.toolchain import Platform, Toolchain
 from tests.conftest import write_profile
 
 

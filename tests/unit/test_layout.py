@@ -1,0 +1,75 @@
+"""The rules of docs/architecture.md that import-linter cannot see: which calls may start or
+signal a process, and that every module sits in its stage's folder."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+from tests.conftest import REPO
+
+PACKAGE = REPO / "buildopt"
+STAGES = {
+    "cli",
+    "config",
+    "pipeline",
+    "record",
+    "binary",
+    "analysis",
+    "measure",
+    "system",
+    "output",
+}
+# os functions that start, replace or signal a process
+PROCESS_CALLS = frozenset(
+    {
+        "fork",
+        "forkpty",
+        "kill",
+        "killpg",
+        "wait",
+        "wait3",
+        "wait4",
+        "waitpid",
+        "system",
+        "popen",
+        "posix_spawn",
+        "posix_spawnp",
+        "execv",
+        "execve",
+        "execvp",
+        "execvpe",
+        "spawnv",
+    }
+)
+
+
+def process_calls(path: Path) -> list[str]:
+    tree = ast.parse(path.read_text(), str(path))
+    return [
+        f"{path.relative_to(REPO)}:{node.lineno}: os.{node.func.attr}"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and isinstance(node.func.value, ast.Name)
+        and node.func.value.id == "os"
+        and node.func.attr in PROCESS_CALLS
+    ]
+
+
+def test_processes_are_started_and_signalled_only_in_system() -> None:
+    found = [
+        call
+        for path in PACKAGE.rglob("*.py")
+        if "system" not in path.relative_to(PACKAGE).parts
+        for call in process_calls(path)
+    ]
+    assert found == []
+    assert process_calls(PACKAGE / "system" / "proc.py")  # the check sees such calls
+
+
+def test_every_module_is_in_a_stage_folder() -> None:
+    top = {p.name for p in PACKAGE.glob("*.py")}
+    assert top == {"__init__.py", "__main__.py", "errors.py"}
+    folders = {p.name for p in PACKAGE.iterdir() if p.is_dir() and p.name != "__pycache__"}
+    assert folders == STAGES | {"schemas"}
