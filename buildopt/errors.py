@@ -42,12 +42,6 @@ class ToolchainError(BuildoptError):
     """The Go toolchain is missing or did not answer as expected."""
 
 
-class BuildFailed(BuildoptError):
-    """One or more variants failed to build or to verify."""
-
-    exit_code = EXIT_FAILED
-
-
 class Interrupted(BuildoptError):
     """The user interrupted the run (Ctrl-C or SIGTERM)."""
 

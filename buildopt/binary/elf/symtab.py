@@ -15,8 +15,9 @@ import sys
 from dataclasses import dataclass
 from typing import BinaryIO, Literal
 
+from buildopt.binary.bulk import gather
 from buildopt.binary.elf.reader import ElfLayout, read_transient, section_bytes
-from buildopt.binary.go.names import attribute, gather
+from buildopt.binary.go.names import attribute
 
 SHN_LORESERVE = 0xFF00
 ENTRY = {64: 24, 32: 16}

@@ -14,9 +14,8 @@ import sys
 from bisect import bisect_left
 from collections.abc import Callable, Sequence
 from itertools import accumulate, compress, repeat
-from typing import TypeVar
 
-_T = TypeVar("_T")
+from buildopt.binary.bulk import gather
 
 GENERATED = "(generated)"
 _GENERATED = GENERATED.encode()
@@ -116,13 +115,6 @@ def attribute(
 def is_init_of(name: bytes, package: bytes) -> bool:
     """is_init, for any package_of result (generated names are never init code)."""
     return package != _GENERATED and is_init(name, package)
-
-
-def gather(values: Sequence[_T], indices: Sequence[int]) -> tuple[_T, ...]:
-    """values[i] for every i in indices, in one C-level call."""
-    if len(indices) > 1:
-        return operator.itemgetter(*indices)(values)  # type: ignore[no-any-return]
-    return tuple(values[i] for i in indices)
 
 
 def _add_runs(

@@ -27,8 +27,9 @@ from dataclasses import dataclass
 from itertools import repeat
 from typing import Literal
 
+from buildopt.binary.bulk import gather
 from buildopt.binary.elf.strings import strings_at
-from buildopt.binary.go.names import attribute, gather
+from buildopt.binary.go.names import attribute
 
 MAGIC_12, MAGIC_116, MAGIC_118, MAGIC_120 = 0xFFFFFFFB, 0xFFFFFFFA, 0xFFFFFFF0, 0xFFFFFFF1
 GO_VERSIONS = {MAGIC_12: "1.2", MAGIC_116: "1.16", MAGIC_118: "1.18", MAGIC_120: "1.20"}
