@@ -19,8 +19,8 @@ from typing import Any, Protocol
 import msgspec
 
 from buildopt import __version__
+from buildopt.binary.digest import sha256_of
 from buildopt.binary.facts import Inspection
-from buildopt.binary.inspect import sha256_of
 from buildopt.config.profile import Variant
 from buildopt.errors import Interrupted
 from buildopt.pipeline.plan import Plan, Skip, Step, all_ids

@@ -11,10 +11,8 @@ file: ...".
 
 from __future__ import annotations
 
-import mmap
 import os
 import struct
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -27,7 +25,9 @@ from elftools.elf.dynamic import DynamicSection
 from elftools.elf.elffile import ELFFile
 from elftools.elf.enums import ENUM_DT_FLAGS, ENUM_DT_FLAGS_1
 from elftools.elf.gnuversions import GNUVerNeedSection
+from elftools.elf.sections import Section as ElfSection
 
+from buildopt.binary.bulk import scratch
 from buildopt.errors import BuildoptError
 
 ELF_MAGIC = b"\x7fELF"
@@ -160,23 +160,6 @@ def read_at(f: BinaryIO, offset: int, size: int) -> bytes:
     return f.read(size)
 
 
-_scratch = threading.local()
-
-
-def scratch(size: int) -> memoryview:
-    """A buffer of at least ``size`` bytes, reused from call to call (one per thread): valid
-    only until this thread's next call - copy what must last.
-
-    It is anonymous memory (mmap): the kernel fills its pages during a read, outside the GIL,
-    and they fault once. A fresh multi-megabyte bytes object or bytearray costs its page faults
-    each time (~1 ms a MB on some virtual machines), and a bytearray is zeroed holding the GIL.
-    """
-    buffer: mmap.mmap | None = getattr(_scratch, "buffer", None)
-    if buffer is None or len(buffer) < size:
-        buffer = _scratch.buffer = mmap.mmap(-1, max(size, 1 << 20))
-    return memoryview(buffer)[:size]
-
-
 def read_transient(f: BinaryIO, offset: int, size: int) -> memoryview:
     """read_at into this thread's scratch buffer: for bulk tables decoded at once and dropped."""
     if offset < 0 or size <= 0:
@@ -226,55 +209,54 @@ class _Reader:
     def layout(self) -> ElfLayout:
         elf = self.elf
         header = elf.header
-        sections = self._sections()
+        # pyelftools parses a section's header on every visit: walk them once, and find the
+        # dynamic section and the version requirements among the objects of that walk.
+        parsed = self._parsed_sections()
+        sections = tuple(self._section(s) for s in parsed)
         segments = self._segments()
-        machine = header["e_machine"]
-        kind = header["e_type"]
         shoff, phoff = header["e_shoff"], header["e_phoff"]
         return ElfLayout(
             path=self.path,
             size=self.size,
             elfclass=elf.elfclass,
             little_endian=elf.little_endian,
-            machine=str(machine),
-            type=str(kind),
+            machine=str(header["e_machine"]),
+            type=str(header["e_type"]),
             header_bytes=header["e_ehsize"],
             program_headers=(phoff, header["e_phentsize"] * len(segments) if phoff else 0),
             section_headers=(shoff, header["e_shentsize"] * len(sections) if shoff else 0),
             sections=sections,
             segments=segments,
-            dynamic=self._dynamic(),
-            version_needs=self._version_needs(),
+            dynamic=self._dynamic(parsed),
+            version_needs=self._version_needs(parsed),
         )
 
-    def _sections(self) -> tuple[Section, ...]:
+    def _parsed_sections(self) -> list[ElfSection]:
         elf = self.elf
         if not elf.header["e_shoff"]:
-            return ()
+            return []
         count = elf.num_sections()
         if count > MAX_SECTIONS:
             raise self.fail(f"absurd number of sections ({count})")
         if elf.header["e_shoff"] + count * elf.header["e_shentsize"] > self.size:
             raise self.fail("the section header table extends past the end of the file")
-        out = []
-        for s in elf.iter_sections():  # index 0, the null section, too: indices stay ELF's
-            h = s.header
-            kind = str(h["sh_type"])
-            if kind != SHT_NOBITS and h["sh_offset"] + h["sh_size"] > self.size:
-                raise self.fail(f"section {s.name!r} extends past the end of the file")
-            out.append(
-                Section(
-                    s.name,
-                    kind,
-                    h["sh_flags"],
-                    h["sh_addr"],
-                    h["sh_offset"],
-                    h["sh_size"],
-                    h["sh_link"],
-                    h["sh_entsize"],
-                )
-            )
-        return tuple(out)
+        return list(elf.iter_sections())  # index 0, the null section, too: indices stay ELF's
+
+    def _section(self, s: ElfSection) -> Section:
+        h = s.header
+        kind = str(h["sh_type"])
+        if kind != SHT_NOBITS and h["sh_offset"] + h["sh_size"] > self.size:
+            raise self.fail(f"section {s.name!r} extends past the end of the file")
+        return Section(
+            s.name,
+            kind,
+            h["sh_flags"],
+            h["sh_addr"],
+            h["sh_offset"],
+            h["sh_size"],
+            h["sh_link"],
+            h["sh_entsize"],
+        )
 
     def _segments(self) -> tuple[Segment, ...]:
         elf = self.elf
@@ -291,16 +273,13 @@ class _Reader:
             kind = str(h["p_type"])
             if h["p_offset"] + h["p_filesz"] > self.size:
                 raise self.fail(f"segment {kind} extends past the end of the file")
-            out.append(
-                Segment(
-                    kind, h["p_flags"], h["p_vaddr"], h["p_offset"], h["p_filesz"], h["p_memsz"]
-                )
-            )
+            flags, vaddr, offset = h["p_flags"], h["p_vaddr"], h["p_offset"]
+            out.append(Segment(kind, flags, vaddr, offset, h["p_filesz"], h["p_memsz"]))
         return tuple(out)
 
-    def _dynamic(self) -> Dynamic:
-        section = next(self.elf.iter_sections("SHT_DYNAMIC"), None)
-        if not isinstance(section, DynamicSection):
+    def _dynamic(self, parsed: list[ElfSection]) -> Dynamic:
+        section = next((s for s in parsed if isinstance(s, DynamicSection)), None)
+        if section is None:
             return Dynamic()
         values: dict[str, list[object]] = {}
         for i, tag in enumerate(section.iter_tags()):
@@ -327,9 +306,9 @@ class _Reader:
             pie_flag=bool(flags_1 & DF_1_PIE),
         )
 
-    def _version_needs(self) -> tuple[tuple[str, str], ...]:
-        section = next(self.elf.iter_sections("SHT_GNU_verneed"), None)
-        if not isinstance(section, GNUVerNeedSection):
+    def _version_needs(self, parsed: list[ElfSection]) -> tuple[tuple[str, str], ...]:
+        section = next((s for s in parsed if isinstance(s, GNUVerNeedSection)), None)
+        if section is None:
             return ()
         out: list[tuple[str, str]] = []
         for verneed, auxiliaries in section.iter_versions():
