@@ -2,10 +2,10 @@
 
 Builds cmd/go, cmd/compile, cmd/link, cmd/vet, cmd/pprof, cmd/trace and cmd/cover from GOROOT,
 compiles buildopt's bytecode (as pip install does; PYTHONDONTWRITEBYTECODE would otherwise make
-every run compile it), then times in turn (ours, ours with --jobs 2, theirs, ours, ...):
+every run compile it), then times in turn (ours, ours with --jobs 1, theirs, ours, ...):
 
 * one ``buildopt inspect --json`` call on all of them (a fresh process, start-up included),
-  with the default --jobs and with ``--jobs 2``;
+  with the default --jobs (one decoding process per CPU) and with ``--jobs 1``;
 * ``readelf -SWsdl FILE`` and ``go version -m FILE`` on every file;
 
 and reports the medians of wall time and of CPU time (user + system of the child processes),
@@ -137,8 +137,8 @@ def batch_times(
 
 
 LABELS = {
-    "ours": "buildopt inspect --json, all files (default --jobs: one per two CPUs)",
-    "two": "the same with --jobs 2 (two decoding processes, each with its hasher)",
+    "ours": "buildopt inspect --json, all files (default --jobs: one decoding process per CPU)",
+    "two": "the same with --jobs 1 (one decoding process)",
     "installed": "the same, installed by pip in a fresh venv",
 }
 
@@ -209,7 +209,7 @@ def main() -> None:
     files = build_commands(go, out)
     compileall.compile_dir(str(ROOT / "buildopt"), quiet=1)
     ours = [sys.executable, "-m", "buildopt", "inspect", "--json", *map(str, files)]
-    commands = {"ours": ours, "two": [*ours[:5], "--jobs", "2", *ours[5:]]}
+    commands = {"ours": ours, "two": [*ours[:5], "--jobs", "1", *ours[5:]]}
     if args.venv:
         commands["installed"] = [str(install(args.venv)), *ours[3:]]
     times = batch_times(files, commands, args.runs, go, readelf)

@@ -31,9 +31,10 @@ def inspect_command(
 ) -> int:
     """``buildopt inspect``: facts of every file; a bad file is reported, the others still are.
 
-    Files are hashed in a process of their own beside the decoding; with ``--json`` they are
-    also spread over ``jobs`` decoding processes (default: one per two CPUs, each with its
-    hashing process). Tables for people are printed one file at a time, as each is read.
+    Files are hashed in one process of their own, forked before pyelftools and msgspec load so
+    that the hashing overlaps those imports. With ``--json`` the decoding is spread over
+    ``jobs`` processes (default: one per CPU), forked after the imports so that they share
+    them. Tables for people are printed one file at a time, as each is read.
     """
     from buildopt.system.forkmap import available_cpus, fork_batches
 
@@ -46,44 +47,52 @@ def inspect_command(
     if not as_json:
         return _show_inspections(files, packages, dwarf)
     weights = [_size_or_zero(path) for path in files]
-    workers = jobs or max(1, available_cpus() // 2)
-    batch = functools.partial(_inspect_batch, dwarf=dwarf)
-    results = fork_batches(batch, files, weights, workers)
+    workers = jobs or available_cpus()
     documents: list[str] = []
     failed = False
-    for path, result in zip(files, results, strict=True):
-        kind, text = cast("list[str]", result)
-        if kind == "error":  # the file could not be read: its error line
-            failed = True
-            print(f"error: {text}", file=sys.stderr)
-            documents.append(json.dumps({"path": path, "error": text}))
-        else:
-            documents.append(text)
+    with _digests(files) as digests:  # the hashing process starts before the heavy imports
+        batch = functools.partial(_inspect_batch, dwarf=dwarf)
+        # _inspect_batch imports pyelftools and msgspec here, before fork_batches forks the
+        # other decoding processes: they share the loaded modules instead of loading their own.
+        batch([])
+        results = fork_batches(batch, files, weights, workers)
+        for index, (path, result) in enumerate(zip(files, results, strict=True)):
+            kind, text = cast("list[str]", result)
+            if kind == "error":  # the file could not be read: its error line
+                failed = True
+                print(f"error: {text}", file=sys.stderr)
+                documents.append(json.dumps({"path": path, "error": text}))
+            else:
+                documents.append(text.replace(UNHASHED, f'"sha256":"{digests[index]()}"', 1))
     # Each file's object is JSON already (msgspec encodes the facts in C, in field order):
     # the document is put together around them, not decoded and encoded again.
     sys.stdout.write(f'{{"schema":"{INSPECT_SCHEMA}","binaries":[{",".join(documents)}]}}\n')
     return EXIT_BAD_INPUT if failed else EXIT_OK
 
 
+# A file's facts are encoded to JSON where they are decoded, before its digest is known (one
+# hashing process computes them all, and only this process reads its pipe): this field stands
+# in for the digest until then. It is the first match in the text: only "path" and "size" come
+# before "sha256", and a JSON string cannot hold '"sha256":"' unescaped.
+UNHASHED = '"sha256":"' + "0" * 64 + '"'
+
+
 def _inspect_batch(paths: list[str], dwarf: bool = False) -> list[object]:
-    """["ok", the inspect/1 object of the file as JSON text] or ["error", why it cannot be
-    read], for each file."""
+    """["ok", the inspect/1 object of the file as JSON text, its sha256 UNHASHED] or
+    ["error", why it cannot be read], for each file."""
+    import msgspec
+
+    from buildopt.binary.elf.reader import NotElfError
+    from buildopt.binary.inspect import inspect_file
+
+    encode = msgspec.json.Encoder().encode
     results: list[object] = []
-    with _digests(paths) as digests:
-        # Imported once the hashing process runs: the ~40 ms they take overlap its reading.
-        import msgspec
-
-        from buildopt.binary.elf.reader import NotElfError
-        from buildopt.binary.inspect import inspect_file
-
-        encode = msgspec.json.Encoder().encode
-
-        for path, digest in zip(paths, digests, strict=True):
-            try:
-                facts = inspect_file(path, digest, dwarf=dwarf)
-                results.append(["ok", encode(facts).decode()])
-            except NotElfError as exc:
-                results.append(["error", exc.message])
+    for path in paths:
+        try:
+            facts = inspect_file(path, lambda: "0" * 64, dwarf=dwarf)
+            results.append(["ok", encode(facts).decode()])
+        except NotElfError as exc:
+            results.append(["error", exc.message])
     return results
 
 
@@ -108,7 +117,7 @@ def _show_inspections(files: Sequence[str], packages: int, dwarf: bool) -> int:
 
 @contextlib.contextmanager
 def _digests(paths: Sequence[str]) -> Iterator[list[Callable[[], str]]]:
-    """Getters of each file's SHA-256, hashed in a forked process while this one decodes:
+    """Getters of each file's SHA-256, hashed in one forked process while the others decode:
     a thread would wait for the GIL behind every long C call of the decoding."""
     from buildopt.binary.digest import sha256_of
     from buildopt.system.forkmap import Background

@@ -104,8 +104,8 @@ COMMANDS: dict[str, Command] = {
                 Flag("packages", "rows of the package table (default 15)", "N", number=True),
                 Flag(
                     "jobs",
-                    "decoding processes with --json (default: one per two CPUs; each hashes in a "
-                    "process of its own)",
+                    "decoding processes with --json (default: one per CPU; files are hashed in "
+                    "one more process)",
                     "N",
                     short="-j",
                     number=True,

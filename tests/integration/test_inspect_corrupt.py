@@ -119,3 +119,27 @@ def test_fuzzed_files_are_reported_and_the_next_file_too(name: str, tmp_path: Pa
         assert any("unreadable" in w for w in first["warnings"]), first["warnings"]
         assert first["packages"] == []
     assert second["path"] == str(good) and second["packages"]
+
+
+def test_dynamic_section_linked_to_a_non_string_table(tmp_path: Path) -> None:
+    """Found by test_bit_flipped: pyelftools asserts that .dynamic links to a string table."""
+    import struct
+
+    from elftools.elf.elffile import ELFFile
+
+    gcc = shutil.which("gcc")
+    assert gcc is not None, "the inspector tests need gcc"
+    binary = tmp_path / "hello"
+    subprocess.run([gcc, "-o", str(binary), str(REPO / "tests" / "c" / "hello.c")], check=True)
+    data = bytearray(binary.read_bytes())
+    with binary.open("rb") as f:
+        elf = ELFFile(f)
+        dynamic = next(i for i, s in enumerate(elf.iter_sections()) if s.name == ".dynamic")
+        text = next(i for i, s in enumerate(elf.iter_sections()) if s.name == ".text")
+        at = elf.header["e_shoff"] + dynamic * elf.header["e_shentsize"] + 40  # sh_link
+    struct.pack_into("<I", data, at, text)
+    broken = tmp_path / "broken"
+    broken.write_bytes(bytes(data))
+    with pytest.raises(NotElfError) as info:
+        inspect_file(broken)
+    assert info.value.message.startswith(f"{broken}: corrupt or truncated ELF file")

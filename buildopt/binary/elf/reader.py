@@ -15,9 +15,9 @@ import os
 import struct
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import BinaryIO
 
+import msgspec
 from elftools.common.exceptions import ELFError
 from elftools.construct.core import ConstructError
 from elftools.elf.constants import P_FLAGS, SH_FLAGS
@@ -42,8 +42,22 @@ MAX_DYNAMIC_TAGS = 1 << 16
 MAX_VERSION_NEEDS = 1 << 12
 DF_BIND_NOW = ENUM_DT_FLAGS["DF_BIND_NOW"]
 DF_1_NOW, DF_1_PIE = ENUM_DT_FLAGS_1["DF_1_NOW"], ENUM_DT_FLAGS_1["DF_1_PIE"]
-# What pyelftools (and its construct parser) raise on a damaged file.
-DAMAGE = (ELFError, ConstructError, struct.error, ValueError, IndexError, KeyError, EOFError)
+# What pyelftools (and its construct parser) raise on a damaged file: its own errors, and the
+# plain ones of unchecked values - it validates some fields with assert (a dynamic section
+# linked to a section that is not a string table), so AssertionError too.
+DAMAGE = (
+    ELFError,
+    ConstructError,
+    struct.error,
+    ValueError,
+    IndexError,
+    KeyError,
+    EOFError,
+    AssertionError,
+    OverflowError,
+    TypeError,
+    ZeroDivisionError,
+)
 
 
 class NotElfError(BuildoptError):
@@ -53,8 +67,7 @@ class NotElfError(BuildoptError):
         super().__init__(f"{path}: {problem}")
 
 
-@dataclass(frozen=True)
-class Section:
+class Section(msgspec.Struct, frozen=True):
     name: str
     type: str
     flags: int
@@ -74,8 +87,7 @@ class Section:
         return self.offset + self.file_size
 
 
-@dataclass(frozen=True)
-class Segment:
+class Segment(msgspec.Struct, frozen=True):
     type: str
     flags: int
     vaddr: int
@@ -84,8 +96,7 @@ class Segment:
     memsz: int
 
 
-@dataclass(frozen=True)
-class Dynamic:
+class Dynamic(msgspec.Struct, frozen=True):
     """What the dynamic section says; all empty for a static file."""
 
     needed: tuple[str, ...] = ()
@@ -96,8 +107,7 @@ class Dynamic:
     pie_flag: bool = False
 
 
-@dataclass(frozen=True)
-class ElfLayout:
+class ElfLayout(msgspec.Struct, frozen=True):
     path: str
     size: int
     elfclass: int

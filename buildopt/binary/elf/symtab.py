@@ -12,8 +12,9 @@ import itertools
 import operator
 import struct
 import sys
-from dataclasses import dataclass
 from typing import BinaryIO, Literal
+
+import msgspec
 
 from buildopt.binary.bulk import gather
 from buildopt.binary.elf.reader import ElfLayout, read_transient, section_bytes
@@ -23,8 +24,7 @@ SHN_LORESERVE = 0xFF00
 ENTRY = {64: 24, 32: 16}
 
 
-@dataclass(frozen=True)
-class Symbols:
+class Symbols(msgspec.Struct, frozen=True):
     count: int  # entries in .symtab, the null entry included (as readelf counts)
     symtab_bytes: int
     strtab_bytes: int
@@ -65,8 +65,7 @@ def columns(
     return ints(words[0::4]), ints(view("H")[7::8]), ints(words[2::4])
 
 
-@dataclass(frozen=True)
-class SymbolTable:
+class SymbolTable(msgspec.Struct, frozen=True):
     """The decoded table: every symbol holding file bytes, as parallel name/size lists."""
 
     count: int

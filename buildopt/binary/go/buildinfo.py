@@ -12,8 +12,9 @@ from __future__ import annotations
 import ast
 import struct
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import BinaryIO
+
+import msgspec
 
 from buildopt.binary.elf.reader import PF_W, PF_X, PT_LOAD, ElfLayout, read_at
 
@@ -26,16 +27,14 @@ MAX_STRING = 1 << 24
 SEARCH_LIMIT = 1 << 22
 
 
-@dataclass(frozen=True)
-class Module:
+class Module(msgspec.Struct, frozen=True):
     path: str
     version: str
     sum: str = ""
     replace: Module | None = None
 
 
-@dataclass(frozen=True)
-class BuildInfo:
+class BuildInfo(msgspec.Struct, frozen=True):
     go_version: str
     path: str
     main: Module | None

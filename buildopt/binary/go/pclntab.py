@@ -23,9 +23,10 @@ import operator
 import struct
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 from itertools import repeat
 from typing import Literal
+
+import msgspec
 
 from buildopt.binary.bulk import gather
 from buildopt.binary.elf.strings import strings_at
@@ -40,8 +41,7 @@ class PclntabError(ValueError):
     """The table is not a pclntab buildopt can read, or it is corrupt."""
 
 
-@dataclass(frozen=True)
-class FuncTable:
+class FuncTable(msgspec.Struct, frozen=True):
     format: str  # the first Go release of this layout: "1.2", "1.16", "1.18" or "1.20"
     ptr_size: int
     quantum: int
