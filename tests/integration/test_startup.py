@@ -296,3 +296,19 @@ def test_exit_mode_nonzero_exit_is_a_failed_run(probe: Path) -> None:
     code, data, _ = startup([str(probe), "--runs", "1", "--warmup", "0", "--", "-mode", "crash"])
     assert code == 1
     assert data["variants"][0]["errors"] == ["exited with 3: boom: the tariff database is missing"]
+
+
+def test_the_programs_arguments_reach_it_as_given(tmp_path: Path) -> None:
+    """Everything after -- is the program's, even words that are buildopt's own flags (-p was
+    read as --profile), and --arg adds one more; none of it is split or parsed."""
+    record = tmp_path / "args.txt"
+    program = tmp_path / "show-args"
+    program.write_text(f'#!/bin/sh\nprintf "%s\\n" "$@" >> {record}\n')
+    program.chmod(0o755)
+    words = ["--addr=127.0.0.1", "-p", "14222", "--profile", "two words", "--json", "--"]
+    code, data, err = startup(
+        [str(program), "--runs", "1", "--warmup", "0", "--no-cold", "--arg", "first", "--", *words]
+    )
+    assert code == 0, err
+    assert data["variants"][0]["runs"] == 1
+    assert record.read_text().splitlines() == ["first", *words]
