@@ -139,9 +139,3 @@ class Inspection(Fact, frozen=True):
     @property
     def symbol_bytes(self) -> int:
         return self.symbols.symtab_bytes + self.symbols.strtab_bytes
-
-
-def to_builtins(value: Fact) -> dict[str, object]:
-    """The JSON object of a fact (plain dicts and lists), in field order."""
-    data: dict[str, object] = msgspec.to_builtins(value)
-    return data

@@ -6,6 +6,7 @@ the command line's ``--runs``, ``--ready-port`` ... override it in buildopt.cli.
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -49,12 +50,11 @@ class StartupConfig:
 def parse_config(source: object, raw: Mapping[str, Any] | None) -> StartupConfig:
     """A ``[startup]`` table (from a profile) as a StartupConfig; UsageError names the key."""
     raw = dict(raw or {})
-    allowed = set(STARTUP_KEYS)
     for key in raw:
-        if key not in allowed:
-            raise UsageError(
-                f"{source}: unknown key 'startup.{key}' (allowed: {', '.join(sorted(allowed))})"
-            )
+        if key not in STARTUP_KEYS:
+            close = difflib.get_close_matches(key, STARTUP_KEYS, n=1)
+            hint = f"did you mean {close[0]!r}?" if close else f"allowed: {', '.join(STARTUP_KEYS)}"
+            raise UsageError(f"{source}: unknown key 'startup.{key}'; {hint}")
     args = raw.get("args", [])
     if not isinstance(args, list) or not all(isinstance(a, str) for a in args):
         raise UsageError(f"{source}: startup.args: expected a list of strings")

@@ -219,8 +219,5 @@ class Record(Fact, frozen=True):
     builds: tuple[Build, ...]
     merged_from: tuple[str, ...] | None = None
 
-    def build(self, build_id: str) -> Build | None:
-        return next((b for b in self.builds if b.id == build_id), None)
-
     def with_builds(self, builds: tuple[Build, ...]) -> Record:
         return msgspec.structs.replace(self, builds=builds)

@@ -21,11 +21,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import jsonschema
+import msgspec
 import pytest
 
 from buildopt.binary.elf.reader import open_elf
 from buildopt.binary.facts import Inspection
-from buildopt.binary.facts import to_builtins as to_json
 from buildopt.binary.go.names import package_of
 from buildopt.binary.inspect import _pclntab, inspect_file
 from buildopt.output.schemas import load_schema
@@ -468,7 +468,7 @@ def test_cli_json_many_files_with_one_bad(go_binaries: dict[str, Path], tmp_path
         "type": "ET_EXEC",
         "goarch": "mips",
     }
-    assert mips == json.loads(json.dumps(to_json(inspect_file(go_binaries["mips"]))))
+    assert mips == json.loads(json.dumps(msgspec.to_builtins(inspect_file(go_binaries["mips"]))))
 
 
 def test_cli_jobs_give_the_same_document(go_binaries: dict[str, Path], tmp_path: Path) -> None:
@@ -574,7 +574,7 @@ def test_build_record_carries_inspection(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     (b,) = json.loads(done.stdout)["builds"]
     facts = inspect_file(b["output"])
-    assert b["inspect"] == json.loads(json.dumps(to_json(facts)))
+    assert b["inspect"] == json.loads(json.dumps(msgspec.to_builtins(facts)))
     assert "static" in done.stderr  # the table's linking column
 
 
