@@ -1,9 +1,10 @@
 """The source scan: start-up anti-patterns in Go code, found with Go's own parser.
 
 ``go list`` selects the packages and files (build tags applied, vendor directories left out as
-``./...`` does); the scan helper (buildopt/helpers/scan) parses them with go/parser and reports
-facts: every runtime.GOMAXPROCS call with its argument and where it runs, automaxprocs imports,
-init functions and package-level initialisers with their risks. This module judges the facts.
+``./...`` does); the scan helper (buildopt/measure/helpers/scan) parses them with go/parser and
+reports facts: every runtime.GOMAXPROCS call with its argument and where it runs, automaxprocs
+imports, init functions and package-level initialisers with their risks. This module judges
+the facts.
 """
 
 from __future__ import annotations

@@ -136,7 +136,7 @@ class _Watch:
 
 
 class _Child:
-    """The measured program, started through the spawn helper (see buildopt/helpers/spawn).
+    """The measured program, started through the spawn helper (see buildopt/measure/helpers/spawn).
 
     The helper forks and execs the program, so that the program's rusage is its own (Linux
     charges an exec'ing process with the peak RSS of the memory it had, here the helper's few
@@ -302,7 +302,7 @@ def _last_line(data: bytearray) -> str:
 
 
 def spawn_helper(environ: Mapping[str, str]) -> Path:
-    """The spawn helper (buildopt/helpers/spawn), built once per Go toolchain."""
+    """The spawn helper (buildopt/measure/helpers/spawn), built once per Go toolchain."""
     from buildopt.measure.helpers import build_helper
 
     return build_helper("spawn", environ)

@@ -191,3 +191,30 @@ max_dwarf_package = {{ "runtime*" = "2 MiB", "main" = "1 B" }}
             if p.startswith("runtime")
         )
     )
+
+
+def test_dist_moves_the_record_for_every_command(tmp_path: Path) -> None:
+    """build --dist X writes X/P/build.json; compare and gate --dist X read it there (gate used
+    to rebuild into dist/), and without --dist they look in dist/ and say where."""
+    project = tmp_path / "project"
+    (project / "profiles").mkdir(parents=True)
+    (project / "profiles" / "p.toml").write_text(
+        f'package = "{REPO}/tests/go/hello"\n[variants.default]\ncgo = false\n'
+        '[[budget]]\nselect = "*"\nmax_size = "100 MiB"\n'
+    )
+    out = tmp_path / "elsewhere"
+    built = buildopt(["build", "--profile", "p", "--dist", str(out)], cwd=project)
+    assert built.returncode == 0, built.stderr
+    assert (out / "p" / "build.json").is_file() and not (project / "dist").exists()
+    compared = buildopt(["compare", "--profile", "p", "--dist", str(out), "--json"], cwd=project)
+    assert compared.returncode == 0, compared.stderr
+    assert json.loads(compared.stdout)["variants"][0]["id"].startswith("default@")
+    gated = buildopt(["gate", "-p", "p", "--dist", str(out)], cwd=project)
+    assert gated.returncode == 0, gated.stderr
+    assert "building first" not in gated.stderr and not (project / "dist").exists()
+    missing = buildopt(["compare", "--profile", "p"], cwd=project)
+    assert missing.returncode == 2
+    assert missing.stderr == (
+        f"error: compare --profile p: no build record {project / 'dist' / 'p' / 'build.json'}; "
+        "run buildopt build\n"
+    )
