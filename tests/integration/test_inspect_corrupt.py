@@ -102,7 +102,7 @@ FUZZ = REPO / "tests" / "fixtures" / "fuzz"
 
 @pytest.mark.parametrize("name", sorted(p.name for p in FUZZ.glob("*.bin.gz")))
 def test_fuzzed_files_are_reported_and_the_next_file_too(name: str, tmp_path: Path) -> None:
-    """Found by mutation fuzzing: each once reached "internal error"."""
+    """Found by mutation fuzzing: each once crashed the inspector with exit 3."""
     import gzip
     import json
 
