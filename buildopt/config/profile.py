@@ -36,6 +36,7 @@ LinkMode = Literal["internal", "external"]
 BuildMode = Literal["exe", "pie"]
 
 _NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*")
+MAX_NAME_BYTES = 255  # NAME_MAX of Linux file systems: a variant name is a directory name
 _TAG_RE = re.compile(r"[A-Za-z0-9_.]+")
 _ENV_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
@@ -120,6 +121,7 @@ TOP_KEYS: dict[str, Checker] = {
     "description": _is_str,
     "extends": _is_str,
     "root": _is_str,
+    "allow_exec": _is_bool,
     "package": _is_str,
     "binary": _is_str,
     "targets": _list_or_edit,
@@ -281,6 +283,7 @@ def _show(value: object) -> str:
 
 def check_file(path: Path, raw: Mapping[str, Any]) -> None:
     """Every key and type of one profile file, before anything is merged."""
+    _refuse_nul(path, "", raw)
     top = {k: v for k, v in raw.items() if k not in TOP_TABLES}
     allowed = dict(TOP_KEYS) | dict.fromkeys(TOP_TABLES, _is_table)
     _check_table(path, "", top, allowed)
@@ -297,6 +300,22 @@ def check_file(path: Path, raw: Mapping[str, Any]) -> None:
         check_variant_name(path, f"variants.{name}", name)
         _check_table(path, f"variants.{name}", table, VARIANT_KEYS)
     _check_matrix(path, raw.get("matrix", {}))
+
+
+def _refuse_nul(path: Path, where: str, value: object) -> None:
+    """A NUL byte in any key or string: no file name, argument or environment can hold one."""
+    if isinstance(value, str):
+        if "\0" in value:
+            raise ProfileError(path, f"{where}: a NUL byte cannot be passed to a program")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            name = f"{where}.{key}" if where else str(key)
+            if "\0" in str(key):
+                raise ProfileError(path, f"{name!r}: a NUL byte in a key")
+            _refuse_nul(path, name, item)
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            _refuse_nul(path, f"{where}[{i}]", item)
 
 
 def _is_table(v: object) -> str | None:
@@ -336,6 +355,12 @@ def check_variant_name(path: Path, where: str, name: str) -> None:
     if not _NAME_RE.fullmatch(name):
         raise ProfileError(
             path, f"{where}: a variant name is letters, digits and . _ + - (got {name!r})"
+        )
+    if len(name.encode()) > MAX_NAME_BYTES:
+        raise ProfileError(
+            path,
+            f"{where}: a variant name is a directory name; {len(name.encode())} bytes is more "
+            f"than a file system holds ({MAX_NAME_BYTES})",
         )
 
 
@@ -465,6 +490,12 @@ def project_root(path: Path, raw: Mapping[str, Any]) -> Path:
 def load_profile(spec: str, cwd: Path) -> Profile:
     """Find, read, merge, validate and resolve the profile named by ``spec``."""
     path = find_profile(spec, cwd)
+    if not _NAME_RE.fullmatch(path.stem) or ".." in path.stem:
+        raise ProfileError(
+            path,
+            f"the file name {path.name!r} cannot name a profile: the name ({path.stem!r}) is a "
+            "directory under dist/, so letters, digits and . _ + - only, without '..'",
+        )
     raw, chain = load_chain(path)
     root = project_root(path, raw)
     if "package" not in raw:
@@ -534,16 +565,20 @@ def _resolve_targets(path: Path, key: str, value: ListValue) -> tuple[Target, ..
 def resolve_variants(path: Path, raw: Mapping[str, Any]) -> list[Variant]:
     """Named variants, then the [matrix] combinations, each over [defaults]."""
     defaults = raw.get("defaults", {})
+    allow_exec = bool(raw.get("allow_exec", False))
     variants = [
-        make_variant(path, name, merge_layer(defaults, table), f"variants.{name}")
+        make_variant(path, name, merge_layer(defaults, table), f"variants.{name}", allow_exec)
         for name, table in raw.get("variants", {}).items()
     ]
     seen = {v.name for v in variants}
     for name, table in matrix_combinations(raw.get("matrix", {})):
+        check_variant_name(path, f"matrix (generated name {name!r})", name)
         if name in seen:
             raise ProfileError(path, f"matrix: generated variant {name!r} duplicates a variant")
         seen.add(name)
-        variants.append(make_variant(path, name, merge_layer(defaults, table), "matrix"))
+        variants.append(
+            make_variant(path, name, merge_layer(defaults, table), "matrix", allow_exec)
+        )
     return variants
 
 
@@ -567,13 +602,49 @@ def _axis_label(value: object) -> str:
     if isinstance(value, bool):
         return "on" if value else "off"
     if isinstance(value, list):
-        return "+".join(value) or "none"
-    return re.sub(r"[^A-Za-z0-9.+-]", "-", str(value))
+        return "+".join(_axis_label(v) for v in value) or "none"
+    return re.sub(r"[^A-Za-z0-9.+-]", "-", str(value)).replace("..", "-")
 
 
-def make_variant(path: Path, name: str, table: Mapping[str, Any], where: str) -> Variant:
+# go build flags a profile may not give as raw flags: the output is buildopt's (it writes each
+# binary inside dist/ and verifies it there), and these run programs of the profile's choosing.
+OUTPUT_FLAGS = frozenset({"o"})
+EXEC_FLAGS = frozenset({"toolexec", "exec"})
+
+
+def _flag_name(word: str) -> str:
+    """'o' for -o, --o, -o=x; '' for a word that is not a flag."""
+    return word.lstrip("-").split("=", 1)[0] if word.startswith("-") else ""
+
+
+def check_raw_flags(
+    path: Path, where: str, flags: Sequence[str], goflags: str, allow_exec: bool
+) -> None:
+    """Refuse -o (buildopt owns the output) and, unless allow_exec, -toolexec/-exec, in the
+    variant's flags and in its env.GOFLAGS."""
+    for key, words in ((f"{where}.flags", flags), (f"{where}.env.GOFLAGS", goflags.split())):
+        for word in words:
+            name = _flag_name(word)
+            if name in OUTPUT_FLAGS:
+                raise ProfileError(
+                    path, f"{key}: {word!r}: buildopt sets the output path itself (see output)"
+                )
+            if name in EXEC_FLAGS and not allow_exec:
+                raise ProfileError(
+                    path,
+                    f"{key}: {word!r} runs a program of the profile's choosing; set "
+                    "allow_exec = true at the top of the profile to allow it",
+                )
+
+
+def make_variant(
+    path: Path, name: str, table: Mapping[str, Any], where: str, allow_exec: bool = False
+) -> Variant:
     """A validated Variant from a fully layered table."""
     lists = {k: _final_list(table.get(k, [])) for k in LIST_KEYS}
+    check_raw_flags(
+        path, where, lists["flags"], table.get("env", {}).get("GOFLAGS", ""), allow_exec
+    )
     for tag in lists["tags"]:
         if not _TAG_RE.fullmatch(tag):
             raise ProfileError(

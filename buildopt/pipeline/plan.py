@@ -236,6 +236,10 @@ def _step(
     directory = module_dir(profile.package)
     package = package_arg(profile.package, directory)
     output = dist / variant.name / target.id / _binary_name(profile, variant, target)
+    if not output.resolve().is_relative_to(dist.resolve()):  # a symlink under dist/, say
+        raise ProfileError(
+            profile.path, f"{variant.origin}: the binary would be written outside {dist}: {output}"
+        )
     try:
         argv = go_build_argv(go, variant, output, package)
     except QuoteError as exc:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -265,3 +266,30 @@ strip = "all"
     small = rows["small"]
     assert small["delta"]["symtab"] < 0 and small["delta"]["dwarf"] < 0
     assert {line.split(":")[0] for line in small["explanation"]} >= {"-s", "-w"}
+
+
+def test_hostile_names_and_flags_write_nothing_outside_dist(tmp_path: Path) -> None:
+    """The cases of issue 11 that escaped dist/: a generated name with '/' and '..', and -o in
+    raw flags. The first builds inside dist/, the second is refused before anything runs."""
+    project = tmp_path / "project"
+    (project / "profiles").mkdir(parents=True)
+    shutil.copytree(REPO / "tests" / "go" / "hello", project / "hello")
+    escaped = tmp_path / "ESCAPED"
+    (project / "profiles" / "m.toml").write_text(
+        'package = "./hello"\n[defaults]\ncgo = false\n[matrix]\n'
+        f'ldflags = [["-X=main.version=x/../../../..{escaped}"]]\n'
+    )
+    done = buildopt(["build", "--profile", "m"], cwd=project)
+    assert done.returncode == 0, done.stderr
+    written = {p for p in tmp_path.rglob("*") if p.is_file()}
+    outside = {p for p in written if not p.is_relative_to(project)}
+    assert outside == set() and not escaped.exists()
+    binaries = list((project / "dist" / "m").rglob("hello"))
+    assert len(binaries) == 1 and ".." not in str(binaries[0].relative_to(project))
+    (project / "profiles" / "o.toml").write_text(
+        f'package = "./hello"\n[variants.a]\nflags = ["-o", "{escaped}"]\n'
+    )
+    refused = buildopt(["build", "--profile", "o"], cwd=project)
+    assert refused.returncode == 2
+    assert refused.stderr.count("\n") == 1 and "buildopt sets the output path" in refused.stderr
+    assert not escaped.exists() and not (project / "dist" / "o").exists()

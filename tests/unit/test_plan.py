@@ -295,13 +295,79 @@ def test_windows_outputs_get_exe(project: Path) -> None:
 
 
 def test_argv_with_output_swaps_only_the_output(project: Path) -> None:
-    write_profile(project, "p", 'package = "./app"\n[variants.a]\nflags = ["-o", "x"]\n')
+    write_profile(project, "p", 'package = "./app"\n[variants.a]\nflags = ["-a", "-v"]\n')
     (step,) = make_plan(load_profile("p", project), TOOLS, {}).steps
     swapped = step.argv_with_output(Path("/tmp/t"))
     assert swapped[3] == "/tmp/t" and swapped[4:] == list(step.argv[4:])
+    assert step.argv[2] == "-o" and step.argv.count("-o") == 1
 
 
 def test_unquotable_x_value_is_a_profile_error(project: Path) -> None:
     write_profile(project, "p", 'package = "./app"\n[variants.a]\nx = { "main.v" = "a\'b\\"c" }\n')
     with pytest.raises(ProfileError, match=r"variants\.a: .*both ' and"):
+        make_plan(load_profile("p", project), TOOLS, {})
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        ('flags = ["-o", "/tmp/x"]', "variants.a.flags: '-o': buildopt sets the output path"),
+        ('flags = ["-o=/tmp/x"]', "variants.a.flags: '-o=/tmp/x'"),
+        ('flags = ["--o", "x"]', "variants.a.flags: '--o'"),
+        ('env = { GOFLAGS = "-mod=mod -o=/tmp/x" }', "variants.a.env.GOFLAGS: '-o=/tmp/x'"),
+        ('flags = ["-toolexec=/bin/sh"]', "runs a program of the profile's choosing"),
+        ('env = { GOFLAGS = "-toolexec=/bin/sh" }', "set allow_exec = true"),
+        ('flags = ["-exec", "x"]', "variants.a.flags: '-exec'"),
+        ('env = { A = "x\\u0000y" }', "variants.a.env.A: a NUL byte"),
+        ('flags = ["-tags=a\\u0000"]', "variants.a.flags[0]: a NUL byte"),
+    ],
+)
+def test_raw_flags_that_would_escape_or_run_programs(
+    project: Path, table: str, message: str
+) -> None:
+    write_profile(project, "p", f'package = "./app"\n[variants.a]\n{table}\n')
+    with pytest.raises(ProfileError) as info:
+        load_profile("p", project)
+    assert message in info.value.message and "\n" not in info.value.message
+
+
+def test_allow_exec_lets_toolexec_through(project: Path) -> None:
+    write_profile(
+        project,
+        "p",
+        'allow_exec = true\npackage = "./app"\n[variants.a]\nflags = ["-toolexec=/usr/bin/time"]\n',
+    )
+    (step,) = make_plan(load_profile("p", project), TOOLS, {}).steps
+    assert "-toolexec=/usr/bin/time" in step.argv
+
+
+def test_generated_names_are_checked_like_written_ones(project: Path) -> None:
+    """An -X value with a path in a [matrix] axis once named a variant x/../../tmp/ESCAPED, and
+    its binary was written outside dist/."""
+    write_profile(
+        project,
+        "p",
+        'package = "./app"\n[variants.a]\n[matrix]\n'
+        'ldflags = [["-X=main.version=x/../../../../tmp/ESCAPED"]]\n',
+    )
+    plan = make_plan(load_profile("p", project), TOOLS, {})
+    for step in plan.steps:
+        assert step.output.resolve().is_relative_to(plan.dist.resolve())
+        assert "/" not in step.variant.name and ".." not in step.variant.name
+
+
+def test_names_a_file_system_cannot_hold_are_refused(project: Path) -> None:
+    write_profile(project, "p", f'package = "./app"\n[variants.{"v" * 300}]\n')
+    with pytest.raises(ProfileError, match="more than a file system holds"):
+        load_profile("p", project)
+    (project / "profiles" / "...toml").write_text('package = "./app"\n[variants.a]\n')
+    with pytest.raises(ProfileError, match="cannot name a profile"):
+        load_profile("profiles/...toml", project)
+
+
+def test_a_symlink_in_dist_cannot_take_the_binary_elsewhere(project: Path, tmp_path: Path) -> None:
+    write_profile(project, "p", 'package = "./app"\n[variants.a]\n')
+    (project / "dist" / "p").mkdir(parents=True)
+    (project / "dist" / "p" / "a").symlink_to(tmp_path.parent)
+    with pytest.raises(ProfileError, match="would be written outside"):
         make_plan(load_profile("p", project), TOOLS, {})
