@@ -10,6 +10,7 @@ import threading
 from pathlib import Path
 
 from buildopt.binary.bulk import scratch
+from buildopt.inputs import open_regular
 
 HASH_CHUNK = 8 << 20
 
@@ -49,7 +50,7 @@ def sha256_of(path: str | Path) -> str:
 
     digest = hashlib.sha256()
     view = scratch(HASH_CHUNK)
-    with open(path, "rb", buffering=0) as f:
-        while size := f.readinto(view):
+    with open_regular(path, buffering=0) as f:  # never blocks on a FIFO
+        while size := f.readinto(view):  # type: ignore[attr-defined]
             digest.update(view[:size])
     return digest.hexdigest()

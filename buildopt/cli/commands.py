@@ -74,6 +74,19 @@ def plan_command(
     return EXIT_OK
 
 
+def _load_record(path: Path) -> Record:
+    """A build record, with the size limit BUILDOPT_MAX_JSON sets (default 256 MiB)."""
+    from buildopt.config.units import UnitError, parse_size
+    from buildopt.record import store
+
+    given = os.environ.get("BUILDOPT_MAX_JSON")
+    try:
+        limit = parse_size(given) if given else store.MAX_RECORD_BYTES
+    except UnitError as exc:
+        raise UsageError(f"BUILDOPT_MAX_JSON: {exc}") from None
+    return store.load(path, limit)
+
+
 def _existing_record(profile: Profile, dist: str | None, cwd: Path, command: str) -> Path:
     path = profile.record_path(_dist(dist, cwd))
     if not path.is_file():
@@ -96,7 +109,6 @@ def compare_command(
     """``buildopt compare``: variants against the baseline, or two build records."""
     from buildopt.analysis import compare
     from buildopt.output import console as report
-    from buildopt.record import store
 
     cwd = cwd or Path.cwd()
     if rows < 1:
@@ -104,7 +116,7 @@ def compare_command(
     if len(records) > 2:
         raise UsageError("compare: give one build record (or --profile), or two to compare")
     if len(records) == 2:
-        old, new = (store.load(cwd / r) for r in records)
+        old, new = (_load_record(cwd / r) for r in records)
         items = compare.compare_records(old, new)
         if as_json:
             report.print_json(compare.records_json(items))
@@ -117,7 +129,7 @@ def compare_command(
         path = _existing_record(_profile(profile, cwd, "compare"), dist, cwd, "compare")
     else:
         raise UsageError("compare: give --profile P or build record files")
-    record = store.load(path)
+    record = _load_record(path)
     variant_rows = compare.compare_variants(record)
     if as_json:
         report.print_json(compare.variants_json(record, variant_rows))
@@ -144,7 +156,6 @@ def gate_command(
     from buildopt.output import console as report
     from buildopt.output import gate as gate_output
     from buildopt.pipeline.plan import all_ids
-    from buildopt.record import store
     from buildopt.system import toolchain
     from buildopt.system.files import atomic_write_text
 
@@ -160,7 +171,7 @@ def gate_command(
         build_command(
             str(loaded.path), record=str(record_path), dist=dist, cwd=cwd, environ=environ
         )
-    data = store.load(record_path)
+    data = _load_record(record_path)
     if data.profile.name != loaded.name:
         raise UsageError(
             f"gate --record {record_path}: a record of profile {data.profile.name!r}, "
@@ -170,7 +181,7 @@ def gate_command(
     if baseline_path is not None and not baseline_path.is_file():
         print(f"no baseline record at {baseline_path}: growth budgets pass", file=sys.stderr)
         baseline_path = None
-    old = store.load(baseline_path) if baseline_path else None
+    old = _load_record(baseline_path) if baseline_path else None
     checks = gate.evaluate(loaded.budgets, loaded.images, data, old, _image_records(loaded))
     if markdown:
         atomic_write_text(cwd / markdown, gate_output.markdown(checks, loaded.name))
@@ -195,7 +206,7 @@ def _image_records(profile: Profile) -> dict[Path, Record | RecordError]:
     out: dict[Path, Record | RecordError] = {}
     for path in {p for image in profile.images for p in image.records}:
         try:
-            out[path] = store.load(path)
+            out[path] = _load_record(path)
         except store.RecordError as exc:
             out[path] = exc
     return out
@@ -224,7 +235,7 @@ def merge_command(records: Sequence[str], *, output: str, cwd: Path | None = Non
     cwd = cwd or Path.cwd()
     if not output:
         raise UsageError("merge: -o/--output FILE is required")
-    loaded = [(r, store.load(cwd / r)) for r in records]
+    loaded = [(r, _load_record(cwd / r)) for r in records]
     merged = store.merge(loaded)
     store.save(cwd / output, merged)
     print(
@@ -270,7 +281,7 @@ def startup_command(
         loaded = _profile(profile, cwd, "startup")
         config = loaded.startup
         record_path = _existing_record(loaded, dist, cwd, "startup")
-        record = store.load(record_path)
+        record = _load_record(record_path)
         binaries, skipped, baseline = _runnable(record, environ)
         if args:
             config = replace(config, args=tuple(args))

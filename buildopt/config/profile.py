@@ -22,6 +22,7 @@ from buildopt.config.budgets import SOURCE_KEY, Budget, ImageBudget, parse_budge
 from buildopt.config.startup import StartupConfig, parse_config
 from buildopt.config.target import Target, TargetSyntaxError, parse_target
 from buildopt.errors import ProfileError, UsageError
+from buildopt.inputs import NotRegularFile, TooLarge, read_limited
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -227,7 +228,12 @@ class Profile:
 def find_profile(spec: str, cwd: Path) -> Path:
     """``NAME`` -> ``profiles/NAME.toml`` under cwd; anything with ``/`` or ``.toml`` is a path."""
     if spec.endswith(".toml") or "/" in spec or spec.startswith("."):
-        path = (cwd / spec).resolve()
+        try:
+            path = (cwd / spec).resolve()
+        except (OSError, RuntimeError) as exc:  # a symlink loop
+            raise UsageError(f"--profile {spec}: cannot resolve: {exc}") from None
+        if path.exists() and not path.is_file():
+            raise UsageError(f"--profile {spec}: {path} is not a regular file")
         if not path.is_file():
             raise UsageError(f"--profile {spec}: no such file {path}")
         return path
@@ -245,17 +251,33 @@ def available_profiles(cwd: Path) -> list[str]:
     return sorted(p.stem for p in (cwd / PROFILES_DIR).glob("*.toml"))
 
 
+MAX_PROFILE_BYTES = 1 << 20  # a profile is a page or two; a bigger one is refused, not parsed
+MAX_KEY_PARTS = 64  # parts of one dotted key: tomllib takes quadratic time in them
+_LONG_DOTTED_KEY = re.compile(
+    rb"""(?:(?:[A-Za-z0-9_-]+|"[^"\n]*"|'[^'\n]*')[ \t]*\.[ \t]*){%d,}""" % MAX_KEY_PARTS
+)
+
+
 def read_toml(path: Path) -> dict[str, Any]:
+    """One profile file, parsed; ProfileError for a file that is not regular, too large, not
+    UTF-8, not TOML, or shaped to make the parser take minutes or recurse without end."""
     try:
-        with path.open("rb") as f:
-            data: dict[str, Any] = tomllib.load(f)
-            return data
+        blob = read_limited(path, MAX_PROFILE_BYTES)
+    except (NotRegularFile, TooLarge) as exc:
+        raise ProfileError(path, str(exc)) from exc
+    except OSError as exc:
+        raise ProfileError(path, f"cannot read: {exc.strerror or exc}") from exc
+    if _LONG_DOTTED_KEY.search(blob):
+        raise ProfileError(path, f"a dotted key of more than {MAX_KEY_PARTS} parts")
+    try:
+        data: dict[str, Any] = tomllib.loads(blob.decode("utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise ProfileError(path, f"invalid TOML: {exc}") from exc
     except UnicodeDecodeError as exc:
         raise ProfileError(path, f"not UTF-8 text: {exc}") from exc
-    except OSError as exc:
-        raise ProfileError(path, f"cannot read: {exc.strerror}") from exc
+    except RecursionError:
+        raise ProfileError(path, "arrays or tables nested too deeply") from None
+    return data
 
 
 def _did_you_mean(word: str, choices: Iterable[str]) -> str:

@@ -15,6 +15,7 @@ from pathlib import Path
 import msgspec
 
 from buildopt.errors import BuildoptError
+from buildopt.inputs import NotRegularFile, TooLarge, read_limited
 from buildopt.record.model import RECORD_SCHEMA, Record
 from buildopt.system.files import atomic_write_text
 
@@ -80,12 +81,17 @@ def decode(data: bytes, source: object) -> Record:
         raise RecordError(f"{source}: {describe(exc)}") from None
 
 
-def load(path: Path) -> Record:
-    """Read and check the build record at path."""
+MAX_RECORD_BYTES = 256 << 20  # a record of 100 large binaries is a few MB; BUILDOPT_MAX_JSON
+
+
+def load(path: Path, limit: int = MAX_RECORD_BYTES) -> Record:
+    """Read and check the build record at path: a regular file of at most limit bytes."""
     try:
-        data = path.read_bytes()
-    except IsADirectoryError:
-        raise RecordError(f"{path}: is a directory, not a build record") from None
+        data = read_limited(path, limit)
+    except NotRegularFile as exc:
+        raise RecordError(f"{path}: {exc}, not a build record") from None
+    except TooLarge as exc:
+        raise RecordError(f"{path}: {exc} for a build record (BUILDOPT_MAX_JSON)") from None
     except OSError as exc:
         raise RecordError(f"{path}: cannot read: {exc.strerror or exc}") from None
     return decode(data, path)

@@ -544,7 +544,7 @@ def test_cli_tables(go_binaries: dict[str, Path]) -> None:
     ("make", "message"),
     [
         (lambda p: p.write_bytes(b""), "is empty"),
-        (lambda p: p.mkdir(), "is a directory"),
+        (lambda p: p.mkdir(), "not a regular file (a directory)"),
         (lambda p: None, "No such file"),
         (lambda p: p.write_bytes(b"\x7fELF\x02\x01\x01" + bytes(9)), "corrupt or truncated"),
     ],

@@ -140,7 +140,7 @@ def test_load_record_errors(tmp_path: Path) -> None:
         load(bad)
     with pytest.raises(RecordError, match="cannot read"):
         load(tmp_path / "missing.json")
-    with pytest.raises(RecordError, match="is a directory"):
+    with pytest.raises(RecordError, match=r"not a regular file \(a directory\)"):
         load(tmp_path)
 
 

@@ -29,6 +29,7 @@ from elftools.elf.sections import Section as ElfSection
 
 from buildopt.binary.bulk import scratch
 from buildopt.errors import BuildoptError
+from buildopt.inputs import NotRegularFile, open_regular
 
 ELF_MAGIC = b"\x7fELF"
 SHT_NOBITS = "SHT_NOBITS"
@@ -146,10 +147,10 @@ class ElfLayout(msgspec.Struct, frozen=True):
 @contextmanager
 def open_elf(path: str | os.PathLike[str]) -> Iterator[tuple[BinaryIO, ElfLayout]]:
     """Open path and read its layout; NotElfError names the file and the problem."""
-    if os.path.isdir(path):
-        raise NotElfError(path, "is a directory, not an ELF file")
     try:
-        f = open(path, "rb")  # noqa: SIM115 - closed below, after the caller is done
+        f = open_regular(path)
+    except NotRegularFile as exc:
+        raise NotElfError(path, f"{exc}, not an ELF file") from exc
     except OSError as exc:
         raise NotElfError(path, exc.strerror or str(exc)) from exc
     try:

@@ -1,0 +1,99 @@
+"""Inputs that hung buildopt or were read without limit (issue 11): FIFOs, devices and
+directories where a file is expected, and profiles shaped to make the TOML parser take minutes
+or recurse. Each is one line and exit 2, at once, with no process left behind."""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from tests.integration.conftest import buildopt, processes_with_env
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def fifo(tmp_path: Path) -> Path:
+    path = tmp_path / "fifo"
+    os.mkfifo(path)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["inspect", "{fifo}"], "{fifo}: not a regular file (a FIFO), not an ELF file"),
+        (["inspect", "--json", "{fifo}"], "{fifo}: not a regular file (a FIFO)"),
+        (["inspect", "/dev/zero"], "/dev/zero: not a regular file (a character device)"),
+        (["compare", "{fifo}"], "{fifo}: not a regular file (a FIFO), not a build record"),
+        (["compare", "/dev/zero"], "/dev/zero: not a regular file (a character device)"),
+        (["merge", "{fifo}", "-o", "{dir}/m.json"], "{fifo}: not a regular file (a FIFO)"),
+        (["compare", "{dir}"], "{dir}: not a regular file (a directory), not a build record"),
+        (["plan", "--profile", "{fifo}"], "--profile {fifo}: {fifo} is not a regular file"),
+        (["plan", "--profile", "/dev/null"], "--profile /dev/null: /dev/null is not a regular"),
+    ],
+)
+def test_not_a_regular_file_is_refused_at_once(
+    fifo: Path, tmp_path: Path, args: list[str], expected: str
+) -> None:
+    mark = uuid.uuid4().hex  # unique across xdist workers, whose tmp_path names repeat
+    filled = [a.format(fifo=fifo, dir=tmp_path) for a in args]
+    started = time.monotonic()
+    done = buildopt(filled, env={"BUILDOPT_TEST_MARK": mark}, timeout=30)
+    assert time.monotonic() - started < 20
+    assert done.returncode == 2
+    assert done.stderr.startswith("error: " + expected.format(fifo=fifo, dir=tmp_path))
+    assert done.stderr.count("\n") == 1
+    assert processes_with_env(f"BUILDOPT_TEST_MARK={mark}") == []
+
+
+def test_a_bad_file_before_a_good_one_still_reports_the_good_one(fifo: Path) -> None:
+    import json
+    import shutil
+
+    good = str(Path(shutil.which("go") or "/usr/local/go/bin/go").resolve())
+    done = buildopt(["inspect", "--json", str(fifo), "/dev/zero", good], timeout=60)
+    assert done.returncode == 2
+    first, second, third = json.loads(done.stdout)["binaries"]
+    assert "FIFO" in first["error"] and "character device" in second["error"]
+    assert third["path"] == good and third["packages"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (".".join(["k"] * 100_000) + " = 1\n", "a dotted key of more than 64 parts"),
+        ("a = " + "[" * 100_000 + "]" * 100_000 + "\n", "arrays or tables nested too deeply"),
+        (
+            "a = " + "{b = " * 50_000 + "1" + "}" * 50_000 + "\n",
+            "arrays or tables nested too deeply",
+        ),
+        ("# padding\n" * 200_000, "larger than the 1,048,576 bytes allowed"),
+    ],
+)
+def test_profiles_shaped_against_the_parser(tmp_path: Path, text: str, expected: str) -> None:
+    """A 100,000-part dotted key once ran 300 s and took 23.6 GB; deep nesting raised
+    RecursionError (exit 3)."""
+    profile = tmp_path / "hostile.toml"
+    profile.write_text(text)
+    started = time.monotonic()
+    done = buildopt(["plan", "--profile", str(profile)], timeout=60)
+    assert time.monotonic() - started < 20
+    assert done.returncode == 2
+    assert done.stderr == f"error: {profile}: {expected}\n"
+
+
+def test_the_record_size_limit_is_documented_and_overridable(tmp_path: Path) -> None:
+    record = tmp_path / "build.json"
+    record.write_text('{"schema": "buildopt.build/1"}' + " " * 2048)
+    done = buildopt(["compare", str(record)], env={"BUILDOPT_MAX_JSON": "1 KiB"})
+    assert done.returncode == 2
+    assert "larger than the 1,024 bytes allowed for a build record (BUILDOPT_MAX_JSON)" in (
+        done.stderr
+    )
+    over = buildopt(["compare", str(record)])  # the default limit: read, then found short
+    assert over.returncode == 2 and "buildopt: required, but missing" in over.stderr
