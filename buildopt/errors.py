@@ -23,6 +23,8 @@ class BuildoptError(Exception):
     exit_code = EXIT_BAD_INPUT
 
     def __init__(self, message: str) -> None:
+        # One line, whatever the input put in it (a variant name with a newline, say).
+        message = message.replace("\r", "\\r").replace("\n", "\\n")
         super().__init__(message)
         self.message = message
 

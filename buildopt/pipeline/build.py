@@ -83,8 +83,12 @@ def skipped_result(skip: Skip) -> Build:
 def build_step(
     step: Step, environ: Mapping[str, str], group: proc.ProcessGroup, *, dwarf: bool = False
 ) -> Build:
-    """One go build into a temporary name, verified, then renamed into place."""
-    tmp = temp_path_for(step.output)
+    """One go build into a temporary name, verified, then renamed into place. A binary that
+    fails verification is not: the binary a previous build left at the output stays."""
+    try:
+        tmp = temp_path_for(step.output)
+    except OSError as exc:  # dist/ read-only, full, or a file in the way
+        return _result(step, "failed", f"cannot write {step.output.parent}: {exc.strerror}")
     try:
         done = group.run(step.argv_with_output(tmp), env={**environ, **step.env}, cwd=step.dir)
         if group.stopping.is_set():
@@ -97,15 +101,30 @@ def build_step(
                 wall_seconds=done.seconds,
                 stderr_tail=proc.excerpt(done.stderr),
             )
+        if not tmp.is_file():
+            return _result(
+                step,
+                "failed",
+                "go build exited with 0 but wrote no binary",
+                wall_seconds=done.seconds,
+                stderr_tail=proc.excerpt(done.stderr),
+            )
         verification, facts = verify(step, tmp, dwarf=dwarf)
+        if not verification.ok:
+            return _result(
+                step,
+                "failed",
+                "verification: " + "; ".join(verification.problems),
+                wall_seconds=done.seconds,
+                verification=verification,
+            )
         size = tmp.stat().st_size
         digest = facts.sha256 if facts else sha256_of(tmp)
         os.replace(tmp, step.output)
-        reason = "" if verification.ok else "verification: " + "; ".join(verification.problems)
         return _result(
             step,
-            "ok" if verification.ok else "failed",
-            reason,
+            "ok",
+            "",
             output=str(step.output),
             wall_seconds=done.seconds,
             size=size,

@@ -293,3 +293,44 @@ def test_hostile_names_and_flags_write_nothing_outside_dist(tmp_path: Path) -> N
     assert refused.returncode == 2
     assert refused.stderr.count("\n") == 1 and "buildopt sets the output path" in refused.stderr
     assert not escaped.exists() and not (project / "dist" / "o").exists()
+
+
+@pytest.mark.parametrize(
+    ("write", "reason"),
+    [
+        ("printf 'not an elf' > \"$out\"", "verification: cannot read the binary"),
+        (":", "go build exited with 0 but wrote no binary"),
+    ],
+)
+def test_a_failed_build_leaves_the_last_good_binary(
+    go: str, tmp_path: Path, write: str, reason: str
+) -> None:
+    """A go that writes garbage (or nothing) and exits 0: the variant fails, exit 1, one line
+    per failure in the table, and the binary the last good build left is still there."""
+    project = tmp_path / "project"
+    (project / "profiles").mkdir(parents=True)
+    shutil.copytree(REPO / "tests" / "go" / "hello", project / "hello")
+    (project / "profiles" / "p.toml").write_text('package = "./hello"\n[variants.a]\ncgo = false\n')
+    good = buildopt(["build", "--profile", "p"], cwd=project)
+    assert good.returncode == 0, good.stderr
+    (binary,) = (project / "dist" / "p").rglob("hello")
+    before = binary.read_bytes()
+    fake = tmp_path / "fake-go"
+    fake.write_text(
+        "#!/bin/sh\n"
+        'if [ "$1" = build ]; then\n'
+        '  while [ $# -gt 0 ]; do [ "$1" = -o ] && out="$2"; shift; done\n'
+        f"  {write}\n  exit 0\nfi\n"
+        f'exec {go} "$@"\n'
+    )
+    fake.chmod(0o755)
+    done = buildopt(
+        ["build", "--profile", "p", "--json"], cwd=project, env={"BUILDOPT_GO": str(fake)}
+    )
+    assert done.returncode == 1, done.stderr
+    assert "internal error" not in done.stderr and "Traceback" not in done.stderr
+    (entry,) = json.loads(done.stdout)["builds"]
+    assert entry["status"] == "failed" and entry["reason"].startswith(reason)
+    assert entry["output"] is None and entry["inspect"] is None
+    assert binary.read_bytes() == before
+    assert [p.name for p in binary.parent.iterdir()] == ["hello"]  # no temporary file left

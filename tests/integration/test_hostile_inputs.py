@@ -97,3 +97,39 @@ def test_the_record_size_limit_is_documented_and_overridable(tmp_path: Path) -> 
     )
     over = buildopt(["compare", str(record)])  # the default limit: read, then found short
     assert over.returncode == 2 and "buildopt: required, but missing" in over.stderr
+
+
+def test_outputs_that_cannot_be_written_are_one_line(tmp_path: Path) -> None:
+    """--record, merge -o, --markdown and --dist at a directory or under a file: these were
+    internal errors (exit 3); now one line naming the path, exit 2 (the build itself fails with
+    the variant failing first when its binary cannot be written)."""
+    import shutil
+
+    from tests.conftest import REPO
+
+    project = tmp_path / "project"
+    (project / "profiles").mkdir(parents=True)
+    shutil.copytree(REPO / "tests" / "go" / "hello", project / "hello")
+    (project / "profiles" / "p.toml").write_text(
+        'package = "./hello"\n[variants.a]\ncgo = false\n'
+        '[[budget]]\nselect = "*"\nmax_size = "100 MiB"\n'
+    )
+    a_file = tmp_path / "a-file"
+    a_file.write_text("x")
+    a_dir = tmp_path / "a-dir"
+    a_dir.mkdir()
+    built = buildopt(["build", "--profile", "p"], cwd=project)
+    assert built.returncode == 0, built.stderr
+    record = project / "dist" / "p" / "build.json"
+    cases = [
+        (["build", "--profile", "p", "--record", str(a_dir)], 2, f"cannot write {a_dir}: "),
+        (["merge", str(record), "-o", str(a_file / "m.json")], 2, f"cannot write {a_file}/m.json"),
+        (["gate", "--profile", "p", "--markdown", str(a_dir)], 2, f"cannot write {a_dir}: "),
+        (["gate", "--profile", "p", "--junit", str(a_file / "j.xml")], 2, "cannot write"),
+        (["build", "--profile", "p", "--dist", str(a_file)], 2, f"cannot write {a_file}/p/"),
+    ]
+    for args, code, message in cases:
+        done = buildopt(args, cwd=project)
+        assert done.returncode == code, (args, done.stderr)
+        assert "internal error" not in done.stderr and "Traceback" not in done.stderr
+        assert message in done.stderr, (args, done.stderr)

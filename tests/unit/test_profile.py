@@ -386,3 +386,11 @@ def test_typed_tables_and_record_location(project: Path) -> None:
     assert profile.dwarf_by_package
     assert profile.record_path() == project / "dist" / "p" / "build.json"
     assert profile.record_path(project / "out") == project / "out" / "p" / "build.json"
+
+
+def test_a_name_with_a_newline_is_still_one_line(project: Path) -> None:
+    """Found by the hostile-profile property test: the name went into the message as it was."""
+    write_profile(project, "p", 'package = "./app"\n[variants."a\\nb"]\n')
+    with pytest.raises(ProfileError) as info:
+        load_profile("p", project)
+    assert "\n" not in info.value.message and "variants.a\\nb" in info.value.message
