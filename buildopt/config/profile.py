@@ -37,6 +37,7 @@ LinkMode = Literal["internal", "external"]
 BuildMode = Literal["exe", "pie"]
 
 _NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*")
+RECORD_FILE = "build.json"  # dist/PROFILE/build.json: no variant directory may take its name
 MAX_NAME_BYTES = 255  # NAME_MAX of Linux file systems: a variant name is a directory name
 _TAG_RE = re.compile(r"[A-Za-z0-9_.]+")
 _ENV_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -213,7 +214,7 @@ class Profile:
 
     def record_path(self, dist: Path | None = None) -> Path:
         """The one place a profile's build record lives (``--dist`` moves it too)."""
-        return self.dist_dir(dist) / "build.json"
+        return self.dist_dir(dist) / RECORD_FILE
 
     def variant(self, name: str) -> Variant:
         for v in self.variants:
@@ -374,6 +375,8 @@ def check_variant_name(path: Path, where: str, name: str) -> None:
         raise ProfileError(path, f"{where}: a variant name may not contain '/'")
     if ".." in name:
         raise ProfileError(path, f"{where}: a variant name may not contain '..'")
+    if name == RECORD_FILE:
+        raise ProfileError(path, f"{where}: {RECORD_FILE} is the build record's name in dist/")
     if not _NAME_RE.fullmatch(name):
         raise ProfileError(
             path, f"{where}: a variant name is letters, digits and . _ + - (got {name!r})"

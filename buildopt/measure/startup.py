@@ -222,6 +222,8 @@ def _exec_error(program: str, words: list[str]) -> StartupError:
         8: "exec format error (a binary for another architecture or OS?)",
     }
     detail = reasons.get(errno, " ".join(words[2:]) or "the spawn helper failed")
+    if errno == 2 and Path(program).is_file():  # the file is there: its #! interpreter is not
+        detail = "its #! interpreter was not found (exec: no such file)"
     return StartupError(f"{program}: {detail}")
 
 

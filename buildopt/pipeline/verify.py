@@ -62,6 +62,12 @@ def expected_settings(step: Step) -> dict[str, str | None]:
     return expected
 
 
+def as_recorded(value: str | None) -> str | None:
+    """A setting as Go writes it into build info: cmd/go's appendBuildSetting replaces every
+    newline with a space ("make value safe"), so an -X value with a newline reads back so."""
+    return None if value is None else value.replace("\n", " ")
+
+
 def compare_settings(
     info: GoFacts, expected: dict[str, str | None]
 ) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -70,7 +76,7 @@ def compare_settings(
     for key, want in expected.items():
         got = info.setting(key)
         checked.append(key)
-        if got != want:
+        if got != as_recorded(want):
             problems.append(f"{key} is {_show(got)}, the variant asked for {_show(want)}")
     return tuple(checked), tuple(problems)
 

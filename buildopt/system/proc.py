@@ -61,11 +61,16 @@ def display(argv: Sequence[str]) -> str:
 class CommandFailed(BuildoptError):
     """An external command exited non-zero or could not be started."""
 
-    def __init__(self, argv: Sequence[str], returncode: int | None, stderr: str) -> None:
+    def __init__(
+        self, argv: Sequence[str], returncode: int | None, stderr: str, *, timeout: float = 0
+    ) -> None:
         self.argv = list(argv)
         self.returncode = returncode
         self.stderr_tail = tail(stderr)
-        what = "could not start" if returncode is None else f"exited with {returncode}"
+        if timeout:
+            what = f"did not finish within {timeout:g} s and was stopped"
+        else:
+            what = "could not start" if returncode is None else f"exited with {returncode}"
         first = self.stderr_tail.splitlines()[-1] if self.stderr_tail else ""
         super().__init__(f"{display(argv)} {what}" + (f": {first}" if first else ""))
 
@@ -104,7 +109,9 @@ def run(
             timeout=timeout,
             check=False,
         )
-    except (OSError, subprocess.TimeoutExpired) as exc:
+    except subprocess.TimeoutExpired as exc:
+        raise CommandFailed(argv, None, "", timeout=exc.timeout) from exc
+    except OSError as exc:
         raise CommandFailed(argv, None, str(exc)) from exc
     done = Completed(
         tuple(argv), proc.returncode, proc.stdout, proc.stderr, time.monotonic() - started

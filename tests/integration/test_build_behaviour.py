@@ -55,6 +55,20 @@ x = {{ "main.v" = {json.dumps(evil)} }}
     assert go_version_m(go, binary)["-ldflags"].startswith('-X "main.v=$(touch')
 
 
+def test_an_x_value_with_a_newline_verifies(tmp_path: Path, go: str) -> None:
+    """Go records build settings with newlines as spaces (cmd/go appendBuildSetting): the binary
+    was right, but verification compared with the newline and failed the variant."""
+    project = make_project(
+        tmp_path, 'package = "./hello"\n[variants.a]\ncgo = false\nx = { "main.v" = "one\\ntwo" }\n'
+    )
+    done = buildopt(["build", "--profile", "p"], cwd=project)
+    assert done.returncode == 0, done.stderr
+    binary = project / "dist" / "p" / "a" / "linux-amd64" / "hello"
+    out = subprocess.run([str(binary)], capture_output=True, text=True, check=True).stdout
+    assert out.startswith("v=one\ntwo user=")
+    assert "main.v=one two" in go_version_m(go, binary)["-ldflags"]
+
+
 def test_one_failure_does_not_stop_the_others(tmp_path: Path, go: str) -> None:
     project = make_project(
         tmp_path,

@@ -133,3 +133,24 @@ def test_outputs_that_cannot_be_written_are_one_line(tmp_path: Path) -> None:
         assert done.returncode == code, (args, done.stderr)
         assert "internal error" not in done.stderr and "Traceback" not in done.stderr
         assert message in done.stderr, (args, done.stderr)
+
+
+def test_a_time_out_is_not_reported_as_could_not_start() -> None:
+    from buildopt.system import proc
+
+    with pytest.raises(proc.CommandFailed) as info:
+        proc.run(["sleep", "5"], timeout=0.2)
+    assert "did not finish within 0.2 s and was stopped" in info.value.message
+    with pytest.raises(proc.CommandFailed, match="could not start"):
+        proc.run(["/nonexistent/tool"])
+
+
+def test_a_script_whose_interpreter_is_missing(tmp_path: Path) -> None:
+    script = tmp_path / "run.sh"
+    script.write_text("#!/nonexistent/interpreter\necho hi\n")
+    script.chmod(0o755)
+    done = buildopt(["startup", str(script), "--runs", "1", "--warmup", "0"])
+    assert done.returncode == 2
+    assert (
+        done.stderr == f"error: {script}: its #! interpreter was not found (exec: no such file)\n"
+    )

@@ -371,3 +371,9 @@ def test_a_symlink_in_dist_cannot_take_the_binary_elsewhere(project: Path, tmp_p
     (project / "dist" / "p" / "a").symlink_to(tmp_path.parent)
     with pytest.raises(ProfileError, match="would be written outside"):
         make_plan(load_profile("p", project), TOOLS, {})
+
+
+def test_a_variant_cannot_take_the_records_name(project: Path) -> None:
+    write_profile(project, "p", 'package = "./app"\n[variants."build.json"]\n')
+    with pytest.raises(ProfileError, match=r"build\.json is the build record's name"):
+        load_profile("p", project)
