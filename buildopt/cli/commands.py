@@ -87,6 +87,18 @@ def _load_record(path: Path) -> Record:
     return store.load(path, limit)
 
 
+def _seconds_from(environ: Mapping[str, str], name: str, default: float) -> float:
+    """A duration from the environment variable name (``90s``, ``30m`` is not: seconds or
+    ms), else default."""
+    from buildopt.config.units import UnitError, parse_seconds
+
+    given = environ.get(name)
+    try:
+        return parse_seconds(given) if given else default
+    except UnitError as exc:
+        raise UsageError(f"{name}: {exc}") from None
+
+
 def _existing_record(profile: Profile, dist: str | None, cwd: Path, command: str) -> Path:
     path = profile.record_path(_dist(dist, cwd))
     if not path.is_file():
@@ -272,6 +284,7 @@ def startup_command(
     from buildopt.output import console as report
     from buildopt.record import store
     from buildopt.record.model import STARTUP_SCHEMA, StartupReport
+    from buildopt.system import proc
 
     cwd = cwd or Path.cwd()
     environ = dict(environ or os.environ)
@@ -298,7 +311,10 @@ def startup_command(
         console.print(f"[yellow]skipped[/] {note}")
     if not binaries:
         raise UsageError("startup: nothing this machine can run")
-    with report.StartupProgress(console, len(binaries) * (config.warmup + config.runs)) as bar:
+    with (
+        proc.sigterm_as_interrupt(),  # a CI cancel stops the measured program, as Ctrl-C does
+        report.StartupProgress(console, len(binaries) * (config.warmup + config.runs)) as bar,
+    ):
         series = startup.run_series(
             binaries, config, environ, startup.spawn_helper(environ), bar.advance
         )
@@ -416,7 +432,7 @@ def build_command(
 ) -> int:
     """``buildopt build``: build the selected variants, verify them, write the build record."""
     from buildopt.output import console as report
-    from buildopt.pipeline.build import make_record, run_plan
+    from buildopt.pipeline.build import BUILD_TIMEOUT, make_record, run_plan
     from buildopt.record import store
 
     cwd = cwd or Path.cwd()
@@ -426,8 +442,9 @@ def build_command(
     plan = _load_plan(profile, variants, dist, cwd, environ, command="build")
     console = report.make_console()
     record_path = (cwd / record).resolve() if record else plan.dist / "build.json"
+    timeout = _seconds_from(environ, "BUILDOPT_BUILD_TIMEOUT", BUILD_TIMEOUT)
     with report.BuildProgress(console, len(plan.steps)) as progress:
-        builds = run_plan(plan, environ, jobs or os.cpu_count() or 1, progress)
+        builds = run_plan(plan, environ, jobs or os.cpu_count() or 1, progress, timeout)
     created = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
     data = make_record(plan, builds, created)
     if plan.profile.scan:

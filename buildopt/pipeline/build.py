@@ -7,13 +7,9 @@ with its whole process tree and leaves neither temporary files nor orphaned proc
 from __future__ import annotations
 
 import os
-import signal
-import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from contextlib import contextmanager
 from pathlib import Path
-from types import FrameType
 from typing import Any, Protocol
 
 import msgspec
@@ -80,8 +76,16 @@ def skipped_result(skip: Skip) -> Build:
     )
 
 
+BUILD_TIMEOUT = 3600.0  # seconds for one go build; BUILDOPT_BUILD_TIMEOUT sets another
+
+
 def build_step(
-    step: Step, environ: Mapping[str, str], group: proc.ProcessGroup, *, dwarf: bool = False
+    step: Step,
+    environ: Mapping[str, str],
+    group: proc.ProcessGroup,
+    *,
+    dwarf: bool = False,
+    timeout: float = BUILD_TIMEOUT,
 ) -> Build:
     """One go build into a temporary name, verified, then renamed into place. A binary that
     fails verification is not: the binary a previous build left at the output stays."""
@@ -90,25 +94,12 @@ def build_step(
     except OSError as exc:  # dist/ read-only, full, or a file in the way
         return _result(step, "failed", f"cannot write {step.output.parent}: {exc.strerror}")
     try:
-        done = group.run(step.argv_with_output(tmp), env={**environ, **step.env}, cwd=step.dir)
-        if group.stopping.is_set():
-            return _result(step, "failed", "interrupted", wall_seconds=done.seconds)
-        if done.returncode != 0:
-            return _result(
-                step,
-                "failed",
-                f"go build exited with {done.returncode}: {proc.first_error(done.stderr)}",
-                wall_seconds=done.seconds,
-                stderr_tail=proc.excerpt(done.stderr),
-            )
-        if not tmp.is_file():
-            return _result(
-                step,
-                "failed",
-                "go build exited with 0 but wrote no binary",
-                wall_seconds=done.seconds,
-                stderr_tail=proc.excerpt(done.stderr),
-            )
+        done = group.run(
+            step.argv_with_output(tmp), env={**environ, **step.env}, cwd=step.dir, timeout=timeout
+        )
+        failure = _no_binary(step, done, tmp, timeout, group.stopping.is_set())
+        if failure is not None:
+            return failure
         verification, facts = verify(step, tmp, dwarf=dwarf)
         if not verification.ok:
             return _result(
@@ -136,6 +127,26 @@ def build_step(
     finally:
         remove_quietly(tmp)
         remove_empty_dirs(step.output.parent, step.output.parent.parent.parent)
+
+
+def _no_binary(
+    step: Step, done: proc.Completed, tmp: Path, timeout: float, interrupted: bool
+) -> Build | None:
+    """The failed Build of a go build that left no binary to verify, else None."""
+    if interrupted:
+        reason = "interrupted"
+    elif done.timed_out:
+        reason = (
+            f"go build did not finish within {timeout:g} s and was stopped (BUILDOPT_BUILD_TIMEOUT)"
+        )
+    elif done.returncode != 0:
+        reason = f"go build exited with {done.returncode}: {proc.first_error(done.stderr)}"
+    elif not tmp.is_file():
+        reason = "go build exited with 0 but wrote no binary"
+    else:
+        return None
+    tail = "" if interrupted else proc.excerpt(done.stderr)
+    return _result(step, "failed", reason, wall_seconds=done.seconds, stderr_tail=tail)
 
 
 def _result(step: Step, status: Status, reason: str, **facts: Any) -> Build:
@@ -194,23 +205,6 @@ def variant_settings(variant: Variant) -> VariantSettings:
     return msgspec.convert(variant.settings(), VariantSettings)
 
 
-@contextmanager
-def sigterm_as_interrupt() -> Iterator[None]:
-    """Treat SIGTERM like Ctrl-C while building (main thread only)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handler(signum: int, frame: FrameType | None) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
 def cache_key(step: Step) -> tuple[object, ...]:
     """What decides whether two builds compile the standard library the same way.
 
@@ -259,7 +253,11 @@ class Scheduler:
 
 
 def run_plan(
-    plan: Plan, environ: Mapping[str, str], jobs: int, observer: Observer | None = None
+    plan: Plan,
+    environ: Mapping[str, str],
+    jobs: int,
+    observer: Observer | None = None,
+    timeout: float = BUILD_TIMEOUT,
 ) -> list[Build]:
     """Build every step of plan, jobs at a time; results in the profile's order."""
     observer = observer or Quiet()
@@ -272,11 +270,17 @@ def run_plan(
     jobs = max(1, jobs)
     executor = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="go-build")
     try:
-        with sigterm_as_interrupt():
+        with proc.sigterm_as_interrupt():
             while scheduler.queue or pending:
                 while len(pending) < jobs and (step := scheduler.next_step()) is not None:
                     future = executor.submit(
-                        _observed, step, environ, group, observer, plan.profile.dwarf_by_package
+                        _observed,
+                        step,
+                        environ,
+                        group,
+                        observer,
+                        dwarf=plan.profile.dwarf_by_package,
+                        timeout=timeout,
                     )
                     pending[future] = step
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)
@@ -303,9 +307,11 @@ def _observed(
     environ: Mapping[str, str],
     group: proc.ProcessGroup,
     observer: Observer,
+    *,
     dwarf: bool,
+    timeout: float,
 ) -> Build:
     if group.stopping.is_set():
         return _result(step, "failed", "interrupted")
     observer.started(step)
-    return build_step(step, environ, group, dwarf=dwarf)
+    return build_step(step, environ, group, dwarf=dwarf, timeout=timeout)

@@ -97,6 +97,7 @@ class Background(Generic[T, R]):
             os.close(write_fd)
             return
         if pid == 0:  # the child: compute, send, and leave without any of the parent's clean-up
+            _die_with_parent()
             os.close(read_fd)
             os._exit(_serve(func, items, write_fd))
         os.close(write_fd)
@@ -142,3 +143,22 @@ def _serve(func: Callable[[T], R], items: Sequence[T], fd: int) -> int:
         return 0
     except BaseException:
         return 1
+
+
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def _die_with_parent() -> None:
+    """In a forked child: get SIGKILL when the parent dies (a kill -9 of buildopt must not
+    leave a hashing child reading a FIFO or spinning on a device). Linux only; elsewhere the
+    parent's close() is the only way the child ends early."""
+    parent = os.getppid()
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):  # pragma: no cover - not Linux
+        return
+    if os.getppid() != parent:  # the parent died before the request took effect
+        os._exit(1)

@@ -16,8 +16,10 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
+from types import FrameType
 
 from buildopt.errors import BuildoptError
 
@@ -82,6 +84,7 @@ class Completed:
     stdout: str
     stderr: str
     seconds: float
+    timed_out: bool = False
 
 
 def run(
@@ -135,8 +138,10 @@ class ProcessGroup:
         *,
         env: Mapping[str, str],
         cwd: str | os.PathLike[str],
+        timeout: float | None = None,
     ) -> Completed:
-        """Run argv in a new session; never raises for a non-zero exit."""
+        """Run argv in a new session; never raises for a non-zero exit. Past timeout seconds
+        its whole process group is stopped (TERM, then KILL) and ``timed_out`` is set."""
         log.debug("+ %s", display(argv))
         started = time.monotonic()
         if self.stopping.is_set():
@@ -155,8 +160,18 @@ class ProcessGroup:
             return Completed(tuple(argv), 127, "", str(exc), time.monotonic() - started)
         with self._lock:
             self._running.add(proc)
+        timed_out = False
         try:
-            out, err = proc.communicate()
+            try:
+                out, err = proc.communicate(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                timed_out = True
+                _signal_group(proc, signal.SIGTERM)
+                try:
+                    out, err = proc.communicate(timeout=3.0)
+                except subprocess.TimeoutExpired:
+                    _signal_group(proc, signal.SIGKILL)
+                    out, err = proc.communicate()
         finally:
             with self._lock:
                 self._running.discard(proc)
@@ -166,6 +181,7 @@ class ProcessGroup:
             out.decode(errors="replace"),
             err.decode(errors="replace"),
             time.monotonic() - started,
+            timed_out,
         )
 
     def stop_all(self, grace: float = 3.0) -> None:
@@ -228,3 +244,21 @@ def wait_for(child: Child, timeout: float) -> bool:
     except subprocess.TimeoutExpired:
         return False
     return True
+
+
+@contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """Treat SIGTERM like Ctrl-C (main thread only): the
+    finally clauses that stop children run on a CI cancel as on Ctrl-C."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -154,3 +154,74 @@ def test_a_script_whose_interpreter_is_missing(tmp_path: Path) -> None:
     assert (
         done.stderr == f"error: {script}: its #! interpreter was not found (exec: no such file)\n"
     )
+
+
+def test_a_go_build_that_hangs_is_stopped(go: str, tmp_path: Path) -> None:
+    """go build had no time-out: a hung one hung buildopt. BUILDOPT_BUILD_TIMEOUT stops its
+    whole process group; the variant fails with the reason."""
+    import json
+    import shutil
+
+    from tests.conftest import REPO
+
+    project = tmp_path / "project"
+    (project / "profiles").mkdir(parents=True)
+    shutil.copytree(REPO / "tests" / "go" / "hello", project / "hello")
+    (project / "profiles" / "p.toml").write_text('package = "./hello"\n[variants.a]\n')
+    fake = tmp_path / "fake-go"
+    fake.write_text(f'#!/bin/sh\n[ "$1" = build ] && exec sleep 300\nexec {go} "$@"\n')
+    fake.chmod(0o755)
+    mark = uuid.uuid4().hex
+    started = time.monotonic()
+    done = buildopt(
+        ["build", "--profile", "p", "--json"],
+        cwd=project,
+        env={"BUILDOPT_GO": str(fake), "BUILDOPT_BUILD_TIMEOUT": "1s", "BUILDOPT_TEST_MARK": mark},
+    )
+    assert time.monotonic() - started < 30
+    assert done.returncode == 1, done.stderr
+    (entry,) = json.loads(done.stdout)["builds"]
+    assert entry["reason"] == (
+        "go build did not finish within 1 s and was stopped (BUILDOPT_BUILD_TIMEOUT)"
+    )
+    assert processes_with_env(f"BUILDOPT_TEST_MARK={mark}") == []
+
+
+def test_forked_children_die_with_a_killed_parent(go: str, tmp_path: Path) -> None:
+    """kill -9 of buildopt inspect left its hashing and decoding children running (a decoding
+    child writes only when its share is done: here tens of seconds of work)."""
+    import shutil
+    import signal
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    binary = Path(shutil.which("go") or go).resolve()
+    mark = uuid.uuid4().hex
+    run = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "buildopt",
+            "inspect",
+            "--json",
+            "--jobs",
+            "2",
+            *[str(binary)] * 400,
+        ],
+        cwd=REPO,
+        env={**os.environ, "BUILDOPT_TEST_MARK": mark},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 30
+    while len(processes_with_env(f"BUILDOPT_TEST_MARK={mark}")) < 3:  # decoders and hasher
+        assert time.monotonic() < deadline and run.poll() is None, "finished too soon"
+        time.sleep(0.05)
+    run.send_signal(signal.SIGKILL)
+    run.wait(timeout=10)
+    deadline = time.monotonic() + 3
+    while processes_with_env(f"BUILDOPT_TEST_MARK={mark}") and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert processes_with_env(f"BUILDOPT_TEST_MARK={mark}") == []

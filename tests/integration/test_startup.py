@@ -312,3 +312,49 @@ def test_the_programs_arguments_reach_it_as_given(tmp_path: Path) -> None:
     assert code == 0, err
     assert data["variants"][0]["runs"] == 1
     assert record.read_text().splitlines() == ["first", *words]
+
+
+def test_sigterm_during_startup_stops_the_program_and_the_helper(probe: Path) -> None:
+    """A CI cancel (SIGTERM to buildopt alone) left the spawn helper and the program running
+    with ppid 1; now they are stopped as on Ctrl-C, and buildopt exits 130."""
+    import signal
+    import sys
+    import uuid
+
+    mark = uuid.uuid4().hex
+    run = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "buildopt",
+            "startup",
+            str(probe),
+            "--runs",
+            "1",
+            "--warmup",
+            "0",
+            "--timeout",
+            "60s",
+            "--ready-stdout",
+            "^never$",
+            "--",
+            "-mode",
+            "never",
+        ],
+        cwd=REPO,
+        env={**os.environ, "BUILDOPT_TEST_MARK": mark},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 30
+    while len(processes_with_env(f"BUILDOPT_TEST_MARK={mark}")) < 3:  # buildopt, helper, probe
+        assert time.monotonic() < deadline and run.poll() is None, "the program never ran"
+        time.sleep(0.05)
+    run.send_signal(signal.SIGTERM)
+    _, err = run.communicate(timeout=30)
+    assert run.returncode == 130 and err.endswith("error: interrupted\n")
+    deadline = time.monotonic() + 10
+    while processes_with_env(f"BUILDOPT_TEST_MARK={mark}") and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert processes_with_env(f"BUILDOPT_TEST_MARK={mark}") == []
