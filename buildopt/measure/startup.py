@@ -227,8 +227,18 @@ def _exec_error(program: str, words: list[str]) -> StartupError:
     return StartupError(f"{program}: {detail}")
 
 
+def port_in_use(port: int) -> bool:
+    """Whether something accepts connections on the loopback port now."""
+    with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
+        return True
+    return False
+
+
 def measure(binary: Path, config: StartupConfig, environ: Mapping[str, str], helper: Path) -> Run:
     """One start of binary, to readiness; neither it nor anything it started is left running."""
+    if config.ready.kind == "port" and port_in_use(config.ready.port):
+        # a previous run's program (or another process) still holds it: not this run's socket
+        return Run(False, 0.0, error=f"port {config.ready.port} was in use before the start")
     note = evict(binary) if config.cold else ""
     env = {**environ, **config.env}
     env["GODEBUG"] = godebug(env.get("GODEBUG"))
@@ -346,6 +356,11 @@ def run_series(
     so that drift of the machine hits all of them alike."""
     for path in binaries.values():
         check_binary(path)
+    if config.ready.kind == "port" and port_in_use(config.ready.port):
+        raise StartupError(
+            f"--ready-port {config.ready.port}: another process already listens there, so the "
+            "program's own readiness could not be told apart; stop it or choose another port"
+        )
     collected: dict[str, list[Run]] = {name: [] for name in binaries}
     for round_no in range(config.warmup + config.runs):
         for name, path in binaries.items():

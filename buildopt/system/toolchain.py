@@ -21,6 +21,19 @@ GO_ENV_VAR = "BUILDOPT_GO"
 QUERY_TIMEOUT = 120.0
 
 
+def query_timeout(environ: Mapping[str, str]) -> float:
+    """Seconds a query of the toolchain (go env, go tool dist list) may take: BUILDOPT_GO_TIMEOUT
+    in seconds, else QUERY_TIMEOUT (the first go env of a new toolchain may download it)."""
+    given = environ.get("BUILDOPT_GO_TIMEOUT", "")
+    try:
+        seconds = float(given) if given else QUERY_TIMEOUT
+    except ValueError:
+        raise ToolchainError(f"BUILDOPT_GO_TIMEOUT={given}: expected seconds") from None
+    if seconds <= 0:
+        raise ToolchainError(f"BUILDOPT_GO_TIMEOUT={given}: expected more than 0 seconds")
+    return seconds
+
+
 def find_go(environ: Mapping[str, str]) -> str:
     """Path of the go command: $BUILDOPT_GO, else go on PATH, else /usr/local/go/bin/go."""
     explicit = environ.get(GO_ENV_VAR)
@@ -42,7 +55,7 @@ def find_go(environ: Mapping[str, str]) -> str:
 
 def _query_json(argv: list[str], environ: Mapping[str, str]) -> object:
     try:
-        done = proc.run(argv, env=environ, timeout=QUERY_TIMEOUT)
+        done = proc.run(argv, env=environ, timeout=query_timeout(environ))
     except proc.CommandFailed as exc:
         raise ToolchainError(f"the Go toolchain did not answer: {exc.message}") from exc
     try:

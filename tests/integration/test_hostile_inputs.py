@@ -225,3 +225,21 @@ def test_forked_children_die_with_a_killed_parent(go: str, tmp_path: Path) -> No
     while processes_with_env(f"BUILDOPT_TEST_MARK={mark}") and time.monotonic() < deadline:
         time.sleep(0.1)
     assert processes_with_env(f"BUILDOPT_TEST_MARK={mark}") == []
+
+
+def test_a_go_env_that_hangs_is_stopped(go: str, tmp_path: Path) -> None:
+    """plan with a go env -json that hangs answered only after 121 s."""
+    fake = tmp_path / "fake-go"
+    fake.write_text(f'#!/bin/sh\n[ "$1" = env ] && exec sleep 300\nexec {go} "$@"\n')
+    fake.chmod(0o755)
+    profile = tmp_path / "p.toml"
+    profile.write_text(f'package = "{tmp_path}"\n[variants.a]\n')
+    started = time.monotonic()
+    done = buildopt(
+        ["plan", "--profile", str(profile)],
+        env={"BUILDOPT_GO": str(fake), "BUILDOPT_GO_TIMEOUT": "1"},
+    )
+    assert time.monotonic() - started < 20
+    assert done.returncode == 2
+    assert "did not finish within 1 s and was stopped" in done.stderr
+    assert done.stderr.count("\n") == 1

@@ -358,3 +358,33 @@ def test_sigterm_during_startup_stops_the_program_and_the_helper(probe: Path) ->
     while processes_with_env(f"BUILDOPT_TEST_MARK={mark}") and time.monotonic() < deadline:
         time.sleep(0.1)
     assert processes_with_env(f"BUILDOPT_TEST_MARK={mark}") == []
+
+
+def test_a_port_another_process_holds_is_refused(probe: Path) -> None:
+    """--ready-port P with P already taken: exit 0 with a 1.0 ms median while the program
+    itself failed ("address already in use"). Now refused before any run, exit 2."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        code, data, err = startup(
+            [
+                str(probe),
+                "--runs",
+                "2",
+                "--warmup",
+                "0",
+                "--ready-port",
+                str(port),
+                "--",
+                "-mode",
+                "port",
+                "-port",
+                str(port),
+            ]
+        )
+    assert code == 2 and data is None
+    assert err == (
+        f"error: --ready-port {port}: another process already listens there, so the program's "
+        "own readiness could not be told apart; stop it or choose another port\n"
+    )
