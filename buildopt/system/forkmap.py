@@ -97,9 +97,14 @@ class Background(Generic[T, R]):
             os.close(write_fd)
             return
         if pid == 0:  # the child: compute, send, and leave without any of the parent's clean-up
-            _die_with_parent()
-            os.close(read_fd)
-            os._exit(_serve(func, items, write_fd))
+            code = 1
+            try:  # nothing may return from here into the parent's code (a Ctrl-C, say)
+                signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C: the parent reports it
+                _die_with_parent()
+                os.close(read_fd)
+                code = _serve(func, items, write_fd)
+            finally:
+                os._exit(code)
         os.close(write_fd)
         self._pid, self._pipe = pid, open(read_fd, "rb")  # noqa: SIM115 - closed in close()
 
@@ -131,7 +136,6 @@ class Background(Generic[T, R]):
 def _serve(func: Callable[[T], R], items: Sequence[T], fd: int) -> int:
     """The child's work: one JSON line per item (null when func raised); its exit code."""
     try:
-        signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C: the parent reports it
         with open(fd, "wb") as pipe:
             for item in items:
                 try:
