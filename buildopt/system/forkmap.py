@@ -15,6 +15,7 @@ import json
 import os
 import signal
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from typing import Generic, TypeVar
 
@@ -90,6 +91,7 @@ class Background(Generic[T, R]):
         sys.stdout.flush()  # a child must not inherit (and later write) buffered output
         sys.stderr.flush()
         read_fd, write_fd = os.pipe()
+        lifeline = _lifeline_fds()
         try:
             pid = os.fork()
         except OSError:  # no process to be had (EAGAIN, ENOMEM): get() computes here
@@ -100,7 +102,7 @@ class Background(Generic[T, R]):
             code = 1
             try:  # nothing may return from here into the parent's code (a Ctrl-C, say)
                 signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C: the parent reports it
-                _die_with_parent()
+                _die_with_parent(*lifeline)
                 os.close(read_fd)
                 code = _serve(func, items, write_fd)
             finally:
@@ -149,20 +151,30 @@ def _serve(func: Callable[[T], R], items: Sequence[T], fd: int) -> int:
         return 1
 
 
-PR_SET_PDEATHSIG = 1  # linux/prctl.h
+# The lifeline: a pipe whose write end only the forking process keeps. Each child closes its
+# copy and watches the read end on a thread; the read returns (EOF) when the parent is gone,
+# however it ended (kill -9 included), and the child ends too. It costs a thread start in the
+# child (~0.1 ms); PR_SET_PDEATHSIG through ctypes cost 1-3 ms of import in each child, on the
+# critical path of `buildopt inspect` (benchmarks/bench_inspect.py).
+_lifeline: tuple[int, int, int] | None = None  # (owner pid, read fd, write fd)
 
 
-def _die_with_parent() -> None:
-    """In a forked child: get SIGKILL when the parent dies (a kill -9 of buildopt must not
-    leave a hashing child reading a FIFO or spinning on a device). Linux only; elsewhere the
-    parent's close() is the only way the child ends early."""
-    parent = os.getppid()
-    try:
-        import ctypes
+def _lifeline_fds() -> tuple[int, int]:
+    """(read, write) of this process's lifeline pipe, made on first use."""
+    global _lifeline  # noqa: PLW0603 - one per process, inherited by its forked children
+    if _lifeline is None or _lifeline[0] != os.getpid():
+        read_fd, write_fd = os.pipe()
+        _lifeline = (os.getpid(), read_fd, write_fd)
+    return _lifeline[1], _lifeline[2]
 
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    except (OSError, AttributeError):  # pragma: no cover - not Linux
-        return
-    if os.getppid() != parent:  # the parent died before the request took effect
+
+def _die_with_parent(read_fd: int, write_fd: int) -> None:
+    """In a forked child: end this process when the parent's end of the lifeline closes."""
+    os.close(write_fd)
+
+    def watch() -> None:
+        with contextlib.suppress(OSError):
+            os.read(read_fd, 1)  # nothing is ever written: this returns when the parent is gone
         os._exit(1)
+
+    threading.Thread(target=watch, name="lifeline", daemon=True).start()
