@@ -100,9 +100,9 @@ def test_the_record_size_limit_is_documented_and_overridable(tmp_path: Path) -> 
 
 
 def test_outputs_that_cannot_be_written_are_one_line(tmp_path: Path) -> None:
-    """--record, merge -o, --markdown and --dist at a directory or under a file: these were
-    internal errors (exit 3); now one line naming the path, exit 2 (the build itself fails with
-    the variant failing first when its binary cannot be written)."""
+    """--record, merge -o, --markdown and --dist at a directory or under a file crashed with
+    exit 3; now each is one line naming the path, exit 2 (with --dist, the variant fails first
+    because its binary cannot be written)."""
     import shutil
 
     from tests.conftest import REPO
