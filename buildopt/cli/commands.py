@@ -88,8 +88,8 @@ def _load_record(path: Path) -> Record:
 
 
 def _seconds_from(environ: Mapping[str, str], name: str, default: float) -> float:
-    """A duration from the environment variable name (``90s``, ``30m`` is not: seconds or
-    ms), else default."""
+    """Seconds from the environment variable ``name`` (``90``, ``90s``, ``500ms``), else
+    default; a value that is not a duration is one line, exit 2."""
     from buildopt.config.units import UnitError, parse_seconds
 
     given = environ.get(name)
@@ -441,7 +441,7 @@ def build_command(
         raise UsageError(f"--jobs {jobs}: expected a positive number (0 means one per CPU)")
     plan = _load_plan(profile, variants, dist, cwd, environ, command="build")
     console = report.make_console()
-    record_path = (cwd / record).resolve() if record else plan.dist / "build.json"
+    record_path = (cwd / record).resolve() if record else plan.profile.record_path(_dist(dist, cwd))
     timeout = _seconds_from(environ, "BUILDOPT_BUILD_TIMEOUT", BUILD_TIMEOUT)
     with report.BuildProgress(console, len(plan.steps)) as progress:
         builds = run_plan(plan, environ, jobs or os.cpu_count() or 1, progress, timeout)

@@ -242,13 +242,19 @@ def measure(binary: Path, config: StartupConfig, environ: Mapping[str, str], hel
     note = evict(binary) if config.cold else ""
     env = {**environ, **config.env}
     env["GODEBUG"] = godebug(env.get("GODEBUG"))
-    child = _Child(helper, [str(binary), *config.args], env, config.cpus)
-    watch = _Watch(child.proc, config.ready)
+    # Ctrl-C and SIGTERM wait while the helper starts: an interrupt inside Popen, or before
+    # the try below, left the helper and the program running with no one to stop them.
+    with proc.interrupts_held() as release:
+        child = _Child(helper, [str(binary), *config.args], env, config.cpus)
     try:
-        ready_ns, error, gc_cycles = _wait_ready(child, watch, config)
+        release()  # a pending interrupt is raised here, where the finally stops the child
+        watch = _Watch(child.proc, config.ready)
+        try:
+            ready_ns, error, gc_cycles = _wait_ready(child, watch, config)
+        finally:
+            watch.close()
     finally:
         child.stop(config.grace)
-        watch.close()
         for stream in (child.proc.stdout, child.proc.stderr):
             if stream is not None:
                 stream.close()

@@ -16,7 +16,7 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from types import FrameType
@@ -215,8 +215,10 @@ def spawn_session(
     """Start argv in a session (and process group) of its own with piped stdout and stderr,
     stdin from /dev/null, pinned to its first ``cpus`` CPUs if given; OSError when it cannot."""
 
-    def pin() -> None:  # runs in the child, before exec; the program inherits the affinity
-        os.sched_setaffinity(0, sorted(os.sched_getaffinity(0))[:cpus])
+    def prepare() -> None:  # runs in the child, before exec
+        signal.pthread_sigmask(signal.SIG_SETMASK, set())  # not the parent's held interrupts
+        if cpus:  # the program inherits the affinity
+            os.sched_setaffinity(0, sorted(os.sched_getaffinity(0))[:cpus])
 
     log.debug("+ %s", display(argv))
     return subprocess.Popen(
@@ -227,7 +229,7 @@ def spawn_session(
         stderr=subprocess.PIPE,
         start_new_session=True,
         pass_fds=pass_fds,
-        preexec_fn=pin if cpus else None,  # noqa: PLW1509 - the harness is single-threaded
+        preexec_fn=prepare,  # noqa: PLW1509 - the harness is single-threaded
     )
 
 
@@ -262,3 +264,28 @@ def sigterm_as_interrupt() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+INTERRUPTS = frozenset({signal.SIGINT, signal.SIGTERM})
+
+
+@contextmanager
+def interrupts_held() -> Iterator[Callable[[], None]]:
+    """Hold Ctrl-C and SIGTERM while a child is started, so that the child is known to the
+    caller before an interrupt can unwind it. The yielded function releases them (a pending
+    one is raised then, where the caller's clean-up is in place); leaving the block without
+    calling it releases them too."""
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, INTERRUPTS)
+    released = False
+
+    def release() -> None:
+        nonlocal released
+        if not released:
+            released = True
+            signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+    try:
+        yield release
+    except BaseException:
+        release()
+        raise
