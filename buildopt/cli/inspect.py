@@ -36,7 +36,7 @@ def inspect_command(
     ``jobs`` processes (default: one per CPU), forked after the imports so that they share
     them. Tables for people are printed one file at a time, as each is read.
     """
-    from buildopt.system.forkmap import available_cpus, fork_batches
+    from buildopt.system.forkmap import Helper, Job, TaskQueue, available_cpus, share_work
 
     if not files:
         raise UsageError("inspect: name at least one ELF file")
@@ -46,24 +46,38 @@ def inspect_command(
         raise UsageError(f"--jobs {jobs}: expected 1 or more")
     if not as_json:
         return _show_inspections(files, packages, dwarf)
-    weights = [_size_or_zero(path) for path in files]
     workers = jobs or available_cpus()
+    # Largest first, so that the last items taken are small and the processes end together.
+    order = sorted(range(len(files)), key=lambda i: -_size_or_zero(files[i]))
+    hashes = Job("sha256", _sha256_of, files, TaskQueue(order))
+    # One helper hashes from the start, while this process loads the decoder.
+    helpers = [Helper([hashes])]
+    try:
+        # Loaded before the other helpers are forked: they share the modules instead of
+        # loading their own (~30 ms each).
+        _load_decoder()
+        decodes = Job(
+            "facts", functools.partial(_inspect_one, dwarf=dwarf), files, TaskQueue(order)
+        )
+        # Every process decodes while there are files to decode, then hashes what is left.
+        helpers += [Helper([decodes, hashes]) for _ in range(workers - 1)]
+        results = share_work([decodes, hashes], helpers)
+    finally:
+        for helper in helpers:
+            helper.close()
     documents: list[str] = []
     failed = False
-    with _digests(files) as digests:  # the hashing process starts before the heavy imports
-        # Loaded before fork_batches forks the other decoding processes: they share the
-        # modules instead of loading their own (~30 ms each).
-        _load_decoder()
-        batch = functools.partial(_inspect_batch, dwarf=dwarf)
-        results = fork_batches(batch, files, weights, workers)
-        for index, (path, result) in enumerate(zip(files, results, strict=True)):
-            kind, text = cast("list[str]", result)
-            if kind == "error":  # the file could not be read: its error line
-                failed = True
-                print(f"error: {text}", file=sys.stderr)
-                documents.append(json.dumps({"path": path, "error": text}))
-            else:
-                documents.append(text.replace(UNHASHED, f'"sha256":"{digests[index]()}"', 1))
+    for path, facts, digest in zip(files, results["facts"], results["sha256"], strict=True):
+        kind, text = cast("list[str]", facts)
+        if kind == "ok":  # the facts were read: the digest may still fail (a file replaced)
+            kind, sha256 = cast("list[str]", digest)
+            text = text.replace(UNHASHED, f'"sha256":"{sha256}"', 1) if kind == "ok" else sha256
+        if kind == "error":  # the file could not be read: its error line
+            failed = True
+            print(f"error: {text}", file=sys.stderr)
+            documents.append(json.dumps({"path": path, "error": text}))
+        else:
+            documents.append(text)
     # Each file's object is JSON already (msgspec encodes the facts in C, in field order):
     # the document is put together around them, not decoded and encoded again.
     sys.stdout.write(f'{{"schema":"{INSPECT_SCHEMA}","binaries":[{",".join(documents)}]}}\n')
@@ -84,23 +98,38 @@ def _load_decoder() -> None:
     import buildopt.binary.inspect  # noqa: F401
 
 
-def _inspect_batch(paths: list[str], dwarf: bool = False) -> list[object]:
+def _inspect_one(path: str, dwarf: bool = False) -> list[str]:
     """["ok", the inspect/1 object of the file as JSON text, its sha256 UNHASHED] or
-    ["error", why it cannot be read], for each file."""
-    import msgspec
-
+    ["error", why it cannot be read]."""
     from buildopt.binary.elf.reader import NotElfError
     from buildopt.binary.inspect import inspect_file
 
-    encode = msgspec.json.Encoder().encode
-    results: list[object] = []
-    for path in paths:
-        try:
-            facts = inspect_file(path, lambda: "0" * 64, dwarf=dwarf)
-            results.append(["ok", encode(facts).decode()])
-        except NotElfError as exc:
-            results.append(["error", exc.message])
-    return results
+    try:
+        facts = inspect_file(path, lambda: "0" * 64, dwarf=dwarf)
+    except NotElfError as exc:
+        return ["error", exc.message]
+    return ["ok", _encode()(facts).decode()]
+
+
+@functools.cache
+def _encode() -> Callable[[object], bytes]:
+    import msgspec
+
+    return msgspec.json.Encoder().encode
+
+
+def _sha256_of(path: str) -> list[str]:
+    """["ok", the file's SHA-256] or ["error", why it cannot be read] (a file replaced by a
+    directory, say, or removed after it was decoded)."""
+    from buildopt.binary.digest import sha256_of
+    from buildopt.inputs import NotRegularFile
+
+    try:
+        return ["ok", sha256_of(path)]
+    except NotRegularFile as exc:
+        return ["error", f"{path}: {exc}"]
+    except OSError as exc:
+        return ["error", f"{path}: {exc.strerror or exc}"]
 
 
 def _show_inspections(files: Sequence[str], packages: int, dwarf: bool) -> int:

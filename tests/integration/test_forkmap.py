@@ -4,42 +4,96 @@ fails in any way is replaced by the parent doing its share - errors surface as w
 from __future__ import annotations
 
 import os
+import time
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from buildopt.system.forkmap import Background, fork_batches
+from buildopt.system.forkmap import Background, Helper, Job, TaskQueue, share_work
 
 PARENT = os.getpid()
 
 
-def pids(items: list[int]) -> list[list[int]]:
-    return [[item, os.getpid()] for item in items]
+def pid_of(item: int) -> list[int]:
+    time.sleep(0.01)  # long enough that every process gets some of the items
+    return [item, os.getpid()]
 
 
-def test_batches_come_back_in_order_from_several_processes() -> None:
-    items = list(range(9))
-    results = fork_batches(pids, items, weights=[1] * 9, jobs=3)
+def test_shared_queues_give_every_item_once_in_order() -> None:
+    items = list(range(60))
+    job = Job("pids", pid_of, items, TaskQueue(reversed(range(60))))
+    results = share_work([job], [Helper([job]), Helper([job])])["pids"]
     assert [r[0] for r in results] == items  # type: ignore[index]
     workers = {r[1] for r in results}  # type: ignore[index]
     assert PARENT in workers
-    assert len(workers) == 3
+    assert len(workers) >= 2  # 0.6 s of work: the helpers took some (all three, as a rule)
+    no_children_left()
 
 
-def fails_in_children(items: list[int]) -> list[int]:
+def test_a_helper_moves_to_the_next_job_when_a_queue_is_empty() -> None:
+    first = Job("first", pid_of, list(range(4)), TaskQueue(range(4)))
+    second = Job("second", lambda item: item * 10, list(range(5)), TaskQueue(range(5)))
+    results = Helper([first, second]).collect()  # nobody else takes: it does all of both
+    assert sorted(results) == [
+        *(("first", i) for i in range(4)),
+        *(("second", i) for i in range(5)),
+    ]
+    assert [results["second", i] for i in range(5)] == [0, 10, 20, 30, 40]
+    assert {results["first", i][1] for i in range(4)} - {PARENT}  # type: ignore[index]
+    no_children_left()
+
+
+@given(st.lists(st.integers(0, 10**6), max_size=300))
+@settings(max_examples=30, deadline=None)
+def test_a_queue_hands_out_each_index_once(order: list[int]) -> None:
+    queue = TaskQueue(order)
+    taken = [i for block in iter(queue.take, []) for i in block]
+    queue.close()
+    assert taken == order
+    assert queue.take() == []
+
+
+def test_a_queue_larger_than_any_pipe_hands_out_blocks() -> None:
+    order = list(range(600_000))  # 2.4 MB of records: more than a pipe may hold
+    queue = TaskQueue(order)
+    blocks = list(iter(queue.take, []))
+    queue.close()
+    assert [i for block in blocks for i in block] == order
+    assert len(blocks) < len(order)
+
+
+def fails_in_children(item: int) -> int:
     if os.getpid() != PARENT:
         raise RuntimeError("a child fails")
-    return [item * 2 for item in items]
+    return item * 2
 
 
-def dies_in_children(items: list[int]) -> list[int]:
+def dies_in_children(item: int) -> int:
     if os.getpid() != PARENT:
         os._exit(7)
-    return [item * 2 for item in items]
+    return item * 2
 
 
-@pytest.mark.parametrize("batch", [fails_in_children, dies_in_children])
-def test_a_failing_child_is_redone_by_the_parent(batch: object) -> None:
-    assert fork_batches(batch, [1, 2, 3, 4], weights=[1, 1, 1, 1], jobs=2) == [2, 4, 6, 8]  # type: ignore[arg-type]
+@pytest.mark.parametrize("func", [fails_in_children, dies_in_children])
+def test_what_a_failing_helper_took_is_redone_by_the_parent(func: object) -> None:
+    job = Job("double", func, [1, 2, 3, 4], TaskQueue(range(4)))  # type: ignore[arg-type]
+    helper = Helper([job])
+    assert helper.collect() == {}  # it took every item and delivered none
+    assert share_work([job], [helper]) == {"double": [2, 4, 6, 8]}  # all redone here
+    no_children_left()
+
+
+def raises_on_three(item: int) -> int:
+    if item == 3:
+        raise ValueError("three")
+    return item
+
+
+def test_an_error_is_raised_here_and_helpers_are_reaped() -> None:
+    job = Job("items", raises_on_three, list(range(6)), TaskQueue(range(6)))
+    with pytest.raises(ValueError, match="three"):
+        share_work([job], [Helper([job])])
     no_children_left()
 
 
