@@ -7,10 +7,13 @@ it loads pyelftools and msgspec: the hashing of a batch then overlaps those impo
 from __future__ import annotations
 
 import threading
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from buildopt.binary.bulk import scratch
 from buildopt.inputs import open_regular
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 HASH_CHUNK = 8 << 20
 
