@@ -322,11 +322,44 @@ def startup_command(
     results = tuple(startup.summarize_series(s, config, base) for s in series)
     if record is not None and record_path is not None:
         measured = {r.name: r for r in results}
-        store.save(record_path, _with(record, startup=measured))
+        shas = {b.id: b.sha256 for b in record.builds if b.id in measured}
+        kept = record
+
+        def attach(now: Record | None) -> Record:
+            return _with(now or kept, startup=measured, of=shas)
+
+        store.update(record_path, attach)
     report.show_startup(console, results, baseline)
     if as_json:
         report.print_json(StartupReport(schema=STARTUP_SCHEMA, baseline=baseline, variants=results))
     return EXIT_FAILED if any(r.failed_runs for r in results) else EXIT_OK
+
+
+def _mine(current: Record | None, header: Record, order: Sequence[str]) -> Record:
+    """The record at the end of a build run: what is there, if it is of this profile and
+    output directory (every build of the run was put in as it finished), else a fresh one."""
+    from buildopt.record import store
+
+    return store.put_builds(current, header, (), order)
+
+
+def _say_if_replaced(path: Path, header: Record) -> None:
+    """Builds are merged into the record at path; say so if what is there cannot take them."""
+    from buildopt.record import store
+
+    if not path.exists():
+        return
+    try:
+        current = store.load(path)
+    except store.RecordError as exc:
+        print(f"replacing {path}: {exc.message.removeprefix(f'{path}: ')}", file=sys.stderr)
+        return
+    if not store.same_builds(current, header):
+        print(
+            f"replacing {path}: a record of profile {current.profile.name!r} "
+            f"with binaries in {current.dist}",
+            file=sys.stderr,
+        )
 
 
 def _with(
@@ -334,12 +367,18 @@ def _with(
     *,
     startup: Mapping[str, object] | None = None,
     scan: Mapping[str, ScanReport] | None = None,
+    of: Mapping[str, str | None] | None = None,
 ) -> Record:
-    """record with start-up results or scans attached to the builds they are of (by id)."""
+    """record with start-up results or scans attached to the builds they are of (by id) -
+    with ``of`` (id -> sha256), only where the entry still describes that binary (another
+    run may have rebuilt it since)."""
     import msgspec
 
     builds: list[Build] = []
     for build in record.builds:
+        if of is not None and (build.id not in of or of[build.id] != build.sha256):
+            builds.append(build)
+            continue
         changes: dict[str, object] = {}
         if startup and build.id in startup:
             changes["startup"] = startup[build.id]
@@ -433,7 +472,9 @@ def build_command(
     """``buildopt build``: build the selected variants, verify them, write the build record."""
     from buildopt.output import console as report
     from buildopt.pipeline.build import BUILD_TIMEOUT, make_record, run_plan
+    from buildopt.pipeline.plan import all_ids
     from buildopt.record import store
+    from buildopt.system.files import remove_stale_temporaries
 
     cwd = cwd or Path.cwd()
     environ = dict(environ or os.environ)
@@ -443,13 +484,28 @@ def build_command(
     console = report.make_console()
     record_path = (cwd / record).resolve() if record else plan.profile.record_path(_dist(dist, cwd))
     timeout = _seconds_from(environ, "BUILDOPT_BUILD_TIMEOUT", BUILD_TIMEOUT)
-    with report.BuildProgress(console, len(plan.steps)) as progress:
-        builds = run_plan(plan, environ, jobs or os.cpu_count() or 1, progress, timeout)
+    for stale in remove_stale_temporaries(plan.dist):
+        print(f"removed {stale}: left by a buildopt that was killed", file=sys.stderr)
     created = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
-    data = make_record(plan, builds, created)
+    header = make_record(plan, (), created)
+    order = all_ids(plan.profile, plan.toolchain)
+    _say_if_replaced(record_path, header)
+
+    def landed(build: Build) -> None:  # the record says so as soon as the binary is in place
+        store.update(record_path, lambda now: store.put_builds(now, header, [build], order))
+
+    with report.BuildProgress(console, len(plan.steps)) as progress:
+        builds = run_plan(
+            plan, environ, jobs or os.cpu_count() or 1, progress, timeout=timeout, landed=landed
+        )
     if plan.profile.scan:
-        data = _with(data, scan=_scans(plan, builds, environ))
-    store.save(record_path, data)
+        scans = _scans(plan, builds, environ)
+        built = {b.id: b.sha256 for b in builds if b.ok}
+        data = store.update(
+            record_path, lambda now: _with(_mine(now, header, order), scan=scans, of=built)
+        )
+    else:
+        data = store.update(record_path, lambda now: _mine(now, header, order))
     report.show_results(console, builds, record_path)
     if as_json:
         report.print_json(data)

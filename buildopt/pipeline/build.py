@@ -7,7 +7,7 @@ with its whole process tree and leaves neither temporary files nor orphaned proc
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Any, Protocol
@@ -252,18 +252,32 @@ class Scheduler:
         self.warm.add(key)
 
 
+Landed = Callable[[Build], None]
+
+
 def run_plan(
     plan: Plan,
     environ: Mapping[str, str],
     jobs: int,
     observer: Observer | None = None,
+    *,
     timeout: float = BUILD_TIMEOUT,
+    landed: Landed | None = None,
 ) -> list[Build]:
-    """Build every step of plan, jobs at a time; results in the profile's order."""
+    """Build every step of plan, jobs at a time; results in the profile's order.
+
+    ``landed`` gets each result as soon as it is final - in the build's own thread, right
+    after its binary was renamed into place - so that the build record can say so before
+    anything else happens (an interrupt, another build's failure). Builds stopped by an
+    interrupt are not passed to it: they say nothing about their variant. If it raises (the
+    record cannot be written), the other builds are stopped and the error is raised here.
+    """
     observer = observer or Quiet()
     group = proc.ProcessGroup()
     results = [skipped_result(s) for s in plan.skipped]
     for r in results:
+        if landed is not None:
+            landed(r)
         observer.finished(r)
     scheduler = Scheduler(plan.steps)
     pending: dict[Future[Build], Step] = {}
@@ -279,6 +293,7 @@ def run_plan(
                         environ,
                         group,
                         observer,
+                        landed,
                         dwarf=plan.profile.dwarf_by_package,
                         timeout=timeout,
                     )
@@ -290,13 +305,16 @@ def run_plan(
                     results.append(result)
                     observer.finished(result)
     except KeyboardInterrupt:
-        group.stop_all()
-        executor.shutdown(wait=True, cancel_futures=True)
+        # A second Ctrl-C (or SIGTERM) while the builds stop makes them stop at once.
+        group.stop_all(lambda: executor.shutdown(wait=True, cancel_futures=True))
         unfinished = len(pending) + len(scheduler.queue)
         raise Interrupted(
-            f"interrupted: stopped {unfinished} unfinished build(s); "
-            "no partial binaries were left and no build record was written"
+            f"interrupted: stopped {unfinished} unfinished build(s); no partial binaries "
+            "were left, and the build record holds the builds that finished"
         ) from None
+    except BaseException:  # the record could not be written: stop the rest, then say why
+        group.stop_all(lambda: executor.shutdown(wait=True, cancel_futures=True))
+        raise
     executor.shutdown(wait=True)
     order = {sid: i for i, sid in enumerate(all_ids(plan.profile, plan.toolchain))}
     return sorted(results, key=lambda r: order.get(r.id, len(order)))
@@ -307,6 +325,7 @@ def _observed(
     environ: Mapping[str, str],
     group: proc.ProcessGroup,
     observer: Observer,
+    landed: Landed | None,
     *,
     dwarf: bool,
     timeout: float,
@@ -314,4 +333,7 @@ def _observed(
     if group.stopping.is_set():
         return _result(step, "failed", "interrupted")
     observer.started(step)
-    return build_step(step, environ, group, dwarf=dwarf, timeout=timeout)
+    result = build_step(step, environ, group, dwarf=dwarf, timeout=timeout)
+    if landed is not None and (result.ok or not group.stopping.is_set()):
+        landed(result)
+    return result

@@ -8,16 +8,18 @@ an integer``), exit 2. Its JSON Schema ships in ``buildopt/schemas/build-record.
 from __future__ import annotations
 
 import json
+import os
 import re
-from collections.abc import Sequence
+import stat
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import msgspec
 
 from buildopt.errors import BuildoptError
 from buildopt.inputs import NotRegularFile, TooLarge, read_limited
-from buildopt.record.model import RECORD_SCHEMA, Record
-from buildopt.system.files import atomic_write_text
+from buildopt.record.model import RECORD_SCHEMA, Build, Record
+from buildopt.system.files import atomic_write_text, locked
 
 # JSON type names as msgspec spells them, as a user reads them
 _TYPE_WORDS = {
@@ -105,6 +107,76 @@ def encode(record: Record) -> str:
 def save(path: Path, record: Record) -> None:
     """Write the record atomically: readers see the old file or the new one, never a part."""
     atomic_write_text(path, encode(record))
+
+
+def lock_path(path: Path) -> Path:
+    """The lock file of the record at path: ``.build.json.lock`` beside ``build.json``."""
+    return path.with_name(f".{path.name}.lock")
+
+
+def update(path: Path, change: Callable[[Record | None], Record]) -> Record:
+    """Change the record at path under its lock, so that concurrent buildopt runs (and build
+    threads) merge their changes instead of replacing each other's: ``change`` gets what the
+    file holds now (None when there is nothing there that can be read as a record) and returns
+    what to write. Returns what was written."""
+    with locked(lock_path(path)):
+        try:
+            current: Record | None = load(path)
+        except RecordError:
+            current = None
+        new = change(current)
+        save(path, new)
+        return new
+
+
+def in_place(build: Build) -> bool:
+    """Whether the binary an ok entry describes is still where it says, with its size."""
+    if not build.ok or build.output is None:
+        return False
+    try:
+        info = os.stat(build.output)
+    except OSError:
+        return False
+    return stat.S_ISREG(info.st_mode) and info.st_size == build.size
+
+
+def same_builds(current: Record | None, header: Record) -> bool:
+    """Whether current is a record of header's profile and output directory (one that builds
+    can be merged into)."""
+    return (
+        current is not None
+        and current.profile.name == header.profile.name
+        and current.dist == header.dist
+    )
+
+
+def put_builds(
+    current: Record | None, header: Record, builds: Sequence[Build], order: Sequence[str]
+) -> Record:
+    """The record after builds: header's profile, toolchain, time and variants, with the
+    entries of current (when it is of the same profile and output directory) updated by id.
+
+    So that the record always says what ``dist/`` holds: an ok build replaces its entry; a
+    failed or skipped one replaces it only when the entry's binary is no longer in place (the
+    binary a failed build would have replaced is still there, and so is its entry). Entries of
+    other ids stay while their binaries are in place; failed and skipped ones stay as they are.
+    Entries follow ``order`` (the profile's ids); ids not in it come after, sorted.
+    """
+    entries: dict[str, Build] = {}
+    variants = {}
+    if current is not None and same_builds(current, header):
+        entries = {b.id: b for b in current.builds if not b.ok or in_place(b)}
+        variants = dict(current.variants)
+    for build in builds:
+        old = entries.get(build.id)
+        if build.ok or old is None or not old.ok:
+            entries[build.id] = build
+    variants.update(header.variants)
+    rank = {build_id: i for i, build_id in enumerate(order)}
+    ordered = sorted(entries.values(), key=lambda b: (rank.get(b.id, len(rank)), b.id))
+    return msgspec.structs.replace(
+        header, variants=variants, builds=tuple(ordered), merged_from=None
+    )
 
 
 def merge(records: Sequence[tuple[str, Record]]) -> Record:

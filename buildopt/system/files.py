@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
+import stat
 import tempfile
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from buildopt.errors import BuildoptError
@@ -68,3 +72,45 @@ def remove_empty_dirs(directory: Path, stop: Path) -> None:
         except OSError:  # not empty, or gone
             return
         directory = directory.parent
+
+
+@contextlib.contextmanager
+def locked(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``path`` (a lock file, created if need be) for the block: other
+    processes, and other threads of this one, wait for it. The kernel drops the lock when the
+    holder dies, however it dies. WriteError when the lock file cannot be made."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o644)
+    except OSError as exc:
+        raise WriteError(path, exc) from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # one open file each: threads exclude each other too
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+STALE_AFTER = 600.0  # seconds: a temporary file this old belongs to no running buildopt
+
+
+def remove_stale_temporaries(root: Path, older_than: float = STALE_AFTER) -> list[Path]:
+    """Remove buildopt's temporary files (TEMP_PREFIX) under root that were last written more
+    than older_than seconds ago - left by a buildopt that was killed (kill -9, a power cut)
+    between writing and renaming them. A running buildopt renames or removes its own within
+    seconds of writing them. Returns what was removed."""
+    removed: list[Path] = []
+    if not root.is_dir():
+        return removed
+    now = time.time()
+    for directory, _dirs, names in os.walk(root):  # never follows symbolic links
+        for name in names:
+            if not name.startswith(TEMP_PREFIX):
+                continue
+            path = Path(directory, name)
+            with contextlib.suppress(OSError):
+                info = path.lstat()
+                if stat.S_ISREG(info.st_mode) and now - info.st_mtime > older_than:
+                    path.unlink()
+                    removed.append(path)
+    return sorted(removed)

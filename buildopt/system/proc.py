@@ -184,19 +184,32 @@ class ProcessGroup:
             timed_out,
         )
 
-    def stop_all(self, grace: float = 3.0) -> None:
-        """SIGTERM every running child's process group, then SIGKILL what is left."""
+    def stop_all(self, then: Callable[[], object] | None = None, grace: float = 3.0) -> None:
+        """SIGTERM every running child's process group, give them ``grace`` seconds, then
+        SIGKILL what is left; then call ``then`` (waiting for the threads that ran them).
+
+        Called on Ctrl-C (or SIGTERM), from the main thread: another Ctrl-C or SIGTERM in the
+        meantime cuts the grace period short - the children are killed at once - and cannot
+        interrupt the clean-up itself (before, a second Ctrl-C left buildopt waiting for a go
+        build that ignored SIGTERM).
+        """
         self.stopping.set()
-        with self._lock:
-            procs = list(self._running)
-        for proc in procs:
-            _signal_group(proc, signal.SIGTERM)
-        deadline = time.monotonic() + grace
-        for proc in procs:
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                proc.wait(timeout=max(0.0, deadline - time.monotonic()))
-            # The leader may be gone while its children (compile, link) still run.
-            _signal_group(proc, signal.SIGKILL)
+        with _interrupts_hurry() as hurry:
+            with self._lock:
+                procs = list(self._running)
+            for proc in procs:
+                _signal_group(proc, signal.SIGTERM)
+            deadline = time.monotonic() + grace
+            for proc in procs:
+                while proc.poll() is None and not hurry.is_set():
+                    if time.monotonic() >= deadline:
+                        break
+                    hurry.wait(0.02)
+            for proc in procs:
+                # The leader may be gone while its children (compile, link) still run.
+                _signal_group(proc, signal.SIGKILL)
+            if then is not None:
+                then()
 
 
 def _signal_group(proc: subprocess.Popen[bytes], sig: signal.Signals) -> None:
@@ -267,6 +280,26 @@ def sigterm_as_interrupt() -> Iterator[None]:
 
 
 INTERRUPTS = frozenset({signal.SIGINT, signal.SIGTERM})
+
+
+@contextmanager
+def _interrupts_hurry() -> Iterator[threading.Event]:
+    """An event that Ctrl-C and SIGTERM set, instead of raising, for the block (main thread
+    only: elsewhere the event is never set and interrupts go on as before)."""
+    hurry = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield hurry
+        return
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        hurry.set()
+
+    previous = {sig: signal.signal(sig, handler) for sig in INTERRUPTS}
+    try:
+        yield hurry
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
 
 
 @contextmanager

@@ -319,14 +319,16 @@ def test_hostile_names_and_flags_write_nothing_outside_dist(tmp_path: Path) -> N
 def test_a_failed_build_leaves_the_last_good_binary(
     go: str, tmp_path: Path, write: str, reason: str
 ) -> None:
-    """A go that writes garbage (or nothing) and exits 0: the variant fails, exit 1, one line
-    per failure in the table, and the binary the last good build left is still there."""
+    """A go that writes garbage (or nothing) and exits 0: the variant fails, exit 1, the table
+    says why, and the binary the last good build left is still there - and so is its entry in
+    the build record, which describes what dist/ holds."""
     project = tmp_path / "project"
     (project / "profiles").mkdir(parents=True)
     shutil.copytree(REPO / "tests" / "go" / "hello", project / "hello")
     (project / "profiles" / "p.toml").write_text('package = "./hello"\n[variants.a]\ncgo = false\n')
-    good = buildopt(["build", "--profile", "p"], cwd=project)
+    good = buildopt(["build", "--profile", "p", "--json"], cwd=project)
     assert good.returncode == 0, good.stderr
+    (good_entry,) = json.loads(good.stdout)["builds"]
     (binary,) = (project / "dist" / "p").rglob("hello")
     before = binary.read_bytes()
     fake = tmp_path / "fake-go"
@@ -343,8 +345,9 @@ def test_a_failed_build_leaves_the_last_good_binary(
     )
     assert done.returncode == 1, done.stderr
     assert "internal error" not in done.stderr and "Traceback" not in done.stderr
+    assert reason in " ".join(done.stderr.split())  # the table (wrapped to the terminal)
     (entry,) = json.loads(done.stdout)["builds"]
-    assert entry["status"] == "failed" and entry["reason"].startswith(reason)
-    assert entry["output"] is None and entry["inspect"] is None
+    assert entry == good_entry
+    assert json.loads((project / "dist" / "p" / "build.json").read_text())["builds"] == [entry]
     assert binary.read_bytes() == before
     assert [p.name for p in binary.parent.iterdir()] == ["hello"]  # no temporary file left
