@@ -213,9 +213,10 @@ def make_plan(
     for variant in profile.variants:
         for target in variant_targets(profile, variant, toolchain):
             sid = step_id(variant, target)
-            if patterns and not any(fnmatch.fnmatchcase(sid, p) for p in patterns):
+            hits = {p for p in patterns if selects(p, sid, variant.name)}
+            if patterns and not hits:
                 continue
-            matched.update(p for p in patterns if fnmatch.fnmatchcase(sid, p))
+            matched.update(hits)
             cc, reason = cross_cc(variant, target, toolchain, environ)
             if reason:
                 skipped.append(Skip(sid, variant, target, reason))
@@ -228,6 +229,14 @@ def make_plan(
             + ", ".join(all_ids(profile, toolchain))
         )
     return Plan(profile, toolchain, dist, tuple(steps), tuple(skipped))
+
+
+def selects(pattern: str, step_id: str, variant: str) -> bool:
+    """Whether a --variant pattern picks a step: a pattern without ``@`` is matched against
+    the variant's name (``static*`` picks every target of the static variants), one with
+    ``@`` against the whole id (``*@linux-arm64``)."""
+    subject = step_id if "@" in pattern else variant
+    return fnmatch.fnmatchcase(subject, pattern)
 
 
 def _step(

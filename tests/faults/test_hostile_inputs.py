@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.conftest import buildopt, processes_with_env
+from tests.faults.conftest import buildopt, processes_with_env
 
 pytestmark = pytest.mark.integration
 

@@ -1,0 +1,93 @@
+"""store.put_builds: the rules that keep a build record in step with dist/ across runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import msgspec
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from buildopt.pipeline.plan import selects
+from buildopt.record.model import Build
+from buildopt.record.store import put_builds
+from tests.records import build, inspection, record
+
+ORDER = ["a@linux-amd64", "b@linux-amd64", "c@linux-amd64"]
+
+
+def on_disk(tmp_path: Path, vid: str, size: int = 10, status: str = "ok", **given: object) -> Build:
+    """An entry whose binary exists (when ok) with its size."""
+    out = tmp_path / vid
+    if status == "ok":
+        out.write_bytes(b"x" * size)
+    return build(vid, inspection(size), status=status, output=str(out), **given)
+
+
+def test_an_ok_build_replaces_its_entry_and_the_others_stay(tmp_path: Path) -> None:
+    old_a, old_b = on_disk(tmp_path, ORDER[0], sha256="old"), on_disk(tmp_path, ORDER[1])
+    new_a = msgspec.structs.replace(old_a, sha256="new")
+    merged = put_builds(record(old_b, old_a), record(), [new_a], ORDER)
+    assert merged.builds == (new_a, old_b)  # in the profile's order
+
+
+def test_a_failed_build_keeps_the_entry_of_the_binary_in_place(tmp_path: Path) -> None:
+    old = on_disk(tmp_path, ORDER[0])
+    failed = build(ORDER[0], None, status="failed", reason="go build exited with 1")
+    assert put_builds(record(old), record(), [failed], ORDER).builds == (old,)
+    Path(str(old.output)).unlink()  # once the binary is gone, the failure is what is true
+    assert put_builds(record(old), record(), [failed], ORDER).builds == (failed,)
+
+
+def test_a_binary_of_another_size_loses_its_entry(tmp_path: Path) -> None:
+    old = on_disk(tmp_path, ORDER[0])
+    Path(str(old.output)).write_bytes(b"changed by hand, longer")
+    assert put_builds(record(old), record(), [], ORDER).builds == ()
+
+
+def test_a_record_of_another_profile_or_dist_is_not_merged(tmp_path: Path) -> None:
+    old = on_disk(tmp_path, ORDER[1])
+    new = on_disk(tmp_path, ORDER[0])
+    assert put_builds(record(old, name="q"), record(), [new], ORDER).builds == (new,)
+    other_dist = msgspec.structs.replace(record(old), dist="/elsewhere")
+    assert put_builds(other_dist, record(), [new], ORDER).builds == (new,)
+
+
+def test_ids_no_longer_in_the_profile_come_last(tmp_path: Path) -> None:
+    gone = on_disk(tmp_path, "z@linux-amd64")
+    new = on_disk(tmp_path, ORDER[2])
+    assert put_builds(record(gone), record(), [new], ORDER).builds == (new, gone)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.tuples(st.sampled_from(ORDER), st.sampled_from(["ok", "failed", "skipped"]))),
+)
+def test_every_id_once_and_ok_entries_only_for_binaries_in_place(
+    runs: list[tuple[str, str]],
+) -> None:
+    """However builds succeed and fail, one entry per id, and every ok entry's binary is in
+    place; an id whose last ok build is still on disk keeps an ok entry."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as directory:
+        where = Path(directory)
+        current = None
+        last_ok: set[str] = set()
+        for vid, status in runs:
+            entry = on_disk(where, vid, status=status)
+            current = put_builds(current, record(), [entry], ORDER)
+            if status == "ok":
+                last_ok.add(vid)
+        builds = current.builds if current else ()
+        ids = [b.id for b in builds]
+        assert len(ids) == len(set(ids))
+        assert {b.id for b in builds if b.ok} == last_ok
+
+
+def test_variant_patterns() -> None:
+    assert selects("a", "a@linux-amd64", "a")
+    assert not selects("a", "ab@linux-amd64", "ab")
+    assert selects("static*", "static-stripped@linux-arm-v7", "static-stripped")
+    assert selects("*@linux-arm64", "default@linux-arm64", "default")
+    assert not selects("*arm64", "default@linux-arm64", "default")  # no @: a variant name
