@@ -314,6 +314,14 @@ def test_the_programs_arguments_reach_it_as_given(tmp_path: Path) -> None:
     assert record.read_text().splitlines() == ["first", *words]
 
 
+def cmdline(pid: int) -> str:
+    """The command line of a process; "" once it has ended (a go env query, say)."""
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_text(errors="replace")
+    except OSError:
+        return ""
+
+
 @pytest.mark.parametrize(("processes", "repeat"), [(3, 1), (2, 5)], ids=["waiting", "starting"])
 def test_sigterm_during_startup_stops_the_program_and_the_helper(
     probe: Path, processes: int, repeat: int
@@ -358,7 +366,7 @@ def test_sigterm_during_startup_stops_the_program_and_the_helper(
         # so wait for the helper's own name
         while (
             not any(
-                "spawn-" in Path(f"/proc/{p}/cmdline").read_text(errors="replace")
+                "spawn-" in cmdline(p)
                 for p in processes_with_env(f"BUILDOPT_TEST_MARK={mark}")
             )
             or len(processes_with_env(f"BUILDOPT_TEST_MARK={mark}")) < processes
