@@ -33,8 +33,12 @@ INIT_LINE = re.compile(
     rb"^init (\S+) @[\d.]+ ms, ([\d.]+) ms clock, (\d+) bytes, (\d+) allocs", re.M
 )
 GC_LINE = re.compile(rb"^gc \d+ @", re.M)
+CRASH_LINE = re.compile(rb"^(?:panic:|fatal error:).*", re.M)
 POLL_SECONDS = 0.0005
 READ_CHUNK = 1 << 16
+LINE_LIMIT = 64 << 10  # a longer line is cut here (what is past it is never looked at)
+TAIL_BYTES = 64 << 10  # the last words kept of each stream, for the error message
+MAX_INITS = 100_000  # init lines kept (Go prints one per package)
 
 
 class StartupError(BuildoptError):
@@ -94,35 +98,112 @@ def parse_inits(stderr: bytes) -> tuple[Init, ...]:
     )
 
 
+class _Stream:
+    """What one pipe of the measured program said, in bounded memory (a program that floods
+    its output - ``yes`` - cannot grow buildopt): complete lines are looked at once, as they
+    arrive, with one regular-expression pass per chunk; what is kept is the count of ``gc``
+    lines, the ``init`` lines, the first crash line, the last TAIL_BYTES and whether a line
+    matched the ready pattern."""
+
+    def __init__(self, ready: re.Pattern[bytes] | None) -> None:
+        self.ready = ready
+        self.matched = False
+        self.gc_lines = 0
+        self.inits: list[Init] = []
+        self.crash = b""
+        self.tail = bytearray()
+        self.partial = bytearray()  # the line still being written
+        self.cut = False  # the current line is past LINE_LIMIT: skip to its end
+
+    def feed(self, data: bytes) -> None:
+        end = data.rfind(b"\n")
+        if end < 0:
+            self._grow(data)
+            return
+        block = self._complete(data[: end + 1])
+        self.partial.clear()
+        self.cut = False
+        self._grow(data[end + 1 :])
+        self._look(block)
+
+    def _complete(self, data: bytes) -> bytes:
+        """The partial line (if not cut) and data: complete lines."""
+        if not self.cut:
+            return bytes(self.partial) + data
+        first = data.find(b"\n")  # the rest of the cut line is dropped
+        return bytes(self.partial) + b"\n" + data[first + 1 :]
+
+    def _grow(self, data: bytes) -> None:
+        if self.cut:
+            return
+        self.partial += data
+        if len(self.partial) > LINE_LIMIT:
+            del self.partial[LINE_LIMIT:]
+            self.cut = True
+        if self.ready is not None and not self.matched:  # a prompt without a newline
+            self.matched = self.ready.search(self.partial) is not None
+
+    def _look(self, block: bytes) -> None:
+        if self.ready is not None and not self.matched:
+            self.matched = self.ready.search(block) is not None
+        self.gc_lines += len(GC_LINE.findall(block))
+        if len(self.inits) < MAX_INITS and b"init " in block:
+            self.inits += parse_inits(block)[: MAX_INITS - len(self.inits)]
+        if not self.crash and (crash := CRASH_LINE.search(block)):
+            self.crash = crash.group()
+        self.tail += block[-TAIL_BYTES:]
+        del self.tail[:-TAIL_BYTES]
+
+    def close(self) -> None:
+        """The pipe closed: a last line without a newline counts too."""
+        if self.partial and not self.cut:
+            self.feed(b"\n")
+
+    def last_words(self) -> str:
+        """What the program said last - or, for a Go crash, its panic or fatal error line."""
+        if self.crash:
+            return self.crash.decode(errors="replace").strip()
+        lines = [
+            line.strip()
+            for line in (bytes(self.tail) + bytes(self.partial))
+            .decode(errors="replace")
+            .splitlines()
+            if line.strip() and not line.startswith(("gc ", "init "))
+        ]
+        return lines[-1] if lines else "no output"
+
+
 class _Watch:
     """Reads both pipes without threads and notices readiness as soon as it shows."""
 
     def __init__(self, child: proc.Child, ready: Ready) -> None:
         self.proc, self.ready = child, ready
-        self.out, self.err = bytearray(), bytearray()
-        self.gc_at_ready: int | None = None
+        pattern = re.compile(ready.pattern.encode(), re.M) if ready.pattern else None
+        self.out = _Stream(pattern if ready.kind == "stdout" else None)
+        self.err = _Stream(pattern if ready.kind == "stderr" else None)
         self.selector = selectors.DefaultSelector()
         for stream in (child.stdout, child.stderr):
             if stream is not None:
                 os.set_blocking(stream.fileno(), False)
                 self.selector.register(stream, selectors.EVENT_READ)
-        self.regex = re.compile(ready.pattern.encode(), re.M) if ready.pattern else None
 
     def pump(self, timeout: float) -> bool:
         """Read what is there; True once every pipe is closed."""
         for key, _ in self.selector.select(timeout):
             stream = key.fileobj
+            sink = self.out if stream is self.proc.stdout else self.err
             data = os.read(stream.fileno(), READ_CHUNK)  # type: ignore[union-attr]
             if not data:
                 self.selector.unregister(stream)
+                sink.close()
                 continue
-            (self.out if stream is self.proc.stdout else self.err).extend(data)
+            sink.feed(data)
         return not self.selector.get_map()
 
     def is_ready(self) -> bool:
         kind = self.ready.kind
-        if kind in ("stdout", "stderr") and self.regex is not None:
-            return self.regex.search(self.out if kind == "stdout" else self.err) is not None
+        if kind in ("stdout", "stderr"):
+            return (self.out if kind == "stdout" else self.err).matched
         if kind == "port":
             with (
                 contextlib.suppress(OSError),
@@ -272,7 +353,7 @@ def measure(binary: Path, config: StartupConfig, environ: Mapping[str, str], hel
         sys_ms=sys_ms,
         max_rss_kib=rss,
         gc_cycles=gc_cycles,
-        inits=parse_inits(bytes(watch.err)),
+        inits=tuple(watch.err.inits),
         evicted=evicted,
         error=note,
         exit_code=exit_code,
@@ -286,18 +367,18 @@ def _wait_ready(child: _Child, watch: _Watch, config: StartupConfig) -> tuple[in
     closed = False
     while True:
         if kind != "exit" and watch.is_ready():
-            return time.monotonic_ns(), "", len(GC_LINE.findall(bytes(watch.err)))
+            return time.monotonic_ns(), "", watch.err.gc_lines
         if child.exited():
             drain_until = time.monotonic() + 0.2  # the rest of its output
             while not watch.pump(0.01) and time.monotonic() < drain_until:
                 pass
             code = child.usage()[0]
             if kind == "exit" and code == 0 and child.ended_ns:
-                return child.ended_ns, "", len(GC_LINE.findall(bytes(watch.err)))
+                return child.ended_ns, "", watch.err.gc_lines
             if kind != "exit" and watch.is_ready():  # ready just before it exited
-                return child.ended_ns, "", len(GC_LINE.findall(bytes(watch.err)))
+                return child.ended_ns, "", watch.err.gc_lines
             what = "" if kind == "exit" else f" before ready ({config.ready.describe()})"
-            return None, f"exited with {code}{what}: {_last_line(watch.err)}", 0
+            return None, f"exited with {code}{what}: {watch.err.last_words()}", 0
         if time.monotonic_ns() > deadline:
             return None, f"not ready within {config.timeout:g}s ({config.ready.describe()})", 0
         if closed:  # pipes closed, process not reaped yet: wait for the helper's report
@@ -306,17 +387,6 @@ def _wait_ready(child: _Child, watch: _Watch, config: StartupConfig) -> tuple[in
             # Block on the pipes: only a port has to be polled. Waking up often would take CPU
             # from the program being measured.
             closed = watch.pump(POLL_SECONDS if kind == "port" else 0.05)
-
-
-def _last_line(data: bytearray) -> str:
-    """What the program said last - or, for a Go crash, its panic or fatal error line."""
-    lines = [
-        line.strip()
-        for line in bytes(data).decode(errors="replace").splitlines()
-        if line.strip() and not line.startswith(("gc ", "init "))
-    ]
-    crash = next((line for line in lines if line.startswith(("panic:", "fatal error:"))), None)
-    return crash or (lines[-1] if lines else "no output")
 
 
 def spawn_helper(environ: Mapping[str, str]) -> Path:

@@ -36,9 +36,16 @@ def tail(text: str, lines: int = STDERR_TAIL_LINES) -> str:
     return "\n".join(text.rstrip().splitlines()[-lines:])
 
 
+LINE_CHARS = 2000  # a longer line of output is cut in an excerpt
+
+
 def excerpt(text: str) -> str:
-    """Head and tail of a long output: the first error and the last words both survive."""
-    lines = text.rstrip().splitlines()
+    """Head and tail of a long output: the first error and the last words both survive (each
+    line cut at LINE_CHARS)."""
+    lines = [
+        line if len(line) <= LINE_CHARS else f"{line[:LINE_CHARS]}[... {len(line)} characters]"
+        for line in text.rstrip().splitlines()
+    ]
     if len(lines) <= STDERR_HEAD_LINES + STDERR_TAIL_LINES:
         return "\n".join(lines)
     skipped = len(lines) - STDERR_HEAD_LINES - STDERR_TAIL_LINES
@@ -160,26 +167,16 @@ class ProcessGroup:
             return Completed(tuple(argv), 127, "", str(exc), time.monotonic() - started)
         with self._lock:
             self._running.add(proc)
-        timed_out = False
         try:
-            try:
-                out, err = proc.communicate(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                timed_out = True
-                _signal_group(proc, signal.SIGTERM)
-                try:
-                    out, err = proc.communicate(timeout=3.0)
-                except subprocess.TimeoutExpired:
-                    _signal_group(proc, signal.SIGKILL)
-                    out, err = proc.communicate()
+            out, err, timed_out = _drain(proc, timeout)
         finally:
             with self._lock:
                 self._running.discard(proc)
         return Completed(
             tuple(argv),
             proc.returncode,
-            out.decode(errors="replace"),
-            err.decode(errors="replace"),
+            out.text(),
+            err.text(),
             time.monotonic() - started,
             timed_out,
         )
@@ -210,6 +207,102 @@ class ProcessGroup:
                 _signal_group(proc, signal.SIGKILL)
             if then is not None:
                 then()
+
+
+OUTPUT_HEAD = OUTPUT_TAIL = 1 << 20  # bytes of a child's stdout and of its stderr kept
+
+
+class BoundedOutput:
+    """What a child wrote to one pipe, in bounded memory: the first ``head`` and the last
+    ``tail`` bytes (go build's first error, and its last words), and how many between them were
+    dropped. A child that floods its output (a -toolexec wrapper gone wrong) cannot grow
+    buildopt."""
+
+    def __init__(self, head: int = OUTPUT_HEAD, tail: int = OUTPUT_TAIL) -> None:
+        self._head, self._tail = bytearray(), bytearray()
+        self._head_size, self._tail_size = head, tail
+        self.dropped = 0
+
+    def add(self, data: bytes) -> None:
+        room = self._head_size - len(self._head)
+        if room > 0:
+            self._head += data[:room]
+            data = data[room:]
+        self._tail += data
+        excess = len(self._tail) - self._tail_size
+        if excess > 0:
+            del self._tail[:excess]
+            self.dropped += excess
+
+    def text(self) -> str:
+        middle = f"\n[... {self.dropped} bytes not kept ...]\n" if self.dropped else ""
+        return self._head.decode(errors="replace") + middle + self._tail.decode(errors="replace")
+
+
+def _drain(
+    proc: subprocess.Popen[bytes], timeout: float | None, grace: float = 3.0
+) -> tuple[BoundedOutput, BoundedOutput, bool]:
+    """Read the child's stdout and stderr into bounded buffers until both close and it ends;
+    past timeout seconds, stop its process group (see _Limit). True if it was stopped."""
+    import selectors
+
+    out, err = BoundedOutput(), BoundedOutput()
+    sinks = {proc.stdout: out, proc.stderr: err}
+    limit = _Limit(proc, timeout, grace)
+    with selectors.DefaultSelector() as selector:
+        for stream in sinks:
+            if stream is not None:
+                selector.register(stream, selectors.EVENT_READ)
+        while selector.get_map():
+            for key, _ in selector.select(limit.remaining()):
+                data = os.read(key.fd, 1 << 16)
+                if data:
+                    sinks[key.fileobj].add(data)  # type: ignore[index]
+                else:
+                    selector.unregister(key.fileobj)
+            if limit.expired() and selector.get_map() and not limit.escalate():
+                break  # a descendant that left the group holds the pipes: stop reading
+    for stream in sinks:
+        if stream is not None:
+            stream.close()
+    limit.wait()
+    return out, err, limit.stage > 0
+
+
+class _Limit:
+    """A child's time limit: at the deadline SIGTERM to its process group, ``grace`` seconds
+    later SIGKILL, and a second after that the caller gives up on its pipes."""
+
+    def __init__(self, proc: subprocess.Popen[bytes], timeout: float | None, grace: float) -> None:
+        self.proc, self.grace = proc, grace
+        self.deadline = None if timeout is None else time.monotonic() + timeout
+        self.stage = 0  # 0: running, 1: SIGTERM sent, 2: SIGKILL sent
+
+    def remaining(self) -> float | None:
+        return None if self.deadline is None else max(0.0, self.deadline - time.monotonic())
+
+    def expired(self) -> bool:
+        return self.deadline is not None and time.monotonic() >= self.deadline
+
+    def escalate(self) -> bool:
+        """Send the next signal and move the deadline; False when there is none left."""
+        if self.stage == 2:
+            return False
+        self.stage += 1
+        _signal_group(self.proc, signal.SIGTERM if self.stage == 1 else signal.SIGKILL)
+        self.deadline = time.monotonic() + (self.grace if self.stage == 1 else 1.0)
+        return True
+
+    def wait(self) -> None:
+        """Wait for the child to end, escalating at each deadline."""
+        while True:
+            try:
+                self.proc.wait(timeout=self.remaining())
+                return
+            except subprocess.TimeoutExpired:
+                if not self.escalate():
+                    self.proc.wait()  # SIGKILL was sent: it ends
+                    return
 
 
 def _signal_group(proc: subprocess.Popen[bytes], sig: signal.Signals) -> None:

@@ -17,7 +17,7 @@ def stubborn_go(go: str, tmp_path: Path) -> Path:
     """A go whose build ignores SIGTERM (as a wedged compiler or a toolexec wrapper might)."""
     fake = tmp_path / "fake-go"
     fake.write_text(
-        f"#!/bin/sh\n[ \"$1\" = build ] && trap '' TERM && exec sleep 300\nexec {go} \"$@\"\n"
+        f'#!/bin/sh\n[ "$1" = build ] && trap \'\' TERM && exec sleep 300\nexec {go} "$@"\n'
     )
     fake.chmod(0o755)
     return fake

@@ -366,8 +366,7 @@ def test_sigterm_during_startup_stops_the_program_and_the_helper(
         # so wait for the helper's own name
         while (
             not any(
-                "spawn-" in cmdline(p)
-                for p in processes_with_env(f"BUILDOPT_TEST_MARK={mark}")
+                "spawn-" in cmdline(p) for p in processes_with_env(f"BUILDOPT_TEST_MARK={mark}")
             )
             or len(processes_with_env(f"BUILDOPT_TEST_MARK={mark}")) < processes
         ):
