@@ -17,7 +17,7 @@ import selectors
 import signal
 import socket
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -234,40 +234,72 @@ class _Child:
             self.proc = _popen([str(helper), str(write_end), *argv], env, cpus, write_end)
         finally:
             os.close(write_end)
-        self.report = os.fdopen(read_end, "rb")
-        first = self.report.readline().decode().split()
+        self._report, self._pending = read_end, b""
+        first = self._next_report() or []
         if not first or first[0] != "start":
             self.proc.wait()
-            self.report.close()
+            os.close(read_end)
             raise _exec_error(argv[0], first)
+        os.set_blocking(read_end, False)
         self.pid, self.started_ns = int(first[1]), int(first[2])
         self.exit_line: list[str] | None = None
 
+    def _next_report(self) -> list[str] | None:
+        """The helper's next report line as words; None if there is none yet (the pipe is
+        non-blocking after the first line) or the helper is gone."""
+        while b"\n" not in self._pending:
+            try:
+                data = os.read(self._report, 4096)
+            except BlockingIOError:
+                return None
+            if not data:  # the helper is gone: what it wrote last, if anything
+                break
+            self._pending += data
+        line, _, self._pending = self._pending.partition(b"\n")
+        return line.decode(errors="replace").split() if line else None
+
     def exited(self) -> bool:
-        """True once the program ended and the helper reported on it (the helper then exits)."""
-        if self.proc.poll() is None:
-            return False
+        """True once the program itself has ended and the helper reported on it. Processes it
+        left running (a daemon: see ``left``) may still run; the helper ends them on stop."""
         if self.exit_line is None:
-            words = self.report.readline().decode().split()
-            self.exit_line = words if words and words[0] == "exit" else []
-        return True
+            words = self._next_report()
+            if words is not None:
+                self.exit_line = words if words[0] == "exit" else []
+            elif self.proc.poll() is not None:  # the helper ended without a word (killed)
+                self.exit_line = self._next_report() or []
+        return self.exit_line is not None
+
+    @property
+    def left(self) -> int:
+        """How many processes the program left running when it exited (adopted by the helper)."""
+        return int(self.exit_line[6]) if self.exit_line and len(self.exit_line) > 6 else 0
+
+    def running(self) -> bool:
+        """Whether the helper still runs: the program, or what it left, is alive."""
+        return self.proc.poll() is None
 
     def stop(self, grace: float) -> None:
-        """SIGTERM to the whole group; SIGKILL to the program after grace; no process left."""
+        """SIGTERM to the whole group; SIGKILL to the program after grace; then the helper ends
+        what the program left outside its group (SIGTERM, a second, SIGKILL). No process left."""
         if not self.exited():
             proc.send_signal(self.proc.pid, signal.SIGTERM, group=True)
-            deadline = time.monotonic() + grace
-            while time.monotonic() < deadline and not self.exited():
-                time.sleep(0.002)
+            self._wait(self.exited, grace)
             if not self.exited():
                 proc.send_signal(self.pid, signal.SIGKILL, group=False)  # the helper still reports
-                deadline = time.monotonic() + grace
-                while time.monotonic() < deadline and not self.exited():
-                    time.sleep(0.002)
+                self._wait(self.exited, grace)
+        if self.running():
+            proc.send_signal(self.proc.pid, signal.SIGTERM, group=False)  # end what is left
+            self._wait(lambda: not self.running(), grace + 2.0)
         proc.send_signal(self.proc.pid, signal.SIGKILL, group=True)  # stragglers of the group
         self.proc.wait()
         self.exited()
-        self.report.close()
+        os.close(self._report)
+
+    @staticmethod
+    def _wait(done: Callable[[], bool], seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline and not done():
+            time.sleep(0.002)
 
     @property
     def ended_ns(self) -> int | None:
@@ -277,7 +309,7 @@ class _Child:
         """(exit code, user ms, system ms, peak RSS KiB) of the program."""
         if not self.exit_line:
             return None, 0.0, 0.0, 0
-        _, _, status, user_us, sys_us, rss = self.exit_line
+        _, _, status, user_us, sys_us, rss = self.exit_line[:6]
         return (
             os.waitstatus_to_exitcode(int(status)),
             int(user_us) / 1000,
@@ -368,7 +400,8 @@ def _wait_ready(child: _Child, watch: _Watch, config: StartupConfig) -> tuple[in
     while True:
         if kind != "exit" and watch.is_ready():
             return time.monotonic_ns(), "", watch.err.gc_lines
-        if child.exited():
+        # A program that daemonized exited at once; what it left may yet get ready.
+        if child.exited() and not (kind != "exit" and child.left and child.running()):
             drain_until = time.monotonic() + 0.2  # the rest of its output
             while not watch.pump(0.01) and time.monotonic() < drain_until:
                 pass
@@ -381,8 +414,8 @@ def _wait_ready(child: _Child, watch: _Watch, config: StartupConfig) -> tuple[in
             return None, f"exited with {code}{what}: {watch.err.last_words()}", 0
         if time.monotonic_ns() > deadline:
             return None, f"not ready within {config.timeout:g}s ({config.ready.describe()})", 0
-        if closed:  # pipes closed, process not reaped yet: wait for the helper's report
-            proc.wait_for(child.proc, (deadline - time.monotonic_ns()) / 1e9)
+        if closed:  # the pipes are closed: wait for the helper's report (or poll the port)
+            time.sleep(POLL_SECONDS if kind == "port" else 0.002)
         else:
             # Block on the pipes: only a port has to be polled. Waking up often would take CPU
             # from the program being measured.

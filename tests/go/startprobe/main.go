@@ -1,5 +1,7 @@
 // Command startprobe behaves in the ways buildopt startup must handle: ready after a delay on
-// stdout or a port, exit, crash, never ready, or ignore SIGTERM with a child of its own.
+// stdout or a port, exit, crash, never ready, ignore SIGTERM with a child of its own, or
+// daemonize: start a copy of itself in a session of its own (setsid, stdio closed) that does
+// the work (-mode of the copy: -then), and exit at once.
 package main
 
 import (
@@ -21,6 +23,7 @@ func main() {
 	delay := flag.Duration("delay", 0, "wait this long before being ready")
 	port := flag.Int("port", 0, "port for -mode port")
 	alloc := flag.Int("alloc", 0, "MiB to allocate before ready")
+	then := flag.String("then", "never", "the mode of the daemon, with -mode daemon")
 	flag.Parse()
 	for i := 0; i < *alloc; i++ {
 		sink = append(sink, make([]byte, 1<<20))
@@ -56,6 +59,15 @@ func main() {
 		for {
 			time.Sleep(time.Hour)
 		}
+	case "daemon":
+		args := []string{"-mode", *then, "-port", fmt.Sprint(*port)}
+		child := exec.Command(os.Args[0], args...)
+		child.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+		if err := child.Start(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		fmt.Println("daemon", child.Process.Pid)
 	case "ignore-term":
 		signal.Ignore(syscall.SIGTERM)
 		child := exec.Command(os.Args[0], "-mode", "never")

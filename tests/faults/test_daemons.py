@@ -1,0 +1,82 @@
+"""startup of a program that daemonizes: what it leaves running outside its process group is
+followed (the spawn helper is a child subreaper) and ended after the measurement."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import uuid
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO
+from tests.faults.conftest import buildopt, processes_with_env
+
+
+@pytest.fixture(scope="module")
+def probe(go: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("probe") / "startprobe"
+    subprocess.run(
+        [go, "build", "-o", str(out), "."],
+        cwd=REPO / "tests" / "go" / "startprobe",
+        check=True,
+        capture_output=True,
+        env={**os.environ, "CGO_ENABLED": "0"},
+    )
+    return out
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_a_daemon_left_at_exit_is_ended(probe: Path) -> None:
+    """The program starts a setsid child and exits 0 (ready at exit): the child stayed running
+    after buildopt, though docs/startup.md said no process is left behind."""
+    mark = uuid.uuid4().hex
+    done = buildopt(
+        ["startup", str(probe), "--runs", "2", "--warmup", "0", "--json", "--", "-mode", "daemon"],
+        env={"BUILDOPT_TEST_MARK": mark},
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["variants"][0]["runs"] == 2
+    assert processes_with_env(f"BUILDOPT_TEST_MARK={mark}") == []
+
+
+def test_a_daemon_that_opens_the_port_is_ready_and_then_ended(probe: Path) -> None:
+    """The program exits at once and its daemon listens: ready is the daemon's port, not
+    'exited with 0 before ready'; afterwards the daemon is gone and the port free."""
+    mark = uuid.uuid4().hex
+    port = free_port()
+    done = buildopt(
+        [
+            "startup",
+            str(probe),
+            "--runs",
+            "2",
+            "--warmup",
+            "0",
+            "--ready-port",
+            str(port),
+            "--json",
+            "--",
+            "-mode",
+            "daemon",
+            "-then",
+            "port",
+            "-port",
+            str(port),
+        ],
+        env={"BUILDOPT_TEST_MARK": mark},
+    )
+    assert done.returncode == 0, done.stderr
+    variant = json.loads(done.stdout)["variants"][0]
+    assert variant["runs"] == 2 and variant["failed_runs"] == 0
+    assert processes_with_env(f"BUILDOPT_TEST_MARK={mark}") == []
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
