@@ -66,7 +66,11 @@ PROFILE = Flag(
     "profile", "profile name (profiles/NAME.toml) or path to a .toml file", "NAME", short="-p"
 )
 VARIANT = Flag(
-    "variant", "fnmatch pattern over ids like static@linux-arm64", "PATTERN", True, short="-v"
+    "variant",
+    "fnmatch pattern over variant names (static*) or ids (*@linux-arm64)",
+    "PATTERN",
+    True,
+    short="-v",
 )
 DIST = Flag("dist", "output directory (default: dist/ in the project root)", "DIR")
 JSON = Flag("json", "print JSON on stdout")

@@ -89,8 +89,16 @@ class ImageBudget:
     message: str = ""
 
 
+def selects(pattern: str, build_id: str) -> bool:
+    """Whether a pattern (a budget's ``select``, ``--variant``) picks a build: without ``@`` it
+    is matched against the variant's name (``static*`` picks every target of the static
+    variants), with ``@`` against the whole id ``VARIANT@TARGET`` (``*@linux-arm64``)."""
+    subject = build_id if "@" in pattern else build_id.split("@", 1)[0]
+    return fnmatch.fnmatchcase(subject, pattern)
+
+
 def matches(patterns: Sequence[str], build_id: str) -> bool:
-    return any(fnmatch.fnmatchcase(build_id, p) for p in patterns)
+    return any(selects(p, build_id) for p in patterns)
 
 
 def parse_budgets(
@@ -116,7 +124,7 @@ def check_selectors(
     selected: list[Budget | ImageBudget] = [*budgets, *(i for i in images if not i.records)]
     for budget in selected:
         for pattern in budget.select:
-            if not any(fnmatch.fnmatchcase(i, pattern) for i in ids):
+            if not any(selects(pattern, i) for i in ids):
                 raise ProfileError(
                     budget.source,
                     f"{budget.where}.select: {pattern!r} matches no variant id "

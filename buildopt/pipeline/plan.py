@@ -7,13 +7,12 @@ argv/env builder can be tested exhaustively without starting a process.
 from __future__ import annotations
 
 import difflib
-import fnmatch
 import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from buildopt.config.budgets import check_selectors
+from buildopt.config.budgets import check_selectors, selects
 from buildopt.config.profile import Profile, Variant
 from buildopt.config.target import Target
 from buildopt.config.toolchain import Toolchain
@@ -213,7 +212,7 @@ def make_plan(
     for variant in profile.variants:
         for target in variant_targets(profile, variant, toolchain):
             sid = step_id(variant, target)
-            hits = {p for p in patterns if selects(p, sid, variant.name)}
+            hits = {p for p in patterns if selects(p, sid)}
             if patterns and not hits:
                 continue
             matched.update(hits)
@@ -229,14 +228,6 @@ def make_plan(
             + ", ".join(all_ids(profile, toolchain))
         )
     return Plan(profile, toolchain, dist, tuple(steps), tuple(skipped))
-
-
-def selects(pattern: str, step_id: str, variant: str) -> bool:
-    """Whether a --variant pattern picks a step: a pattern without ``@`` is matched against
-    the variant's name (``static*`` picks every target of the static variants), one with
-    ``@`` against the whole id (``*@linux-arm64``)."""
-    subject = step_id if "@" in pattern else variant
-    return fnmatch.fnmatchcase(subject, pattern)
 
 
 def _step(
