@@ -307,7 +307,12 @@ def run_plan(
     except KeyboardInterrupt:
         # A second Ctrl-C (or SIGTERM) while the builds stop makes them stop at once.
         group.stop_all(lambda: executor.shutdown(wait=True, cancel_futures=True))
-        unfinished = len(pending) + len(scheduler.queue)
+        # Builds that were already past their rename when the interrupt came did finish.
+        finished = sum(
+            f.done() and not f.cancelled() and f.exception() is None and f.result().ok
+            for f in pending
+        )
+        unfinished = len(pending) - finished + len(scheduler.queue)
         raise Interrupted(
             f"interrupted: stopped {unfinished} unfinished build(s); no partial binaries "
             "were left, and the build record holds the builds that finished"
