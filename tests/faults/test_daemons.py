@@ -29,6 +29,14 @@ def probe(go: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
+def comm(pid: int) -> str:
+    """A process's name; "" once it has ended."""
+    try:
+        return Path(f"/proc/{pid}/comm").read_text(errors="replace").strip()
+    except OSError:
+        return ""
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -80,3 +88,35 @@ def test_a_daemon_that_opens_the_port_is_ready_and_then_ended(probe: Path) -> No
     assert processes_with_env(f"BUILDOPT_TEST_MARK={mark}") == []
     with pytest.raises(ConnectionRefusedError):
         socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+
+
+@pytest.mark.parametrize("mode", [["-mode", "never"], ["-mode", "daemon", "-then", "never"]])
+def test_kill_9_of_buildopt_during_startup_ends_the_program(probe: Path, mode: list[str]) -> None:
+    """kill -9 of buildopt while it measured left the spawn helper and the program (and what
+    the program left) running. The helper now gets PR_SET_PDEATHSIG and ends them all."""
+    import signal
+    import sys
+    import time
+
+    mark = uuid.uuid4().hex
+    running = subprocess.Popen(
+        [sys.executable, "-m", "buildopt", "startup", str(probe), "--runs", "1", "--warmup", "0"]
+        + ["--timeout", "60s", "--ready-port", str(free_port()), "--", *mode],
+        cwd=REPO,
+        env={**os.environ, "BUILDOPT_TEST_MARK": mark},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while not any(
+        comm(p) == "startprobe" for p in processes_with_env(f"BUILDOPT_TEST_MARK={mark}")
+    ):
+        assert time.monotonic() < deadline and running.poll() is None, "the program never ran"
+        time.sleep(0.02)
+    time.sleep(0.3)  # the daemon, if any, has started
+    running.send_signal(signal.SIGKILL)
+    running.wait(timeout=10)
+    deadline = time.monotonic() + 10
+    while processes_with_env(f"BUILDOPT_TEST_MARK={mark}") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert processes_with_env(f"BUILDOPT_TEST_MARK={mark}") == []

@@ -20,6 +20,10 @@
 // over and over until none is left. Then it exits. Before the program has exited, SIGTERM and
 // SIGINT are caught, not ignored, so that the program gets them with their default action
 // after exec, and spawn goes on waiting for it.
+//
+// If buildopt dies without stopping it (kill -9), spawn learns it from PR_SET_PDEATHSIG
+// (SIGUSR1) and kills the program's process group and everything the program left, then exits:
+// nothing of a measurement outlives the process that measures.
 package main
 
 import (
@@ -35,6 +39,7 @@ import (
 
 const (
 	clockMonotonic      = 1
+	prSetPdeathsig      = 1
 	prSetChildSubreaper = 36
 )
 
@@ -134,6 +139,13 @@ func main() {
 	syscall.CloseOnExec(fd) // the program must not inherit (or hold open) the report pipe
 	stop := make(chan os.Signal, 4)
 	signal.Notify(stop, syscall.SIGTERM, syscall.SIGINT)
+	orphaned := make(chan os.Signal, 1)
+	signal.Notify(orphaned, syscall.SIGUSR1)
+	parent := os.Getppid()
+	syscall.RawSyscall(syscall.SYS_PRCTL, prSetPdeathsig, uintptr(syscall.SIGUSR1), 0)
+	if os.Getppid() != parent { // buildopt died before the request took effect
+		os.Exit(1)
+	}
 	if _, _, errno := syscall.RawSyscall(syscall.SYS_PRCTL, prSetChildSubreaper, 1, 0); errno != 0 {
 		fmt.Fprintln(os.Stderr, "spawn: cannot become a child subreaper:", errno)
 	}
@@ -145,6 +157,14 @@ func main() {
 		os.Exit(127)
 	}
 	fmt.Fprintf(report, "start %d %d\n", pid, start)
+	go func() {
+		<-orphaned // buildopt is gone: end the program, its group and what it left
+		syscall.Kill(pid, syscall.SIGKILL)
+		for signalAll(syscall.SIGKILL) > 0 {
+			time.Sleep(10 * time.Millisecond)
+		}
+		syscall.Kill(0, syscall.SIGKILL) // this process group, spawn included
+	}()
 	var status syscall.WaitStatus
 	var usage syscall.Rusage
 	for {
