@@ -100,8 +100,10 @@ def test_kill_9_of_buildopt_during_startup_ends_the_program(probe: Path, mode: l
 
     mark = uuid.uuid4().hex
     running = subprocess.Popen(
-        [sys.executable, "-m", "buildopt", "startup", str(probe), "--runs", "1", "--warmup", "0"]
-        + ["--timeout", "60s", "--ready-port", str(free_port()), "--", *mode],
+        [
+            *(sys.executable, "-m", "buildopt", "startup", str(probe), "--runs", "1"),
+            *("--warmup", "0", "--timeout", "60s", "--ready-port", str(free_port()), "--", *mode),
+        ],
         cwd=REPO,
         env={**os.environ, "BUILDOPT_TEST_MARK": mark},
         stdout=subprocess.DEVNULL,
