@@ -155,14 +155,16 @@ def gate_command(
     *,
     baseline: str | None = None,
     record: str | None = None,
+    build: bool = False,
     as_json: bool = False,
     markdown: str | None = None,
+    markdown_mode: str | None = None,
     junit: str | None = None,
     dist: str | None = None,
     cwd: Path | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> int:
-    """``buildopt gate``: every budget of the profile on the latest build record."""
+    """``buildopt gate``: every budget of the profile on the build record it is given."""
     from buildopt.analysis import gate
     from buildopt.config.budgets import check_selectors
     from buildopt.output import console as report
@@ -173,22 +175,15 @@ def gate_command(
 
     cwd = cwd or Path.cwd()
     environ = dict(environ or os.environ)
+    if markdown_mode not in (None, "append", "replace"):
+        raise UsageError(f"--markdown-mode {markdown_mode}: expected append or replace")
     loaded = _profile(profile, cwd, "gate")
     check_selectors(loaded.budgets, loaded.images, all_ids(loaded, toolchain.load(environ)))
     if not loaded.budgets and not loaded.images:
         raise UsageError(f"gate: {loaded.path} has no [[budget]] or [[image]] tables")
     record_path = (cwd / record) if record else loaded.record_path(_dist(dist, cwd))
-    if not record_path.is_file():
-        print(f"no build record at {record_path}: building first", file=sys.stderr)
-        build_command(
-            str(loaded.path), record=str(record_path), dist=dist, cwd=cwd, environ=environ
-        )
-    data = _load_record(record_path)
-    if data.profile.name != loaded.name:
-        raise UsageError(
-            f"gate --record {record_path}: a record of profile {data.profile.name!r}, "
-            f"not of {loaded.name!r}"
-        )
+    built = _build_for_gate(loaded, record_path, dist, cwd, environ) if build else EXIT_OK
+    data = _gated_record(loaded, record_path)
     baseline_path = (cwd / baseline) if baseline else None
     if baseline_path is not None and not baseline_path.is_file():
         print(f"no baseline record at {baseline_path}: growth budgets pass", file=sys.stderr)
@@ -196,7 +191,8 @@ def gate_command(
     old = _load_record(baseline_path) if baseline_path else None
     checks = gate.evaluate(loaded.budgets, loaded.images, data, old, _image_records(loaded))
     if markdown:
-        atomic_write_text(cwd / markdown, gate_output.markdown(checks, loaded.name))
+        text = gate_output.markdown(checks, loaded.name)
+        _write_markdown(cwd / markdown, text, markdown_mode, environ.get("GITHUB_STEP_SUMMARY"))
     if junit:
         atomic_write_text(cwd / junit, gate_output.junit(checks, loaded.name))
     if environ.get("GITHUB_ACTIONS") == "true":
@@ -208,7 +204,48 @@ def gate_command(
         )
     else:
         report.show_gate(report.make_console(), checks, loaded.name)
-    return EXIT_FAILED if gate.failed(checks) else EXIT_OK
+    return EXIT_FAILED if gate.failed(checks) or built != EXIT_OK else EXIT_OK
+
+
+def _build_for_gate(
+    loaded: Profile, record_path: Path, dist: str | None, cwd: Path, environ: Mapping[str, str]
+) -> int:
+    """gate --build: build the profile into the record first; its exit code."""
+    print(f"building {loaded.name} first (--build)", file=sys.stderr)
+    built = build_command(
+        str(loaded.path), record=str(record_path), dist=dist, cwd=cwd, environ=environ
+    )
+    if built != EXIT_OK:
+        print(
+            "some builds failed (exit 1): the record keeps the last good binary of each, "
+            "and those are gated",
+            file=sys.stderr,
+        )
+    return built
+
+
+def _gated_record(loaded: Profile, record_path: Path) -> Record:
+    """The record gate judges: it must be there (no silent build) and be of this profile."""
+    if not record_path.exists():
+        raise UsageError(f"gate: no build record at {record_path} (build first, or gate --build)")
+    data = _load_record(record_path)
+    if data.profile.name != loaded.name:
+        raise UsageError(
+            f"gate --record {record_path}: a record of profile {data.profile.name!r}, "
+            f"not of {loaded.name!r}"
+        )
+    return data
+
+
+def _write_markdown(target: Path, text: str, mode: str | None, summary: str | None) -> None:
+    """The gate's Markdown, appended to GitHub's step summary (earlier steps wrote there too)
+    and written whole anywhere else, unless --markdown-mode says which."""
+    from buildopt.system.files import append_text, atomic_write_text
+
+    if mode is None:
+        is_summary = bool(summary) and target.resolve() == Path(str(summary)).resolve()
+        mode = "append" if is_summary else "replace"
+    (append_text if mode == "append" else atomic_write_text)(target, text)
 
 
 def _image_records(profile: Profile) -> dict[Path, Record | RecordError]:

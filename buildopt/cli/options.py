@@ -151,14 +151,20 @@ COMMANDS: dict[str, Command] = {
                 ),
                 Flag(
                     "record",
-                    "the build record to gate (default: DIST/PROFILE/build.json; built if missing)",
+                    "the build record to gate (default: DIST/PROFILE/build.json)",
                     "FILE",
                 ),
+                Flag("build", "build the profile first (otherwise a missing record is an error)"),
                 Flag("json", "print buildopt.gate/1 JSON on stdout"),
                 Flag(
                     "markdown",
-                    "write the result as Markdown to this file (e.g. $GITHUB_STEP_SUMMARY)",
+                    "add the result as Markdown to this file (e.g. $GITHUB_STEP_SUMMARY)",
                     "FILE",
+                ),
+                Flag(
+                    "markdown_mode",
+                    "append or replace (default: append to $GITHUB_STEP_SUMMARY, else replace)",
+                    "MODE",
                 ),
                 Flag("junit", "write JUnit XML to this file", "FILE"),
                 DIST,

@@ -161,8 +161,10 @@ def gate(
     profile: str = "",
     baseline: str = "",
     record: str = "",
+    build: bool = False,
     json: bool = False,
     markdown: str = "",
+    markdown_mode: str = "",
     junit: str = "",
     dist: str = "",
 ) -> None:
@@ -174,8 +176,10 @@ def gate(
             profile or None,
             baseline=baseline or None,
             record=record or None,
+            build=build,
             as_json=json,
             markdown=markdown or None,
+            markdown_mode=markdown_mode or None,
             junit=junit or None,
             dist=dist or None,
         )

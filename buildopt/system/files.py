@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import os
 import stat
 import tempfile
@@ -33,12 +34,47 @@ def atomic_write_text(path: Path, text: str) -> None:
         raise WriteError(path, exc) from None
 
 
+def umask() -> int:
+    """This process's file creation mask. Read from /proc (Linux 4.7+): reading it with
+    os.umask means setting it for a moment, which would race with build threads creating
+    files; there, it is read once."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    return _umask_once()
+
+
+@functools.cache
+def _umask_once() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def append_text(path: Path, text: str) -> None:
+    """Add text at the end of path (created with the umask's mode if need be): for files that
+    others write to as well, such as GitHub's step summary. WriteError when it cannot."""
+    try:
+        if path.is_dir():
+            raise IsADirectoryError(21, "is a directory")
+        with open(path, "a", encoding="utf-8") as f:
+            f.write(text if text.endswith("\n") else text + "\n")
+    except OSError as exc:
+        raise WriteError(path, exc) from None
+
+
 def _write_atomically(path: Path, text: str) -> None:
     if path.is_dir():
         raise IsADirectoryError(21, "is a directory")
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=path.parent)
     try:
+        # mkstemp makes it 0600; a record or report is for later CI steps and other users too
+        os.fchmod(fd, 0o666 & ~umask())
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
             f.flush()

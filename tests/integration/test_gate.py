@@ -26,11 +26,16 @@ def child_profile(tmp_path: Path, extra: str) -> Path:
 
 @pytest.fixture(scope="module")
 def record(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The shipped profile gated with no record yet: the gate builds first."""
+    """The shipped profile gated with no record yet: gate --build builds first."""
     out = tmp_path_factory.mktemp("gate") / "build.json"
-    done = buildopt(["gate", "--profile", "telecom-edge", "--record", str(out)])
+    missing = buildopt(["gate", "--profile", "telecom-edge", "--record", str(out)])
+    assert missing.returncode == 2
+    assert missing.stderr == (
+        f"error: gate: no build record at {out} (build first, or gate --build)\n"
+    )
+    done = buildopt(["gate", "--profile", "telecom-edge", "--record", str(out), "--build"])
     assert done.returncode == 0, done.stderr
-    assert "building first" in done.stderr
+    assert "building telecom-edge first (--build)" in done.stderr
     return out
 
 
@@ -173,7 +178,7 @@ select = "*"
 max_dwarf_package = {{ "runtime*" = "2 MiB", "main" = "1 B" }}
 """
     )
-    done = buildopt(["gate", "--profile", str(profile), "--json"], cwd=tmp_path)
+    done = buildopt(["gate", "--profile", str(profile), "--json", "--build"], cwd=tmp_path)
     assert done.returncode == 1, done.stderr
     checks = {(c["target"].split("@")[0], c["check"]): c for c in json.loads(done.stdout)["checks"]}
     runtime = checks[("default", "max_dwarf_package[runtime*]")]
@@ -211,10 +216,82 @@ def test_dist_moves_the_record_for_every_command(tmp_path: Path) -> None:
     assert json.loads(compared.stdout)["variants"][0]["id"].startswith("default@")
     gated = buildopt(["gate", "-p", "p", "--dist", str(out)], cwd=project)
     assert gated.returncode == 0, gated.stderr
-    assert "building first" not in gated.stderr and not (project / "dist").exists()
+    assert "first (--build)" not in gated.stderr and not (project / "dist").exists()
     missing = buildopt(["compare", "--profile", "p"], cwd=project)
     assert missing.returncode == 2
     assert missing.stderr == (
         f"error: compare --profile p: no build record {project / 'dist' / 'p' / 'build.json'}; "
         "run buildopt build\n"
     )
+
+
+def test_markdown_appends_to_the_step_summary_and_files_follow_the_umask(
+    record: Path, tmp_path: Path
+) -> None:
+    """--markdown "$GITHUB_STEP_SUMMARY" replaced the file (earlier steps' summaries were lost),
+    and every file buildopt wrote was 0600 whatever the umask."""
+    import os
+    import stat
+
+    summary = tmp_path / "summary.md"
+    summary.write_text("## an earlier step\n")
+    done = buildopt(
+        ["gate", "--profile", "telecom-edge", "--record", str(record), "--markdown", str(summary)],
+        env={"GITHUB_STEP_SUMMARY": str(summary)},
+    )
+    assert done.returncode == 0, done.stderr
+    text = summary.read_text()
+    assert text.startswith("## an earlier step\n") and "telecom-edge" in text
+    elsewhere = tmp_path / "gate.md"
+    elsewhere.write_text("an older report\n")
+    for _ in range(2):  # not the step summary: written whole, each time
+        done = buildopt(
+            ["gate", "-p", "telecom-edge", "--record", str(record), "--markdown", str(elsewhere)],
+        )
+        assert done.returncode == 0, done.stderr
+    assert "an older report" not in elsewhere.read_text()
+    assert elsewhere.read_text().count("telecom-edge") == summary.read_text().count("telecom-edge")
+    appended = buildopt(
+        [
+            "gate",
+            "-p",
+            "telecom-edge",
+            "--record",
+            str(record),
+            "--markdown",
+            str(elsewhere),
+            "--markdown-mode",
+            "append",
+        ],
+    )
+    assert appended.returncode == 0, appended.stderr
+    assert elsewhere.read_text().count("telecom-edge") == 2 * summary.read_text().count(
+        "telecom-edge"
+    )
+    junit = tmp_path / "junit.xml"
+    script = (
+        "import os, runpy, sys; os.umask(0o002); sys.argv[0] = 'buildopt'; "
+        "runpy.run_module('buildopt', run_name='__main__')"
+    )
+    import subprocess
+    import sys
+
+    subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            script,
+            "gate",
+            "-p",
+            "telecom-edge",
+            "--record",
+            str(record),
+            "--junit",
+            str(junit),
+        ],
+        check=True,
+        capture_output=True,
+        env={**os.environ, "NO_COLOR": "1"},
+    )
+    assert stat.S_IMODE(junit.stat().st_mode) == 0o664
+    assert stat.S_IMODE(record.stat().st_mode) == 0o666 & ~0o022  # written under umask 022
