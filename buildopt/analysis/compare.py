@@ -176,11 +176,20 @@ def compare_variants(record: Record) -> list[VariantRow]:
     return rows
 
 
+def missing_baselines(record: Record, rows: Sequence[VariantRow]) -> list[str]:
+    """Targets whose variants have no baseline build in the record to be compared with."""
+    return sorted(
+        {r.built.target for r in rows if r.baseline is None}
+        - {r.built.target for r in rows if r.built.variant == record.profile.baseline}
+    )
+
+
 def variants_json(record: Record, rows: Sequence[VariantRow]) -> dict[str, Any]:
     return {
         "schema": "buildopt.compare/1",
         "profile": record.profile.name,
         "baseline": record.profile.baseline,
+        "baseline_missing": missing_baselines(record, rows),
         "variants": [
             {
                 "id": r.built.id,

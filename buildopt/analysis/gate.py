@@ -150,6 +150,17 @@ def _dwarf_package_check(
 def _scan_check(budget: Budget, build: Build, limit: int) -> Check:
     """Error-level findings of the source scan of this variant (its own build tags)."""
     scanned = build.scan
+    if scanned is not None and build.scan_stale:
+        return Check(
+            budget.name,
+            build.id,
+            "max_scan_errors",
+            "skip",
+            "-",
+            str(limit),
+            "",
+            note="the scan is of an earlier build of this variant (rebuild with [scan] enabled)",
+        )
     if scanned is None:
         return Check(
             budget.name,
@@ -182,6 +193,9 @@ def startup_checks(budget: Budget, build: Build) -> list[Check]:
     if not wanted:
         return []
     vid, measured = build.id, build.startup
+    if measured is not None and build.startup_stale:
+        note = "start-up measured on an earlier binary (run buildopt startup --profile again)"
+        return [Check(budget.name, vid, k, "skip", "-", "-", "", note=note) for k in wanted]
     if measured is None or not measured.runs or measured.wall_ms is None:
         return [
             Check(

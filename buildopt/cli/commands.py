@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from buildopt.config.profile import Profile
     from buildopt.config.startup import StartupOverrides
     from buildopt.pipeline.plan import Plan
-    from buildopt.record.model import Build, Record, ScanReport
+    from buildopt.record.model import Build, Record, ScanReport, StartupResult
     from buildopt.record.store import RecordError
 
 
@@ -143,6 +143,12 @@ def compare_command(
         raise UsageError("compare: give --profile P or build record files")
     record = _load_record(path)
     variant_rows = compare.compare_variants(record)
+    for target in compare.missing_baselines(record, variant_rows):
+        print(
+            f"warning: no {record.profile.baseline!r} build for {target} in {path}: its variants "
+            "are shown without deltas (build the baseline too, or set baseline in the profile)",
+            file=sys.stderr,
+        )
     if as_json:
         report.print_json(compare.variants_json(record, variant_rows))
     else:
@@ -402,7 +408,7 @@ def _say_if_replaced(path: Path, header: Record) -> None:
 def _with(
     record: Record,
     *,
-    startup: Mapping[str, object] | None = None,
+    startup: Mapping[str, StartupResult] | None = None,
     scan: Mapping[str, ScanReport] | None = None,
     of: Mapping[str, str | None] | None = None,
 ) -> Record:
@@ -418,9 +424,9 @@ def _with(
             continue
         changes: dict[str, object] = {}
         if startup and build.id in startup:
-            changes["startup"] = startup[build.id]
+            changes["startup"] = msgspec.structs.replace(startup[build.id], sha256=build.sha256)
         if scan and build.id in scan:
-            changes["scan"] = scan[build.id]
+            changes["scan"] = msgspec.structs.replace(scan[build.id], sha256=build.sha256)
         builds.append(msgspec.structs.replace(build, **changes) if changes else build)
     return record.with_builds(tuple(builds))
 

@@ -6,6 +6,7 @@ with its whole process tree and leaves neither temporary files nor orphaned proc
 
 from __future__ import annotations
 
+import datetime as _dt
 import os
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -116,6 +117,7 @@ def build_step(
             step,
             "ok",
             "",
+            built=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
             output=str(step.output),
             wall_seconds=done.seconds,
             size=size,
@@ -160,6 +162,7 @@ def _result(step: Step, status: Status, reason: str, **facts: Any) -> Build:
         "verification": None,
         "go_settings": {},
         "inspect": None,
+        "built": None,
     }
     return Build(
         id=step.id,

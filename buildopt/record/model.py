@@ -122,6 +122,7 @@ class StartupResult(Fact, frozen=True):
     inits: tuple[InitCost, ...] | None = None
     wall_ms: tuple[float, ...] | None = None
     vs_baseline: BaselineRatio | None = None
+    sha256: str | None = None  # the binary measured (in a build record)
 
 
 class StartupReport(Fact, frozen=True):
@@ -164,6 +165,7 @@ class ScanReport(Fact, frozen=True):
     counts: dict[str, int]
     findings: tuple[Finding, ...]
     inventory: tuple[InitSite, ...]
+    sha256: str | None = None  # in a build record: the binary built from what was scanned
 
     def count(self, severity: Severity) -> int:
         return sum(f.severity == severity for f in self.findings)
@@ -197,15 +199,30 @@ class Build(Fact, frozen=True):
     inspect: Inspection | None
     startup: StartupResult | None = None
     scan: ScanReport | None = None
+    built: str | None = None  # ISO 8601, UTC: when its binary landed in dist/ (ok builds)
 
     @property
     def ok(self) -> bool:
         return self.status == "ok"
 
     @property
+    def startup_stale(self) -> bool:
+        """The start-up results are of an earlier binary of this variant (it was rebuilt since)."""
+        return _stale(self.startup.sha256 if self.startup else None, self.sha256)
+
+    @property
+    def scan_stale(self) -> bool:
+        """The scan is of the sources of an earlier binary of this variant."""
+        return _stale(self.scan.sha256 if self.scan else None, self.sha256)
+
+    @property
     def pair(self) -> str:
         """GOOS/GOARCH of the target, without the sub-architecture."""
         return "/".join(self.target.split("/")[:2])
+
+
+def _stale(measured: str | None, current: str | None) -> bool:
+    return measured is not None and measured != current
 
 
 class Record(Fact, frozen=True):

@@ -169,7 +169,9 @@ def put_builds(
         variants = dict(current.variants)
     for build in builds:
         old = entries.get(build.id)
-        if build.ok or old is None or not old.ok:
+        if build.ok and old is not None and old.ok:
+            entries[build.id] = _keep_measurements(old, build)
+        elif build.ok or old is None or not old.ok:
             entries[build.id] = build
     variants.update(header.variants)
     rank = {build_id: i for i, build_id in enumerate(order)}
@@ -177,6 +179,22 @@ def put_builds(
     return msgspec.structs.replace(
         header, variants=variants, builds=tuple(ordered), merged_from=None
     )
+
+
+def _keep_measurements(old: Build, new: Build) -> Build:
+    """new, with the start-up results and scan of old where new has none: they stay attached
+    to the binary they measured (their sha256), so they read as stale once it was replaced -
+    kept for reference, never taken for the new binary's."""
+    changes: dict[str, object] = {}
+    if new.startup is None and old.startup is not None:
+        changes["startup"] = old.startup
+        if old.startup.sha256 is None:  # written before results named their binary
+            changes["startup"] = msgspec.structs.replace(old.startup, sha256=old.sha256)
+    if new.scan is None and old.scan is not None:
+        changes["scan"] = old.scan
+        if old.scan.sha256 is None:
+            changes["scan"] = msgspec.structs.replace(old.scan, sha256=old.sha256)
+    return msgspec.structs.replace(new, **changes) if changes else new
 
 
 def merge(records: Sequence[tuple[str, Record]]) -> Record:

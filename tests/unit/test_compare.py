@@ -191,3 +191,21 @@ def test_a_record_round_trips_unchanged(tmp_path: Path) -> None:
     original: Record = record(build("default@linux-amd64", BASE_TOTALS, packages={"main": 5}))
     save(tmp_path / "r.json", original)
     assert load(tmp_path / "r.json") == original
+
+
+def test_a_missing_baseline_is_said() -> None:
+    """compare of a record without the baseline variant said 'variants against default' with
+    no baseline row and no warning."""
+    from buildopt.analysis.compare import compare_variants, missing_baselines, variants_json
+    from tests.records import build, inspection, record
+
+    only_small = record(
+        build("small@linux-amd64", inspection(100)), build("small@linux-arm64", inspection(90))
+    )
+    rows = compare_variants(only_small)
+    assert missing_baselines(only_small, rows) == ["linux/amd64", "linux/arm64"]
+    assert variants_json(only_small, rows)["baseline_missing"] == ["linux/amd64", "linux/arm64"]
+    with_default = record(
+        build("default@linux-amd64", inspection(120)), build("small@linux-amd64", inspection(100))
+    )
+    assert missing_baselines(with_default, compare_variants(with_default)) == []

@@ -262,3 +262,25 @@ def test_scan_budget() -> None:
     unscanned = replaced(scanned, 1, scan=None)
     skipped = [c for c in evaluate(b, [], unscanned, None) if c.target == "small@linux-amd64"]
     assert skipped[0].verdict == "skip"
+
+
+def test_results_of_an_earlier_binary_are_stale_and_skip() -> None:
+    """Start-up and scan results stay attached to the binary they measured (its sha256): after
+    a rebuild into another binary they are kept but never taken for the new one's."""
+    b = budgets({"select": "small@linux-amd64", "max_startup_p95": "50ms", "max_scan_errors": 0})
+    measured = _with_startup([20.0] * 30)
+    (entry,) = measured.builds
+    old = msgspec.structs.replace(
+        entry,
+        sha256="a" * 64,
+        startup=msgspec.structs.replace(entry.startup, sha256="a" * 64),
+        scan=msgspec.structs.replace(_scan(), sha256="a" * 64),
+    )
+    fresh = {c.check: c.verdict for c in evaluate(b, [], measured.with_builds((old,)), None)}
+    assert fresh == {"max_startup_p95": "pass", "max_scan_errors": "pass"}
+    rebuilt = msgspec.structs.replace(old, sha256="b" * 64)
+    assert rebuilt.startup_stale and rebuilt.scan_stale
+    by = {c.check: c for c in evaluate(b, [], measured.with_builds((rebuilt,)), None)}
+    assert {c.verdict for c in by.values()} == {"skip"}
+    assert "earlier binary" in by["max_startup_p95"].note
+    assert "earlier build" in by["max_scan_errors"].note

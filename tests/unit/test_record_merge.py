@@ -91,3 +91,19 @@ def test_variant_patterns() -> None:
     assert selects("static*", "static-stripped@linux-arm-v7")
     assert selects("*@linux-arm64", "default@linux-arm64")
     assert not selects("*arm64", "default@linux-arm64")  # no @: a variant name
+
+
+def test_measurements_follow_their_binary_across_rebuilds(tmp_path: Path) -> None:
+    from tests.unit.test_gate import _scan, _with_startup
+
+    (measured,) = _with_startup([20.0]).builds
+    old = on_disk(tmp_path, ORDER[0], sha256="a" * 64)
+    old = msgspec.structs.replace(old, startup=measured.startup, scan=_scan())  # no sha256 yet
+    same = on_disk(tmp_path, ORDER[0], sha256="a" * 64)  # an unchanged rebuild
+    (kept,) = put_builds(record(old), record(), [same], ORDER).builds
+    assert kept.startup is not None and kept.startup.sha256 == "a" * 64
+    assert not kept.startup_stale and not kept.scan_stale
+    other = on_disk(tmp_path, ORDER[0], sha256="b" * 64)
+    (moved,) = put_builds(record(kept), record(), [other], ORDER).builds
+    assert moved.startup == kept.startup and moved.scan == kept.scan  # kept, not dropped
+    assert moved.startup_stale and moved.scan_stale  # and not taken for the new binary's
