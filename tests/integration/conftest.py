@@ -57,6 +57,15 @@ def go_version_m(go: str, binary: Path) -> dict[str, str]:
     return settings
 
 
+def system_tool_missing(what: str, package: str) -> None:
+    """A tool pip cannot install is missing: skip, naming the Debian package that has it - but
+    under CI (CI=true), where .ci/run installs it, fail: nothing is skipped silently there."""
+    message = f"needs {what} (Debian package {package})"
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{message}: .ci/run installs it")
+    pytest.skip(message)
+
+
 def readelf(*args: str) -> str:
     exe = shutil.which("readelf")
     if exe is None:

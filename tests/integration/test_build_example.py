@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -13,7 +14,7 @@ import jsonschema
 import pytest
 
 from buildopt.output.schemas import load_schema
-from tests.integration.conftest import buildopt, go_version_m, readelf
+from tests.integration.conftest import buildopt, go_version_m, readelf, system_tool_missing
 
 pytestmark = pytest.mark.integration
 
@@ -68,6 +69,8 @@ def test_selected_variants_built_and_ordered(built: dict[str, Any]) -> None:
         else:
             assert b["status"] == "skipped"
             assert "aarch64-linux-gnu-gcc is not on PATH" in b["reason"]
+    if not shutil.which("aarch64-linux-gnu-gcc") and os.environ.get("CI") == "true":
+        system_tool_missing("aarch64-linux-gnu-gcc, to cross-compile cgo", "gcc-aarch64-linux-gnu")
 
 
 def test_sizes_and_hashes_match_the_files(built: dict[str, Any]) -> None:

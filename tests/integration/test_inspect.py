@@ -30,7 +30,13 @@ from buildopt.binary.go.names import package_of
 from buildopt.binary.inspect import _pclntab, inspect_file
 from buildopt.output.schemas import load_schema
 from tests.conftest import REPO
-from tests.integration.conftest import buildopt, go_version_m, processes_with_env, readelf
+from tests.integration.conftest import (
+    buildopt,
+    go_version_m,
+    processes_with_env,
+    readelf,
+    system_tool_missing,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -197,11 +203,19 @@ def symtab_file_bytes(path: Path, symbols_text: str) -> int:
 def objcopy_dwarf_size(path: Path, tmp: Path) -> int:
     """Logical DWARF bytes: decompress with objcopy, then sum the .debug_* sizes."""
     out = tmp / (path.name + ".decompressed")
-    subprocess.run(
+    if shutil.which("objcopy") is None:
+        system_tool_missing("objcopy", "binutils")
+    done = subprocess.run(
         ["objcopy", "--decompress-debug-sections", str(path), str(out)],
-        check=True,
+        check=False,
         capture_output=True,
+        text=True,
     )
+    if done.returncode and "format" in done.stderr:  # this objcopy knows only its own machine
+        system_tool_missing(
+            f"an objcopy that reads {path.name}'s architecture", "binutils-multiarch"
+        )
+    done.check_returncode()
     return sum(size for name, size, _ in readelf_sections(out) if name.startswith(".debug_"))
 
 
