@@ -114,6 +114,7 @@ def compare_command(
     records: Sequence[str] = (),
     *,
     as_json: bool = False,
+    exact: bool = False,
     rows: int = 30,
     dist: str | None = None,
     cwd: Path | None = None,
@@ -133,7 +134,7 @@ def compare_command(
         if as_json:
             report.print_json(compare.records_json(items))
         else:
-            report.show_record_comparison(report.make_console(), items, rows)
+            report.show_record_comparison(report.make_console(), items, rows, exact=exact)
         return EXIT_OK
     if records:
         path = cwd / records[0]
@@ -152,7 +153,7 @@ def compare_command(
     if as_json:
         report.print_json(compare.variants_json(record, variant_rows))
     else:
-        report.show_variant_comparison(report.make_console(), record, variant_rows)
+        report.show_variant_comparison(report.make_console(), record, variant_rows, exact=exact)
     return EXIT_OK
 
 
@@ -163,6 +164,7 @@ def gate_command(
     record: str | None = None,
     build: bool = False,
     as_json: bool = False,
+    exact: bool = False,
     markdown: str | None = None,
     markdown_mode: str | None = None,
     junit: str | None = None,
@@ -209,7 +211,7 @@ def gate_command(
             gate_output.to_json(checks, data, str(baseline_path) if baseline_path else None)
         )
     else:
-        report.show_gate(report.make_console(), checks, loaded.name)
+        report.show_gate(report.make_console(), checks, loaded.name, exact=exact)
     return EXIT_FAILED if gate.failed(checks) or built != EXIT_OK else EXIT_OK
 
 
@@ -219,7 +221,12 @@ def _build_for_gate(
     """gate --build: build the profile into the record first; its exit code."""
     print(f"building {loaded.name} first (--build)", file=sys.stderr)
     built = build_command(
-        str(loaded.path), record=str(record_path), dist=dist, cwd=cwd, environ=environ
+        str(loaded.path),
+        record=str(record_path),
+        dist=dist,
+        cwd=cwd,
+        environ=environ,
+        results_on_stderr=True,  # stdout is the gate's
     )
     if built != EXIT_OK:
         print(
@@ -349,7 +356,7 @@ def startup_command(
             "startup: give one executable (and its arguments after --), or --profile P"
         )
     config = apply_overrides(config, overrides or StartupOverrides())
-    console = report.make_console()
+    console = report.make_console(stderr=True)  # progress and notes
     for note in skipped:
         console.print(f"[yellow]skipped[/] {note}")
     if not binaries:
@@ -372,7 +379,7 @@ def startup_command(
             return _with(now or kept, startup=measured, of=shas)
 
         store.update(record_path, attach)
-    report.show_startup(console, results, baseline)
+    report.show_startup(report.make_console(stderr=as_json), results, baseline)
     if as_json:
         report.print_json(StartupReport(schema=STARTUP_SCHEMA, baseline=baseline, variants=results))
     return EXIT_FAILED if any(r.failed_runs for r in results) else EXIT_OK
@@ -507,10 +514,12 @@ def build_command(
     variants: Sequence[str] = (),
     jobs: int = 0,
     as_json: bool = False,
+    exact: bool = False,
     record: str | None = None,
     dist: str | None = None,
     cwd: Path | None = None,
     environ: Mapping[str, str] | None = None,
+    results_on_stderr: bool = False,
 ) -> int:
     """``buildopt build``: build the selected variants, verify them, write the build record."""
     from buildopt.output import console as report
@@ -524,7 +533,7 @@ def build_command(
     if jobs < 0:
         raise UsageError(f"--jobs {jobs}: expected a positive number (0 means one per CPU)")
     plan = _load_plan(profile, variants, dist, cwd, environ, command="build")
-    console = report.make_console()
+    console = report.make_console(stderr=True)  # progress
     record_path = (cwd / record).resolve() if record else plan.profile.record_path(_dist(dist, cwd))
     timeout = _seconds_from(environ, "BUILDOPT_BUILD_TIMEOUT", BUILD_TIMEOUT)
     for stale in remove_stale_temporaries(plan.dist):
@@ -549,7 +558,10 @@ def build_command(
         )
     else:
         data = store.update(record_path, lambda now: _mine(now, header, order))
-    report.show_results(console, builds, record_path)
+    # The results once, on stdout (on stderr when stdout is for JSON: this command's, or the
+    # gate's that runs it)
+    results = report.make_console(stderr=as_json or results_on_stderr)
+    report.show_results(results, builds, record_path, exact=exact)
     if as_json:
         report.print_json(data)
     return EXIT_FAILED if any(b.status == "failed" for b in builds) else EXIT_OK

@@ -74,6 +74,7 @@ VARIANT = Flag(
 )
 DIST = Flag("dist", "output directory (default: dist/ in the project root)", "DIR")
 JSON = Flag("json", "print JSON on stdout")
+BYTES = Flag("bytes", "sizes in exact bytes in the tables (--json always has them)")
 JOBS_HELP = "parallel builds (default: number of CPUs)"
 
 COMMANDS: dict[str, Command] = {
@@ -86,7 +87,8 @@ COMMANDS: dict[str, Command] = {
                 PROFILE,
                 VARIANT,
                 Flag("jobs", JOBS_HELP, "N", short="-j", number=True),
-                Flag("json", "also print the build record on stdout"),
+                Flag("json", "print the build record on stdout (the table goes to stderr)"),
+                BYTES,
                 Flag(
                     "record",
                     "where to write the build record (default: DIST/PROFILE/build.json)",
@@ -135,6 +137,7 @@ COMMANDS: dict[str, Command] = {
                     True,
                 ),
                 JSON,
+                BYTES,
                 Flag("rows", "rows of the record-to-record tables (default 30)", "N", number=True),
                 DIST,
             ),
@@ -156,6 +159,7 @@ COMMANDS: dict[str, Command] = {
                 ),
                 Flag("build", "build the profile first (otherwise a missing record is an error)"),
                 Flag("json", "print buildopt.gate/1 JSON on stdout"),
+                BYTES,
                 Flag(
                     "markdown",
                     "add the result as Markdown to this file (e.g. $GITHUB_STEP_SUMMARY)",

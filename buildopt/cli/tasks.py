@@ -91,6 +91,7 @@ def build(
     variant: list[str] | None = None,
     jobs: str = "",
     json: bool = False,
+    bytes: bool = False,
     record: str = "",
     dist: str = "",
 ) -> None:
@@ -103,6 +104,7 @@ def build(
             variants=variant or (),
             jobs=count("--jobs", jobs, 0),
             as_json=json,
+            exact=bytes,
             record=record or None,
             dist=dist or None,
         )
@@ -138,6 +140,7 @@ def compare(
     profile: str = "",
     record: list[str] | None = None,
     json: bool = False,
+    bytes: bool = False,
     rows: str = "",
     dist: str = "",
 ) -> None:
@@ -149,6 +152,7 @@ def compare(
             profile or None,
             record or [],
             as_json=json,
+            exact=bytes,
             rows=count("--rows", rows, 30, least=1),
             dist=dist or None,
         )
@@ -163,6 +167,7 @@ def gate(
     record: str = "",
     build: bool = False,
     json: bool = False,
+    bytes: bool = False,
     markdown: str = "",
     markdown_mode: str = "",
     junit: str = "",
@@ -178,6 +183,7 @@ def gate(
             record=record or None,
             build=build,
             as_json=json,
+            exact=bytes,
             markdown=markdown or None,
             markdown_mode=markdown_mode or None,
             junit=junit or None,

@@ -1,4 +1,5 @@
-"""Presenters: rich tables and progress for people on stderr, JSON for machines on stdout."""
+"""Presenters: results for people (tables) and machines (JSON) on stdout; progress, warnings and
+notes on stderr. Tables are fitted by buildopt.output.tables: identities are never cut."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from buildopt.analysis.compare import ItemDelta, VariantRow
 from buildopt.analysis.gate import Check
 from buildopt.binary.facts import DwarfUnits, Inspection
 from buildopt.config.units import format_size
+from buildopt.output.tables import Cell, CellLike, Column, render
 from buildopt.pipeline.plan import Plan, Step
 from buildopt.record.model import Build, Record, ScanReport, StartupResult
 from buildopt.system import proc
@@ -31,15 +33,17 @@ STATUS_STYLE = {"ok": "green", "failed": "bold red", "skipped": "yellow"}
 NON_TERMINAL_WIDTH = 160
 
 
-def make_console() -> Console:
-    """The console for people: stderr; colour off with NO_COLOR or when not a terminal.
+def make_console(*, stderr: bool = False) -> Console:
+    """A console for people: results on stdout, or (``stderr``) progress and warnings. Colour
+    is off with NO_COLOR or when it is not a terminal.
 
-    Logs (not a terminal) get wide lines instead of rich's 80 columns, so that argv and
-    file names stay on one line and can be copied.
+    Logs and pipes (not a terminal) get wide lines instead of rich's 80 columns, so that argv
+    and file names stay on one line and can be copied; tables there are plain text, one row
+    per line, at whatever width they need.
     """
-    console = Console(stderr=True, highlight=False, soft_wrap=True)
+    console = Console(stderr=stderr, highlight=False, soft_wrap=True)
     if not console.is_terminal and "COLUMNS" not in os.environ:
-        console = Console(stderr=True, highlight=False, soft_wrap=True, width=NON_TERMINAL_WIDTH)
+        console = Console(stderr=stderr, highlight=False, soft_wrap=True, width=NON_TERMINAL_WIDTH)
     return console
 
 
@@ -141,6 +145,7 @@ class BuildProgress(TerminalProgress):
         super().__init__(console, total, "building")
         self._lock = threading.Lock()
         self._running: list[str] = []
+        self._total, self._done = total, 0
 
     def started(self, step: Step) -> None:
         with self._lock:
@@ -154,11 +159,12 @@ class BuildProgress(TerminalProgress):
             if self._progress:
                 self._progress.advance(self._task)
                 self._update()
-            line = f"{result.status:>7}  {result.id}"
-            if result.status == "ok":
-                line += f"  {format_size(result.size)}  {result.wall_seconds:.1f}s"
-            elif result.reason:
-                line += f"  {result.reason}"
+                return
+            if result.status == "skipped":
+                return  # not progress: the results table lists skips with their reasons
+            self._done += 1  # progress for logs: the results follow in one table on stdout
+            line = f"[{self._done}/{self._total}] {result.status} {result.id}"
+            line += f" ({result.wall_seconds:.1f}s)"
             self.console.print(escape(line), style=STATUS_STYLE[result.status], soft_wrap=True)
 
     def _update(self) -> None:
@@ -183,35 +189,41 @@ def _inspect_cells(facts: Inspection | None) -> tuple[str, str, str]:
     return format_size(facts.dwarf.file_bytes), format_size(facts.symbol_bytes), kind
 
 
-def show_results(console: Console, results: Sequence[Build], record: Path | None) -> None:
-    table = Table(title="build results", title_justify="left")
-    for name in (
-        "variant@target",
-        "status",
-        "size",
-        "bytes",
-        "DWARF",
-        "symbols",
-        "linking",
-        "time",
-        "note",
-    ):
-        table.add_column(name, justify="left" if name in LEFT_COLUMNS else "right")
+def show_results(
+    console: Console, results: Sequence[Build], record: Path | None, *, exact: bool = False
+) -> None:
+    """The build results, once: a row per variant x target (``exact``: with exact bytes)."""
+    columns = [
+        Column("variant@target", keep=True),
+        Column("status", keep=True),
+        Column("size", right=True, drop=1),
+        *([Column("bytes", right=True, drop=2)] if exact else []),
+        Column("linking", drop=3),
+        Column("DWARF", right=True, drop=5),
+        Column("symbols", right=True, drop=6),
+        Column("time", right=True, drop=4),
+        Column("note", note=True),
+    ]
+    rows: list[list[CellLike]] = []
     for r in results:
-        table.add_row(
-            escape(r.id),
-            f"[{STATUS_STYLE[r.status]}]{r.status}[/]",
-            format_size(r.size),
-            "-" if r.size is None else str(r.size),
-            *_inspect_cells(r.inspect),
-            f"{r.wall_seconds:.1f}s" if r.status != "skipped" else "-",
-            escape(r.reason),
+        dwarf, symbols, link = _inspect_cells(r.inspect)
+        rows.append(
+            [
+                r.id,
+                Cell(r.status, STATUS_STYLE[r.status]),
+                format_size(r.size),
+                *(["-" if r.size is None else str(r.size)] if exact else []),
+                link,
+                dwarf,
+                symbols,
+                f"{r.wall_seconds:.1f}s" if r.status != "skipped" else "-",
+                r.reason,
+            ]
         )
-    console.print(table)
     counts = {s: sum(r.status == s for r in results) for s in STATUS_STYLE}
     summary = ", ".join(f"{n} {s}" for s, n in counts.items())
     where = f"; record: {short_path(record)}" if record else ""
-    console.print(f"{summary}{where}")
+    render(console, "build results", columns, rows, [escape(f"{summary}{where}")])
 
 
 def show_inspection(console: Console, facts: Inspection, packages: int) -> None:
@@ -275,83 +287,112 @@ def show_inspection(console: Console, facts: Inspection, packages: int) -> None:
 def _show_dwarf_packages(console: Console, units: Sequence[DwarfUnits], limit: int) -> None:
     """DWARF bytes per Go package (uncompressed .debug_info and .debug_line), largest first."""
     info, line = sum(u.info_bytes for u in units), sum(u.line_bytes for u in units)
-    table = Table(
-        title=f"DWARF by package (uncompressed, {len(units)} packages, "
-        f"{format_size(info)} .debug_info + {format_size(line)} .debug_line)",
-        title_justify="left",
-    )
-    for name in ("package", "units", ".debug_info", ".debug_line", "share"):
-        table.add_column(name, justify="left" if name == "package" else "right")
-    for u in units[:limit]:
-        share = 100 * (u.info_bytes + u.line_bytes) / max(1, info + line)
-        table.add_row(
-            escape(u.package),
+    columns = [
+        Column("package", keep=True),
+        Column("units", right=True, drop=1),
+        Column(".debug_info", right=True),
+        Column(".debug_line", right=True),
+        Column("share", right=True, drop=2),
+    ]
+    rows: list[list[CellLike]] = [
+        [
+            u.package,
             str(u.units),
             format_size(u.info_bytes),
             format_size(u.line_bytes),
-            f"{share:.1f}%",
-        )
-    console.print(table)
+            f"{100 * (u.info_bytes + u.line_bytes) / max(1, info + line):.1f}%",
+        ]
+        for u in units[:limit]
+    ]
+    title = (
+        f"DWARF by package (uncompressed, {len(units)} packages, "
+        f"{format_size(info)} .debug_info + {format_size(line)} .debug_line)"
+    )
+    render(console, title, columns, rows)
 
 
 def _show_totals(console: Console, facts: Inspection) -> None:
-    table = Table(title="bytes by category (file; bss is memory only)", title_justify="left")
-    for name in ("category", "bytes", "size", "share", "sections"):
-        table.add_column(name, justify="left" if name in ("category", "sections") else "right")
+    columns = [
+        Column("category", keep=True),
+        Column("bytes", right=True, drop=2),
+        Column("size", right=True),
+        Column("share", right=True, drop=1),
+        Column("sections", note=True),
+    ]
+    rows: list[list[CellLike]] = []
     for category, size in facts.totals.items():
         if not size:
             continue
         names = [s.name for s in facts.sections if s.category == category]
         share = "-" if category == "bss" else f"{100 * size / facts.size:.1f}%"
         shown = ", ".join(names[:4]) + (f" +{len(names) - 4}" if len(names) > 4 else "")
-        table.add_row(category, str(size), format_size(size), share, escape(shown))
-    console.print(table)
+        rows.append([category, str(size), format_size(size), share, shown])
+    render(console, "bytes by category (file; bss is memory only)", columns, rows)
 
 
 def _show_packages(console: Console, facts: Inspection, limit: int) -> None:
     total = sum(p.text_bytes for p in facts.packages)
-    table = Table(
-        title=f"Go code by package (from .gopclntab, {len(facts.packages)} packages, "
-        f"{format_size(total)})",
-        title_justify="left",
-    )
-    for name in ("package", "module", "text", "share", "init", "funcs"):
-        table.add_column(name, justify="left" if name in ("package", "module") else "right")
-    for p in facts.packages[:limit]:
-        table.add_row(
-            escape(p.package),
-            escape(p.module),
+    columns = [
+        Column("package", keep=True),
+        Column("module", drop=1),
+        Column("text", right=True),
+        Column("share", right=True, drop=2),
+        Column("init", right=True, drop=3),
+        Column("funcs", right=True, drop=4),
+    ]
+    rows: list[list[CellLike]] = [
+        [
+            p.package,
+            p.module,
             format_size(p.text_bytes),
             f"{100 * p.text_bytes / total:.1f}%" if total else "-",
             format_size(p.init_bytes) if p.init_bytes else "-",
             str(p.functions),
-        )
-    console.print(table)
-
-
-def show_variant_comparison(console: Console, record: Record, rows: Sequence[VariantRow]) -> None:
-    """Variants side by side, deltas against the baseline of the same target, explained."""
-    table = Table(
-        title=f"{record.profile.name}: variants against {record.profile.baseline}",
-        title_justify="left",
+        ]
+        for p in facts.packages[:limit]
+    ]
+    title = (
+        f"Go code by package (from .gopclntab, {len(facts.packages)} packages, "
+        f"{format_size(total)})"
     )
+    render(console, title, columns, rows)
+
+
+def show_variant_comparison(
+    console: Console, record: Record, rows: Sequence[VariantRow], *, exact: bool = False
+) -> None:
+    """Variants side by side, deltas against the baseline of the same target, explained."""
     metrics = ("size", "code", "rodata", "data", "bss", "gometa", "symtab", "dwarf")
-    table.add_column("variant@target", no_wrap=True)
-    for m in metrics:
-        table.add_column(m, justify="right")
-    table.add_column("linking")
+    drops = {"size": 0, "code": 1, "gometa": 2, "dwarf": 3, "symtab": 4}
+    columns = [
+        Column("variant@target", keep=True),
+        *(Column(m, right=True, drop=drops.get(m, 5)) for m in metrics),
+        Column("linking", drop=6),
+    ]
+
+    def amount(n: int) -> str:
+        return str(n) if exact else format_size(n)
+
+    table: list[list[CellLike]] = []
     for r in rows:
         link = "static" if r.built.static else "dynamic " + ",".join(r.built.needed)
-        table.add_row(
-            escape(r.built.id),
-            *(format_size(r.built.metrics[m]) for m in metrics),
-            link + (" pie" if r.built.pie else ""),
+        table.append(
+            [
+                r.built.id,
+                *(amount(r.built.metrics[m]) for m in metrics),
+                link + (" pie" if r.built.pie else ""),
+            ]
         )
         if r.deltas and r.baseline is not None:
             base = r.baseline.metrics
-            cells = [_delta_cell(r.deltas[m], base[m]) for m in metrics]
-            table.add_row(f"  [dim]vs {escape(r.baseline.variant)}[/]", *cells, "")
-    console.print(table)
+            cells = [_delta_cell(r.deltas[m], base[m], exact) for m in metrics]
+            table.append([f"  vs {r.baseline.variant}", *cells, ""])
+    render(
+        console,
+        f"{record.profile.name}: variants against {record.profile.baseline}",
+        columns,
+        table,
+    )
     for r in rows:
         if r.explanation and r.baseline is not None:
             console.print(
@@ -362,62 +403,91 @@ def show_variant_comparison(console: Console, record: Record, rows: Sequence[Var
                 console.print(f"  {escape(line)}")
 
 
-def _delta_cell(delta: int, base: int) -> str:
+def _delta_cell(delta: int, base: int, exact: bool = False) -> Cell:
     if not delta:
-        return "[dim]0[/]"
+        return Cell("0", "dim")
     pct = f" {100 * delta / base:+.1f}%" if base else ""
-    color = "red" if delta > 0 else "green"
-    return f"[{color}]{format_size(delta, signed=True)}{pct}[/]"
+    amount = f"{delta:+d}" if exact else format_size(delta, signed=True)
+    return Cell(f"{amount}{pct}", "red" if delta > 0 else "green")
 
 
-def show_record_comparison(console: Console, items: Sequence[ItemDelta], rows: int) -> None:
+def show_record_comparison(
+    console: Console, items: Sequence[ItemDelta], rows: int, *, exact: bool = False
+) -> None:
     """Two records: per variant, section and package, largest change first."""
     from buildopt.analysis.compare import summary_line
+
+    def amount(n: int | None) -> str:
+        return "-" if n is None else str(n) if exact else format_size(n)
 
     for kind in ("variant", "section", "package"):
         chosen = sorted((i for i in items if i.kind == kind), key=lambda i: (-abs(i.delta), i.id))
         if not chosen:
             continue
-        table = Table(title=f"{kind}s ({len(chosen)} changed)", title_justify="left")
-        for name in ("variant@target", kind, "old", "new", "delta"):
-            table.add_column(name, justify="right" if name in ("old", "new", "delta") else "left")
-        for i in chosen[:rows]:
-            table.add_row(
-                escape(i.id),
-                escape(i.name) if kind != "variant" else "",
-                "-" if i.old is None else str(i.old),
-                "-" if i.new is None else str(i.new),
-                _delta_cell(i.delta, i.old or 0),
-            )
-        console.print(table)
-        if len(chosen) > rows:
-            console.print(f"[dim]... {len(chosen) - rows} more (--rows)[/]")
+        columns = [
+            Column("variant@target", keep=True),
+            *([Column(kind, keep=True)] if kind != "variant" else []),
+            Column("old", right=True, drop=1),
+            Column("new", right=True, drop=2),
+            Column("delta", right=True),
+        ]
+        table: list[list[CellLike]] = [
+            [
+                i.id,
+                *([i.name] if kind != "variant" else []),
+                amount(i.old),
+                amount(i.new),
+                _delta_cell(i.delta, i.old or 0, exact),
+            ]
+            for i in chosen[:rows]
+        ]
+        more = [f"[dim]... {len(chosen) - rows} more (--rows)[/]"] if len(chosen) > rows else []
+        render(console, f"{kind}s ({len(chosen)} changed)", columns, table, more)
     console.print(summary_line([i for i in items if i.kind == "package"]))
 
 
-def show_gate(console: Console, checks: Sequence[Check], profile: str) -> None:
-    """PASS/WARN/FAIL per budget x variant x check, with actual, limit and headroom."""
+def show_gate(
+    console: Console, checks: Sequence[Check], profile: str, *, exact: bool = False
+) -> None:
+    """PASS/WARN/FAIL per budget x variant x check, with actual, limit and headroom (sizes
+    human; ``exact``: in bytes)."""
     style = {"pass": "green", "warn": "yellow", "fail": "bold red", "skip": "dim"}
-    table = Table(title=f"buildopt gate: {profile}", title_justify="left")
-    for name in ("verdict", "budget", "variant", "check", "actual", "limit", "headroom", "note"):
-        table.add_column(
-            name, justify="right" if name in ("actual", "limit", "headroom") else "left"
-        )
+    columns = [
+        Column("verdict", keep=True),
+        Column("budget", keep=True),
+        Column("variant", keep=True),
+        Column("check", keep=True),
+        Column("actual", right=True, drop=1),
+        Column("limit", right=True, drop=2),
+        Column("headroom", right=True, drop=3),
+        Column("note", note=True),
+    ]
+    rows: list[list[CellLike]] = []
     for c in checks:
-        note = "; ".join(x for x in (c.note, c.message) if x)
-        table.add_row(
-            f"[{style[c.verdict]}]{c.verdict.upper()}[/]",
-            escape(c.budget),
-            escape(c.target),
-            escape(c.check),
-            c.actual,
-            c.limit,
-            c.headroom,
-            escape(note),
+        actual, limit = c.actual, c.limit
+        if c.headroom_bytes is not None and not exact:  # a size check: bytes for people
+            actual, limit = (format_size(int(v)) if v.isdigit() else v for v in (actual, limit))
+        rows.append(
+            [
+                Cell(c.verdict.upper(), style[c.verdict]),
+                c.budget,
+                c.target,
+                c.check,
+                actual,
+                limit,
+                c.headroom,
+                "; ".join(x for x in (c.note, c.message) if x),
+            ]
         )
-    console.print(table)
     counts = {v: sum(c.verdict == v for c in checks) for v in style}
-    console.print(", ".join(f"{n} {v}" for v, n in counts.items()))
+    render(
+        console,
+        f"buildopt gate: {profile}",
+        columns,
+        rows,
+        [", ".join(f"{n} {v}" for v, n in counts.items())],
+        key=2,  # notes under the table name the variant
+    )
 
 
 class StartupProgress(TerminalProgress):
@@ -445,36 +515,42 @@ def _ms(value: float | None) -> str:
 
 def show_startup(console: Console, results: Sequence[StartupResult], baseline: str) -> None:
     """Per-variant statistics, the headline table against the baseline, top init costs."""
-    table = Table(title="start-up (ms, to ready)", title_justify="left")
-    for name in (
-        "variant",
-        "runs",
-        "median",
-        "p95",
-        "mean",
-        "min",
-        "max",
-        "stdev",
-        "outliers",
-        "peak RSS",
-        "GC",
-        "vs baseline (95% CI)",
-    ):
-        table.add_column(name, justify="left" if name == "variant" else "right")
+    columns = [
+        Column("variant", keep=True),
+        Column("runs", right=True, keep=True),
+        Column("median", right=True, keep=True),
+        Column("p95", right=True, keep=True),
+        Column("mean", right=True, drop=6),
+        Column("min", right=True, drop=5),
+        Column("max", right=True, drop=4),
+        Column("stdev", right=True, drop=3),
+        Column("outliers", right=True, drop=7),
+        Column("peak RSS", right=True, drop=1),
+        Column("GC", right=True, drop=2),
+        Column("vs baseline (95% CI)", right=True, drop=0),
+        Column("note", note=True),
+    ]
+    rows: list[list[CellLike]] = []
     for r in results:
         if not r.runs:
-            table.add_row(escape(r.name), "0", *["-"] * 9, escape("; ".join(r.errors)))
+            rows.append([r.name, "0", *["-"] * 10, "; ".join(r.errors)])
             continue
-        table.add_row(
-            escape(r.name),
-            str(r.runs),
-            *(_ms(v) for v in (r.median_ms, r.p95_ms, r.mean_ms, r.min_ms, r.max_ms, r.stdev_ms)),
-            str(r.outliers),
-            format_size((r.max_rss_kib or 0) * 1024),
-            str(r.gc_cycles),
-            _ratio_cell(r),
+        rows.append(
+            [
+                r.name,
+                str(r.runs),
+                *(
+                    _ms(v)
+                    for v in (r.median_ms, r.p95_ms, r.mean_ms, r.min_ms, r.max_ms, r.stdev_ms)
+                ),
+                str(r.outliers),
+                format_size((r.max_rss_kib or 0) * 1024),
+                str(r.gc_cycles),
+                _ratio_cell(r),
+                "; ".join(r.errors) if r.failed_runs else "",
+            ]
         )
-    console.print(table)
+    render(console, "start-up (ms, to ready)", columns, rows)
     first = results[0] if results else None
     if first is not None:
         cold = (
@@ -489,23 +565,27 @@ def show_startup(console: Console, results: Sequence[StartupResult], baseline: s
             _show_headline(console, base, r)
     slowest = base or (first if first and first.runs else None)
     if slowest and slowest.inits:
-        inits = Table(
-            title=f"init cost by package ({slowest.name}, median clock)", title_justify="left"
-        )
-        for name in ("package", "clock ms", "bytes", "allocs"):
-            inits.add_column(name, justify="left" if name == "package" else "right")
-        for row in slowest.inits[:8]:
-            inits.add_row(
-                escape(row.package), f"{row.clock_ms:.3f}", str(row.bytes), str(row.allocs)
-            )
-        console.print(inits)
+        columns = [
+            Column("package", keep=True),
+            Column("clock ms", right=True),
+            Column("bytes", right=True, drop=1),
+            Column("allocs", right=True, drop=2),
+        ]
+        init_rows: list[list[CellLike]] = [
+            [row.package, f"{row.clock_ms:.3f}", str(row.bytes), str(row.allocs)]
+            for row in slowest.inits[:8]
+        ]
+        render(console, f"init cost by package ({slowest.name}, median clock)", columns, init_rows)
 
 
 def _show_headline(console: Console, base: StartupResult, r: StartupResult) -> None:
     """The article's table: P95, peak memory and GC cycles of r against the baseline."""
-    headline = Table(title=f"{r.name} vs {base.name}", title_justify="left")
-    for name in ("metric", base.name, r.name, "change"):
-        headline.add_column(name, justify="left" if name == "metric" else "right")
+    columns = [
+        Column("metric", keep=True),
+        Column(base.name, right=True, keep=True),
+        Column(r.name, right=True, keep=True),
+        Column("change", right=True, keep=True),
+    ]
     rows: tuple[tuple[str, float, float, Callable[[float], str]], ...] = (
         ("start-up P95", base.p95_ms or 0.0, r.p95_ms or 0.0, lambda v: f"{v:.1f} ms"),
         (
@@ -516,28 +596,36 @@ def _show_headline(console: Console, base: StartupResult, r: StartupResult) -> N
         ),
         ("GC cycles at start-up", base.gc_cycles or 0, r.gc_cycles or 0, lambda v: str(int(v))),
     )
+    cells: list[list[CellLike]] = []
     for label, old, new, fmt in rows:
         change = f"{100 * (new - old) / old:+.1f}%" if old else ("0" if new == old else "new")
-        headline.add_row(label, fmt(old), fmt(new), change)
-    console.print(headline)
+        cells.append([label, fmt(old), fmt(new), change])
+    render(console, f"{r.name} vs {base.name}", columns, cells)
 
 
 def show_scan(console: Console, result: ScanReport) -> None:
     """Findings (file:line:col, severity, rule, message, fix) and the init inventory."""
     style = {"error": "bold red", "warning": "yellow", "note": "cyan"}
     if result.findings:
-        table = Table(title=f"start-up findings in {escape(result.root)}", title_justify="left")
-        for name in ("where", "severity", "rule", "message", "fix"):
-            table.add_column(name, overflow="fold")
-        for f in result.findings:
-            table.add_row(
-                escape(f"{f.file}:{f.line}:{f.column}"),
-                f"[{style[f.severity]}]{f.severity}[/]",
+        columns = [
+            Column("where", keep=True),
+            Column("severity", keep=True),
+            Column("rule", drop=1),
+            Column("message", note=True),
+        ]
+        rows: list[list[CellLike]] = [
+            [
+                f"{f.file}:{f.line}:{f.column}",
+                Cell(f.severity, style[f.severity]),
                 f.rule,
-                escape(f.message),
-                escape(f.fix),
-            )
-        console.print(table)
+                f.message,
+            ]
+            for f in result.findings
+        ]
+        render(console, f"start-up findings in {result.root}", columns, rows)
+        fixes = [(f"{f.file}:{f.line}", f.fix) for f in result.findings if f.fix]
+        for where, fix in fixes:
+            console.print(f"[dim]fix[/] {escape(where)}: {escape(fix)}", soft_wrap=True)
     risky = [i for i in result.inventory if i.risks]
     console.print(
         f"{result.files} files{' (tags ' + ','.join(result.tags) + ')' if result.tags else ''}: "

@@ -10,6 +10,7 @@ from xml.sax.saxutils import escape as xml_escape
 from xml.sax.saxutils import quoteattr
 
 from buildopt.analysis.gate import Check
+from buildopt.config.units import format_size
 from buildopt.record.model import Record
 
 GATE_SCHEMA = "buildopt.gate/1"
@@ -41,6 +42,13 @@ def to_json(checks: Sequence[Check], record: Record, baseline: str | None) -> di
     }
 
 
+def human(value: str, check: Check) -> str:
+    """A size check's value for people: 5.31 MiB (5570722 B); other values as they are."""
+    if check.headroom_bytes is None or not value.isdigit():
+        return value
+    return f"{format_size(int(value))} ({value} B)"
+
+
 def markdown(checks: Sequence[Check], profile: str, limit: int = MARKDOWN_LIMIT) -> str:
     """A table for $GITHUB_STEP_SUMMARY or a PR comment: problems in full, passing rows folded."""
     icon = {"pass": "✅", "warn": "⚠️", "fail": "❌", "skip": "⏭️"}
@@ -58,8 +66,8 @@ def markdown(checks: Sequence[Check], profile: str, limit: int = MARKDOWN_LIMIT)
     def row(c: Check) -> str:
         note = "; ".join(x for x in (c.note, c.message) if x)
         return (
-            f"| {icon[c.verdict]} | {c.budget} | `{c.target}` | {c.check} | {c.actual} | "
-            f"{c.limit} | {c.headroom} | {note.replace('|', '/')} |\n"
+            f"| {icon[c.verdict]} | {c.budget} | `{c.target}` | {c.check} | {human(c.actual, c)} | "
+            f"{human(c.limit, c)} | {c.headroom} | {note.replace('|', '/')} |\n"
         )
 
     problems = [c for c in checks if c.verdict in ("fail", "warn")]
@@ -100,7 +108,10 @@ def junit(checks: Sequence[Check], profile: str) -> str:
         failures += bool(bad)
         inner = ""
         if bad:
-            text = "\n".join(f"{c.check}: {c.actual} > {c.limit} {c.message}".strip() for c in bad)
+            text = "\n".join(
+                f"{c.check}: {human(c.actual, c)} > {human(c.limit, c)} {c.message}".strip()
+                for c in bad
+            )
             inner = (
                 f"<failure message={quoteattr(text.splitlines()[0])}>{xml_escape(text)}</failure>"
             )
@@ -122,7 +133,7 @@ def workflow_commands(checks: Sequence[Check], profile_path: str) -> list[str]:
     for c in checks:
         if c.verdict in ("fail", "warn"):
             kind = "error" if c.verdict == "fail" else "warning"
-            text = f"{c.budget} {c.target} {c.check}: {c.actual} over {c.limit}"
+            text = f"{c.budget} {c.target} {c.check}: {human(c.actual, c)} over {human(c.limit, c)}"
             if c.message:
                 text += f" - {c.message}"
             out.append(f"::{kind} file={profile_path},title=buildopt gate::{text}")

@@ -98,7 +98,9 @@ env = { GOARCH = "386" }
     liar = status["liar@linux-amd64"]
     assert liar["status"] == "failed"
     assert "GOARCH is '386', the variant asked for 'amd64'" in liar["reason"]
-    assert "1 ok, 2 failed, 0 skipped" in done.stderr
+    assert "1 ok, 2 failed, 0 skipped" in done.stdout
+    assert "[3/3] failed" in done.stderr  # progress
+    assert done.stdout.count("badflag@linux-amd64") == 1  # the result once: a row of the table
     leftovers = [p for p in (project / "dist").rglob("*") if ".buildopt-tmp-" in p.name]
     assert leftovers == []
 
@@ -252,7 +254,7 @@ def test_compare_two_records(tmp_path: Path) -> None:
     new = json.loads((project / "new.json").read_text())["builds"][0]["size"]
     assert variant["delta"] == new - old
     people = buildopt(["compare", "old.json", "new.json"], cwd=project)
-    assert "up/down:" in people.stderr
+    assert "up/down:" in people.stdout
 
 
 def test_compare_explains_pie_and_strip_on_real_builds(tmp_path: Path) -> None:

@@ -201,4 +201,4 @@ def test_compare_explains_each_variant(built: dict[str, Any]) -> None:
     assert any(line.startswith("-s: .symtab .strtab -") for line in lines)
     assert any("now static, libc.so.6 dropped" in line for line in lines)
     people = buildopt(["compare", str(built["_file"])])
-    assert "-s: .symtab .strtab" in people.stderr and "variants against default" in people.stderr
+    assert "-s: .symtab .strtab" in people.stdout and "variants against default" in people.stdout

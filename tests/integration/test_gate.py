@@ -97,7 +97,7 @@ message = "the tiny flash holds 5 MiB"
         env={"GITHUB_ACTIONS": "true"},
     )
     assert done.returncode == 1, done.stderr
-    assert "FAIL" in done.stderr and "tiny flash" in done.stderr
+    assert "FAIL" in done.stdout and "tiny flash" in done.stdout
     assert "::error file=" in done.stderr and "the tiny flash holds 5 MiB" in done.stderr
     summary = (tmp_path / "summary.md").read_text()
     assert summary.startswith("### buildopt gate: telecom-edge - FAIL") and "❌" in summary

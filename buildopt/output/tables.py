@@ -1,0 +1,205 @@
+"""Tables for people that never cut what says which row is which.
+
+A variant id, a target, a budget name or a verdict is never truncated or wrapped: those columns
+are ``keep``. When a table is wider than the terminal, the other columns go, least important
+first (a footnote says which, and that ``--json`` has everything), and free-text columns
+(``note``: a skip reason, a failure) are cut to the room left with their full text listed under
+the table. Piped (not a terminal), a table is plain text without box drawing, one row per line
+at whatever width it needs, so that ``grep`` finds a row whole.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from typing import NamedTuple
+
+from rich import box
+from rich.cells import cell_len
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+MIN_NOTE = 12  # a free-text column narrower than this is not worth showing: listed below instead
+ELLIPSIS = "…"
+
+
+class Column(NamedTuple):
+    name: str
+    right: bool = False  # numbers
+    keep: bool = False  # identifies the row (or is its verdict): never dropped, never cut
+    drop: int = 0  # among the others: the highest goes first when the table is too wide
+    note: bool = False  # free text: cut to the room left, the whole text listed under the table
+
+
+class Cell(NamedTuple):
+    """A cell's text (plain, not markup) and its style."""
+
+    text: str
+    style: str = ""
+
+
+CellLike = str | Cell
+
+
+def _cell(value: CellLike) -> Cell:
+    return value if isinstance(value, Cell) else Cell(value)
+
+
+class Layout(NamedTuple):
+    """Which columns are shown, how wide the free-text ones may be, and what was left out."""
+
+    shown: tuple[int, ...]
+    note_width: int | None  # None: notes whole
+    dropped: tuple[str, ...]
+    width: int  # the table's width
+
+
+def _natural(columns: Sequence[Column], rows: Sequence[Sequence[Cell]]) -> list[int]:
+    return [
+        max([cell_len(c.name), *(cell_len(row[i].text) for row in rows)])
+        for i, c in enumerate(columns)
+    ]
+
+
+def _table_width(widths: Sequence[int], boxed: bool) -> int:
+    """Width of a rich table with these column widths: padding 1 each side and a rule between
+    (boxed: and at both edges), or two spaces between columns (plain)."""
+    if not widths:
+        return 0
+    if boxed:
+        return sum(widths) + 3 * len(widths) + 1
+    return sum(widths) + 2 * (len(widths) - 1)
+
+
+def layout(
+    columns: Sequence[Column], rows: Sequence[Sequence[Cell]], width: int | None, boxed: bool
+) -> Layout:
+    """Fit the table into width (None: any width): drop the least important columns, then cut
+    the free-text ones; the kept columns stay whole even if they alone are wider."""
+    natural = _natural(columns, rows)
+    shown = list(range(len(columns)))
+    note_width: int | None = None
+    dropped: list[str] = []
+
+    def total(note: int | None) -> int:
+        return _table_width(
+            [min(natural[i], note) if columns[i].note and note else natural[i] for i in shown],
+            boxed,
+        )
+
+    if width is not None:
+        optional = sorted(
+            (i for i, c in enumerate(columns) if not c.keep and not c.note),
+            key=lambda i: (-columns[i].drop, -i),
+        )
+        notes = [i for i in shown if columns[i].note]
+        while total(None) > width:
+            if notes:  # first cut the free text to the room left
+                rest = total(0) - sum(natural[i] for i in notes)
+                room = (width - rest) // len(notes)
+                if room >= MIN_NOTE:
+                    note_width = min(room, max(natural[i] for i in notes))
+                    break
+            if not optional:
+                break
+            gone = optional.pop(0)
+            shown.remove(gone)
+            dropped.append(columns[gone].name)
+        else:
+            note_width = None
+        if note_width is None and total(None) > width:  # not even a narrow note fits
+            for i in notes:
+                shown.remove(i)
+                dropped.append(columns[i].name)
+    return Layout(tuple(shown), note_width, tuple(dropped), total(note_width))
+
+
+def _plain(table: Table, width: int) -> str:
+    """The table as plain text lines of their own width (no trailing blanks)."""
+    out = Console(file=io.StringIO(), width=max(1, width), highlight=False, color_system=None)
+    out.print(table, crop=False)
+    text = out.file.getvalue()  # type: ignore[attr-defined]
+    return "".join(line.rstrip() + "\n" for line in text.splitlines())
+
+
+def _wide(console: Console, width: int) -> Console:
+    """console itself if the table fits; else a console on the same file, as wide as the table
+    (rich never prints wider than a console's width: it would cut the kept columns)."""
+    if width <= console.width:
+        return console
+    return Console(
+        file=console.file,
+        width=width,
+        highlight=False,
+        color_system=console.color_system,  # type: ignore[arg-type]
+        force_terminal=console.is_terminal,
+        no_color=console.no_color,
+    )
+
+
+def render(
+    console: Console,
+    title: str,
+    columns: Sequence[Column],
+    rows: Sequence[Sequence[CellLike]],
+    footer: Sequence[str] = (),
+    *,
+    key: int | None = None,
+) -> None:
+    """Print the table on console, fitted to its width (see the module's docstring). A note
+    listed under the table is labelled with the row's ``key`` column (default: the first
+    kept one)."""
+    cells = [[_cell(v) for v in row] for row in rows]
+    boxed = console.is_terminal
+    fit = layout(columns, cells, console.width if boxed else None, boxed)
+    table = Table(
+        title=escape(title) if title and boxed else None,
+        title_justify="left",
+        box=box.HEAVY_HEAD if boxed else None,
+        show_edge=boxed,
+        pad_edge=boxed,
+        padding=(0, 1),
+    )
+    for i in fit.shown:
+        column = columns[i]
+        table.add_column(
+            escape(column.name),
+            justify="right" if column.right else "left",
+            no_wrap=True,
+            overflow="ignore",
+        )
+    listed: list[str] = []
+    if key is None:
+        key = next((i for i, c in enumerate(columns) if c.keep), 0)
+    for row in cells:
+        shown = []
+        for i in fit.shown:
+            text, style = row[i]
+            if columns[i].note and fit.note_width is not None and cell_len(text) > fit.note_width:
+                listed.append(f"{row[key].text}: {text}")
+                text = f"{text[: max(1, fit.note_width - 5)].rstrip()}{ELLIPSIS}[{len(listed)}]"
+            shown.append(f"[{style}]{escape(text)}[/]" if style else escape(text))
+        table.add_row(*shown)
+    for i in (i for i, c in enumerate(columns) if c.note and i not in fit.shown):
+        listed += [f"{row[key].text}: {row[i].text}" for row in cells if row[i].text]
+    if boxed:
+        _wide(console, max(fit.width, cell_len(title))).print(table, crop=False)
+    else:  # plain: the title on a line of its own, rows without trailing blanks
+        if title:
+            console.print(escape(title), soft_wrap=True)
+        console.file.write(_plain(table, fit.width))
+    for n, text in enumerate(listed, 1):
+        prefix = f"[{n}] " if fit.note_width is not None and columns else "  "
+        console.print(escape(prefix + text), crop=False, soft_wrap=True)
+    if fit.dropped:
+        console.print(
+            escape(
+                f"(not shown at {console.width} columns: {', '.join(fit.dropped)}; "
+                "a wider terminal shows them, --json has everything)"
+            ),
+            style="dim",
+            soft_wrap=True,
+        )
+    for line in footer:
+        console.print(line, soft_wrap=True)

@@ -1,0 +1,144 @@
+"""Tables for people at 80, 120 and 200 columns, on a terminal and piped: every variant id,
+target, budget name and verdict appears whole on one line; what does not fit is said."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pytest
+from rich.console import Console
+
+from buildopt.analysis.compare import compare_variants
+from buildopt.analysis.gate import Check
+from buildopt.output import console as report
+from buildopt.output.tables import Column, layout, render
+from buildopt.output.tables import _cell as cell
+from tests.records import build, inspection, record
+
+IDS = (
+    "static-stripped@linux-arm-v7",
+    "static-stripped@linux-arm64",
+    "external-static@linux-amd64",
+    "default@linux-amd64",
+)
+REASON = (
+    "cgo for linux/arm64 needs a C cross compiler: aarch64-linux-gnu-gcc is not on PATH; "
+    "install gcc-aarch64-linux-gnu or set env.CC in the variant"
+)
+BUDGET = "flash partition B (base-station image)"
+
+
+def screen(width: int, terminal: bool) -> tuple[Console, io.StringIO]:
+    out = io.StringIO()
+    console = Console(
+        file=out, width=width, force_terminal=terminal, color_system=None, highlight=False
+    )
+    return console, out
+
+
+def builds() -> list:  # type: ignore[type-arg]
+    results = [build(i, inspection(5_570_722 + n, dwarf=2_000_000)) for n, i in enumerate(IDS)]
+    skipped = build("default@linux-arm64", None, status="skipped", reason=REASON, size=None)
+    return [*results, skipped]
+
+
+def table_lines(text: str) -> list[str]:
+    """The lines of the boxed tables (notes under them may run longer: the terminal wraps
+    them; a table line never wraps)."""
+    return [line for line in text.splitlines() if set(line) & set("┃│┏┗┡└┌")]
+
+
+def whole_on_a_line(text: str, names: tuple[str, ...]) -> None:
+    for name in names:
+        assert any(name in line for line in text.splitlines()), f"{name!r} cut:\n{text}"
+
+
+@pytest.mark.parametrize("width", [80, 120, 200])
+@pytest.mark.parametrize("terminal", [True, False])
+def test_build_results_keep_ids_whole(width: int, terminal: bool) -> None:
+    console, out = screen(width, terminal)
+    report.show_results(console, builds(), None)
+    text = out.getvalue()
+    whole_on_a_line(text, (*IDS, "default@linux-arm64", "skipped"))
+    assert text.count("static-stripped@linux-arm64") == 1  # once: no second list of results
+    if terminal:
+        assert max(map(len, table_lines(text))) <= width
+        assert "─" in text or "━" in text
+    else:  # piped: plain, one row per line, the whole reason on its row
+        assert "━" not in text and "│" not in text
+        assert any(
+            line.startswith("default@linux-arm64") and REASON in line for line in text.splitlines()
+        )
+    assert " ".join(REASON.split()) in " ".join(text.split())  # the reason, whole, somewhere
+
+
+def test_a_narrow_terminal_says_which_columns_it_left_out() -> None:
+    console, out = screen(80, True)
+    report.show_results(console, builds(), None)
+    text = out.getvalue()
+    assert re.search(r"not shown at 80 columns: [a-zA-Z, ]+; a wider terminal shows them", text)
+    assert "[1] default@linux-arm64: cgo for linux/arm64" in " ".join(text.split())
+
+
+@pytest.mark.parametrize("width", [80, 120, 200])
+def test_gate_rows_keep_budget_variant_and_verdict_whole(width: int) -> None:
+    checks = [
+        Check(
+            BUDGET,
+            vid,
+            "max_size",
+            "fail",
+            "5570722",
+            "5242880",
+            "-320.16 KiB",
+            message="Flash partition B holds 6 MiB; the bootloader needs the rest",
+            headroom_bytes=-327842,
+        )
+        for vid in IDS
+    ]
+    console, out = screen(width, True)
+    report.show_gate(console, checks, "telecom-edge")
+    text = out.getvalue()
+    whole_on_a_line(text, (*IDS, BUDGET, "FAIL", "max_size"))
+    if width >= 120:  # at 80 the kept columns alone are wider: the table is, rather than cut
+        assert max(map(len, table_lines(text))) <= width
+    message = "Flash partition B holds 6 MiB; the bootloader needs the rest"
+    listed = f"static-stripped@linux-arm-v7: {message}"
+    assert listed in text if width < 200 else message in text  # under the table, or in its row
+    if width >= 120:
+        assert "5.31 MiB" in text and "5570722" not in text  # sizes for people
+    exact, out = screen(width, False)
+    report.show_gate(exact, checks, "telecom-edge", exact=True)
+    assert "5570722" in out.getvalue()
+
+
+@pytest.mark.parametrize("width", [80, 120, 200])
+def test_compare_keeps_ids_and_numbers_whole(width: int) -> None:
+    rec = record(*(build(i, inspection(5_000_000 + 1000 * n)) for n, i in enumerate(IDS)))
+    console, out = screen(width, True)
+    report.show_variant_comparison(console, rec, compare_variants(rec))
+    text = out.getvalue()
+    whole_on_a_line(text, IDS)
+    assert "4.77 MiB" in text  # a number is never split over lines
+    assert max(map(len, table_lines(text))) <= width
+
+
+def test_identities_alone_wider_than_the_terminal_are_still_whole() -> None:
+    long_id = "a-variant-name-that-is-far-too-long-for-any-terminal@linux-arm-v7"
+    console, out = screen(40, True)
+    render(console, "t", [Column("id", keep=True), Column("size", right=True)], [[long_id, "1"]])
+    assert long_id in out.getvalue()
+
+
+def test_layout_drops_the_least_important_first() -> None:
+    columns = [
+        Column("id", keep=True),
+        Column("a", drop=1),
+        Column("b", drop=2),
+        Column("note", note=True),
+    ]
+    rows = [[cell("x" * 20), cell("a" * 20), cell("b" * 20), cell("n" * 200)]]
+    fit = layout(columns, rows, 70, boxed=True)
+    assert fit.dropped == ("b",) and fit.note_width == 20 and fit.width == 70
+    assert layout(columns, rows, None, boxed=False).dropped == ()
