@@ -115,6 +115,18 @@ def layout(
     return Layout(tuple(shown), note_width, tuple(dropped), total(note_width))
 
 
+def _without_empty(
+    columns: Sequence[Column], cells: list[list[Cell]], key: int | None
+) -> tuple[Sequence[Column], list[list[Cell]], int | None]:
+    """A column with nothing in it (no row failed: no notes) is not shown, and not missed."""
+    used = [i for i, c in enumerate(columns) if c.keep or any(row[i].text for row in cells)]
+    if len(used) == len(columns):
+        return columns, cells, key
+    if key is not None:
+        key = used.index(key) if key in used else None
+    return [columns[i] for i in used], [[row[i] for i in used] for row in cells], key
+
+
 def _plain(table: Table, width: int) -> str:
     """The table as plain text lines of their own width (no trailing blanks)."""
     out = Console(file=io.StringIO(), width=max(1, width), highlight=False, color_system=None)
@@ -150,7 +162,7 @@ def render(
     """Print the table on console, fitted to its width (see the module's docstring). A note
     listed under the table is labelled with the row's ``key`` column (default: the first
     kept one)."""
-    cells = [[_cell(v) for v in row] for row in rows]
+    columns, cells, key = _without_empty(columns, [[_cell(v) for v in row] for row in rows], key)
     boxed = console.is_terminal
     fit = layout(columns, cells, console.width if boxed else None, boxed)
     table = Table(
