@@ -103,6 +103,7 @@ def show_plan(console: Console, plan: Plan) -> None:
         console.print(f"  dir   {escape(short_path(step.dir))}")
         console.print(f"  env   {escape(env)}")
         console.print(f"  argv  {escape(proc.display(step.argv))}", soft_wrap=True)
+        console.print(f"  out   {escape(short_path(step.output))}", soft_wrap=True)
     for skip in plan.skipped:
         console.print(f"\n[yellow]skipped[/] [bold]{escape(skip.id)}[/]: {escape(skip.reason)}")
 

@@ -115,11 +115,20 @@ class Step:
     package: str
     output: Path
 
-    def argv_with_output(self, output: Path) -> list[str]:
-        """The same argv writing to another path (the temporary name of an atomic build)."""
-        argv = list(self.argv)
-        argv[argv.index("-o") + 1] = str(output)
-        return argv
+    @property
+    def stage(self) -> Path:
+        """Where go writes the binary (``-o``) before it is verified and copied to output."""
+        return stage_of(self.output)
+
+
+STAGE_DIR = ".buildopt-stage"
+
+
+def stage_of(output: Path) -> Path:
+    """A binary's stage: beside it in STAGE_DIR, the same path from build to build, so that go
+    finds it up to date when nothing changed (it compares build IDs) and neither links nor
+    writes it again."""
+    return output.parent / STAGE_DIR / output.name
 
 
 @dataclass(frozen=True)
@@ -241,7 +250,7 @@ def _step(
             profile.path, f"{variant.origin}: the binary would be written outside {dist}: {output}"
         )
     try:
-        argv = go_build_argv(go, variant, output, package)
+        argv = go_build_argv(go, variant, stage_of(output), package)
     except QuoteError as exc:
         raise ProfileError(profile.path, f"{variant.origin}: {exc}") from exc
     return Step(

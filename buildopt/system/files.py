@@ -6,6 +6,7 @@ import contextlib
 import fcntl
 import functools
 import os
+import shutil
 import stat
 import tempfile
 import time
@@ -93,6 +94,19 @@ def temp_path_for(path: Path) -> Path:
     os.close(fd)
     os.unlink(tmp)
     return Path(tmp)
+
+
+def publish(stage: Path, path: Path) -> None:
+    """Put a copy of the staged file at path atomically, keeping the staged one for the next
+    build. A copy, not a hard link: go replaces its output with a new file, but a wrapper
+    that writes into it in place would change the published binary after it was verified.
+    (The kernel copies: ~40 ms for 80 MB from the page cache.)"""
+    tmp = temp_path_for(path)
+    try:
+        shutil.copy2(stage, tmp)
+        os.replace(tmp, path)
+    finally:
+        remove_quietly(tmp)
 
 
 def remove_quietly(path: Path) -> None:

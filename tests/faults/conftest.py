@@ -69,7 +69,13 @@ def record_matches_dist(record: Path) -> dict[str, str]:
         assert binary.is_file(), entry["id"]
         assert hashlib.sha256(binary.read_bytes()).hexdigest() == entry["sha256"], entry["id"]
         assert binary.stat().st_size == entry["size"]
-    on_disk = {p for p in record.parent.rglob("*") if p.is_file() and p.parent != record.parent}
+    on_disk = {
+        p
+        for p in record.parent.rglob("*")
+        if p.is_file()
+        and p.parent != record.parent
+        and not {".buildopt-stage", ".locks"} & set(p.parts)
+    }
     assert on_disk == {Path(e["output"]) for e in entries.values()}
     return {i: e["sha256"] for i, e in entries.items()}
 

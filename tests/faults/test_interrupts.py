@@ -10,7 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.faults.conftest import buildopt, processes_with_env, start_buildopt
+from tests.faults.conftest import (
+    buildopt,
+    processes_with_env,
+    record_matches_dist,
+    start_buildopt,
+)
 
 
 def stubborn_go(go: str, tmp_path: Path) -> Path:
@@ -60,12 +65,14 @@ def test_ctrl_c_stops_a_go_build_that_ignores_sigterm(
     assert not list((hello / "dist").rglob(".buildopt-tmp-*"))
 
 
-def test_after_kill_9_the_next_build_removes_the_stale_temporary_file(
+def test_after_kill_9_the_next_build_recovers_and_removes_stale_temporaries(
     go: str, hello: Path, tmp_path: Path
 ) -> None:
-    """kill -9 of buildopt during a build left the go build running and its .buildopt-tmp-*
-    output behind, and later builds never removed it. (The go build cannot be stopped by a
-    process that was killed; it ends on its own and its file is what is left.)"""
+    """kill -9 of buildopt during a build left the go build running and its half-written
+    output behind, and later builds never removed buildopt's temporary files. (A killed process
+    cannot stop its go build; it ends on its own.) Now go writes into the variant's stage: the
+    next build rebuilds over a half-written stage, publishes only a verified binary, and
+    removes buildopt's own .buildopt-tmp-* files older than 10 minutes, saying so."""
     fake = tmp_path / "fake-go"
     fake.write_text(
         "#!/bin/sh\n"
@@ -82,21 +89,29 @@ def test_after_kill_9_the_next_build_removes_the_stale_temporary_file(
         hello,
         {"BUILDOPT_GO": str(fake), "BUILDOPT_TEST_MARK": mark},
     )
+    stage = hello / "dist" / "p" / "a" / "linux-amd64" / ".buildopt-stage" / "hello"
     deadline = time.monotonic() + 60
-    while not (left := list((hello / "dist").rglob(".buildopt-tmp-*"))):
+    while not (stage.exists() and stage.read_bytes() == b"half-written"):
         assert time.monotonic() < deadline, "the fake go never wrote its output"
         time.sleep(0.05)
     running.kill()
     running.communicate(timeout=30)
     for pid in processes_with_env(f"BUILDOPT_TEST_MARK={mark}"):  # the orphaned go build
         os.kill(pid, signal.SIGKILL)
-    (stale,) = left
-    young = stale.with_name(".buildopt-tmp-young")  # as if another build were writing it
-    young.write_text("in progress")
+    assert not (stage.parent.parent / "hello").exists()  # nothing unverified was published
+    # what a kill at an unlucky moment leaves of buildopt's own writes (a record, a publish)
+    stale = stage.parent.parent / ".buildopt-tmp-abc123"
+    stale.write_text("stale")
     past = time.time() - 3600
     os.utime(stale, (past, past))
+    young = stale.with_name(".buildopt-tmp-young")  # as if another build were writing it
+    young.write_text("in progress")
     done = buildopt(["build", "--profile", "p", "--variant", "a"], cwd=hello)
     assert done.returncode == 0, done.stderr
     assert f"removed {stale}: left by a buildopt that was killed" in done.stderr
     assert not stale.exists()
     assert young.exists()
+    young.unlink()
+    binary = stage.parent.parent / "hello"
+    assert binary.read_bytes() != b"half-written" and binary.read_bytes()[:4] == b"\x7fELF"
+    record_matches_dist(hello / "dist" / "p" / "build.json")

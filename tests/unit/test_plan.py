@@ -221,7 +221,7 @@ def test_plan_steps_ids_outputs_and_skips(project: Path) -> None:
     step = plan.steps[1]
     assert step.output == project / "dist" / "p" / "pure" / "linux-arm64" / "app"
     assert step.dir == project / "app" and step.package == "."
-    assert step.argv[:4] == ("/opt/go/bin/go", "build", "-o", str(step.output))
+    assert step.argv[:4] == ("/opt/go/bin/go", "build", "-o", str(step.stage))
     skipped = {s.id: s.reason for s in plan.skipped}
     assert "aarch64-linux-gnu-gcc is not on PATH" in skipped["cgo@linux-arm64"]
     assert "cgo is not supported on js/wasm" in skipped["cgo@js-wasm"]
@@ -294,12 +294,12 @@ def test_windows_outputs_get_exe(project: Path) -> None:
     assert step.output.name == "app.exe"
 
 
-def test_argv_with_output_swaps_only_the_output(project: Path) -> None:
+def test_go_writes_into_the_variants_stage(project: Path) -> None:
     write_profile(project, "p", 'package = "./app"\n[variants.a]\nflags = ["-a", "-v"]\n')
     (step,) = make_plan(load_profile("p", project), TOOLS, {}).steps
-    swapped = step.argv_with_output(Path("/tmp/t"))
-    assert swapped[3] == "/tmp/t" and swapped[4:] == list(step.argv[4:])
     assert step.argv[2] == "-o" and step.argv.count("-o") == 1
+    assert step.argv[3] == str(step.stage)
+    assert step.stage == step.output.parent / ".buildopt-stage" / step.output.name
 
 
 def test_unquotable_x_value_is_a_profile_error(project: Path) -> None:

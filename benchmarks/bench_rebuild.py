@@ -1,0 +1,86 @@
+"""Benchmark an unchanged rebuild: `buildopt build` against the same go build commands by hand.
+
+After one build to warm everything up, times in turn (sides alternating, median of --runs):
+
+* ``buildopt build --profile P`` (a fresh process: start-up, toolchain query, plan, builds,
+  verification or reuse, record);
+* the plan's own ``go build`` commands (``buildopt plan --json``: the same argv, env and
+  directory), run by hand into output paths of their own that persist from run to run, as
+  many at a time as buildopt runs (``--jobs``, default: the CPUs).
+
+Both sides let go find its outputs up to date; the ratio is what buildopt adds to that.
+
+Usage: python benchmarks/bench_rebuild.py PROJECT_DIR PROFILE [--runs N] [--jobs N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def buildopt(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "buildopt", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+
+
+def by_hand(steps: list[dict[str, object]], out: Path, jobs: int) -> None:
+    """The plan's go build commands, ``jobs`` at a time, each into its own lasting path."""
+    running: list[subprocess.Popen[bytes]] = []
+    for step in steps:
+        argv = [str(a) for a in step["argv"]]  # type: ignore[attr-defined]
+        argv[argv.index("-o") + 1] = str(out / str(step["id"]))
+        env = {**os.environ, **step["env"]}  # type: ignore[dict-item]
+        running.append(subprocess.Popen(argv, cwd=str(step["dir"]), env=env))
+        if len(running) >= jobs and running.pop(0).wait():
+            raise SystemExit("a go build failed")
+    for proc in running:
+        if proc.wait():
+            raise SystemExit("a go build failed")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("project", type=Path)
+    parser.add_argument("profile")
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    args = parser.parse_args()
+    plan = json.loads(buildopt(["plan", "--profile", args.profile, "--json"], args.project).stdout)
+    steps = plan["steps"]
+    build = ["build", "--profile", args.profile, "--jobs", str(args.jobs)]
+    with tempfile.TemporaryDirectory() as scratch:
+        out = Path(scratch)
+        buildopt(build, args.project)  # warm: the Go cache, the stages, the helpers
+        by_hand(steps, out, args.jobs)
+        times: dict[str, list[float]] = {"buildopt": [], "by hand": []}
+        for _ in range(args.runs):
+            for side in ("buildopt", "by hand") if _ % 2 == 0 else ("by hand", "buildopt"):
+                start = time.perf_counter()
+                if side == "buildopt":
+                    buildopt(build, args.project)
+                else:
+                    by_hand(steps, out, args.jobs)
+                times[side].append(time.perf_counter() - start)
+    ours, theirs = statistics.median(times["buildopt"]), statistics.median(times["by hand"])
+    print(f"{args.profile}: {len(steps)} builds, {args.jobs} at a time, median of {args.runs} runs")
+    print("| side | wall |\n|---|---:|")
+    print(f"| buildopt build (unchanged) | {ours:.2f} s |")
+    print(f"| the same go build commands by hand | {theirs:.2f} s |")
+    print(f"| ratio | {ours / theirs:.2f}x |")
+
+
+if __name__ == "__main__":
+    main()
