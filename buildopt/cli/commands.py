@@ -26,12 +26,15 @@ if TYPE_CHECKING:
 
 
 def _profile(spec: str | None, cwd: Path, command: str) -> Profile:
-    from buildopt.config.profile import available_profiles, load_profile
+    """The profile spec names (from cwd or a folder above it); without a spec, the only one."""
+    from buildopt.config.profile import load_profile
 
-    if not spec:
-        known = ", ".join(available_profiles(cwd)) or f"none in {cwd / 'profiles'}"
-        raise UsageError(f"{command}: --profile is required (profiles here: {known})")
-    return load_profile(spec, cwd)
+    try:
+        return load_profile(spec, cwd)
+    except UsageError as exc:
+        if spec:
+            raise
+        raise UsageError(f"{command}: {exc.message}") from None
 
 
 def _dist(dist: str | None, cwd: Path) -> Path | None:
@@ -138,10 +141,8 @@ def compare_command(
         return EXIT_OK
     if records:
         path = cwd / records[0]
-    elif profile:
+    else:  # the profile's record (without --profile: the project's only profile)
         path = _existing_record(_profile(profile, cwd, "compare"), dist, cwd, "compare")
-    else:
-        raise UsageError("compare: give --profile P or build record files")
     record = _load_record(path)
     variant_rows = compare.compare_variants(record)
     for target in compare.missing_baselines(record, variant_rows):

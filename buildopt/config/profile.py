@@ -9,6 +9,7 @@ inherits instead. Maps (``x``, ``env``) merge key by key.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import itertools
 import re
@@ -226,9 +227,12 @@ class Profile:
 # --- reading ---------------------------------------------------------------------------------
 
 
-def find_profile(spec: str, cwd: Path) -> Path:
-    """``NAME`` -> ``profiles/NAME.toml`` under cwd; anything with ``/`` or ``.toml`` is a path."""
-    if spec.endswith(".toml") or "/" in spec or spec.startswith("."):
+def find_profile(spec: str | None, cwd: Path) -> Path:
+    """The profile file ``spec`` names: ``NAME`` is ``profiles/NAME.toml`` in the nearest
+    folder, from cwd up, that has a ``profiles/`` folder (so buildopt and invoke work from any
+    subdirectory of a project); anything with ``/`` or ``.toml`` is a path. No spec: the one
+    profile there is, if there is exactly one."""
+    if spec and (spec.endswith(".toml") or "/" in spec or spec.startswith(".")):
         try:
             path = (cwd / spec).resolve()
         except (OSError, RuntimeError) as exc:  # a symlink loop
@@ -238,18 +242,41 @@ def find_profile(spec: str, cwd: Path) -> Path:
         if not path.is_file():
             raise UsageError(f"--profile {spec}: no such file {path}")
         return path
-    path = cwd / PROFILES_DIR / f"{spec}.toml"
-    if path.is_file():
-        return path.resolve()
+    folder = profiles_folder(cwd)
     known = available_profiles(cwd)
+    if not spec:
+        if len(known) == 1 and folder is not None:
+            return (folder / f"{known[0]}.toml").resolve()
+        where = f"profiles in {folder}: {', '.join(known)}" if known else _no_profiles(cwd)
+        raise UsageError(f"--profile is required ({where})")
+    if folder is not None and (folder / f"{spec}.toml").is_file():
+        return (folder / f"{spec}.toml").resolve()
     hint = _did_you_mean(spec, known) or (
-        f"; available: {', '.join(known)}" if known else f"; {cwd / PROFILES_DIR} has no profiles"
+        f"; available in {folder}: {', '.join(known)}" if known else f"; {_no_profiles(cwd)}"
     )
     raise UsageError(f"--profile {spec}: no profile {PROFILES_DIR}/{spec}.toml{hint}")
 
 
+def profiles_folder(cwd: Path) -> Path | None:
+    """The nearest ``profiles/`` folder holding a profile, from cwd up to the root."""
+    for folder in (cwd, *cwd.parents):
+        candidate = folder / PROFILES_DIR
+        with contextlib.suppress(OSError):
+            if candidate.is_dir() and any(candidate.glob("*.toml")):
+                return candidate
+    return None
+
+
 def available_profiles(cwd: Path) -> list[str]:
-    return sorted(p.stem for p in (cwd / PROFILES_DIR).glob("*.toml"))
+    """The profiles of the nearest profiles/ folder (see profiles_folder)."""
+    folder = profiles_folder(cwd)
+    return sorted(p.stem for p in folder.glob("*.toml")) if folder else []
+
+
+def _no_profiles(cwd: Path) -> str:
+    return (
+        f"no {PROFILES_DIR}/ folder with a profile in {cwd} or above it (buildopt init writes one)"
+    )
 
 
 MAX_PROFILE_BYTES = 1 << 20  # a profile is a page or two; a bigger one is refused, not parsed
@@ -512,7 +539,7 @@ def project_root(path: Path, raw: Mapping[str, Any]) -> Path:
     return path.parent
 
 
-def load_profile(spec: str, cwd: Path) -> Profile:
+def load_profile(spec: str | None, cwd: Path) -> Profile:
     """Find, read, merge, validate and resolve the profile named by ``spec``."""
     path = find_profile(spec, cwd)
     if not _NAME_RE.fullmatch(path.stem) or ".." in path.stem:

@@ -394,3 +394,22 @@ def test_a_name_with_a_newline_is_still_one_line(project: Path) -> None:
     with pytest.raises(ProfileError) as info:
         load_profile("p", project)
     assert "\n" not in info.value.message and "variants.a\\nb" in info.value.message
+
+
+def test_profiles_are_found_from_any_subdirectory(project: Path) -> None:
+    """Profiles were looked up only under the current directory: `invoke build` from a
+    subdirectory failed although invoke itself finds tasks.py by walking up."""
+    write_profile(project, "edge", 'package = "./app"\n[variants.a]\n')
+    deep = project / "app" / "internal" / "x"
+    deep.mkdir(parents=True)
+    loaded = load_profile("edge", deep)
+    assert loaded.path == (project / "profiles" / "edge.toml").resolve()
+    assert loaded.dist_dir() == project / "dist" / "edge"
+    assert load_profile(None, deep).name == "edge"  # the only one: --profile may be left out
+
+
+def test_without_profile_and_several_the_choice_is_listed(project: Path) -> None:
+    write_profile(project, "a", 'package = "./app"\n[variants.x]\n')
+    write_profile(project, "b", 'package = "./app"\n[variants.x]\n')
+    with pytest.raises(UsageError, match=r"--profile is required \(profiles in .*profiles: a, b\)"):
+        load_profile(None, project / "app")
