@@ -282,11 +282,32 @@ def matrix_command(
     cwd: Path | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> int:
-    """``buildopt matrix``: the GitHub Actions strategy.matrix, one job per variant x target."""
+    """``buildopt matrix``: the GitHub Actions strategy.matrix, one job per variant x target
+    the profile declares - whether or not this machine could build it - with what its job
+    needs (a C cross compiler's packages). A job that still cannot build records a skip with
+    its reason, which the gate shows: no variant is silently left out."""
+    from buildopt.pipeline.plan import job_needs, step_id, variant_targets
+
+    loaded = _profile(profile, cwd or Path.cwd(), "matrix")
     plan = _load_plan(
-        profile, variants, None, cwd or Path.cwd(), environ or os.environ, command="matrix"
+        str(loaded.path), variants, None, cwd or Path.cwd(), environ or os.environ, command="matrix"
     )
-    include = [{"id": s.id, "variant": s.variant.name, "target": s.target.spec} for s in plan.steps]
+    chosen = {s.id for s in plan.steps} | {k.id for k in plan.skipped}
+    include = []
+    for variant in loaded.variants:
+        for target in variant_targets(loaded, variant, plan.toolchain):
+            job_id = step_id(variant, target)
+            if job_id in chosen:
+                needs = job_needs(variant, target, plan.toolchain)
+                include.append(
+                    {
+                        "id": job_id,
+                        "variant": variant.name,
+                        "target": target.spec,
+                        "cc": needs.cc,
+                        "needs": list(needs.packages),
+                    }
+                )
     print(json.dumps({"include": include}))
     return EXIT_OK
 

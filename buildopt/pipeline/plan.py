@@ -11,6 +11,7 @@ import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from buildopt.config.budgets import check_selectors, selects
 from buildopt.config.profile import Profile, Variant
@@ -35,6 +36,54 @@ CROSS_CC: dict[str, str] = {
     "linux/mips64le": "mips64el-linux-gnuabi64-gcc",
     "linux/loong64": "loongarch64-linux-gnu-gcc",
 }
+
+
+# Debian/Ubuntu packages of those compilers and of the C library they link against, by the
+# compiler's triple (GCC's package spells x86_64 as x86-64).
+CROSS_LIBC_ARCH: dict[str, str] = {
+    "x86_64-linux-gnu": "amd64",
+    "i686-linux-gnu": "i386",
+    "aarch64-linux-gnu": "arm64",
+    "arm-linux-gnueabihf": "armhf",
+    "riscv64-linux-gnu": "riscv64",
+    "powerpc64le-linux-gnu": "ppc64el",
+    "powerpc64-linux-gnu": "ppc64",
+    "s390x-linux-gnu": "s390x",
+    "mips-linux-gnu": "mips",
+    "mipsel-linux-gnu": "mipsel",
+    "mips64-linux-gnuabi64": "mips64",
+    "mips64el-linux-gnuabi64": "mips64el",
+    "loongarch64-linux-gnu": "loong64",
+}
+
+
+def cross_packages(cc: str) -> tuple[str, ...]:
+    """The Debian/Ubuntu packages that provide the C cross compiler cc and its libc."""
+    triple = cc.removesuffix("-gcc")
+    arch = CROSS_LIBC_ARCH.get(triple)
+    if arch is None:
+        return ()
+    return (f"gcc-{triple.replace('x86_64', 'x86-64')}", f"libc6-dev-{arch}-cross")
+
+
+class Needs(NamedTuple):
+    """What a build job needs beyond Go: the C cross compiler (CC) and its packages."""
+
+    cc: str | None
+    packages: tuple[str, ...]
+
+
+def job_needs(variant: Variant, target: Target, toolchain: Toolchain) -> Needs:
+    """What a runner of the planning machine's kind needs to build variant for target:
+    for cgo on a foreign target, the default cross compiler (unless the variant sets CC)."""
+    if (
+        not variant.cgo
+        or "CC" in dict(variant.env)
+        or toolchain.is_host(target.goos, target.goarch)
+    ):
+        return Needs(None, ())
+    cc = CROSS_CC.get(target.pair)
+    return Needs(cc, cross_packages(cc) if cc else ())
 
 
 class QuoteError(ValueError):

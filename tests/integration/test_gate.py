@@ -295,3 +295,25 @@ def test_markdown_appends_to_the_step_summary_and_files_follow_the_umask(
     )
     assert stat.S_IMODE(junit.stat().st_mode) == 0o664
     assert stat.S_IMODE(record.stat().st_mode) == 0o666 & ~0o022  # written under umask 022
+
+
+def test_matrix_lists_what_this_machine_cannot_build(tmp_path: Path) -> None:
+    """`buildopt matrix` listed only what the planning machine could build: without a cross
+    compiler there, default@linux-arm64 never got a job and the gate never mentioned it."""
+    import os
+    import shutil
+
+    bare = tmp_path / "bin"  # go, and nothing else: no C cross compilers
+    bare.mkdir()
+    go = shutil.which("go") or "/usr/local/go/bin/go"
+    (bare / "go").symlink_to(go)
+    done = buildopt(["matrix", "--profile", "telecom-edge"], env={"PATH": f"{bare}:{os.defpath}"})
+    assert done.returncode == 0, done.stderr
+    jobs = {j["id"]: j for j in json.loads(done.stdout)["include"]}
+    assert len(jobs) == 12  # every variant x target the profile declares
+    assert jobs["default@linux-arm64"]["needs"] == [
+        "gcc-aarch64-linux-gnu",
+        "libc6-dev-arm64-cross",
+    ]
+    assert jobs["default@linux-arm64"]["cc"] == "aarch64-linux-gnu-gcc"
+    assert jobs["static@linux-arm64"]["needs"] == [] and jobs["default@linux-amd64"]["needs"] == []

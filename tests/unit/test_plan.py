@@ -377,3 +377,21 @@ def test_a_variant_cannot_take_the_records_name(project: Path) -> None:
     write_profile(project, "p", 'package = "./app"\n[variants."build.json"]\n')
     with pytest.raises(ProfileError, match=r"build\.json is the build record's name"):
         load_profile("p", project)
+
+
+def test_cross_packages_name_the_compiler_and_its_libc() -> None:
+    from buildopt.pipeline.plan import cross_packages
+
+    assert cross_packages("aarch64-linux-gnu-gcc") == (
+        "gcc-aarch64-linux-gnu",
+        "libc6-dev-arm64-cross",
+    )
+    assert cross_packages("arm-linux-gnueabihf-gcc") == (
+        "gcc-arm-linux-gnueabihf",
+        "libc6-dev-armhf-cross",
+    )
+    assert cross_packages("x86_64-linux-gnu-gcc") == (
+        "gcc-x86-64-linux-gnu",
+        "libc6-dev-amd64-cross",
+    )
+    assert cross_packages("some-other-cc") == ()
