@@ -15,7 +15,7 @@ import msgspec
 
 from buildopt.config.units import format_size
 from buildopt.errors import UsageError
-from buildopt.record.model import Record, VariantSettings
+from buildopt.record.model import Build, Record, VariantSettings
 
 METRICS = ("size", "code", "rodata", "data", "bss", "gometa", "symtab", "dwarf", "dynamic")
 
@@ -34,6 +34,30 @@ class Built:
     needed: tuple[str, ...]
     sections: Mapping[str, int] = field(hash=False)
     packages: Mapping[str, int] = field(hash=False)
+
+
+# Executable formats of the GOOS values whose binaries are not ELF (buildopt reads only ELF).
+NOT_ELF = {
+    "windows": "PE",
+    "darwin": "Mach-O",
+    "ios": "Mach-O",
+    "plan9": "Plan 9 a.out",
+    "js": "WebAssembly",
+    "wasip1": "WebAssembly",
+    "aix": "XCOFF",
+}
+
+
+def not_inspected(build: Build) -> str:
+    """Why an ok build has no facts: its executable format, for people."""
+    goos = build.target.split("/", 1)[0]
+    kind = NOT_ELF.get(goos, "not ELF")
+    return f"not inspected: {kind} ({goos} binaries are not ELF; buildopt reads ELF)"
+
+
+def uninspected(record: Record) -> list[Build]:
+    """Builds that succeeded but could not be measured (windows, darwin, ...)."""
+    return [b for b in record.builds if b.ok and b.inspect is None]
 
 
 def built_variants(record: Record) -> dict[str, Built]:
@@ -190,6 +214,9 @@ def variants_json(record: Record, rows: Sequence[VariantRow]) -> dict[str, Any]:
         "profile": record.profile.name,
         "baseline": record.profile.baseline,
         "baseline_missing": missing_baselines(record, rows),
+        "not_inspected": [
+            {"id": b.id, "size": b.size, "reason": not_inspected(b)} for b in uninspected(record)
+        ],
         "variants": [
             {
                 "id": r.built.id,

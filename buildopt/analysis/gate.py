@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
+from buildopt.analysis.compare import not_inspected
 from buildopt.binary.facts import Inspection
 from buildopt.config.budgets import Budget, ImageBudget, matches
 from buildopt.config.units import format_size
@@ -315,18 +316,14 @@ def evaluate(
             if not matches(budget.select, build.id):
                 continue
             if not build.ok or build.inspect is None:
-                checks.append(
-                    Check(
-                        budget.name,
-                        build.id,
-                        "-",
-                        "skip",
-                        "-",
-                        "-",
-                        "",
-                        note=f"not built ({build.status})",
-                    )
+                why = (
+                    not_inspected(build)
+                    if build.ok
+                    else f"not built ({build.status}: {build.reason})"
+                    if build.reason
+                    else f"not built ({build.status})"
                 )
+                checks.append(Check(budget.name, build.id, "-", "skip", "-", "-", "", note=why))
                 continue
             base = old.get(build.id) if baseline is not None else None
             checks += evaluate_build(budget, build, build.inspect, base)

@@ -584,6 +584,14 @@ def build_command(
     # gate's that runs it)
     results = report.make_console(stderr=as_json or results_on_stderr)
     report.show_results(results, builds, record_path, exact=exact)
+    if plan.profile.scan:  # what the scan found is shown, not only stored: once per tag set
+        by_tags: dict[tuple[str, ...], list[Build]] = {}
+        for build in data.builds:
+            if build.scan is not None and build.scan.findings and not build.scan_stale:
+                by_tags.setdefault(build.scan.tags, []).append(build)
+        for scanned in by_tags.values():
+            results.print(f"\nscan of {', '.join(b.id for b in scanned)}:", soft_wrap=True)
+            report.show_scan(results, scanned[0].scan)  # type: ignore[arg-type]
     if as_json:
         report.print_json(data)
     return EXIT_FAILED if any(b.status == "failed" for b in builds) else EXIT_OK

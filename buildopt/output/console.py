@@ -17,7 +17,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from buildopt.analysis.compare import ItemDelta, VariantRow
+from buildopt.analysis.compare import ItemDelta, VariantRow, not_inspected, uninspected
 from buildopt.analysis.gate import Check
 from buildopt.binary.facts import DwarfUnits, Inspection
 from buildopt.config.units import format_size
@@ -394,6 +394,8 @@ def show_variant_comparison(
         columns,
         table,
     )
+    for b in uninspected(record):
+        console.print(escape(f"{b.id}: {format_size(b.size)} on disk, {not_inspected(b)}"))
     for r in rows:
         if r.explanation and r.baseline is not None:
             console.print(

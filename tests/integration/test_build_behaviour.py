@@ -398,3 +398,28 @@ def test_an_unchanged_rebuild_is_gos_up_to_date_check(go: str, tmp_path: Path) -
     (rebuilt,) = json.loads(changed.stdout)["builds"]
     assert rebuilt["sha256"] != entry["sha256"]
     assert hashlib.sha256(binary.read_bytes()).hexdigest() == rebuilt["sha256"]
+
+
+def test_windows_builds_are_listed_not_dropped(tmp_path: Path) -> None:
+    """Windows and darwin builds said "ok" and were silently left out of compare and the
+    gate. Now they are listed as not inspected, with their format and size."""
+    project = tmp_path / "project"
+    (project / "profiles").mkdir(parents=True)
+    shutil.copytree(REPO / "tests" / "go" / "hello", project / "hello")
+    (project / "profiles" / "w.toml").write_text(
+        'package = "./hello"\ntargets = ["linux/amd64", "windows/amd64"]\n'
+        "[variants.default]\ncgo = false\n"
+        '[[budget]]\nselect = "*"\nmax_size = "100 MiB"\n'
+    )
+    assert buildopt(["build", "--profile", "w"], cwd=project).returncode == 0
+    compared = buildopt(["compare", "--profile", "w", "--json"], cwd=project)
+    (entry,) = json.loads(compared.stdout)["not_inspected"]
+    assert entry["id"] == "default@windows-amd64" and entry["size"] > 0
+    assert entry["reason"].startswith("not inspected: PE (windows binaries are not ELF")
+    people = buildopt(["compare", "--profile", "w"], cwd=project)
+    assert "default@windows-amd64:" in people.stdout and "not inspected: PE" in people.stdout
+    gated = buildopt(["gate", "--profile", "w", "--json"], cwd=project)
+    checks = {c["target"]: c for c in json.loads(gated.stdout)["checks"]}
+    assert checks["default@windows-amd64"]["verdict"] == "skip"
+    assert checks["default@windows-amd64"]["note"].startswith("not inspected: PE")
+    assert checks["default@linux-amd64"]["verdict"] == "pass"

@@ -202,3 +202,11 @@ def test_compare_explains_each_variant(built: dict[str, Any]) -> None:
     assert any("now static, libc.so.6 dropped" in line for line in lines)
     people = buildopt(["compare", str(built["_file"])])
     assert "-s: .symtab .strtab" in people.stdout and "variants against default" in people.stdout
+
+
+def test_the_scan_findings_of_a_build_are_shown(built: dict[str, Any]) -> None:
+    """A scan error found during build (runtime.GOMAXPROCS(64)) was stored in the record and
+    never shown. With --json the table and the findings go to stderr, after the results."""
+    out = built["_stderr"]
+    assert "runtime.GOMAXPROCS(64) in init()" in out
+    assert out.index("build results") < out.index("scan of default@linux-amd64")
