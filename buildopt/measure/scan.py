@@ -37,6 +37,12 @@ RULES: dict[str, tuple[Severity, str, str]] = {
         "remove the call: it is the default since Go 1.5, and since Go 1.25 setting it by hand "
         "switches off the container-aware default and its updates",
     ),
+    "gomaxprocs-flag": (
+        "warning",
+        "runtime.GOMAXPROCS from a command-line flag with a default",
+        "default the flag to 0 (leave GOMAXPROCS alone unless an operator asks), or drop it: "
+        "the runtime follows the container's CPU limit since Go 1.25",
+    ),
     "gomaxprocs-dynamic": (
         "note",
         "runtime.GOMAXPROCS from configuration or environment",
@@ -179,6 +185,34 @@ def _finding(rule: str, file: str, line: int, column: int, message: str) -> Find
     )
 
 
+def _gomaxprocs(call: Mapping[str, Any], where: str) -> tuple[str, str]:
+    """The rule and message of a runtime.GOMAXPROCS call that sets it, written as in the
+    source (with its value where the source names a constant)."""
+    source, number = call["value"], call.get("number")
+    shown = f"runtime.GOMAXPROCS({source})"
+    if number is not None and str(number) != source:
+        shown += f" (= {number})"
+    if call["arg"] == "constant":
+        return "gomaxprocs-constant", (
+            f"{shown} {where}: pins GOMAXPROCS whatever CPUs the machine or container has"
+        )
+    if call["arg"] == "numcpu":
+        return "gomaxprocs-numcpu", (
+            f"{shown} {where}: redundant, and it switches off the container-aware default"
+        )
+    if call["arg"] == "flag" and number is not None and number >= 1:
+        return "gomaxprocs-flag", (
+            f"runtime.GOMAXPROCS({source}) {where}: set from the -{call['flag']} flag, whose "
+            f"default {number} caps GOMAXPROCS at {number} unless it is given"
+        )
+    if call["arg"] == "flag":
+        return "gomaxprocs-dynamic", (
+            f"runtime.GOMAXPROCS({source}) {where}: set from the -{call['flag']} flag (its "
+            f"default, {number}, leaves GOMAXPROCS alone)"
+        )
+    return "gomaxprocs-dynamic", f"{shown} {where}: set from a value computed at run time"
+
+
 def judge(
     facts: Mapping[str, Any], modules: Mapping[str, Mapping[str, Any]], root: Path
 ) -> list[Finding]:
@@ -190,25 +224,7 @@ def judge(
         where = WHERE.get(c["context"], f"in {c['function']}()")
         count = per_package[c["package"]]
         repeated = f" (one of {count} calls in {c['package']})" if count > 1 else ""
-        rule, text = {
-            "constant": (
-                "gomaxprocs-constant",
-                f"runtime.GOMAXPROCS({c['value']}) {where}{repeated}: pins GOMAXPROCS "
-                "whatever CPUs the machine or container has",
-            ),
-            "numcpu": (
-                "gomaxprocs-numcpu",
-                f"runtime.GOMAXPROCS({c['value']}) {where}{repeated}: redundant, and it "
-                "switches off the container-aware default",
-            ),
-        }.get(
-            c["arg"],
-            (
-                "gomaxprocs-dynamic",
-                f"runtime.GOMAXPROCS({c['value']}) {where}{repeated}: set from a value "
-                "computed at run time",
-            ),
-        )
+        rule, text = _gomaxprocs(c, f"{where}{repeated}")
         findings.append(_finding(rule, _rel(c["file"], root), c["line"], c["column"], text))
     for imp in facts["imports"]:
         version = _go_version(modules.get(imp["package"], {}))

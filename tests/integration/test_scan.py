@@ -46,7 +46,8 @@ def test_constants_are_errors_wherever_they_run(corpus: dict[str, Any]) -> None:
     assert found["constant"] == [(8, "gomaxprocs-constant"), (12, "gomaxprocs-constant")]
     messages = {f["line"]: f["message"] for f in corpus["findings"] if f["file"] == "constant/a.go"}
     assert messages[8].startswith("runtime.GOMAXPROCS(64) in init(): it runs before main")
-    assert messages[12].startswith("runtime.GOMAXPROCS(8) in Configure() (one of 2 calls")
+    # written as in the source, with the value of the constant it names (procs = 4 * 2)
+    assert messages[12].startswith("runtime.GOMAXPROCS(procs) (= 8) in Configure() (one of 2")
     assert found["handler"] == [(9, "gomaxprocs-constant")]
     handler = next(f for f in corpus["findings"] if f["file"] == "handler/a.go")
     assert "on every request" in handler["message"]
@@ -67,6 +68,21 @@ def test_numcpu_warning_dynamic_note_and_zero_silent(corpus: dict[str, Any]) -> 
     assert found["numcpu"] == [(6, "gomaxprocs-numcpu")]
     assert found["dynamic"] == [(11, "gomaxprocs-dynamic")]
     assert "zero" not in found
+
+
+def test_a_flag_default_that_caps_is_a_warning(corpus: dict[str, Any]) -> None:
+    """A real metrics exporter sets GOMAXPROCS from a flag whose default is 1: followed to the
+    flag's default, it is a warning; a default below 1 (leave it alone) is only a note. And
+    runtime.GOMAXPROCS(-1), which only reads the setting, is not reported (a real server's was
+    reported as set at run time, printed as `runtime.GOMAXPROCS(*ast.UnaryExpr)`)."""
+    found = {f["line"]: f for f in corpus["findings"] if f["file"] == "flagged/a.go"}
+    assert found[15]["rule"] == "gomaxprocs-flag" and found[15]["severity"] == "warning"
+    assert found[15]["message"].startswith("runtime.GOMAXPROCS(*procs) in Apply() (one of 2")
+    assert "set from the -procs flag, whose default 1 caps GOMAXPROCS at 1" in found[15]["message"]
+    assert found[16]["rule"] == "gomaxprocs-dynamic"
+    assert "-maybe-procs flag (its default, 0, leaves GOMAXPROCS alone)" in found[16]["message"]
+    assert "zero" not in by_file(corpus)
+    assert not any("ast." in f["message"] for f in corpus["findings"])
 
 
 def test_false_positives_are_not_reported(corpus: dict[str, Any]) -> None:

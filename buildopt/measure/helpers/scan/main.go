@@ -12,6 +12,7 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"go/types"
 	"os"
 	"sort"
 	"strconv"
@@ -31,8 +32,10 @@ type call struct {
 	Line     int    `json:"line"`
 	Column   int    `json:"column"`
 	Package  string `json:"package"`
-	Arg      string `json:"arg"`      // "constant", "zero", "numcpu" or "dynamic"
-	Value    string `json:"value"`    // the constant's value, or the argument's source
+	Arg      string `json:"arg"`      // "constant", "zero" (n < 1: only reads it), "numcpu", "flag" or "dynamic"
+	Value    string `json:"value"`    // the argument's source text
+	Number   *int64 `json:"number"`   // its value, when it is a constant (or a flag's default)
+	Flag     string `json:"flag"`     // with "flag": the command-line flag that sets it
 	Function string `json:"function"` // enclosing function ("" at package level)
 	Context  string `json:"context"`  // "init", "package", "main", "handler", "function"
 }
@@ -108,12 +111,13 @@ type pkgInfo struct {
 	path   string
 	funcs  map[string]*ast.FuncDecl // package-level functions, for one level of init analysis
 	consts map[string]ast.Expr      // package-level constants with a single value
+	vars   map[string]ast.Expr      // package-level variables with a single initial value
 	local  map[string]bool          // package-level names that shadow a dot-imported GOMAXPROCS
 }
 
 func scanPackage(fset *token.FileSet, path string, files []*ast.File, rep *report) {
 	info := &pkgInfo{fset: fset, path: path, funcs: map[string]*ast.FuncDecl{},
-		consts: map[string]ast.Expr{}, local: map[string]bool{}}
+		consts: map[string]ast.Expr{}, vars: map[string]ast.Expr{}, local: map[string]bool{}}
 	for _, file := range files {
 		for _, decl := range file.Decls {
 			switch d := decl.(type) {
@@ -129,6 +133,9 @@ func scanPackage(fset *token.FileSet, path string, files []*ast.File, rep *repor
 							info.local[n.Name] = true
 							if d.Tok == token.CONST && i < len(vs.Values) {
 								info.consts[n.Name] = vs.Values[i]
+							}
+							if d.Tok == token.VAR && len(vs.Names) == len(vs.Values) {
+								info.vars[n.Name] = vs.Values[i]
 							}
 						}
 					}
@@ -201,6 +208,12 @@ func scanFile(info *pkgInfo, file *ast.File, rep *report) {
 			entry.Arg, entry.Value = "dynamic", "?"
 		} else {
 			entry.Arg, entry.Value = classify(info, c.Args[0], isNumCPU)
+			entry.Value = types.ExprString(c.Args[0])
+			if v, ok := constValue(info, c.Args[0], 0); ok {
+				entry.Number = &v
+			} else if name, v, ok := flagDefault(info, c.Args[0]); ok {
+				entry.Arg, entry.Flag, entry.Number = "flag", name, &v
+			}
 		}
 		rep.Calls = append(rep.Calls, entry)
 	}
@@ -265,31 +278,34 @@ func isHandler(t *ast.FuncType) bool {
 	if t.Params == nil {
 		return false
 	}
-	var types []string
+	var params []string
 	for _, field := range t.Params.List {
-		s := exprString(field.Type)
+		s := types.ExprString(field.Type)
 		for range max(1, len(field.Names)) {
-			types = append(types, s)
+			params = append(params, s)
 		}
 	}
-	return len(types) == 2 && strings.HasSuffix(types[0], "ResponseWriter") &&
-		strings.HasSuffix(types[1], "*http.Request")
+	return len(params) == 2 && strings.HasSuffix(params[0], "ResponseWriter") &&
+		strings.HasSuffix(params[1], "*http.Request")
 }
 
-// classify GOMAXPROCS's argument: a constant (and whether it is 0), NumCPU(), or anything else.
+// classify GOMAXPROCS's argument: a constant (below 1 it only reads the setting: "zero"),
+// NumCPU(), or anything else.
 func classify(info *pkgInfo, arg ast.Expr, isNumCPU func(ast.Expr) bool) (string, string) {
 	if isNumCPU(arg) {
-		return "numcpu", exprString(arg)
+		return "numcpu", types.ExprString(arg)
 	}
 	if v, ok := constValue(info, arg, 0); ok {
-		if v == 0 {
-			return "zero", "0"
+		if v < 1 {
+			return "zero", strconv.FormatInt(v, 10)
 		}
 		return "constant", strconv.FormatInt(v, 10)
 	}
-	return "dynamic", exprString(arg)
+	return "dynamic", types.ExprString(arg)
 }
 
+// constValue evaluates an integer constant expression: literals, the package's named constants,
+// parentheses, unary + and -, and + - * / % << >> & | ^.
 func constValue(info *pkgInfo, e ast.Expr, depth int) (int64, bool) {
 	if depth > 8 {
 		return 0, false
@@ -306,23 +322,83 @@ func constValue(info *pkgInfo, e ast.Expr, depth int) (int64, bool) {
 		if v, ok := info.consts[x.Name]; ok {
 			return constValue(info, v, depth+1)
 		}
+	case *ast.UnaryExpr:
+		v, ok := constValue(info, x.X, depth+1)
+		switch {
+		case ok && x.Op == token.SUB:
+			return -v, true
+		case ok && x.Op == token.ADD:
+			return v, true
+		}
+	case *ast.CallExpr: // a conversion: int(4), int32(-1)
+		if id, ok := x.Fun.(*ast.Ident); ok && len(x.Args) == 1 && strings.Contains(
+			" int int8 int16 int32 int64 uint uint8 uint16 uint32 uint64 ", " "+id.Name+" ") {
+			return constValue(info, x.Args[0], depth+1)
+		}
 	case *ast.BinaryExpr:
 		a, ok1 := constValue(info, x.X, depth+1)
 		b, ok2 := constValue(info, x.Y, depth+1)
 		if ok1 && ok2 {
-			switch x.Op {
-			case token.ADD:
-				return a + b, true
-			case token.SUB:
-				return a - b, true
-			case token.MUL:
-				return a * b, true
-			case token.SHL:
-				return a << uint(b), true
-			}
+			return binary(x.Op, a, b)
 		}
 	}
 	return 0, false
+}
+
+func binary(op token.Token, a, b int64) (int64, bool) {
+	switch op {
+	case token.ADD:
+		return a + b, true
+	case token.SUB:
+		return a - b, true
+	case token.MUL:
+		return a * b, true
+	case token.QUO:
+		return a / b, b != 0
+	case token.REM:
+		return a % b, b != 0
+	case token.SHL:
+		return a << uint(b), b >= 0 && b < 63
+	case token.SHR:
+		return a >> uint(b), b >= 0 && b < 63
+	case token.AND:
+		return a & b, true
+	case token.OR:
+		return a | b, true
+	case token.XOR:
+		return a ^ b, true
+	}
+	return 0, false
+}
+
+// flagDefault follows *name, where name is a package-level variable set by flag.Int (Int64,
+// Uint, Uint64), to the flag's name and its default value.
+func flagDefault(info *pkgInfo, arg ast.Expr) (string, int64, bool) {
+	star, ok := arg.(*ast.StarExpr)
+	if !ok {
+		return "", 0, false
+	}
+	id, ok := star.X.(*ast.Ident)
+	if !ok {
+		return "", 0, false
+	}
+	init, ok := info.vars[id.Name].(*ast.CallExpr)
+	if !ok || len(init.Args) != 3 {
+		return "", 0, false
+	}
+	sel, ok := init.Fun.(*ast.SelectorExpr)
+	if !ok || !strings.Contains(" Int Int64 Uint Uint64 ", " "+sel.Sel.Name+" ") {
+		return "", 0, false
+	}
+	if pkg, ok := sel.X.(*ast.Ident); !ok || pkg.Name != "flag" {
+		return "", 0, false
+	}
+	name, err := strconv.Unquote(types.ExprString(init.Args[0]))
+	if err != nil {
+		return "", 0, false
+	}
+	v, ok := constValue(info, init.Args[1], 0)
+	return name, v, ok
 }
 
 // risks of init code: I/O, network, sync waits, sleeps, goroutines, allocation in loops and
@@ -342,7 +418,7 @@ func risks(info *pkgInfo, node ast.Node, seen map[string]bool) []string {
 				walk(x.Body, loop+1)
 				return false
 			case *ast.CallExpr:
-				name := exprString(x.Fun)
+				name := types.ExprString(x.Fun)
 				if r := callRisk(name); r != "" {
 					found[r] = true
 				}
@@ -390,22 +466,4 @@ func callRisk(name string) string {
 		return "waits (sync)"
 	}
 	return ""
-}
-
-func exprString(e ast.Expr) string {
-	switch x := e.(type) {
-	case *ast.Ident:
-		return x.Name
-	case *ast.SelectorExpr:
-		return exprString(x.X) + "." + x.Sel.Name
-	case *ast.StarExpr:
-		return "*" + exprString(x.X)
-	case *ast.CallExpr:
-		return exprString(x.Fun) + "(...)"
-	case *ast.BasicLit:
-		return x.Value
-	case *ast.IndexExpr:
-		return exprString(x.X)
-	}
-	return fmt.Sprintf("%T", e)
 }
