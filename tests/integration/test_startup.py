@@ -409,3 +409,15 @@ def test_a_port_another_process_holds_is_refused(probe: Path) -> None:
         f"error: --ready-port {port}: another process already listens there, so the program's "
         "own readiness could not be told apart; stop it or choose another port\n"
     )
+
+
+def test_the_first_run_says_it_compiles_the_helper(tmp_path: Path) -> None:
+    """The first scan or startup compiled a helper for ~40 s with no message."""
+    env = {"XDG_CACHE_HOME": str(tmp_path / "cache")}
+    args = ["startup", "/bin/true", "--runs", "1", "--warmup", "0"]
+    first = buildopt(args, env=env)
+    assert first.returncode == 0, first.stderr
+    assert "compiling buildopt's start-up helper for go" in first.stderr
+    assert "(once)" in first.stderr
+    again = buildopt(args, env=env)
+    assert "compiling" not in again.stderr

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -31,6 +32,12 @@ def build_helper(name: str, environ: Mapping[str, str]) -> Path:
     helper = cache / f"{name}-{digest.hexdigest()[:16]}"
     if helper.is_file():
         return helper
+    what = {"spawn": "start-up", "scan": "source scan"}.get(name, name)
+    print(
+        f"compiling buildopt's {what} helper for {tools.version} into {cache} (once)",
+        file=sys.stderr,
+        flush=True,
+    )
     tmp = temp_path_for(helper)
     env = {
         **environ,
