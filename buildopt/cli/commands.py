@@ -497,9 +497,12 @@ def scan_command(
     from buildopt.system.files import atomic_write_text
 
     cwd = cwd or Path.cwd()
-    result = scanner.scan(
-        cwd, patterns, tags, environ=environ or os.environ, include_generated=include_generated
-    )
+    environ = dict(environ or os.environ)
+    reports = [
+        scanner.scan(root, pats, tags, environ=environ, include_generated=include_generated)
+        for root, pats in _scan_targets(cwd, patterns, environ)
+    ]
+    result = reports[0] if len(reports) == 1 else scanner.combine(reports, cwd)
     if sarif:
         atomic_write_text(cwd / sarif, json.dumps(to_sarif(result), indent=2) + "\n")
     if as_json:
@@ -507,6 +510,38 @@ def scan_command(
     else:
         report.show_scan(report.make_console(), result)
     return EXIT_FAILED if result.count("error") else EXIT_OK
+
+
+def _scan_targets(
+    cwd: Path, patterns: Sequence[str], environ: Mapping[str, str]
+) -> list[tuple[Path, list[str]]]:
+    """Where to run go list, and with what patterns: a directory or file argument in the root
+    of its own module (a directory with what is below it, a file with its package); package
+    patterns from cwd; nothing, outside any module: every module below cwd."""
+    from buildopt.measure.scan import modules_below
+    from buildopt.system.toolchain import module_root
+
+    targets: dict[Path, list[str]] = {}
+    for pattern in patterns:
+        path = cwd / pattern
+        if "..." not in pattern and path.exists():
+            where = path if path.is_dir() else path.parent
+            root = module_root(where, environ)
+            if root is None:
+                raise UsageError(f"scan: {pattern}: not in a Go module (no go.mod there or above)")
+            rel = where.resolve().relative_to(root.resolve()).as_posix()
+            suffix = "/..." if path.is_dir() else ""
+            targets.setdefault(root, []).append("." + suffix if rel == "." else f"./{rel}{suffix}")
+        else:
+            targets.setdefault(cwd, []).append(pattern)
+    if patterns:
+        return list(targets.items())
+    if module_root(cwd, environ) is not None:
+        return [(cwd, [])]
+    below = modules_below(cwd)
+    if not below:
+        raise UsageError(f"scan: no Go module in {cwd} or below it (no go.mod)")
+    return [(root, []) for root in below]
 
 
 def _scans(
@@ -595,3 +630,93 @@ def build_command(
     if as_json:
         report.print_json(data)
     return EXIT_FAILED if any(b.status == "failed" for b in builds) else EXIT_OK
+
+
+TASKS_PY = '''"""invoke tasks: buildopt's commands (`invoke build --profile=NAME`, ...)."""
+
+from buildopt.cli.tasks import ns  # noqa: F401
+'''
+
+
+def init_command(
+    directory: str | None = None,
+    *,
+    package: str | None = None,
+    budgets: bool = False,
+    cwd: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> int:
+    """``buildopt init``: a commented starter profile for a Go module's main package."""
+    import shutil
+
+    from buildopt.config.profile import PROFILES_DIR
+    from buildopt.config.starter import choose_main, profile_name, starter_profile
+    from buildopt.system import toolchain
+    from buildopt.system.files import atomic_write_text
+
+    cwd = cwd or Path.cwd()
+    environ = dict(environ or os.environ)
+    where = (cwd / directory).resolve() if directory else cwd
+    if not where.is_dir():
+        raise UsageError(f"init: {where} is not a directory")
+    print(f"looking for main packages in the Go module of {where} ...", file=sys.stderr)
+    module = toolchain.module_at(where, environ)
+    mains = [(m.import_path, _relative_package(m.dir, module.root)) for m in module.mains]
+    if not mains:
+        raise UsageError(f"init: the module {module.path} at {module.root} has no main package")
+    if package:
+        wanted = "./" + Path(package).as_posix().removeprefix("./").rstrip("/")
+        chosen = next((m for m in mains if m[1] == wanted or m[0] == package), None)
+        if chosen is None:
+            listed = ", ".join(m[1] for m in mains)
+            raise UsageError(f"init: --package {package}: not a main package here ({listed})")
+    else:
+        chosen = choose_main(module.path, mains)
+    binary = Path(chosen[1]).name if chosen[1] != "." else module.path.rsplit("/", 1)[-1]
+    name = profile_name(binary)
+    path = module.root / PROFILES_DIR / f"{name}.toml"
+    if path.exists():
+        raise UsageError(f"init: {path} exists already (edit it, or remove it to start again)")
+    tools = toolchain.load(environ)
+    host = f"{tools.hostos}/{tools.hostarch}"
+    targets = [host, *(["linux/arm64"] if host != "linux/arm64" else ["linux/amd64"])]
+    cc = environ.get("CC") or next((c for c in ("gcc", "cc") if shutil.which(c)), None)
+    text = starter_profile(
+        module_path=module.path,
+        package=chosen[1],
+        others=[m[1] for m in mains if m != chosen],
+        targets=targets,
+        c_compiler=cc,
+        written=_dt.date.today().isoformat(),
+    )
+    atomic_write_text(path, text)
+    print(f"wrote {path} (profile {name!r}: {chosen[1]}, {', '.join(targets)})", file=sys.stderr)
+    tasks = module.root / "tasks.py"
+    if not tasks.exists():
+        atomic_write_text(tasks, TASKS_PY)
+        print(f"wrote {tasks}: `invoke build --profile={name}` works too", file=sys.stderr)
+    if budgets:
+        _initial_budgets(path, name, module.root, environ)
+    print(f"next: buildopt plan --profile {name}   (then build, compare, gate)", file=sys.stderr)
+    return EXIT_OK
+
+
+def _relative_package(directory: Path, root: Path) -> str:
+    rel = directory.relative_to(root).as_posix()
+    return "." if rel == "." else f"./{rel}"
+
+
+def _initial_budgets(path: Path, name: str, root: Path, environ: Mapping[str, str]) -> None:
+    """init --budgets: build every variant, then budget each at its size plus 10%."""
+    from buildopt.config.starter import size_budgets
+    from buildopt.system.files import append_text
+
+    print(f"building {name} to set its budgets ...", file=sys.stderr)
+    build_command(str(path), cwd=root, environ=environ, results_on_stderr=True)
+    record = _load_record(_profile(str(path), root, "init").record_path())
+    sizes: dict[str, int] = {}
+    for build in record.builds:
+        if build.ok and build.size is not None:
+            sizes[build.variant] = max(sizes.get(build.variant, 0), build.size)
+    append_text(path, size_budgets(sizes))
+    print(f"budgets: {len(sizes)} variants at their size plus 10% in {path}", file=sys.stderr)

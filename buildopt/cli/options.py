@@ -80,6 +80,15 @@ JOBS_HELP = "parallel builds (default: number of CPUs)"
 COMMANDS: dict[str, Command] = {
     c.name: c
     for c in (
+        Command(
+            "init",
+            (
+                Flag("dir", "a directory of the Go module (default: the current one)", "DIR"),
+                Flag("package", "the main package to profile (default: chosen by name)", "DIR"),
+                Flag("budgets", "build once and set size budgets at each size plus 10%"),
+            ),
+            bare="dir",
+        ),
         Command("plan", (PROFILE, VARIANT, JSON, DIST)),
         Command(
             "build",

@@ -66,6 +66,14 @@ def run_command(command: Callable[[], int]) -> None:
         raise Exit(code=code)
 
 
+@declared("init")
+def init(c: Context, dir: str = "", package: str = "", budgets: bool = False) -> None:
+    """Write a commented starter profile for the Go module's main package (and tasks.py)."""
+    from buildopt.cli.commands import init_command
+
+    run_command(lambda: init_command(dir or None, package=package or None, budgets=budgets))
+
+
 @declared("plan")
 def plan(
     c: Context,
@@ -277,4 +285,4 @@ def scan(
     )
 
 
-ns = Collection(plan, build, inspect, compare, gate, matrix, merge, startup, scan)
+ns = Collection(init, plan, build, inspect, compare, gate, matrix, merge, startup, scan)

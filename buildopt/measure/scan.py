@@ -10,11 +10,14 @@ the facts.
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
+
+import msgspec
 
 from buildopt.errors import BuildoptError
 from buildopt.record.model import SCAN_SCHEMA, Finding, InitSite, ScanReport, Severity
@@ -146,6 +149,46 @@ def scan(
         files=len(files),
         counts={s: sum(f.severity == s for f in findings) for s in ("error", "warning", "note")},
         findings=tuple(findings),
+        inventory=inventory,
+    )
+
+
+SKIPPED_DIRS = frozenset({"vendor", "testdata", "node_modules"})
+
+
+def modules_below(directory: Path, depth: int = 6) -> list[Path]:
+    """Roots of the Go modules in directory and below (go.mod files), nearest first, not in
+    vendor/, testdata/ or hidden folders: what `buildopt scan` covers outside any module."""
+    found: list[Path] = []
+    for here, dirs, names in os.walk(directory):
+        level = len(Path(here).relative_to(directory).parts)
+        dirs[:] = sorted(
+            d for d in dirs if d not in SKIPPED_DIRS and not d.startswith(".") and level < depth
+        )
+        if "go.mod" in names:
+            found.append(Path(here))
+    return found
+
+
+def combine(reports: Sequence[ScanReport], base: Path) -> ScanReport:
+    """One report of several modules' scans, file names relative to base."""
+
+    def moved(path: str, report: ScanReport) -> str:
+        return _rel(str(Path(report.root) / path), base)
+
+    findings = tuple(
+        msgspec.structs.replace(f, file=moved(f.file, r)) for r in reports for f in r.findings
+    )
+    inventory = tuple(
+        msgspec.structs.replace(i, file=moved(i.file, r)) for r in reports for i in r.inventory
+    )
+    return ScanReport(
+        schema=SCAN_SCHEMA,
+        root=str(base),
+        tags=reports[0].tags if reports else (),
+        files=sum(r.files for r in reports),
+        counts={s: sum(f.severity == s for f in findings) for s in ("error", "warning", "note")},
+        findings=findings,
         inventory=inventory,
     )
 

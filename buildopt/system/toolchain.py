@@ -11,6 +11,8 @@ import json
 import os
 import shutil
 from collections.abc import Mapping
+from pathlib import Path
+from typing import NamedTuple
 
 from buildopt.config.toolchain import Toolchain, parse_dist_list
 from buildopt.errors import ToolchainError
@@ -81,3 +83,67 @@ def load(environ: Mapping[str, str]) -> Toolchain:
         platforms=platforms,
         env=env,
     )
+
+
+class MainPackage(NamedTuple):
+    import_path: str
+    dir: Path
+
+
+class Module(NamedTuple):
+    """A Go module as ``go list`` sees it: where it is, its path, its main packages."""
+
+    root: Path
+    path: str
+    mains: tuple[MainPackage, ...]
+
+
+def module_at(directory: Path, environ: Mapping[str, str]) -> Module:
+    """The Go module holding directory, and its main packages (``go list ./...`` at its root).
+    ToolchainError when directory is in no module or the module does not list."""
+    go = find_go(environ)
+    try:
+        gomod = proc.run(
+            [go, "env", "GOMOD"], env=environ, cwd=directory, timeout=query_timeout(environ)
+        ).stdout.strip()
+    except proc.CommandFailed as exc:
+        raise ToolchainError(f"the Go toolchain did not answer: {exc.message}") from exc
+    if gomod in ("", os.devnull):
+        raise ToolchainError(f"{directory} is not in a Go module (no go.mod here or above it)")
+    root = Path(gomod).parent
+    template = '{{if eq .Name "main"}}{{.ImportPath}}\t{{.Dir}}{{end}}'
+    try:
+        listed = proc.run(
+            [go, "list", "-e", "-f", template, "./..."],
+            env=environ,
+            cwd=root,
+            timeout=query_timeout(environ),
+        ).stdout
+        module_path = proc.run(
+            [go, "list", "-m", "-f", "{{.Path}}"],
+            env=environ,
+            cwd=root,
+            timeout=query_timeout(environ),
+        ).stdout.strip()
+    except proc.CommandFailed as exc:
+        raise ToolchainError(f"go list in {root} failed: {exc.message}") from exc
+    mains = tuple(
+        MainPackage(line.split("\t")[0], Path(line.split("\t")[1]))
+        for line in listed.splitlines()
+        if "\t" in line
+    )
+    return Module(root, module_path, mains)
+
+
+def module_root(directory: Path, environ: Mapping[str, str]) -> Path | None:
+    """The root of the Go module holding directory (``go env GOMOD``), or None."""
+    try:
+        gomod = proc.run(
+            [find_go(environ), "env", "GOMOD"],
+            env=environ,
+            cwd=directory,
+            timeout=query_timeout(environ),
+        ).stdout.strip()
+    except proc.CommandFailed:
+        return None
+    return None if gomod in ("", os.devnull) else Path(gomod).parent

@@ -166,3 +166,28 @@ def test_no_go_files_is_exit_2(tmp_path: Path) -> None:
     (tmp_path / "go.mod").write_text("module example.com/empty\n\ngo 1.25\n")
     done = buildopt(["scan"], cwd=tmp_path)
     assert done.returncode == 2 and "no Go files" in done.stderr
+
+
+def test_scan_from_anywhere(tmp_path: Path) -> None:
+    """From the repository root (no module there), `buildopt scan`, `buildopt scan
+    ./examples/billing-gateway` and `buildopt scan examples/billing-gateway` failed with three
+    different go list errors. Directory arguments now resolve to their own module, and a folder
+    holding several modules scans each."""
+    import shutil
+
+    for name in ("one", "two"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "go.mod").write_text(f"module example.com/{name}\n\ngo 1.25\n")
+        shutil.copytree(CORPUS / "constant", tmp_path / name / "constant")
+    code, data, err = scan(tmp_path)
+    assert code == 1, err
+    assert sorted({f["file"] for f in data["findings"]}) == [
+        "one/constant/a.go",
+        "two/constant/a.go",
+    ]
+    for arg in ("one", "./one", str(tmp_path / "one"), "one/constant/a.go"):
+        code, data, err = scan(tmp_path, arg)
+        assert code == 1, (arg, err)
+        assert {f["file"] for f in data["findings"]} == {"constant/a.go"}, arg
+    done = buildopt(["scan", "nowhere"], cwd=tmp_path)
+    assert done.returncode == 2

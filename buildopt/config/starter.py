@@ -1,0 +1,114 @@
+"""The starter profile ``buildopt init`` writes: the four classic variants, commented.
+
+Pure text from facts the caller gathered (the module, its main packages, the host, whether a C
+compiler exists); writing it and building with it is the command's business.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping, Sequence
+
+NAME = re.compile(r"[^A-Za-z0-9._+-]+")
+
+
+def profile_name(binary: str) -> str:
+    """A profile name (a folder under dist/) from a binary's name."""
+    name = NAME.sub("-", binary).strip("-.") or "service"
+    return name if name[0].isalnum() else f"p{name}"
+
+
+def choose_main(module_path: str, mains: Sequence[tuple[str, str]]) -> tuple[str, str]:
+    """(import path, ./relative dir) of the main package to profile, from (import path,
+    relative dir) pairs: the one named like the module, else the shortest under cmd/, else
+    the first."""
+    last = module_path.rstrip("/").rsplit("/", 1)[-1]
+    for pkg in mains:
+        if pkg[1].rstrip("/").rsplit("/", 1)[-1] == last:
+            return pkg
+    in_cmd = sorted((p for p in mains if p[1].startswith("./cmd/")), key=lambda p: len(p[1]))
+    return in_cmd[0] if in_cmd else sorted(mains, key=lambda p: p[1])[0]
+
+
+def starter_profile(
+    *,
+    module_path: str,
+    package: str,
+    others: Sequence[str],
+    targets: Sequence[str],
+    c_compiler: str | None,
+    written: str,
+) -> str:
+    """The commented TOML of a starter profile."""
+    more = ""
+    if others:
+        listed = ", ".join(others)
+        more = (
+            f"# Other main packages in this module: {listed}.\n"
+            "# Profile one of them with `buildopt init --package DIR`, or copy this file.\n"
+        )
+    external = (
+        f"""
+[variants.external-static]
+description = "cgo, linked by the external linker ({c_compiler}) with -static"
+cgo = true
+linkmode = "external"
+extldflags = ["-static"]
+tags = ["netgo", "osusergo"]  # pure-Go DNS and user lookup: no glibc NSS in a static binary
+"""
+        if c_compiler
+        else "\n# No C compiler was found, so there is no external-static variant (cgo, -static).\n"
+    )
+    target_list = ", ".join(f'"{t}"' for t in targets)
+    return f"""# buildopt profile for {module_path} ({package}),
+# written by `buildopt init` on {written}.
+# `buildopt plan` shows every go build it stands for; `buildopt build` runs them.
+# Every key is described in docs/profiles.md of buildopt's sources.
+{more}schema = 1
+description = "{module_path}: the classic size and start-up variants"
+package = "{package}"
+targets = [{target_list}]
+baseline = "default"
+
+[variants.default]
+description = "plain go build (cgo on where the toolchain has a C compiler for the target)"
+
+[variants.static]
+description = "CGO_ENABLED=0: pure Go, statically linked"
+cgo = false
+
+[variants.static-stripped]
+description = "static, -s -w (no symbol table, no DWARF), -trimpath"
+cgo = false
+strip = "all"
+trimpath = true
+{external}
+# Cold start (buildopt startup --profile NAME): the binary is started, ready at its exit by
+# default. A server: give its arguments and what "ready" looks like, for example
+# [startup]
+# args = ["--listen", "127.0.0.1:18080"]
+# ready = {{ port = 18080 }}        # or {{ stdout = "^listening" }}
+# runs = 20
+
+# Source scan of every variant with its build tags (runtime.GOMAXPROCS pins, init() work):
+# [scan]
+# enabled = true
+
+# Size budgets (buildopt gate). `buildopt init --budgets` sets them from a first build.
+# [[budget]]
+# select = "static-stripped"
+# max_size = "20 MiB"
+"""
+
+
+def size_budgets(sizes: Mapping[str, int], headroom: float = 0.10) -> str:
+    """[[budget]] tables: each variant's largest binary plus headroom, rounded up to KiB."""
+    tables = []
+    for variant, size in sizes.items():
+        kib = math.ceil(size * (1 + headroom) / 1024)
+        tables.append(
+            f'\n[[budget]]\nname = "{variant} size"\nselect = "{variant}"\n'
+            f'max_size = "{kib} KiB"  # {size:,} bytes at init, plus {headroom:.0%}\n'
+        )
+    return "".join(tables)
