@@ -59,6 +59,7 @@ def bench(c: Context, runs: int = 5) -> None:
 
 ns = Collection(
     buildopt_tasks.init,
+    buildopt_tasks.docs,
     buildopt_tasks.plan,
     buildopt_tasks.build,
     buildopt_tasks.inspect,

@@ -8,6 +8,7 @@ Stages are imported where they are used, so that each command loads only what it
 from __future__ import annotations
 
 import datetime as _dt
+import difflib
 import json
 import os
 import sys
@@ -720,3 +721,21 @@ def _initial_budgets(path: Path, name: str, root: Path, environ: Mapping[str, st
             sizes[build.variant] = max(sizes.get(build.variant, 0), build.size)
     append_text(path, size_budgets(sizes))
     print(f"budgets: {len(sizes)} variants at their size plus 10% in {path}", file=sys.stderr)
+
+
+def docs_command(topic: str | None) -> int:
+    """``buildopt docs``: a page of the documentation shipped with buildopt, on stdout."""
+    from importlib.resources import files
+
+    pages = files("buildopt") / "docs"
+    names = sorted(p.name[:-3] for p in pages.iterdir() if p.name.endswith(".md"))
+    if not topic:
+        print("buildopt docs TOPIC prints one of: " + ", ".join(names))
+        return EXIT_OK
+    name = topic.removesuffix(".md").lower()
+    if name not in names:
+        close = difflib.get_close_matches(name, names, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else f"; pages: {', '.join(names)}"
+        raise UsageError(f"docs: no page {topic!r}{hint}")
+    sys.stdout.write((pages / f"{name}.md").read_text(encoding="utf-8"))
+    return EXIT_OK

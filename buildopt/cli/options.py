@@ -91,6 +91,11 @@ COMMANDS: dict[str, Command] = {
         ),
         Command("plan", (PROFILE, VARIANT, JSON, DIST)),
         Command(
+            "docs",
+            (Flag("topic", "the page to print (without it: the list of pages)", "TOPIC"),),
+            bare="topic",
+        ),
+        Command(
             "build",
             (
                 PROFILE,

@@ -40,7 +40,9 @@ class BuildoptProgram(Program):
         print(
             "Exit codes: 0 ok, 1 a build, budget or program failed, 2 bad input, 130 interrupted."
         )
-        print(f"'{self.binary} COMMAND --help' describes a command; docs/commands.md all of them.")
+        print(
+            f"'{self.binary} COMMAND --help' describes a command; '{self.binary} docs commands' all of them."
+        )
         print("")
         self.list_tasks()
 

@@ -74,6 +74,14 @@ def init(c: Context, dir: str = "", package: str = "", budgets: bool = False) ->
     run_command(lambda: init_command(dir or None, package=package or None, budgets=budgets))
 
 
+@declared("docs")
+def docs(c: Context, topic: str = "") -> None:
+    """Print a page of buildopt's documentation (profiles, commands, budgets, ...)."""
+    from buildopt.cli.commands import docs_command
+
+    run_command(lambda: docs_command(topic or None))
+
+
 @declared("plan")
 def plan(
     c: Context,
@@ -285,4 +293,4 @@ def scan(
     )
 
 
-ns = Collection(init, plan, build, inspect, compare, gate, matrix, merge, startup, scan)
+ns = Collection(init, docs, plan, build, inspect, compare, gate, matrix, merge, startup, scan)

@@ -91,6 +91,9 @@ def test_init_build_gate_scan_startup_on_a_module_of_ones_own(
         "gomaxprocs-constant"
     ]
 
+    page = run([str(venv / "buildopt"), "docs", "profiles"], deep, env)  # shipped in the wheel
+    assert page.returncode == 0 and page.stdout.startswith("# Build profiles")
+
     startup = run(
         [str(venv / "buildopt"), "startup", "--profile", "svc", "--runs", "3", "--json"],
         deep,
