@@ -41,7 +41,8 @@ class BuildoptProgram(Program):
             "Exit codes: 0 ok, 1 a build, budget or program failed, 2 bad input, 130 interrupted."
         )
         print(
-            f"'{self.binary} COMMAND --help' describes a command; '{self.binary} docs commands' all of them."
+            f"'{self.binary} COMMAND --help' describes a command; "
+            f"'{self.binary} docs commands' all of them."
         )
         print("")
         self.list_tasks()
