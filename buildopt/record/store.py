@@ -123,12 +123,43 @@ def update(path: Path, change: Callable[[Record | None], Record]) -> Record:
     what to write. Returns what was written."""
     with locked(lock_path(path)):
         try:
-            current: Record | None = load(path)
+            current: Record | None = _load_cached(path)
         except RecordError:
             current = None
         new = change(current)
-        save(path, new)
+        if new != current:  # an unchanged rebuild changes nothing: no rewrite
+            save(path, new)
+            _remember(path, new)
         return new
+
+
+# The record this process last read or wrote, by path, with the file's identity then: as each
+# build lands, the record is read and written again (under its lock); unless another process
+# wrote it meanwhile, what is in memory is what is on disk (2.4 MB of JSON: ~10 ms to read).
+_cache: dict[Path, tuple[tuple[int, int, int], Record]] = {}
+
+
+def _identity(path: Path) -> tuple[int, int, int] | None:
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return info.st_ino, info.st_size, info.st_mtime_ns
+
+
+def _load_cached(path: Path) -> Record:
+    seen = _cache.get(path)
+    if seen is not None and seen[0] == _identity(path):
+        return seen[1]
+    record = load(path)
+    _remember(path, record)
+    return record
+
+
+def _remember(path: Path, record: Record) -> None:
+    identity = _identity(path)
+    if identity is not None:
+        _cache[path] = (identity, record)
 
 
 def in_place(build: Build) -> bool:
@@ -171,6 +202,8 @@ def put_builds(
         variants = dict(current.variants)
     for build in builds:
         old = entries.get(build.id)
+        if build.ok and old is not None and old.ok and _same_binary(old, build):
+            continue  # go found it up to date: the entry (and its measurements) still holds
         if build.ok and old is not None and old.ok:
             entries[build.id] = _keep_measurements(old, build)
         elif build.ok or old is None or not old.ok:
@@ -180,6 +213,17 @@ def put_builds(
     ordered = sorted(entries.values(), key=lambda b: (rank.get(b.id, len(rank)), b.id))
     return msgspec.structs.replace(
         header, variants=variants, builds=tuple(ordered), merged_from=None
+    )
+
+
+def _same_binary(old: Build, new: Build) -> bool:
+    """new is the binary old describes, built by the same command (an unchanged rebuild)."""
+    return (
+        old.sha256 == new.sha256
+        and old.built == new.built
+        and old.output == new.output
+        and old.argv == new.argv
+        and old.env == new.env
     )
 
 
