@@ -100,7 +100,7 @@ def main() -> None:
         f"{args.profile}: {len(steps)} builds, {args.jobs} at a time, {kind}, median of {args.runs}"
     )
     print("| side | wall |\n|---|---:|")
-    print(f"| buildopt build ({kind}) | {ours:.2f} s |")
+    print(f"| buildopt build, {kind} | {ours:.2f} s |")
     print(f"| the same go build commands by hand | {theirs:.2f} s |")
     print(f"| ratio | {ours / theirs:.2f}x |")
 
