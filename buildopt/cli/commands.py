@@ -708,19 +708,17 @@ def _relative_package(directory: Path, root: Path) -> str:
 
 
 def _initial_budgets(path: Path, name: str, root: Path, environ: Mapping[str, str]) -> None:
-    """init --budgets: build every variant, then budget each at its size plus 10%."""
+    """init --budgets: build every variant, then budget each binary (variant x target) at its
+    own size plus 10%."""
     from buildopt.config.starter import size_budgets
     from buildopt.system.files import append_text
 
     print(f"building {name} to set its budgets ...", file=sys.stderr)
     build_command(str(path), cwd=root, environ=environ, results_on_stderr=True)
     record = _load_record(_profile(str(path), root, "init").record_path())
-    sizes: dict[str, int] = {}
-    for build in record.builds:
-        if build.ok and build.size is not None:
-            sizes[build.variant] = max(sizes.get(build.variant, 0), build.size)
+    sizes = {b.id: b.size for b in record.builds if b.ok and b.size is not None}
     append_text(path, size_budgets(sizes))
-    print(f"budgets: {len(sizes)} variants at their size plus 10% in {path}", file=sys.stderr)
+    print(f"budgets: {len(sizes)} binaries at their size plus 10% in {path}", file=sys.stderr)
 
 
 def docs_command(topic: str | None) -> int:

@@ -103,12 +103,13 @@ trimpath = true
 
 
 def size_budgets(sizes: Mapping[str, int], headroom: float = 0.10) -> str:
-    """[[budget]] tables: each variant's largest binary plus headroom, rounded up to KiB."""
+    """[[budget]] tables: each binary (by variant@target id) at its size plus headroom,
+    rounded up to KiB - a binary for another architecture has a size of its own."""
     tables = []
-    for variant, size in sizes.items():
+    for build_id, size in sizes.items():
         kib = math.ceil(size * (1 + headroom) / 1024)
         tables.append(
-            f'\n[[budget]]\nname = "{variant} size"\nselect = "{variant}"\n'
+            f'\n[[budget]]\nname = "{build_id} size"\nselect = "{build_id}"\n'
             f'max_size = "{kib} KiB"  # {size:,} bytes at init, plus {headroom:.0%}\n'
         )
     return "".join(tables)
