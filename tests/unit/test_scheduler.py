@@ -60,3 +60,18 @@ def test_second_build_of_a_cold_key_waits_for_the_first(project: Path) -> None:
     last = s.next_step()
     assert last is not None and last.id == "stripped@linux-arm64"
     assert s.queue == []
+
+
+def test_a_key_built_here_before_is_warm(project: Path) -> None:
+    """Unchanged rebuilds waited for each other as if the Go cache were cold: a configuration
+    with a variant already built (its stage holds a binary) is taken as warm."""
+    write_profile(project, "p", PROFILE)
+    plan_steps = make_plan(load_profile("p", project), TOOLS, {}).steps
+    static = next(s for s in plan_steps if s.id == "static@linux-amd64")
+    s = Scheduler(plan_steps, frozenset({cache_key(static)}))
+    taken = [s.next_step() for _ in range(3)]
+    assert [t.id for t in taken if t] == [
+        "static@linux-amd64",
+        "static@linux-arm64",
+        "stripped@linux-amd64",  # same key as static@linux-amd64: no waiting now
+    ]
