@@ -15,7 +15,7 @@ from invoke.context import Context
 from invoke.exceptions import Exit
 from invoke.tasks import Task, task
 
-from buildopt.cli.options import COMMANDS, Command, count, program_args
+from buildopt.cli.options import COMMANDS, Command
 
 _F = TypeVar("_F", bound=Callable[..., None])
 
@@ -57,6 +57,11 @@ def debug_enabled() -> bool:
     return logging.getLogger().isEnabledFor(logging.DEBUG)
 
 
+def _given(values: dict[str, Any]) -> dict[str, Any]:
+    """A task's flag values (its locals, at its start), without invoke's context."""
+    return {k: v for k, v in values.items() if k != "c"}
+
+
 def run_command(command: Callable[[], int]) -> None:
     """Run a command; its errors become one line on stderr and a documented exit code."""
     from buildopt.errors import run_guarded
@@ -69,17 +74,19 @@ def run_command(command: Callable[[], int]) -> None:
 @declared("init")
 def init(c: Context, dir: str = "", package: str = "", budgets: bool = False) -> None:
     """Write a commented starter profile for the Go module's main package (and tasks.py)."""
-    from buildopt.cli.commands import init_command
+    given = _given(locals())  # the flags, first: before anything else is a local
+    from buildopt.cli import adapters
 
-    run_command(lambda: init_command(dir or None, package=package or None, budgets=budgets))
+    run_command(lambda: adapters.init(**given))
 
 
 @declared("docs")
 def docs(c: Context, topic: str = "") -> None:
     """Print a page of buildopt's documentation (profiles, commands, budgets, ...)."""
-    from buildopt.cli.commands import docs_command
+    given = _given(locals())  # the flags, first: before anything else is a local
+    from buildopt.cli import adapters
 
-    run_command(lambda: docs_command(topic or None))
+    run_command(lambda: adapters.docs(**given))
 
 
 @declared("plan")
@@ -91,13 +98,10 @@ def plan(
     dist: str = "",
 ) -> None:
     """Show every variant x target with its exact go build argv and env; build nothing."""
-    from buildopt.cli.commands import plan_command
+    given = _given(locals())  # the flags, first: before anything else is a local
+    from buildopt.cli import adapters
 
-    run_command(
-        lambda: plan_command(
-            profile or None, variants=variant or (), as_json=json, dist=dist or None
-        )
-    )
+    run_command(lambda: adapters.plan(**given))
 
 
 @declared("build")
@@ -112,19 +116,10 @@ def build(
     dist: str = "",
 ) -> None:
     """Build the profile's variants in parallel, verify each binary, write the build record."""
-    from buildopt.cli.commands import build_command
+    given = _given(locals())  # the flags, first: before anything else is a local
+    from buildopt.cli import adapters
 
-    run_command(
-        lambda: build_command(
-            profile or None,
-            variants=variant or (),
-            jobs=count("--jobs", jobs, 0),
-            as_json=json,
-            exact=bytes,
-            record=record or None,
-            dist=dist or None,
-        )
-    )
+    run_command(lambda: adapters.build(**given))
 
 
 @declared("inspect")
@@ -137,17 +132,10 @@ def inspect(
     dwarf: bool = False,
 ) -> None:
     """Exact facts of ELF files: sections by category, linking, symbols, DWARF, Go packages."""
-    from buildopt.cli.inspect import inspect_command
+    given = _given(locals())  # the flags, first: before anything else is a local
+    from buildopt.cli import adapters
 
-    run_command(
-        lambda: inspect_command(
-            file or [],
-            as_json=json,
-            packages=count("--packages", packages, 15),
-            jobs=count("--jobs", jobs, 1, least=1) if jobs else None,
-            dwarf=dwarf,
-        )
-    )
+    run_command(lambda: adapters.inspect(**given))
 
 
 @declared("compare")
@@ -161,18 +149,10 @@ def compare(
     dist: str = "",
 ) -> None:
     """Variants side by side against the baseline, each delta explained; or two records."""
-    from buildopt.cli.commands import compare_command
+    given = _given(locals())  # the flags, first: before anything else is a local
+    from buildopt.cli import adapters
 
-    run_command(
-        lambda: compare_command(
-            profile or None,
-            record or [],
-            as_json=json,
-            exact=bytes,
-            rows=count("--rows", rows, 30, least=1),
-            dist=dist or None,
-        )
-    )
+    run_command(lambda: adapters.compare(**given))
 
 
 @declared("gate")
@@ -190,38 +170,28 @@ def gate(
     dist: str = "",
 ) -> None:
     """Evaluate the profile's size budgets: PASS/WARN/FAIL, exit 1 when a budget fails."""
-    from buildopt.cli.commands import gate_command
+    given = _given(locals())  # the flags, first: before anything else is a local
+    from buildopt.cli import adapters
 
-    run_command(
-        lambda: gate_command(
-            profile or None,
-            baseline=baseline or None,
-            record=record or None,
-            build=build,
-            as_json=json,
-            exact=bytes,
-            markdown=markdown or None,
-            markdown_mode=markdown_mode or None,
-            junit=junit or None,
-            dist=dist or None,
-        )
-    )
+    run_command(lambda: adapters.gate(**given))
 
 
 @declared("matrix")
 def matrix(c: Context, profile: str = "", variant: list[str] | None = None) -> None:
     """Print {"include": [...]} for a GitHub Actions matrix: one job per variant x target."""
-    from buildopt.cli.commands import matrix_command
+    given = _given(locals())  # the flags, first: before anything else is a local
+    from buildopt.cli import adapters
 
-    run_command(lambda: matrix_command(profile or None, variants=variant or ()))
+    run_command(lambda: adapters.matrix(**given))
 
 
 @declared("merge")
 def merge(c: Context, record: list[str] | None = None, output: str = "") -> None:
     """Join per-job build records (same profile and Go version) into one."""
-    from buildopt.cli.commands import merge_command
+    given = _given(locals())  # the flags, first: before anything else is a local
+    from buildopt.cli import adapters
 
-    run_command(lambda: merge_command(record or [], output=output))
+    run_command(lambda: adapters.merge(**given))
 
 
 @declared("startup")
@@ -241,32 +211,10 @@ def startup(
     dist: str = "",
 ) -> None:
     """Cold start per variant: time to ready, CPU, peak RSS, GC cycles, init cost by package."""
-    from buildopt.cli.commands import startup_command
-    from buildopt.config.startup import StartupOverrides
+    given = _given(locals())  # the flags, first: before anything else is a local
+    from buildopt.cli import adapters
 
-    def command() -> int:
-        def given(flag: str, text: str, least: int) -> int | None:
-            return count(flag, text, 0, least) if text else None
-
-        overrides = StartupOverrides(
-            runs=given("--runs", runs, 1),
-            warmup=given("--warmup", warmup, 0),
-            timeout=timeout or None,
-            cold=cold,
-            cpus=given("--cpus", cpus, 1),
-            ready_stdout=ready_stdout or None,
-            ready_port=given("--ready-port", ready_port, 1),
-        )
-        return startup_command(
-            profile or None,
-            file or [],
-            args=[*(arg or []), *program_args(c.remainder)],
-            overrides=overrides,
-            as_json=json,
-            dist=dist or None,
-        )
-
-    run_command(command)
+    run_command(lambda: adapters.startup(**given, remainder=c.remainder))
 
 
 @declared("scan")
@@ -279,18 +227,10 @@ def scan(
     include_generated: bool = False,
 ) -> None:
     """Find start-up anti-patterns in Go sources: GOMAXPROCS calls, heavy init, automaxprocs."""
-    from buildopt.cli.commands import scan_command
+    given = _given(locals())  # the flags, first: before anything else is a local
+    from buildopt.cli import adapters
 
-    split_tags = [t for group in (tags or []) for t in group.split(",") if t]
-    run_command(
-        lambda: scan_command(
-            path or [],
-            tags=split_tags,
-            as_json=json,
-            sarif=sarif or None,
-            include_generated=include_generated,
-        )
-    )
+    run_command(lambda: adapters.scan(**given))
 
 
 ns = Collection(init, docs, plan, build, inspect, compare, gate, matrix, merge, startup, scan)
