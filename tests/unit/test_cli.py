@@ -103,27 +103,30 @@ def test_expand_variadic_files() -> None:
     [
         ["buildopt", "inspect", "--help"],
         ["buildopt", "--debug", "inspect", "--file", "x"],
-        ["buildopt", "inspect", "--packages", "many", "--file", "x"],
         ["buildopt", "inspect", "--file"],
-        ["buildopt", "build", "--profile", "x"],
+        ["buildopt", "build", "--profile"],
+        ["buildopt", "build", "--json=yes"],
+        ["buildopt", "biuld", "--profile", "x"],
+        ["buildopt", "startup", "--no-cold", "--file", "x"],
+        ["buildopt", "gate", "--bogus"],
     ],
 )
 def test_anything_unusual_goes_through_the_program(argv: list[str]) -> None:
-    from buildopt.cli.main import fast_inspect
+    from buildopt.cli.main import fast_command
 
-    assert fast_inspect(argv) is None
+    assert fast_command(argv) is None
 
 
-def test_fast_inspect_reports_like_the_program(
+def test_fast_command_reports_like_the_program(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from buildopt.cli.main import fast_inspect
+    from buildopt.cli.main import fast_command
     from buildopt.system import forkmap
 
     monkeypatch.setattr(forkmap, "can_fork", lambda: False)  # hash here: no process in unit tests
 
     missing = tmp_path / "nope"
-    assert fast_inspect(["buildopt", "inspect", "--file", str(missing), "--json"]) == 2
+    assert fast_command(["buildopt", "inspect", "--file", str(missing), "--json"]) == 2
     fast = capsys.readouterr()
     code, err = run(["inspect", "--file", str(missing), "--json"], capsys)
     assert code == 2
@@ -141,8 +144,29 @@ def test_help_shows_buildopt_options_only(capsys: pytest.CaptureFixture[str]) ->
         assert hidden not in out
 
 
-def test_fast_inspect_parses_jobs() -> None:
-    from buildopt.cli.main import fast_inspect
+def test_every_command_reports_like_the_program_without_invoke(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Commands whose arguments are plain flags run without loading invoke: same errors, same
+    exit codes as through the Program."""
+    from buildopt.cli.main import fast_command
 
-    assert fast_inspect(["buildopt", "inspect", "--json", "--jobs", "x", "--file", "a"]) is None
-    assert fast_inspect(["buildopt", "inspect", "--json", "--jobs", "0", "--file", "a"]) == 2
+    monkeypatch.chdir(tmp_path)
+    for argv in (
+        ["build", "--profile", "nope"],
+        ["gate", "--profile", "nope", "--json"],
+        ["plan", "-p", "nope", "-v", "a@*"],
+        ["compare", "--rows", "zero"],
+    ):
+        fast = fast_command(["buildopt", *argv])
+        fast_err = capsys.readouterr().err
+        code, err = run(argv, capsys)
+        assert fast == code == 2, argv
+        assert fast_err == err and err.startswith("error: "), argv
+
+
+def test_fast_command_parses_jobs() -> None:
+    from buildopt.cli.main import fast_command
+
+    assert fast_command(["buildopt", "inspect", "--json", "--jobs", "x", "--file", "a"]) == 2
+    assert fast_command(["buildopt", "inspect", "--json", "--jobs", "0", "--file", "a"]) == 2
