@@ -12,7 +12,12 @@ Both sides let go find its outputs up to date; the ratio is what buildopt adds t
 With ``--cold``, every run of either side starts from an empty Go build cache (GOCACHE) and
 without its outputs: everything is compiled and linked again, as on a fresh CI runner.
 
+With ``--venv DIR``, buildopt is first installed by pip into a fresh virtual environment there
+and that ``buildopt`` is timed: the tool as users get it, without this checkout's editable
+install and the development interpreter's site hooks.
+
 Usage: python benchmarks/bench_rebuild.py PROJECT_DIR PROFILE [--runs N] [--jobs N] [--cold]
+       [--venv DIR]
 """
 
 from __future__ import annotations
@@ -28,12 +33,25 @@ import tempfile
 import time
 from pathlib import Path
 
+COMMAND = [sys.executable, "-m", "buildopt"]  # or an installed buildopt (--venv)
+
+
+def install(venv: Path) -> list[str]:
+    """The buildopt command of a fresh virtual environment with this checkout pip-installed."""
+    root = Path(__file__).resolve().parent.parent
+    if venv.exists():
+        shutil.rmtree(venv)
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", str(root)]
+    subprocess.run(pip, check=True)
+    return [str(venv / "bin" / "buildopt")]
+
 
 def buildopt(
     args: list[str], cwd: Path, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "buildopt", *args],
+        [*COMMAND, *args],
         cwd=cwd,
         capture_output=True,
         text=True,
@@ -66,7 +84,10 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--cold", action="store_true", help="an empty GOCACHE for every run")
+    parser.add_argument("--venv", type=Path, default=None, help="time a pip install there")
     args = parser.parse_args()
+    if args.venv is not None:
+        COMMAND[:] = install(args.venv)
     plan = json.loads(buildopt(["plan", "--profile", args.profile, "--json"], args.project).stdout)
     steps = plan["steps"]
     build = ["build", "--profile", args.profile, "--jobs", str(args.jobs)]
