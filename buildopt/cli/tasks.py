@@ -1,14 +1,15 @@
-"""The ``buildopt`` task collection: thin adapters from invoke to buildopt.cli.commands.
+"""The ``buildopt`` task collection: each command of buildopt.cli.adapters as an invoke task.
 
-Each task is declared by its entry in buildopt.cli.options (help, repeatable and short flags);
-whole numbers arrive as text and are read with ``count``, so a bad value is one line, exit 2.
+Each task is declared by its entry in buildopt.cli.options (help, repeatable and short flags)
+and takes the adapter's parameters, which are the flags' values as text (see adapters).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any, TypeVar
+from inspect import Parameter, Signature, signature
+from typing import Any, TypeVar, cast
 
 from invoke.collection import Collection
 from invoke.context import Context
@@ -57,11 +58,6 @@ def debug_enabled() -> bool:
     return logging.getLogger().isEnabledFor(logging.DEBUG)
 
 
-def _given(values: dict[str, Any]) -> dict[str, Any]:
-    """A task's flag values (its locals, at its start), without invoke's context."""
-    return {k: v for k, v in values.items() if k != "c"}
-
-
 def run_command(command: Callable[[], int]) -> None:
     """Run a command; its errors become one line on stderr and a documented exit code."""
     from buildopt.errors import run_guarded
@@ -71,166 +67,42 @@ def run_command(command: Callable[[], int]) -> None:
         raise Exit(code=code)
 
 
-@declared("init")
-def init(c: Context, dir: str = "", package: str = "", budgets: bool = False) -> None:
-    """Write a commented starter profile for the Go module's main package (and tasks.py)."""
-    given = _given(locals())  # the flags, first: before anything else is a local
+def _task(name: str) -> SpecTask:
+    """The task of command ``name``: the adapter of the same name (buildopt.cli.adapters),
+    taking invoke's context first. Its flags are the adapter's parameters, declared once;
+    ``remainder`` is not a flag but what invoke leaves after ``--`` (startup's program)."""
     from buildopt.cli import adapters
 
-    run_command(lambda: adapters.init(**given))
+    command = getattr(adapters, name)
+    declared_flags = signature(command)
+    takes_rest = "remainder" in declared_flags.parameters
+
+    def body(c: Context, **given: Any) -> None:
+        rest = {"remainder": c.remainder} if takes_rest else {}
+        run_command(lambda: cast("int", command(**given, **rest)))
+
+    context = Parameter("c", Parameter.POSITIONAL_OR_KEYWORD)
+    flags = [
+        p.replace(kind=Parameter.POSITIONAL_OR_KEYWORD)
+        for p in declared_flags.parameters.values()
+        if p.name != "remainder"
+    ]
+    body.__signature__ = Signature([context, *flags])  # type: ignore[attr-defined]
+    body.__name__ = body.__qualname__ = name
+    body.__doc__ = command.__doc__
+    return declared(name)(body)
 
 
-@declared("docs")
-def docs(c: Context, topic: str = "") -> None:
-    """Print a page of buildopt's documentation (profiles, commands, budgets, ...)."""
-    given = _given(locals())  # the flags, first: before anything else is a local
-    from buildopt.cli import adapters
-
-    run_command(lambda: adapters.docs(**given))
-
-
-@declared("plan")
-def plan(
-    c: Context,
-    profile: str = "",
-    variant: list[str] | None = None,
-    json: bool = False,
-    dist: str = "",
-) -> None:
-    """Show every variant x target with its exact go build argv and env; build nothing."""
-    given = _given(locals())  # the flags, first: before anything else is a local
-    from buildopt.cli import adapters
-
-    run_command(lambda: adapters.plan(**given))
-
-
-@declared("build")
-def build(
-    c: Context,
-    profile: str = "",
-    variant: list[str] | None = None,
-    jobs: str = "",
-    json: bool = False,
-    bytes: bool = False,
-    record: str = "",
-    dist: str = "",
-) -> None:
-    """Build the profile's variants in parallel, verify each binary, write the build record."""
-    given = _given(locals())  # the flags, first: before anything else is a local
-    from buildopt.cli import adapters
-
-    run_command(lambda: adapters.build(**given))
-
-
-@declared("inspect")
-def inspect(
-    c: Context,
-    file: list[str] | None = None,
-    json: bool = False,
-    packages: str = "",
-    jobs: str = "",
-    dwarf: bool = False,
-) -> None:
-    """Exact facts of ELF files: sections by category, linking, symbols, DWARF, Go packages."""
-    given = _given(locals())  # the flags, first: before anything else is a local
-    from buildopt.cli import adapters
-
-    run_command(lambda: adapters.inspect(**given))
-
-
-@declared("compare")
-def compare(
-    c: Context,
-    profile: str = "",
-    record: list[str] | None = None,
-    json: bool = False,
-    bytes: bool = False,
-    rows: str = "",
-    dist: str = "",
-) -> None:
-    """Variants side by side against the baseline, each delta explained; or two records."""
-    given = _given(locals())  # the flags, first: before anything else is a local
-    from buildopt.cli import adapters
-
-    run_command(lambda: adapters.compare(**given))
-
-
-@declared("gate")
-def gate(
-    c: Context,
-    profile: str = "",
-    baseline: str = "",
-    record: str = "",
-    build: bool = False,
-    json: bool = False,
-    bytes: bool = False,
-    markdown: str = "",
-    markdown_mode: str = "",
-    junit: str = "",
-    dist: str = "",
-) -> None:
-    """Evaluate the profile's size budgets: PASS/WARN/FAIL, exit 1 when a budget fails."""
-    given = _given(locals())  # the flags, first: before anything else is a local
-    from buildopt.cli import adapters
-
-    run_command(lambda: adapters.gate(**given))
-
-
-@declared("matrix")
-def matrix(c: Context, profile: str = "", variant: list[str] | None = None) -> None:
-    """Print {"include": [...]} for a GitHub Actions matrix: one job per variant x target."""
-    given = _given(locals())  # the flags, first: before anything else is a local
-    from buildopt.cli import adapters
-
-    run_command(lambda: adapters.matrix(**given))
-
-
-@declared("merge")
-def merge(c: Context, record: list[str] | None = None, output: str = "") -> None:
-    """Join per-job build records (same profile and Go version) into one."""
-    given = _given(locals())  # the flags, first: before anything else is a local
-    from buildopt.cli import adapters
-
-    run_command(lambda: adapters.merge(**given))
-
-
-@declared("startup")
-def startup(
-    c: Context,
-    file: list[str] | None = None,
-    arg: list[str] | None = None,
-    profile: str = "",
-    runs: str = "",
-    warmup: str = "",
-    timeout: str = "",
-    cold: bool = True,
-    cpus: str = "",
-    ready_stdout: str = "",
-    ready_port: str = "",
-    json: bool = False,
-    dist: str = "",
-) -> None:
-    """Cold start per variant: time to ready, CPU, peak RSS, GC cycles, init cost by package."""
-    given = _given(locals())  # the flags, first: before anything else is a local
-    from buildopt.cli import adapters
-
-    run_command(lambda: adapters.startup(**given, remainder=c.remainder))
-
-
-@declared("scan")
-def scan(
-    c: Context,
-    path: list[str] | None = None,
-    tags: list[str] | None = None,
-    json: bool = False,
-    sarif: str = "",
-    include_generated: bool = False,
-) -> None:
-    """Find start-up anti-patterns in Go sources: GOMAXPROCS calls, heavy init, automaxprocs."""
-    given = _given(locals())  # the flags, first: before anything else is a local
-    from buildopt.cli import adapters
-
-    run_command(lambda: adapters.scan(**given))
-
+init = _task("init")
+docs = _task("docs")
+plan = _task("plan")
+build = _task("build")
+inspect = _task("inspect")
+compare = _task("compare")
+gate = _task("gate")
+matrix = _task("matrix")
+merge = _task("merge")
+startup = _task("startup")
+scan = _task("scan")
 
 ns = Collection(init, docs, plan, build, inspect, compare, gate, matrix, merge, startup, scan)
