@@ -39,6 +39,56 @@ def can_fork() -> bool:
     return hasattr(os, "fork")
 
 
+class _Forked:
+    """One forked child writing to a pipe this process reads (``_pipe``): it shares the
+    modules loaded here, dies with this process (see the lifeline below), and ``close`` stops
+    and reaps it. Where no process can be forked, there is no child and no pipe."""
+
+    def __init__(self) -> None:
+        self._pid = 0
+        self._pipe: IO[bytes] | None = None
+
+    def _fork(self, serve: Callable[[int], int], capacity: int = 0) -> None:
+        """Start the child: ``serve(write fd)`` is its work and gives its exit code."""
+        if not can_fork():
+            return
+        sys.stdout.flush()  # a child must not inherit (and later write) buffered output
+        sys.stderr.flush()
+        read_fd, write_fd = os.pipe()
+        if capacity:
+            _pipe_capacity(write_fd, capacity)
+        lifeline = _lifeline_fds()
+        try:
+            pid = os.fork()
+        except OSError:  # no process to be had (EAGAIN, ENOMEM): the caller does the work
+            os.close(read_fd)
+            os.close(write_fd)
+            return
+        if pid == 0:  # the child: compute, send, and leave without any of the parent's clean-up
+            code = 1
+            try:  # nothing may return from here into the parent's code (a Ctrl-C, say)
+                signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C: the parent reports it
+                _die_with_parent(*lifeline)
+                os.close(read_fd)
+                code = serve(write_fd)
+            finally:
+                os._exit(code)
+        os.close(write_fd)
+        self._pid, self._pipe = pid, open(read_fd, "rb")  # noqa: SIM115 - closed in close()
+
+    def close(self) -> None:
+        """Stop the child (if it still runs) and reap it."""
+        if self._pipe is not None:
+            self._pipe.close()
+            self._pipe = None
+        if self._pid:
+            with contextlib.suppress(OSError):
+                os.kill(self._pid, signal.SIGKILL)
+            with contextlib.suppress(OSError):
+                os.waitpid(self._pid, 0)
+            self._pid = 0
+
+
 class TaskQueue:
     """Indices of items still to be worked on, shared by this process and the children it forks
     afterwards: each ``take`` gets the next ones, whoever calls it, so a process that finishes
@@ -96,7 +146,7 @@ class Job(NamedTuple):
     queue: TaskQueue
 
 
-class Helper:
+class Helper(_Forked):
     """A forked child that works through jobs (each until its queue is empty, in order) beside
     this process, sending each result back as one JSON line. ``collect`` waits for it and gives
     the results it sent: a result is missing where func raised or the child died, and the
@@ -104,32 +154,9 @@ class Helper:
     """
 
     def __init__(self, jobs: Sequence[Job]) -> None:
-        self._pid = 0
-        self._pipe: IO[bytes] | None = None
-        if not can_fork():
-            return
-        sys.stdout.flush()  # a child must not inherit (and later write) buffered output
-        sys.stderr.flush()
-        read_fd, write_fd = os.pipe()
-        _pipe_capacity(write_fd, RESULTS_PIPE)  # room for the results while this one works
-        lifeline = _lifeline_fds()
-        try:
-            pid = os.fork()
-        except OSError:  # no process to be had (EAGAIN, ENOMEM): the caller does the work
-            os.close(read_fd)
-            os.close(write_fd)
-            return
-        if pid == 0:  # the child: compute, send, and leave without any of the parent's clean-up
-            code = 1
-            try:  # nothing may return from here into the parent's code (a Ctrl-C, say)
-                signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C: the parent reports it
-                _die_with_parent(*lifeline)
-                os.close(read_fd)
-                code = _serve_jobs(jobs, write_fd)
-            finally:
-                os._exit(code)
-        os.close(write_fd)
-        self._pid, self._pipe = pid, open(read_fd, "rb")  # noqa: SIM115 - closed in close()
+        super().__init__()
+        # room in the pipe for the results, so that the child need not wait while this works
+        self._fork(lambda fd: _serve_jobs(jobs, fd), RESULTS_PIPE)
 
     def collect(self) -> dict[tuple[str, int], object]:
         """Every result the child sent, by (job key, item index), once it has ended."""
@@ -144,18 +171,6 @@ class Helper:
                     results[key, index] = value
         self.close()
         return results
-
-    def close(self) -> None:
-        """Stop the child (if it still runs) and reap it."""
-        if self._pipe is not None:
-            self._pipe.close()
-            self._pipe = None
-        if self._pid:
-            with contextlib.suppress(OSError):
-                os.kill(self._pid, signal.SIGKILL)
-            with contextlib.suppress(OSError):
-                os.waitpid(self._pid, 0)
-            self._pid = 0
 
 
 def share_work(jobs: Sequence[Job], helpers: Sequence[Helper]) -> dict[str, list[object]]:
@@ -217,7 +232,7 @@ def _pipe_capacity(fd: int, wanted: int) -> int:
     return capacity
 
 
-class Background(Generic[T, R]):
+class Background(_Forked, Generic[T, R]):
     """``func`` over items in one forked child while this process goes on with other work;
     ``get(i)`` returns the i-th result, waiting for it if need be. Results stream back one
     JSON line each, in order. Where the child cannot be started, or fails, or gives None,
@@ -225,33 +240,11 @@ class Background(Generic[T, R]):
     """
 
     def __init__(self, func: Callable[[T], R], items: Sequence[T]) -> None:
+        super().__init__()
         self._func, self._items = func, items
         self._results: list[R | None] = []
-        self._pid = 0
-        self._pipe = None
-        if not items or not can_fork():
-            return
-        sys.stdout.flush()  # a child must not inherit (and later write) buffered output
-        sys.stderr.flush()
-        read_fd, write_fd = os.pipe()
-        lifeline = _lifeline_fds()
-        try:
-            pid = os.fork()
-        except OSError:  # no process to be had (EAGAIN, ENOMEM): get() computes here
-            os.close(read_fd)
-            os.close(write_fd)
-            return
-        if pid == 0:  # the child: compute, send, and leave without any of the parent's clean-up
-            code = 1
-            try:  # nothing may return from here into the parent's code (a Ctrl-C, say)
-                signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C: the parent reports it
-                _die_with_parent(*lifeline)
-                os.close(read_fd)
-                code = _serve(func, items, write_fd)
-            finally:
-                os._exit(code)
-        os.close(write_fd)
-        self._pid, self._pipe = pid, open(read_fd, "rb")  # noqa: SIM115 - closed in close()
+        if items:
+            self._fork(lambda fd: _serve(func, items, fd))
 
     def get(self, index: int) -> R:
         while len(self._results) <= index and self._pipe is not None:
@@ -264,18 +257,6 @@ class Background(Generic[T, R]):
                 self.close()
         value = self._results[index] if index < len(self._results) else None
         return self._func(self._items[index]) if value is None else value
-
-    def close(self) -> None:
-        """Stop the child (if it still runs) and reap it."""
-        if self._pipe is not None:
-            self._pipe.close()
-            self._pipe = None
-        if self._pid:
-            with contextlib.suppress(OSError):
-                os.kill(self._pid, signal.SIGKILL)
-            with contextlib.suppress(OSError):
-                os.waitpid(self._pid, 0)
-            self._pid = 0
 
 
 def _serve(func: Callable[[T], R], items: Sequence[T], fd: int) -> int:
