@@ -151,27 +151,14 @@ def _dwarf_package_check(
 def _scan_check(budget: Budget, build: Build, limit: int) -> Check:
     """Error-level findings of the source scan of this variant (its own build tags)."""
     scanned = build.scan
-    if scanned is not None and build.scan_stale:
-        return Check(
-            budget.name,
-            build.id,
-            "max_scan_errors",
-            "skip",
-            "-",
-            str(limit),
-            "",
-            note="the scan is of an earlier build of this variant (rebuild with [scan] enabled)",
+    if scanned is None or build.scan_stale:
+        why = (
+            "no scan in the record ([scan] enabled = true in the profile)"
+            if scanned is None
+            else "the scan is of an earlier build of this variant (rebuild with [scan] enabled)"
         )
-    if scanned is None:
         return Check(
-            budget.name,
-            build.id,
-            "max_scan_errors",
-            "skip",
-            "-",
-            str(limit),
-            "",
-            note="no scan in the record ([scan] enabled = true in the profile)",
+            budget.name, build.id, "max_scan_errors", "skip", "-", str(limit), "", note=why
         )
     errors = scanned.errors
     first = f"{errors[0].file}:{errors[0].line}: {errors[0].message}" if errors else ""

@@ -106,8 +106,6 @@ def layout(
             gone = optional.pop(0)
             shown.remove(gone)
             dropped.append(columns[gone].name)
-        else:
-            note_width = None
         if note_width is None and total(None) > width:  # not even a narrow note fits
             for i in notes:
                 shown.remove(i)
@@ -202,7 +200,7 @@ def render(
             console.print(escape(title), soft_wrap=True)
         console.file.write(_plain(table, fit.width))
     for n, text in enumerate(listed, 1):
-        prefix = f"[{n}] " if fit.note_width is not None and columns else "  "
+        prefix = f"[{n}] " if fit.note_width is not None else "  "
         console.print(escape(prefix + text), crop=False, soft_wrap=True)
     if fit.dropped:
         console.print(

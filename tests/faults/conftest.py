@@ -8,7 +8,6 @@ the output root, no process left behind, and a build record that matches ``dist/
 from __future__ import annotations
 
 import json
-import shutil
 import signal
 import subprocess
 import sys
@@ -17,8 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
-from tests.integration.conftest import buildopt, go, processes_with_env
+from tests.integration.conftest import buildopt, go, hello_project, processes_with_env
 
 __all__ = ["buildopt", "go", "processes_with_env"]
 
@@ -26,13 +24,10 @@ __all__ = ["buildopt", "go", "processes_with_env"]
 @pytest.fixture
 def hello(tmp_path: Path) -> Path:
     """A project with the hello program and profile p (variants a and b), not built yet."""
-    project = tmp_path / "project"
-    (project / "profiles").mkdir(parents=True)
-    shutil.copytree(REPO / "tests" / "go" / "hello", project / "hello")
-    (project / "profiles" / "p.toml").write_text(
-        'package = "./hello"\n[variants.a]\ncgo = false\n[variants.b]\ncgo = false\ntrimpath = true\n'
+    return hello_project(
+        tmp_path,
+        'package = "./hello"\n[variants.a]\ncgo = false\n[variants.b]\ncgo = false\ntrimpath = true\n',
     )
-    return project
 
 
 def start_buildopt(args: list[str], cwd: Path, env: dict[str, str]) -> subprocess.Popen[str]:

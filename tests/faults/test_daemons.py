@@ -14,33 +14,9 @@ import pytest
 
 from tests.conftest import REPO
 from tests.faults.conftest import buildopt, processes_with_env
+from tests.integration.conftest import free_port, probe, proc_text
 
-
-@pytest.fixture(scope="module")
-def probe(go: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("probe") / "startprobe"
-    subprocess.run(
-        [go, "build", "-o", str(out), "."],
-        cwd=REPO / "tests" / "go" / "startprobe",
-        check=True,
-        capture_output=True,
-        env={**os.environ, "CGO_ENABLED": "0"},
-    )
-    return out
-
-
-def comm(pid: int) -> str:
-    """A process's name; "" once it has ended."""
-    try:
-        return Path(f"/proc/{pid}/comm").read_text(errors="replace").strip()
-    except OSError:
-        return ""
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+__all__ = ["probe"]  # the fixture, used by name
 
 
 def test_a_daemon_left_at_exit_is_ended(probe: Path) -> None:
@@ -111,7 +87,8 @@ def test_kill_9_of_buildopt_during_startup_ends_the_program(probe: Path, mode: l
     )
     deadline = time.monotonic() + 60
     while not any(
-        comm(p) == "startprobe" for p in processes_with_env(f"BUILDOPT_TEST_MARK={mark}")
+        proc_text(p, "comm") == "startprobe"
+        for p in processes_with_env(f"BUILDOPT_TEST_MARK={mark}")
     ):
         assert time.monotonic() < deadline and running.poll() is None, "the program never ran"
         time.sleep(0.02)

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.faults.conftest import buildopt, processes_with_env
+from tests.integration.conftest import hello_project
 
 pytestmark = pytest.mark.integration
 
@@ -103,16 +104,11 @@ def test_outputs_that_cannot_be_written_are_one_line(tmp_path: Path) -> None:
     """--record, merge -o, --markdown and --dist at a directory or under a file crashed with
     exit 3; now each is one line naming the path, exit 2 (with --dist, the variant fails first
     because its binary cannot be written)."""
-    import shutil
 
-    from tests.conftest import REPO
-
-    project = tmp_path / "project"
-    (project / "profiles").mkdir(parents=True)
-    shutil.copytree(REPO / "tests" / "go" / "hello", project / "hello")
-    (project / "profiles" / "p.toml").write_text(
+    project = hello_project(
+        tmp_path,
         'package = "./hello"\n[variants.a]\ncgo = false\n'
-        '[[budget]]\nselect = "*"\nmax_size = "100 MiB"\n'
+        '[[budget]]\nselect = "*"\nmax_size = "100 MiB"\n',
     )
     a_file = tmp_path / "a-file"
     a_file.write_text("x")
@@ -160,14 +156,8 @@ def test_a_go_build_that_hangs_is_stopped(go: str, tmp_path: Path) -> None:
     """go build had no time-out: a hung one hung buildopt. BUILDOPT_BUILD_TIMEOUT stops its
     whole process group; the variant fails with the reason."""
     import json
-    import shutil
 
-    from tests.conftest import REPO
-
-    project = tmp_path / "project"
-    (project / "profiles").mkdir(parents=True)
-    shutil.copytree(REPO / "tests" / "go" / "hello", project / "hello")
-    (project / "profiles" / "p.toml").write_text('package = "./hello"\n[variants.a]\n')
+    project = hello_project(tmp_path, 'package = "./hello"\n[variants.a]\n')
     fake = tmp_path / "fake-go"
     fake.write_text(f'#!/bin/sh\n[ "$1" = build ] && exec sleep 300\nexec {go} "$@"\n')
     fake.chmod(0o755)

@@ -91,3 +91,42 @@ def copy_program(name: str, dest: Path) -> Path:
     target = dest / name
     shutil.copytree(REPO / "tests" / "go" / name, target)
     return target
+
+
+def hello_project(tmp_path: Path, profile: str, name: str = "p") -> Path:
+    """A project with the hello program and one profile (text), not built yet."""
+    project = tmp_path / "project"
+    (project / "profiles").mkdir(parents=True)
+    shutil.copytree(REPO / "tests" / "go" / "hello", project / "hello")
+    (project / "profiles" / f"{name}.toml").write_text(profile)
+    return project
+
+
+@pytest.fixture(scope="session")
+def probe(go: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """tests/go/startprobe built: a program that behaves as start-up measurement must handle."""
+    out = tmp_path_factory.mktemp("probe") / "startprobe"
+    subprocess.run(
+        [go, "build", "-o", str(out), "."],
+        cwd=REPO / "tests" / "go" / "startprobe",
+        check=True,
+        capture_output=True,
+        env={**os.environ, "CGO_ENABLED": "0"},
+    )
+    return out
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def proc_text(pid: int, name: str) -> str:
+    """/proc/PID/NAME (cmdline, comm, ...); "" once the process has ended."""
+    try:
+        return Path(f"/proc/{pid}/{name}").read_text(errors="replace").strip()
+    except OSError:
+        return ""

@@ -21,6 +21,7 @@ from tests.integration.conftest import (
     buildopt,
     copy_program,
     go_version_m,
+    hello_project,
     processes_with_env,
 )
 
@@ -329,10 +330,7 @@ def test_a_failed_build_leaves_the_last_good_binary(
     """A go that writes garbage (or nothing) and exits 0: the variant fails, exit 1, the table
     says why, and the binary the last good build left is still there - and so is its entry in
     the build record, which describes what dist/ holds."""
-    project = tmp_path / "project"
-    (project / "profiles").mkdir(parents=True)
-    shutil.copytree(REPO / "tests" / "go" / "hello", project / "hello")
-    (project / "profiles" / "p.toml").write_text('package = "./hello"\n[variants.a]\ncgo = false\n')
+    project = hello_project(tmp_path, 'package = "./hello"\n[variants.a]\ncgo = false\n')
     good = buildopt(["build", "--profile", "p", "--json"], cwd=project)
     assert good.returncode == 0, good.stderr
     (good_entry,) = json.loads(good.stdout)["builds"]
@@ -367,10 +365,7 @@ def test_an_unchanged_rebuild_is_gos_up_to_date_check(go: str, tmp_path: Path) -
     an unchanged rebuild took 5-8x the time of the same go build commands by hand. Now go
     builds into the variant's stage and finds it up to date; what was verified and published
     then is reused, and the published binary is not rewritten."""
-    project = tmp_path / "project"
-    (project / "profiles").mkdir(parents=True)
-    shutil.copytree(REPO / "tests" / "go" / "hello", project / "hello")
-    (project / "profiles" / "p.toml").write_text('package = "./hello"\n[variants.a]\ncgo = false\n')
+    project = hello_project(tmp_path, 'package = "./hello"\n[variants.a]\ncgo = false\n')
     first = buildopt(["build", "--profile", "p", "--json"], cwd=project)
     assert first.returncode == 0, first.stderr
     (entry,) = json.loads(first.stdout)["builds"]
@@ -403,13 +398,12 @@ def test_an_unchanged_rebuild_is_gos_up_to_date_check(go: str, tmp_path: Path) -
 def test_windows_builds_are_listed_not_dropped(tmp_path: Path) -> None:
     """Windows and darwin builds said "ok" and were silently left out of compare and the
     gate. Now they are listed as not inspected, with their format and size."""
-    project = tmp_path / "project"
-    (project / "profiles").mkdir(parents=True)
-    shutil.copytree(REPO / "tests" / "go" / "hello", project / "hello")
-    (project / "profiles" / "w.toml").write_text(
+    project = hello_project(
+        tmp_path,
         'package = "./hello"\ntargets = ["linux/amd64", "windows/amd64"]\n'
         "[variants.default]\ncgo = false\n"
-        '[[budget]]\nselect = "*"\nmax_size = "100 MiB"\n'
+        '[[budget]]\nselect = "*"\nmax_size = "100 MiB"\n',
+        "w",
     )
     assert buildopt(["build", "--profile", "w"], cwd=project).returncode == 0
     compared = buildopt(["compare", "--profile", "w", "--json"], cwd=project)

@@ -16,24 +16,15 @@ import pytest
 
 from buildopt.output.schemas import load_schema
 from tests.conftest import REPO
-from tests.integration.conftest import buildopt, copy_program, processes_with_env
+from tests.integration.conftest import (
+    buildopt,
+    copy_program,
+    free_port,
+    proc_text,
+    processes_with_env,
+)
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-def probe(go: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    work = tmp_path_factory.mktemp("probe")
-    src = copy_program("startprobe", work)
-    out = work / "startprobe-bin"
-    subprocess.run(
-        [go, "build", "-o", str(out), "."],
-        cwd=src,
-        check=True,
-        capture_output=True,
-        env={**os.environ, "CGO_ENABLED": "0"},
-    )
-    return out
 
 
 def startup(args: list[str], env: dict[str, str] | None = None) -> tuple[int, Any, str]:
@@ -42,12 +33,6 @@ def startup(args: list[str], env: dict[str, str] | None = None) -> tuple[int, An
     if data is not None:
         jsonschema.validate(data, load_schema("buildopt.startup/1"))
     return done.returncode, data, done.stderr
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def test_exit_mode_with_stats_inits_and_rss(probe: Path) -> None:
@@ -314,14 +299,6 @@ def test_the_programs_arguments_reach_it_as_given(tmp_path: Path) -> None:
     assert record.read_text().splitlines() == ["first", *words]
 
 
-def cmdline(pid: int) -> str:
-    """The command line of a process; "" once it has ended (a go env query, say)."""
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_text(errors="replace")
-    except OSError:
-        return ""
-
-
 @pytest.mark.parametrize(("processes", "repeat"), [(3, 1), (2, 5)], ids=["waiting", "starting"])
 def test_sigterm_during_startup_stops_the_program_and_the_helper(
     probe: Path, processes: int, repeat: int
@@ -366,7 +343,8 @@ def test_sigterm_during_startup_stops_the_program_and_the_helper(
         # so wait for the helper's own name
         while (
             not any(
-                "spawn-" in cmdline(p) for p in processes_with_env(f"BUILDOPT_TEST_MARK={mark}")
+                "spawn-" in proc_text(p, "cmdline")
+                for p in processes_with_env(f"BUILDOPT_TEST_MARK={mark}")
             )
             or len(processes_with_env(f"BUILDOPT_TEST_MARK={mark}")) < processes
         ):
