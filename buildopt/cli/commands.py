@@ -525,6 +525,8 @@ def _scan_targets(
     targets: dict[Path, list[str]] = {}
     for pattern in patterns:
         path = cwd / pattern
+        if "..." not in pattern and not path.exists() and pattern.startswith(("/", "./", "../")):
+            raise UsageError(f"scan: {pattern}: no such file or directory")
         if "..." not in pattern and path.exists():
             where = path if path.is_dir() else path.parent
             root = module_root(where, environ)

@@ -191,3 +191,8 @@ def test_scan_from_anywhere(tmp_path: Path) -> None:
         assert {f["file"] for f in data["findings"]} == {"constant/a.go"}, arg
     done = buildopt(["scan", "nowhere"], cwd=tmp_path)
     assert done.returncode == 2
+    missing = buildopt(["scan", "./nowhere"], cwd=tmp_path)
+    assert (missing.returncode, missing.stderr) == (
+        2,
+        "error: scan: ./nowhere: no such file or directory\n",
+    )
