@@ -155,16 +155,19 @@ def startup(
     profile: str = "",
     runs: str = "",
     warmup: str = "",
+    trace_runs: str = "",
     timeout: str = "",
     cold: bool = True,
     cpus: str = "",
     ready_stdout: str = "",
+    ready_stderr: str = "",
     ready_port: str = "",
     json: bool = False,
     dist: str = "",
     remainder: str = "",
 ) -> int:
-    """Cold start per variant: time to ready, CPU, peak RSS, GC cycles, init cost by package."""
+    """Start-up per variant: time to ready, CPU, peak RSS; GC cycles and init cost by package
+    from separate traced runs."""
     from buildopt.cli.commands import startup_command
     from buildopt.config.startup import StartupOverrides
 
@@ -175,10 +178,12 @@ def startup(
         overrides = StartupOverrides(
             runs=given("--runs", runs, 1),
             warmup=given("--warmup", warmup, 0),
+            trace_runs=given("--trace-runs", trace_runs, 0),
             timeout=timeout or None,
             cold=cold,
             cpus=given("--cpus", cpus, 1),
             ready_stdout=ready_stdout or None,
+            ready_stderr=ready_stderr or None,
             ready_port=given("--ready-port", ready_port, 1),
         )
         return startup_command(

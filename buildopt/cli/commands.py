@@ -386,7 +386,9 @@ def startup_command(
         raise UsageError("startup: nothing this machine can run")
     with (
         proc.sigterm_as_interrupt(),  # a CI cancel stops the measured program, as Ctrl-C does
-        report.StartupProgress(console, len(binaries) * (config.warmup + config.runs)) as bar,
+        report.StartupProgress(
+            console, len(binaries) * (config.warmup + config.trace_runs + config.runs)
+        ) as bar,
     ):
         series = startup.run_series(
             binaries, config, environ, startup.spawn_helper(environ), bar.advance

@@ -230,6 +230,13 @@ COMMANDS: dict[str, Command] = {
                     number=True,
                 ),
                 Flag("warmup", "unmeasured runs first (default 3)", "N", number=True),
+                Flag(
+                    "trace_runs",
+                    "runs with GODEBUG=gctrace=1,inittrace=1 for GC cycles and init costs, "
+                    "kept apart from the timed runs (default 3; 0: none)",
+                    "N",
+                    number=True,
+                ),
                 Flag("timeout", "give up on a run after this long (default 10s)", "DURATION"),
                 Flag(
                     "cold",
@@ -244,6 +251,11 @@ COMMANDS: dict[str, Command] = {
                 Flag(
                     "ready_stdout",
                     "ready when a stdout line matches this regex (default: at exit)",
+                    "REGEX",
+                ),
+                Flag(
+                    "ready_stderr",
+                    "ready when a stderr line matches this regex (a server that logs there)",
                     "REGEX",
                 ),
                 Flag(

@@ -15,7 +15,17 @@ from typing import Any, Literal
 from buildopt.config.units import UnitError, parse_seconds
 from buildopt.errors import UsageError
 
-STARTUP_KEYS = ("args", "ready", "env", "runs", "warmup", "timeout", "cold", "grace")
+STARTUP_KEYS = (
+    "args",
+    "ready",
+    "env",
+    "runs",
+    "warmup",
+    "trace_runs",
+    "timeout",
+    "cold",
+    "grace",
+)
 
 
 @dataclass(frozen=True)
@@ -41,6 +51,7 @@ class StartupConfig:
     env: Mapping[str, str] = field(default_factory=dict, hash=False)
     runs: int = 30
     warmup: int = 3
+    trace_runs: int = 3  # runs with GODEBUG tracing, for GC cycles and init costs only
     timeout: float = 10.0
     cold: bool = True
     grace: float = 2.0
@@ -63,7 +74,7 @@ def parse_config(source: object, raw: Mapping[str, Any] | None) -> StartupConfig
         grace = parse_seconds(raw.get("grace", "2s"))
     except UnitError as exc:
         raise UsageError(f"{source}: startup.timeout/grace: {exc}") from exc
-    for key in ("runs", "warmup"):
+    for key in ("runs", "warmup", "trace_runs"):
         value = raw.get(key, 30 if key == "runs" else 3)
         if (
             not isinstance(value, int)
@@ -77,6 +88,11 @@ def parse_config(source: object, raw: Mapping[str, Any] | None) -> StartupConfig
     env = raw.get("env", {})
     if not isinstance(env, dict) or not all(isinstance(v, str) for v in env.values()):
         raise UsageError(f"{source}: startup.env: expected a table of strings")
+    for name in env:
+        if not name or "=" in name:
+            raise UsageError(
+                f"{source}: startup.env.{name}: a variable's name must be non-empty, without '='"
+            )
     cold = raw.get("cold", True)
     if not isinstance(cold, bool):
         raise UsageError(f"{source}: startup.cold: expected true or false")
@@ -86,6 +102,7 @@ def parse_config(source: object, raw: Mapping[str, Any] | None) -> StartupConfig
         env=env,
         runs=raw.get("runs", 30),
         warmup=raw.get("warmup", 3),
+        trace_runs=raw.get("trace_runs", 3),
         timeout=timeout,
         cold=cold,
         grace=grace,
@@ -120,18 +137,21 @@ class StartupOverrides:
     timeout: str | None = None
     cold: bool | None = None
     cpus: int | None = None
+    trace_runs: int | None = None
     ready_stdout: str | None = None
+    ready_stderr: str | None = None
     ready_port: int | None = None
 
 
 def apply_overrides(config: StartupConfig, given: StartupOverrides) -> StartupConfig:
     """config with the command line's values over it; UsageError names the option."""
     changes: dict[str, Any] = {}
-    for key, least in (("runs", 1), ("warmup", 0), ("cpus", 1)):
+    for key, least in (("runs", 1), ("warmup", 0), ("trace_runs", 0), ("cpus", 1)):
         value = getattr(given, key)
         if value is not None:
             if value < least:
-                raise UsageError(f"--{key} {value}: expected {least} or more")
+                flag = key.replace("_", "-")
+                raise UsageError(f"--{flag} {value}: expected {least} or more")
             changes[key] = value
     if given.timeout is not None:
         try:
@@ -142,6 +162,19 @@ def apply_overrides(config: StartupConfig, given: StartupOverrides) -> StartupCo
         changes["cold"] = given.cold
     if given.ready_stdout is not None:
         changes["ready"] = parse_ready("--ready-stdout", {"stdout": given.ready_stdout})
+    readies = [
+        flag
+        for flag, value in (
+            ("--ready-stdout", given.ready_stdout),
+            ("--ready-stderr", given.ready_stderr),
+            ("--ready-port", given.ready_port),
+        )
+        if value is not None
+    ]
+    if len(readies) > 1:
+        raise UsageError(f"{' and '.join(readies)}: give one way to tell readiness")
+    if given.ready_stderr is not None:
+        changes["ready"] = parse_ready("--ready-stderr", {"stderr": given.ready_stderr})
     if given.ready_port is not None:
         changes["ready"] = parse_ready("--ready-port", {"port": given.ready_port})
     return replace(config, **changes)

@@ -1,11 +1,22 @@
-"""Cold-start measurement: spawn a binary, detect readiness, stop it, and collect the facts.
+"""Start-up measurement: start a binary, detect readiness, stop it, and collect the facts.
 
-One run: optionally evict the binary's pages from the page cache (sync, then
-``posix_fadvise(POSIX_FADV_DONTNEED)``), spawn it in a session of its own (argv, never a shell)
-with ``GODEBUG=gctrace=1,inittrace=1`` added to the user's own GODEBUG, and watch stdout/stderr
-until it is ready: a regex line, a loopback TCP port accepting, or its exit. Then SIGTERM to the
-whole process group, SIGKILL after a grace period, and ``os.wait4`` for its CPU times and peak
-RSS. GC cycles are the ``gc N @`` lines seen before ready; init costs come from ``init`` lines.
+Every start goes through the spawn helper (buildopt.measure.launcher), which forks and execs
+the program and timestamps what it does as it happens. A series has three kinds of run:
+
+- **warm-up** runs, discarded;
+- **traced** runs (``trace_runs``, default 3) with ``GODEBUG=gctrace=1,inittrace=1`` added to
+  the user's own GODEBUG: the GC cycles before ready and the init cost per package come from
+  these, and only from these;
+- **timed** runs, exactly as a user would start the program: no GODEBUG added, stdout and
+  stderr to /dev/null when readiness is the exit, else to pipes the helper drains. Their wall
+  time, CPU and peak RSS make the statistics.
+
+One run: optionally evict the binary's pages from the page cache (fdatasync, then
+``posix_fadvise(POSIX_FADV_DONTNEED)``), start it (argv, never a shell) in a process group of
+its own, and wait until it is ready: a line matching a regex (the time the helper read it), a
+loopback TCP port accepting (polled by the helper every 0.5 ms), or its exit with status 0
+(the time wait4 returned). Then the helper ends it and everything it started: SIGTERM to the
+group, SIGKILL after a grace period, and what it left outside its group the same way.
 """
 
 from __future__ import annotations
@@ -13,11 +24,9 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import selectors
-import signal
 import socket
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,19 +35,28 @@ import msgspec
 
 from buildopt.config.startup import Ready, StartupConfig
 from buildopt.errors import BuildoptError
+from buildopt.measure.launcher import (
+    Alone,
+    Done,
+    ExecFailed,
+    Exited,
+    HelperGone,
+    Launcher,
+    Output,
+    PortOpen,
+    Started,
+)
 from buildopt.record.model import BaselineRatio, InitCost, StartupResult
-from buildopt.system import proc
 
 INIT_LINE = re.compile(
     rb"^init (\S+) @[\d.]+ ms, ([\d.]+) ms clock, (\d+) bytes, (\d+) allocs", re.M
 )
 GC_LINE = re.compile(rb"^gc \d+ @", re.M)
 CRASH_LINE = re.compile(rb"^(?:panic:|fatal error:).*", re.M)
-POLL_SECONDS = 0.0005
-READ_CHUNK = 1 << 16
 LINE_LIMIT = 64 << 10  # a longer line is cut here (what is past it is never looked at)
 TAIL_BYTES = 64 << 10  # the last words kept of each stream, for the error message
 MAX_INITS = 100_000  # init lines kept (Go prints one per package)
+TRACE_SETTINGS = ("gctrace=1", "inittrace=1")
 
 
 class StartupError(BuildoptError):
@@ -65,22 +83,28 @@ class Run:
     evicted: bool = False
     error: str = ""
     exit_code: int | None = None
+    traced: bool = False
+    evict_ms: float = 0.0  # what evicting the binary from the page cache took
+    harness_ms: float = 0.0  # the run's cost beyond the program's own life (eviction included)
+    eviction_error: str = ""
 
 
 def godebug(user: str | None) -> str:
     """The user's GODEBUG with gctrace=1 and inittrace=1 added unless the user set them."""
     settings = [s for s in (user or "").split(",") if s]
     keys = {s.split("=", 1)[0] for s in settings}
-    settings += [s for s in ("gctrace=1", "inittrace=1") if s.split("=")[0] not in keys]
+    settings += [s for s in TRACE_SETTINGS if s.split("=")[0] not in keys]
     return ",".join(settings)
 
 
 def evict(path: Path) -> str:
-    """Drop the file's pages from the page cache; '' on success, else why it failed."""
+    """Drop the file's pages from the page cache; '' on success, else why it failed. Dirty
+    pages cannot be dropped, so the file's own are written first (not the whole system's, as
+    ``sync`` would: that took milliseconds per run on a busy machine)."""
     try:
-        os.sync()
         fd = os.open(path, os.O_RDONLY)
         try:
+            os.fdatasync(fd)
             os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
         finally:
             os.close(fd)
@@ -173,173 +197,6 @@ class _Stream:
         return lines[-1] if lines else "no output"
 
 
-class _Watch:
-    """Reads both pipes without threads and notices readiness as soon as it shows."""
-
-    def __init__(self, child: proc.Child, ready: Ready) -> None:
-        self.proc, self.ready = child, ready
-        pattern = re.compile(ready.pattern.encode(), re.M) if ready.pattern else None
-        self.out = _Stream(pattern if ready.kind == "stdout" else None)
-        self.err = _Stream(pattern if ready.kind == "stderr" else None)
-        self.selector = selectors.DefaultSelector()
-        for stream in (child.stdout, child.stderr):
-            if stream is not None:
-                os.set_blocking(stream.fileno(), False)
-                self.selector.register(stream, selectors.EVENT_READ)
-
-    def pump(self, timeout: float) -> bool:
-        """Read what is there; True once every pipe is closed."""
-        for key, _ in self.selector.select(timeout):
-            stream = key.fileobj
-            sink = self.out if stream is self.proc.stdout else self.err
-            data = os.read(stream.fileno(), READ_CHUNK)  # type: ignore[union-attr]
-            if not data:
-                self.selector.unregister(stream)
-                sink.close()
-                continue
-            sink.feed(data)
-        return not self.selector.get_map()
-
-    def is_ready(self) -> bool:
-        kind = self.ready.kind
-        if kind in ("stdout", "stderr"):
-            return (self.out if kind == "stdout" else self.err).matched
-        if kind == "port":
-            with (
-                contextlib.suppress(OSError),
-                socket.create_connection(("127.0.0.1", self.ready.port), timeout=0.05),
-            ):
-                return True
-        return False
-
-    def close(self) -> None:
-        self.selector.close()
-
-
-class _Child:
-    """The measured program, started through the spawn helper (see buildopt/measure/helpers/spawn).
-
-    The helper forks and execs the program, so that the program's rusage is its own (Linux
-    charges an exec'ing process with the peak RSS of the memory it had, here the helper's few
-    MiB instead of this Python process's). It reports the program's pid and a CLOCK_MONOTONIC
-    timestamp taken just before the fork, and after the program ends, its wait status, CPU times
-    and peak RSS. Its own start-up is outside the measured time.
-    """
-
-    def __init__(
-        self, helper: Path, argv: Sequence[str], env: Mapping[str, str], cpus: int | None
-    ) -> None:
-        read_end, write_end = os.pipe()
-        try:
-            self.proc = _popen([str(helper), str(write_end), *argv], env, cpus, write_end)
-        finally:
-            os.close(write_end)
-        self._report, self._pending = read_end, b""
-        first = self._next_report() or []
-        if not first or first[0] != "start":
-            self.proc.wait()
-            os.close(read_end)
-            raise _exec_error(argv[0], first)
-        os.set_blocking(read_end, False)
-        self.pid, self.started_ns = int(first[1]), int(first[2])
-        self.exit_line: list[str] | None = None
-
-    def _next_report(self) -> list[str] | None:
-        """The helper's next report line as words; None if there is none yet (the pipe is
-        non-blocking after the first line) or the helper is gone."""
-        while b"\n" not in self._pending:
-            try:
-                data = os.read(self._report, 4096)
-            except BlockingIOError:
-                return None
-            if not data:  # the helper is gone: what it wrote last, if anything
-                break
-            self._pending += data
-        line, _, self._pending = self._pending.partition(b"\n")
-        return line.decode(errors="replace").split() if line else None
-
-    def exited(self) -> bool:
-        """True once the program itself has ended and the helper reported on it. Processes it
-        left running (a daemon: see ``left``) may still run; the helper ends them on stop."""
-        if self.exit_line is None:
-            words = self._next_report()
-            if words is not None:
-                self.exit_line = words if words[0] == "exit" else []
-            elif self.proc.poll() is not None:  # the helper ended without a word (killed)
-                self.exit_line = self._next_report() or []
-        return self.exit_line is not None
-
-    @property
-    def left(self) -> int:
-        """How many processes the program left running when it exited (adopted by the helper)."""
-        return int(self.exit_line[6]) if self.exit_line and len(self.exit_line) > 6 else 0
-
-    def running(self) -> bool:
-        """Whether the helper still runs: the program, or what it left, is alive."""
-        return self.proc.poll() is None
-
-    def stop(self, grace: float) -> None:
-        """SIGTERM to the whole group; SIGKILL to the program after grace; then the helper ends
-        what the program left outside its group (SIGTERM, a second, SIGKILL). No process left."""
-        if not self.exited():
-            proc.send_signal(self.proc.pid, signal.SIGTERM, group=True)
-            self._wait(self.exited, grace)
-            if not self.exited():
-                proc.send_signal(self.pid, signal.SIGKILL, group=False)  # the helper still reports
-                self._wait(self.exited, grace)
-        if self.running():
-            proc.send_signal(self.proc.pid, signal.SIGTERM, group=False)  # end what is left
-            self._wait(lambda: not self.running(), grace + 2.0)
-        proc.send_signal(self.proc.pid, signal.SIGKILL, group=True)  # stragglers of the group
-        self.proc.wait()
-        self.exited()
-        os.close(self._report)
-
-    @staticmethod
-    def _wait(done: Callable[[], bool], seconds: float) -> None:
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline and not done():
-            time.sleep(0.002)
-
-    @property
-    def ended_ns(self) -> int | None:
-        return int(self.exit_line[1]) if self.exit_line else None
-
-    def usage(self) -> tuple[int | None, float, float, int]:
-        """(exit code, user ms, system ms, peak RSS KiB) of the program."""
-        if not self.exit_line:
-            return None, 0.0, 0.0, 0
-        _, _, status, user_us, sys_us, rss = self.exit_line[:6]
-        return (
-            os.waitstatus_to_exitcode(int(status)),
-            int(user_us) / 1000,
-            int(sys_us) / 1000,
-            int(rss),
-        )
-
-
-def _popen(
-    argv: Sequence[str], env: Mapping[str, str], cpus: int | None, report_fd: int
-) -> proc.Child:
-    try:
-        return proc.spawn_session(argv, env, pass_fds=(report_fd,), cpus=cpus)
-    except OSError as exc:
-        raise StartupError(f"{argv[0]}: cannot start the spawn helper: {exc.strerror}") from exc
-
-
-def _exec_error(program: str, words: list[str]) -> StartupError:
-    errno = int(words[1]) if len(words) > 1 and words[0] == "error" else 0
-    reasons = {
-        2: "no such file",
-        13: "not executable (permission denied)",
-        8: "exec format error (a binary for another architecture or OS?)",
-    }
-    detail = reasons.get(errno, " ".join(words[2:]) or "the spawn helper failed")
-    if errno == 2 and Path(program).is_file():  # the file is there: its #! interpreter is not
-        detail = "its #! interpreter was not found (exec: no such file)"
-    return StartupError(f"{program}: {detail}")
-
-
 def port_in_use(port: int) -> bool:
     """Whether something accepts connections on the loopback port now."""
     with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
@@ -347,79 +204,184 @@ def port_in_use(port: int) -> bool:
     return False
 
 
-def measure(binary: Path, config: StartupConfig, environ: Mapping[str, str], helper: Path) -> Run:
-    """One start of binary, to readiness; neither it nor anything it started is left running."""
-    if config.ready.kind == "port" and port_in_use(config.ready.port):
+class _Outputs:
+    """What the program wrote on each pipe, and whether the ready pattern matched."""
+
+    def __init__(self, ready: Ready) -> None:
+        pattern = re.compile(ready.pattern.encode(), re.M) if ready.pattern else None
+        self.streams = {
+            1: _Stream(pattern if ready.kind == "stdout" else None),
+            2: _Stream(pattern if ready.kind == "stderr" else None),
+        }
+
+    def feed(self, event: Output) -> bool:
+        """True if this chunk made the program ready."""
+        stream = self.streams.get(event.stream)
+        if stream is None:
+            return False
+        before = stream.matched
+        stream.feed(event.data)
+        return stream.matched and not before
+
+    def close(self) -> None:
+        for stream in self.streams.values():
+            stream.close()
+
+    @property
+    def err(self) -> _Stream:
+        return self.streams[2]
+
+
+@dataclass
+class _Outcome:
+    """How one run went, as the helper reported it."""
+
+    started: Started
+    ready_ns: int | None = None
+    gc_at_ready: int = 0
+    exited: Exited | None = None
+    timed_out: bool = False
+
+
+def measure(
+    launcher: Launcher,
+    binary: Path,
+    config: StartupConfig,
+    environ: Mapping[str, str],
+    *,
+    traced: bool = False,
+) -> Run:
+    """One start of binary, to readiness; neither it nor anything it started is left running.
+    A traced run adds GODEBUG tracing; any other runs the program as a user would."""
+    kind = config.ready.kind
+    if kind == "port" and port_in_use(config.ready.port):
         # a previous run's program (or another process) still holds it: not this run's socket
-        return Run(False, 0.0, error=f"port {config.ready.port} was in use before the start")
-    note = evict(binary) if config.cold else ""
-    env = {**environ, **config.env}
-    env["GODEBUG"] = godebug(env.get("GODEBUG"))
-    # Ctrl-C and SIGTERM wait while the helper starts: an interrupt inside Popen, or before
-    # the try below, left the helper and the program running with no one to stop them.
-    with proc.interrupts_held() as release:
-        child = _Child(helper, [str(binary), *config.args], env, config.cpus)
-    try:
-        release()  # a pending interrupt is raised here, where the finally stops the child
-        watch = _Watch(child.proc, config.ready)
-        try:
-            ready_ns, error, gc_cycles = _wait_ready(child, watch, config)
-        finally:
-            watch.close()
-    finally:
-        child.stop(config.grace)
-        for stream in (child.proc.stdout, child.proc.stderr):
-            if stream is not None:
-                stream.close()
-    exit_code, user_ms, sys_ms, rss = child.usage()
-    evicted = config.cold and not note
-    if ready_ns is None:
-        end = child.ended_ns or time.monotonic_ns()
         return Run(
-            False, (end - child.started_ns) / 1e6, evicted=evicted, error=error, exit_code=exit_code
+            False, 0.0, traced=traced, error=f"port {config.ready.port} was in use before the start"
         )
+    began = time.monotonic_ns()
+    note = evict(binary) if config.cold else ""
+    evict_ms = (time.monotonic_ns() - began) / 1e6 if config.cold else 0.0
+    env = {**environ, **config.env}
+    if traced:
+        env["GODEBUG"] = godebug(env.get("GODEBUG"))
+    launcher.run(
+        [str(binary), *config.args],
+        env,
+        output="null" if kind == "exit" and not traced else "pipe",
+        port=config.ready.port if kind == "port" else 0,
+        grace=config.grace,
+    )
+    first = launcher.expect()
+    if not isinstance(first, Started):
+        launcher.stop(config.grace)
+        while not isinstance(launcher.expect(), Done):
+            pass
+        if isinstance(first, ExecFailed):
+            raise _exec_error(str(binary), first)
+        raise HelperGone(f"the spawn helper said {first} instead of starting {binary}")
+    outputs = _Outputs(config.ready)
+    got = _follow(launcher, first, outputs, config)
+    life_ms = (got.exited.ns - first.ns) / 1e6 if got.exited else 0.0
+    common = {
+        "traced": traced,
+        "evicted": config.cold and not note,
+        "eviction_error": note,
+        "evict_ms": evict_ms,
+        "harness_ms": (time.monotonic_ns() - began) / 1e6 - life_ms,
+        "exit_code": got.exited.code if got.exited else None,
+    }
+    if kind == "exit" and got.exited and got.exited.code == 0 and not got.timed_out:
+        got.ready_ns, got.gc_at_ready = got.exited.ns, outputs.err.gc_lines
+    if got.ready_ns is None:
+        end = got.exited.ns if got.exited else time.monotonic_ns()
+        why = _why_not_ready(got, outputs, config, output_kept=traced or kind != "exit")
+        return Run(False, (end - first.ns) / 1e6, error=why, **common)  # type: ignore[arg-type]
+    usage = got.exited or Exited(0, 0, 0, 0, 0, 0)
     return Run(
         ok=True,
-        wall_ms=(ready_ns - child.started_ns) / 1e6,
-        user_ms=user_ms,
-        sys_ms=sys_ms,
-        max_rss_kib=rss,
-        gc_cycles=gc_cycles,
-        inits=tuple(watch.err.inits),
-        evicted=evicted,
-        error=note,
-        exit_code=exit_code,
+        wall_ms=(got.ready_ns - first.ns) / 1e6,
+        user_ms=usage.user_us / 1000,
+        sys_ms=usage.sys_us / 1000,
+        max_rss_kib=usage.max_rss_kib,
+        gc_cycles=got.gc_at_ready if traced else 0,
+        inits=tuple(outputs.err.inits) if traced else (),
+        **common,  # type: ignore[arg-type]
     )
 
 
-def _wait_ready(child: _Child, watch: _Watch, config: StartupConfig) -> tuple[int | None, str, int]:
-    """(monotonic ns when ready, '', GC cycles before ready) or (None, why not, 0)."""
-    deadline = child.started_ns + int(config.timeout * 1e9)
-    kind = config.ready.kind
-    closed = False
+def _follow(
+    launcher: Launcher, started: Started, outputs: _Outputs, config: StartupConfig
+) -> _Outcome:
+    """Read the helper's reports until the run is over (Done): the first ready moment before
+    the time-out, the exit. Once ready, exited (and alone), or out of time, the run is stopped;
+    what the program wrote until then is still read, so that its last words are known."""
+    got = _Outcome(started)
+    deadline = started.ns + int(config.timeout * 1e9)
+    stopping = False
+
+    def stop() -> None:
+        nonlocal stopping
+        if not stopping:
+            launcher.stop(config.grace)
+            stopping = True
+
+    def ready(ns: int) -> None:
+        if got.ready_ns is None and ns <= deadline:
+            got.ready_ns, got.gc_at_ready = ns, outputs.err.gc_lines
+            stop()
+
     while True:
-        if kind != "exit" and watch.is_ready():
-            return time.monotonic_ns(), "", watch.err.gc_lines
-        # A program that daemonized exited at once; what it left may yet get ready.
-        if child.exited() and not (kind != "exit" and child.left and child.running()):
-            drain_until = time.monotonic() + 0.2  # the rest of its output
-            while not watch.pump(0.01) and time.monotonic() < drain_until:
-                pass
-            code = child.usage()[0]
-            if kind == "exit" and code == 0 and child.ended_ns:
-                return child.ended_ns, "", watch.err.gc_lines
-            if kind != "exit" and watch.is_ready():  # ready just before it exited
-                return child.ended_ns, "", watch.err.gc_lines
-            what = "" if kind == "exit" else f" before ready ({config.ready.describe()})"
-            return None, f"exited with {code}{what}: {watch.err.last_words()}", 0
-        if time.monotonic_ns() > deadline:
-            return None, f"not ready within {config.timeout:g}s ({config.ready.describe()})", 0
-        if closed:  # the pipes are closed: wait for the helper's report (or poll the port)
-            time.sleep(POLL_SECONDS if kind == "port" else 0.002)
-        else:
-            # Block on the pipes: only a port has to be polled. Waking up often would take CPU
-            # from the program being measured.
-            closed = watch.pump(POLL_SECONDS if kind == "port" else 0.05)
+        # stopping, the helper ends everything within grace, a second for what the program
+        # left, and two seconds for its pipes
+        left = config.grace + 10.0 if stopping else (deadline - time.monotonic_ns()) / 1e9
+        event = launcher.next(max(0.0, left))
+        if event is None:
+            if stopping:
+                raise HelperGone(f"the spawn helper did not end the run within {left:g}s")
+            got.timed_out = True
+            stop()
+            continue
+        if isinstance(event, Output):
+            if outputs.feed(event):
+                ready(event.ns)
+        elif isinstance(event, PortOpen):
+            ready(event.ns)
+        elif isinstance(event, Exited):
+            got.exited = event
+            # A program that daemonized exited at once; what it left may yet get ready.
+            if config.ready.kind == "exit" or not event.left:
+                stop()
+        elif isinstance(event, Alone):
+            stop()
+        elif isinstance(event, Done):
+            outputs.close()
+            if got.exited and got.ready_ns is not None:  # a line read after the exit
+                got.ready_ns = min(got.ready_ns, got.exited.ns)
+            return got
+
+
+def _why_not_ready(
+    got: _Outcome, outputs: _Outputs, config: StartupConfig, *, output_kept: bool
+) -> str:
+    ready = config.ready
+    if got.timed_out or got.exited is None:
+        return f"not ready within {config.timeout:g}s ({ready.describe()})"
+    what = "" if ready.kind == "exit" else f" before ready ({ready.describe()})"
+    words = f": {outputs.err.last_words()}" if output_kept else ""
+    return f"exited with {got.exited.code}{what}{words}"
+
+
+def _exec_error(program: str, failed: ExecFailed) -> StartupError:
+    reasons = {
+        2: "no such file",
+        13: "not executable (permission denied)",
+        8: "exec format error (a binary for another architecture or OS?)",
+    }
+    detail = reasons.get(failed.errno, failed.message or "the spawn helper failed")
+    if failed.errno == 2 and Path(program).is_file():  # the file is there: its #! interpreter not
+        detail = "its #! interpreter was not found (exec: no such file)"
+    return StartupError(f"{program}: {detail}")
 
 
 def spawn_helper(environ: Mapping[str, str]) -> Path:
@@ -443,15 +405,21 @@ def check_binary(path: Path) -> None:
 
 @dataclass(frozen=True)
 class Series:
-    """Every measured run of one binary (warm-up runs excluded)."""
+    """Every measured run of one binary: the timed runs and the traced ones (warm-up runs
+    are not kept)."""
 
     name: str
     binary: Path
     runs: tuple[Run, ...]
+    traced: tuple[Run, ...] = ()
+    godebug: str = ""  # the GODEBUG of the traced runs
 
     @property
     def good(self) -> list[Run]:
         return [r for r in self.runs if r.ok]
+
+
+PHASES = (("warm-up", "warmup"), ("traced", "trace_runs"), ("run", "runs"))
 
 
 def run_series(
@@ -461,8 +429,9 @@ def run_series(
     helper: Path,
     progress: Any = None,
 ) -> list[Series]:
-    """Warm-up, then ``runs`` rounds, each starting every binary once in turn (A B C A B C ...),
-    so that drift of the machine hits all of them alike."""
+    """Warm-up rounds, traced rounds, then timed rounds; each round starts every binary once
+    in turn (A B C A B C ...), so that drift of the machine hits all of them alike. One spawn
+    helper runs them all."""
     for path in binaries.values():
         check_binary(path)
     if config.ready.kind == "port" and port_in_use(config.ready.port):
@@ -470,35 +439,69 @@ def run_series(
             f"--ready-port {config.ready.port}: another process already listens there, so the "
             "program's own readiness could not be told apart; stop it or choose another port"
         )
-    collected: dict[str, list[Run]] = {name: [] for name in binaries}
-    for round_no in range(config.warmup + config.runs):
-        for name, path in binaries.items():
-            run = measure(path, config, environ, helper)
-            if round_no >= config.warmup:
-                collected[name].append(run)
-            if progress is not None:
-                progress(name, round_no, run)
-    return [Series(name, binaries[name], tuple(runs)) for name, runs in collected.items()]
+    kept: dict[str, dict[str, list[Run]]] = {"traced": {}, "run": {}}
+    with Launcher(helper, environ, config.cpus) as launcher:
+        for phase, key in PHASES:
+            for round_no in range(getattr(config, key)):
+                for name, path in binaries.items():
+                    run = measure(launcher, path, config, environ, traced=phase == "traced")
+                    if phase in kept:
+                        kept[phase].setdefault(name, []).append(run)
+                    if progress is not None:
+                        progress(name, f"{phase} {round_no + 1}", run)
+    traced_env = godebug({**environ, **config.env}.get("GODEBUG"))
+    return [
+        Series(
+            name,
+            binaries[name],
+            tuple(kept["run"].get(name, ())),
+            tuple(kept["traced"].get(name, ())),
+            traced_env,
+        )
+        for name in binaries
+    ]
+
+
+def explained(errors: Sequence[str]) -> tuple[str, ...]:
+    """The distinct errors, without one that another explains: a timed run's "exited with 3"
+    (its output went to /dev/null) beside a traced run's "exited with 3: boom"."""
+    distinct = sorted(set(errors))
+    return tuple(e for e in distinct if not any(o.startswith(f"{e}: ") for o in distinct))
 
 
 def summarize_series(
     series: Series, config: StartupConfig, baseline: Series | None = None
 ) -> StartupResult:
-    """The per-variant result of ``buildopt.startup/1``; statistics only over good runs."""
+    """The per-variant result of ``buildopt.startup/1``: statistics over the good timed runs,
+    GC cycles and init costs from the good traced runs."""
     from buildopt.analysis.stats import ratio_of_medians, summarize
 
     good = series.good
-    failures = [r.error for r in series.runs if not r.ok]
+    traced = [r for r in series.traced if r.ok]
+    every = (*series.runs, *series.traced)
+    failures = [r.error for r in every if not r.ok]
+    eviction_errors = sorted({r.eviction_error for r in every if r.eviction_error})
     basics = StartupResult(
         name=series.name,
         binary=str(series.binary),
         runs=len(good),
-        failed_runs=len(failures),
-        errors=tuple(sorted(set(failures))[:5]),
+        failed_runs=sum(not r.ok for r in series.runs),
+        errors=explained(failures)[:5],
         ready=config.ready.describe(),
         cold=config.cold,
-        evicted=bool(good) and all(r.evicted for r in good),
+        evicted=config.cold and not eviction_errors and any(r.evicted for r in every),
+        eviction_error=eviction_errors[0] if eviction_errors else None,
+        traced_runs=len(traced),
+        failed_traced_runs=sum(not r.ok for r in series.traced),
+        traced_godebug=series.godebug if series.traced else None,
     )
+    if traced:
+        basics = msgspec.structs.replace(
+            basics,
+            gc_cycles=max(r.gc_cycles for r in traced),
+            inits=init_costs(traced),
+            traced_wall_ms=tuple(round(r.wall_ms, 3) for r in traced),
+        )
     if not good:
         return basics
     wall = summarize([r.wall_ms for r in good])
@@ -524,10 +527,10 @@ def summarize_series(
         sys_ms=round(summarize([r.sys_ms for r in good]).median, 3),
         max_rss_kib=max(r.max_rss_kib for r in good),
         median_rss_kib=int(summarize([r.max_rss_kib for r in good]).median),
-        gc_cycles=max(r.gc_cycles for r in good),
-        inits=init_costs(good),
         wall_ms=tuple(round(r.wall_ms, 3) for r in good),
         vs_baseline=versus,
+        evict_ms=round(summarize([r.evict_ms for r in good]).median, 3) if config.cold else None,
+        harness_ms=round(summarize([r.harness_ms for r in good]).median, 3),
     )
 
 

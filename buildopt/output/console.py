@@ -512,9 +512,9 @@ class StartupProgress(TerminalProgress):
     def __init__(self, console: Console, total: int) -> None:
         super().__init__(console, total, "starting")
 
-    def advance(self, name: str, round_no: int, run: object) -> None:
+    def advance(self, name: str, label: str, run: object) -> None:
         if self._progress:
-            self._progress.update(self._task, advance=1, description=f"run {round_no + 1}: {name}")
+            self._progress.update(self._task, advance=1, description=f"{label}: {name}")
 
 
 def _ratio_cell(r: StartupResult) -> str:
@@ -561,7 +561,7 @@ def show_startup(console: Console, results: Sequence[StartupResult], baseline: s
                 ),
                 str(r.outliers),
                 format_size((r.max_rss_kib or 0) * 1024),
-                str(r.gc_cycles),
+                "-" if r.gc_cycles is None else str(r.gc_cycles),
                 _ratio_cell(r),
                 "; ".join(r.errors) if r.failed_runs else "",
             ]
@@ -569,12 +569,8 @@ def show_startup(console: Console, results: Sequence[StartupResult], baseline: s
     render(console, "start-up (ms, to ready)", columns, rows)
     first = results[0] if results else None
     if first is not None:
-        cold = (
-            "cold (page cache evicted)"
-            if first.evicted
-            else ("warm" if not first.cold else "cold requested, but eviction failed: warm")
-        )
-        console.print(f"ready: {first.ready}; {cold}; * = significant (CI excludes 1)")
+        for line in _startup_notes(first):
+            console.print(line, highlight=False, markup=False)
     base = next((r for r in results if r.name == baseline and r.runs), None)
     for r in results:
         if base is not None and r is not base and r.runs:
@@ -591,7 +587,31 @@ def show_startup(console: Console, results: Sequence[StartupResult], baseline: s
             [row.package, f"{row.clock_ms:.3f}", str(row.bytes), str(row.allocs)]
             for row in slowest.inits[:8]
         ]
-        render(console, f"init cost by package ({slowest.name}, median clock)", columns, init_rows)
+        title = f"init cost by package ({slowest.name}, median clock of the traced runs)"
+        render(console, title, columns, init_rows)
+
+
+def _startup_notes(r: StartupResult) -> list[str]:
+    """How the runs were made, from what happened (the first variant's; all share them)."""
+    if r.eviction_error:
+        cold = f"cold requested, but {r.eviction_error}: the runs were warm"
+    elif r.evicted:
+        each = f" ({r.evict_ms:.2f} ms each)" if r.evict_ms is not None else ""
+        cold = f"cold: the binary was evicted from the page cache before each run{each}"
+    else:
+        cold = "warm (--no-cold: the binary may be in the page cache)"
+    output = "output to /dev/null" if r.ready == "process exit" else "output read from pipes"
+    harness = f"; buildopt's cost per run {r.harness_ms:.2f} ms" if r.harness_ms else ""
+    traced = (
+        f"GC and init: {r.traced_runs} traced runs with GODEBUG={r.traced_godebug}"
+        if r.traced_runs
+        else "no traced runs: no GC or init figures"
+    )
+    return [
+        f"ready: {r.ready}; {cold}",
+        f"timed runs: no GODEBUG added, {output}{harness}; {traced}",
+        "* = significant (CI excludes 1)",
+    ]
 
 
 def _show_headline(console: Console, base: StartupResult, r: StartupResult) -> None:

@@ -97,7 +97,8 @@ class BaselineRatio(Fact, frozen=True):
 
 
 class StartupResult(Fact, frozen=True):
-    """The measured cold starts of one binary; the statistics only when some run succeeded."""
+    """The measured starts of one binary: statistics over the timed runs (started as a user
+    would) when some succeeded; GC cycles and init costs from the separate traced runs."""
 
     name: str
     binary: str
@@ -123,6 +124,15 @@ class StartupResult(Fact, frozen=True):
     wall_ms: tuple[float, ...] | None = None
     vs_baseline: BaselineRatio | None = None
     sha256: str | None = None  # the binary measured (in a build record)
+    # eviction: why it failed (the runs were warm then), and what it took per run
+    eviction_error: str | None = None
+    evict_ms: float | None = None
+    harness_ms: float | None = None  # median per-run cost beyond the program's own life
+    # the traced runs (GODEBUG tracing added): gc_cycles and inits come from them alone
+    traced_runs: int | None = None
+    failed_traced_runs: int | None = None
+    traced_godebug: str | None = None
+    traced_wall_ms: tuple[float, ...] | None = None
 
 
 class StartupReport(Fact, frozen=True):

@@ -316,10 +316,16 @@ Child = subprocess.Popen[bytes]
 
 
 def spawn_session(
-    argv: Sequence[str], env: Mapping[str, str], *, pass_fds: tuple[int, ...] = (), cpus: int | None
+    argv: Sequence[str],
+    env: Mapping[str, str],
+    *,
+    cpus: int | None,
+    stdin: bool = False,
+    stderr: bool = True,
 ) -> Child:
-    """Start argv in a session (and process group) of its own with piped stdout and stderr,
-    stdin from /dev/null, pinned to its first ``cpus`` CPUs if given; OSError when it cannot."""
+    """Start argv in a session (and process group) of its own with piped stdout, stdin piped
+    (or /dev/null), stderr piped (or /dev/null), pinned to its first ``cpus`` CPUs if given;
+    OSError when it cannot."""
 
     def prepare() -> None:  # runs in the child, before exec
         signal.pthread_sigmask(signal.SIG_SETMASK, set())  # not the parent's held interrupts
@@ -330,11 +336,10 @@ def spawn_session(
     return subprocess.Popen(
         list(argv),
         env=dict(env),
-        stdin=subprocess.DEVNULL,
+        stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
         stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        stderr=subprocess.PIPE if stderr else subprocess.DEVNULL,
         start_new_session=True,
-        pass_fds=pass_fds,
         preexec_fn=prepare,  # noqa: PLW1509 - the harness is single-threaded
     )
 

@@ -14,6 +14,7 @@ from typing import Any
 import jsonschema
 import pytest
 
+from buildopt.measure.startup import godebug
 from buildopt.output.schemas import load_schema
 from tests.conftest import REPO
 from tests.integration.conftest import (
@@ -292,7 +293,20 @@ def test_the_programs_arguments_reach_it_as_given(tmp_path: Path) -> None:
     program.chmod(0o755)
     words = ["--addr=127.0.0.1", "-p", "14222", "--profile", "two words", "--json", "--"]
     code, data, err = startup(
-        [str(program), "--runs", "1", "--warmup", "0", "--no-cold", "--arg", "first", "--", *words]
+        [
+            str(program),
+            "--runs",
+            "1",
+            "--warmup",
+            "0",
+            "--trace-runs",
+            "0",
+            "--no-cold",
+            "--arg",
+            "first",
+            "--",
+            *words,
+        ]
     )
     assert code == 0, err
     assert data["variants"][0]["runs"] == 1
@@ -399,3 +413,152 @@ def test_the_first_run_says_it_compiles_the_helper(tmp_path: Path) -> None:
     assert "(once)" in first.stderr
     again = buildopt(args, env=env)
     assert "compiling" not in again.stderr
+
+
+def test_timed_runs_are_started_as_a_user_would(probe: Path, tmp_path: Path) -> None:
+    """Every run carried GODEBUG=gctrace=1,inittrace=1 and wrote to pipes, so the tracing was
+    part of the time measured. Now only the traced runs have it; the timed runs (and warm-ups)
+    get the environment as it is and, ready at exit, /dev/null for stdout."""
+    record = tmp_path / "starts.txt"
+    code, data, err = startup(
+        [
+            str(probe),
+            "--runs",
+            "4",
+            "--warmup",
+            "1",
+            "--trace-runs",
+            "2",
+            "--no-cold",
+            "--",
+            "-mode",
+            "exit",
+            "-alloc",
+            "8",
+            "-record",
+            str(record),
+        ],
+    )
+    assert code == 0, err
+    users = os.environ.get("GODEBUG")  # this test's own environment, passed on as it is
+    plain = f"GODEBUG={'(unset)' if users is None else users} stdout=/dev/null"
+    traced = f"GODEBUG={godebug(users)} stdout=pipe"
+    assert record.read_text().splitlines() == [plain, traced, traced, plain, plain, plain, plain]
+    (v,) = data["variants"]
+    assert v["runs"] == 4 and len(v["wall_ms"]) == 4
+    assert v["traced_runs"] == 2 and len(v["traced_wall_ms"]) == 2
+    assert v["traced_godebug"] == godebug(users)
+    assert v["gc_cycles"] >= 1 and "runtime" in {i["package"] for i in v["inits"]}
+    assert 0 < v["harness_ms"] < 1000
+
+
+def test_the_users_godebug_reaches_timed_runs_unchanged(probe: Path, tmp_path: Path) -> None:
+    record = tmp_path / "starts.txt"
+    code, _, err = startup(
+        [
+            str(probe),
+            "--runs",
+            "2",
+            "--warmup",
+            "0",
+            "--trace-runs",
+            "1",
+            "--no-cold",
+            "--ready-stdout",
+            "^ready",
+            "--",
+            "-mode",
+            "ready",
+            "-record",
+            str(record),
+        ],
+        env={"GODEBUG": "madvdontneed=1"},
+    )
+    assert code == 0, err
+    assert record.read_text().splitlines() == [
+        "GODEBUG=madvdontneed=1,gctrace=1,inittrace=1 stdout=pipe",
+        "GODEBUG=madvdontneed=1 stdout=pipe",  # a ready line is read from a pipe
+        "GODEBUG=madvdontneed=1 stdout=pipe",
+    ]
+
+
+def test_no_traced_runs_means_no_gc_or_init_figures(probe: Path) -> None:
+    code, data, err = startup(
+        [str(probe), "--runs", "2", "--warmup", "0", "--trace-runs", "0", "--", "-mode", "exit"]
+    )
+    assert code == 0, err
+    (v,) = data["variants"]
+    assert v["traced_runs"] == 0 and v["runs"] == 2
+    assert "gc_cycles" not in v and "inits" not in v and "traced_wall_ms" not in v
+
+
+def test_ready_on_stderr_from_the_command_line(probe: Path) -> None:
+    """--ready-stdout read only stdout; a server that logs its ready line on stderr could not
+    be waited for from the command line."""
+    code, data, err = startup(
+        [
+            str(probe),
+            "--runs",
+            "2",
+            "--warmup",
+            "0",
+            "--trace-runs",
+            "1",
+            "--no-cold",
+            "--ready-stderr",
+            "listening: ready$",
+            "--",
+            "-mode",
+            "ready-stderr",
+        ]
+    )
+    assert code == 0, err
+    (v,) = data["variants"]
+    assert v["runs"] == 2 and v["ready"] == "stderr line matching 'listening: ready$'"
+    code, data, _ = startup(
+        [
+            str(probe),
+            "--runs",
+            "1",
+            "--warmup",
+            "0",
+            "--trace-runs",
+            "0",
+            "--timeout",
+            "300ms",
+            "--ready-stdout",
+            "listening: ready$",
+            "--",
+            "-mode",
+            "ready-stderr",
+        ]
+    )
+    assert code == 1 and data["variants"][0]["errors"][0].startswith("not ready within 0.3s")
+
+
+def test_two_ways_to_tell_readiness_are_refused() -> None:
+    done = buildopt(
+        ["startup", "/bin/true", "--ready-stdout", "x", "--ready-stderr", "y"], timeout=60
+    )
+    assert done.returncode == 2
+    assert (
+        done.stderr == "error: --ready-stdout and --ready-stderr: give one way to tell readiness\n"
+    )
+
+
+def test_the_footer_says_what_eviction_did(probe: Path) -> None:
+    """When no run succeeded the footer said 'eviction failed: warm', though it had worked."""
+    done = buildopt(
+        ["startup", str(probe), "--runs", "1", "--warmup", "0", "--", "-mode", "crash"],
+        env={"COLUMNS": "200"},
+        timeout=120,
+    )
+    assert done.returncode == 1
+    assert "eviction failed" not in done.stdout
+    assert "cold: the binary was evicted from the page cache before each run" in done.stdout
+    warm = buildopt(
+        ["startup", str(probe), "--runs", "1", "--warmup", "0", "--no-cold", "--", "-mode", "exit"],
+        env={"COLUMNS": "200"},
+        timeout=120,
+    )
+    assert "; warm (" in warm.stdout and "evicted" not in warm.stdout

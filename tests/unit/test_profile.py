@@ -351,6 +351,9 @@ def test_shipped_profiles_load() -> None:
         ("[startup]\nrnus = 3\n", "unknown key 'startup.rnus'"),
         ("[startup]\nready = { port = 0 }\n", "startup.ready: expected"),
         ('[startup]\ntimeout = "soon"\n', "startup.timeout/grace"),
+        ("[startup]\ntrace_runs = -1\n", "startup.trace_runs: expected a whole number >= 0"),
+        ('[startup]\nargs = ["a\\u0000b"]\n', "startup.args[0]: a NUL byte cannot be passed"),
+        ('[startup]\nenv = { "A=B" = "c" }\n', "startup.env.A=B: a variable's name must be"),
         ('[[budget]]\nselect = "a@*"\nmax_sise = 1\n', "unknown key 'budget[1].max_sise'"),
         (
             '[[budget]]\nselect = "a@*"\nmax_dwarf_package = { main = "1 XB" }\n',

@@ -1,25 +1,40 @@
-// Command spawn starts the program a start-up measurement times, reports its resource usage,
-// and ends everything the program started.
+// Command spawn runs the programs a start-up measurement times, one at a time, on request, and
+// timestamps what they do with CLOCK_MONOTONIC as it happens: the start (just before the fork),
+// each chunk of output (just after the blocking read that returned it), the moment a port
+// accepts, and the exit (just after wait4). buildopt reads these reports when it gets to them;
+// its own latency is never part of a measured time.
 //
 // Linux charges a process that calls exec with the peak RSS of the memory it had before: a
 // program started straight from the measuring Python process would report Python's peak as its
-// own. spawn is small; the program it forks and execs inherits only spawn's few MiB.
+// own. spawn is small; the programs it forks and execs inherit only its few MiB.
 //
-// Usage: spawn FD PROGRAM [ARGS...], where FD is the write end of a pipe on which it writes
+// Usage: spawn. Requests arrive on stdin:
 //
-//	start <pid> <monotonic ns before fork>
-//	exit <monotonic ns after wait> <wait status> <user us> <system us> <max rss KiB> <left>
+//	run <pipe|null> <port> <grace ms> <argc> <envc> <length>\n<argv and env, each ending in NUL>
+//	stop <grace ms>\n
 //
-// where left is how many processes the program left running (see below).
+// and reports leave on stdout, one line each:
 //
-// spawn is a child subreaper (PR_SET_CHILD_SUBREAPER): a process the program starts that
-// leaves its process group and outlives its parent - a daemon, `setsid` - becomes spawn's
-// child instead of init's. After the program itself has exited, spawn keeps running while
-// such processes do (a daemonizing server's real work happens in them), and on SIGTERM or
-// SIGINT ends them all: SIGTERM to each and to its process group, then SIGKILL after a second,
-// over and over until none is left. Then it exits. Before the program has exited, SIGTERM and
-// SIGINT are caught, not ignored, so that the program gets them with their default action
-// after exec, and spawn goes on waiting for it.
+//	start <pid> <ns before fork>
+//	error <errno> <message>                    (the run could not start)
+//	out <1|2> <ns after read> <length>\n<bytes> (output "pipe": what the program wrote)
+//	ready <ns>                                 ("port": the ns just before the connect that worked)
+//	exit <ns after wait> <wait status> <user us> <system us> <max rss KiB> <left>
+//	alone <ns>                                 (what the program left running has ended too)
+//	done <cut>                                 (after stop: nothing of the run is left)
+//
+// A run's program gets stdin from /dev/null and stdout/stderr either on pipes that spawn drains
+// and forwards ("pipe") or on /dev/null ("null"), in a process group of its own. "left" is how
+// many processes it left running when it exited: spawn is a child subreaper
+// (PR_SET_CHILD_SUBREAPER), so a process the program starts that leaves its group and outlives
+// its parent - a daemon, `setsid` - becomes spawn's child instead of init's.
+//
+// "stop" ends the run: SIGTERM to the program's process group, SIGKILL after the grace period,
+// then everything the program left: SIGTERM to each and its group, SIGKILL a second later, until
+// none is left. It answers "done" once every output byte is forwarded ("done 1": a pipe was
+// still held open by a process outside the program's tree; its output was cut). The end of
+// stdin, SIGTERM or SIGINT stop the current run the same way and end spawn. Before exec,
+// spawn's signal handlers are reset: the program gets every signal with its default action.
 //
 // If buildopt dies without stopping it (kill -9), spawn learns it from PR_SET_PDEATHSIG
 // (SIGUSR1) and kills the program's process group and everything the program left, then exits:
@@ -27,11 +42,14 @@
 package main
 
 import (
-	"fmt"
+	"bufio"
+	"io"
 	"os"
 	"os/signal"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 	"unsafe"
@@ -41,6 +59,8 @@ const (
 	clockMonotonic      = 1
 	prSetPdeathsig      = 1
 	prSetChildSubreaper = 36
+	readChunk           = 64 << 10
+	pollEvery           = 500 * time.Microsecond
 )
 
 func monotonic() int64 {
@@ -49,9 +69,103 @@ func monotonic() int64 {
 	return ts.Nano()
 }
 
-// children lists the processes whose parent is this one (the subreaper's adopted orphans and
-// anything else it started), from /proc.
+// reporter writes report lines; a mutex keeps each one (and an output chunk) whole. (No fmt
+// and no encoding/json in this program: the fewer pages it touches, the lower the floor it
+// puts under the peak RSS of the programs it starts - see main.)
+type reporter struct {
+	mu   sync.Mutex
+	w    *bufio.Writer
+	line []byte
+}
+
+// say writes one report line: a word, numbers, and an optional text at the end.
+func (r *reporter) say(word string, numbers []int64, text string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.put(word, numbers, text)
+	r.w.Flush()
+}
+
+func (r *reporter) put(word string, numbers []int64, text string) {
+	r.line = append(r.line[:0], word...)
+	for _, n := range numbers {
+		r.line = strconv.AppendInt(append(r.line, ' '), n, 10)
+	}
+	if text != "" {
+		r.line = append(append(r.line, ' '), strings.ReplaceAll(text, "\n", " ")...)
+	}
+	r.w.Write(append(r.line, '\n'))
+}
+
+// output reports a chunk the program wrote: its header line, then the bytes.
+func (r *reporter) output(stream int, ns int64, data []byte) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.put("out", []int64{int64(stream), ns, int64(len(data))}, "")
+	r.w.Write(data)
+	r.w.Flush()
+}
+
+type request struct {
+	op      string
+	argv    []string
+	env     []string
+	output  string
+	port    int
+	graceMs int
+}
+
+// children lists the live processes whose parent is this one (the subreaper's adopted orphans
+// and the program), from /proc/self/task/*/children, or from every /proc/N/stat when the kernel
+// lacks that file (CONFIG_PROC_CHILDREN).
 func children() []int {
+	var listed []int
+	tasks, err := os.ReadDir("/proc/self/task")
+	found := err == nil
+	for _, task := range tasks {
+		text, err := os.ReadFile("/proc/self/task/" + task.Name() + "/children")
+		if err != nil {
+			found = false
+			break
+		}
+		for _, word := range strings.Fields(string(text)) {
+			if pid, err := strconv.Atoi(word); err == nil {
+				listed = append(listed, pid)
+			}
+		}
+	}
+	if !found {
+		return scanChildren()
+	}
+	var alive []int
+	for _, pid := range listed {
+		if state, _ := stat(strconv.Itoa(pid)); state != "Z" && state != "" {
+			alive = append(alive, pid)
+		}
+	}
+	return alive
+}
+
+// stat gives the state and parent pid of a process from /proc/PID/stat ("" if it is gone).
+func stat(pid string) (string, int) {
+	text, err := os.ReadFile("/proc/" + pid + "/stat")
+	if err != nil {
+		return "", 0
+	}
+	// pid (comm) state ppid ...: comm may hold spaces and parentheses, so parse after the last ')'
+	end := strings.LastIndexByte(string(text), ')')
+	if end < 0 {
+		return "", 0
+	}
+	fields := strings.Fields(string(text[end+1:]))
+	if len(fields) < 2 {
+		return "", 0
+	}
+	ppid, _ := strconv.Atoi(fields[1])
+	return fields[0], ppid
+}
+
+func scanChildren() []int {
 	self := os.Getpid()
 	entries, err := os.ReadDir("/proc")
 	if err != nil {
@@ -63,21 +177,7 @@ func children() []int {
 		if err != nil {
 			continue
 		}
-		stat, err := os.ReadFile("/proc/" + e.Name() + "/stat")
-		if err != nil {
-			continue
-		}
-		// pid (comm) state ppid ...: comm may hold spaces and parentheses, so parse after the last ')'
-		text := string(stat)
-		end := strings.LastIndexByte(text, ')')
-		if end < 0 {
-			continue
-		}
-		fields := strings.Fields(text[end+1:])
-		if len(fields) < 2 || fields[0] == "Z" {
-			continue // a zombie is ended already; the reaper collects it
-		}
-		if ppid, err := strconv.Atoi(fields[1]); err == nil && ppid == self {
+		if state, ppid := stat(e.Name()); state != "Z" && state != "" && ppid == self {
 			found = append(found, pid)
 		}
 	}
@@ -94,49 +194,265 @@ func signalAll(sig syscall.Signal) int {
 	return len(kids)
 }
 
-// reap collects every child that ends until there are none; done is closed then.
-func reap(done chan<- struct{}) {
+// run is one started program.
+type run struct {
+	pid     int
+	exited  chan struct{} // closed after its wait4
+	alone   chan struct{} // closed when it and everything it left have been reaped
+	quit    chan struct{} // ends the port poller
+	polling sync.WaitGroup
+	readers sync.WaitGroup
+}
+
+var current atomic.Int64 // the pid of the running program, for the PDEATHSIG handler
+
+func start(req request, rep *reporter, devnull int) *run {
+	if len(req.argv) == 0 {
+		rep.say("error", []int64{0}, "no program given")
+		return nil
+	}
+	files := []uintptr{uintptr(devnull), uintptr(devnull), uintptr(devnull)}
+	var reads []int
+	if req.output == "pipe" {
+		for i := 1; i <= 2; i++ {
+			var ends [2]int
+			if err := syscall.Pipe2(ends[:], syscall.O_CLOEXEC); err != nil {
+				rep.say("error", []int64{int64(err.(syscall.Errno))}, "cannot make a pipe: "+err.Error())
+				for _, fd := range reads {
+					syscall.Close(fd)
+				}
+				return nil
+			}
+			reads = append(reads, ends[0])
+			files[i] = uintptr(ends[1])
+		}
+	}
+	attr := &syscall.ProcAttr{Env: req.env, Files: files, Sys: &syscall.SysProcAttr{Setpgid: true}}
+	began := monotonic()
+	pid, err := syscall.ForkExec(req.argv[0], req.argv, attr)
+	if req.output == "pipe" {
+		syscall.Close(int(files[1]))
+		syscall.Close(int(files[2]))
+	}
+	if err != nil {
+		errno, _ := err.(syscall.Errno)
+		rep.say("error", []int64{int64(errno)}, err.Error())
+		for _, fd := range reads {
+			syscall.Close(fd)
+		}
+		return nil
+	}
+	current.Store(int64(pid))
+	rep.say("start", []int64{int64(pid), began}, "")
+	r := &run{pid: pid, exited: make(chan struct{}), alone: make(chan struct{}), quit: make(chan struct{})}
+	for i, fd := range reads {
+		r.readers.Add(1)
+		go r.read(i+1, fd, rep)
+	}
+	if req.port > 0 {
+		r.polling.Add(1)
+		go r.poll(req.port, rep)
+	}
+	go r.wait(rep)
+	return r
+}
+
+// wait reports the program's exit, then reaps what it left as each ends.
+func (r *run) wait(rep *reporter) {
 	var status syscall.WaitStatus
+	var usage syscall.Rusage
+	for {
+		_, err := syscall.Wait4(r.pid, &status, 0, &usage)
+		if err != syscall.EINTR {
+			break
+		}
+	}
+	end := monotonic()
+	left := len(children())
+	rep.say("exit", []int64{end, int64(uint32(status)),
+		usage.Utime.Sec*1_000_000 + int64(usage.Utime.Usec),
+		usage.Stime.Sec*1_000_000 + int64(usage.Stime.Usec), usage.Maxrss, int64(left)}, "")
+	close(r.exited)
+	// Only now, with the program reaped, may wait4(-1) run: it would have taken the program's
+	// status from the wait above. No other run starts before this one's alone is closed.
 	for {
 		_, err := syscall.Wait4(-1, &status, 0, nil)
 		if err == syscall.ECHILD {
-			close(done)
+			break
+		}
+	}
+	if left > 0 {
+		rep.say("alone", []int64{monotonic()}, "")
+	}
+	close(r.alone)
+}
+
+// read forwards what the program writes on one pipe, each chunk with the time it was read.
+// The read blocks: the goroutine wakes when the data is there, not on a timer.
+func (r *run) read(stream int, fd int, rep *reporter) {
+	defer r.readers.Done()
+	defer syscall.Close(fd)
+	buf := make([]byte, readChunk)
+	for {
+		n, err := syscall.Read(fd, buf)
+		if n > 0 {
+			rep.output(stream, monotonic(), buf[:n])
+			continue
+		}
+		if err == syscall.EINTR {
+			continue
+		}
+		return
+	}
+}
+
+// poll connects to 127.0.0.1:port every pollEvery until a connect works; it reports the time
+// taken just before that connect (the listen happened after the previous attempt and by then).
+func (r *run) poll(port int, rep *reporter) {
+	defer r.polling.Done()
+	addr := &syscall.SockaddrInet4{Port: port, Addr: [4]byte{127, 0, 0, 1}}
+	timeout := syscall.NsecToTimeval(int64(100 * time.Millisecond))
+	ticker := time.NewTicker(pollEvery)
+	defer ticker.Stop()
+	for {
+		at := monotonic()
+		fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+		if err == nil {
+			// a full backlog would make a blocking connect wait for the SYN's retransmit
+			syscall.SetsockoptTimeval(fd, syscall.SOL_SOCKET, syscall.SO_SNDTIMEO, &timeout)
+			err = syscall.Connect(fd, addr)
+			syscall.Close(fd)
+			if err == nil {
+				rep.say("ready", []int64{at}, "")
+				return
+			}
+		}
+		select {
+		case <-r.quit:
 			return
+		case <-ticker.C:
 		}
 	}
 }
 
-// endAll stops the processes the program left: SIGTERM, a second's grace, then SIGKILL until
-// none is left (killing one hands its own children to this subreaper).
-func endAll(done <-chan struct{}) {
-	signalAll(syscall.SIGTERM)
+// stop ends the program (SIGTERM to its group, SIGKILL after grace) and everything it left,
+// then waits for its output to be forwarded. True if a pipe stayed open (its output was cut).
+func (r *run) stop(grace time.Duration) bool {
+	close(r.quit)
+	r.polling.Wait()
 	select {
-	case <-done:
+	case <-r.exited:
+	default:
+		syscall.Kill(-r.pid, syscall.SIGTERM)
+		syscall.Kill(r.pid, syscall.SIGTERM) // in case it left its group
+		select {
+		case <-r.exited:
+		case <-time.After(grace):
+			syscall.Kill(r.pid, syscall.SIGKILL)
+			syscall.Kill(-r.pid, syscall.SIGKILL)
+			<-r.exited
+		}
+	}
+	r.endLeft()
+	current.Store(0)
+	flushed := make(chan struct{})
+	go func() {
+		r.readers.Wait()
+		close(flushed)
+	}()
+	select {
+	case <-flushed:
+		return false
+	case <-time.After(2 * time.Second):
+		return true // a process outside the program's tree holds the pipe: its reader is left
+	}
+}
+
+// endLeft ends what the program left: SIGTERM, a second's grace, then SIGKILL until none is
+// left (killing one hands its own children to this subreaper).
+func (r *run) endLeft() {
+	select {
+	case <-r.alone:
+		return
+	default:
+	}
+	r.signalLeft(syscall.SIGTERM)
+	select {
+	case <-r.alone:
 		return
 	case <-time.After(time.Second):
 	}
-	for signalAll(syscall.SIGKILL) > 0 {
+	for {
+		r.signalLeft(syscall.SIGKILL)
 		select {
-		case <-done:
+		case <-r.alone:
 			return
 		case <-time.After(10 * time.Millisecond):
 		}
 	}
-	<-done
+}
+
+// signalLeft sends sig to every child, its group, and the program's group while a child is
+// still in it (the program is reaped: its pid, and so its group id, is reused once no member
+// is left, and must not be signalled then).
+func (r *run) signalLeft(sig syscall.Signal) {
+	for _, pid := range children() {
+		if group, err := syscall.Getpgid(pid); err == nil && group == r.pid {
+			syscall.Kill(-r.pid, sig)
+			break
+		}
+	}
+	signalAll(sig)
+}
+
+// readRequests parses the requests on stdin (see the package comment); a request that cannot
+// be parsed is answered with an error line, and the end of stdin closes requests.
+func readRequests(requests chan<- request, rep *reporter) {
+	in := bufio.NewReaderSize(os.Stdin, 64<<10)
+	for {
+		header, err := in.ReadString('\n')
+		if err != nil {
+			close(requests)
+			return
+		}
+		words := strings.Fields(header)
+		req, ok := request{}, len(words) > 0
+		switch {
+		case ok && words[0] == "stop" && len(words) == 2:
+			req.op = "stop"
+			req.graceMs, err = strconv.Atoi(words[1])
+		case ok && words[0] == "run" && len(words) == 7:
+			req.op, req.output = "run", words[1]
+			var numbers [5]int
+			for i := range numbers {
+				if numbers[i], err = strconv.Atoi(words[2+i]); err != nil || numbers[i] < 0 {
+					ok = false
+				}
+			}
+			req.port, req.graceMs = numbers[0], numbers[1]
+			payload := make([]byte, numbers[4])
+			if _, err = io.ReadFull(in, payload); err != nil {
+				close(requests)
+				return
+			}
+			strs := strings.Split(string(payload), "\x00")
+			if len(strs) != numbers[2]+numbers[3]+1 {
+				ok = false
+			} else {
+				req.argv, req.env = strs[:numbers[2]], strs[numbers[2]:numbers[2]+numbers[3]]
+			}
+		default:
+			ok = false
+		}
+		if !ok || err != nil {
+			rep.say("error", []int64{0}, "bad request: "+strings.TrimSpace(header))
+			continue
+		}
+		requests <- req
+	}
 }
 
 func main() {
-	if len(os.Args) < 3 {
-		fmt.Fprintln(os.Stderr, "usage: spawn FD PROGRAM [ARGS...]")
-		os.Exit(2)
-	}
-	fd, err := strconv.Atoi(os.Args[1])
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "spawn: FD must be a number:", err)
-		os.Exit(2)
-	}
-	report := os.NewFile(uintptr(fd), "report")
-	syscall.CloseOnExec(fd) // the program must not inherit (or hold open) the report pipe
 	stop := make(chan os.Signal, 4)
 	signal.Notify(stop, syscall.SIGTERM, syscall.SIGINT)
 	orphaned := make(chan os.Signal, 1)
@@ -147,42 +463,64 @@ func main() {
 		os.Exit(1)
 	}
 	if _, _, errno := syscall.RawSyscall(syscall.SYS_PRCTL, prSetChildSubreaper, 1, 0); errno != 0 {
-		fmt.Fprintln(os.Stderr, "spawn: cannot become a child subreaper:", errno)
+		os.Stderr.WriteString("spawn: cannot become a child subreaper: " + errno.Error() + "\n")
 	}
-	start := monotonic()
-	attr := &syscall.ProcAttr{Env: os.Environ(), Files: []uintptr{0, 1, 2}}
-	pid, err := syscall.ForkExec(os.Args[2], os.Args[2:], attr)
+	devnull, err := syscall.Open("/dev/null", syscall.O_RDWR|syscall.O_CLOEXEC, 0)
 	if err != nil {
-		fmt.Fprintf(report, "error %d %s\n", int(err.(syscall.Errno)), err)
-		os.Exit(127)
+		os.Stderr.WriteString("spawn: cannot open /dev/null: " + err.Error() + "\n")
+		os.Exit(1)
 	}
-	fmt.Fprintf(report, "start %d %d\n", pid, start)
 	go func() {
 		<-orphaned // buildopt is gone: end the program, its group and what it left
-		syscall.Kill(pid, syscall.SIGKILL)
+		if pid := int(current.Load()); pid > 0 {
+			syscall.Kill(pid, syscall.SIGKILL)
+			syscall.Kill(-pid, syscall.SIGKILL)
+		}
 		for signalAll(syscall.SIGKILL) > 0 {
 			time.Sleep(10 * time.Millisecond)
 		}
 		syscall.Kill(0, syscall.SIGKILL) // this process group, spawn included
 	}()
-	var status syscall.WaitStatus
-	var usage syscall.Rusage
-	for {
-		_, err = syscall.Wait4(pid, &status, 0, &usage)
-		if err != syscall.EINTR {
-			break
+	rep := &reporter{w: bufio.NewWriterSize(os.Stdout, readChunk+64)}
+	requests := make(chan request)
+	go readRequests(requests, rep)
+	var running *run
+	grace := 2 * time.Second
+	end := func() {
+		if running != nil {
+			running.stop(grace)
 		}
+		os.Exit(0)
 	}
-	end := monotonic()
-	left := len(children())
-	fmt.Fprintf(report, "exit %d %d %d %d %d %d\n", end, uint32(status),
-		usage.Utime.Sec*1_000_000+int64(usage.Utime.Usec),
-		usage.Stime.Sec*1_000_000+int64(usage.Stime.Usec), usage.Maxrss, left)
-	done := make(chan struct{})
-	go reap(done)
-	select {
-	case <-done: // everything the program started has ended on its own
-	case <-stop:
-		endAll(done)
+	for {
+		select {
+		case req, ok := <-requests:
+			if !ok {
+				end()
+			}
+			if req.graceMs > 0 {
+				grace = time.Duration(req.graceMs) * time.Millisecond
+			}
+			switch req.op {
+			case "run":
+				if running != nil {
+					running.stop(grace)
+				}
+				running = start(req, rep, devnull)
+			case "stop":
+				cut := false
+				if running != nil {
+					cut = running.stop(grace)
+					running = nil
+				}
+				if cut {
+					rep.say("done", []int64{1}, "")
+				} else {
+					rep.say("done", []int64{0}, "")
+				}
+			}
+		case <-stop:
+			end()
+		}
 	}
 }

@@ -1,0 +1,3 @@
+module buildopt.invalid/startprog
+
+go 1.22
