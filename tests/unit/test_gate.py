@@ -173,7 +173,7 @@ def test_merge_refuses_mixed_records() -> None:
         merge([("a.json", a), ("b.json", renamed)])
 
 
-def _with_startup(wall: list[float], rss_kib: int = 6000, gc: int = 0) -> Record:
+def _with_startup(wall: list[float], rss_kib: int = 6000, gc: int | None = 0) -> Record:
     result = StartupResult(
         name="small@linux-amd64",
         binary="/dist/x",
@@ -239,6 +239,15 @@ def test_startup_budgets_allow_for_noise() -> None:
         c for c in evaluate(b, [], _with_startup(noisy), None) if c.check == "max_startup_p95"
     ]
     assert p95.verdict == "warn" and "within noise" in p95.note
+
+
+def test_a_gc_budget_without_traced_runs_skips() -> None:
+    """GC cycles come only from traced runs: with --trace-runs 0 there is no count, which
+    passed as 0 cycles."""
+    b = budgets({"select": "small@linux-amd64", "max_gc_cycles": 0, "max_rss": "30 MiB"})
+    by = {c.check: c for c in evaluate(b, [], _with_startup([20.0] * 5, gc=None), None)}
+    assert by["max_gc_cycles"].verdict == "skip" and "traced run" in by["max_gc_cycles"].note
+    assert by["max_rss"].verdict == "pass"
 
 
 def test_startup_budgets_without_a_measurement_skip() -> None:
