@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import socket
 import subprocess
@@ -26,6 +27,11 @@ from tests.integration.conftest import (
 )
 
 pytestmark = pytest.mark.integration
+
+
+def words(text: str) -> list[str]:
+    """Command-line words, split as a shell splits them."""
+    return shlex.split(text)
 
 
 def startup(args: list[str], env: dict[str, str] | None = None) -> tuple[int, Any, str]:
@@ -423,19 +429,7 @@ def test_timed_runs_are_started_as_a_user_would(probe: Path, tmp_path: Path) -> 
     code, data, err = startup(
         [
             str(probe),
-            "--runs",
-            "4",
-            "--warmup",
-            "1",
-            "--trace-runs",
-            "2",
-            "--no-cold",
-            "--",
-            "-mode",
-            "exit",
-            "-alloc",
-            "8",
-            "-record",
+            *words("--runs 4 --warmup 1 --trace-runs 2 --no-cold -- -mode exit -alloc 8 -record"),
             str(record),
         ],
     )
@@ -457,19 +451,8 @@ def test_the_users_godebug_reaches_timed_runs_unchanged(probe: Path, tmp_path: P
     code, _, err = startup(
         [
             str(probe),
-            "--runs",
-            "2",
-            "--warmup",
-            "0",
-            "--trace-runs",
-            "1",
-            "--no-cold",
-            "--ready-stdout",
-            "^ready",
-            "--",
-            "-mode",
-            "ready",
-            "-record",
+            *words("--runs 2 --warmup 0 --trace-runs 1 --no-cold --ready-stdout ^ready"),
+            *words("-- -mode ready -record"),
             str(record),
         ],
         env={"GODEBUG": "madvdontneed=1"},
@@ -498,18 +481,8 @@ def test_ready_on_stderr_from_the_command_line(probe: Path) -> None:
     code, data, err = startup(
         [
             str(probe),
-            "--runs",
-            "2",
-            "--warmup",
-            "0",
-            "--trace-runs",
-            "1",
-            "--no-cold",
-            "--ready-stderr",
-            "listening: ready$",
-            "--",
-            "-mode",
-            "ready-stderr",
+            *words("--runs 2 --warmup 0 --trace-runs 1 --no-cold"),
+            *words("--ready-stderr 'listening: ready$' -- -mode ready-stderr"),
         ]
     )
     assert code == 0, err
@@ -518,19 +491,8 @@ def test_ready_on_stderr_from_the_command_line(probe: Path) -> None:
     code, data, _ = startup(
         [
             str(probe),
-            "--runs",
-            "1",
-            "--warmup",
-            "0",
-            "--trace-runs",
-            "0",
-            "--timeout",
-            "300ms",
-            "--ready-stdout",
-            "listening: ready$",
-            "--",
-            "-mode",
-            "ready-stderr",
+            *words("--runs 1 --warmup 0 --trace-runs 0 --timeout 300ms"),
+            *words("--ready-stdout 'listening: ready$' -- -mode ready-stderr"),
         ]
     )
     assert code == 1 and data["variants"][0]["errors"][0].startswith("not ready within 0.3s")
