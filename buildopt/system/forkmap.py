@@ -58,9 +58,14 @@ class _Forked:
         if capacity:
             _pipe_capacity(write_fd, capacity)
         lifeline = _lifeline_fds()
+        # Ctrl-C is held across the fork: a child that got it while Python's at-fork hooks ran
+        # (random's reseeding) printed "Exception ignored in: ... KeyboardInterrupt" under the
+        # parent's one line. The child takes it with the default action once it is set.
+        held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
         try:
             pid = os.fork()
         except OSError:  # no process to be had (EAGAIN, ENOMEM): the caller does the work
+            signal.pthread_sigmask(signal.SIG_SETMASK, held)
             os.close(read_fd)
             os.close(write_fd)
             return
@@ -68,6 +73,7 @@ class _Forked:
             code = 1
             try:  # nothing may return from here into the parent's code (a Ctrl-C, say)
                 signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C: the parent reports it
+                signal.pthread_sigmask(signal.SIG_SETMASK, held)
                 _die_with_parent(*lifeline)
                 os.close(read_fd)
                 code = serve(write_fd)
@@ -75,6 +81,7 @@ class _Forked:
                 os._exit(code)
         os.close(write_fd)
         self._pid, self._pipe = pid, open(read_fd, "rb")  # noqa: SIM115 - closed in close()
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)  # a Ctrl-C that came is raised here
 
     def close(self) -> None:
         """Stop the child (if it still runs) and reap it."""

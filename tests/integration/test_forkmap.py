@@ -4,13 +4,18 @@ fails in any way is replaced by the parent doing its share - errors surface as w
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+import textwrap
 import time
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from buildopt.system.forkmap import Background, Helper, Job, TaskQueue, share_work
+from tests.conftest import REPO
 
 PARENT = os.getpid()
 
@@ -133,3 +138,34 @@ def test_background_child_dying_midway() -> None:
 def no_children_left() -> None:
     with pytest.raises(ChildProcessError):
         os.waitpid(-1, os.WNOHANG)
+
+
+def test_a_ctrl_c_while_the_child_forks_prints_nothing(tmp_path: Path) -> None:
+    """Ctrl-C reaches the whole process group. A child that got it while Python's at-fork
+    hooks ran (random reseeds itself there) printed "Exception ignored in: <bound method
+    Random.seed ...> KeyboardInterrupt" under buildopt's own "error: interrupted". Here the
+    interrupt comes exactly then, from an at-fork hook: the child now dies of it silently
+    and the parent does its work."""
+    script = tmp_path / "fork_under_ctrl_c.py"
+    script.write_text(
+        textwrap.dedent(
+            """
+            import os, signal
+            from buildopt.system.forkmap import Background
+
+            os.register_at_fork(after_in_child=lambda: os.kill(os.getpid(), signal.SIGINT))
+            work = Background(lambda item: item * 2, [1, 2, 3])
+            print([work.get(i) for i in range(3)])
+            work.close()
+            """
+        )
+    )
+    done = subprocess.run(
+        [sys.executable, str(script)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert (done.returncode, done.stdout, done.stderr) == (0, "[2, 4, 6]\n", "")
