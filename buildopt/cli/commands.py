@@ -19,11 +19,21 @@ from typing import TYPE_CHECKING
 from buildopt.errors import EXIT_FAILED, EXIT_OK, UsageError
 
 if TYPE_CHECKING:
+    from typing import Protocol
+
     from buildopt.config.profile import Profile
     from buildopt.config.startup import StartupOverrides
-    from buildopt.pipeline.plan import Plan
+    from buildopt.pipeline.plan import Plan, Step
     from buildopt.record.model import Build, Record, ScanReport, StartupResult
     from buildopt.record.store import RecordError
+
+    class BuildProgressLike(Protocol):
+        """What build_command shows builds with: output.console.BuildProgress, or _LogProgress."""
+
+        def __enter__(self) -> BuildProgressLike: ...
+        def __exit__(self, *exc: object) -> None: ...
+        def started(self, step: Step) -> None: ...
+        def finished(self, result: Build) -> None: ...
 
 
 def _profile(spec: str | None, cwd: Path, command: str) -> Profile:
@@ -425,7 +435,7 @@ def _say_if_replaced(path: Path, header: Record) -> None:
     if not path.exists():
         return
     try:
-        current = store.load(path)
+        current = store.load_cached(path)  # the first build to land reads it from memory
     except store.RecordError as exc:
         print(f"replacing {path}: {exc.message.removeprefix(f'{path}: ')}", file=sys.stderr)
         return
@@ -584,7 +594,6 @@ def build_command(
     results_on_stderr: bool = False,
 ) -> int:
     """``buildopt build``: build the selected variants, verify them, write the build record."""
-    from buildopt.output import console as report
     from buildopt.pipeline.build import BUILD_TIMEOUT, make_record, run_plan
     from buildopt.pipeline.plan import all_ids
     from buildopt.record import store
@@ -595,7 +604,6 @@ def build_command(
     if jobs < 0:
         raise UsageError(f"--jobs {jobs}: expected a positive number (0 means one per CPU)")
     plan = _load_plan(profile, variants, dist, cwd, environ, command="build")
-    console = report.make_console(stderr=True)  # progress
     record_path = (cwd / record).resolve() if record else plan.profile.record_path(_dist(dist, cwd))
     timeout = _seconds_from(environ, "BUILDOPT_BUILD_TIMEOUT", BUILD_TIMEOUT)
     for stale in remove_stale_temporaries(plan.dist):
@@ -608,10 +616,12 @@ def build_command(
     def landed(build: Build) -> None:  # the record says so as soon as the binary is in place
         store.update(record_path, lambda now: store.put_builds(now, header, [build], order))
 
-    with report.BuildProgress(console, len(plan.steps)) as progress:
+    with _build_progress(len(plan.steps)) as progress:
         builds = run_plan(
             plan, environ, jobs or os.cpu_count() or 1, progress, timeout=timeout, landed=landed
         )
+    from buildopt.output import console as report
+
     if plan.profile.scan:
         scans = _scans(plan, builds, environ)
         built = {b.id: b.sha256 for b in builds if b.ok}
@@ -635,6 +645,45 @@ def build_command(
     if as_json:
         report.print_json(data)
     return EXIT_FAILED if any(b.status == "failed" for b in builds) else EXIT_OK
+
+
+def _build_progress(total: int) -> BuildProgressLike:
+    """A live progress bar on a terminal; for a log, a line per finished build, from an object
+    that imports the output module (rich: ~40 ms) only when the first build finishes - by then
+    go builds run, and an unchanged rebuild of three variants was 1.18x the go build commands
+    by hand, mostly this fixed start-up (benchmarks/bench_rebuild.py)."""
+    if sys.stderr.isatty() or os.environ.get("FORCE_COLOR") or os.environ.get("TTY_COMPATIBLE"):
+        from buildopt.output import console as report
+
+        return report.BuildProgress(report.make_console(stderr=True), total)
+    return _LogProgress(total)
+
+
+class _LogProgress:
+    """BuildProgress for a log, made when there is something to say (see _build_progress)."""
+
+    def __init__(self, total: int) -> None:
+        import threading
+
+        self._total, self._lock = total, threading.Lock()
+        self._shown: BuildProgressLike | None = None
+
+    def __enter__(self) -> _LogProgress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+    def started(self, step: Step) -> None:
+        pass  # a log says nothing when a build starts
+
+    def finished(self, result: Build) -> None:
+        with self._lock:
+            if self._shown is None:
+                from buildopt.output import console as report
+
+                self._shown = report.BuildProgress(report.make_console(stderr=True), self._total)
+        self._shown.finished(result)
 
 
 TASKS_PY = '''"""invoke tasks: buildopt's commands (`invoke build --profile=NAME`, ...)."""

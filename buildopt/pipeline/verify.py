@@ -10,9 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from buildopt.binary.elf.reader import NotElfError
 from buildopt.binary.facts import GoFacts, Inspection
-from buildopt.binary.inspect import inspect_file
 from buildopt.pipeline.plan import Step, go_quote_join, ldflags
 from buildopt.record.model import Verification
 
@@ -26,6 +24,11 @@ def verify(
     step: Step, binary: Path, *, dwarf: bool = False
 ) -> tuple[Verification, Inspection | None]:
     """Inspect the binary at ``binary`` and compare it with what ``step`` asked for."""
+    # The ELF reader (pyelftools, ~15 ms to import) only when a binary is verified: an
+    # unchanged rebuild reuses what was verified before and never needs it.
+    from buildopt.binary.elf.reader import NotElfError
+    from buildopt.binary.inspect import inspect_file
+
     if step.target.goos not in ELF_GOOS:
         return Verification.of((), (), f"{step.target.goos} binaries are not ELF"), None
     try:

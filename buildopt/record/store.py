@@ -123,7 +123,7 @@ def update(path: Path, change: Callable[[Record | None], Record]) -> Record:
     what to write. Returns what was written."""
     with locked(lock_path(path)):
         try:
-            current: Record | None = _load_cached(path)
+            current: Record | None = load_cached(path)
         except RecordError:
             current = None
         new = change(current)
@@ -147,7 +147,8 @@ def _identity(path: Path) -> tuple[int, int, int] | None:
     return info.st_ino, info.st_size, info.st_mtime_ns
 
 
-def _load_cached(path: Path) -> Record:
+def load_cached(path: Path) -> Record:
+    """``load``, unless this process read or wrote the file last and it is unchanged since."""
     seen = _cache.get(path)
     if seen is not None and seen[0] == _identity(path):
         return seen[1]
