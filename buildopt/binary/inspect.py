@@ -46,7 +46,7 @@ from buildopt.binary.facts import (
 )
 from buildopt.binary.go import pclntab
 from buildopt.binary.go.buildinfo import BuildInfo, BuildInfoError, read_buildinfo
-from buildopt.binary.go.names import module_of
+from buildopt.binary.go.names import module_of, package_path
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -400,7 +400,7 @@ def packages_of(table: pclntab.FuncTable, go: BuildInfo | None) -> tuple[Package
         modules += (main_module,)
     rows = []
     for raw, (size, count, init) in table.by_package().items():
-        p = raw.decode("utf-8", "replace")
+        p = package_path(raw)
         rows.append(
             PackageCode(
                 package=p,

@@ -26,7 +26,7 @@ import pytest
 
 from buildopt.binary.elf.reader import open_elf
 from buildopt.binary.facts import Inspection
-from buildopt.binary.go.names import package_of
+from buildopt.binary.go.names import package_of, package_path
 from buildopt.binary.inspect import _pclntab, inspect_file
 from buildopt.output.schemas import load_schema
 from tests.conftest import REPO
@@ -338,7 +338,7 @@ def test_function_table_against_go_tool_nm(
     ]  # nm prints the middle dot as "."
     theirs = nm_functions(go, path)
     assert ours == theirs
-    expected = Counter(package_of(n.encode()).decode() for n in theirs)
+    expected = Counter(package_path(package_of(n.encode())) for n in theirs)
     facts = inspect_file(path)
     assert {p.package: p.functions for p in facts.packages} == dict(expected)
 
@@ -357,7 +357,7 @@ def readelf_symbol_bytes(binary: Path) -> dict[str, int]:
         if len(fields) == 8 and fields[0].endswith(":") and fields[6].isdigit():
             size = int(fields[2], 16) if fields[2].startswith("0x") else int(fields[2])
             if size and fields[6] != "0" and fields[6] not in nobits:
-                sizes[package_of(fields[7].encode()).decode()] += size
+                sizes[package_path(package_of(fields[7].encode()))] += size
     return dict(sizes)
 
 
@@ -640,3 +640,35 @@ def test_dwarf_by_package_in_json_only_when_asked(go_binaries: dict[str, Path]) 
     rows = document["binaries"][0]["dwarf"]["by_package"]
     assert rows[0]["info_bytes"] + rows[0]["line_bytes"] >= rows[-1]["info_bytes"]
     assert not inspect_file(go_binaries["stripped"], dwarf=True).dwarf.by_package
+
+
+def test_package_paths_are_shown_as_imported(go: str, tmp_path: Path) -> None:
+    """Symbol names escape a '.' in a path's last element: buildopt showed
+    crypto/internal/entropy/v1%2e0%2e0 and put it in no module its build info names. Package
+    names from the function table, the symbol table and DWARF are now the import paths that
+    `go list -deps` gives, with no escape left."""
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "go.mod").write_text("module example.com/randprobe\n\ngo 1.22\n")
+    (source / "main.go").write_text(
+        'package main\n\nimport (\n\t"crypto/rand"\n\t"fmt"\n)\n\n'
+        "func main() {\n\tb := make([]byte, 8)\n\t_, _ = rand.Read(b)\n\tfmt.Println(b)\n}\n"
+    )
+    env = {**os.environ, "CGO_ENABLED": "0", "GOFLAGS": ""}
+    binary = tmp_path / "randprobe"
+    subprocess.run(
+        [go, "build", "-o", str(binary), "."], cwd=source, env=env, check=True, capture_output=True
+    )
+    deps = subprocess.run(
+        [go, "list", "-deps", "."], cwd=source, env=env, check=True, capture_output=True, text=True
+    ).stdout.split()
+    dotted = {p for p in deps if "." in p.rsplit("/", 1)[-1] and "/" in p}
+    facts = inspect_file(binary, dwarf=True)
+    names = {p.package for p in facts.packages}
+    by_symbols = {p.package for p in facts.symbols.by_package}
+    by_dwarf = {u.package for u in facts.dwarf.by_package or ()}
+    assert dotted & names, "the program links no package with a dot in its last element"
+    assert dotted & names <= by_symbols
+    assert dotted & names <= by_dwarf
+    assert not any("%" in n for n in names | by_symbols)
+    assert {p.module for p in facts.packages if p.package in dotted} == {"std"}

@@ -10,7 +10,14 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from buildopt.binary.go import names as goname
-from buildopt.binary.go.names import GENERATED, attribute, is_init, module_of, package_of
+from buildopt.binary.go.names import (
+    GENERATED,
+    attribute,
+    is_init,
+    module_of,
+    package_of,
+    package_path,
+)
 
 G = GENERATED.encode()
 
@@ -171,3 +178,27 @@ def test_attribute_is_linear_on_hostile_names() -> None:
     blob, offsets = table_of(hostile)
     got = attribute(blob, offsets, [1, 1, 1], False)
     assert got == reference(hostile, [1, 1, 1], False)
+
+
+def path_to_prefix(path: bytes) -> bytes:
+    """cmd/internal/objabi.PathToPrefix, as the Go linker escapes package paths in symbol
+    names (the reference the inverse is checked against)."""
+    slash = path.rfind(b"/")
+    out = bytearray()
+    for i, c in enumerate(path):
+        if c <= 0x20 or (c == 0x2E and i > slash) or c in (0x25, 0x22) or c >= 0x7F:
+            out += b"%%%02x" % c
+        else:
+            out.append(c)
+    return bytes(out)
+
+
+@given(st.text(min_size=1, max_size=40).map(str.encode))
+def test_package_path_undoes_the_linkers_escaping(path: bytes) -> None:
+    assert package_path(path_to_prefix(path)) == path.decode()
+
+
+def test_package_path_of_a_versioned_std_package() -> None:
+    assert package_path(b"crypto/internal/entropy/v1%2e0%2e0") == "crypto/internal/entropy/v1.0.0"
+    assert package_path(b"gopkg.in/yaml%2ev3") == "gopkg.in/yaml.v3"
+    assert package_path(b"net/http") == "net/http"

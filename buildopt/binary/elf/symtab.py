@@ -18,7 +18,7 @@ import msgspec
 
 from buildopt.binary.bulk import gather
 from buildopt.binary.elf.reader import ElfLayout, read_transient, section_bytes
-from buildopt.binary.go.names import attribute
+from buildopt.binary.go.names import attribute, package_path
 
 SHN_LORESERVE = 0xFF00
 ENTRY = {64: 24, 32: 16}
@@ -110,6 +110,6 @@ def read_symbols(f: BinaryIO, layout: ElfLayout, old_prefixes: bool) -> Symbols:
         totals = attribute(table.strtab, table.name_offsets, table.sizes, old_prefixes, False)
     except ValueError:  # a corrupt name offset: the sizes still count
         totals = {b"?": [sum(table.sizes), len(table.sizes), 0]}
-    by_package = {p.decode("utf-8", "replace"): row[0] for p, row in totals.items()}
+    by_package = {package_path(p): row[0] for p, row in totals.items()}
     ranked = tuple(sorted(by_package.items(), key=lambda kv: (-kv[1], kv[0])))
     return Symbols(table.count, table.symtab_bytes, table.strtab_bytes, ranked)

@@ -41,6 +41,19 @@ def package_of(name: bytes, old_prefixes: bool = False) -> bytes:
     return name[:dot] if dot > 0 else _GENERATED
 
 
+_ESCAPED = re.compile(rb"%([0-9a-fA-F]{2})")
+
+
+def package_path(raw: bytes) -> str:
+    """A package as its import path says it. In symbol names the linker escapes a '.' of the
+    last path element, '%', '"', spaces and control or non-ASCII bytes as %XX
+    (cmd/internal/objabi.PathToPrefix): ``crypto/internal/fips140/v1%2e0%2e0`` is
+    ``crypto/internal/fips140/v1.0.0``. This is objabi.PrefixToPath."""
+    if b"%" in raw:
+        raw = _ESCAPED.sub(lambda m: bytes([int(m.group(1), 16)]), raw)
+    return raw.decode("utf-8", "replace")
+
+
 def is_init(name: bytes, package: bytes) -> bool:
     """True for a package's init code: ``pkg.init``, ``pkg.init.0``, ``pkg.init.func1``,
     and the map initialisers the compiler splits out (``pkg.map.init.0``)."""
