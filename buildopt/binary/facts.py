@@ -110,6 +110,39 @@ class ModuleCode(Fact, frozen=True):
     text_bytes: int
 
 
+class PackageShare(Fact, frozen=True):
+    """The bytes one Go package owns in the file (``file_bytes``: code + pclntab + rodata +
+    data) and in memory (``bss_bytes``)."""
+
+    package: str
+    module: str
+    file_bytes: int
+    code_bytes: int  # its functions in .text, the alignment padding after each included
+    pclntab_bytes: int  # its share of .gopclntab: names, functab entries, _func records,
+    # pc-value tables, func data (where the section holds it)
+    rodata_bytes: int  # its symbols in read-only data sections (from .symtab: 0 when stripped)
+    data_bytes: int  # its symbols in writable data sections (from .symtab)
+    bss_bytes: int  # its symbols in .bss/.noptrbss: memory, not file
+
+
+class Bucket(Fact, frozen=True):
+    """File bytes no Go package owns, by what they are."""
+
+    name: str
+    file_bytes: int
+    what: str
+
+
+class Attribution(Fact, frozen=True):
+    """Every byte of the file to exactly one owner: the packages' file_bytes and the buckets'
+    add up to ``file_bytes``, the file's size."""
+
+    file_bytes: int
+    file_bytes_attributed_to_packages: int
+    by_package: tuple[PackageShare, ...]  # largest file_bytes first
+    buckets: tuple[Bucket, ...]  # largest first
+
+
 class Inspection(Fact, frozen=True):
     """Everything buildopt knows of one ELF file."""
 
@@ -129,6 +162,7 @@ class Inspection(Fact, frozen=True):
     packages: tuple[PackageCode, ...]
     modules: tuple[ModuleCode, ...]
     warnings: tuple[str, ...]
+    attribution: Attribution | None = None  # with inspect --attribution (and in build records)
 
     def section_sizes(self) -> dict[str, int]:
         return {s.name: s.size for s in self.sections if s.name}

@@ -15,6 +15,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from typing import TYPE_CHECKING, BinaryIO
 
+from buildopt.binary.attribution import attribute_file
 from buildopt.binary.digest import Hashing
 from buildopt.binary.elf.dwarf import DwarfError, units_by_package
 from buildopt.binary.elf.reader import (
@@ -29,8 +30,17 @@ from buildopt.binary.elf.reader import (
     read_transient,
     section_bytes,
 )
-from buildopt.binary.elf.symtab import read_symbols
+from buildopt.binary.elf.symtab import (
+    BSS,
+    DATA,
+    NONE,
+    RODATA,
+    SHN_LORESERVE,
+    Symbols,
+    read_symbols,
+)
 from buildopt.binary.facts import (
+    Attribution,
     DwarfFacts,
     DwarfUnits,
     ElfIdentity,
@@ -108,41 +118,54 @@ CHDR_64, CHDR_32 = "IIQQ", "III"
 
 
 def inspect_file(
-    path: str | Path, sha256: Callable[[], str] | None = None, *, dwarf: bool = False
+    path: str | Path,
+    sha256: Callable[[], str] | None = None,
+    *,
+    dwarf: bool = False,
+    attribution: bool = False,
 ) -> Inspection:
     """All facts about one ELF file; NotElfError (exit 2) when it cannot be read.
 
     ``sha256`` gives the file's digest when it is computed elsewhere (buildopt inspect hashes
     in a process of its own); by default it is computed on a thread beside the decoding.
     ``dwarf`` adds the DWARF bytes per Go package (it decompresses the DWARF: costly).
+    ``attribution`` adds every byte of the file to a package or a bucket (buildopt.binary.
+    attribution; ~5 us per function: costly on big binaries).
     """
     if sha256 is not None:
-        return _inspect(path, sha256, dwarf)
+        return _inspect(path, sha256, dwarf, attribution)
     hashing = Hashing(path)
     try:
-        return _inspect(path, hashing.result, dwarf)
+        return _inspect(path, hashing.result, dwarf, attribution)
     finally:
         with contextlib.suppress(OSError):
             hashing.result()  # never leave it reading a file the caller may remove
 
 
-def _inspect(path: str | Path, sha256: Callable[[], str], dwarf: bool) -> Inspection:
+def _inspect(
+    path: str | Path, sha256: Callable[[], str], dwarf: bool, attribution: bool
+) -> Inspection:
     with open_elf(path) as (f, layout):
         sections = tuple(
             section_fact(f, layout, s) for s in layout.sections if s.type != "SHT_NULL"
         )
         go, warnings = _go_info(f, layout)
-        table, problem = _pclntab(f, layout)
+        table, problem = _pclntab(f, layout, shares=attribution)
         if problem:
             warnings = (*warnings, problem)
         by_package, problem = _dwarf_units(f) if dwarf else (None, None)
         if problem:
             warnings = (*warnings, problem)
         old = table.old_prefixes if table else (go is not None and _before_120(go.go_version))
-        symbols = read_symbols(f, layout, old)
+        classes = _symbol_classes(layout, sections) if attribution else None
+        symbols = read_symbols(f, layout, old, classes)
         notes = _notes(f, layout)
         packages = packages_of(table, go) if table else ()
         sizes = totals(layout, sections)
+        whole = None
+        if attribution:
+            whole, problems = _attribution(layout, sections, sizes, table, symbols, go)
+            warnings = (*warnings, *problems)
         return Inspection(
             path=str(path),
             size=layout.size,
@@ -177,7 +200,54 @@ def _inspect(path: str | Path, sha256: Callable[[], str], dwarf: bool) -> Inspec
             packages=packages,
             modules=modules_of(packages),
             warnings=warnings,
+            attribution=whole,
         )
+
+
+def _symbol_classes(layout: ElfLayout, sections: tuple[SectionFact, ...]) -> bytes:
+    """Per section index, the column its symbols count in: read-only data, data or bss by the
+    section's category; none for code (the pclntab has it) and everything else."""
+    wanted = {"rodata": RODATA, "data": DATA, "bss": BSS}
+    classes = bytearray(65536)
+    facts = iter(sections)
+    for i, raw in enumerate(layout.sections[:SHN_LORESERVE]):
+        if raw.type == "SHT_NULL":
+            continue
+        classes[i] = wanted.get(next(facts).category, NONE)
+    return bytes(classes)
+
+
+def _attribution(  # noqa: PLR0917 - the facts of one file, each from its decoder
+    layout: ElfLayout,
+    sections: tuple[SectionFact, ...],
+    sizes: dict[str, int],
+    table: pclntab.FuncTable | None,
+    symbols: Symbols,
+    go: BuildInfo | None,
+) -> tuple[Attribution, tuple[str, ...]]:
+    modules = tuple(d.path for d in go.deps) if go else ()
+    main_module = go.main.path if go and go.main else ""
+    if main_module:
+        modules += (main_module,)
+    holder = next(
+        (
+            fact.category
+            for raw, fact in zip(
+                (s for s in layout.sections if s.type != "SHT_NULL"), sections, strict=True
+            )
+            if raw.name in PCLNTAB_SECTIONS and table is not None and raw.file_size == table.size
+        ),
+        None,
+    )
+    return attribute_file(
+        size=layout.size,
+        totals=sizes,
+        table=table,
+        table_category=holder,
+        symbols=symbols,
+        modules=modules,
+        main_module=main_module,
+    )
 
 
 def _dwarf_units(f: BinaryIO) -> tuple[tuple[DwarfUnits, ...] | None, str | None]:
@@ -361,10 +431,15 @@ def deploy_warnings(info: BuildInfo) -> tuple[str, ...]:
     return tuple(warnings)
 
 
-def _pclntab(f: BinaryIO, layout: ElfLayout) -> tuple[pclntab.FuncTable | None, str | None]:
+PCLNTAB_SECTIONS = (".gopclntab", ".data.rel.ro.gopclntab")
+
+
+def _pclntab(
+    f: BinaryIO, layout: ElfLayout, *, shares: bool = False
+) -> tuple[pclntab.FuncTable | None, str | None]:
     """The Go function table (None when there is none), and why a .gopclntab section that is
     there cannot be read (a damaged file: reported as a warning, not as zero packages)."""
-    section = layout.section(".gopclntab") or layout.section(".data.rel.ro.gopclntab")
+    section = next(filter(None, map(layout.section, PCLNTAB_SECTIONS)), None)
     try:
         if section is not None and section.file_size:
             start, size = section.offset, min(section.file_size, layout.size - section.offset)
@@ -372,6 +447,7 @@ def _pclntab(f: BinaryIO, layout: ElfLayout) -> tuple[pclntab.FuncTable | None, 
                 lambda o, n: read_at(f, start + o, max(0, min(n, size - o))),
                 size,
                 lambda o, n: read_transient(f, start + o, max(0, min(n, size - o))),
+                shares=shares,
             ), None
         data = _search_pclntab(f, layout)
         return (pclntab.decode(data) if data else None), None

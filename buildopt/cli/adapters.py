@@ -69,6 +69,7 @@ def inspect(
     packages: str = "",
     jobs: str = "",
     dwarf: bool = False,
+    attribution: bool = False,
 ) -> int:
     """Exact facts of ELF files: sections by category, linking, symbols, DWARF, Go packages."""
     from buildopt.cli.inspect import inspect_command
@@ -79,6 +80,7 @@ def inspect(
         packages=count("--packages", packages, 15),
         jobs=count("--jobs", jobs, 1, least=1) if jobs else None,
         dwarf=dwarf,
+        attribution=attribution,
     )
 
 

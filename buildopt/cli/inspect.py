@@ -29,6 +29,7 @@ def inspect_command(
     packages: int = 15,
     jobs: int | None = None,
     dwarf: bool = False,
+    attribution: bool = False,
 ) -> int:
     """``buildopt inspect``: facts of every file; a bad file is reported, the others still are.
 
@@ -46,7 +47,7 @@ def inspect_command(
     if jobs is not None and jobs < 1:
         raise UsageError(f"--jobs {jobs}: expected 1 or more")
     if not as_json:
-        return _show_inspections(files, packages, dwarf)
+        return _show_inspections(files, packages, dwarf, attribution)
     workers = jobs or available_cpus()
     # Largest first, so that the last items taken are small and the processes end together.
     order = sorted(range(len(files)), key=lambda i: -_size_or_zero(files[i]))
@@ -62,7 +63,10 @@ def inspect_command(
         # (benchmarks/bench_inspect.py: -2.5 ms of ~133 ms, -7 ms CPU).
         gc.freeze()
         decodes = Job(
-            "facts", functools.partial(_inspect_one, dwarf=dwarf), files, TaskQueue(order)
+            "facts",
+            functools.partial(_inspect_one, dwarf=dwarf, attribution=attribution),
+            files,
+            TaskQueue(order),
         )
         # Every process decodes while there are files to decode, then hashes what is left.
         helpers += [Helper([decodes, hashes]) for _ in range(workers - 1)]
@@ -103,14 +107,14 @@ def _load_decoder() -> None:
     import buildopt.binary.inspect  # noqa: F401
 
 
-def _inspect_one(path: str, dwarf: bool = False) -> list[str]:
+def _inspect_one(path: str, dwarf: bool = False, attribution: bool = False) -> list[str]:
     """["ok", the inspect/1 object of the file as JSON text, its sha256 UNHASHED] or
     ["error", why it cannot be read]."""
     from buildopt.binary.elf.reader import NotElfError
     from buildopt.binary.inspect import inspect_file
 
     try:
-        facts = inspect_file(path, lambda: "0" * 64, dwarf=dwarf)
+        facts = inspect_file(path, lambda: "0" * 64, dwarf=dwarf, attribution=attribution)
     except NotElfError as exc:
         return ["error", exc.message]
     return ["ok", _encode()(facts).decode()]
@@ -137,7 +141,7 @@ def _sha256_of(path: str) -> list[str]:
         return ["error", f"{path}: {exc.strerror or exc}"]
 
 
-def _show_inspections(files: Sequence[str], packages: int, dwarf: bool) -> int:
+def _show_inspections(files: Sequence[str], packages: int, dwarf: bool, attribution: bool) -> int:
     failed = False
     with _digests(files) as digests:
         from buildopt.binary.elf.reader import NotElfError
@@ -147,7 +151,7 @@ def _show_inspections(files: Sequence[str], packages: int, dwarf: bool) -> int:
         console = report.make_console()
         for path, digest in zip(files, digests, strict=True):
             try:
-                facts = inspect_file(path, digest, dwarf=dwarf)
+                facts = inspect_file(path, digest, dwarf=dwarf, attribution=attribution)
             except NotElfError as exc:
                 failed = True
                 print(f"error: {exc.message}", file=sys.stderr, flush=True)

@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from buildopt.binary.facts import DwarfUnits, Inspection
+from buildopt.binary.facts import Attribution, DwarfUnits, Inspection
 from buildopt.config.units import format_size
 from buildopt.output.tables import Cell, CellLike, Column, render
 from buildopt.pipeline.plan import Plan, Step
@@ -294,6 +294,62 @@ def show_inspection(console: Console, facts: Inspection, packages: int) -> None:
         _show_packages(console, facts, packages)
     if facts.dwarf.by_package and packages:
         _show_dwarf_packages(console, facts.dwarf.by_package, packages)
+    if facts.attribution is not None:
+        _show_attribution(console, facts.attribution, packages)
+
+
+def _show_attribution(console: Console, whole: Attribution, limit: int) -> None:
+    """Every byte of the file: the largest packages with their parts, then every bucket."""
+    size = max(1, whole.file_bytes)
+    columns = [
+        Column("owner", keep=True),
+        Column("file bytes", right=True, keep=True),
+        Column("share", right=True, keep=True),
+        Column("code", right=True, drop=4),
+        Column("pclntab", right=True, drop=3),
+        Column("rodata", right=True, drop=2),
+        Column("data", right=True, drop=1),
+        Column("module", drop=5),
+    ]
+    rows: list[list[CellLike]] = [
+        [
+            p.package,
+            format_size(p.file_bytes),
+            f"{100 * p.file_bytes / size:.1f}%",
+            format_size(p.code_bytes),
+            format_size(p.pclntab_bytes),
+            format_size(p.rodata_bytes),
+            format_size(p.data_bytes),
+            p.module,
+        ]
+        for p in whole.by_package[:limit]
+    ]
+    rest = whole.by_package[limit:]
+    if rest:
+        others = sum(p.file_bytes for p in rest)
+        rows.append(
+            [
+                f"({len(rest)} more packages)",
+                format_size(others),
+                f"{100 * others / size:.1f}%",
+                *["" for _ in range(5)],
+            ]
+        )
+    rows += [
+        [
+            Cell(f"[{b.name}]", "dim"),
+            format_size(b.file_bytes),
+            f"{100 * b.file_bytes / size:.1f}%",
+            *["" for _ in range(5)],
+        ]
+        for b in whole.buckets
+    ]
+    packages = whole.file_bytes_attributed_to_packages
+    title = (
+        f"every byte of the file: {100 * packages / size:.1f}% to {len(whole.by_package)} "
+        f"packages, the rest [in buckets]"
+    )
+    render(console, title, columns, rows)
 
 
 def _show_dwarf_packages(console: Console, units: Sequence[DwarfUnits], limit: int) -> None:

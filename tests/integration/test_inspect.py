@@ -672,3 +672,141 @@ def test_package_paths_are_shown_as_imported(go: str, tmp_path: Path) -> None:
     assert dotted & names <= by_dwarf
     assert not any("%" in n for n in names | by_symbols)
     assert {p.module for p in facts.packages if p.package in dotted} == {"std"}
+
+
+# --- whole-file attribution (inspect --attribution) -------------------------------------------
+
+
+def check_attribution(facts: Inspection, pclntab_size: int | None) -> None:
+    """Every byte once: packages and buckets add up to the file; nothing negative; the
+    .gopclntab section is split into package shares and its buckets exactly."""
+    whole = facts.attribution
+    assert whole is not None
+    packages = sum(p.file_bytes for p in whole.by_package)
+    assert packages == whole.file_bytes_attributed_to_packages
+    assert packages + sum(b.file_bytes for b in whole.buckets) == whole.file_bytes == facts.size
+    for p in whole.by_package:
+        parts = (p.code_bytes, p.pclntab_bytes, p.rodata_bytes, p.data_bytes, p.bss_bytes)
+        assert min(parts) >= 0 and p.file_bytes == sum(parts[:4]), p
+        assert "%" not in p.package and p.package != "(generated)"
+    buckets = {b.name: b.file_bytes for b in whole.buckets}
+    assert all(n > 0 for n in buckets.values())
+    if pclntab_size is not None and "pclntab (not split)" not in buckets:
+        split = sum(p.pclntab_bytes for p in whole.by_package) + sum(
+            n for name, n in buckets.items() if name.startswith("pclntab")
+        )
+        # C functions' shares are in the C bucket, the generated functions' in "generated"
+        assert split <= pclntab_size
+        assert pclntab_size - split <= buckets.get("C and other non-Go code", 0) + buckets.get(
+            "generated", 0
+        )
+
+
+def section_size(path: Path, name: str) -> int | None:
+    return next((size for n, size, _ in readelf_sections(path) if n == name), None)
+
+
+@pytest.mark.parametrize("name", [s.name for s in GO_SPECS])
+def test_every_byte_has_one_owner(go_binaries: dict[str, Path], name: str) -> None:
+    """On every reference binary (seven architectures, big-endian mips and ppc64, cgo,
+    external linking, PIE, stripped): the owners' bytes add up to the file size."""
+    path = go_binaries[name]
+    facts = inspect_file(path, attribution=True)
+    check_attribution(facts, section_size(path, ".gopclntab"))
+    assert not [w for w in facts.warnings if "not attributed" in w or "not split" in w]
+    whole = facts.attribution
+    assert whole is not None
+    # the code of a package is what the function table says it is (C functions apart)
+    code = {p.package: p.code_bytes for p in whole.by_package if p.code_bytes}
+    named = {p.package: p.text_bytes for p in facts.packages if p.package in code}
+    assert code == named
+    if facts.linking.stripped:  # no symbols: the data sections are buckets
+        assert all(p.rodata_bytes == p.data_bytes == 0 for p in whole.by_package)
+
+
+def test_old_go_releases_are_split_too(old_go_binaries: dict[str, Path]) -> None:
+    """Go 1.18 (a _func of 40 bytes) and 1.20 (44, with startLine) lay the table out
+    differently; both are split exactly."""
+    for name, path in old_go_binaries.items():
+        facts = inspect_file(path, attribution=True)
+        check_attribution(facts, section_size(path, ".gopclntab"))
+        assert facts.attribution is not None
+        buckets = {b.name for b in facts.attribution.buckets}
+        assert "pclntab (not split)" not in buckets, name
+
+
+def test_c_files_are_all_buckets(c_binaries: dict[str, Path]) -> None:
+    for name, path in c_binaries.items():
+        facts = inspect_file(path, attribution=True)
+        check_attribution(facts, None)
+        assert facts.attribution is not None
+        assert facts.attribution.by_package == (), name
+
+
+def test_c_code_of_a_cgo_build_is_its_own_owner(go_binaries: dict[str, Path]) -> None:
+    """The C functions of a cgo build have no Go compilation unit: they were packages named
+    after the C function (x_cgo_munmap.cold in module std) or "(generated)"."""
+    for name in ("cgo", "external", "pie"):
+        whole = inspect_file(go_binaries[name], attribution=True).attribution
+        assert whole is not None
+        buckets = {b.name: b.file_bytes for b in whole.buckets}
+        assert buckets["C and other non-Go code"] > 1000, name
+        assert not [p.package for p in whole.by_package if p.package.startswith(("x_cgo", "_cgo"))]
+
+
+def readelf_symbols_by_class(path: Path, categories: dict[str, str]) -> dict[str, list[int]]:
+    """{package: [rodata, data, bss]} from readelf -sW: each sized symbol by its section's
+    category (the inspector's, by section name) and debug/gosym's package rule."""
+    names = {}
+    for line in readelf("-SW", str(path)).splitlines():
+        m = re.match(r"\s*\[\s*(\d+)\]\s+(\S+)", line)
+        if m:
+            names[m.group(1)] = m.group(2)
+    column = {"rodata": 0, "data": 1, "bss": 2}
+    sums: dict[str, list[int]] = {}
+    listing = readelf("-sW", str(path))
+    for line in listing[listing.find("Symbol table '.symtab'") :].splitlines():
+        fields = line.split(None, 7)
+        if len(fields) == 8 and fields[0].endswith(":") and fields[6].isdigit():
+            size = int(fields[2], 16) if fields[2].startswith("0x") else int(fields[2])
+            k = column.get(categories.get(names.get(fields[6], ""), ""))
+            # a C compiler's static ("completed.0") has no Go package
+            static = re.fullmatch(r"[^/.]+\.[0-9]+", fields[7])
+            if size and k is not None and not static:
+                package = package_path(package_of(fields[7].encode()))
+                if package.startswith("$"):  # the compiler's constants: $f64.3ff0...
+                    package = "(generated)"
+                sums.setdefault(package, [0, 0, 0])[k] += size
+    return sums
+
+
+@pytest.mark.parametrize("name", ["nocgo", "cgo", "arm64", "386", "ppc64"])
+def test_data_by_package_agrees_with_readelf(go_binaries: dict[str, Path], name: str) -> None:
+    path = go_binaries[name]
+    facts = inspect_file(path, attribution=True)
+    assert facts.attribution is not None
+    categories = {s.name: s.category for s in facts.sections}
+    expected = readelf_symbols_by_class(path, categories)
+    expected.pop("(generated)", None)
+    ours = {
+        p.package: [p.rodata_bytes, p.data_bytes, p.bss_bytes]
+        for p in facts.attribution.by_package
+        if p.rodata_bytes or p.data_bytes or p.bss_bytes
+    }
+    assert ours == {p: v for p, v in expected.items() if any(v)}
+
+
+def test_attribution_in_the_json(go_binaries: dict[str, Path]) -> None:
+    done = buildopt(["inspect", "--json", "--attribution", str(go_binaries["stripped"])])
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)
+    jsonschema.validate(data, load_schema("buildopt.inspect/1"))
+    whole = data["binaries"][0]["attribution"]
+    assert whole["file_bytes"] == go_binaries["stripped"].stat().st_size
+    assert whole["file_bytes_attributed_to_packages"] > 0.7 * whole["file_bytes"]
+    plain = json.loads(buildopt(["inspect", "--json", str(go_binaries["stripped"])]).stdout)
+    assert "attribution" not in plain["binaries"][0]  # only when asked: it costs ~5 us a function
+    people = buildopt(
+        ["inspect", "--attribution", str(go_binaries["stripped"])], env={"COLUMNS": "200"}
+    )
+    assert "every byte of the file:" in people.stdout and "[pclntab source files]" in people.stdout

@@ -137,6 +137,12 @@ def test_attribute_equals_the_rule_on_every_name(
     assert attribute(blob, *shuffled, old, inits=False) == {
         package: [size, count, 0] for package, (size, count, _) in expected.items()
     }
+    # Extra columns are summed per package as the sizes are: here twice and three times them.
+    doubled = [2 * s for s in shuffled[1]], [3 * s for s in shuffled[1]]
+    assert attribute(blob, *shuffled, old, extra=doubled) == {
+        package: [size, count, init, 2 * size, 3 * size]
+        for package, (size, count, init) in expected.items()
+    }
 
 
 def test_attribute_on_a_table_without_final_nul() -> None:

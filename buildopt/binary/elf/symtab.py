@@ -10,6 +10,7 @@ from __future__ import annotations
 import array
 import itertools
 import operator
+import re
 import struct
 import sys
 from typing import BinaryIO, Literal
@@ -29,6 +30,16 @@ class Symbols(msgspec.Struct, frozen=True):
     symtab_bytes: int
     strtab_bytes: int
     by_package: tuple[tuple[str, int], ...]  # (package, bytes), largest first
+    # with classes: {package: (rodata, data, bss bytes)} (GENERATED for type:, go: symbols)
+    by_class: dict[str, tuple[int, int, int]] | None = None
+
+
+# A C static in .strtab: one name part without a slash, a dot and digits ("completed.0").
+C_STATIC = re.compile(rb"(?<=\0)[^\0/.]+\.[0-9]+(?=\0)")
+_start = operator.methodcaller("start")
+
+# Section classes for read_symbols(classes=...): which column a symbol in it counts in.
+NONE, RODATA, DATA, BSS = 0, 1, 2, 3
 
 
 NO_SYMBOLS = Symbols(0, 0, 0, ())
@@ -73,11 +84,16 @@ class SymbolTable(msgspec.Struct, frozen=True):
     strtab_bytes: int
     strtab: bytes
     name_offsets: list[int]  # where each kept symbol's name starts in strtab
-    sizes: list[int]
+    sizes: list[int]  # file bytes (0 for a symbol in a NOBITS section)
+    by_class: tuple[list[int], list[int], list[int]] = ([], [], [])  # rodata, data, bss sizes
 
 
-def decode_symbols(f: BinaryIO, layout: ElfLayout) -> SymbolTable | None:
-    """Names and sizes of the .symtab symbols that hold file bytes (not in .bss, not UND/ABS)."""
+def decode_symbols(
+    f: BinaryIO, layout: ElfLayout, classes: bytes | None = None
+) -> SymbolTable | None:
+    """Names and sizes of the .symtab symbols that hold file bytes (not in .bss, not UND/ABS);
+    with ``classes`` (a class per section index: NONE, RODATA, DATA, BSS), also those of
+    the BSS sections, and each symbol's size in the column of its section's class."""
     index = next((i for i, s in enumerate(layout.sections) if s.type == "SHT_SYMTAB"), None)
     if index is None:
         return None
@@ -93,23 +109,57 @@ def decode_symbols(f: BinaryIO, layout: ElfLayout) -> SymbolTable | None:
     for i, section in enumerate(layout.sections[:SHN_LORESERVE]):
         holds_bytes[i] = i > 0 and section.type != "SHT_NOBITS"
     in_file = gather(holds_bytes, shndx)
-    kept = list(map(operator.mul, in_file, sizes))  # the size where kept, else 0
-    kept_names = list(itertools.compress(names, kept))
-    kept_sizes = list(filter(None, kept))
     strtab_bytes = strtab.size if strtab else 0
     count = len(data) // entry
-    return SymbolTable(count, symtab.size, strtab_bytes, strings, kept_names, kept_sizes)
+    if classes is None:
+        kept = list(map(operator.mul, in_file, sizes))  # the size where kept, else 0
+        kept_names = list(itertools.compress(names, kept))
+        kept_sizes = list(filter(None, kept))
+        return SymbolTable(count, symtab.size, strtab_bytes, strings, kept_names, kept_sizes)
+    every_kind = gather(classes, shndx)
+    counted = list(map(operator.or_, in_file, every_kind))
+    wanted = list(map(operator.and_, map(bool, counted), map(bool, sizes)))
+    if strings:  # a C compiler's static ("completed.0"): no Go name ends in ".<digits>"
+        statics = set(map(_start, C_STATIC.finditer(strings)))
+        if statics:
+            not_static = map(operator.not_, map(statics.__contains__, names))
+            wanted = list(map(operator.and_, wanted, not_static))
+    kinds = list(itertools.compress(every_kind, wanted))
+    kept_sizes = list(itertools.compress(sizes, wanted))
+
+    def column(kind: int) -> list[int]:
+        return list(map(operator.mul, kept_sizes, map(operator.eq, kinds, itertools.repeat(kind))))
+
+    columns_of = (column(RODATA), column(DATA), column(BSS))
+    return SymbolTable(
+        count,
+        symtab.size,
+        strtab_bytes,
+        strings,
+        list(itertools.compress(names, wanted)),
+        list(map(operator.mul, kept_sizes, itertools.compress(in_file, wanted))),
+        columns_of,
+    )
 
 
-def read_symbols(f: BinaryIO, layout: ElfLayout, old_prefixes: bool) -> Symbols:
-    """Symbol facts of .symtab, with the file bytes of its symbols per Go package."""
-    table = decode_symbols(f, layout)
+def read_symbols(
+    f: BinaryIO, layout: ElfLayout, old_prefixes: bool, classes: bytes | None = None
+) -> Symbols:
+    """Symbol facts of .symtab, with the file bytes of its symbols per Go package; with
+    ``classes`` (see decode_symbols), also their rodata, data and bss bytes per package."""
+    table = decode_symbols(f, layout, classes)
     if table is None:
         return NO_SYMBOLS
+    extra = table.by_class if classes is not None else ()
     try:
-        totals = attribute(table.strtab, table.name_offsets, table.sizes, old_prefixes, False)
+        totals = attribute(
+            table.strtab, table.name_offsets, table.sizes, old_prefixes, False, extra=extra
+        )
     except ValueError:  # a corrupt name offset: the sizes still count
-        totals = {b"?": [sum(table.sizes), len(table.sizes), 0]}
-    by_package = {package_path(p): row[0] for p, row in totals.items()}
+        totals = {b"?": [sum(table.sizes), len(table.sizes), 0, *map(sum, extra)]}
+    by_package = {package_path(p): row[0] for p, row in totals.items() if row[0]}
     ranked = tuple(sorted(by_package.items(), key=lambda kv: (-kv[1], kv[0])))
-    return Symbols(table.count, table.symtab_bytes, table.strtab_bytes, ranked)
+    by_class = None
+    if classes is not None:
+        by_class = {package_path(p): (row[3], row[4], row[5]) for p, row in totals.items()}
+    return Symbols(table.count, table.symtab_bytes, table.strtab_bytes, ranked, by_class)

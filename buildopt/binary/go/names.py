@@ -83,8 +83,11 @@ def attribute(
     sizes: Sequence[int],
     old_prefixes: bool,
     inits: bool = True,
+    *,
+    extra: Sequence[Sequence[int]] = (),
 ) -> dict[bytes, list[int]]:
-    """Sum sizes per package: ``{package: [bytes, count, init bytes]}``.
+    """Sum sizes per package: ``{package: [bytes, count, init bytes, *extra sums]}``; each
+    column of ``extra`` (one value per entry, as sizes) is summed per package the same way.
 
     ``blob`` is a table of NUL-terminated names (.strtab, the pclntab's funcnametab) and
     ``offsets[i]`` is where the name of the entry of ``sizes[i]`` starts in it. The result is
@@ -98,12 +101,14 @@ def attribute(
     """
     table = blob if blob.endswith(b"\0") else bytes(blob) + b"\0"  # copy only when needed
     offsets, sizes = list(offsets), list(sizes)
-    if len(offsets) != len(sizes):
+    columns = [list(c) for c in extra]
+    if any(len(c) != len(offsets) for c in (sizes, *columns)):
         raise ValueError("offsets and sizes differ in length")
     in_order = sorted(offsets)  # ~5x faster than a pairwise check when already sorted
     if in_order != offsets:  # tables are mostly in name order
         order = sorted(range(len(offsets)), key=offsets.__getitem__)
         offsets, sizes = in_order, list(gather(sizes, order))
+        columns = [list(gather(c, order)) for c in columns]
     if offsets and (offsets[-1] > len(blob) or offsets[0] < 0):
         raise ValueError(f"string offset {offsets[-1]} is past the end of its table")
     if offsets and offsets[-1] == len(table):  # just past a table that ends with NUL: ""
@@ -112,16 +117,25 @@ def attribute(
     # The byte before each name: 0 where names start. (One copy of the table, shifted by a
     # byte, costs less than subtracting 1 from every offset.)
     before = gather(b"\0" + table, offsets)
+    width = 3 + len(columns)
     if before.count(0) != len(before):
         inside = list(map(bool, before))
-        for offset, size in zip(compress(offsets, inside), compress(sizes, inside), strict=True):
+        rows = zip(
+            compress(offsets, inside),
+            compress(sizes, inside),
+            *(compress(c, inside) for c in columns),
+            strict=True,
+        )
+        for offset, size, *more in rows:
             name = table[offset : table.index(0, offset)]
             package = package_of(name, old_prefixes)
-            _add(totals, package, size, 1, size if inits and is_init_of(name, package) else 0)
+            init = size if inits and is_init_of(name, package) else 0
+            _add(totals, package, [size, 1, init, *more], width)
         outside = list(map(operator.not_, inside))
         offsets, sizes = list(compress(offsets, outside)), list(compress(sizes, outside))
+        columns = [list(compress(c, outside)) for c in columns]
     if offsets:
-        _add_runs(totals, Runs.of(table, old_prefixes, inits), offsets, sizes)
+        _add_runs(totals, Runs.of(table, old_prefixes, inits), offsets, sizes, columns)
     return totals
 
 
@@ -135,21 +149,22 @@ def _add_runs(
     runs: Runs,
     offsets: list[int],
     sizes: list[int],
+    columns: Sequence[list[int]] = (),
 ) -> None:
     """Add each run's entries (offsets sorted) to its package, one addition per run."""
     firsts = [*map(bisect_left, repeat(offsets), runs.starts), len(offsets)]
-    cumulative = list(accumulate(sizes, initial=0))
-    run_bytes = map(operator.sub, gather(cumulative, firsts[1:]), gather(cumulative, firsts))
+
+    def per_run(values: list[int]) -> list[int]:
+        cumulative = list(accumulate(values, initial=0))
+        return list(map(operator.sub, gather(cumulative, firsts[1:]), gather(cumulative, firsts)))
+
+    run_bytes = per_run(sizes)
+    run_more = [per_run(c) for c in columns]
     run_counts = list(map(operator.sub, firsts[1:], firsts))
-    rows = zip(runs.packages, run_bytes, run_counts, runs.inits, strict=True)
-    for package, size, count, init in compress(rows, run_counts):
-        row = totals.get(package)
-        if row is None:
-            row = totals[package] = [0, 0, 0]
-        row[0] += size
-        row[1] += count
-        if init:
-            row[2] += size
+    width = 3 + len(columns)
+    rows = zip(runs.packages, run_bytes, run_counts, runs.inits, *run_more, strict=True)
+    for package, size, count, init, *more in compress(rows, run_counts):
+        _add(totals, package, [size, count, size if init else 0, *more], width)
 
 
 def _pattern(generated: bytes, inits: bool) -> re.Pattern[bytes]:
@@ -282,11 +297,10 @@ def _suspects(texts: list[bytes], dotted: list[bytes]) -> list[int]:
     return suspects
 
 
-def _add(totals: dict[bytes, list[int]], package: bytes, size: int, count: int, init: int) -> None:
+def _add(totals: dict[bytes, list[int]], package: bytes, values: list[int], width: int) -> None:
     row = totals.get(package)
     if row is None:
-        totals[package] = [size, count, init]
+        totals[package] = values
     else:
-        row[0] += size
-        row[1] += count
-        row[2] += init
+        for i in range(width):
+            row[i] += values[i]

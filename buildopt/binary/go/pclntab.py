@@ -22,8 +22,9 @@ import array
 import operator
 import struct
 import sys
-from collections.abc import Callable
-from itertools import repeat
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable, Sequence
+from itertools import accumulate, chain, compress, repeat
 from typing import Literal
 
 import msgspec
@@ -41,6 +42,20 @@ class PclntabError(ValueError):
     """The table is not a pclntab buildopt can read, or it is corrupt."""
 
 
+NO_UNIT = 0xFFFFFFFF  # a _func's cuOffset when it has no Go compilation unit: C code
+
+
+class Layout(msgspec.Struct, frozen=True):
+    """Where a Go 1.18+ pclntab section's bytes go, function by function (see shares_of)."""
+
+    shares: tuple[int, ...]  # per function: functab entry, _func record, pc tables, func data
+    units: tuple[int, ...]  # per function: its compilation unit (NO_UNIT: C code)
+    header: int  # the header and the functab's end marker
+    file_tables: int  # cutab and filetab: the source files of each compilation unit
+    lookup: int  # runtime.findfunctab, the pc -> function buckets (Go 1.22+: in this section)
+    unowned: int  # bytes before the first pc table or func data, and alignment
+
+
 class FuncTable(msgspec.Struct, frozen=True):
     format: str  # the first Go release of this layout: "1.2", "1.16", "1.18" or "1.20"
     ptr_size: int
@@ -48,6 +63,8 @@ class FuncTable(msgspec.Struct, frozen=True):
     funcnames: bytes  # the NUL-terminated name table (funcnametab)
     name_offsets: tuple[int, ...]  # where each function's name starts in funcnames
     sizes: tuple[int, ...]
+    size: int = 0  # bytes of the whole table (the section holding it)
+    layout: Layout | None = None  # Go 1.18+ only
 
     @property
     def old_prefixes(self) -> bool:
@@ -96,30 +113,40 @@ Reader = Callable[[int, int], bytes]  # (offset, size) -> the table's bytes ther
 TransientReader = Callable[[int, int], "bytes | memoryview"]  # the same, valid until next call
 
 
-def decode(data: bytes) -> FuncTable:
+def decode(data: bytes, *, shares: bool = False) -> FuncTable:
     """Every function's name and size, from the bytes of a pclntab."""
-    return decode_from(lambda offset, size: data[offset : offset + size], len(data))
+    return decode_from(lambda offset, size: data[offset : offset + size], len(data), shares=shares)
 
 
 def decode_from(
-    read: Reader, size: int, read_transient: TransientReader | None = None
+    read: Reader,
+    size: int,
+    read_transient: TransientReader | None = None,
+    *,
+    shares: bool = False,
 ) -> FuncTable:
     """decode, reading only the parts it needs: the header, the function names and the function
     table with its _func records - not the pc-value, file and unit tables (~40% of the bytes).
     ``read_transient`` may return a view that is valid until its next call (a reused buffer):
-    it reads the function table, which is decoded at once and dropped."""
+    it reads the function table, which is decoded at once and dropped. ``shares`` adds the
+    Layout: which bytes of the table each function owns (Go 1.18+; costly, see shares_of)."""
     head = read(0, 8 + 8 * 8)
     found = header(head)
     if found is None:
         raise PclntabError("not a Go pclntab (bad magic or header)")
     try:
-        return _decode(read, read_transient or read, size, head, found)
+        return _decode(read, read_transient or read, size, head, found, shares)
     except (struct.error, IndexError) as exc:
         raise PclntabError(f"corrupt pclntab: {exc}") from exc
 
 
-def _decode(
-    read: Reader, read_transient: TransientReader, size: int, head: bytes, found: tuple[int, str]
+def _decode(  # noqa: PLR0917 - the private step of decode_from
+    read: Reader,
+    read_transient: TransientReader,
+    size: int,
+    head: bytes,
+    found: tuple[int, str],
+    shares: bool,
 ) -> FuncTable:
     magic, order = found
     ptr = head[7]
@@ -163,7 +190,145 @@ def _decode(
     funcnametab = bytes(region) if magic == MAGIC_12 else read(funcnames, names_end - funcnames)
     if nameoffs and max(nameoffs) > len(funcnametab):
         raise PclntabError(f"function name offset {max(nameoffs)} is out of range")
-    return FuncTable(GO_VERSIONS[magic], ptr, head[6], funcnametab, nameoffs, sizes)
+    layout = None
+    if shares and magic in (MAGIC_118, MAGIC_120):
+        layout = shares_of(
+            region,
+            order=order,
+            at=table - base,
+            funcoffs=funcoffs,
+            entries=entries,
+            words=words,
+            size=size,
+            magic=magic,
+        )
+    return FuncTable(GO_VERSIONS[magic], ptr, head[6], funcnametab, nameoffs, sizes, size, layout)
+
+
+def shares_of(
+    region: bytes | memoryview,
+    *,
+    order: str,
+    at: int,
+    funcoffs: list[int],
+    entries: list[int],
+    words: tuple[int, ...],
+    size: int,
+    magic: int,
+) -> Layout:
+    """Which bytes of a Go 1.18+ pclntab section each function owns (cmd/link/internal/ld/
+    pcln.go): its functab entry (8 bytes), its _func record (to the next one), its pc-value
+    tables and, where the section holds them (Go 1.22+: go:func.*), its func data.
+
+    The linker writes the pc-value tables function by function, each table once (a function
+    whose table equals an earlier one's refers back to it): a function owns the tables from
+    the end of the previous functions' last table to the end of its own last one. Func data
+    is not written in function order: each piece belongs to the first function that refers to
+    it. A piece or table is as long as the distance to the next one.
+    ``region`` holds the section from ``at`` (the function table) to its end; every step is a
+    C-level pass over the columns (inspect's speed bound: no Python loop per function).
+    """
+    nfunc = len(funcoffs)
+    if not nfunc:
+        return Layout((), (), size, 0, 0, 0)
+    names_at, units_at, pctab_at, functab_at = words[3], words[4], words[6], words[7]
+    record = 44 if magic == MAGIC_120 else 40  # the _func struct: Go 1.20 added startLine
+    npcdata = u32_at(region, order, at + 28, funcoffs)
+    units = u32_at(region, order, at + 32, funcoffs)
+    last_byte = record - 1 if order == "<" else record - 4  # nfuncdata: the struct's last byte
+    nfuncdata = gather(region, list(map(operator.add, funcoffs, repeat(at + last_byte))))
+    if max(npcdata) > 1024:
+        raise PclntabError(f"implausible pc-data count {max(npcdata)}")
+    starts = list(map(operator.add, funcoffs, repeat(record)))  # the pc-data offsets
+    pcdata_ends = list(map(operator.add, starts, map(operator.mul, npcdata, repeat(4))))
+    # pc tables, in the order the linker wrote them: sp, file, line, then the pc-data tables
+    where = list(
+        chain.from_iterable(
+            map(
+                chain,
+                map(range, _plus(funcoffs, 16), _plus(funcoffs, 28), repeat(4)),
+                map(range, starts, pcdata_ends, repeat(4)),
+            )
+        )
+    )
+    flat = u32_at(region, order, at, where)
+    pctab_size = functab_at - pctab_at
+    tables = sorted(set(flat))
+    if tables and tables[0] == 0:
+        del tables[0]  # 0: no table
+    if tables and tables[-1] >= pctab_size:
+        raise PclntabError("a pc-value table offset is out of range")
+    last_of = list(accumulate(map(operator.add, npcdata, repeat(3)), initial=0))[1:]
+    reach = gather(list(accumulate(flat, max)), [i - 1 for i in last_of])  # highest so far
+    ends = [*tables, pctab_size]
+    table_end = gather(ends, list(map(bisect_right, repeat(tables), reach)))
+    owned = list(map(operator.sub, table_end, [tables[0] if tables else 0, *table_end[:-1]]))
+    # _func records: to the next record; the last one by its own length
+    functab_end = funcoffs[-1] + record + 4 * (npcdata[-1] + nfuncdata[-1])
+    records = list(map(operator.sub, [*funcoffs[1:], functab_end], funcoffs))
+    if min(records) < 0:
+        raise PclntabError("_func records are not in function order")
+    # Since Go 1.22 the section goes on with go:func.* (func data) and runtime.findfunctab,
+    # whose length follows from the text's: 4 bytes per 4096-byte bucket, 1 per 256 bytes.
+    tail = size - (functab_at + functab_end)
+    text = entries[-1] - entries[0]
+    lookup = 4 * -(-text // 4096) + -(-text // 256)
+    gofunc = tail - lookup if tail > lookup else 0
+    data_owned = _funcdata_owned(
+        region, order, at, firsts=pcdata_ends, counts=nfuncdata, gofunc=gofunc
+    )
+    shares = tuple(
+        map(
+            operator.add,
+            map(operator.add, owned, records),
+            map(operator.add, data_owned, repeat(8)),
+        )
+    )
+    accounted = names_at + 4 + (pctab_at - names_at) + sum(shares) + (lookup if gofunc else 0)
+    return Layout(
+        shares=shares,
+        units=tuple(units),
+        header=names_at + 4,
+        file_tables=pctab_at - units_at,
+        lookup=lookup if gofunc else 0,
+        unowned=size - accounted,
+    )
+
+
+def _plus(values: list[int], k: int) -> map[int]:
+    return map(operator.add, values, repeat(k))
+
+
+def _funcdata_owned(
+    region: bytes | memoryview,
+    order: str,
+    at: int,
+    *,
+    firsts: list[int],
+    counts: Sequence[int],
+    gofunc: int,
+) -> list[int]:
+    """Per function, the bytes of go:func.* (``gofunc`` bytes, right after the functab) whose
+    pieces it is the first to refer to (its func data offsets start at ``firsts``, ``counts``
+    of them); all 0 when the section does not hold go:func.*."""
+    nfunc = len(firsts)
+    if not gofunc:
+        return [0] * nfunc
+    ends = map(operator.add, firsts, map(operator.mul, counts, repeat(4)))
+    where = list(chain.from_iterable(map(range, firsts, ends, repeat(4))))
+    found = u32_at(region, order, at, where) if where else ()
+    owners = list(chain.from_iterable(map(repeat, range(nfunc), counts)))
+    real = list(map(operator.lt, found, repeat(gofunc)))  # ^0: none
+    offsets, owners = list(compress(found, real)), list(compress(owners, real))
+    first = dict(zip(reversed(offsets), reversed(owners), strict=True))
+    pieces = sorted(first)
+    lengths = list(map(operator.sub, [*pieces[1:], gofunc], pieces))
+    piece_owner = list(map(first.__getitem__, pieces))
+    by_owner = sorted(range(len(pieces)), key=piece_owner.__getitem__)
+    cumulative = list(accumulate(gather(lengths, by_owner), initial=0))
+    bounds = list(map(bisect_left, repeat(gather(piece_owner, by_owner)), range(nfunc + 1)))
+    sums = gather(cumulative, bounds)
+    return list(map(operator.sub, sums[1:], sums))
 
 
 def _pairs(data: bytes | memoryview, at: int, count: int, fmt: str) -> tuple[list[int], list[int]]:

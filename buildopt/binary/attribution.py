@@ -1,0 +1,249 @@
+"""Every byte of an ELF file to exactly one owner: a Go package, or a bucket that says what the
+bytes are (headers, alignment, C code, runtime metadata, symbol tables, DWARF, ...).
+
+The file is first cut into the categories of ``inspect.totals`` (each byte once: headers,
+padding between sections, code, read-only data, data, Go metadata, symbol tables, DWARF,
+dynamic linking, other). Each category is then shared out:
+
+* **code**: every Go function's bytes (from the pclntab: to the next function, its alignment
+  padding included) to the package of its name; functions with no Go compilation unit are C
+  (cgo, the external linker's C runtime); the rest of the code sections is C and other
+  non-Go code too.
+* **Go metadata**: the .gopclntab section by its parts (pclntab.shares_of): each function's
+  functab entry, _func record, pc-value tables and func data, and each name in the name table,
+  to its package; the header, the source-file tables and the pc lookup table are buckets. The
+  other Go metadata sections (.typelink, .itablink, .go.buildinfo, ...) are a bucket.
+* **read-only data, data** (and bss, which is memory, not file): each .symtab symbol to the
+  package of its name; symbols of no package (``type:``, ``go:``: type descriptors, strings,
+  func data) are the "generated" bucket, bytes no symbol covers are a bucket. Without a symbol
+  table (stripped) these categories are buckets.
+
+What a category's packages get never exceeds it: if it would (a table that does not match its
+sections), the whole category goes to its bucket and a warning says so.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections import defaultdict
+from collections.abc import Mapping
+from itertools import accumulate, compress
+
+from buildopt.binary.elf.symtab import Symbols
+from buildopt.binary.facts import Attribution, Bucket, PackageShare
+from buildopt.binary.go.names import GENERATED, attribute, module_of, package_path
+from buildopt.binary.go.pclntab import NO_UNIT, FuncTable
+
+BUCKETS = {
+    "ELF headers": "the ELF header, the program headers and the section headers",
+    "section alignment": "padding between sections, for their alignment",
+    "C and other non-Go code": "functions compiled from C (cgo, the external linker's C "
+    "runtime) with their function-table entries, and code outside any Go function",
+    "generated": "what no package owns by its name: type descriptors, strings and func data "
+    "(type:, go: symbols), compiler-made functions, C symbols and assembly data without a "
+    "package prefix (K256)",
+    "pclntab header and lookup": "the .gopclntab header, the end of its function table, and "
+    "runtime.findfunctab (pc -> function buckets)",
+    "pclntab source files": "the .gopclntab file tables: each compilation unit's source files",
+    "pclntab unowned": ".gopclntab bytes no function refers to (alignment, the empty table)",
+    "pclntab (not split)": ".gopclntab of Go before 1.18, or one that could not be split",
+    "Go runtime metadata": ".typelink, .itablink, .go.buildinfo, .go.module, the Go build ID "
+    "note and other Go sections but .gopclntab",
+    "read-only data without a symbol": "read-only sections no .symtab symbol covers (all of "
+    "them in a stripped file: no symbol table tells their owners)",
+    "data without a symbol": "writable sections no .symtab symbol covers (all of them in a "
+    "stripped file)",
+    "symbol tables": ".symtab and .strtab (-ldflags=-s removes them)",
+    "DWARF": "debug information (-ldflags=-w removes it)",
+    "dynamic linking": "the interpreter, dynamic symbols, relocations, GOT, PLT and versions",
+    "other sections": "sections that are not loaded: section names, comments, ...",
+}
+CATEGORY_BUCKETS = {
+    "headers": "ELF headers",
+    "padding": "section alignment",
+    "symtab": "symbol tables",
+    "dwarf": "DWARF",
+    "dynamic": "dynamic linking",
+    "other": "other sections",
+}
+CODE, PCLNTAB, RODATA, DATA, BSS = range(5)
+
+
+def attribute_file(
+    *,
+    size: int,
+    totals: Mapping[str, int],
+    table: FuncTable | None,
+    table_category: str | None,
+    symbols: Symbols | None,
+    modules: tuple[str, ...],
+    main_module: str,
+) -> tuple[Attribution, tuple[str, ...]]:
+    """The file's attribution, and warnings. ``totals``: inspect.totals (file bytes per
+    category); ``table``: the function table decoded with shares, from the section of
+    category ``table_category`` (None: not from a section); ``symbols``: read with classes."""
+    owners: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0, 0])
+    buckets: dict[str, int] = defaultdict(int)
+    warnings: list[str] = []
+    for category, bucket in CATEGORY_BUCKETS.items():
+        buckets[bucket] += totals.get(category, 0)
+    code_total, meta_total = totals.get("code", 0), totals.get("gometa", 0)
+    if table is not None and table_category is not None:
+        meta_total -= table.size if table_category == "gometa" else 0
+        code_total = _code_and_pclntab(table, owners, buckets, code_total, warnings)
+    buckets["C and other non-Go code"] += code_total
+    buckets["Go runtime metadata"] += meta_total
+    if table is not None and table_category not in (None, "gometa"):
+        warnings.append(f"the Go function table is in a {table_category} section: not split")
+    # Symbols of a Go file, to the package of their name (C statics are left out when the
+    # symbol table is read: see symtab.C_STATIC).
+    by_class = dict(symbols.by_class) if symbols and symbols.by_class and table else {}
+    # "$f64.3ff0...": the compiler's constants
+    foreign = [by_class.pop(p) for p in list(by_class) if p.startswith("$")]
+    if foreign:
+        old = by_class.get(GENERATED, (0, 0, 0))
+        summed = tuple(map(sum, zip(old, *foreign, strict=True)))
+        by_class[GENERATED] = (summed[0], summed[1], summed[2])
+    for column, category, bucket in (
+        (RODATA, "rodata", "read-only data without a symbol"),
+        (DATA, "data", "data without a symbol"),
+    ):
+        total = totals.get(category, 0)
+        shares = {p: row[column - RODATA] for p, row in by_class.items()}
+        total = _share(owners, column, shares, total, buckets, warnings, category)
+        buckets[bucket] += total
+    for p, row in by_class.items():
+        owners[p][BSS] += row[2]
+    return _result(size, owners, buckets, modules, main_module), tuple(warnings)
+
+
+def _code_and_pclntab(
+    table: FuncTable,
+    owners: dict[str, list[int]],
+    buckets: dict[str, int],
+    code_total: int,
+    warnings: list[str],
+) -> int:
+    """Share out the Go code and the pclntab section; the code bytes left for the C bucket."""
+    layout = table.layout
+    go_funcs: list[bool] = [True] * len(table.sizes)
+    if layout:
+        go_funcs = [u != NO_UNIT for u in layout.units]
+        # Without a Go compilation unit: C functions, and what the linker adds - trampolines
+        # to far Go functions (riscv64, arm, ppc64: "pkg.F-tramp0") and markers ("go:...")
+        # that belong where their names say.
+        for i in compress(range(len(go_funcs)), map(operator.not_, go_funcs)):
+            start = table.name_offsets[i]
+            end = table.funcnames.find(b"\0", start)
+            name = table.funcnames[start : end if end >= 0 else None]
+            go_funcs[i] = b"-tramp" in name or name.startswith((b"go:", b"go.", b"type:"))
+    c_funcs = list(map(operator.not_, go_funcs))
+    offsets = list(compress(table.name_offsets, go_funcs))
+    code = list(compress(table.sizes, go_funcs))
+    c_code = sum(compress(table.sizes, c_funcs))
+    extra = [list(compress(layout.shares, go_funcs))] if layout else []
+    rows = attribute(table.funcnames, offsets, code, table.old_prefixes, False, extra=extra)
+    go_code = sum(row[0] for row in rows.values())
+    if go_code + c_code > code_total:
+        warnings.append(
+            f"the Go function table covers {go_code + c_code} bytes of code, the code sections "
+            f"{code_total}: code not attributed to packages"
+        )
+        go_code = c_code = 0
+        rows = {p: [0, 0, 0, *row[3:]] for p, row in rows.items()}
+    for raw, row in rows.items():
+        package = package_path(raw)
+        owners[package][CODE] += row[0]
+        if layout:
+            owners[package][PCLNTAB] += row[3]
+    buckets["C and other non-Go code"] += c_code
+    if layout is None:
+        buckets["pclntab (not split)"] += table.size
+        return code_total - go_code - c_code
+    buckets["C and other non-Go code"] += sum(compress(layout.shares, c_funcs))
+    buckets["pclntab header and lookup"] += layout.header + layout.lookup
+    buckets["pclntab source files"] += layout.file_tables
+    buckets["pclntab unowned"] += layout.unowned
+    # The name table, name by name: a function's name (and an inlined one's) to its package,
+    # a C function's to the C bucket.
+    names = table.funcnames
+    lengths = [len(n) + 1 for n in names.split(b"\0")]
+    lengths[-1] -= 1  # no NUL after the last: the table ends there
+    starts = list(accumulate(lengths, initial=0))[:-1]
+    c_names = set(compress(table.name_offsets, c_funcs))
+    is_c = list(map(c_names.__contains__, starts)) if c_names else [False] * len(starts)
+    buckets["C and other non-Go code"] += sum(compress(lengths, is_c))
+    keep = list(map(operator.not_, is_c))
+    named = attribute(
+        names,
+        list(compress(starts, keep)),
+        list(compress(lengths, keep)),
+        table.old_prefixes,
+        False,
+    )
+    for raw, row in named.items():
+        owners[package_path(raw)][PCLNTAB] += row[0]
+    return code_total - go_code - c_code
+
+
+def _share(  # noqa: PLR0917 - one category's share-out, the same for two
+    owners: dict[str, list[int]],
+    column: int,
+    shares: Mapping[str, int],
+    total: int,
+    buckets: dict[str, int],
+    warnings: list[str],
+    category: str,
+) -> int:
+    """Give each package its bytes of a category; what is left of the total."""
+    given = sum(shares.values())
+    if given > total:
+        warnings.append(
+            f"the symbols of {category} sections cover {given} bytes, the sections {total}: "
+            "not attributed to packages"
+        )
+        return total
+    for package, n in shares.items():
+        if n:
+            owners[package][column] += n
+    return total - given
+
+
+def _result(
+    size: int,
+    owners: dict[str, list[int]],
+    buckets: dict[str, int],
+    modules: tuple[str, ...],
+    main_module: str,
+) -> Attribution:
+    generated = owners.pop(GENERATED, None)
+    if generated is not None:
+        buckets["generated"] += sum(generated[:BSS])
+    shares = []
+    for package, row in owners.items():
+        file_bytes = sum(row[:BSS])
+        if file_bytes or row[BSS]:
+            shares.append(
+                PackageShare(
+                    package=package,
+                    module=module_of(package, modules, main_module),
+                    file_bytes=file_bytes,
+                    code_bytes=row[CODE],
+                    pclntab_bytes=row[PCLNTAB],
+                    rodata_bytes=row[RODATA],
+                    data_bytes=row[DATA],
+                    bss_bytes=row[BSS],
+                )
+            )
+    shares.sort(key=lambda p: (-p.file_bytes, p.package))
+    kept = sorted(
+        (Bucket(name=name, file_bytes=n, what=BUCKETS[name]) for name, n in buckets.items() if n),
+        key=lambda b: (-b.file_bytes, b.name),
+    )
+    attributed = sum(p.file_bytes for p in shares)
+    return Attribution(
+        file_bytes=size,
+        file_bytes_attributed_to_packages=attributed,
+        by_package=tuple(shares),
+        buckets=tuple(kept),
+    )
