@@ -33,7 +33,13 @@ class Built:
     pie: bool
     needed: tuple[str, ...]
     sections: Mapping[str, int] = field(hash=False)
-    packages: Mapping[str, int] = field(hash=False)
+    packages: Mapping[str, int] = field(hash=False)  # whole-file bytes, or code (see whole)
+    code: Mapping[str, int] = field(hash=False, default_factory=dict)  # code bytes
+    whole: bool = False  # packages are whole-file bytes (the build was attributed)
+
+    def packages_like(self, other: Built) -> Mapping[str, int]:
+        """Package bytes of the same kind as other's: whole-file only when both have them."""
+        return self.packages if self.whole and other.whole else self.code
 
 
 # Executable formats of the GOOS values whose binaries are not ELF (buildopt reads only ELF).
@@ -79,6 +85,8 @@ def built_variants(record: Record) -> dict[str, Built]:
             needed=facts.linking.needed,
             sections=facts.section_sizes(),
             packages=facts.package_sizes(),
+            code=facts.package_sizes(whole=False),
+            whole=facts.attribution is not None,
         )
     return out
 
@@ -279,9 +287,12 @@ def compare_records(old: Record, new: Record) -> list[ItemDelta]:
                 b.metrics["size"] if b else None,
             )
         )
-        for kind, attr in (("section", "sections"), ("package", "packages")):
-            olds = getattr(a, attr) if a else {}
-            news = getattr(b, attr) if b else {}
+        olds_by: dict[str, Mapping[str, int]] = {"section": a.sections if a else {}}
+        news_by: dict[str, Mapping[str, int]] = {"section": b.sections if b else {}}
+        olds_by["package"] = (a.packages_like(b) if b else a.packages) if a else {}
+        news_by["package"] = (b.packages_like(a) if a else b.packages) if b else {}
+        for kind in ("section", "package"):
+            olds, news = olds_by[kind], news_by[kind]
             for name in sorted(set(olds) | set(news)):
                 items.append(ItemDelta(kind, vid, name, olds.get(name), news.get(name)))
     return [i for i in items if i.delta or i.old is None or i.new is None]

@@ -167,7 +167,11 @@ class Inspection(Fact, frozen=True):
     def section_sizes(self) -> dict[str, int]:
         return {s.name: s.size for s in self.sections if s.name}
 
-    def package_sizes(self) -> dict[str, int]:
+    def package_sizes(self, whole: bool = True) -> dict[str, int]:
+        """Bytes per package: the file bytes it owns when the attribution is known (and
+        ``whole``), else its code."""
+        if whole and self.attribution is not None:
+            return {p.package: p.file_bytes for p in self.attribution.by_package}
         return {p.package: p.text_bytes for p in self.packages}
 
     @property

@@ -32,7 +32,7 @@ def verify(
     if step.target.goos not in ELF_GOOS:
         return Verification.of((), (), f"{step.target.goos} binaries are not ELF"), None
     try:
-        facts = inspect_file(binary, dwarf=dwarf)
+        facts = inspect_file(binary, dwarf=dwarf, attribution=True)
     except NotElfError as exc:
         return Verification.of((), (f"cannot read the binary: {exc.message}",)), None
     if facts.go is None:

@@ -588,8 +588,9 @@ def test_build_record_carries_inspection(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     (b,) = json.loads(done.stdout)["builds"]
-    facts = inspect_file(b["output"])
+    facts = inspect_file(b["output"], attribution=True)  # budgets judge the whole-file figures
     assert b["inspect"] == json.loads(json.dumps(msgspec.to_builtins(facts)))
+    assert b["inspect"]["attribution"]["file_bytes"] == facts.size
     assert "static" in done.stderr  # the table's linking column
 
 

@@ -293,3 +293,55 @@ def test_results_of_an_earlier_binary_are_stale_and_skip() -> None:
     assert {c.verdict for c in by.values()} == {"skip"}
     assert "earlier binary" in by["max_startup_p95"].note
     assert "earlier build" in by["max_scan_errors"].note
+
+
+def attributed(facts: Any, file_bytes: dict[str, int]) -> Any:
+    """facts with an attribution giving each package file_bytes (code as in facts)."""
+    from buildopt.binary.facts import Attribution, PackageShare
+
+    code = facts.package_sizes(whole=False)
+    shares = tuple(
+        PackageShare(
+            package=p,
+            module="std",
+            file_bytes=n,
+            code_bytes=code.get(p, 0),
+            pclntab_bytes=n - code.get(p, 0),
+            rodata_bytes=0,
+            data_bytes=0,
+            bss_bytes=0,
+        )
+        for p, n in file_bytes.items()
+    )
+    whole = Attribution(
+        file_bytes=facts.size,
+        file_bytes_attributed_to_packages=sum(file_bytes.values()),
+        by_package=shares,
+        buckets=(),
+    )
+    return msgspec.structs.replace(facts, attribution=whole)
+
+
+def test_max_package_judges_the_whole_file_bytes_when_known() -> None:
+    """A package's code is 50-70% of what dropping it saves; with the attribution in the
+    record, max_package judges the file bytes the packages own."""
+    b = budgets({"select": "small@*", "max_package": {"crypto/*": 600}})
+    plain = rec(**{"small@linux-arm64": 1000})
+    (check,) = evaluate(b, [], plain, None)
+    assert (check.verdict, check.actual) == ("pass", "500")  # code only: an old record
+    whole = attributed(plain.builds[0].inspect, {"crypto/tls": 450, "crypto/x509": 300, "net": 90})
+    (check,) = evaluate(b, [], replaced(plain, 0, inspect=whole), None)
+    assert (check.verdict, check.actual) == ("fail", "750")
+
+
+def test_compare_uses_whole_file_bytes_only_when_both_sides_have_them() -> None:
+    from buildopt.analysis.compare import compare_records
+
+    old = rec(**{"small@linux-arm64": 1000})
+    whole = attributed(old.builds[0].inspect, {"crypto/tls": 450, "crypto/x509": 300, "net": 90})
+    new = replaced(old, 0, inspect=whole)
+    # one side attributed, the other not: code against code, nothing changed
+    assert [i for i in compare_records(old, new) if i.kind == "package"] == []
+    both = compare_records(new, replaced(new, 0, inspect=attributed(whole, {"crypto/tls": 500})))
+    deltas = {i.name: i.delta for i in both if i.kind == "package"}
+    assert deltas == {"crypto/tls": 50, "crypto/x509": -300, "net": -90}
