@@ -86,7 +86,7 @@ def decode_rates(files: list[Path], passes: int) -> dict[str, float]:
                 symbols = decode_symbols(f, layout)
                 spent["symtab"] += time.perf_counter() - start
                 start = time.perf_counter()
-                table, _ = inspect._pclntab(f, layout)
+                table, _ = inspect.function_table(f, layout)
                 spent["pclntab"] += time.perf_counter() - start
             if symbols is None or table is None:
                 sys.exit(f"{path}: no .symtab or .gopclntab (was it built with -s?)")

@@ -13,6 +13,7 @@ from typing import Any
 
 import msgspec
 
+from buildopt.analysis.diff import SizeDiff, diff_sizes
 from buildopt.config.units import format_size
 from buildopt.errors import UsageError
 from buildopt.record.model import Build, Record, VariantSettings
@@ -268,7 +269,19 @@ class ItemDelta:
         return (self.new or 0) - (self.old or 0)
 
 
-def compare_records(old: Record, new: Record) -> list[ItemDelta]:
+@dataclass(frozen=True)
+class RecordComparison:
+    """Two records: the changed items of the variants both have, a bloat-o-meter summary per
+    such variant (over its packages), and the variants one record has alone - listed, never
+    counted as bytes added or removed."""
+
+    items: tuple[ItemDelta, ...]
+    summaries: tuple[tuple[str, SizeDiff], ...]
+    only_old: tuple[str, ...]
+    only_new: tuple[str, ...]
+
+
+def compare_records(old: Record, new: Record) -> RecordComparison:
     """Per variant, section and Go package: what changed between two records."""
     if old.profile.name != new.profile.name:
         raise UsageError(
@@ -276,47 +289,43 @@ def compare_records(old: Record, new: Record) -> list[ItemDelta]:
         )
     before, after = built_variants(old), built_variants(new)
     items: list[ItemDelta] = []
-    for vid in sorted(set(before) | set(after)):
-        a, b = before.get(vid), after.get(vid)
-        items.append(
-            ItemDelta(
-                "variant",
-                vid,
-                vid,
-                a.metrics["size"] if a else None,
-                b.metrics["size"] if b else None,
+    summaries: list[tuple[str, SizeDiff]] = []
+    for vid in sorted(set(before) & set(after)):
+        a, b = before[vid], after[vid]
+        items.append(ItemDelta("variant", vid, vid, a.metrics["size"], b.metrics["size"]))
+        for name in sorted(set(a.sections) | set(b.sections)):
+            items.append(
+                ItemDelta("section", vid, name, a.sections.get(name), b.sections.get(name))
             )
-        )
-        olds_by: dict[str, Mapping[str, int]] = {"section": a.sections if a else {}}
-        news_by: dict[str, Mapping[str, int]] = {"section": b.sections if b else {}}
-        olds_by["package"] = (a.packages_like(b) if b else a.packages) if a else {}
-        news_by["package"] = (b.packages_like(a) if a else b.packages) if b else {}
-        for kind in ("section", "package"):
-            olds, news = olds_by[kind], news_by[kind]
-            for name in sorted(set(olds) | set(news)):
-                items.append(ItemDelta(kind, vid, name, olds.get(name), news.get(name)))
-    return [i for i in items if i.delta or i.old is None or i.new is None]
-
-
-def summary_line(items: Sequence[ItemDelta]) -> str:
-    """bloat-o-meter's summary over the given items."""
-    added = sum(1 for i in items if i.old is None)
-    removed = sum(1 for i in items if i.new is None)
-    grow = sum(1 for i in items if i.old is not None and i.new is not None and i.delta > 0)
-    shrink = sum(1 for i in items if i.old is not None and i.new is not None and i.delta < 0)
-    up = sum(i.delta for i in items if i.delta > 0)
-    down = sum(i.delta for i in items if i.delta < 0)
-    return (
-        f"add/remove: {added}/{removed} grow/shrink: {grow}/{shrink} "
-        f"up/down: {up:+d}/{down:+d} ({up + down:+d})"
+        olds, news = a.packages_like(b), b.packages_like(a)
+        for name in sorted(set(olds) | set(news)):
+            items.append(ItemDelta("package", vid, name, olds.get(name), news.get(name)))
+        summaries.append((vid, diff_sizes(olds, news, "package")))
+    return RecordComparison(
+        items=tuple(i for i in items if i.delta or i.old is None or i.new is None),
+        summaries=tuple(summaries),
+        only_old=tuple(sorted(set(before) - set(after))),
+        only_new=tuple(sorted(set(after) - set(before))),
     )
 
 
-def records_json(items: Sequence[ItemDelta]) -> dict[str, Any]:
-    packages = [i for i in items if i.kind == "package"]
+def records_json(result: RecordComparison) -> dict[str, Any]:
     return {
-        "schema": "buildopt.compare-records/1",
-        "summary": summary_line(packages),
+        "schema": "buildopt.compare-records/2",
+        "variants": [
+            {
+                "id": vid,
+                "summary": d.summary_line(),
+                "total": d.total_line(),
+                "up": d.up,
+                "down": d.down,
+                "before": d.before,
+                "after": d.after,
+            }
+            for vid, d in result.summaries
+        ],
+        "only_old": list(result.only_old),
+        "only_new": list(result.only_new),
         "items": [
             {
                 "kind": i.kind,
@@ -326,6 +335,6 @@ def records_json(items: Sequence[ItemDelta]) -> dict[str, Any]:
                 "new": i.new,
                 "delta": i.delta,
             }
-            for i in sorted(items, key=lambda i: (-abs(i.delta), i.kind, i.id, i.name))
+            for i in sorted(result.items, key=lambda i: (-abs(i.delta), i.kind, i.id, i.name))
         ],
     }

@@ -150,7 +150,7 @@ def _inspect(
             section_fact(f, layout, s) for s in layout.sections if s.type != "SHT_NULL"
         )
         go, warnings = _go_info(f, layout)
-        table, problem = _pclntab(f, layout, shares=attribution)
+        table, problem = function_table(f, layout, shares=attribution)
         if problem:
             warnings = (*warnings, problem)
         by_package, problem = _dwarf_units(f) if dwarf else (None, None)
@@ -434,7 +434,7 @@ def deploy_warnings(info: BuildInfo) -> tuple[str, ...]:
 PCLNTAB_SECTIONS = (".gopclntab", ".data.rel.ro.gopclntab")
 
 
-def _pclntab(
+def function_table(
     f: BinaryIO, layout: ElfLayout, *, shares: bool = False
 ) -> tuple[pclntab.FuncTable | None, str | None]:
     """The Go function table (None when there is none), and why a .gopclntab section that is

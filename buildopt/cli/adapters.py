@@ -143,6 +143,26 @@ def matrix(*, profile: str = "", variant: list[str] | None = None) -> int:
     return matrix_command(profile or None, variants=variant or ())
 
 
+def diff(
+    *,
+    file: list[str] | None = None,
+    by: str = "",
+    rows: str = "",
+    json: bool = False,
+    markdown: str = "",
+) -> int:
+    """What changed between two binaries (or records), in the kernel's bloat-o-meter format."""
+    from buildopt.cli.diff import diff_command
+
+    return diff_command(
+        file or [],
+        by=by or "function",
+        as_json=json,
+        markdown=markdown or None,
+        rows=count("--rows", rows, 0) if rows else None,
+    )
+
+
 def merge(*, record: list[str] | None = None, output: str = "") -> int:
     """Join per-job build records (same profile and Go version) into one."""
     from buildopt.cli.commands import merge_command

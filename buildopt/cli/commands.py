@@ -144,11 +144,11 @@ def compare_command(
         raise UsageError("compare: give one build record (or --profile), or two to compare")
     if len(records) == 2:
         old, new = (_load_record(cwd / r) for r in records)
-        items = compare.compare_records(old, new)
+        result = compare.compare_records(old, new)
         if as_json:
-            report.print_json(compare.records_json(items))
+            report.print_json(compare.records_json(result))
         else:
-            report.show_record_comparison(report.make_console(), items, rows, exact=exact)
+            report.show_record_comparison(report.make_console(), result, rows, exact=exact)
         return EXIT_OK
     if records:
         path = cwd / records[0]

@@ -193,6 +193,29 @@ COMMANDS: dict[str, Command] = {
                 DIST,
             ),
         ),
+        Command(
+            "diff",
+            (
+                Flag(
+                    "file",
+                    "OLD then NEW: ELF files, inspect --json documents or build records "
+                    "(`buildopt diff OLD NEW`)",
+                    "FILE",
+                    True,
+                ),
+                Flag(
+                    "by",
+                    "function (symbols: the default), package, module or section",
+                    "VIEW",
+                ),
+                Flag("rows", "rows per diff (default: every changed one)", "N", number=True),
+                Flag("json", "print buildopt.diff/1 JSON on stdout"),
+                Flag(
+                    "markdown", "also write the diff as Markdown (a pull request comment)", "FILE"
+                ),
+            ),
+            bare="file",
+        ),
         Command("matrix", (PROFILE, VARIANT)),
         Command(
             "merge",

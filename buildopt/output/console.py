@@ -26,7 +26,7 @@ from buildopt.system import proc
 if TYPE_CHECKING:  # loaded where used: plan and build need neither (~15 ms of start-up)
     from rich.progress import Progress
 
-    from buildopt.analysis.compare import ItemDelta, VariantRow
+    from buildopt.analysis.compare import RecordComparison, VariantRow
     from buildopt.analysis.gate import Check
 
 PLAN_SCHEMA = "buildopt.plan/1"
@@ -484,10 +484,11 @@ def _delta_cell(delta: int, base: int, exact: bool = False) -> Cell:
 
 
 def show_record_comparison(
-    console: Console, items: Sequence[ItemDelta], rows: int, *, exact: bool = False
+    console: Console, result: RecordComparison, rows: int, *, exact: bool = False
 ) -> None:
-    """Two records: per variant, section and package, largest change first."""
-    from buildopt.analysis.compare import summary_line
+    """Two records: per variant, section and package, largest change first; then per variant
+    the bloat-o-meter summary over its packages, and the variants of one record alone."""
+    items = result.items
 
     def amount(n: int | None) -> str:
         return "-" if n is None else str(n) if exact else format_size(n)
@@ -515,7 +516,12 @@ def show_record_comparison(
         ]
         more = [f"[dim]... {len(chosen) - rows} more (--rows)[/]"] if len(chosen) > rows else []
         render(console, f"{kind}s ({len(chosen)} changed)", columns, table, more)
-    console.print(summary_line([i for i in items if i.kind == "package"]))
+    for vid, diff in result.summaries:
+        console.print(f"{vid}: {diff.summary_line()}", highlight=False, markup=False)
+        console.print(f"{vid}: {diff.total_line()}", highlight=False, markup=False)
+    for side, ids in (("old", result.only_old), ("new", result.only_new)):
+        for vid in ids:
+            console.print(f"only in the {side} record: {vid}", highlight=False, markup=False)
 
 
 def show_gate(

@@ -248,3 +248,46 @@ class Record(Fact, frozen=True):
 
     def with_builds(self, builds: tuple[Build, ...]) -> Record:
         return msgspec.structs.replace(self, builds=builds)
+
+
+# --- buildopt diff -----------------------------------------------------------------------------
+
+DIFF_SCHEMA: Literal["buildopt.diff/1"] = "buildopt.diff/1"
+
+
+class DiffRow(Fact, frozen=True):
+    name: str
+    old: int | None
+    new: int | None
+    delta: int
+
+
+class DiffEntry(Fact, frozen=True):
+    """One pair of binaries (or variant ids of two records) and what changed between them."""
+
+    id: str
+    old: str  # where the old side came from (a file, or a record's binary)
+    new: str
+    by: str  # function (symbols), package, module or section
+    source: str  # where the sizes came from: symtab, pclntab, attribution, code, sections
+    summary: str  # bloat-o-meter's line
+    total: str  # bloat-o-meter's Total: line
+    added: int
+    removed: int
+    grown: int
+    shrunk: int
+    up: int
+    down: int
+    before: int
+    after: int
+    rows: tuple[DiffRow, ...]
+    note: str = ""
+
+
+class DiffReport(Fact, frozen=True):
+    """``buildopt diff --json``."""
+
+    schema: Literal["buildopt.diff/1"]
+    diffs: tuple[DiffEntry, ...]
+    only_old: tuple[str, ...]  # ids in the old input alone (never counted as removed bytes)
+    only_new: tuple[str, ...]

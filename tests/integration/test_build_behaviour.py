@@ -253,8 +253,10 @@ def test_compare_two_records(tmp_path: Path) -> None:
     done = buildopt(["compare", "old.json", "new.json", "--json"], cwd=project)
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
-    jsonschema.validate(result, load_schema("buildopt.compare-records/1"))
-    assert result["summary"].startswith("add/remove: ")
+    jsonschema.validate(result, load_schema("buildopt.compare-records/2"))
+    (summary,) = result["variants"]
+    assert summary["id"] == "pure@linux-amd64" and summary["summary"].startswith("add/remove: ")
+    assert summary["after"] - summary["before"] == summary["up"] - summary["down"]
     variant = next(i for i in result["items"] if i["kind"] == "variant")
     old = json.loads((project / "old.json").read_text())["builds"][0]["size"]
     new = json.loads((project / "new.json").read_text())["builds"][0]["size"]

@@ -27,7 +27,7 @@ import pytest
 from buildopt.binary.elf.reader import open_elf
 from buildopt.binary.facts import Inspection
 from buildopt.binary.go.names import package_of, package_path
-from buildopt.binary.inspect import _pclntab, inspect_file
+from buildopt.binary.inspect import function_table, inspect_file
 from buildopt.output.schemas import load_schema
 from tests.conftest import REPO
 from tests.integration.conftest import (
@@ -331,7 +331,7 @@ def test_function_table_against_go_tool_nm(
     package are what debug/gosym's rule gives on go tool nm's names."""
     path = go_binaries[name]
     with open_elf(path) as (f, layout):
-        table = _pclntab(f, layout)[0]
+        table = function_table(f, layout)[0]
     assert table is not None
     ours = [
         n.decode().replace("\u00b7", ".") for n in table.names()

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from buildopt.analysis.compare import compare_records, compare_variants, summary_line
+from buildopt.analysis.compare import compare_records, compare_variants
 from buildopt.errors import UsageError
 from buildopt.record.model import Build, Record, VariantSettings
 from buildopt.record.store import RecordError, load
@@ -113,16 +113,37 @@ def test_two_records_and_bloat_o_meter_summary() -> None:
             sections={".text": 1200},
         )
     )
-    items = compare_records(old, new)
-    packages = [i for i in items if i.kind == "package"]
+    result = compare_records(old, new)
+    packages = [i for i in result.items if i.kind == "package"]
     assert {(i.name, i.delta) for i in packages} == {
         ("main", 50),
         ("fmt", -20),
         ("gone", -10),
         ("strings", 30),
     }
-    assert summary_line(packages) == "add/remove: 1/1 grow/shrink: 1/1 up/down: +80/-30 (+50)"
-    assert [i.delta for i in items if i.kind == "section"] == [200]
+    ((vid, diff),) = result.summaries
+    assert vid == "default@linux-amd64"
+    assert diff.summary_line() == "add/remove: 1/1 grow/shrink: 1/1 up/down: 80/-30 (50)"
+    assert diff.total_line() == "Total: Before=610, After=660, chg +8.20%"
+    assert [i.delta for i in result.items if i.kind == "section"] == [200]
+
+
+def test_a_variant_of_one_record_is_listed_not_counted() -> None:
+    """compare OLD NEW where NEW held one variant reported the others as -100% and their bytes
+    as removed ("add/remove: 0/1236 ... (-47320230)"), pooled over all variants."""
+    old = record(
+        build("default@linux-amd64", BASE_TOTALS, packages={"main": 100, "fmt": 500}),
+        build("small@linux-amd64", BASE_TOTALS, packages={"main": 90, "fmt": 400}),
+    )
+    new = record(build("small@linux-amd64", BASE_TOTALS, packages={"main": 95, "fmt": 400}))
+    result = compare_records(old, new)
+    assert result.only_old == ("default@linux-amd64",) and result.only_new == ()
+    assert {i.id for i in result.items} == {"small@linux-amd64"}
+    ((vid, diff),) = result.summaries
+    assert (vid, diff.summary_line()) == (
+        "small@linux-amd64",
+        "add/remove: 0/0 grow/shrink: 1/0 up/down: 5/0 (5)",
+    )
 
 
 def test_records_of_different_profiles_are_refused() -> None:

@@ -341,7 +341,7 @@ def test_compare_uses_whole_file_bytes_only_when_both_sides_have_them() -> None:
     whole = attributed(old.builds[0].inspect, {"crypto/tls": 450, "crypto/x509": 300, "net": 90})
     new = replaced(old, 0, inspect=whole)
     # one side attributed, the other not: code against code, nothing changed
-    assert [i for i in compare_records(old, new) if i.kind == "package"] == []
+    assert [i for i in compare_records(old, new).items if i.kind == "package"] == []
     both = compare_records(new, replaced(new, 0, inspect=attributed(whole, {"crypto/tls": 500})))
-    deltas = {i.name: i.delta for i in both if i.kind == "package"}
+    deltas = {i.name: i.delta for i in both.items if i.kind == "package"}
     assert deltas == {"crypto/tls": 50, "crypto/x509": -300, "net": -90}

@@ -1,0 +1,105 @@
+"""Every symbol of an ELF file with its size, for ``buildopt diff`` (bloat-o-meter's input).
+
+Functions and data objects come from ``.symtab`` when the file has one: sizes as the linker
+wrote them, the same as ``go tool nm -size`` and ``nm -S`` (functions without the alignment
+padding after them). A stripped Go file has no ``.symtab``: its functions come from
+``.gopclntab``, each as long as the distance to the next (padding included), and it has no
+data symbols. Symbols of NOBITS sections (.bss) take no file bytes and are left out, as are
+undefined, absolute and zero-sized ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO, Literal
+
+from buildopt.binary.elf.reader import (
+    SHF_EXECINSTR,
+    ElfLayout,
+    open_elf,
+    read_transient,
+    section_bytes,
+)
+from buildopt.binary.elf.strings import strings_at
+from buildopt.binary.elf.symtab import ENTRY, SHN_LORESERVE, columns
+from buildopt.binary.go.names import package_of, package_path
+
+Source = Literal["symtab", "pclntab", "none"]
+
+
+@dataclass(frozen=True)
+class SymbolSizes:
+    """name -> bytes of the file's functions and data symbols (a name that occurs more than
+    once - C statics of several files - is summed), and where they came from."""
+
+    path: str
+    size: int
+    functions: Mapping[str, int] = field(hash=False)
+    data: Mapping[str, int] = field(hash=False)
+    source: Source
+
+    def package_of(self, name: str) -> str:
+        """debug/gosym's package rule on a symbol name, as an import path."""
+        return package_path(package_of(name.encode(), False))
+
+
+def read_symbol_sizes(path: str | Path, *, functions_from: Source | None = None) -> SymbolSizes:
+    """The symbols of the ELF file at path (NotElfError when it cannot be read). With
+    ``functions_from="pclntab"`` functions come from .gopclntab even when .symtab is there (to
+    compare a file with a stripped one on the same terms)."""
+    from buildopt.binary.inspect import function_table
+
+    with open_elf(path) as (f, layout):
+        symtab = next((s for s in layout.sections if s.type == "SHT_SYMTAB"), None)
+        use_symtab = symtab is not None and functions_from != "pclntab"
+        functions: dict[str, int] = {}
+        data: dict[str, int] = {}
+        if symtab is not None:
+            _from_symtab(f, layout, functions, data)
+        if use_symtab:
+            return SymbolSizes(str(path), layout.size, functions, data, "symtab")
+        table, _ = function_table(f, layout)
+        if table is None:
+            return SymbolSizes(str(path), layout.size, {}, data, "none")
+        functions = {}
+        for name, size in zip(table.names(), table.sizes, strict=True):
+            key = name.decode("utf-8", "replace")
+            functions[key] = functions.get(key, 0) + size
+        return SymbolSizes(str(path), layout.size, functions, data, "pclntab")
+
+
+def _from_symtab(
+    f: BinaryIO, layout: ElfLayout, functions: dict[str, int], data: dict[str, int]
+) -> None:
+    """Functions (symbols in executable sections) and data (the others holding file bytes)."""
+    index = next(i for i, s in enumerate(layout.sections) if s.type == "SHT_SYMTAB")
+    symtab = layout.sections[index]
+    strtab = layout.sections[symtab.link] if 0 < symtab.link < len(layout.sections) else None
+    strings = section_bytes(f, strtab) if strtab else b""
+    entry = ENTRY[layout.elfclass]
+    raw = read_transient(f, symtab.offset, symtab.file_size)
+    raw = raw[: len(raw) - len(raw) % entry]
+    names, shndx, sizes = columns(raw, layout.elfclass, layout.little_endian)
+    kinds = []
+    for i, section in enumerate(layout.sections[:SHN_LORESERVE]):
+        if i == 0 or section.type == "SHT_NOBITS":
+            kinds.append(0)
+        else:
+            kinds.append(1 if section.flags & SHF_EXECINSTR else 2)
+    wanted = [
+        (k, n, s)
+        for k, n, s in zip(
+            (kinds[i] if i < len(kinds) else 0 for i in shndx), names, sizes, strict=True
+        )
+        if k and s
+    ]
+    try:
+        texts = strings_at(strings, [n for _, n, _ in wanted])
+    except ValueError:
+        texts = [f"?{n}".encode() for _, n, _ in wanted]
+    for (kind, _, size), text in zip(wanted, texts, strict=True):
+        name = text.decode("utf-8", "replace")
+        target = functions if kind == 1 else data
+        target[name] = target.get(name, 0) + size

@@ -1,0 +1,60 @@
+"""A size diff as text: the Linux kernel's bloat-o-meter format, byte for byte, so that scripts
+that parse it read buildopt's; and as Markdown for a pull request comment."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from buildopt.analysis.diff import SizeDiff
+
+
+def summary_line(diff: SizeDiff) -> str:
+    return diff.summary_line()
+
+
+def total_line(diff: SizeDiff) -> str:
+    return diff.total_line()
+
+
+def bloat_o_meter(diff: SizeDiff, rows: int | None = None) -> str:
+    """The whole block: summary, header, a row per changed name (all of them, or the first
+    ``rows`` and a line saying how many more), total."""
+    lines = [summary_line(diff), "%-40s %7s %7s %+7s" % (diff.kind, "old", "new", "delta")]  # noqa: UP031 - the kernel's formats
+    shown = diff.rows if rows is None else diff.rows[:rows]
+    for row in shown:
+        old = "-" if row.old is None else str(row.old)
+        new = "-" if row.new is None else str(row.new)
+        lines.append("%-40s %7s %7s %+7d" % (row.name, old, new, row.delta))  # noqa: UP031
+    if len(shown) < len(diff.rows):
+        lines.append(f"... {len(diff.rows) - len(shown)} more rows (--rows)")
+    lines.append(total_line(diff))
+    return "\n".join(lines) + "\n"
+
+
+def markdown(title: str, diff: SizeDiff, rows: int = 20) -> str:
+    """A pull request comment's section: the summary and total lines, the largest changes."""
+
+    def cell(text: str) -> str:
+        return text.replace("|", "\\|")
+
+    out = [
+        f"### {cell(title)}",
+        "",
+        f"`{summary_line(diff)}`  ",
+        f"`{total_line(diff)}`",
+        "",
+    ]
+    if diff.rows:
+        out += [f"| {diff.kind} | old | new | delta |", "|---|---:|---:|---:|"]
+        by_size = sorted(diff.rows, key=lambda r: (-abs(r.delta), r.name))
+        for row in by_size[:rows]:
+            old = "-" if row.old is None else str(row.old)
+            new = "-" if row.new is None else str(row.new)
+            out.append(f"| `{cell(row.name)}` | {old} | {new} | {row.delta:+d} |")
+        if len(by_size) > rows:
+            out.append(f"| ... {len(by_size) - rows} more | | | |")
+    return "\n".join(out) + "\n"
+
+
+def one_sided(ids: Sequence[str], side: str) -> list[str]:
+    return [f"only in {side}: {i}" for i in ids]
