@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from buildopt.analysis.diff import Row, SizeDiff, diff_sizes, rollup
+from buildopt.analysis.diff import SizeDiff, diff_sizes, rollup
 from buildopt.binary.facts import Inspection
 from buildopt.errors import EXIT_OK, UsageError
 from buildopt.output import diff as show
@@ -64,26 +64,26 @@ def diff_command(
     cwd = cwd or Path.cwd()
     old, new = (_subjects(cwd / f, f) for f in files)
     pairs, only_old, only_new = _pair(old, new)
-    entries = []
+    entries, diffs = [], []
     for a, b in pairs:
         sizes_a, sizes_b, source, note = _sizes(a, b, by)
-        diff = diff_sizes(sizes_a, sizes_b, by)
-        entries.append(_entry(a, b, diff, source, note))
+        diffs.append(diff_sizes(sizes_a, sizes_b, by))
+        entries.append(_entry(a, b, diffs[-1], source, note))
     report = DiffReport(
         schema=DIFF_SCHEMA, diffs=tuple(entries), only_old=tuple(only_old), only_new=tuple(only_new)
     )
     if markdown:
-        _write_markdown(markdown, report, by)
+        _write_markdown(markdown, report, diffs, by)
     if as_json:
         print_json(report)
         return EXIT_OK
     several = len(pairs) > 1 or only_old or only_new
-    for (a, _), entry in zip(pairs, entries, strict=True):
+    for (a, _), entry, diff in zip(pairs, entries, diffs, strict=True):
         if several:
             sys.stdout.write(f"\n== {a.id} ==\n")
         if entry.note:
             sys.stdout.write(f"({entry.note})\n")
-        sys.stdout.write(show.bloat_o_meter(_as_diff(entry), rows))
+        sys.stdout.write(show.bloat_o_meter(diff, rows))
     for line in [*show.one_sided(only_old, files[0]), *show.one_sided(only_new, files[1])]:
         sys.stdout.write(line + "\n")
     return EXIT_OK
@@ -264,27 +264,12 @@ def _entry(a: Subject, b: Subject, diff: SizeDiff, source: str, note: str) -> Di
     )
 
 
-def _as_diff(entry: DiffEntry) -> SizeDiff:
-    return SizeDiff(
-        kind=entry.by,
-        rows=tuple(Row(r.name, r.old, r.new) for r in entry.rows),
-        added=entry.added,
-        removed=entry.removed,
-        grown=entry.grown,
-        shrunk=entry.shrunk,
-        up=entry.up,
-        down=entry.down,
-        before=entry.before,
-        after=entry.after,
-    )
-
-
-def _write_markdown(path: str, report: DiffReport, by: str) -> None:
+def _write_markdown(path: str, report: DiffReport, diffs: Sequence[SizeDiff], by: str) -> None:
     from buildopt.system.files import atomic_write_text
 
     parts = [f"## buildopt diff (by {by})\n"]
-    for entry in report.diffs:
-        parts.append(show.markdown(entry.id, _as_diff(entry)))
+    for entry, diff in zip(report.diffs, diffs, strict=True):
+        parts.append(show.markdown(entry.id, diff))
     for i in report.only_old:
         parts.append(f"- only in the old input: `{i}`\n")
     for i in report.only_new:
