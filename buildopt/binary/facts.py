@@ -172,8 +172,32 @@ class Inspection(Fact, frozen=True):
         ``whole``), else its code."""
         if whole and self.attribution is not None:
             return {p.package: p.file_bytes for p in self.attribution.by_package}
-        return {p.package: p.text_bytes for p in self.packages}
+        # A record written before package names were unescaped says v1%2e0%2e0 for v1.0.0.
+        return {_unescaped(p.package): p.text_bytes for p in self.packages}
+
+    def package_modules(self) -> dict[str, str]:
+        """The module of every package (by its unescaped name)."""
+        owner = {_unescaped(p.package): p.module for p in self.packages}
+        escaped = [p.package for p in self.packages if "%" in p.package]
+        if escaped and self.go is not None:  # its module was not found under that name
+            from buildopt.binary.go.names import module_of
+
+            main = self.go.main.path if self.go.main else ""
+            modules = (*(d.path for d in self.go.deps), *([main] if main else []))
+            for name in map(_unescaped, escaped):
+                owner[name] = module_of(name, modules, main)
+        if self.attribution is not None:
+            owner.update({p.package: p.module for p in self.attribution.by_package})
+        return owner
 
     @property
     def symbol_bytes(self) -> int:
         return self.symbols.symtab_bytes + self.symbols.strtab_bytes
+
+
+def _unescaped(package: str) -> str:
+    if "%" not in package:
+        return package
+    from buildopt.binary.go.names import package_path
+
+    return package_path(package.encode())

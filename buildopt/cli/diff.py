@@ -211,10 +211,7 @@ def _without_data(facts: Inspection) -> dict[str, int]:
 
 
 def _modules(facts: Inspection, packages: Mapping[str, int]) -> dict[str, int]:
-    owner = {p.package: p.module for p in facts.packages}
-    if facts.attribution is not None:
-        owner.update({p.package: p.module for p in facts.attribution.by_package})
-    return rollup(packages, owner)
+    return rollup(packages, facts.package_modules())
 
 
 def _symbols(a: Subject, b: Subject) -> tuple[dict[str, int], dict[str, int], str, str]:

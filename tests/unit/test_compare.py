@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 
 from buildopt.analysis.compare import compare_records, compare_variants
@@ -230,3 +231,27 @@ def test_a_missing_baseline_is_said() -> None:
         build("default@linux-amd64", inspection(120)), build("small@linux-amd64", inspection(100))
     )
     assert missing_baselines(with_default, compare_variants(with_default)) == []
+
+
+def test_package_names_of_an_older_record_are_unescaped() -> None:
+    """Records written before package names were unescaped say v1%2e0%2e0: compared with a new
+    record, those packages seemed removed and added again."""
+    old = record(build("default@linux-amd64", BASE_TOTALS, packages={"x.org/m/v1%2e0%2e0": 7}))
+    new = record(build("default@linux-amd64", BASE_TOTALS, packages={"x.org/m/v1.0.0": 7}))
+    assert compare_records(old, new).items == ()
+
+
+def test_modules_of_escaped_packages_are_found_again() -> None:
+    from buildopt.binary.facts import GoFacts, ModuleVersion
+
+    facts = build("default@linux-amd64", BASE_TOTALS, packages={"gopkg.in/yaml%2ev3": 5}).inspect
+    assert facts is not None
+    go = GoFacts(
+        version="go1.26.8",
+        path="example.com/x",
+        main=None,
+        deps=(ModuleVersion(path="gopkg.in/yaml.v3", version="v3.0.1"),),
+        settings={},
+    )
+    facts = msgspec.structs.replace(facts, go=go)
+    assert facts.package_modules() == {"gopkg.in/yaml.v3": "gopkg.in/yaml.v3"}
