@@ -125,6 +125,10 @@ def evaluate_build(
     for pattern, limit in budget.max_package.items():
         total = sum(n for p, n in packages.items() if fnmatch.fnmatchcase(p, pattern))
         checks.append(_size_check(budget, vid, f"max_package[{pattern}]", total, limit))
+    modules = facts.module_sizes() if budget.max_module else {}
+    for pattern, limit in budget.max_module.items():
+        total = sum(n for m, n in modules.items() if fnmatch.fnmatchcase(m, pattern))
+        checks.append(_size_check(budget, vid, f"max_module[{pattern}]", total, limit))
     if budget.max_growth is not None:
         checks.append(_growth_check(budget, build, baseline))
     checks += startup_checks(budget, build)

@@ -29,8 +29,10 @@ from collections import defaultdict
 from collections.abc import Mapping
 from itertools import accumulate, compress
 
+import msgspec
+
 from buildopt.binary.elf.symtab import Symbols
-from buildopt.binary.facts import Attribution, Bucket, PackageShare
+from buildopt.binary.facts import Attribution, Bucket, ModuleShare, PackageShare
 from buildopt.binary.go.names import GENERATED, attribute, module_of, package_path
 from buildopt.binary.go.pclntab import NO_UNIT, FuncTable
 
@@ -78,6 +80,7 @@ def attribute_file(
     symbols: Symbols | None,
     modules: tuple[str, ...],
     main_module: str,
+    versions: Mapping[str, str] | None = None,
 ) -> tuple[Attribution, tuple[str, ...]]:
     """The file's attribution, and warnings. ``totals``: inspect.totals (file bytes per
     category); ``table``: the function table decoded with shares, from the section of
@@ -114,7 +117,8 @@ def attribute_file(
         buckets[bucket] += total
     for p, row in by_class.items():
         owners[p][BSS] += row[2]
-    return _result(size, owners, buckets, modules, main_module), tuple(warnings)
+    whole = _result(size, owners, buckets, modules, main_module)
+    return _with_modules(whole, versions or {}), tuple(warnings)
 
 
 def _code_and_pclntab(
@@ -247,3 +251,31 @@ def _result(
         by_package=tuple(shares),
         buckets=tuple(kept),
     )
+
+
+def _with_modules(whole: Attribution, versions: Mapping[str, str]) -> Attribution:
+    """The attribution with its packages summed by module (versions from the build info)."""
+    sums: dict[str, list[int]] = {}
+    for p in whole.by_package:
+        row = sums.setdefault(p.module, [0] * 7)
+        parts = (1, p.file_bytes, p.code_bytes, p.pclntab_bytes, p.rodata_bytes)
+        for i, n in enumerate((*parts, p.data_bytes, p.bss_bytes)):
+            row[i] += n
+    by_module = sorted(
+        (
+            ModuleShare(
+                module=m,
+                version=versions.get(m),
+                packages=row[0],
+                file_bytes=row[1],
+                code_bytes=row[2],
+                pclntab_bytes=row[3],
+                rodata_bytes=row[4],
+                data_bytes=row[5],
+                bss_bytes=row[6],
+            )
+            for m, row in sums.items()
+        ),
+        key=lambda m: (-m.file_bytes, m.module),
+    )
+    return msgspec.structs.replace(whole, by_module=tuple(by_module))

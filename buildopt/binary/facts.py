@@ -125,6 +125,20 @@ class PackageShare(Fact, frozen=True):
     bss_bytes: int  # its symbols in .bss/.noptrbss: memory, not file
 
 
+class ModuleShare(Fact, frozen=True):
+    """The bytes of a module's packages, summed (main module, each dependency, std)."""
+
+    module: str
+    version: str | None  # from the build info; None for std and the main module's "(devel)"
+    packages: int
+    file_bytes: int
+    code_bytes: int
+    pclntab_bytes: int
+    rodata_bytes: int
+    data_bytes: int
+    bss_bytes: int
+
+
 class Bucket(Fact, frozen=True):
     """File bytes no Go package owns, by what they are."""
 
@@ -141,6 +155,7 @@ class Attribution(Fact, frozen=True):
     file_bytes_attributed_to_packages: int
     by_package: tuple[PackageShare, ...]  # largest file_bytes first
     buckets: tuple[Bucket, ...]  # largest first
+    by_module: tuple[ModuleShare, ...] = ()  # the packages summed by module, largest first
 
 
 class Inspection(Fact, frozen=True):
@@ -174,6 +189,13 @@ class Inspection(Fact, frozen=True):
             return {p.package: p.file_bytes for p in self.attribution.by_package}
         # A record written before package names were unescaped says v1%2e0%2e0 for v1.0.0.
         return {_unescaped(p.package): p.text_bytes for p in self.packages}
+
+    def module_sizes(self, whole: bool = True) -> dict[str, int]:
+        """Bytes per module: its packages' file bytes when the attribution is known (and
+        ``whole``), else their code."""
+        if whole and self.attribution is not None and self.attribution.by_module:
+            return {m.module: m.file_bytes for m in self.attribution.by_module}
+        return {m.module: m.text_bytes for m in self.modules}
 
     def package_modules(self) -> dict[str, str]:
         """The module of every package (by its unescaped name)."""

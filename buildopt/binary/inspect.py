@@ -239,6 +239,9 @@ def _attribution(  # noqa: PLR0917 - the facts of one file, each from its decode
         ),
         None,
     )
+    versions = {d.path: d.version for d in go.deps} if go else {}
+    if go and go.main and go.main.version not in ("", "(devel)"):
+        versions[go.main.path] = go.main.version
     return attribute_file(
         size=layout.size,
         totals=sizes,
@@ -247,6 +250,7 @@ def _attribution(  # noqa: PLR0917 - the facts of one file, each from its decode
         symbols=symbols,
         modules=modules,
         main_module=main_module,
+        versions=versions,
     )
 
 

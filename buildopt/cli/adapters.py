@@ -70,6 +70,7 @@ def inspect(
     jobs: str = "",
     dwarf: bool = False,
     attribution: bool = False,
+    modules: bool = False,
 ) -> int:
     """Exact facts of ELF files: sections by category, linking, symbols, DWARF, Go packages."""
     from buildopt.cli.inspect import inspect_command
@@ -80,7 +81,8 @@ def inspect(
         packages=count("--packages", packages, 15),
         jobs=count("--jobs", jobs, 1, least=1) if jobs else None,
         dwarf=dwarf,
-        attribution=attribution,
+        attribution=attribution or modules,
+        modules=modules,
     )
 
 

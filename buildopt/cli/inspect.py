@@ -30,6 +30,7 @@ def inspect_command(
     jobs: int | None = None,
     dwarf: bool = False,
     attribution: bool = False,
+    modules: bool = False,
 ) -> int:
     """``buildopt inspect``: facts of every file; a bad file is reported, the others still are.
 
@@ -47,7 +48,7 @@ def inspect_command(
     if jobs is not None and jobs < 1:
         raise UsageError(f"--jobs {jobs}: expected 1 or more")
     if not as_json:
-        return _show_inspections(files, packages, dwarf, attribution)
+        return _show_inspections(files, packages, dwarf, attribution, modules)
     workers = jobs or available_cpus()
     # Largest first, so that the last items taken are small and the processes end together.
     order = sorted(range(len(files)), key=lambda i: -_size_or_zero(files[i]))
@@ -141,7 +142,9 @@ def _sha256_of(path: str) -> list[str]:
         return ["error", f"{path}: {exc.strerror or exc}"]
 
 
-def _show_inspections(files: Sequence[str], packages: int, dwarf: bool, attribution: bool) -> int:
+def _show_inspections(
+    files: Sequence[str], packages: int, dwarf: bool, attribution: bool, modules: bool = False
+) -> int:
     failed = False
     with _digests(files) as digests:
         from buildopt.binary.elf.reader import NotElfError
@@ -156,7 +159,7 @@ def _show_inspections(files: Sequence[str], packages: int, dwarf: bool, attribut
                 failed = True
                 print(f"error: {exc.message}", file=sys.stderr, flush=True)
                 continue
-            report.show_inspection(console, facts, packages)
+            report.show_inspection(console, facts, packages, modules=modules)
     return EXIT_BAD_INPUT if failed else EXIT_OK
 
 

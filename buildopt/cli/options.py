@@ -136,6 +136,11 @@ COMMANDS: dict[str, Command] = {
                     "every byte of the file to a Go package or a named bucket (code, pclntab, "
                     "data per package; ~5 us a function)",
                 ),
+                Flag(
+                    "modules",
+                    "the modules of the build info with the file bytes of their packages "
+                    "(implies --attribution)",
+                ),
             ),
             bare="file",
         ),

@@ -30,6 +30,7 @@ BUDGET_KEYS = frozenset(
         "static",
         "allowed_needed",
         "max_package",
+        "max_module",
         "max_dwarf_package",
         "max_growth",
         "growth_floor",
@@ -68,6 +69,7 @@ class Budget:
     static: bool | None = None
     allowed_needed: tuple[str, ...] | None = None
     max_package: Mapping[str, int] = field(default_factory=dict, hash=False)
+    max_module: Mapping[str, int] = field(default_factory=dict, hash=False)
     max_dwarf_package: Mapping[str, int] = field(default_factory=dict, hash=False)
     max_growth: Growth | None = None
     growth_floor: int = 0
@@ -234,6 +236,7 @@ def _budget(path: Path, where: str, table: Mapping[str, Any]) -> Budget:
         static=static,
         allowed_needed=tuple(needed) if needed is not None else None,
         max_package=_sizes(path, f"{where}.max_package", table.get("max_package", {})),
+        max_module=_sizes(path, f"{where}.max_module", table.get("max_module", {})),
         max_dwarf_package=_sizes(
             path, f"{where}.max_dwarf_package", table.get("max_dwarf_package", {})
         ),

@@ -238,7 +238,9 @@ def show_results(
     render(console, "build results", columns, rows, [escape(f"{summary}{where}")])
 
 
-def show_inspection(console: Console, facts: Inspection, packages: int) -> None:
+def show_inspection(
+    console: Console, facts: Inspection, packages: int, *, modules: bool = False
+) -> None:
     """Header facts, bytes by category, sections, and the top packages of one file."""
     link, elf = facts.linking, facts.elf
     kind = "static" if link.static else f"dynamic ({link.interpreter or 'no interpreter'})"
@@ -296,6 +298,38 @@ def show_inspection(console: Console, facts: Inspection, packages: int) -> None:
         _show_dwarf_packages(console, facts.dwarf.by_package, packages)
     if facts.attribution is not None:
         _show_attribution(console, facts.attribution, packages)
+    if modules and facts.attribution is not None:
+        _show_modules(console, facts.attribution)
+
+
+def _show_modules(console: Console, whole: Attribution) -> None:
+    """Every module of the build info with its packages' bytes (all rows: a build has tens)."""
+    size = max(1, whole.file_bytes)
+    columns = [
+        Column("module", keep=True),
+        Column("version", drop=5),
+        Column("packages", right=True, drop=4),
+        Column("file bytes", right=True, keep=True),
+        Column("share", right=True, keep=True),
+        Column("code", right=True, drop=3),
+        Column("pclntab", right=True, drop=2),
+        Column("data", right=True, drop=1),
+    ]
+    rows: list[list[CellLike]] = [
+        [
+            m.module,
+            m.version or "",
+            str(m.packages),
+            format_size(m.file_bytes),
+            f"{100 * m.file_bytes / size:.1f}%",
+            format_size(m.code_bytes),
+            format_size(m.pclntab_bytes),
+            format_size(m.rodata_bytes + m.data_bytes),
+        ]
+        for m in whole.by_module
+    ]
+    title = f"modules ({len(whole.by_module)}; the file bytes of their packages)"
+    render(console, title, columns, rows)
 
 
 def _show_attribution(console: Console, whole: Attribution, limit: int) -> None:

@@ -811,3 +811,37 @@ def test_attribution_in_the_json(go_binaries: dict[str, Path]) -> None:
         ["inspect", "--attribution", str(go_binaries["stripped"])], env={"COLUMNS": "200"}
     )
     assert "every byte of the file:" in people.stdout and "[pclntab source files]" in people.stdout
+
+
+def test_modules_sum_their_packages_with_the_build_infos_versions(go: str, tmp_path: Path) -> None:
+    """`inspect --modules`: each module of the build info with its packages' file bytes; the
+    versions are `go version -m`'s."""
+    done = buildopt(
+        [
+            "build",
+            "--profile",
+            "telecom-edge",
+            "--variant",
+            "static@linux-amd64",
+            "--dist",
+            str(tmp_path),
+            "--json",
+        ]
+    )
+    assert done.returncode == 0, done.stderr
+    binary = Path(json.loads(done.stdout)["builds"][0]["output"])
+    whole = inspect_file(binary, attribution=True).attribution
+    assert whole is not None
+    by_module: dict[str, int] = {}
+    for p in whole.by_package:
+        by_module[p.module] = by_module.get(p.module, 0) + p.file_bytes
+    assert {m.module: m.file_bytes for m in whole.by_module} == by_module
+    assert sum(m.file_bytes for m in whole.by_module) == whole.file_bytes_attributed_to_packages
+    listed = subprocess.run(
+        [go, "version", "-m", str(binary)], capture_output=True, text=True, check=True
+    ).stdout
+    deps = dict(line.split("\t")[2:4] for line in listed.splitlines() if line.startswith("\tdep\t"))
+    for m in whole.by_module:
+        assert m.version == deps.get(m.module), m
+    people = buildopt(["inspect", "--modules", str(binary)], env={"COLUMNS": "200"})
+    assert people.returncode == 0 and "modules (" in people.stdout and "std" in people.stdout

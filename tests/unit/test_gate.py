@@ -345,3 +345,24 @@ def test_compare_uses_whole_file_bytes_only_when_both_sides_have_them() -> None:
     both = compare_records(new, replaced(new, 0, inspect=attributed(whole, {"crypto/tls": 500})))
     deltas = {i.name: i.delta for i in both.items if i.kind == "package"}
     assert deltas == {"crypto/tls": 50, "crypto/x509": -300, "net": -90}
+
+
+def test_max_module_sums_the_modules_packages() -> None:
+    from buildopt.binary.facts import ModuleCode
+
+    b = budgets({"select": "small@*", "max_module": {"github.com/aws/*": 1000}})
+    plain = rec(**{"small@linux-arm64": 1000})
+    facts = plain.builds[0].inspect
+    assert facts is not None
+    modules = (
+        ModuleCode(module="github.com/aws/aws-sdk-go-v2", text_bytes=700),
+        ModuleCode(module="github.com/aws/smithy-go", text_bytes=400),
+        ModuleCode(module="std", text_bytes=9000),
+    )
+    facts = msgspec.structs.replace(facts, modules=modules)
+    (check,) = evaluate(b, [], replaced(plain, 0, inspect=facts), None)
+    assert (check.check, check.verdict, check.actual) == (
+        "max_module[github.com/aws/*]",
+        "fail",
+        "1100",
+    )
