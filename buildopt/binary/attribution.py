@@ -25,15 +25,16 @@ sections), the whole category goes to its bucket and a warning says so.
 from __future__ import annotations
 
 import operator
+import re
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from itertools import accumulate, compress
 
 import msgspec
 
 from buildopt.binary.elf.symtab import Symbols
 from buildopt.binary.facts import Attribution, Bucket, ModuleShare, PackageShare
-from buildopt.binary.go.names import GENERATED, attribute, module_of, package_path
+from buildopt.binary.go.names import GENERATED, attribute, module_of, package_of, package_path
 from buildopt.binary.go.pclntab import NO_UNIT, FuncTable
 
 BUCKETS = {
@@ -142,11 +143,20 @@ def _code_and_pclntab(
             name = table.funcnames[start : end if end >= 0 else None]
             go_funcs[i] = b"-tramp" in name or name.startswith((b"go:", b"go.", b"type:"))
     c_funcs = list(map(operator.not_, go_funcs))
-    offsets = list(compress(table.name_offsets, go_funcs))
-    code = list(compress(table.sizes, go_funcs))
+    # Hand-written assembly without a package prefix (cmpbody, expandAVX512_*): the package of
+    # its compilation unit, which the other functions of the unit name.
+    units = _assembly_units(table, go_funcs)
+    named_funcs = [g and i not in units for i, g in enumerate(go_funcs)] if units else go_funcs
+    offsets = list(compress(table.name_offsets, named_funcs))
+    code = list(compress(table.sizes, named_funcs))
     c_code = sum(compress(table.sizes, c_funcs))
-    extra = [list(compress(layout.shares, go_funcs))] if layout else []
+    extra = [list(compress(layout.shares, named_funcs))] if layout else []
     rows = attribute(table.funcnames, offsets, code, table.old_prefixes, False, extra=extra)
+    for i, package in units.items():
+        row = rows.setdefault(package.encode(), [0, 0, 0, 0])
+        row[0] += table.sizes[i]
+        if layout:
+            row[3] += layout.shares[i]
     go_code = sum(row[0] for row in rows.values())
     if go_code + c_code > code_total:
         warnings.append(
@@ -168,8 +178,19 @@ def _code_and_pclntab(
     buckets["pclntab header and lookup"] += layout.header + layout.lookup
     buckets["pclntab source files"] += layout.file_tables
     buckets["pclntab unowned"] += layout.unowned
-    # The name table, name by name: a function's name (and an inlined one's) to its package,
-    # a C function's to the C bucket.
+    _names(table, owners, buckets, c_funcs, units)
+    return code_total - go_code - c_code
+
+
+def _names(
+    table: FuncTable,
+    owners: dict[str, list[int]],
+    buckets: dict[str, int],
+    c_funcs: Sequence[bool],
+    units: Mapping[int, str],
+) -> None:
+    """The name table, name by name: a function's name (and an inlined one's) to its package,
+    a C function's to the C bucket, an assembly function's to its unit's package."""
     names = table.funcnames
     lengths = [len(n) + 1 for n in names.split(b"\0")]
     lengths[-1] -= 1  # no NUL after the last: the table ends there
@@ -177,7 +198,13 @@ def _code_and_pclntab(
     c_names = set(compress(table.name_offsets, c_funcs))
     is_c = list(map(c_names.__contains__, starts)) if c_names else [False] * len(starts)
     buckets["C and other non-Go code"] += sum(compress(lengths, is_c))
-    keep = list(map(operator.not_, is_c))
+    by_unit = {table.name_offsets[i]: package for i, package in units.items()}
+    if by_unit:  # the names of assembly functions go with them
+        length_at = dict(zip(starts, lengths, strict=True))
+        for offset, package in by_unit.items():
+            owners[package][PCLNTAB] += length_at.get(offset, 0)
+        is_c = list(map(operator.or_, is_c, map(by_unit.__contains__, starts)))
+    keep = list(map(operator.not_, is_c))  # counted above: C names, assembly names
     named = attribute(
         names,
         list(compress(starts, keep)),
@@ -187,7 +214,75 @@ def _code_and_pclntab(
     )
     for raw, row in named.items():
         owners[package_path(raw)][PCLNTAB] += row[0]
-    return code_total - go_code - c_code
+
+
+_DOTLESS = re.compile(rb"(?:^|(?<=\0))[^\0.]+(?=\0|$)")  # a name without any dot
+
+
+def _assembly_units(table: FuncTable, go_funcs: Sequence[bool]) -> dict[int, str]:
+    """{function index: package} for the Go functions named without any dot - assembly of no
+    package prefix - whose compilation unit has a function that names its package."""
+    layout = table.layout
+    if layout is None:
+        return {}
+    dotless = {m.start() for m in _DOTLESS.finditer(table.funcnames)}
+    found = compress(range(len(go_funcs)), map(dotless.__contains__, table.name_offsets))
+    wanted = [i for i in found if go_funcs[i] and layout.units[i] != NO_UNIT]
+    if not wanted:
+        return {}
+    # The unit's package is the one most of its named functions name: a unit can hold
+    # functions named after another package (internal/bytealg's runtime.memequal, linknamed).
+    units = {layout.units[i] for i in wanted}
+    votes: dict[int, dict[bytes, int]] = {u: {} for u in units}
+    for i in compress(range(len(go_funcs)), map(units.__contains__, layout.units)):
+        start = table.name_offsets[i]
+        if start in dotless:
+            continue
+        end = table.funcnames.find(b"\0", start)
+        package = package_of(table.funcnames[start : end if end >= 0 else None], table.old_prefixes)
+        if package != GENERATED.encode():
+            tally = votes[layout.units[i]]
+            tally[package] = tally.get(package, 0) + 1
+    packages = {
+        u: package_path(max(tally, key=lambda p: (tally[p], p)))
+        for u, tally in votes.items()
+        if tally
+    }
+    known = {p for tally in votes.values() for p in tally}
+    out = {}
+    for i in wanted:
+        # the directory of its source file, where that is a package of this binary; else the
+        # package most of its unit's named functions name
+        directory = package_dir(layout.sources.get(i, ""))
+        if directory and directory.encode() in known:
+            out[i] = package_path(directory.encode())
+        elif layout.units[i] in packages:
+            out[i] = packages[layout.units[i]]
+    return out
+
+
+def package_dir(path: str) -> str:
+    """The import path of a source file's directory, as the file table names it: under the
+    module cache (``.../pkg/mod/github.com/x/y@v1.2.3/sub/f.s``, or trimmed
+    ``github.com/x/y@v1.2.3/sub/f.s``), under GOROOT or GOPATH (``.../src/internal/bytealg/
+    f.s``) or trimmed std (``internal/bytealg/f.s``); "" when it says nothing of the kind."""
+    if "/" not in path:
+        return ""
+    directory = path.rsplit("/", 1)[0]
+    if "/pkg/mod/" in directory:
+        directory = directory.rsplit("/pkg/mod/", 1)[1]
+    elif "/src/" in directory:
+        directory = directory.rsplit("/src/", 1)[1]
+    elif directory.startswith("/"):
+        return ""
+    parts = directory.split("/")
+    at = next((k for k, part in enumerate(parts) if "@" in part), None)
+    if at is None:
+        return directory
+    # module@version/sub: the module path, with the module cache's escaping (!x for X) undone
+    module = "/".join([*parts[:at], parts[at].split("@", 1)[0]])
+    module = re.sub(r"!([a-z])", lambda m: m.group(1).upper(), module)
+    return "/".join([module, *parts[at + 1 :]])
 
 
 def _share(  # noqa: PLR0917 - one category's share-out, the same for two

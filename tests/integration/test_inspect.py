@@ -24,6 +24,7 @@ import jsonschema
 import msgspec
 import pytest
 
+from buildopt.binary.attribution import _assembly_units
 from buildopt.binary.elf.reader import open_elf
 from buildopt.binary.facts import Inspection
 from buildopt.binary.go.names import package_of, package_path
@@ -717,9 +718,15 @@ def test_every_byte_has_one_owner(go_binaries: dict[str, Path], name: str) -> No
     assert not [w for w in facts.warnings if "not attributed" in w or "not split" in w]
     whole = facts.attribution
     assert whole is not None
-    # the code of a package is what the function table says it is (C functions apart)
+    # the code of a package is what the function table says it is (C functions apart), with
+    # its assembly functions that have no package prefix (see the objdump test below)
     code = {p.package: p.code_bytes for p in whole.by_package if p.code_bytes}
     named = {p.package: p.text_bytes for p in facts.packages if p.package in code}
+    with open_elf(path) as (f, layout):
+        table = function_table(f, layout, shares=True)[0]
+    assert table is not None
+    for i, package in _assembly_units(table, [True] * len(table.sizes)).items():
+        named[package] = named.get(package, 0) + table.sizes[i]
     assert code == named
     if facts.linking.stripped:  # no symbols: the data sections are buckets
         assert all(p.rodata_bytes == p.data_bytes == 0 for p in whole.by_package)
@@ -845,3 +852,40 @@ def test_modules_sum_their_packages_with_the_build_infos_versions(go: str, tmp_p
         assert m.version == deps.get(m.module), m
     people = buildopt(["inspect", "--modules", str(binary)], env={"COLUMNS": "200"})
     assert people.returncode == 0 and "modules (" in people.stdout and "std" in people.stdout
+
+
+@pytest.mark.parametrize("name", ["nocgo", "arm64", "386", "ppc64"])
+def test_assembly_without_a_package_prefix_goes_to_its_source_files_package(
+    go: str, go_binaries: dict[str, Path], name: str
+) -> None:
+    """cmpbody, aeshashbody, _expand_key_128...: hand-written assembly named without a package
+    landed in "(generated)". Their compilation unit says the package; `go tool objdump` says
+    the source file, whose directory under GOROOT/src is the same package."""
+    path = go_binaries[name]
+    with open_elf(path) as (f, layout):
+        table = function_table(f, layout, shares=True)[0]
+    assert table is not None
+    found = _assembly_units(table, [True] * len(table.sizes))
+    names = table.names()
+    ours = {names[i].decode(): package for i, package in found.items()}
+    if name == "nocgo":
+        assert ours["cmpbody"] == "internal/bytealg"
+    if not ours:
+        return
+    pattern = "^(" + "|".join(re.escape(n) for n in ours) + ")$"
+    listing = subprocess.run(
+        [go, "tool", "objdump", "-s", pattern, str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    goroot = subprocess.run(
+        [go, "env", "GOROOT"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    theirs = {}
+    for line in listing.splitlines():
+        if line.startswith("TEXT "):
+            _, symbol, source = line.split(None, 2)
+            directory = os.path.dirname(source)
+            theirs[symbol.removesuffix("(SB)")] = os.path.relpath(directory, f"{goroot}/src")
+    assert ours == {n: p for n, p in theirs.items() if n in ours}

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import array
 import operator
+import re
 import struct
 import sys
 from bisect import bisect_left, bisect_right
@@ -54,6 +55,7 @@ class Layout(msgspec.Struct, frozen=True):
     file_tables: int  # cutab and filetab: the source files of each compilation unit
     lookup: int  # runtime.findfunctab, the pc -> function buckets (Go 1.22+: in this section)
     unowned: int  # bytes before the first pc table or func data, and alignment
+    sources: dict[int, str] = {}  # function index -> source file, for names without a dot
 
 
 class FuncTable(msgspec.Struct, frozen=True):
@@ -202,7 +204,62 @@ def _decode(  # noqa: PLR0917 - the private step of decode_from
             size=size,
             magic=magic,
         )
+        dotless = {m.start() for m in DOTLESS.finditer(funcnametab)}
+        wanted = list(compress(range(len(nameoffs)), map(dotless.__contains__, nameoffs)))
+        if wanted:
+            files = source_files(
+                read, region, order=order, at=table - base, words=words, funcoffs=funcoffs
+            )
+            layout = msgspec.structs.replace(layout, sources=files(wanted))
     return FuncTable(GO_VERSIONS[magic], ptr, head[6], funcnametab, nameoffs, sizes, size, layout)
+
+
+DOTLESS = re.compile(rb"(?:^|(?<=\0))[^\0.]+(?=\0|$)")  # a function name without any dot
+
+
+def source_files(
+    read: Reader,
+    region: bytes | memoryview,
+    *,
+    order: str,
+    at: int,
+    words: tuple[int, ...],
+    funcoffs: list[int],
+) -> Callable[[list[int]], dict[int, str]]:
+    """A function giving, for function indices, the source file each starts in: its pcfile
+    table's first value (a zig-zag varint added to -1) indexes its compilation unit's file
+    list (cutab), which points into the file name table (filetab). For the few functions
+    that need it (assembly without a package prefix), not for all."""
+    units_at, files_at, pctab_at = words[4], words[5], words[6]
+    word = struct.Struct(order + "I")
+
+    def first_value(offset: int) -> int:
+        data = read(pctab_at + offset, 10)
+        shift = value = 0
+        for byte in data:
+            value |= (byte & 0x7F) << shift
+            shift += 7
+            if byte < 0x80:
+                break
+        return -1 + ((value >> 1) ^ -(value & 1))
+
+    def files(indices: list[int]) -> dict[int, str]:
+        out = {}
+        for i in indices:
+            (pcfile,) = word.unpack_from(region, at + funcoffs[i] + 20)
+            (unit,) = word.unpack_from(region, at + funcoffs[i] + 32)
+            if not pcfile or unit == NO_UNIT:
+                continue
+            index = first_value(pcfile)
+            entry = read(units_at + 4 * (unit + index), 4)
+            if index < 0 or len(entry) < 4:
+                continue
+            (name_at,) = word.unpack(entry)
+            name = read(files_at + name_at, 4096).split(b"\0", 1)[0]
+            out[i] = name.decode("utf-8", "replace")
+        return out
+
+    return files
 
 
 def shares_of(
