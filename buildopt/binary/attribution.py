@@ -69,7 +69,8 @@ CATEGORY_BUCKETS = {
     "dynamic": "dynamic linking",
     "other": "other sections",
 }
-CODE, PCLNTAB, RODATA, DATA, BSS = range(5)
+# per package: file bytes by kind, bss, and its functions' .symtab sizes (for the padding)
+CODE, PCLNTAB, RODATA, DATA, BSS, SYMBOLS = range(6)
 
 
 def attribute_file(
@@ -86,7 +87,7 @@ def attribute_file(
     """The file's attribution, and warnings. ``totals``: inspect.totals (file bytes per
     category); ``table``: the function table decoded with shares, from the section of
     category ``table_category`` (None: not from a section); ``symbols``: read with classes."""
-    owners: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0, 0])
+    owners: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0, 0, 0])
     buckets: dict[str, int] = defaultdict(int)
     warnings: list[str] = []
     for category, bucket in CATEGORY_BUCKETS.items():
@@ -94,7 +95,8 @@ def attribute_file(
     code_total, meta_total = totals.get("code", 0), totals.get("gometa", 0)
     if table is not None and table_category is not None:
         meta_total -= table.size if table_category == "gometa" else 0
-        code_total = _code_and_pclntab(table, owners, buckets, code_total, warnings)
+        text_sizes = symbols.text_sizes if symbols else None
+        code_total = _code_and_pclntab(table, owners, buckets, code_total, warnings, text_sizes)
     buckets["C and other non-Go code"] += code_total
     buckets["Go runtime metadata"] += meta_total
     if table is not None and table_category not in (None, "gometa"):
@@ -105,9 +107,9 @@ def attribute_file(
     # "$f64.3ff0...": the compiler's constants
     foreign = [by_class.pop(p) for p in list(by_class) if p.startswith("$")]
     if foreign:
-        old = by_class.get(GENERATED, (0, 0, 0))
+        old = by_class.get(GENERATED, (0, 0, 0, 0))
         summed = tuple(map(sum, zip(old, *foreign, strict=True)))
-        by_class[GENERATED] = (summed[0], summed[1], summed[2])
+        by_class[GENERATED] = (summed[0], summed[1], summed[2], summed[3])
     for column, category, bucket in (
         (RODATA, "rodata", "read-only data without a symbol"),
         (DATA, "data", "data without a symbol"),
@@ -118,18 +120,23 @@ def attribute_file(
         buckets[bucket] += total
     for p, row in by_class.items():
         owners[p][BSS] += row[2]
-    whole = _result(size, owners, buckets, modules, main_module)
+        owners[p][SYMBOLS] += row[3]
+    padded = bool(symbols and symbols.text_sizes) and table is not None
+    whole = _result(size, owners, buckets, modules, main_module, padded)
     return _with_modules(whole, versions or {}), tuple(warnings)
 
 
-def _code_and_pclntab(
+def _code_and_pclntab(  # noqa: PLR0917 - the share-out's state, passed along
     table: FuncTable,
     owners: dict[str, list[int]],
     buckets: dict[str, int],
     code_total: int,
     warnings: list[str],
+    text_sizes: Mapping[bytes, int] | None = None,
 ) -> int:
-    """Share out the Go code and the pclntab section; the code bytes left for the C bucket."""
+    """Share out the Go code and the pclntab section; the code bytes left for the C bucket.
+    With the symbol table's function sizes, the sizes of assembly functions without a package
+    prefix are counted for their package, whose padding is its code less its symbols."""
     layout = table.layout
     go_funcs: list[bool] = [True] * len(table.sizes)
     if layout:
@@ -150,13 +157,17 @@ def _code_and_pclntab(
     offsets = list(compress(table.name_offsets, named_funcs))
     code = list(compress(table.sizes, named_funcs))
     c_code = sum(compress(table.sizes, c_funcs))
-    extra = [list(compress(layout.shares, named_funcs))] if layout else []
+    shares = layout.shares if layout else [0] * len(table.sizes)
+    # two columns: the pclntab shares, and the symbol sizes of assembly (added below)
+    extra = [list(compress(shares, named_funcs)), [0] * len(offsets)]
     rows = attribute(table.funcnames, offsets, code, table.old_prefixes, False, extra=extra)
+    names = table.names() if units and text_sizes else []
     for i, package in units.items():
-        row = rows.setdefault(package.encode(), [0, 0, 0, 0])
+        row = rows.setdefault(package.encode(), [0, 0, 0, 0, 0])
         row[0] += table.sizes[i]
-        if layout:
-            row[3] += layout.shares[i]
+        row[3] += shares[i]
+        # the symbol of an assembly function has no package: its size is counted here
+        row[4] += text_sizes.get(names[i], 0) if names and text_sizes else 0
     go_code = sum(row[0] for row in rows.values())
     if go_code + c_code > code_total:
         warnings.append(
@@ -168,8 +179,8 @@ def _code_and_pclntab(
     for raw, row in rows.items():
         package = package_path(raw)
         owners[package][CODE] += row[0]
-        if layout:
-            owners[package][PCLNTAB] += row[3]
+        owners[package][PCLNTAB] += row[3]
+        owners[package][SYMBOLS] += row[4]
     buckets["C and other non-Go code"] += c_code
     if layout is None:
         buckets["pclntab (not split)"] += table.size
@@ -308,12 +319,13 @@ def _share(  # noqa: PLR0917 - one category's share-out, the same for two
     return total - given
 
 
-def _result(
+def _result(  # noqa: PLR0917 - the share-out's state, passed along
     size: int,
     owners: dict[str, list[int]],
     buckets: dict[str, int],
     modules: tuple[str, ...],
     main_module: str,
+    padded: bool = False,
 ) -> Attribution:
     generated = owners.pop(GENERATED, None)
     if generated is not None:
@@ -332,6 +344,7 @@ def _result(
                     rodata_bytes=row[RODATA],
                     data_bytes=row[DATA],
                     bss_bytes=row[BSS],
+                    padding_bytes=max(0, row[CODE] - row[SYMBOLS]) if padded else None,
                 )
             )
     shares.sort(key=lambda p: (-p.file_bytes, p.package))

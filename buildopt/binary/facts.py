@@ -123,6 +123,9 @@ class PackageShare(Fact, frozen=True):
     rodata_bytes: int  # its symbols in read-only data sections (from .symtab: 0 when stripped)
     data_bytes: int  # its symbols in writable data sections (from .symtab)
     bss_bytes: int  # its symbols in .bss/.noptrbss: memory, not file
+    # of code_bytes, the alignment padding after its functions (their bytes to the next
+    # function less their .symtab sizes); None without a symbol table to tell
+    padding_bytes: int | None = None
 
 
 class ModuleShare(Fact, frozen=True):

@@ -36,6 +36,7 @@ from buildopt.binary.elf.symtab import (
     NONE,
     RODATA,
     SHN_LORESERVE,
+    TEXT,
     Symbols,
     read_symbols,
 )
@@ -207,7 +208,7 @@ def _inspect(
 def _symbol_classes(layout: ElfLayout, sections: tuple[SectionFact, ...]) -> bytes:
     """Per section index, the column its symbols count in: read-only data, data or bss by the
     section's category; none for code (the pclntab has it) and everything else."""
-    wanted = {"rodata": RODATA, "data": DATA, "bss": BSS}
+    wanted = {"rodata": RODATA, "data": DATA, "bss": BSS, "code": TEXT}
     classes = bytearray(65536)
     facts = iter(sections)
     for i, raw in enumerate(layout.sections[:SHN_LORESERVE]):

@@ -889,3 +889,43 @@ def test_assembly_without_a_package_prefix_goes_to_its_source_files_package(
             directory = os.path.dirname(source)
             theirs[symbol.removesuffix("(SB)")] = os.path.relpath(directory, f"{goroot}/src")
     assert ours == {n: p for n, p in theirs.items() if n in ours}
+
+
+@pytest.mark.parametrize("name", ["nocgo", "arm64", "386", "ppc64"])
+def test_code_less_padding_is_go_tool_nms_function_sizes(
+    go: str, go_binaries: dict[str, Path], name: str
+) -> None:
+    """A package's code runs from each function to the next, so it includes the alignment
+    padding after them; code_bytes - padding_bytes is what `go tool nm -size` gives its
+    functions (assembly without a package prefix counted with its source file's package)."""
+    path = go_binaries[name]
+    facts = inspect_file(path, attribution=True)
+    assert facts.attribution is not None
+    with open_elf(path) as (f, layout):
+        table = function_table(f, layout, shares=True)[0]
+    assert table is not None
+    names = table.names()
+    assembly = {
+        names[i].decode(): p for i, p in _assembly_units(table, [True] * len(names)).items()
+    }
+    listing = subprocess.run(
+        [go, "tool", "nm", "-size", str(path)], capture_output=True, text=True, check=True
+    ).stdout
+    expected: dict[str, int] = {}
+    for line in listing.splitlines():
+        fields = line.split(None, 3)
+        if len(fields) == 4 and fields[2] in "Tt" and int(fields[1]):
+            symbol = fields[3].removesuffix(".abi0")
+            package = assembly.get(symbol) or package_path(package_of(symbol.encode()))
+            expected[package] = expected.get(package, 0) + int(fields[1])
+    expected.pop("(generated)", None)
+    ours = {
+        p.package: p.code_bytes - (p.padding_bytes or 0)
+        for p in facts.attribution.by_package
+        if p.code_bytes
+    }
+    assert ours == {p: n for p, n in expected.items() if p in ours}
+    assert all(p.padding_bytes is not None for p in facts.attribution.by_package)
+    padding = sum(p.padding_bytes or 0 for p in facts.attribution.by_package)
+    code = sum(p.code_bytes for p in facts.attribution.by_package)
+    assert 0 <= padding < code * 0.1

@@ -19,6 +19,7 @@ import msgspec
 
 from buildopt.binary.bulk import gather
 from buildopt.binary.elf.reader import ElfLayout, read_transient, section_bytes
+from buildopt.binary.elf.strings import strings_at
 from buildopt.binary.go.names import attribute, package_path
 
 SHN_LORESERVE = 0xFF00
@@ -30,8 +31,10 @@ class Symbols(msgspec.Struct, frozen=True):
     symtab_bytes: int
     strtab_bytes: int
     by_package: tuple[tuple[str, int], ...]  # (package, bytes), largest first
-    # with classes: {package: (rodata, data, bss bytes)} (GENERATED for type:, go: symbols)
-    by_class: dict[str, tuple[int, int, int]] | None = None
+    # with classes: {package: (rodata, data, bss, text bytes)} (GENERATED: type:, go: symbols)
+    by_class: dict[str, tuple[int, int, int, int]] | None = None
+    # with classes: each function symbol's size by name (as go tool nm -size gives it)
+    text_sizes: dict[bytes, int] | None = None
 
 
 # A C static in .strtab: one name part without a slash, a dot and digits ("completed.0").
@@ -39,7 +42,7 @@ C_STATIC = re.compile(rb"(?<=\0)[^\0/.]+\.[0-9]+(?=\0)")
 _start = operator.methodcaller("start")
 
 # Section classes for read_symbols(classes=...): which column a symbol in it counts in.
-NONE, RODATA, DATA, BSS = 0, 1, 2, 3
+NONE, RODATA, DATA, BSS, TEXT = 0, 1, 2, 3, 4
 
 
 NO_SYMBOLS = Symbols(0, 0, 0, ())
@@ -85,7 +88,8 @@ class SymbolTable(msgspec.Struct, frozen=True):
     strtab: bytes
     name_offsets: list[int]  # where each kept symbol's name starts in strtab
     sizes: list[int]  # file bytes (0 for a symbol in a NOBITS section)
-    by_class: tuple[list[int], list[int], list[int]] = ([], [], [])  # rodata, data, bss sizes
+    # rodata, data, bss and text sizes
+    by_class: tuple[list[int], list[int], list[int], list[int]] = ([], [], [], [])
 
 
 def decode_symbols(
@@ -130,7 +134,7 @@ def decode_symbols(
     def column(kind: int) -> list[int]:
         return list(map(operator.mul, kept_sizes, map(operator.eq, kinds, itertools.repeat(kind))))
 
-    columns_of = (column(RODATA), column(DATA), column(BSS))
+    columns_of = (column(RODATA), column(DATA), column(BSS), column(TEXT))
     return SymbolTable(
         count,
         symtab.size,
@@ -159,7 +163,20 @@ def read_symbols(
         totals = {b"?": [sum(table.sizes), len(table.sizes), 0, *map(sum, extra)]}
     by_package = {package_path(p): row[0] for p, row in totals.items() if row[0]}
     ranked = tuple(sorted(by_package.items(), key=lambda kv: (-kv[1], kv[0])))
-    by_class = None
+    by_class: dict[str, tuple[int, int, int, int]] | None = None
+    text_sizes: dict[bytes, int] | None = None
     if classes is not None:
-        by_class = {package_path(p): (row[3], row[4], row[5]) for p, row in totals.items()}
-    return Symbols(table.count, table.symtab_bytes, table.strtab_bytes, ranked, by_class)
+        by_class = {package_path(p): (row[3], row[4], row[5], row[6]) for p, row in totals.items()}
+        texts = table.by_class[3]
+        offsets = list(itertools.compress(table.name_offsets, texts))
+        try:
+            names = strings_at(table.strtab, offsets)
+        except ValueError:  # a corrupt name offset: no function sizes by name
+            names = []
+        text_sizes = {}
+        for name, size in zip(names, filter(None, texts), strict=False):
+            key = name.removesuffix(b".abi0")  # assembly's ABI0 symbol: the pclntab's name
+            text_sizes[key] = text_sizes.get(key, 0) + size
+    return Symbols(
+        table.count, table.symtab_bytes, table.strtab_bytes, ranked, by_class, text_sizes
+    )
