@@ -142,6 +142,20 @@ class ModuleShare(Fact, frozen=True):
     bss_bytes: int
 
 
+class SymbolSize(Fact, frozen=True):
+    name: str
+    package: str
+    bytes: int
+
+
+class Largest(Fact, frozen=True):
+    """The largest functions (from .gopclntab: to the next function, so it works stripped)
+    and data objects (from .symtab, when the file has one)."""
+
+    functions: tuple[SymbolSize, ...]
+    data: tuple[SymbolSize, ...]
+
+
 class Bucket(Fact, frozen=True):
     """File bytes no Go package owns, by what they are."""
 
@@ -181,6 +195,7 @@ class Inspection(Fact, frozen=True):
     modules: tuple[ModuleCode, ...]
     warnings: tuple[str, ...]
     attribution: Attribution | None = None  # with inspect --attribution (and in build records)
+    largest: Largest | None = None  # with inspect --symbols N
 
     def section_sizes(self) -> dict[str, int]:
         return {s.name: s.size for s in self.sections if s.name}

@@ -9,13 +9,14 @@ file size exactly; NOBITS sections (.bss) are memory and counted apart.
 from __future__ import annotations
 
 import contextlib
+import heapq
 import re
 import struct
 from collections import defaultdict
 from collections.abc import Callable
 from typing import TYPE_CHECKING, BinaryIO
 
-from buildopt.binary.attribution import attribute_file
+from buildopt.binary.attribution import _assembly_units, attribute_file
 from buildopt.binary.digest import Hashing
 from buildopt.binary.elf.dwarf import DwarfError, units_by_package
 from buildopt.binary.elf.reader import (
@@ -30,6 +31,7 @@ from buildopt.binary.elf.reader import (
     read_transient,
     section_bytes,
 )
+from buildopt.binary.elf.strings import strings_at
 from buildopt.binary.elf.symtab import (
     BSS,
     DATA,
@@ -47,6 +49,7 @@ from buildopt.binary.facts import (
     ElfIdentity,
     GoFacts,
     Inspection,
+    Largest,
     Linking,
     ModuleCode,
     ModuleVersion,
@@ -54,10 +57,12 @@ from buildopt.binary.facts import (
     PackageCode,
     SectionFact,
     SymbolFacts,
+    SymbolSize,
 )
 from buildopt.binary.go import pclntab
 from buildopt.binary.go.buildinfo import BuildInfo, BuildInfoError, read_buildinfo
-from buildopt.binary.go.names import module_of, package_path
+from buildopt.binary.go.names import module_of, package_of, package_path
+from buildopt.binary.symbols import symtab_sizes
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -124,6 +129,7 @@ def inspect_file(
     *,
     dwarf: bool = False,
     attribution: bool = False,
+    symbols: int = 0,
 ) -> Inspection:
     """All facts about one ELF file; NotElfError (exit 2) when it cannot be read.
 
@@ -131,27 +137,28 @@ def inspect_file(
     in a process of its own); by default it is computed on a thread beside the decoding.
     ``dwarf`` adds the DWARF bytes per Go package (it decompresses the DWARF: costly).
     ``attribution`` adds every byte of the file to a package or a bucket (buildopt.binary.
-    attribution; ~5 us per function: costly on big binaries).
+    attribution; ~5 us per function: costly on big binaries). ``symbols`` adds that many of
+    the largest functions and data objects.
     """
     if sha256 is not None:
-        return _inspect(path, sha256, dwarf, attribution)
+        return _inspect(path, sha256, dwarf, attribution, symbols)
     hashing = Hashing(path)
     try:
-        return _inspect(path, hashing.result, dwarf, attribution)
+        return _inspect(path, hashing.result, dwarf, attribution, symbols)
     finally:
         with contextlib.suppress(OSError):
             hashing.result()  # never leave it reading a file the caller may remove
 
 
 def _inspect(
-    path: str | Path, sha256: Callable[[], str], dwarf: bool, attribution: bool
+    path: str | Path, sha256: Callable[[], str], dwarf: bool, attribution: bool, top: int
 ) -> Inspection:
     with open_elf(path) as (f, layout):
         sections = tuple(
             section_fact(f, layout, s) for s in layout.sections if s.type != "SHT_NULL"
         )
         go, warnings = _go_info(f, layout)
-        table, problem = function_table(f, layout, shares=attribution)
+        table, problem = function_table(f, layout, shares=attribution or top > 0)
         if problem:
             warnings = (*warnings, problem)
         by_package, problem = _dwarf_units(f) if dwarf else (None, None)
@@ -202,7 +209,32 @@ def _inspect(
             modules=modules_of(packages),
             warnings=warnings,
             attribution=whole,
+            largest=_largest(f, layout, table, top) if top > 0 else None,
         )
+
+
+def _largest(
+    f: BinaryIO, layout: ElfLayout, table: pclntab.FuncTable | None, count: int
+) -> Largest:
+    """The ``count`` largest functions (of the function table) and data objects (.symtab)."""
+    functions: list[SymbolSize] = []
+    if table is not None:
+        assembly = _assembly_units(table, [True] * len(table.sizes))
+        top = heapq.nlargest(count, range(len(table.sizes)), key=table.sizes.__getitem__)
+        names = strings_at(table.funcnames, [table.name_offsets[i] for i in top])
+        for i, raw in zip(top, names, strict=True):
+            package = assembly.get(i) or package_path(package_of(raw, table.old_prefixes))
+            functions.append(
+                SymbolSize(name=package_path(raw), package=package, bytes=table.sizes[i])
+            )
+    data: list[SymbolSize] = []
+    if any(s.type == "SHT_SYMTAB" for s in layout.sections):
+        found: dict[str, int] = {}
+        symtab_sizes(f, layout, {}, found)
+        for name, size in heapq.nlargest(count, found.items(), key=lambda kv: kv[1]):
+            package = package_path(package_of(name.encode()))
+            data.append(SymbolSize(name=package_path(name.encode()), package=package, bytes=size))
+    return Largest(functions=tuple(functions), data=tuple(data))
 
 
 def _symbol_classes(layout: ElfLayout, sections: tuple[SectionFact, ...]) -> bytes:

@@ -57,7 +57,7 @@ def read_symbol_sizes(path: str | Path, *, functions_from: Source | None = None)
         functions: dict[str, int] = {}
         data: dict[str, int] = {}
         if symtab is not None:
-            _from_symtab(f, layout, functions, data)
+            symtab_sizes(f, layout, functions, data)
         if use_symtab:
             return SymbolSizes(str(path), layout.size, functions, data, "symtab")
         table, _ = function_table(f, layout)
@@ -70,7 +70,7 @@ def read_symbol_sizes(path: str | Path, *, functions_from: Source | None = None)
         return SymbolSizes(str(path), layout.size, functions, data, "pclntab")
 
 
-def _from_symtab(
+def symtab_sizes(
     f: BinaryIO, layout: ElfLayout, functions: dict[str, int], data: dict[str, int]
 ) -> None:
     """Functions (symbols in executable sections) and data (the others holding file bytes)."""

@@ -71,6 +71,7 @@ def inspect(
     dwarf: bool = False,
     attribution: bool = False,
     modules: bool = False,
+    symbols: str = "",
 ) -> int:
     """Exact facts of ELF files: sections by category, linking, symbols, DWARF, Go packages."""
     from buildopt.cli.inspect import inspect_command
@@ -83,6 +84,7 @@ def inspect(
         dwarf=dwarf,
         attribution=attribution or modules,
         modules=modules,
+        symbols=count("--symbols", symbols, 0) if symbols else 0,
     )
 
 

@@ -31,6 +31,7 @@ def inspect_command(
     dwarf: bool = False,
     attribution: bool = False,
     modules: bool = False,
+    symbols: int = 0,
 ) -> int:
     """``buildopt inspect``: facts of every file; a bad file is reported, the others still are.
 
@@ -48,7 +49,7 @@ def inspect_command(
     if jobs is not None and jobs < 1:
         raise UsageError(f"--jobs {jobs}: expected 1 or more")
     if not as_json:
-        return _show_inspections(files, packages, dwarf, attribution, modules)
+        return _show_inspections(files, packages, dwarf, attribution, modules, symbols)
     workers = jobs or available_cpus()
     # Largest first, so that the last items taken are small and the processes end together.
     order = sorted(range(len(files)), key=lambda i: -_size_or_zero(files[i]))
@@ -65,7 +66,7 @@ def inspect_command(
         gc.freeze()
         decodes = Job(
             "facts",
-            functools.partial(_inspect_one, dwarf=dwarf, attribution=attribution),
+            functools.partial(_inspect_one, dwarf=dwarf, attribution=attribution, symbols=symbols),
             files,
             TaskQueue(order),
         )
@@ -108,14 +109,18 @@ def _load_decoder() -> None:
     import buildopt.binary.inspect  # noqa: F401
 
 
-def _inspect_one(path: str, dwarf: bool = False, attribution: bool = False) -> list[str]:
+def _inspect_one(
+    path: str, dwarf: bool = False, attribution: bool = False, symbols: int = 0
+) -> list[str]:
     """["ok", the inspect/1 object of the file as JSON text, its sha256 UNHASHED] or
     ["error", why it cannot be read]."""
     from buildopt.binary.elf.reader import NotElfError
     from buildopt.binary.inspect import inspect_file
 
     try:
-        facts = inspect_file(path, lambda: "0" * 64, dwarf=dwarf, attribution=attribution)
+        facts = inspect_file(
+            path, lambda: "0" * 64, dwarf=dwarf, attribution=attribution, symbols=symbols
+        )
     except NotElfError as exc:
         return ["error", exc.message]
     return ["ok", _encode()(facts).decode()]
@@ -142,8 +147,13 @@ def _sha256_of(path: str) -> list[str]:
         return ["error", f"{path}: {exc.strerror or exc}"]
 
 
-def _show_inspections(
-    files: Sequence[str], packages: int, dwarf: bool, attribution: bool, modules: bool = False
+def _show_inspections(  # noqa: PLR0917 - the command's options, passed along
+    files: Sequence[str],
+    packages: int,
+    dwarf: bool,
+    attribution: bool,
+    modules: bool = False,
+    symbols: int = 0,
 ) -> int:
     failed = False
     with _digests(files) as digests:
@@ -154,7 +164,9 @@ def _show_inspections(
         console = report.make_console()
         for path, digest in zip(files, digests, strict=True):
             try:
-                facts = inspect_file(path, digest, dwarf=dwarf, attribution=attribution)
+                facts = inspect_file(
+                    path, digest, dwarf=dwarf, attribution=attribution, symbols=symbols
+                )
             except NotElfError as exc:
                 failed = True
                 print(f"error: {exc.message}", file=sys.stderr, flush=True)

@@ -141,6 +141,12 @@ COMMANDS: dict[str, Command] = {
                     "the modules of the build info with the file bytes of their packages "
                     "(implies --attribution)",
                 ),
+                Flag(
+                    "symbols",
+                    "the N largest functions (works stripped) and data objects",
+                    "N",
+                    number=True,
+                ),
             ),
             bare="file",
         ),

@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from buildopt.binary.facts import Attribution, DwarfUnits, Inspection
+from buildopt.binary.facts import Attribution, DwarfUnits, Inspection, Largest
 from buildopt.config.units import format_size
 from buildopt.output.tables import Cell, CellLike, Column, render
 from buildopt.pipeline.plan import Plan, Step
@@ -300,6 +300,23 @@ def show_inspection(
         _show_attribution(console, facts.attribution, packages)
     if modules and facts.attribution is not None:
         _show_modules(console, facts.attribution)
+    if facts.largest is not None:
+        _show_largest(console, facts.largest)
+
+
+def _show_largest(console: Console, largest: Largest) -> None:
+    """The largest functions and data objects, with their packages."""
+    for kind, rows_of in (("functions", largest.functions), ("data objects", largest.data)):
+        if not rows_of:
+            continue
+        columns = [
+            Column("symbol", keep=True),
+            Column("bytes", right=True, keep=True),
+            Column("package", drop=1),
+        ]
+        rows: list[list[CellLike]] = [[r.name, str(r.bytes), r.package] for r in rows_of]
+        source = "from .gopclntab, padding included" if kind == "functions" else "from .symtab"
+        render(console, f"largest {kind} ({source})", columns, rows)
 
 
 def _show_modules(console: Console, whole: Attribution) -> None:

@@ -929,3 +929,31 @@ def test_code_less_padding_is_go_tool_nms_function_sizes(
     padding = sum(p.padding_bytes or 0 for p in facts.attribution.by_package)
     code = sum(p.code_bytes for p in facts.attribution.by_package)
     assert 0 <= padding < code * 0.1
+
+
+def test_the_largest_symbols_work_stripped(go: str, go_binaries: dict[str, Path]) -> None:
+    """--symbols N: the largest functions from .gopclntab (a stripped file too) and the
+    largest data objects from .symtab, whose sizes are go tool nm's."""
+    done = buildopt(["inspect", "--json", "--symbols", "5", str(go_binaries["stripped"])])
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)
+    jsonschema.validate(data, load_schema("buildopt.inspect/1"))
+    largest = data["binaries"][0]["largest"]
+    assert len(largest["functions"]) == 5 and largest["data"] == []
+    sizes = [f["bytes"] for f in largest["functions"]]
+    assert sizes == sorted(sizes, reverse=True)
+    facts = inspect_file(go_binaries["nocgo"], symbols=3)
+    assert facts.largest is not None
+    listing = subprocess.run(
+        [go, "tool", "nm", "-size", "-sort", "size", str(go_binaries["nocgo"])],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    nm_data = [
+        (f[3], int(f[1]))
+        for f in (line.split(None, 3) for line in listing.splitlines())
+        if len(f) == 4 and f[2] in "RrDd"
+    ]
+    assert facts.largest.data[0].bytes == max(size for _, size in nm_data)
+    assert {d.name for d in facts.largest.data} <= {name for name, _ in nm_data}
