@@ -65,6 +65,7 @@ ns = Collection(
     buildopt_tasks.inspect,
     buildopt_tasks.compare,
     buildopt_tasks.diff,
+    buildopt_tasks.why,
     buildopt_tasks.gate,
     buildopt_tasks.matrix,
     buildopt_tasks.merge,

@@ -167,6 +167,22 @@ def diff(
     )
 
 
+def why(
+    *,
+    package: str = "",
+    profile: str = "",
+    variant: list[str] | None = None,
+    json: bool = False,
+    dist: str = "",
+) -> int:
+    """Why a package is in a variant's binary: its import chain, and what it costs there."""
+    from buildopt.cli.why import why_command
+
+    return why_command(
+        package, profile or None, variants=variant or (), as_json=json, dist=dist or None
+    )
+
+
 def merge(*, record: list[str] | None = None, output: str = "") -> int:
     """Join per-job build records (same profile and Go version) into one."""
     from buildopt.cli.commands import merge_command

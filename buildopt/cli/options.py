@@ -227,6 +227,17 @@ COMMANDS: dict[str, Command] = {
             ),
             bare="file",
         ),
+        Command(
+            "why",
+            (
+                Flag("package", "the package: its import path (`buildopt why crypto/tls`)", "PATH"),
+                PROFILE,
+                VARIANT,
+                JSON,
+                DIST,
+            ),
+            bare="package",
+        ),
         Command("matrix", (PROFILE, VARIANT)),
         Command(
             "merge",

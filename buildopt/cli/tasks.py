@@ -100,10 +100,13 @@ build = _task("build")
 inspect = _task("inspect")
 compare = _task("compare")
 diff = _task("diff")
+why = _task("why")
 gate = _task("gate")
 matrix = _task("matrix")
 merge = _task("merge")
 startup = _task("startup")
 scan = _task("scan")
 
-ns = Collection(init, docs, plan, build, inspect, compare, diff, gate, matrix, merge, startup, scan)
+ns = Collection(
+    init, docs, plan, build, inspect, compare, diff, why, gate, matrix, merge, startup, scan
+)

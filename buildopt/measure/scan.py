@@ -82,10 +82,17 @@ class ScanError(BuildoptError):
 
 
 def go_list(
-    go: str, root: Path, patterns: Sequence[str], tags: Sequence[str], environ: Mapping[str, str]
+    go: str,
+    root: Path,
+    patterns: Sequence[str],
+    tags: Sequence[str],
+    environ: Mapping[str, str],
+    *,
+    deps: bool = False,
 ) -> list[dict[str, Any]]:
-    """The packages ``go list -e -json`` selects, as dictionaries."""
-    argv = [go, "list", "-e", "-json"]
+    """The packages ``go list -e -json`` selects (with ``deps``, and all they import), as
+    dictionaries."""
+    argv = [go, "list", "-e", "-json", *(["-deps"] if deps else [])]
     if tags:
         argv.append("-tags=" + ",".join(tags))
     done = proc.run(

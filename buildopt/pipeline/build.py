@@ -272,6 +272,7 @@ def _unchanged(
         or note.stage != before
         or note.output != (out.st_ino, out.st_size, out.st_mtime_ns)
         or (dwarf and (note.inspect is None or note.inspect.dwarf.by_package is None))
+        or (note.inspect is not None and note.inspect.attribution is None)  # an older buildopt
     ):
         return None
     return note

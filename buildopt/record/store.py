@@ -203,7 +203,13 @@ def put_builds(
         variants = dict(current.variants)
     for build in builds:
         old = entries.get(build.id)
-        if build.ok and old is not None and old.ok and _same_binary(old, build):
+        if (
+            build.ok
+            and old is not None
+            and old.ok
+            and _same_binary(old, build)
+            and not _adds_attribution(old, build)
+        ):
             continue  # go found it up to date: the entry (and its measurements) still holds
         if build.ok and old is not None and old.ok:
             entries[build.id] = _keep_measurements(old, build)
@@ -214,6 +220,15 @@ def put_builds(
     ordered = sorted(entries.values(), key=lambda b: (rank.get(b.id, len(rank)), b.id))
     return msgspec.structs.replace(
         header, variants=variants, builds=tuple(ordered), merged_from=None
+    )
+
+
+def _adds_attribution(old: Build, new: Build) -> bool:
+    """new has the whole-file attribution an entry of an older buildopt lacks."""
+    return (
+        new.inspect is not None
+        and new.inspect.attribution is not None
+        and (old.inspect is None or old.inspect.attribution is None)
     )
 
 

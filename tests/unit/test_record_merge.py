@@ -108,3 +108,36 @@ def test_measurements_follow_their_binary_across_rebuilds(tmp_path: Path) -> Non
     assert moved.startup is not None and moved.startup.sha256 == "a" * 64  # what it measured
     assert moved.scan is not None and moved.scan.sha256 == "a" * 64  # kept, not dropped
     assert moved.startup_stale and moved.scan_stale  # and not taken for the new binary's
+
+
+def test_an_unchanged_rebuild_adds_the_attribution_an_older_entry_lacks(tmp_path: Path) -> None:
+    """An unchanged rebuild keeps the entry as it was (and its measurements); an entry written
+    before the whole-file attribution would then never get it, and budgets would judge code
+    bytes for ever. The newer facts replace it, measurements kept."""
+    from buildopt.binary.facts import Attribution
+    from buildopt.record.model import StartupResult
+
+    measured = StartupResult(
+        name=ORDER[0],
+        binary="x",
+        runs=1,
+        failed_runs=0,
+        errors=(),
+        ready="exit",
+        cold=False,
+        evicted=False,
+        sha256="same",
+    )
+    old = on_disk(tmp_path, ORDER[0], sha256="same", startup=measured)
+    assert old.inspect is not None
+    whole = Attribution(
+        file_bytes=10, file_bytes_attributed_to_packages=0, by_package=(), buckets=()
+    )
+    new = msgspec.structs.replace(
+        old, inspect=msgspec.structs.replace(old.inspect, attribution=whole), startup=None
+    )
+    (merged,) = put_builds(record(old), record(), [new], ORDER).builds
+    assert merged.inspect is not None and merged.inspect.attribution == whole
+    assert merged.startup == measured
+    # once there, an unchanged rebuild keeps the entry as before
+    assert put_builds(record(merged), record(), [new], ORDER).builds == (merged,)

@@ -1,0 +1,149 @@
+"""``buildopt why PACKAGE``: the import chain that brings a package into a variant's binary,
+and what the package costs there.
+
+The chain is the shortest one from the profile's main package, as ``go list -deps -json``
+resolves imports for the variant: its target (GOOS, GOARCH), cgo setting and build tags -
+the environment its ``go build`` gets. The cost comes from the build record, when the variant
+was built: the file bytes the package owns (code, pclntab share, data) and its module's.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from buildopt.analysis.why import close_matches, import_chain
+from buildopt.errors import EXIT_FAILED, EXIT_OK, UsageError
+
+
+def why_command(
+    package: str,
+    profile: str | None,
+    *,
+    variants: Sequence[str] = (),
+    as_json: bool = False,
+    dist: str | None = None,
+    cwd: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> int:
+    from buildopt.cli.commands import _dist, _load_plan, _load_record
+    from buildopt.measure.scan import ScanError, go_list
+    from buildopt.output.console import print_json
+    from buildopt.system import toolchain
+
+    if not package:
+        raise UsageError("why: name the package (its import path): buildopt why crypto/tls")
+    cwd = cwd or Path.cwd()
+    environ = dict(environ or os.environ)
+    plan = _load_plan(profile, variants, dist, cwd, environ, command="why")
+    steps = list(plan.steps)
+    if not variants:  # the baseline, on each of its targets that build here
+        steps = [s for s in steps if s.variant.name == plan.profile.baseline] or steps[:1]
+    if not steps:
+        raise UsageError("why: no variant of the profile is built on this machine")
+    record_path = plan.profile.record_path(_dist(dist, cwd))
+    record = _load_record(record_path) if record_path.exists() else None
+    go = toolchain.load(environ).go
+    graphs: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    results: list[dict[str, Any]] = []
+    found_any = False
+    for step in steps:
+        key = (*(f"{k}={step.env.get(k, '')}" for k in ("GOOS", "GOARCH", "CGO_ENABLED")),)
+        key += tuple(step.variant.tags)
+        if key not in graphs:
+            try:
+                env = {**environ, **step.env}  # as the build gets it
+                graphs[key] = go_list(
+                    go, step.dir, [step.package], step.variant.tags, env, deps=True
+                )
+            except ScanError as exc:
+                raise UsageError(exc.message) from None
+        packages = graphs[key]
+        start = next((p["ImportPath"] for p in reversed(packages) if p.get("Name") == "main"), None)
+        chain = import_chain(packages, start, package) if start else None
+        found_any = found_any or chain is not None
+        results.append(
+            {
+                "id": step.id,
+                "chain": list(chain) if chain else None,
+                "near": [] if chain else close_matches(packages, package),
+                "cost": _cost(record, step.id, package),
+            }
+        )
+    if as_json:
+        print_json({"schema": "buildopt.why/1", "package": package, "variants": results})
+        return EXIT_OK if found_any else EXIT_FAILED
+    for result in results:
+        _show(result, package)
+    return EXIT_OK if found_any else EXIT_FAILED
+
+
+def _show(result: Mapping[str, Any], package: str) -> None:
+    """One variant's chain and cost, for people."""
+    from buildopt.config.units import format_size
+
+    sys.stdout.write(f"{result['id']}:\n")
+    if result["chain"] is None:
+        near = result["near"]
+        hint = f"; did you mean {', '.join(near)}?" if near else ""
+        sys.stdout.write(f"  {package} is not in this variant's build{hint}\n")
+        return
+    first, *rest = result["chain"]
+    sys.stdout.write(f"  {first}\n")
+    for path in rest:
+        sys.stdout.write(f"    imports {path}\n")
+    cost = result["cost"]
+    if cost is None:
+        sys.stdout.write("  (not built yet: buildopt build, then its cost is shown here)\n")
+        return
+    parts = ", ".join(
+        f"{name} {format_size(cost[key])}"
+        for name, key in (("code", "code_bytes"), ("pclntab", "pclntab_bytes"))
+        if key in cost
+    )
+    detail = f" ({parts})" if parts else ""
+    sys.stdout.write(f"  costs {format_size(cost['bytes'])} of the file{detail}")
+    module = cost.get("module")
+    if module:
+        sys.stdout.write(
+            f"; its module {module['module']}"
+            + (f" {module['version']}" if module.get("version") else "")
+            + f": {format_size(module['bytes'])} in {module['packages']} packages"
+        )
+    sys.stdout.write("\n")
+
+
+def _cost(record: Any, vid: str, package: str) -> dict[str, Any] | None:
+    """What the package costs in the recorded binary of vid (None: not built)."""
+    if record is None:
+        return None
+    build = next((b for b in record.builds if b.id == vid and b.ok and b.inspect), None)
+    if build is None:
+        return None
+    facts = build.inspect
+    whole = facts.attribution
+    if whole is None:
+        code = facts.package_sizes(whole=False).get(package)
+        return None if code is None else {"bytes": code, "kind": "code"}
+    share = next((p for p in whole.by_package if p.package == package), None)
+    if share is None:
+        return {"bytes": 0, "kind": "file"}
+    module = next((m for m in whole.by_module if m.module == share.module), None)
+    return {
+        "bytes": share.file_bytes,
+        "kind": "file",
+        "code_bytes": share.code_bytes,
+        "pclntab_bytes": share.pclntab_bytes,
+        "data_bytes": share.rodata_bytes + share.data_bytes,
+        "module": None
+        if module is None
+        else {
+            "module": module.module,
+            "version": module.version,
+            "bytes": module.file_bytes,
+            "packages": module.packages,
+        },
+    }
