@@ -33,7 +33,7 @@ from itertools import accumulate, compress
 import msgspec
 
 from buildopt.binary.elf.symtab import Symbols
-from buildopt.binary.facts import Attribution, Bucket, ModuleShare, PackageShare
+from buildopt.binary.facts import Attribution, Bucket, DwarfUnits, ModuleShare, PackageShare
 from buildopt.binary.go.names import GENERATED, attribute, module_of, package_of, package_path
 from buildopt.binary.go.pclntab import NO_UNIT, FuncTable
 
@@ -387,3 +387,15 @@ def _with_modules(whole: Attribution, versions: Mapping[str, str]) -> Attributio
         key=lambda m: (-m.file_bytes, m.module),
     )
     return msgspec.structs.replace(whole, by_module=tuple(by_module))
+
+
+def with_dwarf(whole: Attribution, units: Sequence[DwarfUnits]) -> Attribution:
+    """The attribution with each package's DWARF (its compilation units' .debug_info and
+    .debug_line, uncompressed, as inspect --dwarf counts them): beside its file bytes, not in
+    them - the DWARF sections are compressed as a whole, so a package's share of their file
+    bytes does not exist; the DWARF bucket holds those."""
+    sizes = {u.package: u.info_bytes + u.line_bytes for u in units}
+    shares = tuple(
+        msgspec.structs.replace(p, dwarf_bytes=sizes.get(p.package, 0)) for p in whole.by_package
+    )
+    return msgspec.structs.replace(whole, by_package=shares)

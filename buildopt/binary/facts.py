@@ -126,6 +126,9 @@ class PackageShare(Fact, frozen=True):
     # of code_bytes, the alignment padding after its functions (their bytes to the next
     # function less their .symtab sizes); None without a symbol table to tell
     padding_bytes: int | None = None
+    # with --dwarf: its compilation units' .debug_info + .debug_line, uncompressed (memory of
+    # a debugger, not file bytes: the DWARF bucket holds the compressed sections)
+    dwarf_bytes: int | None = None
 
 
 class ModuleShare(Fact, frozen=True):

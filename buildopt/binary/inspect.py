@@ -16,7 +16,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from typing import TYPE_CHECKING, BinaryIO
 
-from buildopt.binary.attribution import _assembly_units, attribute_file
+from buildopt.binary.attribution import _assembly_units, attribute_file, with_dwarf
 from buildopt.binary.digest import Hashing
 from buildopt.binary.elf.dwarf import DwarfError, units_by_package
 from buildopt.binary.elf.reader import (
@@ -173,6 +173,8 @@ def _inspect(
         whole = None
         if attribution:
             whole, problems = _attribution(layout, sections, sizes, table, symbols, go)
+            if by_package is not None:  # with --dwarf: each package's units beside its bytes
+                whole = with_dwarf(whole, by_package)
             warnings = (*warnings, *problems)
         return Inspection(
             path=str(path),

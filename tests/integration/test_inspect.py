@@ -957,3 +957,19 @@ def test_the_largest_symbols_work_stripped(go: str, go_binaries: dict[str, Path]
     ]
     assert facts.largest.data[0].bytes == max(size for _, size in nm_data)
     assert {d.name for d in facts.largest.data} <= {name for name, _ in nm_data}
+
+
+def test_dwarf_bytes_beside_each_packages_file_bytes(go_binaries: dict[str, Path]) -> None:
+    """With --dwarf, each package of the attribution has its compilation units' DWARF
+    (uncompressed, as dwarf.by_package counts them; DWARF per unit is checked against readelf
+    above), beside its file bytes - the DWARF sections themselves stay a bucket."""
+    facts = inspect_file(go_binaries["nocgo"], attribution=True, dwarf=True)
+    assert facts.attribution is not None and facts.dwarf.by_package is not None
+    units = {u.package: u.info_bytes + u.line_bytes for u in facts.dwarf.by_package}
+    shares = {p.package: p.dwarf_bytes for p in facts.attribution.by_package}
+    assert shares["runtime"] == units["runtime"] > 0
+    assert all(shares[p] == units.get(p, 0) for p in shares)
+    assert (
+        inspect_file(go_binaries["nocgo"], attribution=True).attribution.by_package[0].dwarf_bytes
+        is None
+    )  # type: ignore[union-attr]
