@@ -70,7 +70,7 @@ CATEGORY_BUCKETS = {
     "other": "other sections",
 }
 # per package: file bytes by kind, bss, and its functions' .symtab sizes (for the padding)
-CODE, PCLNTAB, RODATA, DATA, BSS, SYMBOLS = range(6)
+CODE, PCLNTAB, RODATA, DATA, BSS, SYMBOLS, FUNCDATA = range(7)
 
 
 def attribute_file(
@@ -87,7 +87,7 @@ def attribute_file(
     """The file's attribution, and warnings. ``totals``: inspect.totals (file bytes per
     category); ``table``: the function table decoded with shares, from the section of
     category ``table_category`` (None: not from a section); ``symbols``: read with classes."""
-    owners: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0, 0, 0])
+    owners: dict[str, list[int]] = defaultdict(lambda: [0] * 7)
     buckets: dict[str, int] = defaultdict(int)
     warnings: list[str] = []
     for category, bucket in CATEGORY_BUCKETS.items():
@@ -116,6 +116,9 @@ def attribute_file(
     ):
         total = totals.get(category, 0)
         shares = {p: row[column - RODATA] for p, row in by_class.items()}
+        if column == RODATA:  # the func data in .rodata (before Go 1.22), by function owner
+            for p in [p for p, row in owners.items() if row[FUNCDATA]]:
+                shares[p] = shares.get(p, 0) + owners[p][FUNCDATA]
         total = _share(owners, column, shares, total, buckets, warnings, category)
         buckets[bucket] += total
     for p, row in by_class.items():
@@ -158,14 +161,21 @@ def _code_and_pclntab(  # noqa: PLR0917 - the share-out's state, passed along
     code = list(compress(table.sizes, named_funcs))
     c_code = sum(compress(table.sizes, c_funcs))
     shares = layout.shares if layout else [0] * len(table.sizes)
-    # two columns: the pclntab shares, and the symbol sizes of assembly (added below)
-    extra = [list(compress(shares, named_funcs)), [0] * len(offsets)]
+    # three columns: the pclntab shares, the symbol sizes of assembly (added below), and the
+    # func data outside .gopclntab (in .rodata, before Go 1.22)
+    outside = layout.outside if layout and layout.outside else [0] * len(table.sizes)
+    extra = [
+        list(compress(shares, named_funcs)),
+        [0] * len(offsets),
+        list(compress(outside, named_funcs)),
+    ]
     rows = attribute(table.funcnames, offsets, code, table.old_prefixes, False, extra=extra)
     names = table.names() if units and text_sizes else []
     for i, package in units.items():
-        row = rows.setdefault(package.encode(), [0, 0, 0, 0, 0])
+        row = rows.setdefault(package.encode(), [0, 0, 0, 0, 0, 0])
         row[0] += table.sizes[i]
         row[3] += shares[i]
+        row[5] += outside[i]
         # the symbol of an assembly function has no package: its size is counted here
         row[4] += text_sizes.get(names[i], 0) if names and text_sizes else 0
     go_code = sum(row[0] for row in rows.values())
@@ -181,6 +191,7 @@ def _code_and_pclntab(  # noqa: PLR0917 - the share-out's state, passed along
         owners[package][CODE] += row[0]
         owners[package][PCLNTAB] += row[3]
         owners[package][SYMBOLS] += row[4]
+        owners[package][FUNCDATA] += row[5]
     buckets["C and other non-Go code"] += c_code
     if layout is None:
         buckets["pclntab (not split)"] += table.size

@@ -24,6 +24,7 @@ from buildopt.binary.elf.reader import (
     SHF_COMPRESSED,
     SHF_EXECINSTR,
     SHF_WRITE,
+    SHT_NOBITS,
     ElfLayout,
     Section,
     open_elf,
@@ -159,6 +160,11 @@ def _inspect(
         )
         go, warnings = _go_info(f, layout)
         table, problem = function_table(f, layout, shares=attribution or top > 0)
+        if attribution and table is not None and table.layout and not table.layout.lookup:
+            # go:func.* is not in .gopclntab (before Go 1.22): found through the module data
+            outside = funcdata_outside(f, layout, table)
+            if outside:
+                table, problem = function_table(f, layout, shares=True, outside=outside)
         if problem:
             warnings = (*warnings, problem)
         by_package, problem = _dwarf_units(f) if dwarf else (None, None)
@@ -474,7 +480,7 @@ PCLNTAB_SECTIONS = (".gopclntab", ".data.rel.ro.gopclntab")
 
 
 def function_table(
-    f: BinaryIO, layout: ElfLayout, *, shares: bool = False
+    f: BinaryIO, layout: ElfLayout, *, shares: bool = False, outside: int = 0
 ) -> tuple[pclntab.FuncTable | None, str | None]:
     """The Go function table (None when there is none), and why a .gopclntab section that is
     there cannot be read (a damaged file: reported as a warning, not as zero packages)."""
@@ -487,6 +493,7 @@ def function_table(
                 size,
                 lambda o, n: read_transient(f, start + o, max(0, min(n, size - o))),
                 shares=shares,
+                outside=outside,
             ), None
         data = _search_pclntab(f, layout)
         return (pclntab.decode(data) if data else None), None
@@ -494,6 +501,52 @@ def function_table(
         if section is None:
             return None, None
         return None, f"the Go function table (.gopclntab) is unreadable: {exc}"
+
+
+def funcdata_outside(f: BinaryIO, layout: ElfLayout, table: pclntab.FuncTable) -> int:
+    """The size of go:func.* (the functions' func data) where the linker put it in .rodata
+    (Go 1.18-1.21), or 0 when it cannot be told for sure.
+
+    Its start is runtime.firstmoduledata's ``gofunc``: the module data is the data word that
+    points at .gopclntab (its pcHeader), and ``gofunc`` is its word 38 (Go 1.18-1.19) or 40
+    (1.20 on, which added covctrs) - checked by its ``text`` word, which must be .text's
+    address. Its end is ``findfunctab`` (word 19), which the linker puts right after it, in
+    the same section."""
+    pcln = next(filter(None, map(layout.section, PCLNTAB_SECTIONS)), None)
+    text = layout.section(".text")
+    if pcln is None or text is None or table.format not in ("1.18", "1.20"):
+        return 0
+    word = 8 if layout.elfclass == 64 else 4
+    order = "<" if layout.little_endian else ">"
+    needle = pcln.addr.to_bytes(word, "little" if layout.little_endian else "big")
+    index = 38 if table.format == "1.18" else 40
+    for section in layout.sections:
+        if section.type == SHT_NOBITS or not section.flags & SHF_WRITE or not section.size:
+            continue
+        data = read_at(f, section.offset, section.size)
+        at = data.find(needle)
+        while at >= 0:
+            if at % word == 0 and at + (index + 1) * word <= len(data):
+                words = struct.unpack_from(
+                    f"{order}{index + 1}{'Q' if word == 8 else 'I'}", data, at
+                )
+                if words[22] == text.addr:
+                    return _gofunc_size(layout, words[index], words[19])
+            at = data.find(needle, at + 1)
+    return 0
+
+
+def _gofunc_size(layout: ElfLayout, start: int, lookup: int) -> int:
+    """From go:func.*'s address to runtime.findfunctab's, both in one read-only section."""
+    for section in layout.sections:
+        if section.type != SHT_NOBITS and section.addr <= start < section.addr + section.size:
+            if (
+                section.flags & SHF_WRITE
+                or not section.addr <= lookup <= section.addr + section.size
+            ):
+                return 0
+            return lookup - start if lookup > start else 0
+    return 0
 
 
 def _search_pclntab(f: BinaryIO, layout: ElfLayout) -> bytes:

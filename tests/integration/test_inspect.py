@@ -28,7 +28,7 @@ from buildopt.binary.attribution import _assembly_units
 from buildopt.binary.elf.reader import open_elf
 from buildopt.binary.facts import Inspection
 from buildopt.binary.go.names import package_of, package_path
-from buildopt.binary.inspect import function_table, inspect_file
+from buildopt.binary.inspect import funcdata_outside, function_table, inspect_file
 from buildopt.output.schemas import load_schema
 from tests.conftest import REPO
 from tests.integration.conftest import (
@@ -973,3 +973,32 @@ def test_dwarf_bytes_beside_each_packages_file_bytes(go_binaries: dict[str, Path
         inspect_file(go_binaries["nocgo"], attribution=True).attribution.by_package[0].dwarf_bytes
         is None
     )  # type: ignore[union-attr]
+
+
+def test_func_data_in_rodata_is_found_through_the_module_data(
+    old_go_binaries: dict[str, Path],
+) -> None:
+    """Before Go 1.22 the func data (go:func.*, stack maps and inline trees: ~7% of cmd/go) is
+    in .rodata, without symbols. The module data's gofunc and findfunctab words bound it: they
+    are the symbol table's go:func.* (go.func.* before 1.20) and runtime.findfunctab."""
+    for name, path in old_go_binaries.items():
+        with open_elf(path) as (f, layout):
+            table = function_table(f, layout, shares=True)[0]
+            assert table is not None
+            size = funcdata_outside(f, layout, table)
+        assert size > 0, name
+        if not name.endswith("-stripped"):
+            symbols = {}
+            for line in readelf("-sW", str(path)).splitlines():
+                fields = line.split()
+                if len(fields) == 8 and fields[7] in (
+                    "go:func.*",
+                    "go.func.*",
+                    "runtime.findfunctab",
+                ):
+                    symbols[fields[7].replace(".func", ":func")] = int(fields[1], 16)
+            assert size == symbols["runtime.findfunctab"] - symbols["go:func.*"], name
+        whole = inspect_file(path, attribution=True).attribution
+        assert whole is not None
+        check_attribution(inspect_file(path, attribution=True), section_size(path, ".gopclntab"))
+        assert sum(p.rodata_bytes for p in whole.by_package) >= size * 0.9, name

@@ -56,6 +56,9 @@ class Layout(msgspec.Struct, frozen=True):
     lookup: int  # runtime.findfunctab, the pc -> function buckets (Go 1.22+: in this section)
     unowned: int  # bytes before the first pc table or func data, and alignment
     sources: dict[int, str] = {}  # function index -> source file, for names without a dot
+    # func data outside this section (go:func.* in .rodata before Go 1.22): per function, the
+    # bytes of it that function is the first to refer to (empty when not asked for)
+    outside: tuple[int, ...] = ()
 
 
 class FuncTable(msgspec.Struct, frozen=True):
@@ -126,18 +129,20 @@ def decode_from(
     read_transient: TransientReader | None = None,
     *,
     shares: bool = False,
+    outside: int = 0,
 ) -> FuncTable:
     """decode, reading only the parts it needs: the header, the function names and the function
     table with its _func records - not the pc-value, file and unit tables (~40% of the bytes).
     ``read_transient`` may return a view that is valid until its next call (a reused buffer):
     it reads the function table, which is decoded at once and dropped. ``shares`` adds the
-    Layout: which bytes of the table each function owns (Go 1.18+; costly, see shares_of)."""
+    Layout: which bytes of the table each function owns (Go 1.18+; costly, see shares_of);
+    ``outside``, the size of go:func.* where it is not in the section (see shares_of)."""
     head = read(0, 8 + 8 * 8)
     found = header(head)
     if found is None:
         raise PclntabError("not a Go pclntab (bad magic or header)")
     try:
-        return _decode(read, read_transient or read, size, head, found, shares)
+        return _decode(read, read_transient or read, size, head, found, (shares, outside))
     except (struct.error, IndexError) as exc:
         raise PclntabError(f"corrupt pclntab: {exc}") from exc
 
@@ -148,7 +153,7 @@ def _decode(  # noqa: PLR0917 - the private step of decode_from
     size: int,
     head: bytes,
     found: tuple[int, str],
-    shares: bool,
+    options: tuple[bool, int],
 ) -> FuncTable:
     magic, order = found
     ptr = head[7]
@@ -193,6 +198,7 @@ def _decode(  # noqa: PLR0917 - the private step of decode_from
     if nameoffs and max(nameoffs) > len(funcnametab):
         raise PclntabError(f"function name offset {max(nameoffs)} is out of range")
     layout = None
+    shares, outside = options
     if shares and magic in (MAGIC_118, MAGIC_120):
         layout = shares_of(
             region,
@@ -203,6 +209,7 @@ def _decode(  # noqa: PLR0917 - the private step of decode_from
             words=words,
             size=size,
             magic=magic,
+            outside=outside,
         )
         dotless = {m.start() for m in DOTLESS.finditer(funcnametab)}
         wanted = list(compress(range(len(nameoffs)), map(dotless.__contains__, nameoffs)))
@@ -272,6 +279,7 @@ def shares_of(
     words: tuple[int, ...],
     size: int,
     magic: int,
+    outside: int = 0,
 ) -> Layout:
     """Which bytes of a Go 1.18+ pclntab section each function owns (cmd/link/internal/ld/
     pcln.go): its functab entry (8 bytes), its _func record (to the next one), its pc-value
@@ -334,6 +342,13 @@ def shares_of(
     data_owned = _funcdata_owned(
         region, order, at, firsts=pcdata_ends, counts=nfuncdata, gofunc=gofunc
     )
+    # Before Go 1.22 go:func.* is in .rodata: with its size (from the module data: inspect),
+    # the same split, kept apart
+    elsewhere: tuple[int, ...] = ()
+    if outside and not gofunc:
+        elsewhere = tuple(
+            _funcdata_owned(region, order, at, firsts=pcdata_ends, counts=nfuncdata, gofunc=outside)
+        )
     shares = tuple(
         map(
             operator.add,
@@ -349,6 +364,7 @@ def shares_of(
         file_tables=pctab_at - units_at,
         lookup=lookup if gofunc else 0,
         unowned=size - accounted,
+        outside=elsewhere,
     )
 
 
