@@ -13,6 +13,7 @@ import os
 import re
 import shutil
 import signal
+import struct
 import subprocess
 import sys
 import time
@@ -25,7 +26,7 @@ import msgspec
 import pytest
 
 from buildopt.binary.attribution import _assembly_units
-from buildopt.binary.elf.reader import open_elf
+from buildopt.binary.elf.reader import open_elf, read_at
 from buildopt.binary.facts import Inspection
 from buildopt.binary.go.names import package_of, package_path
 from buildopt.binary.inspect import funcdata_outside, function_table, inspect_file
@@ -1002,3 +1003,43 @@ def test_func_data_in_rodata_is_found_through_the_module_data(
         assert whole is not None
         check_attribution(inspect_file(path, attribution=True), section_size(path, ".gopclntab"))
         assert sum(p.rodata_bytes for p in whole.by_package) >= size * 0.9, name
+
+
+def test_a_damaged_function_table_is_one_warning_with_shares(
+    go_binaries: dict[str, Path],
+) -> None:
+    """Decoding every function's share reads many more fields (pc-data counts and offsets,
+    func data, source files) than the names and sizes: damage anywhere in them is a
+    PclntabError (a warning in inspect), never another exception."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from buildopt.binary.go.pclntab import PclntabError, decode
+
+    with open_elf(go_binaries["nocgo"]) as (f, layout):
+        section = layout.section(".gopclntab")
+        assert section is not None
+        data = read_at(f, section.offset, section.size)
+    words = struct.unpack_from("<8Q", data, 8)
+    functab = words[7]
+
+    @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(
+        st.lists(
+            st.tuples(st.integers(0, len(data) - 1), st.integers(0, 255)), min_size=1, max_size=8
+        ),
+        st.booleans(),
+    )
+    def damaged(changes: list[tuple[int, int]], in_records: bool) -> None:
+        blob = bytearray(data)
+        for at, value in changes:
+            # half of the time in the function table and _func records, the densest part
+            where = functab + at % (len(data) - functab) if in_records else at
+            blob[where] = value
+        try:
+            table = decode(bytes(blob), shares=True)
+        except PclntabError:
+            return
+        assert table.layout is None or len(table.layout.shares) == len(table.sizes)
+
+    damaged()
