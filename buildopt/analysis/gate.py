@@ -36,6 +36,14 @@ class Check:
     headroom_bytes: int | None = None
 
 
+def _ram_check(budget: Budget, vid: str, facts: Inspection, limit: int) -> Check:
+    """What the loader maps of the binary (inspect's memory model), against the limit."""
+    if facts.memory is None:  # a record of before the memory model, or nothing to load
+        note = "no memory model in the record (build again)"
+        return Check(budget.name, vid, "max_ram_static", "skip", "-", "-", "", note=note)
+    return _size_check(budget, vid, "max_ram_static", facts.memory.mapped_bytes, limit)
+
+
 def _size_check(
     budget: Budget | ImageBudget, target: str, check: str, actual: int, limit: int
 ) -> Check:
@@ -95,6 +103,8 @@ def evaluate_build(
         checks.append(
             _size_check(budget, vid, "max_symbols", facts.symbol_bytes, budget.max_symbols)
         )
+    if budget.max_ram_static is not None:
+        checks.append(_ram_check(budget, vid, facts, budget.max_ram_static))
     if budget.static is not None:
         kind = "static" if link.static else "dynamic"
         checks.append(
@@ -119,21 +129,29 @@ def evaluate_build(
                 limit=",".join(budget.allowed_needed) or "none",
             )
         )
-    packages = facts.package_sizes()
-    for pattern, limit in budget.max_dwarf_package.items():
-        checks.append(_dwarf_package_check(budget, vid, facts, pattern, limit))
-    for pattern, limit in budget.max_package.items():
-        total = sum(n for p, n in packages.items() if fnmatch.fnmatchcase(p, pattern))
-        checks.append(_size_check(budget, vid, f"max_package[{pattern}]", total, limit))
-    modules = facts.module_sizes() if budget.max_module else {}
-    for pattern, limit in budget.max_module.items():
-        total = sum(n for m, n in modules.items() if fnmatch.fnmatchcase(m, pattern))
-        checks.append(_size_check(budget, vid, f"max_module[{pattern}]", total, limit))
+    checks += _owner_checks(budget, vid, facts)
     if budget.max_growth is not None:
         checks.append(_growth_check(budget, build, baseline))
     checks += startup_checks(budget, build)
     if budget.max_scan_errors is not None:
         checks.append(_scan_check(budget, build, budget.max_scan_errors))
+    return checks
+
+
+def _owner_checks(budget: Budget, vid: str, facts: Inspection) -> list[Check]:
+    """The limits on what matching packages and modules own (their DWARF, their bytes)."""
+    checks = [
+        _dwarf_package_check(budget, vid, facts, pattern, limit)
+        for pattern, limit in budget.max_dwarf_package.items()
+    ]
+    for key, limits, sizes in (
+        ("max_package", budget.max_package, facts.package_sizes),
+        ("max_module", budget.max_module, facts.module_sizes),
+    ):
+        owned = sizes() if limits else {}
+        for pattern, limit in limits.items():
+            total = sum(n for name, n in owned.items() if fnmatch.fnmatchcase(name, pattern))
+            checks.append(_size_check(budget, vid, f"{key}[{pattern}]", total, limit))
     return checks
 
 

@@ -178,6 +178,21 @@ class Attribution(Fact, frozen=True):
     by_module: tuple[ModuleShare, ...] = ()  # the packages summed by module, largest first
 
 
+class MemoryModel(Fact, frozen=True):
+    """What the loader maps of the file (PT_LOAD segments, in whole pages): see
+    buildopt.binary.memory. shared + private = mapped."""
+
+    page_size: int
+    mapped_bytes: int
+    read_execute_bytes: int  # code: clean file pages, shared between processes
+    read_only_bytes: int  # rodata, Go's tables: clean file pages, shared
+    read_write_bytes: int  # data: file pages copied on write, private
+    bss_bytes: int  # anonymous zero pages, private
+    relro_bytes: int  # pages relocated by the loader and then made read-only (in read_write)
+    shared_bytes: int
+    private_bytes: int
+
+
 class Inspection(Fact, frozen=True):
     """Everything buildopt knows of one ELF file."""
 
@@ -199,6 +214,7 @@ class Inspection(Fact, frozen=True):
     warnings: tuple[str, ...]
     attribution: Attribution | None = None  # with inspect --attribution (and in build records)
     largest: Largest | None = None  # with inspect --symbols N
+    memory: MemoryModel | None = None  # what the loader maps (None: no PT_LOAD segment)
 
     def section_sizes(self) -> dict[str, int]:
         return {s.name: s.size for s in self.sections if s.name}

@@ -63,6 +63,7 @@ from buildopt.binary.facts import (
 from buildopt.binary.go import pclntab
 from buildopt.binary.go.buildinfo import BuildInfo, BuildInfoError, read_buildinfo
 from buildopt.binary.go.names import module_of, package_of, package_path
+from buildopt.binary.memory import memory_of
 from buildopt.binary.symbols import symtab_sizes
 
 if TYPE_CHECKING:
@@ -218,6 +219,7 @@ def _inspect(
             warnings=warnings,
             attribution=whole,
             largest=_largest(f, layout, table, top) if top > 0 else None,
+            memory=memory_of(layout) if layout.segment("PT_LOAD") else None,
         )
 
 

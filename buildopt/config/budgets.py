@@ -38,6 +38,7 @@ BUDGET_KEYS = frozenset(
         "message",
         "max_startup_p95",
         "max_rss",
+        "max_ram_static",
         "max_gc_cycles",
         "max_scan_errors",
     }
@@ -70,6 +71,7 @@ class Budget:
     allowed_needed: tuple[str, ...] | None = None
     max_package: Mapping[str, int] = field(default_factory=dict, hash=False)
     max_module: Mapping[str, int] = field(default_factory=dict, hash=False)
+    max_ram_static: int | None = None  # what the loader maps (inspect's memory model)
     max_dwarf_package: Mapping[str, int] = field(default_factory=dict, hash=False)
     max_growth: Growth | None = None
     growth_floor: int = 0
@@ -233,6 +235,7 @@ def _budget(path: Path, where: str, table: Mapping[str, Any]) -> Budget:
         max_category=categories,
         max_dwarf=optional_size("max_dwarf"),
         max_symbols=optional_size("max_symbols"),
+        max_ram_static=optional_size("max_ram_static"),
         static=static,
         allowed_needed=tuple(needed) if needed is not None else None,
         max_package=_sizes(path, f"{where}.max_package", table.get("max_package", {})),

@@ -278,6 +278,18 @@ def show_inspection(
             f"{format_size(facts.dwarf.uncompressed_bytes)} uncompressed",
         ),
     ]
+    memory = facts.memory
+    if memory is not None:
+        rows.append(
+            (
+                "memory",
+                f"maps {format_size(memory.mapped_bytes)}: shared "
+                f"{format_size(memory.shared_bytes)} (code {format_size(memory.read_execute_bytes)}"
+                f", read-only {format_size(memory.read_only_bytes)}), private "
+                f"{format_size(memory.private_bytes)} (data {format_size(memory.read_write_bytes)}"
+                f", bss {format_size(memory.bss_bytes)}); {memory.page_size // 1024} KiB pages",
+            )
+        )
     if facts.go is not None:
         settings = dict(facts.go.settings)
         flags = " ".join(

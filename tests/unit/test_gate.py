@@ -366,3 +366,26 @@ def test_max_module_sums_the_modules_packages() -> None:
         "fail",
         "1100",
     )
+
+
+def test_max_ram_static_judges_what_the_loader_maps() -> None:
+    from buildopt.binary.facts import MemoryModel
+
+    b = budgets({"select": "small@*", "max_ram_static": "1 MiB"})
+    plain = rec(**{"small@linux-arm64": 1000})
+    (check,) = evaluate(b, [], plain, None)
+    assert check.verdict == "skip" and "memory model" in check.note  # an older record
+    memory = MemoryModel(
+        page_size=4096,
+        mapped_bytes=2 << 20,
+        read_execute_bytes=1 << 20,
+        read_only_bytes=512 << 10,
+        read_write_bytes=4096,
+        bss_bytes=(512 << 10) - 4096,
+        relro_bytes=0,
+        shared_bytes=(1 << 20) + (512 << 10),
+        private_bytes=512 << 10,
+    )
+    facts = msgspec.structs.replace(plain.builds[0].inspect, memory=memory)
+    (check,) = evaluate(b, [], replaced(plain, 0, inspect=facts), None)
+    assert (check.verdict, check.actual) == ("fail", str(2 << 20))
