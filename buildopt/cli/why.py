@@ -17,6 +17,14 @@ from typing import Any
 
 from buildopt.analysis.why import close_matches, import_chain
 from buildopt.errors import EXIT_FAILED, EXIT_OK, UsageError
+from buildopt.record.model import (
+    WHY_SCHEMA,
+    ModuleCost,
+    Record,
+    WhyCost,
+    WhyReport,
+    WhyVariant,
+)
 
 
 def why_command(
@@ -48,7 +56,7 @@ def why_command(
     record = _load_record(record_path) if record_path.exists() else None
     go = toolchain.load(environ).go
     graphs: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-    results: list[dict[str, Any]] = []
+    results: list[WhyVariant] = []
     found_any = False
     for step in steps:
         key = (*(f"{k}={step.env.get(k, '')}" for k in ("GOOS", "GOARCH", "CGO_ENABLED")),)
@@ -66,84 +74,83 @@ def why_command(
         chain = import_chain(packages, start, package) if start else None
         found_any = found_any or chain is not None
         results.append(
-            {
-                "id": step.id,
-                "chain": list(chain) if chain else None,
-                "near": [] if chain else close_matches(packages, package),
-                "cost": _cost(record, step.id, package),
-            }
+            WhyVariant(
+                id=step.id,
+                chain=chain,
+                near=() if chain else tuple(close_matches(packages, package)),
+                cost=_cost(record, step.id, package),
+            )
         )
     if as_json:
-        print_json({"schema": "buildopt.why/1", "package": package, "variants": results})
+        print_json(WhyReport(schema=WHY_SCHEMA, package=package, variants=tuple(results)))
         return EXIT_OK if found_any else EXIT_FAILED
     for result in results:
         _show(result, package)
     return EXIT_OK if found_any else EXIT_FAILED
 
 
-def _show(result: Mapping[str, Any], package: str) -> None:
+def _show(result: WhyVariant, package: str) -> None:
     """One variant's chain and cost, for people."""
     from buildopt.config.units import format_size
 
-    sys.stdout.write(f"{result['id']}:\n")
-    if result["chain"] is None:
-        near = result["near"]
-        hint = f"; did you mean {', '.join(near)}?" if near else ""
+    sys.stdout.write(f"{result.id}:\n")
+    if result.chain is None:
+        hint = f"; did you mean {', '.join(result.near)}?" if result.near else ""
         sys.stdout.write(f"  {package} is not in this variant's build{hint}\n")
         return
-    first, *rest = result["chain"]
+    first, *rest = result.chain
     sys.stdout.write(f"  {first}\n")
     for path in rest:
         sys.stdout.write(f"    imports {path}\n")
-    cost = result["cost"]
+    cost = result.cost
     if cost is None:
         sys.stdout.write("  (not built yet: buildopt build, then its cost is shown here)\n")
         return
     parts = ", ".join(
-        f"{name} {format_size(cost[key])}"
-        for name, key in (("code", "code_bytes"), ("pclntab", "pclntab_bytes"))
-        if key in cost
+        f"{name} {format_size(n)}"
+        for name, n in (("code", cost.code_bytes), ("pclntab", cost.pclntab_bytes))
+        if n is not None
     )
     detail = f" ({parts})" if parts else ""
-    sys.stdout.write(f"  costs {format_size(cost['bytes'])} of the file{detail}")
-    module = cost.get("module")
-    if module:
+    what = "of the file" if cost.kind == "file" else "of code (a record without the attribution)"
+    sys.stdout.write(f"  costs {format_size(cost.bytes)} {what}{detail}")
+    if cost.module:
+        m = cost.module
+        version = f" {m.version}" if m.version else ""
         sys.stdout.write(
-            f"; its module {module['module']}"
-            + (f" {module['version']}" if module.get("version") else "")
-            + f": {format_size(module['bytes'])} in {module['packages']} packages"
+            f"; its module {m.module}{version}: {format_size(m.bytes)} in {m.packages} packages"
         )
     sys.stdout.write("\n")
 
 
-def _cost(record: Any, vid: str, package: str) -> dict[str, Any] | None:
+def _cost(record: Record | None, vid: str, package: str) -> WhyCost | None:
     """What the package costs in the recorded binary of vid (None: not built)."""
     if record is None:
         return None
     build = next((b for b in record.builds if b.id == vid and b.ok and b.inspect), None)
-    if build is None:
+    if build is None or build.inspect is None:
         return None
     facts = build.inspect
     whole = facts.attribution
     if whole is None:
         code = facts.package_sizes(whole=False).get(package)
-        return None if code is None else {"bytes": code, "kind": "code"}
+        return None if code is None else WhyCost(bytes=code, kind="code")
     share = next((p for p in whole.by_package if p.package == package), None)
     if share is None:
-        return {"bytes": 0, "kind": "file"}
+        return WhyCost(bytes=0, kind="file")
     module = next((m for m in whole.by_module if m.module == share.module), None)
-    return {
-        "bytes": share.file_bytes,
-        "kind": "file",
-        "code_bytes": share.code_bytes,
-        "pclntab_bytes": share.pclntab_bytes,
-        "data_bytes": share.rodata_bytes + share.data_bytes,
-        "module": None
+    return WhyCost(
+        bytes=share.file_bytes,
+        kind="file",
+        code_bytes=share.code_bytes,
+        pclntab_bytes=share.pclntab_bytes,
+        data_bytes=share.rodata_bytes + share.data_bytes,
+        module=None
         if module is None
-        else {
-            "module": module.module,
-            "version": module.version,
-            "bytes": module.file_bytes,
-            "packages": module.packages,
-        },
-    }
+        else ModuleCost(
+            module=module.module,
+            version=module.version,
+            bytes=module.file_bytes,
+            packages=module.packages,
+        ),
+    )

@@ -13,6 +13,7 @@ SCHEMAS = {
     "buildopt.compare/1": "compare.schema.json",
     "buildopt.compare-records/2": "compare-records.schema.json",
     "buildopt.diff/1": "diff.schema.json",
+    "buildopt.why/1": "why.schema.json",
     "buildopt.gate/1": "gate.schema.json",
     "buildopt.startup/1": "startup.schema.json",
     "buildopt.scan/1": "scan.schema.json",

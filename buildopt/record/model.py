@@ -291,3 +291,41 @@ class DiffReport(Fact, frozen=True):
     diffs: tuple[DiffEntry, ...]
     only_old: tuple[str, ...]  # ids in the old input alone (never counted as removed bytes)
     only_new: tuple[str, ...]
+
+
+# --- buildopt why ------------------------------------------------------------------------------
+
+WHY_SCHEMA: Literal["buildopt.why/1"] = "buildopt.why/1"
+
+
+class ModuleCost(Fact, frozen=True):
+    module: str
+    version: str | None
+    bytes: int  # the file bytes of its packages
+    packages: int
+
+
+class WhyCost(Fact, frozen=True):
+    """What a package costs in a variant's recorded binary."""
+
+    bytes: int
+    kind: Literal["file", "code"]  # whole-file bytes (attributed build), or code only
+    code_bytes: int | None = None
+    pclntab_bytes: int | None = None
+    data_bytes: int | None = None
+    module: ModuleCost | None = None
+
+
+class WhyVariant(Fact, frozen=True):
+    id: str
+    chain: tuple[str, ...] | None  # from the main package to it; None: not imported
+    near: tuple[str, ...]  # close package names, when not imported
+    cost: WhyCost | None  # None: not built yet
+
+
+class WhyReport(Fact, frozen=True):
+    """``buildopt why --json``."""
+
+    schema: Literal["buildopt.why/1"]
+    package: str
+    variants: tuple[WhyVariant, ...]

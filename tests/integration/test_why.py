@@ -6,8 +6,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import jsonschema
 import pytest
 
+from buildopt.output.schemas import load_schema
 from tests.integration.conftest import buildopt, hello_project
 
 pytestmark = pytest.mark.integration
@@ -57,7 +59,9 @@ def test_the_cost_comes_from_the_record(tmp_path: Path) -> None:
             ["why", "os/user", "--profile", "p", "--variant", "pure@*", "--json"], cwd=project
         ).stdout
     )
+    jsonschema.validate(data, load_schema("buildopt.why/1"))
     assert data["variants"][0]["cost"]["bytes"] == share["file_bytes"]
+    assert data["variants"][0]["cost"]["module"]["module"] == "std"
 
 
 def test_a_typo_is_exit_1_with_the_near_names(tmp_path: Path) -> None:
