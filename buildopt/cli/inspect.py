@@ -13,6 +13,7 @@ import functools
 import gc
 import json
 import os
+import signal
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from typing import cast
@@ -103,10 +104,19 @@ UNHASHED = '"sha256":"' + "0" * 64 + '"'
 
 
 def _load_decoder() -> None:
-    """Import what decoding needs (pyelftools, msgspec): ~30 ms, kept off ``buildopt`` start."""
-    import msgspec  # noqa: F401
+    """Import what decoding needs (pyelftools, msgspec): ~30 ms, kept off ``buildopt`` start.
 
-    import buildopt.binary.inspect  # noqa: F401
+    Ctrl-C is held during the imports: one that lands while msgspec's C module initialises
+    (importing datetime) can be lost - its error cleared - and the command then ran to its end
+    with exit 0 (test_interrupted_inspect_leaves_no_process under load: one run in five; with
+    the hold, none in 48). Held, the interrupt is raised when the imports are done."""
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    try:
+        import msgspec  # noqa: F401
+
+        import buildopt.binary.inspect  # noqa: F401
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
 
 
 def _inspect_one(
