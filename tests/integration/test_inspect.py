@@ -533,6 +533,10 @@ def test_interrupted_inspect_leaves_no_process(
         assert time.monotonic() < deadline, "the hashing and decoding processes never ran"
         assert proc.poll() is None, "finished before it could be interrupted"
         time.sleep(0.05)
+    # In the middle of the work, not in the first milliseconds of the processes' start-up
+    # (forks, module imports: see _load_decoder for a Ctrl-C lost in msgspec's module init)
+    time.sleep(0.3)
+    assert proc.poll() is None, "finished before it could be interrupted"
     os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130
