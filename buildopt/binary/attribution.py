@@ -155,7 +155,7 @@ def _code_and_pclntab(  # noqa: PLR0917 - the share-out's state, passed along
     c_funcs = list(map(operator.not_, go_funcs))
     # Hand-written assembly without a package prefix (cmpbody, expandAVX512_*): the package of
     # its compilation unit, which the other functions of the unit name.
-    units = _assembly_units(table, go_funcs)
+    units = assembly_units(table, go_funcs)
     named_funcs = [g and i not in units for i, g in enumerate(go_funcs)] if units else go_funcs
     offsets = list(compress(table.name_offsets, named_funcs))
     code = list(compress(table.sizes, named_funcs))
@@ -238,20 +238,15 @@ def _names(
         owners[package_path(raw)][PCLNTAB] += row[0]
 
 
-_DOTLESS = re.compile(rb"(?:^|(?<=\0))[^\0.]+(?=\0|$)")  # a name without any dot
-
-
-def _assembly_units(table: FuncTable, go_funcs: Sequence[bool]) -> dict[int, str]:
+def assembly_units(table: FuncTable, go_funcs: Sequence[bool]) -> dict[int, str]:
     """{function index: package} for the Go functions named without any dot - assembly of no
-    package prefix - whose compilation unit has a function that names its package."""
+    package prefix, which the function table decoded with their source files - whose source
+    file's directory, or else whose compilation unit, names their package."""
     layout = table.layout
-    if layout is None:
+    if layout is None or not layout.sources:
         return {}
-    dotless = {m.start() for m in _DOTLESS.finditer(table.funcnames)}
-    found = compress(range(len(go_funcs)), map(dotless.__contains__, table.name_offsets))
-    wanted = [i for i in found if go_funcs[i] and layout.units[i] != NO_UNIT]
-    if not wanted:
-        return {}
+    wanted = [i for i in layout.sources if go_funcs[i]]
+    dotless = {table.name_offsets[i] for i in layout.sources}
     # The unit's package is the one most of its named functions name: a unit can hold
     # functions named after another package (internal/bytealg's runtime.memequal, linknamed).
     units = {layout.units[i] for i in wanted}
@@ -275,7 +270,7 @@ def _assembly_units(table: FuncTable, go_funcs: Sequence[bool]) -> dict[int, str
     for i in wanted:
         # the directory of its source file, where that is a package of this binary; else the
         # package most of its unit's named functions name
-        directory = package_dir(layout.sources.get(i, ""))
+        directory = package_dir(layout.sources[i])
         if directory and directory.encode() in known:
             out[i] = package_path(directory.encode())
         elif layout.units[i] in packages:

@@ -16,7 +16,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from typing import TYPE_CHECKING, BinaryIO
 
-from buildopt.binary.attribution import _assembly_units, attribute_file, with_dwarf
+from buildopt.binary.attribution import assembly_units, attribute_file, with_dwarf
 from buildopt.binary.digest import Hashing
 from buildopt.binary.elf.dwarf import DwarfError, units_by_package
 from buildopt.binary.elf.reader import (
@@ -229,7 +229,7 @@ def _largest(
     """The ``count`` largest functions (of the function table) and data objects (.symtab)."""
     functions: list[SymbolSize] = []
     if table is not None:
-        assembly = _assembly_units(table, [True] * len(table.sizes))
+        assembly = assembly_units(table, [True] * len(table.sizes))
         top = heapq.nlargest(count, range(len(table.sizes)), key=table.sizes.__getitem__)
         names = strings_at(table.funcnames, [table.name_offsets[i] for i in top])
         for i, raw in zip(top, names, strict=True):

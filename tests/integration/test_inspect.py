@@ -25,7 +25,7 @@ import jsonschema
 import msgspec
 import pytest
 
-from buildopt.binary.attribution import _assembly_units
+from buildopt.binary.attribution import assembly_units
 from buildopt.binary.elf.reader import open_elf, read_at
 from buildopt.binary.facts import Inspection
 from buildopt.binary.go.names import package_of, package_path
@@ -730,7 +730,7 @@ def test_every_byte_has_one_owner(go_binaries: dict[str, Path], name: str) -> No
     with open_elf(path) as (f, layout):
         table = function_table(f, layout, shares=True)[0]
     assert table is not None
-    for i, package in _assembly_units(table, [True] * len(table.sizes)).items():
+    for i, package in assembly_units(table, [True] * len(table.sizes)).items():
         named[package] = named.get(package, 0) + table.sizes[i]
     assert code == named
     if facts.linking.stripped:  # no symbols: the data sections are buckets
@@ -870,7 +870,7 @@ def test_assembly_without_a_package_prefix_goes_to_its_source_files_package(
     with open_elf(path) as (f, layout):
         table = function_table(f, layout, shares=True)[0]
     assert table is not None
-    found = _assembly_units(table, [True] * len(table.sizes))
+    found = assembly_units(table, [True] * len(table.sizes))
     names = table.names()
     ours = {names[i].decode(): package for i, package in found.items()}
     if name == "nocgo":
@@ -910,9 +910,7 @@ def test_code_less_padding_is_go_tool_nms_function_sizes(
         table = function_table(f, layout, shares=True)[0]
     assert table is not None
     names = table.names()
-    assembly = {
-        names[i].decode(): p for i, p in _assembly_units(table, [True] * len(names)).items()
-    }
+    assembly = {names[i].decode(): p for i, p in assembly_units(table, [True] * len(names)).items()}
     listing = subprocess.run(
         [go, "tool", "nm", "-size", str(path)], capture_output=True, text=True, check=True
     ).stdout

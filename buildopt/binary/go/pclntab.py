@@ -55,7 +55,9 @@ class Layout(msgspec.Struct, frozen=True):
     file_tables: int  # cutab and filetab: the source files of each compilation unit
     lookup: int  # runtime.findfunctab, the pc -> function buckets (Go 1.22+: in this section)
     unowned: int  # bytes before the first pc table or func data, and alignment
-    sources: dict[int, str] = {}  # function index -> source file, for names without a dot
+    # function index -> source file ("" when it cannot be told), for every Go function named
+    # without a dot (assembly without a package prefix): see source_files
+    sources: dict[int, str] = {}
     # func data outside this section (go:func.* in .rodata before Go 1.22): per function, the
     # bytes of it that function is the first to refer to (empty when not asked for)
     outside: tuple[int, ...] = ()
@@ -255,11 +257,12 @@ def source_files(
         for i in indices:
             (pcfile,) = word.unpack_from(region, at + funcoffs[i] + 20)
             (unit,) = word.unpack_from(region, at + funcoffs[i] + 32)
-            if not pcfile or unit == NO_UNIT:
+            if unit == NO_UNIT:  # C: no Go source file, and no package to find
                 continue
-            index = first_value(pcfile)
-            entry = read(units_at + 4 * (unit + index), 4)
-            if index < 0 or len(entry) < 4:
+            index = first_value(pcfile) if pcfile else -1
+            entry = read(units_at + 4 * (unit + index), 4) if index >= 0 else b""
+            if len(entry) < 4:  # the file cannot be told: "" (its unit still can)
+                out[i] = ""
                 continue
             (name_at,) = word.unpack(entry)
             name = read(files_at + name_at, 4096).split(b"\0", 1)[0]
