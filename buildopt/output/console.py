@@ -248,6 +248,10 @@ def show_inspection(
         f"\n[bold]{escape(facts.path)}[/]  {facts.size} bytes ({format_size(facts.size)})"
     )
     facts_table = Table.grid(padding=(0, 2))
+    facts_table.add_column()
+    # a value wider than the screen (a Go build id is 83 characters) folds onto the next
+    # line whole: an identity is never cut
+    facts_table.add_column(overflow="fold")
     rows = [
         (
             "ELF",

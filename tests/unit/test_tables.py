@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import re
 
+import msgspec
 import pytest
 from rich.console import Console
 
@@ -142,3 +143,15 @@ def test_layout_drops_the_least_important_first() -> None:
     fit = layout(columns, rows, 70, boxed=True)
     assert fit.dropped == ("b",) and fit.note_width == 20 and fit.width == 70
     assert layout(columns, rows, None, boxed=False).dropped == ()
+
+
+@pytest.mark.parametrize("terminal", [True, False])
+def test_inspect_header_folds_a_build_id_wider_than_the_screen(terminal: bool) -> None:
+    """A Go build id (83 characters) at 80 columns was cut with an ellipsis; now it folds."""
+    go_id = "QPjhvknyEAvJvV6Q6-_W/U9AD8Y1KGYbWhUHIC0kO/XhLaOZrVC2r5S764bb97/6JrZ6aBcDeFgHiJkLmNo"
+    facts = msgspec.structs.replace(inspection(5_570_722), go_build_id=go_id)
+    console, out = screen(80, terminal)
+    report.show_inspection(console, facts, 0)
+    text = out.getvalue()
+    assert "…" not in text
+    assert go_id in "".join(text.split()), text
