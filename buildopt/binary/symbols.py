@@ -18,6 +18,7 @@ from typing import BinaryIO, Literal
 from buildopt.binary.elf.reader import (
     SHF_EXECINSTR,
     ElfLayout,
+    NotElfError,
     open_elf,
     read_transient,
     section_bytes,
@@ -46,9 +47,9 @@ class SymbolSizes:
 
 
 def read_symbol_sizes(path: str | Path, *, functions_from: Source | None = None) -> SymbolSizes:
-    """The symbols of the ELF file at path (NotElfError when it cannot be read). With
-    ``functions_from="pclntab"`` functions come from .gopclntab even when .symtab is there (to
-    compare a file with a stripped one on the same terms)."""
+    """The symbols of the ELF file at path (NotElfError when it, or the Go function table it
+    needs, cannot be read). With ``functions_from="pclntab"`` functions come from .gopclntab
+    even when .symtab is there (to compare a file with a stripped one on the same terms)."""
     from buildopt.binary.inspect import function_table
 
     with open_elf(path) as (f, layout):
@@ -60,7 +61,9 @@ def read_symbol_sizes(path: str | Path, *, functions_from: Source | None = None)
             symtab_sizes(f, layout, functions, data)
         if use_symtab:
             return SymbolSizes(str(path), layout.size, functions, data, "symtab")
-        table, _ = function_table(f, layout)
+        table, problem = function_table(f, layout)
+        if problem:  # a damaged Go file: not "no functions"
+            raise NotElfError(path, problem)
         if table is None:
             return SymbolSizes(str(path), layout.size, {}, data, "none")
         functions = {}

@@ -190,6 +190,12 @@ def _sizes(a: Subject, b: Subject, by: str) -> tuple[dict[str, int], dict[str, i
     fa, fb = _facts(a), _facts(b)
     if by == "section":
         return fa.section_sizes(), fb.section_sizes(), "sections", ""
+    for subject, facts in ((a, fa), (b, fb)):
+        if facts.go is not None and not facts.packages:  # every Go program has runtime
+            raise InputError(
+                f"{subject.path or subject.origin}: the Go function table (.gopclntab) is "
+                f"unreadable (buildopt inspect says why): use --by section"
+            )
     whole = fa.attribution is not None and fb.attribution is not None
     note = "" if whole else "a side has no attribution: code bytes per package"
     pa, pb = fa.package_sizes(whole), fb.package_sizes(whole)

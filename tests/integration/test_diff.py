@@ -186,3 +186,25 @@ def test_bad_inputs_are_one_line(twins: dict[str, Path], tmp_path: Path, make, m
     inspected.write_text(buildopt(["inspect", "--json", str(twins["a"])]).stdout)
     done = buildopt(["diff", str(inspected), str(twins["b"])])
     assert done.returncode == 2 and "use --by package, module or section" in done.stderr
+
+
+@pytest.mark.parametrize("by", ["function", "package", "module"])
+def test_a_damaged_function_table_is_one_line_not_every_function_removed(
+    twins: dict[str, Path], tmp_path: Path, by: str
+) -> None:
+    """A stripped Go file whose .gopclntab cannot be read was compared as a file with no
+    functions ("add/remove: 0/1800", exit 0); now it is bad input, and by section still works."""
+    from buildopt.binary.elf.reader import open_elf
+
+    with open_elf(twins["b-stripped"]) as (_, layout):
+        section = layout.section(".gopclntab")
+        assert section is not None
+    blob = bytearray(twins["b-stripped"].read_bytes())
+    blob[section.offset + 8 : section.offset + 16] = (0x7FFFFFFF).to_bytes(8, "little")  # nfunc
+    damaged = tmp_path / "damaged"
+    damaged.write_bytes(blob)
+    done = buildopt(["diff", "--by", by, str(twins["a-stripped"]), str(damaged)])
+    assert done.returncode == 2, done.stdout
+    assert done.stderr.startswith(f"error: {damaged}: the Go function table (.gopclntab) is")
+    assert len(done.stderr.strip().splitlines()) == 1 and not done.stdout
+    diff_json("--by", "section", str(twins["a-stripped"]), str(damaged))
