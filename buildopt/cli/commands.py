@@ -12,7 +12,7 @@ import difflib
 import json
 import os
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -428,6 +428,21 @@ def _mine(current: Record | None, header: Record, order: Sequence[str]) -> Recor
     return store.put_builds(current, header, (), order)
 
 
+def _once(action: Callable[[], None]) -> Callable[[], None]:
+    """action, done by the first of any threads that call the result; the others wait for it."""
+    import threading
+
+    lock, done = threading.Lock(), list[bool]()
+
+    def call() -> None:
+        with lock:
+            if not done:
+                action()
+                done.append(True)
+
+    return call
+
+
 def _say_if_replaced(path: Path, header: Record) -> None:
     """Builds are merged into the record at path; say so if what is there cannot take them."""
     from buildopt.record import store
@@ -611,14 +626,24 @@ def build_command(
     created = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
     header = make_record(plan, (), created)
     order = all_ids(plan.profile, plan.toolchain)
-    _say_if_replaced(record_path, header)
+
+    # Whether the record there can take these builds is said once, before the first lands -
+    # while go works (it reads the record: 15 ms before the first go build, if done first)
+    check_record = _once(lambda: _say_if_replaced(record_path, header))
 
     def landed(build: Build) -> None:  # the record says so as soon as the binary is in place
+        check_record()
         store.update(record_path, lambda now: store.put_builds(now, header, [build], order))
 
     with _build_progress(len(plan.steps)) as progress:
         builds = run_plan(
-            plan, environ, jobs or os.cpu_count() or 1, progress, timeout=timeout, landed=landed
+            plan,
+            environ,
+            jobs or os.cpu_count() or 1,
+            progress,
+            timeout=timeout,
+            landed=landed,
+            meanwhile=check_record,
         )
     from buildopt.output import console as report
 

@@ -55,25 +55,31 @@ def find_go(environ: Mapping[str, str]) -> str:
     )
 
 
-def _query_json(argv: list[str], environ: Mapping[str, str]) -> object:
+def _query_json(argvs: list[list[str]], environ: Mapping[str, str]) -> list[object]:
+    """The JSON each command prints; the commands run at the same time."""
     try:
-        done = proc.run(argv, env=environ, timeout=query_timeout(environ))
+        done = proc.run_together(argvs, env=environ, timeout=query_timeout(environ))
     except proc.CommandFailed as exc:
         raise ToolchainError(f"the Go toolchain did not answer: {exc.message}") from exc
-    try:
-        return json.loads(done.stdout)
-    except json.JSONDecodeError as exc:
-        raise ToolchainError(f"{proc.display(argv)} printed no JSON: {exc}") from exc
+    answers = []
+    for argv, query in zip(argvs, done, strict=True):
+        try:
+            answers.append(json.loads(query.stdout))
+        except json.JSONDecodeError as exc:
+            raise ToolchainError(f"{proc.display(argv)} printed no JSON: {exc}") from exc
+    return answers
 
 
 def load(environ: Mapping[str, str]) -> Toolchain:
     """Ask the Go toolchain named by ``environ`` for its version, host and targets."""
     go = find_go(environ)
-    goenv = _query_json([go, "env", "-json"], environ)
+    goenv, targets = _query_json(
+        [[go, "env", "-json"], [go, "tool", "dist", "list", "-json"]], environ
+    )
     if not isinstance(goenv, dict):
         raise ToolchainError("go env -json: expected a JSON object")
     env = {str(k): str(v) for k, v in goenv.items()}
-    platforms = parse_dist_list(_query_json([go, "tool", "dist", "list", "-json"], environ))
+    platforms = parse_dist_list(targets)
     return Toolchain(
         go=go,
         version=env.get("GOVERSION", "unknown"),

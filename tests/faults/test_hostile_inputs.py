@@ -226,3 +226,22 @@ def test_a_go_env_that_hangs_is_stopped(go: str, tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "did not finish within 1 s and was stopped" in done.stderr
     assert done.stderr.count("\n") == 1
+
+
+def test_queries_run_together_end_together(tmp_path: Path) -> None:
+    """Toolchain queries run at the same time; when one fails or hangs, the others are ended
+    (not left running) and the failure names the one that failed."""
+    from buildopt.system import proc
+
+    marker = tmp_path / "survivor"
+    slow = ["sh", "-c", f"sleep 3; touch {marker}"]
+    started = time.monotonic()
+    with pytest.raises(proc.CommandFailed, match="exited with 3"):
+        proc.run_together([["sh", "-c", "exit 3"], slow])
+    with pytest.raises(proc.CommandFailed, match=r"did not finish within 0\.5 s"):
+        proc.run_together([slow, ["sleep", "5"]], timeout=0.5)
+    assert time.monotonic() - started < 2.5  # one deadline for all, not one each
+    time.sleep(3)
+    assert not marker.exists(), "a query outlived the failure of another"
+    both = proc.run_together([["echo", "a"], ["sh", "-c", "echo b >&2"]])
+    assert [(d.stdout, d.stderr) for d in both] == [("a\n", ""), ("", "b\n")]

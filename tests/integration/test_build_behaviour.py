@@ -373,8 +373,12 @@ def test_an_unchanged_rebuild_is_gos_up_to_date_check(go: str, tmp_path: Path) -
     (entry,) = json.loads(first.stdout)["builds"]
     binary = Path(entry["output"])
     published = binary.stat()
+    record = (project / "dist" / "p" / "build.json").stat()
+    time.sleep(1.1)  # the record's time (whole seconds) would change: it is not rewritten
     again = buildopt(["build", "--profile", "p", "--json"], cwd=project)
     assert again.returncode == 0, again.stderr
+    now = (project / "dist" / "p" / "build.json").stat()
+    assert (now.st_ino, now.st_mtime_ns) == (record.st_ino, record.st_mtime_ns)
     (same,) = json.loads(again.stdout)["builds"]
     assert {k: v for k, v in same.items() if k != "wall_seconds"} == {
         k: v for k, v in entry.items() if k != "wall_seconds"

@@ -141,3 +141,18 @@ def test_an_unchanged_rebuild_adds_the_attribution_an_older_entry_lacks(tmp_path
     assert merged.startup == measured
     # once there, an unchanged rebuild keeps the entry as before
     assert put_builds(record(merged), record(), [new], ORDER).builds == (merged,)
+
+
+def test_a_run_that_changes_nothing_keeps_the_record_and_its_time(tmp_path: Path) -> None:
+    """An unchanged rebuild leaves the record as it was - its time too - so that it is not
+    rewritten; any change (a new binary, another toolchain) takes the run's time."""
+    old = on_disk(tmp_path, ORDER[0], sha256="a" * 64)
+    current = record(old)
+    later = msgspec.structs.replace(record(), created="2026-02-02T00:00:00+00:00")
+    same = on_disk(tmp_path, ORDER[0], sha256="a" * 64)
+    assert put_builds(current, later, [same], ORDER) is current
+    assert put_builds(current, later, [], ORDER) is current
+    changed = put_builds(current, later, [on_disk(tmp_path, ORDER[0], sha256="b" * 64)], ORDER)
+    assert changed.created == later.created
+    newer_go = msgspec.structs.replace(later, go=record(go="go1.27").go)
+    assert put_builds(current, newer_go, [same], ORDER).created == later.created
