@@ -44,6 +44,20 @@ def _ram_check(budget: Budget, vid: str, facts: Inspection, limit: int) -> Check
     return _size_check(budget, vid, "max_ram_static", facts.memory.mapped_bytes, limit)
 
 
+def _compressed_checks(budget: Budget, vid: str, facts: Inspection) -> list[Check]:
+    """The file's compressed size by each compressor the budget limits."""
+    checks = []
+    for name, limit in budget.max_compressed.items():
+        check = f"max_compressed[{name}]"
+        size = None if facts.compressed is None else getattr(facts.compressed, name)
+        if size is None:  # a record built before this budget was declared, or merged from one
+            note = f"no {name} size in the record (build again with this budget in the profile)"
+            checks.append(Check(budget.name, vid, check, "skip", "-", "-", "", note=note))
+        else:
+            checks.append(_size_check(budget, vid, check, size, limit))
+    return checks
+
+
 def _size_check(
     budget: Budget | ImageBudget, target: str, check: str, actual: int, limit: int
 ) -> Check:
@@ -105,6 +119,7 @@ def evaluate_build(
         )
     if budget.max_ram_static is not None:
         checks.append(_ram_check(budget, vid, facts, budget.max_ram_static))
+    checks += _compressed_checks(budget, vid, facts)
     if budget.static is not None:
         kind = "static" if link.static else "dynamic"
         checks.append(

@@ -193,6 +193,17 @@ class MemoryModel(Fact, frozen=True):
     private_bytes: int
 
 
+class CompressedSizes(Fact, frozen=True):
+    """The file's size compressed as a flash image would hold it (buildopt.binary.compressed):
+    each the exact size of what the command-line tool writes with these settings, computed by
+    the library each tool is built on. None: not asked for."""
+
+    gzip: int | None = None  # gzip -9 -n: deflate level 9 (zlib), gzip header without name
+    xz: int | None = None  # xz -9e: preset 9 extreme, CRC64 check, one stream
+    zstd: int | None = None  # zstd -19: with the content size and a checksum, as the CLI
+    libraries: dict[str, str] = {}  # {"zlib": "1.2.13", "libzstd": "1.5.7"}: what computed them
+
+
 class Inspection(Fact, frozen=True):
     """Everything buildopt knows of one ELF file."""
 
@@ -215,6 +226,7 @@ class Inspection(Fact, frozen=True):
     attribution: Attribution | None = None  # with inspect --attribution (and in build records)
     largest: Largest | None = None  # with inspect --symbols N
     memory: MemoryModel | None = None  # what the loader maps (None: no PT_LOAD segment)
+    compressed: CompressedSizes | None = None  # with inspect --compressed, or a budget's need
 
     def section_sizes(self) -> dict[str, int]:
         return {s.name: s.size for s in self.sections if s.name}

@@ -72,6 +72,7 @@ def inspect(
     attribution: bool = False,
     modules: bool = False,
     symbols: str = "",
+    compressed: bool = False,
 ) -> int:
     """Exact facts of ELF files: sections by category, linking, symbols, DWARF, Go packages."""
     from buildopt.cli.inspect import inspect_command
@@ -85,6 +86,7 @@ def inspect(
         attribution=attribution or modules,
         modules=modules,
         symbols=count("--symbols", symbols, 0) if symbols else 0,
+        compressed=compressed,
     )
 
 

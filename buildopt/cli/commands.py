@@ -462,6 +462,69 @@ def _say_if_replaced(path: Path, header: Record) -> None:
         )
 
 
+def _compress_builds(plan: Plan, record_path: Path, builds: Sequence[Build], jobs: int) -> None:
+    """The compressed sizes the profile's ``max_compressed`` budgets need, for the binaries of
+    this run whose entries lack them (an unchanged rebuild keeps the sizes it had), stored in
+    their entries - only where an entry still describes the binary compressed."""
+    import msgspec
+
+    from buildopt.binary.compressed import COMMANDS
+    from buildopt.binary.facts import CompressedSizes
+    from buildopt.pipeline.compress import compress_files
+    from buildopt.record import store
+
+    ours = {b.id for b in builds if b.ok}
+    wanted: list[tuple[Build, tuple[str, ...]]] = []
+    for entry in store.load_cached(record_path).builds if record_path.exists() else ():
+        if entry.id not in ours or entry.inspect is None or entry.output is None:
+            continue
+        have = entry.inspect.compressed or CompressedSizes()
+        missing = tuple(
+            a for a in plan.profile.compressors_for(entry.id) if getattr(have, a) is None
+        )
+        if missing:
+            wanted.append((entry, missing))
+    if not wanted:
+        return
+    names = sorted({COMMANDS[a] for _, missing in wanted for a in missing})
+    total = sum(len(missing) for _, missing in wanted)
+    print(
+        f"compressing {len(wanted)} binaries for max_compressed budgets ({', '.join(names)})...",
+        file=sys.stderr,
+        flush=True,
+    )
+    done = 0
+    ids = {str(entry.output): entry.id for entry, _ in wanted}
+
+    def progress(path: str, algorithm: str, size: int) -> None:
+        nonlocal done
+        done += 1
+        print(f"[{done}/{total}] {COMMANDS[algorithm]}: {ids[path]}: {size} bytes", file=sys.stderr)
+
+    found = compress_files([(str(e.output), m) for e, m in wanted], jobs, progress)
+    sizes = {e.id: (e.sha256, s) for (e, _), s in zip(wanted, found, strict=True) if s is not None}
+
+    def merged(entry: Build) -> Build:
+        sha256, new = sizes[entry.id]
+        if entry.sha256 != sha256 or entry.inspect is None:  # rebuilt by another run since
+            return entry
+        old = entry.inspect.compressed or CompressedSizes()
+        both = msgspec.structs.replace(
+            old,
+            **{a: getattr(new, a) for a in ("gzip", "xz", "zstd") if getattr(new, a) is not None},
+            libraries={**old.libraries, **new.libraries},
+        )
+        return msgspec.structs.replace(
+            entry, inspect=msgspec.structs.replace(entry.inspect, compressed=both)
+        )
+
+    def change(now: Record | None) -> Record:
+        current = now if now is not None else store.load(record_path)  # unreadable: its error
+        return current.with_builds(tuple(merged(b) if b.id in sizes else b for b in current.builds))
+
+    store.update(record_path, change)
+
+
 def _with(
     record: Record,
     *,
@@ -645,6 +708,7 @@ def build_command(
             landed=landed,
             meanwhile=check_record,
         )
+    _compress_builds(plan, record_path, builds, jobs or os.cpu_count() or 1)
     from buildopt.output import console as report
 
     if plan.profile.scan:

@@ -147,6 +147,11 @@ COMMANDS: dict[str, Command] = {
                     "N",
                     number=True,
                 ),
+                Flag(
+                    "compressed",
+                    "also the file's size after gzip -9 -n, xz -9e and zstd -19 (exact; "
+                    "seconds to minutes a file, in --jobs processes)",
+                ),
             ),
             bare="file",
         ),

@@ -39,10 +39,14 @@ BUDGET_KEYS = frozenset(
         "max_startup_p95",
         "max_rss",
         "max_ram_static",
+        "max_compressed",
         "max_gc_cycles",
         "max_scan_errors",
     }
 )
+# what max_compressed may name: buildopt.binary.compressed.ALGORITHMS (gzip -9 -n, xz -9e,
+# zstd -19), which this layer does not import
+COMPRESSORS = ("gzip", "xz", "zstd")
 IMAGE_KEYS = frozenset({"name", "select", "records", "max_size", "level", "message"})
 Level = Literal["fail", "warn"]
 SOURCE_KEY = "__source__"  # (file, "budget[N]") of a budget table, for messages after merging
@@ -72,6 +76,7 @@ class Budget:
     max_package: Mapping[str, int] = field(default_factory=dict, hash=False)
     max_module: Mapping[str, int] = field(default_factory=dict, hash=False)
     max_ram_static: int | None = None  # what the loader maps (inspect's memory model)
+    max_compressed: Mapping[str, int] = field(default_factory=dict, hash=False)  # by COMPRESSORS
     max_dwarf_package: Mapping[str, int] = field(default_factory=dict, hash=False)
     max_growth: Growth | None = None
     growth_floor: int = 0
@@ -211,6 +216,12 @@ def _budget(path: Path, where: str, table: Mapping[str, Any]) -> Budget:
             raise ProfileError(
                 path, f"{where}.max_category.{name}: not a category ({', '.join(CATEGORIES)})"
             )
+    compressed = _sizes(path, f"{where}.max_compressed", table.get("max_compressed", {}))
+    for name in compressed:
+        if name not in COMPRESSORS:
+            raise ProfileError(
+                path, f"{where}.max_compressed.{name}: not a compressor ({', '.join(COMPRESSORS)})"
+            )
     static = table.get("static")
     if static is not None and not isinstance(static, bool):
         raise ProfileError(path, f"{where}.static: expected true or false")
@@ -236,6 +247,7 @@ def _budget(path: Path, where: str, table: Mapping[str, Any]) -> Budget:
         max_dwarf=optional_size("max_dwarf"),
         max_symbols=optional_size("max_symbols"),
         max_ram_static=optional_size("max_ram_static"),
+        max_compressed=compressed,
         static=static,
         allowed_needed=tuple(needed) if needed is not None else None,
         max_package=_sizes(path, f"{where}.max_package", table.get("max_package", {})),

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, cast
 
-from buildopt.config.budgets import SOURCE_KEY, Budget, ImageBudget, parse_budgets
+from buildopt.config.budgets import SOURCE_KEY, Budget, ImageBudget, matches, parse_budgets
 from buildopt.config.startup import StartupConfig, parse_config
 from buildopt.config.target import Target, TargetSyntaxError, parse_target
 from buildopt.errors import ProfileError, UsageError
@@ -207,6 +207,18 @@ class Profile:
     def dwarf_by_package(self) -> bool:
         """A budget limits DWARF per package, so builds count it (it costs a DWARF walk)."""
         return any(b.max_dwarf_package for b in self.budgets)
+
+    def compressors_for(self, build_id: str) -> tuple[str, ...]:
+        """The compressors whose sizes a build needs: those a ``max_compressed`` budget that
+        selects it limits (a build computes them after verifying: it costs seconds to
+        minutes)."""
+        wanted = {
+            name
+            for b in self.budgets
+            if b.max_compressed and matches(b.select, build_id)
+            for name in b.max_compressed
+        }
+        return tuple(sorted(wanted))
 
     def dist_dir(self, dist: Path | None = None) -> Path:
         """Where this profile's binaries and record go: ``DIST/<profile>/`` (default

@@ -145,12 +145,15 @@ class TaskQueue:
 
 
 class Job(NamedTuple):
-    """``func`` over the items whose indices ``queue`` hands out; results go under ``key``."""
+    """``func`` over the items whose indices ``queue`` hands out; results go under ``key``.
+    ``each``: a child sends every result as soon as it has it (long items, progress shown),
+    not when the job is done."""
 
     key: str
     func: Callable[[Any], object]
     items: Sequence[Any]
     queue: TaskQueue
+    each: bool = False
 
 
 class Helper(_Forked):
@@ -206,6 +209,66 @@ def share_work(jobs: Sequence[Job], helpers: Sequence[Helper]) -> dict[str, list
             job.queue.close()
 
 
+def map_apart(
+    func: Callable[[T], object],
+    items: Sequence[T],
+    workers: int,
+    order: Sequence[int] | None = None,
+    on_result: Callable[[int, object], None] | None = None,
+) -> list[object]:
+    """func over items in ``workers`` forked children while this process only waits - so that
+    a Ctrl-C stops everything at once (the children are killed; a long C call here would
+    hold the interrupt until it returned) - with ``on_result(index, result)`` called here as
+    each result comes. Items are taken in ``order`` (default: as given). Results are JSON
+    values, in item order; what no child delivered (it died, func raised, no fork) is
+    computed here, so that an error is raised as without children."""
+    if not items:
+        return []
+    queue = TaskQueue(order if order is not None else range(len(items)))
+    job = Job("r", func, items, queue, each=True)
+    helpers = [Helper([job]) for _ in range(max(1, min(workers, len(items))))]
+    results: dict[int, object] = {}
+
+    def got(index: int, value: object) -> None:
+        results[index] = value
+        if on_result is not None:
+            on_result(index, value)
+
+    try:
+        _gather_lines([h._pipe.fileno() for h in helpers if h._pipe is not None], got)
+        for i, item in enumerate(items):
+            if i not in results:
+                got(i, func(item))
+        return [results[i] for i in range(len(items))]
+    finally:
+        for helper in helpers:
+            helper.close()
+        queue.close()
+
+
+def _gather_lines(fds: Sequence[int], got: Callable[[int, object], None]) -> None:
+    """Read the children's result lines ([key, index, value]) as they come until every pipe
+    ends; ``got(index, value)`` for each value that is not null."""
+    import selectors
+
+    with selectors.DefaultSelector() as selector:
+        pending: dict[int, bytes] = {}  # a child's bytes after its last whole line
+        for fd in fds:
+            selector.register(fd, selectors.EVENT_READ)
+            pending[fd] = b""
+        while selector.get_map():
+            for key, _ in selector.select():
+                data = os.read(key.fd, 1 << 16)
+                if not data:  # the child is done (a line cut short is not a result)
+                    selector.unregister(key.fd)
+                    continue
+                *lines, pending[key.fd] = (pending[key.fd] + data).split(b"\n")
+                for line in lines:
+                    _, index, value = json.loads(line)
+                    if value is not None:
+                        got(index, value)
+
+
 def _serve_jobs(jobs: Sequence[Job], fd: int) -> int:
     """The child's work: one JSON line per item taken, [key, index, result or null when func
     raised]; its exit code."""
@@ -219,6 +282,8 @@ def _serve_jobs(jobs: Sequence[Job], fd: int) -> int:
                         except Exception:
                             value = None
                         pipe.write(json.dumps([job.key, i, value]).encode() + b"\n")
+                        if job.each:
+                            pipe.flush()
                 pipe.flush()
         return 0
     except BaseException:

@@ -169,3 +169,31 @@ def test_a_ctrl_c_while_the_child_forks_prints_nothing(tmp_path: Path) -> None:
         check=False,
     )
     assert (done.returncode, done.stdout, done.stderr) == (0, "[2, 4, 6]\n", "")
+
+
+def fails_in_children(item: int) -> list[int]:
+    if os.getpid() != PARENT:
+        raise RuntimeError("a child cannot")
+    return [item, os.getpid()]
+
+
+def test_map_apart_works_in_children_only_and_reports_each_result() -> None:
+    """map_apart: the children do the work while this process waits (so that Ctrl-C is never
+    held behind a long C call here); each result is reported as it comes, in any order, and
+    the list is in item order."""
+    from buildopt.system.forkmap import map_apart
+
+    seen: list[int] = []
+    results = map_apart(
+        pid_of, list(range(20)), 2, list(reversed(range(20))), lambda i, _: seen.append(i)
+    )
+    assert [r[0] for r in results] == list(range(20))  # type: ignore[index]
+    workers = {r[1] for r in results}  # type: ignore[index]
+    assert PARENT not in workers and len(workers) == 2
+    assert sorted(seen) == list(range(20))
+    assert seen[0] >= 18  # taken in the order given: the last items first
+    no_children_left()
+    # what no child delivers is done here, so that an error is raised as without children
+    done = map_apart(fails_in_children, [1, 2, 3], 2)
+    assert [r[1] for r in done] == [PARENT] * 3  # type: ignore[index]
+    no_children_left()

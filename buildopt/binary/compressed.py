@@ -1,0 +1,91 @@
+"""What a binary takes compressed, as a flash image or a compressed blob holds it.
+
+Three compressors, each with the settings a base-station image uses and the container its
+command-line tool writes, so that the size is exactly the size of that tool's output:
+
+* ``gzip``: ``gzip -9 -n`` - deflate at level 9 in a gzip container without file name or time
+  (10-byte header, 8-byte trailer). Computed by zlib, the deflate of mksquashfs (``-comp
+  gzip``), pigz, zlib-flate and most firmware tools. GNU gzip has a deflate of its own whose
+  output at -9 is a little larger (+0.07% on the example's gateway): see docs/budgets.md.
+* ``xz``: ``xz -9e`` - preset 9 with the extreme flag, CRC64 check, one stream of one block
+  (single-threaded xz, the default up to xz 5.4; ``xz -9e -T1`` from 5.6 on). Computed by
+  liblzma (Python's ``lzma``), which xz is.
+* ``zstd``: ``zstd -19`` - with the frame's content size and checksum, as the CLI writes them.
+  Computed by libzstd (the ``zstandard`` package); the same libzstd release as the CLI gives
+  the same bytes, another release may differ by a fraction of a percent (recorded in
+  ``libraries``).
+
+Each is CPU work of seconds to minutes on a large binary (xz -9e: ~1 MB/s, ~670 MiB of
+memory); buildopt.pipeline.compress runs them in processes of their own.
+"""
+
+from __future__ import annotations
+
+import lzma
+import zlib
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+from buildopt.binary.facts import CompressedSizes
+from buildopt.inputs import open_regular
+
+ALGORITHMS = ("gzip", "xz", "zstd")
+COMMANDS = {"gzip": "gzip -9 -n", "xz": "xz -9e", "zstd": "zstd -19"}
+GZIP_FRAME = 18  # gzip -n: 10-byte header (no name, no time) + CRC-32 and length trailer
+
+
+def read(path: str | Path) -> bytes:
+    """The whole file (a regular file only: NotRegularFile, OSError otherwise)."""
+    with open_regular(path) as f:
+        return f.read()
+
+
+def gzip_size(data: bytes) -> int:
+    """Bytes of ``gzip -9 -n`` output for data (deflate by zlib)."""
+    deflate = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS)
+    return len(deflate.compress(data)) + len(deflate.flush()) + GZIP_FRAME
+
+
+def xz_size(data: bytes) -> int:
+    """Bytes of ``xz -9e`` output for data."""
+    preset = 9 | lzma.PRESET_EXTREME
+    return len(lzma.compress(data, format=lzma.FORMAT_XZ, check=lzma.CHECK_CRC64, preset=preset))
+
+
+def zstd_size(data: bytes) -> int:
+    """Bytes of ``zstd -19`` output for data."""
+    import zstandard  # a C extension: loaded only where zstd is asked for
+
+    compressor = zstandard.ZstdCompressor(level=19, write_checksum=True, write_content_size=True)
+    return len(compressor.compress(data))
+
+
+SIZERS = {"gzip": gzip_size, "xz": xz_size, "zstd": zstd_size}
+
+
+def compressed_size(path: str | Path, algorithm: str) -> int:
+    """The size of the file at path compressed by algorithm (one of ALGORITHMS)."""
+    return SIZERS[algorithm](read(path))
+
+
+def libraries(algorithms: Iterable[str]) -> dict[str, str]:
+    """The versions of the libraries that compute the given algorithms' sizes."""
+    found: dict[str, str] = {}
+    for algorithm in algorithms:
+        if algorithm == "gzip":
+            found["zlib"] = zlib.ZLIB_RUNTIME_VERSION
+        elif algorithm == "zstd":
+            import zstandard
+
+            found["libzstd"] = ".".join(str(n) for n in zstandard.ZSTD_VERSION)
+    return found
+
+
+def sizes(found: Mapping[str, int]) -> CompressedSizes:
+    """The fact of the sizes found, by algorithm."""
+    return CompressedSizes(
+        gzip=found.get("gzip"),
+        xz=found.get("xz"),
+        zstd=found.get("zstd"),
+        libraries=libraries(found),
+    )
