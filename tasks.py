@@ -67,6 +67,7 @@ ns = Collection(
     buildopt_tasks.diff,
     buildopt_tasks.why,
     buildopt_tasks.gate,
+    buildopt_tasks.image,
     buildopt_tasks.matrix,
     buildopt_tasks.merge,
     buildopt_tasks.startup,

@@ -14,8 +14,9 @@ from typing import Literal
 
 from buildopt.analysis.compare import not_inspected
 from buildopt.binary.facts import Inspection
-from buildopt.config.budgets import Budget, ImageBudget, matches
+from buildopt.config.budgets import Budget, ImageBudget, matches, selects
 from buildopt.config.units import format_size
+from buildopt.record.images import ImageRecord
 from buildopt.record.model import Build, Record
 from buildopt.record.store import RecordError
 
@@ -327,15 +328,17 @@ def _growth_check(budget: Budget, build: Build, baseline: Build | None) -> Check
     )
 
 
-def evaluate(
+def evaluate(  # noqa: PLR0917 - the budgets and each record they are judged on
     budgets: Sequence[Budget],
     images: Sequence[ImageBudget],
     record: Record,
     baseline: Record | None,
     others: Mapping[Path, Record | RecordError] | None = None,
+    made: Mapping[str, ImageRecord | str] | None = None,
 ) -> list[Check]:
     """All checks of all budgets on a record (and a baseline record for growth); ``others``
-    are the records image budgets name, loaded by the caller (or why they could not be)."""
+    are the records image budgets name, loaded by the caller (or why they could not be);
+    ``made`` the records of the real images (or why each is missing), by image name."""
     old = {b.id: b for b in baseline.builds if b.ok} if baseline else {}
     checks: list[Check] = []
     for budget in budgets:
@@ -355,7 +358,48 @@ def evaluate(
             base = old.get(build.id) if baseline is not None else None
             checks += evaluate_build(budget, build, build.inspect, base)
     for image in images:
-        checks.append(evaluate_image(image, record, others or {}))
+        if image.filesystem is None:
+            checks.append(evaluate_image(image, record, others or {}))
+        else:
+            checks += evaluate_filesystem(image, (made or {}).get(image.name))
+    return checks
+
+
+def evaluate_filesystem(image: ImageBudget, made: ImageRecord | str | None) -> list[Check]:
+    """A real image (``buildopt image``): its file's size, its erase blocks, and what the
+    binaries each ``max_share`` pattern selects take in it. ``made`` is its record, or why
+    there is none."""
+    wanted = [
+        *(["max_size"] if image.max_size is not None else []),
+        *(["max_erase_blocks"] if image.max_erase_blocks is not None else []),
+        *(f"max_share[{pattern}]" for pattern in image.max_share),
+    ]
+    if not isinstance(made, ImageRecord):
+        note = made or "the image was not made"
+        return [Check(image.name, image.name, c, "skip", "-", "-", "", note=note) for c in wanted]
+    checks = []
+    if image.max_size is not None:
+        check = _size_check(image, image.name, "max_size", made.size, image.max_size)
+        checks.append(replace(check, note=f"{image.compressor} squashfs, {len(made.files)} files"))
+    if image.max_erase_blocks is not None:
+        ok = made.erase_blocks <= image.max_erase_blocks
+        checks.append(
+            Check(
+                image.name,
+                image.name,
+                "max_erase_blocks",
+                "pass" if ok else _bad(image),
+                str(made.erase_blocks),
+                str(image.max_erase_blocks),
+                f"{image.max_erase_blocks - made.erase_blocks:+d} blocks",
+                note=f"{format_size(made.erase_block)} erase blocks",
+                message="" if ok else image.message,
+            )
+        )
+    for pattern, limit in image.max_share.items():
+        stored = sum(f.stored_bytes for f in made.files if selects(pattern, f.source))
+        check = _size_check(image, image.name, f"max_share[{pattern}]", stored, limit)
+        checks.append(check)
     return checks
 
 
@@ -363,6 +407,7 @@ def evaluate_image(
     image: ImageBudget, record: Record, others: Mapping[Path, Record | RecordError]
 ) -> Check:
     """The summed size of everything selected, in this record and the image's other records."""
+    limit = image.max_size or 0  # required without a filesystem (config.budgets)
     records = [record]
     for path in image.records:
         other = others.get(path, RecordError(f"{path}: not loaded"))
@@ -373,14 +418,14 @@ def evaluate_image(
                 "max_size",
                 _bad(image),
                 "-",
-                str(image.max_size),
+                str(limit),
                 "",
                 note=other.message,
             )
         records.append(other)
     chosen = [b for r in records for b in r.builds if b.ok and matches(image.select, b.id)]
     total = sum(b.size or 0 for b in chosen)
-    check = _size_check(image, image.name, "max_size", total, image.max_size)
+    check = _size_check(image, image.name, "max_size", total, limit)
     return replace(check, note=f"{len(chosen)} binaries")
 
 

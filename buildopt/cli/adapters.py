@@ -142,6 +142,30 @@ def gate(
     )
 
 
+def image(
+    *,
+    profile: str = "",
+    record: str = "",
+    name: str = "",
+    jobs: str = "",
+    json: bool = False,
+    bytes: bool = False,
+    dist: str = "",
+) -> int:
+    """Make the profile's squashfs images from its built binaries: size, erase blocks, shares."""
+    from buildopt.cli.commands import image_command
+
+    return image_command(
+        profile or None,
+        record=record or None,
+        name=name or None,
+        jobs=count("--jobs", jobs, 0),
+        as_json=json,
+        exact=bytes,
+        dist=dist or None,
+    )
+
+
 def matrix(*, profile: str = "", variant: list[str] | None = None) -> int:
     """Print {"include": [...]} for a GitHub Actions matrix: one job per variant x target."""
     from buildopt.cli.commands import matrix_command

@@ -16,14 +16,16 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from buildopt.errors import EXIT_FAILED, EXIT_OK, UsageError
+from buildopt.errors import EXIT_FAILED, EXIT_OK, BuildoptError, UsageError
 
 if TYPE_CHECKING:
     from typing import Protocol
 
+    from buildopt.config.budgets import ImageBudget
     from buildopt.config.profile import Profile
     from buildopt.config.startup import StartupOverrides
     from buildopt.pipeline.plan import Plan, Step
+    from buildopt.record.images import ImageRecord
     from buildopt.record.model import Build, Record, ScanReport, StartupResult
     from buildopt.record.store import RecordError
 
@@ -209,7 +211,10 @@ def gate_command(
         print(f"no baseline record at {baseline_path}: growth budgets pass", file=sys.stderr)
         baseline_path = None
     old = _load_record(baseline_path) if baseline_path else None
-    checks = gate.evaluate(loaded.budgets, loaded.images, data, old, _image_records(loaded))
+    # the real images an image budget asks for: made (or found unchanged) first
+    squashfs = [i for i in loaded.images if i.filesystem is not None]
+    made = _make_images(loaded, squashfs, data, record_path, environ, 0, strict=False)
+    checks = gate.evaluate(loaded.budgets, loaded.images, data, old, _image_records(loaded), made)
     if markdown:
         text = gate_output.markdown(checks, loaded.name)
         _write_markdown(cwd / markdown, text, markdown_mode, environ.get("GITHUB_STEP_SUMMARY"))
@@ -225,6 +230,102 @@ def gate_command(
     else:
         report.show_gate(report.make_console(), checks, loaded.name, exact=exact)
     return EXIT_FAILED if gate.failed(checks) or built != EXIT_OK else EXIT_OK
+
+
+def image_command(
+    profile: str | None,
+    *,
+    record: str | None = None,
+    name: str | None = None,
+    jobs: int = 0,
+    as_json: bool = False,
+    exact: bool = False,
+    dist: str | None = None,
+    cwd: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> int:
+    """``buildopt image``: make the profile's squashfs images from its built binaries."""
+    from buildopt.output import console as report
+
+    cwd = cwd or Path.cwd()
+    environ = dict(environ or os.environ)
+    loaded = _profile(profile, cwd, "image")
+    images = [i for i in loaded.images if i.filesystem is not None]
+    if name is not None:
+        images = [i for i in images if i.name == name]
+        if not images:
+            known = ", ".join(repr(i.name) for i in loaded.images if i.filesystem) or "none"
+            raise UsageError(f"image --name {name}: no squashfs [[image]] of that name ({known})")
+    if not images:
+        raise UsageError(
+            f'image: {loaded.path} has no [[image]] with filesystem = "squashfs" '
+            "(see `buildopt docs budgets`)"
+        )
+    record_path = (cwd / record) if record else loaded.record_path(_dist(dist, cwd))
+    data = _gated_record(loaded, record_path, command="image")
+    made = _make_images(loaded, images, data, record_path, environ, jobs, strict=True)
+    records = [m for m in made.values() if not isinstance(m, str)]
+    if as_json:
+        report.print_json({"images": [msgspec_builtins(r) for r in records]})
+    else:
+        report.show_images(report.make_console(), records, exact=exact)
+    return EXIT_OK
+
+
+def msgspec_builtins(value: object) -> object:
+    import msgspec
+
+    return msgspec.to_builtins(value)
+
+
+def _make_images(  # noqa: PLR0917 - the images and everything they are made from
+    loaded: Profile,
+    images: Sequence[ImageBudget],
+    data: Record,
+    record_path: Path,
+    environ: Mapping[str, str],
+    jobs: int,
+    *,
+    strict: bool,
+) -> dict[str, ImageRecord | str]:
+    """Each squashfs image made (or its record, when its inputs are unchanged), by name; with
+    strict, an image that cannot be made is an error, else the reason takes its place (the
+    gate then skips its checks with that note)."""
+    from buildopt.pipeline.image import build_image
+    from buildopt.record import store
+    from buildopt.system.squashfs import ToolMissing
+
+    others = _image_records(loaded)
+    out: dict[str, ImageRecord | str] = {}
+    images_dir = record_path.parent / "images"
+    for image in images:
+        records = [data]
+        for path in image.records:
+            other = others.get(path)
+            if isinstance(other, store.RecordError) or other is None:
+                reason = other.message if other is not None else f"{path}: not loaded"
+                if strict:
+                    raise UsageError(f"image {image.name!r}: {reason}")
+                out[image.name] = reason
+                break
+            records.append(other)
+        else:
+            print(f"image {image.name}: mksquashfs -comp {image.compressor}...", file=sys.stderr)
+            try:
+                made, fresh = build_image(
+                    image, records, images_dir, environ=environ, jobs=jobs, root=loaded.root
+                )
+            except ToolMissing:  # no mksquashfs: nothing can be judged (exit 2, the package)
+                raise
+            except BuildoptError as exc:
+                if strict:
+                    raise
+                out[image.name] = exc.message
+                continue
+            state = "made" if fresh else "unchanged, not made again"
+            print(f"image {image.name}: {made.image} ({state})", file=sys.stderr)
+            out[image.name] = made
+    return out
 
 
 def _build_for_gate(
@@ -249,14 +350,15 @@ def _build_for_gate(
     return built
 
 
-def _gated_record(loaded: Profile, record_path: Path) -> Record:
+def _gated_record(loaded: Profile, record_path: Path, command: str = "gate") -> Record:
     """The record gate judges: it must be there (no silent build) and be of this profile."""
     if not record_path.exists():
-        raise UsageError(f"gate: no build record at {record_path} (build first, or gate --build)")
+        hint = "build first, or gate --build" if command == "gate" else "build first"
+        raise UsageError(f"{command}: no build record at {record_path} ({hint})")
     data = _load_record(record_path)
     if data.profile.name != loaded.name:
         raise UsageError(
-            f"gate --record {record_path}: a record of profile {data.profile.name!r}, "
+            f"{command} --record {record_path}: a record of profile {data.profile.name!r}, "
             f"not of {loaded.name!r}"
         )
     return data

@@ -243,6 +243,28 @@ COMMANDS: dict[str, Command] = {
             ),
             bare="package",
         ),
+        Command(
+            "image",
+            (
+                PROFILE,
+                Flag(
+                    "record",
+                    "the build record whose binaries go in (default: DIST/PROFILE/build.json)",
+                    "FILE",
+                ),
+                Flag("name", "only this [[image]] (default: every squashfs image)", "NAME"),
+                Flag(
+                    "jobs",
+                    "mksquashfs threads (default: one per CPU)",
+                    "N",
+                    short="-j",
+                    number=True,
+                ),
+                Flag("json", "print the buildopt.image/1 records on stdout"),
+                BYTES,
+                DIST,
+            ),
+        ),
         Command("matrix", (PROFILE, VARIANT)),
         Command(
             "merge",

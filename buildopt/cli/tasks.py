@@ -102,11 +102,25 @@ compare = _task("compare")
 diff = _task("diff")
 why = _task("why")
 gate = _task("gate")
+image = _task("image")
 matrix = _task("matrix")
 merge = _task("merge")
 startup = _task("startup")
 scan = _task("scan")
 
 ns = Collection(
-    init, docs, plan, build, inspect, compare, diff, why, gate, matrix, merge, startup, scan
+    init,
+    docs,
+    plan,
+    build,
+    inspect,
+    compare,
+    diff,
+    why,
+    gate,
+    image,
+    matrix,
+    merge,
+    startup,
+    scan,
 )

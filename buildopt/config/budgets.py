@@ -47,7 +47,25 @@ BUDGET_KEYS = frozenset(
 # what max_compressed may name: buildopt.binary.compressed.ALGORITHMS (gzip -9 -n, xz -9e,
 # zstd -19), which this layer does not import
 COMPRESSORS = ("gzip", "xz", "zstd")
-IMAGE_KEYS = frozenset({"name", "select", "records", "max_size", "level", "message"})
+IMAGE_KEYS = frozenset(
+    {
+        "name",
+        "select",
+        "records",
+        "max_size",
+        "level",
+        "message",
+        "filesystem",
+        "compressor",
+        "block_size",
+        "files",
+        "layout",
+        "erase_block",
+        "max_erase_blocks",
+        "max_share",
+    }
+)
+SQUASHFS_KEYS = ("compressor", "block_size", "files", "layout", "erase_block", "max_erase_blocks")
 Level = Literal["fail", "warn"]
 SOURCE_KEY = "__source__"  # (file, "budget[N]") of a budget table, for messages after merging
 
@@ -88,14 +106,34 @@ class Budget:
 
 @dataclass(frozen=True, kw_only=True)
 class ImageBudget:
+    """An ``[[image]]``: without ``filesystem``, the sum of the selected binaries' sizes; with
+    ``filesystem = "squashfs"``, a real image of them (and ``files``) that ``buildopt image``
+    builds with mksquashfs, judged by its size, its erase blocks and each binary's share."""
+
     name: str
     source: Path
     where: str
     select: tuple[str, ...]
     records: tuple[Path, ...]
-    max_size: int
+    max_size: int | None = None
     level: Level = "fail"
     message: str = ""
+    filesystem: Literal["squashfs"] | None = None
+    compressor: Literal["gzip", "xz", "zstd"] = "xz"
+    block_size: int = 128 * 1024
+    files: Mapping[str, Path] = field(default_factory=dict, hash=False)  # image path -> source
+    layout: Mapping[str, str] = field(default_factory=dict, hash=False)  # id pattern -> path
+    erase_block: int = 128 * 1024
+    max_erase_blocks: int | None = None
+    max_share: Mapping[str, int] = field(default_factory=dict, hash=False)  # id pattern -> bytes
+
+    def place(self, build_id: str, binary: str) -> str:
+        """Where a selected binary goes in the image: the first ``layout`` pattern that
+        selects its id, else /usr/bin/BINARY."""
+        for pattern, where in self.layout.items():
+            if selects(pattern, build_id):
+                return where
+        return f"/usr/bin/{binary}"
 
 
 def selects(pattern: str, build_id: str) -> bool:
@@ -299,18 +337,84 @@ def _count(path: Path, where: str, value: object) -> int | None:
 
 def _image(path: Path, where: str, root: Path, table: Mapping[str, Any]) -> ImageBudget:
     _check_keys(path, where, table, IMAGE_KEYS)
-    if "max_size" not in table:
-        raise ProfileError(path, f"{where}.max_size: required")
     records = table.get("records", [])
     if not isinstance(records, list) or not all(isinstance(r, str) for r in records):
         raise ProfileError(path, f"{where}.records: expected a list of build record paths")
+    filesystem = table.get("filesystem")
+    if filesystem not in (None, "squashfs"):
+        raise ProfileError(path, f'{where}.filesystem: expected "squashfs", got {filesystem!r}')
+    if filesystem is None:
+        for key in (*SQUASHFS_KEYS, "max_share"):
+            if key in table:
+                raise ProfileError(path, f'{where}.{key}: needs filesystem = "squashfs"')
+        if "max_size" not in table:
+            raise ProfileError(path, f"{where}.max_size: required")
+    elif not {"max_size", "max_erase_blocks", "max_share"} & set(table):
+        raise ProfileError(
+            path, f"{where}: a squashfs image needs max_size, max_erase_blocks or max_share"
+        )
+    compressor = table.get("compressor", "xz")
+    if compressor not in COMPRESSORS:
+        raise ProfileError(
+            path,
+            f"{where}.compressor: expected one of {', '.join(COMPRESSORS)}, got {compressor!r}",
+        )
+    block_size = _size(path, f"{where}.block_size", table.get("block_size", 128 * 1024))
+    if block_size not in [1 << n for n in range(12, 21)]:
+        raise ProfileError(
+            path, f"{where}.block_size: a power of two from 4 KiB to 1 MiB (mksquashfs -b)"
+        )
+    erase_block = _size(path, f"{where}.erase_block", table.get("erase_block", 128 * 1024))
+    if erase_block <= 0:
+        raise ProfileError(path, f"{where}.erase_block: expected more than 0 bytes")
     return ImageBudget(
         name=_name(path, where, table),
         source=path,
         where=where,
         select=_select(path, where, table),
         records=tuple((root / r).resolve() for r in records),
-        max_size=_size(path, f"{where}.max_size", table["max_size"]),
+        max_size=_size(path, f"{where}.max_size", table["max_size"])
+        if "max_size" in table
+        else None,
         level=_level(path, where, table),
         message=_message(path, where, table),
+        filesystem=filesystem,
+        compressor=compressor,
+        block_size=block_size,
+        files=_image_files(path, f"{where}.files", root, table.get("files", {})),
+        layout=_image_paths(path, f"{where}.layout", table.get("layout", {})),
+        erase_block=erase_block,
+        max_erase_blocks=_count(path, f"{where}.max_erase_blocks", table.get("max_erase_blocks")),
+        max_share=_sizes(path, f"{where}.max_share", table.get("max_share", {})),
     )
+
+
+def _image_path(path: Path, where: str, value: object) -> str:
+    """An absolute path inside the image, without . or .. parts."""
+    if (
+        not isinstance(value, str)
+        or not value.startswith("/")
+        or value.endswith("/")
+        or any(part in ("", ".", "..") for part in value[1:].split("/"))
+    ):
+        raise ProfileError(path, f"{where}: expected an absolute path in the image, got {value!r}")
+    return value
+
+
+def _image_paths(path: Path, where: str, value: object) -> dict[str, str]:
+    if not isinstance(value, dict):
+        raise ProfileError(path, f"{where}: expected a table of id pattern = image path")
+    return {k: _image_path(path, f"{where}.{k}", v) for k, v in value.items()}
+
+
+def _image_files(path: Path, where: str, root: Path, value: object) -> dict[str, Path]:
+    """Extra files: image path = a file of the project (relative to its root)."""
+    if not isinstance(value, dict):
+        raise ProfileError(path, f"{where}: expected a table of image path = project file")
+    out = {}
+    for image_path, source in value.items():
+        _image_path(path, f"{where}.{image_path}", image_path)
+        if not isinstance(source, str) or not source:
+            raise ProfileError(path, f"{where}.{image_path}: expected a file of the project")
+        out[image_path] = (root / source).resolve()
+    return out

@@ -20,6 +20,7 @@ from buildopt.binary.facts import Attribution, CompressedSizes, DwarfUnits, Insp
 from buildopt.config.units import format_size
 from buildopt.output.tables import Cell, CellLike, Column, render
 from buildopt.pipeline.plan import Plan, Step
+from buildopt.record.images import ImageRecord
 from buildopt.record.model import Build, Record, ScanReport, StartupResult
 from buildopt.system import proc
 
@@ -650,6 +651,42 @@ def show_gate(
         [", ".join(f"{n} {v}" for v, n in counts.items())],
         key=2,  # notes under the table name the variant
     )
+
+
+def show_images(console: Console, images: Sequence[ImageRecord], *, exact: bool = False) -> None:
+    """Per image: each file with what it takes in the image, then the image's size and erase
+    blocks (sizes human; ``exact``: in bytes)."""
+
+    def size(n: int) -> str:
+        return str(n) if exact else format_size(n)
+
+    columns = [
+        Column("file", keep=True),
+        Column("from", keep=True),
+        Column("size", right=True, drop=2),
+        Column("in the image", right=True, keep=True),
+        Column("ratio", right=True, drop=1),
+        Column("share", right=True, drop=0),
+    ]
+    for image in images:
+        rows: list[list[CellLike]] = [
+            [
+                f.path,
+                f.source,
+                size(f.size),
+                size(f.stored_bytes),
+                f"{100 * f.stored_bytes / f.size:.1f}%" if f.size else "-",
+                f"{100 * f.stored_bytes / image.size:.1f}%",
+            ]
+            for f in image.files
+        ]
+        rows.append(["(metadata)", "", "", size(image.metadata_bytes), "", ""])
+        footer = (
+            f"{image.image}: {size(image.size)} ({image.compressor}, {size(image.block_size)} "
+            f"blocks) = {image.erase_blocks} erase blocks of {size(image.erase_block)}; "
+            f"sha256 {image.sha256}"
+        )
+        render(console, f"image {image.name}", columns, rows, [footer], key=0)
 
 
 class StartupProgress(TerminalProgress):

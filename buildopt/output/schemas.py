@@ -17,6 +17,7 @@ SCHEMAS = {
     "buildopt.gate/1": "gate.schema.json",
     "buildopt.startup/1": "startup.schema.json",
     "buildopt.scan/1": "scan.schema.json",
+    "buildopt.image/1": "image.schema.json",
 }
 
 
