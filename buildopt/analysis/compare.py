@@ -193,14 +193,27 @@ class VariantRow:
     explanation: tuple[str, ...]
 
 
+def release_of(build_id: str) -> str | None:
+    """The Go release of an id built with one (``static@linux-arm64@go1.24.13``), else None."""
+    parts = build_id.split("@")
+    return parts[2] if len(parts) > 2 else None
+
+
+def point_of(built: Built) -> str:
+    """Where a build was made: its target, and its Go release when it names one."""
+    release = release_of(built.id)
+    return built.target + (f"@{release}" if release else "")
+
+
 def compare_variants(record: Record) -> list[VariantRow]:
-    """Each built variant against the profile's baseline variant for the same target."""
+    """Each built variant against the profile's baseline variant for the same target (and Go
+    release, when the variants are built with several)."""
     builds = built_variants(record)
     baseline = record.profile.baseline
-    by_target = {b.target: b for b in builds.values() if b.variant == baseline}
+    by_point = {point_of(b): b for b in builds.values() if b.variant == baseline}
     rows = []
     for built in builds.values():
-        base = by_target.get(built.target)
+        base = by_point.get(point_of(built))
         if base is None or base is built:
             rows.append(VariantRow(built, base, {}, ()))
             continue
@@ -210,11 +223,47 @@ def compare_variants(record: Record) -> list[VariantRow]:
 
 
 def missing_baselines(record: Record, rows: Sequence[VariantRow]) -> list[str]:
-    """Targets whose variants have no baseline build in the record to be compared with."""
+    """Targets (and releases) whose variants have no baseline build in the record."""
     return sorted(
-        {r.built.target for r in rows if r.baseline is None}
-        - {r.built.target for r in rows if r.built.variant == record.profile.baseline}
+        {point_of(r.built) for r in rows if r.baseline is None}
+        - {point_of(r.built) for r in rows if r.built.variant == record.profile.baseline}
     )
+
+
+@dataclass(frozen=True)
+class Upgrade:
+    """One variant on one target, built by two Go releases: what moving costs."""
+
+    old: Built
+    new: Built
+    deltas: Mapping[str, int] = field(hash=False)
+    packages: tuple[
+        tuple[str, int, int], ...
+    ]  # (package, old bytes, new bytes), largest change first
+
+
+def compare_releases(record: Record) -> list[Upgrade]:
+    """Each variant x target built with several Go releases: every later release against the
+    first one its profile lists (``toolchain = ["go1.24.13", "go1.26.8"]``), metric by metric
+    and package by package (whole-file bytes when both were attributed)."""
+    groups: dict[tuple[str, str], list[Built]] = {}
+    for built in built_variants(record).values():
+        if release_of(built.id) is not None:
+            groups.setdefault((built.variant, built.target), []).append(built)
+    upgrades = []
+    for group in groups.values():
+        first = group[0]
+        for later in group[1:]:
+            old, new = first.packages_like(later), later.packages_like(first)
+            changed = [
+                (name, old.get(name, 0), new.get(name, 0))
+                for name in sorted(set(old) | set(new))
+                if old.get(name, 0) != new.get(name, 0)
+            ]
+            changed.sort(key=lambda c: (-abs(c[2] - c[1]), c[0]))
+            deltas = {m: later.metrics[m] - first.metrics[m] for m in METRICS}
+            upgrades.append(Upgrade(first, later, deltas, tuple(changed)))
+    return upgrades
 
 
 def variants_json(record: Record, rows: Sequence[VariantRow]) -> dict[str, Any]:
@@ -245,6 +294,20 @@ def variants_json(record: Record, rows: Sequence[VariantRow]) -> dict[str, Any]:
                 "explanation": list(r.explanation),
             }
             for r in rows
+        ],
+        "upgrades": [
+            {
+                "from": u.old.id,
+                "to": u.new.id,
+                "from_release": release_of(u.old.id),
+                "to_release": release_of(u.new.id),
+                "delta": dict(u.deltas),
+                "packages": [
+                    {"package": name, "old": old, "new": new, "delta": new - old}
+                    for name, old, new in u.packages
+                ],
+            }
+            for u in compare_releases(record)
         ],
     }
 

@@ -399,7 +399,7 @@ def matrix_command(
     the profile declares - whether or not this machine could build it - with what its job
     needs (a C cross compiler's packages). A job that still cannot build records a skip with
     its reason, which the gate shows: no variant is silently left out."""
-    from buildopt.pipeline.plan import job_needs, step_id, variant_targets
+    from buildopt.pipeline.plan import job_needs, step_id, variant_points
 
     loaded = _profile(profile, cwd or Path.cwd(), "matrix")
     plan = _load_plan(
@@ -408,8 +408,8 @@ def matrix_command(
     chosen = {s.id for s in plan.steps} | {k.id for k in plan.skipped}
     include = []
     for variant in loaded.variants:
-        for target in variant_targets(loaded, variant, plan.toolchain):
-            job_id = step_id(variant, target)
+        for target, release in variant_points(loaded, variant, plan.toolchain):
+            job_id = step_id(variant, target, release)
             if job_id in chosen:
                 needs = job_needs(variant, target, plan.toolchain)
                 include.append(
@@ -417,6 +417,7 @@ def matrix_command(
                         "id": job_id,
                         "variant": variant.name,
                         "target": target.spec,
+                        "toolchain": release or plan.toolchain.version,
                         "cc": needs.cc,
                         "needs": list(needs.packages),
                     }
@@ -562,6 +563,26 @@ def _say_if_replaced(path: Path, header: Record) -> None:
             f"with binaries in {current.dist}",
             file=sys.stderr,
         )
+
+
+def _fetch_releases(plan: Plan, environ: Mapping[str, str]) -> None:
+    """The Go releases the plan builds with (toolchain = [...]), fetched through the module
+    proxy before the builds start, with a line for each that is not there yet - rather than
+    inside every parallel go build, silently. One that cannot be had is said here; its builds
+    then fail with go's own message."""
+    from buildopt.errors import ToolchainError
+    from buildopt.system import toolchain
+
+    for release in sorted({s.release for s in plan.steps if s.release}):
+        if toolchain.release_cached(plan.toolchain, release):
+            continue
+        print(f"fetching {release} through the Go module proxy (once)...", file=sys.stderr)
+        try:
+            line = toolchain.fetch_release(plan.toolchain, release, plan.steps[0].dir, environ)
+        except ToolchainError as exc:
+            print(f"warning: {exc.message}", file=sys.stderr)
+            continue
+        print(f"fetched: {line}", file=sys.stderr)
 
 
 def _compress_builds(plan: Plan, record_path: Path, builds: Sequence[Build], jobs: int) -> None:
@@ -791,6 +812,7 @@ def build_command(
     created = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
     header = make_record(plan, (), created)
     order = all_ids(plan.profile, plan.toolchain)
+    _fetch_releases(plan, environ)
 
     # Whether the record there can take these builds is said once, before the first lands -
     # while go works (it reads the record: 15 ms before the first go build, if done first)

@@ -113,11 +113,15 @@ VARIANT_KEYS: dict[str, Checker] = {
     "buildid": _is_str,
     "output": _is_str,
     "targets": _str_list,
+    "toolchain": _str_list,
 }
 LIST_KEYS = frozenset(k for k, c in VARIANT_KEYS.items() if c is _list_or_edit)
 MAP_KEYS = frozenset({"x", "env"})
 DEFAULTS_KEYS = {k: c for k, c in VARIANT_KEYS.items() if k not in ("targets", "output")}
 MATRIX_AXES = frozenset(VARIANT_KEYS) - {"description", "output", "targets", "x", "env"}
+# [matrix].toolchain is not an axis of variant names but of ids: every variant is built with
+# each Go release (static@linux-arm64@go1.24.13), unless it names its own.
+RELEASE_RE = re.compile(r"go1\.[0-9]+(\.[0-9]+)?((rc|beta)[0-9]+)?")
 
 TOP_KEYS: dict[str, Checker] = {
     "schema": _is_int,
@@ -169,6 +173,7 @@ class Variant:
     buildid: str | None = None
     output: str | None = None
     targets: tuple[Target, ...] | None = None
+    toolchain: tuple[str, ...] | None = None  # Go releases to build with (GOTOOLCHAIN)
     origin: str = ""
 
     def settings(self) -> dict[str, object]:
@@ -178,8 +183,8 @@ class Variant:
             value = getattr(self, key)
             if key in MAP_KEYS:
                 value = dict(value)
-            elif key == "targets":
-                value = None if value is None else [t.spec for t in value]
+            elif key in ("targets", "toolchain"):
+                value = None if value is None else [getattr(t, "spec", t) for t in value]
             elif isinstance(value, tuple):
                 value = list(value)
             out[key] = value
@@ -389,24 +394,44 @@ def _check_matrix(path: Path, matrix: object) -> None:
         raise ProfileError(path, "matrix: expected a table")
     for key, values in matrix.items():
         if key == "exclude":
-            if not isinstance(values, list) or not all(isinstance(e, dict) for e in values):
-                raise ProfileError(path, "matrix.exclude: expected a list of tables")
-            for entry in values:
-                for axis in entry:
-                    if axis not in matrix or axis == "exclude":
-                        raise ProfileError(
-                            path, f"matrix.exclude: {axis!r} is not an axis of [matrix]"
-                        )
+            _check_excludes(path, matrix, values)
             continue
-        if key not in MATRIX_AXES:
-            hint = _did_you_mean(key, MATRIX_AXES)
+        if key not in MATRIX_AXES and key != "toolchain":
+            hint = _did_you_mean(key, [*MATRIX_AXES, "toolchain"])
             raise ProfileError(path, f"matrix.{key}: not a matrix axis{hint}")
         if not isinstance(values, list) or not values:
             raise ProfileError(path, f"matrix.{key}: expected a non-empty list of values")
-        for value in values:
+        # toolchain: one list of Go releases for every variant, not an axis of names
+        for value in [values] if key == "toolchain" else values:
             problem = VARIANT_KEYS[key](value)
             if problem:
                 raise ProfileError(path, f"matrix.{key}: {problem}, got {_show(value)}")
+        if key == "toolchain":
+            check_releases(path, "matrix.toolchain", values)
+
+
+def _check_excludes(path: Path, matrix: Mapping[str, Any], values: object) -> None:
+    if not isinstance(values, list) or not all(isinstance(e, dict) for e in values):
+        raise ProfileError(path, "matrix.exclude: expected a list of tables")
+    for entry in values:
+        for axis in entry:
+            if axis == "toolchain":
+                raise ProfileError(
+                    path,
+                    "matrix.exclude: toolchain applies to every variant; give a "
+                    "variant its own toolchain list instead",
+                )
+            if axis not in matrix or axis == "exclude":
+                raise ProfileError(path, f"matrix.exclude: {axis!r} is not an axis of [matrix]")
+
+
+def check_releases(path: Path, where: str, releases: Sequence[str]) -> None:
+    """Go releases as GOTOOLCHAIN takes them, each once."""
+    for release in releases:
+        if not RELEASE_RE.fullmatch(release):
+            raise ProfileError(path, f"{where}: {release!r} is not a Go release like 'go1.24.13'")
+    if len(set(releases)) != len(releases) or not releases:
+        raise ProfileError(path, f"{where}: expected distinct Go releases")
 
 
 def check_variant_name(path: Path, where: str, name: str) -> None:
@@ -628,7 +653,10 @@ def _resolve_targets(path: Path, key: str, value: ListValue) -> tuple[Target, ..
 
 def resolve_variants(path: Path, raw: Mapping[str, Any]) -> list[Variant]:
     """Named variants, then the [matrix] combinations, each over [defaults]."""
-    defaults = raw.get("defaults", {})
+    defaults = dict(raw.get("defaults", {}))
+    releases = raw.get("matrix", {}).get("toolchain")
+    if releases is not None and "toolchain" not in defaults:
+        defaults["toolchain"] = releases  # every variant, with each release: see MATRIX_AXES
     allow_exec = bool(raw.get("allow_exec", False))
     variants = [
         make_variant(path, name, merge_layer(defaults, table), f"variants.{name}", allow_exec)
@@ -648,7 +676,7 @@ def resolve_variants(path: Path, raw: Mapping[str, Any]) -> list[Variant]:
 
 def matrix_combinations(matrix: Mapping[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     """The cartesian product of the axes, less ``exclude``, each with its generated name."""
-    axes = {k: v for k, v in matrix.items() if k != "exclude"}
+    axes = {k: v for k, v in matrix.items() if k not in ("exclude", "toolchain")}
     if not axes:
         return []
     excludes = matrix.get("exclude", [])
@@ -725,6 +753,10 @@ def make_variant(
     if output is not None:
         _check_file_name(path, f"{where}.output", output)
     targets = table.get("targets")
+    releases = table.get("toolchain")
+    if releases is not None:
+        releases = _final_list(releases) if isinstance(releases, ListEdit) else list(releases)
+        check_releases(path, f"{where}.toolchain", releases)
     return Variant(
         name=name,
         description=table.get("description", ""),
@@ -744,6 +776,7 @@ def make_variant(
         buildid=table.get("buildid"),
         output=output,
         targets=None if targets is None else _resolve_targets(path, f"{where}.targets", targets),
+        toolchain=None if releases is None else tuple(releases),
         origin=where,
     )
 

@@ -558,6 +558,51 @@ def show_variant_comparison(
             )
             for line in r.explanation:
                 console.print(f"  {escape(line)}")
+    _show_upgrades(console, record, exact=exact)
+
+
+def _show_upgrades(console: Console, record: Record, *, exact: bool, top: int = 5) -> None:
+    """What each Go release costs against the first one listed: per variant x target, the
+    size, and the packages that changed most (``buildopt diff`` gives all)."""
+    from buildopt.analysis.compare import compare_releases, release_of
+
+    upgrades = compare_releases(record)
+    if not upgrades:
+        return
+    outputs = {b.id: b.output for b in record.builds}
+
+    def amount(n: int) -> str:
+        return str(n) if exact else format_size(n)
+
+    columns = [
+        Column("variant@target", keep=True),
+        Column("from", keep=True),
+        Column("size before", right=True, drop=1),
+        Column("size after", right=True, drop=2),
+        Column("delta", right=True, keep=True),
+    ]
+    table: list[list[CellLike]] = [
+        [
+            u.new.id,
+            release_of(u.old.id) or "",
+            amount(u.old.metrics["size"]),
+            amount(u.new.metrics["size"]),
+            _delta_cell(u.deltas["size"], u.old.metrics["size"], exact),
+        ]
+        for u in upgrades
+    ]
+    render(console, "Go releases: what the upgrade costs", columns, table)
+    for u in upgrades:
+        console.print(f"[bold]{escape(u.new.id)}[/] vs {escape(release_of(u.old.id) or '')}:")
+        for name, old, new in u.packages[:top]:
+            console.print(f"  {escape(name)} {format_size(new - old, signed=True)}")
+        if len(u.packages) > top:
+            console.print(
+                f"  ... {len(u.packages) - top} more packages (buildopt diff "
+                f"{escape(outputs.get(u.old.id) or u.old.id)} "
+                f"{escape(outputs.get(u.new.id) or u.new.id)} --by package)",
+                soft_wrap=True,
+            )
 
 
 def _delta_cell(delta: int, base: int, exact: bool = False) -> Cell:

@@ -163,6 +163,7 @@ class Step:
     dir: Path
     package: str
     output: Path
+    release: str | None = None  # the Go release it is built with (GOTOOLCHAIN), None: go itself
 
     @property
     def stage(self) -> Path:
@@ -188,6 +189,7 @@ class Skip:
     variant: Variant
     target: Target
     reason: str
+    release: str | None = None
 
 
 @dataclass(frozen=True)
@@ -199,8 +201,9 @@ class Plan:
     skipped: tuple[Skip, ...]
 
 
-def step_id(variant: Variant, target: Target) -> str:
-    return f"{variant.name}@{target.id}"
+def step_id(variant: Variant, target: Target, release: str | None = None) -> str:
+    """``VARIANT@TARGET``, and ``@RELEASE`` for a variant built with several Go releases."""
+    return f"{variant.name}@{target.id}" + (f"@{release}" if release else "")
 
 
 def module_dir(package: Path) -> Path:
@@ -268,17 +271,19 @@ def make_plan(
     skipped: list[Skip] = []
     matched: set[str] = set()
     for variant in profile.variants:
-        for target in variant_targets(profile, variant, toolchain):
-            sid = step_id(variant, target)
+        for target, release in variant_points(profile, variant, toolchain):
+            sid = step_id(variant, target, release)
             hits = {p for p in patterns if selects(p, sid)}
             if patterns and not hits:
                 continue
             matched.update(hits)
             cc, reason = cross_cc(variant, target, toolchain, environ)
             if reason:
-                skipped.append(Skip(sid, variant, target, reason))
+                skipped.append(Skip(sid, variant, target, reason, release))
                 continue
-            steps.append(_step(profile, variant, target, go=toolchain.go, cc=cc, dist=dist))
+            steps.append(
+                _step(profile, variant, target, release, go=toolchain.go, cc=cc, dist=dist)
+            )
     unmatched = [p for p in patterns if p not in matched]
     if unmatched:
         raise UsageError(
@@ -289,11 +294,19 @@ def make_plan(
 
 
 def _step(
-    profile: Profile, variant: Variant, target: Target, *, go: str, cc: str | None, dist: Path
+    profile: Profile,
+    variant: Variant,
+    target: Target,
+    release: str | None,
+    *,
+    go: str,
+    cc: str | None,
+    dist: Path,
 ) -> Step:
     directory = module_dir(profile.package)
     package = package_arg(profile.package, directory)
-    output = dist / variant.name / target.id / _binary_name(profile, variant, target)
+    folder = target.id + (f"@{release}" if release else "")
+    output = dist / variant.name / folder / _binary_name(profile, variant, target)
     if not output.resolve().is_relative_to(dist.resolve()):  # a symlink under dist/, say
         raise ProfileError(
             profile.path, f"{variant.origin}: the binary would be written outside {dist}: {output}"
@@ -302,15 +315,19 @@ def _step(
         argv = go_build_argv(go, variant, stage_of(output), package)
     except QuoteError as exc:
         raise ProfileError(profile.path, f"{variant.origin}: {exc}") from exc
+    env = build_env(variant, target, cc)
+    if release:  # go switches to that release (fetched through the module proxy once)
+        env["GOTOOLCHAIN"] = release
     return Step(
-        step_id(variant, target),
+        step_id(variant, target, release),
         variant,
         target,
         tuple(argv),
-        build_env(variant, target, cc),
+        env,
         directory,
         package,
         output,
+        release,
     )
 
 
@@ -319,8 +336,18 @@ def variant_targets(profile: Profile, variant: Variant, toolchain: Toolchain) ->
     return variant.targets or profile.targets or (Target(toolchain.hostos, toolchain.hostarch),)
 
 
+def variant_points(
+    profile: Profile, variant: Variant, toolchain: Toolchain
+) -> list[tuple[Target, str | None]]:
+    """Each target of the variant with each Go release it is built with (None: go itself)."""
+    releases: tuple[str | None, ...] = variant.toolchain or (None,)
+    return [(t, r) for t in variant_targets(profile, variant, toolchain) for r in releases]
+
+
 def all_ids(profile: Profile, toolchain: Toolchain) -> list[str]:
-    return [step_id(v, t) for v in profile.variants for t in variant_targets(profile, v, toolchain)]
+    return [
+        step_id(v, t, r) for v in profile.variants for t, r in variant_points(profile, v, toolchain)
+    ]
 
 
 def _binary_name(profile: Profile, variant: Variant, target: Target) -> str:

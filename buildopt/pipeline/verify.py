@@ -38,6 +38,10 @@ def verify(
     if facts.go is None:
         return Verification.of((), ("the binary carries no Go build info",)), facts
     checked, problems = compare_settings(facts.go, expected_settings(step))
+    if step.release is not None:  # GOTOOLCHAIN was honoured: the binary says which Go built it
+        checked += ("go",)
+        if facts.go.version != step.release:
+            problems += (f"built by {facts.go.version}, the variant asked for {step.release}",)
     tags_problem = check_tags(step, facts.go)
     if tags_problem:
         problems += (tags_problem,)

@@ -91,6 +91,29 @@ def load(environ: Mapping[str, str]) -> Toolchain:
     )
 
 
+def release_cached(tools: Toolchain, release: str) -> bool:
+    """Whether go has fetched release already (its module in GOMODCACHE)."""
+    cache = tools.env.get("GOMODCACHE", "")
+    name = f"toolchain@v0.0.1-{release}.{tools.hostos}-{tools.hostarch}"
+    return bool(cache) and (Path(cache) / "golang.org" / name).is_dir()
+
+
+def fetch_release(
+    tools: Toolchain, release: str, directory: Path, environ: Mapping[str, str]
+) -> str:
+    """Make go fetch a Go release through the module proxy, as GOTOOLCHAIN=release does on
+    first use (``go version`` with it set); the version line it prints. ToolchainError when go
+    cannot get it (no such release, no network)."""
+    env = {**environ, "GOTOOLCHAIN": release}
+    try:
+        done = proc.run(
+            [tools.go, "version"], env=env, cwd=directory, timeout=query_timeout(environ)
+        )
+    except proc.CommandFailed as exc:
+        raise ToolchainError(f"GOTOOLCHAIN={release}: {exc.message}") from exc
+    return done.stdout.strip()
+
+
 class MainPackage(NamedTuple):
     import_path: str
     dir: Path
