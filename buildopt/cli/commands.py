@@ -213,7 +213,8 @@ def gate_command(
     old = _load_record(baseline_path) if baseline_path else None
     # the real images an image budget asks for: made (or found unchanged) first
     squashfs = [i for i in loaded.images if i.filesystem is not None]
-    made = _make_images(loaded, squashfs, data, record_path, environ, 0, strict=False)
+    images_dir = loaded.dist_dir(_dist(dist, cwd)) / "images"
+    made = _make_images(loaded, squashfs, data, images_dir, environ, 0, strict=False)
     checks = gate.evaluate(loaded.budgets, loaded.images, data, old, _image_records(loaded), made)
     if markdown:
         text = gate_output.markdown(checks, loaded.name)
@@ -263,7 +264,8 @@ def image_command(
         )
     record_path = (cwd / record) if record else loaded.record_path(_dist(dist, cwd))
     data = _gated_record(loaded, record_path, command="image")
-    made = _make_images(loaded, images, data, record_path, environ, jobs, strict=True)
+    images_dir = loaded.dist_dir(_dist(dist, cwd)) / "images"
+    made = _make_images(loaded, images, data, images_dir, environ, jobs, strict=True)
     records = [m for m in made.values() if not isinstance(m, str)]
     if as_json:
         report.print_json({"images": [msgspec_builtins(r) for r in records]})
@@ -282,7 +284,7 @@ def _make_images(  # noqa: PLR0917 - the images and everything they are made fro
     loaded: Profile,
     images: Sequence[ImageBudget],
     data: Record,
-    record_path: Path,
+    images_dir: Path,
     environ: Mapping[str, str],
     jobs: int,
     *,
@@ -297,7 +299,6 @@ def _make_images(  # noqa: PLR0917 - the images and everything they are made fro
 
     others = _image_records(loaded)
     out: dict[str, ImageRecord | str] = {}
-    images_dir = record_path.parent / "images"
     for image in images:
         records = [data]
         for path in image.records:
@@ -574,8 +575,8 @@ def _fetch_releases(plan: Plan, environ: Mapping[str, str]) -> None:
     from buildopt.system import toolchain
 
     for release in sorted({s.release for s in plan.steps if s.release}):
-        if toolchain.release_cached(plan.toolchain, release):
-            continue
+        if release == plan.toolchain.version or toolchain.release_cached(plan.toolchain, release):
+            continue  # the go that runs them, or one go fetched before
         print(f"fetching {release} through the Go module proxy (once)...", file=sys.stderr)
         try:
             line = toolchain.fetch_release(plan.toolchain, release, plan.steps[0].dir, environ)

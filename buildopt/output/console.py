@@ -726,8 +726,10 @@ def show_images(console: Console, images: Sequence[ImageRecord], *, exact: bool 
             for f in image.files
         ]
         rows.append(["(metadata)", "", "", size(image.metadata_bytes), "", ""])
+        where = Path(image.image)
+        shown = where.relative_to(Path.cwd()) if where.is_relative_to(Path.cwd()) else where
         footer = (
-            f"{image.image}: {size(image.size)} ({image.compressor}, {size(image.block_size)} "
+            f"{shown}: {size(image.size)} ({image.compressor}, {size(image.block_size)} "
             f"blocks) = {image.erase_blocks} erase blocks of {size(image.erase_block)}; "
             f"sha256 {image.sha256}"
         )

@@ -272,7 +272,9 @@ def _unchanged(
         or note.stage != before
         or note.output != (out.st_ino, out.st_size, out.st_mtime_ns)
         or (dwarf and (note.inspect is None or note.inspect.dwarf.by_package is None))
-        or (note.inspect is not None and note.inspect.attribution is None)  # an older buildopt
+        # facts an older buildopt did not record: verify again to have them
+        or (note.inspect is not None and note.inspect.attribution is None)
+        or (note.inspect is not None and note.inspect.memory is None)
     ):
         return None
     return note

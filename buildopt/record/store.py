@@ -230,11 +230,14 @@ def put_builds(
 
 
 def _adds_attribution(old: Build, new: Build) -> bool:
-    """new has the whole-file attribution an entry of an older buildopt lacks."""
-    return (
-        new.inspect is not None
-        and new.inspect.attribution is not None
-        and (old.inspect is None or old.inspect.attribution is None)
+    """new has facts an entry of an older buildopt lacks: the whole-file attribution, the
+    memory model (budgets would skip them for ever, the binary being unchanged)."""
+    if new.inspect is None:
+        return False
+    if old.inspect is None:
+        return True
+    return (new.inspect.attribution is not None and old.inspect.attribution is None) or (
+        new.inspect.memory is not None and old.inspect.memory is None
     )
 
 
@@ -262,6 +265,14 @@ def _keep_measurements(old: Build, new: Build) -> Build:
         changes["scan"] = old.scan
         if old.scan.sha256 is None:
             changes["scan"] = msgspec.structs.replace(old.scan, sha256=old.sha256)
+    if (  # compressed sizes are facts of the file: kept only for the very same binary
+        new.sha256 == old.sha256
+        and new.inspect is not None
+        and new.inspect.compressed is None
+        and old.inspect is not None
+        and old.inspect.compressed is not None
+    ):
+        changes["inspect"] = msgspec.structs.replace(new.inspect, compressed=old.inspect.compressed)
     return msgspec.structs.replace(new, **changes) if changes else new
 
 

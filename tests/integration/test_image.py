@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from buildopt.binary.squashfs import SquashfsError, parse
 from buildopt.output.schemas import load_schema
+from tests.conftest import REPO
 from tests.integration.conftest import buildopt, hello_project, system_tool_missing
 
 PROFILE = """package = "./hello"
@@ -230,3 +231,40 @@ def test_a_damaged_image_is_a_clear_error(small_image: bytes, data: st.DataObjec
     except SquashfsError:
         return
     assert all(f.size >= 0 for f in read.files)
+
+
+def test_the_example_base_station_image(go: str, tmp_path: Path) -> None:
+    """The example's image, as the README shows it: the stripped arm64 gateway and the health
+    agent with the gateway's config, in 8 MiB of flash."""
+    tool("mksquashfs", "squashfs-tools")
+    root = tmp_path / "repo"
+    for part in ("profiles", "examples"):
+        shutil.copytree(REPO / part, root / part)
+    missing = buildopt(["image", "--profile", "telecom-edge"], cwd=root)
+    assert missing.returncode == 2 and "build first" in missing.stderr
+    for profile, variant in (
+        ("health-agent", "agent@linux-arm64"),
+        ("telecom-edge", "static-stripped@linux-arm64"),
+    ):
+        done = buildopt(["build", "--profile", profile, "--variant", variant], cwd=root)
+        assert done.returncode == 0, done.stderr
+    done = buildopt(["image", "--profile", "telecom-edge", "--json"], cwd=root)
+    assert done.returncode == 0, done.stderr
+    (image,) = json.loads(done.stdout)["images"]
+    assert image["name"] == "base-station-arm64"
+    assert [(f["path"], f["source"]) for f in image["files"]] == [
+        ("/etc/billing-gateway/gateway.conf", "examples/billing-gateway/gateway.conf"),
+        ("/usr/bin/billing-gateway", "static-stripped@linux-arm64"),
+        ("/usr/sbin/health-agent", "agent@linux-arm64"),
+    ]
+    gate = buildopt(["gate", "--profile", "telecom-edge", "--json"], cwd=root)
+    checks = json.loads(gate.stdout)["checks"]
+    mine = {c["check"]: c["verdict"] for c in checks if c["budget"] == "base-station-arm64"}
+    assert mine == {
+        "max_size": "pass",
+        "max_erase_blocks": "pass",
+        "max_share[static-stripped]": "pass",
+        "max_share[agent]": "pass",
+    }
+    ram = [c for c in checks if c["budget"] == "gateway RAM"]
+    assert [c["verdict"] for c in ram] == ["pass"]

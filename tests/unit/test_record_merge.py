@@ -156,3 +156,37 @@ def test_a_run_that_changes_nothing_keeps_the_record_and_its_time(tmp_path: Path
     assert changed.created == later.created
     newer_go = msgspec.structs.replace(later, go=record(go="go1.27").go)
     assert put_builds(current, newer_go, [same], ORDER).created == later.created
+
+
+def test_an_unchanged_rebuild_adds_the_memory_model_and_keeps_compressed_sizes(
+    tmp_path: Path,
+) -> None:
+    """An entry of a buildopt without the memory model gets it from an unchanged rebuild (the
+    gate skipped max_ram_static for ever before); sizes compressed from that very binary stay."""
+    from buildopt.binary.facts import CompressedSizes, MemoryModel
+
+    old = on_disk(tmp_path, ORDER[0], sha256="a" * 64)
+    assert old.inspect is not None and old.inspect.memory is None
+    sizes = CompressedSizes(xz=3, libraries={})
+    old = msgspec.structs.replace(
+        old, inspect=msgspec.structs.replace(old.inspect, compressed=sizes)
+    )
+    model = MemoryModel(
+        page_size=4096,
+        mapped_bytes=8192,
+        read_execute_bytes=4096,
+        read_only_bytes=0,
+        read_write_bytes=4096,
+        bss_bytes=0,
+        relro_bytes=0,
+        shared_bytes=4096,
+        private_bytes=4096,
+    )
+    same = on_disk(tmp_path, ORDER[0], sha256="a" * 64)
+    same = msgspec.structs.replace(
+        same, inspect=msgspec.structs.replace(same.inspect, memory=model)
+    )
+    (kept,) = put_builds(record(old), record(), [same], ORDER).builds
+    assert kept.inspect is not None
+    assert kept.inspect.memory == model
+    assert kept.inspect.compressed == sizes

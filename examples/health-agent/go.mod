@@ -1,0 +1,3 @@
+module example.com/health-agent
+
+go 1.25
