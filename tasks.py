@@ -68,6 +68,7 @@ ns = Collection(
     buildopt_tasks.why,
     buildopt_tasks.gate,
     buildopt_tasks.image,
+    buildopt_tasks.report,
     buildopt_tasks.matrix,
     buildopt_tasks.merge,
     buildopt_tasks.startup,

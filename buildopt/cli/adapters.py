@@ -166,6 +166,28 @@ def image(
     )
 
 
+def report(
+    *,
+    profile: str = "",
+    record: str = "",
+    baseline: str = "",
+    history: list[str] | None = None,
+    output: str = "",
+    dist: str = "",
+) -> int:
+    """Write one self-contained HTML page: overview, treemaps, variants, start-up, history."""
+    from buildopt.cli.commands import report_command
+
+    return report_command(
+        profile or None,
+        record=record or None,
+        baseline=baseline or None,
+        history=history or (),
+        output=output or None,
+        dist=dist or None,
+    )
+
+
 def matrix(*, profile: str = "", variant: list[str] | None = None) -> int:
     """Print {"include": [...]} for a GitHub Actions matrix: one job per variant x target."""
     from buildopt.cli.commands import matrix_command

@@ -274,6 +274,70 @@ def image_command(
     return EXIT_OK
 
 
+def report_command(
+    profile: str | None,
+    *,
+    record: str | None = None,
+    baseline: str | None = None,
+    history: Sequence[str] = (),
+    output: str | None = None,
+    dist: str | None = None,
+    cwd: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> int:
+    """``buildopt report``: the record as one self-contained HTML page."""
+    from buildopt.analysis import compare, gate
+    from buildopt.output.report import ReportInput, render
+    from buildopt.record import images as image_records
+    from buildopt.system.files import atomic_write_text
+
+    cwd = cwd or Path.cwd()
+    loaded = _profile(profile, cwd, "report")
+    record_path = (cwd / record) if record else loaded.record_path(_dist(dist, cwd))
+    data = _gated_record(loaded, record_path, command="report")
+    old = _load_record(cwd / baseline) if baseline else None
+    images_dir = loaded.dist_dir(_dist(dist, cwd)) / "images"
+    made: dict[str, ImageRecord | str] = {}
+    for image in loaded.images:  # images made before (buildopt image): the report makes none
+        if image.filesystem is not None:
+            path = image_records.record_path(images_dir, image.name)
+            try:
+                made[image.name] = image_records.load(path)
+            except image_records.ImageRecordError:
+                made[image.name] = f"not made yet (buildopt image --profile {loaded.name})"
+    checks = gate.evaluate(loaded.budgets, loaded.images, data, old, _image_records(loaded), made)
+    page = render(
+        ReportInput(
+            record=data,
+            record_path=str(record_path),
+            rows=compare.compare_variants(data),
+            checks=checks,
+            budgets=loaded.budgets,
+            baseline=old,
+            history=_history_records(history, cwd),
+            images=[m for m in made.values() if not isinstance(m, str)],
+        )
+    )
+    target = (cwd / output) if output else loaded.dist_dir(_dist(dist, cwd)) / "report.html"
+    atomic_write_text(target, page)
+    print(f"report: {target} ({len(page.encode()) / 1024:.0f} KiB)")
+    return EXIT_OK
+
+
+def _history_records(paths: Sequence[str], cwd: Path) -> list[tuple[str, Record]]:
+    """The records named (files, or every *.json of a folder), oldest first by their time."""
+    files: list[Path] = []
+    for given in paths:
+        path = cwd / given
+        if path.is_dir():
+            files += sorted(path.glob("*.json"))
+        else:
+            files.append(path)
+    loaded = [(p, _load_record(p)) for p in files]
+    loaded.sort(key=lambda item: item[1].created)
+    return [(f"{r.created[:10]} {p.stem}", r) for p, r in loaded]
+
+
 def msgspec_builtins(value: object) -> object:
     import msgspec
 

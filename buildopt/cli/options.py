@@ -265,6 +265,31 @@ COMMANDS: dict[str, Command] = {
                 DIST,
             ),
         ),
+        Command(
+            "report",
+            (
+                PROFILE,
+                Flag(
+                    "record",
+                    "the build record to show (default: DIST/PROFILE/build.json)",
+                    "FILE",
+                ),
+                Flag("baseline", "an older build record: each size against it", "FILE"),
+                Flag(
+                    "history",
+                    "build records (files, or folders of them) for size over time",
+                    "PATH",
+                    True,
+                ),
+                Flag(
+                    "output",
+                    "where to write the page (default: DIST/PROFILE/report.html)",
+                    "FILE",
+                    short="-o",
+                ),
+                DIST,
+            ),
+        ),
         Command("matrix", (PROFILE, VARIANT)),
         Command(
             "merge",

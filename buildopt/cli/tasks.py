@@ -103,6 +103,7 @@ diff = _task("diff")
 why = _task("why")
 gate = _task("gate")
 image = _task("image")
+report = _task("report")
 matrix = _task("matrix")
 merge = _task("merge")
 startup = _task("startup")
@@ -119,6 +120,7 @@ ns = Collection(
     why,
     gate,
     image,
+    report,
     matrix,
     merge,
     startup,

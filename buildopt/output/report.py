@@ -1,0 +1,355 @@
+"""``buildopt report``: one self-contained HTML page a size review can be held over.
+
+Everything is inline - styles, SVG, the little JavaScript that zooms the treemaps - so that the
+file reads the same opened from disk, from a CI artifact or printed, and makes no request of
+any kind. The page is a Jinja2 template (``templates/report.html.j2``, autoescaped); the
+pictures are SVG drawn by buildopt.output.svg, and every number on them comes from the build
+record (and the gate's checks of it), never computed a second way.
+"""
+
+from __future__ import annotations
+
+import json
+import zlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+import jinja2
+from markupsafe import Markup
+
+from buildopt.analysis.compare import VariantRow, compare_releases, release_of
+from buildopt.analysis.gate import Check
+from buildopt.binary.facts import Inspection
+from buildopt.config.budgets import Budget, matches
+from buildopt.config.units import format_size
+from buildopt.output import svg
+from buildopt.record.images import ImageRecord
+from buildopt.record.model import Build, Record
+
+CATEGORY_KEYS = {  # the stacked bars' categories from the record's totals
+    "code": ("code",),
+    "rodata": ("rodata",),
+    "data": ("data",),
+    "gometa": ("gometa",),
+    "symtab": ("symtab",),
+    "dwarf": ("dwarf",),
+    "other": ("dynamic", "other", "headers", "padding"),
+}
+
+
+@dataclass(frozen=True)
+class ReportInput:
+    record: Record
+    record_path: str
+    rows: Sequence[VariantRow]
+    checks: Sequence[Check]
+    budgets: Sequence[Budget]
+    baseline: Record | None = None  # --baseline: an older record
+    history: Sequence[tuple[str, Record]] = ()  # (label, record), oldest first
+    images: Sequence[ImageRecord] = ()
+
+
+def _svg(text: str) -> Markup:
+    """SVG from buildopt.output.svg, which escapes every text it writes (names, titles), or
+    JSON with every "</" escaped: put in the page as it is."""
+    return Markup(text)  # noqa: S704 - escaped where it was made (see the docstring)
+
+
+def tree_of(build: Build, facts: Inspection) -> svg.Node:
+    """The file's bytes as a tree: Go packages grouped by module, and the buckets no package
+    owns; without an attribution (an older record), the categories."""
+    attribution = facts.attribution
+    if attribution is None:
+        leaves = [
+            svg.Node(name, size)
+            for name, size in facts.totals.items()
+            if name != "bss" and size > 0
+        ]
+        return svg.Node(build.id, sum(n.size for n in leaves), tuple(leaves))
+    modules: dict[str, list[svg.Node]] = {}
+    for share in attribution.by_package:
+        note = (
+            f"code {share.code_bytes:,}, pclntab {share.pclntab_bytes:,}, "
+            f"rodata {share.rodata_bytes:,}, data {share.data_bytes:,}"
+        )
+        modules.setdefault(share.module or "(no module)", []).append(
+            svg.Node(share.package, share.file_bytes, note=note)
+        )
+    groups = [
+        svg.Node(
+            module, sum(p.size for p in packages), tuple(packages), colour=_module_colour(module)
+        )
+        for module, packages in modules.items()
+    ]
+    buckets = [
+        svg.Node(b.name, b.file_bytes, note=b.what, colour=_bucket_colour(b.name))
+        for b in attribution.buckets
+    ]
+    return svg.Node(build.id, attribution.file_bytes, (*groups, *buckets))
+
+
+def _module_colour(module: str) -> str:
+    """The standard library in the code colour; each other module its own, the same in every
+    variant's picture."""
+    if module in ("std", ""):
+        return svg.CATEGORY_COLOURS["code"]
+    return svg.PALETTE[zlib.crc32(module.encode()) % len(svg.PALETTE)]
+
+
+def _bucket_colour(name: str) -> str:
+    """A bucket in the colour of its category (as in the stacked bars)."""
+    lowered = name.lower()
+    for needle, category in (
+        ("dwarf", "dwarf"),
+        ("symbol table", "symtab"),
+        ("read-only", "rodata"),
+        ("data", "data"),
+        ("pclntab", "gometa"),
+        ("go runtime", "gometa"),
+        ("generated", "gometa"),
+        ("c and other", "code"),
+    ):
+        if needle in lowered:
+            return svg.CATEGORY_COLOURS[category]
+    return svg.CATEGORY_COLOURS["other"]
+
+
+def _tree_json(node: svg.Node) -> dict[str, Any]:
+    out: dict[str, Any] = {"name": node.name, "size": node.size}
+    if node.children:
+        out["children"] = [_tree_json(c) for c in node.children if c.size > 0]
+    return out
+
+
+def _segments(facts: Inspection) -> tuple[tuple[str, int], ...]:
+    return tuple(
+        (category, sum(facts.totals.get(k, 0) for k in keys))
+        for category, keys in CATEGORY_KEYS.items()
+    )
+
+
+def _verdicts(checks: Sequence[Check], target: str) -> list[dict[str, Any]]:
+    out = []
+    for c in checks:
+        if c.target != target:
+            continue
+        fraction = None
+        if c.headroom_bytes is not None and c.limit.isdigit() and int(c.limit) > 0:
+            fraction = min(1.0, int(c.actual) / int(c.limit)) if c.actual.isdigit() else None
+        out.append(
+            {
+                "budget": c.budget,
+                "check": c.check,
+                "verdict": c.verdict,
+                "actual": format_size(int(c.actual)) if fraction is not None else c.actual,
+                "limit": format_size(int(c.limit)) if fraction is not None else c.limit,
+                "headroom": c.headroom,
+                "percent": None if fraction is None else round(100 * fraction, 1),
+                "note": "; ".join(x for x in (c.note, c.message) if x),
+            }
+        )
+    return out
+
+
+def _overview(data: ReportInput) -> list[dict[str, Any]]:
+    rows = {r.built.id: r for r in data.rows}
+    old = {b.id: b for b in data.baseline.builds if b.ok} if data.baseline else {}
+    out = []
+    for build in data.record.builds:
+        row = rows.get(build.id)
+        vs_variant = None
+        if row is not None and row.baseline is not None and row.deltas:
+            base = row.baseline.metrics["size"]
+            delta = row.deltas["size"]
+            vs_variant = _delta(delta, base) + f" vs {row.baseline.variant}"
+        vs_record = None
+        before = old.get(build.id)
+        if build.ok and before is not None and before.size and build.size is not None:
+            vs_record = _delta(build.size - before.size, before.size)
+        out.append(
+            {
+                "id": build.id,
+                "status": build.status,
+                "reason": build.reason,
+                "size": format_size(build.size) if build.size is not None else "-",
+                "bytes": build.size,
+                "vs_variant": vs_variant,
+                "vs_record": vs_record,
+                "checks": _verdicts(data.checks, build.id),
+            }
+        )
+    return out
+
+
+def _delta(delta: int, base: int) -> str:
+    pct = f" ({100 * delta / base:+.1f}%)" if base else ""
+    return format_size(delta, signed=True) + pct
+
+
+def _startup(record: Record) -> dict[str, Any] | None:
+    measured = [
+        (b.id, b.startup)
+        for b in record.builds
+        if b.ok and b.startup is not None and b.startup.wall_ms and not b.startup_stale
+    ]
+    if not measured:
+        return None
+    series = [svg.Series(vid, tuple(r.wall_ms or ()), r.median_ms, r.p95_ms) for vid, r in measured]
+    rss = [
+        (vid, (r.max_rss_kib or 0) / 1024, f"{(r.max_rss_kib or 0) / 1024:.2f} MiB peak RSS")
+        for vid, r in measured
+    ]
+    inits = []
+    for vid, r in measured:
+        costs = sorted(r.inits or (), key=lambda i: -i.clock_ms)[:10]
+        if costs:
+            chart = svg.bar_chart([(i.package, i.clock_ms, f"{i.clock_ms:.3f} ms") for i in costs])
+            inits.append({"id": vid, "chart": _svg(chart)})
+    table = [
+        {
+            "id": vid,
+            "runs": r.runs,
+            "median": r.median_ms,
+            "p95": r.p95_ms,
+            "rss": format_size((r.max_rss_kib or 0) * 1024),
+            "gc": "-" if r.gc_cycles is None else r.gc_cycles,
+            "cold": r.cold,
+        }
+        for vid, r in measured
+    ]
+    return {
+        "strip": _svg(svg.strip_plot(series)),
+        "rss": _svg(svg.bar_chart(rss)),
+        "table": table,
+        "inits": inits,
+    }
+
+
+def _history(data: ReportInput) -> Markup | None:
+    if len(data.history) < 2:
+        return None
+    labels = [label for label, _ in data.history]
+    ids = list(dict.fromkeys(b.id for _, r in data.history for b in r.builds if b.ok))
+    lines = []
+    for vid in ids:
+        sizes: list[int | None] = []
+        for _, record in data.history:
+            found = next((b for b in record.builds if b.id == vid and b.ok), None)
+            sizes.append(found.size if found is not None else None)
+        lines.append((vid, sizes))
+    limits = [
+        (f"{b.name} ({', '.join(b.select)})", b.max_size)
+        for b in data.budgets
+        if b.max_size is not None and any(matches(b.select, vid) for vid in ids)
+    ]
+    return _svg(svg.line_chart(labels, lines, limits))
+
+
+def _findings(record: Record) -> list[dict[str, Any]]:
+    seen: set[tuple[str, int, str]] = set()
+    out = []
+    for build in record.builds:
+        if build.scan is None or build.scan_stale:
+            continue
+        for f in build.scan.findings:
+            key = (f.file, f.line, f.rule)
+            if key in seen:
+                continue
+            seen.add(key)
+            out.append(
+                {
+                    "where": f"{f.file}:{f.line}",
+                    "severity": f.severity,
+                    "rule": f.rule,
+                    "message": f.message,
+                    "fix": f.fix,
+                    "tags": ",".join(build.scan.tags) or "(none)",
+                }
+            )
+    return out
+
+
+def render(data: ReportInput) -> str:
+    """The whole page, as one string of HTML."""
+    record = data.record
+    built = [(b, b.inspect) for b in record.builds if b.ok and b.inspect is not None]
+    treemaps = []
+    for n, (build, facts) in enumerate(built):
+        tree = tree_of(build, facts)
+        treemaps.append(
+            {
+                "id": build.id,
+                "anchor": f"treemap-{n}",
+                "size": format_size(facts.size),
+                "bytes": facts.size,
+                "svg": _svg(svg.treemap(tree, f"treemap-{n}")),
+                "tree": _svg(json.dumps(_tree_json(tree)).replace("</", "<\\/")),
+            }
+        )
+    bars = svg.stacked_bars([svg.Bar(b.id, _segments(f)) for b, f in built]) if built else ""
+    explanations = [
+        {"id": r.built.id, "vs": r.baseline.id, "lines": r.explanation}
+        for r in data.rows
+        if r.baseline is not None and r.explanation
+    ]
+    upgrades = [
+        {
+            "to": u.new.id,
+            "from": release_of(u.old.id),
+            "delta": _delta(u.deltas["size"], u.old.metrics["size"]),
+            "packages": [
+                (name, format_size(new - old, signed=True)) for name, old, new in u.packages[:8]
+            ],
+        }
+        for u in compare_releases(record)
+    ]
+    counts = {v: sum(c.verdict == v for c in data.checks) for v in ("pass", "warn", "fail", "skip")}
+    images = [
+        {
+            "name": i.name,
+            "size": format_size(i.size),
+            "erase": f"{i.erase_blocks} x {format_size(i.erase_block)}",
+            "compressor": i.compressor,
+            "files": [
+                (f.path, f.source, format_size(f.size), format_size(f.stored_bytes))
+                for f in i.files
+            ],
+            "checks": _verdicts(data.checks, i.name),
+        }
+        for i in data.images
+    ]
+    template = _environment().get_template("report.html.j2")
+    return template.render(
+        profile=record.profile,
+        go=record.go,
+        created=record.created,
+        record_path=data.record_path,
+        baseline_path=None,
+        overview=_overview(data),
+        counts=counts,
+        bars=_svg(bars),
+        explanations=explanations,
+        upgrades=upgrades,
+        treemaps=treemaps,
+        startup=_startup(record),
+        history=_history(data),
+        history_labels=[label for label, _ in data.history],
+        findings=_findings(record),
+        images=images,
+        budgets=sorted({c.budget for c in data.checks}),
+        colours=svg.CATEGORY_COLOURS,
+    )
+
+
+def _environment() -> jinja2.Environment:
+    folder = resources.files("buildopt") / "output" / "templates"
+    loader = jinja2.DictLoader(
+        {"report.html.j2": (folder / "report.html.j2").read_text(encoding="utf-8")}
+    )
+    return jinja2.Environment(loader=loader, autoescape=True, undefined=jinja2.StrictUndefined)
+
+
+def summary_line(verdicts: Mapping[str, int]) -> str:
+    return ", ".join(f"{n} {v}" for v, n in verdicts.items())
