@@ -123,6 +123,7 @@ def gate(
     markdown: str = "",
     markdown_mode: str = "",
     junit: str = "",
+    report_url: str = "",
     dist: str = "",
 ) -> int:
     """Evaluate the profile's size budgets: PASS/WARN/FAIL, exit 1 when a budget fails."""
@@ -138,6 +139,7 @@ def gate(
         markdown=markdown or None,
         markdown_mode=markdown_mode or None,
         junit=junit or None,
+        report_url=report_url,
         dist=dist or None,
     )
 

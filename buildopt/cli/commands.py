@@ -182,6 +182,7 @@ def gate_command(
     markdown: str | None = None,
     markdown_mode: str | None = None,
     junit: str | None = None,
+    report_url: str = "",
     dist: str | None = None,
     cwd: Path | None = None,
     environ: Mapping[str, str] | None = None,
@@ -217,7 +218,7 @@ def gate_command(
     made = _make_images(loaded, squashfs, data, images_dir, environ, 0, strict=False)
     checks = gate.evaluate(loaded.budgets, loaded.images, data, old, _image_records(loaded), made)
     if markdown:
-        text = gate_output.markdown(checks, loaded.name)
+        text = gate_output.markdown(checks, loaded.name, report_url=report_url)
         _write_markdown(cwd / markdown, text, markdown_mode, environ.get("GITHUB_STEP_SUMMARY"))
     if junit:
         atomic_write_text(cwd / junit, gate_output.junit(checks, loaded.name))

@@ -206,6 +206,11 @@ COMMANDS: dict[str, Command] = {
                     "MODE",
                 ),
                 Flag("junit", "write JUnit XML to this file", "FILE"),
+                Flag(
+                    "report_url",
+                    "link the HTML report (buildopt report) from the Markdown: its URL",
+                    "URL",
+                ),
                 DIST,
             ),
         ),

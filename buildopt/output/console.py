@@ -18,7 +18,7 @@ from rich.table import Table
 
 from buildopt.binary.facts import Attribution, CompressedSizes, DwarfUnits, Inspection, Largest
 from buildopt.config.units import format_size
-from buildopt.output.tables import Cell, CellLike, Column, render
+from buildopt.output.tables import Cell, CellLike, Column, bar, render
 from buildopt.pipeline.plan import Plan, Step
 from buildopt.record.images import ImageRecord
 from buildopt.record.model import Build, Record, ScanReport, StartupResult
@@ -470,6 +470,7 @@ def _show_totals(console: Console, facts: Inspection) -> None:
         Column("bytes", right=True, drop=2),
         Column("size", right=True),
         Column("share", right=True, drop=1),
+        Column("", drop=3),  # the share as a bar
         Column("sections", note=True),
     ]
     rows: list[list[CellLike]] = []
@@ -478,8 +479,9 @@ def _show_totals(console: Console, facts: Inspection) -> None:
             continue
         names = [s.name for s in facts.sections if s.category == category]
         share = "-" if category == "bss" else f"{100 * size / facts.size:.1f}%"
+        drawn = "" if category == "bss" else bar(size / facts.size)
         shown = ", ".join(names[:4]) + (f" +{len(names) - 4}" if len(names) > 4 else "")
-        rows.append([category, str(size), format_size(size), share, shown])
+        rows.append([category, str(size), format_size(size), share, Cell(drawn, "cyan"), shown])
     render(console, "bytes by category (file; bss is memory only)", columns, rows)
 
 
@@ -519,6 +521,7 @@ def show_variant_comparison(
     drops = {"size": 0, "code": 1, "gometa": 2, "dwarf": 3, "symtab": 4}
     columns = [
         Column("variant@target", keep=True),
+        Column("", drop=7),  # the size as a bar, against the largest file
         *(Column(m, right=True, drop=drops.get(m, 5)) for m in metrics),
         Column("linking", drop=6),
     ]
@@ -526,12 +529,14 @@ def show_variant_comparison(
     def amount(n: int) -> str:
         return str(n) if exact else format_size(n)
 
+    largest = max((r.built.metrics["size"] for r in rows), default=0) or 1
     table: list[list[CellLike]] = []
     for r in rows:
         link = "static" if r.built.static else "dynamic " + ",".join(r.built.needed)
         table.append(
             [
                 r.built.id,
+                Cell(bar(r.built.metrics["size"] / largest), "cyan"),
                 *(amount(r.built.metrics[m]) for m in metrics),
                 link + (" pie" if r.built.pie else ""),
             ]
@@ -539,7 +544,7 @@ def show_variant_comparison(
         if r.deltas and r.baseline is not None:
             base = r.baseline.metrics
             cells = [_delta_cell(r.deltas[m], base[m], exact) for m in metrics]
-            table.append([f"  vs {r.baseline.variant}", *cells, ""])
+            table.append([f"  vs {r.baseline.variant}", "", *cells, ""])
     render(
         console,
         f"{record.profile.name}: variants against {record.profile.baseline}",

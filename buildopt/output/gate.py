@@ -49,14 +49,22 @@ def human(value: str, check: Check) -> str:
     return f"{format_size(int(value))} ({value} B)"
 
 
-def markdown(checks: Sequence[Check], profile: str, limit: int = MARKDOWN_LIMIT) -> str:
-    """A table for $GITHUB_STEP_SUMMARY or a PR comment: problems in full, passing rows folded."""
+def markdown(
+    checks: Sequence[Check], profile: str, limit: int = MARKDOWN_LIMIT, report_url: str = ""
+) -> str:
+    """A table for $GITHUB_STEP_SUMMARY or a PR comment: problems in full, passing rows folded;
+    with report_url, a link to the HTML report (buildopt report) under the counts."""
     icon = {"pass": "✅", "warn": "⚠️", "fail": "❌", "skip": "⏭️"}
     counts = {v: sum(c.verdict == v for c in checks) for v in icon}
     head = (
         f"### buildopt gate: {profile} - {'FAIL' if counts['fail'] else 'PASS'}\n\n"
         f"{counts['fail']} failed, {counts['warn']} warnings, {counts['pass']} passed, "
         f"{counts['skip']} skipped\n\n"
+        + (
+            f"[The size report]({report_url}): treemaps, variants, start-up\n\n"
+            if report_url
+            else ""
+        )
     )
     header = (
         "| | budget | variant | check | actual | limit | headroom | note |\n"

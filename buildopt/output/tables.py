@@ -41,6 +41,16 @@ class Cell(NamedTuple):
 
 CellLike = str | Cell
 
+BLOCKS = " ▏▎▍▌▋▊▉█"
+
+
+def bar(fraction: float, width: int = 10) -> str:
+    """A compact bar of ``width`` characters for a share from 0 to 1, in eighths of a block
+    (a proportion a person sees at a glance; the number stays in its own column)."""
+    eighths = round(max(0.0, min(1.0, fraction)) * width * 8)
+    full, part = divmod(eighths, 8)
+    return ("█" * full + (BLOCKS[part] if part else "")).ljust(width)
+
 
 def _cell(value: CellLike) -> Cell:
     return value if isinstance(value, Cell) else Cell(value)

@@ -132,6 +132,9 @@ def test_markdown_stays_under_the_limit_and_keeps_problems() -> None:
     assert "more failures and warnings not shown" in text
     assert markdown(checks[:6], "edge").count("<details>") == 1  # passing rows folded
     assert len(markdown(checks, "edge")) < 65_536
+    linked = markdown(checks[:6], "edge", report_url="https://ci.example/run/7")
+    assert "[The size report](https://ci.example/run/7)" in linked.splitlines()[4]
+    assert "size report" not in markdown(checks[:6], "edge")
 
 
 def test_junit_one_case_per_budget_and_variant() -> None:

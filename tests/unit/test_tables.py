@@ -155,3 +155,13 @@ def test_inspect_header_folds_a_build_id_wider_than_the_screen(terminal: bool) -
     text = out.getvalue()
     assert "…" not in text
     assert go_id in "".join(text.split()), text
+
+
+def test_a_bar_is_its_share_in_eighths_of_a_block() -> None:
+    from buildopt.output.tables import bar
+
+    assert bar(0.5, 10) == "█████     "
+    assert bar(1.0, 4) == "████" and bar(0.0, 4) == "    "
+    assert bar(1 / 16, 2) == "▏ "  # one eighth of the first block
+    assert bar(2.0, 3) == "███"  # never wider than asked
+    assert all(len(bar(f / 100, 7)) == 7 for f in range(101))
