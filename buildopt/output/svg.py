@@ -128,8 +128,8 @@ def treemap(root: Node, ident: str, width: int = 960, height: int = 420) -> str:
         label = _fit(p.node.name, p.w, p.h)
         if not label:
             continue
-        if p.node.children:  # a group: its name at its foot, over its packages
-            if p.h > 60:
+        if p.node.children:  # a group: its name at its foot, over its packages (big ones)
+            if p.h > 80 and p.w > 120:
                 parts.append(
                     f'<text x="{p.x + p.w - 4:.1f}" y="{p.y + p.h - 5:.1f}" class="group-label" '
                     f'text-anchor="end">{escape(label)}</text>'
