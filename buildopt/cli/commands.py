@@ -655,6 +655,8 @@ def _compress_builds(plan: Plan, record_path: Path, builds: Sequence[Build], job
     """The compressed sizes the profile's ``max_compressed`` budgets need, for the binaries of
     this run whose entries lack them (an unchanged rebuild keeps the sizes it had), stored in
     their entries - only where an entry still describes the binary compressed."""
+    if not any(b.max_compressed for b in plan.profile.budgets):
+        return  # (nothing loaded: an unchanged rebuild pays for none of it)
     import msgspec
 
     from buildopt.binary.compressed import COMMANDS
