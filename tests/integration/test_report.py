@@ -174,3 +174,16 @@ def test_treemap_areas_are_proportional_to_bytes(reports: dict[str, Path]) -> No
             area = float(rect.attrib["width"]) * float(rect.attrib["height"])
             size = int(rect.attrib["data-bytes"])
             assert abs(area / size - ratio) <= 0.01 * ratio, rect.attrib
+
+
+def test_history_draws_each_variant_and_its_budget(reports: dict[str, Path]) -> None:
+    """Two records in --history: a line per variant through both, and the max_size budget's
+    limit across (1 MiB = 1048576 bytes, at the height the axis gives it)."""
+    text = reports["after"].read_text()
+    (chart,) = re.findall(r'<svg class="history".*?</svg>', text, re.S)
+    root = ElementTree.fromstring(chart)
+    lines = {p.attrib["data-variant"]: p.attrib["points"] for p in root.iter("polyline")}
+    assert set(lines) == {"default@linux-amd64", "small@linux-amd64"}
+    assert all(len(points.split()) == 2 for points in lines.values())  # one point a record
+    (limit,) = [el for el in root.iter("line") if el.attrib.get("class") == "limit"]
+    assert "flash partition A" in "".join(limit.itertext())
