@@ -364,11 +364,20 @@ def _image(path: Path, where: str, root: Path, table: Mapping[str, Any]) -> Imag
         raise ProfileError(
             path, f"{where}.block_size: a power of two from 4 KiB to 1 MiB (mksquashfs -b)"
         )
+    name = _name(path, where, table)
+    if filesystem is not None and (
+        "/" in name or "\\" in name or name.startswith(".") or len(name.encode()) > 200
+    ):
+        raise ProfileError(
+            path,
+            f"{where}.name: {name!r} names the image file (dist/<profile>/images/NAME.squashfs): "
+            "no '/', no leading '.', at most 200 bytes",
+        )
     erase_block = _size(path, f"{where}.erase_block", table.get("erase_block", 128 * 1024))
     if erase_block <= 0:
         raise ProfileError(path, f"{where}.erase_block: expected more than 0 bytes")
     return ImageBudget(
-        name=_name(path, where, table),
+        name=name,
         source=path,
         where=where,
         select=_select(path, where, table),

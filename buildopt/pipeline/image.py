@@ -158,16 +158,26 @@ def _stage(stage: Path, items: Sequence[Input]) -> None:
     stage.mkdir(parents=True)
     os.chmod(stage, 0o755)  # noqa: S103 - an image's folders are world-readable
     for item in items:
-        dest = stage / item.path.lstrip("/")
-        for parent in reversed(dest.relative_to(stage).parents[:-1]):
-            folder = stage / parent
-            if not folder.is_dir():
-                folder.mkdir()
-                os.chmod(folder, 0o755)  # noqa: S103 - as in any system image
-        shutil.copyfile(item.file, dest)
-        os.chmod(dest, item.mode)
-        if sha256_of(dest) != item.sha256:  # changed since it was recorded
-            raise ImageError(f"{item.file} changed since it was recorded: build again")
+        try:
+            _put(stage, item)
+        except OSError as exc:  # one place is a folder of another: /usr/bin and /usr/bin/x
+            raise ImageError(
+                f"{item.source} cannot go to {item.path} in the image: {exc.strerror or exc}"
+            ) from None
+
+
+def _put(stage: Path, item: Input) -> None:
+    """One input copied to its place in the staging tree, its folders made (mode 0755)."""
+    dest = stage / item.path.lstrip("/")
+    for parent in reversed(dest.relative_to(stage).parents[:-1]):
+        folder = stage / parent
+        if not folder.is_dir():
+            folder.mkdir()
+            os.chmod(folder, 0o755)  # noqa: S103 - as in any system image
+    shutil.copyfile(item.file, dest)
+    os.chmod(dest, item.mode)
+    if sha256_of(dest) != item.sha256:  # changed since it was recorded
+        raise ImageError(f"{item.file} changed since it was recorded: build again")
 
 
 def _measure(  # noqa: PLR0917 - the image and where it is

@@ -173,6 +173,7 @@ def test_without_mksquashfs_one_line_names_the_package(built: Path, go: str) -> 
         ('filesystem = "squashfs"', ('filesystem = "ext4"', 'expected "squashfs"')),
         ('compressor = "xz"', ('compressor = "lz4"', "compressor: expected one of gzip")),
         ('"/etc/hello.conf" =', ('"etc/../x" =', "expected an absolute path in the image")),
+        ('name = "node"', ('name = "../../escape"', "names the image file")),
     ],
 )
 def test_bad_image_keys_are_one_line(tmp_path: Path, change: str, message: tuple[str, str]) -> None:
@@ -268,3 +269,18 @@ def test_the_example_base_station_image(go: str, tmp_path: Path) -> None:
     }
     ram = [c for c in checks if c["budget"] == "gateway RAM"]
     assert [c["verdict"] for c in ram] == ["pass"]
+
+
+def test_a_place_that_is_another_places_folder_is_one_line(built: Path) -> None:
+    """The agent at /usr/bin and the gateway at /usr/bin/x: one line naming the place."""
+    profile = built / "profiles" / "p.toml"
+    profile.write_text(
+        profile.read_text().replace('"small" = "/usr/bin/hello-small"', '"small" = "/opt/hello"')
+    )
+    done = buildopt(["image", "--profile", "p"], cwd=built)
+    assert done.returncode == 2, done.stderr
+    assert "cannot go to /opt/hello" in done.stderr or "cannot go to /opt/hello/hello" in (
+        done.stderr
+    )
+    assert "Traceback" not in done.stderr
+    assert not (built / "dist" / "p" / "images" / ".node.root").exists()  # no staging left
