@@ -53,7 +53,7 @@ class ReportInput:
 
 def _svg(text: str) -> Markup:
     """SVG from buildopt.output.svg, which escapes every text it writes (names, titles), or
-    JSON with every "</" escaped: put in the page as it is."""
+    JSON with every "<" escaped (\\u003c): put in the page as it is."""
     return Markup(text)  # noqa: S704 - escaped where it was made (see the docstring)
 
 
@@ -285,7 +285,7 @@ def render(data: ReportInput) -> str:
                 "size": format_size(facts.size),
                 "bytes": facts.size,
                 "svg": _svg(svg.treemap(tree, f"treemap-{n}")),
-                "tree": _svg(json.dumps(_tree_json(tree)).replace("</", "<\\/")),
+                "tree": _svg(json.dumps(_tree_json(tree)).replace("<", "\\u003c")),
             }
         )
     bars = svg.stacked_bars([svg.Bar(b.id, _segments(f)) for b, f in built]) if built else ""

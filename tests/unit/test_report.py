@@ -1,0 +1,40 @@
+"""The report page from a hostile record: names reach the page as text, never as markup."""
+
+from __future__ import annotations
+
+import msgspec
+
+from buildopt.analysis.compare import compare_variants
+from buildopt.binary.facts import Attribution, Bucket, PackageShare
+from buildopt.output.report import ReportInput, render
+from tests.records import build, inspection, record
+
+HOSTILE = "</script><script>alert(1)</script><!--<img src=x onerror=alert(2)>"
+
+
+def test_names_from_the_record_are_text_in_the_page() -> None:
+    facts = inspection(1000, totals={"code": 600, "rodata": 400})
+    share = PackageShare(
+        package=HOSTILE,
+        module=HOSTILE,
+        file_bytes=600,
+        code_bytes=600,
+        pclntab_bytes=0,
+        rodata_bytes=0,
+        data_bytes=0,
+        bss_bytes=0,
+    )
+    facts = msgspec.structs.replace(
+        facts,
+        attribution=Attribution(
+            file_bytes=1000,
+            file_bytes_attributed_to_packages=600,
+            by_package=(share,),
+            buckets=(Bucket(name=HOSTILE, file_bytes=400, what=HOSTILE),),
+        ),
+    )
+    data = record(build("default@linux-amd64", facts, output="/dist/x"))
+    page = render(ReportInput(data, "build.json", compare_variants(data), [], []))
+    assert "<script>alert" not in page and "<img" not in page and "<!--<" not in page
+    assert page.count("<script") == 2  # the tree's JSON and the zoom script: none injected
+    assert "&lt;/script&gt;" in page  # shown, escaped
