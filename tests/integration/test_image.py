@@ -146,6 +146,7 @@ def test_the_gate_makes_the_image_and_judges_it(built: Path) -> None:
     changed binary makes the image again."""
     gate = buildopt(["gate", "--profile", "p", "--json"], cwd=built)
     assert gate.returncode == 1, gate.stderr
+    jsonschema.validate(json.loads(gate.stdout), load_schema("buildopt.gate/1"))
     checks = {c["check"]: c for c in json.loads(gate.stdout)["checks"] if c["budget"] == "node"}
     assert checks["max_size"]["verdict"] == "pass"
     assert checks["max_erase_blocks"]["verdict"] == "fail"
