@@ -45,6 +45,15 @@ def open_regular(path: str | os.PathLike[str], *, buffering: int = -1) -> Binary
         raise
 
 
+def size_or_zero(path: str | os.PathLike[str]) -> int:
+    """The file's size, or 0 when it cannot be stat'ed (to order work by size, largest first:
+    a file that cannot be read is reported by whatever reads it)."""
+    try:
+        return os.stat(path).st_size
+    except OSError:
+        return 0
+
+
 def read_limited(path: str | os.PathLike[str], limit: int) -> bytes:
     """The whole regular file at path, refused (TooLarge) past limit bytes."""
     with open_regular(path) as f:

@@ -81,6 +81,17 @@ def libraries(algorithms: Iterable[str]) -> dict[str, str]:
     return found
 
 
+def merge(old: CompressedSizes, new: CompressedSizes) -> CompressedSizes:
+    """old with new's sizes (and library versions) where new has them."""
+    return CompressedSizes(
+        **{
+            a: getattr(new, a) if getattr(new, a) is not None else getattr(old, a)
+            for a in ALGORITHMS
+        },
+        libraries={**old.libraries, **new.libraries},
+    )
+
+
 def sizes(found: Mapping[str, int]) -> CompressedSizes:
     """The fact of the sizes found, by algorithm."""
     return CompressedSizes(

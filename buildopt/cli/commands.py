@@ -213,10 +213,11 @@ def gate_command(
         baseline_path = None
     old = _load_record(baseline_path) if baseline_path else None
     # the real images an image budget asks for: made (or found unchanged) first
+    others = _image_records(loaded)
     squashfs = [i for i in loaded.images if i.filesystem is not None]
-    images_dir = loaded.dist_dir(_dist(dist, cwd)) / "images"
-    made = _make_images(loaded, squashfs, data, images_dir, environ, 0, strict=False)
-    checks = gate.evaluate(loaded.budgets, loaded.images, data, old, _image_records(loaded), made)
+    images_dir = loaded.images_dir(_dist(dist, cwd))
+    made = _make_images(loaded, squashfs, data, others, images_dir, environ, 0, strict=False)
+    checks = gate.evaluate(loaded.budgets, loaded.images, data, old, others, made)
     if markdown:
         text = gate_output.markdown(checks, loaded.name, report_url=report_url)
         _write_markdown(cwd / markdown, text, markdown_mode, environ.get("GITHUB_STEP_SUMMARY"))
@@ -265,11 +266,12 @@ def image_command(
         )
     record_path = (cwd / record) if record else loaded.record_path(_dist(dist, cwd))
     data = _gated_record(loaded, record_path, command="image")
-    images_dir = loaded.dist_dir(_dist(dist, cwd)) / "images"
-    made = _make_images(loaded, images, data, images_dir, environ, jobs, strict=True)
+    images_dir = loaded.images_dir(_dist(dist, cwd))
+    others = _image_records(loaded)
+    made = _make_images(loaded, images, data, others, images_dir, environ, jobs, strict=True)
     records = [m for m in made.values() if not isinstance(m, str)]
     if as_json:
-        report.print_json({"images": [msgspec_builtins(r) for r in records]})
+        report.print_json({"images": records})
     else:
         report.show_images(report.make_console(), records, exact=exact)
     return EXIT_OK
@@ -297,7 +299,7 @@ def report_command(
     record_path = (cwd / record) if record else loaded.record_path(_dist(dist, cwd))
     data = _gated_record(loaded, record_path, command="report")
     old = _load_record(cwd / baseline) if baseline else None
-    images_dir = loaded.dist_dir(_dist(dist, cwd)) / "images"
+    images_dir = loaded.images_dir(_dist(dist, cwd))
     made: dict[str, ImageRecord | str] = {}
     for image in loaded.images:  # images made before (buildopt image): the report makes none
         if image.filesystem is not None:
@@ -339,16 +341,11 @@ def _history_records(paths: Sequence[str], cwd: Path) -> list[tuple[str, Record]
     return [(f"{r.created[:10]} {p.stem}", r) for p, r in loaded]
 
 
-def msgspec_builtins(value: object) -> object:
-    import msgspec
-
-    return msgspec.to_builtins(value)
-
-
 def _make_images(  # noqa: PLR0917 - the images and everything they are made from
     loaded: Profile,
     images: Sequence[ImageBudget],
     data: Record,
+    others: Mapping[Path, Record | RecordError],
     images_dir: Path,
     environ: Mapping[str, str],
     jobs: int,
@@ -359,39 +356,37 @@ def _make_images(  # noqa: PLR0917 - the images and everything they are made fro
     strict, an image that cannot be made is an error, else the reason takes its place (the
     gate then skips its checks with that note)."""
     from buildopt.pipeline.image import build_image
-    from buildopt.record import store
     from buildopt.system.squashfs import ToolMissing
 
-    others = _image_records(loaded)
     out: dict[str, ImageRecord | str] = {}
     for image in images:
-        records = [data]
-        for path in image.records:
-            other = others.get(path)
-            if isinstance(other, store.RecordError) or other is None:
-                reason = other.message if other is not None else f"{path}: not loaded"
-                if strict:
-                    raise UsageError(f"image {image.name!r}: {reason}")
-                out[image.name] = reason
-                break
-            records.append(other)
-        else:
-            print(f"image {image.name}: mksquashfs -comp {image.compressor}...", file=sys.stderr)
-            try:
-                made, fresh = build_image(
-                    image, records, images_dir, environ=environ, jobs=jobs, root=loaded.root
-                )
-            except ToolMissing:  # no mksquashfs: nothing can be judged (exit 2, the package)
+        print(f"image {image.name}: mksquashfs -comp {image.compressor}...", file=sys.stderr)
+        try:
+            records = [data, *(_loaded(image, path, others) for path in image.records)]
+            made, fresh = build_image(
+                image, records, images_dir, environ=environ, jobs=jobs, root=loaded.root
+            )
+        except ToolMissing:  # no mksquashfs: nothing can be judged (exit 2, the package)
+            raise
+        except BuildoptError as exc:
+            if strict:
                 raise
-            except BuildoptError as exc:
-                if strict:
-                    raise
-                out[image.name] = exc.message
-                continue
-            state = "made" if fresh else "unchanged, not made again"
-            print(f"image {image.name}: {made.image} ({state})", file=sys.stderr)
-            out[image.name] = made
+            out[image.name] = exc.message
+            continue
+        state = "made" if fresh else "unchanged, not made again"
+        print(f"image {image.name}: {made.image} ({state})", file=sys.stderr)
+        out[image.name] = made
     return out
+
+
+def _loaded(image: ImageBudget, path: Path, others: Mapping[Path, Record | RecordError]) -> Record:
+    """One of the other records an image takes binaries from; UsageError if it was not read."""
+    from buildopt.record import store
+
+    other = others.get(path, store.RecordError(f"{path}: not loaded"))
+    if isinstance(other, store.RecordError):
+        raise UsageError(f"image {image.name!r}: {other.message}")
+    return other
 
 
 def _build_for_gate(
@@ -659,7 +654,7 @@ def _compress_builds(plan: Plan, record_path: Path, builds: Sequence[Build], job
         return  # (nothing loaded: an unchanged rebuild pays for none of it)
     import msgspec
 
-    from buildopt.binary.compressed import COMMANDS
+    from buildopt.binary.compressed import COMMANDS, merge
     from buildopt.binary.facts import CompressedSizes
     from buildopt.pipeline.compress import compress_files
     from buildopt.record import store
@@ -699,12 +694,7 @@ def _compress_builds(plan: Plan, record_path: Path, builds: Sequence[Build], job
         sha256, new = sizes[entry.id]
         if entry.sha256 != sha256 or entry.inspect is None:  # rebuilt by another run since
             return entry
-        old = entry.inspect.compressed or CompressedSizes()
-        both = msgspec.structs.replace(
-            old,
-            **{a: getattr(new, a) for a in ("gzip", "xz", "zstd") if getattr(new, a) is not None},
-            libraries={**old.libraries, **new.libraries},
-        )
+        both = merge(entry.inspect.compressed or CompressedSizes(), new)
         return msgspec.structs.replace(
             entry, inspect=msgspec.structs.replace(entry.inspect, compressed=both)
         )

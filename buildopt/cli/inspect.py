@@ -12,13 +12,13 @@ import contextlib
 import functools
 import gc
 import json
-import os
 import signal
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, cast
 
 from buildopt.errors import EXIT_BAD_INPUT, EXIT_OK, UsageError
+from buildopt.inputs import size_or_zero
 
 if TYPE_CHECKING:
     from buildopt.binary.facts import CompressedSizes, Inspection
@@ -60,7 +60,7 @@ def inspect_command(
         return _show_inspections(files, packages, dwarf, attribution, modules, symbols, sizes)
     workers = jobs or available_cpus()
     # Largest first, so that the last items taken are small and the processes end together.
-    order = sorted(range(len(files)), key=lambda i: -_size_or_zero(files[i]))
+    order = sorted(range(len(files)), key=lambda i: -size_or_zero(files[i]))
     hashes = Job("sha256", _sha256_of, files, TaskQueue(order))
     # One helper hashes from the start, while this process loads the decoder.
     helpers = [Helper([hashes])]
@@ -253,10 +253,3 @@ def _digests(paths: Sequence[str]) -> Iterator[list[Callable[[], str]]]:
         yield [functools.partial(hashes.get, i) for i in range(len(paths))]
     finally:
         hashes.close()
-
-
-def _size_or_zero(path: str) -> int:
-    try:
-        return os.stat(path).st_size
-    except OSError:
-        return 0

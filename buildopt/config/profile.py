@@ -183,8 +183,8 @@ class Variant:
             value = getattr(self, key)
             if key in MAP_KEYS:
                 value = dict(value)
-            elif key in ("targets", "toolchain"):
-                value = None if value is None else [getattr(t, "spec", t) for t in value]
+            elif key == "targets":
+                value = None if value is None else [t.spec for t in value]
             elif isinstance(value, tuple):
                 value = list(value)
             out[key] = value
@@ -233,6 +233,10 @@ class Profile:
     def record_path(self, dist: Path | None = None) -> Path:
         """The one place a profile's build record lives (``--dist`` moves it too)."""
         return self.dist_dir(dist) / RECORD_FILE
+
+    def images_dir(self, dist: Path | None = None) -> Path:
+        """Where its squashfs images and their records go: ``DIST/<profile>/images/``."""
+        return self.dist_dir(dist) / "images"
 
     def variant(self, name: str) -> Variant:
         for v in self.variants:

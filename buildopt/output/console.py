@@ -88,8 +88,8 @@ def plan_json(plan: Plan) -> dict[str, Any]:
 
 
 def print_json(data: Mapping[str, Any] | msgspec.Struct) -> None:
-    """A JSON document (a model or its plain form) on stdout, indented."""
-    plain = msgspec.to_builtins(data) if isinstance(data, msgspec.Struct) else data
+    """A JSON document (a model, or a mapping that may hold models) on stdout, indented."""
+    plain = msgspec.to_builtins(data)
     sys.stdout.write(json.dumps(plain, indent=2) + "\n")
     sys.stdout.flush()
 
@@ -526,9 +526,6 @@ def show_variant_comparison(
         Column("linking", drop=6),
     ]
 
-    def amount(n: int) -> str:
-        return str(n) if exact else format_size(n)
-
     largest = max((r.built.metrics["size"] for r in rows), default=0) or 1
     table: list[list[CellLike]] = []
     for r in rows:
@@ -537,7 +534,7 @@ def show_variant_comparison(
             [
                 r.built.id,
                 Cell(bar(r.built.metrics["size"] / largest), "cyan"),
-                *(amount(r.built.metrics[m]) for m in metrics),
+                *(_amount(r.built.metrics[m], exact) for m in metrics),
                 link + (" pie" if r.built.pie else ""),
             ]
         )
@@ -576,9 +573,6 @@ def _show_upgrades(console: Console, record: Record, *, exact: bool, top: int = 
         return
     outputs = {b.id: b.output for b in record.builds}
 
-    def amount(n: int) -> str:
-        return str(n) if exact else format_size(n)
-
     columns = [
         Column("variant@target", keep=True),
         Column("from", keep=True),
@@ -590,8 +584,8 @@ def _show_upgrades(console: Console, record: Record, *, exact: bool, top: int = 
         [
             u.new.id,
             release_of(u.old.id) or "",
-            amount(u.old.metrics["size"]),
-            amount(u.new.metrics["size"]),
+            _amount(u.old.metrics["size"], exact),
+            _amount(u.new.metrics["size"], exact),
             _delta_cell(u.deltas["size"], u.old.metrics["size"], exact),
         ]
         for u in upgrades
@@ -610,6 +604,11 @@ def _show_upgrades(console: Console, record: Record, *, exact: bool, top: int = 
             )
 
 
+def _amount(n: int, exact: bool) -> str:
+    """A size for people, or in exact bytes (--bytes)."""
+    return str(n) if exact else format_size(n)
+
+
 def _delta_cell(delta: int, base: int, exact: bool = False) -> Cell:
     if not delta:
         return Cell("0", "dim")
@@ -626,7 +625,7 @@ def show_record_comparison(
     items = result.items
 
     def amount(n: int | None) -> str:
-        return "-" if n is None else str(n) if exact else format_size(n)
+        return "-" if n is None else _amount(n, exact)
 
     for kind in ("variant", "section", "package"):
         chosen = sorted((i for i in items if i.kind == kind), key=lambda i: (-abs(i.delta), i.id))
@@ -707,9 +706,6 @@ def show_images(console: Console, images: Sequence[ImageRecord], *, exact: bool 
     """Per image: each file with what it takes in the image, then the image's size and erase
     blocks (sizes human; ``exact``: in bytes)."""
 
-    def size(n: int) -> str:
-        return str(n) if exact else format_size(n)
-
     columns = [
         Column("file", keep=True),
         Column("from", keep=True),
@@ -723,20 +719,22 @@ def show_images(console: Console, images: Sequence[ImageRecord], *, exact: bool 
             [
                 f.path,
                 f.source,
-                size(f.size),
-                size(f.stored_bytes),
+                _amount(f.size, exact),
+                _amount(f.stored_bytes, exact),
                 f"{100 * f.stored_bytes / f.size:.1f}%" if f.size else "-",
                 f"{100 * f.stored_bytes / image.size:.1f}%",
             ]
             for f in image.files
         ]
-        rows.append(["(metadata)", "", "", size(image.metadata_bytes), "", ""])
+        rows.append(["(metadata)", "", "", _amount(image.metadata_bytes, exact), "", ""])
         where = Path(image.image)
         shown = where.relative_to(Path.cwd()) if where.is_relative_to(Path.cwd()) else where
+        size, block, erase = (
+            _amount(n, exact) for n in (image.size, image.block_size, image.erase_block)
+        )
         footer = (
-            f"{shown}: {size(image.size)} ({image.compressor}, {size(image.block_size)} "
-            f"blocks) = {image.erase_blocks} erase blocks of {size(image.erase_block)}; "
-            f"sha256 {image.sha256}"
+            f"{shown}: {size} ({image.compressor}, {block} blocks) = {image.erase_blocks} "
+            f"erase blocks of {erase}; sha256 {image.sha256}"
         )
         render(console, f"image {image.name}", columns, rows, [footer], key=0)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
@@ -326,7 +326,6 @@ def render(data: ReportInput) -> str:
         go=record.go,
         created=record.created,
         record_path=data.record_path,
-        baseline_path=None,
         overview=_overview(data),
         counts=counts,
         bars=_svg(bars),
@@ -349,7 +348,3 @@ def _environment() -> jinja2.Environment:
         {"report.html.j2": (folder / "report.html.j2").read_text(encoding="utf-8")}
     )
     return jinja2.Environment(loader=loader, autoescape=True, undefined=jinja2.StrictUndefined)
-
-
-def summary_line(verdicts: Mapping[str, int]) -> str:
-    return ", ".join(f"{n} {v}" for v, n in verdicts.items())

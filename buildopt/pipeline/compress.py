@@ -10,12 +10,12 @@ and ``build`` do not pay for it.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from buildopt.binary import compressed
 from buildopt.binary.facts import CompressedSizes
+from buildopt.inputs import size_or_zero
 from buildopt.system.forkmap import map_apart
 
 # Slowest first, so that the last tasks taken are short ones and the processes end together.
@@ -41,7 +41,7 @@ def compress_files(
     """The sizes of each file compressed by each of its algorithms (buildopt.binary.compressed
     .ALGORITHMS), in ``jobs`` processes; None for a file that cannot be read."""
     tasks = [(str(path), a) for path, algorithms in files for a in algorithms]
-    sizes = {path: _size_or_zero(path) for path, _ in tasks}
+    sizes = {path: size_or_zero(path) for path, _ in tasks}
     order = sorted(range(len(tasks)), key=lambda i: (-COST[tasks[i][1]], -sizes[tasks[i][0]]))
 
     def report(index: int, size: object) -> None:
@@ -54,10 +54,3 @@ def compress_files(
     for i, ((_, algorithm), size) in enumerate(zip(tasks, results, strict=True)):
         found[owner[i]][algorithm] = int(size)  # type: ignore[call-overload]
     return [None if -1 in f.values() else compressed.sizes(f) for f in found]
-
-
-def _size_or_zero(path: str) -> int:
-    try:
-        return os.stat(path).st_size
-    except OSError:
-        return 0

@@ -17,6 +17,7 @@ import msgspec
 from buildopt.binary.facts import Fact
 from buildopt.errors import BuildoptError
 from buildopt.inputs import NotRegularFile, TooLarge, read_limited
+from buildopt.record.store import encode
 from buildopt.system.files import atomic_write_text
 
 IMAGE_SCHEMA: Literal["buildopt.image/1"] = "buildopt.image/1"
@@ -76,5 +77,4 @@ def load(path: Path) -> ImageRecord:
 
 
 def save(path: Path, record: ImageRecord) -> None:
-    text = msgspec.json.format(msgspec.json.encode(record), indent=2).decode() + "\n"
-    atomic_write_text(path, text)
+    atomic_write_text(path, encode(record))

@@ -99,8 +99,9 @@ def load(path: Path, limit: int = MAX_RECORD_BYTES) -> Record:
     return decode(data, path)
 
 
-def encode(record: Record) -> str:
-    """The record as indented JSON text, keys in the model's order. (msgspec encodes and
+def encode(record: msgspec.Struct) -> str:
+    """A record (this one, or an image's) as indented JSON text, keys in the model's order.
+    (msgspec encodes and
     indents in C: a 2.4 MB record of 7 Caddy variants in 8 ms, where json.dumps took 53 ms -
     and the record is written again as each build lands.)"""
     return msgspec.json.format(msgspec.json.encode(record), indent=2).decode() + "\n"
