@@ -117,6 +117,23 @@ def test_sizes_are_the_command_line_tools_output_sizes(binaries: list[Path]) -> 
         pytest.skip(f"{other_release}: zstd sizes compared within 1% only")
 
 
+def test_zstd_of_a_file_over_32_mib_is_the_clis_too(tmp_path: Path) -> None:
+    """zstd -19 cuts an input over 32 MiB into jobs (its -T1 default is libzstd's threaded API
+    with one worker): the size must follow. 40 MiB of one random MiB repeated compresses in
+    well under a second, and differed by 5 bytes before."""
+    from buildopt.binary.compressed import compressed_size, libraries
+
+    big = tmp_path / "big"
+    big.write_bytes(os.urandom(1 << 20) * 40)
+    cli = output_size([tool("zstd"), "-19", "-q", "-c"], big)
+    ours = compressed_size(big, "zstd")
+    if libraries(["zstd"])["libzstd"] != zstd_cli_version():
+        if os.environ.get("CI") == "true":
+            pytest.fail("the zstandard package and the zstd CLI differ in libzstd release")
+        pytest.skip("the zstandard package and the zstd CLI differ in libzstd release")
+    assert ours == cli
+
+
 def test_the_table_shows_each_size_and_its_share(binaries: list[Path]) -> None:
     done = buildopt(["inspect", "--compressed", "--packages", "0", str(binaries[0])])
     assert done.returncode == 0, done.stderr
