@@ -20,7 +20,6 @@ from buildopt.binary.facts import Attribution, CompressedSizes, DwarfUnits, Insp
 from buildopt.config.units import format_size
 from buildopt.output.tables import Cell, CellLike, Column, bar, render
 from buildopt.pipeline.plan import Plan, Step
-from buildopt.record.images import ImageRecord
 from buildopt.record.model import Build, Record, ScanReport, StartupResult
 from buildopt.system import proc
 
@@ -29,6 +28,7 @@ if TYPE_CHECKING:  # loaded where used: plan and build need neither (~15 ms of s
 
     from buildopt.analysis.compare import RecordComparison, VariantRow
     from buildopt.analysis.gate import Check
+    from buildopt.record.images import ImageRecord  # (its store: ~5 ms of import)
 
 PLAN_SCHEMA = "buildopt.plan/1"
 STATUS_STYLE = {"ok": "green", "failed": "bold red", "skipped": "yellow"}
