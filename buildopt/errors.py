@@ -2,13 +2,15 @@
 
 Exit codes: 0 ok, 1 a build (or later a gate) failed, 2 bad input, 3 internal error,
 130 interrupted. Every error carries a one-line message that names the file or argument at
-fault; run_guarded turns them into that line and the exit code.
+fault, short enough to read at once; what may be long (a list of candidates, a command's
+error output) goes into its detail lines. run_guarded prints the message as one ``error:``
+line, the details indented below it, and returns the exit code.
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -18,15 +20,21 @@ EXIT_INTERRUPTED = 130
 
 
 class BuildoptError(Exception):
-    """Base class: a problem buildopt explains to the user in one line."""
+    """Base class: a problem buildopt explains to the user in one line, with optional detail
+    lines (each one line too) for what does not fit in it."""
 
     exit_code = EXIT_BAD_INPUT
 
-    def __init__(self, message: str) -> None:
-        # One line, whatever the input put in it (a variant name with a newline, say).
-        message = message.replace("\r", "\\r").replace("\n", "\\n")
+    def __init__(self, message: str, details: Sequence[str] = ()) -> None:
+        message = one_line(message)
         super().__init__(message)
         self.message = message
+        self.details = tuple(one_line(d) for d in details)
+
+
+def one_line(text: str) -> str:
+    """text on one line, whatever the input put in it (a variant name with a newline, say)."""
+    return text.replace("\r", "\\r").replace("\n", "\\n")
 
 
 class ProfileError(BuildoptError):
@@ -51,7 +59,8 @@ class Interrupted(BuildoptError):
 
 
 def run_guarded(command: Callable[[], int], debug: bool = False) -> int:
-    """Run a command and return its exit code; a BuildoptError becomes one ``error:`` line.
+    """Run a command and return its exit code; a BuildoptError becomes one ``error:`` line
+    and its detail lines, indented.
 
     Tracebacks only with debug (``--debug``); an unexpected exception is an internal error,
     exit 3, with a line that says how to get the traceback.
@@ -64,6 +73,8 @@ def run_guarded(command: Callable[[], int], debug: bool = False) -> int:
 
             traceback.print_exc()
         print(f"error: {exc.message}", file=sys.stderr)
+        for detail in exc.details:
+            print(f"  {detail}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)

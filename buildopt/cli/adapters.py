@@ -11,11 +11,12 @@ from __future__ import annotations
 from buildopt.cli.options import count, program_args
 
 
-def init(*, dir: str = "", package: str = "", budgets: bool = False) -> int:
-    """Write a commented starter profile for the Go module's main package (and tasks.py)."""
+def init(*, dir: str = "", package: str = "", budgets: bool = False, tasks: bool = False) -> int:
+    """Write a commented starter profile for the Go module's main package (with --tasks, a
+    tasks.py for invoke)."""
     from buildopt.cli.commands import init_command
 
-    return init_command(dir or None, package=package or None, budgets=budgets)
+    return init_command(dir or None, package=package or None, budgets=budgets, tasks=tasks)
 
 
 def docs(*, topic: str = "") -> int:

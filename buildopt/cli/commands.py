@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from buildopt.record.images import ImageRecord
     from buildopt.record.model import Build, Record, ScanReport, StartupResult
     from buildopt.record.store import RecordError
+    from buildopt.system.toolchain import Module
 
     class BuildProgressLike(Protocol):
         """What build_command shows builds with: output.console.BuildProgress, or _LogProgress."""
@@ -968,6 +969,7 @@ def init_command(
     *,
     package: str | None = None,
     budgets: bool = False,
+    tasks: bool = False,
     cwd: Path | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> int:
@@ -975,7 +977,7 @@ def init_command(
     import shutil
 
     from buildopt.config.profile import PROFILES_DIR
-    from buildopt.config.starter import choose_main, profile_name, starter_profile
+    from buildopt.config.starter import profile_name, starter_profile
     from buildopt.system import toolchain
     from buildopt.system.files import atomic_write_text
 
@@ -989,14 +991,7 @@ def init_command(
     mains = [(m.import_path, _relative_package(m.dir, module.root)) for m in module.mains]
     if not mains:
         raise UsageError(f"init: the module {module.path} at {module.root} has no main package")
-    if package:
-        wanted = "./" + Path(package).as_posix().removeprefix("./").rstrip("/")
-        chosen = next((m for m in mains if m[1] == wanted or m[0] == package), None)
-        if chosen is None:
-            listed = ", ".join(m[1] for m in mains)
-            raise UsageError(f"init: --package {package}: not a main package here ({listed})")
-    else:
-        chosen = choose_main(module.path, mains)
+    chosen = _main_to_profile(module, mains, package, cwd, where)
     binary = Path(chosen[1]).name if chosen[1] != "." else module.path.rsplit("/", 1)[-1]
     name = profile_name(binary)
     path = module.root / PROFILES_DIR / f"{name}.toml"
@@ -1016,14 +1011,70 @@ def init_command(
     )
     atomic_write_text(path, text)
     print(f"wrote {path} (profile {name!r}: {chosen[1]}, {', '.join(targets)})", file=sys.stderr)
-    tasks = module.root / "tasks.py"
-    if not tasks.exists():
-        atomic_write_text(tasks, TASKS_PY)
-        print(f"wrote {tasks}: `invoke build --profile={name}` works too", file=sys.stderr)
+    tasks_py = module.root / "tasks.py"
+    if tasks and not tasks_py.exists():
+        atomic_write_text(tasks_py, TASKS_PY)
+        print(f"wrote {tasks_py}: `invoke build --profile={name}` works too", file=sys.stderr)
+    elif tasks:
+        print(f"{tasks_py} exists already: not written", file=sys.stderr)
     if budgets:
         _initial_budgets(path, name, module.root, environ)
     print(f"next: buildopt plan --profile {name}   (then build, compare, gate)", file=sys.stderr)
     return EXIT_OK
+
+
+LISTED_MAINS = 20  # main packages named on stderr when init chooses among them
+
+
+def _main_to_profile(
+    module: Module,
+    mains: list[tuple[str, str]],
+    package: str | None,
+    cwd: Path,
+    where: Path,
+) -> tuple[str, str]:
+    """(import path, ./dir) of the main package init profiles: --package's, else the one
+    choose_main picks, saying so on stderr with the others when there are several."""
+    from buildopt.config.starter import choose_main
+
+    if package:
+        return _named_main(module, mains, package, cwd)
+    try:
+        here = where.resolve().relative_to(module.root.resolve()).as_posix()
+    except ValueError:
+        here = "."
+    chosen, why = choose_main(module.path, mains, here)
+    if len(mains) > 1:
+        others = [m[1] for m in mains if m != chosen]
+        print(
+            f"init: {module.path} has {len(mains)} main packages; profiling {chosen[1]} ({why})",
+            file=sys.stderr,
+        )
+        for other in others[:LISTED_MAINS]:
+            print(f"  also: {other}", file=sys.stderr)
+        if len(others) > LISTED_MAINS:
+            print(
+                f"  and {len(others) - LISTED_MAINS} more (in the profile's comments)",
+                file=sys.stderr,
+            )
+        print("  another one: buildopt init --package DIR", file=sys.stderr)
+    return chosen
+
+
+def _named_main(
+    module: Module, mains: list[tuple[str, str]], package: str, cwd: Path
+) -> tuple[str, str]:
+    """The main package --package names: a folder relative to the current directory or to the
+    module root, or an import path."""
+    for base in (cwd, module.root):
+        folder = (base / package).resolve()
+        for main in mains:
+            if main[0] == package or (module.root / main[1]).resolve() == folder:
+                return main
+    raise UsageError(
+        f"init: --package {package}: not a main package of {module.path}; its main packages:",
+        details=[m[1] for m in mains],
+    )
 
 
 def _relative_package(directory: Path, root: Path) -> str:
@@ -1033,16 +1084,25 @@ def _relative_package(directory: Path, root: Path) -> str:
 
 def _initial_budgets(path: Path, name: str, root: Path, environ: Mapping[str, str]) -> None:
     """init --budgets: build every variant, then budget each binary (variant x target) at its
-    own size plus 10%."""
-    from buildopt.config.starter import size_budgets
+    own size plus 10%; byte-identical binaries share one budget."""
+    from buildopt.config.starter import Binary, identical_groups, size_budgets
     from buildopt.system.files import append_text
 
     print(f"building {name} to set its budgets ...", file=sys.stderr)
     build_command(str(path), cwd=root, environ=environ, results_on_stderr=True)
     record = _load_record(_profile(str(path), root, "init").record_path())
-    sizes = {b.id: b.size for b in record.builds if b.ok and b.size is not None}
-    append_text(path, size_budgets(sizes))
-    print(f"budgets: {len(sizes)} binaries at their size plus 10% in {path}", file=sys.stderr)
+    binaries = [
+        Binary(b.id, b.size, b.sha256) for b in record.builds if b.ok and b.size is not None
+    ]
+    append_text(path, size_budgets(binaries))
+    groups = identical_groups(binaries)
+    print(
+        f"budgets: {len(groups)} for {len(binaries)} binaries, at their size plus 10%, in {path}",
+        file=sys.stderr,
+    )
+    for group in (g for g in groups if len(g) > 1):
+        same = ", ".join(b.build_id for b in group[1:])
+        print(f"  {same}: byte-identical to {group[0].build_id}, one budget", file=sys.stderr)
 
 
 def docs_command(topic: str | None) -> int:

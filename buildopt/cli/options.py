@@ -84,8 +84,14 @@ COMMANDS: dict[str, Command] = {
             "init",
             (
                 Flag("dir", "a directory of the Go module (default: the current one)", "DIR"),
-                Flag("package", "the main package to profile (default: chosen by name)", "DIR"),
+                Flag(
+                    "package",
+                    "the main package to profile: its folder or import path (default: the one "
+                    "init runs in, else chosen by name)",
+                    "DIR",
+                ),
                 Flag("budgets", "build once and set size budgets at each size plus 10%"),
+                Flag("tasks", "also write tasks.py, for `invoke build --profile=NAME`"),
             ),
             bare="dir",
         ),

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping, Sequence
+import textwrap
+from collections.abc import Sequence
+from pathlib import PurePosixPath
+from typing import NamedTuple
 
 NAME = re.compile(r"[^A-Za-z0-9._+-]+")
 
@@ -19,16 +22,29 @@ def profile_name(binary: str) -> str:
     return name if name[0].isalnum() else f"p{name}"
 
 
-def choose_main(module_path: str, mains: Sequence[tuple[str, str]]) -> tuple[str, str]:
+def choose_main(
+    module_path: str, mains: Sequence[tuple[str, str]], here: str = "."
+) -> tuple[tuple[str, str], str]:
     """(import path, ./relative dir) of the main package to profile, from (import path,
-    relative dir) pairs: the one named like the module, else the shortest under cmd/, else
-    the first."""
+    relative dir) pairs, and why it was chosen: the one whose folder init runs in (``here``,
+    relative to the module root) or the nearest above it (the root's only from the root
+    itself); else the one named like the module, else the shortest under cmd/, else the
+    first."""
+    by_dir = {pkg[1]: pkg for pkg in mains}
+    folder = PurePosixPath(here)
+    if folder == PurePosixPath(".") and "." in by_dir:
+        return by_dir["."], "the folder init runs in"
+    for above in (folder, *folder.parents):
+        if f"./{above}" in by_dir and above != PurePosixPath("."):
+            return by_dir[f"./{above}"], "the folder init runs in"
     last = module_path.rstrip("/").rsplit("/", 1)[-1]
     for pkg in mains:
         if pkg[1].rstrip("/").rsplit("/", 1)[-1] == last:
-            return pkg
+            return pkg, f"named like the module ({last})"
     in_cmd = sorted((p for p in mains if p[1].startswith("./cmd/")), key=lambda p: len(p[1]))
-    return in_cmd[0] if in_cmd else sorted(mains, key=lambda p: p[1])[0]
+    if in_cmd:
+        return in_cmd[0], "the shortest path under ./cmd/"
+    return sorted(mains, key=lambda p: p[1])[0], "the first by path"
 
 
 def starter_profile(
@@ -43,9 +59,13 @@ def starter_profile(
     """The commented TOML of a starter profile."""
     more = ""
     if others:
-        listed = ", ".join(others)
-        more = (
-            f"# Other main packages in this module: {listed}.\n"
+        listed = textwrap.wrap(
+            f"Other main packages in this module: {', '.join(others)}.",
+            width=96,
+            break_on_hyphens=False,
+            break_long_words=False,
+        )
+        more = "".join(f"# {line}\n" for line in listed) + (
             "# Profile one of them with `buildopt init --package DIR`, or copy this file.\n"
         )
     external = (
@@ -64,7 +84,7 @@ tags = ["netgo", "osusergo"]  # pure-Go DNS and user lookup: no glibc NSS in a s
     return f"""# buildopt profile for {module_path} ({package}),
 # written by `buildopt init` on {written}.
 # `buildopt plan` shows every go build it stands for; `buildopt build` runs them.
-# Every key is described in docs/profiles.md of buildopt's sources.
+# `buildopt docs profiles` describes every key; `buildopt docs budgets` the budgets.
 {more}schema = 1
 description = "{module_path}: the classic size and start-up variants"
 package = "{package}"
@@ -102,14 +122,38 @@ trimpath = true
 """
 
 
-def size_budgets(sizes: Mapping[str, int], headroom: float = 0.10) -> str:
+class Binary(NamedTuple):
+    """One built binary: its id (VARIANT@TARGET), size and sha256."""
+
+    build_id: str
+    size: int
+    sha256: str | None
+
+
+def identical_groups(binaries: Sequence[Binary]) -> list[list[Binary]]:
+    """The binaries grouped by content: byte-identical ones (the same sha256) together, in
+    the order their first one comes."""
+    groups: dict[str, list[Binary]] = {}
+    for binary in binaries:
+        groups.setdefault(binary.sha256 or f"?{binary.build_id}", []).append(binary)
+    return list(groups.values())
+
+
+def size_budgets(binaries: Sequence[Binary], headroom: float = 0.10) -> str:
     """[[budget]] tables: each binary (by variant@target id) at its size plus headroom,
-    rounded up to KiB - a binary for another architecture has a size of its own."""
+    rounded up to KiB - a binary for another architecture has a size of its own. Byte-identical
+    binaries share one budget, with a note saying so."""
     tables = []
-    for build_id, size in sizes.items():
-        kib = math.ceil(size * (1 + headroom) / 1024)
+    for group in identical_groups(binaries):
+        first = group[0]
+        kib = math.ceil(first.size * (1 + headroom) / 1024)
+        select = ", ".join(f'"{b.build_id}"' for b in group)
+        note = ""
+        if len(group) > 1:
+            same = ", ".join(b.build_id for b in group[1:])
+            note = f"# {same}: byte-identical to {first.build_id}: one budget for them\n"
         tables.append(
-            f'\n[[budget]]\nname = "{build_id} size"\nselect = "{build_id}"\n'
-            f'max_size = "{kib} KiB"  # {size:,} bytes at init, plus {headroom:.0%}\n'
+            f'\n[[budget]]\n{note}name = "{first.build_id} size"\nselect = [{select}]\n'
+            f'max_size = "{kib} KiB"  # {first.size:,} bytes at init, plus {headroom:.0%}\n'
         )
     return "".join(tables)

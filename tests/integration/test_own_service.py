@@ -62,7 +62,7 @@ def test_init_build_gate_scan_startup_on_a_module_of_ones_own(
     env.pop("PYTHONPATH", None)
     deep = module / "internal" / "deep"  # everything from a subdirectory
 
-    init = run([str(venv / "buildopt"), "init", "--budgets"], deep, env)
+    init = run([str(venv / "buildopt"), "init", "--budgets", "--tasks"], deep, env)
     assert init.returncode == 0, init.stderr
     profile = module / "profiles" / "svc.toml"
     text = profile.read_text()

@@ -170,3 +170,17 @@ def test_fast_command_parses_jobs() -> None:
 
     assert fast_command(["buildopt", "inspect", "--json", "--jobs", "x", "--file", "a"]) == 2
     assert fast_command(["buildopt", "inspect", "--json", "--jobs", "0", "--file", "a"]) == 2
+
+
+def test_error_details_go_below_the_one_line_message(capsys: pytest.CaptureFixture[str]) -> None:
+    """A long list (init's candidates) is not flattened into the error line: each detail is a
+    line of its own below it, indented, and still one line whatever it holds."""
+    from buildopt.errors import UsageError, run_guarded
+
+    def fails() -> int:
+        raise UsageError("init: --package x: not a main package", details=["./cmd/a", "./b\nc"])
+
+    assert run_guarded(fails) == 2
+    assert capsys.readouterr().err == (
+        "error: init: --package x: not a main package\n  ./cmd/a\n  ./b\\nc\n"
+    )
