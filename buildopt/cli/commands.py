@@ -764,11 +764,15 @@ def scan_command(
     environ: Mapping[str, str] | None = None,
 ) -> int:
     """``buildopt scan``: start-up anti-patterns in the Go sources; exit 1 on an error finding."""
+    from buildopt.config.profile import is_build_tag
     from buildopt.measure import scan as scanner
     from buildopt.output import console as report
     from buildopt.output.sarif import to_sarif
     from buildopt.system.files import atomic_write_text
 
+    bad = next((t for t in tags if not is_build_tag(t)), None)
+    if bad is not None:
+        raise UsageError(f"scan: --tags: {bad!r} is not a build tag (letters, digits, _ .)")
     cwd = cwd or Path.cwd()
     environ = dict(environ or os.environ)
     reports = [

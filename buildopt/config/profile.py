@@ -41,6 +41,11 @@ _NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*")
 RECORD_FILE = "build.json"  # dist/PROFILE/build.json: no variant directory may take its name
 MAX_NAME_BYTES = 255  # NAME_MAX of Linux file systems: a variant name is a directory name
 _TAG_RE = re.compile(r"[A-Za-z0-9_.]+")
+
+
+def is_build_tag(tag: str) -> bool:
+    """Whether tag is one build tag as a profile takes it (letters, digits, _ .)."""
+    return _TAG_RE.fullmatch(tag) is not None
 _ENV_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
@@ -742,7 +747,7 @@ def make_variant(
         path, where, lists["flags"], table.get("env", {}).get("GOFLAGS", ""), allow_exec
     )
     for tag in lists["tags"]:
-        if not _TAG_RE.fullmatch(tag):
+        if not is_build_tag(tag):
             raise ProfileError(
                 path, f"{where}.tags: {tag!r} is not a build tag (letters, digits, _ .)"
             )

@@ -109,6 +109,19 @@ def test_init_inventory_and_risks(corpus: dict[str, Any]) -> None:
     assert ("constant/a.go", "init") in kinds and ("pkglevel/a.go", "var") in kinds
 
 
+def test_lazy_initialisation_is_not_start_up_work(corpus: dict[str, Any]) -> None:
+    """sync.OnceValue/OnceValues/OnceFunc(func...), a func literal kept in a variable or given as
+    a callback, and a sync.Once wrapper run later: no finding. The control: a literal called on
+    the spot and a Once.Do called in init() run at start-up, with what their code does."""
+    found = by_file(corpus)
+    assert "lazy" not in found, found.get("lazy")
+    risky = {(i["file"], i["name"]): i["risks"] for i in corpus["inventory"] if i["risks"]}
+    assert not [site for site in risky if site[0] == "lazy/a.go"]
+    assert risky[("eager/a.go", "now")] == ["file I/O"]
+    assert risky[("eager/a.go", "init")] == ["file I/O", "sleeps"]  # Do(load): no "network"
+    assert found["eager"] == [(10, "init-risk"), (22, "init-risk")]
+
+
 def test_go_directive_note(corpus: dict[str, Any]) -> None:
     (note,) = [f for f in corpus["findings"] if f["rule"] == "go-directive-maxprocs"]
     assert (note["file"], note["line"], note["severity"]) == ("go.mod", 3, "note")

@@ -184,3 +184,13 @@ def test_error_details_go_below_the_one_line_message(capsys: pytest.CaptureFixtu
     assert capsys.readouterr().err == (
         "error: init: --package x: not a main package\n  ./cmd/a\n  ./b\\nc\n"
     )
+
+
+@pytest.mark.parametrize("tags", ["a b", "x;y", "-race", "lazy init,ok"])
+def test_scan_tags_are_checked_as_a_profile_checks_them(
+    tags: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, err = run(["scan", "--tags", tags], capsys)
+    assert code == 2
+    assert err.count("\n") == 1 and err.startswith("error: scan: --tags: '")
+    assert "is not a build tag (letters, digits, _ .)" in err

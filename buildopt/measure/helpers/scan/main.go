@@ -402,13 +402,26 @@ func flagDefault(info *pkgInfo, arg ast.Expr) (string, int64, bool) {
 }
 
 // risks of init code: I/O, network, sync waits, sleeps, goroutines, allocation in loops and
-// large allocations; calls to functions of the same package are followed.
+// large allocations; calls to functions of the same package are followed. Only what runs now
+// counts: a function literal is not run where it is written (sync.OnceValue(func...), a
+// callback, var f = func(){...}), unless it is called on the spot (func(){...}(), go func(){...}())
+// or handed to a sync.Once's Do.
 func risks(info *pkgInfo, node ast.Node, seen map[string]bool) []string {
 	found := map[string]bool{}
 	var walk func(n ast.Node, loop int)
+	follow := func(name string) {
+		if fn, ok := info.funcs[name]; ok && !seen[name] && fn.Body != nil {
+			seen[name] = true
+			for _, r := range risks(info, fn.Body, seen) {
+				found[r] = true
+			}
+		}
+	}
 	walk = func(n ast.Node, loop int) {
 		ast.Inspect(n, func(m ast.Node) bool {
 			switch x := m.(type) {
+			case *ast.FuncLit:
+				return false
 			case *ast.GoStmt:
 				found["starts goroutines"] = true
 			case *ast.ForStmt:
@@ -418,6 +431,17 @@ func risks(info *pkgInfo, node ast.Node, seen map[string]bool) []string {
 				walk(x.Body, loop+1)
 				return false
 			case *ast.CallExpr:
+				if lit, ok := ast.Unparen(x.Fun).(*ast.FuncLit); ok {
+					walk(lit.Body, loop)
+				}
+				if fn, ok := onceDo(info, x); ok {
+					if lit, isLit := fn.(*ast.FuncLit); isLit {
+						walk(lit.Body, loop)
+					} else {
+						follow(types.ExprString(fn))
+					}
+					return true
+				}
 				name := types.ExprString(x.Fun)
 				if r := callRisk(name); r != "" {
 					found[r] = true
@@ -430,12 +454,7 @@ func risks(info *pkgInfo, node ast.Node, seen map[string]bool) []string {
 						found["large allocation"] = true
 					}
 				}
-				if fn, ok := info.funcs[name]; ok && !seen[name] && fn.Body != nil {
-					seen[name] = true
-					for _, r := range risks(info, fn.Body, seen) {
-						found[r] = true
-					}
-				}
+				follow(name)
 			}
 			return true
 		})
@@ -447,6 +466,23 @@ func risks(info *pkgInfo, node ast.Node, seen map[string]bool) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// onceDo: the function a sync.Once-style x.Do(f) runs now: one argument, a function literal
+// or a function of the package (an HTTP client's Do takes a request instead).
+func onceDo(info *pkgInfo, c *ast.CallExpr) (ast.Expr, bool) {
+	sel, ok := c.Fun.(*ast.SelectorExpr)
+	if !ok || sel.Sel.Name != "Do" || len(c.Args) != 1 {
+		return nil, false
+	}
+	switch arg := ast.Unparen(c.Args[0]).(type) {
+	case *ast.FuncLit:
+		return arg, true
+	case *ast.Ident:
+		_, isFunc := info.funcs[arg.Name]
+		return arg, isFunc
+	}
+	return nil, false
 }
 
 func callRisk(name string) string {
