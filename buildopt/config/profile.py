@@ -46,6 +46,8 @@ _TAG_RE = re.compile(r"[A-Za-z0-9_.]+")
 def is_build_tag(tag: str) -> bool:
     """Whether tag is one build tag as a profile takes it (letters, digits, _ .)."""
     return _TAG_RE.fullmatch(tag) is not None
+
+
 _ENV_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 

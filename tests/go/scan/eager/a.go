@@ -15,6 +15,7 @@ var now = func() []byte {
 var (
 	once sync.Once
 	data []byte
+	wg   sync.WaitGroup
 )
 
 func load() { data, _ = os.ReadFile("/etc/app.conf") }
@@ -22,4 +23,5 @@ func load() { data, _ = os.ReadFile("/etc/app.conf") }
 func init() {
 	once.Do(load)
 	func() { time.Sleep(time.Millisecond) }()
+	wg.Wait()
 }

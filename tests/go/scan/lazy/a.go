@@ -28,10 +28,18 @@ var handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 })
 
 var (
-	mu   sync.Mutex
-	once sync.Once
-	data []byte
+	mu    sync.Mutex
+	once  sync.Once
+	data  []byte
+	names []string
 )
+
+// register is a registry under a mutex: uncontended while packages initialise.
+func register(name string) {
+	mu.Lock()
+	defer mu.Unlock()
+	names = append(names, name)
+}
 
 func load() { data, _ = os.ReadFile("/etc/app.conf") }
 
@@ -42,6 +50,7 @@ func Data() []byte {
 }
 
 func init() {
+	register("x")
 	http.HandleFunc("/x", func(w http.ResponseWriter, r *http.Request) {
 		_, _ = os.ReadFile("/etc/x")
 	})
