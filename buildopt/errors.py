@@ -40,8 +40,8 @@ def one_line(text: str) -> str:
 class ProfileError(BuildoptError):
     """A profile file cannot be read, parsed or validated."""
 
-    def __init__(self, path: object, message: str) -> None:
-        super().__init__(f"{path}: {message}")
+    def __init__(self, path: object, message: str, details: Sequence[str] = ()) -> None:
+        super().__init__(f"{path}: {message}", details)
 
 
 class UsageError(BuildoptError):

@@ -48,7 +48,7 @@ def _profile(spec: str | None, cwd: Path, command: str) -> Profile:
     except UsageError as exc:
         if spec:
             raise
-        raise UsageError(f"{command}: {exc.message}") from None
+        raise UsageError(f"{command}: {exc.message}", exc.details) from None
 
 
 def _dist(dist: str | None, cwd: Path) -> Path | None:

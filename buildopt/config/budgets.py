@@ -174,8 +174,8 @@ def check_selectors(
             if not any(selects(pattern, i) for i in ids):
                 raise ProfileError(
                     budget.source,
-                    f"{budget.where}.select: {pattern!r} matches no variant id "
-                    f"(ids: {', '.join(ids)})",
+                    f"{budget.where}.select: {pattern!r} matches no variant id; the ids:",
+                    ids,
                 )
 
 

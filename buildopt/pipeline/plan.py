@@ -287,8 +287,8 @@ def make_plan(
     unmatched = [p for p in patterns if p not in matched]
     if unmatched:
         raise UsageError(
-            f"--variant {unmatched[0]}: matches no variant of {profile.path.name}; ids are "
-            + ", ".join(all_ids(profile, toolchain))
+            f"--variant {unmatched[0]}: matches no variant of {profile.path.name}; the ids:",
+            all_ids(profile, toolchain),
         )
     return Plan(profile, toolchain, dist, tuple(steps), tuple(skipped))
 
