@@ -17,6 +17,7 @@ from buildopt.binary.facts import Inspection
 from buildopt.config.budgets import Budget, ImageBudget, matches, selects
 from buildopt.config.units import format_size
 from buildopt.record.images import ImageRecord
+from buildopt.record.integrity import changed
 from buildopt.record.model import Build, Record
 from buildopt.record.store import RecordError
 
@@ -355,14 +356,40 @@ def evaluate(  # noqa: PLR0917 - the budgets and each record they are judged on
                 )
                 checks.append(Check(budget.name, build.id, "-", "skip", "-", "-", "", note=why))
                 continue
+            problem = changed(build)
+            if problem is not None:  # its facts are of another file: never judged as its
+                checks.append(_changed_check(budget.name, build.id, problem))
+                continue
             base = old.get(build.id) if baseline is not None else None
             checks += evaluate_build(budget, build, build.inspect, base)
     for image in images:
-        if image.filesystem is None:
+        gone = _changed_inputs(image, record, others or {})
+        if gone:
+            checks += gone
+        elif image.filesystem is None:
             checks.append(evaluate_image(image, record, others or {}))
         else:
             checks += evaluate_filesystem(image, (made or {}).get(image.name))
     return checks
+
+
+def _changed_check(budget: str, target: str, problem: str) -> Check:
+    """A binary that is no longer the one its entry describes: a failure whatever the level,
+    since no budget of it can be judged."""
+    return Check(budget, target, "file", "fail", "-", "-", "", note=f"{problem}: build again")
+
+
+def _changed_inputs(
+    image: ImageBudget, record: Record, others: Mapping[Path, Record | RecordError]
+) -> list[Check]:
+    """A failed check for each binary the image selects that changed since its build."""
+    records = [record, *(o for p in image.records if isinstance(o := others.get(p), Record))]
+    return [
+        _changed_check(image.name, image.name, problem)
+        for r in records
+        for b in r.builds
+        if b.ok and matches(image.select, b.id) and (problem := changed(b)) is not None
+    ]
 
 
 def evaluate_filesystem(image: ImageBudget, made: ImageRecord | str | None) -> list[Check]:

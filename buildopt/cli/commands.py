@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from buildopt.errors import EXIT_FAILED, EXIT_OK, BuildoptError, UsageError
+from buildopt.errors import EXIT_FAILED, EXIT_OK, BuildoptError, ProfileError, UsageError
 
 if TYPE_CHECKING:
     from typing import Protocol
@@ -367,7 +367,7 @@ def _make_images(  # noqa: PLR0917 - the images and everything they are made fro
             made, fresh = build_image(
                 image, records, images_dir, environ=environ, jobs=jobs, root=loaded.root
             )
-        except ToolMissing:  # no mksquashfs: nothing can be judged (exit 2, the package)
+        except (ToolMissing, ProfileError):  # no mksquashfs, or the [[image]] is wrong: exit 2
             raise
         except BuildoptError as exc:
             if strict:
@@ -658,12 +658,15 @@ def _compress_builds(plan: Plan, record_path: Path, builds: Sequence[Build], job
     from buildopt.binary.compressed import COMMANDS, merge
     from buildopt.binary.facts import CompressedSizes
     from buildopt.pipeline.compress import compress_files
-    from buildopt.record import store
+    from buildopt.record import integrity, store
 
     ours = {b.id for b in builds if b.ok}
     wanted: list[tuple[Build, tuple[str, ...]]] = []
     for entry in store.load_cached(record_path).builds if record_path.exists() else ():
         if entry.id not in ours or entry.inspect is None or entry.output is None:
+            continue
+        if (problem := integrity.changed(entry)) is not None:  # its sizes would be another's
+            print(f"warning: not compressed: {problem}", file=sys.stderr)
             continue
         have = entry.inspect.compressed or CompressedSizes()
         missing = tuple(
@@ -735,6 +738,7 @@ def _with(
 
 def _runnable(record: Record, environ: Mapping[str, str]) -> tuple[dict[str, Path], list[str], str]:
     """Built binaries this machine can run (its own GOOS/GOARCH), the others, and the baseline."""
+    from buildopt.record.integrity import changed
     from buildopt.system import toolchain
 
     tools = toolchain.load(environ)
@@ -746,6 +750,9 @@ def _runnable(record: Record, environ: Mapping[str, str]) -> tuple[dict[str, Pat
             continue
         if build.pair != host:
             skipped.append(f"{build.id}: a {build.pair} binary cannot run on this {host} machine")
+            continue
+        if (problem := changed(build)) is not None:  # its result would be another binary's
+            skipped.append(f"{build.id}: {problem}: build again")
             continue
         runnable[build.id] = Path(build.output)
     baseline_name = record.profile.baseline

@@ -25,7 +25,7 @@ from buildopt.analysis.diff import SizeDiff, diff_sizes, rollup
 from buildopt.binary.facts import Inspection
 from buildopt.errors import EXIT_OK, UsageError
 from buildopt.output import diff as show
-from buildopt.record.model import DIFF_SCHEMA, DiffEntry, DiffReport, DiffRow
+from buildopt.record.model import DIFF_SCHEMA, Build, DiffEntry, DiffReport, DiffRow
 
 VIEWS = ("function", "package", "module", "section")
 
@@ -138,25 +138,16 @@ def _document(path: Path, given: str) -> list[Subject]:
     subjects = []
     for build in record.builds:
         if build.ok and build.inspect is not None:
-            in_place = (
-                Path(build.output)
-                if build.output and _in_place(build.output, build.sha256)
-                else None
-            )
+            in_place = Path(build.output) if build.output and _in_place(build) else None
             subjects.append(Subject(build.id, given, path=in_place, facts=build.inspect))
     return subjects
 
 
-def _in_place(output: str | None, sha256: str | None) -> bool:
-    """Whether the record's binary is still the one it describes."""
-    from buildopt.binary.digest import sha256_of
+def _in_place(build: Build) -> bool:
+    """Whether the record's binary is there and still the one it describes."""
+    from buildopt.record.integrity import changed
 
-    if not output or not sha256:
-        return False
-    try:
-        return sha256_of(output) == sha256
-    except (OSError, ValueError):
-        return False
+    return bool(build.output) and Path(build.output or "").is_file() and changed(build) is None
 
 
 def _pair(

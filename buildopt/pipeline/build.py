@@ -23,6 +23,7 @@ from buildopt.config.profile import Variant
 from buildopt.errors import Interrupted
 from buildopt.pipeline.plan import Plan, Skip, Step, all_ids
 from buildopt.pipeline.verify import verify
+from buildopt.record.integrity import stamp_of
 from buildopt.record.model import (
     RECORD_SCHEMA,
     Build,
@@ -161,6 +162,7 @@ def _build_staged(
                 verification=same.verification,
                 go_settings=same.go_settings,
                 inspect=same.inspect,
+                stamp=stamp_of(step.output),
             )
         verification, facts = verify(step, stage, dwarf=dwarf)
         if not verification.ok:
@@ -186,6 +188,7 @@ def _build_staged(
             verification=verification,
             go_settings=dict(facts.go.settings) if facts and facts.go else {},
             inspect=moved(facts, step.output) if facts else None,
+            stamp=stamp_of(step.output),
         )
         _remember(step, stage, result)
         return result
@@ -211,7 +214,7 @@ class Published(msgspec.Struct, frozen=True, kw_only=True):
 
     key: str  # buildopt's version, the step's argv and env: a change means verify again
     stage: tuple[int, int]  # inode, size
-    output: tuple[int, int, int]  # inode, size, mtime ns of the published copy
+    output: tuple[int, int, int, int]  # inode, size, mtime, ctime (ns) of the published copy
     built: str | None
     size: int | None
     sha256: str | None
@@ -244,7 +247,7 @@ def _remember(step: Step, stage: Path, result: Build) -> None:
     note = Published(
         key=_key(step),
         stage=where,
-        output=(out.st_ino, out.st_size, out.st_mtime_ns),
+        output=(out.st_ino, out.st_size, out.st_mtime_ns, out.st_ctime_ns),
         built=result.built,
         size=result.size,
         sha256=result.sha256,
@@ -270,7 +273,8 @@ def _unchanged(
     if (
         note.key != _key(step)
         or note.stage != before
-        or note.output != (out.st_ino, out.st_size, out.st_mtime_ns)
+        # ctime too: a write that put the mtime back still changed it
+        or note.output != (out.st_ino, out.st_size, out.st_mtime_ns, out.st_ctime_ns)
         or (dwarf and (note.inspect is None or note.inspect.dwarf.by_package is None))
         # facts an older buildopt did not record: verify again to have them
         or (note.inspect is not None and note.inspect.attribution is None)

@@ -188,6 +188,16 @@ class ScanReport(Fact, frozen=True):
 # --- the record ------------------------------------------------------------------------------
 
 
+class FileStamp(Fact, frozen=True):
+    """The binary's inode and times as it landed in dist/: while they (and its size) are the
+    same, it is the file the entry describes; when they differ, its sha256 says (a ``touch``
+    changes nothing). Any write, chmod or rename changes ctime, which no user can set back."""
+
+    inode: int
+    mtime_ns: int
+    ctime_ns: int
+
+
 class Build(Fact, frozen=True):
     """One variant x target: how it was built and what came out."""
 
@@ -210,6 +220,7 @@ class Build(Fact, frozen=True):
     startup: StartupResult | None = None
     scan: ScanReport | None = None
     built: str | None = None  # ISO 8601, UTC: when its binary landed in dist/ (ok builds)
+    stamp: FileStamp | None = None  # the binary's file as published (ok builds)
 
     @property
     def ok(self) -> bool:

@@ -250,6 +250,7 @@ def _same_binary(old: Build, new: Build) -> bool:
         and old.output == new.output
         and old.argv == new.argv
         and old.env == new.env
+        and old.stamp == new.stamp  # else the entry would not know the file it describes
     )
 
 
