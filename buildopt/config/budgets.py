@@ -9,6 +9,7 @@ target when a profile names none).
 from __future__ import annotations
 
 import fnmatch
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -65,6 +66,7 @@ IMAGE_KEYS = frozenset(
         "max_share",
     }
 )
+IMAGE_FILE_KEYS = frozenset({"source", "allow_outside", "mode"})
 SQUASHFS_KEYS = ("compressor", "block_size", "files", "layout", "erase_block", "max_erase_blocks")
 Level = Literal["fail", "warn"]
 SOURCE_KEY = "__source__"  # (file, "budget[N]") of a budget table, for messages after merging
@@ -105,6 +107,17 @@ class Budget:
 
 
 @dataclass(frozen=True, kw_only=True)
+class ImageFile:
+    """An extra file of an image (``files``): a project file unless ``allow_outside``; its
+    mode in the image is the source's permission bits unless ``mode`` is given."""
+
+    given: str  # as the profile writes it, relative to the project root
+    path: Path  # root / given, not resolved: buildopt image resolves it when it reads it
+    allow_outside: bool = False
+    mode: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
 class ImageBudget:
     """An ``[[image]]``: without ``filesystem``, the sum of the selected binaries' sizes; with
     ``filesystem = "squashfs"``, a real image of them (and ``files``) that ``buildopt image``
@@ -121,7 +134,7 @@ class ImageBudget:
     filesystem: Literal["squashfs"] | None = None
     compressor: Literal["gzip", "xz", "zstd"] = "xz"
     block_size: int = 128 * 1024
-    files: Mapping[str, Path] = field(default_factory=dict, hash=False)  # image path -> source
+    files: Mapping[str, ImageFile] = field(default_factory=dict, hash=False)  # by image path
     layout: Mapping[str, str] = field(default_factory=dict, hash=False)  # id pattern -> path
     erase_block: int = 128 * 1024
     max_erase_blocks: int | None = None
@@ -160,7 +173,23 @@ def parse_budgets(
         _image(*_source(path, "image", i, table), root, _plain(table))
         for i, table in enumerate(_tables(path, "image", raw.get("image", [])))
     )
+    _check_image_names(images)
     return budgets, images
+
+
+def _check_image_names(images: Sequence[ImageBudget]) -> None:
+    """An image's name is its identity: its file, its record, its checks, ``image --name``."""
+    seen: dict[str, ImageBudget] = {}
+    for image in images:
+        other = seen.setdefault(image.name, image)
+        if other is not image:
+            place = (
+                other.where if other.source == image.source else f"{other.where} of {other.source}"
+            )
+            raise ProfileError(
+                image.source,
+                f"{image.where}.name: {image.name!r} is also the name of {place} (name each image)",
+            )
 
 
 def check_selectors(
@@ -416,14 +445,36 @@ def _image_paths(path: Path, where: str, value: object) -> dict[str, str]:
     return {k: _image_path(path, f"{where}.{k}", v) for k, v in value.items()}
 
 
-def _image_files(path: Path, where: str, root: Path, value: object) -> dict[str, Path]:
-    """Extra files: image path = a file of the project (relative to its root)."""
+def _image_files(path: Path, where: str, root: Path, value: object) -> dict[str, ImageFile]:
+    """Extra files: image path = a project file (relative to its root), or image path =
+    { source = FILE, allow_outside = BOOL, mode = "0644" }."""
     if not isinstance(value, dict):
         raise ProfileError(path, f"{where}: expected a table of image path = project file")
     out = {}
-    for image_path, source in value.items():
-        _image_path(path, f"{where}.{image_path}", image_path)
-        if not isinstance(source, str) or not source:
-            raise ProfileError(path, f"{where}.{image_path}: expected a file of the project")
-        out[image_path] = (root / source).resolve()
+    for image_path, spec in value.items():
+        key = f"{where}.{image_path}"
+        _image_path(path, key, image_path)
+        table = spec if isinstance(spec, dict) else {"source": spec}
+        _check_keys(path, key, table, IMAGE_FILE_KEYS)
+        source = table.get("source")
+        if not isinstance(source, str) or not source or "\0" in source:
+            raise ProfileError(path, f"{key}.source: expected a file of the project")
+        allow_outside = table.get("allow_outside", False)
+        if not isinstance(allow_outside, bool):
+            raise ProfileError(path, f"{key}.allow_outside: expected true or false")
+        out[image_path] = ImageFile(
+            given=source,
+            path=root / source,
+            allow_outside=allow_outside,
+            mode=_file_mode(path, f"{key}.mode", table["mode"]) if "mode" in table else None,
+        )
     return out
+
+
+def _file_mode(path: Path, where: str, value: object) -> int:
+    """Permission bits as octal text ("0644", "600"): no set-id or sticky bits in an image."""
+    if not isinstance(value, str) or not re.fullmatch(r"0?[0-7]{3}", value):
+        raise ProfileError(
+            path, f'{where}: expected permission bits in octal, like "0644", got {value!r}'
+        )
+    return int(value, 8)

@@ -392,7 +392,8 @@ def _refuse_nul(path: Path, where: str, value: object) -> None:
                 raise ProfileError(path, f"{name!r}: a NUL byte in a key")
             _refuse_nul(path, name, item)
     elif isinstance(value, list):
-        for i, item in enumerate(value):
+        first = 1 if where in CONCATENATED else 0  # [[budget]], [[image]]: budget[1] is the first
+        for i, item in enumerate(value, start=first):
             _refuse_nul(path, f"{where}[{i}]", item)
 
 

@@ -17,24 +17,38 @@ import json
 import math
 import os
 import shutil
+import stat
+import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from buildopt.binary.digest import sha256_of
 from buildopt.binary.squashfs import SquashfsError, read_image
-from buildopt.config.budgets import ImageBudget, matches
-from buildopt.errors import BuildoptError
-from buildopt.inputs import NotRegularFile
+from buildopt.config.budgets import ImageBudget, ImageFile, matches, selects
+from buildopt.errors import EXIT_FAILED, BuildoptError, ProfileError
+from buildopt.inputs import NotRegularFile, open_regular
 from buildopt.record import images as image_records
 from buildopt.record.images import IMAGE_SCHEMA, ImageEntry, ImageRecord
+from buildopt.record.integrity import changed
 from buildopt.record.model import Record
 from buildopt.system import squashfs
-from buildopt.system.files import remove_quietly, temp_path_for
+from buildopt.system.files import locked
+from buildopt.system.leftovers import owned_name, remove_left_by_dead
+
+COPY_CHUNK = 1 << 20
+WORK_PREFIX = ".buildopt-image-"  # images/.buildopt-image-<pid>-XXXX/: root/ and image.squashfs
 
 
 class ImageError(BuildoptError):
     """An image cannot be made from what the profile names (exit 2)."""
+
+
+class ImageChanged(ImageError):
+    """A binary the image takes is no longer the one its record describes (exit 1: build
+    again)."""
+
+    exit_code = EXIT_FAILED
 
 
 @dataclass(frozen=True)
@@ -43,13 +57,14 @@ class Input:
     source: str  # a build id, or the project file
     file: Path  # what is copied
     sha256: str
-    mode: int  # 0o755 for binaries, 0o644 for files
+    mode: int  # 0o755 for binaries; an extra file's source's permission bits, or its mode
 
 
 def inputs(image: ImageBudget, records: Sequence[Record], root: Path) -> list[Input]:
     """What goes into the image: every built binary its select picks (in the records given,
     its own first) and its extra files, each at its place; ImageError when two go to one
-    place, a selected binary is missing from dist/, or an extra file cannot be read."""
+    place, a selected binary is missing from dist/ or changed since its build, or an extra
+    file cannot be taken."""
     found: dict[str, Input] = {}
 
     def add(item: Input) -> None:
@@ -68,20 +83,57 @@ def inputs(image: ImageBudget, records: Sequence[Record], root: Path) -> list[In
                 raise ImageError(
                     f"image {image.name!r}: {build.id} is not in dist/ (build it first)"
                 )
+            problem = changed(build)
+            if problem is not None:
+                raise ImageChanged(f"image {image.name!r}: {problem}: build {build.id} again")
             place = image.place(build.id, record.profile.binary)
             add(Input(place, build.id, Path(build.output), build.sha256, 0o755))
     if not found:
         raise ImageError(f"image {image.name!r}: no built binary matches {list(image.select)}")
-    for place, file in image.files.items():
-        try:
-            digest = sha256_of(file)
-        except (NotRegularFile, OSError) as exc:
-            raise ImageError(
-                f"{image.source}: {image.where}.files.{place}: {file}: {exc}"
-            ) from None
-        shown = file.relative_to(root) if file.is_relative_to(root) else file
-        add(Input(place, str(shown), file, digest, 0o644))
+    for place, spec in image.files.items():
+        add(_extra_file(image, place, spec, root))
+    _check_shares(image, list(found.values()))
     return sorted(found.values(), key=lambda i: i.path)
+
+
+def _extra_file(image: ImageBudget, place: str, spec: ImageFile, root: Path) -> Input:
+    """An extra file, read where it really is (symbolic links followed): inside the project
+    unless it allows otherwise, a regular file, with its own permission bits unless a mode
+    is given. ProfileError (exit 2, the key named) when it cannot be taken."""
+    where = f"{image.where}.files.{place}"
+    real, project = Path(os.path.realpath(spec.path)), Path(os.path.realpath(root))
+    if not spec.allow_outside and not real.is_relative_to(project):
+        really = ":" if str(real) == spec.given else f" is {real}:"
+        raise ProfileError(
+            image.source,
+            f"{where}: {spec.given}{really} outside the project {project} "
+            "(allow_outside = true takes it)",
+        )
+    try:
+        with open_regular(real) as f:
+            bits = stat.S_IMODE(os.fstat(f.fileno()).st_mode) & 0o777
+            digest = hashlib.sha256()
+            while chunk := f.read(COPY_CHUNK):
+                digest.update(chunk)
+    except (NotRegularFile, OSError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        raise ProfileError(image.source, f"{where}: {spec.given}: {why}") from None
+    shown = real.relative_to(project) if real.is_relative_to(project) else real
+    mode = bits if spec.mode is None else spec.mode
+    return Input(place, str(shown), real, digest.hexdigest(), mode)
+
+
+def _check_shares(image: ImageBudget, items: Sequence[Input]) -> None:
+    """Each max_share pattern selects something in the image: one that selects nothing
+    would pass for ever (a typo, or a variant renamed)."""
+    for pattern in image.max_share:
+        if not any(selects(pattern, i.source) for i in items):
+            sources = ", ".join(i.source for i in items)
+            raise ProfileError(
+                image.source,
+                f"{image.where}.max_share.{pattern}: selects nothing in image {image.name!r} "
+                f"(it holds: {sources})",
+            )
 
 
 def settings_key(image: ImageBudget, items: Sequence[Input], tool: str) -> str:
@@ -124,42 +176,60 @@ def build_image(
     root: Path,
 ) -> tuple[ImageRecord, bool]:
     """(the image's record, whether it was made now) - made only when its inputs or settings
-    changed since it was last made."""
+    changed since it was last made. One process at a time makes a given image (a ``gate``
+    and an ``image`` at once: the second finds the first one's image); each stages in a
+    folder of its own."""
     tool = squashfs.find_mksquashfs(environ)
     version = squashfs.version(tool, environ)
-    items = inputs(image, records, root)
-    key = settings_key(image, items, version)
-    recorded = current(image, images_dir, key)
-    if recorded is not None:
-        return recorded, False
     images_dir.mkdir(parents=True, exist_ok=True)
-    target = image_records.image_path(images_dir, image.name)
-    stage = images_dir / f".{image.name}.root"
-    made = temp_path_for(target)
-    try:
-        _stage(stage, items)
-        squashfs.make_image(
-            tool,
-            stage,
-            made,
-            compressor=image.compressor,
-            block_size=image.block_size,
-            processors=jobs,
-            environ=environ,
-        )
-        record = _measure(image, items, made, target, key, version)
-        os.replace(made, target)
-    finally:
-        remove_quietly(made)
-        shutil.rmtree(stage, ignore_errors=True)
-    image_records.save(image_records.record_path(images_dir, image.name), record)
+    with locked(images_dir / ".locks" / f"{image.name}.lock"):
+        remove_left_by_dead(images_dir, WORK_PREFIX)
+        items = inputs(image, records, root)
+        key = settings_key(image, items, version)
+        recorded = current(image, images_dir, key)
+        if recorded is not None:
+            return recorded, False
+        work = Path(tempfile.mkdtemp(prefix=owned_name(WORK_PREFIX), dir=images_dir))
+        try:
+            record = _make(image, items, work, images_dir, key, (tool, version), jobs, environ)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        image_records.save(image_records.record_path(images_dir, image.name), record)
     return record, True
+
+
+def _make(  # noqa: PLR0917 - the image, what goes in, where, and the tool
+    image: ImageBudget,
+    items: Sequence[Input],
+    work: Path,
+    images_dir: Path,
+    key: str,
+    tool: tuple[str, str],
+    jobs: int,
+    environ: Mapping[str, str],
+) -> ImageRecord:
+    """The image staged in work/root, made at work/image by mksquashfs, measured, and put in
+    place; its record."""
+    target = image_records.image_path(images_dir, image.name)
+    stage, made = work / "root", work / "image.squashfs"
+    _stage(stage, items)
+    squashfs.make_image(
+        tool[0],
+        stage,
+        made,
+        compressor=image.compressor,
+        block_size=image.block_size,
+        processors=jobs,
+        environ=environ,
+    )
+    record = _measure(image, items, made, target, key, tool[1])
+    os.replace(made, target)
+    return record
 
 
 def _stage(stage: Path, items: Sequence[Input]) -> None:
     """The image's tree: each input copied to its place, modes set (not the umask's)."""
-    shutil.rmtree(stage, ignore_errors=True)
-    stage.mkdir(parents=True)
+    stage.mkdir()
     os.chmod(stage, 0o755)  # noqa: S103 - an image's folders are world-readable
     for item in items:
         try:
@@ -178,10 +248,17 @@ def _put(stage: Path, item: Input) -> None:
         if not folder.is_dir():
             folder.mkdir()
             os.chmod(folder, 0o755)  # noqa: S103 - as in any system image
-    shutil.copyfile(item.file, dest)
+    digest = hashlib.sha256()
+    try:  # copied as it is hashed: what was checked is what goes in, whatever happens meanwhile
+        with open_regular(item.file) as source, open(dest, "xb") as copy:
+            while chunk := source.read(COPY_CHUNK):
+                digest.update(chunk)
+                copy.write(chunk)
+    except NotRegularFile as exc:
+        raise ImageChanged(f"{item.file}: {exc} since it was checked") from None
     os.chmod(dest, item.mode)
-    if sha256_of(dest) != item.sha256:  # changed since it was recorded
-        raise ImageError(f"{item.file} changed since it was recorded: build again")
+    if digest.hexdigest() != item.sha256:
+        raise ImageChanged(f"{item.file}: changed while the image was made: {item.source} again")
 
 
 def _measure(  # noqa: PLR0917 - the image and where it is

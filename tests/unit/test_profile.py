@@ -391,6 +391,49 @@ def test_typed_tables_and_record_location(project: Path) -> None:
     assert profile.record_path(project / "out") == project / "out" / "p" / "build.json"
 
 
+IMAGE = '[[image]]\nselect = "a"\nfilesystem = "squashfs"\nmax_size = "8 MiB"\n'
+
+
+def test_an_image_table_is_image_1_in_every_message(project: Path) -> None:
+    """Before, a NUL byte in the first [[image]] was reported as image[0], every other
+    mistake in it as image[1]."""
+    for text in (IMAGE + 'name = "x\\u0000"\n', IMAGE + 'name = ""\n'):
+        message = error_of(project, 'package = "./app"\n[variants.a]\n' + text)
+        assert "image[1].name: " in message, message
+
+
+def test_two_images_of_one_name_are_refused(project: Path) -> None:
+    """The name is the image's identity (its file, record and checks): two tables of one name
+    wrote one file in turn. Here the child's first image and the parent's default to the
+    same name, image[1]."""
+    write_profile(project, "base", 'package = "./app"\n[variants.a]\n' + IMAGE)
+    write_profile(project, "p", 'extends = "base"\n' + IMAGE)
+    with pytest.raises(ProfileError) as info:
+        load_profile("p", project)
+    assert "image[1].name: 'image[1]' is also the name of image[1] of " in info.value.message
+    assert str(project / "profiles" / "base.toml") in info.value.message
+
+
+def test_image_files_short_and_table_forms(project: Path) -> None:
+    write_profile(
+        project,
+        "p",
+        'package = "./app"\n[variants.a]\n'
+        + IMAGE
+        + 'files = { "/etc/a" = "conf/a", "/etc/b" = { source = "/etc/b.pem", '
+        'allow_outside = true, mode = "0600" } }\n',
+    )
+    (image,) = load_profile("p", project).images
+    short, table = image.files["/etc/a"], image.files["/etc/b"]
+    assert (short.given, short.path, short.allow_outside, short.mode) == (
+        "conf/a",
+        project / "conf" / "a",
+        False,
+        None,
+    )
+    assert (table.path, table.allow_outside, table.mode) == (Path("/etc/b.pem"), True, 0o600)
+
+
 def test_a_name_with_a_newline_is_still_one_line(project: Path) -> None:
     """Found by the hostile-profile property test: the name went into the message as it was."""
     write_profile(project, "p", 'package = "./app"\n[variants."a\\nb"]\n')

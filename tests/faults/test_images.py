@@ -1,0 +1,285 @@
+"""Images are made only of what the profile may take, from binaries that are still the ones
+built, by one process at a time: files outside the project, FIFOs and devices are refused;
+a binary changed in dist/ after its build is named, never packed or judged as built; a
+``gate`` and an ``image`` at once make the same bytes as one alone."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+import stat
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.faults.conftest import buildopt, start_buildopt
+from tests.integration.conftest import hello_project, system_tool_missing
+
+PROFILE = """package = "./hello"
+[variants.small]
+cgo = false
+strip = "all"
+
+[[budget]]
+name = "size"
+select = "small"
+max_size = "64 MiB"
+
+[[image]]
+name = "node"
+select = "small"
+filesystem = "squashfs"
+max_size = "64 MiB"
+max_share = {{ "small" = "64 MiB" }}
+files = {files}
+"""
+
+
+def unsquashfs_listing(image: Path) -> dict[str, str]:
+    """squashfs-tools' own listing of the image: path in it -> its mode string."""
+    tool = shutil.which("unsquashfs")
+    if tool is None:
+        system_tool_missing("unsquashfs", "squashfs-tools")
+    out = subprocess.run(
+        [str(tool), "-lln", str(image)], capture_output=True, text=True, check=True
+    ).stdout
+    modes = {}
+    for line in out.splitlines():
+        fields = line.split()
+        modes[fields[-1].removeprefix("squashfs-root")] = fields[0]
+    return modes
+
+
+def project_with(tmp_path: Path, files: str) -> Path:
+    if shutil.which("mksquashfs") is None:
+        system_tool_missing("mksquashfs", "squashfs-tools")
+    project = hello_project(tmp_path, PROFILE.format(files=files))
+    (project / "conf").mkdir()
+    return project
+
+
+@pytest.fixture
+def built(go: str, tmp_path: Path) -> Path:
+    """The hello project built, its image taking a project file of mode 0640."""
+    project = project_with(tmp_path, '{ "/etc/app.conf" = "conf/app.conf" }')
+    (project / "conf" / "app.conf").write_text("x = 1\n")
+    (project / "conf" / "app.conf").chmod(0o640)
+    done = buildopt(["build", "--profile", "p"], cwd=project)
+    assert done.returncode == 0, done.stderr
+    return project
+
+
+def set_files(project: Path, files: str) -> None:
+    (project / "profiles" / "p.toml").write_text(PROFILE.format(files=files))
+
+
+def last_line(stderr: str) -> str:
+    assert "Traceback" not in stderr, stderr
+    return stderr.strip().splitlines()[-1]
+
+
+# --- item 2: what an image may take --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "source",
+    ["/etc/shadow", "../../../../etc/passwd", "conf/link", "conf/../../outside.conf"],
+)
+def test_a_file_outside_the_project_is_refused(built: Path, source: str) -> None:
+    """Before, both /etc/shadow and ../../../../etc/passwd went into the image, mode 0644."""
+    (built / "conf" / "link").symlink_to("/etc/passwd")  # inside by name, outside really
+    (built.parent / "outside.conf").write_text("secret\n")
+    set_files(built, f'{{ "/etc/p" = "{source}" }}')
+    for command in ("image", "gate"):
+        done = buildopt([command, "--profile", "p"], cwd=built)
+        assert done.returncode == 2, done.stderr
+        line = last_line(done.stderr)
+        assert "image[1].files./etc/p: " in line and "outside the project" in line, line
+        assert "allow_outside = true" in line
+    assert not (built / "dist" / "p" / "images" / "node.squashfs").exists()
+
+
+def test_modes_are_the_sources_unless_given(built: Path, tmp_path: Path) -> None:
+    """A 0640 project file stays 0640, a 0700 script 0700 (never widened to 0644); a file
+    outside taken with allow_outside and an explicit mode has that mode."""
+    script = built / "conf" / "run.sh"
+    script.write_text("#!/bin/sh\n")
+    script.chmod(0o700)
+    outside = tmp_path / "ca.pem"
+    outside.write_text("pem\n")
+    outside.chmod(0o600)
+    set_files(
+        built,
+        '{ "/etc/app.conf" = "conf/app.conf", "/sbin/run" = "conf/run.sh", '
+        f'"/etc/ca.pem" = {{ source = "{outside}", allow_outside = true, mode = "0644" }} }}',
+    )
+    done = buildopt(["image", "--profile", "p", "--json"], cwd=built)
+    assert done.returncode == 0, done.stderr
+    (record,) = json.loads(done.stdout)["images"]
+    modes = unsquashfs_listing(Path(record["image"]))
+    assert modes["/etc/app.conf"] == "-rw-r-----"
+    assert modes["/sbin/run"] == "-rwx------"
+    assert modes["/etc/ca.pem"] == "-rw-r--r--"
+    assert modes["/usr/bin/hello"] == "-rwxr-xr-x"
+    sources = {f["path"]: f["source"] for f in record["files"]}
+    assert sources["/etc/ca.pem"] == str(outside)
+    assert sources["/sbin/run"] == "conf/run.sh"
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device", "folder"])
+def test_only_regular_files_are_read(built: Path, kind: str) -> None:
+    """A FIFO would hang the image, /dev/zero never ends: one line, exit 2, at once."""
+    source = {"fifo": "conf/fifo", "device": "/dev/zero", "folder": "conf"}[kind]
+    if kind == "fifo":
+        os.mkfifo(built / "conf" / "fifo")
+    set_files(built, f'{{ "/etc/p" = {{ source = "{source}", allow_outside = true }} }}')
+    done = buildopt(["image", "--profile", "p"], cwd=built, timeout=60)
+    assert done.returncode == 2, done.stderr
+    line = last_line(done.stderr)
+    assert "image[1].files./etc/p: " in line and "not a regular file" in line, line
+
+
+@pytest.mark.parametrize(
+    ("files", "expected"),
+    [
+        ('{ "/etc/p" = { source = "conf/app.conf", mode = "4755" } }', "mode: expected permission"),
+        ('{ "/etc/p" = { source = "conf/app.conf", mode = 420 } }', "mode: expected permission"),
+        ('{ "/etc/p" = { source = "conf/app.conf", modes = "0644" } }', "did you mean 'mode'"),
+        ('{ "/etc/p" = { allow_outside = true } }', "/etc/p.source: expected a file"),
+        ('{ "/etc/p" = { source = "x", allow_outside = "yes" } }', "expected true or false"),
+    ],
+)
+def test_bad_file_tables_are_one_line(tmp_path: Path, files: str, expected: str) -> None:
+    project = project_with(tmp_path, files)
+    done = buildopt(["plan", "--profile", "p"], cwd=project)
+    assert done.returncode == 2
+    assert expected in last_line(done.stderr) and done.stderr.count("\n") == 1, done.stderr
+
+
+# --- item 16: a max_share pattern that selects nothing ---------------------------------------
+
+
+def test_a_max_share_pattern_that_selects_nothing_is_an_error(built: Path) -> None:
+    """Before, max_share = { "smal" = ... } passed for ever: it summed no file."""
+    profile = built / "profiles" / "p.toml"
+    profile.write_text(profile.read_text().replace('{ "small" = "64 MiB" }', '{ "smal" = "1 B" }'))
+    for command in ("image", "gate"):
+        done = buildopt([command, "--profile", "p"], cwd=built)
+        assert done.returncode == 2, done.stderr
+        line = last_line(done.stderr)
+        assert "image[1].max_share.smal: selects nothing in image 'node'" in line, line
+        assert "small@linux-amd64" in line
+
+
+# --- item 3: a binary changed after its build ------------------------------------------------
+
+
+def binary_of(project: Path) -> Path:
+    record = json.loads((project / "dist" / "p" / "build.json").read_text())
+    return Path(record["builds"][0]["output"])
+
+
+def test_a_byte_appended_after_the_build_is_named(built: Path) -> None:
+    """Before, `image` said "unchanged, not made again" and the gate passed."""
+    assert buildopt(["image", "--profile", "p"], cwd=built).returncode == 0
+    binary = binary_of(built)
+    size = binary.stat().st_size
+    with binary.open("ab") as f:
+        f.write(b"\0")
+    image = buildopt(["image", "--profile", "p"], cwd=built)
+    assert image.returncode == 1, image.stderr
+    line = last_line(image.stderr)
+    assert f"{binary}: changed since its build (size {size} -> {size + 1} bytes)" in line
+    assert "unchanged, not made again" not in image.stderr
+    gate = buildopt(["gate", "--profile", "p", "--json"], cwd=built)
+    assert gate.returncode == 1, gate.stderr
+    checks = json.loads(gate.stdout)["checks"]
+    assert checks and all(c["verdict"] == "fail" for c in checks), checks
+    assert {(c["budget"], c["check"]) for c in checks} == {("size", "file"), ("node", "file")}
+    assert all(str(binary) in c["note"] for c in checks)
+    table = buildopt(["gate", "--profile", "p"], cwd=built, env={"COLUMNS": "300"})
+    assert "FAIL" in table.stdout and str(binary) in table.stdout
+    assert buildopt(["build", "--profile", "p"], cwd=built).returncode == 0  # built again: fine
+    assert buildopt(["gate", "--profile", "p"], cwd=built).returncode == 0
+
+
+def test_other_bytes_of_the_same_size_are_found_by_their_sha256(built: Path) -> None:
+    """Its mtime set back, too: a write still changes the file's ctime, so it is hashed."""
+    binary = binary_of(built)
+    before = binary.stat()
+    data = bytearray(binary.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    with binary.open("r+b") as f:
+        f.write(data)
+    os.utime(binary, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert binary.stat().st_size == before.st_size
+    gate = buildopt(["gate", "--profile", "p"], cwd=built, env={"COLUMNS": "300"})
+    assert gate.returncode == 1, gate.stderr
+    assert f"{binary}: changed since its build (same size, other bytes)" in gate.stdout
+    image = buildopt(["image", "--profile", "p"], cwd=built)
+    assert image.returncode == 1
+    assert "same size, other bytes" in last_line(image.stderr)
+    # and a build puts the built binary back (its up-to-date check saw the change too)
+    assert buildopt(["build", "--profile", "p"], cwd=built).returncode == 0
+    assert buildopt(["gate", "--profile", "p"], cwd=built).returncode == 0
+
+
+def test_a_touch_is_no_change(built: Path) -> None:
+    assert buildopt(["image", "--profile", "p"], cwd=built).returncode == 0
+    binary = binary_of(built)
+    os.utime(binary, (1, 1))
+    binary.chmod(stat.S_IMODE(binary.stat().st_mode))  # ctime moves too
+    gate = buildopt(["gate", "--profile", "p"], cwd=built)
+    assert gate.returncode == 0, gate.stdout + gate.stderr
+    image = buildopt(["image", "--profile", "p"], cwd=built)
+    assert image.returncode == 0 and "unchanged, not made again" in image.stderr
+
+
+# --- item 7: gate and image at once ----------------------------------------------------------
+
+
+def test_gate_and_image_at_once_make_the_same_image(built: Path) -> None:
+    """Before, all staged in images/.node.root: `image` failed with "cannot go to /usr/bin/st
+    in the image" or an internal error (FileExistsError) in 2 of 3 rounds here, and each
+    made the image again. Now each stages apart and one at a time makes the image: all
+    succeed, one makes it, the others find it made, byte for byte what a run alone makes."""
+    images = built / "dist" / "p" / "images"
+    blob = random.Random(7).randbytes(8 << 20)  # noqa: S311 - test data: a long stage
+    (built / "conf" / "blob").write_bytes(blob)
+    set_files(built, '{ "/etc/app.conf" = "conf/app.conf", "/var/blob" = "conf/blob" }')
+    assert buildopt(["image", "--profile", "p"], cwd=built).returncode == 0
+    alone = (images / "node.squashfs").read_bytes()
+    for _ in range(5):
+        shutil.rmtree(images)
+        runs = [
+            start_buildopt([command, "--profile", "p"], built, {})
+            for command in ("gate", "image", "image", "gate", "image")
+        ]
+        made = 0
+        for run in runs:
+            _, err = run.communicate(timeout=300)
+            assert run.returncode == 0, err
+            assert "cannot go to" not in err and "internal error" not in err, err
+            made += "node.squashfs (made)" in err
+        assert made == 1
+        assert (images / "node.squashfs").read_bytes() == alone
+        assert sorted(p.name for p in images.iterdir()) == [".locks", "node.json", "node.squashfs"]
+
+
+def test_what_a_dead_run_left_is_removed_and_a_live_ones_kept(built: Path) -> None:
+    """A work folder of a process that is gone (killed during mksquashfs) goes at the next
+    run; one of a live process (this test's) stays: by pid, never by age."""
+    images = built / "dist" / "p" / "images"
+    pid_max = int(Path("/proc/sys/kernel/pid_max").read_text())
+    dead = images / f".buildopt-image-{pid_max + 1}-x1"  # no process can have that pid
+    live = images / f".buildopt-image-{os.getpid()}-x2"
+    for folder in (dead, live):
+        (folder / "root" / "usr").mkdir(parents=True)
+        (folder / "image.squashfs").write_bytes(b"partial")
+    done = buildopt(["image", "--profile", "p"], cwd=built)
+    assert done.returncode == 0, done.stderr
+    assert not dead.exists()
+    assert live.exists()
