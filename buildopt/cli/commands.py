@@ -165,6 +165,7 @@ def compare_command(
             "are shown without deltas (build the baseline too, or set baseline in the profile)",
             file=sys.stderr,
         )
+    _warn_changed(record)
     if as_json:
         report.print_json(compare.variants_json(record, variant_rows))
     else:
@@ -583,6 +584,16 @@ def startup_command(
     if as_json:
         report.print_json(StartupReport(schema=STARTUP_SCHEMA, baseline=baseline, variants=results))
     return EXIT_FAILED if any(r.failed_runs for r in results) else EXIT_OK
+
+
+def _warn_changed(record: Record) -> None:
+    """A warning for each binary of the record changed since its build (its row shows the
+    binary as it was built, not the file in dist/)."""
+    from buildopt.record.integrity import changed
+
+    for build in record.builds:
+        if (problem := changed(build)) is not None:
+            print(f"warning: {build.id}: {problem}: shown as built", file=sys.stderr)
 
 
 def _mine(current: Record | None, header: Record, order: Sequence[str]) -> Record:

@@ -202,6 +202,11 @@ def test_a_byte_appended_after_the_build_is_named(built: Path) -> None:
     assert all(str(binary) in c["note"] for c in checks)
     table = buildopt(["gate", "--profile", "p"], cwd=built, env={"COLUMNS": "300"})
     assert "FAIL" in table.stdout and str(binary) in table.stdout
+    compare = buildopt(["compare", "--profile", "p"], cwd=built)
+    assert f"warning: small@linux-amd64: {binary}: changed since its build" in compare.stderr
+    startup = buildopt(["startup", "--profile", "p", "--runs", "1"], cwd=built)
+    assert f"small@linux-amd64: {binary}: changed since its build" in startup.stderr
+    assert startup.returncode == 2  # the only binary: nothing left to measure
     assert buildopt(["build", "--profile", "p"], cwd=built).returncode == 0  # built again: fine
     assert buildopt(["gate", "--profile", "p"], cwd=built).returncode == 0
 
