@@ -6,14 +6,20 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 from pathlib import Path
 
 import msgspec
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from buildopt.config.budgets import ImageBudget, ImageFile
+from buildopt.errors import ProfileError
+from buildopt.pipeline.image import inputs
 from buildopt.record.integrity import changed, stamp_of
-from tests.records import build, inspection
+from buildopt.record.model import Record
+from tests.records import build, inspection, record
 
 OLD = 1_000_000_000_000_000_000  # an mtime long past: any write now sets another
 
@@ -93,3 +99,62 @@ def test_a_binary_not_there_is_no_mismatch_and_a_folder_is(tmp_path: Path) -> No
     assert changed(gone) is None
     (tmp_path / "gone").mkdir()
     assert changed(gone) == f"{tmp_path / 'gone'}: no longer a regular file since its build"
+
+
+# --- [[image]].files: whatever the source path, nothing from outside the project -----------
+
+SEGMENTS = st.sampled_from(["..", ".", "conf", "app.conf", "out", "in", "missing", "/etc"])
+
+
+@pytest.fixture(scope="module")
+def tree(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Record]:
+    """A project (with a link out of it and one within it) and a record of one binary."""
+    base = Path(os.path.realpath(tmp_path_factory.mktemp("tree")))
+    root = base / "project"
+    (root / "conf").mkdir(parents=True)
+    (root / "conf" / "app.conf").write_text("x\n")
+    (base / "secret").write_text("secret\n")
+    (root / "conf" / "out").symlink_to(base / "secret")
+    (root / "conf" / "in").symlink_to(root / "conf" / "app.conf")
+    (root / "out").symlink_to(base)
+    binary = root / "hello"
+    binary.write_bytes(b"\x7fELF binary")
+    entry = build(
+        "a@linux-amd64",
+        inspection(11),
+        output=str(binary),
+        sha256=hashlib.sha256(binary.read_bytes()).hexdigest(),
+    )
+    return root, record(entry)
+
+
+@settings(max_examples=400, deadline=None)
+@given(parts=st.lists(SEGMENTS, min_size=1, max_size=6), allow=st.booleans())
+def test_no_source_path_reaches_outside_the_project(
+    tree: tuple[Path, Record], parts: list[str], allow: bool
+) -> None:
+    root, built = tree
+    given = "/".join(parts).replace("//", "/")
+    image = ImageBudget(
+        name="node",
+        source=root / "profiles" / "p.toml",
+        where="image[1]",
+        select=("a",),
+        records=(),
+        filesystem="squashfs",
+        files={"/etc/x": ImageFile(given=given, path=root / given, allow_outside=allow)},
+    )
+    refused: ProfileError | None = None
+    try:
+        items = inputs(image, [built], root)
+    except ProfileError as exc:
+        refused = exc
+    if refused is not None:
+        assert refused.message.startswith(f"{image.source}: image[1].files./etc/x: ")
+        assert "\n" not in refused.message
+        return
+    (extra,) = [i for i in items if i.path == "/etc/x"]
+    real = Path(os.path.realpath(root / given))
+    assert extra.file == real and real.is_file()
+    assert allow or real.is_relative_to(root)
+    assert extra.mode == stat.S_IMODE(real.stat().st_mode)
