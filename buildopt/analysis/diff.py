@@ -35,6 +35,12 @@ class SizeDiff:
     down: int  # bytes removed and shrunk (a positive number)
     before: int  # the sum of every old size
     after: int
+    table: str = ""  # the header word: bloat-o-meter's Function, Data or RO Data (-c)
+
+    @property
+    def heading(self) -> str:
+        """The table's first header cell: Function (as the kernel's script), or the view."""
+        return self.table or HEADINGS.get(self.kind, self.kind)
 
     @property
     def net(self) -> int:
@@ -57,7 +63,25 @@ class SizeDiff:
         return f"Total: Before={self.before}, After={self.after}, chg {self.change_percent:+.2f}%"
 
 
-def diff_sizes(old: Mapping[str, int], new: Mapping[str, int], kind: str) -> SizeDiff:
+HEADINGS = {"function": "Function", "package": "Package", "module": "Module", "section": "Section"}
+
+
+@dataclass(frozen=True)
+class FileSizes:
+    """The two whole files: the table sums symbols (or packages), never headers and padding."""
+
+    before: int
+    after: int
+
+    def line(self) -> str:
+        """``File: Before=X, After=Y, chg -69.40%``: the Total line's shape, of the files."""
+        percent = (self.after - self.before) * 100.0 / self.before if self.before else 0.0
+        return f"File: Before={self.before}, After={self.after}, chg {percent:+.2f}%"
+
+
+def diff_sizes(
+    old: Mapping[str, int], new: Mapping[str, int], kind: str, table: str = ""
+) -> SizeDiff:
     """What changed from old to new, counted as bloat-o-meter counts it: a name only in new is
     added (its size up), only in old removed (its size down), in both grown or shrunk by the
     difference; unchanged names are in the totals only. A name of 0 bytes takes no room and
@@ -98,6 +122,7 @@ def diff_sizes(old: Mapping[str, int], new: Mapping[str, int], kind: str) -> Siz
         down=down,
         before=sum(old.values()),
         after=sum(new.values()),
+        table=table,
     )
 
 

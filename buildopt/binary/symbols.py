@@ -17,6 +17,7 @@ from typing import BinaryIO, Literal
 
 from buildopt.binary.elf.reader import (
     SHF_EXECINSTR,
+    SHF_WRITE,
     ElfLayout,
     NotElfError,
     open_elf,
@@ -32,14 +33,16 @@ Source = Literal["symtab", "pclntab", "none"]
 
 @dataclass(frozen=True)
 class SymbolSizes:
-    """name -> bytes of the file's functions and data symbols (a name that occurs more than
-    once - C statics of several files - is summed), and where they came from."""
+    """name -> bytes of the file's functions, writable data and read-only data symbols (a
+    name that occurs more than once - C statics of several files - is summed), and where they
+    came from. The three are bloat-o-meter's ``-c`` tables: Function, Data and RO Data."""
 
     path: str
     size: int
     functions: Mapping[str, int] = field(hash=False)
     data: Mapping[str, int] = field(hash=False)
     source: Source
+    ro_data: Mapping[str, int] = field(default_factory=dict, hash=False)
 
     def package_of(self, name: str) -> str:
         """debug/gosym's package rule on a symbol name, as an import path."""
@@ -57,26 +60,33 @@ def read_symbol_sizes(path: str | Path, *, functions_from: Source | None = None)
         use_symtab = symtab is not None and functions_from != "pclntab"
         functions: dict[str, int] = {}
         data: dict[str, int] = {}
+        ro_data: dict[str, int] = {}
         if symtab is not None:
-            symtab_sizes(f, layout, functions, data)
+            symtab_sizes(f, layout, functions, data, ro_data)
         if use_symtab:
-            return SymbolSizes(str(path), layout.size, functions, data, "symtab")
+            return SymbolSizes(str(path), layout.size, functions, data, "symtab", ro_data)
         table, problem = function_table(f, layout)
         if problem:  # a damaged Go file: not "no functions"
             raise NotElfError(path, problem)
         if table is None:
-            return SymbolSizes(str(path), layout.size, {}, data, "none")
+            return SymbolSizes(str(path), layout.size, {}, data, "none", ro_data)
         functions = {}
         for name, size in zip(table.names(), table.sizes, strict=True):
             key = name.decode("utf-8", "replace")
             functions[key] = functions.get(key, 0) + size
-        return SymbolSizes(str(path), layout.size, functions, data, "pclntab")
+        return SymbolSizes(str(path), layout.size, functions, data, "pclntab", ro_data)
 
 
 def symtab_sizes(
-    f: BinaryIO, layout: ElfLayout, functions: dict[str, int], data: dict[str, int]
+    f: BinaryIO,
+    layout: ElfLayout,
+    functions: dict[str, int],
+    data: dict[str, int],
+    ro_data: dict[str, int] | None = None,
 ) -> None:
-    """Functions (symbols in executable sections) and data (the others holding file bytes)."""
+    """Functions (symbols in executable sections) and data (the others holding file bytes);
+    with ``ro_data``, the data of sections that are not writable go there (nm's r, as
+    bloat-o-meter -c splits them)."""
     index = next(i for i, s in enumerate(layout.sections) if s.type == "SHT_SYMTAB")
     symtab = layout.sections[index]
     strtab = layout.sections[symtab.link] if 0 < symtab.link < len(layout.sections) else None
@@ -90,7 +100,8 @@ def symtab_sizes(
         if i == 0 or section.type == "SHT_NOBITS":
             kinds.append(0)
         else:
-            kinds.append(1 if section.flags & SHF_EXECINSTR else 2)
+            writable = section.flags & SHF_WRITE
+            kinds.append(1 if section.flags & SHF_EXECINSTR else 2 if writable else 3)
     wanted = [
         (k, n, s)
         for k, n, s in zip(
@@ -102,7 +113,8 @@ def symtab_sizes(
         texts = strings_at(strings, [n for _, n, _ in wanted])
     except ValueError:
         texts = [f"?{n}".encode() for _, n, _ in wanted]
+    targets = {1: functions, 2: data, 3: data if ro_data is None else ro_data}
     for (kind, _, size), text in zip(wanted, texts, strict=True):
         name = text.decode("utf-8", "replace")
-        target = functions if kind == 1 else data
+        target = targets[kind]
         target[name] = target.get(name, 0) + size

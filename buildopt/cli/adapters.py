@@ -202,6 +202,7 @@ def diff(
     *,
     file: list[str] | None = None,
     by: str = "",
+    categories: bool = False,
     rows: str = "",
     json: bool = False,
     markdown: str = "",
@@ -212,6 +213,7 @@ def diff(
     return diff_command(
         file or [],
         by=by or "function",
+        categories=categories,
         as_json=json,
         markdown=markdown or None,
         rows=count("--rows", rows, 0) if rows else None,

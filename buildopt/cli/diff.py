@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from buildopt.analysis.diff import SizeDiff, diff_sizes, rollup
+from buildopt.analysis.diff import FileSizes, SizeDiff, diff_sizes, rollup
 from buildopt.binary.facts import Inspection
 from buildopt.errors import EXIT_OK, UsageError
 from buildopt.output import diff as show
@@ -48,6 +48,7 @@ def diff_command(
     files: Sequence[str],
     *,
     by: str = "function",
+    categories: bool = False,
     as_json: bool = False,
     markdown: str | None = None,
     rows: int | None = None,
@@ -59,34 +60,72 @@ def diff_command(
         raise UsageError("diff: give two files: OLD NEW (ELF files, inspect documents or records)")
     if by not in VIEWS:
         raise UsageError(f"--by {by}: expected one of {', '.join(VIEWS)}")
+    if categories and by != "function":
+        raise UsageError(f"-c (Function, Data and RO Data tables) needs --by function, not {by}")
     if rows is not None and rows < 0:
         raise UsageError(f"--rows {rows}: expected 0 or more")
     cwd = cwd or Path.cwd()
     old, new = (_subjects(cwd / f, f) for f in files)
     pairs, only_old, only_new = _pair(old, new)
-    entries, diffs = [], []
-    for a, b in pairs:
-        sizes_a, sizes_b, source, note = _sizes(a, b, by)
-        diffs.append(diff_sizes(sizes_a, sizes_b, by))
-        entries.append(_entry(a, b, diffs[-1], source, note))
+    compared = [_compare(a, b, by, categories) for a, b in pairs]
     report = DiffReport(
-        schema=DIFF_SCHEMA, diffs=tuple(entries), only_old=tuple(only_old), only_new=tuple(only_new)
+        schema=DIFF_SCHEMA,
+        diffs=tuple(e for c in compared for e in c.entries),
+        only_old=tuple(only_old),
+        only_new=tuple(only_new),
     )
     if markdown:
-        _write_markdown(markdown, report, diffs, by)
+        _write_markdown(markdown, compared, report, by)
     if as_json:
         print_json(report)
         return EXIT_OK
     several = len(pairs) > 1 or only_old or only_new
-    for (a, _), entry, diff in zip(pairs, entries, diffs, strict=True):
+    for (a, _), pair in zip(pairs, compared, strict=True):
         if several:
             sys.stdout.write(f"\n== {a.id} ==\n")
-        if entry.note:
-            sys.stdout.write(f"({entry.note})\n")
-        sys.stdout.write(show.bloat_o_meter(diff, rows))
+        if pair.entries[0].note:
+            sys.stdout.write(f"({pair.entries[0].note})\n")
+        for diff in pair.diffs:
+            sys.stdout.write(show.bloat_o_meter(diff, rows))
+        sys.stdout.write(pair.files.line() + "\n")
     for line in [*show.one_sided(only_old, files[0]), *show.one_sided(only_new, files[1])]:
         sys.stdout.write(line + "\n")
     return EXIT_OK
+
+
+@dataclass(frozen=True)
+class Table:
+    """One bloat-o-meter table of a pair: its header word ("" for the view's) and sizes."""
+
+    heading: str
+    old: dict[str, int]
+    new: dict[str, int]
+
+
+@dataclass(frozen=True)
+class Compared:
+    """One pair of binaries: a diff per table, the JSON entries, the two files' sizes."""
+
+    diffs: tuple[SizeDiff, ...]
+    entries: tuple[DiffEntry, ...]
+    files: FileSizes
+
+
+def _compare(a: Subject, b: Subject, by: str, categories: bool) -> Compared:
+    tables, source, note = _sizes(a, b, by, categories)
+    files = FileSizes(_file_size(a), _file_size(b))
+    diffs = tuple(diff_sizes(t.old, t.new, by, t.heading) for t in tables)
+    entries = tuple(_entry(a, b, d, source=source, note=note, files=files) for d in diffs)
+    return Compared(diffs, entries, files)
+
+
+def _file_size(subject: Subject) -> int:
+    """The whole file's bytes: as recorded (inspect document, record), else as it is now."""
+    if subject.facts is not None:
+        return subject.facts.size
+    if subject.path is None:  # pragma: no cover - a subject has facts or a file
+        raise InputError(f"{subject.origin}: {subject.id}: no facts and no binary")
+    return subject.path.stat().st_size
 
 
 def _subjects(path: Path, given: str) -> list[Subject]:
@@ -174,10 +213,16 @@ def _facts(subject: Subject) -> Inspection:
         raise InputError(exc.message) from None
 
 
-def _sizes(a: Subject, b: Subject, by: str) -> tuple[dict[str, int], dict[str, int], str, str]:
-    """The two name -> size maps of the view, where they came from, and a note."""
+def _sizes(a: Subject, b: Subject, by: str, categories: bool) -> tuple[list[Table], str, str]:
+    """The view's tables of two name -> size maps, where they came from, and a note."""
     if by == "function":
-        return _symbols(a, b)
+        return _symbols(a, b, categories)
+    sa, sb, source, note = _view(a, b, by)
+    return [Table("", sa, sb)], source, note
+
+
+def _view(a: Subject, b: Subject, by: str) -> tuple[dict[str, int], dict[str, int], str, str]:
+    """The two name -> size maps of a package, module or section view."""
     fa, fb = _facts(a), _facts(b)
     if by == "section":
         return fa.section_sizes(), fb.section_sizes(), "sections", ""
@@ -211,7 +256,7 @@ def _modules(facts: Inspection, packages: Mapping[str, int]) -> dict[str, int]:
     return rollup(packages, facts.package_modules())
 
 
-def _symbols(a: Subject, b: Subject) -> tuple[dict[str, int], dict[str, int], str, str]:
+def _symbols(a: Subject, b: Subject, categories: bool) -> tuple[list[Table], str, str]:
     from buildopt.binary.elf.reader import NotElfError
     from buildopt.binary.symbols import read_symbol_sizes
 
@@ -225,23 +270,50 @@ def _symbols(a: Subject, b: Subject) -> tuple[dict[str, int], dict[str, int], st
         paths.append(s.path)
     try:
         sa, sb = read_symbol_sizes(paths[0]), read_symbol_sizes(paths[1])
-        note = ""
         if sa.source != sb.source:  # one is stripped: functions from .gopclntab on both sides
             sa = read_symbol_sizes(paths[0], functions_from="pclntab")
             sb = read_symbol_sizes(paths[1], functions_from="pclntab")
             note = "a side is stripped: functions from .gopclntab on both (padding included)"
-            return dict(sa.functions), dict(sb.functions), "pclntab", note
+            return (
+                _tables(sa.functions, {}, {}, sb.functions, {}, {}, categories=categories),
+                "pclntab",
+                note,
+            )
     except NotElfError as exc:
         raise InputError(exc.message) from None
-    return {**sa.data, **sa.functions}, {**sb.data, **sb.functions}, sa.source, note
+    tables = _tables(
+        sa.functions, sa.data, sa.ro_data, sb.functions, sb.data, sb.ro_data, categories=categories
+    )
+    return tables, sa.source, ""
 
 
-def _entry(a: Subject, b: Subject, diff: SizeDiff, source: str, note: str) -> DiffEntry:
+def _tables(*maps: Mapping[str, int], categories: bool) -> list[Table]:
+    """bloat-o-meter's tables of two files' (functions, data, ro_data): one of every symbol,
+    or with -c Function, Data and RO Data."""
+    old, new = maps[:3], maps[3:]
+    if not categories:
+        return [Table("", _summed(old), _summed(new))]
+    names = ("Function", "Data", "RO Data")
+    return [Table(n, dict(o), dict(w)) for n, o, w in zip(names, old, new, strict=True)]
+
+
+def _summed(maps: Sequence[Mapping[str, int]]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for sizes in maps:
+        for name, size in sizes.items():
+            out[name] = out.get(name, 0) + size
+    return out
+
+
+def _entry(
+    a: Subject, b: Subject, diff: SizeDiff, *, source: str, note: str, files: FileSizes
+) -> DiffEntry:
     return DiffEntry(
         id=a.id if a.id == b.id else f"{a.id} -> {b.id}",
         old=str(a.path or a.origin),
         new=str(b.path or b.origin),
         by=diff.kind,
+        table=diff.heading,
         source=source,
         summary=show.summary_line(diff),
         total=show.total_line(diff),
@@ -253,17 +325,24 @@ def _entry(a: Subject, b: Subject, diff: SizeDiff, source: str, note: str) -> Di
         down=diff.down,
         before=diff.before,
         after=diff.after,
+        file_before=files.before,
+        file_after=files.after,
+        file=files.line(),
         rows=tuple(DiffRow(name=r.name, old=r.old, new=r.new, delta=r.delta) for r in diff.rows),
         note=note,
     )
 
 
-def _write_markdown(path: str, report: DiffReport, diffs: Sequence[SizeDiff], by: str) -> None:
+def _write_markdown(path: str, compared: Sequence[Compared], report: DiffReport, by: str) -> None:
     from buildopt.system.files import atomic_write_text
 
     parts = [f"## buildopt diff (by {by})\n"]
-    for entry, diff in zip(report.diffs, diffs, strict=True):
-        parts.append(show.markdown(entry.id, diff))
+    for pair in compared:
+        tables = len(pair.diffs) > 1
+        for entry, diff in zip(pair.entries, pair.diffs, strict=True):
+            title = f"{entry.id} ({diff.heading})" if tables else entry.id
+            last = diff is pair.diffs[-1]
+            parts.append(show.markdown(title, diff, files=pair.files if last else None))
     for i in report.only_old:
         parts.append(f"- only in the old input: `{i}`\n")
     for i in report.only_new:

@@ -235,6 +235,11 @@ COMMANDS: dict[str, Command] = {
                     "function (symbols: the default), package, module or section",
                     "VIEW",
                 ),
+                Flag(
+                    "categories",
+                    "Function, Data and RO Data tables, as bloat-o-meter -c (--by function)",
+                    short="-c",
+                ),
                 Flag("rows", "rows per diff (default: every changed one)", "N", number=True),
                 Flag("json", "print buildopt.diff/1 JSON on stdout"),
                 Flag(

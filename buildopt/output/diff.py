@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from buildopt.analysis.diff import SizeDiff
+from buildopt.analysis.diff import FileSizes, SizeDiff
 
 
 def summary_line(diff: SizeDiff) -> str:
@@ -19,7 +19,7 @@ def total_line(diff: SizeDiff) -> str:
 def bloat_o_meter(diff: SizeDiff, rows: int | None = None) -> str:
     """The whole block: summary, header, a row per changed name (all of them, or the first
     ``rows`` and a line saying how many more), total."""
-    lines = [summary_line(diff), "%-40s %7s %7s %+7s" % (diff.kind, "old", "new", "delta")]  # noqa: UP031 - the kernel's formats
+    lines = [summary_line(diff), "%-40s %7s %7s %+7s" % (diff.heading, "old", "new", "delta")]  # noqa: UP031 - the kernel's formats
     shown = diff.rows if rows is None else diff.rows[:rows]
     for row in shown:
         old = "-" if row.old is None else str(row.old)
@@ -31,8 +31,9 @@ def bloat_o_meter(diff: SizeDiff, rows: int | None = None) -> str:
     return "\n".join(lines) + "\n"
 
 
-def markdown(title: str, diff: SizeDiff, rows: int = 20) -> str:
-    """A pull request comment's section: the summary and total lines, the largest changes."""
+def markdown(title: str, diff: SizeDiff, rows: int = 20, files: FileSizes | None = None) -> str:
+    """A pull request comment's section: the summary and total lines (and the files' sizes),
+    the largest changes."""
 
     def cell(text: str) -> str:
         return text.replace("|", "\\|")
@@ -41,11 +42,11 @@ def markdown(title: str, diff: SizeDiff, rows: int = 20) -> str:
         f"### {cell(title)}",
         "",
         f"`{summary_line(diff)}`  ",
-        f"`{total_line(diff)}`",
+        f"`{total_line(diff)}`" + (f"  \n`{files.line()}`" if files else ""),
         "",
     ]
     if diff.rows:
-        out += [f"| {diff.kind} | old | new | delta |", "|---|---:|---:|---:|"]
+        out += [f"| {diff.heading} | old | new | delta |", "|---|---:|---:|---:|"]
         by_size = sorted(diff.rows, key=lambda r: (-abs(r.delta), r.name))
         for row in by_size[:rows]:
             old = "-" if row.old is None else str(row.old)

@@ -280,6 +280,7 @@ class DiffEntry(Fact, frozen=True):
     old: str  # where the old side came from (a file, or a record's binary)
     new: str
     by: str  # function (symbols), package, module or section
+    table: str  # the header word: Function (or Data, RO Data with -c), Package, Module, Section
     source: str  # where the sizes came from: symtab, pclntab, attribution, code, sections
     summary: str  # bloat-o-meter's line
     total: str  # bloat-o-meter's Total: line
@@ -291,6 +292,9 @@ class DiffEntry(Fact, frozen=True):
     down: int
     before: int
     after: int
+    file_before: int  # the whole files' bytes: the table sums symbols, not headers and padding
+    file_after: int
+    file: str  # File: Before=X, After=Y, chg +Z.ZZ%
     rows: tuple[DiffRow, ...]
     note: str = ""
 

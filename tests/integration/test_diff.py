@@ -117,13 +117,75 @@ def test_the_text_is_the_kernels(twins: dict[str, Path]) -> None:
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert lines[0].startswith("add/remove: ") and " up/down: " in lines[0]
-    assert lines[1] == "function                                     old     new   delta"
-    assert lines[-1].startswith("Total: Before=") and ", chg " in lines[-1]
-    rows = lines[2:-1]
+    assert lines[1] == "Function                                     old     new   delta"
+    assert lines[-2].startswith("Total: Before=") and ", chg " in lines[-2]
+    rows = lines[2:-2]
     ups = sum(int(r.split()[-1]) for r in rows if int(r.split()[-1]) > 0)
     downs = sum(int(r.split()[-1]) for r in rows if int(r.split()[-1]) < 0)
     summary = lines[0].split("up/down: ")[1]
     assert summary == f"{ups}/{downs} ({ups + downs})"
+
+
+def file_line(old: Path, new: Path) -> str:
+    before, after = old.stat().st_size, new.stat().st_size
+    return f"File: Before={before}, After={after}, chg {(after - before) * 100 / before:+.2f}%"
+
+
+def test_the_files_sizes_follow_the_total(twins: dict[str, Path]) -> None:
+    """The Total line sums the table (as the kernel's script does): a stripped file shrank
+    by a third while Total said -22%. One more line says what the files did."""
+    old, new = twins["a"], twins["b-stripped"]
+    lines = buildopt(["diff", str(old), str(new)]).stdout.splitlines()
+    assert lines[-1] == file_line(old, new) and lines[-2].startswith("Total: ")
+    total = int(lines[-2].split("After=")[1].split(",")[0])
+    assert total < new.stat().st_size  # the table is not the file
+    (entry,) = diff_json(str(old), str(new))["diffs"]
+    assert (entry["file_before"], entry["file_after"]) == (old.stat().st_size, new.stat().st_size)
+    assert entry["file"] == file_line(old, new) and entry["table"] == "Function"
+
+
+def nm_tables(binary: Path) -> dict[str, dict[str, int]]:
+    """What the kernel's bloat-o-meter reads (`nm --size-sort`, GNU binutils) split as its -c
+    does: Function tT, Data dD, RO Data rR. Its Data also counts bss objects (b, B): those
+    take no file bytes, and buildopt leaves them out."""
+    out = subprocess.run(
+        ["nm", "--size-sort", str(binary)], capture_output=True, text=True, check=True
+    ).stdout
+    tables: dict[str, dict[str, int]] = {"Function": {}, "Data": {}, "RO Data": {}}
+    letters = {"t": "Function", "T": "Function", "d": "Data", "D": "Data"}
+    for line in out.splitlines():
+        size, kind, name = line.split(None, 2)  # Go names hold spaces
+        table = tables[letters.get(kind, "RO Data")] if kind in "tTdDrR" else None
+        if table is not None:
+            table[name] = table.get(name, 0) + int(size, 16)
+    return tables
+
+
+def test_categories_are_the_kernels_three_tables(twins: dict[str, Path]) -> None:
+    old, new = twins["a"], twins["b"]
+    done = buildopt(["diff", "-c", str(old), str(new)])
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    headers = [line for line in lines if line.endswith("     old     new   delta")]
+    assert headers == [
+        "Function                                     old     new   delta",
+        "Data                                         old     new   delta",
+        "RO Data                                      old     new   delta",
+    ]
+    assert sum(line.startswith("Total: ") for line in lines) == 3
+    assert lines[-1] == file_line(old, new)
+    entries = diff_json("-c", str(old), str(new))["diffs"]
+    assert [e["table"] for e in entries] == ["Function", "Data", "RO Data"]
+    nm_old, nm_new = nm_tables(old), nm_tables(new)
+    for entry in entries:
+        expected = diff_sizes(nm_old[entry["table"]], nm_new[entry["table"]], "function")
+        assert [(r["name"], r["old"], r["new"]) for r in entry["rows"]] == [
+            (r.name, r.old, r.new) for r in expected.rows
+        ]
+        assert (entry["before"], entry["after"]) == (expected.before, expected.after)
+    assert "main.Extra" in {r["name"] for r in entries[0]["rows"]}
+    done = buildopt(["diff", "-c", "--by", "package", str(old), str(new)])
+    assert done.returncode == 2 and "needs --by function" in done.stderr
 
 
 def test_a_stripped_side_compares_functions_from_the_pclntab(twins: dict[str, Path]) -> None:

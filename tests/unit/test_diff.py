@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from buildopt.analysis.diff import diff_sizes, rollup
+from buildopt.analysis.diff import FileSizes, diff_sizes, rollup
 from buildopt.output.diff import bloat_o_meter, markdown, summary_line
 
 SIZES = st.dictionaries(st.sampled_from([f"f{i}" for i in range(12)]), st.integers(0, 5000))
@@ -46,7 +46,7 @@ def test_the_kernels_own_example() -> None:
     text = bloat_o_meter(diff_sizes(old, new, "function"))
     assert text.splitlines()[:-1] == [
         "add/remove: 0/8 grow/shrink: 2/0 up/down: 88/-4424 (-4336)",
-        "function                                     old     new   delta",
+        "Function                                     old     new   delta",
         "__copy_to_user_ll                             59     103     +44",
         "__copy_from_user_ll                           59     103     +44",
         "fill_note                                     32       -     -32",
@@ -76,6 +76,22 @@ def test_rows_limit_and_markdown() -> None:
     md = markdown("static@linux-amd64", d, rows=1)
     assert "`add/remove: 0/0 grow/shrink: 4/0 up/down: 10/0 (10)`" in md
     assert "| `p4` | 10 | 14 | +4 |" in md and "| ... 3 more | | | |" in md
+
+
+def test_headers_are_the_kernels_words() -> None:
+    """The kernel's script heads its table "Function" (and "Data", "RO Data" with -c)."""
+    header = bloat_o_meter(diff_sizes({"a": 1}, {"a": 2}, "function")).splitlines()[1]
+    assert header.split() == ["Function", "old", "new", "delta"]
+    header = bloat_o_meter(diff_sizes({"a": 1}, {}, "function", "RO Data")).splitlines()[1]
+    assert header == "RO Data                                      old     new   delta"
+    assert bloat_o_meter(diff_sizes({}, {}, "package")).splitlines()[1].startswith("Package ")
+
+
+def test_the_file_line_is_the_files_change() -> None:
+    assert FileSizes(2504156, 766178).line() == "File: Before=2504156, After=766178, chg -69.40%"
+    assert FileSizes(0, 10).line() == "File: Before=0, After=10, chg +0.00%"
+    md = markdown("x", diff_sizes({"a": 1}, {"a": 2}, "function"), files=FileSizes(10, 5))
+    assert "`File: Before=10, After=5, chg -50.00%`" in md
 
 
 def test_rollup_by_module() -> None:
