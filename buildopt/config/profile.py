@@ -13,6 +13,7 @@ import contextlib
 import difflib
 import itertools
 import re
+import stat
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -23,7 +24,7 @@ from buildopt.config.budgets import SOURCE_KEY, Budget, ImageBudget, matches, pa
 from buildopt.config.startup import StartupConfig, parse_config
 from buildopt.config.target import Target, TargetSyntaxError, parse_target
 from buildopt.errors import ProfileError, UsageError
-from buildopt.inputs import NotRegularFile, TooLarge, read_limited
+from buildopt.inputs import KINDS, NotRegularFile, TooLarge, read_limited
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -279,10 +280,23 @@ def find_profile(spec: str | None, cwd: Path) -> Path:
         raise UsageError(f"--profile is required ({where})")
     if folder is not None and (folder / f"{spec}.toml").is_file():
         return (folder / f"{spec}.toml").resolve()
+    _refuse_other_kind(spec, (folder or cwd / PROFILES_DIR) / f"{spec}.toml")
     hint = _did_you_mean(spec, known) or (
         f"; available in {folder}: {', '.join(known)}" if known else f"; {_no_profiles(cwd)}"
     )
     raise UsageError(f"--profile {spec}: no profile {PROFILES_DIR}/{spec}.toml{hint}")
+
+
+def _refuse_other_kind(spec: str, path: Path) -> None:
+    """A profiles/NAME.toml that is there but not a file: say what it is (it is no typo)."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return
+    if stat.S_ISREG(mode):  # pragma: no cover - find_profile took it
+        return
+    kind = "a folder" if stat.S_ISDIR(mode) else KINDS.get(stat.S_IFMT(mode), "not regular")
+    raise UsageError(f"--profile {spec}: {PROFILES_DIR}/{spec}.toml is {kind}, not a file")
 
 
 def profiles_folder(cwd: Path) -> Path | None:
@@ -298,7 +312,7 @@ def profiles_folder(cwd: Path) -> Path | None:
 def available_profiles(cwd: Path) -> list[str]:
     """The profiles of the nearest profiles/ folder (see profiles_folder)."""
     folder = profiles_folder(cwd)
-    return sorted(p.stem for p in folder.glob("*.toml")) if folder else []
+    return sorted(p.stem for p in folder.glob("*.toml") if p.is_file()) if folder else []
 
 
 def _no_profiles(cwd: Path) -> str:

@@ -120,7 +120,9 @@ def parse_ready(source: object, value: object) -> Ready:
             except re.error as exc:
                 raise UsageError(f"{source}: startup.ready.{kind}: bad regex: {exc}") from exc
             return Ready(kind, pattern=arg)
-        if kind == "port" and isinstance(arg, int) and 0 < arg < 65536:
+        if kind == "port" and isinstance(arg, int) and not isinstance(arg, bool):
+            if not 0 < arg < 65536:
+                raise UsageError(f"{source}: startup.ready.port {arg}: a TCP port is 1-65535")
             return Ready("port", port=arg)
     raise UsageError(
         f'{source}: startup.ready: expected {{ stdout = "regex" }}, '
@@ -176,5 +178,7 @@ def apply_overrides(config: StartupConfig, given: StartupOverrides) -> StartupCo
     if given.ready_stderr is not None:
         changes["ready"] = parse_ready("--ready-stderr", {"stderr": given.ready_stderr})
     if given.ready_port is not None:
+        if not 0 < given.ready_port < 65536:
+            raise UsageError(f"--ready-port {given.ready_port}: a TCP port is 1-65535")
         changes["ready"] = parse_ready("--ready-port", {"port": given.ready_port})
     return replace(config, **changes)

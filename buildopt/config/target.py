@@ -67,6 +67,8 @@ def parse_target(text: str) -> Target:
         raise TargetSyntaxError(f"{text!r} is not GOOS/GOARCH[/SUB], e.g. 'linux/arm64'")
     goos, goarch = parts[0], parts[1]
     sub = parts[2] if len(parts) == 3 else ""
+    if len(parts) == 3 and not sub:
+        raise TargetSyntaxError(f"{text!r}: an empty sub-architecture after the last '/'")
     if sub:
         level = _LEVELS.get(goarch)
         if level is None:

@@ -52,6 +52,14 @@ def test_negative_jobs(
     assert code == 2 and "--jobs -1" in err
 
 
+@pytest.mark.parametrize("port", ["99999", "65536"])
+def test_ready_port_out_of_range_says_the_range(
+    port: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, err = run(["startup", "--ready-port", port, "--file", "/bin/true"], capsys)
+    assert code == 2 and err == f"error: --ready-port {port}: a TCP port is 1-65535\n"
+
+
 def test_missing_go_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(toolchain, "FALLBACK_GO", "/nonexistent/go")
     with pytest.raises(ToolchainError, match="Go toolchain not found"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -315,6 +316,17 @@ def test_unknown_profile_name_lists_the_known_ones(project: Path) -> None:
     assert "did you mean 'telecom-edge'?" in info.value.message
 
 
+@pytest.mark.parametrize("kind", ["folder", "FIFO"])
+def test_a_profile_that_is_not_a_file_is_no_typo(project: Path, kind: str) -> None:
+    """profiles/x.toml as a folder got "no profile profiles/x.toml; did you mean 'x'?"."""
+    write_profile(project, "p", MINIMAL)
+    odd = project / "profiles" / "x.toml"
+    odd.mkdir() if kind == "folder" else os.mkfifo(odd)
+    with pytest.raises(UsageError) as info:
+        load_profile("x", project)
+    assert info.value.message == f"--profile x: profiles/x.toml is a {kind}, not a file"
+
+
 def test_profile_by_path_and_missing_path(project: Path) -> None:
     path = write_profile(project, "p", MINIMAL)
     assert load_profile(str(path), Path("/")).path == path
@@ -349,7 +361,13 @@ def test_shipped_profiles_load() -> None:
     ("tables", "expected"),
     [
         ("[startup]\nrnus = 3\n", "unknown key 'startup.rnus'"),
-        ("[startup]\nready = { port = 0 }\n", "startup.ready: expected"),
+        ("[startup]\nready = { port = 0 }\n", "startup.ready.port 0: a TCP port is 1-65535"),
+        (
+            "[startup]\nready = { port = 99999 }\n",
+            "startup.ready.port 99999: a TCP port is 1-65535",
+        ),
+        ("[startup]\nready = { port = true }\n", "startup.ready: expected"),
+        ('targets = ["linux/amd64/"]\n', "targets: 'linux/amd64/': an empty sub-architecture"),
         ('[startup]\ntimeout = "soon"\n', "startup.timeout/grace"),
         ("[startup]\ntrace_runs = -1\n", "startup.trace_runs: expected a whole number >= 0"),
         ('[startup]\nargs = ["a\\u0000b"]\n', "startup.args[0]: a NUL byte cannot be passed"),
