@@ -9,6 +9,8 @@ from __future__ import annotations
 import contextlib
 import datetime as _dt
 import json
+import os
+import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
@@ -127,6 +129,11 @@ def _build_staged(
     dwarf: bool,
     timeout: float,
 ) -> Build:
+    last = _last_publish(stage)
+    if last is not None and _written_in_place(stage, last):
+        # The published file is the stage (one file, two names) and something wrote into it:
+        # go would find its build ID and call it up to date. Make go build it again.
+        remove_quietly(stage)
     before = _identity(stage)
     try:
         done = group.run(
@@ -148,8 +155,11 @@ def _build_staged(
         failure = _no_binary(step, done, stage, timeout, group.stopping.is_set())
         if failure is not None:
             return failure
+        if last is not None:
+            _untouch(stage, before, last)
         same = _unchanged(step, stage, before, dwarf)
         if same is not None:  # go found it up to date: what was verified and published holds
+            _note_stamp(stage)
             return _result(
                 step,
                 "ok",
@@ -196,6 +206,7 @@ def _build_staged(
         if not step.output.exists():  # never built: no stage left behind either
             remove_quietly(stage)
             remove_quietly(_facts_path(stage))
+            remove_quietly(_stamp_path(stage))
             remove_empty_dirs(stage.parent, step.output.parent)
 
 
@@ -204,9 +215,11 @@ def _build_staged(
 # go build -o STAGE does nothing when STAGE is up to date (it compares build IDs; it touches the
 # file's time, and it never writes into a file: it replaces it). So when the stage is the same
 # file as when its binary was verified and published (same inode and size), and the published
-# copy is untouched, the facts recorded then still hold: verifying and copying 80 MB again
+# file is untouched, the facts recorded then still hold: verifying and publishing 80 MB again
 # would only cost time (benchmarks/bench_rebuild.py: an unchanged Caddy rebuild went from 2.0x
-# to ~1.2x the time of the same go build commands by hand).
+# to ~1.2x the time of the same go build commands by hand). The published file is a hard link
+# to the stage (files.publish): go's touch would change its time too, so the time it was
+# published with is put back.
 
 
 class Published(msgspec.Struct, frozen=True, kw_only=True):
@@ -214,7 +227,7 @@ class Published(msgspec.Struct, frozen=True, kw_only=True):
 
     key: str  # buildopt's version, the step's argv and env: a change means verify again
     stage: tuple[int, int]  # inode, size
-    output: tuple[int, int, int, int]  # inode, size, mtime, ctime (ns) of the published copy
+    output: tuple[int, int, int, int]  # inode, size, mtime, ctime (ns) of the published file
     built: str | None
     size: int | None
     sha256: str | None
@@ -257,24 +270,81 @@ def _remember(step: Step, stage: Path, result: Build) -> None:
     )
     with contextlib.suppress(OSError):
         atomic_write_text(_facts_path(stage), msgspec.json.encode(note).decode())
+    _note_stamp(stage)
+
+
+def _last_publish(stage: Path) -> Published | None:
+    try:
+        return msgspec.json.decode(_facts_path(stage).read_bytes(), type=Published)
+    except (OSError, msgspec.DecodeError, msgspec.ValidationError):
+        return None
+
+
+def _stamp_path(stage: Path) -> Path:
+    return stage.with_name(stage.name + ".stamp")
+
+
+def _note_stamp(stage: Path) -> None:
+    """Note the published file's inode, size, mtime and ctime as this run leaves it. go's touch
+    and _untouch move its ctime at every unchanged rebuild, so the note of the publish alone
+    cannot tell them from a write that put the mtime back; this small note can (a hint:
+    losing it only costs a rebuild)."""
+    with contextlib.suppress(OSError):
+        info = stage.stat()
+        _stamp_path(stage).write_text(
+            f"{info.st_ino} {info.st_size} {info.st_mtime_ns} {info.st_ctime_ns}\n",
+            encoding="ascii",
+        )
+
+
+def _last_stamp(stage: Path, last: Published) -> tuple[int, ...]:
+    try:
+        fields = tuple(int(f) for f in _stamp_path(stage).read_text(encoding="ascii").split())
+    except (OSError, ValueError):
+        return last.output
+    return fields if len(fields) == 4 else last.output
+
+
+def _written_in_place(stage: Path, last: Published) -> bool:
+    """Whether the stage is the file last published (a hard link) but no longer as it was:
+    its size, its mtime, or its ctime (a write that put the mtime back still moved it)."""
+    try:
+        info = stage.stat()
+    except OSError:
+        return False
+    ino, *rest = _last_stamp(stage, last)
+    now = [info.st_size, info.st_mtime_ns, info.st_ctime_ns]
+    return info.st_ino == ino and now != rest
+
+
+def _untouch(stage: Path, before: tuple[int, int] | None, last: Published) -> None:
+    """Put back the time of the published file that go touched through the stage, its other
+    name, when go found it up to date (the same file as before the build)."""
+    ino, _, mtime, _ = last.output
+    if before is None or before[0] != ino or _identity(stage) != before:
+        return
+    with contextlib.suppress(OSError):
+        os.utime(stage, ns=(time.time_ns(), mtime))
 
 
 def _unchanged(
     step: Step, stage: Path, before: tuple[int, int] | None, dwarf: bool
 ) -> Published | None:
-    """The facts of the last publish, if the stage and the published copy are as they were."""
+    """The facts of the last publish, if the stage and the published file are as they were."""
     if before is None or _identity(stage) != before:
         return None
+    note = _last_publish(stage)
     try:
-        note = msgspec.json.decode(_facts_path(stage).read_bytes(), type=Published)
         out = step.output.stat()
-    except (OSError, msgspec.DecodeError, msgspec.ValidationError):
+    except OSError:
+        return None
+    if note is None:
         return None
     if (
         note.key != _key(step)
         or note.stage != before
-        # ctime too: a write that put the mtime back still changed it
-        or note.output != (out.st_ino, out.st_size, out.st_mtime_ns, out.st_ctime_ns)
+        # not the ctime: go's touch and _untouch moved it (_written_in_place checked it before)
+        or note.output[:3] != (out.st_ino, out.st_size, out.st_mtime_ns)
         or (dwarf and (note.inspect is None or note.inspect.dwarf.by_package is None))
         # facts an older buildopt did not record: verify again to have them
         or (note.inspect is not None and note.inspect.attribution is None)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import functools
+import logging
 import os
 import shutil
 import stat
@@ -16,6 +18,7 @@ from pathlib import Path
 from buildopt.errors import BuildoptError
 
 TEMP_PREFIX = ".buildopt-tmp-"
+log = logging.getLogger("buildopt")
 
 
 class WriteError(BuildoptError):
@@ -96,17 +99,38 @@ def temp_path_for(path: Path) -> Path:
     return Path(tmp)
 
 
-def publish(stage: Path, path: Path) -> None:
-    """Put a copy of the staged file at path atomically, keeping the staged one for the next
-    build. A copy, not a hard link: go replaces its output with a new file, but a wrapper
-    that writes into it in place would change the published binary after it was verified.
-    (The kernel copies: ~40 ms for 80 MB from the page cache.)"""
+def publish(stage: Path, path: Path) -> bool:
+    """Put the staged file at path atomically, as a second name of the same file (a hard
+    link), so that dist/ holds each binary once and the stage stays for go's next up-to-date
+    check. Safe because go never writes into its output: it renames a new file over it, or
+    removes it and writes a new one (cmd/go/internal/work/shell.go, moveOrCopyFile and
+    CopyFile); a rebuild is a new file, linked over path by a rename, and a reader of the
+    old one keeps its bytes. Where no link can be made (the stage on another file system, a
+    file system without hard links) the file is copied, with a warning: returns False then."""
     tmp = temp_path_for(path)
     try:
-        shutil.copy2(stage, tmp)
-        os.replace(tmp, path)
+        try:
+            os.link(stage, tmp)
+            linked = True
+        except OSError as exc:
+            if exc.errno not in _NO_LINK:
+                raise
+            shutil.copy2(stage, tmp)
+            linked = False
+            log.warning(
+                "%s: published as a copy (%s): the stage %s cannot be linked, so dist/ holds "
+                "this binary twice",
+                path,
+                exc.strerror,
+                stage,
+            )
+        os.replace(tmp, path)  # the same file already there: nothing happens, tmp is removed
     finally:
         remove_quietly(tmp)
+    return linked
+
+
+_NO_LINK = frozenset({errno.EXDEV, errno.EPERM, errno.EMLINK, errno.EOPNOTSUPP, errno.ENOTSUP})
 
 
 def remove_quietly(path: Path) -> None:

@@ -325,7 +325,9 @@ def test_hostile_names_and_flags_write_nothing_outside_dist(tmp_path: Path) -> N
 @pytest.mark.parametrize(
     ("write", "reason"),
     [
-        ("printf 'not an elf' > \"$out\"", "verification: cannot read the binary"),
+        # a new file, as go writes its output (it never writes into the old one, which is the
+        # published binary's other name: cmd/go/internal/work/shell.go)
+        ('rm -f "$out"; printf \'not an elf\' > "$out"', "verification: cannot read the binary"),
         (":", "go build exited with 0 but wrote no binary"),
     ],
 )
@@ -390,7 +392,7 @@ def test_an_unchanged_rebuild_is_gos_up_to_date_check(go: str, tmp_path: Path) -
         published.st_ino,
         published.st_mtime_ns,
     )
-    binary.write_bytes(binary.read_bytes())  # the published copy touched by hand: verify again
+    binary.write_bytes(binary.read_bytes())  # the published file written by hand: verify again
     touched = buildopt(["build", "--profile", "p", "--json"], cwd=project)
     (checked,) = json.loads(touched.stdout)["builds"]
     assert (checked["sha256"] == entry["sha256"] and checked["built"] != entry["built"]) or (
@@ -426,3 +428,35 @@ def test_windows_builds_are_listed_not_dropped(tmp_path: Path) -> None:
     assert checks["default@windows-amd64"]["verdict"] == "skip"
     assert checks["default@windows-amd64"]["note"].startswith("not inspected: PE")
     assert checks["default@linux-amd64"]["verdict"] == "pass"
+
+
+def test_dist_holds_each_binary_once(go: str, tmp_path: Path) -> None:
+    """dist/ held every binary twice (the stage go writes and a copy of it): now the published
+    binary is the stage's other name. A rebuild is a new file renamed into place: a reader of
+    the old one keeps the old bytes. A byte written into the published file (so into the
+    stage) makes go build again, not call it up to date."""
+    project = hello_project(tmp_path, 'package = "./hello"\n[variants.a]\ncgo = false\n')
+    first = buildopt(["build", "--profile", "p", "--json"], cwd=project)
+    assert first.returncode == 0, first.stderr
+    (entry,) = json.loads(first.stdout)["builds"]
+    binary = Path(entry["output"])
+    stage = binary.parent / STAGE / binary.name
+    assert binary.stat().st_ino == stage.stat().st_ino and binary.stat().st_nlink == 2
+    files = [p for p in (project / "dist").rglob("*") if p.is_file() and p.stat().st_size > 1e5]
+    assert len({p.stat().st_ino for p in files}) == 1  # one binary's bytes, once
+    old_bytes = binary.read_bytes()
+    with open(binary, "rb") as held:
+        main = project / "hello" / "main.go"
+        main.write_text(main.read_text().replace("hello", "hello again"))
+        changed = buildopt(["build", "--profile", "p", "--json"], cwd=project)
+        assert changed.returncode == 0, changed.stderr
+        assert held.read() == old_bytes and os.fstat(held.fileno()).st_nlink == 0
+    (rebuilt,) = json.loads(changed.stdout)["builds"]
+    assert hashlib.sha256(binary.read_bytes()).hexdigest() == rebuilt["sha256"]
+    assert binary.stat().st_ino == stage.stat().st_ino
+    with open(binary, "ab") as f:  # written in place: the stage is the same file
+        f.write(b"\0")
+    again = buildopt(["build", "--profile", "p", "--json"], cwd=project)
+    (healed,) = json.loads(again.stdout)["builds"]
+    assert healed["sha256"] == rebuilt["sha256"]
+    assert hashlib.sha256(binary.read_bytes()).hexdigest() == rebuilt["sha256"]
