@@ -78,7 +78,7 @@ def test_config_from_a_profile_table() -> None:
         ({"rnus": 3}, "unknown key 'startup.rnus'"),
         ({"runs": 0}, "startup.runs: expected a whole number >= 1"),
         ({"ready": {"stdout": "("}}, "startup.ready.stdout: bad regex"),
-        ({"ready": {"port": 70000}}, "startup.ready: expected"),
+        ({"ready": {"port": 70000}}, "startup.ready.port 70000: a TCP port is 1-65535"),
         ({"timeout": "soon"}, "startup.timeout"),
         ({"args": "--check"}, "startup.args: expected a list of strings"),
     ],
