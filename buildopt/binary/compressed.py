@@ -79,11 +79,48 @@ def libraries(algorithms: Iterable[str]) -> dict[str, str]:
     for algorithm in algorithms:
         if algorithm == "gzip":
             found["zlib"] = zlib.ZLIB_RUNTIME_VERSION
+        elif algorithm == "xz":
+            version = liblzma_version()
+            if version:
+                found["liblzma"] = version
         elif algorithm == "zstd":
             import zstandard
 
             found["libzstd"] = ".".join(str(n) for n in zstandard.ZSTD_VERSION)
+            found["python-zstandard"] = zstandard.__version__
     return found
+
+
+def liblzma_version() -> str:
+    """The release of the liblzma Python's lzma module runs on ("" when it cannot be asked):
+    the library loaded once is the one its soname names."""
+    import ctypes
+
+    try:
+        function = ctypes.CDLL("liblzma.so.5").lzma_version_string
+    except (OSError, AttributeError):
+        return ""
+    function.restype = ctypes.c_char_p
+    version = function()
+    return version.decode() if isinstance(version, bytes) else ""
+
+
+def made_by(algorithm: str, versions: Mapping[str, str]) -> str:
+    """Which implementation made a size: ``libzstd 1.5.4, python zstandard 0.20.0``."""
+    if algorithm == "gzip":
+        return f"zlib {versions.get('zlib', '?')}"
+    if algorithm == "xz":
+        return f"liblzma {versions.get('liblzma', '?')}"
+    wrapper = versions.get("python-zstandard")
+    return f"libzstd {versions.get('libzstd', '?')}" + (
+        f", python zstandard {wrapper}" if wrapper else ""
+    )
+
+
+def made_by_cli(sizes: CompressedSizes, algorithm: str) -> bool:
+    """Whether an installed tool made the size (one of a record of an earlier release: a
+    library did)."""
+    return " CLI " in sizes.made_by.get(algorithm, "")
 
 
 def merge(old: CompressedSizes, new: CompressedSizes) -> CompressedSizes:
@@ -94,14 +131,18 @@ def merge(old: CompressedSizes, new: CompressedSizes) -> CompressedSizes:
             for a in ALGORITHMS
         },
         libraries={**old.libraries, **new.libraries},
+        made_by={**old.made_by, **new.made_by},
     )
 
 
-def sizes(found: Mapping[str, int]) -> CompressedSizes:
-    """The fact of the sizes found, by algorithm."""
+def sizes(found: Mapping[str, int], tools: Mapping[str, str] | None = None) -> CompressedSizes:
+    """The fact of the sizes found, by algorithm: by this process's libraries, or (``tools``:
+    algorithm -> "zstd CLI 1.5.4") by the command-line tools."""
+    versions = libraries(a for a in found if not tools or a not in tools)
     return CompressedSizes(
         gzip=found.get("gzip"),
         xz=found.get("xz"),
         zstd=found.get("zstd"),
-        libraries=libraries(found),
+        libraries=versions,
+        made_by={a: (tools or {}).get(a) or made_by(a, versions) for a in found},
     )

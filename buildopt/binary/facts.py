@@ -202,6 +202,9 @@ class CompressedSizes(Fact, frozen=True):
     xz: int | None = None  # xz -9e: preset 9 extreme, CRC64 check, one stream
     zstd: int | None = None  # zstd -19: with the content size and a checksum, as the CLI
     libraries: dict[str, str] = {}  # {"zlib": "1.2.13", "libzstd": "1.5.7"}: what computed them
+    # which implementation made each size: {"zstd": "libzstd 1.5.4 (python zstandard 0.20.0)",
+    # "xz": "xz CLI 5.4.1"}; empty in records of earlier releases
+    made_by: dict[str, str] = {}
 
 
 class Inspection(Fact, frozen=True):

@@ -74,6 +74,7 @@ def inspect(
     modules: bool = False,
     symbols: str = "",
     compressed: bool = False,
+    compressor_cli: bool = False,
 ) -> int:
     """Exact facts of ELF files: sections by category, linking, symbols, DWARF, Go packages."""
     from buildopt.cli.inspect import inspect_command
@@ -87,7 +88,8 @@ def inspect(
         attribution=attribution or modules,
         modules=modules,
         symbols=count("--symbols", symbols, 0) if symbols else 0,
-        compressed=compressed,
+        compressed=compressed or compressor_cli,
+        compressor_cli=compressor_cli,
     )
 
 

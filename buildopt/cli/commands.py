@@ -661,12 +661,14 @@ def _fetch_releases(plan: Plan, environ: Mapping[str, str]) -> None:
 def _compress_builds(plan: Plan, record_path: Path, builds: Sequence[Build], jobs: int) -> None:
     """The compressed sizes the profile's ``max_compressed`` budgets need, for the binaries of
     this run whose entries lack them (an unchanged rebuild keeps the sizes it had), stored in
-    their entries - only where an entry still describes the binary compressed."""
+    their entries - only where an entry still describes the binary compressed. A size made by
+    the other kind of compressor than the profile's ``compressor`` is made again."""
     if not any(b.max_compressed for b in plan.profile.budgets):
         return  # (nothing loaded: an unchanged rebuild pays for none of it)
+    cli = plan.profile.compressor
     import msgspec
 
-    from buildopt.binary.compressed import COMMANDS, merge
+    from buildopt.binary.compressed import COMMANDS, made_by_cli, merge
     from buildopt.binary.facts import CompressedSizes
     from buildopt.pipeline.compress import compress_files
     from buildopt.record import integrity, store
@@ -681,7 +683,9 @@ def _compress_builds(plan: Plan, record_path: Path, builds: Sequence[Build], job
             continue
         have = entry.inspect.compressed or CompressedSizes()
         missing = tuple(
-            a for a in plan.profile.compressors_for(entry.id) if getattr(have, a) is None
+            a
+            for a in plan.profile.compressors_for(entry.id)
+            if getattr(have, a) is None or made_by_cli(have, a) != (cli == "cli")
         )
         if missing:
             wanted.append((entry, missing))
@@ -702,7 +706,9 @@ def _compress_builds(plan: Plan, record_path: Path, builds: Sequence[Build], job
         done += 1
         print(f"[{done}/{total}] {COMMANDS[algorithm]}: {ids[path]}: {size} bytes", file=sys.stderr)
 
-    found = compress_files([(str(e.output), m) for e, m in wanted], jobs, progress)
+    found = compress_files(
+        [(str(e.output), m) for e, m in wanted], jobs, progress, cli=cli == "cli"
+    )
     sizes = {e.id: (e.sha256, s) for (e, _), s in zip(wanted, found, strict=True) if s is not None}
 
     def merged(entry: Build) -> Build:

@@ -37,6 +37,7 @@ def inspect_command(
     modules: bool = False,
     symbols: int = 0,
     compressed: bool = False,
+    compressor_cli: bool = False,
 ) -> int:
     """``buildopt inspect``: facts of every file; a bad file is reported, the others still are.
 
@@ -55,7 +56,7 @@ def inspect_command(
         raise UsageError(f"--jobs {jobs}: expected 1 or more")
     # Compressing is the long part (a minute for xz -9e of 58 MiB): done first, in processes
     # of its own, with a line on stderr per size; the facts then carry the sizes.
-    sizes = _compress(files, jobs or available_cpus()) if compressed else {}
+    sizes = _compress(files, jobs or available_cpus(), compressor_cli) if compressed else {}
     if not as_json:
         return _show_inspections(files, packages, dwarf, attribution, modules, symbols, sizes)
     workers = jobs or available_cpus()
@@ -161,9 +162,10 @@ def _with_sizes(facts: Inspection, sizes: Mapping[str, CompressedSizes] | None) 
     return facts if found is None else msgspec.structs.replace(facts, compressed=found)
 
 
-def _compress(files: Sequence[str], jobs: int) -> dict[str, CompressedSizes]:
+def _compress(files: Sequence[str], jobs: int, cli: bool) -> dict[str, CompressedSizes]:
     """The compressed sizes of every file that can be read, a line on stderr as each comes
-    (one that cannot be read is reported by the decoding, as without --compressed)."""
+    (one that cannot be read is reported by the decoding, as without --compressed); by the
+    installed tools with ``cli``."""
     from buildopt.binary.compressed import ALGORITHMS, COMMANDS
     from buildopt.pipeline.compress import compress_files
 
@@ -171,7 +173,8 @@ def _compress(files: Sequence[str], jobs: int) -> dict[str, CompressedSizes]:
     total = len(unique) * len(ALGORITHMS)
     done = 0
     print(
-        f"compressing {len(unique)} file(s) with {', '.join(COMMANDS.values())} "
+        f"compressing {len(unique)} file(s) with {'the installed ' if cli else ''}"
+        f"{', '.join(COMMANDS.values())} "
         f"in {min(jobs, total)} process(es)...",
         file=sys.stderr,
         flush=True,
@@ -186,7 +189,7 @@ def _compress(files: Sequence[str], jobs: int) -> dict[str, CompressedSizes]:
             flush=True,
         )
 
-    found = compress_files([(f, ALGORITHMS) for f in unique], jobs, progress)
+    found = compress_files([(f, ALGORITHMS) for f in unique], jobs, progress, cli=cli)
     return {path: sizes for path, sizes in zip(unique, found, strict=True) if sizes is not None}
 
 

@@ -158,6 +158,11 @@ COMMANDS: dict[str, Command] = {
                     "also the file's size after gzip -9 -n, xz -9e and zstd -19 (exact; "
                     "seconds to minutes a file, in --jobs processes)",
                 ),
+                Flag(
+                    "compressor_cli",
+                    "--compressed by the installed gzip, xz and zstd commands, not the "
+                    "libraries buildopt runs on",
+                ),
             ),
             bare="file",
         ),

@@ -141,6 +141,8 @@ TOP_KEYS: dict[str, Checker] = {
     "binary": _is_str,
     "targets": _list_or_edit,
     "baseline": _is_str,
+    # what computes max_compressed sizes: the libraries buildopt runs on, or the installed tools
+    "compressor": _one_of("library", "cli"),
     "budget": lambda v: (
         None
         if isinstance(v, list) and all(isinstance(t, dict) for t in v)
@@ -215,6 +217,7 @@ class Profile:
     images: tuple[ImageBudget, ...] = ()
     startup: StartupConfig = field(default_factory=StartupConfig)
     scan: bool = False  # [scan] enabled: scan the sources of every built variant
+    compressor: str = "library"  # "cli": max_compressed sizes by the installed gzip, xz, zstd
 
     @property
     def dwarf_by_package(self) -> bool:
@@ -646,6 +649,7 @@ def load_profile(spec: str | None, cwd: Path) -> Profile:
         images=images,
         startup=parse_config(path, raw.get("startup", {})),
         scan=_scan_enabled(path, raw.get("scan", {})),
+        compressor=raw.get("compressor", "library"),
     )
 
 

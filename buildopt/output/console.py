@@ -240,18 +240,24 @@ def show_results(
 
 
 def compressed_line(sizes: CompressedSizes, size: int) -> str:
-    """``gzip -9 -n 2.39 MiB (41.6%), xz -9e ...``: each size and its share of the file."""
-    shown = [
-        f"{command} {format_size(value)} ({100 * value / size:.1f}%)" if size else command
-        for command, value in (
-            ("gzip -9 -n", sizes.gzip),
-            ("xz -9e", sizes.xz),
-            ("zstd -19", sizes.zstd),
-        )
-        if value is not None
-    ]
-    versions = ", ".join(f"{lib} {v}" for lib, v in sorted(sizes.libraries.items()))
-    return ", ".join(shown) + (f" ({versions})" if versions else "")
+    """``gzip -9 -n 2.39 MiB (41.6%; zlib 1.2.13), xz -9e ...``: each size, its share of the
+    file and what made it."""
+    shown = []
+    for algorithm, command, value in (
+        ("gzip", "gzip -9 -n", sizes.gzip),
+        ("xz", "xz -9e", sizes.xz),
+        ("zstd", "zstd -19", sizes.zstd),
+    ):
+        if value is None:
+            continue
+        share = [f"{100 * value / size:.1f}%"] if size else []
+        maker = sizes.made_by.get(algorithm)
+        notes = "; ".join([*share, *([maker] if maker else [])])
+        shown.append(f"{command} {format_size(value)}" + (f" ({notes})" if notes else ""))
+    if not sizes.made_by:  # a record of an earlier release: its library versions
+        versions = ", ".join(f"{lib} {v}" for lib, v in sorted(sizes.libraries.items()))
+        return ", ".join(shown) + (f" ({versions})" if versions else "")
+    return ", ".join(shown)
 
 
 def show_inspection(

@@ -131,6 +131,24 @@ def run(
     return done
 
 
+def output_size(argv: Sequence[str]) -> int:
+    """Run argv (stdin closed) and count the bytes it writes on stdout, keeping only a bounded
+    head and tail of them: a compressor's output size without its output. Raises
+    CommandFailed when it cannot start or exits non-zero. The child stays in the caller's
+    process group, so that stopping a worker of buildopt.system.forkmap stops it too."""
+    log.debug("+ %s", display(argv))
+    try:
+        proc = subprocess.Popen(
+            list(argv), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+    except OSError as exc:
+        raise CommandFailed(argv, None, str(exc)) from exc
+    out, err, _ = _drain(proc, None)
+    if proc.returncode != 0:
+        raise CommandFailed(argv, proc.returncode, err.text())
+    return out.size
+
+
 def run_together(
     argvs: Sequence[Sequence[str]],
     *,
@@ -283,6 +301,11 @@ class BoundedOutput:
         if excess > 0:
             del self._tail[:excess]
             self.dropped += excess
+
+    @property
+    def size(self) -> int:
+        """Every byte the child wrote, kept or not."""
+        return len(self._head) + self.dropped + len(self._tail)
 
     def text(self) -> str:
         middle = f"\n[... {self.dropped} bytes not kept ...]\n" if self.dropped else ""
