@@ -3,7 +3,7 @@
 Everything that trusts an entry's facts of a file (the gate's budgets, images, compressed
 sizes, start-up runs) asks ``changed`` first: a binary that was written to after its build
 (a byte appended in dist/) is named, never judged or packed as the one that was built. The
-file is compared by size, then by its stamp (inode, mtime, ctime: a stat, no read) and only
+file is compared by size, then by its stamp (inode and mtime: a stat, no read) and only
 when the stamp differs by its SHA-256, so a ``touch`` is no change and a 40 MiB binary is
 read once per process at most. A binary that is not there is no mismatch: a record merged
 from CI jobs is judged from its facts alone (whoever needs the file says it is missing).
@@ -28,7 +28,7 @@ def stamp_of(path: str | Path) -> FileStamp | None:
         info = os.stat(path)
     except OSError:
         return None
-    return FileStamp(inode=info.st_ino, mtime_ns=info.st_mtime_ns, ctime_ns=info.st_ctime_ns)
+    return FileStamp(inode=info.st_ino, mtime_ns=info.st_mtime_ns)
 
 
 def changed(build: Build) -> str | None:
@@ -43,7 +43,7 @@ def changed(build: Build) -> str | None:
     except OSError as exc:
         return f"{build.output}: cannot be read since its build: {exc.strerror or exc}"
     key = (build.output, build.sha256, build.size, build.stamp, info.st_ino, info.st_size,
-           info.st_mtime_ns, info.st_ctime_ns, info.st_mode)  # fmt: skip
+           info.st_mtime_ns, info.st_mode)  # fmt: skip
     if key not in _seen:
         _seen[key] = _compare(build, info)
     return _seen[key]
@@ -55,7 +55,7 @@ def _compare(build: Build, info: os.stat_result) -> str | None:
         return f"{path}: no longer a regular file since its build"
     if info.st_size != build.size:
         return f"{path}: changed since its build (size {build.size} -> {info.st_size} bytes)"
-    now = FileStamp(inode=info.st_ino, mtime_ns=info.st_mtime_ns, ctime_ns=info.st_ctime_ns)
+    now = FileStamp(inode=info.st_ino, mtime_ns=info.st_mtime_ns)
     if build.stamp == now:
         return None
     try:

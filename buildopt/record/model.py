@@ -191,11 +191,11 @@ class ScanReport(Fact, frozen=True):
 class FileStamp(Fact, frozen=True):
     """The binary's inode and times as it landed in dist/: while they (and its size) are the
     same, it is the file the entry describes; when they differ, its sha256 says (a ``touch``
-    changes nothing). Any write, chmod or rename changes ctime, which no user can set back."""
+    changes nothing). Not the ctime: the published binary is a hard link to go's stage, whose
+    up-to-date touch moves it at every unchanged rebuild (``build`` itself checks the ctime)."""
 
     inode: int
     mtime_ns: int
-    ctime_ns: int
 
 
 class Build(Fact, frozen=True):
