@@ -9,6 +9,7 @@ line, the details indented below it, and returns the exit code.
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Callable, Sequence
 
@@ -17,6 +18,23 @@ EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
 EXIT_INTERNAL = 3
 EXIT_INTERRUPTED = 130
+
+# C0 and C1 controls, DEL, and the bidirectional overrides that reorder what a terminal shows
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _shown(match: re.Match[str]) -> str:
+    char = match.group()
+    code = ord(char)
+    return _NAMED.get(char) or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+
+
+def visible(text: str) -> str:
+    """text with each control character written as its escape (ESC as ``\\x1b``, a newline
+    as ``\\n``): what a name holds is shown, never done by the terminal, never a line of its
+    own."""
+    return _CONTROL.sub(_shown, text)
 
 
 class BuildoptError(Exception):
@@ -33,8 +51,9 @@ class BuildoptError(Exception):
 
 
 def one_line(text: str) -> str:
-    """text on one line, whatever the input put in it (a variant name with a newline, say)."""
-    return text.replace("\r", "\\r").replace("\n", "\\n")
+    """text on one line, whatever the input put in it (a variant name with a newline, say),
+    and without a terminal escape (a name with ESC in it): its control characters shown."""
+    return visible(text)
 
 
 class ProfileError(BuildoptError):

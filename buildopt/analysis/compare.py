@@ -95,8 +95,13 @@ def built_variants(record: Record) -> dict[str, Built]:
 # --- explanations ------------------------------------------------------------------------------
 
 
-def explain(base: Built, other: Built) -> list[str]:
-    """Why other differs from base, one line per cause, largest first."""
+LIST_SHOWN = 3  # a changed list longer than LIST_LONG is summarised by its first few items
+LIST_LONG = 8
+
+
+def explain(base: Built, other: Built, *, summarise: bool = False) -> list[str]:
+    """Why other differs from base, one line per cause, largest first (``summarise``: a long
+    list of changed tags or flags as its count and first items, for people)."""
     lines: list[tuple[int, str]] = []
     delta = {m: other.metrics[m] - base.metrics[m] for m in METRICS}
     s_base, s_other = _settings(base), _settings(other)
@@ -122,7 +127,9 @@ def explain(base: Built, other: Built) -> list[str]:
         explained += delta["dynamic"]
     dropped = [lib for lib in base.needed if lib not in other.needed]
     added = [lib for lib in other.needed if lib not in base.needed]
-    causes = _setting_changes(s_base, s_other, ("cgo", "tags", "linkmode", "extldflags"))
+    causes = _setting_changes(
+        s_base, s_other, ("cgo", "tags", "linkmode", "extldflags"), summarise=summarise
+    )
     if dropped or added or base.static != other.static:
         libs = ", ".join([f"{lib} dropped" for lib in dropped] + [f"{lib} added" for lib in added])
         kind = "static" if other.static else "dynamic"
@@ -133,6 +140,7 @@ def explain(base: Built, other: Built) -> list[str]:
             s_base,
             s_other,
             tuple(k for k in s_other if k not in ("description", "strip", "output", "targets")),
+            summarise=summarise,
         )
         parts = {
             m: delta[m] for m in ("code", "rodata", "data", "gometa", "symtab", "dwarf", "dynamic")
@@ -155,7 +163,9 @@ def _settings(built: Built) -> dict[str, Any]:
     return settings
 
 
-def _setting_changes(a: Mapping[str, Any], b: Mapping[str, Any], keys: Sequence[str]) -> str:
+def _setting_changes(
+    a: Mapping[str, Any], b: Mapping[str, Any], keys: Sequence[str], *, summarise: bool = False
+) -> str:
     changes = []
     for key in keys:
         old, new = a.get(key), b.get(key)
@@ -164,10 +174,24 @@ def _setting_changes(a: Mapping[str, Any], b: Mapping[str, Any], keys: Sequence[
         if isinstance(old, (list, tuple)) and isinstance(new, (list, tuple)):
             plus = [f"+{t}" for t in new if t not in old]
             minus = [f"-{t}" for t in old if t not in new]
-            changes.append(f"{key} {','.join(plus + minus)}")
+            if summarise and len(plus) + len(minus) > LIST_LONG:
+                changes.append(_summary(key, plus, minus))
+            else:
+                changes.append(f"{key} {','.join(plus + minus)}")
         else:
             changes.append(f"{key} {_show(old)}->{_show(new)}")
     return "; ".join(changes)
+
+
+def _summary(key: str, plus: Sequence[str], minus: Sequence[str]) -> str:
+    """``+77 tags: a, b, c, … (--json has all)``: a long list change, counted."""
+    parts = [
+        f"{sign}{len(items)} {key}: {', '.join(t[1:] for t in items[:LIST_SHOWN])}"
+        + (", …" if len(items) > LIST_SHOWN else "")
+        for sign, items in (("+", plus), ("-", minus))
+        if items
+    ]
+    return "; ".join(parts) + " (--json has all)"
 
 
 def _show(value: object) -> str:
@@ -191,6 +215,7 @@ class VariantRow:
     baseline: Built | None
     deltas: Mapping[str, int] = field(hash=False)
     explanation: tuple[str, ...]
+    summary: tuple[str, ...] = ()  # the explanation for people: long lists summarised
 
 
 def release_of(build_id: str) -> str | None:
@@ -218,7 +243,15 @@ def compare_variants(record: Record) -> list[VariantRow]:
             rows.append(VariantRow(built, base, {}, ()))
             continue
         deltas = {m: built.metrics[m] - base.metrics[m] for m in METRICS}
-        rows.append(VariantRow(built, base, deltas, tuple(explain(base, built))))
+        rows.append(
+            VariantRow(
+                built,
+                base,
+                deltas,
+                tuple(explain(base, built)),
+                tuple(explain(base, built, summarise=True)),
+            )
+        )
     return rows
 
 

@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from buildopt.errors import EXIT_FAILED, EXIT_OK, BuildoptError, ProfileError, UsageError
+from buildopt.errors import EXIT_FAILED, EXIT_OK, BuildoptError, ProfileError, UsageError, visible
 
 if TYPE_CHECKING:
     from typing import Protocol
@@ -31,7 +31,8 @@ if TYPE_CHECKING:
     from buildopt.system.toolchain import Module
 
     class BuildProgressLike(Protocol):
-        """What build_command shows builds with: output.console.BuildProgress, or _LogProgress."""
+        """What build_command shows builds with: output.console.BuildProgress, or
+        output.progress.LogProgress."""
 
         def __enter__(self) -> BuildProgressLike: ...
         def __exit__(self, *exc: object) -> None: ...
@@ -362,7 +363,8 @@ def _make_images(  # noqa: PLR0917 - the images and everything they are made fro
 
     out: dict[str, ImageRecord | str] = {}
     for image in images:
-        print(f"image {image.name}: mksquashfs -comp {image.compressor}...", file=sys.stderr)
+        name = visible(image.name)
+        print(f"image {name}: mksquashfs -comp {image.compressor}...", file=sys.stderr)
         try:
             records = [data, *(_loaded(image, path, others) for path in image.records)]
             made, fresh = build_image(
@@ -376,7 +378,7 @@ def _make_images(  # noqa: PLR0917 - the images and everything they are made fro
             out[image.name] = exc.message
             continue
         state = "made" if fresh else "unchanged, not made again"
-        print(f"image {image.name}: {made.image} ({state})", file=sys.stderr)
+        print(f"image {name}: {visible(made.image)} ({state})", file=sys.stderr)
         out[image.name] = made
     return out
 
@@ -531,6 +533,7 @@ def startup_command(
     from buildopt.config.startup import StartupConfig, StartupOverrides, apply_overrides
     from buildopt.measure import startup
     from buildopt.output import console as report
+    from buildopt.output.tables import data
     from buildopt.record import store
     from buildopt.record.model import STARTUP_SCHEMA, StartupReport
     from buildopt.system import proc
@@ -557,7 +560,7 @@ def startup_command(
     config = apply_overrides(config, overrides or StartupOverrides())
     console = report.make_console(stderr=True)  # progress and notes
     for note in skipped:
-        console.print(f"[yellow]skipped[/] {note}")
+        console.print(data(("skipped", "yellow"), f" {note}"))
     if not binaries:
         raise UsageError("startup: nothing this machine can run")
     with (
@@ -909,7 +912,7 @@ def build_command(
         check_record()
         store.update(record_path, lambda now: store.put_builds(now, header, [build], order))
 
-    with _build_progress(len(plan.steps)) as progress:
+    with _build_progress(len(plan.steps), environ) as progress:
         builds = run_plan(
             plan,
             environ,
@@ -947,43 +950,18 @@ def build_command(
     return EXIT_FAILED if any(b.status == "failed" for b in builds) else EXIT_OK
 
 
-def _build_progress(total: int) -> BuildProgressLike:
-    """A live progress bar on a terminal; for a log, a line per finished build, from an object
-    that imports the output module (rich: ~40 ms) only when the first build finishes - by then
-    go builds run, and an unchanged rebuild of three variants was 1.18x the go build commands
-    by hand, mostly this fixed start-up (benchmarks/bench_rebuild.py)."""
+def _build_progress(total: int, environ: Mapping[str, str]) -> BuildProgressLike:
+    """A live progress bar on a terminal; for a log, a line as each build starts and ends and
+    a heartbeat (output.progress, without rich: its ~40 ms import is paid only for the tables -
+    an unchanged rebuild of three variants was 1.18x the go build commands by hand, mostly this
+    fixed start-up, benchmarks/bench_rebuild.py)."""
     if sys.stderr.isatty() or os.environ.get("FORCE_COLOR") or os.environ.get("TTY_COMPATIBLE"):
         from buildopt.output import console as report
 
         return report.BuildProgress(report.make_console(stderr=True), total)
-    return _LogProgress(total)
+    from buildopt.output.progress import LogProgress, heartbeat_seconds
 
-
-class _LogProgress:
-    """BuildProgress for a log, made when there is something to say (see _build_progress)."""
-
-    def __init__(self, total: int) -> None:
-        import threading
-
-        self._total, self._lock = total, threading.Lock()
-        self._shown: BuildProgressLike | None = None
-
-    def __enter__(self) -> _LogProgress:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        pass
-
-    def started(self, step: Step) -> None:
-        pass  # a log says nothing when a build starts
-
-    def finished(self, result: Build) -> None:
-        with self._lock:
-            if self._shown is None:
-                from buildopt.output import console as report
-
-                self._shown = report.BuildProgress(report.make_console(stderr=True), self._total)
-        self._shown.finished(result)
+    return LogProgress(total, every=heartbeat_seconds(environ))
 
 
 TASKS_PY = '''"""invoke tasks: buildopt's commands (`invoke build --profile=NAME`, ...)."""

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from buildopt.config.units import UnitError, parse_percent, parse_seconds, parse_size
-from buildopt.errors import ProfileError
+from buildopt.errors import ProfileError, visible
 
 CATEGORIES = ("code", "rodata", "data", "bss", "gometa", "symtab", "dwarf", "dynamic")
 BUDGET_KEYS = frozenset(
@@ -394,6 +394,8 @@ def _image(path: Path, where: str, root: Path, table: Mapping[str, Any]) -> Imag
             path, f"{where}.block_size: a power of two from 4 KiB to 1 MiB (mksquashfs -b)"
         )
     name = _name(path, where, table)
+    if visible(name) != name:  # shown in tables and messages: one line, no terminal escapes
+        raise ProfileError(path, f"{where}.name: {name!r} holds a control character (a newline?)")
     if filesystem is not None and (
         "/" in name or "\\" in name or name.startswith(".") or len(name.encode()) > 200
     ):

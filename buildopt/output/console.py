@@ -7,18 +7,21 @@ import json
 import os
 import sys
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import msgspec
 from rich.console import Console
-from rich.markup import escape
+from rich.padding import Padding
 from rich.table import Table
 
 from buildopt.binary.facts import Attribution, CompressedSizes, DwarfUnits, Inspection, Largest
 from buildopt.config.units import format_size
-from buildopt.output.tables import Cell, CellLike, Column, bar, render
+from buildopt.errors import visible
+from buildopt.output.progress import elapsed
+from buildopt.output.tables import Cell, CellLike, Column, bar, data, render
 from buildopt.pipeline.plan import Plan, Step
 from buildopt.record.model import Build, Record, ScanReport, StartupResult
 from buildopt.system import proc
@@ -44,10 +47,15 @@ def make_console(*, stderr: bool = False) -> Console:
     Logs and pipes (not a terminal) get wide lines instead of rich's 80 columns, so that argv
     and file names stay on one line and can be copied; tables there are plain text, one row
     per line, at whatever width they need.
+
+    It reads no emoji codes (``main.go:100:2`` is not ``main.go💯2``); what it prints of names
+    is given as data (buildopt.output.tables.data), never as markup.
     """
-    console = Console(stderr=stderr, highlight=False, soft_wrap=True)
+    console = Console(stderr=stderr, highlight=False, emoji=False, soft_wrap=True)
     if not console.is_terminal and "COLUMNS" not in os.environ:
-        console = Console(stderr=stderr, highlight=False, soft_wrap=True, width=NON_TERMINAL_WIDTH)
+        console = Console(
+            stderr=stderr, highlight=False, emoji=False, soft_wrap=True, width=NON_TERMINAL_WIDTH
+        )
     return console
 
 
@@ -97,19 +105,25 @@ def print_json(data: Mapping[str, Any] | msgspec.Struct) -> None:
 def show_plan(console: Console, plan: Plan) -> None:
     profile = plan.profile
     console.print(
-        f"[bold]{escape(profile.name)}[/]: {escape(profile.description)}  "
-        f"({len(plan.steps)} to build, {len(plan.skipped)} skipped, "
-        f"{escape(plan.toolchain.version)}, baseline [bold]{escape(profile.baseline)}[/])"
+        data(
+            (profile.name, "bold"),
+            f": {profile.description}  ({len(plan.steps)} to build, {len(plan.skipped)} skipped, "
+            f"{plan.toolchain.version}, baseline ",
+            (profile.baseline, "bold"),
+            ")",
+        )
     )
     for step in plan.steps:
         env = " ".join(f"{k}={v}" for k, v in step.env.items())
-        console.print(f"\n[bold cyan]{escape(step.id)}[/]")
-        console.print(f"  dir   {escape(short_path(step.dir))}")
-        console.print(f"  env   {escape(env)}")
-        console.print(f"  argv  {escape(proc.display(step.argv))}", soft_wrap=True)
-        console.print(f"  out   {escape(short_path(step.output))}", soft_wrap=True)
+        console.print()
+        console.print(data((step.id, "bold cyan")))
+        console.print(data(f"  dir   {short_path(step.dir)}"))
+        console.print(data(f"  env   {env}"))
+        console.print(data(f"  argv  {proc.display(step.argv)}"), soft_wrap=True)
+        console.print(data(f"  out   {short_path(step.output)}"), soft_wrap=True)
     for skip in plan.skipped:
-        console.print(f"\n[yellow]skipped[/] [bold]{escape(skip.id)}[/]: {escape(skip.reason)}")
+        console.print()
+        console.print(data(("skipped", "yellow"), " ", (skip.id, "bold"), f": {skip.reason}"))
 
 
 _P = TypeVar("_P", bound="TerminalProgress")
@@ -132,7 +146,7 @@ class TerminalProgress:
 
             self._progress = Progress(
                 SpinnerColumn(),
-                TextColumn("{task.description}"),
+                TextColumn("{task.description}", markup=False),
                 BarColumn(),
                 TextColumn("{task.completed}/{task.total}"),
                 TimeElapsedColumn(),
@@ -178,12 +192,12 @@ class BuildProgress(TerminalProgress):
             self._done += 1  # progress for logs: the results follow in one table on stdout
             line = f"[{self._done}/{self._total}] {result.status} {result.id}"
             line += f" ({result.wall_seconds:.1f}s)"
-            self.console.print(escape(line), style=STATUS_STYLE[result.status], soft_wrap=True)
+            self.console.print(data((line, STATUS_STYLE[result.status])), soft_wrap=True)
 
     def _update(self) -> None:
         if self._progress:
             shown = ", ".join(self._running[:3]) + (" ..." if len(self._running) > 3 else "")
-            self._progress.update(self._task, description=f"building {shown}")
+            self._progress.update(self._task, description=visible(f"building {shown}"))
 
 
 LEFT_COLUMNS = frozenset(
@@ -236,7 +250,7 @@ def show_results(
     counts = {s: sum(r.status == s for r in results) for s in STATUS_STYLE}
     summary = ", ".join(f"{n} {s}" for s, n in counts.items())
     where = f"; record: {short_path(record)}" if record else ""
-    render(console, "build results", columns, rows, [escape(f"{summary}{where}")])
+    render(console, "build results", columns, rows, [f"{summary}{where}"])
 
 
 def compressed_line(sizes: CompressedSizes, size: int) -> str:
@@ -266,9 +280,8 @@ def show_inspection(
     """Header facts, bytes by category, sections, and the top packages of one file."""
     link, elf = facts.linking, facts.elf
     kind = "static" if link.static else f"dynamic ({link.interpreter or 'no interpreter'})"
-    console.print(
-        f"\n[bold]{escape(facts.path)}[/]  {facts.size} bytes ({format_size(facts.size)})"
-    )
+    console.print()
+    console.print(data((facts.path, "bold"), f"  {facts.size} bytes ({format_size(facts.size)})"))
     facts_table = Table.grid(padding=(0, 2))
     facts_table.add_column()
     # a value wider than the screen (a Go build id is 83 characters) folds onto the next
@@ -327,10 +340,10 @@ def show_inspection(
         )
         rows.append(("Go", f"{facts.go.version} {facts.go.path}  {flags}"))
     for name, value in rows:
-        facts_table.add_row(f"[dim]{name}[/]", escape(value))
+        facts_table.add_row(data((name, "dim")), data(value))
     console.print(facts_table)
     for warning in facts.warnings:
-        console.print(f"[yellow]warning:[/] {escape(warning)}")
+        console.print(data(("warning:", "yellow"), f" {warning}"))
     _show_totals(console, facts)
     if facts.packages and packages:
         _show_packages(console, facts, packages)
@@ -524,11 +537,12 @@ def show_variant_comparison(
 ) -> None:
     """Variants side by side, deltas against the baseline of the same target, explained."""
     metrics = ("size", "code", "rodata", "data", "bss", "gometa", "symtab", "dwarf")
-    drops = {"size": 0, "code": 1, "gometa": 2, "dwarf": 3, "symtab": 4}
+    drops = {"code": 1, "gometa": 2, "dwarf": 3, "symtab": 4}
     columns = [
         Column("variant@target", keep=True),
         Column("", drop=7),  # the size as a bar, against the largest file
-        *(Column(m, right=True, drop=drops.get(m, 5)) for m in metrics),
+        # the size and its delta (the row under it) are what compare is for: never dropped
+        *(Column(m, right=True, keep=m == "size", drop=drops.get(m, 5)) for m in metrics),
         Column("linking", drop=6),
     ]
 
@@ -557,16 +571,23 @@ def show_variant_comparison(
     from buildopt.analysis.compare import not_inspected, uninspected
 
     for b in uninspected(record):
-        console.print(escape(f"{b.id}: {format_size(b.size)} on disk, {not_inspected(b)}"))
+        console.print(data(f"{b.id}: {format_size(b.size)} on disk, {not_inspected(b)}"))
     for r in rows:
         if r.explanation and r.baseline is not None:
-            console.print(
-                f"[bold]{escape(r.built.id)}[/] "
-                f"{format_size(r.deltas['size'], signed=True)} vs {escape(r.baseline.id)}:"
-            )
-            for line in r.explanation:
-                console.print(f"  {escape(line)}")
+            size = format_size(r.deltas["size"], signed=True)
+            console.print(data((r.built.id, "bold"), f" {size} vs {r.baseline.id}:"))
+            for line in r.summary:
+                _explained(console, line)
     _show_upgrades(console, record, exact=exact)
+
+
+def _explained(console: Console, line: str) -> None:
+    """One cause of a delta, indented: on a terminal wrapped to its width under the indent,
+    in a log whole on one line (for grep)."""
+    if console.is_terminal:
+        console.print(Padding(data(line), (0, 0, 0, 2), expand=False), soft_wrap=False)
+    else:
+        console.print(data(f"  {line}"), soft_wrap=True)
 
 
 def _show_upgrades(console: Console, record: Record, *, exact: bool, top: int = 5) -> None:
@@ -598,14 +619,16 @@ def _show_upgrades(console: Console, record: Record, *, exact: bool, top: int = 
     ]
     render(console, "Go releases: what the upgrade costs", columns, table)
     for u in upgrades:
-        console.print(f"[bold]{escape(u.new.id)}[/] vs {escape(release_of(u.old.id) or '')}:")
+        console.print(data((u.new.id, "bold"), f" vs {release_of(u.old.id) or ''}:"))
         for name, old, new in u.packages[:top]:
-            console.print(f"  {escape(name)} {format_size(new - old, signed=True)}")
+            console.print(data(f"  {name} {format_size(new - old, signed=True)}"))
         if len(u.packages) > top:
             console.print(
-                f"  ... {len(u.packages) - top} more packages (buildopt diff "
-                f"{escape(outputs.get(u.old.id) or u.old.id)} "
-                f"{escape(outputs.get(u.new.id) or u.new.id)} --by package)",
+                data(
+                    f"  ... {len(u.packages) - top} more packages (buildopt diff "
+                    f"{outputs.get(u.old.id) or u.old.id} "
+                    f"{outputs.get(u.new.id) or u.new.id} --by package)"
+                ),
                 soft_wrap=True,
             )
 
@@ -654,14 +677,15 @@ def show_record_comparison(
             ]
             for i in chosen[:rows]
         ]
-        more = [f"[dim]... {len(chosen) - rows} more (--rows)[/]"] if len(chosen) > rows else []
+        left = len(chosen) - rows
+        more = [Cell(f"... {left} more (--rows)", "dim")] if left > 0 else []
         render(console, f"{kind}s ({len(chosen)} changed)", columns, table, more)
     for vid, diff in result.summaries:
-        console.print(f"{vid}: {diff.summary_line()}", highlight=False, markup=False)
-        console.print(f"{vid}: {diff.total_line()}", highlight=False, markup=False)
+        console.print(data(f"{vid}: {diff.summary_line()}"))
+        console.print(data(f"{vid}: {diff.total_line()}"))
     for side, ids in (("old", result.only_old), ("new", result.only_new)):
         for vid in ids:
-            console.print(f"only in the {side} record: {vid}", highlight=False, markup=False)
+            console.print(data(f"only in the {side} record: {vid}"))
 
 
 def show_gate(
@@ -675,9 +699,10 @@ def show_gate(
         Column("budget", keep=True),
         Column("variant", keep=True),
         Column("check", keep=True),
-        Column("actual", right=True, drop=1),
-        Column("limit", right=True, drop=2),
-        Column("headroom", right=True, drop=3),
+        # the figures the gate exists for: never dropped (rows become blocks rather)
+        Column("actual", right=True, keep=True),
+        Column("limit", right=True, keep=True),
+        Column("headroom", right=True, keep=True),
         Column("note", note=True),
     ]
     rows: list[list[CellLike]] = []
@@ -746,14 +771,37 @@ def show_images(console: Console, images: Sequence[ImageRecord], *, exact: bool 
 
 
 class StartupProgress(TerminalProgress):
-    """A progress bar over all runs on a terminal; nothing elsewhere (results follow)."""
+    """A progress bar over all runs on a terminal; in a log, a line as the runs start, as
+    each phase (warmup, traced, timed) begins, and when they end."""
 
     def __init__(self, console: Console, total: int) -> None:
         super().__init__(console, total, "starting")
+        self._total, self._done, self._phase = total, 0, ""
+        self._begun = time.monotonic()
+
+    def __enter__(self) -> StartupProgress:
+        super().__enter__()
+        self._log(f"startup: {self._total} runs")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        super().__exit__(*exc)
+        self._log(f"startup: {self._done} of {self._total} runs done")
 
     def advance(self, name: str, label: str, run: object) -> None:
+        self._done += 1
         if self._progress:
-            self._progress.update(self._task, advance=1, description=f"{label}: {name}")
+            self._progress.update(self._task, advance=1, description=visible(f"{label}: {name}"))
+            return
+        phase = label.split(maxsplit=1)[0]
+        if phase != self._phase:
+            self._phase = phase
+            self._log(f"startup: {phase} runs ({self._done - 1} of {self._total} done)")
+
+    def _log(self, line: str) -> None:
+        if not self._progress:
+            took = elapsed(time.monotonic() - self._begun)
+            self.console.print(data(f"{line}, {took}"), soft_wrap=True)
 
 
 def _ratio_cell(r: StartupResult) -> str:
@@ -809,7 +857,7 @@ def show_startup(console: Console, results: Sequence[StartupResult], baseline: s
     first = results[0] if results else None
     if first is not None:
         for line in _startup_notes(first):
-            console.print(line, highlight=False, markup=False)
+            console.print(data(line))
     base = next((r for r in results if r.name == baseline and r.runs), None)
     for r in results:
         if base is not None and r is not base and r.runs:
@@ -900,11 +948,14 @@ def show_scan(console: Console, result: ScanReport) -> None:
         render(console, f"start-up findings in {result.root}", columns, rows)
         fixes = [(f"{f.file}:{f.line}", f.fix) for f in result.findings if f.fix]
         for where, fix in fixes:
-            console.print(f"[dim]fix[/] {escape(where)}: {escape(fix)}", soft_wrap=True)
+            console.print(data(("fix", "dim"), f" {where}: {fix}"), soft_wrap=True)
     risky = [i for i in result.inventory if i.risks]
+    tags = f" (tags {','.join(result.tags)})" if result.tags else ""
     console.print(
-        f"{result.files} files{' (tags ' + ','.join(result.tags) + ')' if result.tags else ''}: "
-        f"{result.count('error')} errors, {result.count('warning')} warnings, "
-        f"{result.count('note')} notes; {len(result.inventory)} init functions and package-level "
-        f"initialisers, {len(risky)} with start-up risks"
+        data(
+            f"{result.files} files{tags}: "
+            f"{result.count('error')} errors, {result.count('warning')} warnings, "
+            f"{result.count('note')} notes; {len(result.inventory)} init functions and "
+            f"package-level initialisers, {len(risky)} with start-up risks"
+        )
     )

@@ -290,7 +290,7 @@ def render(data: ReportInput) -> str:
         )
     bars = svg.stacked_bars([svg.Bar(b.id, _segments(f)) for b, f in built]) if built else ""
     explanations = [
-        {"id": r.built.id, "vs": r.baseline.id, "lines": r.explanation}
+        {"id": r.built.id, "vs": r.baseline.id, "lines": r.summary}
         for r in data.rows
         if r.baseline is not None and r.explanation
     ]

@@ -6,6 +6,10 @@ first (a footnote says which, and that ``--json`` has everything), and free-text
 (``note``: a skip reason, a failure) are cut to the room left with their full text listed under
 the table. Piped (not a terminal), a table is plain text without box drawing, one row per line
 at whatever width it needs, so that ``grep`` finds a row whole.
+
+Every text is data: a cell, a title or a footer is never read as rich markup or an emoji code
+(``main.go:100:2`` stays itself), and a control character in it is shown as its escape
+(``\\x1b``, ``\\n``), so that a name can neither drive the terminal nor forge a line.
 """
 
 from __future__ import annotations
@@ -19,6 +23,9 @@ from rich.cells import cell_len
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
+
+from buildopt.errors import visible
 
 MIN_NOTE = 12  # a free-text column narrower than this is not worth showing: listed below instead
 ELLIPSIS = "…"
@@ -40,6 +47,23 @@ class Cell(NamedTuple):
 
 
 CellLike = str | Cell
+
+
+def literal(text: str) -> str:
+    """text to put into rich markup as itself: control characters shown, brackets escaped (a
+    console made by buildopt also reads no emoji codes)."""
+    return escape(visible(text))
+
+
+def data(*parts: str | tuple[str, str]) -> Text:
+    """A line of data: each part a text, or a (text, style) pair; nothing in it is markup or
+    an emoji code, control characters are shown as escapes."""
+    line = Text()
+    for part in parts:
+        text, style = (part, "") if isinstance(part, str) else part
+        line.append(visible(text), style=style or None)
+    return line
+
 
 BLOCKS = " ▏▎▍▌▋▊▉█"
 
@@ -67,7 +91,7 @@ class Layout(NamedTuple):
 
 def _natural(columns: Sequence[Column], rows: Sequence[Sequence[Cell]]) -> list[int]:
     return [
-        max([cell_len(c.name), *(cell_len(row[i].text) for row in rows)])
+        max([cell_len(visible(c.name)), *(cell_len(visible(row[i].text)) for row in rows)])
         for i, c in enumerate(columns)
     ]
 
@@ -137,7 +161,9 @@ def _without_empty(
 
 def _plain(table: Table, width: int) -> str:
     """The table as plain text lines of their own width (no trailing blanks)."""
-    out = Console(file=io.StringIO(), width=max(1, width), highlight=False, color_system=None)
+    out = Console(
+        file=io.StringIO(), width=max(1, width), highlight=False, emoji=False, color_system=None
+    )
     out.print(table, crop=False)
     text = out.file.getvalue()  # type: ignore[attr-defined]
     return "".join(line.rstrip() + "\n" for line in text.splitlines())
@@ -152,6 +178,7 @@ def _wide(console: Console, width: int) -> Console:
         file=console.file,
         width=width,
         highlight=False,
+        emoji=False,
         color_system=console.color_system,  # type: ignore[arg-type]
         force_terminal=console.is_terminal,
         no_color=console.no_color,
@@ -163,18 +190,60 @@ def render(
     title: str,
     columns: Sequence[Column],
     rows: Sequence[Sequence[CellLike]],
-    footer: Sequence[str] = (),
+    footer: Sequence[CellLike] = (),
     *,
     key: int | None = None,
 ) -> None:
     """Print the table on console, fitted to its width (see the module's docstring). A note
     listed under the table is labelled with the row's ``key`` column (default: the first
-    kept one)."""
-    columns, cells, key = _without_empty(columns, [[_cell(v) for v in row] for row in rows], key)
+    kept one). When even the kept columns are wider than a terminal, each row is printed as
+    a block instead (its identities, then its figures, each whole on a line).
+
+    Every text (title, column names, cells, footer lines) is data, never markup."""
+    columns = [c._replace(name=visible(c.name)) for c in columns]
+    given = [[_cell(v) for v in row] for row in rows]
+    cells = [[Cell(visible(c.text), c.style) for c in row] for row in given]
+    columns, cells, key = _without_empty(columns, cells, key)
+    title = visible(title)
     boxed = console.is_terminal
     fit = layout(columns, cells, console.width if boxed else None, boxed)
+    if key is None:
+        key = next((i for i, c in enumerate(columns) if c.keep), 0)
+    if boxed and fit.width > console.width:
+        _blocks(console, title, columns, cells)
+    else:
+        listed = _table(console, title, columns, cells, fit=fit, key=key)
+        for n, text in enumerate(listed, 1):
+            prefix = f"[{n}] " if fit.note_width is not None else "  "
+            console.print(Text(prefix + text), crop=False, soft_wrap=True)
+        if fit.dropped:
+            names = ", ".join(name or "the bar" for name in fit.dropped)
+            console.print(
+                Text(
+                    f"(not shown at {console.width} columns: {names}; "
+                    "a wider terminal shows them, --json has everything)",
+                    style="dim",
+                ),
+                soft_wrap=True,
+            )
+    for line in footer:
+        text, style = _cell(line)
+        console.print(Text(visible(text), style=style or ""), soft_wrap=True)
+
+
+def _table(
+    console: Console,
+    title: str,
+    columns: Sequence[Column],
+    cells: Sequence[Sequence[Cell]],
+    *,
+    fit: Layout,
+    key: int,
+) -> list[str]:
+    """Print the fitted table; return the notes to list under it."""
+    boxed = console.is_terminal
     table = Table(
-        title=escape(title) if title and boxed else None,
+        title=Text(title) if title and boxed else None,
         title_justify="left",
         box=box.HEAVY_HEAD if boxed else None,
         show_edge=boxed,
@@ -184,14 +253,12 @@ def render(
     for i in fit.shown:
         column = columns[i]
         table.add_column(
-            escape(column.name),
+            Text(column.name),
             justify="right" if column.right else "left",
             no_wrap=True,
             overflow="ignore",
         )
     listed: list[str] = []
-    if key is None:
-        key = next((i for i, c in enumerate(columns) if c.keep), 0)
     for row in cells:
         shown = []
         for i in fit.shown:
@@ -199,7 +266,7 @@ def render(
             if columns[i].note and fit.note_width is not None and cell_len(text) > fit.note_width:
                 listed.append(f"{row[key].text}: {text}")
                 text = f"{text[: max(1, fit.note_width - 5)].rstrip()}{ELLIPSIS}[{len(listed)}]"
-            shown.append(f"[{style}]{escape(text)}[/]" if style else escape(text))
+            shown.append(Text(text, style=style or ""))
         table.add_row(*shown)
     for i in (i for i, c in enumerate(columns) if c.note and i not in fit.shown):
         listed += [f"{row[key].text}: {row[i].text}" for row in cells if row[i].text]
@@ -207,19 +274,55 @@ def render(
         _wide(console, max(fit.width, cell_len(title))).print(table, crop=False)
     else:  # plain: the title on a line of its own, rows without trailing blanks
         if title:
-            console.print(escape(title), soft_wrap=True)
+            console.print(Text(title), soft_wrap=True)
         console.file.write(_plain(table, fit.width))
-    for n, text in enumerate(listed, 1):
-        prefix = f"[{n}] " if fit.note_width is not None else "  "
-        console.print(escape(prefix + text), crop=False, soft_wrap=True)
-    if fit.dropped:
-        console.print(
-            escape(
-                f"(not shown at {console.width} columns: {', '.join(fit.dropped)}; "
-                "a wider terminal shows them, --json has everything)"
-            ),
-            style="dim",
-            soft_wrap=True,
-        )
-    for line in footer:
-        console.print(line, soft_wrap=True)
+    return listed
+
+
+BLOCK_INDENT = "    "
+
+
+def _blocks(
+    console: Console, title: str, columns: Sequence[Column], cells: Sequence[Sequence[Cell]]
+) -> None:
+    """Each row as a block: its identities (the kept text columns) whole, filled into lines
+    of the console's width; then its figures and other values as ``name value``, indented;
+    then its note, wrapped. Nothing is dropped or cut."""
+    if title:
+        console.print(Text(title, style="table.title"), soft_wrap=True)
+    for row in cells:
+        names: list[Text] = []
+        values: list[Text] = []
+        for column, (text, style) in zip(columns, row, strict=True):
+            if not text or column.note:
+                continue
+            if column.keep and not column.right:
+                names.append(Text(text, style=style or ""))
+            else:
+                values.append(Text.assemble((f"{column.name} ", "dim"), (text, style or "")))
+        for line in _fill(names, console.width, ""):
+            console.print(line, crop=False, soft_wrap=True)
+        for line in _fill(values, console.width, BLOCK_INDENT):
+            console.print(line, crop=False, soft_wrap=True)
+        for column, (text, _) in zip(columns, row, strict=True):
+            if column.note and text:
+                note = Text(f"{BLOCK_INDENT}{column.name}: {text}")
+                for part in note.wrap(console, max(20, console.width)):
+                    console.print(part, crop=False, soft_wrap=True)
+
+
+def _fill(units: Sequence[Text], width: int, indent: str) -> list[Text]:
+    """units joined by two spaces into lines no wider than width (a unit never breaks; a
+    unit wider than the line has one of its own)."""
+    lines: list[Text] = []
+    line = Text(indent)
+    for unit in units:
+        if line.plain.strip() and cell_len(line.plain) + 2 + unit.cell_len > width:
+            lines.append(line)
+            line = Text(indent)
+        if line.plain.strip():
+            line.append("  ")
+        line.append_text(unit)
+    if line.plain.strip():
+        lines.append(line)
+    return lines
