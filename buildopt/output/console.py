@@ -571,11 +571,13 @@ def show_variant_comparison(
     from buildopt.analysis.compare import not_inspected, uninspected
 
     for b in uninspected(record):
-        console.print(data(f"{b.id}: {format_size(b.size)} on disk, {not_inspected(b)}"))
+        line = data(f"{b.id}: {format_size(b.size)} on disk, {not_inspected(b)}")
+        console.print(line, soft_wrap=not console.is_terminal)
     for r in rows:
         if r.explanation and r.baseline is not None:
             size = format_size(r.deltas["size"], signed=True)
-            console.print(data((r.built.id, "bold"), f" {size} vs {r.baseline.id}:"))
+            head = data((r.built.id, "bold"), f" {size} vs {r.baseline.id}:")
+            console.print(head, soft_wrap=not console.is_terminal)
             for line in r.summary:
                 _explained(console, line)
     _show_upgrades(console, record, exact=exact)

@@ -213,9 +213,11 @@ def render(
         _blocks(console, title, columns, cells)
     else:
         listed = _table(console, title, columns, cells, fit=fit, key=key)
+        # under the table: wrapped on a terminal, whole lines in a log (for grep)
+        wrap = not boxed
         for n, text in enumerate(listed, 1):
             prefix = f"[{n}] " if fit.note_width is not None else "  "
-            console.print(Text(prefix + text), crop=False, soft_wrap=True)
+            console.print(Text(prefix + text), crop=False, soft_wrap=wrap)
         if fit.dropped:
             names = ", ".join(name or "the bar" for name in fit.dropped)
             console.print(
@@ -224,11 +226,11 @@ def render(
                     "a wider terminal shows them, --json has everything)",
                     style="dim",
                 ),
-                soft_wrap=True,
+                soft_wrap=wrap,
             )
     for line in footer:
         text, style = _cell(line)
-        console.print(Text(visible(text), style=style or ""), soft_wrap=True)
+        console.print(Text(visible(text), style=style or ""), soft_wrap=not boxed)
 
 
 def _table(
