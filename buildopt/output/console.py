@@ -571,8 +571,8 @@ def show_variant_comparison(
     from buildopt.analysis.compare import not_inspected, uninspected
 
     for b in uninspected(record):
-        line = data(f"{b.id}: {format_size(b.size)} on disk, {not_inspected(b)}")
-        console.print(line, soft_wrap=not console.is_terminal)
+        unread = data(f"{b.id}: {format_size(b.size)} on disk, {not_inspected(b)}")
+        console.print(unread, soft_wrap=not console.is_terminal)
     for r in rows:
         if r.explanation and r.baseline is not None:
             size = format_size(r.deltas["size"], signed=True)
