@@ -533,7 +533,7 @@ def startup_command(
     from buildopt.config.startup import StartupConfig, StartupOverrides, apply_overrides
     from buildopt.measure import startup
     from buildopt.output import console as report
-    from buildopt.output.tables import data
+    from buildopt.output import tables
     from buildopt.record import store
     from buildopt.record.model import STARTUP_SCHEMA, StartupReport
     from buildopt.system import proc
@@ -560,7 +560,7 @@ def startup_command(
     config = apply_overrides(config, overrides or StartupOverrides())
     console = report.make_console(stderr=True)  # progress and notes
     for note in skipped:
-        console.print(data(("skipped", "yellow"), f" {note}"))
+        console.print(tables.data(("skipped", "yellow"), f" {note}"))
     if not binaries:
         raise UsageError("startup: nothing this machine can run")
     with (
@@ -924,6 +924,7 @@ def build_command(
         )
     _compress_builds(plan, record_path, builds, jobs or os.cpu_count() or 1)
     from buildopt.output import console as report
+    from buildopt.output import tables
 
     if plan.profile.scan:
         scans = _scans(plan, builds, environ)
@@ -943,7 +944,9 @@ def build_command(
             if build.scan is not None and build.scan.findings and not build.scan_stale:
                 by_tags.setdefault(build.scan.tags, []).append(build)
         for scanned in by_tags.values():
-            results.print(f"\nscan of {', '.join(b.id for b in scanned)}:", soft_wrap=True)
+            results.print()
+            scan_of = tables.data(f"scan of {', '.join(b.id for b in scanned)}:")
+            results.print(scan_of, soft_wrap=not results.is_terminal)
             report.show_scan(results, scanned[0].scan)  # type: ignore[arg-type]
     if as_json:
         report.print_json(data)

@@ -950,7 +950,9 @@ def show_scan(console: Console, result: ScanReport) -> None:
         render(console, f"start-up findings in {result.root}", columns, rows)
         fixes = [(f"{f.file}:{f.line}", f.fix) for f in result.findings if f.fix]
         for where, fix in fixes:
-            console.print(data(("fix", "dim"), f" {where}: {fix}"), soft_wrap=True)
+            console.print(
+                data(("fix", "dim"), f" {where}: {fix}"), soft_wrap=not console.is_terminal
+            )
     risky = [i for i in result.inventory if i.risks]
     tags = f" (tags {','.join(result.tags)})" if result.tags else ""
     console.print(

@@ -166,3 +166,29 @@ def test_a_bar_is_its_share_in_eighths_of_a_block() -> None:
     assert bar(1 / 16, 2) == "▏ "  # one eighth of the first block
     assert bar(2.0, 3) == "███"  # never wider than asked
     assert all(len(bar(f / 100, 7)) == 7 for f in range(101))
+
+
+def test_lines_under_tables_wrap_on_a_terminal_and_stay_whole_in_a_log() -> None:
+    """scan's fixes, compare's explanations and the notes under a table ran to 140-340
+    columns on an 80-column terminal; in a log each stays one line, for grep."""
+    from buildopt.record.model import Finding, ScanReport
+
+    fix = "remove the call; the runtime sizes GOMAXPROCS from the CPUs " * 3
+    finding = Finding("init_legacy.go", 15, 2, "gomaxprocs-constant", "error", REASON, fix)
+    scanned = ScanReport("buildopt.scan/1", "/src", (), 1, {}, (finding,), ())
+    rec = record(
+        build("default@linux-amd64", inspection(5_000_000)),
+        build("static@linux-amd64", inspection(4_000_000, sections={".text": 9})),
+    )
+    for terminal in (True, False):
+        console, out = screen(80, terminal)
+        report.show_scan(console, scanned)
+        report.show_results(console, builds(), None)
+        report.show_variant_comparison(console, rec, compare_variants(rec))
+        lines = out.getvalue().splitlines()
+        if terminal:
+            assert max(map(len, lines)) <= 80, "\n".join(lines)
+        else:
+            assert any(
+                line.startswith("fix init_legacy.go:15: ") and fix.strip() in line for line in lines
+            )
