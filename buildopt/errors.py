@@ -102,7 +102,7 @@ def run_guarded(command: Callable[[], int], debug: bool = False) -> int:
         if debug:
             raise
         print(
-            f"internal error: {type(exc).__name__}: {exc} (rerun with --debug for a "
+            f"internal error: {type(exc).__name__}: {visible(str(exc))} (rerun with --debug for a "
             "traceback, and please report it)",
             file=sys.stderr,
         )

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from buildopt.analysis.diff import FileSizes, SizeDiff
+from buildopt.errors import visible
 
 
 def summary_line(diff: SizeDiff) -> str:
@@ -24,7 +25,8 @@ def bloat_o_meter(diff: SizeDiff, rows: int | None = None) -> str:
     for row in shown:
         old = "-" if row.old is None else str(row.old)
         new = "-" if row.new is None else str(row.new)
-        lines.append("%-40s %7s %7s %+7d" % (row.name, old, new, row.delta))  # noqa: UP031
+        name = visible(row.name)  # a symbol name is data: no terminal escape, no line break
+        lines.append("%-40s %7s %7s %+7d" % (name, old, new, row.delta))  # noqa: UP031
     if len(shown) < len(diff.rows):
         lines.append(f"... {len(diff.rows) - len(shown)} more rows (--rows)")
     lines.append(total_line(diff))

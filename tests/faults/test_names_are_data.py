@@ -150,6 +150,17 @@ def test_images_scan_and_startup_show_names_literally() -> None:
         assert visible(f"{NAME}.go:100:2") in out.getvalue()
 
 
+def test_diff_prints_symbol_names_from_a_binary_literally() -> None:
+    """diff writes the kernel's plain format (no rich): a symbol name with ESC or a newline
+    must not reach the terminal as one, nor break its row in two."""
+    from buildopt.analysis.diff import diff_sizes
+    from buildopt.output.diff import bloat_o_meter
+
+    text = bloat_o_meter(diff_sizes({NAME: 10, "main.main": 5}, {NAME: 20}, "function"))
+    assert_literal(text)
+    assert len(text.splitlines()) == 5  # summary, header, two rows, total
+
+
 @settings(max_examples=200, deadline=None)
 @given(
     st.lists(
