@@ -798,7 +798,8 @@ class StartupProgress(TerminalProgress):
         phase = label.split(maxsplit=1)[0]
         if phase != self._phase:
             self._phase = phase
-            self._log(f"startup: {phase} runs ({self._done - 1} of {self._total} done)")
+            shown = "timed" if phase == "run" else phase
+            self._log(f"startup: {shown} runs ({self._done - 1} of {self._total} done)")
 
     def _log(self, line: str) -> None:
         if not self._progress:

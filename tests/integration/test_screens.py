@@ -132,3 +132,21 @@ def test_the_report_never_scrolls_sideways(project: Path, tmp_path: Path, width:
     assert found, dom[-2000:]
     scroll, client = map(int, found.groups())
     assert client == width and scroll <= client, (scroll, client)
+
+
+def test_a_piped_startup_says_when_its_runs_start_and_end(project: Path) -> None:
+    binary = project / "dist" / "p" / "plain" / "linux-amd64" / "hello"
+    assert binary.is_file(), sorted(p.name for p in (project / "dist" / "p").rglob("*"))
+    done = buildopt(
+        ["startup", str(binary), "--runs", "2", "--warmup", "1", "--trace-runs", "1"],
+        cwd=project,
+    )
+    assert done.returncode == 0, done.stderr
+    lines = [line for line in done.stderr.splitlines() if line.startswith("startup: ")]
+    assert lines[0].startswith("startup: 4 runs, "), done.stderr
+    assert [line.split(" (")[0] for line in lines[1:-1]] == [
+        "startup: warm-up runs",
+        "startup: traced runs",
+        "startup: timed runs",
+    ], done.stderr
+    assert lines[-1].startswith("startup: 4 of 4 runs done, "), done.stderr
