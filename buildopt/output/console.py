@@ -698,7 +698,7 @@ def show_gate(
     style = {"pass": "green", "warn": "yellow", "fail": "bold red", "skip": "dim"}
     columns = [
         Column("verdict", keep=True),
-        Column("budget", keep=True),
+        Column("budget", keep=True, group=True),  # narrow: a heading over its checks
         Column("variant", keep=True),
         Column("check", keep=True),
         # the figures the gate exists for: never dropped (rows become blocks rather)

@@ -37,6 +37,9 @@ class Column(NamedTuple):
     keep: bool = False  # identifies the row (or is its verdict): never dropped, never cut
     drop: int = 0  # among the others: the highest goes first when the table is too wide
     note: bool = False  # free text: cut to the room left, the whole text listed under the table
+    # kept, and the rows come in its order: when the kept columns do not fit, its value heads
+    # each run of rows (a table each, aligned) instead of taking a column's room
+    group: bool = False
 
 
 class Cell(NamedTuple):
@@ -209,10 +212,27 @@ def render(
     fit = layout(columns, cells, console.width if boxed else None, boxed)
     if key is None:
         key = next((i for i, c in enumerate(columns) if c.keep), 0)
-    if boxed and fit.width > console.width:
+    grouped = (
+        _grouped(columns, cells, console.width) if boxed and fit.width > console.width else None
+    )
+    if boxed and fit.width > console.width and grouped is None:
         _blocks(console, title, columns, cells)
     else:
-        listed = _table(console, title, columns, cells, fit=fit, key=key)
+        listed: list[str] = []
+        if grouped is None:
+            _table(console, title, columns, cells, fit=fit, key=key, listed=listed)
+        else:
+            group, columns, fit = grouped
+            if key >= group:  # the group column's own value heads the notes' table anyway
+                key = key - 1 if key > group else next(i for i, c in enumerate(columns) if c.keep)
+            if title:
+                console.print(Text(title, style="table.title"), soft_wrap=True)
+            widths = _widths(columns, [row[:group] + row[group + 1 :] for row in cells], fit)
+            for n, (head, rows_of) in enumerate(_runs(cells, group)):
+                _table(
+                    console, head, columns, rows_of, fit=fit, key=key, listed=listed, widths=widths,
+                    header=n == 0,
+                )  # fmt: skip
         # under the table: wrapped on a terminal, whole lines in a log (for grep)
         wrap = not boxed
         for n, text in enumerate(listed, 1):
@@ -241,26 +261,32 @@ def _table(
     *,
     fit: Layout,
     key: int,
-) -> list[str]:
-    """Print the fitted table; return the notes to list under it."""
+    listed: list[str],
+    widths: Sequence[int] | None = None,
+    header: bool = True,
+) -> None:
+    """Print the fitted table (``widths``: of its shown columns, to align it with the tables
+    of other groups); add the notes to list under it to ``listed``."""
     boxed = console.is_terminal
     table = Table(
         title=Text(title) if title and boxed else None,
         title_justify="left",
+        title_style="table.title" if header else "bold",
         box=box.HEAVY_HEAD if boxed else None,
         show_edge=boxed,
         pad_edge=boxed,
         padding=(0, 1),
+        show_header=header,
     )
-    for i in fit.shown:
+    for n, i in enumerate(fit.shown):
         column = columns[i]
         table.add_column(
             Text(column.name),
             justify="right" if column.right else "left",
             no_wrap=True,
             overflow="ignore",
+            width=widths[n] if widths else None,
         )
-    listed: list[str] = []
     for row in cells:
         shown = []
         for i in fit.shown:
@@ -278,7 +304,38 @@ def _table(
         if title:
             console.print(Text(title), soft_wrap=True)
         console.file.write(_plain(table, fit.width))
-    return listed
+
+
+def _grouped(
+    columns: Sequence[Column], cells: Sequence[Sequence[Cell]], width: int
+) -> tuple[int, list[Column], Layout] | None:
+    """The group column, the other columns and their layout, when without the group column
+    the table fits width (None: it has none, or it does not fit even so)."""
+    group = next((i for i, c in enumerate(columns) if c.group), None)
+    if group is None:
+        return None
+    rest = [c for i, c in enumerate(columns) if i != group]
+    fit = layout(rest, [[*row[:group], *row[group + 1 :]] for row in cells], width, boxed=True)
+    return None if fit.width > width else (group, rest, fit)
+
+
+def _runs(cells: Sequence[Sequence[Cell]], group: int) -> list[tuple[str, list[list[Cell]]]]:
+    """The rows in runs of one group value, without the group column."""
+    runs: list[tuple[str, list[list[Cell]]]] = []
+    for row in cells:
+        if not runs or runs[-1][0] != row[group].text:
+            runs.append((row[group].text, []))
+        runs[-1][1].append([*row[:group], *row[group + 1 :]])
+    return runs
+
+
+def _widths(columns: Sequence[Column], cells: Sequence[Sequence[Cell]], fit: Layout) -> list[int]:
+    """The widths of the shown columns over all rows (a cut note: as cut)."""
+    natural = _natural(columns, cells)
+    return [
+        min(natural[i], fit.note_width) if columns[i].note and fit.note_width else natural[i]
+        for i in fit.shown
+    ]
 
 
 BLOCK_INDENT = "    "
