@@ -22,6 +22,7 @@ from rich import box
 from rich.cells import cell_len
 from rich.console import Console
 from rich.markup import escape
+from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
@@ -353,7 +354,7 @@ def _blocks(
         names: list[Text] = []
         values: list[Text] = []
         for column, (text, style) in zip(columns, row, strict=True):
-            if not text or column.note:
+            if not text or column.note or not column.name:  # (a nameless column: a bar)
                 continue
             if column.keep and not column.right:
                 names.append(Text(text, style=style or ""))
@@ -365,9 +366,9 @@ def _blocks(
             console.print(line, crop=False, soft_wrap=True)
         for column, (text, _) in zip(columns, row, strict=True):
             if column.note and text:
-                note = Text(f"{BLOCK_INDENT}{column.name}: {text}")
-                for part in note.wrap(console, max(20, console.width)):
-                    console.print(part, crop=False, soft_wrap=True)
+                note = Text(f"{column.name}: {text}")
+                indented = Padding(note, (0, 0, 0, len(BLOCK_INDENT)), expand=False)
+                console.print(indented, soft_wrap=False)
 
 
 def _fill(units: Sequence[Text], width: int, indent: str) -> list[Text]:
