@@ -781,20 +781,18 @@ class StartupProgress(TerminalProgress):
         self._total, self._done, self._phase = total, 0, ""
         self._begun = time.monotonic()
 
-    def __enter__(self) -> StartupProgress:
-        super().__enter__()
-        self._log(f"startup: {self._total} runs")
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        super().__exit__(*exc)
-        self._log(f"startup: {self._done} of {self._total} runs done")
+    def __exit__(self, exc_type: object = None, *exc: object) -> None:
+        super().__exit__(exc_type, *exc)
+        if self._done and exc_type is None:  # (an error says itself)
+            self._log(f"startup: {self._done} of {self._total} runs done")
 
     def advance(self, name: str, label: str, run: object) -> None:
         self._done += 1
         if self._progress:
             self._progress.update(self._task, advance=1, description=visible(f"{label}: {name}"))
             return
+        if self._done == 1:  # said once the first run came back: a bad binary is an error only
+            self._log(f"startup: {self._total} runs")
         phase = label.split(maxsplit=1)[0]
         if phase != self._phase:
             self._phase = phase
