@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from buildopt.record.images import ImageRecord
     from buildopt.record.model import Build, Record, ScanReport, StartupResult
     from buildopt.record.store import RecordError
+    from buildopt.system.outputs import Input, Output
     from buildopt.system.toolchain import Module
 
     class BuildProgressLike(Protocol):
@@ -192,12 +193,13 @@ def gate_command(
 ) -> int:
     """``buildopt gate``: every budget of the profile on the build record it is given."""
     from buildopt.analysis import gate
+    from buildopt.cli import reads as reads_of
     from buildopt.config.budgets import check_selectors
     from buildopt.output import console as report
     from buildopt.output import gate as gate_output
     from buildopt.pipeline.plan import all_ids
     from buildopt.system import toolchain
-    from buildopt.system.files import atomic_write_text
+    from buildopt.system.outputs import Input, output_to, stdout_taken
 
     cwd = cwd or Path.cwd()
     environ = dict(environ or os.environ)
@@ -208,6 +210,11 @@ def gate_command(
     if not loaded.budgets and not loaded.images:
         raise UsageError(f"gate: {loaded.path} has no [[budget]] or [[image]] tables")
     record_path = (cwd / record) if record else loaded.record_path(_dist(dist, cwd))
+    reads = [*reads_of.profile_inputs(loaded), Input(record_path, "the build record")]
+    reads += [Input(cwd / baseline, "the baseline record")] if baseline else []
+    md_out = output_to("--markdown", markdown, cwd, reads) if markdown else None
+    junit_out = output_to("--junit", junit, cwd, reads) if junit else None
+    on_stdout = stdout_taken([md_out, junit_out], json=as_json)
     built = _build_for_gate(loaded, record_path, dist, cwd, environ) if build else EXIT_OK
     data = _gated_record(loaded, record_path)
     baseline_path = (cwd / baseline) if baseline else None
@@ -221,11 +228,17 @@ def gate_command(
     images_dir = loaded.images_dir(_dist(dist, cwd))
     made = _make_images(loaded, squashfs, data, others, images_dir, environ, 0, strict=False)
     checks = gate.evaluate(loaded.budgets, loaded.images, data, old, others, made)
-    if markdown:
+    reads += [
+        *reads_of.record_inputs(record_path, data),
+        *(reads_of.record_inputs(baseline_path, old, "the baseline") if baseline_path else ()),
+        *reads_of.image_inputs(made, images_dir),
+    ]
+    if md_out:
         text = gate_output.markdown(checks, loaded.name, report_url=report_url)
-        _write_markdown(cwd / markdown, text, markdown_mode, environ.get("GITHUB_STEP_SUMMARY"))
-    if junit:
-        atomic_write_text(cwd / junit, gate_output.junit(checks, loaded.name))
+        summary = environ.get("GITHUB_STEP_SUMMARY")
+        _write_markdown(md_out, text, markdown_mode, summary, reads)
+    if junit_out:
+        junit_out.write(gate_output.junit(checks, loaded.name), reads)
     if environ.get("GITHUB_ACTIONS") == "true":
         for line in gate_output.workflow_commands(checks, _relative(loaded.path, loaded.root)):
             print(line, file=sys.stderr)
@@ -234,7 +247,7 @@ def gate_command(
             gate_output.to_json(checks, data, str(baseline_path) if baseline_path else None)
         )
     else:
-        report.show_gate(report.make_console(), checks, loaded.name, exact=exact)
+        report.show_gate(report.make_console(stderr=on_stdout), checks, loaded.name, exact=exact)
     return EXIT_FAILED if gate.failed(checks) or built != EXIT_OK else EXIT_OK
 
 
@@ -293,13 +306,17 @@ def report_command(
 ) -> int:
     """``buildopt report``: the record as one self-contained HTML page."""
     from buildopt.analysis import compare, gate
+    from buildopt.cli import reads as reads_of
     from buildopt.output.report import ReportInput, render
     from buildopt.record import images as image_records
-    from buildopt.system.files import atomic_write_text
+    from buildopt.system.outputs import output_to
 
     cwd = cwd or Path.cwd()
     loaded = _profile(profile, cwd, "report")
     record_path = (cwd / record) if record else loaded.record_path(_dist(dist, cwd))
+    given = output or str(loaded.dist_dir(_dist(dist, cwd)) / "report.html")
+    known = [*reads_of.profile_inputs(loaded), *reads_of.record_inputs(record_path, None)]
+    page_out = output_to("-o", given, cwd, known)
     data = _gated_record(loaded, record_path, command="report")
     old = _load_record(cwd / baseline) if baseline else None
     images_dir = loaded.images_dir(_dist(dist, cwd))
@@ -312,6 +329,7 @@ def report_command(
             except image_records.ImageRecordError:
                 made[image.name] = f"not made yet (buildopt image --profile {loaded.name})"
     checks = gate.evaluate(loaded.budgets, loaded.images, data, old, _image_records(loaded), made)
+    history_records = _history_records(history, cwd)
     page = render(
         ReportInput(
             record=data,
@@ -320,17 +338,24 @@ def report_command(
             checks=checks,
             budgets=loaded.budgets,
             baseline=old,
-            history=_history_records(history, cwd),
+            history=[(label, r) for label, _, r in history_records],
             images=[m for m in made.values() if not isinstance(m, str)],
         )
     )
-    target = (cwd / output) if output else loaded.dist_dir(_dist(dist, cwd)) / "report.html"
-    atomic_write_text(target, page)
-    print(f"report: {target} ({len(page.encode()) / 1024:.0f} KiB)")
+    reads = [
+        *reads_of.profile_inputs(loaded),
+        *reads_of.record_inputs(record_path, data),
+        *(reads_of.record_inputs(cwd / baseline, old, "the baseline record") if baseline else ()),
+        *(i for _, path, r in history_records for i in reads_of.record_inputs(path, r, "a record")),
+        *reads_of.image_inputs(made, images_dir),
+    ]
+    page_out.write(page, reads)
+    if not page_out.to_stdout:
+        print(f"report: {page_out.path} ({len(page.encode()) / 1024:.0f} KiB)")
     return EXIT_OK
 
 
-def _history_records(paths: Sequence[str], cwd: Path) -> list[tuple[str, Record]]:
+def _history_records(paths: Sequence[str], cwd: Path) -> list[tuple[str, Path, Record]]:
     """The records named (files, or every *.json of a folder), oldest first by their time."""
     files: list[Path] = []
     for given in paths:
@@ -341,7 +366,7 @@ def _history_records(paths: Sequence[str], cwd: Path) -> list[tuple[str, Record]
             files.append(path)
     loaded = [(p, _load_record(p)) for p in files]
     loaded.sort(key=lambda item: item[1].created)
-    return [(f"{r.created[:10]} {p.stem}", r) for p, r in loaded]
+    return [(f"{r.created[:10]} {p.stem}", p, r) for p, r in loaded]
 
 
 def _make_images(  # noqa: PLR0917 - the images and everything they are made from
@@ -429,15 +454,15 @@ def _gated_record(loaded: Profile, record_path: Path, command: str = "gate") -> 
     return data
 
 
-def _write_markdown(target: Path, text: str, mode: str | None, summary: str | None) -> None:
+def _write_markdown(
+    target: Output, text: str, mode: str | None, summary: str | None, reads: Sequence[Input]
+) -> None:
     """The gate's Markdown, appended to GitHub's step summary (earlier steps wrote there too)
     and written whole anywhere else, unless --markdown-mode says which."""
-    from buildopt.system.files import append_text, atomic_write_text
-
     if mode is None:
-        is_summary = bool(summary) and target.resolve() == Path(str(summary)).resolve()
+        is_summary = bool(summary) and target.path == Path(str(summary)).resolve()
         mode = "append" if is_summary else "replace"
-    (append_text if mode == "append" else atomic_write_text)(target, text)
+    (target.append if mode == "append" else target.write)(text, reads)
 
 
 def _image_records(profile: Profile) -> dict[Path, Record | RecordError]:
@@ -493,16 +518,26 @@ def matrix_command(
 
 def merge_command(records: Sequence[str], *, output: str, cwd: Path | None = None) -> int:
     """``buildopt merge``: join per-job build records into one."""
+    from buildopt.cli.reads import record_inputs
     from buildopt.record import store
+    from buildopt.system.outputs import output_to
 
     cwd = cwd or Path.cwd()
     if not output:
         raise UsageError("merge: -o/--output FILE is required")
+    merged_out = output_to(
+        "-o",
+        output,
+        cwd,
+        [i for r in records for i in record_inputs(cwd / r, None, "an input record")],
+    )
     loaded = [(r, _load_record(cwd / r)) for r in records]
     merged = store.merge(loaded)
-    store.save(cwd / output, merged)
+    reads = [i for r, data in loaded for i in record_inputs(cwd / r, data, "an input record")]
+    store.write_to(merged_out, merged, reads)
     print(
-        f"merged {len(records)} records, {len(merged.builds)} builds -> {output}",
+        f"merged {len(records)} records, {len(merged.builds)} builds -> "
+        + ("stdout" if merged_out.to_stdout else output),
         file=sys.stderr,
     )
     return EXIT_OK
@@ -795,24 +830,28 @@ def scan_command(
     from buildopt.measure import scan as scanner
     from buildopt.output import console as report
     from buildopt.output.sarif import to_sarif
-    from buildopt.system.files import atomic_write_text
+    from buildopt.system.outputs import GoSources, output_to, stdout_taken
 
     bad = next((t for t in tags if not is_build_tag(t)), None)
     if bad is not None:
         raise UsageError(f"scan: --tags: {bad!r} is not a build tag (letters, digits, _ .)")
     cwd = cwd or Path.cwd()
     environ = dict(environ or os.environ)
+    sarif_out = output_to("--sarif", sarif, cwd) if sarif else None
+    on_stdout = stdout_taken([sarif_out], json=as_json)
+    targets = _scan_targets(cwd, patterns, environ)
     reports = [
         scanner.scan(root, pats, tags, environ=environ, include_generated=include_generated)
-        for root, pats in _scan_targets(cwd, patterns, environ)
+        for root, pats in targets
     ]
     result = reports[0] if len(reports) == 1 else scanner.combine(reports, cwd)
-    if sarif:
-        atomic_write_text(cwd / sarif, json.dumps(to_sarif(result), indent=2) + "\n")
+    if sarif_out:
+        text = json.dumps(to_sarif(result), indent=2) + "\n"
+        sarif_out.write(text, [GoSources(root) for root, _ in targets])
     if as_json:
         report.print_json(result)
     else:
-        report.show_scan(report.make_console(), result)
+        report.show_scan(report.make_console(stderr=on_stdout), result)
     return EXIT_FAILED if result.count("error") else EXIT_OK
 
 
@@ -896,6 +935,7 @@ def build_command(
         raise UsageError(f"--jobs {jobs}: expected a positive number (0 means one per CPU)")
     plan = _load_plan(profile, variants, dist, cwd, environ, command="build")
     record_path = (cwd / record).resolve() if record else plan.profile.record_path(_dist(dist, cwd))
+    _record_may_go(plan, record or str(record_path), cwd)
     timeout = _seconds_from(environ, "BUILDOPT_BUILD_TIMEOUT", BUILD_TIMEOUT)
     for stale in remove_stale_temporaries(plan.dist):
         print(f"removed {stale}: left by a buildopt that was killed", file=sys.stderr)
@@ -951,6 +991,20 @@ def build_command(
     if as_json:
         report.print_json(data)
     return EXIT_FAILED if any(b.status == "failed" for b in builds) else EXIT_OK
+
+
+def _record_may_go(plan: Plan, given: str, cwd: Path) -> None:
+    """The build record (which builds read and update) must be absent or a regular file
+    that is none of what the build reads or writes: its profiles, its sources, its binaries."""
+    from buildopt.cli.reads import profile_inputs
+    from buildopt.pipeline.plan import module_dir
+    from buildopt.system.outputs import GoSources, Input, output_to
+
+    binaries = [Input(s.output, f"the binary of {s.id}") for s in plan.steps]
+    sources = GoSources(module_dir(plan.profile.package))
+    output_to(
+        "--record", given, cwd, [*profile_inputs(plan.profile), sources, *binaries], stdout=False
+    )
 
 
 def _build_progress(total: int, environ: Mapping[str, str]) -> BuildProgressLike:

@@ -26,6 +26,7 @@ from buildopt.binary.facts import Inspection
 from buildopt.errors import EXIT_OK, UsageError
 from buildopt.output import diff as show
 from buildopt.record.model import DIFF_SCHEMA, Build, DiffEntry, DiffReport, DiffRow
+from buildopt.system.outputs import Input, Output, output_to, stdout_taken
 
 VIEWS = ("function", "package", "module", "section")
 
@@ -65,6 +66,9 @@ def diff_command(
     if rows is not None and rows < 0:
         raise UsageError(f"--rows {rows}: expected 0 or more")
     cwd = cwd or Path.cwd()
+    named = [Input(cwd / f, "a file of the diff") for f in files]
+    md_out = output_to("--markdown", markdown, cwd, named) if markdown else None
+    out = sys.stderr if stdout_taken([md_out], json=as_json) else sys.stdout
     old, new = (_subjects(cwd / f, f) for f in files)
     pairs, only_old, only_new = _pair(old, new)
     compared = [_compare(a, b, by, categories) for a, b in pairs]
@@ -74,22 +78,23 @@ def diff_command(
         only_old=tuple(only_old),
         only_new=tuple(only_new),
     )
-    if markdown:
-        _write_markdown(markdown, compared, report, by)
+    if md_out:
+        binaries = [Input(s.path, f"the binary of {s.id}") for s in (*old, *new) if s.path]
+        _write_markdown(md_out, compared, report, by, [*named, *binaries])
     if as_json:
         print_json(report)
         return EXIT_OK
     several = len(pairs) > 1 or only_old or only_new
     for (a, _), pair in zip(pairs, compared, strict=True):
         if several:
-            sys.stdout.write(f"\n== {a.id} ==\n")
+            out.write(f"\n== {a.id} ==\n")
         if pair.entries[0].note:
-            sys.stdout.write(f"({pair.entries[0].note})\n")
+            out.write(f"({pair.entries[0].note})\n")
         for diff in pair.diffs:
-            sys.stdout.write(show.bloat_o_meter(diff, rows))
-        sys.stdout.write(pair.files.line() + "\n")
+            out.write(show.bloat_o_meter(diff, rows))
+        out.write(pair.files.line() + "\n")
     for line in [*show.one_sided(only_old, files[0]), *show.one_sided(only_new, files[1])]:
-        sys.stdout.write(line + "\n")
+        out.write(line + "\n")
     return EXIT_OK
 
 
@@ -333,9 +338,13 @@ def _entry(
     )
 
 
-def _write_markdown(path: str, compared: Sequence[Compared], report: DiffReport, by: str) -> None:
-    from buildopt.system.files import atomic_write_text
-
+def _write_markdown(
+    target: Output,
+    compared: Sequence[Compared],
+    report: DiffReport,
+    by: str,
+    reads: Sequence[Input],
+) -> None:
     parts = [f"## buildopt diff (by {by})\n"]
     for pair in compared:
         tables = len(pair.diffs) > 1
@@ -347,7 +356,4 @@ def _write_markdown(path: str, compared: Sequence[Compared], report: DiffReport,
         parts.append(f"- only in the old input: `{i}`\n")
     for i in report.only_new:
         parts.append(f"- only in the new input: `{i}`\n")
-    try:
-        atomic_write_text(Path(path), "\n".join(parts))
-    except OSError as exc:
-        raise UsageError(f"--markdown {path}: cannot write: {exc.strerror or exc}") from None
+    target.write("\n".join(parts), reads)

@@ -208,7 +208,8 @@ COMMANDS: dict[str, Command] = {
                 BYTES,
                 Flag(
                     "markdown",
-                    "add the result as Markdown to this file (e.g. $GITHUB_STEP_SUMMARY)",
+                    "add the result as Markdown to this file (e.g. $GITHUB_STEP_SUMMARY; "
+                    "- is stdout)",
                     "FILE",
                 ),
                 Flag(
@@ -216,7 +217,7 @@ COMMANDS: dict[str, Command] = {
                     "append or replace (default: append to $GITHUB_STEP_SUMMARY, else replace)",
                     "MODE",
                 ),
-                Flag("junit", "write JUnit XML to this file", "FILE"),
+                Flag("junit", "write JUnit XML to this file (- is stdout)", "FILE"),
                 Flag(
                     "report_url",
                     "link the HTML report (buildopt report) from the Markdown: its URL",
@@ -248,7 +249,9 @@ COMMANDS: dict[str, Command] = {
                 Flag("rows", "rows per diff (default: every changed one)", "N", number=True),
                 Flag("json", "print buildopt.diff/1 JSON on stdout"),
                 Flag(
-                    "markdown", "also write the diff as Markdown (a pull request comment)", "FILE"
+                    "markdown",
+                    "also write the diff as Markdown (a pull request comment; - is stdout)",
+                    "FILE",
                 ),
             ),
             bare="file",
@@ -304,7 +307,7 @@ COMMANDS: dict[str, Command] = {
                 ),
                 Flag(
                     "output",
-                    "where to write the page (default: DIST/PROFILE/report.html)",
+                    "where to write the page (default: DIST/PROFILE/report.html; - is stdout)",
                     "FILE",
                     short="-o",
                 ),
@@ -321,7 +324,9 @@ COMMANDS: dict[str, Command] = {
                     "FILE",
                     True,
                 ),
-                Flag("output", "where to write the merged record", "FILE", short="-o"),
+                Flag(
+                    "output", "where to write the merged record (- is stdout)", "FILE", short="-o"
+                ),
             ),
             bare="record",
         ),
@@ -402,7 +407,11 @@ COMMANDS: dict[str, Command] = {
                 ),
                 Flag("tags", "build tags, as go build takes them", "TAGS", True),
                 Flag("json", "print buildopt.scan/1 JSON on stdout"),
-                Flag("sarif", "write SARIF 2.1.0 to this file (GitHub code scanning)", "FILE"),
+                Flag(
+                    "sarif",
+                    "write SARIF 2.1.0 to this file (GitHub code scanning; - is stdout)",
+                    "FILE",
+                ),
                 Flag(
                     "include_generated", "also scan files marked 'Code generated ... DO NOT EDIT.'"
                 ),

@@ -11,7 +11,7 @@ import json
 import os
 import re
 import stat
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 import msgspec
@@ -20,6 +20,7 @@ from buildopt.errors import BuildoptError
 from buildopt.inputs import NotRegularFile, TooLarge, read_limited
 from buildopt.record.model import RECORD_SCHEMA, Build, Record
 from buildopt.system.files import atomic_write_text, locked
+from buildopt.system.outputs import Output, Protected
 
 # JSON type names as msgspec spells them, as a user reads them
 _TYPE_WORDS = {
@@ -110,6 +111,12 @@ def encode(record: msgspec.Struct) -> str:
 def save(path: Path, record: Record) -> None:
     """Write the record atomically: readers see the old file or the new one, never a part."""
     atomic_write_text(path, encode(record))
+
+
+def write_to(out: Output, record: Record, inputs: Iterable[Protected]) -> None:
+    """The record where an output option says (``merge -o``: a file, or stdout), under the
+    rule of buildopt.system.outputs: never over a device, a FIFO or one of the inputs."""
+    out.write(encode(record), inputs)
 
 
 def lock_path(path: Path) -> Path:

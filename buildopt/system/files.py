@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from buildopt.errors import BuildoptError
+from buildopt.inputs import KINDS
 
 TEMP_PREFIX = ".buildopt-tmp-"
 log = logging.getLogger("buildopt")
@@ -63,17 +64,30 @@ def append_text(path: Path, text: str) -> None:
     """Add text at the end of path (created with the umask's mode if need be): for files that
     others write to as well, such as GitHub's step summary. WriteError when it cannot."""
     try:
-        if path.is_dir():
-            raise IsADirectoryError(21, "is a directory")
-        with open(path, "a", encoding="utf-8") as f:
+        # never blocks on a FIFO, never writes into a device: a regular file or nothing
+        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NONBLOCK | os.O_CLOEXEC
+        fd = os.open(path, flags, 0o666)
+        try:
+            _refuse_non_regular(os.fstat(fd))
+            os.set_blocking(fd, True)
+        except BaseException:
+            os.close(fd)
+            raise
+        with os.fdopen(fd, "a", encoding="utf-8") as f:
             f.write(text if text.endswith("\n") else text + "\n")
     except OSError as exc:
         raise WriteError(path, exc) from None
 
 
+def _refuse_non_regular(info: os.stat_result) -> None:
+    if not stat.S_ISREG(info.st_mode):
+        kind = KINDS.get(stat.S_IFMT(info.st_mode), "not a file")
+        raise FileExistsError(errno.EEXIST, f"not a regular file ({kind})")
+
+
 def _write_atomically(path: Path, text: str) -> None:
-    if path.is_dir():
-        raise IsADirectoryError(21, "is a directory")
+    with contextlib.suppress(FileNotFoundError):  # a device or a FIFO is never replaced
+        _refuse_non_regular(path.stat())
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=path.parent)
     try:

@@ -118,9 +118,9 @@ def test_outputs_that_cannot_be_written_are_one_line(tmp_path: Path) -> None:
     assert built.returncode == 0, built.stderr
     record = project / "dist" / "p" / "build.json"
     cases = [
-        (["build", "--profile", "p", "--record", str(a_dir)], 2, f"cannot write {a_dir}: "),
+        (["build", "--profile", "p", "--record", str(a_dir)], 2, f"--record {a_dir}: a directory"),
         (["merge", str(record), "-o", str(a_file / "m.json")], 2, f"cannot write {a_file}/m.json"),
-        (["gate", "--profile", "p", "--markdown", str(a_dir)], 2, f"cannot write {a_dir}: "),
+        (["gate", "--profile", "p", "--markdown", str(a_dir)], 2, f"{a_dir}: a directory, not"),
         (["gate", "--profile", "p", "--junit", str(a_file / "j.xml")], 2, "cannot write"),
         (["build", "--profile", "p", "--dist", str(a_file)], 2, f"cannot write {a_file}/p/"),
     ]

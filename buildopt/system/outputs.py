@@ -1,0 +1,223 @@
+"""Where a command's output files go: the one rule every output option follows.
+
+An output (``report -o``, ``gate --junit`` and ``--markdown``, ``merge -o``, ``scan --sarif``,
+``diff --markdown``, ``build --record``) is written to a temporary file beside its target and
+renamed into place - or, for GitHub's step summary, appended to - only when the target is absent
+or a regular file that is none of the command's inputs: its profiles, the records it reads, the
+binaries they describe, the sources it scans. ``-`` is stdout. Anything else (a device, a FIFO,
+a directory, a link to an input) is one line, exit 2, and the target is left as it was.
+
+A symbolic link is followed: the rule applies to the file it leads to, which is replaced (the
+link stays). An input is recognised by its resolved path and by its device and inode, so a
+symbolic or a hard link to it is refused too.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import stat
+import sys
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from buildopt.errors import UsageError
+from buildopt.inputs import KINDS
+from buildopt.system.files import append_text, atomic_write_text
+
+STDOUT = "-"
+
+
+class OutputError(UsageError):
+    """An output option names something buildopt will not write over (exit 2)."""
+
+
+class Protected(Protocol):
+    """Something a command reads, which none of its outputs may replace."""
+
+    def how(self, target: Path, info: os.stat_result) -> str | None:
+        """How target (resolved; info is its stat) is this input - "that is " when it is the
+        very path, "a hard link to " - or None when it is not."""
+
+    def describe(self) -> str:
+        """What it is, for the message: ``the profile (/w/profiles/p.toml)``."""
+
+
+@dataclass(frozen=True)
+class Input:
+    """A file the command reads: a profile, a build record, a binary."""
+
+    path: Path
+    what: str  # "the profile", "the build record", "the binary of a@linux-amd64", ...
+
+    def how(self, target: Path, info: os.stat_result) -> str | None:
+        try:
+            mine = os.stat(self.path)
+        except OSError:  # not there (yet): only its name can match
+            return THE_SAME if _resolved(self.path) == target else None
+        if (mine.st_dev, mine.st_ino) != (info.st_dev, info.st_ino):
+            return None
+        return THE_SAME if _resolved(self.path) == target else "a hard link to "
+
+    def describe(self) -> str:
+        return f"{self.what} ({self.path})"
+
+
+THE_SAME = "that is "
+GO_SOURCE_NAMES = frozenset({"go.mod", "go.sum", "go.work", "go.work.sum"})
+
+
+@dataclass(frozen=True)
+class GoSources:
+    """The Go sources below a module root (.go files, go.mod, go.sum): matched by name, so
+    that an existing record or report is checked without walking the module (walked only for
+    a target with several hard links)."""
+
+    root: Path
+
+    def how(self, target: Path, info: os.stat_result) -> str | None:
+        root = _resolved(self.root)
+        if root in target.parents and _is_source(target.name):
+            return THE_SAME
+        if info.st_nlink > 1 and self._has_inode(root, info):  # (the walk only then)
+            return "a hard link to "
+        return None
+
+    @staticmethod
+    def _has_inode(root: Path, info: os.stat_result) -> bool:
+        for directory, _dirs, names in os.walk(root):
+            for name in filter(_is_source, names):
+                with contextlib.suppress(OSError):
+                    mine = os.lstat(os.path.join(directory, name))
+                    if (mine.st_dev, mine.st_ino) == (info.st_dev, info.st_ino):
+                        return True
+        return False
+
+    def describe(self) -> str:
+        return f"a Go source file of the module at {self.root}"
+
+
+@dataclass(frozen=True)
+class Output:
+    """Where one output option writes: a file (resolved) or stdout."""
+
+    option: str  # "--junit", "-o"
+    given: str  # as given on the command line
+    path: Path | None  # None: stdout
+    named: Path | None = None  # the path as given (before symbolic links were followed)
+    may_be_stdout: bool = True  # whether "-" would have been stdout (for the message)
+
+    @property
+    def to_stdout(self) -> bool:
+        return self.path is None
+
+    def check(self, inputs: Iterable[Protected] = ()) -> None:
+        """OutputError unless the target is absent, or a regular file that is none of inputs
+        (which are looked at only when the target exists)."""
+        if self.path is None:
+            return
+        try:
+            info = os.stat(self.path)
+        except FileNotFoundError:
+            return
+        except OSError as exc:  # a parent that is a file, a folder that cannot be read
+            raise self.refused(f"cannot write {self.path}: {exc.strerror or exc}") from None
+        if not stat.S_ISREG(info.st_mode):
+            kind = KINDS.get(stat.S_IFMT(info.st_mode), "not a regular file")
+            hint = "; - is stdout" if self.may_be_stdout else ""
+            raise self.refused(
+                f"{kind}, not a file to write (an output is a new file or replaces a regular "
+                f"one{hint})"
+            )
+        for item in inputs:
+            how = item.how(self.path, info)
+            if how is not None:
+                if how == THE_SAME and self.named is not None and self.named.is_symlink():
+                    how = "a symbolic link to "
+                raise self.refused(
+                    f"{how}{item.describe()}, which this command reads: "
+                    "an output never replaces an input"
+                )
+
+    def refused(self, why: str) -> OutputError:
+        return OutputError(f"{self.option} {self.given}: {why}")
+
+    def write(self, text: str, inputs: Iterable[Protected] = ()) -> None:
+        """text as the whole file (checked again now: the run may have taken minutes), or on
+        stdout."""
+        if self.path is None:
+            _to_stdout(text)
+            return
+        self.check(inputs)
+        atomic_write_text(self.path, text)
+
+    def append(self, text: str, inputs: Iterable[Protected] = ()) -> None:
+        """text added at the end of the file (GitHub's step summary), or on stdout."""
+        if self.path is None:
+            _to_stdout(text if text.endswith("\n") else text + "\n")
+            return
+        self.check(inputs)
+        append_text(self.path, text)
+
+
+def output_to(
+    option: str,
+    given: str,
+    cwd: Path,
+    inputs: Iterable[Protected] = (),
+    *,
+    stdout: bool = True,
+) -> Output:
+    """The output an option names (checked now against the inputs known so far, so that a
+    long run is not wasted on a target it will refuse); ``-`` is stdout where stdout may be."""
+    if given == STDOUT and stdout:
+        return Output(option, given, None)
+    if given == STDOUT:
+        raise OutputError(f"{option} -: this output cannot be stdout (it is read and updated)")
+    named = cwd / given
+    try:
+        path = named.resolve()
+    except (OSError, RuntimeError) as exc:  # a symbolic link loop
+        raise OutputError(f"{option} {given}: cannot resolve: {exc}") from None
+    out = Output(option, given, path, named, may_be_stdout=stdout)
+    out.check(inputs)
+    return out
+
+
+def stdout_taken(outputs: Sequence[Output | None], *, json: bool = False) -> bool:
+    """Whether an output file is stdout (then the command's table goes to stderr); OutputError
+    when two things want stdout (--json and an output ``-``, or two outputs ``-``) or two
+    outputs name one file."""
+    given = [o for o in outputs if o is not None]
+    on_stdout = [f"{o.option} -" for o in given if o.to_stdout] + (["--json"] if json else [])
+    if len(on_stdout) > 1:
+        raise OutputError(f"{' and '.join(on_stdout)}: only one of them can be stdout")
+    seen: dict[Path, Output] = {}
+    for out in given:
+        if out.path is not None and out.path in seen:
+            first = seen[out.path]
+            raise OutputError(
+                f"{first.option} {first.given} and {out.option} {out.given}: the same file"
+            )
+        if out.path is not None:
+            seen[out.path] = out
+    return any(o.to_stdout for o in given)
+
+
+def _to_stdout(text: str) -> None:
+    sys.stdout.flush()
+    sys.stdout.buffer.write(text.encode())
+    sys.stdout.buffer.flush()
+
+
+def _is_source(name: str) -> bool:
+    return name.endswith(".go") or name in GO_SOURCE_NAMES
+
+
+def _resolved(path: Path) -> Path:
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):
+        return path
