@@ -1,14 +1,17 @@
 """The errors buildopt reports to users, each with its documented exit code.
 
 Exit codes: 0 ok, 1 a build (or later a gate) failed, 2 bad input, 3 internal error,
-130 interrupted. Every error carries a one-line message that names the file or argument at
-fault, short enough to read at once; what may be long (a list of candidates, a command's
-error output) goes into its detail lines. run_guarded prints the message as one ``error:``
-line, the details indented below it, and returns the exit code.
+130 interrupted, 141 stdout (or stderr) closed by its reader (``buildopt gate | head -1``: the
+status a shell gives a program that SIGPIPE ended, 128 + 13, reached without a message). Every
+error carries a one-line message that names the file or argument at fault, short enough to
+read at once; what may be long (a list of candidates, a command's error output) goes into its
+detail lines. run_guarded prints the message as one ``error:`` line, the details indented
+below it, and returns the exit code.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 from collections.abc import Callable, Sequence
@@ -18,6 +21,7 @@ EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
 EXIT_INTERNAL = 3
 EXIT_INTERRUPTED = 130
+EXIT_PIPE_CLOSED = 141
 
 # C0 and C1 controls, DEL, and the bidirectional overrides that reorder what a terminal shows
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
@@ -82,10 +86,15 @@ def run_guarded(command: Callable[[], int], debug: bool = False) -> int:
     and its detail lines, indented.
 
     Tracebacks only with debug (``--debug``); an unexpected exception is an internal error,
-    exit 3, with a line that says how to get the traceback.
+    exit 3, with a line that says how to get the traceback. A reader that closed stdout (or
+    stderr) early ends the command quietly, exit 141.
     """
     try:
         return command()
+    except BrokenPipeError as exc:
+        if closed_streams():
+            return stop_writing()
+        return _internal_error(exc, debug)
     except BuildoptError as exc:
         if debug:
             import traceback
@@ -99,11 +108,37 @@ def run_guarded(command: Callable[[], int], debug: bool = False) -> int:
         print("error: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     except Exception as exc:
-        if debug:
-            raise
-        print(
-            f"internal error: {type(exc).__name__}: {visible(str(exc))} (rerun with --debug for a "
-            "traceback, and please report it)",
-            file=sys.stderr,
-        )
-        return EXIT_INTERNAL
+        return _internal_error(exc, debug)
+
+
+def _internal_error(exc: Exception, debug: bool) -> int:
+    if debug:
+        raise exc
+    print(
+        f"internal error: {type(exc).__name__}: {visible(str(exc))} (rerun with --debug for a "
+        "traceback, and please report it)",
+        file=sys.stderr,
+    )
+    return EXIT_INTERNAL
+
+
+def closed_streams() -> list[int]:
+    """stdout and stderr, those of them whose reader has gone (a pipe or a socket whose other
+    end was closed: the kernel reports an error condition on our end)."""
+    import select
+
+    poller = select.poll()
+    for fd in (1, 2):
+        poller.register(fd, select.POLLOUT)
+    gone = select.POLLERR | select.POLLHUP | select.POLLNVAL
+    return sorted(fd for fd, events in poller.poll(0) if events & gone)
+
+
+def stop_writing() -> int:
+    """After a write to a closed stdout or stderr: point it at /dev/null, so that nothing
+    more fails (Python flushes stdout once more at exit), and give the exit code."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    for fd in closed_streams() or [1]:
+        os.dup2(devnull, fd)
+    os.close(devnull)
+    return EXIT_PIPE_CLOSED

@@ -14,6 +14,7 @@ import sys
 from typing import cast
 
 from buildopt.cli.options import COMMANDS, Command, set_program_args
+from buildopt.errors import closed_streams, stop_writing
 
 
 def expand_variadic(argv: list[str]) -> tuple[list[str], list[str] | None]:
@@ -86,21 +87,39 @@ def fast_command(argv: list[str]) -> int | None:
 
 
 def main() -> None:
+    fast = False
     try:
         argv, program_args = expand_variadic(sys.argv)
         set_program_args(program_args)
         code = fast_command(argv)
-        if code is not None:
-            # Done, and nothing is left open but stdout and stderr: leave without tearing the
-            # interpreter down object by object (~10 ms after a large inspect).
-            sys.stdout.flush()
-            sys.stderr.flush()
-            os._exit(code)
-        from buildopt.cli.program import program
-
-        program.run(argv)
+        fast = code is not None
+        if code is None:
+            code = _program(argv)
+        # here, not at exit: a reader that has gone shows when what is left is written
+        sys.stdout.flush()
+        sys.stderr.flush()
+        if code == 0 and 1 in closed_streams():
+            # gone in the middle of a large write, which Python ends short without an error
+            code = stop_writing()
     except BrokenPipeError:
-        # stdout closed early (`buildopt inspect --json ... | head`): stop quietly, as the
-        # Python documentation recommends, instead of a traceback at exit.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        sys.exit(1)
+        # stdout closed early (`buildopt gate | head -1`, or --help): stop quietly, with the
+        # status a shell gives a program that SIGPIPE ended (buildopt.errors)
+        code = stop_writing()
+    if fast:
+        # Done, and nothing is left open but stdout and stderr: leave without tearing the
+        # interpreter down object by object (~10 ms after a large inspect).
+        os._exit(code)
+    sys.exit(code)
+
+
+def _program(argv: list[str]) -> int:
+    """The exit code of the invoke Program on argv (it ends with sys.exit)."""
+    from buildopt.cli.program import program
+
+    try:
+        program.run(argv)
+    except SystemExit as exc:
+        if exc.code is None or isinstance(exc.code, int):
+            return exc.code or 0
+        raise
+    return 0

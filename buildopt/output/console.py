@@ -13,13 +13,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import msgspec
-from rich.console import Console
 from rich.padding import Padding
 from rich.table import Table
 
 from buildopt.binary.facts import Attribution, CompressedSizes, DwarfUnits, Inspection, Largest
 from buildopt.config.units import format_size
 from buildopt.errors import visible
+from buildopt.output.pipes import Console
 from buildopt.output.progress import elapsed
 from buildopt.output.tables import Cell, CellLike, Column, bar, data, render
 from buildopt.pipeline.plan import Plan, Step

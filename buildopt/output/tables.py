@@ -20,13 +20,13 @@ from typing import NamedTuple
 
 from rich import box
 from rich.cells import cell_len
-from rich.console import Console
 from rich.markup import escape
 from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
 from buildopt.errors import visible
+from buildopt.output.pipes import Console
 
 MIN_NOTE = 12  # a free-text column narrower than this is not worth showing: listed below instead
 ELLIPSIS = "…"
