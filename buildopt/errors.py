@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import sys
 from collections.abc import Callable, Sequence
+from types import FrameType
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -132,6 +134,27 @@ def closed_streams() -> list[int]:
         poller.register(fd, select.POLLOUT)
     gone = select.POLLERR | select.POLLHUP | select.POLLNVAL
     return sorted(fd for fd, events in poller.poll(0) if events & gone)
+
+
+# SIGPIPEs received (see note_cut_short_writes)
+_sigpipes: list[int] = []
+
+
+def note_cut_short_writes() -> None:
+    """Have SIGPIPE noted rather than ignored (Python's default). A reader that leaves in the
+    middle of a large write makes the kernel end that write short and send SIGPIPE, and
+    Python's buffered stdout takes the short write without an error: the note is then all
+    that tells a cut output from one that was read whole."""
+    signal.signal(signal.SIGPIPE, _noted)
+
+
+def _noted(signum: int, frame: FrameType | None) -> None:
+    _sigpipes.append(signum)
+
+
+def output_cut_short() -> bool:
+    """Whether a write to stdout or stderr was cut short by its reader leaving."""
+    return bool(_sigpipes) and bool(closed_streams())
 
 
 def stop_writing() -> int:

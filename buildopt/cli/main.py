@@ -14,7 +14,7 @@ import sys
 from typing import cast
 
 from buildopt.cli.options import COMMANDS, Command, set_program_args
-from buildopt.errors import closed_streams, stop_writing
+from buildopt.errors import note_cut_short_writes, output_cut_short, stop_writing
 
 
 def expand_variadic(argv: list[str]) -> tuple[list[str], list[str] | None]:
@@ -88,6 +88,7 @@ def fast_command(argv: list[str]) -> int | None:
 
 def main() -> None:
     fast = False
+    note_cut_short_writes()
     try:
         argv, program_args = expand_variadic(sys.argv)
         set_program_args(program_args)
@@ -98,8 +99,7 @@ def main() -> None:
         # here, not at exit: a reader that has gone shows when what is left is written
         sys.stdout.flush()
         sys.stderr.flush()
-        if code == 0 and 1 in closed_streams():
-            # gone in the middle of a large write, which Python ends short without an error
+        if code == 0 and output_cut_short():  # the reader left in the middle of a write
             code = stop_writing()
     except BrokenPipeError:
         # stdout closed early (`buildopt gate | head -1`, or --help): stop quietly, with the
