@@ -230,7 +230,11 @@ def gate_command(
     checks = gate.evaluate(loaded.budgets, loaded.images, data, old, others, made)
     reads += [
         *reads_of.record_inputs(record_path, data),
-        *(reads_of.record_inputs(baseline_path, old, "the baseline") if baseline_path else ()),
+        *(
+            reads_of.record_inputs(baseline_path, old, "the baseline record")
+            if baseline_path
+            else ()
+        ),
         *reads_of.image_inputs(made, images_dir),
     ]
     if md_out:
@@ -837,9 +841,10 @@ def scan_command(
         raise UsageError(f"scan: --tags: {bad!r} is not a build tag (letters, digits, _ .)")
     cwd = cwd or Path.cwd()
     environ = dict(environ or os.environ)
-    sarif_out = output_to("--sarif", sarif, cwd) if sarif else None
-    on_stdout = stdout_taken([sarif_out], json=as_json)
     targets = _scan_targets(cwd, patterns, environ)
+    sources = [GoSources(root) for root, _ in targets]
+    sarif_out = output_to("--sarif", sarif, cwd, sources) if sarif else None
+    on_stdout = stdout_taken([sarif_out], json=as_json)
     reports = [
         scanner.scan(root, pats, tags, environ=environ, include_generated=include_generated)
         for root, pats in targets
@@ -847,7 +852,7 @@ def scan_command(
     result = reports[0] if len(reports) == 1 else scanner.combine(reports, cwd)
     if sarif_out:
         text = json.dumps(to_sarif(result), indent=2) + "\n"
-        sarif_out.write(text, [GoSources(root) for root, _ in targets])
+        sarif_out.write(text, sources)
     if as_json:
         report.print_json(result)
     else:
