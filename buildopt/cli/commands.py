@@ -932,6 +932,7 @@ def build_command(
     from buildopt.pipeline.build import BUILD_TIMEOUT, make_record, run_plan
     from buildopt.pipeline.plan import all_ids
     from buildopt.record import store
+    from buildopt.system import toolchain
     from buildopt.system.files import remove_stale_temporaries
 
     cwd = cwd or Path.cwd()
@@ -942,6 +943,8 @@ def build_command(
     record_path = (cwd / record).resolve() if record else plan.profile.record_path(_dist(dist, cwd))
     _record_may_go(plan, record or str(record_path), cwd)
     timeout = _seconds_from(environ, "BUILDOPT_BUILD_TIMEOUT", BUILD_TIMEOUT)
+    for module in sorted({toolchain.enclosing_module(s.dir) for s in plan.steps}):
+        toolchain.check_sources(module, cwd)  # a FIFO named *.go: go build would wait forever
     for stale in remove_stale_temporaries(plan.dist):
         print(f"removed {stale}: left by a buildopt that was killed", file=sys.stderr)
     created = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")

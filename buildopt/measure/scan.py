@@ -12,8 +12,10 @@ from __future__ import annotations
 import json
 import os
 import re
+import stat
+import sys
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -91,13 +93,25 @@ def go_list(
     deps: bool = False,
 ) -> list[dict[str, Any]]:
     """The packages ``go list -e -json`` selects (with ``deps``, and all they import), as
-    dictionaries."""
+    dictionaries. ScanError at once for a source file go would wait on (a FIFO), and when go
+    list does not answer within BUILDOPT_GO_TIMEOUT."""
     argv = [go, "list", "-e", "-json", *(["-deps"] if deps else [])]
     if tags:
         argv.append("-tags=" + ",".join(tags))
-    done = proc.run(
-        [*argv, *(patterns or ["./..."])], env=environ, cwd=root, timeout=300, check=False
-    )
+    module = toolchain.enclosing_module(root)
+    try:
+        toolchain.check_sources(module, Path.cwd())
+        done = proc.run(
+            [*argv, *(patterns or ["./..."])],
+            env=environ,
+            cwd=root,
+            timeout=toolchain.query_timeout(environ),
+            check=False,
+        )
+    except proc.CommandFailed as exc:
+        raise ScanError(f"{root}: {toolchain.timed_out(exc, module, Path.cwd())}") from None
+    except BuildoptError as exc:
+        raise ScanError(exc.message) from None
     if done.returncode != 0 and not done.stdout.strip():
         raise ScanError(f"{root}: go list failed: {proc.first_error(done.stderr)}")
     decoder, text, pos, packages = json.JSONDecoder(), done.stdout, 0, []
@@ -165,16 +179,50 @@ SKIPPED_DIRS = frozenset({"vendor", "testdata", "node_modules"})
 
 def modules_below(directory: Path, depth: int = 6) -> list[Path]:
     """Roots of the Go modules in directory and below (go.mod files), nearest first, not in
-    vendor/, testdata/ or hidden folders: what `buildopt scan` covers outside any module."""
+    vendor/, testdata/ or hidden folders: what `buildopt scan` covers outside any module. A
+    go.mod or Go source that is not a regular file (a FIFO) is skipped with a note."""
     found: list[Path] = []
-    for here, dirs, names in os.walk(directory):
-        level = len(Path(here).relative_to(directory).parts)
+    for here, dirs, names in _walk(directory):
+        level = len(here.relative_to(directory).parts)
         dirs[:] = sorted(
             d for d in dirs if d not in SKIPPED_DIRS and not d.startswith(".") and level < depth
         )
         if "go.mod" in names:
-            found.append(Path(here))
+            found.append(here)
     return found
+
+
+def _walk(directory: Path) -> Iterator[tuple[Path, list[str], list[str]]]:
+    """os.walk's (folder, folders, regular files), top-down (prune the folders in place);
+    what go would read but cannot (a FIFO named *.go) is left out with a note on stderr."""
+    folders = [directory]
+    while folders:
+        here = folders.pop(0)
+        try:
+            entries = sorted(os.scandir(here), key=lambda e: e.name)
+        except OSError:
+            continue
+        dirs, names = [], []
+        for entry in entries:
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    dirs.append(entry.name)
+                elif entry.is_file():
+                    names.append(entry.name)
+                elif entry.name == "go.mod" or Path(entry.name).suffix in toolchain.GO_READS:
+                    _note_skipped(Path(entry.path), directory)
+            except OSError:
+                continue
+        yield here, dirs, names
+        folders[:0] = [here / d for d in dirs]
+
+
+def _note_skipped(path: Path, base: Path) -> None:
+    try:
+        kind = toolchain.KINDS.get(stat.S_IFMT(os.stat(path).st_mode), "not a file")
+    except OSError:
+        kind = "no longer there"
+    print(f"note: {_rel(str(path), base)}: not a regular file ({kind}); skipped", file=sys.stderr)
 
 
 def combine(reports: Sequence[ScanReport], base: Path) -> ScanReport:
@@ -215,6 +263,9 @@ def _files(
             modules[pkg["ImportPath"]] = pkg["Module"]
         for name in [*pkg.get("GoFiles", []), *pkg.get("CgoFiles", [])]:
             path = directory / name
+            if not path.is_file():  # made a FIFO since go read it: the parser would wait
+                _note_skipped(path, root)
+                continue
             if not include_generated and GENERATED.search(path.read_text(errors="replace")[:4096]):
                 continue
             files.append((path, pkg["ImportPath"]))

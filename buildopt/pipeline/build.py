@@ -36,7 +36,7 @@ from buildopt.record.model import (
     VariantSettings,
     Verification,
 )
-from buildopt.system import proc
+from buildopt.system import proc, toolchain
 from buildopt.system.files import (
     WriteError,
     atomic_write_text,
@@ -364,6 +364,9 @@ def _no_binary(
         reason = (
             f"go build did not finish within {timeout:g} s and was stopped (BUILDOPT_BUILD_TIMEOUT)"
         )
+        found = toolchain.not_regular_sources(toolchain.enclosing_module(step.dir))
+        if found:  # made since the check before the builds (a source go waited on)
+            reason += f": {found[0].message(step.dir)}"
     elif done.returncode != 0:
         reason = f"go build exited with {done.returncode}: {proc.first_error(done.stderr)}"
     elif not tmp.is_file():

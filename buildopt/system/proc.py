@@ -75,6 +75,7 @@ class CommandFailed(BuildoptError):
     ) -> None:
         self.argv = list(argv)
         self.returncode = returncode
+        self.timed_out = bool(timeout)
         self.stderr_tail = tail(stderr)
         if timeout:
             what = f"did not finish within {timeout:g} s and was stopped"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import stat
 from collections.abc import Mapping
 from pathlib import Path
 from typing import NamedTuple
@@ -114,6 +115,96 @@ def fetch_release(
     return done.stdout.strip()
 
 
+# The files go opens in a package's folder to read their build constraints (go/build matchFile):
+# Go sources and what cgo, the assembler and SWIG take. go.mod is read at the module's root.
+GO_READS = frozenset(
+    {".go", ".c", ".cc", ".cxx", ".cpp", ".m", ".h", ".hh", ".hpp", ".hxx", ".f", ".F", ".for"}
+    | {".f90", ".s", ".S", ".sx", ".swig", ".swigcxx"}
+)
+KINDS = {
+    stat.S_IFIFO: "a FIFO",
+    stat.S_IFCHR: "a character device",
+    stat.S_IFBLK: "a block device",
+    stat.S_IFSOCK: "a socket",
+}
+
+
+class NotRegularSource(NamedTuple):
+    path: Path
+    kind: str  # "a FIFO", ...
+
+    def message(self, shown_from: Path) -> str:
+        shown = os.path.relpath(self.path, shown_from)
+        if shown.startswith(".."):
+            shown = str(self.path)
+        cause = (
+            "go would wait on it forever"
+            if self.kind in ("a FIFO", "a character device")
+            else "go cannot read it"
+        )
+        return f"{shown}: not a regular file ({self.kind}); {cause}"
+
+
+def not_regular_sources(root: Path) -> list[NotRegularSource]:
+    """The files go would open in the module at root (./...: not in folders named ``.*``,
+    ``_*`` or testdata, nor in other modules) that are not regular files. go opens each
+    source file to read its build constraints and, on a FIFO, waits for a writer forever.
+    One os.scandir per folder (the Go tree's 1,300 folders: ~20 ms; Caddy's: <1 ms)."""
+    found: list[NotRegularSource] = []
+    folders = [root]
+    while folders:
+        folder = folders.pop()
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:  # go says what is wrong with a folder it cannot read
+            continue
+        if folder != root and any(e.name == "go.mod" for e in entries):
+            continue  # another module
+        for entry in entries:
+            name = entry.name
+            with_ext = os.path.splitext(name)[1] in GO_READS or (
+                folder == root and name == "go.mod"
+            )
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    if not name.startswith((".", "_")) and name != "testdata":
+                        folders.append(Path(entry.path))
+                elif with_ext and not entry.is_file():  # (a symbolic link is followed)
+                    kind = KINDS.get(stat.S_IFMT(entry.stat().st_mode))
+                    if kind is not None:
+                        found.append(NotRegularSource(Path(entry.path), kind))
+            except OSError:  # a dangling link: go reports it
+                continue
+    return sorted(found)
+
+
+def check_sources(root: Path, shown_from: Path) -> None:
+    """ToolchainError naming the first file of the module at root that would make go hang
+    (see not_regular_sources): refused before go is started, not after its deadline."""
+    found = not_regular_sources(root)
+    if found:
+        more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
+        raise ToolchainError(found[0].message(shown_from) + more)
+
+
+def enclosing_module(directory: Path) -> Path:
+    """The nearest folder at or above directory with a go.mod (directory if there is none):
+    what go reads for a package pattern given there, found without starting go."""
+    for folder in (directory, *directory.parents):
+        if os.path.lexists(folder / "go.mod"):
+            return folder
+    return directory
+
+
+def timed_out(exc: proc.CommandFailed, root: Path, shown_from: Path) -> str:
+    """The message of a go command's failure; for one stopped at its deadline, with the file
+    that would have held it, if there is one now."""
+    if not exc.timed_out:
+        return exc.message
+    found = not_regular_sources(root)
+    return exc.message + (f" ({found[0].message(shown_from)})" if found else "")
+
+
 class MainPackage(NamedTuple):
     import_path: str
     dir: Path
@@ -140,6 +231,7 @@ def module_at(directory: Path, environ: Mapping[str, str]) -> Module:
     if gomod in ("", os.devnull):
         raise ToolchainError(f"{directory} is not in a Go module (no go.mod here or above it)")
     root = Path(gomod).parent
+    check_sources(root, directory)
     template = '{{if eq .Name "main"}}{{.ImportPath}}\t{{.Dir}}{{end}}'
     try:
         listed = proc.run(
@@ -155,7 +247,9 @@ def module_at(directory: Path, environ: Mapping[str, str]) -> Module:
             timeout=query_timeout(environ),
         ).stdout.strip()
     except proc.CommandFailed as exc:
-        raise ToolchainError(f"go list in {root} failed: {exc.message}") from exc
+        raise ToolchainError(
+            f"go list in {root} failed: {timed_out(exc, root, directory)}"
+        ) from exc
     mains = tuple(
         MainPackage(line.split("\t")[0], Path(line.split("\t")[1]))
         for line in listed.splitlines()
