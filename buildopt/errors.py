@@ -1,12 +1,14 @@
 """The errors buildopt reports to users, each with its documented exit code.
 
 Exit codes: 0 ok, 1 a build (or later a gate) failed, 2 bad input, 3 internal error,
-130 interrupted, 141 stdout (or stderr) closed by its reader (``buildopt gate | head -1``: the
-status a shell gives a program that SIGPIPE ended, 128 + 13, reached without a message). Every
-error carries a one-line message that names the file or argument at fault, short enough to
-read at once; what may be long (a list of candidates, a command's error output) goes into its
-detail lines. run_guarded prints the message as one ``error:`` line, the details indented
-below it, and returns the exit code.
+Exit codes: 0 ok, 1 a build (or later a gate) failed, 2 bad input, 3 internal error,
+130 interrupted (Ctrl-C), 143 terminated (SIGTERM), 129 hung up (SIGHUP): 128 plus the signal,
+as a shell reports a process the signal ended; 141 stdout (or stderr) closed by its reader
+(``buildopt gate | head -1``: the status a shell gives a program that SIGPIPE ended, 128 + 13,
+reached without a message). Every error carries a one-line message that names the file or
+argument at fault, short enough to read at once; what may be long (a list of candidates, a
+command's error output) goes into its detail lines. run_guarded prints the message as one
+``error:`` line, the details indented below it, and returns the exit code.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import os
 import re
 import signal
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from types import FrameType
 
@@ -78,9 +81,53 @@ class ToolchainError(BuildoptError):
 
 
 class Interrupted(BuildoptError):
-    """The user interrupted the run (Ctrl-C or SIGTERM)."""
+    """The run was interrupted (Ctrl-C, SIGTERM or SIGHUP): 128 plus the signal."""
 
     exit_code = EXIT_INTERRUPTED
+
+    def __init__(self, message: str, signum: int = signal.SIGINT) -> None:
+        super().__init__(message)
+        self.exit_code = 128 + signum
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, raised in the main thread as Ctrl-C is: every clean-up that runs on
+    Ctrl-C (children's process groups stopped, temporary files removed) runs on them too."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+TERMINATIONS = (signal.SIGTERM, signal.SIGHUP)
+
+
+def signal_of(interrupt: KeyboardInterrupt) -> int:
+    """The signal behind an interrupt: SIGINT for Ctrl-C."""
+    return interrupt.signum if isinstance(interrupt, Terminated) else signal.SIGINT
+
+
+def interrupted(interrupt: KeyboardInterrupt) -> str:
+    """ "interrupted", with the signal's name when it was not Ctrl-C."""
+    signum = signal_of(interrupt)
+    return (
+        "interrupted" if signum == signal.SIGINT else f"interrupted ({signal.Signals(signum).name})"
+    )
+
+
+def raise_terminated(signum: int, frame: FrameType | None) -> None:
+    """The handler of SIGTERM and SIGHUP: raise Terminated where the main thread is."""
+    raise Terminated(signum)
+
+
+def terminate_like_ctrl_c() -> None:
+    """From now on SIGTERM and SIGHUP interrupt as Ctrl-C does (main thread only), unless
+    they are ignored (``nohup`` ignores SIGHUP: it stays ignored)."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    for signum in TERMINATIONS:
+        if signal.getsignal(signum) is not signal.SIG_IGN:
+            signal.signal(signum, raise_terminated)
 
 
 def run_guarded(command: Callable[[], int], debug: bool = False) -> int:
@@ -91,6 +138,7 @@ def run_guarded(command: Callable[[], int], debug: bool = False) -> int:
     exit 3, with a line that says how to get the traceback. A reader that closed stdout (or
     stderr) early ends the command quietly, exit 141.
     """
+    terminate_like_ctrl_c()
     try:
         return command()
     except BrokenPipeError as exc:
@@ -106,9 +154,9 @@ def run_guarded(command: Callable[[], int], debug: bool = False) -> int:
         for detail in exc.details:
             print(f"  {detail}", file=sys.stderr)
         return exc.exit_code
-    except KeyboardInterrupt:
-        print("error: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
+    except KeyboardInterrupt as exc:
+        print(f"error: {interrupted(exc)}", file=sys.stderr)
+        return 128 + signal_of(exc)
     except Exception as exc:
         return _internal_error(exc, debug)
 

@@ -388,9 +388,12 @@ def _make_images(  # noqa: PLR0917 - the images and everything they are made fro
     strict, an image that cannot be made is an error, else the reason takes its place (the
     gate then skips its checks with that note)."""
     from buildopt.pipeline.image import build_image
+    from buildopt.system.files import remove_stale_temporaries
     from buildopt.system.squashfs import ToolMissing
 
     out: dict[str, ImageRecord | str] = {}
+    for stale in remove_stale_temporaries(images_dir):
+        print(f"removed {stale}: left by a buildopt that was killed", file=sys.stderr)
     for image in images:
         name = visible(image.name)
         print(f"image {name}: mksquashfs -comp {image.compressor}...", file=sys.stderr)

@@ -38,8 +38,8 @@ class BuildoptProgram(Program):
         self.print_columns([t for t in tuples if _option_names(t[0]) & set(self.HELP_OPTIONS)])
         print("")
         print(
-            "Exit codes: 0 ok, 1 a build, budget or program failed, 2 bad input, 130 interrupted, "
-            "141 stdout closed."
+            "Exit codes: 0 ok, 1 a build, budget or program failed, 2 bad input, "
+            "130 interrupted (143 SIGTERM, 129 SIGHUP), 141 stdout closed."
         )
         print(
             f"'{self.binary} COMMAND --help' describes a command; "

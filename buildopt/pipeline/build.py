@@ -22,7 +22,7 @@ from buildopt import __version__
 from buildopt.binary.digest import sha256_of
 from buildopt.binary.facts import Inspection
 from buildopt.config.profile import Variant
-from buildopt.errors import Interrupted
+from buildopt.errors import Interrupted, interrupted, signal_of
 from buildopt.pipeline.plan import Plan, Skip, Step, all_ids
 from buildopt.pipeline.verify import verify
 from buildopt.record.integrity import stamp_of
@@ -555,7 +555,7 @@ def run_plan(
                 for result in now:
                     results.append(result)
                     observer.finished(result)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         # A second Ctrl-C (or SIGTERM) while the builds stop makes them stop at once.
         group.stop_all(lambda: executor.shutdown(wait=True, cancel_futures=True))
         # Builds that were already past their rename when the interrupt came did finish.
@@ -565,8 +565,9 @@ def run_plan(
         )
         unfinished = len(pending) - finished + len(scheduler.queue)
         raise Interrupted(
-            f"interrupted: stopped {unfinished} unfinished build(s); no partial binaries "
-            "were left, and the build record holds the builds that finished"
+            f"{interrupted(exc)}: stopped {unfinished} unfinished build(s); no partial binaries "
+            "were left, and the build record holds the builds that finished",
+            signal_of(exc),
         ) from None
     except BaseException:  # the record could not be written: stop the rest, then say why
         group.stop_all(lambda: executor.shutdown(wait=True, cancel_futures=True))

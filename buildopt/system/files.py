@@ -1,4 +1,9 @@
-"""Atomic file output: write to a temporary name in the same directory, then rename."""
+"""Atomic file output: write to a temporary name in the same directory, then rename.
+
+Every temporary name says whose it is: ``.buildopt-tmp-<pid>.<start>-<random>``, the pid and
+start time of the buildopt that made it. What a dead buildopt left (kill -9, a power cut) is
+removed by the next run that looks (remove_stale_temporaries): by its owner, not by its age.
+"""
 
 from __future__ import annotations
 
@@ -20,6 +25,41 @@ from buildopt.inputs import KINDS
 
 TEMP_PREFIX = ".buildopt-tmp-"
 log = logging.getLogger("buildopt")
+
+
+def _start_time(pid: int) -> str | None:
+    """When process pid started (clock ticks since boot, /proc/PID/stat's 22nd field): with
+    the pid, it names one process, which a reused pid does not. None when it is not running
+    (or there is no /proc)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            fields = f.read().rsplit(b")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return fields[19].decode() if len(fields) > 19 else None
+
+
+def temp_prefix() -> str:
+    """The prefix of this process's temporary names: its pid and start time."""
+    pid = os.getpid()
+    return f"{TEMP_PREFIX}{pid}.{_start_time(pid) or 0}-"
+
+
+def owner_alive(name: str) -> bool | None:
+    """Whether the buildopt that made the temporary name still runs (the same pid and start
+    time); None for a name without an owner (made by an older buildopt)."""
+    pid, _, start = name[len(TEMP_PREFIX) :].split("-", 1)[0].partition(".")
+    if not (pid.isdigit() and start.isdigit()):
+        return None
+    if start != "0" and os.path.isdir("/proc"):
+        return _start_time(int(pid)) == start
+    try:  # no /proc: the pid alone
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 class WriteError(BuildoptError):
@@ -89,7 +129,7 @@ def _write_atomically(path: Path, text: str) -> None:
     with contextlib.suppress(FileNotFoundError):  # a device or a FIFO is never replaced
         _refuse_non_regular(path.stat())
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=temp_prefix(), dir=path.parent)
     try:
         # mkstemp makes it 0600; a record or report is for later CI steps and other users too
         os.fchmod(fd, 0o666 & ~umask())
@@ -107,7 +147,7 @@ def _write_atomically(path: Path, text: str) -> None:
 def temp_path_for(path: Path) -> Path:
     """A fresh temporary name beside path, for a tool (go build -o) that writes it."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=temp_prefix(), dir=path.parent)
     os.close(fd)
     os.unlink(tmp)
     return Path(tmp)
@@ -179,26 +219,36 @@ def locked(path: Path) -> Iterator[None]:
         os.close(fd)  # releases the lock
 
 
-STALE_AFTER = 600.0  # seconds: a temporary file this old belongs to no running buildopt
+STALE_AFTER = 600.0  # seconds: a temporary of an old buildopt (no owner in its name) this old
 
 
-def remove_stale_temporaries(root: Path, older_than: float = STALE_AFTER) -> list[Path]:
-    """Remove buildopt's temporary files (TEMP_PREFIX) under root that were last written more
-    than older_than seconds ago - left by a buildopt that was killed (kill -9, a power cut)
-    between writing and renaming them. A running buildopt renames or removes its own within
-    seconds of writing them. Returns what was removed."""
+def remove_stale_temporaries(root: Path) -> list[Path]:
+    """Remove the temporary files and folders (TEMP_PREFIX) under root whose buildopt is no
+    longer running - left by one that was killed (kill -9, a power cut) before it renamed or
+    removed them. Those of a running buildopt stay, however old. (A name without an owner,
+    from an older buildopt, is removed when it was last written more than STALE_AFTER seconds
+    ago.) Returns what was removed."""
     removed: list[Path] = []
     if not root.is_dir():
         return removed
     now = time.time()
-    for directory, _dirs, names in os.walk(root):  # never follows symbolic links
-        for name in names:
+    for directory, dirs, names in os.walk(root):  # never follows symbolic links
+        for name in [*names, *dirs]:
             if not name.startswith(TEMP_PREFIX):
                 continue
             path = Path(directory, name)
+            alive = owner_alive(name)
             with contextlib.suppress(OSError):
                 info = path.lstat()
-                if stat.S_ISREG(info.st_mode) and now - info.st_mtime > older_than:
+                if alive or (
+                    alive is None
+                    and (not stat.S_ISREG(info.st_mode) or now - info.st_mtime <= STALE_AFTER)
+                ):
+                    continue
+                if stat.S_ISDIR(info.st_mode):
+                    shutil.rmtree(path)
+                else:
                     path.unlink()
-                    removed.append(path)
+                removed.append(path)
+        dirs[:] = [d for d in dirs if not d.startswith(TEMP_PREFIX)]
     return sorted(removed)

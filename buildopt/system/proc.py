@@ -14,6 +14,7 @@ import os
 import shlex
 import signal
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -21,7 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from types import FrameType
 
-from buildopt.errors import BuildoptError
+from buildopt.errors import TERMINATIONS, BuildoptError, raise_terminated
 
 log = logging.getLogger("buildopt")
 
@@ -95,40 +96,60 @@ class Completed:
     timed_out: bool = False
 
 
+GUARD = os.path.join(os.path.dirname(__file__), "guard.py")
+
+
+def guarded(argv: Sequence[str]) -> list[str]:
+    """argv run by the guard (buildopt/system/guard.py), which ends its process group when
+    buildopt is gone, even by kill -9."""
+    return [sys.executable, "-I", "-S", GUARD, str(os.getpid()), *argv]
+
+
 def run(
     argv: Sequence[str],
     *,
     env: Mapping[str, str] | None = None,
     cwd: str | os.PathLike[str] | None = None,
-    timeout: float | None = None,
+    timeout: float,
     check: bool = True,
     input: str | None = None,
+    owned: bool = False,
 ) -> Completed:
-    """Run argv to completion and capture its output (for short toolchain queries); ``input``
-    is written to its stdin. Raises CommandFailed when it cannot start, times out, or (with
-    check) exits non-zero."""
+    """Run argv to completion and capture its output; ``input`` is written to its stdin.
+    Raises CommandFailed when it cannot start, is still running after timeout seconds, or
+    (with check) exits non-zero. It runs in a process group of its own, which is killed on
+    the timeout and on an interrupt (Ctrl-C, SIGTERM): nothing it started outlives the call.
+    With ``owned`` (long commands: mksquashfs) the group ends with buildopt, even on kill -9
+    (see guarded)."""
     log.debug("+ %s", display(argv))
     started = time.monotonic()
     try:
-        proc = subprocess.run(
-            list(argv),
+        child = subprocess.Popen(
+            guarded(argv) if owned else list(argv),
             env=dict(env) if env is not None else None,
             cwd=cwd,
-            input=input,
-            capture_output=True,
+            stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             text=True,
-            timeout=timeout,
-            check=False,
+            start_new_session=True,  # so that what it starts is ended with it
         )
-    except subprocess.TimeoutExpired as exc:
-        raise CommandFailed(argv, None, "", timeout=exc.timeout) from exc
     except OSError as exc:
         raise CommandFailed(argv, None, str(exc)) from exc
-    done = Completed(
-        tuple(argv), proc.returncode, proc.stdout, proc.stderr, time.monotonic() - started
-    )
-    if check and proc.returncode != 0:
-        raise CommandFailed(argv, proc.returncode, proc.stderr)
+    try:
+        out, err = child.communicate(input, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise CommandFailed(argv, None, "", timeout=timeout) from None
+    finally:
+        if child.returncode is None:  # stopped by the timeout or an interrupt: not reaped yet
+            _signal_group(child, signal.SIGKILL)
+            child.wait()
+            for stream in (child.stdin, child.stdout, child.stderr):
+                if stream is not None:
+                    stream.close()
+    done = Completed(tuple(argv), child.returncode, out, err, time.monotonic() - started)
+    if check and child.returncode != 0:
+        raise CommandFailed(argv, child.returncode, err)
     return done
 
 
@@ -224,7 +245,7 @@ class ProcessGroup:
             return Completed(tuple(argv), -signal.SIGTERM, "", "interrupted", 0.0)
         try:
             proc = subprocess.Popen(
-                list(argv),
+                guarded(argv),  # nothing of it outlives buildopt, even on kill -9
                 env=dict(env),
                 cwd=cwd,
                 stdin=subprocess.DEVNULL,
@@ -437,23 +458,25 @@ def wait_for(child: Child, timeout: float) -> bool:
 
 @contextmanager
 def sigterm_as_interrupt() -> Iterator[None]:
-    """Treat SIGTERM like Ctrl-C (main thread only): the
-    finally clauses that stop children run on a CI cancel as on Ctrl-C."""
+    """Treat SIGTERM and SIGHUP like Ctrl-C for the block (main thread only; run_guarded does
+    so for a whole command): the finally clauses that stop children run on a CI cancel as on
+    Ctrl-C."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-
-    def handler(signum: int, frame: FrameType | None) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, handler)
+    previous = {
+        sig: signal.signal(sig, raise_terminated)
+        for sig in TERMINATIONS
+        if signal.getsignal(sig) is not signal.SIG_IGN
+    }
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, old in previous.items():
+            signal.signal(sig, old)
 
 
-INTERRUPTS = frozenset({signal.SIGINT, signal.SIGTERM})
+INTERRUPTS = frozenset({signal.SIGINT, *TERMINATIONS})
 
 
 @contextmanager

@@ -73,6 +73,6 @@ def make_image(
         str(max(1, processors)),
     ]
     try:
-        proc.run(argv, env=environ, timeout=MKSQUASHFS_TIMEOUT)
+        proc.run(argv, env=environ, timeout=MKSQUASHFS_TIMEOUT, owned=True)
     except proc.CommandFailed as exc:
         raise BuildoptError(f"mksquashfs failed: {exc.message}") from exc

@@ -138,7 +138,7 @@ def test_a_time_out_is_not_reported_as_could_not_start() -> None:
         proc.run(["sleep", "5"], timeout=0.2)
     assert "did not finish within 0.2 s and was stopped" in info.value.message
     with pytest.raises(proc.CommandFailed, match="could not start"):
-        proc.run(["/nonexistent/tool"])
+        proc.run(["/nonexistent/tool"], timeout=5)
 
 
 def test_a_script_whose_interpreter_is_missing(tmp_path: Path) -> None:

@@ -16,6 +16,7 @@ from tests.faults.conftest import (
     record_matches_dist,
     start_buildopt,
 )
+from tests.integration.conftest import proc_text
 
 
 def stubborn_go(go: str, tmp_path: Path) -> Path:
@@ -29,11 +30,17 @@ def stubborn_go(go: str, tmp_path: Path) -> Path:
 
 
 def wait_for_processes(mark: str, timeout: float = 60) -> None:
+    """Until the fake go build runs (its sleep: buildopt itself has the mark from the start,
+    and under load it was still asking go env when interrupted: a plain 'interrupted')."""
     deadline = time.monotonic() + timeout
-    while not processes_with_env(f"BUILDOPT_TEST_MARK={mark}"):
+    while not [
+        pid
+        for pid in processes_with_env(f"BUILDOPT_TEST_MARK={mark}")
+        if proc_text(pid, "comm") == "sleep"
+    ]:
         assert time.monotonic() < deadline, "the build never started"
         time.sleep(0.05)
-    time.sleep(0.3)  # past exec: sleep ignores SIGTERM now
+    time.sleep(0.1)  # sleep ignores SIGTERM from its start (the trap came before exec)
 
 
 @pytest.mark.parametrize("presses", [1, 2])
