@@ -368,7 +368,8 @@ def _no_binary(
         if found:  # made since the check before the builds (a source go waited on)
             reason += f": {found[0].message(step.dir)}"
     elif done.returncode != 0:
-        reason = f"go build exited with {done.returncode}: {proc.first_error(done.stderr)}"
+        why = step.release and toolchain.download_failure(step.release, done.stderr)
+        reason = f"go build exited with {done.returncode}: {why or proc.first_error(done.stderr)}"
     elif not tmp.is_file():
         reason = "go build exited with 0 but wrote no binary"
     else:

@@ -55,10 +55,14 @@ def excerpt(text: str) -> str:
     )
 
 
+PROGRESS = ("#", "go: downloading ", "go: finding ", "go: extracting ")  # not errors
+
+
 def first_error(text: str) -> str:
-    """The first line that says something (go build prefixes package names with '#')."""
+    """The first line that says something (go build prefixes package names with '#', and
+    says what it downloads before why it could not)."""
     for line in text.splitlines():
-        if line.strip() and not line.startswith("#"):
+        if line.strip() and not line.startswith(PROGRESS):
             return line.strip()
     return "no output"
 

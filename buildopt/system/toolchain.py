@@ -111,8 +111,23 @@ def fetch_release(
             [tools.go, "version"], env=env, cwd=directory, timeout=query_timeout(environ)
         )
     except proc.CommandFailed as exc:
-        raise ToolchainError(f"GOTOOLCHAIN={release}: {exc.message}") from exc
+        why = download_failure(release, exc.stderr_tail)
+        raise ToolchainError(why or f"GOTOOLCHAIN={release}: {exc.message}") from exc
     return done.stdout.strip()
+
+
+def download_failure(release: str, stderr: str) -> str | None:
+    """Why go could not get a Go release (GOTOOLCHAIN=release), in one line - "go1.99.0:
+    go cannot download it: 403 Forbidden: This module version is not available." - or None
+    when its output says no such thing. (Its first line only says "go: downloading".)"""
+    lines = [line.strip() for line in stderr.splitlines()]
+    failed = next((line for line in lines if line.startswith(f"go: download {release}:")), None)
+    if failed is None:
+        return None
+    why = failed.rsplit(": ", 1)[-1]  # 403 Forbidden, no such host, ...
+    server = next((line for line in lines if line.startswith("server response:")), "")
+    detail = server.removeprefix("server response:").strip()
+    return f"{release}: go cannot download it: {why}" + (f": {detail}" if detail else "")
 
 
 # The files go opens in a package's folder to read their build constraints (go/build matchFile):
