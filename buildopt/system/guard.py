@@ -7,17 +7,20 @@ status, or killed by the same signal). Every 0.1 s it checks that its parent is 
 PARENT_PID; once it is not, it sends SIGKILL to the group: ARGV and all it started (go
 build's compile, link and cgo processes). SIGINT, SIGTERM and SIGHUP sent to the group
 reach ARGV itself; the guard stays to report how it ended. (PR_SET_PDEATHSIG would need
-ctypes, or code between fork and exec, which is unsafe in buildopt's threads; this costs a
-~5 ms interpreter start per command.) Standalone: it imports nothing of buildopt.
+ctypes, or code between fork and exec, which is unsafe in buildopt's threads; this costs an
+interpreter start per command, ~5 ms on an idle machine.) Standalone: it imports nothing of
+buildopt, and only modules built into the interpreter (contextlib alone cost more).
 """
-
-from __future__ import annotations
 
 import os
 import select
-import signal
 import sys
 import time
+
+try:  # the signal module imports enum, which cost more than all the rest of the guard
+    import _signal as signal  # type: ignore[import-not-found]
+except ImportError:  # an interpreter without it
+    import signal
 
 POLL = 0.1  # seconds between two checks of the parent
 STOPS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
@@ -39,7 +42,8 @@ def main(argv: list[str]) -> int:
     status = _wait(child, parent)
     code = os.waitstatus_to_exitcode(status)
     if code < 0:  # ended by a signal: so does the guard, for the caller to see
-        signal.signal(-code, signal.SIG_DFL)
+        if -code != signal.SIGKILL:  # (whose action cannot be set)
+            signal.signal(-code, signal.SIG_DFL)
         os.kill(os.getpid(), -code)
         time.sleep(1)  # (a signal that does not end a process: report it as 128+n)
         return 128 - code

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from buildopt.errors import ToolchainError
 from buildopt.system import proc, toolchain
-from buildopt.system.files import temp_path_for
+from buildopt.system.files import remove_stale_temporaries, temp_path_for
 
 SOURCES = Path(__file__).parent
 
@@ -38,6 +38,7 @@ def build_helper(name: str, environ: Mapping[str, str]) -> Path:
         file=sys.stderr,
         flush=True,
     )
+    remove_stale_temporaries(cache)  # what a build of a helper killed before left
     tmp = temp_path_for(helper)
     env = {
         **environ,
