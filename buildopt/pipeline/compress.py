@@ -51,7 +51,7 @@ def cli_tools(algorithms: Iterable[str]) -> dict[str, str]:
         exe = shutil.which(name)
         if exe is None:
             raise UsageError(f"--compressor-cli: {name} is not installed (not on PATH)")
-        done = proc.run([exe, "--version"], check=False)
+        done = proc.run([exe, "--version"], timeout=60, check=False)
         match = _VERSION.search(done.stdout + done.stderr)
         found[algorithm] = f"{name} CLI {match.group(1) if match else '(version unknown)'}"
     return found

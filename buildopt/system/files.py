@@ -1,8 +1,9 @@
 """Atomic file output: write to a temporary name in the same directory, then rename.
 
 Every temporary name says whose it is: ``.buildopt-tmp-<pid>.<start>-<random>``, the pid and
-start time of the buildopt that made it. What a dead buildopt left (kill -9, a power cut) is
-removed by the next run that looks (remove_stale_temporaries): by its owner, not by its age.
+start time of the buildopt that made it (buildopt.system.leftovers). What a dead buildopt left
+(kill -9, a power cut) is removed by the next run that looks (remove_stale_temporaries): by its
+owner, not by its age.
 """
 
 from __future__ import annotations
@@ -22,44 +23,15 @@ from pathlib import Path
 
 from buildopt.errors import BuildoptError
 from buildopt.inputs import KINDS
+from buildopt.system.leftovers import owned_name, owner_alive
 
 TEMP_PREFIX = ".buildopt-tmp-"
 log = logging.getLogger("buildopt")
 
 
-def _start_time(pid: int) -> str | None:
-    """When process pid started (clock ticks since boot, /proc/PID/stat's 22nd field): with
-    the pid, it names one process, which a reused pid does not. None when it is not running
-    (or there is no /proc)."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            fields = f.read().rsplit(b")", 1)[1].split()
-    except (OSError, IndexError):
-        return None
-    return fields[19].decode() if len(fields) > 19 else None
-
-
 def temp_prefix() -> str:
-    """The prefix of this process's temporary names: its pid and start time."""
-    pid = os.getpid()
-    return f"{TEMP_PREFIX}{pid}.{_start_time(pid) or 0}-"
-
-
-def owner_alive(name: str) -> bool | None:
-    """Whether the buildopt that made the temporary name still runs (the same pid and start
-    time); None for a name without an owner (made by an older buildopt)."""
-    pid, _, start = name[len(TEMP_PREFIX) :].split("-", 1)[0].partition(".")
-    if not (pid.isdigit() and start.isdigit()):
-        return None
-    if start != "0" and os.path.isdir("/proc"):
-        return _start_time(int(pid)) == start
-    try:  # no /proc: the pid alone
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    """The prefix of this process's temporary names: its pid and start time (leftovers)."""
+    return owned_name(TEMP_PREFIX)
 
 
 class WriteError(BuildoptError):
@@ -237,7 +209,7 @@ def remove_stale_temporaries(root: Path) -> list[Path]:
             if not name.startswith(TEMP_PREFIX):
                 continue
             path = Path(directory, name)
-            alive = owner_alive(name)
+            alive = owner_alive(name, TEMP_PREFIX)
             with contextlib.suppress(OSError):
                 info = path.lstat()
                 if alive or (

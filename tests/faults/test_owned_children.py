@@ -102,7 +102,8 @@ def test_a_signal_while_mksquashfs_runs_ends_it_and_leaves_nothing(
         assert err.strip().splitlines()[-1] == f"error: interrupted ({name})"
         assert settle(mark) == []
         images = imaged / "dist" / "p" / "images"
-        assert sorted(p.name for p in images.iterdir()) == []  # no image, temp, or staging
+        # no image, no temporary, no work folder (the image's lock file stays, as every lock)
+        assert sorted(p.name for p in images.iterdir()) == [".locks"]
     finally:
         running.kill()
         kill_all(mark)
@@ -146,18 +147,20 @@ def test_kill_9_of_build_ends_its_go_build_and_the_next_build_cleans_up(
         kill_all(mark)
 
 
-def test_the_next_image_removes_a_dead_runs_staging(imaged: Path) -> None:
-    """A staging folder and a half-made image of a dead image run are removed by the next."""
+def test_the_next_image_removes_a_dead_runs_work(imaged: Path) -> None:
+    """An image's work folder (its staging tree and the image mksquashfs was writing) and a
+    temporary record of a dead image run are removed by the next: by the owner, not by age."""
     dead = subprocess.Popen(["sleep", "0"])
     start = proc_text(dead.pid, "stat").rsplit(")", 1)[1].split()[19]
     dead.wait()
     images = imaged / "dist" / "p" / "images"
-    staging = images / f".buildopt-tmp-{dead.pid}.{start}-stage1"
-    (staging / "usr" / "bin").mkdir(parents=True)
-    (staging / "usr" / "bin" / "hello").write_text("x")
-    half = images / f".buildopt-tmp-{dead.pid}.{start}-image1"
-    half.write_text("half an image")
+    images.mkdir(parents=True, exist_ok=True)
+    work = images / f".buildopt-image-{dead.pid}.{start}-w1"
+    (work / "root" / "usr" / "bin").mkdir(parents=True)
+    (work / "image.squashfs").write_text("half an image")
+    record = images / f".buildopt-tmp-{dead.pid}.{start}-r1"
+    record.write_text("half a record")
     done = buildopt(["image", "--profile", "p"], cwd=imaged)
     assert done.returncode == 0, done.stderr
-    assert f"removed {staging}: left by a buildopt that was killed" in done.stderr
-    assert sorted(p.name for p in images.iterdir()) == ["node.json", "node.squashfs"]
+    assert f"removed {record}: left by a buildopt that was killed" in done.stderr
+    assert sorted(p.name for p in images.iterdir()) == [".locks", "node.json", "node.squashfs"]

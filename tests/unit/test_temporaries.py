@@ -6,7 +6,8 @@ import os
 import time
 from pathlib import Path
 
-from buildopt.system.files import TEMP_PREFIX, owner_alive, remove_stale_temporaries, temp_prefix
+from buildopt.system.files import TEMP_PREFIX, remove_stale_temporaries, temp_prefix
+from buildopt.system.leftovers import owner_alive
 
 
 def _old(path: Path) -> Path:
@@ -43,6 +44,7 @@ def test_a_dead_owners_temporaries_go_and_a_live_ones_stay_however_old(tmp_path:
 
 
 def test_owner_alive_reads_the_name() -> None:
-    assert owner_alive(f"{temp_prefix()}abc") is True
-    assert owner_alive(f"{TEMP_PREFIX}abc123") is None  # an older buildopt's name
-    assert owner_alive(f"{TEMP_PREFIX}{2**22 + 7}.123-abc") is False  # above pid_max
+    assert owner_alive(f"{temp_prefix()}abc", TEMP_PREFIX) is True
+    assert owner_alive(f"{TEMP_PREFIX}abc123", TEMP_PREFIX) is None  # an older buildopt's name
+    assert owner_alive(f"{TEMP_PREFIX}{2**22 + 7}.123-abc", TEMP_PREFIX) is False  # > pid_max
+    assert owner_alive(f"{TEMP_PREFIX}{os.getpid()}-abc", TEMP_PREFIX) is True  # the pid alone
