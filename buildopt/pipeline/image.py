@@ -33,7 +33,7 @@ from buildopt.record.images import IMAGE_SCHEMA, ImageEntry, ImageRecord
 from buildopt.record.integrity import changed
 from buildopt.record.model import Record
 from buildopt.system import squashfs
-from buildopt.system.files import locked
+from buildopt.system.files import locked, replace_with
 from buildopt.system.leftovers import owned_name, remove_left_by_dead
 
 COPY_CHUNK = 1 << 20
@@ -223,7 +223,7 @@ def _make(  # noqa: PLR0917 - the image, what goes in, where, and the tool
         environ=environ,
     )
     record = _measure(image, items, made, target, key, tool[1])
-    os.replace(made, target)
+    replace_with(made, target)
     return record
 
 

@@ -97,6 +97,20 @@ def _refuse_non_regular(info: os.stat_result) -> None:
         raise FileExistsError(errno.EEXIST, f"not a regular file ({kind})")
 
 
+def replace_with(made: Path, target: Path) -> None:
+    """Put the file made at target by rename - unless target is there and is a device, a FIFO
+    or a folder, which is never replaced (WriteError, the target named). A symbolic link at
+    target is itself replaced: nothing is written through it."""
+    try:
+        with contextlib.suppress(FileNotFoundError):
+            info = target.lstat()
+            if not stat.S_ISLNK(info.st_mode):
+                _refuse_non_regular(info)
+        os.replace(made, target)
+    except OSError as exc:
+        raise WriteError(target, exc) from None
+
+
 def _write_atomically(path: Path, text: str) -> None:
     with contextlib.suppress(FileNotFoundError):  # a device or a FIFO is never replaced
         _refuse_non_regular(path.stat())

@@ -262,6 +262,31 @@ def test_a_touch_is_no_change(built: Path) -> None:
     assert image.returncode == 0 and "unchanged, not made again" in image.stderr
 
 
+@pytest.mark.parametrize("kind", ["fifo", "folder"])
+def test_an_image_is_never_put_over_a_fifo_or_a_folder(built: Path, kind: str) -> None:
+    """The image file is made in a work folder and renamed into place: not over a FIFO (a
+    reader waiting on it would get nothing, and the FIFO would be gone) or a folder."""
+    images = built / "dist" / "p" / "images"
+    images.mkdir(parents=True, exist_ok=True)
+    target = images / "node.squashfs"
+    if kind == "fifo":
+        os.mkfifo(target)
+    else:
+        target.mkdir()
+        (target / "keep").write_text("x")
+    before = target.lstat()
+    image = buildopt(["image", "--profile", "p"], cwd=built, timeout=120)
+    assert image.returncode == 2, image.stderr
+    line = last_line(image.stderr)
+    assert str(target) in line and "not a regular file" in line, line
+    after = target.lstat()
+    assert (after.st_ino, stat.S_IFMT(after.st_mode)) == (
+        before.st_ino,
+        stat.S_IFMT(before.st_mode),
+    )
+    assert not [p for p in images.iterdir() if p.name.startswith(".buildopt")]
+
+
 # --- item 7: gate and image at once ----------------------------------------------------------
 
 
