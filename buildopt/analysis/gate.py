@@ -22,6 +22,8 @@ from buildopt.record.model import Build, Record
 from buildopt.record.store import RecordError
 
 Verdict = Literal["pass", "warn", "fail", "skip"]
+NO_BASELINE = "no baseline record (gate --baseline)"
+GROWTH = "max_growth"
 
 
 @dataclass(frozen=True)
@@ -97,9 +99,14 @@ def _flag_check(
 
 
 def evaluate_build(
-    budget: Budget, build: Build, facts: Inspection, baseline: Build | None
+    budget: Budget,
+    build: Build,
+    facts: Inspection,
+    baseline: Build | None,
+    no_baseline: str = NO_BASELINE,
 ) -> list[Check]:
-    """Every limit of one budget on one built variant (facts: its inspection)."""
+    """Every limit of one budget on one built variant (facts: its inspection); growth against
+    baseline, or SKIP with no_baseline when there is none."""
     vid, totals, link = build.id, facts.totals, facts.linking
     checks: list[Check] = []
     if budget.max_size is not None:
@@ -148,7 +155,7 @@ def evaluate_build(
         )
     checks += _owner_checks(budget, vid, facts)
     if budget.max_growth is not None:
-        checks.append(_growth_check(budget, build, baseline))
+        checks.append(_growth_check(budget, build, baseline, no_baseline))
     checks += startup_checks(budget, build)
     if budget.max_scan_errors is not None:
         checks.append(_scan_check(budget, build, budget.max_scan_errors))
@@ -289,23 +296,20 @@ def _p95_check(budget: Budget, vid: str, wall_ms: Sequence[float], limit: float)
     )
 
 
-def _growth_check(budget: Budget, build: Build, baseline: Build | None) -> Check:
+def _growth_check(budget: Budget, build: Build, baseline: Build | None, missing: str) -> Check:
+    """Growth against the baseline's entry of this id, in percent of it when the limit is a
+    percentage (in bytes when it is a size); without a baseline entry, SKIP saying why."""
     vid, size = build.id, build.size or 0
     growth = budget.max_growth
     if growth is None:  # pragma: no cover - only called for budgets with max_growth
         raise ValueError("no growth limit")
-    limit_text = f"{growth.fraction:.1%}" if growth.fraction is not None else str(growth.absolute)
     if baseline is None:
-        return Check(
-            budget.name,
-            vid,
-            "max_growth",
-            "pass",
-            str(size),
-            limit_text,
-            "",
-            note="no baseline",
+        limit_text = (
+            f"+{growth.fraction:.1%}"
+            if growth.fraction is not None
+            else format_size(growth.absolute or 0, signed=True)
         )
+        return Check(budget.name, vid, GROWTH, "skip", "-", limit_text, "", note=missing)
     old = baseline.size or 0
     delta = size - old
     allowed = round(old * growth.fraction) if growth.fraction is not None else growth.absolute or 0
@@ -315,14 +319,22 @@ def _growth_check(budget: Budget, build: Build, baseline: Build | None) -> Check
     else:
         verdict = "pass" if delta <= allowed else _bad(budget)
         note = ""
+    headroom = format_size(allowed - delta, signed=True)
+    if growth.fraction is not None and old:
+        actual, limit = f"{delta / old:+.2%}", f"+{growth.fraction:.1%}"
+        headroom = f"{(allowed - delta) / old:+.2%}"
+        bytes_note = f"{format_size(delta, signed=True)} of {format_size(old)}"
+        note = "; ".join(x for x in (bytes_note, note) if x)
+    else:
+        actual, limit = format_size(delta, signed=True), format_size(allowed, signed=True)
     return Check(
         budget.name,
         vid,
-        "max_growth",
+        GROWTH,
         verdict,
-        f"{delta:+d}",
-        f"+{allowed}",
-        format_size(allowed - delta, signed=True),
+        actual,
+        limit,
+        headroom,
         note=note,
         message=budget.message if verdict != "pass" else "",
         headroom_bytes=allowed - delta,
@@ -336,12 +348,15 @@ def evaluate(  # noqa: PLR0917 - the budgets and each record they are judged on
     baseline: Record | None,
     others: Mapping[Path, Record | RecordError] | None = None,
     made: Mapping[str, ImageRecord | str] | None = None,
+    no_baseline: str = NO_BASELINE,
 ) -> list[Check]:
-    """All checks of all budgets on a record (and a baseline record for growth); ``others``
-    are the records image budgets name, loaded by the caller (or why they could not be);
-    ``made`` the records of the real images (or why each is missing), by image name."""
+    """All checks of all budgets on a record (and a baseline record for growth, or why there is
+    none); ``others`` are the records image budgets name, loaded by the caller (or why they
+    could not be); ``made`` the records of the real images (or why each is missing), by image
+    name. First, a FAIL per build that failed or that the CI matrix expected and no job
+    recorded: no variant is silently left out."""
     old = {b.id: b for b in baseline.builds if b.ok} if baseline else {}
-    checks: list[Check] = []
+    checks: list[Check] = completeness_checks(record)
     for budget in budgets:
         for build in record.builds:
             if not matches(budget.select, build.id):
@@ -360,8 +375,10 @@ def evaluate(  # noqa: PLR0917 - the budgets and each record they are judged on
             if problem is not None:  # its facts are of another file: never judged as its
                 checks.append(_changed_check(budget.name, build.id, problem))
                 continue
-            base = old.get(build.id) if baseline is not None else None
-            checks += evaluate_build(budget, build, build.inspect, base)
+            base, why_not = old.get(build.id), no_baseline
+            if baseline is not None and base is None:
+                why_not = "no ok build of this id in the baseline record (a new variant?)"
+            checks += evaluate_build(budget, build, build.inspect, base, why_not)
     for image in images:
         gone = _changed_inputs(image, record, others or {})
         if gone:
@@ -389,6 +406,39 @@ def _changed_inputs(
         for r in records
         for b in r.builds
         if b.ok and matches(image.select, b.id) and (problem := changed(b)) is not None
+    ]
+
+
+MATRIX = "every variant built"
+
+
+def completeness_checks(record: Record) -> list[Check]:
+    """A FAIL per build that failed, was skipped without a reason, or was expected (the CI
+    matrix) and is in no job's record - naming the variant and why."""
+    checks = []
+    for build in record.builds:
+        if build.status == "failed":
+            why = f"build failed: {build.reason or 'no reason recorded'}"
+        elif build.status == "skipped" and not build.reason.strip():
+            why = "skipped without a reason"
+        else:
+            continue
+        checks.append(Check(MATRIX, build.id, "built", "fail", build.status, "ok", "", note=why))
+    for missing in record.missing or ():
+        note = f"missing: {missing.reason}"
+        checks.append(Check(MATRIX, missing.id, "built", "fail", "missing", "ok", "", note=note))
+    return checks
+
+
+def acknowledge(checks: Sequence[Check], reason: str) -> list[Check]:
+    """Growth failures acknowledged (a ``Binary-Size: REASON`` line of the pull request):
+    WARN, quoting the reason. Every other check keeps its verdict."""
+    quote = f"acknowledged: Binary-Size: {reason}"
+    return [
+        replace(c, verdict="warn", note="; ".join(x for x in (c.note, quote) if x))
+        if c.check == GROWTH and c.verdict == "fail"
+        else c
+        for c in checks
     ]
 
 

@@ -127,6 +127,8 @@ def gate(
     markdown_mode: str = "",
     junit: str = "",
     report_url: str = "",
+    baseline_missing: str = "",
+    acknowledge: str = "",
     dist: str = "",
 ) -> int:
     """Evaluate the profile's size budgets: PASS/WARN/FAIL, exit 1 when a budget fails."""
@@ -143,6 +145,8 @@ def gate(
         markdown_mode=markdown_mode or None,
         junit=junit or None,
         report_url=report_url,
+        baseline_missing=baseline_missing,
+        acknowledge=acknowledge,
         dist=dist or None,
     )
 
@@ -238,11 +242,19 @@ def why(
     )
 
 
-def merge(*, record: list[str] | None = None, output: str = "") -> int:
+def merge(
+    *,
+    record: list[str] | None = None,
+    output: str = "",
+    expect: list[str] | None = None,
+    expect_matrix: str = "",
+) -> int:
     """Join per-job build records (same profile and Go version) into one."""
     from buildopt.cli.commands import merge_command
 
-    return merge_command(record or [], output=output)
+    return merge_command(
+        record or [], output=output, expect=expect or [], expect_matrix=expect_matrix or None
+    )
 
 
 def startup(

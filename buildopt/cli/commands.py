@@ -187,6 +187,8 @@ def gate_command(
     markdown_mode: str | None = None,
     junit: str | None = None,
     report_url: str = "",
+    baseline_missing: str = "",
+    acknowledge: str = "",
     dist: str | None = None,
     cwd: Path | None = None,
     environ: Mapping[str, str] | None = None,
@@ -217,17 +219,19 @@ def gate_command(
     on_stdout = stdout_taken([md_out, junit_out], json=as_json)
     built = _build_for_gate(loaded, record_path, dist, cwd, environ) if build else EXIT_OK
     data = _gated_record(loaded, record_path)
-    baseline_path = (cwd / baseline) if baseline else None
-    if baseline_path is not None and not baseline_path.is_file():
-        print(f"no baseline record at {baseline_path}: growth budgets pass", file=sys.stderr)
-        baseline_path = None
+    baseline_path, missing = _gate_baseline(baseline, baseline_missing, cwd)
+    no_baseline = f"no baseline: {missing}" if missing else gate.NO_BASELINE
+    if baseline_path is None:
+        print(f"{no_baseline}: growth budgets are SKIP", file=sys.stderr)
     old = _load_record(baseline_path) if baseline_path else None
     # the real images an image budget asks for: made (or found unchanged) first
     others = _image_records(loaded)
     squashfs = [i for i in loaded.images if i.filesystem is not None]
     images_dir = loaded.images_dir(_dist(dist, cwd))
     made = _make_images(loaded, squashfs, data, others, images_dir, environ, 0, strict=False)
-    checks = gate.evaluate(loaded.budgets, loaded.images, data, old, others, made)
+    checks = gate.evaluate(loaded.budgets, loaded.images, data, old, others, made, no_baseline)
+    acknowledge = " ".join(acknowledge.split())
+    checks = gate.acknowledge(checks, acknowledge) if acknowledge else checks
     reads += [
         *reads_of.record_inputs(record_path, data),
         *(
@@ -238,7 +242,13 @@ def gate_command(
         *reads_of.image_inputs(made, images_dir),
     ]
     if md_out:
-        text = gate_output.markdown(checks, loaded.name, report_url=report_url)
+        text = gate_output.markdown(
+            checks,
+            loaded.name,
+            report_url=report_url,
+            acknowledged=acknowledge,
+            baseline_missing=missing,
+        )
         summary = environ.get("GITHUB_STEP_SUMMARY")
         _write_markdown(md_out, text, markdown_mode, summary, reads)
     if junit_out:
@@ -248,11 +258,32 @@ def gate_command(
             print(line, file=sys.stderr)
     if as_json:
         report.print_json(
-            gate_output.to_json(checks, data, str(baseline_path) if baseline_path else None)
+            gate_output.to_json(
+                checks,
+                data,
+                str(baseline_path) if baseline_path else None,
+                acknowledged=acknowledge,
+                baseline_missing=missing,
+            )
         )
     else:
         report.show_gate(report.make_console(stderr=on_stdout), checks, loaded.name, exact=exact)
     return EXIT_FAILED if gate.failed(checks) or built != EXIT_OK else EXIT_OK
+
+
+def _gate_baseline(
+    baseline: str | None, baseline_missing: str, cwd: Path
+) -> tuple[Path | None, str]:
+    """The baseline record growth is judged against; without one, why (one line: what
+    --baseline-missing said, or that the --baseline file is not there; "" when none was
+    asked for)."""
+    path = (cwd / baseline) if baseline else None
+    if path is not None and path.is_file():
+        return path, ""
+    missing = " ".join(baseline_missing.split())
+    if path is not None:
+        missing = missing or f"no baseline record at {path}"
+    return None, missing
 
 
 def image_command(
@@ -523,30 +554,51 @@ def matrix_command(
     return EXIT_OK
 
 
-def merge_command(records: Sequence[str], *, output: str, cwd: Path | None = None) -> int:
-    """``buildopt merge``: join per-job build records into one."""
+def merge_command(
+    records: Sequence[str],
+    *,
+    output: str,
+    expect: Sequence[str] = (),
+    expect_matrix: str | None = None,
+    cwd: Path | None = None,
+) -> int:
+    """``buildopt merge``: join per-job build records into one; with the ids the matrix
+    expected, the record names each that no job's record holds (the gate fails on it)."""
     from buildopt.cli.reads import record_inputs
+    from buildopt.inputs import read_limited
     from buildopt.record import store
-    from buildopt.system.outputs import output_to
+    from buildopt.system.outputs import Input, output_to
 
     cwd = cwd or Path.cwd()
     if not output:
         raise UsageError("merge: -o/--output FILE is required")
+    matrix_inputs = [Input(cwd / expect_matrix, "the expected matrix")] if expect_matrix else []
     merged_out = output_to(
         "-o",
         output,
         cwd,
-        [i for r in records for i in record_inputs(cwd / r, None, "an input record")],
+        [i for r in records for i in record_inputs(cwd / r, None, "an input record")]
+        + matrix_inputs,
     )
+    expected = list(expect)
+    if expect_matrix:
+        try:
+            data = read_limited(cwd / expect_matrix, store.MAX_RECORD_BYTES)
+        except (OSError, ValueError) as exc:  # not there, not a regular file, too large
+            why = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+            raise UsageError(f"--expect-matrix {expect_matrix}: cannot read: {why}") from None
+        expected += store.matrix_ids(data, expect_matrix)
     loaded = [(r, _load_record(cwd / r)) for r in records]
-    merged = store.merge(loaded)
+    merged = store.merge(loaded, expected)
     reads = [i for r, data in loaded for i in record_inputs(cwd / r, data, "an input record")]
-    store.write_to(merged_out, merged, reads)
+    store.write_to(merged_out, merged, reads + matrix_inputs)
     print(
         f"merged {len(records)} records, {len(merged.builds)} builds -> "
         + ("stdout" if merged_out.to_stdout else output),
         file=sys.stderr,
     )
+    for missing in merged.missing or ():
+        print(f"missing {missing.id}: {missing.reason}", file=sys.stderr)
     return EXIT_OK
 
 

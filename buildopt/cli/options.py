@@ -195,7 +195,7 @@ COMMANDS: dict[str, Command] = {
                 PROFILE,
                 Flag(
                     "baseline",
-                    "build record to measure growth against (missing: growth budgets pass)",
+                    "build record to measure growth against (missing: growth budgets SKIP)",
                     "FILE",
                 ),
                 Flag(
@@ -222,6 +222,17 @@ COMMANDS: dict[str, Command] = {
                     "report_url",
                     "link the HTML report (buildopt report) from the Markdown: its URL",
                     "URL",
+                ),
+                Flag(
+                    "baseline_missing",
+                    "the baseline was expected but could not be had: why (growth budgets SKIP)",
+                    "REASON",
+                ),
+                Flag(
+                    "acknowledge",
+                    "growth acknowledged (a pull request's Binary-Size: line): growth FAILs "
+                    "become WARNs quoting it",
+                    "REASON",
                 ),
                 DIST,
             ),
@@ -326,6 +337,17 @@ COMMANDS: dict[str, Command] = {
                 ),
                 Flag(
                     "output", "where to write the merged record (- is stdout)", "FILE", short="-o"
+                ),
+                Flag(
+                    "expect",
+                    "a job id the matrix expected: recorded as missing when no record has it",
+                    "ID",
+                    True,
+                ),
+                Flag(
+                    "expect_matrix",
+                    "the matrix JSON `buildopt matrix` printed: every job id in it is expected",
+                    "FILE",
                 ),
             ),
             bare="record",

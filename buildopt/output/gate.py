@@ -17,12 +17,20 @@ GATE_SCHEMA = "buildopt.gate/1"
 MARKDOWN_LIMIT = 65_536
 
 
-def to_json(checks: Sequence[Check], record: Record, baseline: str | None) -> dict[str, Any]:
+def to_json(
+    checks: Sequence[Check],
+    record: Record,
+    baseline: str | None,
+    acknowledged: str = "",
+    baseline_missing: str = "",
+) -> dict[str, Any]:
     counts = {v: sum(c.verdict == v for c in checks) for v in ("pass", "warn", "fail", "skip")}
     return {
         "schema": GATE_SCHEMA,
         "profile": record.profile.name,
         "baseline_record": baseline,
+        "baseline_missing": baseline_missing or None,
+        "acknowledged": acknowledged or None,
         "result": "fail" if counts["fail"] else "pass",
         "counts": counts,
         "checks": [
@@ -50,10 +58,17 @@ def human(value: str, check: Check) -> str:
 
 
 def markdown(
-    checks: Sequence[Check], profile: str, limit: int = MARKDOWN_LIMIT, report_url: str = ""
+    checks: Sequence[Check],
+    profile: str,
+    limit: int = MARKDOWN_LIMIT,
+    *,
+    report_url: str = "",
+    acknowledged: str = "",
+    baseline_missing: str = "",
 ) -> str:
     """A table for $GITHUB_STEP_SUMMARY or a PR comment: problems in full, passing rows folded;
-    with report_url, a link to the HTML report (buildopt report) under the counts."""
+    with report_url, a link to the HTML report (buildopt report) under the counts; the pull
+    request's acknowledgement of growth quoted, and why growth was not judged."""
     icon = {"pass": "✅", "warn": "⚠️", "fail": "❌", "skip": "⏭️"}
     counts = {v: sum(c.verdict == v for c in checks) for v in icon}
     head = (
@@ -63,6 +78,18 @@ def markdown(
         + (
             f"[The size report]({report_url}): treemaps, variants, start-up\n\n"
             if report_url
+            else ""
+        )
+        + (
+            f"Growth acknowledged by the pull request (growth failures are warnings):\n"
+            f"> Binary-Size: {_one_line(acknowledged)}\n\n"
+            if acknowledged
+            else ""
+        )
+        + (
+            f"**No baseline**: {_one_line(baseline_missing)} - growth budgets are SKIP, "
+            "not judged.\n\n"
+            if baseline_missing
             else ""
         )
     )
@@ -92,6 +119,10 @@ def markdown(
     return text
 
 
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
 def _rows_within(start: str, checks: Sequence[Check], row: Any, limit: int) -> tuple[str, int]:
     """start plus as many rows as fit in limit characters, and how many that was."""
     parts, size = [start], len(start)
@@ -105,34 +136,42 @@ def _rows_within(start: str, checks: Sequence[Check], row: Any, limit: int) -> t
 
 
 def junit(checks: Sequence[Check], profile: str) -> str:
-    """JUnit XML: one test case per budget x variant, failing with its failed checks."""
+    """JUnit XML: one test case per budget x variant, failing with its failed checks, skipped
+    when every check skipped (counted in the suite), its warnings kept in ``<system-out>``."""
     cases: dict[tuple[str, str], list[Check]] = {}
     for c in checks:
         cases.setdefault((c.budget, c.target), []).append(c)
     body = []
-    failures = 0
+    failures = skipped = 0
     for (budget, target), group in cases.items():
         bad = [c for c in group if c.verdict == "fail"]
         failures += bool(bad)
         inner = ""
         if bad:
-            text = "\n".join(
-                f"{c.check}: {human(c.actual, c)} > {human(c.limit, c)} {c.message}".strip()
-                for c in bad
-            )
+            text = "\n".join(_junit_line(c) for c in bad)
             inner = (
                 f"<failure message={quoteattr(text.splitlines()[0])}>{xml_escape(text)}</failure>"
             )
         elif all(c.verdict == "skip" for c in group):
+            skipped += 1
             inner = f"<skipped message={quoteattr(group[0].note)}/>"
+        warned = [c for c in group if c.verdict == "warn"]
+        if warned:
+            text = "\n".join(f"warning: {_junit_line(c)}" for c in warned)
+            inner += f"<system-out>{xml_escape(text)}</system-out>"
         body.append(
             f"  <testcase classname={quoteattr(budget)} name={quoteattr(target)}>{inner}</testcase>"
         )
     return (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
         f'<testsuite name={quoteattr("buildopt gate " + profile)} tests="{len(cases)}" '
-        f'failures="{failures}">\n' + "\n".join(body) + "\n</testsuite>\n"
+        f'failures="{failures}" skipped="{skipped}">\n' + "\n".join(body) + "\n</testsuite>\n"
     )
+
+
+def _junit_line(c: Check) -> str:
+    said = "; ".join(x for x in (c.note, c.message) if x)
+    return f"{c.check}: {human(c.actual, c)} > {human(c.limit, c)} {said}".strip()
 
 
 def workflow_commands(checks: Sequence[Check], profile_path: str) -> list[str]:
@@ -142,6 +181,8 @@ def workflow_commands(checks: Sequence[Check], profile_path: str) -> list[str]:
         if c.verdict in ("fail", "warn"):
             kind = "error" if c.verdict == "fail" else "warning"
             text = f"{c.budget} {c.target} {c.check}: {human(c.actual, c)} over {human(c.limit, c)}"
+            if c.note:  # why (a missing build's reason, an acknowledged growth's quote)
+                text += f" ({c.note})"
             if c.message:
                 text += f" - {c.message}"
             out.append(f"::{kind} file={profile_path},title=buildopt gate::{text}")

@@ -246,6 +246,13 @@ def _stale(measured: str | None, current: str | None) -> bool:
     return measured is not None and measured != current
 
 
+class Missing(Fact, frozen=True):
+    """A build the CI matrix expected that no job's record holds (``buildopt merge --expect``)."""
+
+    id: str
+    reason: str
+
+
 class Record(Fact, frozen=True):
     schema: Literal["buildopt.build/1"]
     buildopt: str  # the version that wrote it
@@ -256,6 +263,7 @@ class Record(Fact, frozen=True):
     variants: dict[str, VariantSettings]
     builds: tuple[Build, ...]
     merged_from: tuple[str, ...] | None = None
+    missing: tuple[Missing, ...] | None = None  # expected by the matrix, in no job's record
 
     def with_builds(self, builds: tuple[Build, ...]) -> Record:
         return msgspec.structs.replace(self, builds=builds)

@@ -18,7 +18,7 @@ import msgspec
 
 from buildopt.errors import BuildoptError
 from buildopt.inputs import NotRegularFile, TooLarge, read_limited
-from buildopt.record.model import RECORD_SCHEMA, Build, Record
+from buildopt.record.model import RECORD_SCHEMA, Build, Missing, Record
 from buildopt.system.files import atomic_write_text, locked
 from buildopt.system.outputs import Output, Protected
 
@@ -285,8 +285,31 @@ def _keep_measurements(old: Build, new: Build) -> Build:
     return msgspec.structs.replace(new, **changes) if changes else new
 
 
-def merge(records: Sequence[tuple[str, Record]]) -> Record:
-    """One record from per-job records of the same profile and Go version (CI matrix jobs)."""
+NO_RECORD = "its job uploaded no record (failed or cancelled)"
+
+
+class _MatrixJob(msgspec.Struct):
+    id: str
+
+
+class _Matrix(msgspec.Struct):
+    include: tuple[_MatrixJob, ...]
+
+
+def matrix_ids(data: bytes, source: object) -> tuple[str, ...]:
+    """The job ids of a ``buildopt matrix`` document (``{"include": [{"id": ...}, ...]}``)."""
+    try:
+        matrix = msgspec.json.decode(data, type=_Matrix)
+    except msgspec.ValidationError as exc:
+        raise RecordError(f"{source}: not a buildopt matrix: {describe(exc)}") from None
+    except msgspec.DecodeError as exc:
+        raise RecordError(f"{source}: not a buildopt matrix: {exc}") from None
+    return tuple(job.id for job in matrix.include)
+
+
+def merge(records: Sequence[tuple[str, Record]], expected: Sequence[str] = ()) -> Record:
+    """One record from per-job records of the same profile and Go version (CI matrix jobs);
+    each expected id that no record holds is in its ``missing``, with the reason."""
     if not records:
         raise MergeError("merge: name the build records to merge")
     first_name, first = records[0]
@@ -314,4 +337,7 @@ def merge(records: Sequence[tuple[str, Record]]) -> Record:
         builds=tuple(builds),
         variants=variants,
         merged_from=tuple(name for name, _ in records),
+        missing=tuple(Missing(id=i, reason=NO_RECORD) for i in expected if i not in seen)
+        if expected
+        else None,
     )

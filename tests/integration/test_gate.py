@@ -57,7 +57,10 @@ def test_shipped_budgets_pass(record: Path) -> None:
     jsonschema.validate(result, load_schema("buildopt.gate/1"))
     assert result["result"] == "pass" and result["counts"]["fail"] == 0
     growth = [c for c in result["checks"] if c["check"] == "max_growth"]
-    assert growth and all(c["note"] == "no baseline" for c in growth)
+    assert growth and all(
+        c["verdict"] == "skip" and "no baseline record at" in c["note"] for c in growth
+    )
+    assert "missing.json" in result["baseline_missing"]
     flash = [
         c
         for c in result["checks"]

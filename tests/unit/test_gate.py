@@ -9,18 +9,19 @@ from typing import Any
 import msgspec
 import pytest
 
-from buildopt.analysis.gate import evaluate, failed
+from buildopt.analysis.gate import NO_BASELINE, acknowledge, evaluate, failed
 from buildopt.config.budgets import Budget, check_selectors, parse_budgets
 from buildopt.errors import ProfileError
 from buildopt.output.gate import junit, markdown, workflow_commands
 from buildopt.record.model import (
     SCAN_SCHEMA,
     Finding,
+    Missing,
     Record,
     ScanReport,
     StartupResult,
 )
-from buildopt.record.store import MergeError, merge
+from buildopt.record.store import NO_RECORD, MergeError, RecordError, matrix_ids, merge
 from tests.records import build, inspection, record
 
 IDS = ["small@linux-arm64", "small@linux-amd64", "big@linux-amd64"]
@@ -85,14 +86,81 @@ def test_growth_with_floor_and_without_baseline() -> None:
     assert by["small@linux-amd64"].verdict == "pass"  # +3%, but under the 4 KiB noise floor
     assert "noise floor" in by["small@linux-amd64"].note
     (first, *_) = evaluate(b, [], new, None)
-    assert (first.verdict, first.note) == ("pass", "no baseline")
+    assert (first.verdict, first.note) == ("skip", NO_BASELINE)  # never PASS by default
+    (unhad, *_) = evaluate(b, [], new, None, no_baseline="no baseline: gh run list: HTTP 403")
+    assert (unhad.verdict, unhad.note) == ("skip", "no baseline: gh run list: HTTP 403")
+    (fresh, *_) = evaluate(b, [], new, rec(**{"small@linux-amd64": 100_000}))
+    assert fresh.verdict == "skip" and "baseline record" in fresh.note  # a variant new to it
+
+
+def test_growth_rows_are_in_percent_of_the_baseline() -> None:
+    b = budgets({"select": "small@*", "max_growth": "2%"}, {"select": "big@*", "max_growth": 500})
+    new = rec(**{"small@linux-arm64": 110_000, "big@linux-amd64": 10_400})
+    old = rec(**{"small@linux-arm64": 100_000, "big@linux-amd64": 10_000})
+    by = {c.target: c for c in evaluate(b, [], new, old)}
+    small = by["small@linux-arm64"]
+    assert (small.actual, small.limit, small.headroom) == ("+10.00%", "+2.0%", "-8.00%")
+    assert small.headroom_bytes == 2_000 - 10_000 and "+9.77 KiB of 97.66 KiB" in small.note
+    big = by["big@linux-amd64"]  # an absolute limit: sizes throughout
+    assert (big.actual, big.limit, big.verdict) == ("+400 B", "+500 B", "pass")
+
+
+def test_an_acknowledged_growth_failure_is_a_warning_quoting_it() -> None:
+    b = budgets({"select": "small@*", "max_growth": "2%", "max_size": 10})
+    new, old = rec(**{"small@linux-arm64": 110_000}), rec(**{"small@linux-arm64": 100_000})
+    checks = acknowledge(evaluate(b, [], new, old), "the new TLS stack is needed for 5G NSA")
+    by = {c.check: c for c in checks}
+    assert by["max_growth"].verdict == "warn"
+    assert "acknowledged: Binary-Size: the new TLS stack is needed for 5G NSA" in (
+        by["max_growth"].note
+    )
+    assert by["max_size"].verdict == "fail"  # only growth can be acknowledged
+    text = markdown(checks, "edge", acknowledged="the new TLS stack is needed for 5G NSA")
+    assert "> Binary-Size: the new TLS stack is needed for 5G NSA" in text
+    assert "acknowledged: Binary-Size:" in "".join(workflow_commands(checks, "p.toml"))
 
 
 def test_not_built_is_skipped() -> None:
     b = budgets({"select": "small@*", "max_size": 1})
-    record_ = replaced(rec(**{"small@linux-arm64": 5}), 0, status="skipped")
+    record_ = replaced(rec(**{"small@linux-arm64": 5}), 0, status="skipped", reason="no cc")
     (check,) = evaluate(b, [], record_, None)
     assert check.verdict == "skip" and not failed([check])
+
+
+def test_failed_unexplained_and_missing_builds_fail_naming_the_variant() -> None:
+    b = budgets({"select": "small@*", "max_size": 1})
+    record_ = replaced(
+        replaced(rec(**{"small@linux-arm64": 5, "small@linux-amd64": 5}), 0, status="skipped"),
+        1,
+        status="failed",
+        reason="go build exited with 1: ./x.go:2:14: syntax error",
+    )
+    record_ = msgspec.structs.replace(
+        record_, missing=(Missing(id="big@linux-amd64", reason=NO_RECORD),)
+    )
+    checks = evaluate(b, [], record_, None)
+    bad = {c.target: c.note for c in checks if c.verdict == "fail"}
+    assert bad == {
+        "small@linux-arm64": "skipped without a reason",
+        "small@linux-amd64": "build failed: go build exited with 1: ./x.go:2:14: syntax error",
+        "big@linux-amd64": f"missing: {NO_RECORD}",
+    }
+    assert failed(checks)
+    assert "big@linux-amd64" in markdown(checks, "edge") and "uploaded no record" in junit(
+        checks, "edge"
+    )
+
+
+def test_merge_records_the_ids_the_matrix_expected_and_no_record_holds() -> None:
+    a = rec(**{"small@linux-arm64": 1})
+    matrix = (
+        b'{"include": [{"id": "small@linux-arm64", "variant": "small"}, {"id": "big@linux-amd64"}]}'
+    )
+    merged = merge([("a.json", a)], matrix_ids(matrix, "m.json"))
+    assert merged.missing == (Missing(id="big@linux-amd64", reason=NO_RECORD),)
+    assert merge([("a.json", a)]).missing is None  # nothing expected: nothing said
+    with pytest.raises(RecordError, match=r"m\.json: not a buildopt matrix"):
+        matrix_ids(b'{"include": [{"name": "x"}]}', "m.json")
 
 
 @pytest.mark.parametrize(
@@ -144,6 +212,19 @@ def test_junit_one_case_per_budget_and_variant() -> None:
     assert suite.get("tests") == "2" and suite.get("failures") == "1"
     failing = [case.get("name") for case in suite if case.find("failure") is not None]
     assert failing == ["big@linux-amd64"]
+
+
+def test_junit_counts_skips_and_keeps_warnings() -> None:
+    b = budgets(
+        {"name": "flash", "select": "small@*", "max_size": 15, "level": "warn"},
+        {"name": "growth", "select": "small@*", "max_growth": "2%"},
+    )
+    checks = evaluate(b, [], rec(**{"small@linux-arm64": 20}), None)
+    suite = ET.fromstring(junit(checks, "edge"))
+    assert (suite.get("tests"), suite.get("failures"), suite.get("skipped")) == ("2", "0", "1")
+    warned = next(case for case in suite if case.get("classname") == "flash")
+    out = warned.find("system-out")
+    assert out is not None and out.text is not None and out.text.startswith("warning: max_size")
 
 
 def test_workflow_commands() -> None:
