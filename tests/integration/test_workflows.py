@@ -2,14 +2,29 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.conftest import REPO
+from tests.integration.conftest import buildopt
+from tests.integration.workflow_runner import (
+    JobResult,
+    Runner,
+    Scope,
+    UnknownForm,
+    condition,
+    seed_cache,
+    substitute,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -65,3 +80,272 @@ def test_pinned_minimal_and_cancellable(workflow: Path) -> None:
         assert re.fullmatch(r"[\w.-]+/[\w.-]+@[0-9a-f]{40}", action), f"not pinned: {action}"
     assert re.search(r"^permissions:\n  contents: read$", text, re.M)
     assert re.search(r"^concurrency:", text, re.M)
+
+
+# --- size.yml run as a runner would (tests/integration/workflow_runner.py) -----------------
+
+SIZE = REPO / ".github" / "workflows" / "size.yml"
+MARKER = "<!-- buildopt-size -->"
+ACK = "the new TLS stack is needed for 5G NSA"
+BROKEN = "static@linux-arm64"  # its build fails on the bad day
+LOST = "static@linux-amd64"  # its job dies before its record is uploaded on the bad day
+# ~200 KB more in every variant: +4% of the stripped gateway, over the 2% growth budget
+GROWTH = (
+    'package main\n\nimport "os"\n\nconst padding = "' + "0123456789abcdef" * 12_800 + '"\n\n'
+    "func init() {\n\tif len(os.Args) > 1000 {\n\t\tprint(padding)\n\t}\n}\n"
+)
+
+
+@dataclass(frozen=True)
+class Day:
+    runner: Runner
+    jobs: dict[str, JobResult]
+    gh_calls: list[dict[str, Any]]
+
+    def artifact(self, name: str) -> Path:
+        return self.runner.artifacts / name
+
+
+def _stub(path: Path, text: str) -> None:
+    path.write_text(text)
+    path.chmod(0o755)
+
+
+@pytest.fixture(scope="module")
+def stand_in(go: str, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
+    """The stubs on PATH and the cache store, seeded with an older entry of this Go release
+    (a copy of this machine's Go build cache) that the jobs' restore-keys fall back to."""
+    root = tmp_path_factory.mktemp("runner")
+    stubs = root / "bin"
+    stubs.mkdir()
+    python = sys.executable
+    _stub(
+        stubs / "sudo",
+        '#!/bin/sh\ncase "$1" in apt-get) echo "stand-in sudo: $* (the packages are present)";'
+        ' exit 0;; esac\nexec "$@"\n',
+    )
+    _stub(
+        stubs / "python",
+        '#!/bin/sh\nif [ "$1" = -m ] && [ "$2" = pip ]; then\n'
+        '  echo "stand-in: $* (buildopt is on PYTHONPATH)"; exit 0\nfi\n'
+        f'exec {python} "$@"\n',
+    )
+    _stub(stubs / "buildopt", f'#!/bin/sh\nexec {python} -m buildopt "$@"\n')
+    _stub(stubs / "gh", f'#!/bin/sh\nexec {python} {Path(__file__).parent / "gh_stub.py"} "$@"\n')
+    toolchain = subprocess.run(
+        [go, "env", "GOVERSION", "GOCACHE"], capture_output=True, text=True, check=True
+    ).stdout.split()
+    caches = root / "caches"
+    seed_cache(
+        caches, [f"go-Linux-{toolchain[0]}-older", "go-Linux-gate-older"], [Path(toolchain[1])]
+    )
+    environ = {
+        k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "RUNNER_", "GO"))
+    }
+    environ |= {"PATH": f"{stubs}:{Path(go).parent}:{os.environ['PATH']}", "NO_COLOR": "1"}
+    return caches, environ
+
+
+def _day(
+    root: Path,
+    stand_in: tuple[Path, dict[str, str]],
+    github: dict[str, Any],
+    scenario: dict[str, Any],
+    sabotage: dict[str, Callable[[Path], None]] | None = None,
+    lose: frozenset[str] = frozenset(),
+) -> Day:
+    caches, environ = stand_in
+    scenario = {**scenario, "log": str(root / "gh.log")}
+    (root / "gh.json").write_text(json.dumps(scenario))
+    runner = Runner(
+        root=root,
+        repo=REPO,
+        caches=caches,
+        github={
+            "token": "t0ken",
+            "repository": "example/buildopt",
+            "server_url": "https://github.example",
+            "run_id": "1",
+            "sha": "0123456789abcdef0123456789abcdef01234567",
+            "base_ref": "",
+            **github,
+        },
+        environ={**environ, "GH_STUB": str(root / "gh.json")},
+        sabotage=sabotage or {},
+        lose_artifacts=lose,
+    )
+    jobs = runner.run(SIZE)
+    log = root / "gh.log"
+    calls = [json.loads(x) for x in log.read_text().splitlines()] if log.exists() else []
+    return Day(runner, jobs, calls)
+
+
+@pytest.fixture(scope="module")
+def good_day(
+    stand_in: tuple[Path, dict[str, str]], tmp_path_factory: pytest.TempPathFactory
+) -> Day:
+    """A push to main; GitHub's API is down, so there is no baseline."""
+    return _day(
+        tmp_path_factory.mktemp("good-day"),
+        stand_in,
+        {"event_name": "push", "ref_name": "main", "run_id": "101", "event": {}},
+        {"run_list_error": "HTTP 503: Service Unavailable (https://api.github.com/graphql)"},
+    )
+
+
+@pytest.fixture(scope="module")
+def bad_day(
+    good_day: Day, stand_in: tuple[Path, dict[str, str]], tmp_path_factory: pytest.TempPathFactory
+) -> Day:
+    """A pull request against main (the good day's run is its baseline) that grows every
+    variant, breaks the build of one and loses the record of another, with a Binary-Size:
+    line in its body and the gate's comment of an earlier push to update."""
+
+    def grow(tree: Path) -> None:
+        (tree / "examples" / "billing-gateway" / "zz_padding.go").write_text(GROWTH)
+
+    def breaks(tree: Path) -> None:
+        grow(tree)
+        (tree / "examples" / "billing-gateway" / "zz_broken.go").write_text(
+            "package main\n\nfunc broken( {\n"
+        )
+
+    pull = {
+        "number": 27,
+        "body": f"Grows the gateway.\r\n\r\nBinary-Size: {ACK}\r\n",
+        "head": {"repo": {"full_name": "example/buildopt"}},
+    }
+    return _day(
+        tmp_path_factory.mktemp("bad-day"),
+        stand_in,
+        {
+            "event_name": "pull_request",
+            "ref_name": "27/merge",
+            "base_ref": "main",
+            "run_id": "102",
+            "event": {"pull_request": pull},
+        },
+        {
+            "runs": [{"id": 101, "branch": "main"}],
+            "artifacts": {
+                "101": {
+                    "build-record": str(good_day.artifact("build-record")),
+                    "size-history": str(good_day.artifact("size-history")),
+                }
+            },
+            "comments": [
+                {"id": 3, "body": "looks good"},
+                {"id": 555, "body": f"{MARKER}\n### buildopt gate: telecom-edge - PASS"},
+            ],
+        },
+        sabotage={BROKEN: breaks, **{job: grow for job in _matrix_ids() if job != BROKEN}},
+        lose=frozenset({f"record-{LOST}"}),
+    )
+
+
+def _matrix_ids() -> list[str]:
+    done = buildopt(["matrix", "--profile", "telecom-edge"])
+    return [job["id"] for job in json.loads(done.stdout)["include"]]
+
+
+def _failures(day: Day) -> str:
+    return "\n\n".join(day.runner.log[-8:])
+
+
+def test_a_good_day_builds_every_job_and_gates_with_the_baseline_skipped(good_day: Day) -> None:
+    jobs = good_day.jobs
+    ids = _matrix_ids()
+    assert len(ids) == 12 and all(jobs[f"build {i}"].result == "success" for i in ids), _failures(
+        good_day
+    )
+    gate = jobs["gate"]
+    assert gate.result == "success", _failures(good_day)
+    assert jobs["comment"].result == "skipped"  # a push: no pull request to comment on
+    summary = gate.summary
+    assert summary.startswith("### buildopt gate: telecom-edge - PASS"), summary[:500]
+    # the API was down: growth is not judged, and the summary says why - never a PASS
+    assert "**No baseline**: gh run list failed: HTTP 503: Service Unavailable" in summary
+    growth = [line for line in summary.splitlines() if "| max_growth |" in line]
+    assert growth and all(line.startswith("| ⏭️ |") for line in growth)
+    assert "gh run list failed: HTTP 503" in growth[0]
+    assert "#### JUnit: buildopt gate telecom-edge" in summary and "0 failed" in summary
+    record = json.loads((good_day.artifact("build-record") / "build.json").read_text())
+    assert {b["id"] for b in record["builds"]} == set(ids) and record["missing"] == []
+    assert all(b["status"] == "ok" or b["reason"] for b in record["builds"])
+    # start-up measured in CI: every linux/amd64 variant, judged by the gate
+    measured = {b["id"] for b in record["builds"] if b.get("startup")}
+    assert measured == {i for i in ids if i.endswith("@linux-amd64")}
+    startup = [line for line in summary.splitlines() if "| max_startup_p95 |" in line]
+    assert startup and not any(line.startswith("| ⏭️ |") for line in startup)
+    # a push to main keeps the size history; the cache saved one entry per job
+    assert len(list(good_day.artifact("size-history").glob("*.json"))) == 1
+    saved = [line for line in good_day.runner.log if line.startswith("stand-in cache: saved")]
+    assert len(saved) == 12 + 1
+
+
+def test_a_bad_day_still_gates_naming_the_failed_and_the_missing_job(bad_day: Day) -> None:
+    jobs = bad_day.jobs
+    assert jobs[f"build {BROKEN}"].result == "failure"
+    build_step = jobs[f"build {BROKEN}"].step(f"Build {BROKEN}")
+    assert build_step.outcome == "failure" and "syntax error" in build_step.output
+    # the failed job still uploaded its record (the lost one did not)
+    assert (bad_day.artifact(f"record-{BROKEN}") / f"record-{BROKEN}.json").is_file()
+    assert not bad_day.artifact(f"record-{LOST}").exists()
+    gate = jobs["gate"]
+    assert gate.result == "failure", _failures(bad_day)  # it ran, and failed
+    assert gate.step("Gate").outcome == "failure"
+    merged = jobs["gate"].step("Merge the per-job records")
+    assert f"missing {LOST}: its job uploaded no record" in merged.output
+    summary = gate.summary
+    assert summary.startswith("### buildopt gate: telecom-edge - FAIL")
+    rows = {
+        line.split("|")[3].strip(" `"): line for line in summary.splitlines() if "| built |" in line
+    }
+    assert set(rows) == {BROKEN, LOST}
+    assert (
+        rows[BROKEN].startswith("| ❌ |") and "build failed: go build exited with 1" in rows[BROKEN]
+    )
+    assert "missing: its job uploaded no record (failed or cancelled)" in rows[LOST]
+    record = json.loads((bad_day.artifact("build-record") / "build.json").read_text())
+    assert record["missing"] == [
+        {"id": LOST, "reason": "its job uploaded no record (failed or cancelled)"}
+    ]
+    assert "gate-junit.xml" in {p.name for p in bad_day.artifact("build-record").iterdir()}
+
+
+def test_a_bad_day_measures_growth_against_main_and_quotes_the_acknowledgement(
+    bad_day: Day,
+) -> None:
+    summary = bad_day.jobs["gate"].summary
+    assert f"> Binary-Size: {ACK}" in summary
+    growth = [line for line in summary.splitlines() if "| max_growth |" in line]
+    over = [line for line in growth if line.startswith("| ⚠️ |")]
+    assert over and all(f"acknowledged: Binary-Size: {ACK}" in line for line in over)
+    assert all(re.search(r"\| \+\d+\.\d\d% \| \+2\.0% \|", line) for line in over)
+    assert not any(line.startswith("| ❌ |") for line in growth)  # acknowledged: none fails
+    assert "**No baseline**" not in summary
+    fetched = [c["argv"] for c in bad_day.gh_calls if c["argv"][:2] == ["run", "download"]]
+    assert ["run", "download", "101", "--name", "build-record", "--dir", "baseline"] in fetched
+
+
+def test_the_pull_request_hears_it_in_one_comment_updated_in_place(bad_day: Day) -> None:
+    assert bad_day.jobs["comment"].result == "success", _failures(bad_day)
+    writes = [c for c in bad_day.gh_calls if "--method" in c["argv"]]
+    assert [c["argv"][:3] for c in writes] == [
+        ["api", "--method", "PATCH"]
+    ]  # the earlier comment (id 555), not a new one
+    assert writes[0]["argv"][3] == "repos/example/buildopt/issues/comments/555"
+    body = writes[0]["body"]
+    assert body.startswith(f"{MARKER}\n### buildopt gate: telecom-edge - FAIL")
+    assert BROKEN in body and LOST in body and f"> Binary-Size: {ACK}" in body
+    # the step summary of the gate job and the comment say the same
+    assert body.removeprefix(MARKER + "\n") in bad_day.jobs["gate"].summary
+
+
+def test_the_runner_refuses_expression_forms_it_does_not_know(tmp_path: Path) -> None:
+    scope = Scope({"github": {"ref": "x"}}, tmp_path)
+    assert condition("${{ github.ref == 'X' }}", scope)  # GitHub compares strings loosely
+    with pytest.raises(UnknownForm):
+        condition("contains(github.ref, 'x')", scope)
+    with pytest.raises(UnknownForm):
+        substitute("${{ secrets.TOKEN }}", scope)
