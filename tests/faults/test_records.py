@@ -98,3 +98,35 @@ def test_a_binary_removed_by_hand_loses_its_entry(hello: Path) -> None:
     gone.unlink()
     assert buildopt(["build", "--profile", "p", "--variant", "a"], cwd=hello).returncode == 0
     assert set(record_matches_dist(record)) == {"a@linux-amd64"}
+
+
+def test_a_failed_variant_is_in_its_record_and_the_merge_names_a_missing_one(
+    hello: Path,
+) -> None:
+    """A CI job whose build fails still writes its record (the reason in it); merged with the
+    ids the matrix expected, a job that left no record is named, and a bad matrix is one line."""
+    (hello / "hello" / "zz_broken.go").write_text("package main\n\nfunc broken( {\n")
+    done = buildopt(["build", "--profile", "p", "--variant", "a", "--record", "a.json"], cwd=hello)
+    assert done.returncode == 1
+    (entry,) = json.loads((hello / "a.json").read_text())["builds"]
+    assert entry["status"] == "failed" and "syntax error" in entry["reason"]
+    matrix = hello / "matrix.json"
+    matrix.write_text(buildopt(["matrix", "--profile", "p"], cwd=hello).stdout)
+    merged = buildopt(
+        ["merge", "a.json", "--expect-matrix", "matrix.json", "-o", "m.json"], cwd=hello
+    )
+    assert merged.returncode == 0, merged.stderr
+    assert "missing b@linux-amd64: its job uploaded no record" in merged.stderr
+    missing = json.loads((hello / "m.json").read_text())["missing"]
+    assert [m["id"] for m in missing] == ["b@linux-amd64"]
+    matrix.write_text('{"include": [{"variant": "a"}]}')
+    bad = buildopt(["merge", "a.json", "--expect-matrix", "matrix.json", "-o", "m.json"], cwd=hello)
+    assert bad.returncode == 2
+    assert bad.stderr.strip() == (
+        "error: matrix.json: not a buildopt matrix: include[0].id: required, but missing"
+    )
+    gone = buildopt(["merge", "a.json", "--expect-matrix", "nope.json", "-o", "m.json"], cwd=hello)
+    assert gone.returncode == 2
+    assert gone.stderr.strip() == (
+        "error: --expect-matrix nope.json: cannot read: No such file or directory"
+    )
