@@ -180,8 +180,7 @@ def _day(
     return Day(runner, jobs, calls)
 
 
-@pytest.fixture(scope="module")
-def good_day(
+def run_good_day(
     stand_in: tuple[Path, dict[str, str]], tmp_path_factory: pytest.TempPathFactory
 ) -> Day:
     """A push to main; GitHub's API is down, so there is no baseline."""
@@ -193,8 +192,7 @@ def good_day(
     )
 
 
-@pytest.fixture(scope="module")
-def bad_day(
+def run_bad_day(
     good_day: Day, stand_in: tuple[Path, dict[str, str]], tmp_path_factory: pytest.TempPathFactory
 ) -> Day:
     """A pull request against main (the good day's run is its baseline) that grows every
@@ -252,7 +250,7 @@ def _failures(day: Day) -> str:
     return "\n\n".join(day.runner.log[-8:])
 
 
-def test_a_good_day_builds_every_job_and_gates_with_the_baseline_skipped(good_day: Day) -> None:
+def check_a_good_day_builds_every_job_and_gates_with_the_baseline_skipped(good_day: Day) -> None:
     jobs = good_day.jobs
     ids = _matrix_ids()
     assert len(ids) == 12 and all(jobs[f"build {i}"].result == "success" for i in ids), _failures(
@@ -283,7 +281,7 @@ def test_a_good_day_builds_every_job_and_gates_with_the_baseline_skipped(good_da
     assert len(saved) == 12 + 1
 
 
-def test_a_bad_day_still_gates_naming_the_failed_and_the_missing_job(bad_day: Day) -> None:
+def check_a_bad_day_still_gates_naming_the_failed_and_the_missing_job(bad_day: Day) -> None:
     jobs = bad_day.jobs
     assert jobs[f"build {BROKEN}"].result == "failure"
     build_step = jobs[f"build {BROKEN}"].step(f"Build {BROKEN}")
@@ -313,7 +311,7 @@ def test_a_bad_day_still_gates_naming_the_failed_and_the_missing_job(bad_day: Da
     assert "gate-junit.xml" in {p.name for p in bad_day.artifact("build-record").iterdir()}
 
 
-def test_a_bad_day_measures_growth_against_main_and_quotes_the_acknowledgement(
+def check_a_bad_day_measures_growth_against_main_and_quotes_the_acknowledgement(
     bad_day: Day,
 ) -> None:
     summary = bad_day.jobs["gate"].summary
@@ -328,7 +326,7 @@ def test_a_bad_day_measures_growth_against_main_and_quotes_the_acknowledgement(
     assert ["run", "download", "101", "--name", "build-record", "--dir", "baseline"] in fetched
 
 
-def test_the_pull_request_hears_it_in_one_comment_updated_in_place(bad_day: Day) -> None:
+def check_the_pull_request_hears_it_in_one_comment_updated_in_place(bad_day: Day) -> None:
     assert bad_day.jobs["comment"].result == "success", _failures(bad_day)
     writes = [c for c in bad_day.gh_calls if "--method" in c["argv"]]
     assert [c["argv"][:3] for c in writes] == [
@@ -340,6 +338,21 @@ def test_the_pull_request_hears_it_in_one_comment_updated_in_place(bad_day: Day)
     assert BROKEN in body and LOST in body and f"> Binary-Size: {ACK}" in body
     # the step summary of the gate job and the comment say the same
     assert body.removeprefix(MARKER + "\n") in bad_day.jobs["gate"].summary
+
+
+def test_size_yml_gates_a_good_day_and_a_bad_one(
+    stand_in: tuple[Path, dict[str, str]], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """size.yml's steps as a runner runs them: a push to main while GitHub's API is down, then
+    a pull request that grows every variant, breaks one build and loses another job's record.
+    One test, so that parallel test workers never run the days twice (the bad day's baseline
+    is the good day's record)."""
+    good = run_good_day(stand_in, tmp_path_factory)
+    check_a_good_day_builds_every_job_and_gates_with_the_baseline_skipped(good)
+    bad = run_bad_day(good, stand_in, tmp_path_factory)
+    check_a_bad_day_still_gates_naming_the_failed_and_the_missing_job(bad)
+    check_a_bad_day_measures_growth_against_main_and_quotes_the_acknowledgement(bad)
+    check_the_pull_request_hears_it_in_one_comment_updated_in_place(bad)
 
 
 def test_the_runner_refuses_expression_forms_it_does_not_know(tmp_path: Path) -> None:
