@@ -682,9 +682,21 @@ def _cache_entries(caches: Path) -> list[dict[str, Any]]:
     return sorted(found, key=lambda e: -int(e["number"]))
 
 
+def _link_or_copy(source: Path, target: Path) -> None:
+    """Hard links of source's files (this machine's Go build cache is gigabytes; go writes a
+    cache file whole under a name that is its content's hash, so sharing the file is safe),
+    or a copy where links cannot be made (another file system)."""
+    try:
+        link_tree(source, target)
+    except OSError as exc:
+        if exc.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK):
+            raise
+        shutil.copytree(source, target, symlinks=True, dirs_exist_ok=True)
+
+
 def seed_cache(caches: Path, keys: list[str], sources: list[Path]) -> None:
-    """Cache entries made before the run (older entries restore-keys fall back to): copies of
-    sources, once, then hard links of that copy for every other key."""
+    """Cache entries made before the run (older entries restore-keys fall back to): hard links
+    to (or copies of) sources, once, then hard links of those for every other key."""
     first: Path | None = None
     for key in keys:
         folder = caches / hashlib.sha256(key.encode()).hexdigest()[:16]
@@ -692,7 +704,7 @@ def seed_cache(caches: Path, keys: list[str], sources: list[Path]) -> None:
             if first is not None:
                 link_tree(first / str(index), folder / str(index))
             elif source.is_dir():
-                shutil.copytree(source, folder / str(index), symlinks=True, dirs_exist_ok=True)
+                _link_or_copy(source, folder / str(index))
         (folder / "key.json").write_text(json.dumps({"key": key, "number": -1}))
         first = first or folder
 
