@@ -1103,7 +1103,7 @@ def init_command(
     import shutil
 
     from buildopt.config.profile import PROFILES_DIR
-    from buildopt.config.starter import profile_name, starter_profile
+    from buildopt.config.starter import module_binary_name, profile_name, starter_profile
     from buildopt.system import toolchain
     from buildopt.system.files import atomic_write_text
 
@@ -1118,7 +1118,7 @@ def init_command(
     if not mains:
         raise UsageError(f"init: the module {module.path} at {module.root} has no main package")
     chosen = _main_to_profile(module, mains, package, cwd, where)
-    binary = Path(chosen[1]).name if chosen[1] != "." else module.path.rsplit("/", 1)[-1]
+    binary = Path(chosen[1]).name if chosen[1] != "." else module_binary_name(module.path)
     name = profile_name(binary)
     path = module.root / PROFILES_DIR / f"{name}.toml"
     if path.exists():
@@ -1134,6 +1134,7 @@ def init_command(
         targets=targets,
         c_compiler=cc,
         written=_dt.date.today().isoformat(),
+        binary=binary if chosen[1] == "." else None,
     )
     atomic_write_text(path, text)
     print(f"wrote {path} (profile {name!r}: {chosen[1]}, {', '.join(targets)})", file=sys.stderr)

@@ -14,6 +14,20 @@ from pathlib import PurePosixPath
 from typing import NamedTuple
 
 NAME = re.compile(r"[^A-Za-z0-9._+-]+")
+MAJOR_SUFFIX = re.compile(r"v[0-9]+")
+GOPKG_SUFFIX = re.compile(r"\.v[0-9]+$")
+
+
+def module_binary_name(module_path: str) -> str:
+    """The name ``go build`` gives the module root's program: the import path's last element,
+    without a major-version suffix (``example.com/srv/v2`` -> ``srv``, ``gopkg.in/yaml.v3`` ->
+    ``yaml``)."""
+    parts = module_path.rstrip("/").split("/")
+    if len(parts) > 1 and MAJOR_SUFFIX.fullmatch(parts[-1]):
+        parts.pop()
+    if parts[0] == "gopkg.in":
+        return GOPKG_SUFFIX.sub("", parts[-1])
+    return parts[-1]
 
 
 def profile_name(binary: str) -> str:
@@ -37,7 +51,7 @@ def choose_main(
     for above in (folder, *folder.parents):
         if f"./{above}" in by_dir and above != PurePosixPath("."):
             return by_dir[f"./{above}"], "the folder init runs in"
-    last = module_path.rstrip("/").rsplit("/", 1)[-1]
+    last = module_binary_name(module_path)
     for pkg in mains:
         if pkg[1].rstrip("/").rsplit("/", 1)[-1] == last:
             return pkg, f"named like the module ({last})"
@@ -55,8 +69,10 @@ def starter_profile(
     targets: Sequence[str],
     c_compiler: str | None,
     written: str,
+    binary: str | None = None,
 ) -> str:
-    """The commented TOML of a starter profile."""
+    """The commented TOML of a starter profile; ``binary`` names the program when the folder
+    would not (the module root's program, named by go build after the module path)."""
     more = ""
     if others:
         listed = textwrap.wrap(
@@ -81,6 +97,11 @@ tags = ["netgo", "osusergo"]  # pure-Go DNS and user lookup: no glibc NSS in a s
         else "\n# No C compiler was found, so there is no external-static variant (cgo, -static).\n"
     )
     target_list = ", ".join(f'"{t}"' for t in targets)
+    binary_line = (
+        f'binary = "{binary}"  # as go build names the module\'s program\n'
+        if binary and not NAME.search(binary)
+        else ""
+    )
     return f"""# buildopt profile for {module_path} ({package}),
 # written by `buildopt init` on {written}.
 # `buildopt plan` shows every go build it stands for; `buildopt build` runs them.
@@ -88,7 +109,7 @@ tags = ["netgo", "osusergo"]  # pure-Go DNS and user lookup: no glibc NSS in a s
 {more}schema = 1
 description = "{module_path}: the classic size and start-up variants"
 package = "{package}"
-targets = [{target_list}]
+{binary_line}targets = [{target_list}]
 baseline = "default"
 
 [variants.default]

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import tomllib
 from pathlib import Path
 
 import pytest
 
 from buildopt.config.profile import load_profile
+from buildopt.config.starter import choose_main, module_binary_name, starter_profile
 from buildopt.config.target import Target
 from buildopt.errors import EXIT_BAD_INPUT, ProfileError, UsageError
 from tests.conftest import REPO, write_profile
@@ -477,3 +479,40 @@ def test_without_profile_and_several_the_choice_is_listed(project: Path) -> None
     write_profile(project, "b", 'package = "./app"\n[variants.x]\n')
     with pytest.raises(UsageError, match=r"--profile is required \(profiles in .*profiles: a, b\)"):
         load_profile(None, project / "app")
+
+
+@pytest.mark.parametrize(
+    ("module", "name"),
+    [
+        ("github.com/nats-io/nats-server/v2", "nats-server"),
+        ("example.com/srv", "srv"),
+        ("gopkg.in/yaml.v3", "yaml"),
+        ("v2", "v2"),
+    ],
+)
+def test_the_module_root_program_is_named_as_go_build_names_it(module: str, name: str) -> None:
+    """init named nats-server's profile 'v2' (the major-version suffix of its module path)."""
+    assert module_binary_name(module) == name
+
+
+def test_a_cmd_folder_named_like_a_versioned_module_is_chosen() -> None:
+    mains = [
+        ("example.com/srv/v2/cmd/aaa", "./cmd/aaa"),
+        ("example.com/srv/v2/cmd/srv", "./cmd/srv"),
+    ]
+    chosen, why = choose_main("example.com/srv/v2", mains, "docs")
+    assert chosen[1] == "./cmd/srv"
+    assert "named like the module (srv)" in why
+
+
+def test_the_root_program_s_name_is_in_the_starter_profile() -> None:
+    text = starter_profile(
+        module_path="example.com/srv/v2",
+        package=".",
+        others=[],
+        targets=["linux/amd64"],
+        c_compiler=None,
+        written="2026-01-01",
+        binary="srv",
+    )
+    assert tomllib.loads(text)["binary"] == "srv"
