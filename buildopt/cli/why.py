@@ -113,14 +113,13 @@ def _show(result: WhyVariant, package: str) -> None:
     )
     detail = f" ({parts})" if parts else ""
     what = "of the file" if cost.kind == "file" else "of code (a record without the attribution)"
-    sys.stdout.write(f"  costs {format_size(cost.bytes)} {what}{detail}")
-    if cost.module:
+    sys.stdout.write(f"  costs {format_size(cost.bytes)} {what}{detail}\n")
+    if cost.module:  # a line of its own: together they were ~145 columns
         m = cost.module
         version = f" {m.version}" if m.version else ""
         sys.stdout.write(
-            f"; its module {m.module}{version}: {format_size(m.bytes)} in {m.packages} packages"
+            f"  its module {m.module}{version}: {format_size(m.bytes)} in {m.packages} packages\n"
         )
-    sys.stdout.write("\n")
 
 
 def _cost(record: Record | None, vid: str, package: str) -> WhyCost | None:

@@ -48,7 +48,8 @@ def test_the_cost_comes_from_the_record(tmp_path: Path) -> None:
         "  example.com/hello",
         "    imports os/user",
     ]
-    assert "costs " in done.stdout and "its module std:" in done.stdout
+    assert "costs " in done.stdout and "\n  its module std:" in done.stdout
+    assert max(len(line) for line in done.stdout.splitlines()) <= 80  # was ~120, one line
     record = json.loads((project / "dist" / "p" / "build.json").read_text())
     pure = next(b for b in record["builds"] if b["id"] == "pure@linux-amd64")
     share = next(
