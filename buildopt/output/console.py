@@ -960,5 +960,6 @@ def show_scan(console: Console, result: ScanReport) -> None:
             f"{result.count('error')} errors, {result.count('warning')} warnings, "
             f"{result.count('note')} notes; {len(result.inventory)} init functions and "
             f"package-level initialisers, {len(risky)} with start-up risks"
-        )
+        ),
+        soft_wrap=not console.is_terminal,
     )

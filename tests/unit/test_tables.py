@@ -33,7 +33,12 @@ BUDGET = "flash partition B (base-station image)"
 def screen(width: int, terminal: bool) -> tuple[Console, io.StringIO]:
     out = io.StringIO()
     console = Console(
-        file=out, width=width, force_terminal=terminal, color_system=None, highlight=False
+        file=out,
+        width=width,
+        force_terminal=terminal,
+        color_system=None,
+        highlight=False,
+        soft_wrap=True,  # as make_console: only what asks for wrapping wraps
     )
     return console, out
 
