@@ -858,7 +858,7 @@ def show_startup(console: Console, results: Sequence[StartupResult], baseline: s
     first = results[0] if results else None
     if first is not None:
         for line in _startup_notes(first):
-            console.print(data(line))
+            console.print(data(line), soft_wrap=not console.is_terminal)
     base = next((r for r in results if r.name == baseline and r.runs), None)
     for r in results:
         if base is not None and r is not base and r.runs:

@@ -179,7 +179,7 @@ def test_a_bar_is_its_share_in_eighths_of_a_block() -> None:
 def test_lines_under_tables_wrap_on_a_terminal_and_stay_whole_in_a_log() -> None:
     """scan's fixes, compare's explanations and the notes under a table ran to 140-340
     columns on an 80-column terminal; in a log each stays one line, for grep."""
-    from buildopt.record.model import Finding, ScanReport
+    from buildopt.record.model import Finding, ScanReport, StartupResult
 
     fix = "remove the call; the runtime sizes GOMAXPROCS from the CPUs " * 3
     finding = Finding("init_legacy.go", 15, 2, "gomaxprocs-constant", "error", REASON, fix)
@@ -188,8 +188,14 @@ def test_lines_under_tables_wrap_on_a_terminal_and_stay_whole_in_a_log() -> None
         build("default@linux-amd64", inspection(5_000_000)),
         build("static@linux-amd64", inspection(4_000_000, sections={".text": 9})),
     )
+    started = StartupResult(
+        name="static-stripped@linux-amd64", binary="x", runs=5, failed_runs=0, errors=(),
+        ready="process exit", cold=True, evicted=True, median_ms=30.0, p95_ms=40.0, evict_ms=1.9,
+        harness_ms=2.1, traced_runs=1, traced_godebug="gctrace=1,inittrace=1",
+    )  # fmt: skip
     for terminal in (True, False):
         console, out = screen(80, terminal)
+        report.show_startup(console, [started], "default")
         report.show_scan(console, scanned)
         report.show_results(console, builds(), None)
         report.show_variant_comparison(console, rec, compare_variants(rec))
