@@ -579,6 +579,7 @@ def merge_command(
         cwd,
         [i for r in records for i in record_inputs(cwd / r, None, "an input record")]
         + matrix_inputs,
+        record=True,
     )
     expected = list(expect)
     if expect_matrix:
@@ -1066,7 +1067,12 @@ def _record_may_go(plan: Plan, given: str, cwd: Path) -> None:
     binaries = [Input(s.output, f"the binary of {s.id}") for s in plan.steps]
     sources = GoSources(module_dir(plan.profile.package))
     output_to(
-        "--record", given, cwd, [*profile_inputs(plan.profile), sources, *binaries], stdout=False
+        "--record",
+        given,
+        cwd,
+        [*profile_inputs(plan.profile), sources, *binaries],
+        stdout=False,
+        record=True,
     )
 
 

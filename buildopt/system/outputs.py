@@ -10,12 +10,19 @@ a directory, a link to an input) is one line, exit 2, and the target is left as 
 A symbolic link is followed: the rule applies to the file it leads to, which is replaced (the
 link stays). An input is recognised by its resolved path and by its device and inode, so a
 symbolic or a hard link to it is refused too.
+
+Whatever the command reads, no output replaces a profile (a ``.toml`` in a ``profiles`` folder)
+or a buildopt JSON document (``"schema": "buildopt.*"`` at its start: a build or image record,
+an inspect or compare document) - only a record replaces a build record (``merge -o`` and
+``build --record`` run again). ``scan --sarif`` and ``diff --markdown`` read no profile, and
+wrote over one.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import stat
 import sys
 from collections.abc import Iterable, Sequence
@@ -24,10 +31,12 @@ from pathlib import Path
 from typing import Protocol
 
 from buildopt.errors import UsageError
-from buildopt.inputs import KINDS
+from buildopt.inputs import KINDS, NotRegularFile, open_regular
 from buildopt.system.files import append_text, atomic_write_text
 
 STDOUT = "-"
+BUILD_RECORD = "buildopt.build"
+DOCUMENT = re.compile(rb'\A\s*\{\s*"schema"\s*:\s*"(buildopt\.[A-Za-z0-9_.-]+)/')
 
 
 class OutputError(UsageError):
@@ -108,6 +117,8 @@ class Output:
     path: Path | None  # None: stdout
     named: Path | None = None  # the path as given (before symbolic links were followed)
     may_be_stdout: bool = True  # whether "-" would have been stdout (for the message)
+    record: bool = False  # it is a build record (merge -o, build --record)
+    cwd: Path | None = None  # where it was asked: its project's profiles are kept
 
     @property
     def to_stdout(self) -> bool:
@@ -131,6 +142,9 @@ class Output:
                 f"{kind}, not a file to write (an output is a new file or replaces a regular "
                 f"one{hint})"
             )
+        kept = buildopt_file(self.path, info, self.cwd)
+        if kept is not None and not (self.record and kept == f"a {BUILD_RECORD} document"):
+            raise self.refused(f"that is {kept}: an output never replaces one")
         for item in inputs:
             how = item.how(self.path, info)
             if how is not None:
@@ -169,6 +183,7 @@ def output_to(
     inputs: Iterable[Protected] = (),
     *,
     stdout: bool = True,
+    record: bool = False,
 ) -> Output:
     """The output an option names (checked now against the inputs known so far, so that a
     long run is not wasted on a target it will refuse); ``-`` is stdout where stdout may be."""
@@ -181,7 +196,7 @@ def output_to(
         path = named.resolve()
     except (OSError, RuntimeError) as exc:  # a symbolic link loop
         raise OutputError(f"{option} {given}: cannot resolve: {exc}") from None
-    out = Output(option, given, path, named, may_be_stdout=stdout)
+    out = Output(option, given, path, named, may_be_stdout=stdout, record=record, cwd=cwd)
     out.check(inputs)
     return out
 
@@ -204,6 +219,36 @@ def stdout_taken(outputs: Sequence[Output | None], *, json: bool = False) -> boo
         if out.path is not None:
             seen[out.path] = out
     return any(o.to_stdout for o in given)
+
+
+def buildopt_file(path: Path, info: os.stat_result, cwd: Path | None = None) -> str | None:
+    """What buildopt file an existing path is - a profile, by its place or as a link to one of
+    the profiles cwd's project has; a buildopt JSON document, by its first bytes - or None."""
+    if path.suffix == ".toml" and path.parent.name == "profiles":
+        return "a profile"
+    if cwd is not None and info.st_nlink > 1 and _is_a_profile_of(cwd, info):
+        return "a hard link to a profile"
+    try:
+        with open_regular(path) as f:
+            found = DOCUMENT.match(f.read(512))
+    except (OSError, NotRegularFile):
+        return None
+    return f"a {found.group(1).decode()} document" if found else None
+
+
+def _is_a_profile_of(cwd: Path, info: os.stat_result) -> bool:
+    """Whether info's file is one of the profiles found from cwd (profiles/*.toml in cwd or
+    the nearest folder above it that has them)."""
+    for folder in (cwd, *cwd.parents):
+        profiles = folder / "profiles"
+        if profiles.is_dir():
+            for toml in profiles.glob("*.toml"):
+                with contextlib.suppress(OSError):
+                    mine = toml.stat()
+                    if (mine.st_dev, mine.st_ino) == (info.st_dev, info.st_ino):
+                        return True
+            return False
+    return False
 
 
 def _to_stdout(text: str) -> None:

@@ -122,12 +122,17 @@ OPTIONS = {
         lambda b, t: ["build", "-p", "p", "--record", t],
         ("profile", "Go source", "binary"),
     ),
-    "merge -o": Option("-o", lambda b, t: ["merge", str(b.record), "-o", t], ("record",)),
-    "scan --sarif": Option("--sarif", lambda b, t: ["scan", "hello", "--sarif", t], ("Go source",)),
+    "merge -o": Option("-o", lambda b, t: ["merge", str(b.record), "-o", t], ("record", "profile")),
+    # scan and diff read no profile or record, and wrote over both: no output replaces one
+    "scan --sarif": Option(
+        "--sarif",
+        lambda b, t: ["scan", "hello", "--sarif", t],
+        ("Go source", "profile", "record"),
+    ),
     "diff --markdown": Option(
         "--markdown",
         lambda b, t: ["diff", str(b.binary("a")), str(b.binary("b")), "--markdown", t],
-        ("binary",),
+        ("binary", "profile", "record"),
     ),
 }
 
@@ -269,3 +274,14 @@ def test_the_step_summary_is_appended_to(built: Built, tmp_path: Path) -> None:
     text = summary.read_text()
     assert text.startswith("earlier step\n### buildopt gate: p - PASS")
     assert summary.stat().st_ino == inode
+
+
+def test_a_record_output_replaces_the_record_it_wrote_before(built: Built, tmp_path: Path) -> None:
+    """No output replaces a buildopt record - but merge -o run again replaces its own."""
+    merged = tmp_path / "merged.json"
+    for _ in range(2):
+        done = buildopt(["merge", str(built.record), "-o", str(merged)], cwd=built.root)
+        assert done.returncode == 0, done.stderr
+    refused = buildopt(["report", "-p", "p", "-o", str(merged)], cwd=built.root)
+    assert refused.returncode == 2
+    assert "that is a buildopt.build document" in refused.stderr
