@@ -438,6 +438,8 @@ def _image_path(path: Path, where: str, value: object) -> str:
         or any(part in ("", ".", "..") for part in value[1:].split("/"))
     ):
         raise ProfileError(path, f"{where}: expected an absolute path in the image, got {value!r}")
+    if visible(value) != value:  # a newline splits unsquashfs -lln's line the check reads
+        raise ProfileError(path, f"{where}: {value!r} holds a control character (a newline?)")
     return value
 
 

@@ -11,10 +11,16 @@ import random
 import shutil
 import stat
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from buildopt.config.profile import load_profile
+from buildopt.errors import ProfileError
+from tests.conftest import write_profile
 from tests.faults.conftest import buildopt, start_buildopt
 from tests.integration.conftest import hello_project, system_tool_missing
 
@@ -157,6 +163,41 @@ def test_bad_file_tables_are_one_line(tmp_path: Path, files: str, expected: str)
     done = buildopt(["plan", "--profile", "p"], cwd=project)
     assert done.returncode == 2
     assert expected in last_line(done.stderr) and done.stderr.count("\n") == 1, done.stderr
+
+
+CONTROL = st.sampled_from([chr(c) for c in (*range(0x20), 0x7F, 0x85, 0x9B)])
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    before=st.text(st.characters(codec="utf-8", exclude_characters="/\\"), max_size=6),
+    control=CONTROL,
+    in_layout=st.booleans(),
+)
+def test_a_path_in_the_image_holds_no_control_character(
+    before: str, control: str, in_layout: bool
+) -> None:
+    """ "/etc/a\nb" was put into the image: unsquashfs -lln, which the image's check reads,
+    then lists it on two lines. A path in the image is refused with a control character."""
+    place = json.dumps(f"/etc/{before}{control}x", ensure_ascii=False)  # TOML: no surrogates
+    place = "".join(f"\\u{ord(c):04x}" if ord(c) < 0x20 or ord(c) == 0x7F else c for c in place)
+    with tempfile.TemporaryDirectory() as folder:
+        project = Path(folder)
+        (project / "profiles").mkdir()
+        (project / "hello").mkdir()
+        (project / "conf").mkdir()
+        (project / "conf" / "app.conf").write_text("x = 1\n")
+        text = PROFILE.format(files='{ "/etc/app.conf" = "conf/app.conf" }')
+        text = (
+            text + f'layout = {{ "small" = {place} }}\n'
+            if in_layout
+            else PROFILE.format(files=f'{{ {place} = "conf/app.conf" }}')
+        )
+        write_profile(project, "p", text)
+        with pytest.raises(ProfileError) as info:
+            load_profile("p", project)
+    assert any(why in info.value.message for why in ("holds a control character", "a NUL byte"))
+    assert "\n" not in info.value.message and "\x1b" not in info.value.message
 
 
 # --- item 16: a max_share pattern that selects nothing ---------------------------------------
