@@ -4,6 +4,7 @@ XML, one test case per budget x variant) and GitHub annotations."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 from xml.sax.saxutils import escape as xml_escape
@@ -11,7 +12,32 @@ from xml.sax.saxutils import quoteattr
 
 from buildopt.analysis.gate import MATRIX, Check
 from buildopt.config.units import format_size
+from buildopt.errors import visible
 from buildopt.record.model import Record
+
+MARKDOWN_PUNCTUATION = re.compile(r"([\\`*_\[\]<>|:~#@!])")
+
+
+def md_text(text: str) -> str:
+    """A name or message as literal Markdown text: control characters shown as escapes (a
+    newline ended the table row, ESC reached the terminal of `--markdown -`), the punctuation
+    GitHub reads backslash-escaped (`:smile:` is no emoji, `[x](y)` no link, `@team` no
+    mention, `|` no cell)."""
+    return MARKDOWN_PUNCTUATION.sub(r"\\\1", visible(text))
+
+
+def xml_text(text: str) -> str:
+    """Text XML 1.0 can hold: control characters (ESC is not a legal XML character, so the
+    JUnit file did not parse) shown as escapes."""
+    return visible(text)
+
+
+def command_data(text: str, *, property_value: bool = False) -> str:
+    """Text for a GitHub workflow command, escaped as the runner reads it: a newline in a
+    budget's message began a new command (`::add-mask::`, `::stop-commands::`)."""
+    text = visible(text).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    return text.replace(":", "%3A").replace(",", "%2C") if property_value else text
+
 
 GATE_SCHEMA = "buildopt.gate/1"
 MARKDOWN_LIMIT = 65_536
@@ -72,7 +98,7 @@ def markdown(
     icon = {"pass": "✅", "warn": "⚠️", "fail": "❌", "skip": "⏭️"}
     counts = {v: sum(c.verdict == v for c in checks) for v in icon}
     head = (
-        f"### buildopt gate: {profile} - {'FAIL' if counts['fail'] else 'PASS'}\n\n"
+        f"### buildopt gate: {md_text(profile)} - {'FAIL' if counts['fail'] else 'PASS'}\n\n"
         f"{counts['fail']} failed, {counts['warn']} warnings, {counts['pass']} passed, "
         f"{counts['skip']} skipped\n\n"
         + (
@@ -101,8 +127,8 @@ def markdown(
     def row(c: Check) -> str:
         note = "; ".join(x for x in (c.note, c.message) if x)
         return (
-            f"| {icon[c.verdict]} | {c.budget} | `{c.target}` | {c.check} | {human(c.actual, c)} | "
-            f"{human(c.limit, c)} | {c.headroom} | {note.replace('|', '/')} |\n"
+            f"| {icon[c.verdict]} | {md_text(c.budget)} | `{c.target}` | {c.check} | "
+            f"{human(c.actual, c)} | {human(c.limit, c)} | {c.headroom} | {md_text(note)} |\n"
         )
 
     problems = [c for c in checks if c.verdict in ("fail", "warn")]
@@ -120,7 +146,7 @@ def markdown(
 
 
 def _one_line(text: str) -> str:
-    return " ".join(text.split())
+    return visible(" ".join(text.split()))  # a pull request's text: no ESC into the summary
 
 
 def _rows_within(start: str, checks: Sequence[Check], row: Any, limit: int) -> tuple[str, int]:
@@ -140,7 +166,7 @@ def junit(checks: Sequence[Check], profile: str) -> str:
     when every check skipped (counted in the suite), its warnings kept in ``<system-out>``."""
     cases: dict[tuple[str, str], list[Check]] = {}
     for c in checks:
-        cases.setdefault((c.budget, c.target), []).append(c)
+        cases.setdefault((xml_text(c.budget), xml_text(c.target)), []).append(c)
     body = []
     failures = skipped = 0
     for (budget, target), group in cases.items():
@@ -154,7 +180,7 @@ def junit(checks: Sequence[Check], profile: str) -> str:
             )
         elif all(c.verdict == "skip" for c in group):
             skipped += 1
-            inner = f"<skipped message={quoteattr(group[0].note)}/>"
+            inner = f"<skipped message={quoteattr(xml_text(group[0].note))}/>"
         warned = [c for c in group if c.verdict == "warn"]
         if warned:
             text = "\n".join(f"warning: {_junit_line(c)}" for c in warned)
@@ -164,13 +190,13 @@ def junit(checks: Sequence[Check], profile: str) -> str:
         )
     return (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
-        f'<testsuite name={quoteattr("buildopt gate " + profile)} tests="{len(cases)}" '
+        f'<testsuite name={quoteattr("buildopt gate " + xml_text(profile))} tests="{len(cases)}" '
         f'failures="{failures}" skipped="{skipped}">\n' + "\n".join(body) + "\n</testsuite>\n"
     )
 
 
 def _junit_line(c: Check) -> str:
-    said = "; ".join(x for x in (c.note, c.message) if x)
+    said = xml_text("; ".join(x for x in (c.note, c.message) if x))
     if c.budget == MATRIX:  # a build not there to judge: why is all there is to say
         return said
     return f"{c.check}: {human(c.actual, c)} > {human(c.limit, c)} {said}".strip()
@@ -187,5 +213,6 @@ def workflow_commands(checks: Sequence[Check], profile_path: str) -> list[str]:
                 text += f" ({c.note})"
             if c.message:
                 text += f" - {c.message}"
-            out.append(f"::{kind} file={profile_path},title=buildopt gate::{text}")
+            where = command_data(profile_path, property_value=True)
+            out.append(f"::{kind} file={where},title=buildopt gate::{command_data(text)}")
     return out

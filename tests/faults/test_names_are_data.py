@@ -268,3 +268,32 @@ def test_an_image_name_with_a_newline_is_refused_at_load(tmp_path: Path) -> None
     assert len(done.stderr.splitlines()) == 1, done.stderr
     assert "[[image]]" in done.stderr or "image" in done.stderr
     assert "name" in done.stderr and "control character" in done.stderr
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    budget=st.one_of(st.sampled_from([NAME]), st.text(max_size=20)),
+    message=st.one_of(st.sampled_from([NAME, "x\n::add-mask::secret"]), st.text(max_size=20)),
+)
+def test_gate_files_hold_names_as_data(budget: str, message: str) -> None:
+    """gate's JUnit, Markdown and GitHub workflow commands took a budget's name and message
+    raw: ESC made the JUnit file unparsable, a newline ended the Markdown row (and ESC reached
+    the terminal of `--markdown -`), and a newline in the message began a workflow command of
+    its own (`::add-mask::`). Each is now one parsable line or element per check."""
+    import xml.etree.ElementTree as ET
+
+    from buildopt.output import gate as gate_output
+
+    checks = [
+        Check(budget, "a@linux-amd64", "max_size", "fail", "2", "1", "-1 B", message=message),
+        Check(budget, "b@linux-amd64", "max_size", "pass", "1", "2", "+1 B", note=message),
+    ]
+    suite = ET.fromstring(gate_output.junit(checks, budget))
+    assert [case.get("name") for case in suite] == ["a@linux-amd64", "b@linux-amd64"]
+    markdown = gate_output.markdown(checks, budget)
+    rows = [line for line in markdown.splitlines() if line.startswith("| ")]
+    assert len(rows) == 4 and all(row.endswith(" |") for row in rows), markdown
+    assert not CONTROL.search(markdown) and ":smile:" not in markdown
+    commands = gate_output.workflow_commands(checks, "profiles/p.toml")
+    assert len(commands) == 1 and "\n" not in commands[0] and "\r" not in commands[0]
+    assert not CONTROL.search(commands[0])
