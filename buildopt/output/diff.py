@@ -3,6 +3,7 @@ that parse it read buildopt's; and as Markdown for a pull request comment."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from buildopt.analysis.diff import FileSizes, SizeDiff
@@ -37,8 +38,8 @@ def markdown(title: str, diff: SizeDiff, rows: int = 20, files: FileSizes | None
     """A pull request comment's section: the summary and total lines (and the files' sizes),
     the largest changes."""
 
-    def cell(text: str) -> str:
-        return text.replace("|", "\\|")
+    def cell(text: str) -> str:  # a name from a binary: no newline, ESC or cell of its own
+        return visible(text).replace("|", "\\|")
 
     out = [
         f"### {cell(title)}",
@@ -53,10 +54,19 @@ def markdown(title: str, diff: SizeDiff, rows: int = 20, files: FileSizes | None
         for row in by_size[:rows]:
             old = "-" if row.old is None else str(row.old)
             new = "-" if row.new is None else str(row.new)
-            out.append(f"| `{cell(row.name)}` | {old} | {new} | {row.delta:+d} |")
+            out.append(f"| {code_span(cell(row.name))} | {old} | {new} | {row.delta:+d} |")
         if len(by_size) > rows:
             out.append(f"| ... {len(by_size) - rows} more | | | |")
     return "\n".join(out) + "\n"
+
+
+def code_span(text: str) -> str:
+    """text as a Markdown code span, whatever backticks it holds (a fence longer than its
+    longest run; CommonMark strips one space on each side)."""
+    runs = [len(run) for run in re.findall(r"`+", text)]
+    fence = "`" * (max(runs, default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") or not text.strip() else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
 
 
 def one_sided(ids: Sequence[str], side: str) -> list[str]:

@@ -297,3 +297,18 @@ def test_gate_files_hold_names_as_data(budget: str, message: str) -> None:
     commands = gate_output.workflow_commands(checks, "profiles/p.toml")
     assert len(commands) == 1 and "\n" not in commands[0] and "\r" not in commands[0]
     assert not CONTROL.search(commands[0])
+
+
+@settings(max_examples=200, deadline=None)
+@given(symbol=st.one_of(st.sampled_from([NAME, "a|b", "`x``y`", "`"]), st.text(min_size=1)))
+def test_diff_markdown_rows_hold_symbol_names_as_data(symbol: str) -> None:
+    """diff --markdown put a symbol name from a binary raw into a code span: a newline ended
+    the row, ESC reached the terminal of `--markdown -`, a backtick ended the span."""
+    from buildopt.analysis.diff import diff_sizes
+    from buildopt.output.diff import markdown
+
+    text = markdown("a -> b", diff_sizes({symbol: 10, "main.main": 5}, {symbol: 20}, "function"))
+    rows = [line for line in text.split("\n") if line.startswith("| ") and "delta" not in line]
+    assert len(rows) == 2 and not CONTROL.search(text), text
+    shown = next(row for row in rows if row.endswith("| +10 |"))
+    assert re.fullmatch(r"\| (`+) ?.*? ?\1 \| 10 \| 20 \| \+10 \|", shown), shown
