@@ -1150,10 +1150,9 @@ def init_command(
         print(f"wrote {tasks_py}: `invoke build --profile={name}` works too", file=sys.stderr)
     elif tasks:
         print(f"{tasks_py} exists already: not written", file=sys.stderr)
-    if budgets:
-        _initial_budgets(path, name, module.root, environ)
+    status = _initial_budgets(path, name, module.root, environ) if budgets else EXIT_OK
     print(f"next: buildopt plan --profile {name}   (then build, compare, gate)", file=sys.stderr)
-    return EXIT_OK
+    return status
 
 
 LISTED_MAINS = 20  # main packages named on stderr when init chooses among them
@@ -1215,9 +1214,10 @@ def _relative_package(directory: Path, root: Path) -> str:
     return "." if rel == "." else f"./{rel}"
 
 
-def _initial_budgets(path: Path, name: str, root: Path, environ: Mapping[str, str]) -> None:
+def _initial_budgets(path: Path, name: str, root: Path, environ: Mapping[str, str]) -> int:
     """init --budgets: build every variant, then budget each binary (variant x target) at its
-    own size plus 10%; byte-identical binaries share one budget."""
+    own size plus 10%; byte-identical binaries share one budget. EXIT_FAILED when a build
+    failed: its binary has no budget (all failing printed "budgets: 0 for 0 binaries", exit 0)."""
     from buildopt.config.starter import Binary, identical_groups, size_budgets
     from buildopt.system.files import append_text
 
@@ -1236,6 +1236,16 @@ def _initial_budgets(path: Path, name: str, root: Path, environ: Mapping[str, st
     for group in (g for g in groups if len(g) > 1):
         same = ", ".join(b.build_id for b in group[1:])
         print(f"  {same}: byte-identical to {group[0].build_id}, one budget", file=sys.stderr)
+    failed = [b.id for b in record.builds if not b.ok]
+    if not failed:
+        return EXIT_OK
+    print(
+        f"error: init --budgets: {len(failed)} of {len(record.builds)} builds failed (above), "
+        "so their binaries have no budget; fix them, `buildopt build`, then add their "
+        "[[budget]] tables (buildopt docs budgets)",
+        file=sys.stderr,
+    )
+    return EXIT_FAILED
 
 
 def docs_command(topic: str | None) -> int:

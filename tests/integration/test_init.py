@@ -93,6 +93,17 @@ def test_byte_identical_binaries_share_one_budget(go: str, module: Path) -> None
     assert gate.returncode == 0, gate.stdout + gate.stderr
 
 
+def test_budgets_when_the_builds_fail_is_a_failure(go: str, module: Path) -> None:
+    """Every build failing printed "budgets: 0 for 0 binaries" and exited 0."""
+    (module / "cmd" / "b" / "main.go").write_text("package main\n\nfunc main() { nope() }\n")
+    done = buildopt(["init", "--budgets"], cwd=module / "cmd" / "b")
+    assert done.returncode == 1, done.stderr
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    assert errors and re.search(r"(\d+) of \1 builds failed", errors[0]), errors
+    assert len(errors[0]) < 200
+    assert (module / "profiles" / "b.toml").is_file()  # the profile is kept, to fix and build
+
+
 def test_tasks_py_only_with_tasks_and_no_repository_paths(go: str, module: Path) -> None:
     done = buildopt(["init"], cwd=module)
     assert done.returncode == 0, done.stderr
