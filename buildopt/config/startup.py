@@ -7,6 +7,7 @@ the command line's ``--runs``, ``--ready-port`` ... override it in buildopt.cli.
 from __future__ import annotations
 
 import difflib
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -155,6 +156,9 @@ def apply_overrides(config: StartupConfig, given: StartupOverrides) -> StartupCo
                 flag = key.replace("_", "-")
                 raise UsageError(f"--{flag} {value}: expected {least} or more")
             changes[key] = value
+    usable = len(os.sched_getaffinity(0))
+    if given.cpus is not None and given.cpus > usable:  # was pinned to all of them, silently
+        raise UsageError(f"--cpus {given.cpus}: buildopt may use {usable} CPU(s) here, at most")
     if given.timeout is not None:
         try:
             changes["timeout"] = parse_seconds(given.timeout)

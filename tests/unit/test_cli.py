@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -202,3 +203,11 @@ def test_scan_tags_are_checked_as_a_profile_checks_them(
     assert code == 2
     assert err.count("\n") == 1 and err.startswith("error: scan: --tags: '")
     assert "is not a build tag (letters, digits, _ .)" in err
+
+
+def test_more_cpus_than_the_machine_gives_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    """--cpus 999 on a 2-CPU machine measured on both, and said nothing."""
+    usable = len(os.sched_getaffinity(0))
+    code, err = run(["startup", "--cpus", str(usable + 1), "--file", "/bin/true"], capsys)
+    assert code == 2
+    assert err == f"error: --cpus {usable + 1}: buildopt may use {usable} CPU(s) here, at most\n"
