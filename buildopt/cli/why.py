@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from buildopt.analysis.why import close_matches, import_chain
-from buildopt.errors import EXIT_FAILED, EXIT_OK, UsageError
+from buildopt.errors import EXIT_FAILED, EXIT_OK, UsageError, visible
 from buildopt.record.model import (
     WHY_SCHEMA,
     ModuleCost,
@@ -94,14 +94,14 @@ def _show(result: WhyVariant, package: str) -> None:
     from buildopt.config.units import format_size
 
     sys.stdout.write(f"{result.id}:\n")
-    if result.chain is None:
+    if result.chain is None:  # the package as typed: ESC or a newline in it is shown, not done
         hint = f"; did you mean {', '.join(result.near)}?" if result.near else ""
-        sys.stdout.write(f"  {package} is not in this variant's build{hint}\n")
+        sys.stdout.write(f"  {visible(package)} is not in this variant's build{hint}\n")
         return
     first, *rest = result.chain
-    sys.stdout.write(f"  {first}\n")
+    sys.stdout.write(f"  {visible(first)}\n")
     for path in rest:
-        sys.stdout.write(f"    imports {path}\n")
+        sys.stdout.write(f"    imports {visible(path)}\n")
     cost = result.cost
     if cost is None:
         sys.stdout.write("  (not built yet: buildopt build, then its cost is shown here)\n")

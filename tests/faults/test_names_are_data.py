@@ -312,3 +312,19 @@ def test_diff_markdown_rows_hold_symbol_names_as_data(symbol: str) -> None:
     assert len(rows) == 2 and not CONTROL.search(text), text
     shown = next(row for row in rows if row.endswith("| +10 |"))
     assert re.fullmatch(r"\| (`+) ?.*? ?\1 \| 10 \| 20 \| \+10 \|", shown), shown
+
+
+WHY_PROFILE = 'package = "./hello"\ntargets = ["linux/amd64"]\n[variants.pure]\ncgo = false\n'
+
+
+def test_the_package_asked_for_is_shown_as_data(tmp_path: Path) -> None:
+    """why printed the package as typed: ESC reached the terminal (an OSC set its title) and a
+    newline forged a line of its own."""
+    project = hello_project(tmp_path, WHY_PROFILE)
+    asked = "\x1b]0;title\x07x:smile:\nforged"
+    done = buildopt(["why", asked, "--profile", "p", "--variant", "pure@*"], cwd=project)
+    assert done.returncode == 1
+    assert done.stdout.splitlines() == [
+        "pure@linux-amd64:",
+        "  \\x1b]0;title\\x07x:smile:\\nforged is not in this variant's build",
+    ]
