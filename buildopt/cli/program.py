@@ -59,7 +59,15 @@ class BuildoptProgram(Program):
         unknown = re.fullmatch(r"No idea what '(.*)' is!", message)
         if unknown is None:
             return ""
-        close = difflib.get_close_matches(unknown.group(1), sorted(COMMANDS), n=1)
+        word = unknown.group(1)
+        command = next((a for a in self.argv[1:] if a in COMMANDS), None)
+        if word.startswith("-") and command is not None:  # a flag the command does not have
+            flags = [f.long for f in COMMANDS[command].flags]
+            flags += [f.short for f in COMMANDS[command].flags if f.short]
+            near = difflib.get_close_matches(word.split("=")[0], flags, n=1)
+            hint = f"did you mean {near[0]!r}? " if near else ""
+            return f" ({command} has no such option; {hint}'buildopt {command} --help' lists them)"
+        close = difflib.get_close_matches(word, sorted(COMMANDS), n=1)
         return f"; did you mean {close[0]!r}?" if close else f" (commands: {', '.join(COMMANDS)})"
 
     def print_task_help(self, name: str) -> None:

@@ -25,6 +25,18 @@ def test_unknown_flag_is_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 2 and "error:" in err and "--bogus" in err
 
 
+def test_an_unknown_option_of_a_command_points_to_its_options(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`gate --jnuit x` listed the commands, as if --jnuit were meant as one."""
+    code, err = run(["gate", "--jnuit", "x.xml"], capsys)
+    assert code == 2
+    assert err == (
+        "error: No idea what '--jnuit' is! (gate has no such option; did you mean '--junit'? "
+        "'buildopt gate --help' lists them)\n"
+    )
+
+
 def test_missing_profile_argument(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
