@@ -351,7 +351,7 @@ def report_command(
     record_path = (cwd / record) if record else loaded.record_path(_dist(dist, cwd))
     given = output or str(loaded.dist_dir(_dist(dist, cwd)) / "report.html")
     known = [*reads_of.profile_inputs(loaded), *reads_of.record_inputs(record_path, None)]
-    page_out = output_to("-o", given, cwd, known)
+    page_out = output_to("-o" if output else "report", given, cwd, known)  # -o not given
     data = _gated_record(loaded, record_path, command="report")
     old = _load_record(cwd / baseline) if baseline else None
     images_dir = loaded.images_dir(_dist(dist, cwd))

@@ -285,3 +285,18 @@ def test_a_record_output_replaces_the_record_it_wrote_before(built: Built, tmp_p
     refused = buildopt(["report", "-p", "p", "-o", str(merged)], cwd=built.root)
     assert refused.returncode == 2
     assert "that is a buildopt.build document" in refused.stderr
+
+
+def test_the_default_report_file_is_under_the_rule_and_named_as_such(built: Built) -> None:
+    """A FIFO at dist/p/report.html was refused as "-o ...", an option the user never gave."""
+    page = built.root / "dist" / "p" / "report.html"
+    os.mkfifo(page)
+    try:
+        done = buildopt(["report", "-p", "p"], cwd=built.root, timeout=60)
+        assert done.returncode == 2
+        assert done.stderr == f"error: report {page}: a FIFO, not a file to write " + (
+            "(an output is a new file or replaces a regular one; - is stdout)\n"
+        )
+        assert stat.S_ISFIFO(page.lstat().st_mode)
+    finally:
+        page.unlink()
