@@ -24,6 +24,7 @@ from buildopt.analysis.gate import Check
 from buildopt.binary.facts import Inspection
 from buildopt.config.budgets import Budget, matches
 from buildopt.config.units import format_size
+from buildopt.errors import visible
 from buildopt.output import svg
 from buildopt.record.images import ImageRecord
 from buildopt.record.model import Build, Record
@@ -347,4 +348,12 @@ def _environment() -> jinja2.Environment:
     loader = jinja2.DictLoader(
         {"report.html.j2": (folder / "report.html.j2").read_text(encoding="utf-8")}
     )
-    return jinja2.Environment(loader=loader, autoescape=True, undefined=jinja2.StrictUndefined)
+    return jinja2.Environment(
+        loader=loader, autoescape=True, undefined=jinja2.StrictUndefined, finalize=_shown
+    )
+
+
+def _shown(value: object) -> object:
+    """Every text the page shows with its control characters as escapes (ESC as \\x1b): a
+    name is data, and a control character in it is otherwise invisible in the page."""
+    return visible(value) if isinstance(value, str) and not isinstance(value, Markup) else value

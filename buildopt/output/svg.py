@@ -11,11 +11,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from html import escape
+from html import escape as html_escape
 
 import squarify
 
 from buildopt.config.units import format_size
+from buildopt.errors import visible
+
+
+def escape(text: str) -> str:
+    """A name as SVG text: markup escaped, control characters shown as escapes (ESC was
+    written raw into the page, invisible)."""
+    return html_escape(visible(text))
+
 
 # Colours that also read in greyscale (their lightness differs), and patterns for verdicts.
 CATEGORY_COLOURS = {

@@ -38,3 +38,21 @@ def test_names_from_the_record_are_text_in_the_page() -> None:
     assert "<script>alert" not in page and "<img" not in page and "<!--<" not in page
     assert page.count("<script") == 2  # the tree's JSON and the zoom script: none injected
     assert "&lt;/script&gt;" in page  # shown, escaped
+
+
+def test_control_characters_in_names_are_shown_as_escapes() -> None:
+    """A budget or package name with ESC reached the page raw: invisible there, and the name
+    shown was not the name it is."""
+    name = "pkg\x1b[31m:smile:\nnext"
+    facts = inspection(1000, totals={"code": 600, "rodata": 400})
+    share = PackageShare(name, name, 600, 600, 0, 0, 0, 0)
+    facts = msgspec.structs.replace(
+        facts,
+        attribution=Attribution(
+            1000, 600, (share,), (Bucket(name=name, file_bytes=400, what=name),)
+        ),
+    )
+    data = record(build("default@linux-amd64", facts, output="/dist/x"))
+    page = render(ReportInput(data, "build.json", compare_variants(data), [], []))
+    assert "\x1b" not in page
+    assert "pkg\\x1b[31m:smile:\\nnext" in page
