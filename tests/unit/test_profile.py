@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import os
-import tomllib
 from pathlib import Path
 
 import pytest
+import tomllib
 
 from buildopt.config.profile import load_profile
 from buildopt.config.starter import choose_main, module_binary_name, starter_profile
