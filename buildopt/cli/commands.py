@@ -278,7 +278,7 @@ def _gate_baseline(
     --baseline-missing said, or that the --baseline file is not there; "" when none was
     asked for)."""
     path = (cwd / baseline) if baseline else None
-    if path is not None and path.is_file():
+    if path is not None and os.path.lexists(path):  # a FIFO or a folder is read, and refused
         return path, ""
     missing = " ".join(baseline_missing.split())
     if path is not None:

@@ -300,3 +300,19 @@ def test_the_default_report_file_is_under_the_rule_and_named_as_such(built: Buil
         assert stat.S_ISFIFO(page.lstat().st_mode)
     finally:
         page.unlink()
+
+
+@pytest.mark.parametrize("kind", ["FIFO", "directory"])
+def test_a_baseline_that_is_no_file_is_refused_not_taken_as_absent(
+    built: Built, tmp_path: Path, kind: str
+) -> None:
+    """`gate --baseline FIFO` said "no baseline record ...", as if it were absent, and went
+    on: only an absent baseline leaves the growth budgets unjudged."""
+    odd = _hostile(built, tmp_path, kind)
+    done = buildopt(["gate", "-p", "p", "--baseline", str(odd)], cwd=built.root, timeout=60)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith(f"error: {odd}: not a regular file ("), done.stderr
+    absent = buildopt(
+        ["gate", "-p", "p", "--baseline", str(tmp_path / "none.json")], cwd=built.root
+    )
+    assert absent.returncode == 0 and "no baseline record at" in absent.stderr
