@@ -997,7 +997,7 @@ def build_command(
         raise UsageError(f"--jobs {jobs}: expected a positive number (0 means one per CPU)")
     plan = _load_plan(profile, variants, dist, cwd, environ, command="build")
     record_path = (cwd / record).resolve() if record else plan.profile.record_path(_dist(dist, cwd))
-    _record_may_go(plan, record or str(record_path), cwd)
+    _record_may_go(plan, record or str(record_path), cwd, "--record" if record else "record")
     timeout = _seconds_from(environ, "BUILDOPT_BUILD_TIMEOUT", BUILD_TIMEOUT)
     for module in sorted({toolchain.enclosing_module(s.dir) for s in plan.steps}):
         toolchain.check_sources(module, cwd)  # a FIFO named *.go: go build would wait forever
@@ -1057,7 +1057,7 @@ def build_command(
     return EXIT_FAILED if any(b.status == "failed" for b in builds) else EXIT_OK
 
 
-def _record_may_go(plan: Plan, given: str, cwd: Path) -> None:
+def _record_may_go(plan: Plan, given: str, cwd: Path, option: str = "--record") -> None:
     """The build record (which builds read and update) must be absent or a regular file
     that is none of what the build reads or writes: its profiles, its sources, its binaries."""
     from buildopt.cli.reads import profile_inputs
@@ -1067,7 +1067,7 @@ def _record_may_go(plan: Plan, given: str, cwd: Path) -> None:
     binaries = [Input(s.output, f"the binary of {s.id}") for s in plan.steps]
     sources = GoSources(module_dir(plan.profile.package))
     output_to(
-        "--record",
+        option,  # "record" for the default one: --record was not given
         given,
         cwd,
         [*profile_inputs(plan.profile), sources, *binaries],

@@ -316,3 +316,11 @@ def test_a_baseline_that_is_no_file_is_refused_not_taken_as_absent(
         ["gate", "-p", "p", "--baseline", str(tmp_path / "none.json")], cwd=built.root
     )
     assert absent.returncode == 0 and "no baseline record at" in absent.stderr
+
+
+def test_the_default_record_refused_is_named_as_such(built: Built, tmp_path: Path) -> None:
+    """`build --dist FIFO` was refused as "--record ...", an option the user never gave."""
+    odd = _hostile(built, tmp_path, "FIFO")
+    done = buildopt(["build", "-p", "p", "--dist", str(odd)], cwd=built.root, timeout=60)
+    assert done.returncode == 2
+    assert done.stderr.startswith(f"error: record {odd}/p/build.json: cannot write "), done.stderr
