@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
+import textwrap
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -587,9 +589,22 @@ def _explained(console: Console, line: str) -> None:
     """One cause of a delta, indented: on a terminal wrapped to its width under the indent,
     in a log whole on one line (for grep)."""
     if console.is_terminal:
-        console.print(Padding(data(line), (0, 0, 0, 2), expand=False), soft_wrap=False)
+        for part in _keeping_figures(line, console.width - 2):
+            console.print(Padding(data(part), (0, 0, 0, 2), expand=False), soft_wrap=False)
     else:
         console.print(data(f"  {line}"), soft_wrap=True)
+
+
+FIGURE = re.compile(r"(?:(?<=[\s,(])(?:=|[A-Za-z./_-]+) )?[+-]?\d[\d.,]* (?:B|KiB|MiB|GiB)\b")
+GLUE = "\u00a0"  # a space textwrap does not break at
+
+
+def _keeping_figures(line: str, width: int) -> list[str]:
+    """line wrapped to width, never between a figure's name, number and unit ("gometa
+    -18.28 KiB" broke as "gometa" / "-18.28 KiB", "dwarf -15.39" / "KiB")."""
+    glued = FIGURE.sub(lambda m: m.group(0).replace(" ", GLUE), line)
+    parts = textwrap.wrap(glued, max(width, 20), break_long_words=False, break_on_hyphens=False)
+    return [part.replace(GLUE, " ") for part in parts] or [line]
 
 
 def _show_upgrades(console: Console, record: Record, *, exact: bool, top: int = 5) -> None:

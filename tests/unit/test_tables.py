@@ -206,3 +206,27 @@ def test_lines_under_tables_wrap_on_a_terminal_and_stay_whole_in_a_log() -> None
             assert any(
                 line.startswith("fix init_legacy.go:15: ") and fix.strip() in line for line in lines
             )
+
+
+def test_a_wrapped_explanation_keeps_each_figure_with_its_name() -> None:
+    """At 80 columns compare's explanation broke "gometa -18.28 KiB" as "gometa" / "-18.28
+    KiB" and "dwarf -15.39" / "KiB": a line ended on a name or a bare number."""
+    old = {"code": 9_000_000, "rodata": 2_000_000, "data": 400_000, "gometa": 6_000_000}
+    new = {"code": 8_977_680, "rodata": 1_993_000, "data": 399_808, "gometa": 5_981_280}
+    old |= {"symtab": 1_600_000, "dwarf": 5_700_000, "dynamic": 9_000}
+    new |= {"symtab": 1_591_480, "dwarf": 5_684_240, "dynamic": 5_080}
+    rec = record(
+        build("default@linux-amd64", inspection(sum(old.values()), totals=old)),
+        build("static@linux-amd64", inspection(sum(new.values()), totals=new)),
+    )
+    for width in (60, 80, 120):
+        console, out = screen(width, True)
+        report.show_variant_comparison(console, rec, compare_variants(rec))
+        lines = [line.rstrip() for line in out.getvalue().splitlines()]
+        below = lines[next(i for i, line in enumerate(lines) if line.endswith("amd64:")) + 1 :]
+        assert below and max(map(len, below)) <= width
+        for line in below:
+            assert not re.search(r"(\d|\b(code|rodata|data|gometa|symtab|dwarf|dynamic))$", line), (
+                "\n".join(below)
+            )
+            assert not re.match(r"\s*(B|KiB|MiB)\b", line), "\n".join(below)
