@@ -113,7 +113,8 @@ def show_plan(console: Console, plan: Plan) -> None:
             f"{plan.toolchain.version}, baseline ",
             (profile.baseline, "bold"),
             ")",
-        )
+        ),
+        soft_wrap=not console.is_terminal,  # the terminal broke it mid-word at 80 columns
     )
     for step in plan.steps:
         env = " ".join(f"{k}={v}" for k, v in step.env.items())
@@ -125,7 +126,8 @@ def show_plan(console: Console, plan: Plan) -> None:
         console.print(data(f"  out   {short_path(step.output)}"), soft_wrap=True)
     for skip in plan.skipped:
         console.print()
-        console.print(data(("skipped", "yellow"), " ", (skip.id, "bold"), f": {skip.reason}"))
+        skipped = data(("skipped", "yellow"), " ", (skip.id, "bold"), f": {skip.reason}")
+        console.print(skipped, soft_wrap=not console.is_terminal)
 
 
 _P = TypeVar("_P", bound="TerminalProgress")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import re
+from pathlib import Path
 
 import msgspec
 import pytest
@@ -230,3 +231,28 @@ def test_a_wrapped_explanation_keeps_each_figure_with_its_name() -> None:
                 "\n".join(below)
             )
             assert not re.match(r"\s*(B|KiB|MiB)\b", line), "\n".join(below)
+
+
+def test_plan_s_prose_wraps_at_80_columns_and_argv_stays_whole(project: Path) -> None:
+    """plan's 128-column title and the skip reasons were left to the terminal, which broke
+    them mid-word; argv and out lines stay whole (to be copied)."""
+    from buildopt.config.profile import load_profile
+    from buildopt.output.console import show_plan
+    from buildopt.pipeline.plan import make_plan
+    from tests.conftest import write_profile
+    from tests.unit.test_plan import PROFILE, TOOLS
+
+    long = PROFILE.replace(
+        "targets = [", 'description = "' + "a long description " * 4 + '"\n    targets = ['
+    )
+    write_profile(project, "p", long)
+    plan = make_plan(load_profile("p", project), TOOLS, {"PATH": ""})
+    out = io.StringIO()
+    console = Console(
+        file=out, width=80, force_terminal=True, color_system=None, soft_wrap=True
+    )  # as make_console
+    show_plan(console, plan)
+    lines = out.getvalue().splitlines()
+    prose = [line for line in lines if not line.startswith(("  argv", "  out"))]
+    assert max(map(len, prose)) <= 80, "\n".join(prose)
+    assert all(len(line) > 80 for line in lines if line.startswith("  argv"))
