@@ -12,8 +12,9 @@ from buildopt.cli.options import count, program_args
 
 
 def init(*, dir: str = "", package: str = "", budgets: bool = False, tasks: bool = False) -> int:
-    """Write a commented starter profile for the Go module's main package (with --tasks, a
-    tasks.py for invoke)."""
+    """Write a commented starter profile for the Go module's main package.
+
+    With --budgets, build once and set size budgets; with --tasks, also write a tasks.py."""
     from buildopt.cli.commands import init_command
 
     return init_command(dir or None, package=package or None, budgets=budgets, tasks=tasks)
@@ -275,8 +276,9 @@ def startup(
     dist: str = "",
     remainder: str = "",
 ) -> int:
-    """Start-up per variant: time to ready, CPU, peak RSS; GC cycles and init cost by package
-    from separate traced runs."""
+    """Start-up per variant: time to ready, CPU, peak RSS, GC cycles, init cost by package.
+
+    GC cycles and init costs come from separate traced runs."""
     from buildopt.cli.commands import startup_command
     from buildopt.config.startup import StartupOverrides
 

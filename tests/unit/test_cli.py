@@ -223,3 +223,15 @@ def test_more_cpus_than_the_machine_gives_is_refused(capsys: pytest.CaptureFixtu
     code, err = run(["startup", "--cpus", str(usable + 1), "--file", "/bin/true"], capsys)
     assert code == 2
     assert err == f"error: --cpus {usable + 1}: buildopt may use {usable} CPU(s) here, at most\n"
+
+
+def test_every_command_s_summary_is_one_whole_line() -> None:
+    """`buildopt --help` lists each command by its docstring's first line: init's read
+    "(with --tasks, a" and startup's stopped before "from separate traced runs."."""
+    import inspect
+
+    from buildopt.cli.options import COMMANDS
+
+    for name in COMMANDS:
+        summary = (inspect.getdoc(program.namespace[name]) or "").split("\n\n")[0]
+        assert summary and "\n" not in summary and summary.endswith("."), (name, summary)
