@@ -235,7 +235,7 @@ def test_a_wrapped_explanation_keeps_each_figure_with_its_name() -> None:
 
 def test_plan_s_prose_wraps_at_80_columns_and_argv_stays_whole(project: Path) -> None:
     """plan's 128-column title and the skip reasons were left to the terminal, which broke
-    them mid-word; argv and out lines stay whole (to be copied)."""
+    them mid-word; argv, dir and out lines stay whole (to be copied)."""
     from buildopt.config.profile import load_profile
     from buildopt.output.console import show_plan
     from buildopt.pipeline.plan import make_plan
@@ -253,6 +253,6 @@ def test_plan_s_prose_wraps_at_80_columns_and_argv_stays_whole(project: Path) ->
     )  # as make_console
     show_plan(console, plan)
     lines = out.getvalue().splitlines()
-    prose = [line for line in lines if not line.startswith(("  argv", "  out"))]
+    prose = [line for line in lines if not line.startswith(("  argv", "  out", "  dir"))]
     assert max(map(len, prose)) <= 80, "\n".join(prose)
     assert all(len(line) > 80 for line in lines if line.startswith("  argv"))
