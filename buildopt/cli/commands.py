@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import difflib
+import functools
 import json
 import os
 import sys
@@ -427,11 +428,16 @@ def _make_images(  # noqa: PLR0917 - the images and everything they are made fro
         print(f"removed {stale}: left by a buildopt that was killed", file=sys.stderr)
     for image in images:
         name = visible(image.name)
-        print(f"image {name}: mksquashfs -comp {image.compressor}...", file=sys.stderr)
         try:
             records = [data, *(_loaded(image, path, others) for path in image.records)]
             made, fresh = build_image(
-                image, records, images_dir, environ=environ, jobs=jobs, root=loaded.root
+                image,
+                records,
+                images_dir,
+                environ=environ,
+                jobs=jobs,
+                root=loaded.root,
+                making=functools.partial(_say_making, name, image.compressor),
             )
         except (ToolMissing, ProfileError):  # no mksquashfs, or the [[image]] is wrong: exit 2
             raise
@@ -444,6 +450,10 @@ def _make_images(  # noqa: PLR0917 - the images and everything they are made fro
         print(f"image {name}: {visible(made.image)} ({state})", file=sys.stderr)
         out[image.name] = made
     return out
+
+
+def _say_making(name: str, compressor: str) -> None:
+    print(f"image {name}: mksquashfs -comp {compressor}...", file=sys.stderr)
 
 
 def _loaded(image: ImageBudget, path: Path, others: Mapping[Path, Record | RecordError]) -> Record:

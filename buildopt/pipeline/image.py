@@ -19,7 +19,7 @@ import os
 import shutil
 import stat
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -174,11 +174,12 @@ def build_image(
     environ: Mapping[str, str],
     jobs: int,
     root: Path,
+    making: Callable[[], None] = lambda: None,
 ) -> tuple[ImageRecord, bool]:
     """(the image's record, whether it was made now) - made only when its inputs or settings
-    changed since it was last made. One process at a time makes a given image (a ``gate``
-    and an ``image`` at once: the second finds the first one's image); each stages in a
-    folder of its own."""
+    changed since it was last made (making is called just before mksquashfs starts). One
+    process at a time makes a given image (a ``gate`` and an ``image`` at once: the second
+    finds the first one's image); each stages in a folder of its own."""
     tool = squashfs.find_mksquashfs(environ)
     version = squashfs.version(tool, environ)
     images_dir.mkdir(parents=True, exist_ok=True)
@@ -189,6 +190,7 @@ def build_image(
         recorded = current(image, images_dir, key)
         if recorded is not None:
             return recorded, False
+        making()
         work = Path(tempfile.mkdtemp(prefix=owned_name(WORK_PREFIX), dir=images_dir))
         try:
             record = _make(image, items, work, images_dir, key, (tool, version), jobs, environ)
