@@ -908,7 +908,7 @@ def _startup_notes(r: StartupResult) -> list[str]:
     output = "output to /dev/null" if r.ready == "process exit" else "output read from pipes"
     harness = f"; buildopt's cost per run {r.harness_ms:.2f} ms" if r.harness_ms else ""
     traced = (
-        f"GC and init: {r.traced_runs} traced runs with GODEBUG={r.traced_godebug}"
+        f"GC and init: {_count(r.traced_runs, 'traced run')} with GODEBUG={r.traced_godebug}"
         if r.traced_runs
         else "no traced runs: no GC or init figures"
     )
@@ -973,10 +973,16 @@ def show_scan(console: Console, result: ScanReport) -> None:
     tags = f" (tags {','.join(result.tags)})" if result.tags else ""
     console.print(
         data(
-            f"{result.files} files{tags}: "
-            f"{result.count('error')} errors, {result.count('warning')} warnings, "
-            f"{result.count('note')} notes; {len(result.inventory)} init functions and "
+            f"{_count(result.files, 'file')}{tags}: "
+            f"{_count(result.count('error'), 'error')}, "
+            f"{_count(result.count('warning'), 'warning')}, "
+            f"{_count(result.count('note'), 'note')}; {len(result.inventory)} init functions and "
             f"package-level initialisers, {len(risky)} with start-up risks"
         ),
         soft_wrap=not console.is_terminal,
     )
+
+
+def _count(n: int, noun: str) -> str:
+    """``1 note``, ``2 notes``."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"

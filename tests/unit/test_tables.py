@@ -256,3 +256,22 @@ def test_plan_s_prose_wraps_at_80_columns_and_argv_stays_whole(project: Path) ->
     prose = [line for line in lines if not line.startswith(("  argv", "  out", "  dir"))]
     assert max(map(len, prose)) <= 80, "\n".join(prose)
     assert all(len(line) > 80 for line in lines if line.startswith("  argv"))
+
+
+def test_counts_of_one_are_singular() -> None:
+    """'1 notes', '1 traced runs' read wrong."""
+    from buildopt.record.model import Finding, ScanReport, StartupResult
+
+    note = Finding("a.go", 3, 1, "init-risk", "note", "reads a file at start-up", None)
+    scanned = ScanReport("buildopt.scan/1", "/src", (), 1, {}, (note,), ())
+    started = StartupResult(
+        name="a@linux-amd64", binary="x", runs=5, failed_runs=0, errors=(),
+        ready="process exit", cold=True, evicted=True, median_ms=30.0, p95_ms=40.0, evict_ms=1.9,
+        harness_ms=2.1, traced_runs=1, traced_godebug="gctrace=1,inittrace=1",
+    )  # fmt: skip
+    console, out = screen(200, False)
+    report.show_scan(console, scanned)
+    report.show_startup(console, [started], "a")
+    text = out.getvalue()
+    assert "1 file: 0 errors, 0 warnings, 1 note;" in text, text
+    assert "1 traced run with" in text, text
