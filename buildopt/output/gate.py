@@ -13,17 +13,36 @@ from xml.sax.saxutils import quoteattr
 from buildopt.analysis.gate import MATRIX, Check
 from buildopt.config.units import format_size
 from buildopt.errors import visible
+from buildopt.output.diff import code_span
 from buildopt.record.model import Record
 
-MARKDOWN_PUNCTUATION = re.compile(r"([\\`*_\[\]<>|:~#@!])")
+# What Markdown reads as markup: HTML (a `<!--` in a Binary-Size: line hid every row after
+# it, `</details>` closed the fold), entities (`&#64;`), emphasis, links, code, a cell's end;
+# `_` only where it can open or close emphasis (max_size stays max_size).
+MARKDOWN_PUNCTUATION = re.compile(r"[\\`*\[\]<>|~&!]|(?<![0-9A-Za-z])_|_(?![0-9A-Za-z])")
+# What GitHub makes of the rendered text, escaped or not: @mentions (a ping), #123 (a
+# cross-reference in that issue), :name: (an emoji). A zero-width space after @, # or the
+# opening colon breaks each; "failed: why" stays as it is.
+GITHUB_LINKED = re.compile(r"[@#]|:(?=[\w+-]+:)")
 
 
 def md_text(text: str) -> str:
-    """A name or message as literal Markdown text: control characters shown as escapes (a
-    newline ended the table row, ESC reached the terminal of `--markdown -`), the punctuation
-    GitHub reads backslash-escaped (`:smile:` is no emoji, `[x](y)` no link, `@team` no
-    mention, `|` no cell)."""
-    return MARKDOWN_PUNCTUATION.sub(r"\\\1", visible(text))
+    """A name or message as literal Markdown text: control characters and the Unicode line
+    separators shown as escapes (a newline ended the table row, ESC reached the terminal of
+    `--markdown -`), the punctuation Markdown reads backslash-escaped (`[x](y)` is no link,
+    `|` no cell, `<img>` no HTML), and no @mention, #reference or :emoji: made."""
+    unlinked = GITHUB_LINKED.sub(lambda m: m.group() + "\u200b", _shown(text))
+    return MARKDOWN_PUNCTUATION.sub(lambda m: "\\" + m.group(), unlinked)
+
+
+def md_code(text: str) -> str:
+    """text as a code span in a table cell: control characters as escapes, a fence no backtick
+    in it can end, its | not a cell's end."""
+    return code_span(_shown(text).replace("|", "\\|"))
+
+
+def _shown(text: str) -> str:
+    return visible(text).replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
 
 
 def xml_text(text: str) -> str:
@@ -108,12 +127,12 @@ def markdown(
         )
         + (
             f"Growth acknowledged by the pull request (growth failures are warnings):\n"
-            f"> Binary-Size: {_one_line(acknowledged)}\n\n"
+            f"> Binary-Size: {md_text(_one_line(acknowledged))}\n\n"
             if acknowledged
             else ""
         )
         + (
-            f"**No baseline**: {_one_line(baseline_missing)} - growth budgets are SKIP, "
+            f"**No baseline**: {md_text(_one_line(baseline_missing))} - growth budgets are SKIP, "
             "not judged.\n\n"
             if baseline_missing
             else ""
@@ -126,10 +145,15 @@ def markdown(
 
     def row(c: Check) -> str:
         note = "; ".join(x for x in (c.note, c.message) if x)
-        return (
-            f"| {icon[c.verdict]} | {md_text(c.budget)} | `{c.target}` | {c.check} | "
-            f"{human(c.actual, c)} | {human(c.limit, c)} | {c.headroom} | {md_text(note)} |\n"
-        )
+        cells = [
+            icon[c.verdict],
+            md_text(c.budget),
+            md_code(c.target),
+            *(md_text(x) for x in (c.check, human(c.actual, c), human(c.limit, c))),
+            md_text(c.headroom),
+            md_text(note),
+        ]
+        return f"| {' | '.join(cells)} |\n"
 
     problems = [c for c in checks if c.verdict in ("fail", "warn")]
     rest = [c for c in checks if c.verdict not in ("fail", "warn")]
