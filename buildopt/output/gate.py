@@ -232,9 +232,13 @@ def workflow_commands(checks: Sequence[Check], profile_path: str) -> list[str]:
     for c in checks:
         if c.verdict in ("fail", "warn"):
             kind = "error" if c.verdict == "fail" else "warning"
-            text = f"{c.budget} {c.target} {c.check}: {human(c.actual, c)} over {human(c.limit, c)}"
-            if c.note:  # why (a missing build's reason, an acknowledged growth's quote)
-                text += f" ({c.note})"
+            if c.budget == MATRIX:  # a build not there to judge: why is all there is to say
+                text = f"{c.budget}: {c.target}: {c.note}"
+            else:
+                text = f"{c.budget} {c.target} {c.check}: {human(c.actual, c)} over "
+                text += human(c.limit, c)
+                if c.note:  # why (an acknowledged growth's quote, the noise of a start-up)
+                    text += f" ({c.note})"
             if c.message:
                 text += f" - {c.message}"
             where = command_data(profile_path, property_value=True)

@@ -472,3 +472,16 @@ def test_max_ram_static_judges_what_the_loader_maps() -> None:
     facts = msgspec.structs.replace(plain.builds[0].inspect, memory=memory)
     (check,) = evaluate(b, [], replaced(plain, 0, inspect=facts), None)
     assert (check.verdict, check.actual) == ("fail", str(2 << 20))
+
+
+def test_a_missing_build_is_annotated_with_why() -> None:
+    """The annotation of a missing build read 'built: missing over ok (missing: ...)'."""
+    b = budgets({"select": "big@*", "max_size": 1})
+    record_ = msgspec.structs.replace(
+        rec(**{"big@linux-amd64": 1}), missing=(Missing(id="big@linux-arm64", reason="gone"),)
+    )
+    lines = workflow_commands(evaluate(b, [], record_, None), "profiles/a,b:c.toml")
+    assert lines == [
+        "::error file=profiles/a%2Cb%3Ac.toml,title=buildopt gate::"
+        "every variant built: big@linux-arm64: missing: gone"
+    ]
