@@ -232,8 +232,13 @@ def run_bad_day(
                 }
             },
             "comments": [
-                {"id": 3, "body": "looks good"},
-                {"id": 555, "body": f"{MARKER}\n### buildopt gate: telecom-edge - PASS"},
+                {"id": 3, "user": {"login": "alice"}, "body": "looks good"},
+                {"id": 4, "user": {"login": "mallory"}, "body": f"{MARKER}\nnot the gate's"},
+                {
+                    "id": 555,
+                    "user": {"login": "github-actions[bot]"},
+                    "body": f"{MARKER}\n### buildopt gate: telecom-edge - PASS",
+                },
             ],
         },
         sabotage={BROKEN: breaks, **{job: grow for job in _matrix_ids() if job != BROKEN}},
@@ -331,7 +336,7 @@ def check_the_pull_request_hears_it_in_one_comment_updated_in_place(bad_day: Day
     writes = [c for c in bad_day.gh_calls if "--method" in c["argv"]]
     assert [c["argv"][:3] for c in writes] == [
         ["api", "--method", "PATCH"]
-    ]  # the earlier comment (id 555), not a new one
+    ]  # the earlier comment (id 555), not a new one, nor one that only starts like it (4)
     assert writes[0]["argv"][3] == "repos/example/buildopt/issues/comments/555"
     body = writes[0]["body"]
     assert body.startswith(f"{MARKER}\n### buildopt gate: telecom-edge - FAIL")
