@@ -6,8 +6,12 @@ renderer with GitHub's tables (markdown-it-py) and reading what comes out."""
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+from pathlib import Path
 
+import yaml
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from markdown_it import MarkdownIt
@@ -15,7 +19,7 @@ from markdown_it.token import Token
 
 from buildopt.analysis.gate import Check
 from buildopt.errors import visible
-from buildopt.output.gate import markdown
+from buildopt.output.gate import junit, markdown
 
 HOSTILE = (
     "<!-- buildopt-size -->",
@@ -32,6 +36,7 @@ HOSTILE = (
     "\\|",
     "&lt;",
 )
+REPO = Path(__file__).resolve().parents[2]
 RENDER = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
 OURS = {"<details><summary>", "</details>"}
 # a mention or an issue reference as GitHub links it (@ or # and a word character right after),
@@ -102,3 +107,23 @@ def test_a_unicode_line_separator_is_shown_not_kept() -> None:
     rows = [line for line in md.splitlines() if line.startswith("| ")]
     assert len(rows) == 2 + 2 + 1 and all(row.endswith(" |") for row in rows), md
     assert "a\\\\u2028b\\\\u2029c" in md
+
+
+def test_size_yml_publishes_junit_failures_as_text(tmp_path: Path) -> None:
+    """The JUnit step of size.yml printed a failure's budget, variant and go's reason (which
+    quotes the pull request's sources) into the step summary as Markdown."""
+    text = " ".join(HOSTILE)
+    (tmp_path / "gate-junit.xml").write_text(junit(checks(text), text))
+    workflow = yaml.safe_load((REPO / ".github" / "workflows" / "size.yml").read_text())
+    (step,) = [s for s in workflow["jobs"]["gate"]["steps"] if s.get("name") == "JUnit results"]
+    summary = tmp_path / "summary.md"
+    environ = {**os.environ, "GITHUB_STEP_SUMMARY": str(summary), "PYTHONPATH": str(REPO)}
+    subprocess.run(["bash", "-e", "-c", step["run"]], cwd=tmp_path, env=environ, check=True)
+    tokens = RENDER.parse(summary.read_text())
+    assert not [t for t in tokens if t.type.startswith("html")]
+    inline = [c for t in tokens if t.type == "inline" for c in t.children or ()]
+    assert {c.type for c in inline} <= {"text", "code_inline", "softbreak"}
+    items = [t for t in tokens if t.type == "list_item_open"]
+    assert len(items) == 1  # the one failed case, its reason on its line
+    shown = texts(tokens)
+    assert not LINK.search(shown) and "<img src=x>" in shown, shown
