@@ -13,7 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
+from buildopt.record.store import save
 from tests.conftest import REPO
 from tests.integration.conftest import buildopt
 from tests.integration.workflow_runner import (
@@ -25,6 +27,7 @@ from tests.integration.workflow_runner import (
     seed_cache,
     substitute,
 )
+from tests.records import record
 
 pytestmark = pytest.mark.integration
 
@@ -367,3 +370,76 @@ def test_the_runner_refuses_expression_forms_it_does_not_know(tmp_path: Path) ->
         condition("contains(github.ref, 'x')", scope)
     with pytest.raises(UnknownForm):
         substitute("${{ secrets.TOKEN }}", scope)
+
+
+@pytest.mark.parametrize(
+    ("stored", "why"),
+    [
+        ("garbage\n", "not a JSON build record"),
+        ('{"schema": "buildopt.build/99"}\n', "buildopt.build/99"),
+    ],
+)
+def test_a_baseline_that_cannot_be_used_is_missing_and_the_gate_still_speaks(
+    tmp_path: Path, stored: str, why: str
+) -> None:
+    """A damaged build record of main's last run, or one of a buildopt with another schema,
+    was passed to the gate as --baseline: exit 2 before any Markdown, so the Gate step failed
+    on its own `cat gate.md`, and the pull request heard nothing."""
+    workflow = yaml.safe_load(SIZE.read_text())
+    steps = {s.get("name"): s for s in workflow["jobs"]["gate"]["steps"]}
+    stubs, work = tmp_path / "bin", tmp_path / "work"
+    stubs.mkdir()
+    stored_at = tmp_path / "artifact"
+    stored_at.mkdir()
+    (stored_at / "build.json").write_text(stored)
+    _stub(stubs / "buildopt", f'#!/bin/sh\nexec {sys.executable} -m buildopt "$@"\n')
+    gh = Path(__file__).parent / "gh_stub.py"
+    _stub(stubs / "gh", f'#!/bin/sh\nexec {sys.executable} {gh} "$@"\n')
+    scenario = {
+        "log": str(tmp_path / "gh.log"),
+        "runs": [{"id": 101, "branch": "main"}],
+        "artifacts": {"101": {"build-record": str(stored_at)}},
+    }
+    (tmp_path / "gh.json").write_text(json.dumps(scenario))
+    (work / "dist" / "telecom-edge").mkdir(parents=True)
+    save(work / "dist" / "telecom-edge" / "build.json", record(name="telecom-edge"))
+    output = tmp_path / "output"
+    environ = {
+        **os.environ,
+        "PATH": f"{stubs}:{os.environ['PATH']}",
+        "PYTHONPATH": str(REPO),
+        "GH_STUB": str(tmp_path / "gh.json"),
+        "GH_TOKEN": "t0ken",
+        "GH_REPO": "example/buildopt",
+        "BASE_REF": "main",
+        "PROFILE": "telecom-edge",
+        "GITHUB_OUTPUT": str(output),
+    }
+    script = steps["Baseline record of the target branch"]["run"]
+    done = subprocess.run(
+        ["bash", "-eo", "pipefail", "-c", script],
+        check=False,
+        cwd=work,
+        env=environ,
+        capture_output=True,
+    )
+    assert done.returncode == 0, done.stderr
+    said = dict(line.split("=", 1) for line in output.read_text().splitlines())
+    assert said["missing"].startswith("the build record of run 101 cannot be used: ")
+    assert why in said["missing"] and not (work / "baseline").exists()
+    # and a gate that stops on bad input (here: no profile in this folder) still says FAIL
+    summary = tmp_path / "summary.md"
+    environ |= {"GITHUB_STEP_SUMMARY": str(summary), "GITHUB_EVENT_NAME": "push"}
+    environ |= {"BASELINE_MISSING": said["missing"], "RUN_URL": "https://github.example/run/1"}
+    done = subprocess.run(
+        ["bash", "-eo", "pipefail", "-c", steps["Gate"]["run"]],
+        check=False,
+        cwd=work,
+        env=environ,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 2 and "error: " in done.stderr, done.stderr
+    assert summary.read_text().startswith(
+        "### buildopt gate: telecom-edge - FAIL\n\n`buildopt gate` exited with 2 "
+    )
