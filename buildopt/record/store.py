@@ -11,7 +11,7 @@ import json
 import os
 import re
 import stat
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
 import msgspec
@@ -337,7 +337,22 @@ def merge(records: Sequence[tuple[str, Record]], expected: Sequence[str] = ()) -
         builds=tuple(builds),
         variants=variants,
         merged_from=tuple(name for name, _ in records),
-        missing=tuple(Missing(id=i, reason=NO_RECORD) for i in expected if i not in seen)
-        if expected
-        else None,
+        missing=_missing(expected, seen, variants, first.profile.name),
     )
+
+
+def _missing(
+    expected: Sequence[str], seen: Mapping[str, str], variants: Mapping[str, object], profile: str
+) -> tuple[Missing, ...] | None:
+    """Each expected id no record holds, once; an id of no variant of the profile is a
+    mistake in the matrix or in --expect, not a job that failed (when the records name the
+    profile's variants)."""
+    if not expected:
+        return None
+    for job in expected:
+        if variants and job.partition("@")[0] not in variants:
+            raise MergeError(
+                f"expected {job}: {job.partition('@')[0]!r} is not a variant of profile "
+                f"{profile!r} (its variants: {', '.join(variants)})"
+            )
+    return tuple(Missing(id=i, reason=NO_RECORD) for i in dict.fromkeys(expected) if i not in seen)

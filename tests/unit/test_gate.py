@@ -22,7 +22,7 @@ from buildopt.record.model import (
     StartupResult,
 )
 from buildopt.record.store import NO_RECORD, MergeError, RecordError, matrix_ids, merge
-from tests.records import build, inspection, record
+from tests.records import build, inspection, record, settings
 
 IDS = ["small@linux-arm64", "small@linux-amd64", "big@linux-amd64"]
 PROFILE = Path("/p/profiles/edge.toml")
@@ -485,3 +485,15 @@ def test_a_missing_build_is_annotated_with_why() -> None:
         "::error file=profiles/a%2Cb%3Ac.toml,title=buildopt gate::"
         "every variant built: big@linux-arm64: missing: gone"
     ]
+
+
+def test_merge_names_each_expected_id_once_and_refuses_an_id_of_no_variant() -> None:
+    """--expect twice (or a matrix listing a job twice) made two FAIL rows for one job; an id
+    of no variant (a typo, another profile's matrix) was a 'missing' job that never existed."""
+    a = msgspec.structs.replace(
+        rec(**{"small@linux-arm64": 1}), variants={"small": settings(), "big": settings()}
+    )
+    twice = merge([("a.json", a)], ["big@linux-amd64", "big@linux-amd64", "small@linux-arm64"])
+    assert twice.missing == (Missing(id="big@linux-amd64", reason=NO_RECORD),)
+    with pytest.raises(MergeError, match=r"expected nosuch@linux-amd64: 'nosuch' is not a var"):
+        merge([("a.json", a)], ["nosuch@linux-amd64"])
