@@ -223,7 +223,7 @@ def gate_command(
     baseline_path, missing = _gate_baseline(baseline, baseline_missing, cwd)
     no_baseline = f"no baseline: {missing}" if missing else gate.NO_BASELINE
     if missing:  # one was asked for (the rows say it when none was)
-        print(f"{no_baseline}: growth budgets are SKIP", file=sys.stderr)
+        print(f"{visible(no_baseline)}: growth budgets are SKIP", file=sys.stderr)
     old = _load_record(baseline_path) if baseline_path else None
     # the real images an image budget asks for: made (or found unchanged) first
     others = _image_records(loaded)

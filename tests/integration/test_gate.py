@@ -320,3 +320,24 @@ def test_matrix_lists_what_this_machine_cannot_build(tmp_path: Path) -> None:
     ]
     assert jobs["default@linux-arm64"]["cc"] == "aarch64-linux-gnu-gcc"
     assert jobs["static@linux-arm64"]["needs"] == [] and jobs["default@linux-amd64"]["needs"] == []
+
+
+def test_why_there_is_no_baseline_is_printed_as_text(record: Path) -> None:
+    """--baseline-missing comes from the network (gh's error): an ESC in it reached the
+    terminal and the log as itself."""
+    done = buildopt(
+        [
+            "gate",
+            "--profile",
+            "telecom-edge",
+            "--record",
+            str(record),
+            "--baseline-missing",
+            "HTTP 503 \x1b[2J\x1b]0;owned\x07",
+        ]
+    )
+    assert done.returncode == 0, done.stderr
+    assert "no baseline: HTTP 503 \\x1b[2J\\x1b]0;owned\\x07: growth budgets are SKIP" in (
+        done.stderr
+    )
+    assert "\x1b" not in done.stderr + done.stdout
