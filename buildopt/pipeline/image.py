@@ -155,8 +155,11 @@ def current(image: ImageBudget, images_dir: Path, key: str) -> ImageRecord | Non
     try:
         recorded = image_records.load(path)
         made = os.stat(recorded.image)
+        here = os.stat(image_records.image_path(images_dir, image.name))
     except (image_records.ImageRecordError, OSError):
         return None
+    if (made.st_dev, made.st_ino) != (here.st_dev, here.st_ino):
+        return None  # a record of an image elsewhere (a copied project's): this one is made
     if recorded.key != key or made.st_size != recorded.size:
         return None
     try:  # the very file that was made (16 MiB: ~30 ms), so that the record matches dist/

@@ -142,6 +142,20 @@ def test_the_same_inputs_give_the_same_bytes(built: Path, tmp_path: Path) -> Non
     assert image.read_bytes() == before
 
 
+def test_a_copied_project_makes_its_own_image(built: Path, tmp_path: Path) -> None:
+    """The image record of a copied project names the original's image: judging that file
+    (the gate did) would judge another tree's image; the copy makes and judges its own."""
+    assert buildopt(["image", "--profile", "p"], cwd=built).returncode == 0
+    copy = tmp_path / "copy"
+    shutil.copytree(built, copy, symlinks=True)
+    again = buildopt(["image", "--profile", "p", "--json"], cwd=copy)
+    assert again.returncode == 0, again.stderr
+    assert "(made)" in again.stderr
+    made = Path(json.loads(again.stdout)["images"][0]["image"])
+    assert made == copy / "dist" / "p" / "images" / "node.squashfs"
+    assert made.is_file()
+
+
 def test_the_gate_makes_the_image_and_judges_it(built: Path) -> None:
     """max_erase_blocks = 1 fails (the image takes more); max_size and max_share pass. A
     changed binary makes the image again."""
