@@ -298,12 +298,12 @@ class _Matrix(msgspec.Struct):
 
 def matrix_ids(data: bytes, source: object) -> tuple[str, ...]:
     """The job ids of a ``buildopt matrix`` document (``{"include": [{"id": ...}, ...]}``)."""
-    try:
-        matrix = msgspec.json.decode(data, type=_Matrix)
+    try:  # JSON first: a file cut short is said to be one, not "expected an object"
+        matrix = msgspec.convert(msgspec.json.decode(data), type=_Matrix)
     except msgspec.ValidationError as exc:
         raise RecordError(f"{source}: not a buildopt matrix: {describe(exc)}") from None
     except msgspec.DecodeError as exc:
-        raise RecordError(f"{source}: not a buildopt matrix: {exc}") from None
+        raise RecordError(f"{source}: not JSON: {exc}") from None
     return tuple(job.id for job in matrix.include)
 
 

@@ -125,6 +125,11 @@ def test_a_failed_variant_is_in_its_record_and_the_merge_names_a_missing_one(
     assert bad.stderr.strip() == (
         "error: matrix.json: not a buildopt matrix: include[0].id: required, but missing"
     )
+    matrix.write_text("[1")  # cut short: said to be, not "expected an object, got an array"
+    cut = buildopt(["merge", "a.json", "--expect-matrix", "matrix.json", "-o", "m.json"], cwd=hello)
+    assert cut.returncode == 2
+    assert cut.stderr.startswith("error: matrix.json: not JSON: "), cut.stderr
+    assert len(cut.stderr.strip().splitlines()) == 1
     gone = buildopt(["merge", "a.json", "--expect-matrix", "nope.json", "-o", "m.json"], cwd=hello)
     assert gone.returncode == 2
     assert gone.stderr.strip() == (
