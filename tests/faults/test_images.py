@@ -252,17 +252,24 @@ def test_a_byte_appended_after_the_build_is_named(built: Path) -> None:
     assert buildopt(["gate", "--profile", "p"], cwd=built).returncode == 0
 
 
-def test_other_bytes_of_the_same_size_are_found_by_their_sha256(built: Path) -> None:
-    """Same size, other bytes: the mtime moved, so the file is hashed."""
-    binary = binary_of(built)
+def flip_a_byte_in_place(binary: Path, mtime_moves_by: int) -> bytes:
+    """One byte in the middle of binary changed in place, its mtime then set to the old one
+    plus mtime_moves_by ns; the bytes it had."""
     before = binary.stat()
     original = binary.read_bytes()
     data = bytearray(original)
     data[len(data) // 2] ^= 0xFF
     with binary.open("r+b") as f:
         f.write(data)
-    os.utime(binary, ns=(before.st_atime_ns, before.st_mtime_ns + 1_000_000_000))
-    assert binary.stat().st_size == before.st_size
+    os.utime(binary, ns=(before.st_atime_ns, before.st_mtime_ns + mtime_moves_by))
+    return original
+
+
+def test_other_bytes_of_the_same_size_are_found_by_their_sha256(built: Path) -> None:
+    """Same size, other bytes: the mtime moved, so the file is hashed."""
+    binary = binary_of(built)
+    original = flip_a_byte_in_place(binary, mtime_moves_by=1_000_000_000)
+    assert binary.stat().st_size == len(original)
     gate = buildopt(["gate", "--profile", "p"], cwd=built, env={"COLUMNS": "300"})
     assert gate.returncode == 1, gate.stderr
     assert f"{binary}: changed since its build (same size, other bytes)" in gate.stdout
@@ -279,13 +286,7 @@ def test_a_write_that_puts_the_mtime_back_is_built_again(built: Path) -> None:
     """go would call the stage (the same file) up to date by its build ID: build sees the write
     by the file's ctime and has go build it again."""
     binary = binary_of(built)
-    before = binary.stat()
-    original = binary.read_bytes()
-    data = bytearray(original)
-    data[len(data) // 2] ^= 0xFF
-    with binary.open("r+b") as f:
-        f.write(data)
-    os.utime(binary, ns=(before.st_atime_ns, before.st_mtime_ns))
+    original = flip_a_byte_in_place(binary, mtime_moves_by=0)
     assert binary.read_bytes() != original
     assert buildopt(["build", "--profile", "p"], cwd=built).returncode == 0
     assert binary.read_bytes() == original
