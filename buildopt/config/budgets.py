@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from buildopt.config.keys import check_keys
 from buildopt.config.units import UnitError, parse_percent, parse_seconds, parse_size
 from buildopt.errors import ProfileError, visible
 
@@ -224,16 +225,6 @@ def _tables(path: Path, key: str, value: object) -> list[Mapping[str, Any]]:
     return value
 
 
-def _check_keys(path: Path, where: str, table: Mapping[str, Any], allowed: frozenset[str]) -> None:
-    import difflib
-
-    for key in table:
-        if key not in allowed:
-            close = difflib.get_close_matches(key, sorted(allowed), n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            raise ProfileError(path, f"unknown key '{where}.{key}'{hint}")
-
-
 def _select(path: Path, where: str, table: Mapping[str, Any]) -> tuple[str, ...]:
     value = table.get("select")
     patterns = [value] if isinstance(value, str) else value
@@ -276,7 +267,7 @@ def _growth(path: Path, where: str, value: object) -> Growth:
 
 
 def _budget(path: Path, where: str, table: Mapping[str, Any]) -> Budget:
-    _check_keys(path, where, table, BUDGET_KEYS)
+    check_keys(path, where, table, BUDGET_KEYS)
     categories = _sizes(path, f"{where}.max_category", table.get("max_category", {}))
     for name in categories:
         if name not in CATEGORIES:
@@ -365,7 +356,7 @@ def _count(path: Path, where: str, value: object) -> int | None:
 
 
 def _image(path: Path, where: str, root: Path, table: Mapping[str, Any]) -> ImageBudget:
-    _check_keys(path, where, table, IMAGE_KEYS)
+    check_keys(path, where, table, IMAGE_KEYS)
     records = table.get("records", [])
     if not isinstance(records, list) or not all(isinstance(r, str) for r in records):
         raise ProfileError(path, f"{where}.records: expected a list of build record paths")
@@ -459,7 +450,7 @@ def _image_files(path: Path, where: str, root: Path, value: object) -> dict[str,
         key = f"{where}.{image_path}"
         _image_path(path, key, image_path)
         table = spec if isinstance(spec, dict) else {"source": spec}
-        _check_keys(path, key, table, IMAGE_FILE_KEYS)
+        check_keys(path, key, table, IMAGE_FILE_KEYS)
         source = table.get("source")
         if not isinstance(source, str) or not source or "\0" in source:
             raise ProfileError(path, f"{key}.source: expected a file of the project")

@@ -10,17 +10,17 @@ inherits instead. Maps (``x``, ``env``) merge key by key.
 from __future__ import annotations
 
 import contextlib
-import difflib
 import itertools
 import re
 import stat
 import sys
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, cast
 
 from buildopt.config.budgets import SOURCE_KEY, Budget, ImageBudget, matches, parse_budgets
+from buildopt.config.keys import check_keys, did_you_mean
 from buildopt.config.startup import StartupConfig, parse_config
 from buildopt.config.target import Target, TargetSyntaxError, parse_target
 from buildopt.errors import ProfileError, UsageError
@@ -284,7 +284,7 @@ def find_profile(spec: str | None, cwd: Path) -> Path:
     if folder is not None and (folder / f"{spec}.toml").is_file():
         return (folder / f"{spec}.toml").resolve()
     _refuse_other_kind(spec, (folder or cwd / PROFILES_DIR) / f"{spec}.toml")
-    hint = _did_you_mean(spec, known) or (
+    hint = did_you_mean(spec, known) or (
         f"; available in {folder}: {', '.join(known)}" if known else f"; {_no_profiles(cwd)}"
     )
     raise UsageError(f"--profile {spec}: no profile {PROFILES_DIR}/{spec}.toml{hint}")
@@ -353,20 +353,13 @@ def read_toml(path: Path) -> dict[str, Any]:
     return data
 
 
-def _did_you_mean(word: str, choices: Iterable[str]) -> str:
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    return f"; did you mean {close[0]!r}?" if close else ""
-
-
 def _check_table(path: Path, where: str, table: object, allowed: Mapping[str, Checker]) -> None:
     if not isinstance(table, dict):
         raise ProfileError(path, f"{where}: expected a table")
     for key, value in table.items():
+        check_keys(path, where, (key,), allowed)  # key by key: the first mistake is reported
         name = f"{where}.{key}" if where else key
-        checker = allowed.get(key)
-        if checker is None:
-            raise ProfileError(path, f"unknown key {name!r}{_did_you_mean(key, allowed)}")
-        problem = checker(value)
+        problem = allowed[key](value)
         if problem:
             raise ProfileError(path, f"{name}: {problem}, got {_show(value)}")
 
@@ -426,7 +419,7 @@ def _check_matrix(path: Path, matrix: object) -> None:
             _check_excludes(path, matrix, values)
             continue
         if key not in MATRIX_AXES and key != "toolchain":
-            hint = _did_you_mean(key, [*MATRIX_AXES, "toolchain"])
+            hint = did_you_mean(key, [*MATRIX_AXES, "toolchain"])
             raise ProfileError(path, f"matrix.{key}: not a matrix axis{hint}")
         if not isinstance(values, list) or not values:
             raise ProfileError(path, f"matrix.{key}: expected a non-empty list of values")
@@ -631,7 +624,7 @@ def load_profile(spec: str | None, cwd: Path) -> Profile:
     baseline = raw.get("baseline", "default" if "default" in names else names[0])
     if baseline not in names:
         raise ProfileError(
-            path, f"baseline: no variant {baseline!r}{_did_you_mean(baseline, names)}"
+            path, f"baseline: no variant {baseline!r}{did_you_mean(baseline, names)}"
         )
     budgets, images = parse_budgets(path, root, raw)
     return Profile(
@@ -654,9 +647,8 @@ def load_profile(spec: str | None, cwd: Path) -> Profile:
 
 
 def _scan_enabled(path: Path, table: Mapping[str, Any]) -> bool:
-    for key, value in table.items():
-        if key != "enabled":
-            raise ProfileError(path, f"unknown key 'scan.{key}'; [scan] takes only enabled")
+    check_keys(path, "scan", table, ("enabled",))
+    for value in table.values():
         if not isinstance(value, bool):
             raise ProfileError(path, "scan.enabled: expected true or false")
     return bool(table.get("enabled", False))

@@ -6,13 +6,13 @@ the command line's ``--runs``, ``--ready-port`` ... override it in buildopt.cli.
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
+from buildopt.config.keys import unknown_key
 from buildopt.config.units import UnitError, parse_seconds
 from buildopt.errors import UsageError
 
@@ -62,11 +62,9 @@ class StartupConfig:
 def parse_config(source: object, raw: Mapping[str, Any] | None) -> StartupConfig:
     """A ``[startup]`` table (from a profile) as a StartupConfig; UsageError names the key."""
     raw = dict(raw or {})
-    for key in raw:
-        if key not in STARTUP_KEYS:
-            close = difflib.get_close_matches(key, STARTUP_KEYS, n=1)
-            hint = f"did you mean {close[0]!r}?" if close else f"allowed: {', '.join(STARTUP_KEYS)}"
-            raise UsageError(f"{source}: unknown key 'startup.{key}'; {hint}")
+    problem = unknown_key("startup", raw, STARTUP_KEYS)
+    if problem:  # a UsageError, as every other mistake in [startup]
+        raise UsageError(f"{source}: {problem}")
     args = raw.get("args", [])
     if not isinstance(args, list) or not all(isinstance(a, str) for a in args):
         raise UsageError(f"{source}: startup.args: expected a list of strings")

@@ -396,6 +396,27 @@ def test_every_table_is_checked_when_the_profile_loads(
     assert expected in info.value.message
 
 
+@pytest.mark.parametrize(
+    ("tables", "expected"),
+    [
+        ("[scan]\nxyz = true\n", "unknown key 'scan.xyz'; allowed: enabled"),
+        ("[startup]\nxyz = 3\n", "unknown key 'startup.xyz'; allowed: args, cold, env, grace,"),
+        ('[[budget]]\nselect = "a@*"\nxyz = 1\n', "unknown key 'budget[1].xyz'; allowed: "),
+        ("[variants.b]\nxyz = 1\n", "unknown key 'variants.b.xyz'; allowed: "),
+        ('[[budget]]\nselect = "a@*"\n"it\'s" = 1\n', 'unknown key "budget[1].it\'s"'),
+    ],
+)
+def test_every_table_names_an_unknown_key_the_same_way(
+    project: Path, tables: str, expected: str
+) -> None:
+    """One key checker for every table: with nothing close, the allowed keys are listed; the
+    key is shown quoted as Python would (a quote in it does not end the quotes early)."""
+    write_profile(project, "p", f'package = "./app"\n[variants.a]\n{tables}')
+    with pytest.raises((ProfileError, UsageError)) as info:
+        load_profile("p", project)
+    assert expected in info.value.message
+
+
 def test_typed_tables_and_record_location(project: Path) -> None:
     write_profile(
         project,
