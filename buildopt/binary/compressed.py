@@ -27,10 +27,9 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from buildopt.binary.facts import CompressedSizes
+from buildopt.compression import FORMATS
 from buildopt.inputs import open_regular
 
-ALGORITHMS = ("gzip", "xz", "zstd")
-COMMANDS = {"gzip": "gzip -9 -n", "xz": "xz -9e", "zstd": "zstd -19"}
 GZIP_FRAME = 18  # gzip -n: 10-byte header (no name, no time) + CRC-32 and length trailer
 
 
@@ -69,7 +68,7 @@ SIZERS = {"gzip": gzip_size, "xz": xz_size, "zstd": zstd_size}
 
 
 def compressed_size(path: str | Path, algorithm: str) -> int:
-    """The size of the file at path compressed by algorithm (one of ALGORITHMS)."""
+    """The size of the file at path compressed by algorithm (one of FORMATS)."""
     return SIZERS[algorithm](read(path))
 
 
@@ -126,10 +125,7 @@ def made_by_cli(sizes: CompressedSizes, algorithm: str) -> bool:
 def merge(old: CompressedSizes, new: CompressedSizes) -> CompressedSizes:
     """old with new's sizes (and library versions) where new has them."""
     return CompressedSizes(
-        **{
-            a: getattr(new, a) if getattr(new, a) is not None else getattr(old, a)
-            for a in ALGORITHMS
-        },
+        **{a: getattr(new, a) if getattr(new, a) is not None else getattr(old, a) for a in FORMATS},
         libraries={**old.libraries, **new.libraries},
         made_by={**old.made_by, **new.made_by},
     )
@@ -140,9 +136,7 @@ def sizes(found: Mapping[str, int], tools: Mapping[str, str] | None = None) -> C
     algorithm -> "zstd CLI 1.5.4") by the command-line tools."""
     versions = libraries(a for a in found if not tools or a not in tools)
     return CompressedSizes(
-        gzip=found.get("gzip"),
-        xz=found.get("xz"),
-        zstd=found.get("zstd"),
+        **{a: found.get(a) for a in FORMATS},
         libraries=versions,
         made_by={a: (tools or {}).get(a) or made_by(a, versions) for a in found},
     )

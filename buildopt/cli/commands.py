@@ -776,8 +776,9 @@ def _compress_builds(plan: Plan, record_path: Path, builds: Sequence[Build], job
     cli = plan.profile.compressor
     import msgspec
 
-    from buildopt.binary.compressed import COMMANDS, made_by_cli, merge
+    from buildopt.binary.compressed import made_by_cli, merge
     from buildopt.binary.facts import CompressedSizes
+    from buildopt.compression import COMMANDS
     from buildopt.pipeline.compress import compress_files
     from buildopt.record import integrity, store
 

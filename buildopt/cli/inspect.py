@@ -166,11 +166,11 @@ def _compress(files: Sequence[str], jobs: int, cli: bool) -> dict[str, Compresse
     """The compressed sizes of every file that can be read, a line on stderr as each comes
     (one that cannot be read is reported by the decoding, as without --compressed); by the
     installed tools with ``cli``."""
-    from buildopt.binary.compressed import ALGORITHMS, COMMANDS
+    from buildopt.compression import COMMANDS, FORMATS
     from buildopt.pipeline.compress import compress_files
 
     unique = list(dict.fromkeys(files))
-    total = len(unique) * len(ALGORITHMS)
+    total = len(unique) * len(FORMATS)
     done = 0
     print(
         f"compressing {len(unique)} file(s) with {'the installed ' if cli else ''}"
@@ -189,7 +189,7 @@ def _compress(files: Sequence[str], jobs: int, cli: bool) -> dict[str, Compresse
             flush=True,
         )
 
-    found = compress_files([(f, ALGORITHMS) for f in unique], jobs, progress, cli=cli)
+    found = compress_files([(f, FORMATS) for f in unique], jobs, progress, cli=cli)
     return {path: sizes for path, sizes in zip(unique, found, strict=True) if sizes is not None}
 
 

@@ -17,7 +17,14 @@ from __future__ import annotations
 import shlex
 from typing import NamedTuple
 
+from buildopt.compression import COMMANDS as COMPRESSION_COMMANDS
+from buildopt.compression import FORMATS
 from buildopt.errors import UsageError
+
+
+def _and(words: list[str] | tuple[str, ...]) -> str:
+    """``a, b and c``"""
+    return f"{', '.join(words[:-1])} and {words[-1]}"
 
 
 class Flag(NamedTuple):
@@ -155,12 +162,12 @@ COMMANDS: dict[str, Command] = {
                 ),
                 Flag(
                     "compressed",
-                    "also the file's size after gzip -9 -n, xz -9e and zstd -19 (exact; "
+                    f"also the file's size after {_and([*COMPRESSION_COMMANDS.values()])} (exact; "
                     "seconds to minutes a file, in --jobs processes)",
                 ),
                 Flag(
                     "compressor_cli",
-                    "--compressed by the installed gzip, xz and zstd commands, not the "
+                    f"--compressed by the installed {_and(FORMATS)} commands, not the "
                     "libraries buildopt runs on",
                 ),
             ),

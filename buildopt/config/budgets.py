@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from buildopt.compression import FORMATS, Format
 from buildopt.config.keys import check_keys
 from buildopt.config.units import UnitError, parse_percent, parse_seconds, parse_size
 from buildopt.errors import ProfileError, visible
@@ -46,9 +47,6 @@ BUDGET_KEYS = frozenset(
         "max_scan_errors",
     }
 )
-# what max_compressed may name: buildopt.binary.compressed.ALGORITHMS (gzip -9 -n, xz -9e,
-# zstd -19), which this layer does not import
-COMPRESSORS = ("gzip", "xz", "zstd")
 IMAGE_KEYS = frozenset(
     {
         "name",
@@ -97,7 +95,7 @@ class Budget:
     max_package: Mapping[str, int] = field(default_factory=dict, hash=False)
     max_module: Mapping[str, int] = field(default_factory=dict, hash=False)
     max_ram_static: int | None = None  # what the loader maps (inspect's memory model)
-    max_compressed: Mapping[str, int] = field(default_factory=dict, hash=False)  # by COMPRESSORS
+    max_compressed: Mapping[str, int] = field(default_factory=dict, hash=False)  # by FORMATS
     max_dwarf_package: Mapping[str, int] = field(default_factory=dict, hash=False)
     max_growth: Growth | None = None
     growth_floor: int = 0
@@ -133,7 +131,7 @@ class ImageBudget:
     level: Level = "fail"
     message: str = ""
     filesystem: Literal["squashfs"] | None = None
-    compressor: Literal["gzip", "xz", "zstd"] = "xz"
+    compressor: Format = "xz"
     block_size: int = 128 * 1024
     files: Mapping[str, ImageFile] = field(default_factory=dict, hash=False)  # by image path
     layout: Mapping[str, str] = field(default_factory=dict, hash=False)  # id pattern -> path
@@ -276,9 +274,9 @@ def _budget(path: Path, where: str, table: Mapping[str, Any]) -> Budget:
             )
     compressed = _sizes(path, f"{where}.max_compressed", table.get("max_compressed", {}))
     for name in compressed:
-        if name not in COMPRESSORS:
+        if name not in FORMATS:
             raise ProfileError(
-                path, f"{where}.max_compressed.{name}: not a compressor ({', '.join(COMPRESSORS)})"
+                path, f"{where}.max_compressed.{name}: not a compressor ({', '.join(FORMATS)})"
             )
     static = table.get("static")
     if static is not None and not isinstance(static, bool):
@@ -374,10 +372,10 @@ def _image(path: Path, where: str, root: Path, table: Mapping[str, Any]) -> Imag
             path, f"{where}: a squashfs image needs max_size, max_erase_blocks or max_share"
         )
     compressor = table.get("compressor", "xz")
-    if compressor not in COMPRESSORS:
+    if compressor not in FORMATS:
         raise ProfileError(
             path,
-            f"{where}.compressor: expected one of {', '.join(COMPRESSORS)}, got {compressor!r}",
+            f"{where}.compressor: expected one of {', '.join(FORMATS)}, got {compressor!r}",
         )
     block_size = _size(path, f"{where}.block_size", table.get("block_size", 128 * 1024))
     if block_size not in [1 << n for n in range(12, 21)]:

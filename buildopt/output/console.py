@@ -19,6 +19,7 @@ from rich.padding import Padding
 from rich.table import Table
 
 from buildopt.binary.facts import Attribution, CompressedSizes, DwarfUnits, Inspection, Largest
+from buildopt.compression import COMMANDS
 from buildopt.config.units import format_size
 from buildopt.errors import visible
 from buildopt.output.pipes import Console
@@ -261,11 +262,8 @@ def compressed_line(sizes: CompressedSizes, size: int) -> str:
     """``gzip -9 -n 2.39 MiB (41.6%; zlib 1.2.13), xz -9e ...``: each size, its share of the
     file and what made it."""
     shown = []
-    for algorithm, command, value in (
-        ("gzip", "gzip -9 -n", sizes.gzip),
-        ("xz", "xz -9e", sizes.xz),
-        ("zstd", "zstd -19", sizes.zstd),
-    ):
+    for algorithm, command in COMMANDS.items():
+        value = getattr(sizes, algorithm)
         if value is None:
             continue
         share = [f"{100 * value / size:.1f}%"] if size else []

@@ -77,8 +77,8 @@ def compress_files(
     *,
     cli: bool = False,
 ) -> list[CompressedSizes | None]:
-    """The sizes of each file compressed by each of its algorithms (buildopt.binary.compressed
-    .ALGORITHMS), in ``jobs`` processes, by the libraries or (``cli``) the installed tools;
+    """The sizes of each file compressed by each of its algorithms (buildopt.compression
+    .FORMATS), in ``jobs`` processes, by the libraries or (``cli``) the installed tools;
     None for a file that cannot be read."""
     tasks = [(str(path), a, cli) for path, algorithms in files for a in algorithms]
     tools = cli_tools(dict.fromkeys(a for _, a, _ in tasks)) if cli else None
