@@ -27,8 +27,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from buildopt.binary.facts import CompressedSizes
-from buildopt.compression import FORMATS
 from buildopt.inputs import open_regular
+from buildopt.names import FORMATS
 
 GZIP_FRAME = 18  # gzip -n: 10-byte header (no name, no time) + CRC-32 and length trailer
 

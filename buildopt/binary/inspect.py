@@ -65,6 +65,7 @@ from buildopt.binary.go.buildinfo import BuildInfo, BuildInfoError, read_buildin
 from buildopt.binary.go.names import module_of, package_of, package_path
 from buildopt.binary.memory import memory_of
 from buildopt.binary.symbols import symtab_sizes
+from buildopt.names import CATEGORIES
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -121,7 +122,6 @@ DYNAMIC_SECTIONS = frozenset(
         ".got.plt",
     }
 )
-CATEGORIES = ("code", "rodata", "data", "gometa", "symtab", "dwarf", "dynamic", "other")
 CHDR_64, CHDR_32 = "IIQQ", "III"
 
 
@@ -365,7 +365,7 @@ def _chdr_size(f: BinaryIO, layout: ElfLayout, section: Section) -> int:
 
 def totals(layout: ElfLayout, sections: tuple[SectionFact, ...]) -> dict[str, int]:
     """Bytes per category; with headers and padding they add up to the file size exactly."""
-    out = dict.fromkeys((*CATEGORIES, "headers", "padding", "bss"), 0)
+    out = dict.fromkeys(CATEGORIES, 0)
     intervals: list[tuple[int, int, str]] = [(0, layout.header_bytes, "headers")]
     for offset, size in (layout.program_headers, layout.section_headers):
         if size:

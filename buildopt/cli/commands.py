@@ -778,7 +778,7 @@ def _compress_builds(plan: Plan, record_path: Path, builds: Sequence[Build], job
 
     from buildopt.binary.compressed import made_by_cli, merge
     from buildopt.binary.facts import CompressedSizes
-    from buildopt.compression import COMMANDS
+    from buildopt.names import FORMAT_COMMANDS
     from buildopt.pipeline.compress import compress_files
     from buildopt.record import integrity, store
 
@@ -800,7 +800,7 @@ def _compress_builds(plan: Plan, record_path: Path, builds: Sequence[Build], job
             wanted.append((entry, missing))
     if not wanted:
         return
-    names = sorted({COMMANDS[a] for _, missing in wanted for a in missing})
+    names = sorted({FORMAT_COMMANDS[a] for _, missing in wanted for a in missing})
     total = sum(len(missing) for _, missing in wanted)
     print(
         f"compressing {len(wanted)} binaries for max_compressed budgets ({', '.join(names)})...",
@@ -813,7 +813,10 @@ def _compress_builds(plan: Plan, record_path: Path, builds: Sequence[Build], job
     def progress(path: str, algorithm: str, size: int) -> None:
         nonlocal done
         done += 1
-        print(f"[{done}/{total}] {COMMANDS[algorithm]}: {ids[path]}: {size} bytes", file=sys.stderr)
+        print(
+            f"[{done}/{total}] {FORMAT_COMMANDS[algorithm]}: {ids[path]}: {size} bytes",
+            file=sys.stderr,
+        )
 
     found = compress_files(
         [(str(e.output), m) for e, m in wanted], jobs, progress, cli=cli == "cli"

@@ -166,7 +166,7 @@ def _compress(files: Sequence[str], jobs: int, cli: bool) -> dict[str, Compresse
     """The compressed sizes of every file that can be read, a line on stderr as each comes
     (one that cannot be read is reported by the decoding, as without --compressed); by the
     installed tools with ``cli``."""
-    from buildopt.compression import COMMANDS, FORMATS
+    from buildopt.names import FORMAT_COMMANDS, FORMATS
     from buildopt.pipeline.compress import compress_files
 
     unique = list(dict.fromkeys(files))
@@ -174,7 +174,7 @@ def _compress(files: Sequence[str], jobs: int, cli: bool) -> dict[str, Compresse
     done = 0
     print(
         f"compressing {len(unique)} file(s) with {'the installed ' if cli else ''}"
-        f"{', '.join(COMMANDS.values())} "
+        f"{', '.join(FORMAT_COMMANDS.values())} "
         f"in {min(jobs, total)} process(es)...",
         file=sys.stderr,
         flush=True,
@@ -184,7 +184,7 @@ def _compress(files: Sequence[str], jobs: int, cli: bool) -> dict[str, Compresse
         nonlocal done
         done += 1
         print(
-            f"[{done}/{total}] {COMMANDS[algorithm]}: {path}: {size} bytes",
+            f"[{done}/{total}] {FORMAT_COMMANDS[algorithm]}: {path}: {size} bytes",
             file=sys.stderr,
             flush=True,
         )

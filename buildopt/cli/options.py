@@ -17,9 +17,8 @@ from __future__ import annotations
 import shlex
 from typing import NamedTuple
 
-from buildopt.compression import COMMANDS as COMPRESSION_COMMANDS
-from buildopt.compression import FORMATS
 from buildopt.errors import UsageError
+from buildopt.names import FORMAT_COMMANDS, FORMATS
 
 
 def _and(words: list[str] | tuple[str, ...]) -> str:
@@ -162,7 +161,7 @@ COMMANDS: dict[str, Command] = {
                 ),
                 Flag(
                     "compressed",
-                    f"also the file's size after {_and([*COMPRESSION_COMMANDS.values()])} (exact; "
+                    f"also the file's size after {_and([*FORMAT_COMMANDS.values()])} (exact; "
                     "seconds to minutes a file, in --jobs processes)",
                 ),
                 Flag(

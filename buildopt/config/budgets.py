@@ -15,12 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from buildopt.compression import FORMATS, Format
 from buildopt.config.keys import check_keys
 from buildopt.config.units import UnitError, parse_percent, parse_seconds, parse_size
 from buildopt.errors import ProfileError, visible
+from buildopt.names import CATEGORIES, FORMATS, Format
 
-CATEGORIES = ("code", "rodata", "data", "bss", "gometa", "symtab", "dwarf", "dynamic")
 BUDGET_KEYS = frozenset(
     {
         "name",

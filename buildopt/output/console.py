@@ -19,9 +19,9 @@ from rich.padding import Padding
 from rich.table import Table
 
 from buildopt.binary.facts import Attribution, CompressedSizes, DwarfUnits, Inspection, Largest
-from buildopt.compression import COMMANDS
 from buildopt.config.units import format_size
 from buildopt.errors import visible
+from buildopt.names import FORMAT_COMMANDS
 from buildopt.output.pipes import Console
 from buildopt.output.progress import elapsed
 from buildopt.output.tables import Cell, CellLike, Column, bar, data, render
@@ -262,7 +262,7 @@ def compressed_line(sizes: CompressedSizes, size: int) -> str:
     """``gzip -9 -n 2.39 MiB (41.6%; zlib 1.2.13), xz -9e ...``: each size, its share of the
     file and what made it."""
     shown = []
-    for algorithm, command in COMMANDS.items():
+    for algorithm, command in FORMAT_COMMANDS.items():
         value = getattr(sizes, algorithm)
         if value is None:
             continue

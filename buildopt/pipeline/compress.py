@@ -77,7 +77,7 @@ def compress_files(
     *,
     cli: bool = False,
 ) -> list[CompressedSizes | None]:
-    """The sizes of each file compressed by each of its algorithms (buildopt.compression
+    """The sizes of each file compressed by each of its algorithms (buildopt.names
     .FORMATS), in ``jobs`` processes, by the libraries or (``cli``) the installed tools;
     None for a file that cannot be read."""
     tasks = [(str(path), a, cli) for path, algorithms in files for a in algorithms]

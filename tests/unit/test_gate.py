@@ -188,6 +188,20 @@ def test_bad_budgets_name_file_and_key(table: dict[str, Any], message: str) -> N
     assert message in info.value.message
 
 
+def test_a_budget_may_limit_every_category_a_record_counts() -> None:
+    """The categories a budget may name are the ones inspect counts (buildopt.names): padding,
+    headers and other too, which the budget's own list once lacked."""
+    b = budgets({"select": "small@*", "max_category": {"padding": 100, "other": 10, "bss": 1}})
+    build_ = build("small@linux-amd64", inspection(10, totals={"padding": 200, "other": 5}))
+    checks = evaluate(b, [], record(build_, name="edge"), None)
+    verdicts = {c.check: c.verdict for c in checks}
+    assert verdicts == {
+        "max_category[padding]": "fail",
+        "max_category[other]": "pass",
+        "max_category[bss]": "pass",
+    }
+
+
 def test_markdown_stays_under_the_limit_and_keeps_problems() -> None:
     b = budgets({"select": "*", "max_size": 10**9}, {"select": "big@*", "max_size": 1})
     record = rec(**{"small@linux-arm64": 10, "small@linux-amd64": 10, "big@linux-amd64": 10})
