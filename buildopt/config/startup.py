@@ -9,24 +9,12 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any, Literal
 
 from buildopt.config.keys import unknown_key
 from buildopt.config.units import UnitError, parse_seconds
 from buildopt.errors import UsageError
-
-STARTUP_KEYS = (
-    "args",
-    "ready",
-    "env",
-    "runs",
-    "warmup",
-    "trace_runs",
-    "timeout",
-    "cold",
-    "grace",
-)
 
 
 @dataclass(frozen=True)
@@ -56,7 +44,12 @@ class StartupConfig:
     timeout: float = 10.0
     cold: bool = True
     grace: float = 2.0
-    cpus: int | None = None
+    cpus: int | None = None  # the command line's --cpus only
+
+
+DEFAULTS = StartupConfig()  # what a profile without [startup], or without one of its keys, gets
+STARTUP_KEYS = tuple(f.name for f in fields(StartupConfig) if f.name != "cpus")
+COUNTS = {"runs": 1, "warmup": 0, "trace_runs": 0}  # the whole-number keys, with their least
 
 
 def parse_config(source: object, raw: Mapping[str, Any] | None) -> StartupConfig:
@@ -69,21 +62,15 @@ def parse_config(source: object, raw: Mapping[str, Any] | None) -> StartupConfig
     if not isinstance(args, list) or not all(isinstance(a, str) for a in args):
         raise UsageError(f"{source}: startup.args: expected a list of strings")
     try:
-        timeout = parse_seconds(raw.get("timeout", "10s"))
-        grace = parse_seconds(raw.get("grace", "2s"))
+        timeout = parse_seconds(raw["timeout"]) if "timeout" in raw else DEFAULTS.timeout
+        grace = parse_seconds(raw["grace"]) if "grace" in raw else DEFAULTS.grace
     except UnitError as exc:
         raise UsageError(f"{source}: startup.timeout/grace: {exc}") from exc
-    for key in ("runs", "warmup", "trace_runs"):
-        value = raw.get(key, 30 if key == "runs" else 3)
-        if (
-            not isinstance(value, int)
-            or isinstance(value, bool)
-            or value < (1 if key == "runs" else 0)
-        ):
-            raise UsageError(
-                f"{source}: startup.{key}: expected a whole number"
-                f"{' >= 1' if key == 'runs' else ' >= 0'}"
-            )
+    counts = {key: raw.get(key, getattr(DEFAULTS, key)) for key in COUNTS}
+    for key, least in COUNTS.items():
+        value = counts[key]
+        if not isinstance(value, int) or isinstance(value, bool) or value < least:
+            raise UsageError(f"{source}: startup.{key}: expected a whole number >= {least}")
     env = raw.get("env", {})
     if not isinstance(env, dict) or not all(isinstance(v, str) for v in env.values()):
         raise UsageError(f"{source}: startup.env: expected a table of strings")
@@ -92,16 +79,14 @@ def parse_config(source: object, raw: Mapping[str, Any] | None) -> StartupConfig
             raise UsageError(
                 f"{source}: startup.env.{name}: a variable's name must be non-empty, without '='"
             )
-    cold = raw.get("cold", True)
+    cold = raw.get("cold", DEFAULTS.cold)
     if not isinstance(cold, bool):
         raise UsageError(f"{source}: startup.cold: expected true or false")
     return StartupConfig(
         args=tuple(args),
         ready=parse_ready(source, raw.get("ready")),
         env=env,
-        runs=raw.get("runs", 30),
-        warmup=raw.get("warmup", 3),
-        trace_runs=raw.get("trace_runs", 3),
+        **counts,
         timeout=timeout,
         cold=cold,
         grace=grace,
@@ -147,7 +132,7 @@ class StartupOverrides:
 def apply_overrides(config: StartupConfig, given: StartupOverrides) -> StartupConfig:
     """config with the command line's values over it; UsageError names the option."""
     changes: dict[str, Any] = {}
-    for key, least in (("runs", 1), ("warmup", 0), ("trace_runs", 0), ("cpus", 1)):
+    for key, least in (*COUNTS.items(), ("cpus", 1)):
         value = getattr(given, key)
         if value is not None:
             if value < least:

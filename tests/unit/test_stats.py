@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from buildopt.analysis.stats import outliers, percentile, ratio_of_medians, summarize
-from buildopt.config.startup import Ready, parse_config
+from buildopt.config.startup import Ready, StartupConfig, parse_config
 from buildopt.config.units import UnitError, parse_seconds
 from buildopt.errors import UsageError
 from buildopt.measure.startup import godebug, parse_inits
@@ -70,6 +70,7 @@ def test_config_from_a_profile_table() -> None:
         "port 8080 accepting on 127.0.0.1"
     )
     assert parse_config("p.toml", None).ready.kind == "exit"
+    assert parse_config("p.toml", None) == StartupConfig()  # the defaults are the model's
 
 
 @pytest.mark.parametrize(
