@@ -70,6 +70,6 @@ def test_processes_are_started_and_signalled_only_in_system() -> None:
 
 def test_every_module_is_in_a_stage_folder() -> None:
     top = {p.name for p in PACKAGE.glob("*.py")}
-    assert top == {"__init__.py", "__main__.py", "errors.py", "inputs.py"}
+    assert top == {"__init__.py", "__main__.py", "errors.py", "inputs.py", "names.py"}
     folders = {p.name for p in PACKAGE.iterdir() if p.is_dir() and p.name != "__pycache__"}
     assert folders == STAGES | {"schemas", "docs"}  # data: JSON Schemas, the docs (a link)
