@@ -15,9 +15,9 @@ import re
 import stat
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, Literal, cast
+from typing import Any, Literal, cast, get_args
 
 from buildopt.config.budgets import SOURCE_KEY, Budget, ImageBudget, matches, parse_budgets
 from buildopt.config.keys import check_keys, did_you_mean
@@ -103,30 +103,15 @@ def _str_map(v: object) -> str | None:
     return "expected a table of strings"
 
 
-VARIANT_KEYS: dict[str, Checker] = {
-    "description": _is_str,
-    "cgo": _is_bool,
-    "strip": _one_of("none", "dwarf", "all"),
-    "linkmode": _one_of("internal", "external"),
-    "extldflags": _list_or_edit,
-    "buildmode": _one_of("exe", "pie"),
-    "trimpath": _is_bool,
-    "tags": _list_or_edit,
-    "x": _str_map,
-    "gcflags": _list_or_edit,
-    "asmflags": _list_or_edit,
-    "ldflags": _list_or_edit,
-    "flags": _list_or_edit,
-    "env": _str_map,
-    "buildid": _is_str,
-    "output": _is_str,
-    "targets": _str_list,
-    "toolchain": _str_list,
-}
-LIST_KEYS = frozenset(k for k, c in VARIANT_KEYS.items() if c is _list_or_edit)
-MAP_KEYS = frozenset({"x", "env"})
-DEFAULTS_KEYS = {k: c for k, c in VARIANT_KEYS.items() if k not in ("targets", "output")}
-MATRIX_AXES = frozenset(VARIANT_KEYS) - {"description", "output", "targets", "x", "env"}
+_STRIP, _LINKMODE, _BUILDMODE = (_one_of(*get_args(t)) for t in (Strip, LinkMode, BuildMode))
+
+
+def _key(check: Checker) -> dict[str, Checker]:
+    """The metadata of a Variant field that a profile sets as a key of [variants.NAME]: the
+    check of its TOML value. VARIANT_KEYS is made of these."""
+    return {"check": check}
+
+
 # [matrix].toolchain is not an axis of variant names but of ids: every variant is built with
 # each Go release (static@linux-arm64@go1.24.13), unless it names its own.
 RELEASE_RE = re.compile(r"go1\.[0-9]+(\.[0-9]+)?((rc|beta)[0-9]+)?")
@@ -166,24 +151,25 @@ class Variant:
     """One named way to build: every go build knob, resolved and validated."""
 
     name: str
-    description: str = ""
-    cgo: bool | None = None
-    strip: Strip = "none"
-    linkmode: LinkMode | None = None
-    extldflags: tuple[str, ...] = ()
-    buildmode: BuildMode | None = None
-    trimpath: bool = False
-    tags: tuple[str, ...] = ()
-    x: tuple[tuple[str, str], ...] = ()
-    gcflags: tuple[str, ...] = ()
-    asmflags: tuple[str, ...] = ()
-    ldflags: tuple[str, ...] = ()
-    flags: tuple[str, ...] = ()
-    env: tuple[tuple[str, str], ...] = ()
-    buildid: str | None = None
-    output: str | None = None
-    targets: tuple[Target, ...] | None = None
-    toolchain: tuple[str, ...] | None = None  # Go releases to build with (GOTOOLCHAIN)
+    description: str = field(default="", metadata=_key(_is_str))
+    cgo: bool | None = field(default=None, metadata=_key(_is_bool))
+    strip: Strip = field(default="none", metadata=_key(_STRIP))
+    linkmode: LinkMode | None = field(default=None, metadata=_key(_LINKMODE))
+    extldflags: tuple[str, ...] = field(default=(), metadata=_key(_list_or_edit))
+    buildmode: BuildMode | None = field(default=None, metadata=_key(_BUILDMODE))
+    trimpath: bool = field(default=False, metadata=_key(_is_bool))
+    tags: tuple[str, ...] = field(default=(), metadata=_key(_list_or_edit))
+    x: tuple[tuple[str, str], ...] = field(default=(), metadata=_key(_str_map))
+    gcflags: tuple[str, ...] = field(default=(), metadata=_key(_list_or_edit))
+    asmflags: tuple[str, ...] = field(default=(), metadata=_key(_list_or_edit))
+    ldflags: tuple[str, ...] = field(default=(), metadata=_key(_list_or_edit))
+    flags: tuple[str, ...] = field(default=(), metadata=_key(_list_or_edit))
+    env: tuple[tuple[str, str], ...] = field(default=(), metadata=_key(_str_map))
+    buildid: str | None = field(default=None, metadata=_key(_is_str))
+    output: str | None = field(default=None, metadata=_key(_is_str))
+    targets: tuple[Target, ...] | None = field(default=None, metadata=_key(_str_list))
+    # Go releases to build with (GOTOOLCHAIN)
+    toolchain: tuple[str, ...] | None = field(default=None, metadata=_key(_str_list))
     origin: str = ""
 
     def settings(self) -> dict[str, object]:
@@ -199,6 +185,16 @@ class Variant:
                 value = list(value)
             out[key] = value
         return out
+
+
+# The keys of a [variants.NAME] table, in Variant's order, each with its check.
+VARIANT_KEYS: dict[str, Checker] = {
+    f.name: f.metadata["check"] for f in fields(Variant) if "check" in f.metadata
+}
+LIST_KEYS = frozenset(k for k, c in VARIANT_KEYS.items() if c is _list_or_edit)
+MAP_KEYS = frozenset({"x", "env"})
+DEFAULTS_KEYS = {k: c for k, c in VARIANT_KEYS.items() if k not in ("targets", "output")}
+MATRIX_AXES = frozenset(VARIANT_KEYS) - {"description", "output", "targets", "x", "env"}
 
 
 @dataclass(frozen=True, kw_only=True)

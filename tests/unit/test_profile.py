@@ -537,3 +537,14 @@ def test_the_root_program_s_name_is_in_the_starter_profile() -> None:
         binary="srv",
     )
     assert tomllib.loads(text)["binary"] == "srv"
+
+
+def test_a_record_keeps_every_variant_key_but_the_release() -> None:
+    """The keys of [variants.NAME] are Variant's fields (VARIANT_KEYS is derived from them);
+    a record's copy of a variant's settings (VariantSettings) names each of them but the Go
+    release, which is part of every build's id instead."""
+    from buildopt.config.profile import VARIANT_KEYS, Variant
+    from buildopt.record.model import VariantSettings
+
+    assert list(VARIANT_KEYS) == [*Variant.__dataclass_fields__][1:-1]  # not name, origin
+    assert list(VariantSettings.__struct_fields__) == [k for k in VARIANT_KEYS if k != "toolchain"]
