@@ -8,7 +8,6 @@ Stages are imported where they are used, so that each command loads only what it
 from __future__ import annotations
 
 import datetime as _dt
-import difflib
 import functools
 import json
 import os
@@ -1273,8 +1272,9 @@ def docs_command(topic: str | None) -> int:
         return EXIT_OK
     name = topic.removesuffix(".md").lower()
     if name not in names:
-        close = difflib.get_close_matches(name, names, n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else f"; pages: {', '.join(names)}"
+        from buildopt.config.keys import did_you_mean
+
+        hint = did_you_mean(name, names) or f"; pages: {', '.join(names)}"
         raise UsageError(f"docs: no page {topic!r}{hint}")
     sys.stdout.write((pages / f"{name}.md").read_text(encoding="utf-8"))
     return EXIT_OK

@@ -13,6 +13,7 @@ from invoke.program import Program
 from buildopt import __version__
 from buildopt.cli import tasks
 from buildopt.cli.options import COMMANDS
+from buildopt.config.keys import did_you_mean
 from buildopt.errors import EXIT_BAD_INPUT
 
 
@@ -67,8 +68,7 @@ class BuildoptProgram(Program):
             near = difflib.get_close_matches(word.split("=")[0], flags, n=1)
             hint = f"did you mean {near[0]!r}? " if near else ""
             return f" ({command} has no such option; {hint}'buildopt {command} --help' lists them)"
-        close = difflib.get_close_matches(word, sorted(COMMANDS), n=1)
-        return f"; did you mean {close[0]!r}?" if close else f" (commands: {', '.join(COMMANDS)})"
+        return did_you_mean(word, COMMANDS) or f" (commands: {', '.join(COMMANDS)})"
 
     def print_task_help(self, name: str) -> None:
         """A command's help from its declaration: every flag with the value it takes."""

@@ -6,7 +6,6 @@ argv/env builder can be tested exhaustively without starting a process.
 
 from __future__ import annotations
 
-import difflib
 import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -14,6 +13,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from buildopt.config.budgets import check_selectors, selects
+from buildopt.config.keys import did_you_mean
 from buildopt.config.profile import Profile, Variant
 from buildopt.config.target import Target
 from buildopt.config.toolchain import Toolchain
@@ -226,8 +226,7 @@ def check_targets(profile: Profile, toolchain: Toolchain) -> None:
         named += v.targets or ()
     for target in named:
         if toolchain.platform(target.goos, target.goarch) is None:
-            close = difflib.get_close_matches(target.pair, list(toolchain.platforms), n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
+            hint = did_you_mean(target.pair, toolchain.platforms)
             raise ProfileError(
                 profile.path,
                 f"targets: {target.spec!r} is not a target of {toolchain.version} "
