@@ -22,8 +22,36 @@ from buildopt.record.model import Build, Record
 from buildopt.record.store import RecordError
 
 Verdict = Literal["pass", "warn", "fail", "skip"]
+Unit = Literal["bytes", "percent", "ms", "count", "blocks", "text"]
 NO_BASELINE = "no baseline record (gate --baseline)"
 GROWTH = "max_growth"
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One side of a check: a number with its unit (a fraction for ``percent``), a word
+    (``text``: static, missing, a list of libraries), or nothing measured (value None).
+    ``change``: a difference (growth), shown with its sign. buildopt.output.gate makes the
+    text of it; nothing else does."""
+
+    value: int | float | str | None = None
+    unit: Unit = "text"
+    change: bool = False
+
+
+NOTHING = Figure()  # not measured, or no limit: "-"
+
+
+def byte_figure(value: int, *, change: bool = False) -> Figure:
+    return Figure(value, "bytes", change)
+
+
+def word_figure(value: str) -> Figure:
+    return Figure(value, "text")
+
+
+def count_figure(value: int) -> Figure:
+    return Figure(value, "count")
 
 
 @dataclass(frozen=True)
@@ -32,9 +60,9 @@ class Check:
     target: str  # the variant id, or the image name
     check: str  # max_size, max_section[.text], static, ...
     verdict: Verdict
-    actual: str
-    limit: str
-    headroom: str
+    actual: Figure
+    limit: Figure
+    headroom: Figure | None  # None: a check without a margin (a skip, a flag, a word)
     note: str = ""
     message: str = ""
     headroom_bytes: int | None = None
@@ -44,7 +72,7 @@ def _ram_check(budget: Budget, vid: str, facts: Inspection, limit: int) -> Check
     """What the loader maps of the binary (inspect's memory model), against the limit."""
     if facts.memory is None:  # a record of before the memory model, or nothing to load
         note = "no memory model in the record (build again)"
-        return Check(budget.name, vid, "max_ram_static", "skip", "-", "-", "", note=note)
+        return Check(budget.name, vid, "max_ram_static", "skip", NOTHING, NOTHING, None, note=note)
     return _size_check(budget, vid, "max_ram_static", facts.memory.mapped_bytes, limit)
 
 
@@ -56,7 +84,7 @@ def _compressed_checks(budget: Budget, vid: str, facts: Inspection) -> list[Chec
         size = None if facts.compressed is None else getattr(facts.compressed, name)
         if size is None:  # a record built before this budget was declared, or merged from one
             note = f"no {name} size in the record (build again with this budget in the profile)"
-            checks.append(Check(budget.name, vid, check, "skip", "-", "-", "", note=note))
+            checks.append(Check(budget.name, vid, check, "skip", NOTHING, NOTHING, None, note=note))
         else:
             checks.append(_size_check(budget, vid, check, size, limit))
     return checks
@@ -71,9 +99,9 @@ def _size_check(
         target,
         check,
         "pass" if ok else _bad(budget),
-        str(actual),
-        str(limit),
-        format_size(limit - actual, signed=True),
+        byte_figure(actual),
+        byte_figure(limit),
+        byte_figure(limit - actual, change=True),
         message="" if ok else budget.message,
         headroom_bytes=limit - actual,
     )
@@ -84,7 +112,7 @@ def _bad(budget: Budget | ImageBudget) -> Verdict:
 
 
 def _flag_check(
-    budget: Budget, target: str, check: str, ok: bool, *, actual: str, limit: str
+    budget: Budget, target: str, check: str, ok: bool, *, actual: Figure, limit: Figure
 ) -> Check:
     return Check(
         budget.name,
@@ -93,7 +121,7 @@ def _flag_check(
         "pass" if ok else _bad(budget),
         actual,
         limit,
-        "",
+        None,
         message="" if ok else budget.message,
     )
 
@@ -137,8 +165,8 @@ def evaluate_build(
                 vid,
                 "static",
                 link.static == budget.static,
-                actual=kind,
-                limit="static" if budget.static else "dynamic",
+                actual=word_figure(kind),
+                limit=word_figure("static" if budget.static else "dynamic"),
             )
         )
     if budget.allowed_needed is not None:
@@ -149,8 +177,8 @@ def evaluate_build(
                 vid,
                 "allowed_needed",
                 not extra,
-                actual=",".join(link.needed) or "none",
-                limit=",".join(budget.allowed_needed) or "none",
+                actual=word_figure(",".join(link.needed) or "none"),
+                limit=word_figure(",".join(budget.allowed_needed) or "none"),
             )
         )
     checks += _owner_checks(budget, vid, facts)
@@ -187,7 +215,7 @@ def _dwarf_package_check(
     units = facts.dwarf.by_package
     if units is None:
         note = "no DWARF per package in the record (rebuild: the budget asks for it)"
-        return Check(budget.name, vid, check, "skip", "-", str(limit), "", note=note)
+        return Check(budget.name, vid, check, "skip", NOTHING, byte_figure(limit), None, note=note)
     total = sum(
         u.info_bytes + u.line_bytes for u in units if fnmatch.fnmatchcase(u.package, pattern)
     )
@@ -204,7 +232,14 @@ def _scan_check(budget: Budget, build: Build, limit: int) -> Check:
             else "the scan is of an earlier build of this variant (rebuild with [scan] enabled)"
         )
         return Check(
-            budget.name, build.id, "max_scan_errors", "skip", "-", str(limit), "", note=why
+            budget.name,
+            build.id,
+            "max_scan_errors",
+            "skip",
+            NOTHING,
+            count_figure(limit),
+            None,
+            note=why,
         )
     errors = scanned.errors
     first = f"{errors[0].file}:{errors[0].line}: {errors[0].message}" if errors else ""
@@ -213,8 +248,8 @@ def _scan_check(budget: Budget, build: Build, limit: int) -> Check:
         build.id,
         "max_scan_errors",
         len(errors) <= limit,
-        actual=str(len(errors)),
-        limit=str(limit),
+        actual=count_figure(len(errors)),
+        limit=count_figure(limit),
     )
     return replace(check, note=first)
 
@@ -229,7 +264,9 @@ def startup_checks(budget: Budget, build: Build) -> list[Check]:
     vid, measured = build.id, build.startup
     if measured is not None and build.startup_stale:
         note = "start-up measured on an earlier binary (run buildopt startup --profile again)"
-        return [Check(budget.name, vid, k, "skip", "-", "-", "", note=note) for k in wanted]
+        return [
+            Check(budget.name, vid, k, "skip", NOTHING, NOTHING, None, note=note) for k in wanted
+        ]
     if measured is None or not measured.runs or measured.wall_ms is None:
         return [
             Check(
@@ -237,9 +274,9 @@ def startup_checks(budget: Budget, build: Build) -> list[Check]:
                 vid,
                 k,
                 "skip",
-                "-",
-                "-",
-                "",
+                NOTHING,
+                NOTHING,
+                None,
                 note="no start-up measurement (buildopt startup --profile)",
             )
             for k in wanted
@@ -252,7 +289,9 @@ def startup_checks(budget: Budget, build: Build) -> list[Check]:
         checks.append(_size_check(budget, vid, "max_rss", rss, budget.max_rss))
     if budget.max_gc_cycles is not None and measured.gc_cycles is None:
         note = "no traced run succeeded, so no GC count (buildopt startup --trace-runs N)"
-        checks.append(Check(budget.name, vid, "max_gc_cycles", "skip", "-", "-", "", note=note))
+        checks.append(
+            Check(budget.name, vid, "max_gc_cycles", "skip", NOTHING, NOTHING, None, note=note)
+        )
     elif budget.max_gc_cycles is not None:
         cycles = measured.gc_cycles or 0
         ok = cycles <= budget.max_gc_cycles
@@ -262,8 +301,8 @@ def startup_checks(budget: Budget, build: Build) -> list[Check]:
                 vid,
                 "max_gc_cycles",
                 ok,
-                actual=str(cycles),
-                limit=str(budget.max_gc_cycles),
+                actual=count_figure(cycles),
+                limit=count_figure(budget.max_gc_cycles),
             )
         )
     return checks
@@ -288,9 +327,9 @@ def _p95_check(budget: Budget, vid: str, wall_ms: Sequence[float], limit: float)
         vid,
         "max_startup_p95",
         verdict,
-        f"{p95:.1f}ms",
-        f"{limit:g}ms",
-        f"{limit - p95:+.1f} ms",
+        Figure(p95, "ms"),
+        Figure(limit, "ms"),
+        Figure(limit - p95, "ms", change=True),
         note=note,
         message=budget.message if verdict == "fail" else "",
     )
@@ -304,12 +343,12 @@ def _growth_check(budget: Budget, build: Build, baseline: Build | None, missing:
     if growth is None:  # pragma: no cover - only called for budgets with max_growth
         raise ValueError("no growth limit")
     if baseline is None:
-        limit_text = (
-            f"+{growth.fraction:.1%}"
+        limit = (
+            Figure(growth.fraction, "percent", change=True)
             if growth.fraction is not None
-            else format_size(growth.absolute or 0, signed=True)
+            else byte_figure(growth.absolute or 0, change=True)
         )
-        return Check(budget.name, vid, GROWTH, "skip", "-", limit_text, "", note=missing)
+        return Check(budget.name, vid, GROWTH, "skip", NOTHING, limit, None, note=missing)
     old = baseline.size or 0
     delta = size - old
     allowed = round(old * growth.fraction) if growth.fraction is not None else growth.absolute or 0
@@ -319,14 +358,15 @@ def _growth_check(budget: Budget, build: Build, baseline: Build | None, missing:
     else:
         verdict = "pass" if delta <= allowed else _bad(budget)
         note = ""
-    headroom = format_size(allowed - delta, signed=True)
     if growth.fraction is not None and old:
-        actual, limit = f"{delta / old:+.2%}", f"+{growth.fraction:.1%}"
-        headroom = f"{(allowed - delta) / old:+.2%}"
+        actual = Figure(delta / old, "percent", change=True)
+        limit = Figure(growth.fraction, "percent", change=True)
+        headroom = Figure((allowed - delta) / old, "percent", change=True)
         bytes_note = f"{format_size(delta, signed=True)} of {format_size(old)}"
         note = "; ".join(x for x in (bytes_note, note) if x)
     else:
-        actual, limit = format_size(delta, signed=True), format_size(allowed, signed=True)
+        actual, limit = byte_figure(delta, change=True), byte_figure(allowed, change=True)
+        headroom = byte_figure(allowed - delta, change=True)
     return Check(
         budget.name,
         vid,
@@ -369,7 +409,9 @@ def evaluate(  # noqa: PLR0917 - the budgets and each record they are judged on
                     if build.reason
                     else f"not built ({build.status})"
                 )
-                checks.append(Check(budget.name, build.id, "-", "skip", "-", "-", "", note=why))
+                checks.append(
+                    Check(budget.name, build.id, "-", "skip", NOTHING, NOTHING, None, note=why)
+                )
                 continue
             problem = changed(build)
             if problem is not None:  # its facts are of another file: never judged as its
@@ -393,7 +435,9 @@ def evaluate(  # noqa: PLR0917 - the budgets and each record they are judged on
 def _changed_check(budget: str, target: str, problem: str) -> Check:
     """A binary that is no longer the one its entry describes: a failure whatever the level,
     since no budget of it can be judged."""
-    return Check(budget, target, "file", "fail", "-", "-", "", note=f"{problem}: build again")
+    return Check(
+        budget, target, "file", "fail", NOTHING, NOTHING, None, note=f"{problem}: build again"
+    )
 
 
 def _changed_inputs(
@@ -410,6 +454,7 @@ def _changed_inputs(
 
 
 MATRIX = "every variant built"
+OK = Figure("ok", "text")
 
 
 def completeness_checks(record: Record) -> list[Check]:
@@ -423,10 +468,14 @@ def completeness_checks(record: Record) -> list[Check]:
             why = "skipped without a reason"
         else:
             continue
-        checks.append(Check(MATRIX, build.id, "built", "fail", build.status, "ok", "", note=why))
+        checks.append(
+            Check(MATRIX, build.id, "built", "fail", word_figure(build.status), OK, None, note=why)
+        )
     for missing in record.missing or ():
         note = f"missing: {missing.reason}"
-        checks.append(Check(MATRIX, missing.id, "built", "fail", "missing", "ok", "", note=note))
+        checks.append(
+            Check(MATRIX, missing.id, "built", "fail", word_figure("missing"), OK, None, note=note)
+        )
     return checks
 
 
@@ -453,7 +502,10 @@ def evaluate_filesystem(image: ImageBudget, made: ImageRecord | str | None) -> l
     ]
     if not isinstance(made, ImageRecord):
         note = made or "the image was not made"
-        return [Check(image.name, image.name, c, "skip", "-", "-", "", note=note) for c in wanted]
+        return [
+            Check(image.name, image.name, c, "skip", NOTHING, NOTHING, None, note=note)
+            for c in wanted
+        ]
     checks = []
     if image.max_size is not None:
         check = _size_check(image, image.name, "max_size", made.size, image.max_size)
@@ -466,9 +518,9 @@ def evaluate_filesystem(image: ImageBudget, made: ImageRecord | str | None) -> l
                 image.name,
                 "max_erase_blocks",
                 "pass" if ok else _bad(image),
-                str(made.erase_blocks),
-                str(image.max_erase_blocks),
-                f"{image.max_erase_blocks - made.erase_blocks:+d} blocks",
+                Figure(made.erase_blocks, "blocks"),
+                Figure(image.max_erase_blocks, "blocks"),
+                Figure(image.max_erase_blocks - made.erase_blocks, "blocks", change=True),
                 note=f"{format_size(made.erase_block)} erase blocks",
                 message="" if ok else image.message,
             )
@@ -494,9 +546,9 @@ def evaluate_image(
                 image.name,
                 "max_size",
                 _bad(image),
-                "-",
-                str(limit),
-                "",
+                NOTHING,
+                byte_figure(limit),
+                None,
                 note=other.message,
             )
         records.append(other)

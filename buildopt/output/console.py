@@ -722,11 +722,16 @@ def show_gate(
         Column("headroom", right=True, keep=True),
         Column("note", note=True),
     ]
+    from buildopt.output.gate import figure_text, sized  # (the gate's analysis: only here)
+
     rows: list[list[CellLike]] = []
     for c in checks:
-        actual, limit = c.actual, c.limit
-        if c.headroom_bytes is not None and not exact:  # a size check: bytes for people
-            actual, limit = (format_size(int(v)) if v.isdigit() else v for v in (actual, limit))
+        actual, limit = figure_text(c.actual), figure_text(c.limit, limit=True)
+        if not exact:  # a size check: bytes for people
+            actual, limit = (
+                text if (n := sized(f, c)) is None else format_size(n)
+                for text, f in ((actual, c.actual), (limit, c.limit))
+            )
         rows.append(
             [
                 Cell(c.verdict.upper(), style[c.verdict]),
@@ -735,7 +740,7 @@ def show_gate(
                 c.check,
                 actual,
                 limit,
-                c.headroom,
+                figure_text(c.headroom),
                 "; ".join(x for x in (c.note, c.message) if x),
             ]
         )

@@ -10,7 +10,7 @@ from typing import Any
 from xml.sax.saxutils import escape as xml_escape
 from xml.sax.saxutils import quoteattr
 
-from buildopt.analysis.gate import MATRIX, Check
+from buildopt.analysis.gate import MATRIX, Check, Figure
 from buildopt.config.units import format_size
 from buildopt.errors import visible
 from buildopt.output.diff import code_span
@@ -84,8 +84,8 @@ def to_json(
                 "target": c.target,
                 "check": c.check,
                 "verdict": c.verdict,
-                "actual": c.actual,
-                "limit": c.limit,
+                "actual": figure_text(c.actual),
+                "limit": figure_text(c.limit, limit=True),
                 "headroom": c.headroom_bytes,
                 "note": c.note,
                 "message": c.message,
@@ -95,11 +95,47 @@ def to_json(
     }
 
 
-def human(value: str, check: Check) -> str:
-    """A size check's value for people: 5.31 MiB (5570722 B); other values as they are."""
-    if check.headroom_bytes is None or not value.isdigit():
-        return value
-    return f"{format_size(int(value))} ({value} B)"
+def figure_text(figure: Figure | None, *, limit: bool = False) -> str:
+    """A figure as the JSON says it (sizes in bytes), and as every other output says it but
+    for the judged sizes (``sized``): "-" for nothing measured, "" for no headroom; a limit
+    in percent to one place, a measured one to two."""
+    if figure is None:
+        return ""
+    value = figure.value
+    if value is None or isinstance(value, str):
+        return "-" if value is None else value
+    return _number_text(value, figure, limit=limit)
+
+
+def _number_text(value: float, figure: Figure, *, limit: bool) -> str:
+    match figure.unit:
+        case "bytes":
+            return format_size(int(value), signed=True) if figure.change else str(value)
+        case "percent":
+            return f"+{value:.1%}" if limit else f"{value:+.2%}"
+        case "ms" if figure.change:
+            return f"{value:+.1f} ms"
+        case "ms":
+            return f"{value:g}ms" if limit else f"{value:.1f}ms"
+        case "blocks" if figure.change:
+            return f"{value:+d} blocks"
+        case _:
+            return str(value)
+
+
+def sized(figure: Figure, check: Check) -> int | None:
+    """The bytes of a size the check judged (it has a headroom), shown for people; None for
+    every other figure (a growth, a skipped check's limit, a count), shown as the JSON has it."""
+    judged = check.headroom is not None and figure.unit == "bytes" and not figure.change
+    return int(figure.value) if judged and isinstance(figure.value, int) else None
+
+
+def human(figure: Figure, check: Check, *, limit: bool = False) -> str:
+    """A size check's value for people: 5.31 MiB (5570722 B); other values as the JSON has them."""
+    size = sized(figure, check)
+    if size is None:
+        return figure_text(figure, limit=limit)
+    return f"{format_size(size)} ({size} B)"
 
 
 def markdown(
@@ -149,8 +185,8 @@ def markdown(
             icon[c.verdict],
             md_text(c.budget),
             md_code(c.target),
-            *(md_text(x) for x in (c.check, human(c.actual, c), human(c.limit, c))),
-            md_text(c.headroom),
+            *(md_text(x) for x in (c.check, human(c.actual, c), human(c.limit, c, limit=True))),
+            md_text(figure_text(c.headroom)),
             md_text(note),
         ]
         return f"| {' | '.join(cells)} |\n"
@@ -223,7 +259,7 @@ def _junit_line(c: Check) -> str:
     said = xml_text("; ".join(x for x in (c.note, c.message) if x))
     if c.budget == MATRIX:  # a build not there to judge: why is all there is to say
         return said
-    return f"{c.check}: {human(c.actual, c)} > {human(c.limit, c)} {said}".strip()
+    return f"{c.check}: {human(c.actual, c)} > {human(c.limit, c, limit=True)} {said}".strip()
 
 
 def workflow_commands(checks: Sequence[Check], profile_path: str) -> list[str]:
@@ -236,7 +272,7 @@ def workflow_commands(checks: Sequence[Check], profile_path: str) -> list[str]:
                 text = f"{c.budget}: {c.target}: {c.note}"
             else:
                 text = f"{c.budget} {c.target} {c.check}: {human(c.actual, c)} over "
-                text += human(c.limit, c)
+                text += human(c.limit, c, limit=True)
                 if c.note:  # why (an acknowledged growth's quote, the noise of a start-up)
                     text += f" ({c.note})"
             if c.message:

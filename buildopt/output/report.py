@@ -26,6 +26,7 @@ from buildopt.config.budgets import Budget, matches
 from buildopt.config.units import format_size
 from buildopt.errors import visible
 from buildopt.output import svg
+from buildopt.output.gate import figure_text, sized
 from buildopt.record.images import ImageRecord
 from buildopt.record.model import Build, Record
 
@@ -136,18 +137,19 @@ def _verdicts(checks: Sequence[Check], target: str) -> list[dict[str, Any]]:
     for c in checks:
         if c.target != target:
             continue
-        fraction = None
-        if c.headroom_bytes is not None and c.limit.isdigit() and int(c.limit) > 0:
-            fraction = min(1.0, int(c.actual) / int(c.limit)) if c.actual.isdigit() else None
+        actual, limit = sized(c.actual, c), sized(c.limit, c)
+        metered = actual is not None and limit is not None and limit > 0
         out.append(
             {
                 "budget": c.budget,
                 "check": c.check,
                 "verdict": c.verdict,
-                "actual": format_size(int(c.actual)) if fraction is not None else c.actual,
-                "limit": format_size(int(c.limit)) if fraction is not None else c.limit,
-                "headroom": c.headroom,
-                "percent": None if fraction is None else round(100 * fraction, 1),
+                "actual": format_size(actual or 0) if metered else figure_text(c.actual),
+                "limit": format_size(limit or 0) if metered else figure_text(c.limit, limit=True),
+                "headroom": figure_text(c.headroom),
+                "percent": round(100 * min(1.0, (actual or 0) / (limit or 1)), 1)
+                if metered
+                else None,
                 "note": "; ".join(x for x in (c.note, c.message) if x),
             }
         )

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
-from buildopt.analysis.gate import Check
+from buildopt.analysis.gate import Check, Figure, byte_figure
 from buildopt.errors import visible
 from buildopt.output.gate import junit, markdown
 
@@ -44,11 +44,18 @@ OURS = {"<details><summary>", "</details>"}
 LINK = re.compile(r"(^|[^\w])[@#]\w|:[\w+-]+:")
 
 
+GROWTH = tuple(Figure(n, "percent", change=True) for n in (0.03, 0.02, -0.01))
+
+
+def sizes(actual: int, limit: int) -> tuple[Figure, Figure, Figure]:
+    return byte_figure(actual), byte_figure(limit), byte_figure(limit - actual, change=True)
+
+
 def checks(text: str) -> list[Check]:
     return [
-        Check(text, f"v{text}@linux-amd64", "max_size", "fail", "5", "1", "-4 B", note=text),
-        Check(text, text, "max_growth", "warn", "+3.00%", "+2.0%", "-1.00%", message=text),
-        Check("ok", "v@linux-amd64", "max_size", "pass", "1", "5", "+4 B", note=text),
+        Check(text, f"v{text}@linux-amd64", "max_size", "fail", *sizes(5, 1), note=text),
+        Check(text, text, "max_growth", "warn", *GROWTH, message=text),
+        Check("ok", "v@linux-amd64", "max_size", "pass", *sizes(1, 5), note=text),
     ]
 
 

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from rich.console import Console
 
 from buildopt.analysis.compare import compare_records, compare_variants
-from buildopt.analysis.gate import Check
+from buildopt.analysis.gate import Check, byte_figure
 from buildopt.output import console as report
 from buildopt.output.tables import Column, render
 from buildopt.record.images import ImageEntry, ImageRecord
@@ -94,10 +94,17 @@ def test_inspection_shows_paths_packages_and_warnings_literally() -> None:
         assert_literal(out.getvalue())
 
 
+# actual, limit and headroom of a size check over its limit by a byte, and of one under it
+SIZES = [
+    (byte_figure(2), byte_figure(1), byte_figure(-1, change=True)),
+    (byte_figure(1), byte_figure(2), byte_figure(1, change=True)),
+]
+
+
 def test_gate_shows_budget_variant_and_message_literally() -> None:
     checks = [
-        Check(NAME, hostile_id(), "max_size", "fail", "2", "1", "-1 B", note=NAME, message=NAME),
-        Check(NAME, NAME, f"max_share[{NAME}]", "pass", "1", "2", "+1 B"),
+        Check(NAME, hostile_id(), "max_size", "fail", *SIZES[0], note=NAME, message=NAME),
+        Check(NAME, NAME, f"max_share[{NAME}]", "pass", *SIZES[1]),
     ]
     for width in (80, 120, 200):
         for terminal in (True, False):
@@ -285,8 +292,8 @@ def test_gate_files_hold_names_as_data(budget: str, message: str) -> None:
     from buildopt.output import gate as gate_output
 
     checks = [
-        Check(budget, "a@linux-amd64", "max_size", "fail", "2", "1", "-1 B", message=message),
-        Check(budget, "b@linux-amd64", "max_size", "pass", "1", "2", "+1 B", note=message),
+        Check(budget, "a@linux-amd64", "max_size", "fail", *SIZES[0], message=message),
+        Check(budget, "b@linux-amd64", "max_size", "pass", *SIZES[1], note=message),
     ]
     suite = ET.fromstring(gate_output.junit(checks, budget))
     assert [case.get("name") for case in suite] == ["a@linux-amd64", "b@linux-amd64"]

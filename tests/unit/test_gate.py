@@ -9,10 +9,10 @@ from typing import Any
 import msgspec
 import pytest
 
-from buildopt.analysis.gate import NO_BASELINE, acknowledge, evaluate, failed
+from buildopt.analysis.gate import NO_BASELINE, acknowledge, byte_figure, evaluate, failed
 from buildopt.config.budgets import Budget, check_selectors, parse_budgets
 from buildopt.errors import ProfileError
-from buildopt.output.gate import junit, markdown, workflow_commands
+from buildopt.output.gate import figure_text, junit, markdown, workflow_commands
 from buildopt.record.model import (
     SCAN_SCHEMA,
     Finding,
@@ -71,7 +71,7 @@ def test_pass_fail_and_warn() -> None:
     assert by[("small@linux-arm64", "max_size")].verdict == "pass"
     assert by[("small@linux-arm64", "max_size")].headroom_bytes == 24
     crypto = by[("small@linux-arm64", "max_package[crypto/*]")]
-    assert (crypto.verdict, crypto.actual, crypto.limit) == ("fail", "500", "400")
+    assert (crypto.verdict, crypto.actual, crypto.limit) == ("fail", *map(byte_figure, (500, 400)))
     assert by[("small@linux-arm64", "static")].verdict == "pass"
     assert by[("big@linux-amd64", "max_size")].verdict == "warn"
     assert failed(checks)
@@ -99,10 +99,12 @@ def test_growth_rows_are_in_percent_of_the_baseline() -> None:
     old = rec(**{"small@linux-arm64": 100_000, "big@linux-amd64": 10_000})
     by = {c.target: c for c in evaluate(b, [], new, old)}
     small = by["small@linux-arm64"]
-    assert (small.actual, small.limit, small.headroom) == ("+10.00%", "+2.0%", "-8.00%")
+    shown = figure_text(small.actual), figure_text(small.limit, limit=True)
+    assert (*shown, figure_text(small.headroom)) == ("+10.00%", "+2.0%", "-8.00%")
     assert small.headroom_bytes == 2_000 - 10_000 and "+9.77 KiB of 97.66 KiB" in small.note
     big = by["big@linux-amd64"]  # an absolute limit: sizes throughout
-    assert (big.actual, big.limit, big.verdict) == ("+400 B", "+500 B", "pass")
+    shown = figure_text(big.actual), figure_text(big.limit, limit=True)
+    assert (*shown, big.verdict) == ("+400 B", "+500 B", "pass")
 
 
 def test_an_acknowledged_growth_failure_is_a_warning_quoting_it() -> None:
@@ -425,10 +427,10 @@ def test_max_package_judges_the_whole_file_bytes_when_known() -> None:
     b = budgets({"select": "small@*", "max_package": {"crypto/*": 600}})
     plain = rec(**{"small@linux-arm64": 1000})
     (check,) = evaluate(b, [], plain, None)
-    assert (check.verdict, check.actual) == ("pass", "500")  # code only: an old record
+    assert (check.verdict, check.actual) == ("pass", byte_figure(500))  # code only: an old record
     whole = attributed(plain.builds[0].inspect, {"crypto/tls": 450, "crypto/x509": 300, "net": 90})
     (check,) = evaluate(b, [], replaced(plain, 0, inspect=whole), None)
-    assert (check.verdict, check.actual) == ("fail", "750")
+    assert (check.verdict, check.actual) == ("fail", byte_figure(750))
 
 
 def test_compare_uses_whole_file_bytes_only_when_both_sides_have_them() -> None:
@@ -461,7 +463,7 @@ def test_max_module_sums_the_modules_packages() -> None:
     assert (check.check, check.verdict, check.actual) == (
         "max_module[github.com/aws/*]",
         "fail",
-        "1100",
+        byte_figure(1100),
     )
 
 
@@ -485,7 +487,7 @@ def test_max_ram_static_judges_what_the_loader_maps() -> None:
     )
     facts = msgspec.structs.replace(plain.builds[0].inspect, memory=memory)
     (check,) = evaluate(b, [], replaced(plain, 0, inspect=facts), None)
-    assert (check.verdict, check.actual) == ("fail", str(2 << 20))
+    assert (check.verdict, check.actual) == ("fail", byte_figure(2 << 20))
 
 
 def test_a_missing_build_is_annotated_with_why() -> None:

@@ -12,7 +12,7 @@ import pytest
 from rich.console import Console
 
 from buildopt.analysis.compare import compare_variants
-from buildopt.analysis.gate import Check
+from buildopt.analysis.gate import Check, byte_figure
 from buildopt.output import console as report
 from buildopt.output.tables import Column, layout, render
 from buildopt.output.tables import _cell as cell
@@ -96,9 +96,9 @@ def test_gate_rows_keep_budget_variant_and_verdict_whole(width: int) -> None:
             vid,
             "max_size",
             "fail",
-            "5570722",
-            "5242880",
-            "-320.16 KiB",
+            byte_figure(5570722),
+            byte_figure(5242880),
+            byte_figure(-327842, change=True),
             message="Flash partition B holds 6 MiB; the bootloader needs the rest",
             headroom_bytes=-327842,
         )
