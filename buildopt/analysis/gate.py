@@ -16,7 +16,7 @@ from buildopt.analysis.compare import not_inspected
 from buildopt.binary.facts import Inspection
 from buildopt.config.budgets import Budget, ImageBudget, matches, selects
 from buildopt.config.units import format_size
-from buildopt.record.images import ImageRecord
+from buildopt.record.images import ImageOutcome
 from buildopt.record.integrity import changed
 from buildopt.record.model import Build, Record
 from buildopt.record.store import RecordError
@@ -387,7 +387,7 @@ def evaluate(  # noqa: PLR0917 - the budgets and each record they are judged on
     record: Record,
     baseline: Record | None,
     others: Mapping[Path, Record | RecordError] | None = None,
-    made: Mapping[str, ImageRecord | str] | None = None,
+    made: Mapping[str, ImageOutcome] | None = None,
     no_baseline: str = NO_BASELINE,
 ) -> list[Check]:
     """All checks of all budgets on a record (and a baseline record for growth, or why there is
@@ -491,17 +491,18 @@ def acknowledge(checks: Sequence[Check], reason: str) -> list[Check]:
     ]
 
 
-def evaluate_filesystem(image: ImageBudget, made: ImageRecord | str | None) -> list[Check]:
+def evaluate_filesystem(image: ImageBudget, outcome: ImageOutcome | None) -> list[Check]:
     """A real image (``buildopt image``): its file's size, its erase blocks, and what the
-    binaries each ``max_share`` pattern selects take in it. ``made`` is its record, or why
+    binaries each ``max_share`` pattern selects take in it. ``outcome`` is its record, or why
     there is none."""
     wanted = [
         *(["max_size"] if image.max_size is not None else []),
         *(["max_erase_blocks"] if image.max_erase_blocks is not None else []),
         *(f"max_share[{pattern}]" for pattern in image.max_share),
     ]
-    if not isinstance(made, ImageRecord):
-        note = made or "the image was not made"
+    made = outcome.record if outcome is not None else None
+    if made is None:
+        note = (outcome.reason if outcome is not None else "") or "the image was not made"
         return [
             Check(image.name, image.name, c, "skip", NOTHING, NOTHING, None, note=note)
             for c in wanted

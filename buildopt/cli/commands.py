@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from buildopt.config.profile import Profile
     from buildopt.config.startup import StartupOverrides
     from buildopt.pipeline.plan import Plan, Step
-    from buildopt.record.images import ImageRecord
+    from buildopt.record.images import ImageOutcome
     from buildopt.record.model import Build, Record, ScanReport, StartupResult
     from buildopt.record.store import RecordError
     from buildopt.system.outputs import Input, Output
@@ -320,7 +320,7 @@ def image_command(
     images_dir = loaded.images_dir(_dist(dist, cwd))
     others = _image_records(loaded)
     made = _make_images(loaded, images, data, others, images_dir, environ, jobs, strict=True)
-    records = [m for m in made.values() if not isinstance(m, str)]
+    records = [m.record for m in made.values() if m.record is not None]
     if as_json:
         report.print_json({"images": records})
     else:
@@ -355,14 +355,15 @@ def report_command(
     data = _gated_record(loaded, record_path, command="report")
     old = _load_record(cwd / baseline) if baseline else None
     images_dir = loaded.images_dir(_dist(dist, cwd))
-    made: dict[str, ImageRecord | str] = {}
+    made: dict[str, ImageOutcome] = {}
     for image in loaded.images:  # images made before (buildopt image): the report makes none
         if image.filesystem is not None:
             path = image_records.record_path(images_dir, image.name)
             try:
-                made[image.name] = image_records.load(path)
+                made[image.name] = image_records.ImageOutcome(image_records.load(path))
             except image_records.ImageRecordError:
-                made[image.name] = f"not made yet (buildopt image --profile {loaded.name})"
+                why = f"not made yet (buildopt image --profile {loaded.name})"
+                made[image.name] = image_records.ImageOutcome(reason=why)
     checks = gate.evaluate(loaded.budgets, loaded.images, data, old, _image_records(loaded), made)
     history_records = _history_records(history, cwd)
     page = render(
@@ -374,7 +375,7 @@ def report_command(
             budgets=loaded.budgets,
             baseline=old,
             history=[(label, r) for label, _, r in history_records],
-            images=[m for m in made.values() if not isinstance(m, str)],
+            images=[m.record for m in made.values() if m.record is not None],
         )
     )
     reads = [
@@ -414,15 +415,16 @@ def _make_images(  # noqa: PLR0917 - the images and everything they are made fro
     jobs: int,
     *,
     strict: bool,
-) -> dict[str, ImageRecord | str]:
+) -> dict[str, ImageOutcome]:
     """Each squashfs image made (or its record, when its inputs are unchanged), by name; with
     strict, an image that cannot be made is an error, else the reason takes its place (the
     gate then skips its checks with that note)."""
     from buildopt.pipeline.image import build_image
+    from buildopt.record.images import ImageOutcome
     from buildopt.system.files import remove_stale_temporaries
     from buildopt.system.squashfs import ToolMissing
 
-    out: dict[str, ImageRecord | str] = {}
+    out: dict[str, ImageOutcome] = {}
     for stale in remove_stale_temporaries(images_dir):
         print(f"removed {stale}: left by a buildopt that was killed", file=sys.stderr)
     for image in images:
@@ -443,11 +445,11 @@ def _make_images(  # noqa: PLR0917 - the images and everything they are made fro
         except BuildoptError as exc:
             if strict:
                 raise
-            out[image.name] = exc.message
+            out[image.name] = ImageOutcome(reason=exc.message)
             continue
         state = "made" if fresh else "unchanged, not made again"
         print(f"image {name}: {visible(made.image)} ({state})", file=sys.stderr)
-        out[image.name] = made
+        out[image.name] = ImageOutcome(made)
     return out
 
 

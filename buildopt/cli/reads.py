@@ -11,7 +11,7 @@ from buildopt.system.outputs import Input
 
 if TYPE_CHECKING:
     from buildopt.config.profile import Profile
-    from buildopt.record.images import ImageRecord
+    from buildopt.record.images import ImageOutcome
     from buildopt.record.model import Record
 
 
@@ -34,11 +34,11 @@ def record_inputs(path: Path, record: Record | None, what: str = "the build reco
     ]
 
 
-def image_inputs(made: Mapping[str, ImageRecord | str], images_dir: Path) -> Iterable[Input]:
+def image_inputs(made: Mapping[str, ImageOutcome], images_dir: Path) -> Iterable[Input]:
     """The images judged (made or found unchanged) and their records."""
     from buildopt.record import images
 
-    for name, image in made.items():
+    for name, outcome in made.items():
         yield Input(images.record_path(images_dir, name), f"the record of image {name!r}")
-        if not isinstance(image, str):
-            yield Input(Path(image.image), f"the image {name!r}")
+        if outcome.record is not None:
+            yield Input(Path(outcome.record.image), f"the image {name!r}")

@@ -9,6 +9,7 @@ file takes in it. An image whose inputs or settings changed is stale: built agai
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -49,6 +50,15 @@ class ImageRecord(Fact, frozen=True):
     sha256: str
     files: tuple[ImageEntry, ...]
     tool: str  # "mksquashfs version 4.5.1 (2022/03/17)"
+
+
+@dataclass(frozen=True)
+class ImageOutcome:
+    """An image a command asked for: its record (made, or found unchanged), or why there is
+    none (the gate skips its checks with that reason)."""
+
+    record: ImageRecord | None = None
+    reason: str = ""
 
 
 class ImageRecordError(BuildoptError):
