@@ -54,11 +54,9 @@ def make_console(*, stderr: bool = False) -> Console:
     It reads no emoji codes (``main.go:100:2`` is not ``main.go💯2``); what it prints of names
     is given as data (buildopt.output.tables.data), never as markup.
     """
-    console = Console(stderr=stderr, highlight=False, emoji=False, soft_wrap=True)
+    console = Console(stderr=stderr, soft_wrap=True)
     if not console.is_terminal and "COLUMNS" not in os.environ:
-        console = Console(
-            stderr=stderr, highlight=False, emoji=False, soft_wrap=True, width=NON_TERMINAL_WIDTH
-        )
+        console = Console(stderr=stderr, soft_wrap=True, width=NON_TERMINAL_WIDTH)
     return console
 
 

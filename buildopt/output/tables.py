@@ -165,9 +165,7 @@ def _without_empty(
 
 def _plain(table: Table, width: int) -> str:
     """The table as plain text lines of their own width (no trailing blanks)."""
-    out = Console(
-        file=io.StringIO(), width=max(1, width), highlight=False, emoji=False, color_system=None
-    )
+    out = Console(file=io.StringIO(), width=max(1, width), color_system=None)
     out.print(table, crop=False)
     text = out.file.getvalue()  # type: ignore[attr-defined]
     return "".join(line.rstrip() + "\n" for line in text.splitlines())
@@ -181,9 +179,7 @@ def _wide(console: Console, width: int) -> Console:
     return Console(
         file=console.file,
         width=width,
-        highlight=False,
-        emoji=False,
-        color_system=console.color_system,  # type: ignore[arg-type]
+        color_system=console.color_system,
         force_terminal=console.is_terminal,
         no_color=console.no_color,
     )

@@ -1,6 +1,6 @@
 """A reader that closes stdout early ends buildopt quietly, exit 141 (issue 22, item 6).
 
-`buildopt gate | head -1` printed `internal error: BrokenPipeError` and exited 3; plan,
+`buildopt gate | head -1` printed an unexpected BrokenPipeError and exited 3; plan,
 inspect and `--help` exited 1, which means "a budget failed". Now every command that prints
 on stdout stops without a word, with 141, the status a shell gives a program that SIGPIPE
 ended.

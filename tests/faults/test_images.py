@@ -334,7 +334,7 @@ def test_an_image_is_never_put_over_a_fifo_or_a_folder(built: Path, kind: str) -
 
 def test_gate_and_image_at_once_make_the_same_image(built: Path) -> None:
     """Before, all staged in images/.node.root: `image` failed with "cannot go to /usr/bin/st
-    in the image" or an internal error (FileExistsError) in 2 of 3 rounds here, and each
+    in the image" or an unexpected FileExistsError (exit 3) in 2 of 3 rounds here, and each
     made the image again. Now each stages apart and one at a time makes the image: all
     succeed, one makes it, the others find it made, byte for byte what a run alone makes."""
     images = built / "dist" / "p" / "images"
