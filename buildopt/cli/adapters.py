@@ -15,7 +15,7 @@ def init(*, dir: str = "", package: str = "", budgets: bool = False, tasks: bool
     """Write a commented starter profile for the Go module's main package.
 
     With --budgets, build once and set size budgets; with --tasks, also write a tasks.py."""
-    from buildopt.cli.commands import init_command
+    from buildopt.cli.new_profile import init_command
 
     return init_command(dir or None, package=package or None, budgets=budgets, tasks=tasks)
 
@@ -51,7 +51,7 @@ def build(
     dist: str = "",
 ) -> int:
     """Build the profile's variants in parallel, verify each binary, write the build record."""
-    from buildopt.cli.commands import build_command
+    from buildopt.cli.building import build_command
 
     return build_command(
         profile or None,
@@ -133,7 +133,7 @@ def gate(
     dist: str = "",
 ) -> int:
     """Evaluate the profile's size budgets: PASS/WARN/FAIL, exit 1 when a budget fails."""
-    from buildopt.cli.commands import gate_command
+    from buildopt.cli.gating import gate_command
 
     return gate_command(
         profile or None,
@@ -163,7 +163,7 @@ def image(
     dist: str = "",
 ) -> int:
     """Make the profile's squashfs images from its built binaries: size, erase blocks, shares."""
-    from buildopt.cli.commands import image_command
+    from buildopt.cli.gating import image_command
 
     return image_command(
         profile or None,
@@ -186,7 +186,7 @@ def report(
     dist: str = "",
 ) -> int:
     """Write one self-contained HTML page: overview, treemaps, variants, start-up, history."""
-    from buildopt.cli.commands import report_command
+    from buildopt.cli.gating import report_command
 
     return report_command(
         profile or None,
@@ -200,7 +200,7 @@ def report(
 
 def matrix(*, profile: str = "", variant: list[str] | None = None) -> int:
     """Print {"include": [...]} for a GitHub Actions matrix: one job per variant x target."""
-    from buildopt.cli.commands import matrix_command
+    from buildopt.cli.ci_jobs import matrix_command
 
     return matrix_command(profile or None, variants=variant or ())
 
@@ -251,7 +251,7 @@ def merge(
     expect_matrix: str = "",
 ) -> int:
     """Join per-job build records (same profile and Go version) into one."""
-    from buildopt.cli.commands import merge_command
+    from buildopt.cli.ci_jobs import merge_command
 
     return merge_command(
         record or [], output=output, expect=expect or [], expect_matrix=expect_matrix or None
@@ -279,7 +279,7 @@ def startup(
     """Start-up per variant: time to ready, CPU, peak RSS, GC cycles, init cost by package.
 
     GC cycles and init costs come from separate traced runs."""
-    from buildopt.cli.commands import startup_command
+    from buildopt.cli.measuring import startup_command
     from buildopt.config.startup import StartupOverrides
 
     def command() -> int:
@@ -318,7 +318,7 @@ def scan(
     include_generated: bool = False,
 ) -> int:
     """Find start-up anti-patterns in Go sources: GOMAXPROCS calls, heavy init, automaxprocs."""
-    from buildopt.cli.commands import scan_command
+    from buildopt.cli.measuring import scan_command
 
     split_tags = [t for group in (tags or []) for t in group.split(",") if t]
     return scan_command(
