@@ -232,7 +232,7 @@ def build_command(
         )
     _compress_builds(plan, record_path, builds, jobs or os.cpu_count() or 1)
     from buildopt.output import console as report
-    from buildopt.output import tables
+    from buildopt.output import startup_tables, tables
 
     if plan.profile.scan:
         scans = _scans(plan, builds, environ)
@@ -255,7 +255,7 @@ def build_command(
             results.print()
             scan_of = tables.data(f"scan of {', '.join(b.id for b in scanned)}:")
             results.print(scan_of, soft_wrap=not results.is_terminal)
-            report.show_scan(results, scanned[0].scan)  # type: ignore[arg-type]
+            startup_tables.show_scan(results, scanned[0].scan)  # type: ignore[arg-type]
     if as_json:
         report.print_json(data)
     return EXIT_FAILED if any(b.status == "failed" for b in builds) else EXIT_OK

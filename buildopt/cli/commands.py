@@ -123,6 +123,7 @@ def compare_command(
 ) -> int:
     """``buildopt compare``: variants against the baseline, or two build records."""
     from buildopt.analysis import compare
+    from buildopt.output import compare_tables
     from buildopt.output import console as report
 
     cwd = cwd or Path.cwd()
@@ -136,7 +137,7 @@ def compare_command(
         if as_json:
             report.print_json(compare.records_json(result))
         else:
-            report.show_record_comparison(report.make_console(), result, rows, exact=exact)
+            compare_tables.show_record_comparison(report.make_console(), result, rows, exact=exact)
         return EXIT_OK
     if records:
         path = cwd / records[0]
@@ -154,7 +155,9 @@ def compare_command(
     if as_json:
         report.print_json(compare.variants_json(record, variant_rows))
     else:
-        report.show_variant_comparison(report.make_console(), record, variant_rows, exact=exact)
+        compare_tables.show_variant_comparison(
+            report.make_console(), record, variant_rows, exact=exact
+        )
     return EXIT_OK
 
 

@@ -33,7 +33,7 @@ from buildopt.cli.commands import (
 )
 
 
-def gate_command(
+def gate_command(  # noqa: PLR0915 - one import per output module it prints with
     profile: str | None,
     *,
     baseline: str | None = None,
@@ -57,6 +57,7 @@ def gate_command(
     from buildopt.config.budgets import check_selectors
     from buildopt.output import console as report
     from buildopt.output import gate as gate_output
+    from buildopt.output import gate_tables
     from buildopt.pipeline.plan import all_ids
     from buildopt.system import toolchain
     from buildopt.system.outputs import Input, output_to, stdout_taken
@@ -125,7 +126,9 @@ def gate_command(
             )
         )
     else:
-        report.show_gate(report.make_console(stderr=on_stdout), checks, loaded.name, exact=exact)
+        gate_tables.show_gate(
+            report.make_console(stderr=on_stdout), checks, loaded.name, exact=exact
+        )
     return EXIT_FAILED if gate.failed(checks) or built != EXIT_OK else EXIT_OK
 
 
@@ -158,6 +161,7 @@ def image_command(
 ) -> int:
     """``buildopt image``: make the profile's squashfs images from its built binaries."""
     from buildopt.output import console as report
+    from buildopt.output import gate_tables
 
     cwd = cwd or Path.cwd()
     environ = dict(environ or os.environ)
@@ -182,7 +186,7 @@ def image_command(
     if as_json:
         report.print_json({"images": records})
     else:
-        report.show_images(report.make_console(), records, exact=exact)
+        gate_tables.show_images(report.make_console(), records, exact=exact)
     return EXIT_OK
 
 

@@ -228,6 +228,7 @@ def _show_inspections(  # noqa: PLR0917 - the command's options, passed along
         from buildopt.binary.elf.reader import NotElfError
         from buildopt.binary.inspect import inspect_file
         from buildopt.output import console as report  # rich costs ~60 ms: only for people
+        from buildopt.output import inspect_tables
 
         console = report.make_console()
         for path, digest in zip(files, digests, strict=True):
@@ -240,7 +241,7 @@ def _show_inspections(  # noqa: PLR0917 - the command's options, passed along
                 print(f"error: {exc.message}", file=sys.stderr, flush=True)
                 continue
             facts = _with_sizes(facts, compressed)
-            report.show_inspection(console, facts, packages, modules=modules)
+            inspect_tables.show_inspection(console, facts, packages, modules=modules)
     return EXIT_BAD_INPUT if failed else EXIT_OK
 
 

@@ -45,7 +45,7 @@ def startup_command(
     from buildopt.config.startup import StartupConfig, StartupOverrides, apply_overrides
     from buildopt.measure import startup
     from buildopt.output import console as report
-    from buildopt.output import tables
+    from buildopt.output import startup_tables, tables
     from buildopt.record import store
     from buildopt.record.model import STARTUP_SCHEMA, StartupReport
     from buildopt.system import proc
@@ -77,7 +77,7 @@ def startup_command(
         raise UsageError("startup: nothing this machine can run")
     with (
         proc.sigterm_as_interrupt(),  # a CI cancel stops the measured program, as Ctrl-C does
-        report.StartupProgress(
+        startup_tables.StartupProgress(
             console, len(binaries) * (config.warmup + config.trace_runs + config.runs)
         ) as bar,
     ):
@@ -95,7 +95,7 @@ def startup_command(
             return _with(now or kept, startup=measured, of=shas)
 
         store.update(record_path, attach)
-    report.show_startup(report.make_console(stderr=as_json), results, baseline)
+    startup_tables.show_startup(report.make_console(stderr=as_json), results, baseline)
     if as_json:
         report.print_json(StartupReport(schema=STARTUP_SCHEMA, baseline=baseline, variants=results))
     return EXIT_FAILED if any(r.failed_runs for r in results) else EXIT_OK
@@ -139,6 +139,7 @@ def scan_command(
     from buildopt.config.profile import is_build_tag
     from buildopt.measure import scan as scanner
     from buildopt.output import console as report
+    from buildopt.output import startup_tables
     from buildopt.output.sarif import to_sarif
     from buildopt.system.outputs import GoSources, output_to, stdout_taken
 
@@ -162,7 +163,7 @@ def scan_command(
     if as_json:
         report.print_json(result)
     else:
-        report.show_scan(report.make_console(stderr=on_stdout), result)
+        startup_tables.show_scan(report.make_console(stderr=on_stdout), result)
     return EXIT_FAILED if result.count("error") else EXIT_OK
 
 

@@ -20,6 +20,7 @@ from rich.console import Console
 
 from buildopt.analysis.compare import compare_records, compare_variants
 from buildopt.analysis.gate import Check, byte_figure
+from buildopt.output import compare_tables, gate_tables, inspect_tables, startup_tables
 from buildopt.output import console as report
 from buildopt.output.tables import Column, render
 from buildopt.record.images import ImageEntry, ImageRecord
@@ -77,9 +78,9 @@ def test_build_results_and_compare_show_names_literally() -> None:
     for console, out in screens():
         report.show_results(console, [*builds, failed], Path(NAME))
         rec = record(*builds)
-        report.show_variant_comparison(console, rec, compare_variants(rec))
+        compare_tables.show_variant_comparison(console, rec, compare_variants(rec))
         other = record(*(build(i, inspection(2_000_000)) for i in ids))
-        report.show_record_comparison(console, compare_records(rec, other), 10)
+        compare_tables.show_record_comparison(console, compare_records(rec, other), 10)
         assert_literal(out.getvalue(), visible(hostile_id(2)))
 
 
@@ -90,7 +91,7 @@ def test_inspection_shows_paths_packages_and_warnings_literally() -> None:
         warnings=(NAME,),
     )
     for console, out in screens():
-        report.show_inspection(console, facts, 10)
+        inspect_tables.show_inspection(console, facts, 10)
         assert_literal(out.getvalue())
 
 
@@ -110,7 +111,7 @@ def test_gate_shows_budget_variant_and_message_literally() -> None:
         for terminal in (True, False):
             out = io.StringIO()
             console = Console(file=out, width=width, force_terminal=terminal, color_system=None)
-            report.show_gate(console, checks, NAME)
+            gate_tables.show_gate(console, checks, NAME)
             assert_literal(out.getvalue())
 
 
@@ -150,9 +151,9 @@ def test_images_scan_and_startup_show_names_literally() -> None:
         evicted=False,
     )  # fmt: skip
     for console, out in screens():
-        report.show_images(console, [image])
-        report.show_scan(console, scanned)
-        report.show_startup(console, [started], NAME)
+        gate_tables.show_images(console, [image])
+        startup_tables.show_scan(console, scanned)
+        startup_tables.show_startup(console, [started], NAME)
         assert_literal(out.getvalue())
         assert visible(f"{NAME}.go:100:2") in out.getvalue()
 

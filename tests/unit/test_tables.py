@@ -13,6 +13,7 @@ from rich.console import Console
 
 from buildopt.analysis.compare import compare_variants
 from buildopt.analysis.gate import Check, byte_figure
+from buildopt.output import compare_tables, gate_tables, inspect_tables, startup_tables
 from buildopt.output import console as report
 from buildopt.output.tables import Column, layout, render
 from buildopt.output.tables import _cell as cell
@@ -105,7 +106,7 @@ def test_gate_rows_keep_budget_variant_and_verdict_whole(width: int) -> None:
         for vid in IDS
     ]
     console, out = screen(width, True)
-    report.show_gate(console, checks, "telecom-edge")
+    gate_tables.show_gate(console, checks, "telecom-edge")
     text = out.getvalue()
     whole_on_a_line(text, (*IDS, BUDGET, "FAIL", "max_size"))
     # at 80 and 120 the kept columns alone are wider: each row is a block, never wider
@@ -120,7 +121,7 @@ def test_gate_rows_keep_budget_variant_and_verdict_whole(width: int) -> None:
         assert text.count(BUDGET) == 1 and "verdict" in text and "━" in text
         assert f"static-stripped@linux-arm-v7: {message}" in " ".join(text.split())
     exact, out = screen(width, False)
-    report.show_gate(exact, checks, "telecom-edge", exact=True)
+    gate_tables.show_gate(exact, checks, "telecom-edge", exact=True)
     assert "5570722" in out.getvalue()
 
 
@@ -128,7 +129,7 @@ def test_gate_rows_keep_budget_variant_and_verdict_whole(width: int) -> None:
 def test_compare_keeps_ids_and_numbers_whole(width: int) -> None:
     rec = record(*(build(i, inspection(5_000_000 + 1000 * n)) for n, i in enumerate(IDS)))
     console, out = screen(width, True)
-    report.show_variant_comparison(console, rec, compare_variants(rec))
+    compare_tables.show_variant_comparison(console, rec, compare_variants(rec))
     text = out.getvalue()
     whole_on_a_line(text, IDS)
     assert "4.77 MiB" in text  # a number is never split over lines
@@ -161,7 +162,7 @@ def test_inspect_header_folds_a_build_id_wider_than_the_screen(terminal: bool) -
     go_id = "QPjhvknyEAvJvV6Q6-_W/U9AD8Y1KGYbWhUHIC0kO/XhLaOZrVC2r5S764bb97/6JrZ6aBcDeFgHiJkLmNo"
     facts = msgspec.structs.replace(inspection(5_570_722), go_build_id=go_id)
     console, out = screen(80, terminal)
-    report.show_inspection(console, facts, 0)
+    inspect_tables.show_inspection(console, facts, 0)
     text = out.getvalue()
     assert "…" not in text
     assert go_id in "".join(text.split()), text
@@ -196,10 +197,10 @@ def test_lines_under_tables_wrap_on_a_terminal_and_stay_whole_in_a_log() -> None
     )  # fmt: skip
     for terminal in (True, False):
         console, out = screen(80, terminal)
-        report.show_startup(console, [started], "default")
-        report.show_scan(console, scanned)
+        startup_tables.show_startup(console, [started], "default")
+        startup_tables.show_scan(console, scanned)
         report.show_results(console, builds(), None)
-        report.show_variant_comparison(console, rec, compare_variants(rec))
+        compare_tables.show_variant_comparison(console, rec, compare_variants(rec))
         lines = out.getvalue().splitlines()
         if terminal:
             assert max(map(len, lines)) <= 80, "\n".join(lines)
@@ -222,7 +223,7 @@ def test_a_wrapped_explanation_keeps_each_figure_with_its_name() -> None:
     )
     for width in (60, 80, 120):
         console, out = screen(width, True)
-        report.show_variant_comparison(console, rec, compare_variants(rec))
+        compare_tables.show_variant_comparison(console, rec, compare_variants(rec))
         lines = [line.rstrip() for line in out.getvalue().splitlines()]
         below = lines[next(i for i, line in enumerate(lines) if line.endswith("amd64:")) + 1 :]
         assert below and max(map(len, below)) <= width
@@ -270,8 +271,8 @@ def test_counts_of_one_are_singular() -> None:
         harness_ms=2.1, traced_runs=1, traced_godebug="gctrace=1,inittrace=1",
     )  # fmt: skip
     console, out = screen(200, False)
-    report.show_scan(console, scanned)
-    report.show_startup(console, [started], "a")
+    startup_tables.show_scan(console, scanned)
+    startup_tables.show_startup(console, [started], "a")
     text = out.getvalue()
     assert "1 file: 0 errors, 0 warnings, 1 note;" in text, text
     assert "1 traced run with" in text, text

@@ -1,0 +1,105 @@
+"""What `gate` and `image` print for people: the budgets' verdicts and the
+flash images.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from buildopt.config.units import format_size
+from buildopt.output.console import size_text
+from buildopt.output.pipes import Console
+from buildopt.output.tables import Cell, CellLike, Column, render
+
+if TYPE_CHECKING:  # loaded where used: plan and build need neither (~15 ms of start-up)
+    from buildopt.analysis.gate import Check
+    from buildopt.record.images import ImageRecord  # (its store: ~5 ms of import)
+
+
+def show_gate(
+    console: Console, checks: Sequence[Check], profile: str, *, exact: bool = False
+) -> None:
+    """PASS/WARN/FAIL per budget x variant x check, with actual, limit and headroom (sizes
+    human; ``exact``: in bytes)."""
+    style = {"pass": "green", "warn": "yellow", "fail": "bold red", "skip": "dim"}
+    columns = [
+        Column("verdict", keep=True),
+        Column("budget", keep=True, group=True),  # narrow: a heading over its checks
+        Column("variant", keep=True),
+        Column("check", keep=True),
+        # the figures the gate exists for: never dropped (rows become blocks rather)
+        Column("actual", right=True, keep=True),
+        Column("limit", right=True, keep=True),
+        Column("headroom", right=True, keep=True),
+        Column("note", note=True),
+    ]
+    from buildopt.output.gate import figure_text, sized  # (the gate's analysis: only here)
+
+    rows: list[list[CellLike]] = []
+    for c in checks:
+        actual, limit = figure_text(c.actual), figure_text(c.limit, limit=True)
+        if not exact:  # a size check: bytes for people
+            actual, limit = (
+                text if (n := sized(f, c)) is None else format_size(n)
+                for text, f in ((actual, c.actual), (limit, c.limit))
+            )
+        rows.append(
+            [
+                Cell(c.verdict.upper(), style[c.verdict]),
+                c.budget,
+                c.target,
+                c.check,
+                actual,
+                limit,
+                figure_text(c.headroom),
+                "; ".join(x for x in (c.note, c.message) if x),
+            ]
+        )
+    counts = {v: sum(c.verdict == v for c in checks) for v in style}
+    render(
+        console,
+        f"buildopt gate: {profile}",
+        columns,
+        rows,
+        [", ".join(f"{n} {v}" for v, n in counts.items())],
+        key=2,  # notes under the table name the variant
+    )
+
+
+def show_images(console: Console, images: Sequence[ImageRecord], *, exact: bool = False) -> None:
+    """Per image: each file with what it takes in the image, then the image's size and erase
+    blocks (sizes human; ``exact``: in bytes)."""
+
+    columns = [
+        Column("file", keep=True),
+        Column("from", keep=True),
+        Column("size", right=True, drop=2),
+        Column("in the image", right=True, keep=True),
+        Column("ratio", right=True, drop=1),
+        Column("share", right=True, drop=0),
+    ]
+    for image in images:
+        rows: list[list[CellLike]] = [
+            [
+                f.path,
+                f.source,
+                size_text(f.size, exact),
+                size_text(f.stored_bytes, exact),
+                f"{100 * f.stored_bytes / f.size:.1f}%" if f.size else "-",
+                f"{100 * f.stored_bytes / image.size:.1f}%",
+            ]
+            for f in image.files
+        ]
+        rows.append(["(metadata)", "", "", size_text(image.metadata_bytes, exact), "", ""])
+        where = Path(image.image)
+        shown = where.relative_to(Path.cwd()) if where.is_relative_to(Path.cwd()) else where
+        size, block, erase = (
+            size_text(n, exact) for n in (image.size, image.block_size, image.erase_block)
+        )
+        footer = (
+            f"{shown}: {size} ({image.compressor}, {block} blocks) = {image.erase_blocks} "
+            f"erase blocks of {erase}; sha256 {image.sha256}"
+        )
+        render(console, f"image {image.name}", columns, rows, [footer], key=0)

@@ -1,0 +1,295 @@
+"""What `inspect` prints for people: an ELF file's facts, bytes by category,
+packages, attribution, modules, DWARF per package and the largest symbols.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from rich.table import Table
+
+from buildopt.binary.facts import Attribution, CompressedSizes, DwarfUnits, Inspection, Largest
+from buildopt.config.units import format_size
+from buildopt.names import FORMAT_COMMANDS
+from buildopt.output.pipes import Console
+from buildopt.output.tables import Cell, CellLike, Column, bar, data, render
+
+if TYPE_CHECKING:  # loaded where used: plan and build need neither (~15 ms of start-up)
+    pass  # (its store: ~5 ms of import)
+
+
+def compressed_line(sizes: CompressedSizes, size: int) -> str:
+    """``gzip -9 -n 2.39 MiB (41.6%; zlib 1.2.13), xz -9e ...``: each size, its share of the
+    file and what made it."""
+    shown = []
+    for algorithm, command in FORMAT_COMMANDS.items():
+        value = getattr(sizes, algorithm)
+        if value is None:
+            continue
+        share = [f"{100 * value / size:.1f}%"] if size else []
+        maker = sizes.made_by.get(algorithm)
+        notes = "; ".join([*share, *([maker] if maker else [])])
+        shown.append(f"{command} {format_size(value)}" + (f" ({notes})" if notes else ""))
+    if not sizes.made_by:  # a record of an earlier release: its library versions
+        versions = ", ".join(f"{lib} {v}" for lib, v in sorted(sizes.libraries.items()))
+        return ", ".join(shown) + (f" ({versions})" if versions else "")
+    return ", ".join(shown)
+
+
+def show_inspection(
+    console: Console, facts: Inspection, packages: int, *, modules: bool = False
+) -> None:
+    """Header facts, bytes by category, sections, and the top packages of one file."""
+    link, elf = facts.linking, facts.elf
+    kind = "static" if link.static else f"dynamic ({link.interpreter or 'no interpreter'})"
+    console.print()
+    console.print(data((facts.path, "bold"), f"  {facts.size} bytes ({format_size(facts.size)})"))
+    facts_table = Table.grid(padding=(0, 2))
+    facts_table.add_column()
+    # a value wider than the screen (a Go build id is 83 characters) folds onto the next
+    # line whole: an identity is never cut
+    facts_table.add_column(overflow="fold")
+    rows = [
+        (
+            "ELF",
+            f"{elf.elfclass}-bit {elf.endian}-endian {elf.machine} {elf.type}"
+            + (f" (GOARCH {elf.goarch})" if elf.goarch else ""),
+        ),
+        ("sha256", facts.sha256),
+        ("build ids", f"GNU {facts.gnu_build_id or '-'}  Go {facts.go_build_id or '-'}"),
+        (
+            "linking",
+            kind
+            + (f"; needs {', '.join(link.needed)}" if link.needed else "")
+            + (f"; glibc >= {link.glibc_min}" if link.glibc_min else ""),
+        ),
+        (
+            "hardening",
+            f"PIE {'yes' if link.pie else 'no'}, RELRO {link.relro}, "
+            f"NX {'yes' if link.nx else 'no'}, {'stripped' if link.stripped else 'not stripped'}",
+        ),
+        (
+            "symbols",
+            f"{facts.symbols.count} ({format_size(facts.symbols.symtab_bytes)} .symtab + "
+            f"{format_size(facts.symbols.strtab_bytes)} .strtab)",
+        ),
+        (
+            "DWARF",
+            f"{format_size(facts.dwarf.file_bytes)} on disk, "
+            f"{format_size(facts.dwarf.uncompressed_bytes)} uncompressed",
+        ),
+    ]
+    memory = facts.memory
+    if memory is not None:
+        rows.append(
+            (
+                "memory",
+                f"maps {format_size(memory.mapped_bytes)}: shared "
+                f"{format_size(memory.shared_bytes)} (code {format_size(memory.read_execute_bytes)}"
+                f", read-only {format_size(memory.read_only_bytes)}), private "
+                f"{format_size(memory.private_bytes)} (data {format_size(memory.read_write_bytes)}"
+                f", bss {format_size(memory.bss_bytes)}); {memory.page_size // 1024} KiB pages",
+            )
+        )
+    if facts.compressed is not None:
+        rows.append(("compressed", compressed_line(facts.compressed, facts.size)))
+    if facts.go is not None:
+        settings = dict(facts.go.settings)
+        flags = " ".join(
+            f"{k}={settings[k]}"
+            for k in ("CGO_ENABLED", "-tags", "-trimpath", "-buildmode", "-ldflags")
+            if k in settings
+        )
+        rows.append(("Go", f"{facts.go.version} {facts.go.path}  {flags}"))
+    for name, value in rows:
+        facts_table.add_row(data((name, "dim")), data(value))
+    console.print(facts_table)
+    for warning in facts.warnings:
+        console.print(data(("warning:", "yellow"), f" {warning}"))
+    _show_totals(console, facts)
+    if facts.packages and packages:
+        _show_packages(console, facts, packages)
+    if facts.dwarf.by_package and packages:
+        _show_dwarf_packages(console, facts.dwarf.by_package, packages)
+    if facts.attribution is not None:
+        _show_attribution(console, facts.attribution, packages)
+    if modules and facts.attribution is not None:
+        _show_modules(console, facts.attribution)
+    if facts.largest is not None:
+        _show_largest(console, facts.largest)
+
+
+def _show_largest(console: Console, largest: Largest) -> None:
+    """The largest functions and data objects, with their packages."""
+    for kind, rows_of in (("functions", largest.functions), ("data objects", largest.data)):
+        if not rows_of:
+            continue
+        columns = [
+            Column("symbol", keep=True),
+            Column("bytes", right=True, keep=True),
+            Column("package", drop=1),
+        ]
+        rows: list[list[CellLike]] = [[r.name, str(r.bytes), r.package] for r in rows_of]
+        source = "from .gopclntab, padding included" if kind == "functions" else "from .symtab"
+        render(console, f"largest {kind} ({source})", columns, rows)
+
+
+def _show_modules(console: Console, whole: Attribution) -> None:
+    """Every module of the build info with its packages' bytes (all rows: a build has tens)."""
+    size = max(1, whole.file_bytes)
+    columns = [
+        Column("module", keep=True),
+        Column("version", drop=5),
+        Column("packages", right=True, drop=4),
+        Column("file bytes", right=True, keep=True),
+        Column("share", right=True, keep=True),
+        Column("code", right=True, drop=3),
+        Column("pclntab", right=True, drop=2),
+        Column("data", right=True, drop=1),
+    ]
+    rows: list[list[CellLike]] = [
+        [
+            m.module,
+            m.version or "",
+            str(m.packages),
+            format_size(m.file_bytes),
+            f"{100 * m.file_bytes / size:.1f}%",
+            format_size(m.code_bytes),
+            format_size(m.pclntab_bytes),
+            format_size(m.rodata_bytes + m.data_bytes),
+        ]
+        for m in whole.by_module
+    ]
+    title = f"modules ({len(whole.by_module)}; the file bytes of their packages)"
+    render(console, title, columns, rows)
+
+
+def _show_attribution(console: Console, whole: Attribution, limit: int) -> None:
+    """Every byte of the file: the largest packages with their parts, then every bucket."""
+    size = max(1, whole.file_bytes)
+    columns = [
+        Column("owner", keep=True),
+        Column("file bytes", right=True, keep=True),
+        Column("share", right=True, keep=True),
+        Column("code", right=True, drop=4),
+        Column("pclntab", right=True, drop=3),
+        Column("rodata", right=True, drop=2),
+        Column("data", right=True, drop=1),
+        Column("module", drop=5),
+    ]
+    rows: list[list[CellLike]] = [
+        [
+            p.package,
+            format_size(p.file_bytes),
+            f"{100 * p.file_bytes / size:.1f}%",
+            format_size(p.code_bytes),
+            format_size(p.pclntab_bytes),
+            format_size(p.rodata_bytes),
+            format_size(p.data_bytes),
+            p.module,
+        ]
+        for p in whole.by_package[:limit]
+    ]
+    rest = whole.by_package[limit:]
+    if rest:
+        others = sum(p.file_bytes for p in rest)
+        rows.append(
+            [
+                f"({len(rest)} more packages)",
+                format_size(others),
+                f"{100 * others / size:.1f}%",
+                *["" for _ in range(5)],
+            ]
+        )
+    rows += [
+        [
+            Cell(f"[{b.name}]", "dim"),
+            format_size(b.file_bytes),
+            f"{100 * b.file_bytes / size:.1f}%",
+            *["" for _ in range(5)],
+        ]
+        for b in whole.buckets
+    ]
+    packages = whole.file_bytes_attributed_to_packages
+    title = (
+        f"every byte of the file: {100 * packages / size:.1f}% to {len(whole.by_package)} "
+        f"packages, the rest [in buckets]"
+    )
+    render(console, title, columns, rows)
+
+
+def _show_dwarf_packages(console: Console, units: Sequence[DwarfUnits], limit: int) -> None:
+    """DWARF bytes per Go package (uncompressed .debug_info and .debug_line), largest first."""
+    info, line = sum(u.info_bytes for u in units), sum(u.line_bytes for u in units)
+    columns = [
+        Column("package", keep=True),
+        Column("units", right=True, drop=1),
+        Column(".debug_info", right=True),
+        Column(".debug_line", right=True),
+        Column("share", right=True, drop=2),
+    ]
+    rows: list[list[CellLike]] = [
+        [
+            u.package,
+            str(u.units),
+            format_size(u.info_bytes),
+            format_size(u.line_bytes),
+            f"{100 * (u.info_bytes + u.line_bytes) / max(1, info + line):.1f}%",
+        ]
+        for u in units[:limit]
+    ]
+    title = (
+        f"DWARF by package (uncompressed, {len(units)} packages, "
+        f"{format_size(info)} .debug_info + {format_size(line)} .debug_line)"
+    )
+    render(console, title, columns, rows)
+
+
+def _show_totals(console: Console, facts: Inspection) -> None:
+    columns = [
+        Column("category", keep=True),
+        Column("bytes", right=True, drop=2),
+        Column("size", right=True),
+        Column("share", right=True, drop=1),
+        Column("", drop=3),  # the share as a bar
+        Column("sections", note=True),
+    ]
+    rows: list[list[CellLike]] = []
+    for category, size in facts.totals.items():
+        if not size:
+            continue
+        names = [s.name for s in facts.sections if s.category == category]
+        share = "-" if category == "bss" else f"{100 * size / facts.size:.1f}%"
+        drawn = "" if category == "bss" else bar(size / facts.size)
+        shown = ", ".join(names[:4]) + (f" +{len(names) - 4}" if len(names) > 4 else "")
+        rows.append([category, str(size), format_size(size), share, Cell(drawn, "cyan"), shown])
+    render(console, "bytes by category (file; bss is memory only)", columns, rows)
+
+
+def _show_packages(console: Console, facts: Inspection, limit: int) -> None:
+    total = sum(p.text_bytes for p in facts.packages)
+    columns = [
+        Column("package", keep=True),
+        Column("module", drop=1),
+        Column("text", right=True),
+        Column("share", right=True, drop=2),
+        Column("init", right=True, drop=3),
+        Column("funcs", right=True, drop=4),
+    ]
+    rows: list[list[CellLike]] = [
+        [
+            p.package,
+            p.module,
+            format_size(p.text_bytes),
+            f"{100 * p.text_bytes / total:.1f}%" if total else "-",
+            format_size(p.init_bytes) if p.init_bytes else "-",
+            str(p.functions),
+        ]
+        for p in facts.packages[:limit]
+    ]
+    title = (
+        f"Go code by package (from .gopclntab, {len(facts.packages)} packages, "
+        f"{format_size(total)})"
+    )
+    render(console, title, columns, rows)

@@ -1,0 +1,219 @@
+"""What `startup` and `scan` print for people: cold-start figures with their
+intervals, the progress of the runs, and the start-up findings in the sources.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+from buildopt.config.units import format_size
+from buildopt.errors import visible
+from buildopt.output.console import TerminalProgress
+from buildopt.output.pipes import Console
+from buildopt.output.progress import elapsed
+from buildopt.output.tables import Cell, CellLike, Column, data, render
+from buildopt.record.model import ScanReport, StartupResult
+
+if TYPE_CHECKING:  # loaded where used: plan and build need neither (~15 ms of start-up)
+    pass  # (its store: ~5 ms of import)
+
+
+class StartupProgress(TerminalProgress):
+    """A progress bar over all runs on a terminal; in a log, a line as the runs start, as
+    each phase (warmup, traced, timed) begins, and when they end."""
+
+    def __init__(self, console: Console, total: int) -> None:
+        super().__init__(console, total, "starting")
+        self._total, self._done, self._phase = total, 0, ""
+        self._begun = time.monotonic()
+
+    def __exit__(self, exc_type: object = None, *exc: object) -> None:
+        super().__exit__(exc_type, *exc)
+        if self._done and exc_type is None:  # (an error says itself)
+            self._log(f"startup: {self._done} of {self._total} runs done")
+
+    def advance(self, name: str, label: str, run: object) -> None:
+        self._done += 1
+        if self._progress:
+            self._progress.update(self._task, advance=1, description=visible(f"{label}: {name}"))
+            return
+        if self._done == 1:  # said once the first run came back: a bad binary is an error only
+            self._log(f"startup: {self._total} runs")
+        phase = label.split(maxsplit=1)[0]
+        if phase != self._phase:
+            self._phase = phase
+            shown = "timed" if phase == "run" else phase
+            self._log(f"startup: {shown} runs ({self._done - 1} of {self._total} done)")
+
+    def _log(self, line: str) -> None:
+        if not self._progress:
+            took = elapsed(time.monotonic() - self._begun)
+            self.console.print(data(f"{line}, {took}"), soft_wrap=True)
+
+
+def _ratio_cell(r: StartupResult) -> str:
+    vs = r.vs_baseline
+    if vs is None:
+        return "-"
+    star = " *" if vs.significant else ""
+    return f"{vs.ratio_of_medians:.3f} [{vs.ci95[0]:.3f}, {vs.ci95[1]:.3f}]{star}"
+
+
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"
+
+
+def show_startup(console: Console, results: Sequence[StartupResult], baseline: str) -> None:
+    """Per-variant statistics, the headline table against the baseline, top init costs."""
+    columns = [
+        Column("variant", keep=True),
+        Column("runs", right=True, keep=True),
+        Column("median", right=True, keep=True),
+        Column("p95", right=True, keep=True),
+        Column("mean", right=True, drop=6),
+        Column("min", right=True, drop=5),
+        Column("max", right=True, drop=4),
+        Column("stdev", right=True, drop=3),
+        Column("outliers", right=True, drop=7),
+        Column("peak RSS", right=True, drop=1),
+        Column("GC", right=True, drop=2),
+        Column("vs baseline (95% CI)", right=True, drop=0),
+        Column("note", note=True),
+    ]
+    rows: list[list[CellLike]] = []
+    for r in results:
+        if not r.runs:
+            rows.append([r.name, "0", *["-"] * 10, "; ".join(r.errors)])
+            continue
+        rows.append(
+            [
+                r.name,
+                str(r.runs),
+                *(
+                    _ms(v)
+                    for v in (r.median_ms, r.p95_ms, r.mean_ms, r.min_ms, r.max_ms, r.stdev_ms)
+                ),
+                str(r.outliers),
+                format_size((r.max_rss_kib or 0) * 1024),
+                "-" if r.gc_cycles is None else str(r.gc_cycles),
+                _ratio_cell(r),
+                "; ".join(r.errors) if r.failed_runs else "",
+            ]
+        )
+    render(console, "start-up (ms, to ready)", columns, rows)
+    first = results[0] if results else None
+    if first is not None:
+        for line in _startup_notes(first):
+            console.print(data(line), soft_wrap=not console.is_terminal)
+    base = next((r for r in results if r.name == baseline and r.runs), None)
+    for r in results:
+        if base is not None and r is not base and r.runs:
+            _show_headline(console, base, r)
+    slowest = base or (first if first and first.runs else None)
+    if slowest and slowest.inits:
+        columns = [
+            Column("package", keep=True),
+            Column("clock ms", right=True),
+            Column("bytes", right=True, drop=1),
+            Column("allocs", right=True, drop=2),
+        ]
+        init_rows: list[list[CellLike]] = [
+            [row.package, f"{row.clock_ms:.3f}", str(row.bytes), str(row.allocs)]
+            for row in slowest.inits[:8]
+        ]
+        title = f"init cost by package ({slowest.name}, median clock of the traced runs)"
+        render(console, title, columns, init_rows)
+
+
+def _startup_notes(r: StartupResult) -> list[str]:
+    """How the runs were made, from what happened (the first variant's; all share them)."""
+    if r.eviction_error:
+        cold = f"cold requested, but {r.eviction_error}: the runs were warm"
+    elif r.evicted:
+        each = f" ({r.evict_ms:.2f} ms each)" if r.evict_ms is not None else ""
+        cold = f"cold: the binary was evicted from the page cache before each run{each}"
+    else:
+        cold = "warm (--no-cold: the binary may be in the page cache)"
+    output = "output to /dev/null" if r.ready == "process exit" else "output read from pipes"
+    harness = f"; buildopt's cost per run {r.harness_ms:.2f} ms" if r.harness_ms else ""
+    traced = (
+        f"GC and init: {_count(r.traced_runs, 'traced run')} with GODEBUG={r.traced_godebug}"
+        if r.traced_runs
+        else "no traced runs: no GC or init figures"
+    )
+    return [
+        f"ready: {r.ready}; {cold}",
+        f"timed runs: no GODEBUG added, {output}{harness}; {traced}",
+        "* = significant (CI excludes 1)",
+    ]
+
+
+def _show_headline(console: Console, base: StartupResult, r: StartupResult) -> None:
+    """The article's table: P95, peak memory and GC cycles of r against the baseline."""
+    columns = [
+        Column("metric", keep=True),
+        Column(base.name, right=True, keep=True),
+        Column(r.name, right=True, keep=True),
+        Column("change", right=True, keep=True),
+    ]
+    rows: tuple[tuple[str, float, float, Callable[[float], str]], ...] = (
+        ("start-up P95", base.p95_ms or 0.0, r.p95_ms or 0.0, lambda v: f"{v:.1f} ms"),
+        (
+            "peak memory",
+            base.max_rss_kib or 0,
+            r.max_rss_kib or 0,
+            lambda v: format_size(int(v) * 1024),
+        ),
+        ("GC cycles at start-up", base.gc_cycles or 0, r.gc_cycles or 0, lambda v: str(int(v))),
+    )
+    cells: list[list[CellLike]] = []
+    for label, old, new, fmt in rows:
+        change = f"{100 * (new - old) / old:+.1f}%" if old else ("0" if new == old else "new")
+        cells.append([label, fmt(old), fmt(new), change])
+    render(console, f"{r.name} vs {base.name}", columns, cells)
+
+
+def show_scan(console: Console, result: ScanReport) -> None:
+    """Findings (file:line:col, severity, rule, message, fix) and the init inventory."""
+    style = {"error": "bold red", "warning": "yellow", "note": "cyan"}
+    if result.findings:
+        columns = [
+            Column("where", keep=True),
+            Column("severity", keep=True),
+            Column("rule", drop=1),
+            Column("message", note=True),
+        ]
+        rows: list[list[CellLike]] = [
+            [
+                f"{f.file}:{f.line}:{f.column}",
+                Cell(f.severity, style[f.severity]),
+                f.rule,
+                f.message,
+            ]
+            for f in result.findings
+        ]
+        render(console, f"start-up findings in {result.root}", columns, rows)
+        fixes = [(f"{f.file}:{f.line}", f.fix) for f in result.findings if f.fix]
+        for where, fix in fixes:
+            console.print(
+                data(("fix", "dim"), f" {where}: {fix}"), soft_wrap=not console.is_terminal
+            )
+    risky = [i for i in result.inventory if i.risks]
+    tags = f" (tags {','.join(result.tags)})" if result.tags else ""
+    console.print(
+        data(
+            f"{_count(result.files, 'file')}{tags}: "
+            f"{_count(result.count('error'), 'error')}, "
+            f"{_count(result.count('warning'), 'warning')}, "
+            f"{_count(result.count('note'), 'note')}; {len(result.inventory)} init functions and "
+            f"package-level initialisers, {len(risky)} with start-up risks"
+        ),
+        soft_wrap=not console.is_terminal,
+    )
+
+
+def _count(n: int, noun: str) -> str:
+    """``1 note``, ``2 notes``."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
