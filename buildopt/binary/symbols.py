@@ -53,7 +53,7 @@ def read_symbol_sizes(path: str | Path, *, functions_from: Source | None = None)
     """The symbols of the ELF file at path (NotElfError when it, or the Go function table it
     needs, cannot be read). With ``functions_from="pclntab"`` functions come from .gopclntab
     even when .symtab is there (to compare a file with a stripped one on the same terms)."""
-    from buildopt.binary.inspect import function_table
+    from buildopt.binary.go.functab import function_table
 
     with open_elf(path) as (f, layout):
         symtab = next((s for s in layout.sections if s.type == "SHT_SYMTAB"), None)

@@ -136,7 +136,7 @@ def scan_command(
     environ: Mapping[str, str] | None = None,
 ) -> int:
     """``buildopt scan``: start-up anti-patterns in the Go sources; exit 1 on an error finding."""
-    from buildopt.config.profile import is_build_tag
+    from buildopt.config.variant import is_build_tag
     from buildopt.measure import scan as scanner
     from buildopt.output import console as report
     from buildopt.output import startup_tables

@@ -14,12 +14,12 @@ import itertools
 import re
 import stat
 import sys
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, cast, get_args
+from typing import Any
 
-from buildopt.config.budgets import SOURCE_KEY, Budget, ImageBudget, matches, parse_budgets
+from buildopt.config.budgets import Budget, ImageBudget, matches, parse_budgets
 from buildopt.config.keys import check_keys, did_you_mean
 from buildopt.config.startup import StartupConfig, parse_config
 from buildopt.config.target import Target, TargetSyntaxError, parse_target
@@ -31,170 +31,36 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
+from buildopt.config.merging import (
+    ListEdit,
+    ListValue,
+    _normalise,
+    _resolve_extends,
+    merge_files,
+    merge_layer,
+)
+from buildopt.config.variant import (
+    CONCATENATED,
+    DEFAULTS_KEYS,
+    ENV_NAME_RE,
+    LIST_KEYS,
+    MATRIX_AXES,
+    RELEASE_RE,
+    TOP_KEYS,
+    TOP_TABLES,
+    VARIANT_KEYS,
+    Checker,
+    Variant,
+    is_build_tag,
+)
+
 SCHEMA_VERSION = 1
 PROFILES_DIR = "profiles"
 
-Strip = Literal["none", "dwarf", "all"]
-LinkMode = Literal["internal", "external"]
-BuildMode = Literal["exe", "pie"]
 
 _NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*")
 RECORD_FILE = "build.json"  # dist/PROFILE/build.json: no variant directory may take its name
 MAX_NAME_BYTES = 255  # NAME_MAX of Linux file systems: a variant name is a directory name
-_TAG_RE = re.compile(r"[A-Za-z0-9_.]+")
-
-
-def is_build_tag(tag: str) -> bool:
-    """Whether tag is one build tag as a profile takes it (letters, digits, _ .)."""
-    return _TAG_RE.fullmatch(tag) is not None
-
-
-_ENV_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-
-
-# --- the allowed keys ------------------------------------------------------------------------
-
-Checker = Callable[[object], str | None]
-
-
-def _is_bool(v: object) -> str | None:
-    return None if isinstance(v, bool) else "expected true or false"
-
-
-def _is_str(v: object) -> str | None:
-    return None if isinstance(v, str) else "expected a string"
-
-
-def _is_int(v: object) -> str | None:
-    return None if isinstance(v, int) and not isinstance(v, bool) else "expected an integer"
-
-
-def _one_of(*choices: str) -> Checker:
-    def check(v: object) -> str | None:
-        if v in choices:
-            return None
-        return "expected one of " + ", ".join(f'"{c}"' for c in choices)
-
-    return check
-
-
-def _str_list(v: object) -> str | None:
-    if isinstance(v, list) and all(isinstance(i, str) for i in v):
-        return None
-    return "expected a list of strings"
-
-
-def _list_or_edit(v: object) -> str | None:
-    """A list of strings, or ``{ append = [...], remove = [...] }`` editing the inherited list."""
-    if isinstance(v, dict):
-        unknown = set(v) - {"append", "remove"}
-        if unknown:
-            return f"unknown list edit {sorted(unknown)[0]!r}; use append or remove"
-        for key, items in v.items():
-            if _str_list(items):
-                return f"{key}: expected a list of strings"
-        return None
-    return _str_list(v)
-
-
-def _str_map(v: object) -> str | None:
-    if isinstance(v, dict) and all(isinstance(i, str) for i in v.values()):
-        return None
-    return "expected a table of strings"
-
-
-_STRIP, _LINKMODE, _BUILDMODE = (_one_of(*get_args(t)) for t in (Strip, LinkMode, BuildMode))
-
-
-def _key(check: Checker) -> dict[str, Checker]:
-    """The metadata of a Variant field that a profile sets as a key of [variants.NAME]: the
-    check of its TOML value. VARIANT_KEYS is made of these."""
-    return {"check": check}
-
-
-# [matrix].toolchain is not an axis of variant names but of ids: every variant is built with
-# each Go release (static@linux-arm64@go1.24.13), unless it names its own.
-RELEASE_RE = re.compile(r"go1\.[0-9]+(\.[0-9]+)?((rc|beta)[0-9]+)?")
-
-TOP_KEYS: dict[str, Checker] = {
-    "schema": _is_int,
-    "description": _is_str,
-    "extends": _is_str,
-    "root": _is_str,
-    "allow_exec": _is_bool,
-    "package": _is_str,
-    "binary": _is_str,
-    "targets": _list_or_edit,
-    "baseline": _is_str,
-    # what computes max_compressed sizes: the libraries buildopt runs on, or the installed tools
-    "compressor": _one_of("library", "cli"),
-    "budget": lambda v: (
-        None
-        if isinstance(v, list) and all(isinstance(t, dict) for t in v)
-        else "expected [[budget]] tables"
-    ),
-    "image": lambda v: (
-        None
-        if isinstance(v, list) and all(isinstance(t, dict) for t in v)
-        else "expected [[image]] tables"
-    ),
-}
-CONCATENATED = ("budget", "image")  # a child's budgets add to its parent's
-TOP_TABLES = ("defaults", "variants", "matrix", "startup", "scan")
-
-
-# --- facts -----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, kw_only=True)
-class Variant:
-    """One named way to build: every go build knob, resolved and validated."""
-
-    name: str
-    description: str = field(default="", metadata=_key(_is_str))
-    cgo: bool | None = field(default=None, metadata=_key(_is_bool))
-    strip: Strip = field(default="none", metadata=_key(_STRIP))
-    linkmode: LinkMode | None = field(default=None, metadata=_key(_LINKMODE))
-    extldflags: tuple[str, ...] = field(default=(), metadata=_key(_list_or_edit))
-    buildmode: BuildMode | None = field(default=None, metadata=_key(_BUILDMODE))
-    trimpath: bool = field(default=False, metadata=_key(_is_bool))
-    tags: tuple[str, ...] = field(default=(), metadata=_key(_list_or_edit))
-    x: tuple[tuple[str, str], ...] = field(default=(), metadata=_key(_str_map))
-    gcflags: tuple[str, ...] = field(default=(), metadata=_key(_list_or_edit))
-    asmflags: tuple[str, ...] = field(default=(), metadata=_key(_list_or_edit))
-    ldflags: tuple[str, ...] = field(default=(), metadata=_key(_list_or_edit))
-    flags: tuple[str, ...] = field(default=(), metadata=_key(_list_or_edit))
-    env: tuple[tuple[str, str], ...] = field(default=(), metadata=_key(_str_map))
-    buildid: str | None = field(default=None, metadata=_key(_is_str))
-    output: str | None = field(default=None, metadata=_key(_is_str))
-    targets: tuple[Target, ...] | None = field(default=None, metadata=_key(_str_list))
-    # Go releases to build with (GOTOOLCHAIN)
-    toolchain: tuple[str, ...] | None = field(default=None, metadata=_key(_str_list))
-    origin: str = ""
-
-    def settings(self) -> dict[str, object]:
-        """The knobs as plain data (for plan output and build records)."""
-        out: dict[str, object] = {}
-        for key in VARIANT_KEYS:
-            value = getattr(self, key)
-            if key in MAP_KEYS:
-                value = dict(value)
-            elif key == "targets":
-                value = None if value is None else [t.spec for t in value]
-            elif isinstance(value, tuple):
-                value = list(value)
-            out[key] = value
-        return out
-
-
-# The keys of a [variants.NAME] table, in Variant's order, each with its check.
-VARIANT_KEYS: dict[str, Checker] = {
-    f.name: f.metadata["check"] for f in fields(Variant) if "check" in f.metadata
-}
-LIST_KEYS = frozenset(k for k, c in VARIANT_KEYS.items() if c is _list_or_edit)
-MAP_KEYS = frozenset({"x", "env"})
-DEFAULTS_KEYS = {k: c for k, c in VARIANT_KEYS.items() if k not in ("targets", "output")}
-MATRIX_AXES = frozenset(VARIANT_KEYS) - {"description", "output", "targets", "x", "env"}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -471,77 +337,6 @@ def check_variant_name(path: Path, where: str, name: str) -> None:
         )
 
 
-# --- merging ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ListEdit:
-    """``{ append = [...], remove = [...] }``: an edit of an inherited list."""
-
-    append: tuple[str, ...] = ()
-    remove: tuple[str, ...] = ()
-
-    def apply(self, base: Sequence[str]) -> list[str]:
-        kept = [i for i in base if i not in self.remove]
-        return kept + [i for i in self.append if i not in kept]
-
-    def then(self, later: ListEdit) -> ListEdit:
-        """One edit equal to applying self, then later."""
-        append = tuple(i for i in self.append if i not in later.remove) + later.append
-        return ListEdit(append, self.remove + later.remove)
-
-
-ListValue = list[str] | ListEdit
-
-
-def _as_list_value(value: object) -> ListValue:
-    if isinstance(value, ListEdit):
-        return value
-    if isinstance(value, dict):
-        return ListEdit(tuple(value.get("append", ())), tuple(value.get("remove", ())))
-    return list(cast(list[str], value))
-
-
-def merge_list(base: ListValue | None, over: ListValue) -> ListValue:
-    if isinstance(over, list) or base is None:
-        return over
-    if isinstance(base, list):
-        return over.apply(base)
-    return base.then(over)
-
-
-def merge_layer(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
-    """Layer ``over`` on ``base``: scalars replace, lists edit or replace, maps merge."""
-    merged = dict(base)
-    for key, value in over.items():
-        if key in LIST_KEYS or key == "targets":
-            merged[key] = merge_list(base.get(key), _as_list_value(value))
-        elif key in MAP_KEYS:
-            merged[key] = {**base.get(key, {}), **value}
-        else:
-            merged[key] = value
-    return merged
-
-
-def merge_files(parent: Mapping[str, Any], child: Mapping[str, Any]) -> dict[str, Any]:
-    """A child profile over its parent: tables merge per variant, per key."""
-    merged = merge_layer(
-        {k: v for k, v in parent.items() if k not in TOP_TABLES},
-        {k: v for k, v in child.items() if k not in TOP_TABLES and k != "extends"},
-    )
-    for key in CONCATENATED:
-        merged[key] = [*parent.get(key, []), *child.get(key, [])]
-    merged["defaults"] = merge_layer(parent.get("defaults", {}), child.get("defaults", {}))
-    variants = dict(parent.get("variants", {}))
-    for name, table in child.get("variants", {}).items():
-        variants[name] = merge_layer(variants.get(name, {}), table)
-    merged["variants"] = variants
-    merged["matrix"] = {**parent.get("matrix", {}), **child.get("matrix", {})}
-    merged["startup"] = {**parent.get("startup", {}), **child.get("startup", {})}
-    merged["scan"] = {**parent.get("scan", {}), **child.get("scan", {})}
-    return merged
-
-
 def load_chain(path: Path, seen: tuple[Path, ...] = ()) -> tuple[dict[str, Any], tuple[Path, ...]]:
     """Read a profile and the profiles it extends, merged parent first."""
     if path in seen:
@@ -556,30 +351,6 @@ def load_chain(path: Path, seen: tuple[Path, ...] = ()) -> tuple[dict[str, Any],
     parent_path = _resolve_extends(path, parent_spec)
     parent, chain = load_chain(parent_path, (*seen, path))
     return merge_files(parent, raw), chain
-
-
-def _normalise(raw: Mapping[str, Any], path: Path) -> dict[str, Any]:
-    """List values as ListValue objects, so that layers merge uniformly; budget tables remember
-    the file and position they came from."""
-    out = merge_layer({}, {k: v for k, v in raw.items() if k not in TOP_TABLES})
-    for key in CONCATENATED:
-        out[key] = [
-            {**table, SOURCE_KEY: (path, f"{key}[{i + 1}]")}
-            for i, table in enumerate(raw.get(key, []))
-        ]
-    out["defaults"] = merge_layer({}, raw.get("defaults", {}))
-    out["variants"] = {n: merge_layer({}, t) for n, t in raw.get("variants", {}).items()}
-    out["matrix"] = dict(raw.get("matrix", {}))
-    out["startup"] = dict(raw.get("startup", {}))
-    out["scan"] = dict(raw.get("scan", {}))
-    return out
-
-
-def _resolve_extends(path: Path, spec: str) -> Path:
-    candidate = path.parent / (spec if spec.endswith(".toml") else f"{spec}.toml")
-    if not candidate.is_file():
-        raise ProfileError(path, f"extends: no profile {candidate}")
-    return candidate.resolve()
 
 
 # --- resolving -------------------------------------------------------------------------------
@@ -762,7 +533,7 @@ def make_variant(
             )
     env = table.get("env", {})
     for key in env:
-        if not _ENV_RE.fullmatch(key):
+        if not ENV_NAME_RE.fullmatch(key):
             raise ProfileError(path, f"{where}.env: {key!r} is not an environment variable name")
     for key in table.get("x", {}):
         if not key or "=" in key or any(c.isspace() for c in key):

@@ -21,7 +21,7 @@ import msgspec
 from buildopt import __version__
 from buildopt.binary.digest import sha256_of
 from buildopt.binary.facts import Inspection
-from buildopt.config.profile import Variant
+from buildopt.config.variant import Variant
 from buildopt.errors import Interrupted, interrupted, signal_of
 from buildopt.pipeline.plan import Plan, Skip, Step, all_ids
 from buildopt.pipeline.verify import verify

@@ -14,9 +14,10 @@ from typing import NamedTuple
 
 from buildopt.config.budgets import check_selectors, selects
 from buildopt.config.keys import did_you_mean
-from buildopt.config.profile import Profile, Variant
+from buildopt.config.profile import Profile
 from buildopt.config.target import Target
 from buildopt.config.toolchain import Toolchain
+from buildopt.config.variant import Variant
 from buildopt.errors import ProfileError, UsageError
 
 # Debian/Ubuntu names of the C cross compilers cgo needs, by GOOS/GOARCH. Only a default for

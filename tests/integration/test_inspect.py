@@ -28,8 +28,9 @@ import pytest
 from buildopt.binary.attribution import assembly_units
 from buildopt.binary.elf.reader import open_elf, read_at
 from buildopt.binary.facts import Inspection
+from buildopt.binary.go.functab import funcdata_outside, function_table
 from buildopt.binary.go.names import package_of, package_path
-from buildopt.binary.inspect import funcdata_outside, function_table, inspect_file
+from buildopt.binary.inspect import inspect_file
 from buildopt.output.schemas import load_schema
 from tests.conftest import REPO
 from tests.integration.conftest import (

@@ -8,9 +8,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from buildopt.config.profile import Variant, load_profile
+from buildopt.config.profile import load_profile
 from buildopt.config.target import TargetSyntaxError, parse_target
 from buildopt.config.toolchain import Platform, Toolchain
+from buildopt.config.variant import Variant
 from buildopt.errors import ProfileError, UsageError
 from buildopt.pipeline.plan import (
     QuoteError,

@@ -543,7 +543,7 @@ def test_a_record_keeps_every_variant_key_but_the_release() -> None:
     """The keys of [variants.NAME] are Variant's fields (VARIANT_KEYS is derived from them);
     a record's copy of a variant's settings (VariantSettings) names each of them but the Go
     release, which is part of every build's id instead."""
-    from buildopt.config.profile import VARIANT_KEYS, Variant
+    from buildopt.config.variant import VARIANT_KEYS, Variant
     from buildopt.record.model import VariantSettings
 
     assert list(VARIANT_KEYS) == [*Variant.__dataclass_fields__][1:-1]  # not name, origin
