@@ -183,8 +183,9 @@ def print_latency(files: list[Path], runs: int) -> None:
         argv = [sys.executable, "-m", "buildopt", "inspect", "--json", str(path)]
         label = f"buildopt inspect --json {path.name} ({file_size(path) / 2**20:.1f} MiB)"
         print(f"| {label} | {median_wall(argv) * 1000:.0f} ms |")
-    imports = [sys.executable, "-c", "import buildopt.cli.inspect, buildopt.binary.inspect"]
-    label = "python start-up + import buildopt.cli.inspect, buildopt.binary.inspect"
+    modules = "buildopt.cli.commands.inspect, buildopt.binary.inspect"
+    imports = [sys.executable, "-c", f"import {modules}"]
+    label = f"python start-up + import {modules}"
     print(f"| {label} | {median_wall(imports) * 1000:.0f} ms |")
     bare = median_wall([sys.executable, "-c", "pass"])
     print(f"| bare python start-up | {bare * 1000:.0f} ms |")

@@ -4,7 +4,7 @@ A command whose arguments are plain flags of its own runs without loading invoke
 fast_command): ``buildopt inspect FILE...`` on many files from scripts and CI, ``buildopt
 build`` in an unchanged rebuild. Anything else (``--help``, global flags, a typo) goes through
 the Program, which parses and reports exactly as usual. Both read the flags from
-buildopt.cli.options and run the commands through buildopt.cli.adapters.
+buildopt.cli.options and run the commands' modules (buildopt.cli.commands).
 """
 
 from __future__ import annotations
@@ -79,11 +79,10 @@ def fast_command(argv: list[str]) -> int | None:
             cast("list[str]", values[flag.name]).append(value)
         else:
             values[flag.name] = value
-    from buildopt.cli import adapters
+    from buildopt.cli.commands import adapter
     from buildopt.errors import run_guarded
 
-    command = getattr(adapters, spec.name)
-    return run_guarded(lambda: cast("int", command(**values)))
+    return run_guarded(lambda: adapter(spec.name)(**values))
 
 
 def main() -> None:

@@ -33,6 +33,7 @@ class Flag(NamedTuple):
     repeatable: bool = False
     short: str = ""  # "-p"; the same letter means the same flag in every command
     number: bool = False  # a whole number, read by count()
+    on: bool = False  # a switch that is on unless --no-NAME is given
 
     @property
     def long(self) -> str:
@@ -48,6 +49,7 @@ class Command(NamedTuple):
     flags: tuple[Flag, ...]
     bare: str = ""  # the flag that bare words fill: `inspect A B` is --file A --file B
     rest: str = ""  # the flag that the words after `--` fill, unparsed (the program's arguments)
+    about: str = ""  # what it does: its first line is its summary in `buildopt --help`
 
     def flag(self, word: str) -> Flag | None:
         """The flag a command-line word names (``--jobs``, ``-j`` or ``--jobs=4``)."""
@@ -100,12 +102,24 @@ COMMANDS: dict[str, Command] = {
                 Flag("tasks", "also write tasks.py, for `invoke build --profile=NAME`"),
             ),
             bare="dir",
+            about=(
+                "Write a commented starter profile for the Go module's main package.\n\n"
+                "With --budgets, build once and set size budgets; with --tasks, also write a "
+                "tasks.py."
+            ),
         ),
-        Command("plan", (PROFILE, VARIANT, JSON, DIST)),
+        Command(
+            "plan",
+            (PROFILE, VARIANT, JSON, DIST),
+            about=(
+                "Show every variant x target with its exact go build argv and env; build nothing."
+            ),
+        ),
         Command(
             "docs",
             (Flag("topic", "the page to print (without it: the list of pages)", "TOPIC"),),
             bare="topic",
+            about="Print a page of buildopt's documentation (profiles, commands, budgets, ...).",
         ),
         Command(
             "build",
@@ -121,6 +135,10 @@ COMMANDS: dict[str, Command] = {
                     "FILE",
                 ),
                 DIST,
+            ),
+            about=(
+                "Build the profile's variants in parallel, verify each binary, write the build "
+                "record."
             ),
         ),
         Command(
@@ -171,6 +189,10 @@ COMMANDS: dict[str, Command] = {
                 ),
             ),
             bare="file",
+            about=(
+                "Exact facts of ELF files: sections by category, linking, symbols, DWARF, Go "
+                "packages."
+            ),
         ),
         Command(
             "compare",
@@ -194,6 +216,9 @@ COMMANDS: dict[str, Command] = {
                 DIST,
             ),
             bare="record",
+            about=(
+                "Variants side by side against the baseline, each delta explained; or two records."
+            ),
         ),
         Command(
             "gate",
@@ -242,6 +267,9 @@ COMMANDS: dict[str, Command] = {
                 ),
                 DIST,
             ),
+            about=(
+                "Evaluate the profile's size budgets: PASS/WARN/FAIL, exit 1 when a budget fails."
+            ),
         ),
         Command(
             "diff",
@@ -272,6 +300,10 @@ COMMANDS: dict[str, Command] = {
                 ),
             ),
             bare="file",
+            about=(
+                "What changed between two binaries (or records), in the kernel's bloat-o-meter "
+                "format."
+            ),
         ),
         Command(
             "why",
@@ -283,6 +315,9 @@ COMMANDS: dict[str, Command] = {
                 DIST,
             ),
             bare="package",
+            about=(
+                "Why a package is in a variant's binary: its import chain, and what it costs there."
+            ),
         ),
         Command(
             "image",
@@ -304,6 +339,10 @@ COMMANDS: dict[str, Command] = {
                 Flag("json", "print the buildopt.image/1 records on stdout"),
                 BYTES,
                 DIST,
+            ),
+            about=(
+                "Make the profile's squashfs images from its built binaries: size, erase blocks, "
+                "shares."
             ),
         ),
         Command(
@@ -330,8 +369,19 @@ COMMANDS: dict[str, Command] = {
                 ),
                 DIST,
             ),
+            about=(
+                "Write one self-contained HTML page: overview, treemaps, variants, start-up, "
+                "history."
+            ),
         ),
-        Command("matrix", (PROFILE, VARIANT)),
+        Command(
+            "matrix",
+            (PROFILE, VARIANT),
+            about=(
+                'Print {"include": [...]} for a GitHub Actions matrix: one job per variant x '
+                "target."
+            ),
+        ),
         Command(
             "merge",
             (
@@ -357,6 +407,7 @@ COMMANDS: dict[str, Command] = {
                 ),
             ),
             bare="record",
+            about="Join per-job build records (same profile and Go version) into one.",
         ),
         Command(
             "startup",
@@ -397,6 +448,7 @@ COMMANDS: dict[str, Command] = {
                 Flag(
                     "cold",
                     "evict the binary from the page cache before each run (default on; --no-cold)",
+                    on=True,
                 ),
                 Flag(
                     "cpus",
@@ -422,6 +474,11 @@ COMMANDS: dict[str, Command] = {
             ),
             bare="file",
             rest="arg",
+            about=(
+                "Start-up per variant: time to ready, CPU, peak RSS, GC cycles, init cost by "
+                "package.\n\n"
+                "GC cycles and init costs come from separate traced runs."
+            ),
         ),
         Command(
             "scan",
@@ -445,6 +502,10 @@ COMMANDS: dict[str, Command] = {
                 ),
             ),
             bare="path",
+            about=(
+                "Find start-up anti-patterns in Go sources: GOMAXPROCS calls, heavy init, "
+                "automaxprocs."
+            ),
         ),
     )
 }

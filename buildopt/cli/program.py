@@ -90,8 +90,8 @@ class BuildoptProgram(Program):
         rows = []
         for flag in spec.flags:
             long = flag.long + (f"={flag.value}" if flag.value else "")
-            if flag.name == "cold":
-                long = "--[no-]cold"
+            if flag.on:
+                long = f"--[no-]{flag.long[2:]}"
             names = ", ".join(
                 n
                 for n in (

@@ -1,22 +1,22 @@
-"""The ``buildopt`` task collection: each command of buildopt.cli.adapters as an invoke task.
+"""The ``buildopt`` task collection: each command of buildopt.cli.options as an invoke task.
 
-Each task is declared by its entry in buildopt.cli.options (help, repeatable and short flags)
-and takes the adapter's parameters, which are the flags' values as text (see adapters).
+Each task is declared by its entry in the spec (help, parameters, repeatable and short flags)
+and runs its command's adapter (buildopt.cli.commands) with the flags' values as text.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from inspect import Parameter, Signature, signature
-from typing import Any, TypeVar, cast
+from inspect import Parameter, Signature
+from typing import Any, TypeVar
 
 from invoke.collection import Collection
 from invoke.context import Context
 from invoke.exceptions import Exit
 from invoke.tasks import Task, task
 
-from buildopt.cli.options import COMMANDS, Command
+from buildopt.cli.options import COMMANDS, Command, Flag
 
 _F = TypeVar("_F", bound=Callable[..., None])
 
@@ -67,29 +67,29 @@ def run_command(command: Callable[[], int]) -> None:
         raise Exit(code=code)
 
 
-def _task(name: str) -> SpecTask:
-    """The task of command ``name``: the adapter of the same name (buildopt.cli.adapters),
-    taking invoke's context first. Its flags are the adapter's parameters, declared once;
-    ``remainder`` is not a flag but what invoke leaves after ``--`` (startup's program)."""
-    from buildopt.cli import adapters
+def _parameter(flag: Flag) -> Parameter:
+    """The task parameter of a flag: its default tells invoke what the flag takes."""
+    default: object = flag.on if not flag.takes_value else None if flag.repeatable else ""
+    return Parameter(flag.name, Parameter.POSITIONAL_OR_KEYWORD, default=default)
 
-    command = getattr(adapters, name)
-    declared_flags = signature(command)
-    takes_rest = "remainder" in declared_flags.parameters
+
+def _task(name: str) -> SpecTask:
+    """The task of command ``name``: its flags are the ones the spec declares, and it runs
+    the command's adapter (buildopt.cli.commands), imported only then. ``remainder`` is not
+    a flag but what invoke leaves after ``--`` (startup's program)."""
+    spec = COMMANDS[name]
 
     def body(c: Context, **given: Any) -> None:
-        rest = {"remainder": c.remainder} if takes_rest else {}
-        run_command(lambda: cast("int", command(**given, **rest)))
+        from buildopt.cli.commands import adapter
+
+        rest = {"remainder": c.remainder} if spec.rest else {}
+        run_command(lambda: adapter(name)(**given, **rest))
 
     context = Parameter("c", Parameter.POSITIONAL_OR_KEYWORD)
-    flags = [
-        p.replace(kind=Parameter.POSITIONAL_OR_KEYWORD)
-        for p in declared_flags.parameters.values()
-        if p.name != "remainder"
-    ]
+    flags = [_parameter(flag) for flag in spec.flags]
     body.__signature__ = Signature([context, *flags])  # type: ignore[attr-defined]
     body.__name__ = body.__qualname__ = name
-    body.__doc__ = command.__doc__
+    body.__doc__ = spec.about
     return declared(name)(body)
 
 

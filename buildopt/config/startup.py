@@ -1,7 +1,7 @@
 """The ``[startup]`` table of a profile: how ``buildopt startup`` runs each variant.
 
 Checked when the profile is loaded (``buildopt plan`` reports a typo here as anywhere else);
-the command line's ``--runs``, ``--ready-port`` ... override it in buildopt.cli.measuring.
+the command line's ``--runs``, ``--ready-port`` ... override it in buildopt.cli.commands.startup.
 """
 
 from __future__ import annotations

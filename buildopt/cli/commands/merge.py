@@ -1,67 +1,25 @@
-"""The commands behind the CLI, matrix and merge: one CI job per variant x target, and
-their records joined again.
-
-Shared helpers are in buildopt.cli.commands; stages are imported where they are used.
-"""
+"""``buildopt merge``: the per-job build records of a matrix joined into one."""
 
 from __future__ import annotations
 
-import json
-import os
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+from buildopt.cli.common import _load_record
 from buildopt.errors import EXIT_OK, UsageError
 
-if TYPE_CHECKING:
-    pass
 
-
-from buildopt.cli.commands import (
-    _load_plan,
-    _load_record,
-    _profile,
-)
-
-
-def matrix_command(
-    profile: str | None,
+def merge(
     *,
-    variants: Sequence[str] = (),
-    cwd: Path | None = None,
-    environ: Mapping[str, str] | None = None,
+    record: list[str] | None = None,
+    output: str = "",
+    expect: list[str] | None = None,
+    expect_matrix: str = "",
 ) -> int:
-    """``buildopt matrix``: the GitHub Actions strategy.matrix, one job per variant x target
-    the profile declares - whether or not this machine could build it - with what its job
-    needs (a C cross compiler's packages). A job that still cannot build records a skip with
-    its reason, which the gate shows: no variant is silently left out."""
-    from buildopt.pipeline.plan import job_needs, step_id, variant_points
-
-    loaded = _profile(profile, cwd or Path.cwd(), "matrix")
-    plan = _load_plan(
-        str(loaded.path), variants, None, cwd or Path.cwd(), environ or os.environ, command="matrix"
+    return merge_command(
+        record or [], output=output, expect=expect or [], expect_matrix=expect_matrix or None
     )
-    chosen = {s.id for s in plan.steps} | {k.id for k in plan.skipped}
-    include = []
-    for variant in loaded.variants:
-        for target, release in variant_points(loaded, variant, plan.toolchain):
-            job_id = step_id(variant, target, release)
-            if job_id in chosen:
-                needs = job_needs(variant, target, plan.toolchain)
-                include.append(
-                    {
-                        "id": job_id,
-                        "variant": variant.name,
-                        "target": target.spec,
-                        "toolchain": release or plan.toolchain.version,
-                        "cc": needs.cc,
-                        "needs": list(needs.packages),
-                    }
-                )
-    print(json.dumps({"include": include}))
-    return EXIT_OK
 
 
 def merge_command(

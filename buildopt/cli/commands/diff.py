@@ -23,10 +23,31 @@ from pathlib import Path
 
 from buildopt.analysis.diff import FileSizes, SizeDiff, diff_sizes, rollup
 from buildopt.binary.facts import Inspection
+from buildopt.cli.options import count
 from buildopt.errors import EXIT_OK, UsageError
 from buildopt.output import diff as show
 from buildopt.record.model import DIFF_SCHEMA, Build, DiffEntry, DiffReport, DiffRow
 from buildopt.system.outputs import Input, Output, output_to, stdout_taken
+
+
+def diff(
+    *,
+    file: list[str] | None = None,
+    by: str = "",
+    categories: bool = False,
+    rows: str = "",
+    json: bool = False,
+    markdown: str = "",
+) -> int:
+    return diff_command(
+        file or [],
+        by=by or "function",
+        categories=categories,
+        as_json=json,
+        markdown=markdown or None,
+        rows=count("--rows", rows, 0) if rows else None,
+    )
+
 
 VIEWS = ("function", "package", "module", "section")
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from buildopt.analysis.why import close_matches, import_chain
+from buildopt.cli.common import _dist, _load_plan, _load_record
 from buildopt.errors import EXIT_FAILED, EXIT_OK, UsageError, visible
 from buildopt.record.model import (
     WHY_SCHEMA,
@@ -25,6 +26,19 @@ from buildopt.record.model import (
     WhyReport,
     WhyVariant,
 )
+
+
+def why(
+    *,
+    package: str = "",
+    profile: str = "",
+    variant: list[str] | None = None,
+    json: bool = False,
+    dist: str = "",
+) -> int:
+    return why_command(
+        package, profile or None, variants=variant or (), as_json=json, dist=dist or None
+    )
 
 
 def why_command(
@@ -37,7 +51,6 @@ def why_command(
     cwd: Path | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> int:
-    from buildopt.cli.commands import _dist, _load_plan, _load_record
     from buildopt.measure.scan import ScanError, go_list
     from buildopt.output.console import print_json
     from buildopt.system import toolchain

@@ -1,11 +1,5 @@
-"""The commands behind the CLI: plan, compare and docs, and what every command shares
-(finding the profile, the dist folder, the record; adding results to a record entry).
-
-Each command runs the stages in order and returns an exit code. The others have a module each
-by what they do: building (build), gating (gate, image, report), ci_jobs (matrix, merge),
-measuring (startup, scan), new_profile (init), inspect, diff and why. Tasks
-(buildopt.cli.tasks) are thin adapters over these functions; nothing here imports invoke.
-Stages are imported where they are used, so that each command loads only what it needs.
+"""What the commands share: finding the profile, the dist folder, the plan and the build
+record; warnings about changed binaries; results attached to a record's entries.
 """
 
 from __future__ import annotations
@@ -16,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from buildopt.errors import EXIT_OK, UsageError
+from buildopt.errors import UsageError
 
 if TYPE_CHECKING:
     from buildopt.config.profile import Profile
@@ -56,26 +50,6 @@ def _load_plan(
     return make_plan(loaded, toolchain.load(environ), environ, variants, _dist(dist, cwd))
 
 
-def plan_command(
-    profile: str | None,
-    *,
-    variants: Sequence[str] = (),
-    as_json: bool = False,
-    dist: str | None = None,
-    cwd: Path | None = None,
-    environ: Mapping[str, str] | None = None,
-) -> int:
-    """``buildopt plan``: every variant x target with its argv and env, nothing built."""
-    from buildopt.output import console as report
-
-    plan = _load_plan(profile, variants, dist, cwd or Path.cwd(), environ or os.environ)
-    if as_json:
-        report.print_json(report.plan_json(plan))
-    else:
-        report.show_plan(report.make_console(), plan)
-    return EXIT_OK
-
-
 def _load_record(path: Path) -> Record:
     """A build record, with the size limit BUILDOPT_MAX_JSON sets (default 256 MiB)."""
     from buildopt.config.units import UnitError, parse_size
@@ -111,81 +85,12 @@ def _existing_record(profile: Profile, dist: str | None, cwd: Path, command: str
     return path
 
 
-def compare_command(
-    profile: str | None,
-    records: Sequence[str] = (),
-    *,
-    as_json: bool = False,
-    exact: bool = False,
-    rows: int = 30,
-    dist: str | None = None,
-    cwd: Path | None = None,
-) -> int:
-    """``buildopt compare``: variants against the baseline, or two build records."""
-    from buildopt.analysis import compare
-    from buildopt.output import compare_tables
-    from buildopt.output import console as report
-
-    cwd = cwd or Path.cwd()
-    if rows < 1:
-        raise UsageError(f"--rows {rows}: expected 1 or more")
-    if len(records) > 2:
-        raise UsageError("compare: give one build record (or --profile), or two to compare")
-    if len(records) == 2:
-        old, new = (_load_record(cwd / r) for r in records)
-        result = compare.compare_records(old, new)
-        if as_json:
-            report.print_json(compare.records_json(result))
-        else:
-            compare_tables.show_record_comparison(report.make_console(), result, rows, exact=exact)
-        return EXIT_OK
-    if records:
-        path = cwd / records[0]
-    else:  # the profile's record (without --profile: the project's only profile)
-        path = _existing_record(_profile(profile, cwd, "compare"), dist, cwd, "compare")
-    record = _load_record(path)
-    variant_rows = compare.compare_variants(record)
-    for target in compare.missing_baselines(record, variant_rows):
-        print(
-            f"warning: no {record.profile.baseline!r} build for {target} in {path}: its variants "
-            "are shown without deltas (build the baseline too, or set baseline in the profile)",
-            file=sys.stderr,
-        )
-    _warn_changed(record)
-    if as_json:
-        report.print_json(compare.variants_json(record, variant_rows))
-    else:
-        compare_tables.show_variant_comparison(
-            report.make_console(), record, variant_rows, exact=exact
-        )
-    return EXIT_OK
-
-
 def _relative(path: Path, root: Path) -> str:
     """path relative to root when inside it (GitHub annotations want repository paths)."""
     try:
         return str(path.relative_to(root))
     except ValueError:
         return str(path)
-
-
-def docs_command(topic: str | None) -> int:
-    """``buildopt docs``: a page of the documentation shipped with buildopt, on stdout."""
-    from importlib.resources import files
-
-    pages = files("buildopt") / "docs"
-    names = sorted(p.name[:-3] for p in pages.iterdir() if p.name.endswith(".md"))
-    if not topic:
-        print("buildopt docs TOPIC prints one of: " + ", ".join(names))
-        return EXIT_OK
-    name = topic.removesuffix(".md").lower()
-    if name not in names:
-        from buildopt.config.keys import did_you_mean
-
-        hint = did_you_mean(name, names) or f"; pages: {', '.join(names)}"
-        raise UsageError(f"docs: no page {topic!r}{hint}")
-    sys.stdout.write((pages / f"{name}.md").read_text(encoding="utf-8"))
-    return EXIT_OK
 
 
 def _warn_changed(record: Record) -> None:

@@ -1,7 +1,5 @@
-"""The commands behind the CLI, build: every variant x target built in parallel, verified,
-published and recorded.
-
-Shared helpers are in buildopt.cli.commands; stages are imported where they are used.
+"""``buildopt build``: the profile's variants built in parallel, verified, recorded (and
+compressed, scanned and measured when the profile asks).
 """
 
 from __future__ import annotations
@@ -13,15 +11,15 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from buildopt.cli.commands import _with
-from buildopt.cli.measuring import _scans
+from buildopt.cli.common import _dist, _load_plan, _seconds_from, _with
+from buildopt.cli.options import count
 from buildopt.errors import EXIT_FAILED, EXIT_OK, UsageError
 
 if TYPE_CHECKING:
     from typing import Protocol
 
     from buildopt.pipeline.plan import Plan, Step
-    from buildopt.record.model import Build, Record
+    from buildopt.record.model import Build, Record, ScanReport
 
     class BuildProgressLike(Protocol):
         """What build_command shows builds with: output.console.BuildProgress, or
@@ -33,11 +31,25 @@ if TYPE_CHECKING:
         def finished(self, result: Build) -> None: ...
 
 
-from buildopt.cli.commands import (
-    _dist,
-    _load_plan,
-    _seconds_from,
-)
+def build(
+    *,
+    profile: str = "",
+    variant: list[str] | None = None,
+    jobs: str = "",
+    json: bool = False,
+    bytes: bool = False,
+    record: str = "",
+    dist: str = "",
+) -> int:
+    return build_command(
+        profile or None,
+        variants=variant or (),
+        jobs=count("--jobs", jobs, 0),
+        as_json=json,
+        exact=bytes,
+        record=record or None,
+        dist=dist or None,
+    )
 
 
 def _mine(current: Record | None, header: Record, order: Sequence[str]) -> Record:
@@ -292,3 +304,24 @@ def _build_progress(total: int, environ: Mapping[str, str]) -> BuildProgressLike
     from buildopt.output.progress import LogProgress, heartbeat_seconds
 
     return LogProgress(total, every=heartbeat_seconds(environ))
+
+
+def _scans(
+    plan: Plan, builds: Sequence[Build], environ: Mapping[str, str]
+) -> dict[str, ScanReport]:
+    """[scan] enabled: each built variant's sources scanned with its own build tags."""
+    from buildopt.measure import scan as scanner
+    from buildopt.pipeline.plan import module_dir, package_arg
+
+    root = module_dir(plan.profile.package)
+    pattern = package_arg(plan.profile.package, root)
+    by_tags: dict[tuple[str, ...], ScanReport] = {}
+    out: dict[str, ScanReport] = {}
+    for build in builds:
+        if not build.ok:
+            continue
+        tags = plan.profile.variant(build.variant).tags
+        if tags not in by_tags:
+            by_tags[tags] = scanner.scan(root, [pattern], tags, environ=environ)
+        out[build.id] = by_tags[tags]
+    return out

@@ -1,8 +1,4 @@
-"""The commands behind the CLI, init: a commented starter profile for a Go module's main
-package.
-
-Shared helpers are in buildopt.cli.commands; stages are imported where they are used.
-"""
+"""``buildopt init``: a commented starter profile for a Go module's main package."""
 
 from __future__ import annotations
 
@@ -13,17 +9,16 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from buildopt.cli.building import build_command
+from buildopt.cli.commands.build import build_command
+from buildopt.cli.common import _load_record, _profile
 from buildopt.errors import EXIT_FAILED, EXIT_OK, UsageError
 
 if TYPE_CHECKING:
     from buildopt.system.toolchain import Module
 
 
-from buildopt.cli.commands import (
-    _load_record,
-    _profile,
-)
+def init(*, dir: str = "", package: str = "", budgets: bool = False, tasks: bool = False) -> int:
+    return init_command(dir or None, package=package or None, budgets=budgets, tasks=tasks)
 
 
 def init_command(

@@ -1,9 +1,10 @@
 """The ``inspect`` command: facts of many ELF files, as JSON or as tables for people.
 
-Kept apart from buildopt.cli.commands so that ``buildopt inspect FILE...`` - run on many files from
-scripts and CI - loads only what it uses: no profiles, no pathlib, no rich for JSON. Files are
-hashed in a forked process beside the decoding (a hashing thread would wait for the GIL behind
-every long C call of the decoding) and, with --json, decoded by --jobs processes.
+It imports nothing of buildopt.cli.common, so that ``buildopt inspect FILE...`` - run on many
+files from scripts and CI - loads only what it uses: no profiles, no pathlib, no rich for
+JSON. Files are hashed in a forked process beside the decoding (a hashing thread would wait
+for the GIL behind every long C call of the decoding) and, with --json, decoded by --jobs
+processes.
 """
 
 from __future__ import annotations
@@ -17,11 +18,40 @@ import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, cast
 
+from buildopt.cli.options import count
 from buildopt.errors import EXIT_BAD_INPUT, EXIT_OK, UsageError
 from buildopt.inputs import size_or_zero
 
 if TYPE_CHECKING:
     from buildopt.binary.facts import CompressedSizes, Inspection
+
+
+def inspect(
+    *,
+    file: list[str] | None = None,
+    json: bool = False,
+    packages: str = "",
+    jobs: str = "",
+    dwarf: bool = False,
+    attribution: bool = False,
+    modules: bool = False,
+    symbols: str = "",
+    compressed: bool = False,
+    compressor_cli: bool = False,
+) -> int:
+    return inspect_command(
+        file or [],
+        as_json=json,
+        packages=count("--packages", packages, 15),
+        jobs=count("--jobs", jobs, 1, least=1) if jobs else None,
+        dwarf=dwarf,
+        attribution=attribution or modules,
+        modules=modules,
+        symbols=count("--symbols", symbols, 0) if symbols else 0,
+        compressed=compressed or compressor_cli,
+        compressor_cli=compressor_cli,
+    )
+
 
 INSPECT_SCHEMA = "buildopt.inspect/1"  # buildopt.binary.facts.INSPECT_SCHEMA, not imported: light
 

@@ -1,0 +1,111 @@
+"""``buildopt report``: the build record as one self-contained HTML page."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from buildopt.cli.common import _dist, _load_record, _profile
+from buildopt.cli.images import _gated_record, _image_records
+from buildopt.errors import EXIT_OK
+
+if TYPE_CHECKING:
+    from buildopt.record.images import ImageOutcome
+    from buildopt.record.model import Record
+
+
+def report(
+    *,
+    profile: str = "",
+    record: str = "",
+    baseline: str = "",
+    history: list[str] | None = None,
+    output: str = "",
+    dist: str = "",
+) -> int:
+    return report_command(
+        profile or None,
+        record=record or None,
+        baseline=baseline or None,
+        history=history or (),
+        output=output or None,
+        dist=dist or None,
+    )
+
+
+def report_command(
+    profile: str | None,
+    *,
+    record: str | None = None,
+    baseline: str | None = None,
+    history: Sequence[str] = (),
+    output: str | None = None,
+    dist: str | None = None,
+    cwd: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> int:
+    """``buildopt report``: the record as one self-contained HTML page."""
+    from buildopt.analysis import compare, gate
+    from buildopt.cli import reads as reads_of
+    from buildopt.output.report import ReportInput, render
+    from buildopt.record import images as image_records
+    from buildopt.system.outputs import output_to
+
+    cwd = cwd or Path.cwd()
+    loaded = _profile(profile, cwd, "report")
+    record_path = (cwd / record) if record else loaded.record_path(_dist(dist, cwd))
+    given = output or str(loaded.dist_dir(_dist(dist, cwd)) / "report.html")
+    known = [*reads_of.profile_inputs(loaded), *reads_of.record_inputs(record_path, None)]
+    page_out = output_to("-o" if output else "report", given, cwd, known)  # -o not given
+    data = _gated_record(loaded, record_path, command="report")
+    old = _load_record(cwd / baseline) if baseline else None
+    images_dir = loaded.images_dir(_dist(dist, cwd))
+    made: dict[str, ImageOutcome] = {}
+    for image in loaded.images:  # images made before (buildopt image): the report makes none
+        if image.filesystem is not None:
+            path = image_records.record_path(images_dir, image.name)
+            try:
+                made[image.name] = image_records.ImageOutcome(image_records.load(path))
+            except image_records.ImageRecordError:
+                why = f"not made yet (buildopt image --profile {loaded.name})"
+                made[image.name] = image_records.ImageOutcome(reason=why)
+    checks = gate.evaluate(loaded.budgets, loaded.images, data, old, _image_records(loaded), made)
+    history_records = _history_records(history, cwd)
+    page = render(
+        ReportInput(
+            record=data,
+            record_path=str(record_path),
+            rows=compare.compare_variants(data),
+            checks=checks,
+            budgets=loaded.budgets,
+            baseline=old,
+            history=[(label, r) for label, _, r in history_records],
+            images=[m.record for m in made.values() if m.record is not None],
+        )
+    )
+    reads = [
+        *reads_of.profile_inputs(loaded),
+        *reads_of.record_inputs(record_path, data),
+        *(reads_of.record_inputs(cwd / baseline, old, "the baseline record") if baseline else ()),
+        *(i for _, path, r in history_records for i in reads_of.record_inputs(path, r, "a record")),
+        *reads_of.image_inputs(made, images_dir),
+    ]
+    page_out.write(page, reads)
+    if not page_out.to_stdout:
+        print(f"report: {page_out.path} ({len(page.encode()) / 1024:.0f} KiB)")
+    return EXIT_OK
+
+
+def _history_records(paths: Sequence[str], cwd: Path) -> list[tuple[str, Path, Record]]:
+    """The records named (files, or every *.json of a folder), oldest first by their time."""
+    files: list[Path] = []
+    for given in paths:
+        path = cwd / given
+        if path.is_dir():
+            files += sorted(path.glob("*.json"))
+        else:
+            files.append(path)
+    loaded = [(p, _load_record(p)) for p in files]
+    loaded.sort(key=lambda item: item[1].created)
+    return [(f"{r.created[:10]} {p.stem}", p, r) for p, r in loaded]
