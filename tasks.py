@@ -57,23 +57,4 @@ def bench(c: Context, runs: int = 5) -> None:
         )
 
 
-ns = Collection(
-    buildopt_tasks.init,
-    buildopt_tasks.docs,
-    buildopt_tasks.plan,
-    buildopt_tasks.build,
-    buildopt_tasks.inspect,
-    buildopt_tasks.compare,
-    buildopt_tasks.diff,
-    buildopt_tasks.why,
-    buildopt_tasks.gate,
-    buildopt_tasks.image,
-    buildopt_tasks.report,
-    buildopt_tasks.matrix,
-    buildopt_tasks.merge,
-    buildopt_tasks.startup,
-    buildopt_tasks.scan,
-    test,
-    lint,
-    bench,
-)
+ns = Collection(*buildopt_tasks.ns.tasks.values(), test, lint, bench)

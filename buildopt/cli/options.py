@@ -1,9 +1,11 @@
-"""The command line's one option spec: every command's flags, declared once.
+"""The command line's one option spec: every command and its flags, declared once.
 
-The invoke tasks (buildopt.cli.tasks) take their help texts, repeatable flags and short flags
-from here; the argv rewriting in buildopt.cli.main (bare file names become repeated flags,
-everything after ``--`` goes to the program under test) and the ``inspect`` fast path read the
-same declarations, so a flag added here works everywhere at once. Short flags are chosen here
+COMMANDS is the table of the commands: a command's code is the module of its name,
+buildopt.cli.commands.NAME, imported when it runs. The invoke tasks (buildopt.cli.tasks) are
+made from it - names, summaries, parameters, help texts, repeatable and short flags; the argv
+rewriting in buildopt.cli.main (bare file names become repeated flags, everything after
+``--`` goes to the program under test) and the fast path read the same declarations, so a
+flag added here works everywhere at once. Short flags are chosen here
 and mean one thing in every command; invoke's automatic ones are off. Whole numbers reach the
 tasks as text and are read by ``count``, so ``--jobs abc`` is one line and exit 2.
 
@@ -58,6 +60,12 @@ class Command(NamedTuple):
             if name in (flag.long, flag.short):
                 return flag
         return None
+
+    def usage(self) -> str:
+        """``inspect [FILE...]``: the command and the words it takes besides its flags."""
+        bare = next((f for f in self.flags if f.name == self.bare), None)
+        words = f" [{bare.name.upper()}{'...' if bare.repeatable else ''}]" if bare else ""
+        return self.name + words + (" [-- ARGS...]" if self.rest else "")
 
     def help(self) -> dict[str, str]:
         return {f.name: f.help + (" (repeatable)" if f.repeatable else "") for f in self.flags}

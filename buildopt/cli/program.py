@@ -77,11 +77,8 @@ class BuildoptProgram(Program):
             super().print_task_help(name)
             return
         body = self.collection[name]
-        print(
-            f"Usage: {self.binary} {name} [options]"
-            + (f" [{spec.bare.upper()}...]" if spec.bare else "")
-            + (" [-- ARGS...]" if spec.rest else "")
-        )
+        command, _, words = spec.usage().partition(" ")
+        print(f"Usage: {self.binary} {command} [options] {words}".rstrip())
         print("")
         print(inspect.getdoc(body) or "")
         print("")

@@ -1,7 +1,8 @@
 """The ``buildopt`` task collection: each command of buildopt.cli.options as an invoke task.
 
-Each task is declared by its entry in the spec (help, parameters, repeatable and short flags)
-and runs its command's adapter (buildopt.cli.commands) with the flags' values as text.
+A task is made from its command's entry in the spec (its summary, parameters, help texts,
+repeatable and short flags) and runs the command's adapter (buildopt.cli.commands) with the
+flags' values as text, importing the command's module only then.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from inspect import Parameter, Signature
-from typing import Any, TypeVar
+from typing import Any
 
 from invoke.collection import Collection
 from invoke.context import Context
@@ -17,8 +18,6 @@ from invoke.exceptions import Exit
 from invoke.tasks import Task, task
 
 from buildopt.cli.options import COMMANDS, Command, Flag
-
-_F = TypeVar("_F", bound=Callable[..., None])
 
 
 class SpecTask(Task[Any]):
@@ -35,24 +34,6 @@ class SpecTask(Task[Any]):
         return opts
 
 
-def declared(name: str) -> Callable[[_F], SpecTask]:
-    """@task with the help, repeatable and short flags of COMMANDS[name]."""
-    spec = COMMANDS[name]
-
-    def wrap(body: _F) -> SpecTask:
-        made: SpecTask = task(
-            help=spec.help(),
-            iterable=spec.repeatable(),
-            auto_shortflags=False,
-            klass=SpecTask,
-            name=name,
-        )(body)
-        made.spec = spec
-        return made
-
-    return wrap
-
-
 def debug_enabled() -> bool:
     """True under ``--debug`` (invoke's core flag turns on DEBUG logging)."""
     return logging.getLogger().isEnabledFor(logging.DEBUG)
@@ -67,62 +48,37 @@ def run_command(command: Callable[[], int]) -> None:
         raise Exit(code=code)
 
 
-def _parameter(flag: Flag) -> Parameter:
-    """The task parameter of a flag: its default tells invoke what the flag takes."""
+def parameter(flag: Flag) -> Parameter:
+    """The parameter a flag's value arrives in: its default tells invoke what the flag takes
+    (a switch, on unless --no-NAME when its default is True; text; a list when repeated)."""
     default: object = flag.on if not flag.takes_value else None if flag.repeatable else ""
-    return Parameter(flag.name, Parameter.POSITIONAL_OR_KEYWORD, default=default)
+    return Parameter(flag.name, Parameter.KEYWORD_ONLY, default=default)
 
 
-def _task(name: str) -> SpecTask:
-    """The task of command ``name``: its flags are the ones the spec declares, and it runs
-    the command's adapter (buildopt.cli.commands), imported only then. ``remainder`` is not
-    a flag but what invoke leaves after ``--`` (startup's program)."""
-    spec = COMMANDS[name]
+def _task(spec: Command) -> SpecTask:
+    """The task of a command. ``remainder`` is not a flag but what invoke leaves after
+    ``--`` (startup's program)."""
 
     def body(c: Context, **given: Any) -> None:
         from buildopt.cli.commands import adapter
 
         rest = {"remainder": c.remainder} if spec.rest else {}
-        run_command(lambda: adapter(name)(**given, **rest))
+        run_command(lambda: adapter(spec.name)(**given, **rest))
 
     context = Parameter("c", Parameter.POSITIONAL_OR_KEYWORD)
-    flags = [_parameter(flag) for flag in spec.flags]
+    flags = [parameter(f).replace(kind=Parameter.POSITIONAL_OR_KEYWORD) for f in spec.flags]
     body.__signature__ = Signature([context, *flags])  # type: ignore[attr-defined]
-    body.__name__ = body.__qualname__ = name
+    body.__name__ = body.__qualname__ = spec.name
     body.__doc__ = spec.about
-    return declared(name)(body)
+    made: SpecTask = task(
+        help=spec.help(),
+        iterable=spec.repeatable(),
+        auto_shortflags=False,
+        klass=SpecTask,
+        name=spec.name,
+    )(body)
+    made.spec = spec
+    return made
 
 
-init = _task("init")
-docs = _task("docs")
-plan = _task("plan")
-build = _task("build")
-inspect = _task("inspect")
-compare = _task("compare")
-diff = _task("diff")
-why = _task("why")
-gate = _task("gate")
-image = _task("image")
-report = _task("report")
-matrix = _task("matrix")
-merge = _task("merge")
-startup = _task("startup")
-scan = _task("scan")
-
-ns = Collection(
-    init,
-    docs,
-    plan,
-    build,
-    inspect,
-    compare,
-    diff,
-    why,
-    gate,
-    image,
-    report,
-    matrix,
-    merge,
-    startup,
-    scan,
-)
+ns = Collection(*(_task(spec) for spec in COMMANDS.values()))

@@ -6,15 +6,21 @@ from __future__ import annotations
 
 import importlib.util
 import inspect
+import itertools
+import pkgutil
+import re
 from typing import Any
 
 import pytest
 from invoke.program import Program
 
+from buildopt.cli import commands
 from buildopt.cli import tasks as cli_tasks
+from buildopt.cli.commands import adapter
 from buildopt.cli.main import expand_variadic
 from buildopt.cli.options import COMMANDS, Command, Flag, count
 from buildopt.cli.program import BuildoptProgram, program
+from buildopt.cli.tasks import parameter
 from buildopt.errors import UsageError
 from tests.conftest import REPO
 
@@ -80,7 +86,7 @@ def test_every_flag_reaches_its_task(
 
 @pytest.mark.parametrize("name", sorted(COMMANDS))
 def test_tasks_take_exactly_the_declared_flags(name: str) -> None:
-    body = getattr(cli_tasks, name).body
+    body = cli_tasks.ns[name].body
     parameters = [p for p in inspect.signature(body).parameters if p != "c"]
     assert parameters == [f.name for f in COMMANDS[name].flags]
     assert name in repository_tasks().task_names
@@ -141,3 +147,76 @@ def test_counts_are_checked(text: str, message: str) -> None:
     with pytest.raises(UsageError, match=message):
         count("--jobs", text, 0)
     assert count("--jobs", "", 7) == 7
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_each_command_takes_exactly_its_declared_flags(name: str) -> None:
+    """A command's adapter takes each flag of its spec, in order, with the default and type
+    its task gives it (and startup the program's arguments): a flag added to the spec but
+    not to the command, or the other way round, fails here."""
+    spec = COMMANDS[name]
+    declared = [parameter(flag) for flag in spec.flags]
+    declared += [inspect.Parameter("remainder", inspect.Parameter.KEYWORD_ONLY, default="")]
+    declared = declared if spec.rest else declared[:-1]
+    kind = {flag.name: _annotation(flag) for flag in spec.flags} | {"remainder": str}
+    taken = list(inspect.signature(adapter(name), eval_str=True).parameters.values())
+    assert [(p.name, p.kind, p.default) for p in taken] == [
+        (p.name, p.kind, p.default) for p in declared
+    ]
+    assert [p.annotation for p in taken] == [kind[p.name] for p in taken]
+
+
+def _annotation(flag: Flag) -> object:
+    if not flag.takes_value:
+        return bool
+    return list[str] | None if flag.repeatable else str
+
+
+def test_one_module_per_command() -> None:
+    assert {m.name for m in pkgutil.iter_modules(commands.__path__)} == set(COMMANDS)
+
+
+def _table(lines: list[str], header: str) -> list[str]:
+    start = lines.index(header)
+    return list(itertools.takewhile(lambda line: line.startswith("|"), lines[start:]))
+
+
+def command_table() -> list[str]:
+    """docs/commands.md's table of the commands, as the spec has them."""
+    rows = ["| command | what it does | flags |", "|---|---|---|"]
+    for spec in COMMANDS.values():
+        flags = (
+            f"`{'--[no-]' + f.long[2:] if f.on else f.long}"
+            f"{' ' + f.value if f.value else ''}{'...' if f.repeatable else ''}`"
+            for f in spec.flags
+        )
+        summary = spec.about.split("\n\n")[0].replace("|", "\\|")
+        rows.append(f"| `{spec.usage()}` | {summary} | {', '.join(flags)} |")
+    return rows
+
+
+def test_the_docs_list_every_command_and_flag() -> None:
+    lines = (REPO / "docs" / "commands.md").read_text(encoding="utf-8").splitlines()
+    expected = command_table()
+    assert _table(lines, expected[0]) == expected, (
+        "docs/commands.md's command table is not the spec's (buildopt/cli/options.py); "
+        "it should read:\n" + "\n".join(expected)
+    )
+
+
+def test_the_docs_short_flags_are_the_specs() -> None:
+    lines = (REPO / "docs" / "commands.md").read_text(encoding="utf-8").splitlines()
+    documented = {
+        tuple(re.findall(r"`(-{1,2}[a-z-]+)", row)[:2])
+        for row in _table(lines, "| short | long |")[2:]
+    }
+    assert documented == {(f.short, f.long) for c in COMMANDS.values() for f in c.flags if f.short}
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_the_docs_usage_lines_name_only_flags_the_command_has(name: str) -> None:
+    text = (REPO / "docs" / "commands.md").read_text(encoding="utf-8")
+    usage = re.findall(rf"^buildopt {name}\b.*(?:\n +\[.*)*", text, re.MULTILINE)
+    named = {word for line in usage for word in re.findall(r"(?<![\w-])--?[a-z][a-z-]*", line)}
+    spec = COMMANDS[name]
+    assert named <= {f.long for f in spec.flags} | {f.short for f in spec.flags if f.short}

@@ -1,5 +1,5 @@
-"""One module per command: ``buildopt.cli.commands.NAME`` for each NAME of the option spec
-(buildopt.cli.options COMMANDS), imported only when that command runs.
+"""One module per command: ``buildopt.cli.commands.NAME`` for each NAME of the table of
+commands, the option spec (buildopt.cli.options COMMANDS), imported only when it runs.
 
 Each module holds the command's adapter, a function named like the command whose parameters
 are its flags' values as text (whole numbers are read with ``count``, so a bad value is one
