@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import difflib
-import inspect
 import re
 
 from invoke.collection import Collection
@@ -76,28 +75,15 @@ class BuildoptProgram(Program):
         if spec is None:
             super().print_task_help(name)
             return
-        body = self.collection[name]
         command, _, words = spec.usage().partition(" ")
         print(f"Usage: {self.binary} {command} [options] {words}".rstrip())
-        print("")
-        print(inspect.getdoc(body) or "")
-        print("")
-        print("Options:")
-        print("")
+        print(f"\n{spec.about}\n\nOptions:\n")
         rows = []
         for flag in spec.flags:
             long = flag.long + (f"={flag.value}" if flag.value else "")
-            if flag.on:
-                long = f"--[no-]{flag.long[2:]}"
-            names = ", ".join(
-                n
-                for n in (
-                    flag.short + (f" {flag.value}" if flag.short and flag.value else ""),
-                    long,
-                )
-                if n.strip()
-            )
-            rows.append((names, flag.help + (" (repeatable)" if flag.repeatable else "")))
+            long = f"--[no-]{flag.long[2:]}" if flag.on else long
+            short = flag.short + (f" {flag.value}" if flag.short and flag.value else "")
+            rows.append((", ".join(n for n in (short, long) if n), spec.help()[flag.name]))
         self.print_columns(rows)
 
 
