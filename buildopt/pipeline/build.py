@@ -78,15 +78,22 @@ def skipped_result(skip: Skip) -> Build:
         argv=(),
         env={},
         dir="",
-        output=None,
-        wall_seconds=0.0,
-        size=None,
-        sha256=None,
-        stderr_tail="",
-        verification=None,
-        go_settings={},
-        inspect=None,
+        **_NOTHING_BUILT,
     )
+
+
+# What a Build holds of a binary, for one that has none (failed or skipped before go finished)
+_NOTHING_BUILT: dict[str, Any] = {
+    "output": None,
+    "wall_seconds": 0.0,
+    "size": None,
+    "sha256": None,
+    "stderr_tail": "",
+    "verification": None,
+    "go_settings": {},
+    "inspect": None,
+    "built": None,
+}
 
 
 NOT_OBJECT = "already exists and is not an object file"  # go build's refusal to overwrite
@@ -135,23 +142,19 @@ def _build_staged(
         # go would find its build ID and call it up to date. Make go build it again.
         remove_quietly(stage)
     before = _identity(stage)
-    try:
-        done = group.run(
-            list(step.argv),
-            env={**environ, **step.env},
-            cwd=step.dir,
-            timeout=timeout,
+
+    def go_build() -> proc.Completed:
+        return group.run(
+            list(step.argv), env={**environ, **step.env}, cwd=step.dir, timeout=timeout
         )
+
+    try:
+        done = go_build()
         if done.returncode and NOT_OBJECT in done.stderr and stage.is_file():
             # Something not from go in the stage (what a killed build left): go will not
             # overwrite it. It is not a binary anyone published; remove it and build again.
             remove_quietly(stage)
-            done = group.run(
-                list(step.argv),
-                env={**environ, **step.env},
-                cwd=step.dir,
-                timeout=timeout,
-            )
+            done = go_build()
         failure = _no_binary(step, done, stage, timeout, group.stopping.is_set())
         if failure is not None:
             return failure
@@ -380,17 +383,6 @@ def _no_binary(
 
 def _result(step: Step, status: Status, reason: str, **facts: Any) -> Build:
     """A Build of step; what it did not get to (a binary, its facts) stays empty."""
-    empty: dict[str, Any] = {
-        "output": None,
-        "wall_seconds": 0.0,
-        "size": None,
-        "sha256": None,
-        "stderr_tail": "",
-        "verification": None,
-        "go_settings": {},
-        "inspect": None,
-        "built": None,
-    }
     return Build(
         id=step.id,
         variant=step.variant.name,
@@ -400,7 +392,7 @@ def _result(step: Step, status: Status, reason: str, **facts: Any) -> Build:
         argv=step.argv,
         env=dict(step.env),
         dir=str(step.dir),
-        **(empty | facts),
+        **(_NOTHING_BUILT | facts),
     )
 
 
