@@ -15,7 +15,7 @@ from buildopt.errors import UsageError
 if TYPE_CHECKING:
     from buildopt.config.profile import Profile
     from buildopt.pipeline.plan import Plan
-    from buildopt.record.model import Build, Record, ScanReport, StartupResult
+    from buildopt.record.model import Record
 
 
 def _profile(spec: str | None, cwd: Path, command: str) -> Profile:
@@ -63,18 +63,6 @@ def _load_record(path: Path) -> Record:
     return store.load(path, limit)
 
 
-def _seconds_from(environ: Mapping[str, str], name: str, default: float) -> float:
-    """Seconds from the environment variable ``name`` (``90``, ``90s``, ``500ms``), else
-    default; a value that is not a duration is one line, exit 2."""
-    from buildopt.config.units import UnitError, parse_seconds
-
-    given = environ.get(name)
-    try:
-        return parse_seconds(given) if given else default
-    except UnitError as exc:
-        raise UsageError(f"{name}: {exc}") from None
-
-
 def _existing_record(profile: Profile, dist: str | None, cwd: Path, command: str) -> Path:
     path = profile.record_path(_dist(dist, cwd))
     if not path.is_file():
@@ -101,29 +89,3 @@ def _warn_changed(record: Record) -> None:
     for build in record.builds:
         if (problem := changed(build)) is not None:
             print(f"warning: {build.id}: {problem}: shown as built", file=sys.stderr)
-
-
-def _with(
-    record: Record,
-    *,
-    startup: Mapping[str, StartupResult] | None = None,
-    scan: Mapping[str, ScanReport] | None = None,
-    of: Mapping[str, str | None] | None = None,
-) -> Record:
-    """record with start-up results or scans attached to the builds they are of (by id) -
-    with ``of`` (id -> sha256), only where the entry still describes that binary (another
-    run may have rebuilt it since)."""
-    import msgspec
-
-    builds: list[Build] = []
-    for build in record.builds:
-        if of is not None and (build.id not in of or of[build.id] != build.sha256):
-            builds.append(build)
-            continue
-        changes: dict[str, object] = {}
-        if startup and build.id in startup:
-            changes["startup"] = msgspec.structs.replace(startup[build.id], sha256=build.sha256)
-        if scan and build.id in scan:
-            changes["scan"] = msgspec.structs.replace(scan[build.id], sha256=build.sha256)
-        builds.append(msgspec.structs.replace(build, **changes) if changes else build)
-    return record.with_builds(tuple(builds))

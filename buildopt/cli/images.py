@@ -4,14 +4,12 @@
 
 from __future__ import annotations
 
-import functools
-import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from buildopt.cli.common import _load_record
-from buildopt.errors import BuildoptError, ProfileError, UsageError, visible
+from buildopt.errors import UsageError
 
 if TYPE_CHECKING:
     from buildopt.config.budgets import ImageBudget
@@ -51,6 +49,7 @@ def _image_records(profile: Profile) -> dict[Path, Record | RecordError]:
 def _make_images(  # noqa: PLR0917 - the images and everything they are made from
     loaded: Profile,
     images: Sequence[ImageBudget],
+    record_path: Path,
     data: Record,
     others: Mapping[Path, Record | RecordError],
     images_dir: Path,
@@ -58,53 +57,22 @@ def _make_images(  # noqa: PLR0917 - the images and everything they are made fro
     jobs: int,
     *,
     strict: bool,
-) -> dict[str, ImageOutcome]:
-    """Each squashfs image made (or its record, when its inputs are unchanged), by name; with
-    strict, an image that cannot be made is an error, else the reason takes its place (the
-    gate then skips its checks with that note)."""
-    from buildopt.pipeline.image import build_image
-    from buildopt.record.images import ImageOutcome
-    from buildopt.system.files import remove_stale_temporaries
-    from buildopt.system.squashfs import ToolMissing
+) -> Mapping[str, ImageOutcome]:
+    """The pipeline's image step: each squashfs image made (or found unchanged), by name;
+    with strict, an image that cannot be made is an error, else the reason takes its place."""
+    from buildopt.output.progress import StepProgress
+    from buildopt.pipeline import steps
 
-    out: dict[str, ImageOutcome] = {}
-    for stale in remove_stale_temporaries(images_dir):
-        print(f"removed {stale}: left by a buildopt that was killed", file=sys.stderr)
-    for image in images:
-        name = visible(image.name)
-        try:
-            records = [data, *(_loaded(image, path, others) for path in image.records)]
-            made, fresh = build_image(
-                image,
-                records,
-                images_dir,
-                environ=environ,
-                jobs=jobs,
-                root=loaded.root,
-                making=functools.partial(_say_making, name, image.compressor),
-            )
-        except (ToolMissing, ProfileError):  # no mksquashfs, or the [[image]] is wrong: exit 2
-            raise
-        except BuildoptError as exc:
-            if strict:
-                raise
-            out[image.name] = ImageOutcome(reason=exc.message)
-            continue
-        state = "made" if fresh else "unchanged, not made again"
-        print(f"image {name}: {visible(made.image)} ({state})", file=sys.stderr)
-        out[image.name] = ImageOutcome(made)
-    return out
-
-
-def _say_making(name: str, compressor: str) -> None:
-    print(f"image {name}: mksquashfs -comp {compressor}...", file=sys.stderr)
-
-
-def _loaded(image: ImageBudget, path: Path, others: Mapping[Path, Record | RecordError]) -> Record:
-    """One of the other records an image takes binaries from; UsageError if it was not read."""
-    from buildopt.record import store
-
-    other = others.get(path, store.RecordError(f"{path}: not loaded"))
-    if isinstance(other, store.RecordError):
-        raise UsageError(f"image {image.name!r}: {other.message}")
-    return other
+    given = steps.Context(
+        profile=loaded,
+        record_path=record_path,
+        environ=environ,
+        progress=StepProgress(environ),
+        record=data,
+        images=tuple(images),
+        images_dir=images_dir,
+        others=others,
+        strict_images=strict,
+        jobs=jobs,
+    )
+    return steps.run([steps.IMAGE], given).made

@@ -80,6 +80,12 @@ class Context:
             raise ValueError("a build step needs the context's plan")
         return self.plan
 
+    @property
+    def recorded(self) -> Record:
+        if self.record is None:
+            raise ValueError("no step read or wrote the record")
+        return self.record
+
 
 def _applies(ctx: Context) -> str | None:
     return None

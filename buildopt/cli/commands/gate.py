@@ -105,7 +105,9 @@ def gate_command(  # noqa: PLR0915 - one import per output module it prints with
     others = _image_records(loaded)
     squashfs = [i for i in loaded.images if i.filesystem is not None]
     images_dir = loaded.images_dir(_dist(dist, cwd))
-    made = _make_images(loaded, squashfs, data, others, images_dir, environ, 0, strict=False)
+    made = _make_images(
+        loaded, squashfs, record_path, data, others, images_dir, environ, 0, strict=False
+    )
     checks = gate.evaluate(loaded.budgets, loaded.images, data, old, others, made, no_baseline)
     acknowledge = " ".join(acknowledge.split())
     checks = gate.acknowledge(checks, acknowledge) if acknowledge else checks

@@ -67,7 +67,9 @@ def image_command(
     data = _gated_record(loaded, record_path, command="image")
     images_dir = loaded.images_dir(_dist(dist, cwd))
     others = _image_records(loaded)
-    made = _make_images(loaded, images, data, others, images_dir, environ, jobs, strict=True)
+    made = _make_images(
+        loaded, images, record_path, data, others, images_dir, environ, jobs, strict=True
+    )
     records = [m.record for m in made.values() if m.record is not None]
     if as_json:
         report.print_json({"images": records})
