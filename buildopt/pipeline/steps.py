@@ -19,7 +19,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 import msgspec
 
@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from buildopt.record.images import ImageOutcome
     from buildopt.record.model import Build, Record, ScanReport, StartupResult
 
+T = TypeVar("T")
 RunProgress = Callable[[str, str, object], None]  # (binary, phase label, run) as each run ends
 
 
@@ -76,31 +77,29 @@ class Context:
 
     @property
     def planned(self) -> Plan:
-        if self.plan is None:
-            raise ValueError("a build step needs the context's plan")
-        return self.plan
+        return _needed(self.plan, "a plan")
+
+    @property
+    def headed(self) -> Record:
+        return _needed(self.header, "the plan step's record header")
 
     @property
     def recorded(self) -> Record:
-        if self.record is None:
-            raise ValueError("no step read or wrote the record")
-        return self.record
+        return _needed(self.record, "a record (no step read or wrote one)")
 
 
-def _applies(ctx: Context) -> str | None:
-    return None
-
-
-def _as_given(ctx: Context) -> Context:
-    return ctx
+def _needed(value: T | None, what: str) -> T:
+    if value is None:
+        raise ValueError(f"this step needs {what}")
+    return value
 
 
 @dataclass(frozen=True)
 class Step:
     name: str
     run: Callable[[Context], Context]
-    skip: Callable[[Context], str | None] = _applies
-    defaults: Callable[[Context], Context] = _as_given
+    skip: Callable[[Context], str | None] = lambda ctx: None  # why it does not apply
+    defaults: Callable[[Context], Context] = lambda ctx: ctx
 
 
 def run(steps: Sequence[Step], ctx: Context) -> Context:
@@ -169,7 +168,7 @@ def _build_defaults(ctx: Context) -> Context:
 
 
 def _build(ctx: Context) -> Context:
-    plan, header = ctx.planned, _header(ctx)
+    plan, header = ctx.planned, ctx.headed
     # Whether the record there can take these builds is said once, before the first lands -
     # while go works (it reads the record: 15 ms before the first go build, if done first)
     check_record = _once(lambda: _say_if_replaced(ctx, header))
@@ -191,15 +190,9 @@ def _build(ctx: Context) -> Context:
     return replace(ctx, builds=tuple(builds))
 
 
-def _header(ctx: Context) -> Record:
-    if ctx.header is None:
-        raise ValueError("the build steps need the plan step's header")
-    return ctx.header
-
-
 def record_build(ctx: Context, build: Build) -> Record:
     """The record with one build's entry, put in as its binary lands."""
-    header = _header(ctx)
+    header = ctx.headed
     return store.update(
         ctx.record_path, lambda now: store.put_builds(now, header, [build], ctx.order)
     )
@@ -236,12 +229,6 @@ def _say_if_replaced(ctx: Context, header: Record) -> None:
 
 
 # --- compress: the sizes max_compressed budgets judge -----------------------------------------
-
-
-def _no_compressed_budget(ctx: Context) -> str | None:
-    # (nothing loaded: an unchanged rebuild pays for none of it)
-    wanted = any(b.max_compressed for b in ctx.profile.budgets)
-    return None if wanted else "no max_compressed budget"
 
 
 def _compress(ctx: Context) -> Context:
@@ -330,10 +317,6 @@ def record_compressed(
 # --- image: the squashfs images [[image]] tables ask for ---------------------------------------
 
 
-def _no_images(ctx: Context) -> str | None:
-    return None if ctx.images else "no squashfs [[image]] asked for"
-
-
 def _image(ctx: Context) -> Context:
     """Each squashfs image made (or its record, when its inputs are unchanged), by name; with
     strict_images, an image that cannot be made is an error, else the reason takes its place
@@ -387,10 +370,6 @@ def _other(ctx: Context, image: ImageBudget, path: Path) -> Record:
 # --- scan: each built variant's sources, with its own build tags ------------------------------
 
 
-def _scan_off(ctx: Context) -> str | None:
-    return None if ctx.profile.scan else "[scan] is not enabled"
-
-
 def _scan(ctx: Context) -> Context:
     from buildopt.measure import scan as scanner
     from buildopt.pipeline.plan import module_dir, package_arg
@@ -416,7 +395,7 @@ def _record(ctx: Context) -> Context:
     """The record at the end of a build run: what is there, if it is of this profile and
     output directory (every build of the run was put in as it finished), else a fresh one;
     with the scans of this run's binaries."""
-    header, built = _header(ctx), {b.id: b.sha256 for b in ctx.builds if b.ok}
+    header, built = ctx.headed, {b.id: b.sha256 for b in ctx.builds if b.ok}
 
     def change(now: Record | None) -> Record:
         mine = store.put_builds(now, header, (), ctx.order)
@@ -450,10 +429,6 @@ def attach(
 
 
 # --- startup: cold start of the record's binaries this machine can run ------------------------
-
-
-def _no_startup(ctx: Context) -> str | None:
-    return None if ctx.startup is not None and ctx.record is not None else "no start-up asked for"
 
 
 def _startup(ctx: Context) -> Context:
@@ -524,10 +499,17 @@ def record_startup(path: Path, read: Record, results: Sequence[StartupResult]) -
 
 PLAN = Step("plan", _prepare)
 BUILD = Step("build", _build, defaults=_build_defaults)  # with verify and publish, per binary
-COMPRESS = Step("compress", _compress, _no_compressed_budget, _build_defaults)
-IMAGE = Step("image", _image, _no_images)
-SCAN = Step("scan", _scan, _scan_off)
+COMPRESS = Step(
+    "compress",
+    _compress,  # (nothing loaded without a budget: an unchanged rebuild pays for none of it)
+    lambda ctx: (
+        None if any(b.max_compressed for b in ctx.profile.budgets) else "no max_compressed budget"
+    ),
+    _build_defaults,
+)
+IMAGE = Step("image", _image, lambda ctx: None if ctx.images else "no image asked for")
+SCAN = Step("scan", _scan, lambda ctx: None if ctx.profile.scan else "[scan] is not enabled")
 RECORD = Step("record", _record)
-STARTUP = Step("startup", _startup, _no_startup)
+STARTUP = Step("startup", _startup, lambda ctx: None if ctx.startup else "not asked for")
 
 BUILD_STEPS = (PLAN, BUILD, COMPRESS, SCAN, RECORD)  # buildopt build
