@@ -15,8 +15,9 @@ import msgspec
 
 from buildopt.analysis.diff import SizeDiff, diff_sizes
 from buildopt.config.units import format_size
+from buildopt.config.variant import VariantSettings
 from buildopt.errors import UsageError
-from buildopt.record.model import Build, Record, VariantSettings
+from buildopt.record.model import Build, Record
 
 METRICS = ("size", "code", "rodata", "data", "bss", "gometa", "symtab", "dwarf", "dynamic")
 

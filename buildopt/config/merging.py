@@ -4,34 +4,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, cast
 
 from buildopt.config.budgets import SOURCE_KEY
-from buildopt.config.variant import CONCATENATED, LIST_KEYS, MAP_KEYS, TOP_TABLES
+from buildopt.config.variant import CONCATENATED, LIST_KEYS, MAP_KEYS, TOP_TABLES, ListEdit
 from buildopt.errors import ProfileError
-
-# --- merging ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ListEdit:
-    """``{ append = [...], remove = [...] }``: an edit of an inherited list."""
-
-    append: tuple[str, ...] = ()
-    remove: tuple[str, ...] = ()
-
-    def apply(self, base: Sequence[str]) -> list[str]:
-        kept = [i for i in base if i not in self.remove]
-        return kept + [i for i in self.append if i not in kept]
-
-    def then(self, later: ListEdit) -> ListEdit:
-        """One edit equal to applying self, then later."""
-        append = tuple(i for i in self.append if i not in later.remove) + later.append
-        return ListEdit(append, self.remove + later.remove)
-
 
 ListValue = list[str] | ListEdit
 

@@ -19,10 +19,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 from buildopt.config.budgets import Budget, ImageBudget, matches, parse_budgets
-from buildopt.config.keys import check_keys, did_you_mean
+from buildopt.config.keys import decode, did_you_mean
+from buildopt.config.merging import _normalise, _resolve_extends, merge_files, merge_layer
 from buildopt.config.startup import StartupConfig, parse_config
-from buildopt.config.target import Target, TargetSyntaxError, parse_target
+from buildopt.config.target import Target, parse_target
+from buildopt.config.variant import (
+    CONCATENATED,
+    DefaultsLayer,
+    ListEdit,
+    Matrix,
+    ProfileFile,
+    Variant,
+    VariantLayer,
+)
 from buildopt.errors import ProfileError, UsageError
 from buildopt.inputs import KINDS, NotRegularFile, TooLarge, read_limited
 
@@ -31,30 +43,6 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
-from buildopt.config.merging import (
-    ListEdit,
-    ListValue,
-    _normalise,
-    _resolve_extends,
-    merge_files,
-    merge_layer,
-)
-from buildopt.config.variant import (
-    CONCATENATED,
-    DEFAULTS_KEYS,
-    ENV_NAME_RE,
-    LIST_KEYS,
-    MATRIX_AXES,
-    RELEASE_RE,
-    TOP_KEYS,
-    TOP_TABLES,
-    VARIANT_KEYS,
-    Checker,
-    Variant,
-    is_build_tag,
-)
-
-SCHEMA_VERSION = 1
 PROFILES_DIR = "profiles"
 
 
@@ -215,41 +203,26 @@ def read_toml(path: Path) -> dict[str, Any]:
     return data
 
 
-def _check_table(path: Path, where: str, table: object, allowed: Mapping[str, Checker]) -> None:
-    if not isinstance(table, dict):
-        raise ProfileError(path, f"{where}: expected a table")
-    for key, value in table.items():
-        check_keys(path, where, (key,), allowed)  # key by key: the first mistake is reported
-        name = f"{where}.{key}" if where else key
-        problem = allowed[key](value)
-        if problem:
-            raise ProfileError(path, f"{name}: {problem}, got {_show(value)}")
-
-
-def _show(value: object) -> str:
-    text = repr(value) if not isinstance(value, bool) else str(value).lower()
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
 def check_file(path: Path, raw: Mapping[str, Any]) -> None:
     """Every key and type of one profile file, before anything is merged."""
     _refuse_nul(path, "", raw)
-    top = {k: v for k, v in raw.items() if k not in TOP_TABLES}
-    allowed = dict(TOP_KEYS) | dict.fromkeys(TOP_TABLES, _is_table)
-    _check_table(path, "", top, allowed)
-    schema = raw.get("schema", SCHEMA_VERSION)
-    if schema != SCHEMA_VERSION:
-        raise ProfileError(
-            path, f"schema: this buildopt reads schema {SCHEMA_VERSION}, not {schema}"
-        )
-    _check_table(path, "defaults", raw.get("defaults", {}), DEFAULTS_KEYS)
-    variants = raw.get("variants", {})
-    if not isinstance(variants, dict):
-        raise ProfileError(path, "variants: expected a table of [variants.NAME] tables")
-    for name, table in variants.items():
+    decode(path, "", raw, ProfileFile)
+    decode(path, "defaults", raw.get("defaults", {}), DefaultsLayer)
+    for name, table in raw.get("variants", {}).items():
         check_variant_name(path, f"variants.{name}", name)
-        _check_table(path, f"variants.{name}", table, VARIANT_KEYS)
-    _check_matrix(path, raw.get("matrix", {}))
+        decode(path, f"variants.{name}", table, VariantLayer)
+    matrix = raw.get("matrix", {})
+    decode(path, "matrix", matrix, Matrix)
+    for entry in matrix.get("exclude", []):
+        for axis in entry:
+            if axis == "toolchain":
+                raise ProfileError(
+                    path,
+                    "matrix.exclude: toolchain applies to every variant; give a "
+                    "variant its own toolchain list instead",
+                )
+            if axis not in matrix or axis == "exclude":
+                raise ProfileError(path, f"matrix.exclude: {axis!r} is not an axis of [matrix]")
 
 
 def _refuse_nul(path: Path, where: str, value: object) -> None:
@@ -267,55 +240,6 @@ def _refuse_nul(path: Path, where: str, value: object) -> None:
         first = 1 if where in CONCATENATED else 0  # [[budget]], [[image]]: budget[1] is the first
         for i, item in enumerate(value, start=first):
             _refuse_nul(path, f"{where}[{i}]", item)
-
-
-def _is_table(v: object) -> str | None:
-    return None if isinstance(v, dict) else "expected a table"
-
-
-def _check_matrix(path: Path, matrix: object) -> None:
-    if not isinstance(matrix, dict):
-        raise ProfileError(path, "matrix: expected a table")
-    for key, values in matrix.items():
-        if key == "exclude":
-            _check_excludes(path, matrix, values)
-            continue
-        if key not in MATRIX_AXES and key != "toolchain":
-            hint = did_you_mean(key, [*MATRIX_AXES, "toolchain"])
-            raise ProfileError(path, f"matrix.{key}: not a matrix axis{hint}")
-        if not isinstance(values, list) or not values:
-            raise ProfileError(path, f"matrix.{key}: expected a non-empty list of values")
-        # toolchain: one list of Go releases for every variant, not an axis of names
-        for value in [values] if key == "toolchain" else values:
-            problem = VARIANT_KEYS[key](value)
-            if problem:
-                raise ProfileError(path, f"matrix.{key}: {problem}, got {_show(value)}")
-        if key == "toolchain":
-            check_releases(path, "matrix.toolchain", values)
-
-
-def _check_excludes(path: Path, matrix: Mapping[str, Any], values: object) -> None:
-    if not isinstance(values, list) or not all(isinstance(e, dict) for e in values):
-        raise ProfileError(path, "matrix.exclude: expected a list of tables")
-    for entry in values:
-        for axis in entry:
-            if axis == "toolchain":
-                raise ProfileError(
-                    path,
-                    "matrix.exclude: toolchain applies to every variant; give a "
-                    "variant its own toolchain list instead",
-                )
-            if axis not in matrix or axis == "exclude":
-                raise ProfileError(path, f"matrix.exclude: {axis!r} is not an axis of [matrix]")
-
-
-def check_releases(path: Path, where: str, releases: Sequence[str]) -> None:
-    """Go releases as GOTOOLCHAIN takes them, each once."""
-    for release in releases:
-        if not RELEASE_RE.fullmatch(release):
-            raise ProfileError(path, f"{where}: {release!r} is not a Go release like 'go1.24.13'")
-    if len(set(releases)) != len(releases) or not releases:
-        raise ProfileError(path, f"{where}: expected distinct Go releases")
 
 
 def check_variant_name(path: Path, where: str, name: str) -> None:
@@ -356,13 +280,19 @@ def load_chain(path: Path, seen: tuple[Path, ...] = ()) -> tuple[dict[str, Any],
 # --- resolving -------------------------------------------------------------------------------
 
 
-def project_root(path: Path, raw: Mapping[str, Any]) -> Path:
+def project_root(path: Path, root: str | None) -> Path:
     """The directory paths are relative to: ``root`` if set, else the parent of ``profiles/``."""
-    if "root" in raw:
-        return (path.parent / str(raw["root"])).resolve()
+    if root is not None:
+        return (path.parent / root).resolve()
     if path.parent.name == PROFILES_DIR:
         return path.parent.parent
     return path.parent
+
+
+class Scan(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """``[scan]``: ``enabled = true`` scans the sources of every built variant."""
+
+    enabled: bool = False
 
 
 def load_profile(spec: str | None, cwd: Path) -> Profile:
@@ -375,20 +305,18 @@ def load_profile(spec: str | None, cwd: Path) -> Profile:
             "directory under dist/, so letters, digits and . _ + - only, without '..'",
         )
     raw, chain = load_chain(path)
-    root = project_root(path, raw)
-    if "package" not in raw:
+    top = decode(path, "", {**raw, "targets": _final_list(raw.get("targets", []))}, ProfileFile)
+    root = project_root(path, top.root)
+    if top.package is None:
         raise ProfileError(path, "package: required (the main package directory, e.g. './cmd/app')")
-    package = (root / raw["package"]).resolve()
+    package = (root / top.package).resolve()
     if not package.is_dir():
         raise ProfileError(path, f"package: no directory {package}")
-    binary = raw.get("binary", package.name)
-    _check_file_name(path, "binary", binary)
-    targets = _resolve_targets(path, "targets", raw.get("targets", []))
-    variants = resolve_variants(path, raw)
+    variants = resolve_variants(path, top)
     if not variants:
         raise ProfileError(path, "variants: the profile defines no variant ([variants.NAME])")
     names = [v.name for v in variants]
-    baseline = raw.get("baseline", "default" if "default" in names else names[0])
+    baseline = top.baseline or ("default" if "default" in names else names[0])
     if baseline not in names:
         raise ProfileError(
             path, f"baseline: no variant {baseline!r}{did_you_mean(baseline, names)}"
@@ -398,67 +326,39 @@ def load_profile(spec: str | None, cwd: Path) -> Profile:
         name=path.stem,
         path=path,
         root=root,
-        description=raw.get("description", ""),
+        description=top.description,
         package=package,
-        binary=binary,
-        targets=targets,
+        binary=top.binary or package.name,
+        targets=tuple(map(parse_target, _final_list(top.targets))),
         baseline=baseline,
         variants=tuple(variants),
         chain=chain,
         budgets=budgets,
         images=images,
-        startup=parse_config(path, raw.get("startup", {})),
-        scan=_scan_enabled(path, raw.get("scan", {})),
-        compressor=raw.get("compressor", "library"),
+        startup=parse_config(path, top.startup),
+        scan=decode(path, "scan", top.scan, Scan).enabled,
+        compressor=top.compressor,
     )
 
 
-def _scan_enabled(path: Path, table: Mapping[str, Any]) -> bool:
-    check_keys(path, "scan", table, ("enabled",))
-    for value in table.values():
-        if not isinstance(value, bool):
-            raise ProfileError(path, "scan.enabled: expected true or false")
-    return bool(table.get("enabled", False))
-
-
-def _check_file_name(path: Path, key: str, name: str) -> None:
-    if not name or "/" in name or "\\" in name or name in (".", ".."):
-        raise ProfileError(path, f"{key}: {name!r} is not a plain file name")
-
-
-def _resolve_targets(path: Path, key: str, value: ListValue) -> tuple[Target, ...]:
-    specs = value.apply([]) if isinstance(value, ListEdit) else value
-    targets: list[Target] = []
-    for spec in specs:
-        try:
-            target = parse_target(spec)
-        except TargetSyntaxError as exc:
-            raise ProfileError(path, f"{key}: {exc}") from exc
-        if target in targets:
-            raise ProfileError(path, f"{key}: {target.spec!r} is listed twice")
-        targets.append(target)
-    return tuple(targets)
-
-
-def resolve_variants(path: Path, raw: Mapping[str, Any]) -> list[Variant]:
+def resolve_variants(path: Path, top: ProfileFile) -> list[Variant]:
     """Named variants, then the [matrix] combinations, each over [defaults]."""
-    defaults = dict(raw.get("defaults", {}))
-    releases = raw.get("matrix", {}).get("toolchain")
+    defaults = dict(top.defaults)
+    releases = top.matrix.get("toolchain")
     if releases is not None and "toolchain" not in defaults:
-        defaults["toolchain"] = releases  # every variant, with each release: see MATRIX_AXES
-    allow_exec = bool(raw.get("allow_exec", False))
+        defaults["toolchain"] = releases  # every variant, with each release: not an axis
     variants = [
-        make_variant(path, name, merge_layer(defaults, table), f"variants.{name}", allow_exec)
-        for name, table in raw.get("variants", {}).items()
+        make_variant(path, name, merge_layer(defaults, table), f"variants.{name}", top.allow_exec)
+        for name, table in top.variants.items()
     ]
     seen = {v.name for v in variants}
-    for name, table in matrix_combinations(raw.get("matrix", {})):
+    for name, table in matrix_combinations(top.matrix):
         check_variant_name(path, f"matrix (generated name {name!r})", name)
         if name in seen:
             raise ProfileError(path, f"matrix: generated variant {name!r} duplicates a variant")
         seen.add(name)
         variants.append(
-            make_variant(path, name, merge_layer(defaults, table), "matrix", allow_exec)
+            make_variant(path, name, merge_layer(defaults, table), "matrix", top.allow_exec)
         )
     return variants
 
@@ -522,53 +422,12 @@ def make_variant(
     path: Path, name: str, table: Mapping[str, Any], where: str, allow_exec: bool = False
 ) -> Variant:
     """A validated Variant from a fully layered table."""
-    lists = {k: _final_list(table.get(k, [])) for k in LIST_KEYS}
-    check_raw_flags(
-        path, where, lists["flags"], table.get("env", {}).get("GOFLAGS", ""), allow_exec
-    )
-    for tag in lists["tags"]:
-        if not is_build_tag(tag):
-            raise ProfileError(
-                path, f"{where}.tags: {tag!r} is not a build tag (letters, digits, _ .)"
-            )
-    env = table.get("env", {})
-    for key in env:
-        if not ENV_NAME_RE.fullmatch(key):
-            raise ProfileError(path, f"{where}.env: {key!r} is not an environment variable name")
-    for key in table.get("x", {}):
-        if not key or "=" in key or any(c.isspace() for c in key):
-            raise ProfileError(path, f"{where}.x: {key!r} is not an importpath.name")
-    output = table.get("output")
-    if output is not None:
-        _check_file_name(path, f"{where}.output", output)
-    targets = table.get("targets")
-    releases = table.get("toolchain")
-    if releases is not None:
-        releases = _final_list(releases) if isinstance(releases, ListEdit) else list(releases)
-        check_releases(path, f"{where}.toolchain", releases)
-    return Variant(
-        name=name,
-        description=table.get("description", ""),
-        cgo=table.get("cgo"),
-        strip=table.get("strip", "none"),
-        linkmode=table.get("linkmode"),
-        extldflags=tuple(lists["extldflags"]),
-        buildmode=table.get("buildmode"),
-        trimpath=table.get("trimpath", False),
-        tags=tuple(dict.fromkeys(lists["tags"])),
-        x=tuple(sorted(table.get("x", {}).items())),
-        gcflags=tuple(lists["gcflags"]),
-        asmflags=tuple(lists["asmflags"]),
-        ldflags=tuple(lists["ldflags"]),
-        flags=tuple(lists["flags"]),
-        env=tuple(sorted(env.items())),
-        buildid=table.get("buildid"),
-        output=output,
-        targets=None if targets is None else _resolve_targets(path, f"{where}.targets", targets),
-        toolchain=None if releases is None else tuple(releases),
-        origin=where,
-    )
+    table = {k: _final_list(v) for k, v in table.items()}
+    variant = decode(path, where, table, Variant, name=name, origin=where)
+    check_raw_flags(path, where, variant.flags, variant.env.get("GOFLAGS", ""), allow_exec)
+    return variant
 
 
-def _final_list(value: ListValue) -> list[str]:
-    return value.apply([]) if isinstance(value, ListEdit) else list(value)
+def _final_list(value: Any) -> Any:
+    """An edit applied to nothing (it inherits no list); any other value as it is."""
+    return value.apply([]) if isinstance(value, ListEdit) else value

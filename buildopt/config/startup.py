@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, replace
-from typing import Any, Literal
+from dataclasses import dataclass
+from typing import Annotated, Any, ClassVar, Literal
 
-from buildopt.config.keys import unknown_key
-from buildopt.config.units import UnitError, parse_seconds
-from buildopt.errors import UsageError
+import msgspec
+import msgspec.inspect as mi
+
+from buildopt.config.keys import decode
+from buildopt.config.units import Seconds, UnitError, parse_seconds
+from buildopt.errors import ProfileError, UsageError
 
 
 @dataclass(frozen=True)
@@ -33,85 +35,68 @@ class Ready:
         return f"{self.kind} line matching {self.pattern!r}"
 
 
-@dataclass(frozen=True, kw_only=True)
-class StartupConfig:
-    args: tuple[str, ...] = ()
-    ready: Ready = Ready()
-    env: Mapping[str, str] = field(default_factory=dict, hash=False)
-    runs: int = 30
-    warmup: int = 3
-    trace_runs: int = 3  # runs with GODEBUG tracing, for GC cycles and init costs only
-    timeout: float = 10.0
-    cold: bool = True
-    grace: float = 2.0
-    cpus: int | None = None  # the command line's --cpus only
-
-
-DEFAULTS = StartupConfig()  # what a profile without [startup], or without one of its keys, gets
-STARTUP_KEYS = tuple(f.name for f in fields(StartupConfig) if f.name != "cpus")
-COUNTS = {"runs": 1, "warmup": 0, "trace_runs": 0}  # the whole-number keys, with their least
-
-
-def parse_config(source: object, raw: Mapping[str, Any] | None) -> StartupConfig:
-    """A ``[startup]`` table (from a profile) as a StartupConfig; UsageError names the key."""
-    raw = dict(raw or {})
-    problem = unknown_key("startup", raw, STARTUP_KEYS)
-    if problem:  # a UsageError, as every other mistake in [startup]
-        raise UsageError(f"{source}: {problem}")
-    args = raw.get("args", [])
-    if not isinstance(args, list) or not all(isinstance(a, str) for a in args):
-        raise UsageError(f"{source}: startup.args: expected a list of strings")
-    try:
-        timeout = parse_seconds(raw["timeout"]) if "timeout" in raw else DEFAULTS.timeout
-        grace = parse_seconds(raw["grace"]) if "grace" in raw else DEFAULTS.grace
-    except UnitError as exc:
-        raise UsageError(f"{source}: startup.timeout/grace: {exc}") from exc
-    counts = {key: raw.get(key, getattr(DEFAULTS, key)) for key in COUNTS}
-    for key, least in COUNTS.items():
-        value = counts[key]
-        if not isinstance(value, int) or isinstance(value, bool) or value < least:
-            raise UsageError(f"{source}: startup.{key}: expected a whole number >= {least}")
-    env = raw.get("env", {})
-    if not isinstance(env, dict) or not all(isinstance(v, str) for v in env.values()):
-        raise UsageError(f"{source}: startup.env: expected a table of strings")
-    for name in env:
-        if not name or "=" in name:
-            raise UsageError(
-                f"{source}: startup.env.{name}: a variable's name must be non-empty, without '='"
-            )
-    cold = raw.get("cold", DEFAULTS.cold)
-    if not isinstance(cold, bool):
-        raise UsageError(f"{source}: startup.cold: expected true or false")
-    return StartupConfig(
-        args=tuple(args),
-        ready=parse_ready(source, raw.get("ready")),
-        env=env,
-        **counts,
-        timeout=timeout,
-        cold=cold,
-        grace=grace,
-    )
-
-
-def parse_ready(source: object, value: object) -> Ready:
-    if value is None or value == "exit":
-        return Ready()
+def parse_ready(value: Any) -> Ready:
+    """``{ stdout = "regex" }``, ``{ stderr = "regex" }``, ``{ port = N }`` or ``"exit"``."""
+    if value == "exit" or isinstance(value, Ready):
+        return Ready() if value == "exit" else value
     if isinstance(value, dict) and len(value) == 1:
         ((kind, arg),) = value.items()
         if kind in ("stdout", "stderr") and isinstance(arg, str):
             try:
                 re.compile(arg)
             except re.error as exc:
-                raise UsageError(f"{source}: startup.ready.{kind}: bad regex: {exc}") from exc
+                raise ValueError(f".{kind}: bad regex: {exc}") from exc
             return Ready(kind, pattern=arg)
         if kind == "port" and isinstance(arg, int) and not isinstance(arg, bool):
             if not 0 < arg < 65536:
-                raise UsageError(f"{source}: startup.ready.port {arg}: a TCP port is 1-65535")
+                raise ValueError(f".port {arg}: a TCP port is 1-65535")
             return Ready("port", port=arg)
-    raise UsageError(
-        f'{source}: startup.ready: expected {{ stdout = "regex" }}, '
-        f'{{ stderr = "regex" }}, {{ port = N }} or "exit"'
-    )
+    raise ValueError('expected { stdout = "regex" }, { stderr = "regex" }, { port = N } or "exit"')
+
+
+def _variable(name: str) -> str:
+    if not name or "=" in name:
+        raise ValueError("a variable's name must be non-empty, without '='")
+    return name
+
+
+class StartupConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """``[startup]``; each default is what a profile without the key gets."""
+
+    internal: ClassVar[tuple[str, ...]] = ("cpus",)
+    args: tuple[str, ...] = ()
+    ready: Annotated[Ready, parse_ready] = Ready()
+    env: dict[Annotated[str, _variable], str] = {}
+    runs: Annotated[int, msgspec.Meta(ge=1)] = 30
+    warmup: Annotated[int, msgspec.Meta(ge=0)] = 3
+    trace_runs: Annotated[int, msgspec.Meta(ge=0)] = 3  # with GODEBUG tracing, for GC and inits
+    timeout: Seconds = 10.0
+    cold: bool = True
+    grace: Seconds = 2.0
+    cpus: int | None = None  # the command line's --cpus only
+
+
+# the whole-number keys, with their least
+COUNTS = {
+    f.name: f.type.ge
+    for f in mi.type_info(StartupConfig).fields  # type: ignore[attr-defined]
+    if isinstance(f.type, mi.IntType) and f.type.ge is not None
+}
+
+
+def parse_config(source: object, raw: Any) -> StartupConfig:
+    """A ``[startup]`` table (from a profile) as a StartupConfig; UsageError names the key."""
+    try:
+        return decode(source, "startup", raw or {}, StartupConfig)
+    except ProfileError as exc:  # a UsageError, as every other mistake in [startup]
+        raise UsageError(exc.message) from None
+
+
+def _ready(flag: str, value: dict[str, Any]) -> Ready:
+    try:
+        return parse_ready(value)
+    except ValueError as exc:
+        raise UsageError(f"{flag}: startup.ready{exc}") from None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -150,7 +135,7 @@ def apply_overrides(config: StartupConfig, given: StartupOverrides) -> StartupCo
     if given.cold is not None:
         changes["cold"] = given.cold
     if given.ready_stdout is not None:
-        changes["ready"] = parse_ready("--ready-stdout", {"stdout": given.ready_stdout})
+        changes["ready"] = _ready("--ready-stdout", {"stdout": given.ready_stdout})
     readies = [
         flag
         for flag, value in (
@@ -163,9 +148,9 @@ def apply_overrides(config: StartupConfig, given: StartupOverrides) -> StartupCo
     if len(readies) > 1:
         raise UsageError(f"{' and '.join(readies)}: give one way to tell readiness")
     if given.ready_stderr is not None:
-        changes["ready"] = parse_ready("--ready-stderr", {"stderr": given.ready_stderr})
+        changes["ready"] = _ready("--ready-stderr", {"stderr": given.ready_stderr})
     if given.ready_port is not None:
         if not 0 < given.ready_port < 65536:
             raise UsageError(f"--ready-port {given.ready_port}: a TCP port is 1-65535")
-        changes["ready"] = parse_ready("--ready-port", {"port": given.ready_port})
-    return replace(config, **changes)
+        changes["ready"] = _ready("--ready-port", {"port": given.ready_port})
+    return msgspec.structs.replace(config, **changes)

@@ -4,6 +4,7 @@ and durations (``10s``, ``500ms``)."""
 from __future__ import annotations
 
 import re
+from typing import Annotated
 
 UNITS = {
     "": 1,
@@ -71,3 +72,9 @@ def parse_seconds(value: object) -> float:
         if number > 0:
             return number
     raise UnitError(f"{value!r} is not a duration (e.g. 10s, 500ms)")
+
+
+# Profile values in units, as the models (buildopt.config.keys.decode) read them
+Size = Annotated[int, parse_size]
+Seconds = Annotated[float, parse_seconds]
+Milliseconds = Annotated[float, lambda value: parse_seconds(value) * 1000]

@@ -1,21 +1,30 @@
-"""The keys a profile may set, each with the check of its TOML value, and the Variant they
-make: one named way to build, every go build knob resolved and validated.
+"""The keys of a variant, defined once: VariantSettings holds each with its type and default (a
+build record keeps a variant's as they are, buildopt.record.model), Variant is one named way to
+build. The models of the tables layered into a variant - ``[defaults]``, ``[variants.NAME]``,
+``[matrix]`` - are derived from VariantSettings; ProfileFile is the top of a profile file.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from dataclasses import dataclass, field, fields
-from typing import Literal, get_args
+import typing
+from collections.abc import Sequence
+from typing import Annotated, Any, ClassVar, Literal
 
-from buildopt.config.target import Target
+import msgspec
+
+from buildopt.config.target import Target, parse_target
 
 Strip = Literal["none", "dwarf", "all"]
 LinkMode = Literal["internal", "external"]
 BuildMode = Literal["exe", "pie"]
+Strs = tuple[str, ...]
 
 _TAG_RE = re.compile(r"[A-Za-z0-9_.]+")
+ENV_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# [matrix].toolchain is not an axis of variant names but of ids: every variant is built with
+# each Go release (static@linux-arm64@go1.24.13), unless it names its own.
+RELEASE_RE = re.compile(r"go1\.[0-9]+(\.[0-9]+)?((rc|beta)[0-9]+)?")
 
 
 def is_build_tag(tag: str) -> bool:
@@ -23,149 +32,199 @@ def is_build_tag(tag: str) -> bool:
     return _TAG_RE.fullmatch(tag) is not None
 
 
-ENV_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# --- the values that need more than a type (each a parser: buildopt.config.keys) -------------
+# A parser passes on a value of the wrong type: the model then says what the key takes.
 
 
-# --- the allowed keys ------------------------------------------------------------------------
-
-Checker = Callable[[object], str | None]
-
-
-def _is_bool(v: object) -> str | None:
-    return None if isinstance(v, bool) else "expected true or false"
+def _strings(value: object) -> bool:
+    return isinstance(value, list) and all(isinstance(i, str) for i in value)
 
 
-def _is_str(v: object) -> str | None:
-    return None if isinstance(v, str) else "expected a string"
+def _build_tags(value: Any) -> Any:
+    """Build tags, each once, in order."""
+    if not _strings(value):
+        return value
+    for tag in value:
+        if not is_build_tag(tag):
+            raise ValueError(f"{tag!r} is not a build tag (letters, digits, _ .)")
+    return tuple(dict.fromkeys(value))
 
 
-def _is_int(v: object) -> str | None:
-    return None if isinstance(v, int) and not isinstance(v, bool) else "expected an integer"
+def parse_targets(value: Any) -> Any:
+    """``GOOS/GOARCH[/SUB]`` specs, each once, written as parse_target writes them."""
+    if not _strings(value):
+        return value
+    specs: list[str] = []
+    for text in value:
+        spec = parse_target(text).spec
+        if spec in specs:
+            raise ValueError(f"{spec!r} is listed twice")
+        specs.append(spec)
+    return tuple(specs)
 
 
-def _one_of(*choices: str) -> Checker:
-    def check(v: object) -> str | None:
-        if v in choices:
-            return None
-        return "expected one of " + ", ".join(f'"{c}"' for c in choices)
-
-    return check
-
-
-def _str_list(v: object) -> str | None:
-    if isinstance(v, list) and all(isinstance(i, str) for i in v):
-        return None
-    return "expected a list of strings"
+def _releases(value: Any) -> Any:
+    """Go releases as GOTOOLCHAIN takes them, each once."""
+    if not _strings(value):
+        return value
+    for release in value:
+        if not RELEASE_RE.fullmatch(release):
+            raise ValueError(f"{release!r} is not a Go release like 'go1.24.13'")
+    if len(set(value)) != len(value) or not value:
+        raise ValueError("expected distinct Go releases")
+    return tuple(value)
 
 
-def _list_or_edit(v: object) -> str | None:
-    """A list of strings, or ``{ append = [...], remove = [...] }`` editing the inherited list."""
-    if isinstance(v, dict):
-        unknown = set(v) - {"append", "remove"}
-        if unknown:
-            return f"unknown list edit {sorted(unknown)[0]!r}; use append or remove"
-        for key, items in v.items():
-            if _str_list(items):
-                return f"{key}: expected a list of strings"
-        return None
-    return _str_list(v)
+def file_name(value: Any) -> Any:
+    if isinstance(value, str) and (
+        not value or "/" in value or "\\" in value or value in (".", "..")
+    ):
+        raise ValueError(f"{value!r} is not a plain file name")
+    return value
 
 
-def _str_map(v: object) -> str | None:
-    if isinstance(v, dict) and all(isinstance(i, str) for i in v.values()):
-        return None
-    return "expected a table of strings"
+def _env_name(key: str) -> str:
+    if not ENV_NAME_RE.fullmatch(key):
+        raise ValueError(f"{key!r} is not an environment variable name")
+    return key
 
 
-_STRIP, _LINKMODE, _BUILDMODE = (_one_of(*get_args(t)) for t in (Strip, LinkMode, BuildMode))
+def _x_name(key: str) -> str:
+    if not key or "=" in key or any(c.isspace() for c in key):
+        raise ValueError(f"{key!r} is not an importpath.name")
+    return key
 
 
-def _key(check: Checker) -> dict[str, Checker]:
-    """The metadata of a Variant field that a profile sets as a key of [variants.NAME]: the
-    check of its TOML value. VARIANT_KEYS is made of these."""
-    return {"check": check}
+Tags = Annotated[Strs, _build_tags]
+Targets = Annotated[Strs, parse_targets]
+Releases = Annotated[Strs, _releases]
+FileName = Annotated[str, file_name]
 
 
-# [matrix].toolchain is not an axis of variant names but of ids: every variant is built with
-# each Go release (static@linux-arm64@go1.24.13), unless it names its own.
-RELEASE_RE = re.compile(r"go1\.[0-9]+(\.[0-9]+)?((rc|beta)[0-9]+)?")
+# --- the models ------------------------------------------------------------------------------
 
-TOP_KEYS: dict[str, Checker] = {
-    "schema": _is_int,
-    "description": _is_str,
-    "extends": _is_str,
-    "root": _is_str,
-    "allow_exec": _is_bool,
-    "package": _is_str,
-    "binary": _is_str,
-    "targets": _list_or_edit,
-    "baseline": _is_str,
-    # what computes max_compressed sizes: the libraries buildopt runs on, or the installed tools
-    "compressor": _one_of("library", "cli"),
-    "budget": lambda v: (
-        None
-        if isinstance(v, list) and all(isinstance(t, dict) for t in v)
-        else "expected [[budget]] tables"
-    ),
-    "image": lambda v: (
-        None
-        if isinstance(v, list) and all(isinstance(t, dict) for t in v)
-        else "expected [[image]] tables"
-    ),
-}
+
+class VariantSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A variant's go build knobs, resolved: the keys of ``[variants.NAME]`` in order."""
+
+    description: str = ""
+    cgo: bool | None = None
+    strip: Strip = "none"
+    linkmode: LinkMode | None = None
+    extldflags: Strs = ()
+    buildmode: BuildMode | None = None
+    trimpath: bool = False
+    tags: Tags = ()
+    x: dict[Annotated[str, _x_name], str] = {}  # -X importpath.name=value
+    gcflags: Strs = ()
+    asmflags: Strs = ()
+    ldflags: Strs = ()
+    flags: Strs = ()
+    env: dict[Annotated[str, _env_name], str] = {}
+    buildid: str | None = None
+    output: FileName | None = None
+    targets: Targets | None = None  # the profile's, unless set
+    toolchain: Releases | None = None  # Go releases to build with (GOTOOLCHAIN)
+
+
+class Variant(VariantSettings, frozen=True, kw_only=True):
+    """One named way to build."""
+
+    internal: ClassVar[Strs] = ("name", "origin")
+    name: str
+    origin: str = ""  # where it is declared: variants.NAME, or matrix
+
+    @property
+    def parsed_targets(self) -> tuple[Target, ...] | None:
+        return None if self.targets is None else tuple(map(parse_target, self.targets))
+
+    def settings(self) -> VariantSettings:
+        """The knobs alone (for plan output and build records)."""
+        return VariantSettings(**{k: getattr(self, k) for k in VARIANT_KEYS})
+
+
+class ListEdit(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """``{ append = [...], remove = [...] }``: an edit of an inherited list."""
+
+    unknown: ClassVar[str] = "unknown list edit {key!r}; use append or remove"
+    append: Strs = ()
+    remove: Strs = ()
+
+    def apply(self, base: Sequence[str]) -> list[str]:
+        kept = [i for i in base if i not in self.remove]
+        return kept + [i for i in self.append if i not in kept]
+
+    def then(self, later: ListEdit) -> ListEdit:
+        """One edit equal to applying self, then later."""
+        append = tuple(i for i in self.append if i not in later.remove) + later.append
+        return ListEdit(append, self.remove + later.remove)
+
+
+VARIANT_KEYS: Strs = VariantSettings.__struct_fields__
+_TYPES = typing.get_type_hints(VariantSettings, include_extras=True)
+# lists that a layer may edit (targets and toolchain it may only replace)
+LIST_KEYS = frozenset(k for k, t in _TYPES.items() if Strs in (t, *typing.get_args(t)))
+MAP_KEYS = frozenset(k for k, t in _TYPES.items() if typing.get_origin(t) is dict)
+_LAYER = {k: t | ListEdit if k in LIST_KEYS else t for k, t in _TYPES.items()}
+_NOT_AXES = ("description", "output", "targets", "x", "env", "toolchain")
+_AXES = [k for k in VARIANT_KEYS if k not in _NOT_AXES]
+
+
+class _Matrix(msgspec.Struct):
+    unknown: ClassVar[str] = "{name}: not a matrix axis{hint}"
+
+
+def _layer(name: str, keys: Sequence[str]) -> type[msgspec.Struct]:
+    """The model of a table that sets some variant keys over those it inherits."""
+    fields = [(k, _LAYER[k] | None, None) for k in keys]
+    return msgspec.defstruct(name, fields, kw_only=True, forbid_unknown_fields=True)
+
+
+VariantLayer = _layer("VariantLayer", VARIANT_KEYS)
+DefaultsLayer = _layer("DefaultsLayer", [k for k in VARIANT_KEYS if k not in ("targets", "output")])
+NonEmpty = msgspec.Meta(min_length=1)
+Matrix = msgspec.defstruct(
+    "Matrix",
+    [
+        *((k, Annotated[list[_LAYER[k]], NonEmpty] | None, None) for k in _AXES),  # type: ignore[valid-type]
+        ("toolchain", Releases | None, None),
+        ("exclude", list[dict[str, Any]], []),
+    ],
+    bases=(_Matrix,),
+    kw_only=True,
+    forbid_unknown_fields=True,
+)
+
+
+def _schema(value: Any) -> Any:
+    if value != SCHEMA_VERSION:
+        raise ValueError(f"this buildopt reads schema {SCHEMA_VERSION}, not {value}")
+    return value
+
+
+SCHEMA_VERSION = 1
 CONCATENATED = ("budget", "image")  # a child's budgets add to its parent's
 TOP_TABLES = ("defaults", "variants", "matrix", "startup", "scan")
 
 
-# --- facts -----------------------------------------------------------------------------------
+class ProfileFile(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """The top level of a profile file (its tables each have a model of their own)."""
 
-
-@dataclass(frozen=True, kw_only=True)
-class Variant:
-    """One named way to build: every go build knob, resolved and validated."""
-
-    name: str
-    description: str = field(default="", metadata=_key(_is_str))
-    cgo: bool | None = field(default=None, metadata=_key(_is_bool))
-    strip: Strip = field(default="none", metadata=_key(_STRIP))
-    linkmode: LinkMode | None = field(default=None, metadata=_key(_LINKMODE))
-    extldflags: tuple[str, ...] = field(default=(), metadata=_key(_list_or_edit))
-    buildmode: BuildMode | None = field(default=None, metadata=_key(_BUILDMODE))
-    trimpath: bool = field(default=False, metadata=_key(_is_bool))
-    tags: tuple[str, ...] = field(default=(), metadata=_key(_list_or_edit))
-    x: tuple[tuple[str, str], ...] = field(default=(), metadata=_key(_str_map))
-    gcflags: tuple[str, ...] = field(default=(), metadata=_key(_list_or_edit))
-    asmflags: tuple[str, ...] = field(default=(), metadata=_key(_list_or_edit))
-    ldflags: tuple[str, ...] = field(default=(), metadata=_key(_list_or_edit))
-    flags: tuple[str, ...] = field(default=(), metadata=_key(_list_or_edit))
-    env: tuple[tuple[str, str], ...] = field(default=(), metadata=_key(_str_map))
-    buildid: str | None = field(default=None, metadata=_key(_is_str))
-    output: str | None = field(default=None, metadata=_key(_is_str))
-    targets: tuple[Target, ...] | None = field(default=None, metadata=_key(_str_list))
-    # Go releases to build with (GOTOOLCHAIN)
-    toolchain: tuple[str, ...] | None = field(default=None, metadata=_key(_str_list))
-    origin: str = ""
-
-    def settings(self) -> dict[str, object]:
-        """The knobs as plain data (for plan output and build records)."""
-        out: dict[str, object] = {}
-        for key in VARIANT_KEYS:
-            value = getattr(self, key)
-            if key in MAP_KEYS:
-                value = dict(value)
-            elif key == "targets":
-                value = None if value is None else [t.spec for t in value]
-            elif isinstance(value, tuple):
-                value = list(value)
-            out[key] = value
-        return out
-
-
-# The keys of a [variants.NAME] table, in Variant's order, each with its check.
-VARIANT_KEYS: dict[str, Checker] = {
-    f.name: f.metadata["check"] for f in fields(Variant) if "check" in f.metadata
-}
-LIST_KEYS = frozenset(k for k, c in VARIANT_KEYS.items() if c is _list_or_edit)
-MAP_KEYS = frozenset({"x", "env"})
-DEFAULTS_KEYS = {k: c for k, c in VARIANT_KEYS.items() if k not in ("targets", "output")}
-MATRIX_AXES = frozenset(VARIANT_KEYS) - {"description", "output", "targets", "x", "env"}
+    schema: Annotated[int, _schema] = SCHEMA_VERSION
+    description: str = ""
+    extends: str | None = None
+    root: str | None = None
+    allow_exec: bool = False  # -toolexec and -exec in flags, env.GOFLAGS
+    package: str | None = None
+    binary: FileName | None = None
+    targets: Targets | ListEdit = ()
+    baseline: str | None = None
+    # what computes max_compressed sizes: the libraries buildopt runs on, or the installed tools
+    compressor: Literal["library", "cli"] = "library"
+    budget: list[dict[str, Any]] = []
+    image: list[dict[str, Any]] = []
+    defaults: dict[str, Any] = {}
+    variants: dict[str, dict[str, Any]] = {}
+    matrix: dict[str, Any] = {}
+    startup: dict[str, Any] = {}
+    scan: dict[str, Any] = {}

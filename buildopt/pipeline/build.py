@@ -21,7 +21,6 @@ import msgspec
 from buildopt import __version__
 from buildopt.binary.digest import sha256_of
 from buildopt.binary.facts import Inspection
-from buildopt.config.variant import Variant
 from buildopt.errors import Interrupted, interrupted, signal_of
 from buildopt.pipeline.plan import Plan, Skip, Step, all_ids
 from buildopt.pipeline.verify import verify
@@ -33,7 +32,6 @@ from buildopt.record.model import (
     Record,
     Status,
     ToolchainInfo,
-    VariantSettings,
     Verification,
 )
 from buildopt.system import proc, toolchain
@@ -418,13 +416,9 @@ def make_record(plan: Plan, builds: Sequence[Build], created: str) -> Record:
             host=f"{tools.hostos}/{tools.hostarch}",
         ),
         dist=str(plan.dist),
-        variants={v.name: variant_settings(v) for v in profile.variants},
+        variants={v.name: v.settings() for v in profile.variants},
         builds=tuple(builds),
     )
-
-
-def variant_settings(variant: Variant) -> VariantSettings:
-    return msgspec.convert(variant.settings(), VariantSettings)
 
 
 def cache_key(step: Step) -> tuple[object, ...]:

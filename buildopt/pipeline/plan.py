@@ -117,7 +117,7 @@ def ldflags(variant: Variant) -> list[str]:
         words += ["-extldflags", go_quote_join(variant.extldflags)]
     if variant.buildid is not None:
         words.append(f"-buildid={variant.buildid}")
-    for key, value in variant.x:
+    for key, value in sorted(variant.x.items()):
         words += ["-X", f"{key}={value}"]
     return words + list(variant.ldflags)
 
@@ -224,7 +224,7 @@ def check_targets(profile: Profile, toolchain: Toolchain) -> None:
     """Every target named in the profile must be one the toolchain can build."""
     named = list(profile.targets)
     for v in profile.variants:
-        named += v.targets or ()
+        named += v.parsed_targets or ()
     for target in named:
         if toolchain.platform(target.goos, target.goarch) is None:
             hint = did_you_mean(target.pair, toolchain.platforms)
@@ -333,7 +333,9 @@ def _step(
 
 def variant_targets(profile: Profile, variant: Variant, toolchain: Toolchain) -> tuple[Target, ...]:
     """The variant's own targets, else the profile's, else the host."""
-    return variant.targets or profile.targets or (Target(toolchain.hostos, toolchain.hostarch),)
+    return (
+        variant.parsed_targets or profile.targets or (Target(toolchain.hostos, toolchain.hostarch),)
+    )
 
 
 def variant_points(

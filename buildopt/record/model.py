@@ -17,6 +17,7 @@ from typing import Literal
 import msgspec
 
 from buildopt.binary.facts import Fact, Inspection
+from buildopt.config.variant import VariantSettings
 
 RECORD_SCHEMA: Literal["buildopt.build/1"] = "buildopt.build/1"
 STARTUP_SCHEMA: Literal["buildopt.startup/1"] = "buildopt.startup/1"
@@ -40,28 +41,6 @@ class ToolchainInfo(Fact, frozen=True):
     path: str
     goroot: str
     host: str  # GOOS/GOARCH of the machine that built
-
-
-class VariantSettings(Fact, frozen=True):
-    """A variant's resolved knobs, as ``buildopt plan`` shows them."""
-
-    description: str
-    cgo: bool | None
-    strip: Literal["none", "dwarf", "all"]
-    linkmode: Literal["internal", "external"] | None
-    extldflags: tuple[str, ...]
-    buildmode: Literal["exe", "pie"] | None
-    trimpath: bool
-    tags: tuple[str, ...]
-    x: dict[str, str]
-    gcflags: tuple[str, ...]
-    asmflags: tuple[str, ...]
-    ldflags: tuple[str, ...]
-    flags: tuple[str, ...]
-    env: dict[str, str]
-    buildid: str | None
-    output: str | None
-    targets: tuple[str, ...] | None
 
 
 class Verification(Fact, frozen=True):

@@ -104,7 +104,7 @@ def test_every_knob_reaches_argv_in_order() -> None:
         buildmode="pie",
         trimpath=True,
         tags=("netgo", "osusergo"),
-        x=(("main.v", "1 2"),),
+        x={"main.v": "1 2"},
         gcflags=("all=-N", "-l"),
         asmflags=("-trimpath",),
         ldflags=("-bindnow",),
@@ -138,7 +138,7 @@ def test_strip_levels(strip: str, words: list[str]) -> None:
 
 def test_shell_metacharacters_stay_literal() -> None:
     evil = "$(touch /tmp/pwned); `id` && echo ${HOME} | cat > x"
-    v = Variant(name="v", x=(("main.v", evil),), flags=("-ldflags=-X main.w=$(id)",))
+    v = Variant(name="v", x={"main.v": evil}, flags=("-ldflags=-X main.w=$(id)",))
     argv = go_build_argv("go", v, "o", ".")
     ld = argv[4]
     assert go_split(ld.removeprefix("-ldflags=")) == ["-X", f"main.v={evil}"]
@@ -146,7 +146,7 @@ def test_shell_metacharacters_stay_literal() -> None:
 
 
 def test_env_sets_target_cgo_cc_and_variant_env_last() -> None:
-    v = Variant(name="v", cgo=False, env=(("GOFLAGS", "-mod=vendor"), ("GOARM", "6")))
+    v = Variant(name="v", cgo=False, env={"GOFLAGS": "-mod=vendor", "GOARM": "6"})
     env = build_env(v, parse_target("linux/arm/v7"), cc=None)
     assert env == {
         "GOOS": "linux",
