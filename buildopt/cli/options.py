@@ -19,6 +19,7 @@ from __future__ import annotations
 import shlex
 from typing import NamedTuple
 
+from buildopt.config import defaults
 from buildopt.errors import UsageError
 from buildopt.names import FORMAT_COMMANDS, FORMATS
 
@@ -440,19 +441,25 @@ COMMANDS: dict[str, Command] = {
                 ),
                 Flag(
                     "runs",
-                    "measured runs per binary (default 30, or [startup] runs)",
+                    f"measured runs per binary (default {defaults.RUNS}, or [startup] runs)",
                     "N",
                     number=True,
                 ),
-                Flag("warmup", "unmeasured runs first (default 3)", "N", number=True),
+                Flag(
+                    "warmup", f"unmeasured runs first (default {defaults.WARMUP})", "N", number=True
+                ),
                 Flag(
                     "trace_runs",
                     "runs with GODEBUG=gctrace=1,inittrace=1 for GC cycles and init costs, "
-                    "kept apart from the timed runs (default 3; 0: none)",
+                    f"kept apart from the timed runs (default {defaults.TRACE_RUNS}; 0: none)",
                     "N",
                     number=True,
                 ),
-                Flag("timeout", "give up on a run after this long (default 10s)", "DURATION"),
+                Flag(
+                    "timeout",
+                    f"give up on a run after this long (default {defaults.TIMEOUT:g}s)",
+                    "DURATION",
+                ),
                 Flag(
                     "cold",
                     "evict the binary from the page cache before each run (default on; --no-cold)",

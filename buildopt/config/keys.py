@@ -45,7 +45,7 @@ def unknown_key(where: str, key: str, model: type[msgspec.Struct]) -> str:
     name = f"{where}.{key}" if where else key
     hint = did_you_mean(key, allowed) or f"; allowed: {', '.join(sorted(allowed))}"
     template: str = getattr(model, "unknown", "unknown key {name!r}{hint}")
-    return template.format(name=name, key=key, hint=hint)
+    return template.format(name=name, where=where, key=key, hint=hint)
 
 
 def table_keys(model: type[msgspec.Struct]) -> list[str]:

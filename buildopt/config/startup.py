@@ -14,6 +14,7 @@ from typing import Annotated, Any, ClassVar, Literal
 import msgspec
 import msgspec.inspect as mi
 
+from buildopt.config import defaults
 from buildopt.config.keys import decode
 from buildopt.config.units import Seconds, UnitError, parse_seconds
 from buildopt.errors import ProfileError, UsageError
@@ -67,12 +68,12 @@ class StartupConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     args: tuple[str, ...] = ()
     ready: Annotated[Ready, parse_ready] = Ready()
     env: dict[Annotated[str, _variable], str] = {}
-    runs: Annotated[int, msgspec.Meta(ge=1)] = 30
-    warmup: Annotated[int, msgspec.Meta(ge=0)] = 3
-    trace_runs: Annotated[int, msgspec.Meta(ge=0)] = 3  # with GODEBUG tracing, for GC and inits
-    timeout: Seconds = 10.0
+    runs: Annotated[int, msgspec.Meta(ge=1)] = defaults.RUNS
+    warmup: Annotated[int, msgspec.Meta(ge=0)] = defaults.WARMUP
+    trace_runs: Annotated[int, msgspec.Meta(ge=0)] = defaults.TRACE_RUNS
+    timeout: Seconds = defaults.TIMEOUT
     cold: bool = True
-    grace: Seconds = 2.0
+    grace: Seconds = defaults.GRACE
     cpus: int | None = None  # the command line's --cpus only
 
 

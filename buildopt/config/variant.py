@@ -146,7 +146,7 @@ class Variant(VariantSettings, frozen=True, kw_only=True):
 class ListEdit(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """``{ append = [...], remove = [...] }``: an edit of an inherited list."""
 
-    unknown: ClassVar[str] = "unknown list edit {key!r}; use append or remove"
+    unknown: ClassVar[str] = "{where}: unknown list edit {key!r}; use append or remove"
     append: Strs = ()
     remove: Strs = ()
 

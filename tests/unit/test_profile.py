@@ -547,3 +547,14 @@ def test_a_record_keeps_every_variant_key() -> None:
 
     assert model.VariantSettings is variant.VariantSettings
     assert variant.VariantSettings.__struct_fields__ == variant.VARIANT_KEYS
+
+
+def test_a_list_edit_mistake_names_the_key() -> None:
+    """Found by the property test of tests/faults/test_profile_values.py: a mistake inside a
+    list edit ({ append, remove }) was reported without the key it edits."""
+    from buildopt.config.keys import decode
+    from buildopt.config.variant import VariantLayer
+
+    with pytest.raises(ProfileError) as info:
+        decode("p.toml", "defaults", {"tags": {"": False}}, VariantLayer)
+    assert info.value.message == "p.toml: defaults.tags: unknown list edit ''; use append or remove"

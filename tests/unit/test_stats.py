@@ -95,3 +95,16 @@ def test_durations() -> None:
     assert parse_seconds("10s") == 10 and parse_seconds("250ms") == 0.25 and parse_seconds(2) == 2
     with pytest.raises(UnitError):
         parse_seconds("0s")
+
+
+def test_the_startup_options_say_the_model_s_defaults() -> None:
+    """The defaults of [startup] are defined once (buildopt.config.defaults): the option
+    spec's help says the ones a run gets."""
+    from buildopt.cli.options import COMMANDS
+
+    helps = {f.name: f.help for f in COMMANDS["startup"].flags}
+    d = StartupConfig()
+    assert f"(default {d.runs}," in helps["runs"]
+    assert f"(default {d.warmup})" in helps["warmup"]
+    assert f"(default {d.trace_runs};" in helps["trace_runs"]
+    assert f"(default {d.timeout:g}s)" in helps["timeout"]

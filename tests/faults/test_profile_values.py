@@ -1,0 +1,102 @@
+"""Property test: any key with any TOML value in any table of a profile. The tables are decoded
+into their models (buildopt.config.keys.decode); whatever the value, loading either succeeds or
+refuses the profile in one line that starts with the file and names the table - never a
+traceback, never a message without its key."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import msgspec
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from buildopt.config.budgets import Budget, ImageBudget
+from buildopt.config.keys import table_keys
+from buildopt.config.profile import Profile, load_profile
+from buildopt.config.startup import StartupConfig
+from buildopt.config.variant import VariantSettings
+from buildopt.errors import EXIT_BAD_INPUT, BuildoptError
+
+# table header, the model of its keys, what a message about it names
+TABLES: dict[str, tuple[type[msgspec.Struct], tuple[str, ...]]] = {
+    "[variants.a]": (VariantSettings, ("variants.a",)),
+    "[defaults]": (VariantSettings, ("defaults", "variants.a")),
+    '[[budget]]\nselect = "a"': (Budget, ("budget[1]",)),
+    '[[image]]\nselect = "a"\nmax_size = 1': (ImageBudget, ("image[1]",)),
+    "[startup]": (StartupConfig, ("startup",)),
+}
+LIKELY = ["6 MiB", "2%", "10s", "linux/amd64", "go1.24.13", "0644", "/usr/bin/x", "squashfs", "x"]
+scalars = st.one_of(
+    st.booleans(),
+    st.integers(-(2**63), 2**63 - 1),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(st.characters(codec="utf-8"), max_size=8),
+    st.sampled_from(LIKELY),
+)
+values = st.recursive(
+    scalars,
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3)
+    ),
+    max_leaves=6,
+)
+
+
+def toml(value: object) -> str:
+    """A TOML value: JSON's strings and numbers are TOML's; tables inline."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return "[" + ", ".join(map(toml, value)) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{json.dumps(k)} = {toml(v)}" for k, v in value.items()) + "}"
+    return json.dumps(value)
+
+
+@settings(
+    max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.data(), table=st.sampled_from(list(TABLES)))
+def test_any_value_of_any_key_loads_or_is_refused_in_one_line_naming_it(
+    tmp_path_factory: object, data: st.DataObject, table: str
+) -> None:
+    model, names = TABLES[table]
+    key = data.draw(st.one_of(st.sampled_from(table_keys(model)), st.text(max_size=6)))
+    value = data.draw(values)
+    root = Path(tmp_path_factory.mktemp("values"))  # type: ignore[attr-defined]
+    (root / "app").mkdir()
+    (root / "profiles").mkdir()
+    path = root / "profiles" / "p.toml"
+    lines = ['package = "./app"', "[variants.a]", table, f"{json.dumps(key)} = {toml(value)}"]
+    path.write_text("\n".join(lines) + "\n")
+    try:
+        outcome: Profile | BuildoptError = load_profile(str(path), root)
+    except BuildoptError as exc:
+        outcome = exc
+    finally:
+        shutil.rmtree(root)
+    if isinstance(outcome, BuildoptError):
+        message = outcome.message
+        assert outcome.exit_code == EXIT_BAD_INPUT
+        assert "\n" not in message and message.startswith(str(path)), message
+        assert any(name in message for name in names) or "invalid TOML" in message, message
+
+
+def test_internal_fields_are_no_keys(tmp_path: Path) -> None:
+    """A budget's source and where, a variant's name, are the program's: a profile that sets
+    them is refused as with any unknown key (msgspec alone would have taken them)."""
+    (tmp_path / "app").mkdir()
+    (tmp_path / "profiles").mkdir()
+    path = tmp_path / "profiles" / "p.toml"
+    for table, key in (('[[budget]]\nselect = "a"', "where"), ("[variants.b]", "name")):
+        path.write_text(f'package = "./app"\n[variants.a]\n{table}\n{key} = "x"\n')
+        try:
+            load_profile(str(path), tmp_path)
+        except BuildoptError as exc:
+            assert f"unknown key '{exc.message.split(chr(39))[1]}'" in exc.message
+            assert exc.message.split("'")[1].endswith(f".{key}")
+        else:
+            raise AssertionError(f"{key} was taken as a key")
