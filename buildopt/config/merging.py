@@ -8,6 +8,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, cast
 
+import msgspec
+
 from buildopt.config.budgets import SOURCE_KEY
 from buildopt.config.variant import CONCATENATED, LIST_KEYS, MAP_KEYS, TOP_TABLES, ListEdit
 from buildopt.errors import ProfileError
@@ -19,7 +21,7 @@ def _as_list_value(value: object) -> ListValue:
     if isinstance(value, ListEdit):
         return value
     if isinstance(value, dict):
-        return ListEdit(tuple(value.get("append", ())), tuple(value.get("remove", ())))
+        return msgspec.convert(value, ListEdit)
     return list(cast(list[str], value))
 
 
@@ -57,9 +59,8 @@ def merge_files(parent: Mapping[str, Any], child: Mapping[str, Any]) -> dict[str
     for name, table in child.get("variants", {}).items():
         variants[name] = merge_layer(variants.get(name, {}), table)
     merged["variants"] = variants
-    merged["matrix"] = {**parent.get("matrix", {}), **child.get("matrix", {})}
-    merged["startup"] = {**parent.get("startup", {}), **child.get("startup", {})}
-    merged["scan"] = {**parent.get("scan", {}), **child.get("scan", {})}
+    for key in ("matrix", "startup", "scan"):  # key by key ([matrix]: axis by axis)
+        merged[key] = {**parent.get(key, {}), **child.get(key, {})}
     return merged
 
 
@@ -74,9 +75,8 @@ def _normalise(raw: Mapping[str, Any], path: Path) -> dict[str, Any]:
         ]
     out["defaults"] = merge_layer({}, raw.get("defaults", {}))
     out["variants"] = {n: merge_layer({}, t) for n, t in raw.get("variants", {}).items()}
-    out["matrix"] = dict(raw.get("matrix", {}))
-    out["startup"] = dict(raw.get("startup", {}))
-    out["scan"] = dict(raw.get("scan", {}))
+    for key in ("matrix", "startup", "scan"):
+        out[key] = dict(raw.get(key, {}))
     return out
 
 

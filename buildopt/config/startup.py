@@ -93,11 +93,14 @@ def parse_config(source: object, raw: Any) -> StartupConfig:
         raise UsageError(exc.message) from None
 
 
-def _ready(flag: str, value: dict[str, Any]) -> Ready:
+def _ready(flag: str, kind: str, value: object) -> Ready:
+    """--ready-KIND VALUE as a Ready; UsageError names the option (which names the kind)."""
     try:
-        return parse_ready(value)
-    except ValueError as exc:
-        raise UsageError(f"{flag}: startup.ready{exc}") from None
+        return parse_ready({kind: value})
+    except ValueError as exc:  # ".port 0: a TCP port is 1-65535" -> "--ready-port 0: ..."
+        text = str(exc)
+        said = text.removeprefix(f".{kind}") if text.startswith(f".{kind}") else f": {text}"
+        raise UsageError(flag + said) from None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -135,23 +138,17 @@ def apply_overrides(config: StartupConfig, given: StartupOverrides) -> StartupCo
             raise UsageError(f"--timeout: {exc}") from exc
     if given.cold is not None:
         changes["cold"] = given.cold
-    if given.ready_stdout is not None:
-        changes["ready"] = _ready("--ready-stdout", {"stdout": given.ready_stdout})
-    readies = [
-        flag
-        for flag, value in (
-            ("--ready-stdout", given.ready_stdout),
-            ("--ready-stderr", given.ready_stderr),
-            ("--ready-port", given.ready_port),
+    readies = {
+        f"--ready-{kind}": (kind, value)
+        for kind, value in (
+            ("stdout", given.ready_stdout),
+            ("stderr", given.ready_stderr),
+            ("port", given.ready_port),
         )
         if value is not None
-    ]
+    }
     if len(readies) > 1:
         raise UsageError(f"{' and '.join(readies)}: give one way to tell readiness")
-    if given.ready_stderr is not None:
-        changes["ready"] = _ready("--ready-stderr", {"stderr": given.ready_stderr})
-    if given.ready_port is not None:
-        if not 0 < given.ready_port < 65536:
-            raise UsageError(f"--ready-port {given.ready_port}: a TCP port is 1-65535")
-        changes["ready"] = _ready("--ready-port", {"port": given.ready_port})
+    for flag, (kind, value) in readies.items():
+        changes["ready"] = _ready(flag, kind, value)
     return msgspec.structs.replace(config, **changes)
