@@ -53,20 +53,13 @@ def _select(value: Any) -> tuple[str, ...]:
     return tuple(patterns)
 
 
-def _choice(words: str, choices: Sequence[str]) -> Callable[[Any], Any]:
+def _one_of(names: Sequence[str], refusal: str) -> Callable[[Any], Any]:
+    """A parser taking one of names; refusal says why not (with ``{value}``, ``{names}``)."""
+
     def parse(value: Any) -> Any:
-        if value not in choices:
-            raise ValueError(f"expected {words}, got {value!r}")
+        if value not in names:
+            raise ValueError(refusal.format(value=repr(value), names=", ".join(names)))
         return value
-
-    return parse
-
-
-def _member(what: str, names: Sequence[str]) -> Callable[[str], str]:
-    def parse(key: str) -> str:
-        if key not in names:
-            raise ValueError(f"not {what} ({', '.join(names)})")
-        return key
 
     return parse
 
@@ -127,7 +120,9 @@ def _file(value: Any) -> Any:
     return {"source": None, **value} if isinstance(value, dict) else {"source": value}
 
 
-Level = Annotated[Literal["fail", "warn"], _choice('"fail" or "warn"', ("fail", "warn"))]
+Level = Annotated[
+    Literal["fail", "warn"], _one_of(("fail", "warn"), 'expected "fail" or "warn", got {value}')
+]
 Count = Annotated[int, msgspec.Meta(ge=0)]
 Sizes = dict[str, Size]
 ImagePath = Annotated[str, _image_path]
@@ -153,7 +148,7 @@ class Budget(_Table, frozen=True, kw_only=True):
 
     max_size: Size | None = None
     max_section: Sizes = {}
-    max_category: dict[Annotated[str, _member("a category", CATEGORIES)], Size] = {}
+    max_category: dict[Annotated[str, _one_of(CATEGORIES, "not a category ({names})")], Size] = {}
     max_dwarf: Size | None = None
     max_symbols: Size | None = None
     static: bool | None = None
@@ -166,7 +161,7 @@ class Budget(_Table, frozen=True, kw_only=True):
     max_startup_p95: Milliseconds | None = None
     max_rss: Size | None = None
     max_ram_static: Size | None = None  # what the loader maps (inspect's memory model)
-    max_compressed: dict[Annotated[str, _member("a compressor", FORMATS)], Size] = {}
+    max_compressed: dict[Annotated[str, _one_of(FORMATS, "not a compressor ({names})")], Size] = {}
     max_gc_cycles: Count | None = None
     max_scan_errors: Count | None = None  # error-level findings of buildopt scan ([scan] enabled)
 
@@ -190,7 +185,7 @@ class ImageBudget(_Table, frozen=True, kw_only=True):
     records: Annotated[tuple[Path, ...], _paths] = ()  # other build records, resolved
     max_size: Size | None = None
     filesystem: Literal["squashfs"] | None = None
-    compressor: Annotated[Format, _choice(f"one of {', '.join(FORMATS)}", FORMATS)] = "xz"
+    compressor: Annotated[Format, _one_of(FORMATS, "expected one of {names}, got {value}")] = "xz"
     block_size: Annotated[int, _block_size] = 128 * 1024
     files: dict[ImagePath, Annotated[ImageFile, _file]] = {}  # by image path
     layout: dict[str, ImagePath] = {}  # id pattern -> path

@@ -16,7 +16,7 @@ import json
 import re
 import types
 import typing
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Annotated, Any, Literal, TypeVar, Union
 
 import msgspec
@@ -29,8 +29,12 @@ Parser = Callable[[Any], Any]
 
 _AT = re.compile(r"(.*?)(?: - at `\$(.*)`)?", re.S)
 _STEP = re.compile(r"\.([^.\[]+)|\[([0-9]+|\.\.\.)\]")
+# msgspec's names of the types a value has, as a profile's reader says them; JSON_WORDS as a
+# JSON document's reader does (a build record's)
 _GOT = {"str": "a string", "int": "an integer", "float": "a number", "bool": "a boolean"}
 _GOT |= {"object": "a table", "array": "a list", "null": "nothing"}
+JSON_WORDS = _GOT | {"bool": "true or false", "object": "an object", "array": "an array"}
+JSON_WORDS |= {"null": "null"}
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
@@ -119,24 +123,39 @@ def _parsed(path: object, name: str, hint: Any, value: Any) -> Any:
 # --- msgspec's error, in words --------------------------------------------------------------
 
 
-def describe(error: msgspec.ValidationError, model: type[msgspec.Struct], where: str) -> str:
+def describe(
+    error: msgspec.ValidationError,
+    model: type[msgspec.Struct],
+    where: str = "",
+    words: Mapping[str, str] | None = None,
+) -> str:
     """msgspec's message as ``variants.a.strip: expected one of "none", "dwarf", "all", got
-    'some'``: the path in the profile's words, what the key takes read from the model."""
+    'some'``: the path in the document's words, what the key takes read from the model - or,
+    given words, in those words of msgspec's type names (``builds[3].inspect.size: expected
+    an integer, got a string``)."""
     match = _AT.fullmatch(str(error))
     text, at = match.groups() if match else (str(error), None)
     where, kind, hint, in_table = _locate(model, at or "", where)
+    if (
+        words is not None
+    ):  # a JSON document: its path as msgspec writes it (names of a table: [...])
+        where = (at or "").lstrip(".")
     if m := re.fullmatch(r"Object contains unknown field `(.*)`", text, re.S):
         return unknown_key(where, m.group(1), _member(kind, mi.StructType).cls)
     if m := re.fullmatch(r"Object missing required field `(.*)`", text):
-        return f"{where + '.' if where else ''}{m.group(1)}: required"
-    if m := re.fullmatch(r"Invalid enum value (.*)", text, re.S):
+        return f"{where + '.' if where else ''}{m.group(1)}: required, but missing"
+    if words is None and (m := re.fullmatch(r"Invalid enum value (.*)", text, re.S)):
         choices = _choices(hint) or _member(kind, mi.LiteralType).values
         return f"{where}: expected {_words(mi.LiteralType(tuple(choices)))}, got {m.group(1)}"
-    if m := re.fullmatch(r"Expected .*?(?:, got `(\w+)`)?", text, re.S):
-        if in_table:  # msgspec does not say which key of the table: say what its values are
+    if m := re.fullmatch(r"Expected `([^`]*)`.*?(?:, got `(\w+)`)?", text, re.S):
+        if words is not None:
+            expected = " or ".join(words.get(t, t) for t in m.group(1).split(" | "))
+        elif in_table:  # msgspec does not say which key of the table: say what its values are
             return f"{where}: expected a table of {_words(kind, plural=True)}"
-        got = f", got {_GOT.get(m.group(1), m.group(1))}" if m.group(1) else ""
-        return f"{where}: expected {_words(kind)}{got}"
+        else:
+            expected = _words(kind)
+        got = f", got {(words or _GOT).get(m.group(2), m.group(2))}" if m.group(2) else ""
+        return f"{where or 'the document'}: expected {expected}{got}"
     return f"{where}: {text[:1].lower()}{text[1:]}" if where else text
 
 

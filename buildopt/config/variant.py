@@ -104,8 +104,9 @@ FileName = Annotated[str, file_name]
 # --- the models ------------------------------------------------------------------------------
 
 
-class VariantSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """A variant's go build knobs, resolved: the keys of ``[variants.NAME]`` in order."""
+class VariantSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """A variant's go build knobs, resolved: the keys of ``[variants.NAME]`` in order. (A
+    record from a later buildopt may hold more: they are ignored; a profile's are refused.)"""
 
     description: str = ""
     cgo: bool | None = None
@@ -127,7 +128,7 @@ class VariantSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
     toolchain: Releases | None = None  # Go releases to build with (GOTOOLCHAIN)
 
 
-class Variant(VariantSettings, frozen=True, kw_only=True):
+class Variant(VariantSettings, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """One named way to build."""
 
     internal: ClassVar[Strs] = ("name", "origin")

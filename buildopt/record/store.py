@@ -9,32 +9,18 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import stat
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
 import msgspec
 
+from buildopt.config.keys import JSON_WORDS, describe
 from buildopt.errors import BuildoptError
 from buildopt.inputs import NotRegularFile, TooLarge, read_limited
 from buildopt.record.model import RECORD_SCHEMA, Build, Missing, Record
 from buildopt.system.files import atomic_write_text, locked
 from buildopt.system.outputs import Output, Protected
-
-# JSON type names as msgspec spells them, as a user reads them
-_TYPE_WORDS = {
-    "int": "an integer",
-    "float": "a number",
-    "str": "a string",
-    "bool": "true or false",
-    "object": "an object",
-    "array": "an array",
-    "null": "null",
-}
-_EXPECTED = re.compile(r"Expected `([^`]+)`, got `([^`]+)`(?: - at `\$(.*)`)?")
-_MISSING = re.compile(r"Object missing required field `([^`]+)`(?: - at `\$(.*)`)?")
-_AT = re.compile(r"^(.*?)(?: - at `\$(.*)`)?$", re.S)
 
 
 class RecordError(BuildoptError):
@@ -43,25 +29,6 @@ class RecordError(BuildoptError):
 
 class MergeError(RecordError):
     """Records that cannot be merged (different profiles, Go versions, or the same build twice)."""
-
-
-def _words(types: str) -> str:
-    return " or ".join(_TYPE_WORDS.get(t.strip(), t.strip()) for t in types.split("|"))
-
-
-def describe(error: msgspec.ValidationError) -> str:
-    """msgspec's message as ``builds[3].inspect.size: expected an integer, got a string``."""
-    text = str(error)
-    if m := _EXPECTED.fullmatch(text):
-        where = (m.group(3) or "").lstrip(".")
-        return f"{where or 'the document'}: expected {_words(m.group(1))}, got {_words(m.group(2))}"
-    if m := _MISSING.fullmatch(text):
-        where = (m.group(2) or "").lstrip(".")
-        return f"{where + '.' if where else ''}{m.group(1)}: required, but missing"
-    m = _AT.fullmatch(text)
-    where = (m.group(2) or "").lstrip(".") if m else ""
-    problem = m.group(1) if m else text
-    return f"{where}: {problem[:1].lower()}{problem[1:]}" if where else problem
 
 
 def decode(data: bytes, source: object) -> Record:
@@ -81,7 +48,7 @@ def decode(data: bytes, source: object) -> Record:
     try:
         return msgspec.convert(head, Record)
     except msgspec.ValidationError as exc:
-        raise RecordError(f"{source}: {describe(exc)}") from None
+        raise RecordError(f"{source}: {describe(exc, Record, words=JSON_WORDS)}") from None
 
 
 MAX_RECORD_BYTES = 256 << 20  # a record of 100 large binaries is a few MB; BUILDOPT_MAX_JSON
@@ -301,7 +268,9 @@ def matrix_ids(data: bytes, source: object) -> tuple[str, ...]:
     try:  # JSON first: a file cut short is said to be one, not "expected an object"
         matrix = msgspec.convert(msgspec.json.decode(data), type=_Matrix)
     except msgspec.ValidationError as exc:
-        raise RecordError(f"{source}: not a buildopt matrix: {describe(exc)}") from None
+        raise RecordError(
+            f"{source}: not a buildopt matrix: {describe(exc, _Matrix, words=JSON_WORDS)}"
+        ) from None
     except msgspec.DecodeError as exc:
         raise RecordError(f"{source}: not JSON: {exc}") from None
     return tuple(job.id for job in matrix.include)

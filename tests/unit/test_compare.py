@@ -255,3 +255,25 @@ def test_modules_of_escaped_packages_are_found_again() -> None:
     )
     facts = msgspec.structs.replace(facts, go=go)
     assert facts.package_modules() == {"gopkg.in/yaml.v3": "gopkg.in/yaml.v3"}
+
+
+def test_a_record_keeps_a_variant_s_settings_as_the_profile_model_has_them(tmp_path: Path) -> None:
+    """A record's variants are config's VariantSettings: the Go releases a variant is built
+    with are kept too; a key a later buildopt adds is passed over (a profile's is refused);
+    a wrong value is named by its path in the record."""
+    from buildopt.record.store import encode
+
+    data = json.loads(encode(record(build("default@linux-amd64", BASE_TOTALS))))
+    kept = msgspec.to_builtins(settings(cgo=False))
+    assert kept["toolchain"] is None
+    data["variants"] = {"default": {**kept, "later": 1}}
+    path = tmp_path / "build.json"
+    path.write_text(json.dumps(data))
+    assert load(path).variants["default"] == settings(cgo=False)
+
+    def wrong_cgo(d: dict[str, Any]) -> None:
+        d["variants"] = {"default": {**kept, "cgo": "yes"}}
+
+    assert _shaped(tmp_path, wrong_cgo).message.endswith(
+        "variants[...].cgo: expected true or false or null, got a string"
+    )
