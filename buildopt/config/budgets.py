@@ -233,7 +233,8 @@ def _decode(path: Path, key: str, index: int, table: Mapping[str, Any], model: t
     """A [[budget]] or [[image]] table, named by the file and the place it was written at (it
     may come from an extended file)."""
     source, where = table.get(SOURCE_KEY) or (path, f"{key}[{index + 1}]")
-    plain = {"name": where, "select": None, **{k: v for k, v in table.items() if k != SOURCE_KEY}}
+    plain = {k: v for k, v in table.items() if k != SOURCE_KEY}
+    plain |= {"name": plain.get("name", where), "select": plain.get("select")}  # read last
     return decode(source, where, plain, model, source=source, where=where)
 
 

@@ -181,6 +181,8 @@ def test_merge_records_the_ids_the_matrix_expected_and_no_record_holds() -> None
         ({"select": "small@*", "max_category": {"text": 1}}, "max_category.text: not a category"),
         ({"select": "small@*", "max_growth": "two"}, "budget[1].max_growth"),
         ({"max_size": 1}, "budget[1].select: expected"),
+        # a table's keys are read in order, the select it lacks last
+        ({"max_compressed": {"brotli": 1}}, "budget[1].max_compressed.brotli: not a compressor"),
     ],
 )
 def test_bad_budgets_name_file_and_key(table: dict[str, Any], message: str) -> None:
