@@ -77,14 +77,6 @@ class StartupConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     cpus: int | None = None  # the command line's --cpus only
 
 
-# the whole-number keys, with their least
-COUNTS = {
-    f.name: f.type.ge
-    for f in mi.type_info(StartupConfig).fields  # type: ignore[attr-defined]
-    if isinstance(f.type, mi.IntType) and f.type.ge is not None
-}
-
-
 def parse_config(source: object, raw: Any) -> StartupConfig:
     """A ``[startup]`` table (from a profile) as a StartupConfig; UsageError names the key."""
     try:
@@ -121,7 +113,12 @@ class StartupOverrides:
 def apply_overrides(config: StartupConfig, given: StartupOverrides) -> StartupConfig:
     """config with the command line's values over it; UsageError names the option."""
     changes: dict[str, Any] = {}
-    for key, least in (*COUNTS.items(), ("cpus", 1)):
+    counts = {  # the whole-number keys, with their least
+        f.name: f.type.ge
+        for f in mi.type_info(StartupConfig).fields  # type: ignore[attr-defined]
+        if isinstance(f.type, mi.IntType) and f.type.ge is not None
+    }
+    for key, least in (*counts.items(), ("cpus", 1)):
         value = getattr(given, key)
         if value is not None:
             if value < least:
