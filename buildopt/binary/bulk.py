@@ -1,6 +1,6 @@
 """Helpers for bulk data: a reused read buffer, and C-level gathers over tables (.symtab
 columns, the pclntab's function table) - one call for what would otherwise be a Python loop
-per entry. Light to import: the hashing child starts before pyelftools is loaded."""
+per entry. Light to import: the hashing thread starts before pyelftools is loaded."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """SHA-256 of a file, the way buildopt reads big binaries: large reads into a reused buffer.
 
-Kept apart from the inspector so that ``buildopt inspect`` can fork its hashing process before
+Kept apart from the inspector so that ``buildopt inspect`` can start its hashing thread before
 it loads pyelftools and msgspec: the hashing of a batch then overlaps those imports.
 """
 
@@ -49,7 +49,7 @@ class Hashing:
 
 def sha256_of(path: str | Path) -> str:
     """SHA-256 of the file, read in large chunks into this thread's scratch buffer."""
-    import hashlib  # here: buildopt inspect hashes in a child, its parent never loads OpenSSL
+    import hashlib  # here: loaded on the hashing thread, beside the decoder's imports
 
     digest = hashlib.sha256()
     view = scratch(HASH_CHUNK)

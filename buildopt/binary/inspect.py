@@ -135,7 +135,7 @@ def inspect_file(
     """All facts about one ELF file; NotElfError (exit 2) when it cannot be read.
 
     ``sha256`` gives the file's digest when it is computed elsewhere (buildopt inspect hashes
-    in a process of its own); by default it is computed on a thread beside the decoding.
+    all files on one thread); by default it is computed on a thread beside the decoding.
     ``dwarf`` adds the DWARF bytes per Go package (it decompresses the DWARF: costly).
     ``attribution`` adds every byte of the file to a package or a bucket (buildopt.binary.
     attribution; ~5 us per function: costly on big binaries). ``symbols`` adds that many of

@@ -10,7 +10,7 @@ and mean one thing in every command; invoke's automatic ones are off. Whole numb
 tasks as text and are read by ``count``, so ``--jobs abc`` is one line and exit 2.
 
 This module imports nothing heavy: the fast path reads it before deciding to load invoke, and
-before ``inspect`` forks its hashing process. Its facts are NamedTuples, not dataclasses:
+before ``inspect`` starts hashing. Its facts are NamedTuples, not dataclasses:
 importing ``dataclasses`` alone costs 4 ms here, on every ``buildopt`` start.
 """
 
@@ -163,8 +163,7 @@ COMMANDS: dict[str, Command] = {
                 Flag("packages", "rows of the package table (default 15)", "N", number=True),
                 Flag(
                     "jobs",
-                    "decoding processes with --json (default: one per CPU; files are hashed in "
-                    "one more process)",
+                    "compressions at a time with --compressed (default: one per CPU)",
                     "N",
                     short="-j",
                     number=True,
@@ -189,7 +188,7 @@ COMMANDS: dict[str, Command] = {
                 Flag(
                     "compressed",
                     f"also the file's size after {_and([*FORMAT_COMMANDS.values()])} (exact; "
-                    "seconds to minutes a file, in --jobs processes)",
+                    "seconds to minutes a file, --jobs at a time)",
                 ),
                 Flag(
                     "compressor_cli",

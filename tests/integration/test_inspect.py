@@ -517,7 +517,7 @@ def test_cli_jobs_give_the_same_document(go_binaries: dict[str, Path], tmp_path:
 def test_interrupted_inspect_leaves_no_process(
     go_binaries: dict[str, Path], tmp_path: Path, jobs: str
 ) -> None:
-    """Ctrl-C while hashing and decoding processes run: exit 130, one line, no process left."""
+    """Ctrl-C while files are hashed and decoded: exit 130, one line, no process left."""
     marker = f"BUILDOPT_TEST_MARK={tmp_path.name}-{jobs}"
     files = [str(go_binaries["nocgo"])] * 2000  # seconds of work, hashing included
     proc = subprocess.Popen(
@@ -530,13 +530,13 @@ def test_interrupted_inspect_leaves_no_process(
         start_new_session=True,
     )
     deadline = time.monotonic() + 20
-    while len(processes_with_env(marker)) < int(jobs) + 1:  # the decoders and the hasher
-        assert time.monotonic() < deadline, "the hashing and decoding processes never ran"
+    while not processes_with_env(marker):
+        assert time.monotonic() < deadline, "buildopt never ran"
         assert proc.poll() is None, "finished before it could be interrupted"
         time.sleep(0.05)
-    # In the middle of the work, not in the first milliseconds of the processes' start-up
-    # (forks, module imports: see _load_decoder for a Ctrl-C lost in msgspec's module init)
-    time.sleep(0.3)
+    # In the middle of the work, not in the first milliseconds of the start-up (module
+    # imports: see _load_decoder for a Ctrl-C lost in msgspec's module init)
+    time.sleep(1.0)
     assert proc.poll() is None, "finished before it could be interrupted"
     os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does
     _, err = proc.communicate(timeout=60)

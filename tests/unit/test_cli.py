@@ -139,12 +139,9 @@ def test_anything_unusual_goes_through_the_program(argv: list[str]) -> None:
 
 
 def test_fast_command_reports_like_the_program(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from buildopt.cli.main import fast_command
-    from buildopt.system import forkmap
-
-    monkeypatch.setattr(forkmap, "can_fork", lambda: False)  # hash here: no process in unit tests
 
     missing = tmp_path / "nope"
     assert fast_command(["buildopt", "inspect", "--file", str(missing), "--json"]) == 2

@@ -2,25 +2,24 @@
 
 It imports nothing of buildopt.cli.common, so that ``buildopt inspect FILE...`` - run on many
 files from scripts and CI - loads only what it uses: no profiles, no pathlib, no rich for
-JSON. Files are hashed in a forked process beside the decoding (a hashing thread would wait
-for the GIL behind every long C call of the decoding) and, with --json, decoded by --jobs
-processes.
+JSON. Files are decoded one after the other while a thread hashes them (docs/figures.md:
+forked decoding and hashing processes gained nothing over this on 2 CPUs).
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
-import gc
 import json
+import os
 import signal
 import sys
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 from buildopt.cli.options import count
 from buildopt.errors import EXIT_BAD_INPUT, EXIT_OK, UsageError
-from buildopt.inputs import size_or_zero
 
 if TYPE_CHECKING:
     from buildopt.binary.facts import CompressedSizes, Inspection
@@ -54,6 +53,7 @@ def inspect(
 
 
 INSPECT_SCHEMA = "buildopt.inspect/1"  # buildopt.binary.facts.INSPECT_SCHEMA, not imported: light
+STOPS = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
 
 
 def inspect_command(
@@ -71,80 +71,42 @@ def inspect_command(
 ) -> int:
     """``buildopt inspect``: facts of every file; a bad file is reported, the others still are.
 
-    Files are hashed in one process of their own, forked before pyelftools and msgspec load so
-    that the hashing overlaps those imports. With ``--json`` the decoding is spread over
-    ``jobs`` processes (default: one per CPU), forked after the imports so that they share
-    them. Tables for people are printed one file at a time, as each is read.
+    Files are decoded here one after the other while one thread hashes them, in order, from
+    before pyelftools and msgspec load (so that the hashing overlaps those imports). Tables
+    for people are printed one file at a time, as each is read.
     """
-    from buildopt.system.forkmap import Helper, Job, TaskQueue, available_cpus, share_work
-
     if not files:
         raise UsageError("inspect: name at least one ELF file")
     if packages < 0:
         raise UsageError(f"--packages {packages}: expected 0 or more")
     if jobs is not None and jobs < 1:
         raise UsageError(f"--jobs {jobs}: expected 1 or more")
-    # Compressing is the long part (a minute for xz -9e of 58 MiB): done first, in processes
-    # of its own, with a line on stderr per size; the facts then carry the sizes.
-    sizes = _compress(files, jobs or available_cpus(), compressor_cli) if compressed else {}
+    # Compressing is the long part (a minute for xz -9e of 58 MiB): done first, --jobs at a
+    # time, with a line on stderr per size; the facts then carry the sizes.
+    sizes = _compress(files, jobs or _available_cpus(), compressor_cli) if compressed else {}
     if not as_json:
         return _show_inspections(files, packages, dwarf, attribution, modules, symbols, sizes)
-    workers = jobs or available_cpus()
-    # Largest first, so that the last items taken are small and the processes end together.
-    order = sorted(range(len(files)), key=lambda i: -size_or_zero(files[i]))
-    hashes = Job("sha256", _sha256_of, files, TaskQueue(order))
-    # One helper hashes from the start, while this process loads the decoder.
-    helpers = [Helper([hashes])]
-    try:
-        # Loaded before the other helpers are forked: they share the modules instead of
-        # loading their own (~30 ms each).
-        _load_decoder()
-        # The modules just loaded live as long as the process: frozen, the collector's full
-        # passes skip them, and it stops writing to their pages, which the forks share
-        # (benchmarks/bench_inspect.py: -2.5 ms of ~133 ms, -7 ms CPU).
-        gc.freeze()
-        decodes = Job(
-            "facts",
-            functools.partial(
-                _inspect_one,
-                dwarf=dwarf,
-                attribution=attribution,
-                symbols=symbols,
-                compressed=sizes,
-            ),
-            files,
-            TaskQueue(order),
-        )
-        # Every process decodes while there are files to decode, then hashes what is left.
-        helpers += [Helper([decodes, hashes]) for _ in range(workers - 1)]
-        results = share_work([decodes, hashes], helpers)
-    finally:
-        for helper in helpers:
-            helper.close()
     documents: list[str] = []
     failed = False
-    for path, facts, digest in zip(files, results["facts"], results["sha256"], strict=True):
-        kind, text = cast("list[str]", facts)
-        if kind == "ok":  # the facts were read: the digest may still fail (a file replaced)
-            kind, sha256 = cast("list[str]", digest)
-            text = text.replace(UNHASHED, f'"sha256":"{sha256}"', 1) if kind == "ok" else sha256
-        if kind == "error":  # the file could not be read: its error line
-            failed = True
-            print(f"error: {text}", file=sys.stderr)
-            documents.append(json.dumps({"path": path, "error": text}))
-        else:
-            documents.append(text)
+    with _digests(files) as digests:
+        _load_decoder()
+        for path, digest in zip(files, digests, strict=True):
+            kind, text = _inspect_one(path, digest, dwarf, attribution, symbols, sizes)
+            if kind == "error":  # the file could not be read: its error line
+                failed = True
+                print(f"error: {text}", file=sys.stderr)
+                documents.append(json.dumps({"path": path, "error": text}))
+            else:
+                documents.append(text)
     # Each file's object is JSON already (msgspec encodes the facts in C, in field order):
     # the document is put together around them, not decoded and encoded again.
     sys.stdout.write(f'{{"schema":"{INSPECT_SCHEMA}","binaries":[{",".join(documents)}]}}\n')
     return EXIT_BAD_INPUT if failed else EXIT_OK
 
 
-# A file's facts are encoded to JSON where they are decoded, before its digest is known (one
-# hashing process computes them all, and only this process reads its pipe): this field stands
-# in for the digest until then. It is the first match in the text: only "path" and "size" come
-# before "sha256", and a JSON string cannot hold '"sha256":"' unescaped.
-UNHASHED = '"sha256":"' + "0" * 64 + '"'
+def _available_cpus() -> int:
+    """The CPUs this process may run on (its affinity, not the machine's count)."""
+    return len(os.sched_getaffinity(0))
 
 
 def _load_decoder() -> None:
@@ -163,25 +125,39 @@ def _load_decoder() -> None:
         signal.pthread_sigmask(signal.SIG_SETMASK, held)
 
 
-def _inspect_one(
+def _inspect_one(  # noqa: PLR0917 - the command's options, passed along
     path: str,
-    dwarf: bool = False,
-    attribution: bool = False,
-    symbols: int = 0,
-    compressed: Mapping[str, CompressedSizes] | None = None,
-) -> list[str]:
-    """["ok", the inspect/1 object of the file as JSON text, its sha256 UNHASHED] or
-    ["error", why it cannot be read]."""
+    digest: Callable[[], str],
+    dwarf: bool,
+    attribution: bool,
+    symbols: int,
+    compressed: Mapping[str, CompressedSizes],
+) -> tuple[str, str]:
+    """("ok", the inspect/1 object of the file as JSON text) or ("error", why it cannot be
+    read, or hashed: a file replaced by a directory, say, or removed after it was decoded)."""
     from buildopt.binary.elf.reader import NotElfError
     from buildopt.binary.inspect import inspect_file
+    from buildopt.inputs import NotRegularFile
+
+    def hashed() -> str:
+        try:
+            return digest()
+        except NotRegularFile as exc:
+            raise _Unhashed(f"{path}: {exc}") from None
+        except OSError as exc:
+            raise _Unhashed(f"{path}: {exc.strerror or exc}") from None
 
     try:
-        facts = inspect_file(
-            path, lambda: "0" * 64, dwarf=dwarf, attribution=attribution, symbols=symbols
-        )
+        facts = inspect_file(path, hashed, dwarf=dwarf, attribution=attribution, symbols=symbols)
     except NotElfError as exc:
-        return ["error", exc.message]
-    return ["ok", _encode()(_with_sizes(facts, compressed)).decode()]
+        return "error", exc.message
+    except _Unhashed as exc:
+        return "error", str(exc)
+    return "ok", _encode()(_with_sizes(facts, compressed)).decode()
+
+
+class _Unhashed(Exception):
+    """A file decoded but not hashed: the message is its error line."""
 
 
 def _with_sizes(facts: Inspection, sizes: Mapping[str, CompressedSizes] | None) -> Inspection:
@@ -205,7 +181,7 @@ def _compress(files: Sequence[str], jobs: int, cli: bool) -> dict[str, Compresse
     print(
         f"compressing {len(unique)} file(s) with {'the installed ' if cli else ''}"
         f"{', '.join(FORMAT_COMMANDS.values())} "
-        f"in {min(jobs, total)} process(es)...",
+        f"{min(jobs, total)} at a time...",
         file=sys.stderr,
         flush=True,
     )
@@ -228,20 +204,6 @@ def _encode() -> Callable[[object], bytes]:
     import msgspec
 
     return msgspec.json.Encoder().encode
-
-
-def _sha256_of(path: str) -> list[str]:
-    """["ok", the file's SHA-256] or ["error", why it cannot be read] (a file replaced by a
-    directory, say, or removed after it was decoded)."""
-    from buildopt.binary.digest import sha256_of
-    from buildopt.inputs import NotRegularFile
-
-    try:
-        return ["ok", sha256_of(path)]
-    except NotRegularFile as exc:
-        return ["error", f"{path}: {exc}"]
-    except OSError as exc:
-        return ["error", f"{path}: {exc.strerror or exc}"]
 
 
 def _show_inspections(  # noqa: PLR0917 - the command's options, passed along
@@ -277,13 +239,36 @@ def _show_inspections(  # noqa: PLR0917 - the command's options, passed along
 
 @contextlib.contextmanager
 def _digests(paths: Sequence[str]) -> Iterator[list[Callable[[], str]]]:
-    """Getters of each file's SHA-256, hashed in one forked process while the others decode:
-    a thread would wait for the GIL behind every long C call of the decoding."""
+    """Getters of each file's SHA-256, hashed in order on one thread while this one decodes.
+    Reading and hashing release the GIL (8 MiB at a time), so the thread holds it only between
+    chunks. A getter waits for its file; it raises what hashing the file raised."""
     from buildopt.binary.digest import sha256_of
-    from buildopt.system.forkmap import Background
 
-    hashes = Background(sha256_of, paths)
+    done = [threading.Event() for _ in paths]
+    results: list[str | Exception] = [""] * len(paths)
+    stop = threading.Event()
+
+    def hash_all() -> None:
+        signal.pthread_sigmask(signal.SIG_BLOCK, STOPS)  # for the main thread, which holds them
+        for i, path in enumerate(paths):
+            if stop.is_set():
+                return
+            try:
+                results[i] = sha256_of(path)
+            except Exception as exc:  # raised by the getter, where the caller reports it
+                results[i] = exc
+            done[i].set()
+
+    def get(i: int) -> str:
+        done[i].wait()
+        result = results[i]
+        if isinstance(result, Exception):
+            raise result
+        return result
+
+    # A daemon: an interrupted command exits without waiting for the file being hashed.
+    threading.Thread(target=hash_all, name="sha256", daemon=True).start()
     try:
-        yield [functools.partial(hashes.get, i) for i in range(len(paths))]
+        yield [functools.partial(get, i) for i in range(len(paths))]
     finally:
-        hashes.close()
+        stop.set()
