@@ -16,7 +16,7 @@ command-line tool writes, so that the size is exactly the size of that tool's ou
   ``libraries``).
 
 Each is CPU work of seconds to minutes on a large binary (xz -9e: ~1 MB/s, ~670 MiB of
-memory); buildopt.pipeline.compress runs them in processes of their own.
+memory); buildopt.pipeline.compress runs them on threads (each library releases the GIL).
 """
 
 from __future__ import annotations

@@ -1,9 +1,11 @@
 """Compressed sizes of many binaries, each compressor of each file in a process of its own.
 
 xz -9e of a 58 MiB Caddy takes about a minute and zstd -19 half as long: the work is spread
-over ``jobs`` forked processes, one (file, compressor) at a time, the slowest first, while
-this process only waits and reports progress - so that Ctrl-C stops at once (a compressor's
-C call in this process would hold the interrupt until it returned). Nothing here runs unless
+over ``jobs`` threads, one (file, compressor) at a time, the slowest first - zlib, liblzma and
+libzstd release the GIL while they compress, so the threads run on as many CPUs
+(benchmarks/bench_compressed.py: 7 of Go's commands, 2 CPUs, --jobs 2 against --jobs 1:
+see docs/figures.md) - while the main thread only waits and reports progress, so that Ctrl-C
+stops at once: the threads are daemons, not waited for. Nothing here runs unless
 asked for (``inspect --compressed``, a ``max_compressed`` budget): the default ``inspect``
 and ``build`` do not pay for it.
 
@@ -14,8 +16,11 @@ labelled with the tool and its version.
 
 from __future__ import annotations
 
+import queue
 import re
 import shutil
+import signal
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
@@ -24,7 +29,6 @@ from buildopt.binary.facts import CompressedSizes
 from buildopt.errors import UsageError
 from buildopt.inputs import open_regular, size_or_zero
 from buildopt.system import proc
-from buildopt.system.forkmap import map_apart
 
 # Slowest first, so that the last tasks taken are short ones and the processes end together.
 COST = {"xz": 3, "zstd": 2, "gzip": 1}
@@ -78,20 +82,59 @@ def compress_files(
     cli: bool = False,
 ) -> list[CompressedSizes | None]:
     """The sizes of each file compressed by each of its algorithms (buildopt.names
-    .FORMATS), in ``jobs`` processes, by the libraries or (``cli``) the installed tools;
+    .FORMATS), ``jobs`` at a time, by the libraries or (``cli``) the installed tools;
     None for a file that cannot be read."""
     tasks = [(str(path), a, cli) for path, algorithms in files for a in algorithms]
     tools = cli_tools(dict.fromkeys(a for _, a, _ in tasks)) if cli else None
     sizes = {path: size_or_zero(path) for path, _, _ in tasks}
     order = sorted(range(len(tasks)), key=lambda i: (-COST[tasks[i][1]], -sizes[tasks[i][0]]))
 
-    def report(index: int, size: object) -> None:
+    def report(index: int, size: int) -> None:
         if progress is not None and size != -1:
-            progress(tasks[index][0], tasks[index][1], int(size))  # type: ignore[call-overload]
+            progress(tasks[index][0], tasks[index][1], size)
 
-    results = map_apart(_one, tasks, jobs, order, report)
+    results = _map_threads(_one, tasks, jobs, order, report)
     found: list[dict[str, int]] = [{} for _ in files]
     owner = [i for i, (_, algorithms) in enumerate(files) for _ in algorithms]
     for i, ((_, algorithm, _), size) in enumerate(zip(tasks, results, strict=True)):
-        found[owner[i]][algorithm] = int(size)  # type: ignore[call-overload]
+        found[owner[i]][algorithm] = size
     return [None if -1 in f.values() else compressed.sizes(f, tools) for f in found]
+
+
+def _map_threads(
+    func: Callable[[tuple[str, str, bool]], int],
+    items: Sequence[tuple[str, str, bool]],
+    workers: int,
+    order: Sequence[int],
+    on_result: Callable[[int, int], None],
+) -> list[int]:
+    """func over items on ``workers`` daemon threads, each taking the next index of ``order``
+    when it is free; ``on_result(index, result)`` is called here as each result comes. What
+    func raised is raised here."""
+    todo = iter(order)
+    taking = threading.Lock()
+    done: queue.Queue[tuple[int, int | BaseException]] = queue.Queue()
+
+    def work() -> None:
+        # Ctrl-C, SIGTERM and SIGHUP go to the main thread, which waits to raise them at once.
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM, signal.SIGHUP})
+        while True:
+            with taking:
+                i = next(todo, None)
+            if i is None:
+                return
+            try:
+                done.put((i, func(items[i])))
+            except BaseException as exc:  # raised in the main thread
+                done.put((i, exc))
+
+    for _ in range(max(1, min(workers, len(items)))):
+        threading.Thread(target=work, name="compress", daemon=True).start()
+    results: dict[int, int] = {}
+    for _ in items:
+        i, result = done.get()  # a Ctrl-C is raised here at once
+        if isinstance(result, BaseException):
+            raise result
+        results[i] = result
+        on_result(i, result)
+    return [results[i] for i in range(len(items))]
