@@ -1,2 +1,2 @@
-"""The system: processes (the only place that starts or signals one), forked workers, atomic
-files, and the Go toolchain's answers."""
+"""The system: processes (the only place that starts or signals one), atomic files, and the Go
+toolchain's answers."""

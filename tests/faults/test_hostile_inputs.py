@@ -177,39 +177,6 @@ def test_a_go_build_that_hangs_is_stopped(go: str, tmp_path: Path) -> None:
     assert processes_with_env(f"BUILDOPT_TEST_MARK={mark}") == []
 
 
-def test_forked_children_die_with_a_killed_parent(tmp_path: Path) -> None:
-    """kill -9 of buildopt left its forked hashing and decoding children running: a child that
-    blocks (reading a slow file) or computes without writing never noticed. Here the child
-    sleeps a minute without a word; killing its parent must end it at once."""
-    import signal
-    import subprocess
-    import sys
-
-    from tests.conftest import REPO
-
-    script = tmp_path / "parent.py"
-    script.write_text(
-        "import sys, time\n"
-        "from buildopt.system.forkmap import Background\n"
-        "child = Background(lambda s: time.sleep(s), [60])\n"
-        "print(child._pid, flush=True)\n"
-        "time.sleep(60)\n"
-    )
-    parent = subprocess.Popen(
-        [sys.executable, str(script)], cwd=REPO, stdout=subprocess.PIPE, text=True
-    )
-    assert parent.stdout is not None
-    child = int(parent.stdout.readline())
-    time.sleep(0.3)  # the child has asked for PR_SET_PDEATHSIG by now
-    assert Path(f"/proc/{child}").exists()
-    parent.send_signal(signal.SIGKILL)
-    parent.wait(timeout=10)
-    deadline = time.monotonic() + 5
-    while Path(f"/proc/{child}").exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not Path(f"/proc/{child}").exists(), "the child outlived its killed parent"
-
-
 def test_a_go_env_that_hangs_is_stopped(go: str, tmp_path: Path) -> None:
     """plan with a go env -json that hangs answered only after 121 s."""
     fake = tmp_path / "fake-go"
