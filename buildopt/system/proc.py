@@ -8,6 +8,7 @@ whole process tree can be stopped on interrupt without leaving orphans.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import logging
 import os
@@ -101,12 +102,48 @@ class Completed:
 
 
 GUARD = os.path.join(os.path.dirname(__file__), "guard.py")
+_guard_lock = threading.Lock()
+_guard: tuple[int, str, int, int] | None = None  # (pid it guards, mark, its pid, pipe's end)
 
 
-def guarded(argv: Sequence[str]) -> list[str]:
-    """argv run by the guard (buildopt/system/guard.py), which ends its process group when
-    buildopt is gone, even by kill -9."""
-    return [sys.executable, "-I", "-S", GUARD, str(os.getpid()), *argv]
+def owned_env(env: Mapping[str, str] | None) -> dict[str, str]:
+    """env (default: this process's) with the mark of this run's guard (buildopt/system/
+    guard.py), started on first use: a command run with it in a process group of its own, and
+    all it starts, is killed when buildopt is gone, even by kill -9."""
+    global _guard  # noqa: PLW0603 - one guard per process, for as long as it lives
+    with _guard_lock:
+        if _guard is None or _guard[0] != os.getpid():
+            read_fd, write_fd = os.pipe()  # the write end, never inherited, stays open here
+            mark = f"BUILDOPT_OWNER={os.getpid()}.{os.urandom(8).hex()}"
+            try:
+                pid = os.posix_spawn(
+                    sys.executable,
+                    [sys.executable, "-I", "-S", GUARD, mark],
+                    os.environ,
+                    file_actions=[
+                        (os.POSIX_SPAWN_DUP2, read_fd, 0),
+                        (os.POSIX_SPAWN_OPEN, 1, os.devnull, os.O_WRONLY, 0),
+                        (os.POSIX_SPAWN_DUP2, 1, 2),
+                    ],
+                    setsid=True,  # no Ctrl-C of the terminal reaches it
+                )
+            finally:
+                os.close(read_fd)
+            _guard = (os.getpid(), mark, pid, write_fd)
+            atexit.register(dismiss_guard)
+        name, value = _guard[1].split("=", 1)
+    return {**(os.environ if env is None else env), name: value}
+
+
+def dismiss_guard() -> None:
+    """At an orderly exit every owned command has been waited for: the guard leaves without
+    looking for any, and is gone before buildopt is (for whoever waits for both). Run at exit;
+    called by hand before os._exit."""
+    if _guard is not None and _guard[0] == os.getpid():
+        with contextlib.suppress(OSError):
+            os.write(_guard[3], b"q")
+            os.close(_guard[3])
+            os.waitpid(_guard[2], 0)
 
 
 def run(
@@ -124,13 +161,13 @@ def run(
     (with check) exits non-zero. It runs in a process group of its own, which is killed on
     the timeout and on an interrupt (Ctrl-C, SIGTERM): nothing it started outlives the call.
     With ``owned`` (long commands: mksquashfs) the group ends with buildopt, even on kill -9
-    (see guarded)."""
+    (see owned_env)."""
     log.debug("+ %s", display(argv))
     started = time.monotonic()
     try:
         child = subprocess.Popen(
-            guarded(argv) if owned else list(argv),
-            env=dict(env) if env is not None else None,
+            list(argv),
+            env=owned_env(env) if owned else dict(env) if env is not None else None,
             cwd=cwd,
             stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
             stdout=subprocess.PIPE,
@@ -249,8 +286,8 @@ class ProcessGroup:
             return Completed(tuple(argv), -signal.SIGTERM, "", "interrupted", 0.0)
         try:
             proc = subprocess.Popen(
-                guarded(argv),  # nothing of it outlives buildopt, even on kill -9
-                env=dict(env),
+                list(argv),
+                env=owned_env(env),  # nothing of it outlives buildopt, even on kill -9
                 cwd=cwd,
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,

@@ -147,6 +147,32 @@ def test_kill_9_of_build_ends_its_go_build_and_the_next_build_cleans_up(
         kill_all(mark)
 
 
+def test_one_guard_watches_every_build_of_a_run(go: str, tmp_path: Path) -> None:
+    """A guard per go build put an interpreter's start (~6.7 ms) before each build; one guard
+    per run now watches them all, and kill -9 of buildopt still ends every build."""
+    project = hello_project(
+        tmp_path,
+        'package = "./hello"\n[variants.a]\ncgo = false\n[variants.b]\ncgo = false\n'
+        "trimpath = true\n",
+    )
+    fake = tmp_path / "fake-go"
+    fake.write_text(f'#!/bin/sh\n[ "$1" = build ] && exec sleep 300\nexec {go} "$@"\n')
+    fake.chmod(0o755)
+    mark = uuid.uuid4().hex
+    env = {"BUILDOPT_GO": str(fake), "BUILDOPT_TEST_MARK": mark}
+    running = start_buildopt(["build", "--profile", "p", "--jobs", "2"], project, env)
+    try:
+        wait_until(lambda: len(living(mark, {"sleep"})) == 2, 60, "the builds never started")
+        guards = [p for p in living(mark) if "guard.py" in proc_text(int(p.split()[0]), "cmdline")]
+        assert len(guards) == 1, guards
+        running.kill()
+        running.communicate(timeout=30)
+        assert settle(mark) == []
+    finally:
+        running.kill()
+        kill_all(mark)
+
+
 def test_the_next_image_removes_a_dead_runs_work(imaged: Path) -> None:
     """An image's work folder (its staging tree and the image mksquashfs was writing) and a
     temporary record of a dead image run are removed by the next: by the owner, not by age."""
