@@ -12,7 +12,12 @@ Both sides do the same compressions; the ratio is what buildopt adds or saves. T
 compared too: xz and zstd (when the zstandard package bundles the CLI's libzstd release) must be
 equal, gzip is zlib's deflate against GNU gzip's own.
 
-Usage: python benchmarks/bench_compressed.py [--runs N] [--jobs N]
+With ``--serial``, buildopt with ``--jobs 1`` is a side too (what the concurrency gains);
+with ``--baseline DIR``, the buildopt of another checkout (the code before a change).
+``--commands`` takes fewer of the commands (``cover,link,vet``: a quicker run).
+
+Usage: python benchmarks/bench_compressed.py [--runs N] [--jobs N] [--serial] [--baseline DIR]
+       [--commands go,compile,...]
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -36,24 +42,29 @@ TOOLS = {
 }
 
 
-def build_commands(out: Path) -> list[Path]:
+def build_commands(out: Path, commands: list[str]) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     subprocess.run(
-        ["go", "build", "-o", str(out) + "/", *COMMANDS],
+        ["go", "build", "-o", str(out) + "/", *commands],
         check=True,
         env={**os.environ, "CGO_ENABLED": "0"},
     )
-    return sorted(out / c.split("/")[1] for c in COMMANDS)
+    return sorted(out / c.split("/")[1] for c in commands)
 
 
-def ours(files: list[Path], jobs: int) -> tuple[float, dict[str, dict[str, int]]]:
+def ours(
+    files: list[Path], jobs: int, checkout: Path | None = None
+) -> tuple[float, dict[str, dict[str, int]]]:
+    """buildopt (this checkout's, or that of ``checkout``) on every file."""
     argv = [sys.executable, "-m", "buildopt", "inspect", "--compressed", "--json"]
+    env = {**os.environ, "PYTHONPATH": str(checkout or Path(__file__).resolve().parent.parent)}
     start = time.perf_counter()
     done = subprocess.run(
         [*argv, "--jobs", str(jobs), *map(str, files)],
         capture_output=True,
         text=True,
         check=True,
+        env=env,
     )
     wall = time.perf_counter() - start
     found = {b["path"]: b["compressed"] for b in json.loads(done.stdout)["binaries"]}
@@ -81,16 +92,29 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--runs", type=int, default=2)
     parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--serial", action="store_true", help="also time buildopt --jobs 1")
+    parser.add_argument("--baseline", type=Path, default=None, help="also time this checkout's")
+    parser.add_argument("--commands", default=",".join(c.split("/")[1] for c in COMMANDS))
     args = parser.parse_args()
+    sides: dict[str, Callable[[list[Path]], tuple[float, dict[str, dict[str, int]]]]] = {
+        "buildopt": lambda files: ours(files, args.jobs),
+        "tools": lambda files: theirs(files, args.jobs),
+    }
+    if args.serial:
+        sides["buildopt --jobs 1"] = lambda files: ours(files, 1)
+    if args.baseline:
+        sides["baseline"] = lambda files: ours(files, args.jobs, args.baseline)
     with tempfile.TemporaryDirectory() as scratch:
-        files = build_commands(Path(scratch) / "bin")
+        commands = [f"cmd/{name}" for name in args.commands.split(",")]
+        files = build_commands(Path(scratch) / "bin", commands)
         total = sum(f.stat().st_size for f in files)
         mib = {f.name: f.stat().st_size / 2**20 for f in files}
-        times: dict[str, list[float]] = {"buildopt": [], "tools": []}
+        times: dict[str, list[float]] = {side: [] for side in sides}
         sizes: dict[str, dict[str, dict[str, int]]] = {}
-        for run in range(args.runs):
-            for side in ("buildopt", "tools") if run % 2 == 0 else ("tools", "buildopt"):
-                wall, sizes[side] = (ours if side == "buildopt" else theirs)(files, args.jobs)
+        names = list(sides)
+        for run in range(args.runs):  # the sides in turn, each run starting one further
+            for side in names[run % len(names) :] + names[: run % len(names)]:
+                wall, sizes[side] = sides[side](files)
                 times[side].append(wall)
                 print(f"run {run + 1}: {side} {wall:.1f} s", file=sys.stderr)
     import zstandard
@@ -109,8 +133,12 @@ def main() -> None:
             f"{'yes' if a['xz'] == b['xz'] else 'NO'} | {a['zstd']} | "
             f"{'yes' if a['zstd'] == b['zstd'] else 'no'} | {a['gzip']} | {b['gzip']} |"
         )
-    mine, tools = statistics.median(times["buildopt"]), statistics.median(times["tools"])
-    print(f"\nbuildopt {mine:.1f} s, the three tools {tools:.1f} s: ratio {mine / tools:.2f}x")
+    mine = statistics.median(times["buildopt"])
+    print(f"\n| side | median | min-max | vs buildopt --jobs {args.jobs} |\n|---|---:|---:|---:|")
+    for side, values in times.items():
+        median = statistics.median(values)
+        spread = f"{min(values):.1f}-{max(values):.1f} s"
+        print(f"| {side} | {median:.1f} s | {spread} | {median / mine:.2f}x |")
 
 
 if __name__ == "__main__":

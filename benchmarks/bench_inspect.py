@@ -5,7 +5,7 @@ compiles buildopt's bytecode (as pip install does; PYTHONDONTWRITEBYTECODE would
 every run compile it), then times in turn (ours, ours with --jobs 1, theirs, ours, ...):
 
 * one ``buildopt inspect --json`` call on all of them (a fresh process, start-up included),
-  with the default --jobs (one decoding process per CPU) and with ``--jobs 1``;
+  and one ``buildopt inspect`` (tables for people, to /dev/null);
 * ``readelf -SWsdl FILE`` and ``go version -m FILE`` on every file;
 
 and reports the medians of wall time and of CPU time (user + system of the child processes),
@@ -16,7 +16,10 @@ With ``--venv DIR``, buildopt is also installed by pip into a fresh virtual envi
 and its ``buildopt`` command is timed the same way: the tool as users get it, without the
 checkout's editable-install hook or the site hooks of the interpreter the checkout runs on.
 
-Usage: python benchmarks/bench_inspect.py [--runs N] [--out DIR] [--venv DIR]
+With ``--baseline DIR`` (repeatable), the buildopt of another checkout (the code before a
+change) is timed in the same turns, with --json and as tables for people.
+
+Usage: python benchmarks/bench_inspect.py [--runs N] [--out DIR] [--venv DIR] [--baseline DIR]
 """
 
 from __future__ import annotations
@@ -61,17 +64,17 @@ def timed(action: Callable[[], object]) -> tuple[float, float]:
     return wall, cpu
 
 
-def run(argv: list[str]) -> None:
-    subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+def run(argv: list[str], env: dict[str, str] | None = None) -> None:
+    subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
 
 
 def decode_rates(files: list[Path], passes: int) -> dict[str, float]:
     """Seconds spent decoding .symtab and .gopclntab (to name offsets and sizes), and
     attributing them to packages, over every file - the median of several passes, after one
     to warm up (the patterns compile on first use) - and how many entries there were."""
-    from buildopt.binary import inspect
     from buildopt.binary.elf.reader import open_elf
     from buildopt.binary.elf.symtab import decode_symbols
+    from buildopt.binary.go.functab import function_table
     from buildopt.binary.go.names import attribute
 
     keys = ("symtab", "pclntab", "symtab_attr", "pclntab_attr")
@@ -86,7 +89,7 @@ def decode_rates(files: list[Path], passes: int) -> dict[str, float]:
                 symbols = decode_symbols(f, layout)
                 spent["symtab"] += time.perf_counter() - start
                 start = time.perf_counter()
-                table, _ = inspect.function_table(f, layout)
+                table, _ = function_table(f, layout)
                 spent["pclntab"] += time.perf_counter() - start
             if symbols is None or table is None:
                 sys.exit(f"{path}: no .symtab or .gopclntab (was it built with -s?)")
@@ -118,44 +121,45 @@ def median_of(samples: list[tuple[float, float]]) -> tuple[float, float]:
     return statistics.median(s[0] for s in samples), statistics.median(s[1] for s in samples)
 
 
+Command = tuple[str, list[str], dict[str, str] | None]  # (label, argv, environment)
+
+
 def batch_times(
-    files: list[Path], commands: dict[str, list[str]], runs: int, go: str, readelf: str
-) -> dict[str, tuple[float, float]]:
-    """Median (wall, CPU) of each buildopt command line and of the C/Go tools, taken in turn."""
+    files: list[Path], commands: list[Command], runs: int, go: str, readelf: str
+) -> dict[str, list[tuple[float, float]]]:
+    """(wall, CPU) of each run of each buildopt command line and of the C/Go tools, in turn."""
 
     def theirs() -> None:
         for f in files:
             run([readelf, "-SWsdl", str(f)])
             run([go, "version", "-m", str(f)])
 
-    samples: dict[str, list[tuple[float, float]]] = {name: [] for name in [*commands, "theirs"]}
+    samples: dict[str, list[tuple[float, float]]] = {label: [] for label, _, _ in commands}
+    samples[THEIRS] = []
     for _ in range(runs):
-        for name, argv in commands.items():
-            samples[name].append(timed(lambda argv=argv: run(argv)))  # type: ignore[misc]
-        samples["theirs"].append(timed(theirs))
-    return {name: median_of(values) for name, values in samples.items()}
+        for label, argv, env in commands:
+            samples[label].append(timed(lambda argv=argv, env=env: run(argv, env)))  # type: ignore[misc]
+        samples[THEIRS].append(timed(theirs))
+    return samples
 
 
-LABELS = {
-    "ours": "buildopt inspect --json, all files (default --jobs: one decoding process per CPU)",
-    "two": "the same with --jobs 1 (one decoding process)",
-    "installed": "the same, installed by pip in a fresh venv",
-}
+THEIRS = "readelf -SWsdl + go version -m, each file"
 
 
-def print_batch(times: dict[str, tuple[float, float]], runs: int) -> None:
-    theirs_wall, theirs_cpu = times["theirs"]
-    print(f"| measurement (median of {runs} runs) | wall | CPU | ratio wall | ratio CPU |")
-    print("|---|---:|---:|---:|---:|")
-    for name, label in LABELS.items():
-        if name in times:
-            wall, cpu = times[name]
-            print(
-                f"| {label} | {wall:.3f} s | {cpu:.3f} s | "
-                f"{wall / theirs_wall:.2f}x | {cpu / theirs_cpu:.2f}x |"
-            )
-    label = "readelf -SWsdl + go version -m, each file"
-    print(f"| {label} | {theirs_wall:.3f} s | {theirs_cpu:.3f} s | 1 | 1 |")
+def print_batch(samples: dict[str, list[tuple[float, float]]], runs: int) -> None:
+    theirs_wall, theirs_cpu = median_of(samples[THEIRS])
+    print(
+        f"| measurement (median of {runs} runs) | wall | wall min-max | CPU | ratio wall "
+        "| ratio CPU |"
+    )
+    print("|---|---:|---:|---:|---:|---:|")
+    for label, values in samples.items():
+        wall, cpu = median_of(values)
+        walls = [v[0] for v in values]
+        print(
+            f"| {label} | {wall:.3f} s | {min(walls):.3f}-{max(walls):.3f} s | {cpu:.3f} s | "
+            f"{wall / theirs_wall:.2f}x | {cpu / theirs_cpu:.2f}x |"
+        )
 
 
 def print_rates(rates: dict[str, float]) -> None:
@@ -200,6 +204,13 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--out", type=Path, default=None, help="where to build the commands")
     parser.add_argument("--venv", type=Path, default=None, help="also time a pip install there")
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        action="append",
+        default=[],
+        help="also time the buildopt of this checkout (repeatable)",
+    )
     args = parser.parse_args()
     go = shutil.which("go") or "/usr/local/go/bin/go"
     readelf = shutil.which("readelf")
@@ -210,9 +221,20 @@ def main() -> None:
     files = build_commands(go, out)
     compileall.compile_dir(str(ROOT / "buildopt"), quiet=1)
     ours = [sys.executable, "-m", "buildopt", "inspect", "--json", *map(str, files)]
-    commands = {"ours": ours, "two": [*ours[:5], "--jobs", "1", *ours[5:]]}
+    tables = [*ours[:4], *ours[5:]]
+    here = {**os.environ, "PYTHONPATH": str(ROOT)}
+    commands: list[Command] = [
+        ("buildopt inspect --json, all files", ours, here),
+        ("buildopt inspect (tables for people), all files", tables, here),
+    ]
     if args.venv:
-        commands["installed"] = [str(install(args.venv)), *ours[3:]]
+        argv = [str(install(args.venv)), *ours[3:]]
+        commands.append(("the same --json, installed by pip in a fresh venv", argv, None))
+    for checkout in args.baseline:  # other checkouts of buildopt (the code before a change)
+        compileall.compile_dir(str(checkout / "buildopt"), quiet=1)
+        there = {**os.environ, "PYTHONPATH": str(checkout)}
+        commands.append((f"buildopt inspect --json, {checkout}", ours, there))
+        commands.append((f"buildopt inspect (tables), {checkout}", tables, there))
     times = batch_times(files, commands, args.runs, go, readelf)
     rates = decode_rates(files, args.runs)
     total = sum(map(file_size, files)) / 2**20

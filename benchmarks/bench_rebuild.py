@@ -16,8 +16,11 @@ With ``--venv DIR``, buildopt is first installed by pip into a fresh virtual env
 and that ``buildopt`` is timed: the tool as users get it, without this checkout's editable
 install and the development interpreter's site hooks.
 
+With ``--baseline DIR``, the buildopt of another checkout (the code before a change) is timed
+too, as a third side in the same turns, into its own output directory.
+
 Usage: python benchmarks/bench_rebuild.py PROJECT_DIR PROFILE [--runs N] [--jobs N] [--cold]
-       [--venv DIR]
+       [--venv DIR] [--baseline DIR]
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -85,45 +89,82 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--cold", action="store_true", help="an empty GOCACHE for every run")
     parser.add_argument("--venv", type=Path, default=None, help="time a pip install there")
+    parser.add_argument("--baseline", type=Path, default=None, help="also time this checkout's")
     args = parser.parse_args()
     if args.venv is not None:
         COMMAND[:] = install(args.venv)
     plan = json.loads(buildopt(["plan", "--profile", args.profile, "--json"], args.project).stdout)
     steps = plan["steps"]
-    build = ["build", "--profile", args.profile, "--jobs", str(args.jobs)]
+    sides = ["buildopt", "by hand", *(["baseline"] if args.baseline else [])]
     with tempfile.TemporaryDirectory() as scratch:
         out = Path(scratch) / "out"
         out.mkdir()
-        dist = Path(scratch) / "dist"
-        build += ["--dist", str(dist)]
-        times: dict[str, list[float]] = {"buildopt": [], "by hand": []}
-        if not args.cold:
-            buildopt(build, args.project)  # warm: the Go cache, the stages, the helpers
-            by_hand(steps, out, args.jobs)
+        dist = {side: Path(scratch) / f"dist-{side.replace(' ', '-')}" for side in sides}
+
+        def build(side: str, extra: dict[str, str]) -> None:
+            env = {**os.environ, **extra}
+            if side == "baseline":
+                env["PYTHONPATH"] = str(args.baseline)
+            argv = [*build_args, "--dist", str(dist[side])]
+            buildopt(argv, args.project, env)
+
+        build_args = ["build", "--profile", args.profile, "--jobs", str(args.jobs)]
+        times: dict[str, list[float]] = {side: [] for side in sides}
+        cpu: dict[str, list[float]] = {side: [] for side in sides}
+        if not args.cold:  # warm: the Go cache, the stages, the helpers
+            for side in sides:
+                if side == "by hand":
+                    by_hand(steps, out, args.jobs)
+                else:
+                    build(side, {})
         for run in range(args.runs):
-            for side in ("buildopt", "by hand") if run % 2 == 0 else ("by hand", "buildopt"):
+            for side in sides[run % len(sides) :] + sides[: run % len(sides)]:
                 cache = Path(scratch) / f"cache-{run}-{side.replace(' ', '-')}"
                 extra = {"GOCACHE": str(cache)} if args.cold else {}
                 if args.cold:  # nothing built: every output goes
-                    shutil.rmtree(dist, ignore_errors=True)
+                    shutil.rmtree(dist[side], ignore_errors=True)
                     shutil.rmtree(out, ignore_errors=True)
                     out.mkdir()
-                start = time.perf_counter()
-                if side == "buildopt":
-                    buildopt(build, args.project, {**os.environ, **extra})
-                else:
+                start, used = time.perf_counter(), cpu_of_children()
+                if side == "by hand":
                     by_hand(steps, out, args.jobs, extra)
+                else:
+                    build(side, extra)
                 times[side].append(time.perf_counter() - start)
+                cpu[side].append(cpu_of_children() - used)
                 shutil.rmtree(cache, ignore_errors=True)
-    ours, theirs = statistics.median(times["buildopt"]), statistics.median(times["by hand"])
+    report(args, len(steps), times, cpu)
+
+
+def cpu_of_children() -> float:
+    """User + system seconds of the waited-for child processes so far (go's included)."""
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
+
+
+def report(
+    args: argparse.Namespace,
+    builds: int,
+    times: dict[str, list[float]],
+    cpu: dict[str, list[float]],
+) -> None:
+    theirs = statistics.median(times["by hand"])
+    theirs_cpu = statistics.median(cpu["by hand"])
     kind = "cold (empty GOCACHE)" if args.cold else "unchanged"
-    print(
-        f"{args.profile}: {len(steps)} builds, {args.jobs} at a time, {kind}, median of {args.runs}"
-    )
-    print("| side | wall |\n|---|---:|")
-    print(f"| buildopt build, {kind} | {ours:.2f} s |")
-    print(f"| the same go build commands by hand | {theirs:.2f} s |")
-    print(f"| ratio | {ours / theirs:.2f}x |")
+    print(f"{args.profile}: {builds} builds, {args.jobs} at a time, {kind}, median of {args.runs}")
+    print("| side | wall (median) | min-max | ratio | CPU (median) | ratio |")
+    print("|---|---:|---:|---:|---:|---:|")
+    labels = {
+        "buildopt": f"buildopt build, {kind}",
+        "baseline": f"buildopt build of {args.baseline}, {kind}",
+        "by hand": "the same go build commands by hand",
+    }
+    for side, values in times.items():
+        ours, used = statistics.median(values), statistics.median(cpu[side])
+        print(
+            f"| {labels[side]} | {ours:.3f} s | {min(values):.3f}-{max(values):.3f} s "
+            f"| {ours / theirs:.3f}x | {used:.3f} s | {used / theirs_cpu:.3f}x |"
+        )
 
 
 if __name__ == "__main__":
