@@ -198,7 +198,8 @@ def output_size(argv: Sequence[str]) -> int:
     """Run argv (stdin closed) and count the bytes it writes on stdout, keeping only a bounded
     head and tail of them: a compressor's output size without its output. Raises
     CommandFailed when it cannot start or exits non-zero. The child stays in the caller's
-    process group, so that stopping a worker of buildopt.system.forkmap stops it too."""
+    process group, so that a Ctrl-C of the terminal reaches it too; if buildopt dies, its
+    next write finds the pipe closed (SIGPIPE)."""
     log.debug("+ %s", display(argv))
     try:
         proc = subprocess.Popen(
