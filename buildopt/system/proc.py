@@ -115,7 +115,7 @@ def owned_env(env: Mapping[str, str] | None) -> dict[str, str]:
         if _guard is None or _guard[0] != os.getpid():
             read_fd, write_fd = os.pipe()  # the write end, never inherited, stays open here
             mark = f"BUILDOPT_OWNER={os.getpid()}.{os.urandom(8).hex()}"
-            try:
+            try:  # (if it cannot start, the command is not started either: OSError)
                 pid = os.posix_spawn(
                     sys.executable,
                     [sys.executable, "-I", "-S", GUARD, mark],
@@ -127,6 +127,9 @@ def owned_env(env: Mapping[str, str] | None) -> dict[str, str]:
                     ],
                     setsid=True,  # no Ctrl-C of the terminal reaches it
                 )
+            except OSError:
+                os.close(write_fd)
+                raise
             finally:
                 os.close(read_fd)
             _guard = (os.getpid(), mark, pid, write_fd)
