@@ -1,13 +1,13 @@
-"""Compressed sizes of many binaries, each compressor of each file in a process of its own.
+"""Compressed sizes of many binaries, each compressor of each file a task of its own.
 
 xz -9e of a 58 MiB Caddy takes about a minute and zstd -19 half as long: the work is spread
 over ``jobs`` threads, one (file, compressor) at a time, the slowest first - zlib, liblzma and
 libzstd release the GIL while they compress, so the threads run on as many CPUs
-(benchmarks/bench_compressed.py: 7 of Go's commands, 2 CPUs, --jobs 2 against --jobs 1:
-see docs/figures.md) - while the main thread only waits and reports progress, so that Ctrl-C
-stops at once: the threads are daemons, not waited for. Nothing here runs unless
-asked for (``inspect --compressed``, a ``max_compressed`` budget): the default ``inspect``
-and ``build`` do not pay for it.
+(benchmarks/bench_compressed.py, 4 of Go's commands on 2 CPUs: --jobs 1 took 1.77x as long
+as --jobs 2; forked processes were no faster than threads, docs/figures.md) - while the main
+thread only waits and reports progress, so that Ctrl-C stops at once: the threads are
+daemons, not waited for. Nothing here runs unless asked for (``inspect --compressed``, a
+``max_compressed`` budget): the default ``inspect`` and ``build`` do not pay for it.
 
 With ``cli`` the installed command-line tools compress instead of this process's libraries
 (``--compressor-cli``): each size is then what that tool writes, counted as it comes out, and

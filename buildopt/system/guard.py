@@ -11,10 +11,10 @@ process whose environment holds the mark, until none is left, and exits. At an o
 buildopt writes "q" first and waits for the guard, which then leaves at once.
 
 One guard per run, started beside the first build, not an interpreter in front of every
-command: the guard per command cost ~6.7 ms before each go build (benchmarks/bench_rebuild.py,
-see docs/figures.md). PR_SET_PDEATHSIG would need code between fork and exec, unsafe in
-buildopt's threads, and reaches only the command, not the compile it runs. Standalone: it
-imports nothing of buildopt, and only modules built into the interpreter.
+command: starting an owned command took 6.6 ms with a guard per command, 0.33 ms now
+(benchmarks/bench_spawn.py, docs/figures.md). PR_SET_PDEATHSIG would need code between fork
+and exec, unsafe in buildopt's threads, and reaches only the command, not the compile it
+runs. Standalone: it imports nothing of buildopt, and only modules built into the interpreter.
 """
 
 import os
