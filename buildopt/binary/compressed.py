@@ -23,8 +23,9 @@ from __future__ import annotations
 
 import lzma
 import zlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
+from typing import NamedTuple
 
 from buildopt.binary.facts import CompressedSizes
 from buildopt.inputs import open_regular
@@ -64,29 +65,16 @@ def zstd_size(data: bytes) -> int:
     return len(compressor.compress(data))
 
 
-SIZERS = {"gzip": gzip_size, "xz": xz_size, "zstd": zstd_size}
-
-
 def compressed_size(path: str | Path, algorithm: str) -> int:
     """The size of the file at path compressed by algorithm (one of FORMATS)."""
-    return SIZERS[algorithm](read(path))
+    return SIZERS[algorithm].size(read(path))
 
 
 def libraries(algorithms: Iterable[str]) -> dict[str, str]:
     """The versions of the libraries that compute the given algorithms' sizes."""
     found: dict[str, str] = {}
     for algorithm in algorithms:
-        if algorithm == "gzip":
-            found["zlib"] = zlib.ZLIB_RUNTIME_VERSION
-        elif algorithm == "xz":
-            version = liblzma_version()
-            if version:
-                found["liblzma"] = version
-        elif algorithm == "zstd":
-            import zstandard
-
-            found["libzstd"] = ".".join(str(n) for n in zstandard.ZSTD_VERSION)
-            found["python-zstandard"] = zstandard.__version__
+        found.update(SIZERS[algorithm].versions())
     return found
 
 
@@ -106,13 +94,10 @@ def liblzma_version() -> str:
 
 def made_by(algorithm: str, versions: Mapping[str, str]) -> str:
     """Which implementation made a size: ``libzstd 1.5.4, python zstandard 0.20.0``."""
-    if algorithm == "gzip":
-        return f"zlib {versions.get('zlib', '?')}"
-    if algorithm == "xz":
-        return f"liblzma {versions.get('liblzma', '?')}"
-    wrapper = versions.get("python-zstandard")
-    return f"libzstd {versions.get('libzstd', '?')}" + (
-        f", python zstandard {wrapper}" if wrapper else ""
+    library, *wrapper = SIZERS[algorithm].libraries
+    made = f"{library} {versions.get(library, '?')}"
+    return made + "".join(
+        f", {w.replace('-', ' ')} {versions[w]}" for w in wrapper if versions.get(w)
     )
 
 
@@ -140,3 +125,37 @@ def sizes(found: Mapping[str, int], tools: Mapping[str, str] | None = None) -> C
         libraries=versions,
         made_by={a: (tools or {}).get(a) or made_by(a, versions) for a in found},
     )
+
+
+def _zlib() -> dict[str, str]:
+    return {"zlib": zlib.ZLIB_RUNTIME_VERSION}
+
+
+def _liblzma() -> dict[str, str]:
+    version = liblzma_version()
+    return {"liblzma": version} if version else {}
+
+
+def _libzstd() -> dict[str, str]:
+    import zstandard
+
+    return {
+        "libzstd": ".".join(str(n) for n in zstandard.ZSTD_VERSION),
+        "python-zstandard": zstandard.__version__,
+    }
+
+
+class Sizer(NamedTuple):
+    """How buildopt computes one format's size: the function, the versions of the libraries
+    it runs on (names as in ``libraries``: the library, then any wrapper of it)."""
+
+    size: Callable[[bytes], int]
+    versions: Callable[[], dict[str, str]]
+    libraries: tuple[str, ...]
+
+
+SIZERS = {
+    "gzip": Sizer(gzip_size, _zlib, ("zlib",)),
+    "xz": Sizer(xz_size, _liblzma, ("liblzma",)),
+    "zstd": Sizer(zstd_size, _libzstd, ("libzstd", "python-zstandard")),
+}

@@ -28,21 +28,11 @@ from buildopt.binary import compressed
 from buildopt.binary.facts import CompressedSizes
 from buildopt.errors import UsageError
 from buildopt.inputs import open_regular, size_or_zero
+from buildopt.names import COMPRESSORS
 from buildopt.system import proc
-
-# Slowest first, so that the last tasks taken are short ones and the processes end together.
-COST = {"xz": 3, "zstd": 2, "gzip": 1}
 
 Progress = Callable[[str, str, int], None]  # (path, algorithm, size) as each size is known
 
-
-# The command-line tools with the settings the libraries follow (buildopt.binary.compressed);
-# xz 5.6 compresses in threads by default, which changes its output: -T1 as before.
-CLI_ARGV = {
-    "gzip": ("gzip", "-9", "-n", "-c"),
-    "xz": ("xz", "-9e", "-T1", "-c"),
-    "zstd": ("zstd", "-19", "-q", "-c"),
-}
 _VERSION = re.compile(r"\bv?(\d+\.\d+(?:\.\d+)?)\b")
 
 
@@ -51,7 +41,7 @@ def cli_tools(algorithms: Iterable[str]) -> dict[str, str]:
     version; UsageError naming a tool that is not installed."""
     found = {}
     for algorithm in algorithms:
-        name = CLI_ARGV[algorithm][0]
+        name = COMPRESSORS[algorithm].argv[0]
         exe = shutil.which(name)
         if exe is None:
             raise UsageError(f"--compressor-cli: {name} is not installed (not on PATH)")
@@ -69,7 +59,7 @@ def _one(task: tuple[str, str, bool]) -> int:
             return compressed.compressed_size(path, algorithm)
         with open_regular(path):  # a FIFO or a folder is not handed to the tool
             pass
-        return proc.output_size([*CLI_ARGV[algorithm], "--", path])
+        return proc.output_size([*COMPRESSORS[algorithm].argv, "--", path])
     except (OSError, ValueError, proc.CommandFailed):  # gone, unreadable, not a regular file
         return -1
 
@@ -87,7 +77,9 @@ def compress_files(
     tasks = [(str(path), a, cli) for path, algorithms in files for a in algorithms]
     tools = cli_tools(dict.fromkeys(a for _, a, _ in tasks)) if cli else None
     sizes = {path: size_or_zero(path) for path, _, _ in tasks}
-    order = sorted(range(len(tasks)), key=lambda i: (-COST[tasks[i][1]], -sizes[tasks[i][0]]))
+    order = sorted(
+        range(len(tasks)), key=lambda i: (-COMPRESSORS[tasks[i][1]].cost, -sizes[tasks[i][0]])
+    )
 
     def report(index: int, size: int) -> None:
         if progress is not None and size != -1:

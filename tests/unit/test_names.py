@@ -10,17 +10,17 @@ from pathlib import Path
 import msgspec
 
 import buildopt
+from buildopt.binary.compressed import SIZERS
 from buildopt.binary.facts import CompressedSizes
 from buildopt.config.budgets import ImageBudget
-from buildopt.names import CATEGORIES, FORMAT_COMMANDS, FORMATS
-from buildopt.pipeline.compress import CLI_ARGV, COST
+from buildopt.names import CATEGORIES, COMPRESSORS, FORMAT_COMMANDS, FORMATS
 
 
 def test_every_table_kept_per_format_covers_the_formats() -> None:
     assert set(FORMATS) == {"gzip", "xz", "zstd"}
-    assert set(FORMAT_COMMANDS) == set(CLI_ARGV) == set(COST) == set(FORMATS)
+    assert set(FORMAT_COMMANDS) == set(COMPRESSORS) == set(SIZERS) == set(FORMATS)
     assert set(FORMATS) <= set(CompressedSizes.__struct_fields__)
-    assert all(FORMAT_COMMANDS[f].split()[0] == CLI_ARGV[f][0] == f for f in FORMATS)
+    assert all(FORMAT_COMMANDS[f].split()[0] == COMPRESSORS[f].argv[0] == f for f in FORMATS)
 
 
 def test_an_image_compressor_is_one_of_the_formats() -> None:
