@@ -23,7 +23,7 @@ def _profile(spec: str | None, cwd: Path, command: str) -> Profile:
     from buildopt.config.profile import load_profile
 
     try:
-        return load_profile(spec, cwd)
+        return load_profile(spec or None, cwd)
     except UsageError as exc:
         if spec:
             raise
@@ -36,7 +36,7 @@ def _dist(dist: str | None, cwd: Path) -> Path | None:
 
 def _load_plan(
     profile: str | None,
-    variants: Sequence[str],
+    variants: Sequence[str] | None,
     dist: str | None,
     cwd: Path,
     environ: Mapping[str, str],
@@ -47,7 +47,7 @@ def _load_plan(
     from buildopt.system import toolchain
 
     loaded = _profile(profile, cwd, command)
-    return make_plan(loaded, toolchain.load(environ), environ, variants, _dist(dist, cwd))
+    return make_plan(loaded, toolchain.load(environ), environ, variants or (), _dist(dist, cwd))
 
 
 def _load_record(path: Path) -> Record:

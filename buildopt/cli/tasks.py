@@ -1,7 +1,7 @@
 """The ``buildopt`` task collection: each command of buildopt.cli.options as an invoke task.
 
 A task is made from its command's entry in the spec (its summary, parameters, help texts,
-repeatable and short flags) and runs the command's adapter (buildopt.cli.commands) with the
+repeatable and short flags) and runs the command's function (buildopt.cli.commands) with the
 flags' values as text, importing the command's module only then.
 """
 

@@ -1,9 +1,9 @@
 """One module per command: ``buildopt.cli.commands.NAME`` for each NAME of the table of
 commands, the option spec (buildopt.cli.options COMMANDS), imported only when it runs.
 
-Each module holds the command's adapter, a function named like the command whose parameters
-are its flags' values as text (whole numbers are read with ``count``, so a bad value is one
-line, exit 2), and the command itself, which returns the exit code.
+Each module holds the command: a function named like it, whose keyword parameters are its
+flags' values as text (whole numbers are read with ``count``, so a bad value is one line,
+exit 2), and which returns the exit code.
 """
 
 from __future__ import annotations

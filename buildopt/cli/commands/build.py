@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from buildopt.cli.common import _dist, _load_plan
 from buildopt.cli.options import count
-from buildopt.errors import EXIT_FAILED, EXIT_OK, UsageError
+from buildopt.errors import EXIT_FAILED, EXIT_OK
 
 if TYPE_CHECKING:
     from buildopt.pipeline.plan import Plan
@@ -28,38 +28,30 @@ def build(
     record: str = "",
     dist: str = "",
 ) -> int:
-    return build_command(
-        profile or None,
-        variants=variant or (),
-        jobs=count("--jobs", jobs, 0),
-        as_json=json,
-        exact=bytes,
-        record=record or None,
-        dist=dist or None,
-    )
+    """``buildopt build``: build the selected variants, verify them, write the build record."""
+    threads = count("--jobs", jobs, 0)
+    return build_command(profile, variant, threads, record, dist, as_json=json, exact=bytes)
 
 
 def build_command(
-    profile: str | None,
-    *,
-    variants: Sequence[str] = (),
+    profile: str,
+    variants: Sequence[str] | None = None,
     jobs: int = 0,
-    as_json: bool = False,
-    exact: bool = False,
     record: str | None = None,
     dist: str | None = None,
+    *,
     cwd: Path | None = None,
     environ: Mapping[str, str] | None = None,
+    as_json: bool = False,
+    exact: bool = False,
     results_on_stderr: bool = False,
 ) -> int:
-    """``buildopt build``: build the selected variants, verify them, write the build record."""
+    """The build of ``buildopt build``, ``gate --build`` and ``init --budgets``; its exit code."""
     from buildopt.output.progress import StepProgress
     from buildopt.pipeline import steps
 
     cwd = cwd or Path.cwd()
     environ = dict(environ or os.environ)
-    if jobs < 0:
-        raise UsageError(f"--jobs {jobs}: expected a positive number (0 means one per CPU)")
     plan = _load_plan(profile, variants, dist, cwd, environ, command="build")
     record_path = (cwd / record).resolve() if record else plan.profile.record_path(_dist(dist, cwd))
     _record_may_go(plan, record or str(record_path), cwd, "--record" if record else "record")

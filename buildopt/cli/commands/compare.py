@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
 from pathlib import Path
 
 from buildopt.cli.common import _existing_record, _load_record, _profile, _warn_changed
@@ -20,61 +19,39 @@ def compare(
     rows: str = "",
     dist: str = "",
 ) -> int:
-    return compare_command(
-        profile or None,
-        record or [],
-        as_json=json,
-        exact=bytes,
-        rows=count("--rows", rows, 30, least=1),
-        dist=dist or None,
-    )
-
-
-def compare_command(
-    profile: str | None,
-    records: Sequence[str] = (),
-    *,
-    as_json: bool = False,
-    exact: bool = False,
-    rows: int = 30,
-    dist: str | None = None,
-    cwd: Path | None = None,
-) -> int:
     """``buildopt compare``: variants against the baseline, or two build records."""
     from buildopt.analysis import compare
     from buildopt.output import compare_tables
     from buildopt.output import console as report
 
-    cwd = cwd or Path.cwd()
-    if rows < 1:
-        raise UsageError(f"--rows {rows}: expected 1 or more")
+    cwd, records, most = Path.cwd(), record or [], count("--rows", rows, 30, least=1)
     if len(records) > 2:
         raise UsageError("compare: give one build record (or --profile), or two to compare")
     if len(records) == 2:
         old, new = (_load_record(cwd / r) for r in records)
         result = compare.compare_records(old, new)
-        if as_json:
+        if json:
             report.print_json(compare.records_json(result))
         else:
-            compare_tables.show_record_comparison(report.make_console(), result, rows, exact=exact)
+            compare_tables.show_record_comparison(report.make_console(), result, most, exact=bytes)
         return EXIT_OK
     if records:
         path = cwd / records[0]
     else:  # the profile's record (without --profile: the project's only profile)
         path = _existing_record(_profile(profile, cwd, "compare"), dist, cwd, "compare")
-    record = _load_record(path)
-    variant_rows = compare.compare_variants(record)
-    for target in compare.missing_baselines(record, variant_rows):
+    data = _load_record(path)
+    variant_rows = compare.compare_variants(data)
+    for target in compare.missing_baselines(data, variant_rows):
         print(
-            f"warning: no {record.profile.baseline!r} build for {target} in {path}: its variants "
+            f"warning: no {data.profile.baseline!r} build for {target} in {path}: its variants "
             "are shown without deltas (build the baseline too, or set baseline in the profile)",
             file=sys.stderr,
         )
-    _warn_changed(record)
-    if as_json:
-        report.print_json(compare.variants_json(record, variant_rows))
+    _warn_changed(data)
+    if json:
+        report.print_json(compare.variants_json(data, variant_rows))
     else:
         compare_tables.show_variant_comparison(
-            report.make_console(), record, variant_rows, exact=exact
+            report.make_console(), data, variant_rows, exact=bytes
         )
     return EXIT_OK

@@ -29,26 +29,6 @@ from buildopt.output import diff as show
 from buildopt.record.model import DIFF_SCHEMA, Build, DiffEntry, DiffReport, DiffRow
 from buildopt.system.outputs import Input, Output, output_to, stdout_taken
 
-
-def diff(
-    *,
-    file: list[str] | None = None,
-    by: str = "",
-    categories: bool = False,
-    rows: str = "",
-    json: bool = False,
-    markdown: str = "",
-) -> int:
-    return diff_command(
-        file or [],
-        by=by or "function",
-        categories=categories,
-        as_json=json,
-        markdown=markdown or None,
-        rows=count("--rows", rows, 0) if rows else None,
-    )
-
-
 VIEWS = ("function", "package", "module", "section")
 
 
@@ -66,30 +46,28 @@ class InputError(UsageError):
     """A side that is neither an ELF file, an inspect document nor a build record."""
 
 
-def diff_command(
-    files: Sequence[str],
+def diff(
     *,
-    by: str = "function",
+    file: list[str] | None = None,
+    by: str = "",
     categories: bool = False,
-    as_json: bool = False,
-    markdown: str | None = None,
-    rows: int | None = None,
-    cwd: Path | None = None,
+    rows: str = "",
+    json: bool = False,
+    markdown: str = "",
 ) -> int:
     from buildopt.output.console import print_json
 
+    files, by, most = file or [], by or "function", count("--rows", rows, 0) if rows else None
     if len(files) != 2:
         raise UsageError("diff: give two files: OLD NEW (ELF files, inspect documents or records)")
     if by not in VIEWS:
         raise UsageError(f"--by {by}: expected one of {', '.join(VIEWS)}")
     if categories and by != "function":
         raise UsageError(f"-c (Function, Data and RO Data tables) needs --by function, not {by}")
-    if rows is not None and rows < 0:
-        raise UsageError(f"--rows {rows}: expected 0 or more")
-    cwd = cwd or Path.cwd()
+    cwd = Path.cwd()
     named = [Input(cwd / f, "a file of the diff") for f in files]
     md_out = output_to("--markdown", markdown, cwd, named) if markdown else None
-    out = sys.stderr if stdout_taken([md_out], json=as_json) else sys.stdout
+    out = sys.stderr if stdout_taken([md_out], json=json) else sys.stdout
     old, new = (_subjects(cwd / f, f) for f in files)
     pairs, only_old, only_new = _pair(old, new)
     compared = [_compare(a, b, by, categories) for a, b in pairs]
@@ -102,7 +80,7 @@ def diff_command(
     if md_out:
         binaries = [Input(s.path, f"the binary of {s.id}") for s in (*old, *new) if s.path]
         _write_markdown(md_out, compared, report, by, [*named, *binaries])
-    if as_json:
+    if json:
         print_json(report)
         return EXIT_OK
     several = len(pairs) > 1 or only_old or only_new
@@ -111,8 +89,8 @@ def diff_command(
             out.write(f"\n== {a.id} ==\n")
         if pair.entries[0].note:
             out.write(f"({pair.entries[0].note})\n")
-        for diff in pair.diffs:
-            out.write(show.bloat_o_meter(diff, rows))
+        for each in pair.diffs:
+            out.write(show.bloat_o_meter(each, most))
         out.write(pair.files.line() + "\n")
     for line in [*show.one_sided(only_old, files[0]), *show.one_sided(only_new, files[1])]:
         out.write(line + "\n")

@@ -8,10 +8,6 @@ from buildopt.errors import EXIT_OK, UsageError
 
 
 def docs(*, topic: str = "") -> int:
-    return docs_command(topic or None)
-
-
-def docs_command(topic: str | None) -> int:
     """``buildopt docs``: a page of the documentation shipped with buildopt, on stdout."""
     from importlib.resources import files
 

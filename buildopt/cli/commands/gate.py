@@ -34,41 +34,6 @@ def gate(
     acknowledge: str = "",
     dist: str = "",
 ) -> int:
-    return gate_command(
-        profile or None,
-        baseline=baseline or None,
-        record=record or None,
-        build=build,
-        as_json=json,
-        exact=bytes,
-        markdown=markdown or None,
-        markdown_mode=markdown_mode or None,
-        junit=junit or None,
-        report_url=report_url,
-        baseline_missing=baseline_missing,
-        acknowledge=acknowledge,
-        dist=dist or None,
-    )
-
-
-def gate_command(  # noqa: PLR0915 - one import per output module it prints with
-    profile: str | None,
-    *,
-    baseline: str | None = None,
-    record: str | None = None,
-    build: bool = False,
-    as_json: bool = False,
-    exact: bool = False,
-    markdown: str | None = None,
-    markdown_mode: str | None = None,
-    junit: str | None = None,
-    report_url: str = "",
-    baseline_missing: str = "",
-    acknowledge: str = "",
-    dist: str | None = None,
-    cwd: Path | None = None,
-    environ: Mapping[str, str] | None = None,
-) -> int:
     """``buildopt gate``: every budget of the profile on the build record it is given."""
     from buildopt.analysis import gate
     from buildopt.cli import reads as reads_of
@@ -80,9 +45,8 @@ def gate_command(  # noqa: PLR0915 - one import per output module it prints with
     from buildopt.system import toolchain
     from buildopt.system.outputs import Input, output_to, stdout_taken
 
-    cwd = cwd or Path.cwd()
-    environ = dict(environ or os.environ)
-    if markdown_mode not in (None, "append", "replace"):
+    cwd, environ = Path.cwd(), dict(os.environ)
+    if markdown_mode not in ("", "append", "replace"):
         raise UsageError(f"--markdown-mode {markdown_mode}: expected append or replace")
     loaded = _profile(profile, cwd, "gate")
     check_selectors(loaded.budgets, loaded.images, all_ids(loaded, toolchain.load(environ)))
@@ -93,7 +57,7 @@ def gate_command(  # noqa: PLR0915 - one import per output module it prints with
     reads += [Input(cwd / baseline, "the baseline record")] if baseline else []
     md_out = output_to("--markdown", markdown, cwd, reads) if markdown else None
     junit_out = output_to("--junit", junit, cwd, reads) if junit else None
-    on_stdout = stdout_taken([md_out, junit_out], json=as_json)
+    on_stdout = stdout_taken([md_out, junit_out], json=json)
     built = _build_for_gate(loaded, record_path, dist, cwd, environ) if build else EXIT_OK
     data = _gated_record(loaded, record_path)
     baseline_path, missing = _gate_baseline(baseline, baseline_missing, cwd)
@@ -135,7 +99,7 @@ def gate_command(  # noqa: PLR0915 - one import per output module it prints with
     if environ.get("GITHUB_ACTIONS") == "true":
         for line in gate_output.workflow_commands(checks, _relative(loaded.path, loaded.root)):
             print(line, file=sys.stderr)
-    if as_json:
+    if json:
         report.print_json(
             gate_output.to_json(
                 checks,
@@ -147,7 +111,7 @@ def gate_command(  # noqa: PLR0915 - one import per output module it prints with
         )
     else:
         gate_tables.show_gate(
-            report.make_console(stderr=on_stdout), checks, loaded.name, exact=exact
+            report.make_console(stderr=on_stdout), checks, loaded.name, exact=bytes
         )
     return EXIT_FAILED if gate.failed(checks) or built != EXIT_OK else EXIT_OK
 
@@ -190,11 +154,11 @@ def _build_for_gate(
 
 
 def _write_markdown(
-    target: Output, text: str, mode: str | None, summary: str | None, reads: Sequence[Input]
+    target: Output, text: str, mode: str, summary: str | None, reads: Sequence[Input]
 ) -> None:
     """The gate's Markdown, appended to GitHub's step summary (earlier steps wrote there too)
     and written whole anywhere else, unless --markdown-mode says which."""
-    if mode is None:
+    if not mode:
         is_summary = bool(summary) and target.path == Path(str(summary)).resolve()
         mode = "append" if is_summary else "replace"
     (target.append if mode == "append" else target.write)(text, reads)

@@ -18,18 +18,6 @@ if TYPE_CHECKING:
 
 
 def init(*, dir: str = "", package: str = "", budgets: bool = False, tasks: bool = False) -> int:
-    return init_command(dir or None, package=package or None, budgets=budgets, tasks=tasks)
-
-
-def init_command(
-    directory: str | None = None,
-    *,
-    package: str | None = None,
-    budgets: bool = False,
-    tasks: bool = False,
-    cwd: Path | None = None,
-    environ: Mapping[str, str] | None = None,
-) -> int:
     """``buildopt init``: a commented starter profile for a Go module's main package."""
     import shutil
 
@@ -38,9 +26,8 @@ def init_command(
     from buildopt.system import toolchain
     from buildopt.system.files import atomic_write_text
 
-    cwd = cwd or Path.cwd()
-    environ = dict(environ or os.environ)
-    where = (cwd / directory).resolve() if directory else cwd
+    cwd, environ = Path.cwd(), dict(os.environ)
+    where = (cwd / dir).resolve() if dir else cwd
     if not where.is_dir():
         raise UsageError(f"init: {where} is not a directory")
     print(f"looking for main packages in the Go module of {where} ...", file=sys.stderr)

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import json
 import os
 import signal
 import sys
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from json import dumps
 from typing import TYPE_CHECKING
 
 from buildopt.cli.options import count
@@ -23,6 +23,10 @@ from buildopt.errors import EXIT_BAD_INPUT, EXIT_OK, UsageError
 
 if TYPE_CHECKING:
     from buildopt.binary.facts import CompressedSizes, Inspection
+
+
+INSPECT_SCHEMA = "buildopt.inspect/1"  # buildopt.binary.facts.INSPECT_SCHEMA, not imported: light
+STOPS = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
 
 
 def inspect(
@@ -38,64 +42,33 @@ def inspect(
     compressed: bool = False,
     compressor_cli: bool = False,
 ) -> int:
-    return inspect_command(
-        file or [],
-        as_json=json,
-        packages=count("--packages", packages, 15),
-        jobs=count("--jobs", jobs, 1, least=1) if jobs else None,
-        dwarf=dwarf,
-        attribution=attribution or modules,
-        modules=modules,
-        symbols=count("--symbols", symbols, 0) if symbols else 0,
-        compressed=compressed or compressor_cli,
-        compressor_cli=compressor_cli,
-    )
-
-
-INSPECT_SCHEMA = "buildopt.inspect/1"  # buildopt.binary.facts.INSPECT_SCHEMA, not imported: light
-STOPS = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
-
-
-def inspect_command(
-    files: Sequence[str],
-    *,
-    as_json: bool = False,
-    packages: int = 15,
-    jobs: int | None = None,
-    dwarf: bool = False,
-    attribution: bool = False,
-    modules: bool = False,
-    symbols: int = 0,
-    compressed: bool = False,
-    compressor_cli: bool = False,
-) -> int:
     """``buildopt inspect``: facts of every file; a bad file is reported, the others still are.
 
     Files are decoded here one after the other while one thread hashes them, in order, from
     before pyelftools and msgspec load (so that the hashing overlaps those imports). Tables
     for people are printed one file at a time, as each is read.
     """
+    files, rows = file or [], count("--packages", packages, 15)
+    workers = count("--jobs", jobs, 1, least=1) if jobs else _available_cpus()
+    attribution, compressed = attribution or modules, compressed or compressor_cli
+    symbols_shown = count("--symbols", symbols, 0)
     if not files:
         raise UsageError("inspect: name at least one ELF file")
-    if packages < 0:
-        raise UsageError(f"--packages {packages}: expected 0 or more")
-    if jobs is not None and jobs < 1:
-        raise UsageError(f"--jobs {jobs}: expected 1 or more")
     # Compressing is the long part (a minute for xz -9e of 58 MiB): done first, --jobs at a
     # time, with a line on stderr per size; the facts then carry the sizes.
-    sizes = _compress(files, jobs or _available_cpus(), compressor_cli) if compressed else {}
-    if not as_json:
-        return _show_inspections(files, packages, dwarf, attribution, modules, symbols, sizes)
+    sizes = _compress(files, workers, compressor_cli) if compressed else {}
+    if not json:
+        return _show_inspections(files, rows, dwarf, attribution, modules, symbols_shown, sizes)
     documents: list[str] = []
     failed = False
     with _digests(files) as digests:
         _load_decoder()
         for path, digest in zip(files, digests, strict=True):
-            kind, text = _inspect_one(path, digest, dwarf, attribution, symbols, sizes)
+            kind, text = _inspect_one(path, digest, dwarf, attribution, symbols_shown, sizes)
             if kind == "error":  # the file could not be read: its error line
                 failed = True
                 print(f"error: {text}", file=sys.stderr)
-                documents.append(json.dumps({"path": path, "error": text}))
+                documents.append(dumps({"path": path, "error": text}))
             else:
                 documents.append(text)
     # Each file's object is JSON already (msgspec encodes the facts in C, in field order):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
 from pathlib import Path
 
 from buildopt.cli.common import _load_record
@@ -17,19 +16,6 @@ def merge(
     expect: list[str] | None = None,
     expect_matrix: str = "",
 ) -> int:
-    return merge_command(
-        record or [], output=output, expect=expect or [], expect_matrix=expect_matrix or None
-    )
-
-
-def merge_command(
-    records: Sequence[str],
-    *,
-    output: str,
-    expect: Sequence[str] = (),
-    expect_matrix: str | None = None,
-    cwd: Path | None = None,
-) -> int:
     """``buildopt merge``: join per-job build records into one; with the ids the matrix
     expected, the record names each that no job's record holds (the gate fails on it)."""
     from buildopt.cli.reads import record_inputs
@@ -37,7 +23,7 @@ def merge_command(
     from buildopt.record import store
     from buildopt.system.outputs import Input, output_to
 
-    cwd = cwd or Path.cwd()
+    cwd, records = Path.cwd(), record or []
     if not output:
         raise UsageError("merge: -o/--output FILE is required")
     matrix_inputs = [Input(cwd / expect_matrix, "the expected matrix")] if expect_matrix else []
@@ -49,7 +35,7 @@ def merge_command(
         + matrix_inputs,
         record=True,
     )
-    expected = list(expect)
+    expected = list(expect or ())
     if expect_matrix:
         try:
             data = read_limited(cwd / expect_matrix, store.MAX_RECORD_BYTES)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from buildopt.cli.common import _load_plan
@@ -17,23 +16,11 @@ def plan(
     json: bool = False,
     dist: str = "",
 ) -> int:
-    return plan_command(profile or None, variants=variant or (), as_json=json, dist=dist or None)
-
-
-def plan_command(
-    profile: str | None,
-    *,
-    variants: Sequence[str] = (),
-    as_json: bool = False,
-    dist: str | None = None,
-    cwd: Path | None = None,
-    environ: Mapping[str, str] | None = None,
-) -> int:
     """``buildopt plan``: every variant x target with its argv and env, nothing built."""
     from buildopt.output import console as report
 
-    plan = _load_plan(profile, variants, dist, cwd or Path.cwd(), environ or os.environ)
-    if as_json:
+    plan = _load_plan(profile, variant, dist, Path.cwd(), os.environ)
+    if json:
         report.print_json(report.plan_json(plan))
     else:
         report.show_plan(report.make_console(), plan)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -24,27 +24,6 @@ def report(
     output: str = "",
     dist: str = "",
 ) -> int:
-    return report_command(
-        profile or None,
-        record=record or None,
-        baseline=baseline or None,
-        history=history or (),
-        output=output or None,
-        dist=dist or None,
-    )
-
-
-def report_command(
-    profile: str | None,
-    *,
-    record: str | None = None,
-    baseline: str | None = None,
-    history: Sequence[str] = (),
-    output: str | None = None,
-    dist: str | None = None,
-    cwd: Path | None = None,
-    environ: Mapping[str, str] | None = None,
-) -> int:
     """``buildopt report``: the record as one self-contained HTML page."""
     from buildopt.analysis import compare, gate
     from buildopt.cli import reads as reads_of
@@ -52,7 +31,7 @@ def report_command(
     from buildopt.record import images as image_records
     from buildopt.system.outputs import output_to
 
-    cwd = cwd or Path.cwd()
+    cwd = Path.cwd()
     loaded = _profile(profile, cwd, "report")
     record_path = (cwd / record) if record else loaded.record_path(_dist(dist, cwd))
     given = output or str(loaded.dist_dir(_dist(dist, cwd)) / "report.html")
@@ -71,7 +50,7 @@ def report_command(
                 why = f"not made yet (buildopt image --profile {loaded.name})"
                 made[image.name] = image_records.ImageOutcome(reason=why)
     checks = gate.evaluate(loaded.budgets, loaded.images, data, old, _image_records(loaded), made)
-    history_records = _history_records(history, cwd)
+    history_records = _history_records(history or (), cwd)
     page = render(
         ReportInput(
             record=data,

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping, Sequence
+from json import dumps
 from pathlib import Path
 
 from buildopt.errors import EXIT_FAILED, EXIT_OK, UsageError
@@ -18,26 +18,6 @@ def scan(
     sarif: str = "",
     include_generated: bool = False,
 ) -> int:
-    split_tags = [t for group in (tags or []) for t in group.split(",") if t]
-    return scan_command(
-        path or [],
-        tags=split_tags,
-        as_json=json,
-        sarif=sarif or None,
-        include_generated=include_generated,
-    )
-
-
-def scan_command(
-    patterns: Sequence[str] = (),
-    *,
-    tags: Sequence[str] = (),
-    as_json: bool = False,
-    sarif: str | None = None,
-    include_generated: bool = False,
-    cwd: Path | None = None,
-    environ: Mapping[str, str] | None = None,
-) -> int:
     """``buildopt scan``: start-up anti-patterns in the Go sources; exit 1 on an error finding."""
     from buildopt.config.variant import is_build_tag
     from buildopt.measure import scan as scanner
@@ -46,24 +26,24 @@ def scan_command(
     from buildopt.output.sarif import to_sarif
     from buildopt.system.outputs import GoSources, output_to, stdout_taken
 
-    bad = next((t for t in tags if not is_build_tag(t)), None)
+    split_tags = [t for group in (tags or []) for t in group.split(",") if t]
+    bad = next((t for t in split_tags if not is_build_tag(t)), None)
     if bad is not None:
         raise UsageError(f"scan: --tags: {bad!r} is not a build tag (letters, digits, _ .)")
-    cwd = cwd or Path.cwd()
-    environ = dict(environ or os.environ)
-    targets = _scan_targets(cwd, patterns, environ)
+    cwd, environ = Path.cwd(), dict(os.environ)
+    targets = _scan_targets(cwd, path or [], environ)
     sources = [GoSources(root) for root, _ in targets]
     sarif_out = output_to("--sarif", sarif, cwd, sources) if sarif else None
-    on_stdout = stdout_taken([sarif_out], json=as_json)
+    on_stdout = stdout_taken([sarif_out], json=json)
     reports = [
-        scanner.scan(root, pats, tags, environ=environ, include_generated=include_generated)
+        scanner.scan(root, pats, split_tags, environ=environ, include_generated=include_generated)
         for root, pats in targets
     ]
     result = reports[0] if len(reports) == 1 else scanner.combine(reports, cwd)
     if sarif_out:
-        text = json.dumps(to_sarif(result), indent=2) + "\n"
+        text = dumps(to_sarif(result), indent=2) + "\n"
         sarif_out.write(text, sources)
-    if as_json:
+    if json:
         report.print_json(result)
     else:
         startup_tables.show_scan(report.make_console(stderr=on_stdout), result)

@@ -3,16 +3,11 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from buildopt.cli.common import _existing_record, _load_record, _profile
 from buildopt.cli.options import count, program_args
 from buildopt.errors import EXIT_FAILED, EXIT_OK, UsageError
-
-if TYPE_CHECKING:
-    from buildopt.config.startup import StartupOverrides
 
 
 def startup(
@@ -33,46 +28,6 @@ def startup(
     dist: str = "",
     remainder: str = "",
 ) -> int:
-    from buildopt.config.startup import StartupOverrides
-
-    def command() -> int:
-        def given(flag: str, text: str, least: int) -> int | None:
-            return count(flag, text, 0, least) if text else None
-
-        overrides = StartupOverrides(
-            runs=given("--runs", runs, 1),
-            warmup=given("--warmup", warmup, 0),
-            trace_runs=given("--trace-runs", trace_runs, 0),
-            timeout=timeout or None,
-            cold=cold,
-            cpus=given("--cpus", cpus, 1),
-            ready_stdout=ready_stdout or None,
-            ready_stderr=ready_stderr or None,
-            ready_port=given("--ready-port", ready_port, 1),
-        )
-        return startup_command(
-            profile or None,
-            file or [],
-            args=[*(arg or []), *program_args(remainder)],
-            overrides=overrides,
-            as_json=json,
-            dist=dist or None,
-        )
-
-    return command()
-
-
-def startup_command(
-    profile: str | None,
-    files: Sequence[str] = (),
-    *,
-    args: Sequence[str] = (),
-    overrides: StartupOverrides | None = None,
-    as_json: bool = False,
-    dist: str | None = None,
-    cwd: Path | None = None,
-    environ: Mapping[str, str] | None = None,
-) -> int:
     """``buildopt startup``: cold start of a binary, or of every built variant of a profile."""
     from dataclasses import replace
 
@@ -83,25 +38,40 @@ def startup_command(
     from buildopt.pipeline import steps
     from buildopt.record.model import STARTUP_SCHEMA, StartupReport
 
-    cwd = cwd or Path.cwd()
-    environ = dict(environ or os.environ)
+    def given(flag: str, text: str, least: int) -> int | None:
+        return count(flag, text, 0, least) if text else None
+
+    overrides = StartupOverrides(
+        runs=given("--runs", runs, 1),
+        warmup=given("--warmup", warmup, 0),
+        trace_runs=given("--trace-runs", trace_runs, 0),
+        timeout=timeout or None,
+        cold=cold,
+        cpus=given("--cpus", cpus, 1),
+        ready_stdout=ready_stdout or None,
+        ready_stderr=ready_stderr or None,
+        ready_port=given("--ready-port", ready_port, 1),
+    )
+    args = [*(arg or []), *program_args(remainder)]
+    files = file or []
+    cwd, environ = Path.cwd(), dict(os.environ)
     progress = StepProgress(environ)
     if profile:
         loaded = _profile(profile, cwd, "startup")
         record_path = _existing_record(loaded, dist, cwd, "startup")
         config = replace(loaded.startup, args=tuple(args)) if args else loaded.startup
-        given = steps.Context(
+        context = steps.Context(
             profile=loaded,
             record_path=record_path,
             environ=environ,
             progress=progress,
             record=_load_record(record_path),
-            startup=apply_overrides(config, overrides or StartupOverrides()),
+            startup=apply_overrides(config, overrides),
         )
-        done = steps.run([steps.STARTUP], given)
+        done = steps.run([steps.STARTUP], context)
         results, baseline = done.measured, done.baseline
     elif len(files) == 1:
-        config = apply_overrides(StartupConfig(args=tuple(args)), overrides or StartupOverrides())
+        config = apply_overrides(StartupConfig(args=tuple(args)), overrides)
         baseline = files[0]
         binary = {baseline: cwd / baseline}
         results = steps.measure_startup(binary, config, baseline, environ, progress)
@@ -109,7 +79,7 @@ def startup_command(
         raise UsageError(
             "startup: give one executable (and its arguments after --), or --profile P"
         )
-    startup_tables.show_startup(report.make_console(stderr=as_json), results, baseline)
-    if as_json:
+    startup_tables.show_startup(report.make_console(stderr=json), results, baseline)
+    if json:
         report.print_json(StartupReport(schema=STARTUP_SCHEMA, baseline=baseline, variants=results))
     return EXIT_FAILED if any(r.failed_runs for r in results) else EXIT_OK

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -36,32 +35,16 @@ def why(
     json: bool = False,
     dist: str = "",
 ) -> int:
-    return why_command(
-        package, profile or None, variants=variant or (), as_json=json, dist=dist or None
-    )
-
-
-def why_command(
-    package: str,
-    profile: str | None,
-    *,
-    variants: Sequence[str] = (),
-    as_json: bool = False,
-    dist: str | None = None,
-    cwd: Path | None = None,
-    environ: Mapping[str, str] | None = None,
-) -> int:
     from buildopt.measure.scan import ScanError, go_list
     from buildopt.output.console import print_json
     from buildopt.system import toolchain
 
     if not package:
         raise UsageError("why: name the package (its import path): buildopt why crypto/tls")
-    cwd = cwd or Path.cwd()
-    environ = dict(environ or os.environ)
-    plan = _load_plan(profile, variants, dist, cwd, environ, command="why")
+    cwd, environ = Path.cwd(), dict(os.environ)
+    plan = _load_plan(profile, variant, dist, cwd, environ, command="why")
     steps = list(plan.steps)
-    if not variants:  # the baseline, on each of its targets that build here
+    if not variant:  # the baseline, on each of its targets that build here
         steps = [s for s in steps if s.variant.name == plan.profile.baseline] or steps[:1]
     if not steps:
         raise UsageError("why: no variant of the profile is built on this machine")
@@ -94,7 +77,7 @@ def why_command(
                 cost=_cost(record, step.id, package),
             )
         )
-    if as_json:
+    if json:
         print_json(WhyReport(schema=WHY_SCHEMA, package=package, variants=tuple(results)))
         return EXIT_OK if found_any else EXIT_FAILED
     for result in results:
