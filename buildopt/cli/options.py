@@ -17,7 +17,7 @@ importing ``dataclasses`` alone costs 4 ms here, on every ``buildopt`` start.
 from __future__ import annotations
 
 import shlex
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 from buildopt.config import defaults
 from buildopt.errors import UsageError
@@ -525,8 +525,12 @@ COMMANDS: dict[str, Command] = {
 }
 
 
-def count(flag: str, text: str, default: int, least: int = 0) -> int:
-    """A whole-number option's value (text as given; "" is the default)."""
+_Default = TypeVar("_Default", int, None)
+
+
+def count(flag: str, text: str, default: _Default, least: int = 0) -> int | _Default:
+    """A whole-number option's value (text as given; "" is the default: None when the
+    command's own default depends on more than the flag)."""
     if text == "":
         return default
     try:

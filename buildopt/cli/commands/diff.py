@@ -57,7 +57,7 @@ def diff(
 ) -> int:
     from buildopt.output.console import print_json
 
-    files, by, most = file or [], by or "function", count("--rows", rows, 0) if rows else None
+    files, by, most = file or [], by or "function", count("--rows", rows, None)
     if len(files) != 2:
         raise UsageError("diff: give two files: OLD NEW (ELF files, inspect documents or records)")
     if by not in VIEWS:

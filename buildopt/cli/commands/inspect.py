@@ -49,7 +49,7 @@ def inspect(
     for people are printed one file at a time, as each is read.
     """
     files, rows = file or [], count("--packages", packages, 15)
-    workers = count("--jobs", jobs, 1, least=1) if jobs else _available_cpus()
+    workers = count("--jobs", jobs, None, least=1) or _available_cpus()
     attribution, compressed = attribution or modules, compressed or compressor_cli
     symbols_shown = count("--symbols", symbols, 0)
     if not files:

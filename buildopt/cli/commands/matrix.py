@@ -6,7 +6,7 @@ import json
 import os
 from pathlib import Path
 
-from buildopt.cli.common import _load_plan, _profile
+from buildopt.cli.common import _load_plan
 from buildopt.errors import EXIT_OK
 
 
@@ -17,8 +17,8 @@ def matrix(*, profile: str = "", variant: list[str] | None = None) -> int:
     its reason, which the gate shows: no variant is silently left out."""
     from buildopt.pipeline.plan import job_needs, step_id, variant_points
 
-    loaded = _profile(profile, Path.cwd(), "matrix")
-    plan = _load_plan(str(loaded.path), variant, None, Path.cwd(), os.environ, command="matrix")
+    plan = _load_plan(profile, variant, None, Path.cwd(), os.environ, command="matrix")
+    loaded = plan.profile
     chosen = {s.id for s in plan.steps} | {k.id for k in plan.skipped}
     include = []
     for each in loaded.variants:

@@ -38,19 +38,16 @@ def startup(
     from buildopt.pipeline import steps
     from buildopt.record.model import STARTUP_SCHEMA, StartupReport
 
-    def given(flag: str, text: str, least: int) -> int | None:
-        return count(flag, text, 0, least) if text else None
-
     overrides = StartupOverrides(
-        runs=given("--runs", runs, 1),
-        warmup=given("--warmup", warmup, 0),
-        trace_runs=given("--trace-runs", trace_runs, 0),
+        runs=count("--runs", runs, None, 1),
+        warmup=count("--warmup", warmup, None),
+        trace_runs=count("--trace-runs", trace_runs, None),
         timeout=timeout or None,
         cold=cold,
-        cpus=given("--cpus", cpus, 1),
+        cpus=count("--cpus", cpus, None, 1),
         ready_stdout=ready_stdout or None,
         ready_stderr=ready_stderr or None,
-        ready_port=given("--ready-port", ready_port, 1),
+        ready_port=count("--ready-port", ready_port, None, 1),
     )
     args = [*(arg or []), *program_args(remainder)]
     files = file or []

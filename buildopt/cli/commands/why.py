@@ -79,9 +79,9 @@ def why(
         )
     if json:
         print_json(WhyReport(schema=WHY_SCHEMA, package=package, variants=tuple(results)))
-        return EXIT_OK if found_any else EXIT_FAILED
-    for result in results:
-        _show(result, package)
+    else:
+        for result in results:
+            _show(result, package)
     return EXIT_OK if found_any else EXIT_FAILED
 
 
