@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     from buildopt.binary.facts import CompressedSizes, Inspection
 
 
+# A file's facts from its path and its digest's getter, as the flags ask (see _facts).
+Reader = Callable[[str, Callable[[], str]], "Inspection"]
 INSPECT_SCHEMA = "buildopt.inspect/1"  # buildopt.binary.facts.INSPECT_SCHEMA, not imported: light
 STOPS = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
 
@@ -57,14 +59,17 @@ def inspect(
     # Compressing is the long part (a minute for xz -9e of 58 MiB): done first, --jobs at a
     # time, with a line on stderr per size; the facts then carry the sizes.
     sizes = _compress(files, workers, compressor_cli) if compressed else {}
+    read = functools.partial(
+        _facts, dwarf=dwarf, attribution=attribution, symbols=symbols_shown, compressed=sizes
+    )
     if not json:
-        return _show_inspections(files, rows, dwarf, attribution, modules, symbols_shown, sizes)
+        return _show_inspections(files, read, rows, modules=modules)
     documents: list[str] = []
     failed = False
     with _digests(files) as digests:
         _load_decoder()
         for path, digest in zip(files, digests, strict=True):
-            kind, text = _inspect_one(path, digest, dwarf, attribution, symbols_shown, sizes)
+            kind, text = _inspect_one(read, path, digest)
             if kind == "error":  # the file could not be read: its error line
                 failed = True
                 print(f"error: {text}", file=sys.stderr)
@@ -98,18 +103,30 @@ def _load_decoder() -> None:
         signal.pthread_sigmask(signal.SIG_SETMASK, held)
 
 
-def _inspect_one(  # noqa: PLR0917 - the command's options, passed along
+def _facts(
     path: str,
     digest: Callable[[], str],
+    *,
     dwarf: bool,
     attribution: bool,
     symbols: int,
     compressed: Mapping[str, CompressedSizes],
-) -> tuple[str, str]:
+) -> Inspection:
+    """The file's facts as the flags ask, with its compressed sizes when they were computed
+    (NotElfError when it cannot be read)."""
+    import msgspec
+
+    from buildopt.binary.inspect import inspect_file
+
+    facts = inspect_file(path, digest, dwarf=dwarf, attribution=attribution, symbols=symbols)
+    found = compressed.get(facts.path)
+    return facts if found is None else msgspec.structs.replace(facts, compressed=found)
+
+
+def _inspect_one(read: Reader, path: str, digest: Callable[[], str]) -> tuple[str, str]:
     """("ok", the inspect/1 object of the file as JSON text) or ("error", why it cannot be
     read, or hashed: a file replaced by a directory, say, or removed after it was decoded)."""
     from buildopt.binary.elf.reader import NotElfError
-    from buildopt.binary.inspect import inspect_file
     from buildopt.inputs import NotRegularFile
 
     def hashed() -> str:
@@ -121,24 +138,15 @@ def _inspect_one(  # noqa: PLR0917 - the command's options, passed along
             raise _Unhashed(f"{path}: {exc.strerror or exc}") from None
 
     try:
-        facts = inspect_file(path, hashed, dwarf=dwarf, attribution=attribution, symbols=symbols)
+        return "ok", _encode()(read(path, hashed)).decode()
     except NotElfError as exc:
         return "error", exc.message
     except _Unhashed as exc:
         return "error", str(exc)
-    return "ok", _encode()(_with_sizes(facts, compressed)).decode()
 
 
 class _Unhashed(Exception):
     """A file decoded but not hashed: the message is its error line."""
-
-
-def _with_sizes(facts: Inspection, sizes: Mapping[str, CompressedSizes] | None) -> Inspection:
-    """facts with the file's compressed sizes, when they were computed."""
-    import msgspec
-
-    found = (sizes or {}).get(facts.path)
-    return facts if found is None else msgspec.structs.replace(facts, compressed=found)
 
 
 def _compress(files: Sequence[str], jobs: int, cli: bool) -> dict[str, CompressedSizes]:
@@ -179,33 +187,21 @@ def _encode() -> Callable[[object], bytes]:
     return msgspec.json.Encoder().encode
 
 
-def _show_inspections(  # noqa: PLR0917 - the command's options, passed along
-    files: Sequence[str],
-    packages: int,
-    dwarf: bool,
-    attribution: bool,
-    modules: bool = False,
-    symbols: int = 0,
-    compressed: Mapping[str, CompressedSizes] | None = None,
-) -> int:
+def _show_inspections(files: Sequence[str], read: Reader, packages: int, *, modules: bool) -> int:
     failed = False
     with _digests(files) as digests:
         from buildopt.binary.elf.reader import NotElfError
-        from buildopt.binary.inspect import inspect_file
         from buildopt.output import console as report  # rich costs ~60 ms: only for people
         from buildopt.output import inspect_tables
 
         console = report.make_console()
         for path, digest in zip(files, digests, strict=True):
             try:
-                facts = inspect_file(
-                    path, digest, dwarf=dwarf, attribution=attribution, symbols=symbols
-                )
+                facts = read(path, digest)
             except NotElfError as exc:
                 failed = True
                 print(f"error: {exc.message}", file=sys.stderr, flush=True)
                 continue
-            facts = _with_sizes(facts, compressed)
             inspect_tables.show_inspection(console, facts, packages, modules=modules)
     return EXIT_BAD_INPUT if failed else EXIT_OK
 
