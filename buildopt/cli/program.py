@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import re
 
 from invoke.collection import Collection
@@ -64,9 +63,8 @@ class BuildoptProgram(Program):
         if word.startswith("-") and command is not None:  # a flag the command does not have
             flags = [f.long for f in COMMANDS[command].flags]
             flags += [f.short for f in COMMANDS[command].flags if f.short]
-            near = difflib.get_close_matches(word.split("=")[0], flags, n=1)
-            hint = f"did you mean {near[0]!r}? " if near else ""
-            return f" ({command} has no such option; {hint}'buildopt {command} --help' lists them)"
+            hint = did_you_mean(word.split("=")[0], flags) or ";"
+            return f" ({command} has no such option{hint} 'buildopt {command} --help' lists them)"
         return did_you_mean(word, COMMANDS) or f" (commands: {', '.join(COMMANDS)})"
 
     def print_task_help(self, name: str) -> None:
