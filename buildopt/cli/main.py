@@ -46,7 +46,20 @@ def expand_variadic(argv: list[str]) -> tuple[list[str], list[str] | None]:
             out += ["--" + command.bare.replace("_", "-"), word]
         else:
             out.append(word)
+    if takes_value and command is not None:  # the line ends where a flag's value should be
+        _needs_value(command.name, out[-1])
     return out, None
+
+
+def _needs_value(command: str, flag: str) -> None:
+    """Exit 2 with one line: the flag given last takes a value and has none (invoke would
+    take an empty list for a repeatable one, or word it in its own terms)."""
+    from buildopt.errors import EXIT_BAD_INPUT
+
+    spec = COMMANDS[command].flag(flag)
+    value = f" ({spec.value})" if spec is not None and spec.value else ""
+    print(f"error: {command}: {flag} needs a value{value}", file=sys.stderr)
+    sys.exit(EXIT_BAD_INPUT)
 
 
 def fast_command(argv: list[str]) -> int | None:

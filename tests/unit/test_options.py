@@ -220,3 +220,26 @@ def test_the_docs_usage_lines_name_only_flags_the_command_has(name: str) -> None
     named = {word for line in usage for word in re.findall(r"(?<![\w-])--?[a-z][a-z-]*", line)}
     spec = COMMANDS[name]
     assert named <= {f.long for f in spec.flags} | {f.short for f in spec.flags if f.short}
+
+
+@pytest.mark.parametrize(
+    ("name", "flag"),
+    [
+        (name, spelling)
+        for name, spec in COMMANDS.items()
+        for f in spec.flags
+        if f.takes_value
+        for spelling in (f.long, f.short)
+        if spelling
+    ],
+)
+def test_a_flag_left_without_its_value_is_one_line(
+    name: str, flag: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``buildopt plan -p`` (the line ends where the value should be): exit 2 and one line in
+    buildopt's words, whether invoke would have taken an empty list or worded it its own way."""
+    with pytest.raises(SystemExit) as stopped:
+        expand_variadic(["buildopt", name, flag])
+    assert stopped.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {name}: {flag} needs a value") and err.count("\n") == 1
