@@ -6,6 +6,7 @@ import re
 
 from invoke.collection import Collection
 from invoke.exceptions import Exit, ParseError
+from invoke.parser.argument import Argument
 from invoke.program import Program
 
 from buildopt import __version__
@@ -27,6 +28,17 @@ class BuildoptProgram(Program):
     # invoke's core options about running shell commands (--pty, --echo, --dry, ...) mean
     # nothing for buildopt, which runs no shell: help shows only these.
     HELP_OPTIONS = ("--debug", "--help", "--list", "--version", "--print-completion-script")
+
+    def core_args(self) -> list[Argument]:
+        """invoke's core options, the short letters of the hidden ones taken away: with them,
+        ``buildopt scan -p NAME`` was read as ``--pty`` and NAME as a path to scan, silently.
+        (The options stay, long only: invoke's Program reads each of them.)"""
+        shown = {name.lstrip("-") for name in self.HELP_OPTIONS}
+        args = super().core_args()
+        for arg in args:
+            if not set(arg.names) & shown:
+                arg.names = tuple(n for n in arg.names if len(n) > 1)
+        return args
 
     def print_help(self) -> None:
         print(f"Usage: {self.binary} [--debug] <command> [--command-options] ...")

@@ -243,3 +243,15 @@ def test_a_flag_left_without_its_value_is_one_line(
     assert stopped.value.code == 2
     err = capsys.readouterr().err
     assert err.startswith(f"error: {name}: {flag} needs a value") and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("letter", ["-p", "-e", "-R", "-w", "-T", "-f", "-D", "-F"])
+def test_invokes_hidden_options_have_no_short_letter(
+    letter: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``buildopt scan -p NAME``: scan has no -p, and invoke's --pty (hidden: buildopt runs no
+    shell) does not take the letter - the word is refused, not NAME scanned as a path."""
+    with pytest.raises(SystemExit) as info:
+        program.run(["buildopt", "scan", letter, "x"])
+    assert info.value.code == 2
+    assert f"No idea what '{letter}' is! (scan has no such option" in capsys.readouterr().err
