@@ -9,16 +9,20 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import msgspec
+from msgspec import Meta
 
 from buildopt.analysis.diff import SizeDiff, diff_sizes
+from buildopt.binary.facts import Bytes, Count, Fact, described
 from buildopt.config.units import format_size
 from buildopt.config.variant import VariantSettings
 from buildopt.errors import UsageError
 from buildopt.record.model import Build, Record
 
+SUMMARY_LINE = r"^add/remove: \d+/\d+ grow/shrink: \d+/\d+ up/down: \d+/-?\d+ \(-?\d+\)$"
+TOTAL_LINE = r"^Total: Before=\d+, After=\d+, chg [+-]\d+\.\d\d%$"
 METRICS = ("size", "code", "rodata", "data", "bss", "gometa", "symtab", "dwarf", "dynamic")
 
 
@@ -300,50 +304,120 @@ def compare_releases(record: Record) -> list[Upgrade]:
     return upgrades
 
 
-def variants_json(record: Record, rows: Sequence[VariantRow]) -> dict[str, Any]:
-    return {
-        "schema": "buildopt.compare/1",
-        "profile": record.profile.name,
-        "baseline": record.profile.baseline,
-        "baseline_missing": missing_baselines(record, rows),
-        "not_inspected": [
-            {"id": b.id, "size": b.size, "reason": not_inspected(b)} for b in uninspected(record)
-        ],
-        "variants": [
-            {
-                "id": r.built.id,
-                "variant": r.built.variant,
-                "target": r.built.target,
-                "baseline": r.baseline.id if r.baseline else None,
-                "metrics": dict(r.built.metrics),
-                "static": r.built.static,
-                "pie": r.built.pie,
-                "needed": list(r.built.needed),
-                "delta": dict(r.deltas),
-                "delta_percent": {
-                    m: _percent(d, r.baseline.metrics[m]) for m, d in r.deltas.items()
-                }
-                if r.baseline
-                else {},
-                "explanation": list(r.explanation),
-            }
-            for r in rows
-        ],
-        "upgrades": [
-            {
-                "from": u.old.id,
-                "to": u.new.id,
-                "from_release": release_of(u.old.id),
-                "to_release": release_of(u.new.id),
-                "delta": dict(u.deltas),
-                "packages": [
-                    {"package": name, "old": old, "new": new, "delta": new - old}
-                    for name, old, new in u.packages
-                ],
-            }
-            for u in compare_releases(record)
-        ],
-    }
+class NotInspected(Fact, frozen=True):
+    id: str
+    size: Bytes | None
+    reason: str
+
+
+class VariantDelta(Fact, frozen=True):
+    """A built variant x target against the baseline of its target."""
+
+    id: str
+    variant: str
+    target: str
+    baseline: Annotated[str | None, described("the baseline build of the same target")]
+    metrics: Annotated[dict[str, Bytes], Meta(extra_json_schema={"required": list(METRICS)})]
+    static: bool
+    pie: bool
+    needed: tuple[str, ...]
+    delta: dict[str, int]
+    delta_percent: dict[str, float | None]
+    explanation: tuple[str, ...]
+
+
+class PackageChange(Fact, frozen=True):
+    package: str
+    old: Bytes
+    new: Bytes
+    delta: int
+
+
+class ReleaseUpgrade(Fact, frozen=True, rename={"from_": "from"}):
+    from_: str
+    to: str
+    from_release: str
+    to_release: str
+    delta: dict[str, int]
+    packages: tuple[PackageChange, ...]
+
+
+class CompareReport(Fact, frozen=True):
+    """``buildopt compare --json``: the variants against the baseline."""
+
+    schema: Literal["buildopt.compare/1"]
+    profile: str
+    baseline: str
+    baseline_missing: Annotated[
+        tuple[str, ...],
+        described(
+            "targets (GOOS/GOARCH[/SUB]) whose variants have no baseline build in the record: "
+            "no deltas for them"
+        ),
+    ]
+    not_inspected: Annotated[
+        tuple[NotInspected, ...],
+        described(
+            "builds that succeeded but are not ELF (windows: PE, darwin: Mach-O, ...), with "
+            "their file size and why"
+        ),
+    ]
+    variants: tuple[VariantDelta, ...]
+    upgrades: Annotated[
+        tuple[ReleaseUpgrade, ...],
+        described(
+            "each variant x target built with several Go releases (toolchain = [...]): every "
+            "later release against the first one listed, by metric and by package (whole-file "
+            "bytes when both builds were attributed), largest change first"
+        ),
+    ]
+
+
+def compare_report(record: Record, rows: Sequence[VariantRow]) -> CompareReport:
+    return CompareReport(
+        schema="buildopt.compare/1",
+        profile=record.profile.name,
+        baseline=record.profile.baseline,
+        baseline_missing=tuple(missing_baselines(record, rows)),
+        not_inspected=tuple(
+            NotInspected(id=b.id, size=b.size, reason=not_inspected(b)) for b in uninspected(record)
+        ),
+        variants=tuple(map(_variant_delta, rows)),
+        upgrades=tuple(map(_release_upgrade, compare_releases(record))),
+    )
+
+
+def _variant_delta(row: VariantRow) -> VariantDelta:
+    built, base = row.built, row.baseline
+    return VariantDelta(
+        id=built.id,
+        variant=built.variant,
+        target=built.target,
+        baseline=base.id if base else None,
+        metrics=dict(built.metrics),
+        static=built.static,
+        pie=built.pie,
+        needed=built.needed,
+        delta=dict(row.deltas),
+        delta_percent={m: _percent(d, base.metrics[m]) for m, d in row.deltas.items()}
+        if base
+        else {},
+        explanation=row.explanation,
+    )
+
+
+def _release_upgrade(upgrade: Upgrade) -> ReleaseUpgrade:
+    return ReleaseUpgrade(
+        from_=upgrade.old.id,
+        to=upgrade.new.id,
+        from_release=release_of(upgrade.old.id) or "",
+        to_release=release_of(upgrade.new.id) or "",
+        delta=dict(upgrade.deltas),
+        packages=tuple(
+            PackageChange(package=name, old=old, new=new, delta=new - old)
+            for name, old, new in upgrade.packages
+        ),
+    )
 
 
 def _percent(delta: int, base: int) -> float | None:
@@ -353,9 +427,12 @@ def _percent(delta: int, base: int) -> float | None:
 # --- two records -----------------------------------------------------------------------------
 
 
+ItemKind = Literal["variant", "section", "package"]
+
+
 @dataclass(frozen=True)
 class ItemDelta:
-    kind: str  # "variant", "section" or "package"
+    kind: ItemKind
     id: str  # the variant id
     name: str
     old: int | None
@@ -406,32 +483,67 @@ def compare_records(old: Record, new: Record) -> RecordComparison:
     )
 
 
-def records_json(result: RecordComparison) -> dict[str, Any]:
-    return {
-        "schema": "buildopt.compare-records/2",
-        "variants": [
-            {
-                "id": vid,
-                "summary": d.summary_line(),
-                "total": d.total_line(),
-                "up": d.up,
-                "down": d.down,
-                "before": d.before,
-                "after": d.after,
-            }
-            for vid, d in result.summaries
-        ],
-        "only_old": list(result.only_old),
-        "only_new": list(result.only_new),
-        "items": [
-            {
-                "kind": i.kind,
-                "id": i.id,
-                "name": i.name,
-                "old": i.old,
-                "new": i.new,
-                "delta": i.delta,
-            }
-            for i in sorted(result.items, key=lambda i: (-abs(i.delta), i.kind, i.id, i.name))
-        ],
-    }
+class VariantSummary(Fact, frozen=True):
+    id: str
+    summary: Annotated[str, Meta(pattern=SUMMARY_LINE)]
+    total: Annotated[str, Meta(pattern=TOTAL_LINE)]
+    up: Count
+    down: Count
+    before: Count
+    after: Count
+
+
+class ItemChange(Fact, frozen=True):
+    kind: ItemKind
+    id: str
+    name: str
+    old: int | None
+    new: int | None
+    delta: int
+
+
+class RecordsReport(Fact, frozen=True):
+    """``buildopt compare OLD.json NEW.json --json``. Version 2: a bloat-o-meter summary per
+    variant (version 1 pooled the variants into one line, a number no binary has); variants of
+    one record alone are listed in only_old/only_new, never counted as bytes removed or added."""
+
+    schema: Literal["buildopt.compare-records/2"]
+    variants: Annotated[
+        tuple[VariantSummary, ...],
+        described("per variant id both records have: the kernel's bloat-o-meter lines"),
+    ]
+    only_old: tuple[str, ...]
+    only_new: tuple[str, ...]
+    items: Annotated[
+        tuple[ItemChange, ...],
+        described(
+            "changed variants, sections and Go packages of the variants both records have, "
+            "largest change first"
+        ),
+    ]
+
+
+def records_report(result: RecordComparison) -> RecordsReport:
+    summaries = tuple(
+        VariantSummary(
+            id=vid,
+            summary=d.summary_line(),
+            total=d.total_line(),
+            up=d.up,
+            down=d.down,
+            before=d.before,
+            after=d.after,
+        )
+        for vid, d in result.summaries
+    )
+    items = sorted(result.items, key=lambda i: (-abs(i.delta), i.kind, i.id, i.name))
+    return RecordsReport(
+        schema="buildopt.compare-records/2",
+        variants=summaries,
+        only_old=result.only_old,
+        only_new=result.only_new,
+        items=tuple(
+            ItemChange(kind=i.kind, id=i.id, name=i.name, old=i.old, new=i.new, delta=i.delta)
+            for i in items
+        ),
+    )

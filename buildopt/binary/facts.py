@@ -9,11 +9,25 @@ left out of the JSON while they hold it.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 import msgspec
+from msgspec import Meta
 
-INSPECT_SCHEMA = "buildopt.inspect/1"
+from buildopt.names import CATEGORIES, FORMATS
+
+INSPECT_SCHEMA: Literal["buildopt.inspect/1"] = "buildopt.inspect/1"
+
+# The constrained values of the JSON documents; the JSON Schemas are generated from these
+# annotations (buildopt.output.schemas), and msgspec checks them as it reads a document.
+Bytes = Annotated[int, Meta(ge=0)]
+Count = Annotated[int, Meta(ge=0)]
+Sha256 = Annotated[str, Meta(pattern="^[0-9a-f]{64}$")]
+
+
+def described(text: str) -> Meta:
+    """A field's description in the JSON Schema."""
+    return Meta(description=text)
 
 
 class Fact(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
@@ -21,32 +35,32 @@ class Fact(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
 
 
 class ElfIdentity(Fact, frozen=True, rename={"elfclass": "class"}):
-    elfclass: int  # 32 or 64; "class" in the JSON
+    elfclass: Annotated[int, Meta(extra_json_schema={"enum": [32, 64]})]  # "class" in the JSON
     endian: Literal["little", "big"]
-    machine: str  # pyelftools' name of e_machine: EM_X86_64
-    type: str  # ET_EXEC, ET_DYN
+    machine: Annotated[str, described("e_machine as pyelftools spells it, e.g. EM_X86_64")]
+    type: Annotated[str, described("e_type, e.g. ET_EXEC, ET_DYN")]
     goarch: str | None
 
 
 class SectionFact(Fact, frozen=True):
     name: str
     type: str
-    size: int  # sh_size, as in the header
-    file_size: int  # bytes in the file (0 for NOBITS)
+    size: Annotated[Bytes, described("sh_size as in the header")]
+    file_size: Annotated[Bytes, described("0 for NOBITS")]
     compressed: bool
-    uncompressed_size: int
-    category: str
+    uncompressed_size: Bytes
+    category: Annotated[str, Meta(extra_json_schema={"enum": list(CATEGORIES)})]
 
 
 class PackageBytes(Fact, frozen=True):
     package: str
-    size: int
+    size: Bytes
 
 
 class SymbolFacts(Fact, frozen=True):
-    count: int  # entries in .symtab, the null entry included (as readelf counts)
-    symtab_bytes: int
-    strtab_bytes: int
+    count: Count  # entries in .symtab, the null entry included (as readelf counts)
+    symtab_bytes: Bytes
+    strtab_bytes: Bytes
     by_package: tuple[PackageBytes, ...]  # file bytes of the package's symbols, largest first
 
 
@@ -54,15 +68,21 @@ class DwarfUnits(Fact, frozen=True):
     """The DWARF bytes of one Go package's compilation units (logical, uncompressed)."""
 
     package: str
-    units: int
-    info_bytes: int  # .debug_info: unit_length + its 4 (or 12) bytes, summed over the units
-    line_bytes: int  # .debug_line: the line programs the units point at
+    units: Annotated[int, Meta(ge=1)]
+    info_bytes: Bytes  # .debug_info: unit_length + its 4 (or 12) bytes, summed over the units
+    line_bytes: Bytes  # .debug_line: the line programs the units point at
 
 
 class DwarfFacts(Fact, frozen=True):
-    file_bytes: int
-    uncompressed_bytes: int
-    by_package: tuple[DwarfUnits, ...] | None = None  # only with inspect --dwarf
+    file_bytes: Bytes
+    uncompressed_bytes: Bytes
+    by_package: Annotated[
+        tuple[DwarfUnits, ...] | None,
+        described(
+            "only with inspect --dwarf (or a max_dwarf_package budget): the compilation units "
+            "of each Go package, uncompressed bytes, largest first"
+        ),
+    ] = None
 
 
 class Linking(Fact, frozen=True):
@@ -100,55 +120,82 @@ class GoFacts(Fact, frozen=True):
 class PackageCode(Fact, frozen=True):
     package: str
     module: str
-    text_bytes: int
-    init_bytes: int
-    functions: int
+    text_bytes: Bytes
+    init_bytes: Bytes
+    functions: Count
 
 
 class ModuleCode(Fact, frozen=True):
     module: str
-    text_bytes: int
+    text_bytes: Bytes
 
 
 class PackageShare(Fact, frozen=True):
     """The bytes one Go package owns in the file (``file_bytes``: code + pclntab + rodata +
     data) and in memory (``bss_bytes``)."""
 
-    package: str
+    package: Annotated[str, described("the import path")]
     module: str
-    file_bytes: int
-    code_bytes: int  # its functions in .text, the alignment padding after each included
-    pclntab_bytes: int  # its share of .gopclntab: names, functab entries, _func records,
-    # pc-value tables, func data (where the section holds it)
-    rodata_bytes: int  # its symbols in read-only data sections (from .symtab: 0 when stripped)
-    data_bytes: int  # its symbols in writable data sections (from .symtab)
-    bss_bytes: int  # its symbols in .bss/.noptrbss: memory, not file
-    # of code_bytes, the alignment padding after its functions (their bytes to the next
-    # function less their .symtab sizes); None without a symbol table to tell
-    padding_bytes: int | None = None
-    # with --dwarf: its compilation units' .debug_info + .debug_line, uncompressed (memory of
-    # a debugger, not file bytes: the DWARF bucket holds the compressed sections)
-    dwarf_bytes: int | None = None
+    file_bytes: Annotated[Bytes, described("code + pclntab + rodata + data")]
+    code_bytes: Annotated[
+        Bytes, described("its functions in the code sections, the alignment padding after each")
+    ]
+    pclntab_bytes: Annotated[
+        Bytes,
+        described(
+            "its names, functab entries, _func records, pc-value tables and (Go 1.22+) func "
+            "data in .gopclntab"
+        ),
+    ]
+    rodata_bytes: Annotated[
+        Bytes, described("its .symtab symbols in read-only data sections (0 when stripped)")
+    ]
+    data_bytes: Annotated[
+        Bytes, described("its .symtab symbols in writable data sections (0 when stripped)")
+    ]
+    bss_bytes: Annotated[Bytes, described("its .symtab symbols in .bss/.noptrbss: memory")]
+    padding_bytes: Annotated[
+        Bytes | None,
+        described(
+            "of code_bytes, the alignment padding after its functions (code less their .symtab "
+            "sizes); null when the file is stripped"
+        ),
+    ] = None
+    dwarf_bytes: Annotated[
+        Bytes | None,
+        described(
+            "with --dwarf: its compilation units' .debug_info + .debug_line, uncompressed; not "
+            "in file_bytes (the DWARF bucket holds the compressed sections)"
+        ),
+    ] = None
 
 
 class ModuleShare(Fact, frozen=True):
     """The bytes of a module's packages, summed (main module, each dependency, std)."""
 
     module: str
-    version: str | None  # from the build info; None for std and the main module's "(devel)"
-    packages: int
-    file_bytes: int
-    code_bytes: int
-    pclntab_bytes: int
-    rodata_bytes: int
-    data_bytes: int
-    bss_bytes: int
+    version: Annotated[
+        str | None,
+        described("from the build info; null for std and a main module built as (devel)"),
+    ]
+    packages: Count
+    file_bytes: Bytes
+    code_bytes: Bytes
+    pclntab_bytes: Bytes
+    rodata_bytes: Bytes
+    data_bytes: Bytes
+    bss_bytes: Bytes
 
 
 class SymbolSize(Fact, frozen=True):
-    name: str
-    package: str
-    bytes: int
+    name: Annotated[str, described("with the package path unescaped")]
+    package: Annotated[
+        str,
+        described(
+            "debug/gosym's rule; assembly without a package prefix: its source file's package"
+        ),
+    ]
+    bytes: Bytes
 
 
 class Largest(Fact, frozen=True):
@@ -163,7 +210,7 @@ class Bucket(Fact, frozen=True):
     """File bytes no Go package owns, by what they are."""
 
     name: str
-    file_bytes: int
+    file_bytes: Bytes
     what: str
 
 
@@ -171,26 +218,29 @@ class Attribution(Fact, frozen=True):
     """Every byte of the file to exactly one owner: the packages' file_bytes and the buckets'
     add up to ``file_bytes``, the file's size."""
 
-    file_bytes: int
-    file_bytes_attributed_to_packages: int
+    file_bytes: Annotated[Bytes, described("the file's size")]
+    file_bytes_attributed_to_packages: Bytes
     by_package: tuple[PackageShare, ...]  # largest file_bytes first
     buckets: tuple[Bucket, ...]  # largest first
-    by_module: tuple[ModuleShare, ...] = ()  # the packages summed by module, largest first
+    by_module: Annotated[
+        tuple[ModuleShare, ...],
+        described("the packages summed by module of the build info, largest first"),
+    ] = ()
 
 
 class MemoryModel(Fact, frozen=True):
     """What the loader maps of the file (PT_LOAD segments, in whole pages): see
     buildopt.binary.memory. shared + private = mapped."""
 
-    page_size: int
-    mapped_bytes: int
-    read_execute_bytes: int  # code: clean file pages, shared between processes
-    read_only_bytes: int  # rodata, Go's tables: clean file pages, shared
-    read_write_bytes: int  # data: file pages copied on write, private
-    bss_bytes: int  # anonymous zero pages, private
-    relro_bytes: int  # pages relocated by the loader and then made read-only (in read_write)
-    shared_bytes: int
-    private_bytes: int
+    page_size: Bytes
+    mapped_bytes: Bytes
+    read_execute_bytes: Bytes  # code: clean file pages, shared between processes
+    read_only_bytes: Bytes  # rodata, Go's tables: clean file pages, shared
+    read_write_bytes: Bytes  # data: file pages copied on write, private
+    bss_bytes: Bytes  # anonymous zero pages, private
+    relro_bytes: Bytes  # pages relocated by the loader and then made read-only (in read_write)
+    shared_bytes: Bytes
+    private_bytes: Bytes
 
 
 class CompressedSizes(Fact, frozen=True):
@@ -198,31 +248,50 @@ class CompressedSizes(Fact, frozen=True):
     each the exact size of what the command-line tool writes with these settings, computed by
     the library each tool is built on. None: not asked for."""
 
-    gzip: int | None = None  # gzip -9 -n: deflate level 9 (zlib), gzip header without name
-    xz: int | None = None  # xz -9e: preset 9 extreme, CRC64 check, one stream
-    zstd: int | None = None  # zstd -19: with the content size and a checksum, as the CLI
-    libraries: dict[str, str] = {}  # {"zlib": "1.2.13", "libzstd": "1.5.7"}: what computed them
-    # which implementation made each size: {"zstd": "libzstd 1.5.4 (python zstandard 0.20.0)",
-    # "xz": "xz CLI 5.4.1"}; empty in records of earlier releases
-    made_by: dict[str, str] = {}
+    gzip: Bytes | None = None  # gzip -9 -n: deflate level 9 (zlib), gzip header without name
+    xz: Bytes | None = None  # xz -9e: preset 9 extreme, CRC64 check, one stream
+    zstd: Bytes | None = None  # zstd -19: with the content size and a checksum, as the CLI
+    libraries: Annotated[
+        dict[str, str],
+        described(
+            'the versions of the libraries that computed the sizes: {"zlib": "1.2.13", '
+            '"liblzma": "5.4.1", "libzstd": "1.5.4", "python-zstandard": "0.20.0"}'
+        ),
+    ] = {}
+    made_by: Annotated[
+        dict[str, str],
+        described(
+            'per format, what made its size: "zlib 1.2.13", "liblzma 5.4.1", "libzstd 1.5.4, '
+            'python zstandard 0.20.0", or "zstd CLI 1.5.4" (absent in records of earlier '
+            "releases)"
+        ),
+        Meta(extra_json_schema={"propertyNames": {"enum": list(FORMATS)}}),
+    ] = {}
 
 
 class Inspection(Fact, frozen=True):
     """Everything buildopt knows of one ELF file."""
 
     path: str
-    size: int
-    sha256: str
-    gnu_build_id: str | None
+    size: Bytes
+    sha256: Sha256
+    gnu_build_id: Annotated[str, Meta(pattern="^[0-9a-f]*$")] | None
     go_build_id: str | None
     elf: ElfIdentity
     sections: tuple[SectionFact, ...]
-    totals: dict[str, int]  # file bytes per category (+ headers, padding; bss apart)
+    totals: Annotated[
+        dict[str, Bytes],
+        described("file bytes per category; all but bss add up to size"),
+        Meta(extra_json_schema={"required": list(CATEGORIES)}),
+    ]
     symbols: SymbolFacts
     dwarf: DwarfFacts
     linking: Linking
     go: GoFacts | None
-    pclntab: str | None  # the pclntab format, e.g. "go1.20"
+    pclntab: Annotated[
+        str | None,
+        described('the function-table layout read: "1.2", "1.16", "1.18" or "1.20"'),
+    ]
     packages: tuple[PackageCode, ...]
     modules: tuple[ModuleCode, ...]
     warnings: tuple[str, ...]
@@ -275,3 +344,32 @@ def _unescaped(package: str) -> str:
     from buildopt.binary.go.names import package_path
 
     return package_path(package.encode())
+
+
+class InspectFailure(Fact, frozen=True):
+    """A file that could not be read as ELF, and why."""
+
+    path: str
+    error: Annotated[str, Meta(min_length=1)]
+
+
+class InspectReport(Fact, frozen=True):
+    """``buildopt inspect --json FILE...``: one object per file, in argument order."""
+
+    schema: Literal["buildopt.inspect/1"]
+    # Each an Inspection or an InspectFailure, encoded from its model: msgspec types no list
+    # of two kinds of object that no field tells apart, so the schema says which they are.
+    binaries: tuple[
+        Annotated[
+            msgspec.Raw,
+            Meta(
+                extra_json_schema={
+                    "oneOf": [
+                        {"$ref": "#/$defs/Inspection"},
+                        {"$ref": "#/$defs/InspectFailure"},
+                    ]
+                }
+            ),
+        ],
+        ...,
+    ]

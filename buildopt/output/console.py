@@ -7,9 +7,9 @@ import json
 import os
 import sys
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import msgspec
 
@@ -26,7 +26,6 @@ if TYPE_CHECKING:  # loaded where used: plan and build need neither (~15 ms of s
     from rich.progress import Progress
 
 
-PLAN_SCHEMA = "buildopt.plan/1"
 STATUS_STYLE = {"ok": "green", "failed": "bold red", "skipped": "yellow"}
 
 
@@ -59,36 +58,9 @@ def short_path(path: Path | str, cwd: Path | None = None) -> str:
         return str(path)
 
 
-def plan_json(plan: Plan) -> dict[str, Any]:
-    return {
-        "schema": PLAN_SCHEMA,
-        "profile": plan.profile.name,
-        "profile_path": str(plan.profile.path),
-        "go": {"version": plan.toolchain.version, "path": plan.toolchain.go},
-        "baseline": plan.profile.baseline,
-        "steps": [
-            {
-                "id": s.id,
-                "variant": s.variant.name,
-                "target": s.target.spec,
-                "argv": list(s.argv),
-                "env": dict(s.env),
-                "dir": str(s.dir),
-                "output": str(s.output),
-                "settings": s.variant.settings(),
-            }
-            for s in plan.steps
-        ],
-        "skipped": [
-            {"id": k.id, "variant": k.variant.name, "target": k.target.spec, "reason": k.reason}
-            for k in plan.skipped
-        ],
-    }
-
-
-def print_json(data: Mapping[str, Any] | msgspec.Struct) -> None:
-    """A JSON document (a model, or a mapping that may hold models) on stdout, indented."""
-    plain = msgspec.to_builtins(data)
+def print_json(document: msgspec.Struct) -> None:
+    """A JSON document (a model) on stdout, indented."""
+    plain = msgspec.to_builtins(document)
     sys.stdout.write(json.dumps(plain, indent=2) + "\n")
     sys.stdout.flush()
 

@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Any
+from typing import Annotated, Any, Literal, get_args
 from xml.sax.saxutils import escape as xml_escape
 from xml.sax.saxutils import quoteattr
 
-from buildopt.analysis.gate import MATRIX, Check, Figure
+from msgspec import Meta
+
+from buildopt.analysis.gate import MATRIX, Check, Figure, Verdict
+from buildopt.binary.facts import Count, Fact, described
 from buildopt.config.units import format_size
 from buildopt.errors import visible
 from buildopt.output.diff import code_span
@@ -58,41 +61,90 @@ def command_data(text: str, *, property_value: bool = False) -> str:
     return text.replace(":", "%3A").replace(",", "%2C") if property_value else text
 
 
-GATE_SCHEMA = "buildopt.gate/1"
+VERDICTS: list[Verdict] = list(get_args(Verdict))
+GATE_SCHEMA: Literal["buildopt.gate/1"] = "buildopt.gate/1"
 MARKDOWN_LIMIT = 65_536
+CHECK_KINDS = (
+    "max_size, max_section[.text], max_category[code], max_dwarf, max_symbols, static, "
+    "allowed_needed, max_package[pattern], max_module[pattern], max_dwarf_package[pattern], "
+    "max_compressed[gzip|xz|zstd], max_ram_static, max_growth, max_startup_p95, max_rss, "
+    "max_gc_cycles, max_scan_errors; max_erase_blocks, max_share[pattern] (images); file: the "
+    'binary changed since its build (always fail); built (budget "every variant built": a '
+    "build that failed, was skipped without a reason, or that the CI matrix expected and no job "
+    "recorded)"
+)
 
 
-def to_json(
+class CheckResult(Fact, frozen=True):
+    budget: str
+    target: Annotated[str, described("variant id, or the image budget's name")]
+    check: Annotated[str, described(CHECK_KINDS)]
+    verdict: Verdict
+    actual: str
+    limit: str
+    headroom: Annotated[int | None, described("bytes left under the limit (negative: over)")]
+    note: str
+    message: str
+
+
+class GateReport(Fact, frozen=True):
+    """``buildopt gate --json``."""
+
+    schema: Literal["buildopt.gate/1"]
+    profile: str
+    baseline_record: str | None
+    baseline_missing: Annotated[
+        str | None,
+        described(
+            "why there is no baseline (gate --baseline-missing, or the --baseline file is not "
+            "there): growth checks are skip"
+        ),
+    ]
+    acknowledged: Annotated[
+        str | None,
+        described(
+            "the pull request's Binary-Size: reason (gate --acknowledge): growth failures are "
+            "warnings quoting it"
+        ),
+    ]
+    result: Annotated[
+        Literal["pass", "fail"], described("fail when any check failed (warnings do not fail)")
+    ]
+    counts: Annotated[dict[Verdict, Count], Meta(extra_json_schema={"required": VERDICTS})]
+    checks: tuple[CheckResult, ...]
+
+
+def gate_report(
     checks: Sequence[Check],
     record: Record,
     baseline: str | None,
     acknowledged: str = "",
     baseline_missing: str = "",
-) -> dict[str, Any]:
-    counts = {v: sum(c.verdict == v for c in checks) for v in ("pass", "warn", "fail", "skip")}
-    return {
-        "schema": GATE_SCHEMA,
-        "profile": record.profile.name,
-        "baseline_record": baseline,
-        "baseline_missing": baseline_missing or None,
-        "acknowledged": acknowledged or None,
-        "result": "fail" if counts["fail"] else "pass",
-        "counts": counts,
-        "checks": [
-            {
-                "budget": c.budget,
-                "target": c.target,
-                "check": c.check,
-                "verdict": c.verdict,
-                "actual": figure_text(c.actual),
-                "limit": figure_text(c.limit, limit=True),
-                "headroom": c.headroom_bytes,
-                "note": c.note,
-                "message": c.message,
-            }
+) -> GateReport:
+    counts = {v: sum(c.verdict == v for c in checks) for v in VERDICTS}
+    return GateReport(
+        schema=GATE_SCHEMA,
+        profile=record.profile.name,
+        baseline_record=baseline,
+        baseline_missing=baseline_missing or None,
+        acknowledged=acknowledged or None,
+        result="fail" if counts["fail"] else "pass",
+        counts=counts,
+        checks=tuple(
+            CheckResult(
+                budget=c.budget,
+                target=c.target,
+                check=c.check,
+                verdict=c.verdict,
+                actual=figure_text(c.actual),
+                limit=figure_text(c.limit, limit=True),
+                headroom=c.headroom_bytes,
+                note=c.note,
+                message=c.message,
+            )
             for c in checks
-        ],
-    }
+        ),
+    )
 
 
 def figure_text(figure: Figure | None, *, limit: bool = False) -> str:

@@ -10,8 +10,11 @@ import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NamedTuple
+from typing import Annotated, Any, Literal, NamedTuple
 
+from msgspec import Meta
+
+from buildopt.binary.facts import Fact, described
 from buildopt.config.budgets import check_selectors, selects
 from buildopt.config.keys import did_you_mean
 from buildopt.config.profile import Profile
@@ -200,6 +203,95 @@ class Plan:
     dist: Path
     steps: tuple[Step, ...]
     skipped: tuple[Skip, ...]
+
+
+# --- buildopt plan --json ---------------------------------------------------------------------
+
+PLAN_SCHEMA: Literal["buildopt.plan/1"] = "buildopt.plan/1"
+
+
+class PlannedGo(Fact, frozen=True):
+    version: str
+    path: str
+
+
+class PlannedStep(Fact, frozen=True):
+    id: str
+    variant: str
+    target: str
+    argv: Annotated[tuple[str, ...], Meta(min_length=5)]  # go build [flags] -o OUT PACKAGE
+    env: Annotated[dict[str, str], Meta(extra_json_schema={"required": ["GOOS", "GOARCH"]})]
+    dir: str
+    output: str
+    settings: Annotated[dict[str, Any], described("the variant's resolved keys")]
+
+
+class PlannedSkip(Fact, frozen=True):
+    id: str
+    variant: str
+    target: str
+    reason: Annotated[str, Meta(min_length=1)]
+
+
+class PlanReport(Fact, frozen=True):
+    """Printed by ``buildopt plan --json``: every variant x target with its exact argv and
+    environment."""
+
+    schema: Literal["buildopt.plan/1"]
+    profile: str
+    profile_path: str
+    go: PlannedGo
+    baseline: str
+    steps: tuple[PlannedStep, ...]
+    skipped: tuple[PlannedSkip, ...]
+
+
+def plan_report(plan: Plan) -> PlanReport:
+    steps = tuple(
+        PlannedStep(
+            id=s.id,
+            variant=s.variant.name,
+            target=s.target.spec,
+            argv=s.argv,
+            env=dict(s.env),
+            dir=str(s.dir),
+            output=str(s.output),
+            settings=s.variant.settings(),
+        )
+        for s in plan.steps
+    )
+    skipped = tuple(
+        PlannedSkip(id=k.id, variant=k.variant.name, target=k.target.spec, reason=k.reason)
+        for k in plan.skipped
+    )
+    go = PlannedGo(version=plan.toolchain.version, path=plan.toolchain.go)
+    profile = plan.profile
+    return PlanReport(
+        schema=PLAN_SCHEMA,
+        profile=profile.name,
+        profile_path=str(profile.path),
+        go=go,
+        baseline=profile.baseline,
+        steps=steps,
+        skipped=skipped,
+    )
+
+
+class MatrixJob(Fact, frozen=True):
+    """One job of ``buildopt matrix``: a variant x target (x Go release) to build."""
+
+    id: str
+    variant: str
+    target: str
+    toolchain: str  # the Go release it is built with
+    cc: str | None  # the C compiler it needs (cgo), else None
+    needs: tuple[str, ...]  # the Debian packages of that compiler and its C library
+
+
+class Matrix(Fact, frozen=True):
+    """``buildopt matrix``: a GitHub Actions strategy.matrix."""
+
+    include: tuple[MatrixJob, ...]
 
 
 def step_id(variant: Variant, target: Target, release: str | None = None) -> str:

@@ -11,13 +11,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import msgspec
+from msgspec import Meta
 
-from buildopt.binary.facts import Fact
+from buildopt.binary.facts import Bytes, Count, Fact, Sha256, described
 from buildopt.errors import BuildoptError
 from buildopt.inputs import NotRegularFile, TooLarge, read_limited
+from buildopt.names import Format
 from buildopt.record.store import encode
 from buildopt.system.files import atomic_write_text
 
@@ -26,30 +28,60 @@ MAX_IMAGE_RECORD = 16 << 20
 
 
 class ImageEntry(Fact, frozen=True):
-    path: str  # in the image: /usr/bin/billing-gateway
-    source: str  # the build id (static-stripped@linux-arm64) or the project file it is
-    sha256: str
-    size: int  # bytes of the file
-    stored_bytes: int  # what it takes in the image: its blocks and its share of a fragment
+    path: Annotated[str, described("where it is in the image")]
+    source: Annotated[
+        str,
+        described("the build id of a binary, or the project file (relative to the project root)"),
+    ]
+    sha256: Sha256
+    size: Bytes
+    stored_bytes: Annotated[
+        Bytes,
+        described(
+            "its data blocks as stored, plus its share of the fragment its tail is in (the "
+            "fragment's stored size in proportion to the tail's bytes)"
+        ),
+    ]
 
 
 class ImageRecord(Fact, frozen=True):
+    """buildopt image record (dist/<profile>/images/<name>.json; buildopt image --json lists
+    them under images)."""
+
     schema: Literal["buildopt.image/1"]
-    name: str
-    image: str  # the image file
+    name: Annotated[str, described("the [[image]]'s name")]
+    image: Annotated[str, described("the image file mksquashfs wrote")]
     filesystem: Literal["squashfs"]
-    compressor: str
-    block_size: int
-    key: str  # the settings and the inputs' digests: a change means build again
+    compressor: Format
+    block_size: Annotated[int, Meta(ge=4096)]
+    key: Annotated[
+        str,
+        described(
+            "digest of the settings, mksquashfs's version and every input's place, SHA-256 "
+            "and mode: an image is made again when it changes"
+        ),
+    ]
     created: str
-    size: int  # bytes of the image file (the filesystem padded to 4 KiB)
-    bytes_used: int  # the filesystem itself
-    metadata_bytes: int  # inodes, directories, fragment/id/export tables
-    erase_block: int
-    erase_blocks: int  # the image's size in erase blocks, rounded up
-    sha256: str
+    size: Annotated[Bytes, described("bytes of the image file (the filesystem padded to 4 KiB)")]
+    bytes_used: Annotated[Bytes, described("bytes of the filesystem (the superblock's bytes_used)")]
+    metadata_bytes: Annotated[
+        Bytes,
+        described(
+            "bytes_used less every file's stored bytes: inodes, directories, fragment, id and "
+            "export tables"
+        ),
+    ]
+    erase_block: Annotated[int, Meta(ge=1)]
+    erase_blocks: Annotated[Count, described("size in erase blocks, rounded up")]
+    sha256: Sha256
     files: tuple[ImageEntry, ...]
-    tool: str  # "mksquashfs version 4.5.1 (2022/03/17)"
+    tool: Annotated[str, described("mksquashfs -version's first line")]
+
+
+class ImagesReport(Fact, frozen=True):
+    """``buildopt image --json``: the records of the images made (or found unchanged)."""
+
+    images: tuple[ImageRecord, ...]
 
 
 @dataclass(frozen=True)

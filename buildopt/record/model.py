@@ -12,11 +12,12 @@ left out while they hold it, so a record reads as it did before they were measur
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 import msgspec
+from msgspec import Meta
 
-from buildopt.binary.facts import Fact, Inspection
+from buildopt.binary.facts import Bytes, Count, Fact, Inspection, Sha256, described
 from buildopt.config.variant import VariantSettings
 
 RECORD_SCHEMA: Literal["buildopt.build/1"] = "buildopt.build/1"
@@ -24,6 +25,8 @@ STARTUP_SCHEMA: Literal["buildopt.startup/1"] = "buildopt.startup/1"
 SCAN_SCHEMA: Literal["buildopt.scan/1"] = "buildopt.scan/1"
 
 Status = Literal["ok", "failed", "skipped"]
+# variant@target-id, and @release when the variant is built with several Go releases
+BUILD_ID = "^[A-Za-z0-9][A-Za-z0-9._+-]*@[a-z0-9.+-]+(@go1[0-9a-z.]+)?$"
 Severity = Literal["error", "warning", "note"]
 
 
@@ -31,16 +34,16 @@ class ProfileInfo(Fact, frozen=True):
     name: str
     path: str
     description: str
-    baseline: str  # the variant the others are compared with
+    baseline: Annotated[str, described("the variant the others are compared with")]
     package: str
     binary: str
 
 
 class ToolchainInfo(Fact, frozen=True):
-    version: str
+    version: Annotated[str, Meta(pattern="^go")]
     path: str
     goroot: str
-    host: str  # GOOS/GOARCH of the machine that built
+    host: Annotated[str, Meta(pattern="^[a-z0-9]+/[a-z0-9]+$")]  # GOOS/GOARCH of the builder
 
 
 class Verification(Fact, frozen=True):
@@ -81,37 +84,87 @@ class StartupResult(Fact, frozen=True):
 
     name: str
     binary: str
-    runs: int
-    failed_runs: int
+    runs: Annotated[Count, described("successful timed runs")]
+    failed_runs: Annotated[Count, described("timed runs that failed")]
     errors: tuple[str, ...]
-    ready: str
-    cold: bool
-    evicted: bool
+    ready: Annotated[str, described("how readiness was detected")]
+    cold: Annotated[bool, described("eviction from the page cache was asked for")]
+    evicted: Annotated[bool, described("eviction was done before every run")]
     median_ms: float | None = None
     p95_ms: float | None = None
     mean_ms: float | None = None
     min_ms: float | None = None
     max_ms: float | None = None
     stdev_ms: float | None = None
-    outliers: int | None = None
+    outliers: Count | None = None
     user_ms: float | None = None
     sys_ms: float | None = None
-    max_rss_kib: int | None = None
-    median_rss_kib: int | None = None
-    gc_cycles: int | None = None
-    inits: tuple[InitCost, ...] | None = None
-    wall_ms: tuple[float, ...] | None = None
+    max_rss_kib: Count | None = None
+    median_rss_kib: Count | None = None
+    gc_cycles: Annotated[
+        Count | None,
+        described(
+            "GC cycles completed before ready: the most over the traced runs (never from the "
+            "timed runs)"
+        ),
+    ] = None
+    inits: Annotated[
+        tuple[InitCost, ...] | None,
+        described("init cost per package: the median clock over the traced runs"),
+    ] = None
+    wall_ms: Annotated[
+        tuple[float, ...] | None,
+        described("every good timed run (no GODEBUG added): the statistics are over these"),
+    ] = None
     vs_baseline: BaselineRatio | None = None
-    sha256: str | None = None  # the binary measured (in a build record)
-    # eviction: why it failed (the runs were warm then), and what it took per run
-    eviction_error: str | None = None
-    evict_ms: float | None = None
-    harness_ms: float | None = None  # median per-run cost beyond the program's own life
-    # the traced runs (GODEBUG tracing added): gc_cycles and inits come from them alone
-    traced_runs: int | None = None
-    failed_traced_runs: int | None = None
-    traced_godebug: str | None = None
-    traced_wall_ms: tuple[float, ...] | None = None
+    sha256: Annotated[
+        Sha256 | None, described("in a build record: the binary that was measured")
+    ] = None
+    eviction_error: Annotated[
+        str | None, described("why eviction from the page cache failed (the runs were warm)")
+    ] = None
+    evict_ms: Annotated[
+        float | None,
+        described("median time the eviction took per run (not part of any measured time)"),
+    ] = None
+    harness_ms: Annotated[
+        float | None,
+        described(
+            "median cost of a timed run beyond the program's own life: eviction, fork/exec in "
+            "the helper, reading its reports, stopping"
+        ),
+    ] = None
+    traced_runs: Annotated[
+        Count | None,
+        described("good traced runs, with traced_godebug: gc_cycles and inits come from these"),
+    ] = None
+    failed_traced_runs: Count | None = None
+    traced_godebug: Annotated[
+        str | None,
+        described("the GODEBUG the traced runs had (the user's own settings win)"),
+    ] = None
+    traced_wall_ms: Annotated[
+        tuple[float, ...] | None,
+        described(
+            "time to ready of each good traced run (tracing makes it slower; not in the statistics)"
+        ),
+    ] = None
+
+
+# In the JSON Schema: what is measured together is there together (the timed runs'
+# statistics; what the traced runs found).
+_TIMED = ["p95_ms", "mean_ms", "min_ms", "max_ms", "stdev_ms", "max_rss_kib", "wall_ms"]
+Measured = Annotated[
+    StartupResult,
+    Meta(
+        extra_json_schema={
+            "dependentRequired": {
+                "median_ms": [*_TIMED, "harness_ms"],
+                "traced_wall_ms": ["gc_cycles", "inits", "traced_godebug"],
+            }
+        }
+    ),
+]
 
 
 class StartupReport(Fact, frozen=True):
@@ -119,16 +172,16 @@ class StartupReport(Fact, frozen=True):
 
     schema: Literal["buildopt.startup/1"]
     baseline: str
-    variants: tuple[StartupResult, ...]
+    variants: tuple[Measured, ...]
 
 
 # --- the source scan (buildopt scan) ---------------------------------------------------------
 
 
 class Finding(Fact, frozen=True):
-    file: str  # relative to the scan root
-    line: int
-    column: int
+    file: Annotated[str, described("relative to root")]
+    line: Annotated[int, Meta(ge=1)]
+    column: Annotated[int, Meta(ge=1)]
     rule: str
     severity: Severity
     message: str
@@ -139,7 +192,7 @@ class InitSite(Fact, frozen=True):
     package: str
     file: str
     line: int
-    kind: str  # "init" or "var"
+    kind: Literal["init", "var"]
     name: str
     risks: tuple[str, ...]
 
@@ -150,11 +203,16 @@ class ScanReport(Fact, frozen=True):
     schema: Literal["buildopt.scan/1"]
     root: str
     tags: tuple[str, ...]
-    files: int
-    counts: dict[str, int]
+    files: Count
+    counts: Annotated[
+        dict[str, Count], Meta(extra_json_schema={"required": ["error", "warning", "note"]})
+    ]
     findings: tuple[Finding, ...]
-    inventory: tuple[InitSite, ...]
-    sha256: str | None = None  # in a build record: the binary built from what was scanned
+    inventory: Annotated[
+        tuple[InitSite, ...],
+        described("every init function and package-level variable initialiser"),
+    ]
+    sha256: Sha256 | None = None  # in a build record: the binary built from what was scanned
 
     def count(self, severity: Severity) -> int:
         return sum(f.severity == severity for f in self.findings)
@@ -173,33 +231,57 @@ class FileStamp(Fact, frozen=True):
     changes nothing). Not the ctime: the published binary is a hard link to go's stage, whose
     up-to-date touch moves it at every unchanged rebuild (``build`` itself checks the ctime)."""
 
-    inode: int
+    inode: Count
     mtime_ns: int
 
 
 class Build(Fact, frozen=True):
     """One variant x target: how it was built and what came out."""
 
-    id: str  # variant@target-id
+    id: Annotated[str, Meta(pattern=BUILD_ID)]  # variant@target-id[@release]
     variant: str
     target: str  # GOOS/GOARCH[/SUB]
     status: Status
-    reason: str  # why it failed or was skipped; "" when ok
+    reason: Annotated[str, described("why it failed or was skipped; empty when ok")]
     argv: tuple[str, ...]
     env: dict[str, str]
     dir: str
     output: str | None
-    wall_seconds: float
-    size: int | None
-    sha256: str | None
+    wall_seconds: Annotated[float, Meta(ge=0)]
+    size: Bytes | None
+    sha256: Sha256 | None
     stderr_tail: str
     verification: Verification | None
     go_settings: dict[str, str]
-    inspect: Inspection | None
-    startup: StartupResult | None = None
-    scan: ScanReport | None = None
-    built: str | None = None  # ISO 8601, UTC: when its binary landed in dist/ (ok builds)
-    stamp: FileStamp | None = None  # the binary's file as published (ok builds)
+    inspect: Annotated[
+        Inspection | None,
+        described("the binary's facts, one element of buildopt.inspect/1's binaries"),
+    ]
+    startup: Annotated[
+        Measured | None,
+        described(
+            "once measured by buildopt startup --profile: one element of buildopt.startup/1's "
+            "variants; stale (of an earlier binary) when its sha256 differs from the entry's"
+        ),
+    ] = None
+    scan: Annotated[
+        ScanReport | None,
+        described(
+            "with [scan] enabled: buildopt.scan/1 of the variant's sources, with its build "
+            "tags; stale when its sha256 differs from the entry's"
+        ),
+    ] = None
+    built: Annotated[
+        str | None,
+        described("ISO 8601 UTC time its binary landed in dist/ (ok builds; absent before)"),
+    ] = None
+    stamp: Annotated[
+        FileStamp | None,
+        described(
+            "the binary's file as it landed in dist/ (ok builds): while its size and these are "
+            "unchanged it is the binary described, else its sha256 is compared"
+        ),
+    ] = None
 
     @property
     def ok(self) -> bool:
@@ -234,15 +316,27 @@ class Missing(Fact, frozen=True):
 
 class Record(Fact, frozen=True):
     schema: Literal["buildopt.build/1"]
-    buildopt: str  # the version that wrote it
-    created: str  # ISO 8601, UTC
+    buildopt: Annotated[str, described("version of buildopt that wrote the record")]
+    created: Annotated[str, Meta(extra_json_schema={"format": "date-time"})]  # ISO 8601, UTC
     profile: ProfileInfo
     go: ToolchainInfo
     dist: str
-    variants: dict[str, VariantSettings]
+    variants: Annotated[
+        dict[str, VariantSettings],
+        described("every variant of the profile with its resolved settings"),
+    ]
     builds: tuple[Build, ...]
-    merged_from: tuple[str, ...] | None = None
-    missing: tuple[Missing, ...] | None = None  # expected by the matrix, in no job's record
+    merged_from: Annotated[
+        tuple[str, ...] | None,
+        described("the per-job records buildopt merge joined (only in a merged record)"),
+    ] = None
+    missing: Annotated[
+        tuple[Missing, ...] | None,
+        described(
+            "the builds the CI matrix expected (buildopt merge --expect/--expect-matrix) that "
+            "no job's record holds; the gate fails on each"
+        ),
+    ] = None
 
     def with_builds(self, builds: tuple[Build, ...]) -> Record:
         return msgspec.structs.replace(self, builds=builds)

@@ -13,7 +13,7 @@ from buildopt.analysis.gate import (
     count_figure,
     word_figure,
 )
-from buildopt.output.gate import figure_text, human, markdown, to_json, workflow_commands
+from buildopt.output.gate import figure_text, gate_report, human, markdown, workflow_commands
 from tests.records import record
 
 SIZE = Check(
@@ -67,8 +67,8 @@ def test_a_skipped_checks_limit_is_shown_as_the_json_has_it() -> None:
 
 
 def test_the_json_keeps_strings_and_headroom_in_bytes() -> None:
-    (check,) = to_json([SIZE], record(name="edge"), None)["checks"]
-    assert (check["actual"], check["limit"], check["headroom"]) == ("5570722", "5242880", -327_842)
+    (check,) = gate_report([SIZE], record(name="edge"), None).checks
+    assert (check.actual, check.limit, check.headroom) == ("5570722", "5242880", -327_842)
 
 
 def test_markdown_and_annotations_write_the_same_figures() -> None:

@@ -31,7 +31,7 @@ def compare(
         old, new = (_load_record(cwd / r) for r in records)
         result = compare.compare_records(old, new)
         if json:
-            report.print_json(compare.records_json(result))
+            report.print_json(compare.records_report(result))
         else:
             compare_tables.show_record_comparison(report.make_console(), result, most, exact=bytes)
         return EXIT_OK
@@ -49,7 +49,7 @@ def compare(
         )
     _warn_changed(data)
     if json:
-        report.print_json(compare.variants_json(data, variant_rows))
+        report.print_json(compare.compare_report(data, variant_rows))
     else:
         compare_tables.show_variant_comparison(
             report.make_console(), data, variant_rows, exact=bytes

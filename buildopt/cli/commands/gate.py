@@ -101,7 +101,7 @@ def gate(
             print(line, file=sys.stderr)
     if json:
         report.print_json(
-            gate_output.to_json(
+            gate_output.gate_report(
                 checks,
                 data,
                 str(baseline_path) if baseline_path else None,

@@ -24,6 +24,7 @@ def image(
     """``buildopt image``: make the profile's squashfs images from its built binaries."""
     from buildopt.output import console as report
     from buildopt.output import gate_tables
+    from buildopt.record.images import ImagesReport
 
     cwd, environ, threads = Path.cwd(), dict(os.environ), count("--jobs", jobs, 0)
     loaded = _profile(profile, cwd, "image")
@@ -47,7 +48,7 @@ def image(
     )
     records = [m.record for m in made.values() if m.record is not None]
     if json:
-        report.print_json({"images": records})
+        report.print_json(ImagesReport(images=tuple(records)))
     else:
         gate_tables.show_images(report.make_console(), records, exact=bytes)
     return EXIT_OK

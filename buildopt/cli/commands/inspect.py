@@ -15,19 +15,19 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from json import dumps
 from typing import TYPE_CHECKING
 
 from buildopt.cli.options import count
 from buildopt.errors import EXIT_BAD_INPUT, EXIT_OK, UsageError
 
 if TYPE_CHECKING:
+    import msgspec
+
     from buildopt.binary.facts import CompressedSizes, Inspection
 
 
 # A file's facts from its path and its digest's getter, as the flags ask (see _facts).
 Reader = Callable[[str, Callable[[], str]], "Inspection"]
-INSPECT_SCHEMA = "buildopt.inspect/1"  # buildopt.binary.facts.INSPECT_SCHEMA, not imported: light
 STOPS = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
 
 
@@ -64,22 +64,42 @@ def inspect(
     )
     if not json:
         return _show_inspections(files, read, rows, modules=modules)
-    documents: list[str] = []
+    binaries = []
     failed = False
     with _digests(files) as digests:
         _load_decoder()
         for path, digest in zip(files, digests, strict=True):
-            kind, text = _inspect_one(read, path, digest)
-            if kind == "error":  # the file could not be read: its error line
+            facts = _inspect_one(read, path, digest)
+            if isinstance(facts, str):  # the file could not be read: its error line
                 failed = True
-                print(f"error: {text}", file=sys.stderr)
-                documents.append(dumps({"path": path, "error": text}))
-            else:
-                documents.append(text)
-    # Each file's object is JSON already (msgspec encodes the facts in C, in field order):
-    # the document is put together around them, not decoded and encoded again.
-    sys.stdout.write(f'{{"schema":"{INSPECT_SCHEMA}","binaries":[{",".join(documents)}]}}\n')
+                print(f"error: {facts}", file=sys.stderr)
+                facts = _failure(path, facts)
+            binaries.append(facts)
+    _write_report(binaries)
     return EXIT_BAD_INPUT if failed else EXIT_OK
+
+
+def _failure(path: str, error: str) -> msgspec.Raw:
+    import msgspec
+
+    from buildopt.binary.facts import InspectFailure
+
+    failure = InspectFailure(path=_utf8(path), error=_utf8(error))
+    return msgspec.Raw(_encode()(failure))
+
+
+def _utf8(text: str) -> str:
+    """text with the bytes of a file name that are not UTF-8 (os.fsdecode's surrogates) as
+    ``\\xff``: JSON text is UTF-8."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def _write_report(binaries: Sequence[msgspec.Raw]) -> None:
+    from buildopt.binary.facts import INSPECT_SCHEMA, InspectReport
+
+    report = InspectReport(schema=INSPECT_SCHEMA, binaries=tuple(binaries))
+    sys.stdout.flush()
+    sys.stdout.buffer.write(_encode()(report) + b"\n")
 
 
 def _available_cpus() -> int:
@@ -123,9 +143,11 @@ def _facts(
     return facts if found is None else msgspec.structs.replace(facts, compressed=found)
 
 
-def _inspect_one(read: Reader, path: str, digest: Callable[[], str]) -> tuple[str, str]:
-    """("ok", the inspect/1 object of the file as JSON text) or ("error", why it cannot be
-    read, or hashed: a file replaced by a directory, say, or removed after it was decoded)."""
+def _inspect_one(read: Reader, path: str, digest: Callable[[], str]) -> msgspec.Raw | str:
+    """The file's facts, encoded (msgspec encodes in C, in field order), or why it cannot be
+    read, or hashed (a file replaced by a directory, say, or removed after it was decoded)."""
+    import msgspec
+
     from buildopt.binary.elf.reader import NotElfError
     from buildopt.inputs import NotRegularFile
 
@@ -138,11 +160,12 @@ def _inspect_one(read: Reader, path: str, digest: Callable[[], str]) -> tuple[st
             raise _Unhashed(f"{path}: {exc.strerror or exc}") from None
 
     try:
-        return "ok", _encode()(read(path, hashed)).decode()
+        facts = read(path, hashed)
     except NotElfError as exc:
-        return "error", exc.message
+        return exc.message
     except _Unhashed as exc:
-        return "error", str(exc)
+        return str(exc)
+    return msgspec.Raw(_encode()(msgspec.structs.replace(facts, path=_utf8(facts.path))))
 
 
 class _Unhashed(Exception):

@@ -15,26 +15,29 @@ def matrix(*, profile: str = "", variant: list[str] | None = None) -> int:
     the profile declares - whether or not this machine could build it - with what its job
     needs (a C cross compiler's packages). A job that still cannot build records a skip with
     its reason, which the gate shows: no variant is silently left out."""
-    from buildopt.pipeline.plan import job_needs, step_id, variant_points
+    import msgspec
+
+    from buildopt.pipeline.plan import Matrix, MatrixJob, job_needs, step_id, variant_points
 
     plan = _load_plan(profile, variant, None, Path.cwd(), os.environ, command="matrix")
     loaded = plan.profile
     chosen = {s.id for s in plan.steps} | {k.id for k in plan.skipped}
-    include = []
+    include: list[MatrixJob] = []
     for each in loaded.variants:
         for target, release in variant_points(loaded, each, plan.toolchain):
             job_id = step_id(each, target, release)
             if job_id in chosen:
                 needs = job_needs(each, target, plan.toolchain)
                 include.append(
-                    {
-                        "id": job_id,
-                        "variant": each.name,
-                        "target": target.spec,
-                        "toolchain": release or plan.toolchain.version,
-                        "cc": needs.cc,
-                        "needs": list(needs.packages),
-                    }
+                    MatrixJob(
+                        id=job_id,
+                        variant=each.name,
+                        target=target.spec,
+                        toolchain=release or plan.toolchain.version,
+                        cc=needs.cc,
+                        needs=needs.packages,
+                    )
                 )
-    print(json.dumps({"include": include}))
+    # one line: a workflow writes it to $GITHUB_OUTPUT as matrix=...
+    print(json.dumps(msgspec.to_builtins(Matrix(include=tuple(include)))))
     return EXIT_OK

@@ -18,10 +18,11 @@ def plan(
 ) -> int:
     """``buildopt plan``: every variant x target with its argv and env, nothing built."""
     from buildopt.output import console as report
+    from buildopt.pipeline.plan import plan_report
 
     plan = _load_plan(profile, variant, dist, Path.cwd(), os.environ)
     if json:
-        report.print_json(report.plan_json(plan))
+        report.print_json(plan_report(plan))
     else:
         report.show_plan(report.make_console(), plan)
     return EXIT_OK
