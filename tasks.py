@@ -47,6 +47,12 @@ def lint(c: Context) -> None:
     )
 
 
+@task
+def schemas(c: Context) -> None:
+    """Regenerate buildopt/schemas/*.json from the models (a test fails while they differ)."""
+    _run([sys.executable, "-m", "buildopt.output.schemas", "--write"])
+
+
 @task(help={"runs": "runs of each side, taken in turn (default 5)"})
 def bench(c: Context, runs: int = 5) -> None:
     """Benchmark inspect (vs readelf + go version -m) and startup (vs hyperfine -N)."""
@@ -57,4 +63,4 @@ def bench(c: Context, runs: int = 5) -> None:
         )
 
 
-ns = Collection(*buildopt_tasks.ns.tasks.values(), test, lint, bench)
+ns = Collection(*buildopt_tasks.ns.tasks.values(), test, lint, schemas, bench)

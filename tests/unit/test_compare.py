@@ -218,7 +218,7 @@ def test_a_record_round_trips_unchanged(tmp_path: Path) -> None:
 def test_a_missing_baseline_is_said() -> None:
     """compare of a record without the baseline variant said 'variants against default' with
     no baseline row and no warning."""
-    from buildopt.analysis.compare import compare_variants, missing_baselines, variants_json
+    from buildopt.analysis.compare import compare_report, compare_variants, missing_baselines
     from tests.records import build, inspection, record
 
     only_small = record(
@@ -226,7 +226,7 @@ def test_a_missing_baseline_is_said() -> None:
     )
     rows = compare_variants(only_small)
     assert missing_baselines(only_small, rows) == ["linux/amd64", "linux/arm64"]
-    assert variants_json(only_small, rows)["baseline_missing"] == ["linux/amd64", "linux/arm64"]
+    assert compare_report(only_small, rows).baseline_missing == ("linux/amd64", "linux/arm64")
     with_default = record(
         build("default@linux-amd64", inspection(120)), build("small@linux-amd64", inspection(100))
     )
