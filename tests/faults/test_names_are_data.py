@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import io
 import re
+import shutil
+import sys
 from pathlib import Path
 
 import msgspec
@@ -336,3 +338,16 @@ def test_the_package_asked_for_is_shown_as_data(tmp_path: Path) -> None:
         "pure@linux-amd64:",
         "  \\x1b]0;title\\x07x:smile:\\nforged is not in this variant's build",
     ]
+
+
+def test_inspect_json_names_a_file_whose_name_is_not_utf8(tmp_path: Path) -> None:
+    """JSON text is UTF-8: a file named with the byte 0xff is its entry with the byte as
+    ``\\xff``, read or not (the encoder refused the name's surrogate: an internal error)."""
+    elf = tmp_path / "elf-\udcff"
+    shutil.copy(Path(sys.executable).resolve(), elf)
+    done = buildopt(["inspect", "--json", str(elf), str(tmp_path / "gone-\udcff")], cwd=tmp_path)
+    assert done.returncode == 2, done.stderr
+    read, gone = msgspec.json.decode(done.stdout)["binaries"]
+    assert (read["path"], read["size"]) == (f"{tmp_path}/elf-\\xff", elf.stat().st_size)
+    assert gone["path"] == f"{tmp_path}/gone-\\xff"
+    assert gone["error"].startswith(gone["path"] + ": ")
