@@ -326,14 +326,14 @@ class VariantDelta(Fact, frozen=True):
     explanation: tuple[str, ...]
 
 
-class PackageChange(Fact, frozen=True):
+class PackageChange(Fact, frozen=True, forbid_unknown_fields=True):
     package: str
     old: Bytes
     new: Bytes
     delta: int
 
 
-class ReleaseUpgrade(Fact, frozen=True, rename={"from_": "from"}):
+class ReleaseUpgrade(Fact, frozen=True, forbid_unknown_fields=True, rename={"from_": "from"}):
     from_: str
     to: str
     from_release: str

@@ -346,7 +346,7 @@ def _unescaped(package: str) -> str:
     return package_path(package.encode())
 
 
-class InspectFailure(Fact, frozen=True):
+class InspectFailure(Fact, frozen=True, forbid_unknown_fields=True):
     """A file that could not be read as ELF, and why."""
 
     path: str

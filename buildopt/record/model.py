@@ -345,6 +345,9 @@ class Record(Fact, frozen=True):
 # --- buildopt diff -----------------------------------------------------------------------------
 
 DIFF_SCHEMA: Literal["buildopt.diff/1"] = "buildopt.diff/1"
+DIFF_BY = ["function", "package", "module", "section"]
+DIFF_TABLES = ["Function", "Data", "RO Data", "Package", "Module", "Section"]
+DIFF_SOURCES = ["symtab", "pclntab", "none", "attribution", "code", "sections"]
 
 
 class DiffRow(Fact, frozen=True):
@@ -357,36 +360,67 @@ class DiffRow(Fact, frozen=True):
 class DiffEntry(Fact, frozen=True):
     """One pair of binaries (or variant ids of two records) and what changed between them."""
 
-    id: str
+    id: Annotated[str, described("the variant id, or OLD -> NEW file names")]
     old: str  # where the old side came from (a file, or a record's binary)
     new: str
-    by: str  # function (symbols), package, module or section
-    table: str  # the header word: Function (or Data, RO Data with -c), Package, Module, Section
-    source: str  # where the sizes came from: symtab, pclntab, attribution, code, sections
-    summary: str  # bloat-o-meter's line
-    total: str  # bloat-o-meter's Total: line
-    added: int
-    removed: int
-    grown: int
-    shrunk: int
-    up: int
-    down: int
-    before: int
-    after: int
-    file_before: int  # the whole files' bytes: the table sums symbols, not headers and padding
-    file_after: int
-    file: str  # File: Before=X, After=Y, chg +Z.ZZ%
-    rows: tuple[DiffRow, ...]
+    by: Annotated[str, Meta(extra_json_schema={"enum": DIFF_BY})]
+    table: Annotated[
+        str,
+        described(
+            "the table's header word, as the kernel's script prints it: Function (every "
+            "symbol), or with -c one entry per table: Function, Data (writable), RO Data"
+        ),
+        Meta(extra_json_schema={"enum": DIFF_TABLES}),
+    ]
+    source: Annotated[
+        str,
+        described(
+            "where the sizes came from: .symtab (as go tool nm -size), .gopclntab (a side is "
+            "stripped), the file bytes per package (inspect --attribution), code bytes per "
+            "package, or the section headers"
+        ),
+        Meta(extra_json_schema={"enum": DIFF_SOURCES}),
+    ]
+    summary: Annotated[str, described("add/remove: A/R grow/shrink: G/S up/down: U/-D (N)")]
+    total: Annotated[str, described("Total: Before=X, After=Y, chg +Z.ZZ%")]
+    added: Count
+    removed: Count
+    grown: Count
+    shrunk: Count
+    up: Annotated[Bytes, described("bytes added and grown")]
+    down: Annotated[Bytes, described("bytes removed and shrunk")]
+    before: Annotated[Bytes, described("the sum of every old size")]
+    after: Bytes
+    file_before: Annotated[
+        Bytes,
+        described(
+            "the old file's size in bytes (the table sums symbols or packages, never headers "
+            "and padding)"
+        ),
+    ]
+    file_after: Bytes
+    file: Annotated[str, described("File: Before=X, After=Y, chg +Z.ZZ% (the files' sizes)")]
+    rows: Annotated[
+        tuple[DiffRow, ...],
+        described("every changed name, largest growth first (bloat-o-meter's order)"),
+    ]
     note: str = ""
 
 
 class DiffReport(Fact, frozen=True):
-    """``buildopt diff --json``."""
+    """Printed by ``buildopt diff OLD NEW --json``: one entry per pair of binaries (two files,
+    or the variant ids two records share), in the Linux kernel's bloat-o-meter terms."""
 
     schema: Literal["buildopt.diff/1"]
     diffs: tuple[DiffEntry, ...]
-    only_old: tuple[str, ...]  # ids in the old input alone (never counted as removed bytes)
-    only_new: tuple[str, ...]
+    only_old: Annotated[
+        tuple[str, ...],
+        described("ids in the old input only: listed, never counted as removed bytes"),
+    ]
+    only_new: Annotated[
+        tuple[str, ...],
+        described("ids in the new input only: listed, never counted as added bytes"),
+    ]
 
 
 # --- buildopt why ------------------------------------------------------------------------------
@@ -397,30 +431,42 @@ WHY_SCHEMA: Literal["buildopt.why/1"] = "buildopt.why/1"
 class ModuleCost(Fact, frozen=True):
     module: str
     version: str | None
-    bytes: int  # the file bytes of its packages
-    packages: int
+    bytes: Bytes  # the file bytes of its packages
+    packages: Count
 
 
 class WhyCost(Fact, frozen=True):
     """What a package costs in a variant's recorded binary."""
 
-    bytes: int
-    kind: Literal["file", "code"]  # whole-file bytes (attributed build), or code only
-    code_bytes: int | None = None
-    pclntab_bytes: int | None = None
-    data_bytes: int | None = None
+    bytes: Bytes
+    kind: Annotated[
+        Literal["file", "code"],
+        described(
+            "file bytes the package owns (an attributed build), or its code only (an older record)"
+        ),
+    ]
+    code_bytes: Bytes | None = None
+    pclntab_bytes: Bytes | None = None
+    data_bytes: Bytes | None = None
     module: ModuleCost | None = None
 
 
 class WhyVariant(Fact, frozen=True):
     id: str
-    chain: tuple[str, ...] | None  # from the main package to it; None: not imported
-    near: tuple[str, ...]  # close package names, when not imported
-    cost: WhyCost | None  # None: not built yet
+    chain: Annotated[
+        tuple[str, ...] | None,
+        described(
+            "import paths from the main package to the package; null when the variant does "
+            "not import it"
+        ),
+    ]
+    near: Annotated[tuple[str, ...], described("close package names, when it is not imported")]
+    cost: Annotated[WhyCost | None, described("null before the variant is built")]
 
 
 class WhyReport(Fact, frozen=True):
-    """``buildopt why --json``."""
+    """Printed by ``buildopt why PACKAGE --profile P --json``: per variant, the import chain
+    that brings the package in and what it costs in the recorded binary."""
 
     schema: Literal["buildopt.why/1"]
     package: str
