@@ -25,6 +25,7 @@ from buildopt.record.images import ImageRecord
 from buildopt.record.model import DiffReport, Record, ScanReport, StartupReport, WhyReport
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
+WIDTH = 100  # the shipped files' lines, as the code's
 
 
 @dataclass(frozen=True)
@@ -82,8 +83,22 @@ def generate(schema_id: str) -> dict[str, Any]:
 
 
 def text(schema_id: str) -> str:
-    """The shipped file's text."""
-    return json.dumps(generate(schema_id), indent=2, ensure_ascii=False) + "\n"
+    """The shipped file's text: indented, but what fits in a line on one line, for reading."""
+    return _folded(generate(schema_id), "") + "\n"
+
+
+def _folded(value: object, indent: str, key: str = "") -> str:
+    """value as JSON after indent and key: on one line when it fits, else one item a line."""
+    flat = key + json.dumps(value, ensure_ascii=False)
+    if len(indent) + len(flat) <= WIDTH or not isinstance(value, (dict, list)) or not value:
+        return flat
+    inner = indent + "  "
+    if isinstance(value, list):
+        items = [inner + _folded(v, inner) for v in value]
+    else:
+        items = [inner + _folded(v, inner, f"{json.dumps(k)}: ") for k, v in value.items()]
+    ends = "[]" if isinstance(value, list) else "{}"
+    return key + ends[0] + "\n" + ",\n".join(items) + f"\n{indent}{ends[1]}"
 
 
 def load_schema(schema_id: str) -> dict[str, Any]:
