@@ -40,7 +40,8 @@ class ProfileInfo(Fact, frozen=True):
 
 
 class ToolchainInfo(Fact, frozen=True):
-    version: Annotated[str, Meta(pattern="^go")]
+    # In the schema only: a record of a development toolchain ("devel go1.27-...") is read
+    version: Annotated[str, Meta(extra_json_schema={"pattern": "^go"})]
     path: str
     goroot: str
     host: Annotated[str, Meta(pattern="^[a-z0-9]+/[a-z0-9]+$")]  # GOOS/GOARCH of the builder

@@ -81,3 +81,13 @@ def test_an_inspect_entry_is_facts_or_a_failure_not_both() -> None:
         schema="buildopt.inspect/1", binaries=(msgspec.Raw(msgspec.json.encode(failure)),)
     )
     assert json.loads(msgspec.json.encode(report))["binaries"] == [failure]
+
+
+def test_a_record_of_a_development_toolchain_is_read() -> None:
+    """The schema's "^go" is for published releases; GOVERSION of a toolchain built from
+    source is "devel go1.27-..." - its records are read all the same."""
+    from buildopt.record import store
+
+    data: Any = _built()
+    data["go"]["version"] = "devel go1.27-4f7a3b2 Mon Dec 7 2026"
+    assert store.decode(json.dumps(data).encode(), "build.json").go.version.startswith("devel")
