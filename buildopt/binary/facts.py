@@ -19,10 +19,11 @@ from buildopt.names import CATEGORIES, FORMATS
 INSPECT_SCHEMA: Literal["buildopt.inspect/1"] = "buildopt.inspect/1"
 
 # The constrained values of the JSON documents; the JSON Schemas are generated from these
-# annotations (buildopt.output.schemas), and msgspec checks them as it reads a document.
+# annotations (buildopt.output.schemas), and msgspec checks them as it reads a document - but
+# a digest's form, which the schema states and reading leaves alone (as before).
 Bytes = Annotated[int, Meta(ge=0)]
 Count = Annotated[int, Meta(ge=0)]
-Sha256 = Annotated[str, Meta(pattern="^[0-9a-f]{64}$")]
+Sha256 = Annotated[str, Meta(extra_json_schema={"pattern": "^[0-9a-f]{64}$"})]
 
 
 def described(text: str) -> Meta:

@@ -239,7 +239,7 @@ class FileStamp(Fact, frozen=True):
 class Build(Fact, frozen=True):
     """One variant x target: how it was built and what came out."""
 
-    id: Annotated[str, Meta(pattern=BUILD_ID)]  # variant@target-id[@release]
+    id: Annotated[str, Meta(extra_json_schema={"pattern": BUILD_ID})]  # in the schema only
     variant: str
     target: str  # GOOS/GOARCH[/SUB]
     status: Status
