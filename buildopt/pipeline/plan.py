@@ -10,17 +10,17 @@ import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Literal, NamedTuple
+from typing import Annotated, Literal, NamedTuple
 
 from msgspec import Meta
 
-from buildopt.binary.facts import Fact, described
+from buildopt.binary.facts import Fact
 from buildopt.config.budgets import check_selectors, selects
 from buildopt.config.keys import did_you_mean
 from buildopt.config.profile import Profile
 from buildopt.config.target import Target
 from buildopt.config.toolchain import Toolchain
-from buildopt.config.variant import Variant
+from buildopt.config.variant import Variant, VariantSettings
 from buildopt.errors import ProfileError, UsageError
 
 # Debian/Ubuntu names of the C cross compilers cgo needs, by GOOS/GOARCH. Only a default for
@@ -223,7 +223,7 @@ class PlannedStep(Fact, frozen=True):
     env: Annotated[dict[str, str], Meta(extra_json_schema={"required": ["GOOS", "GOARCH"]})]
     dir: str
     output: str
-    settings: Annotated[dict[str, Any], described("the variant's resolved keys")]
+    settings: VariantSettings
 
 
 class PlannedSkip(Fact, frozen=True):
