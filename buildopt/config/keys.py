@@ -150,14 +150,14 @@ def describe(
     if words is None and (m := re.fullmatch(r"Invalid enum value (.*)", text, re.S)):
         choices = _choices(hint) or _member(kind, mi.LiteralType).values
         return f"{where}: expected {_words(mi.LiteralType(tuple(choices)))}, got {m.group(1)}"
-    if m := re.fullmatch(r"Expected `([^`]*)`.*?(?:, got `(\w+)`)?", text, re.S):
-        if words is not None:
-            expected = " or ".join(words.get(t, t) for t in m.group(1).split(" | "))
+    if m := re.fullmatch(r"Expected `([^`]*)`(.*?)(?:, got `(\w+)`)?", text, re.S):
+        if words is not None:  # and the constraint msgspec names: " >= 0"
+            expected = " or ".join(words.get(t, t) for t in m.group(1).split(" | ")) + m.group(2)
         elif in_table:  # msgspec does not say which key of the table: say what its values are
             return f"{where}: expected a table of {_words(kind, plural=True)}"
         else:
             expected = _words(kind)
-        got = f", got {(words or _GOT).get(m.group(2), m.group(2))}" if m.group(2) else ""
+        got = f", got {(words or _GOT).get(m.group(3), m.group(3))}" if m.group(3) else ""
         return f"{where or 'the document'}: expected {expected}{got}"
     return f"{where}: {text[:1].lower()}{text[1:]}" if where else text
 
@@ -188,8 +188,14 @@ K = TypeVar("K", bound=mi.Type)
 
 def _member(kind: mi.Type, *wanted: type[K]) -> K:
     """The member of a union that is of a wanted kind (the kind itself if not a union)."""
+    kind = _bare(kind)
     members = kind.types if isinstance(kind, mi.UnionType) else (kind,)
-    return next(m for m in members if isinstance(m, wanted))
+    return next(m for m in map(_bare, members) if isinstance(m, wanted))
+
+
+def _bare(kind: mi.Type) -> mi.Type:
+    """kind without the description a document's model gives it for its JSON Schema."""
+    return kind.type if isinstance(kind, mi.Metadata) else kind
 
 
 def _choices(hint: Any) -> tuple[Any, ...]:
@@ -205,6 +211,7 @@ _SCALARS |= {mi.IntType: ("an integer", "integers"), mi.FloatType: ("a number", 
 
 def _words(kind: mi.Type, plural: bool = False) -> str:
     """What a value of kind is, in words: ``a list of strings``, ``true or false``."""
+    kind = _bare(kind)
     if isinstance(kind, mi.UnionType):
         members = (m for m in kind.types if not isinstance(m, mi.NoneType))
         return " or ".join(_words(m, plural) for m in members)

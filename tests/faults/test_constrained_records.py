@@ -18,9 +18,13 @@ from tests.records import build, inspection, record
 @pytest.mark.parametrize(
     ("path", "value", "said"),
     [
-        (("size",), -1, "builds[0].size: expected `int` >= 0"),
-        (("inspect", "totals", "code"), -5, "builds[0].inspect.totals[...]: expected `int` >= 0"),
-        (("wall_seconds",), -0.5, "builds[0].wall_seconds: expected `float` >= 0"),
+        (("size",), -1, "builds[0].size: expected an integer >= 0"),
+        (
+            ("inspect", "totals", "code"),
+            -5,
+            "builds[0].inspect.totals[...]: expected an integer >= 0",
+        ),
+        (("wall_seconds",), -0.5, "builds[0].wall_seconds: expected a number >= 0"),
     ],
 )
 def test_a_value_the_model_forbids_is_one_line(
