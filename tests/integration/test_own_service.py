@@ -45,7 +45,10 @@ def venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (wheel,) = wheels.glob("buildopt-*.whl")
     subprocess.run([sys.executable, "-m", "venv", str(where / "env")], check=True)
     pip = [str(where / "env" / "bin" / "python"), "-m", "pip", "install", "-q", str(wheel)]
-    subprocess.run(pip, check=True, capture_output=True)
+    # without PYTHONPATH: a checkout on it (a worktree run with PYTHONPATH=$PWD) holds the
+    # buildopt.egg-info that `pip wheel` leaves, and pip took buildopt as installed already
+    alone = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    subprocess.run(pip, check=True, capture_output=True, env=alone)
     return where / "env" / "bin"
 
 
