@@ -68,11 +68,15 @@ class Check:
     headroom_bytes: int | None = None
 
 
+def _skip(budget: str, target: str, check: str, note: str, limit: Figure = NOTHING) -> Check:
+    return Check(budget, target, check, "skip", NOTHING, limit, None, note=note)
+
+
 def _ram_check(budget: Budget, vid: str, facts: Inspection, limit: int) -> Check:
     """What the loader maps of the binary (inspect's memory model), against the limit."""
     if facts.memory is None:  # a record of before the memory model, or nothing to load
         note = "no memory model in the record (build again)"
-        return Check(budget.name, vid, "max_ram_static", "skip", NOTHING, NOTHING, None, note=note)
+        return _skip(budget.name, vid, "max_ram_static", note)
     return _size_check(budget, vid, "max_ram_static", facts.memory.mapped_bytes, limit)
 
 
@@ -84,14 +88,19 @@ def _compressed_checks(budget: Budget, vid: str, facts: Inspection) -> list[Chec
         size = None if facts.compressed is None else getattr(facts.compressed, name)
         if size is None:  # a record built before this budget was declared, or merged from one
             note = f"no {name} size in the record (build again with this budget in the profile)"
-            checks.append(Check(budget.name, vid, check, "skip", NOTHING, NOTHING, None, note=note))
+            checks.append(_skip(budget.name, vid, check, note))
         else:
             checks.append(_size_check(budget, vid, check, size, limit))
     return checks
 
 
-def _size_check(
-    budget: Budget | ImageBudget, target: str, check: str, actual: int, limit: int
+def _size_check(  # noqa: PLR0917 - the check's identity, then its two numbers
+    budget: Budget | ImageBudget,
+    target: str,
+    check: str,
+    actual: int,
+    limit: int,
+    unit: Unit = "bytes",
 ) -> Check:
     ok = actual <= limit
     return Check(
@@ -99,11 +108,11 @@ def _size_check(
         target,
         check,
         "pass" if ok else _bad(budget),
-        byte_figure(actual),
-        byte_figure(limit),
-        byte_figure(limit - actual, change=True),
+        Figure(actual, unit),
+        Figure(limit, unit),
+        Figure(limit - actual, unit, change=True),
         message="" if ok else budget.message,
-        headroom_bytes=limit - actual,
+        headroom_bytes=limit - actual if unit == "bytes" else None,
     )
 
 
@@ -111,8 +120,8 @@ def _bad(budget: Budget | ImageBudget) -> Verdict:
     return "fail" if budget.level == "fail" else "warn"
 
 
-def _flag_check(
-    budget: Budget, target: str, check: str, ok: bool, *, actual: Figure, limit: Figure
+def _flag_check(  # noqa: PLR0917 - the check's identity, its verdict, then its two figures
+    budget: Budget, target: str, check: str, ok: bool, actual: Figure, limit: Figure
 ) -> Check:
     return Check(
         budget.name,
@@ -158,29 +167,13 @@ def evaluate_build(
         checks.append(_ram_check(budget, vid, facts, budget.max_ram_static))
     checks += _compressed_checks(budget, vid, facts)
     if budget.static is not None:
-        kind = "static" if link.static else "dynamic"
-        checks.append(
-            _flag_check(
-                budget,
-                vid,
-                "static",
-                link.static == budget.static,
-                actual=word_figure(kind),
-                limit=word_figure("static" if budget.static else "dynamic"),
-            )
-        )
+        ok = link.static == budget.static
+        kinds = (word_figure("static" if s else "dynamic") for s in (link.static, budget.static))
+        checks.append(_flag_check(budget, vid, "static", ok, *kinds))
     if budget.allowed_needed is not None:
-        extra = [lib for lib in link.needed if lib not in budget.allowed_needed]
-        checks.append(
-            _flag_check(
-                budget,
-                vid,
-                "allowed_needed",
-                not extra,
-                actual=word_figure(",".join(link.needed) or "none"),
-                limit=word_figure(",".join(budget.allowed_needed) or "none"),
-            )
-        )
+        ok = all(lib in budget.allowed_needed for lib in link.needed)
+        libs = (word_figure(",".join(n) or "none") for n in (link.needed, budget.allowed_needed))
+        checks.append(_flag_check(budget, vid, "allowed_needed", ok, *libs))
     checks += _owner_checks(budget, vid, facts)
     if budget.max_growth is not None:
         checks.append(_growth_check(budget, build, baseline, no_baseline))
@@ -215,7 +208,7 @@ def _dwarf_package_check(
     units = facts.dwarf.by_package
     if units is None:
         note = "no DWARF per package in the record (rebuild: the budget asks for it)"
-        return Check(budget.name, vid, check, "skip", NOTHING, byte_figure(limit), None, note=note)
+        return _skip(budget.name, vid, check, note, byte_figure(limit))
     total = sum(
         u.info_bytes + u.line_bytes for u in units if fnmatch.fnmatchcase(u.package, pattern)
     )
@@ -231,25 +224,12 @@ def _scan_check(budget: Budget, build: Build, limit: int) -> Check:
             if scanned is None
             else "the scan is of an earlier build of this variant (rebuild with [scan] enabled)"
         )
-        return Check(
-            budget.name,
-            build.id,
-            "max_scan_errors",
-            "skip",
-            NOTHING,
-            count_figure(limit),
-            None,
-            note=why,
-        )
+        return _skip(budget.name, build.id, "max_scan_errors", why, count_figure(limit))
     errors = scanned.errors
     first = f"{errors[0].file}:{errors[0].line}: {errors[0].message}" if errors else ""
+    ok = len(errors) <= limit
     check = _flag_check(
-        budget,
-        build.id,
-        "max_scan_errors",
-        len(errors) <= limit,
-        actual=count_figure(len(errors)),
-        limit=count_figure(limit),
+        budget, build.id, "max_scan_errors", ok, count_figure(len(errors)), count_figure(limit)
     )
     return replace(check, note=first)
 
@@ -264,23 +244,10 @@ def startup_checks(budget: Budget, build: Build) -> list[Check]:
     vid, measured = build.id, build.startup
     if measured is not None and build.startup_stale:
         note = "start-up measured on an earlier binary (run buildopt startup --profile again)"
-        return [
-            Check(budget.name, vid, k, "skip", NOTHING, NOTHING, None, note=note) for k in wanted
-        ]
+        return [_skip(budget.name, vid, k, note) for k in wanted]
     if measured is None or not measured.runs or measured.wall_ms is None:
-        return [
-            Check(
-                budget.name,
-                vid,
-                k,
-                "skip",
-                NOTHING,
-                NOTHING,
-                None,
-                note="no start-up measurement (buildopt startup --profile)",
-            )
-            for k in wanted
-        ]
+        note = "no start-up measurement (buildopt startup --profile)"
+        return [_skip(budget.name, vid, k, note) for k in wanted]
     checks = []
     if budget.max_startup_p95 is not None:
         checks.append(_p95_check(budget, vid, measured.wall_ms, budget.max_startup_p95))
@@ -289,22 +256,12 @@ def startup_checks(budget: Budget, build: Build) -> list[Check]:
         checks.append(_size_check(budget, vid, "max_rss", rss, budget.max_rss))
     if budget.max_gc_cycles is not None and measured.gc_cycles is None:
         note = "no traced run succeeded, so no GC count (buildopt startup --trace-runs N)"
-        checks.append(
-            Check(budget.name, vid, "max_gc_cycles", "skip", NOTHING, NOTHING, None, note=note)
-        )
+        checks.append(_skip(budget.name, vid, "max_gc_cycles", note))
     elif budget.max_gc_cycles is not None:
-        cycles = measured.gc_cycles or 0
-        ok = cycles <= budget.max_gc_cycles
-        checks.append(
-            _flag_check(
-                budget,
-                vid,
-                "max_gc_cycles",
-                ok,
-                actual=count_figure(cycles),
-                limit=count_figure(budget.max_gc_cycles),
-            )
-        )
+        cycles, most = measured.gc_cycles or 0, budget.max_gc_cycles
+        ok = cycles <= most
+        gc = (count_figure(cycles), count_figure(most))
+        checks.append(_flag_check(budget, vid, "max_gc_cycles", ok, *gc))
     return checks
 
 
@@ -348,7 +305,7 @@ def _growth_check(budget: Budget, build: Build, baseline: Build | None, missing:
             if growth.fraction is not None
             else byte_figure(growth.absolute or 0, change=True)
         )
-        return Check(budget.name, vid, GROWTH, "skip", NOTHING, limit, None, note=missing)
+        return _skip(budget.name, vid, GROWTH, missing, limit)
     old = baseline.size or 0
     delta = size - old
     allowed = round(old * growth.fraction) if growth.fraction is not None else growth.absolute or 0
@@ -409,9 +366,7 @@ def evaluate(  # noqa: PLR0917 - the budgets and each record they are judged on
                     if build.reason
                     else f"not built ({build.status})"
                 )
-                checks.append(
-                    Check(budget.name, build.id, "-", "skip", NOTHING, NOTHING, None, note=why)
-                )
+                checks.append(_skip(budget.name, build.id, "-", why))
                 continue
             problem = changed(build)
             if problem is not None:  # its facts are of another file: never judged as its
@@ -503,33 +458,18 @@ def evaluate_filesystem(image: ImageBudget, outcome: ImageOutcome | None) -> lis
     made = outcome.record if outcome is not None else None
     if made is None:
         note = (outcome.reason if outcome is not None else "") or "the image was not made"
-        return [
-            Check(image.name, image.name, c, "skip", NOTHING, NOTHING, None, note=note)
-            for c in wanted
-        ]
+        return [_skip(image.name, image.name, c, note) for c in wanted]
     checks = []
     if image.max_size is not None:
         check = _size_check(image, image.name, "max_size", made.size, image.max_size)
         checks.append(replace(check, note=f"{image.compressor} squashfs, {len(made.files)} files"))
     if image.max_erase_blocks is not None:
-        ok = made.erase_blocks <= image.max_erase_blocks
-        checks.append(
-            Check(
-                image.name,
-                image.name,
-                "max_erase_blocks",
-                "pass" if ok else _bad(image),
-                Figure(made.erase_blocks, "blocks"),
-                Figure(image.max_erase_blocks, "blocks"),
-                Figure(image.max_erase_blocks - made.erase_blocks, "blocks", change=True),
-                note=f"{format_size(made.erase_block)} erase blocks",
-                message="" if ok else image.message,
-            )
-        )
+        blocks, most = made.erase_blocks, image.max_erase_blocks
+        check = _size_check(image, image.name, "max_erase_blocks", blocks, most, "blocks")
+        checks.append(replace(check, note=f"{format_size(made.erase_block)} erase blocks"))
     for pattern, limit in image.max_share.items():
         stored = sum(f.stored_bytes for f in made.files if selects(pattern, f.source))
-        check = _size_check(image, image.name, f"max_share[{pattern}]", stored, limit)
-        checks.append(check)
+        checks.append(_size_check(image, image.name, f"max_share[{pattern}]", stored, limit))
     return checks
 
 
@@ -542,16 +482,8 @@ def evaluate_image(
     for path in image.records:
         other = others.get(path, RecordError(f"{path}: not loaded"))
         if isinstance(other, RecordError):
-            return Check(
-                image.name,
-                image.name,
-                "max_size",
-                _bad(image),
-                NOTHING,
-                byte_figure(limit),
-                None,
-                note=other.message,
-            )
+            unjudged = _skip(image.name, image.name, "max_size", other.message, byte_figure(limit))
+            return replace(unjudged, verdict=_bad(image))  # at the budget's level, not a skip
         records.append(other)
     chosen = [b for r in records for b in r.builds if b.ok and matches(image.select, b.id)]
     total = sum(b.size or 0 for b in chosen)
