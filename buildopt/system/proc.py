@@ -18,18 +18,17 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from types import FrameType
+from typing import Any
 
 from buildopt.errors import TERMINATIONS, BuildoptError, raise_terminated
 
 log = logging.getLogger("buildopt")
 
 STDERR_TAIL_LINES = 30
-
-
 STDERR_HEAD_LINES = 10
 
 
@@ -165,28 +164,16 @@ def run(
     the timeout and on an interrupt (Ctrl-C, SIGTERM): nothing it started outlives the call.
     With ``owned`` (long commands: mksquashfs) the group ends with buildopt, even on kill -9
     (see owned_env)."""
-    log.debug("+ %s", display(argv))
     started = time.monotonic()
-    try:
-        child = subprocess.Popen(
-            list(argv),
-            env=owned_env(env) if owned else dict(env) if env is not None else None,
-            cwd=cwd,
-            stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            start_new_session=True,  # so that what it starts is ended with it
-        )
-    except OSError as exc:
-        raise CommandFailed(argv, None, str(exc)) from exc
+    stdin = subprocess.PIPE if input is not None else subprocess.DEVNULL
+    child = _start(argv, env, cwd=cwd, stdin=stdin, text=True, owned=owned)
     try:
         out, err = child.communicate(input, timeout=timeout)
     except subprocess.TimeoutExpired:
         raise CommandFailed(argv, None, "", timeout=timeout) from None
     finally:
         if child.returncode is None:  # stopped by the timeout or an interrupt: not reaped yet
-            _signal_group(child, signal.SIGKILL)
+            send_signal(child.pid, signal.SIGKILL, group=True)
             child.wait()
             for stream in (child.stdin, child.stdout, child.stderr):
                 if stream is not None:
@@ -203,13 +190,7 @@ def output_size(argv: Sequence[str]) -> int:
     CommandFailed when it cannot start or exits non-zero. The child stays in the caller's
     process group, so that a Ctrl-C of the terminal reaches it too; if buildopt dies, its
     next write finds the pipe closed (SIGPIPE)."""
-    log.debug("+ %s", display(argv))
-    try:
-        proc = subprocess.Popen(
-            list(argv), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE
-        )
-    except OSError as exc:
-        raise CommandFailed(argv, None, str(exc)) from exc
+    proc = _start(argv, None, session=False)
     out, err, _ = _drain(proc, None)
     if proc.returncode != 0:
         raise CommandFailed(argv, proc.returncode, err.text())
@@ -231,20 +212,7 @@ def run_together(
     done = []
     try:
         for argv in argvs:
-            log.debug("+ %s", display(argv))
-            try:
-                child = subprocess.Popen(
-                    list(argv),
-                    env=dict(env) if env is not None else None,
-                    stdin=subprocess.DEVNULL,
-                    stdout=subprocess.PIPE,
-                    stderr=subprocess.PIPE,
-                    text=True,
-                    start_new_session=True,  # so that what it started is ended with it
-                )
-            except OSError as exc:
-                raise CommandFailed(argv, None, str(exc)) from exc
-            procs.append((argv, child, time.monotonic()))
+            procs.append((argv, _start(argv, env, text=True), time.monotonic()))
         deadline = None if timeout is None else time.monotonic() + timeout
         for argv, child, started in procs:
             left = None if deadline is None else max(0.0, deadline - time.monotonic())
@@ -260,10 +228,40 @@ def run_together(
     except BaseException:
         for _, child, _ in procs:
             if child.returncode is None:  # not reaped: its group id is still its own
-                _signal_group(child, signal.SIGKILL)  # the query and whatever it started
+                # the query and whatever it started
+                send_signal(child.pid, signal.SIGKILL, group=True)
                 child.communicate()
         raise
     return done
+
+
+def _start(
+    argv: Sequence[str],
+    env: Mapping[str, str] | None,
+    *,
+    cwd: str | os.PathLike[str] | None = None,
+    stdin: int = subprocess.DEVNULL,
+    text: bool = False,
+    session: bool = True,
+    owned: bool = False,
+) -> subprocess.Popen[Any]:
+    """Log ``+ argv`` and start it with stdout and stderr piped - in a session (and process
+    group) of its own unless told otherwise, so that what it starts is ended with it; owned:
+    ended with buildopt too (owned_env). CommandFailed when it (or the guard) cannot start."""
+    log.debug("+ %s", display(argv))
+    try:
+        return subprocess.Popen(
+            list(argv),
+            env=owned_env(env) if owned else None if env is None else dict(env),
+            cwd=cwd,
+            stdin=stdin,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=text,
+            start_new_session=session,
+        )
+    except OSError as exc:
+        raise CommandFailed(argv, None, str(exc)) from exc
 
 
 class ProcessGroup:
@@ -330,7 +328,7 @@ class ProcessGroup:
             with self._lock:
                 procs = list(self._running)
             for proc in procs:
-                _signal_group(proc, signal.SIGTERM)
+                send_signal(proc.pid, signal.SIGTERM, group=True)
             deadline = time.monotonic() + grace
             for proc in procs:
                 while proc.poll() is None and not hurry.is_set():
@@ -339,7 +337,7 @@ class ProcessGroup:
                     hurry.wait(0.02)
             for proc in procs:
                 # The leader may be gone while its children (compile, link) still run.
-                _signal_group(proc, signal.SIGKILL)
+                send_signal(proc.pid, signal.SIGKILL, group=True)
             if then is not None:
                 then()
 
@@ -429,7 +427,8 @@ class _Limit:
         if self.stage == 2:
             return False
         self.stage += 1
-        _signal_group(self.proc, signal.SIGTERM if self.stage == 1 else signal.SIGKILL)
+        sig = signal.SIGTERM if self.stage == 1 else signal.SIGKILL
+        send_signal(self.proc.pid, sig, group=True)
         self.deadline = time.monotonic() + (self.grace if self.stage == 1 else 1.0)
         return True
 
@@ -443,13 +442,6 @@ class _Limit:
                 if not self.escalate():
                     self.proc.wait()  # SIGKILL was sent: it ends
                     return
-
-
-def _signal_group(
-    proc: subprocess.Popen[bytes] | subprocess.Popen[str], sig: signal.Signals
-) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, sig)
 
 
 # --- a measured program (buildopt startup) ----------------------------------------------------
@@ -506,19 +498,9 @@ def sigterm_as_interrupt() -> Iterator[None]:
     """Treat SIGTERM and SIGHUP like Ctrl-C for the block (main thread only; run_guarded does
     so for a whole command): the finally clauses that stop children run on a CI cancel as on
     Ctrl-C."""
-    if threading.current_thread() is not threading.main_thread():
+    handled = [sig for sig in TERMINATIONS if signal.getsignal(sig) is not signal.SIG_IGN]
+    with _handling(handled, raise_terminated):
         yield
-        return
-    previous = {
-        sig: signal.signal(sig, raise_terminated)
-        for sig in TERMINATIONS
-        if signal.getsignal(sig) is not signal.SIG_IGN
-    }
-    try:
-        yield
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
 
 
 INTERRUPTS = frozenset({signal.SIGINT, *TERMINATIONS})
@@ -529,16 +511,26 @@ def _interrupts_hurry() -> Iterator[threading.Event]:
     """An event that Ctrl-C and SIGTERM set, instead of raising, for the block (main thread
     only: elsewhere the event is never set and interrupts go on as before)."""
     hurry = threading.Event()
-    if threading.current_thread() is not threading.main_thread():
-        yield hurry
-        return
 
     def handler(signum: int, frame: FrameType | None) -> None:
         hurry.set()
 
-    previous = {sig: signal.signal(sig, handler) for sig in INTERRUPTS}
-    try:
+    with _handling(INTERRUPTS, handler):
         yield hurry
+
+
+@contextmanager
+def _handling(
+    signals: Iterable[signal.Signals], handler: Callable[[int, FrameType | None], object]
+) -> Iterator[None]:
+    """handler for signals during the block, the previous ones restored after it (in the main
+    thread only: elsewhere signal.signal cannot be called, and nothing changes)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {sig: signal.signal(sig, handler) for sig in signals}
+    try:
+        yield
     finally:
         for sig, old in previous.items():
             signal.signal(sig, old)
