@@ -123,12 +123,8 @@ def explain(base: Built, other: Built, *, summarise: bool = False) -> list[str]:
             explained += delta["dwarf"]
     if base.pie != other.pie:
         mode = "pie" if other.pie else "no pie"
-        lines.append(
-            (
-                delta["dynamic"],
-                f"{mode}: relocations and dynamic sections {_bytes(delta['dynamic'])}",
-            )
-        )
+        text = f"{mode}: relocations and dynamic sections {_bytes(delta['dynamic'])}"
+        lines.append((delta["dynamic"], text))
         explained += delta["dynamic"]
     dropped = [lib for lib in base.needed if lib not in other.needed]
     added = [lib for lib in other.needed if lib not in base.needed]
@@ -141,12 +137,8 @@ def explain(base: Built, other: Built, *, summarise: bool = False) -> list[str]:
         lines.append((0, f"{causes or 'linking'}: now {kind}" + (f", {libs}" if libs else "")))
     rest = delta["size"] - explained
     if rest:
-        changed = _setting_changes(
-            s_base,
-            s_other,
-            tuple(k for k in s_other if k not in ("description", "strip", "output", "targets")),
-            summarise=summarise,
-        )
+        keys = tuple(k for k in s_other if k not in ("description", "strip", "output", "targets"))
+        changed = _setting_changes(s_base, s_other, keys, summarise=summarise)
         parts = {
             m: delta[m] for m in ("code", "rodata", "data", "gometa", "symtab", "dwarf", "dynamic")
         }
@@ -208,7 +200,7 @@ def _show(value: object) -> str:
 
 
 def _bytes(n: int) -> str:
-    return f"{format_size(n, signed=True)}"
+    return format_size(n, signed=True)
 
 
 # --- variants against the baseline ---------------------------------------------------------
@@ -248,15 +240,8 @@ def compare_variants(record: Record) -> list[VariantRow]:
             rows.append(VariantRow(built, base, {}, ()))
             continue
         deltas = {m: built.metrics[m] - base.metrics[m] for m in METRICS}
-        rows.append(
-            VariantRow(
-                built,
-                base,
-                deltas,
-                tuple(explain(base, built)),
-                tuple(explain(base, built, summarise=True)),
-            )
-        )
+        why, summary = (tuple(explain(base, built, summarise=s)) for s in (False, True))
+        rows.append(VariantRow(built, base, deltas, why, summary))
     return rows
 
 

@@ -15,7 +15,7 @@ import re
 import stat
 import sys
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,7 @@ from buildopt.record.model import SCAN_SCHEMA, Finding, InitSite, ScanReport, Se
 from buildopt.system import proc, toolchain
 
 HELPER_TIMEOUT = 300.0  # seconds for the parser helper on a whole module
+NOT_SPACE = re.compile(r"\S")
 GENERATED = re.compile(r"^// Code generated .* DO NOT EDIT\.$", re.M)
 CONTAINER_AWARE_GO = (1, 25)  # GOMAXPROCS follows the cgroup CPU limit from this go directive on
 
@@ -115,12 +116,8 @@ def go_list(
     if done.returncode != 0 and not done.stdout.strip():
         raise ScanError(f"{root}: go list failed: {proc.first_error(done.stderr)}")
     decoder, text, pos, packages = json.JSONDecoder(), done.stdout, 0, []
-    while pos < len(text):
-        while pos < len(text) and text[pos].isspace():
-            pos += 1
-        if pos >= len(text):
-            break
-        obj, pos = decoder.raw_decode(text, pos)
+    while (found := NOT_SPACE.search(text, pos)) is not None:  # one JSON object after another
+        obj, pos = decoder.raw_decode(text, found.start())
         packages.append(obj)
     return packages
 
@@ -153,25 +150,9 @@ def scan(
         raise ScanError(f"{_rel(first['file'], root)} does not parse: {first['error']}")
     findings = judge(facts, modules, root)
     inventory = tuple(
-        InitSite(
-            package=i["package"],
-            file=_rel(i["file"], root),
-            line=i["line"],
-            kind=i["kind"],
-            name=i["name"],
-            risks=tuple(i["risks"]),
-        )
-        for i in facts["inits"]
+        msgspec.convert({**i, "file": _rel(i["file"], root)}, InitSite) for i in facts["inits"]
     )
-    return ScanReport(
-        schema=SCAN_SCHEMA,
-        root=str(root),
-        tags=tuple(tags),
-        files=len(files),
-        counts={s: sum(f.severity == s for f in findings) for s in ("error", "warning", "note")},
-        findings=tuple(findings),
-        inventory=inventory,
-    )
+    return _report(root, tuple(tags), len(files), tuple(findings), inventory)
 
 
 SKIPPED_DIRS = frozenset({"vendor", "testdata", "node_modules"})
@@ -182,39 +163,20 @@ def modules_below(directory: Path, depth: int = 6) -> list[Path]:
     vendor/, testdata/ or hidden folders: what `buildopt scan` covers outside any module. A
     go.mod or Go source that is not a regular file (a FIFO) is skipped with a note."""
     found: list[Path] = []
-    for here, dirs, names in _walk(directory):
+    for folder, dirs, names in os.walk(directory):  # top-down: dirs is pruned in place
+        here = Path(folder)
         level = len(here.relative_to(directory).parts)
         dirs[:] = sorted(
             d for d in dirs if d not in SKIPPED_DIRS and not d.startswith(".") and level < depth
         )
-        if "go.mod" in names:
-            found.append(here)
-    return found
-
-
-def _walk(directory: Path) -> Iterator[tuple[Path, list[str], list[str]]]:
-    """os.walk's (folder, folders, regular files), top-down (prune the folders in place);
-    what go would read but cannot (a FIFO named *.go) is left out with a note on stderr."""
-    folders = [directory]
-    while folders:
-        here = folders.pop(0)
-        try:
-            entries = sorted(os.scandir(here), key=lambda e: e.name)
-        except OSError:
-            continue
-        dirs, names = [], []
-        for entry in entries:
-            try:
-                if entry.is_dir(follow_symlinks=False):
-                    dirs.append(entry.name)
-                elif entry.is_file():
-                    names.append(entry.name)
-                elif entry.name == "go.mod" or Path(entry.name).suffix in toolchain.GO_READS:
-                    _note_skipped(Path(entry.path), directory)
-            except OSError:
+        for name in sorted(names):
+            if name != "go.mod" and Path(name).suffix not in toolchain.GO_READS:
                 continue
-        yield here, dirs, names
-        folders[:0] = [here / d for d in dirs]
+            if not (here / name).is_file():  # what go would read but cannot (a FIFO)
+                _note_skipped(here / name, directory)
+            elif name == "go.mod":
+                found.append(here)
+    return found
 
 
 def _note_skipped(path: Path, base: Path) -> None:
@@ -237,11 +199,22 @@ def combine(reports: Sequence[ScanReport], base: Path) -> ScanReport:
     inventory = tuple(
         msgspec.structs.replace(i, file=moved(i.file, r)) for r in reports for i in r.inventory
     )
+    tags = reports[0].tags if reports else ()
+    return _report(base, tags, sum(r.files for r in reports), findings, inventory)
+
+
+def _report(
+    root: Path,
+    tags: tuple[str, ...],
+    files: int,
+    findings: tuple[Finding, ...],
+    inventory: tuple[InitSite, ...],
+) -> ScanReport:
     return ScanReport(
         schema=SCAN_SCHEMA,
-        root=str(base),
-        tags=reports[0].tags if reports else (),
-        files=sum(r.files for r in reports),
+        root=str(root),
+        tags=tags,
+        files=files,
         counts={s: sum(f.severity == s for f in findings) for s in ("error", "warning", "note")},
         findings=findings,
         inventory=inventory,
@@ -279,8 +252,10 @@ def _rel(path: str, root: Path) -> str:
         return path
 
 
-def _finding(rule: str, file: str, line: int, column: int, message: str) -> Finding:
+def _finding(rule: str, site: Mapping[str, Any], root: Path, message: str) -> Finding:
+    """A finding of rule at the helper's site (its file, line and column)."""
     severity, _, fix = RULES[rule]
+    file, line, column = _rel(site["file"], root), site["line"], site["column"]
     return Finding(
         file=file, line=line, column=column, rule=rule, severity=severity, message=message, fix=fix
     )
@@ -326,33 +301,20 @@ def judge(
         count = per_package[c["package"]]
         repeated = f" (one of {count} calls in {c['package']})" if count > 1 else ""
         rule, text = _gomaxprocs(c, f"{where}{repeated}")
-        findings.append(_finding(rule, _rel(c["file"], root), c["line"], c["column"], text))
+        findings.append(_finding(rule, c, root, text))
     for imp in facts["imports"]:
         version = _go_version(modules.get(imp["package"], {}))
         if version is not None and version >= CONTAINER_AWARE_GO:
-            findings.append(
-                _finding(
-                    "automaxprocs-redundant",
-                    _rel(imp["file"], root),
-                    imp["line"],
-                    imp["column"],
-                    f"{imp['path']} is imported, but the module says go "
-                    f"{'.'.join(map(str, version))}: the runtime already follows the CPU limit",
-                )
-            )
+            go = ".".join(map(str, version))
+            text = f"{imp['path']} is imported, but the module says go {go}: the runtime already "
+            text += "follows the CPU limit"
+            findings.append(_finding("automaxprocs-redundant", imp, root, text))
     findings += _go_directives(modules, root)
     for site in facts["inits"]:
         if site["risks"]:
             what = "init()" if site["kind"] == "init" else f"var {site['name']}"
-            findings.append(
-                _finding(
-                    "init-risk",
-                    _rel(site["file"], root),
-                    site["line"],
-                    site["column"],
-                    f"{what} in {site['package']} does start-up work: {', '.join(site['risks'])}",
-                )
-            )
+            text = f"{what} in {site['package']} does start-up work: {', '.join(site['risks'])}"
+            findings.append(_finding("init-risk", site, root, text))
     return sorted(findings, key=lambda f: (f.file, f.line, f.column, f.rule))
 
 
@@ -372,22 +334,12 @@ def _go_directives(modules: Mapping[str, Mapping[str, Any]], root: Path) -> list
         if not gomod or gomod in seen or version is None or version >= CONTAINER_AWARE_GO:
             continue
         seen.add(gomod)
-        line = next(
-            (
-                i
-                for i, text in enumerate(Path(gomod).read_text().splitlines(), 1)
-                if text.startswith("go ")
-            ),
-            1,
+        lines = Path(gomod).read_text().splitlines()
+        line = next((i for i, text in enumerate(lines, 1) if text.startswith("go ")), 1)
+        text = (
+            f"{module.get('Path')} says go {module.get('GoVersion')}: its binaries default to "
+            "containermaxprocs=0, so GOMAXPROCS ignores the container's CPU limit"
         )
-        out.append(
-            _finding(
-                "go-directive-maxprocs",
-                _rel(gomod, root),
-                line,
-                1,
-                f"{module.get('Path')} says go {module.get('GoVersion')}: its binaries default to "
-                "containermaxprocs=0, so GOMAXPROCS ignores the container's CPU limit",
-            )
-        )
+        site = {"file": gomod, "line": line, "column": 1}
+        out.append(_finding("go-directive-maxprocs", site, root, text))
     return out

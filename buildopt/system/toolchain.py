@@ -238,9 +238,7 @@ def module_at(directory: Path, environ: Mapping[str, str]) -> Module:
     ToolchainError when directory is in no module or the module does not list."""
     go = find_go(environ)
     try:
-        gomod = proc.run(
-            [go, "env", "GOMOD"], env=environ, cwd=directory, timeout=query_timeout(environ)
-        ).stdout.strip()
+        gomod = _go_says(go, directory, environ, "env", "GOMOD").strip()
     except proc.CommandFailed as exc:
         raise ToolchainError(f"the Go toolchain did not answer: {exc.message}") from exc
     if gomod in ("", os.devnull):
@@ -249,18 +247,8 @@ def module_at(directory: Path, environ: Mapping[str, str]) -> Module:
     check_sources(root, directory)
     template = '{{if eq .Name "main"}}{{.ImportPath}}\t{{.Dir}}{{end}}'
     try:
-        listed = proc.run(
-            [go, "list", "-e", "-f", template, "./..."],
-            env=environ,
-            cwd=root,
-            timeout=query_timeout(environ),
-        ).stdout
-        module_path = proc.run(
-            [go, "list", "-m", "-f", "{{.Path}}"],
-            env=environ,
-            cwd=root,
-            timeout=query_timeout(environ),
-        ).stdout.strip()
+        listed = _go_says(go, root, environ, "list", "-e", "-f", template, "./...")
+        module_path = _go_says(go, root, environ, "list", "-m", "-f", "{{.Path}}").strip()
     except proc.CommandFailed as exc:
         raise ToolchainError(
             f"go list in {root} failed: {timed_out(exc, root, directory)}"
@@ -276,12 +264,12 @@ def module_at(directory: Path, environ: Mapping[str, str]) -> Module:
 def module_root(directory: Path, environ: Mapping[str, str]) -> Path | None:
     """The root of the Go module holding directory (``go env GOMOD``), or None."""
     try:
-        gomod = proc.run(
-            [find_go(environ), "env", "GOMOD"],
-            env=environ,
-            cwd=directory,
-            timeout=query_timeout(environ),
-        ).stdout.strip()
+        gomod = _go_says(find_go(environ), directory, environ, "env", "GOMOD").strip()
     except proc.CommandFailed:
         return None
     return None if gomod in ("", os.devnull) else Path(gomod).parent
+
+
+def _go_says(go: str, directory: Path, environ: Mapping[str, str], *args: str) -> str:
+    """What ``go ARGS`` run in directory prints; CommandFailed when it fails."""
+    return proc.run([go, *args], env=environ, cwd=directory, timeout=query_timeout(environ)).stdout
