@@ -89,25 +89,9 @@ def diff_sizes(
     and its table disagree)."""
     old = {k: v for k, v in old.items() if v}
     new = {k: v for k, v in new.items() if v}
-    rows: list[Row] = []
-    added = removed = grown = shrunk = up = down = 0
-    for name in old.keys() - new.keys():
-        removed += 1
-        down += old[name]
-        rows.append(Row(name, old[name], None))
-    for name in new.keys() - old.keys():
-        added += 1
-        up += new[name]
-        rows.append(Row(name, None, new[name]))
-    for name in old.keys() & new.keys():
-        delta = new[name] - old[name]
-        if delta > 0:
-            grown += 1
-            up += delta
-        elif delta < 0:
-            shrunk += 1
-            down -= delta
-        rows.append(Row(name, old[name], new[name]))
+    rows = [Row(name, old.get(name), new.get(name)) for name in old.keys() | new.keys()]
+    added, removed = sum(r.old is None for r in rows), sum(r.new is None for r in rows)
+    grew, shrank = [r.delta for r in rows if r.delta > 0], [r.delta for r in rows if r.delta < 0]
     # bloat-o-meter sorts (delta, name) pairs and reverses them: largest growth first, ties
     # by name backwards; unchanged names are not shown.
     changed = sorted((r for r in rows if r.delta), key=lambda r: (r.delta, r.name), reverse=True)
@@ -116,10 +100,10 @@ def diff_sizes(
         rows=tuple(changed),
         added=added,
         removed=removed,
-        grown=grown,
-        shrunk=shrunk,
-        up=up,
-        down=down,
+        grown=len(grew) - added,  # an added name grew from nothing, a removed one shrank to it
+        shrunk=len(shrank) - removed,
+        up=sum(grew),
+        down=-sum(shrank),
         before=sum(old.values()),
         after=sum(new.values()),
         table=table,
