@@ -23,7 +23,7 @@ from pathlib import Path
 
 from buildopt.errors import BuildoptError
 from buildopt.inputs import KINDS
-from buildopt.system.leftovers import owned_name, owner_alive
+from buildopt.system.leftovers import owned_name, owner_alive, remove
 
 TEMP_PREFIX = ".buildopt-tmp-"
 log = logging.getLogger("buildopt")
@@ -46,7 +46,21 @@ def atomic_write_text(path: Path, text: str) -> None:
     WriteError (one line, the path named) when that cannot be done: a directory there, a
     parent that is a file, no permission, a full disk."""
     try:
-        _write_atomically(path, text)
+        with contextlib.suppress(FileNotFoundError):  # a device or a FIFO is never replaced
+            _refuse_non_regular(path.stat())
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=temp_prefix(), dir=path.parent)
+        try:
+            # mkstemp makes it 0600; a record or report is for later CI steps and other users too
+            os.fchmod(fd, 0o666 & ~umask())
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(text)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            remove_quietly(Path(tmp))
+            raise
     except OSError as exc:
         raise WriteError(path, exc) from None
 
@@ -109,25 +123,6 @@ def replace_with(made: Path, target: Path) -> None:
         os.replace(made, target)
     except OSError as exc:
         raise WriteError(target, exc) from None
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    with contextlib.suppress(FileNotFoundError):  # a device or a FIFO is never replaced
-        _refuse_non_regular(path.stat())
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=temp_prefix(), dir=path.parent)
-    try:
-        # mkstemp makes it 0600; a record or report is for later CI steps and other users too
-        os.fchmod(fd, 0o666 & ~umask())
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
 
 
 def temp_path_for(path: Path) -> Path:
@@ -231,10 +226,7 @@ def remove_stale_temporaries(root: Path) -> list[Path]:
                     and (not stat.S_ISREG(info.st_mode) or now - info.st_mtime <= STALE_AFTER)
                 ):
                     continue
-                if stat.S_ISDIR(info.st_mode):
-                    shutil.rmtree(path)
-                else:
-                    path.unlink()
+                remove(path)
                 removed.append(path)
         dirs[:] = [d for d in dirs if not d.startswith(TEMP_PREFIX)]
     return sorted(removed)

@@ -76,11 +76,15 @@ def remove_left_by_dead(folder: Path, prefix: str) -> list[Path]:
     for name in sorted(names):
         if owner_alive(name, prefix) in (None, True):
             continue
-        path = folder / name
         with contextlib.suppress(OSError):
-            if stat.S_ISDIR(path.lstat().st_mode):
-                shutil.rmtree(path)
-            else:
-                path.unlink()
-            removed.append(path)
+            remove(folder / name)
+            removed.append(folder / name)
     return removed
+
+
+def remove(path: Path) -> None:
+    """A file, or a folder with all it holds; a symbolic link itself, never what it points to."""
+    if stat.S_ISDIR(path.lstat().st_mode):
+        shutil.rmtree(path)
+    else:
+        path.unlink()
