@@ -145,24 +145,15 @@ def evaluate_build(
     """Every limit of one budget on one built variant (facts: its inspection); growth against
     baseline, or SKIP with no_baseline when there is none."""
     vid, totals, link = build.id, facts.totals, facts.linking
-    checks: list[Check] = []
-    if budget.max_size is not None:
-        checks.append(_size_check(budget, vid, "max_size", facts.size, budget.max_size))
     sections = facts.section_sizes()
-    for name, limit in budget.max_section.items():
-        checks.append(
-            _size_check(budget, vid, f"max_section[{name}]", sections.get(name, 0), limit)
-        )
-    for name, limit in budget.max_category.items():
-        checks.append(_size_check(budget, vid, f"max_category[{name}]", totals.get(name, 0), limit))
-    if budget.max_dwarf is not None:
-        checks.append(
-            _size_check(budget, vid, "max_dwarf", facts.dwarf.file_bytes, budget.max_dwarf)
-        )
-    if budget.max_symbols is not None:
-        checks.append(
-            _size_check(budget, vid, "max_symbols", facts.symbol_bytes, budget.max_symbols)
-        )
+    sized = [
+        ("max_size", facts.size, budget.max_size),
+        *((f"max_section[{n}]", sections.get(n, 0), m) for n, m in budget.max_section.items()),
+        *((f"max_category[{n}]", totals.get(n, 0), m) for n, m in budget.max_category.items()),
+        ("max_dwarf", facts.dwarf.file_bytes, budget.max_dwarf),
+        ("max_symbols", facts.symbol_bytes, budget.max_symbols),
+    ]
+    checks = [_size_check(budget, vid, c, n, limit) for c, n, limit in sized if limit is not None]
     if budget.max_ram_static is not None:
         checks.append(_ram_check(budget, vid, facts, budget.max_ram_static))
     checks += _compressed_checks(budget, vid, facts)
@@ -279,17 +270,9 @@ def _p95_check(budget: Budget, vid: str, wall_ms: Sequence[float], limit: float)
     else:
         verdict = "warn"
         note = f"over the limit, but within noise (95% CI {low:.1f}-{high:.1f} ms)"
-    return Check(
-        budget.name,
-        vid,
-        "max_startup_p95",
-        verdict,
-        Figure(p95, "ms"),
-        Figure(limit, "ms"),
-        Figure(limit - p95, "ms", change=True),
-        note=note,
-        message=budget.message if verdict == "fail" else "",
-    )
+    figures = (Figure(p95, "ms"), Figure(limit, "ms"), Figure(limit - p95, "ms", change=True))
+    message = budget.message if verdict == "fail" else ""
+    return Check(budget.name, vid, "max_startup_p95", verdict, *figures, note=note, message=message)
 
 
 def _growth_check(budget: Budget, build: Build, baseline: Build | None, missing: str) -> Check:
@@ -324,17 +307,9 @@ def _growth_check(budget: Budget, build: Build, baseline: Build | None, missing:
     else:
         actual, limit = byte_figure(delta, change=True), byte_figure(allowed, change=True)
         headroom = byte_figure(allowed - delta, change=True)
+    message, headroom_bytes = budget.message if verdict != "pass" else "", allowed - delta
     return Check(
-        budget.name,
-        vid,
-        GROWTH,
-        verdict,
-        actual,
-        limit,
-        headroom,
-        note=note,
-        message=budget.message if verdict != "pass" else "",
-        headroom_bytes=allowed - delta,
+        budget.name, vid, GROWTH, verdict, actual, limit, headroom, note, message, headroom_bytes
     )
 
 
