@@ -102,18 +102,12 @@ def _size_check(  # noqa: PLR0917 - the check's identity, then its two numbers
     limit: int,
     unit: Unit = "bytes",
 ) -> Check:
-    ok = actual <= limit
-    return Check(
-        budget.name,
-        target,
-        check,
-        "pass" if ok else _bad(budget),
-        Figure(actual, unit),
-        Figure(limit, unit),
-        Figure(limit - actual, unit, change=True),
-        message="" if ok else budget.message,
-        headroom_bytes=limit - actual if unit == "bytes" else None,
+    judged = _flag_check(
+        budget, target, check, actual <= limit, Figure(actual, unit), Figure(limit, unit)
     )
+    margin = limit - actual
+    headroom = Figure(margin, unit, change=True)
+    return replace(judged, headroom=headroom, headroom_bytes=margin if unit == "bytes" else None)
 
 
 def _bad(budget: Budget | ImageBudget) -> Verdict:
@@ -121,18 +115,12 @@ def _bad(budget: Budget | ImageBudget) -> Verdict:
 
 
 def _flag_check(  # noqa: PLR0917 - the check's identity, its verdict, then its two figures
-    budget: Budget, target: str, check: str, ok: bool, actual: Figure, limit: Figure
+    budget: Budget | ImageBudget, target: str, check: str, ok: bool, actual: Figure, limit: Figure
 ) -> Check:
-    return Check(
-        budget.name,
-        target,
-        check,
-        "pass" if ok else _bad(budget),
-        actual,
-        limit,
-        None,
-        message="" if ok else budget.message,
-    )
+    """PASS when ok, else the budget's level, with its message."""
+    verdict: Verdict = "pass" if ok else _bad(budget)
+    message = "" if ok else budget.message
+    return Check(budget.name, target, check, verdict, actual, limit, None, message=message)
 
 
 def evaluate_build(

@@ -256,9 +256,8 @@ def measure(
     kind = config.ready.kind
     if kind == "port" and port_in_use(config.ready.port):
         # a previous run's program (or another process) still holds it: not this run's socket
-        return Run(
-            False, 0.0, traced=traced, error=f"port {config.ready.port} was in use before the start"
-        )
+        error = f"port {config.ready.port} was in use before the start"
+        return Run(False, 0.0, traced=traced, error=error)
     began = time.monotonic_ns()
     note = evict(binary) if config.cold else ""
     evict_ms = (time.monotonic_ns() - began) / 1e6 if config.cold else 0.0
@@ -450,15 +449,10 @@ def run_series(
                     if progress is not None:
                         progress(name, f"{phase} {round_no + 1}", run)
     traced_env = godebug({**environ, **config.env}.get("GODEBUG"))
+    runs, traced = kept["run"], kept["traced"]
     return [
-        Series(
-            name,
-            binaries[name],
-            tuple(kept["run"].get(name, ())),
-            tuple(kept["traced"].get(name, ())),
-            traced_env,
-        )
-        for name in binaries
+        Series(name, path, tuple(runs.get(name, ())), tuple(traced.get(name, ())), traced_env)
+        for name, path in binaries.items()
     ]
 
 

@@ -282,22 +282,14 @@ class ProcessGroup:
     ) -> Completed:
         """Run argv in a new session; never raises for a non-zero exit. Past timeout seconds
         its whole process group is stopped (TERM, then KILL) and ``timed_out`` is set."""
-        log.debug("+ %s", display(argv))
         started = time.monotonic()
         if self.stopping.is_set():
+            log.debug("+ %s", display(argv))  # logged as every command, though not started
             return Completed(tuple(argv), -signal.SIGTERM, "", "interrupted", 0.0)
-        try:
-            proc = subprocess.Popen(
-                list(argv),
-                env=owned_env(env),  # nothing of it outlives buildopt, even on kill -9
-                cwd=cwd,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                start_new_session=True,
-            )
-        except OSError as exc:
-            return Completed(tuple(argv), 127, "", str(exc), time.monotonic() - started)
+        try:  # owned: nothing of it outlives buildopt, even on kill -9
+            proc = _start(argv, env, cwd=cwd, owned=True)
+        except CommandFailed as exc:
+            return Completed(tuple(argv), 127, "", exc.stderr_tail, time.monotonic() - started)
         with self._lock:
             self._running.add(proc)
         try:
@@ -305,14 +297,8 @@ class ProcessGroup:
         finally:
             with self._lock:
                 self._running.discard(proc)
-        return Completed(
-            tuple(argv),
-            proc.returncode,
-            out.text(),
-            err.text(),
-            time.monotonic() - started,
-            timed_out,
-        )
+        seconds = time.monotonic() - started
+        return Completed(tuple(argv), proc.returncode, out.text(), err.text(), seconds, timed_out)
 
     def stop_all(self, then: Callable[[], object] | None = None, grace: float = 3.0) -> None:
         """SIGTERM every running child's process group, give them ``grace`` seconds, then
