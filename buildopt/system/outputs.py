@@ -90,19 +90,10 @@ class GoSources:
         root = _resolved(self.root)
         if root in target.parents and _is_source(target.name):
             return THE_SAME
-        if info.st_nlink > 1 and self._has_inode(root, info):  # (the walk only then)
+        sources = (Path(d, n) for d, _, names in os.walk(root) for n in filter(_is_source, names))
+        if info.st_nlink > 1 and _one_is(sources, info, follow=False):  # (the walk only then)
             return "a hard link to "
         return None
-
-    @staticmethod
-    def _has_inode(root: Path, info: os.stat_result) -> bool:
-        for directory, _dirs, names in os.walk(root):
-            for name in filter(_is_source, names):
-                with contextlib.suppress(OSError):
-                    mine = os.lstat(os.path.join(directory, name))
-                    if (mine.st_dev, mine.st_ino) == (info.st_dev, info.st_ino):
-                        return True
-        return False
 
     def describe(self) -> str:
         return f"a Go source file of the module at {self.root}"
@@ -242,12 +233,17 @@ def _is_a_profile_of(cwd: Path, info: os.stat_result) -> bool:
     for folder in (cwd, *cwd.parents):
         profiles = folder / "profiles"
         if profiles.is_dir():
-            for toml in profiles.glob("*.toml"):
-                with contextlib.suppress(OSError):
-                    mine = toml.stat()
-                    if (mine.st_dev, mine.st_ino) == (info.st_dev, info.st_ino):
-                        return True
-            return False
+            return _one_is(profiles.glob("*.toml"), info, follow=True)
+    return False
+
+
+def _one_is(paths: Iterable[Path], info: os.stat_result, *, follow: bool) -> bool:
+    """Whether one of paths (a symbolic link followed or not) is info's file."""
+    for path in paths:
+        with contextlib.suppress(OSError):
+            mine = path.stat() if follow else path.lstat()
+            if (mine.st_dev, mine.st_ino) == (info.st_dev, info.st_ino):
+                return True
     return False
 
 

@@ -52,26 +52,10 @@ def make_image(
     environ: Mapping[str, str],
 ) -> None:
     """mksquashfs SOURCE OUT with these settings, reproducibly; BuildoptError if it fails."""
-    argv = [
-        tool,
-        str(source),
-        str(out),
-        "-comp",
-        compressor,
-        "-b",
-        str(block_size),
-        "-noappend",
-        "-all-root",
-        "-all-time",
-        "0",
-        "-mkfs-time",
-        "0",
-        "-no-xattrs",
-        "-no-progress",
-        "-quiet",
-        "-processors",
-        str(max(1, processors)),
-    ]
+    settings = ["-comp", compressor, "-b", str(block_size), "-noappend"]
+    same_bytes = ["-all-root", "-all-time", "0", "-mkfs-time", "0", "-no-xattrs"]  # (see above)
+    quiet = ["-no-progress", "-quiet", "-processors", str(max(1, processors))]
+    argv = [tool, str(source), str(out), *settings, *same_bytes, *quiet]
     try:
         proc.run(argv, env=environ, timeout=MKSQUASHFS_TIMEOUT, owned=True)
     except proc.CommandFailed as exc:
