@@ -322,13 +322,8 @@ def evaluate(  # noqa: PLR0917 - the budgets and each record they are judged on
             if not matches(budget.select, build.id):
                 continue
             if not build.ok or build.inspect is None:
-                why = (
-                    not_inspected(build)
-                    if build.ok
-                    else f"not built ({build.status}: {build.reason})"
-                    if build.reason
-                    else f"not built ({build.status})"
-                )
+                reason = f": {build.reason}" if build.reason else ""
+                why = not_inspected(build) if build.ok else f"not built ({build.status}{reason})"
                 checks.append(_skip(budget.name, build.id, "-", why))
                 continue
             problem = changed(build)

@@ -137,8 +137,7 @@ def _event(kind: str, words: list[str]) -> Event:
 
 
 class Launcher:
-    """A running spawn helper. Use as a context manager: leaving it ends the helper and
-    whatever it runs (also on Ctrl-C)."""
+    """A running spawn helper; leaving its context ends it and what it runs (also on Ctrl-C)."""
 
     def __init__(self, helper: Path, environ: Mapping[str, str], cpus: int | None) -> None:
         # The helper runs in a session of its own (a terminal's Ctrl-C reaches buildopt only,

@@ -69,13 +69,10 @@ def umask() -> int:
     """This process's file creation mask. Read from /proc (Linux 4.7+): reading it with
     os.umask means setting it for a moment, which would race with build threads creating
     files; there, it is read once."""
-    try:
-        with open("/proc/self/status", encoding="ascii") as f:
-            for line in f:
-                if line.startswith("Umask:"):
-                    return int(line.split()[1], 8)
-    except (OSError, ValueError):
-        pass
+    with contextlib.suppress(OSError, ValueError), open("/proc/self/status", encoding="ascii") as f:
+        for line in f:
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
     return _umask_once()
 
 

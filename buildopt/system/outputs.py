@@ -150,8 +150,7 @@ class Output:
         return OutputError(f"{self.option} {self.given}: {why}")
 
     def write(self, text: str, inputs: Iterable[Protected] = ()) -> None:
-        """text as the whole file (checked again now: the run may have taken minutes), or on
-        stdout."""
+        """text as the whole file (checked again: the run may have taken minutes), or on stdout."""
         if self.path is None:
             _to_stdout(text)
             return
@@ -202,13 +201,11 @@ def stdout_taken(outputs: Sequence[Output | None], *, json: bool = False) -> boo
         raise OutputError(f"{' and '.join(on_stdout)}: only one of them can be stdout")
     seen: dict[Path, Output] = {}
     for out in given:
-        if out.path is not None and out.path in seen:
-            first = seen[out.path]
+        first = out if out.path is None else seen.setdefault(out.path, out)
+        if first is not out:
             raise OutputError(
                 f"{first.option} {first.given} and {out.option} {out.given}: the same file"
             )
-        if out.path is not None:
-            seen[out.path] = out
     return any(o.to_stdout for o in given)
 
 
@@ -228,8 +225,7 @@ def buildopt_file(path: Path, info: os.stat_result, cwd: Path | None = None) -> 
 
 
 def _is_a_profile_of(cwd: Path, info: os.stat_result) -> bool:
-    """Whether info's file is one of the profiles found from cwd (profiles/*.toml in cwd or
-    the nearest folder above it that has them)."""
+    """Whether info's file is one of the profiles/*.toml of cwd or the nearest folder above."""
     for folder in (cwd, *cwd.parents):
         profiles = folder / "profiles"
         if profiles.is_dir():

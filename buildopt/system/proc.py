@@ -47,12 +47,10 @@ def excerpt(text: str) -> str:
         line if len(line) <= LINE_CHARS else f"{line[:LINE_CHARS]}[... {len(line)} characters]"
         for line in text.rstrip().splitlines()
     ]
-    if len(lines) <= STDERR_HEAD_LINES + STDERR_TAIL_LINES:
-        return "\n".join(lines)
     skipped = len(lines) - STDERR_HEAD_LINES - STDERR_TAIL_LINES
-    return "\n".join(
-        [*lines[:STDERR_HEAD_LINES], f"[... {skipped} lines ...]", *lines[-STDERR_TAIL_LINES:]]
-    )
+    if skipped > 0:
+        lines[STDERR_HEAD_LINES:-STDERR_TAIL_LINES] = [f"[... {skipped} lines ...]"]
+    return "\n".join(lines)
 
 
 PROGRESS = ("#", "go: downloading ", "go: finding ", "go: extracting ")  # not errors

@@ -152,11 +152,8 @@ class NotRegularSource(NamedTuple):
         shown = os.path.relpath(self.path, shown_from)
         if shown.startswith(".."):
             shown = str(self.path)
-        cause = (
-            "go would wait on it forever"
-            if self.kind in ("a FIFO", "a character device")
-            else "go cannot read it"
-        )
+        waits = self.kind in ("a FIFO", "a character device")
+        cause = "go would wait on it forever" if waits else "go cannot read it"
         return f"{shown}: not a regular file ({self.kind}); {cause}"
 
 
@@ -177,14 +174,12 @@ def not_regular_sources(root: Path) -> list[NotRegularSource]:
             continue  # another module
         for entry in entries:
             name = entry.name
-            with_ext = os.path.splitext(name)[1] in GO_READS or (
-                folder == root and name == "go.mod"
-            )
+            read = os.path.splitext(name)[1] in GO_READS or (folder == root and name == "go.mod")
             try:
                 if entry.is_dir(follow_symlinks=False):
                     if not name.startswith((".", "_")) and name != "testdata":
                         folders.append(Path(entry.path))
-                elif with_ext and not entry.is_file():  # (a symbolic link is followed)
+                elif read and not entry.is_file():  # (a symbolic link is followed)
                     kind = KINDS.get(stat.S_IFMT(entry.stat().st_mode))
                     if kind is not None:
                         found.append(NotRegularSource(Path(entry.path), kind))
