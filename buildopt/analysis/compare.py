@@ -110,32 +110,27 @@ def explain(base: Built, other: Built, *, summarise: bool = False) -> list[str]:
     lines: list[tuple[int, str]] = []
     delta = {m: other.metrics[m] - base.metrics[m] for m in METRICS}
     s_base, s_other = _settings(base), _settings(other)
-    explained = 0
     strip_base, strip_other = s_base.get("strip", "none"), s_other.get("strip", "none")
     if strip_base != strip_other:
         if delta["symtab"]:
             flag = "-s" if strip_other == "all" else f"strip={strip_other}"
             lines.append((delta["symtab"], f"{flag}: .symtab .strtab {_bytes(delta['symtab'])}"))
-            explained += delta["symtab"]
         if delta["dwarf"]:
             flag = "-w" if strip_other in ("all", "dwarf") else f"strip={strip_other}"
             lines.append((delta["dwarf"], f"{flag}: DWARF {_bytes(delta['dwarf'])}"))
-            explained += delta["dwarf"]
     if base.pie != other.pie:
         mode = "pie" if other.pie else "no pie"
         text = f"{mode}: relocations and dynamic sections {_bytes(delta['dynamic'])}"
         lines.append((delta["dynamic"], text))
-        explained += delta["dynamic"]
     dropped = [lib for lib in base.needed if lib not in other.needed]
     added = [lib for lib in other.needed if lib not in base.needed]
-    causes = _setting_changes(
-        s_base, s_other, ("cgo", "tags", "linkmode", "extldflags"), summarise=summarise
-    )
+    linking = ("cgo", "tags", "linkmode", "extldflags")
+    causes = _setting_changes(s_base, s_other, linking, summarise=summarise)
     if dropped or added or base.static != other.static:
         libs = ", ".join([f"{lib} dropped" for lib in dropped] + [f"{lib} added" for lib in added])
         kind = "static" if other.static else "dynamic"
         lines.append((0, f"{causes or 'linking'}: now {kind}" + (f", {libs}" if libs else "")))
-    rest = delta["size"] - explained
+    rest = delta["size"] - sum(n for n, _ in lines)  # (the linking line counts no bytes)
     if rest:
         keys = tuple(k for k in s_other if k not in ("description", "strip", "output", "targets"))
         changed = _setting_changes(s_base, s_other, keys, summarise=summarise)

@@ -220,9 +220,8 @@ def run_together(
                 raise CommandFailed(argv, None, "", timeout=timeout or 0.0) from None
             if child.returncode != 0:
                 raise CommandFailed(argv, child.returncode, err)
-            done.append(
-                Completed(tuple(argv), child.returncode, out, err, time.monotonic() - started)
-            )
+            seconds = time.monotonic() - started
+            done.append(Completed(tuple(argv), child.returncode, out, err, seconds))
     except BaseException:
         for _, child, _ in procs:
             if child.returncode is None:  # not reaped: its group id is still its own
@@ -315,9 +314,7 @@ class ProcessGroup:
                 send_signal(proc.pid, signal.SIGTERM, group=True)
             deadline = time.monotonic() + grace
             for proc in procs:
-                while proc.poll() is None and not hurry.is_set():
-                    if time.monotonic() >= deadline:
-                        break
+                while proc.poll() is None and not hurry.is_set() and time.monotonic() < deadline:
                     hurry.wait(0.02)
             for proc in procs:
                 # The leader may be gone while its children (compile, link) still run.
