@@ -115,10 +115,8 @@ def evict(path: Path) -> str:
 
 def parse_inits(stderr: bytes) -> tuple[Init, ...]:
     return tuple(
-        Init(
-            m.group(1).decode(errors="replace"), float(m.group(2)), int(m.group(3)), int(m.group(4))
-        )
-        for m in INIT_LINE.finditer(stderr)
+        Init(package.decode(errors="replace"), float(ms), int(size), int(allocs))
+        for package, ms, size, allocs in INIT_LINE.findall(stderr)
     )
 
 
@@ -187,13 +185,8 @@ class _Stream:
         """What the program said last - or, for a Go crash, its panic or fatal error line."""
         if self.crash:
             return self.crash.decode(errors="replace").strip()
-        lines = [
-            line.strip()
-            for line in (bytes(self.tail) + bytes(self.partial))
-            .decode(errors="replace")
-            .splitlines()
-            if line.strip() and not line.startswith(("gc ", "init "))
-        ]
+        said = (bytes(self.tail) + bytes(self.partial)).decode(errors="replace").splitlines()
+        lines = [s.strip() for s in said if s.strip() and not s.startswith(("gc ", "init "))]
         return lines[-1] if lines else "no output"
 
 
@@ -539,12 +532,7 @@ def init_costs(runs: Sequence[Run]) -> tuple[InitCost, ...]:
             clock.setdefault(init.package, []).append(init.clock_ms)
             latest[init.package] = init
     rows = [
-        InitCost(
-            package=p,
-            clock_ms=round(median(values), 3),
-            bytes=latest[p].bytes,
-            allocs=latest[p].allocs,
-        )
-        for p, values in clock.items()
+        InitCost(package=p, clock_ms=round(median(clock[p]), 3), bytes=i.bytes, allocs=i.allocs)
+        for p, i in latest.items()
     ]
     return tuple(sorted(rows, key=lambda r: (-r.clock_ms, r.package)))

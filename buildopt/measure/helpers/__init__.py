@@ -6,7 +6,6 @@ They are built by the user's own Go toolchain (which a Go project has), with no 
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
 import sys
@@ -15,7 +14,7 @@ from pathlib import Path
 
 from buildopt.errors import ToolchainError
 from buildopt.system import proc, toolchain
-from buildopt.system.files import remove_stale_temporaries, temp_path_for
+from buildopt.system.files import remove_quietly, remove_stale_temporaries, temp_path_for
 
 SOURCES = Path(__file__).parent
 
@@ -33,11 +32,8 @@ def build_helper(name: str, environ: Mapping[str, str]) -> Path:
     if helper.is_file():
         return helper
     what = {"spawn": "start-up", "scan": "source scan"}.get(name, name)
-    print(
-        f"compiling buildopt's {what} helper for {tools.version} into {cache} (once)",
-        file=sys.stderr,
-        flush=True,
-    )
+    note = f"compiling buildopt's {what} helper for {tools.version} into {cache} (once)"
+    print(note, file=sys.stderr, flush=True)
     remove_stale_temporaries(cache)  # what a build of a helper killed before left
     tmp = temp_path_for(helper)
     env = {
@@ -60,6 +56,5 @@ def build_helper(name: str, environ: Mapping[str, str]) -> Path:
     except proc.CommandFailed as exc:
         raise ToolchainError(f"could not build buildopt's {name} helper: {exc.message}") from exc
     finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
+        remove_quietly(tmp)
     return helper
