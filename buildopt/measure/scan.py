@@ -97,8 +97,7 @@ def go_list(
     dictionaries. ScanError at once for a source file go would wait on (a FIFO), and when go
     list does not answer within BUILDOPT_GO_TIMEOUT."""
     argv = [go, "list", "-e", "-json", *(["-deps"] if deps else [])]
-    if tags:
-        argv.append("-tags=" + ",".join(tags))
+    argv += [f"-tags={','.join(tags)}"] if tags else []
     module = toolchain.enclosing_module(root)
     try:
         toolchain.check_sources(module, Path.cwd())

@@ -492,11 +492,7 @@ def _interrupts_hurry() -> Iterator[threading.Event]:
     """An event that Ctrl-C and SIGTERM set, instead of raising, for the block (main thread
     only: elsewhere the event is never set and interrupts go on as before)."""
     hurry = threading.Event()
-
-    def handler(signum: int, frame: FrameType | None) -> None:
-        hurry.set()
-
-    with _handling(INTERRUPTS, handler):
+    with _handling(INTERRUPTS, lambda signum, frame: hurry.set()):
         yield hurry
 
 

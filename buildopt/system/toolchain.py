@@ -74,20 +74,18 @@ def _query_json(argvs: list[list[str]], environ: Mapping[str, str]) -> list[obje
 def load(environ: Mapping[str, str]) -> Toolchain:
     """Ask the Go toolchain named by ``environ`` for its version, host and targets."""
     go = find_go(environ)
-    goenv, targets = _query_json(
-        [[go, "env", "-json"], [go, "tool", "dist", "list", "-json"]], environ
-    )
+    queries = [[go, "env", "-json"], [go, "tool", "dist", "list", "-json"]]
+    goenv, targets = _query_json(queries, environ)
     if not isinstance(goenv, dict):
         raise ToolchainError("go env -json: expected a JSON object")
     env = {str(k): str(v) for k, v in goenv.items()}
-    platforms = parse_dist_list(targets)
     return Toolchain(
         go=go,
         version=env.get("GOVERSION", "unknown"),
         goroot=env.get("GOROOT", ""),
         hostos=env.get("GOHOSTOS", ""),
         hostarch=env.get("GOHOSTARCH", ""),
-        platforms=platforms,
+        platforms=parse_dist_list(targets),
         env=env,
     )
 
