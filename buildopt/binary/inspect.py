@@ -13,7 +13,7 @@ import heapq
 import re
 import struct
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, BinaryIO
 
 from buildopt.binary.attribution import assembly_units, attribute_file, with_dwarf
@@ -90,38 +90,16 @@ GOARCH_BY_WIDTH = {
     ("EM_RISCV", 64, True): "riscv64",
     ("EM_PPC", 32, False): "ppc",
 }
+# the names as readelf -S lists them (SIM905: a literal of 12 names would take 14 lines)
 GO_META_SECTIONS = frozenset(
-    {
-        ".gopclntab",
-        ".gosymtab",
-        ".go.buildinfo",
-        ".go.fipsinfo",
-        ".go.module",
-        ".typelink",
-        ".itablink",
-        ".data.rel.ro.typelink",
-        ".data.rel.ro.itablink",
-        ".data.rel.ro.gopclntab",
-        ".note.go.buildid",
-        ".go.buildid",
-    }
+    ".gopclntab .gosymtab .go.buildinfo .go.fipsinfo .go.module .typelink .itablink "  # noqa: SIM905
+    ".data.rel.ro.typelink .data.rel.ro.itablink .data.rel.ro.gopclntab .note.go.buildid "
+    ".go.buildid".split()
 )
 DYNAMIC_SECTIONS = frozenset(
-    {
-        ".interp",
-        ".dynamic",
-        ".dynsym",
-        ".dynstr",
-        ".hash",
-        ".gnu.hash",
-        ".gnu.version",
-        ".gnu.version_r",
-        ".gnu.version_d",
-        ".got",
-        ".got.plt",
-    }
+    ".interp .dynamic .dynsym .dynstr .hash .gnu.hash .gnu.version .gnu.version_r "  # noqa: SIM905
+    ".gnu.version_d .got .got.plt".split()
 )
-CHDR_64, CHDR_32 = "IIQQ", "III"
 
 
 def inspect_file(
@@ -155,9 +133,8 @@ def _inspect(
     path: str | Path, sha256: Callable[[], str], dwarf: bool, attribution: bool, top: int
 ) -> Inspection:
     with open_elf(path) as (f, layout):
-        sections = tuple(
-            section_fact(f, layout, s) for s in layout.sections if s.type != "SHT_NULL"
-        )
+        present = [s for s in layout.sections if s.type != "SHT_NULL"]
+        sections = tuple(section_fact(f, s) for s in present)
         go, warnings = _go_info(f, layout)
         table, problem = function_table(f, layout, shares=attribution or top > 0)
         if attribution and table is not None and table.layout and not table.layout.lookup:
@@ -175,10 +152,10 @@ def _inspect(
         symbols = read_symbols(f, layout, old, classes)
         notes = _notes(f, layout)
         packages = packages_of(table, go) if table else ()
-        sizes = totals(layout, sections)
+        sizes = totals(layout, zip(present, sections, strict=True))
         whole = None
         if attribution:
-            whole, problems = _attribution(layout, sections, sizes, table, symbols, go)
+            whole, problems = _attribution(layout, sizes, table, symbols, go)
             if by_package is not None:  # with --dwarf: each package's units beside its bytes
                 whole = with_dwarf(whole, by_package)
             warnings = (*warnings, *problems)
@@ -259,28 +236,17 @@ def _symbol_classes(layout: ElfLayout, sections: tuple[SectionFact, ...]) -> byt
     return bytes(classes)
 
 
-def _attribution(  # noqa: PLR0917 - the facts of one file, each from its decoder
+def _attribution(
     layout: ElfLayout,
-    sections: tuple[SectionFact, ...],
     sizes: dict[str, int],
     table: pclntab.FuncTable | None,
     symbols: Symbols,
     go: BuildInfo | None,
 ) -> tuple[Attribution, tuple[str, ...]]:
-    modules = tuple(d.path for d in go.deps) if go else ()
-    main_module = go.main.path if go and go.main else ""
-    if main_module:
-        modules += (main_module,)
-    holder = next(
-        (
-            fact.category
-            for raw, fact in zip(
-                (s for s in layout.sections if s.type != "SHT_NULL"), sections, strict=True
-            )
-            if raw.name in PCLNTAB_SECTIONS and table is not None and raw.file_size == table.size
-        ),
-        None,
-    )
+    modules, main_module = go.module_paths() if go else ((), "")
+    pcln = next(filter(None, map(layout.section, PCLNTAB_SECTIONS)), None)
+    # the function table's category when it is that section, whole (else it is not split)
+    holder = category_of(pcln) if pcln and table and pcln.file_size == table.size else None
     versions = {d.path: d.version for d in go.deps} if go else {}
     if go and go.main and go.main.version not in ("", "(devel)"):
         versions[go.main.path] = go.main.version
@@ -334,11 +300,9 @@ def category_of(section: Section) -> str:
     return next((name for name, rule in CATEGORY_RULES if rule(section)), "rodata")
 
 
-def section_fact(f: BinaryIO, layout: ElfLayout, section: Section) -> SectionFact:
-    compressed, logical = False, section.size
-    if section.flags & SHF_COMPRESSED and section.type != "SHT_NOBITS":
-        compressed, logical = True, _chdr_size(f, layout, section)
-    elif section.name.startswith(".zdebug_") and section.size >= 12:
+def section_fact(f: BinaryIO, section: Section) -> SectionFact:
+    compressed, logical = bool(section.flags & SHF_COMPRESSED), section.data_size
+    if not compressed and section.name.startswith(".zdebug_") and section.size >= 12:
         head = read_at(f, section.offset, 12)
         if head[:4] == b"ZLIB":
             compressed, logical = True, struct.unpack(">Q", head[4:12])[0]
@@ -353,25 +317,14 @@ def section_fact(f: BinaryIO, layout: ElfLayout, section: Section) -> SectionFac
     )
 
 
-def _chdr_size(f: BinaryIO, layout: ElfLayout, section: Section) -> int:
-    fmt = ("<" if layout.little_endian else ">") + (CHDR_64 if layout.elfclass == 64 else CHDR_32)
-    head = read_at(f, section.offset, struct.calcsize(fmt))
-    if len(head) < struct.calcsize(fmt):
-        return section.size
-    fields = struct.unpack(fmt, head)
-    return int(fields[2] if layout.elfclass == 64 else fields[1])
-
-
-def totals(layout: ElfLayout, sections: tuple[SectionFact, ...]) -> dict[str, int]:
+def totals(layout: ElfLayout, sections: Iterable[tuple[Section, SectionFact]]) -> dict[str, int]:
     """Bytes per category; with headers and padding they add up to the file size exactly."""
     out = dict.fromkeys(CATEGORIES, 0)
     intervals: list[tuple[int, int, str]] = [(0, layout.header_bytes, "headers")]
     for offset, size in (layout.program_headers, layout.section_headers):
         if size:
             intervals.append((offset, offset + size, "headers"))
-    for raw, fact in zip(
-        (s for s in layout.sections if s.type != "SHT_NULL"), sections, strict=True
-    ):
+    for raw, fact in sections:
         if fact.category == "bss":
             out["bss"] += fact.size
         elif raw.file_size:
@@ -389,13 +342,11 @@ def totals(layout: ElfLayout, sections: tuple[SectionFact, ...]) -> dict[str, in
 
 
 def linking_of(f: BinaryIO, layout: ElfLayout) -> Linking:
-    interp_seg = layout.segment("PT_INTERP")
+    interp = layout.segment("PT_INTERP")
     interpreter = None
-    if interp_seg is not None:
+    if interp is not None:
         interpreter = (
-            read_at(f, interp_seg.offset, interp_seg.filesz)
-            .split(b"\0")[0]
-            .decode("utf-8", "replace")
+            read_at(f, interp.offset, interp.filesz).split(b"\0")[0].decode(errors="replace")
         )
     dyn = layout.dynamic
     relro_seg = layout.segment("PT_GNU_RELRO")
@@ -479,10 +430,7 @@ def deploy_warnings(info: BuildInfo) -> tuple[str, ...]:
 
 def packages_of(table: pclntab.FuncTable, go: BuildInfo | None) -> tuple[PackageCode, ...]:
     """Text and init bytes per package, from the function table (works on stripped files)."""
-    modules = tuple(d.path for d in go.deps) if go else ()
-    main_module = go.main.path if go and go.main else ""
-    if main_module:
-        modules += (main_module,)
+    modules, main_module = go.module_paths() if go else ((), "")
     rows = []
     for raw, (size, count, init) in table.by_package().items():
         p = package_path(raw)

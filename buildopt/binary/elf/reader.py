@@ -46,19 +46,8 @@ DF_1_NOW, DF_1_PIE = ENUM_DT_FLAGS_1["DF_1_NOW"], ENUM_DT_FLAGS_1["DF_1_PIE"]
 # What pyelftools (and its construct parser) raise on a damaged file: its own errors, and the
 # plain ones of unchecked values - it validates some fields with assert (a dynamic section
 # linked to a section that is not a string table), so AssertionError too.
-DAMAGE = (
-    ELFError,
-    ConstructError,
-    struct.error,
-    ValueError,
-    IndexError,
-    KeyError,
-    EOFError,
-    AssertionError,
-    OverflowError,
-    TypeError,
-    ZeroDivisionError,
-)
+DAMAGE = (ELFError, ConstructError, struct.error, ValueError, IndexError, KeyError, EOFError)
+DAMAGE += (AssertionError, OverflowError, TypeError, ZeroDivisionError)
 
 
 class NotElfError(BuildoptError):
@@ -76,7 +65,8 @@ class Section(msgspec.Struct, frozen=True):
     offset: int
     size: int
     link: int = 0
-    entsize: int = 0
+    # ch_size of an SHF_COMPRESSED section's header (pyelftools reads it), else size
+    data_size: int = 0
 
     @property
     def file_size(self) -> int:
@@ -159,29 +149,29 @@ def open_elf(path: str | os.PathLike[str]) -> Iterator[tuple[BinaryIO, ElfLayout
         f.close()
 
 
-def read_at(f: BinaryIO, offset: int, size: int) -> bytes:
-    """size bytes at offset, fewer at the end of the file; none for an offset or size that no
-    file has (a damaged header's word: negative, or past what a file offset can hold)."""
+def _seek(f: BinaryIO, offset: int, size: int) -> bool:
+    """Seek to offset; False for an offset or size that no file has (a damaged header's word:
+    negative, or past what a file offset can hold)."""
     if offset < 0 or size <= 0:
-        return b""
+        return False
     try:
         f.seek(offset)
     except (OverflowError, ValueError):
-        return b""
-    return f.read(size)
+        return False
+    return True
+
+
+def read_at(f: BinaryIO, offset: int, size: int) -> bytes:
+    """size bytes at offset, fewer at the end of the file, none where _seek cannot go."""
+    return f.read(size) if _seek(f, offset, size) else b""
 
 
 def read_transient(f: BinaryIO, offset: int, size: int) -> memoryview:
     """read_at into this thread's scratch buffer: for bulk tables decoded at once and dropped."""
-    if offset < 0 or size <= 0:
+    if not _seek(f, offset, size):
         return memoryview(b"")
     view = scratch(size)
-    try:
-        f.seek(offset)
-    except (OverflowError, ValueError):
-        return memoryview(b"")
-    got = f.readinto(view)  # type: ignore[attr-defined]
-    return view[:got]
+    return view[: f.readinto(view)]  # type: ignore[attr-defined]
 
 
 def section_bytes(f: BinaryIO, section: Section) -> bytes:
@@ -266,7 +256,7 @@ class _Reader:
             h["sh_offset"],
             h["sh_size"],
             h["sh_link"],
-            h["sh_entsize"],
+            s.data_size if kind != SHT_NOBITS else h["sh_size"],
         )
 
     def _segments(self) -> tuple[Segment, ...]:

@@ -41,6 +41,11 @@ class BuildInfo(msgspec.Struct, frozen=True):
     deps: tuple[Module, ...]
     settings: tuple[tuple[str, str], ...]
 
+    def module_paths(self) -> tuple[tuple[str, ...], str]:
+        """The paths of the dependencies and the main module (last), and the main module's."""
+        main = self.main.path if self.main else ""
+        return (*(d.path for d in self.deps), *([main] if main else [])), main
+
     def setting(self, key: str) -> str | None:
         for k, v in self.settings:
             if k == key:
