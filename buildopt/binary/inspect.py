@@ -214,12 +214,11 @@ def _largest(
                 SymbolSize(name=package_path(raw), package=package, bytes=table.sizes[i])
             )
     data: list[SymbolSize] = []
-    if any(s.type == "SHT_SYMTAB" for s in layout.sections):
-        found: dict[str, int] = {}
-        symtab_sizes(f, layout, {}, found)
-        for name, size in heapq.nlargest(count, found.items(), key=lambda kv: kv[1]):
-            package = package_path(package_of(name.encode()))
-            data.append(SymbolSize(name=package_path(name.encode()), package=package, bytes=size))
+    found: dict[str, int] = {}
+    symtab_sizes(f, layout, {}, found)
+    for name, size in heapq.nlargest(count, found.items(), key=lambda kv: kv[1]):
+        package = package_path(package_of(name.encode()))
+        data.append(SymbolSize(name=package_path(name.encode()), package=package, bytes=size))
     return Largest(functions=tuple(functions), data=tuple(data))
 
 

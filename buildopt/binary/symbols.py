@@ -21,11 +21,9 @@ from buildopt.binary.elf.reader import (
     ElfLayout,
     NotElfError,
     open_elf,
-    read_transient,
-    section_bytes,
 )
 from buildopt.binary.elf.strings import strings_at
-from buildopt.binary.elf.symtab import ENTRY, SHN_LORESERVE, columns
+from buildopt.binary.elf.symtab import SHN_LORESERVE, read_columns
 from buildopt.binary.go.names import package_of, package_path
 
 Source = Literal["symtab", "pclntab", "none"]
@@ -61,8 +59,7 @@ def read_symbol_sizes(path: str | Path, *, functions_from: Source | None = None)
         functions: dict[str, int] = {}
         data: dict[str, int] = {}
         ro_data: dict[str, int] = {}
-        if symtab is not None:
-            symtab_sizes(f, layout, functions, data, ro_data)
+        symtab_sizes(f, layout, functions, data, ro_data)
         if use_symtab:
             return SymbolSizes(str(path), layout.size, functions, data, "symtab", ro_data)
         table, problem = function_table(f, layout)
@@ -87,14 +84,10 @@ def symtab_sizes(
     """Functions (symbols in executable sections) and data (the others holding file bytes);
     with ``ro_data``, the data of sections that are not writable go there (nm's r, as
     bloat-o-meter -c splits them)."""
-    index = next(i for i, s in enumerate(layout.sections) if s.type == "SHT_SYMTAB")
-    symtab = layout.sections[index]
-    strtab = layout.sections[symtab.link] if 0 < symtab.link < len(layout.sections) else None
-    strings = section_bytes(f, strtab) if strtab else b""
-    entry = ENTRY[layout.elfclass]
-    raw = read_transient(f, symtab.offset, symtab.file_size)
-    raw = raw[: len(raw) - len(raw) % entry]
-    names, shndx, sizes = columns(raw, layout.elfclass, layout.little_endian)
+    table = read_columns(f, layout)
+    if table is None:
+        return
+    strings, names, shndx, sizes = table[2:]
     kinds = []
     for i, section in enumerate(layout.sections[:SHN_LORESERVE]):
         if i == 0 or section.type == "SHT_NOBITS":

@@ -44,10 +44,11 @@ MAX_VERSION_NEEDS = 1 << 12
 DF_BIND_NOW = ENUM_DT_FLAGS["DF_BIND_NOW"]
 DF_1_NOW, DF_1_PIE = ENUM_DT_FLAGS_1["DF_1_NOW"], ENUM_DT_FLAGS_1["DF_1_PIE"]
 # What pyelftools (and its construct parser) raise on a damaged file: its own errors, and the
-# plain ones of unchecked values - it validates some fields with assert (a dynamic section
-# linked to a section that is not a string table), so AssertionError too.
-DAMAGE = (ELFError, ConstructError, struct.error, ValueError, IndexError, KeyError, EOFError)
-DAMAGE += (AssertionError, OverflowError, TypeError, ZeroDivisionError)
+# plain ones of unchecked values (Lookup: Index, Key; Arithmetic: Overflow, ZeroDivision) - it
+# validates some fields with assert (a dynamic section linked to a section that is not a
+# string table), so AssertionError too.
+DAMAGE: tuple[type[Exception], ...] = (ELFError, ConstructError, struct.error, EOFError)
+DAMAGE += (ValueError, LookupError, AssertionError, ArithmeticError, TypeError)
 
 
 class NotElfError(BuildoptError):

@@ -13,7 +13,7 @@ import operator
 import re
 import struct
 import sys
-from typing import BinaryIO, Literal
+from typing import BinaryIO, Literal, NamedTuple
 
 import msgspec
 
@@ -79,6 +79,34 @@ def columns(
     return ints(words[0::4]), ints(view("H")[7::8]), ints(words[2::4])
 
 
+class SymtabColumns(NamedTuple):
+    """.symtab as read: its header's size, its string table and its columns, one per entry."""
+
+    size: int
+    strtab_size: int
+    strings: bytes
+    names: list[int]  # st_name
+    shndx: list[int]  # st_shndx
+    sizes: list[int]  # st_size
+
+
+def read_columns(f: BinaryIO, layout: ElfLayout) -> SymtabColumns | None:
+    """The file's .symtab (None: it has none), read into a reused buffer and copied out."""
+    symtab = next((s for s in layout.sections if s.type == "SHT_SYMTAB"), None)
+    if symtab is None:
+        return None
+    strtab = layout.sections[symtab.link] if 0 < symtab.link < len(layout.sections) else None
+    entry = ENTRY[layout.elfclass]
+    data = read_transient(f, symtab.offset, symtab.file_size)
+    data = data[: len(data) - len(data) % entry]
+    return SymtabColumns(
+        symtab.size,
+        strtab.size if strtab else 0,
+        section_bytes(f, strtab) if strtab else b"",
+        *columns(data, layout.elfclass, layout.little_endian),
+    )
+
+
 class SymbolTable(msgspec.Struct, frozen=True):
     """The decoded table: every symbol holding file bytes, as parallel name/size lists."""
 
@@ -98,28 +126,21 @@ def decode_symbols(
     """Names and sizes of the .symtab symbols that hold file bytes (not in .bss, not UND/ABS);
     with ``classes`` (a class per section index: NONE, RODATA, DATA, BSS), also those of
     the BSS sections, and each symbol's size in the column of its section's class."""
-    index = next((i for i, s in enumerate(layout.sections) if s.type == "SHT_SYMTAB"), None)
-    if index is None:
+    table = read_columns(f, layout)
+    if table is None:
         return None
-    symtab = layout.sections[index]
-    strtab = layout.sections[symtab.link] if 0 < symtab.link < len(layout.sections) else None
-    strings = section_bytes(f, strtab) if strtab else b""
-    entry = ENTRY[layout.elfclass]
-    data = read_transient(f, symtab.offset, symtab.file_size)  # columns are copied out
-    data = data[: len(data) - len(data) % entry]
-    names, shndx, sizes = columns(data, layout.elfclass, layout.little_endian)
+    symtab_bytes, strtab_bytes, strings, names, shndx, sizes = table
     # 1 for the sections whose symbols hold file bytes; special indices (UND, ABS, COMMON) 0.
     holds_bytes = bytearray(65536)
     for i, section in enumerate(layout.sections[:SHN_LORESERVE]):
         holds_bytes[i] = i > 0 and section.type != "SHT_NOBITS"
     in_file = gather(holds_bytes, shndx)
-    strtab_bytes = strtab.size if strtab else 0
-    count = len(data) // entry
+    count = len(names)
     if classes is None:
         kept = list(map(operator.mul, in_file, sizes))  # the size where kept, else 0
         kept_names = list(itertools.compress(names, kept))
         kept_sizes = list(filter(None, kept))
-        return SymbolTable(count, symtab.size, strtab_bytes, strings, kept_names, kept_sizes)
+        return SymbolTable(count, symtab_bytes, strtab_bytes, strings, kept_names, kept_sizes)
     every_kind = gather(classes, shndx)
     counted = list(map(operator.or_, in_file, every_kind))
     wanted = list(map(operator.and_, map(bool, counted), map(bool, sizes)))
@@ -137,7 +158,7 @@ def decode_symbols(
     columns_of = (column(RODATA), column(DATA), column(BSS), column(TEXT))
     return SymbolTable(
         count,
-        symtab.size,
+        symtab_bytes,
         strtab_bytes,
         strings,
         list(itertools.compress(names, wanted)),

@@ -78,10 +78,6 @@ class FuncTable(msgspec.Struct, frozen=True):
         """Before Go 1.20, generated symbols were prefixed "go." and "type." (not ":")."""
         return self.format != "1.20"
 
-    @property
-    def text_bytes(self) -> int:
-        return sum(self.sizes)
-
     def names(self) -> list[bytes]:
         """Every function's name, raw UTF-8 (one object per function: for tests and tools,
         not for the attribution, which works on the table itself)."""
@@ -161,24 +157,13 @@ def _decode(  # noqa: PLR0917 - the private step of decode_from
     ptr = head[7]
     word = "Q" if ptr == 8 else "I"
     words = struct.unpack_from(order + word * 8, head, 8) if len(head) >= 8 + 8 * ptr else ()
+    # nfunc, funcnameOffset, its end (cuOffset), pclnOffset; the functab's field, nameOff's
     if magic in (MAGIC_118, MAGIC_120):
-        nfunc, funcnames, names_end, table, field, name_at = (
-            words[0],
-            words[3],
-            words[4],
-            words[7],
-            "I",
-            4,
-        )
+        nfunc, funcnames, names_end, table = operator.itemgetter(0, 3, 4, 7)(words)
+        field, name_at = "I", 4
     elif magic == MAGIC_116:
-        nfunc, funcnames, names_end, table, field, name_at = (
-            words[0],
-            words[2],
-            words[3],
-            words[6],
-            word,
-            ptr,
-        )
+        nfunc, funcnames, names_end, table = operator.itemgetter(0, 2, 3, 6)(words)
+        field, name_at = word, ptr
     else:  # Go 1.2: names are offsets from the start of the whole table
         (nfunc,) = struct.unpack_from(order + word, head, 8)
         funcnames, names_end, table, field, name_at = 0, size, 8 + ptr, word, ptr
