@@ -367,32 +367,25 @@ def _result(  # noqa: PLR0917 - the share-out's state, passed along
     )
 
 
+SUMMED = ("file_bytes", "code_bytes", "pclntab_bytes", "rodata_bytes", "data_bytes", "bss_bytes")
+
+
 def _with_modules(whole: Attribution, versions: Mapping[str, str]) -> Attribution:
     """The attribution with its packages summed by module (versions from the build info)."""
-    sums: dict[str, list[int]] = {}
+    packages: dict[str, list[PackageShare]] = defaultdict(list)
     for p in whole.by_package:
-        row = sums.setdefault(p.module, [0] * 7)
-        parts = (1, p.file_bytes, p.code_bytes, p.pclntab_bytes, p.rodata_bytes)
-        for i, n in enumerate((*parts, p.data_bytes, p.bss_bytes)):
-            row[i] += n
-    by_module = sorted(
-        (
-            ModuleShare(
-                module=m,
-                version=versions.get(m),
-                packages=row[0],
-                file_bytes=row[1],
-                code_bytes=row[2],
-                pclntab_bytes=row[3],
-                rodata_bytes=row[4],
-                data_bytes=row[5],
-                bss_bytes=row[6],
-            )
-            for m, row in sums.items()
-        ),
-        key=lambda m: (-m.file_bytes, m.module),
+        packages[p.module].append(p)
+    by_module = (
+        ModuleShare(
+            module=m,
+            version=versions.get(m),
+            packages=len(ps),
+            **{k: sum(getattr(p, k) for p in ps) for k in SUMMED},
+        )
+        for m, ps in packages.items()
     )
-    return msgspec.structs.replace(whole, by_module=tuple(by_module))
+    ranked = sorted(by_module, key=lambda m: (-m.file_bytes, m.module))
+    return msgspec.structs.replace(whole, by_module=tuple(ranked))
 
 
 def with_dwarf(whole: Attribution, units: Sequence[DwarfUnits]) -> Attribution:

@@ -34,12 +34,6 @@ from buildopt.names import FORMATS
 GZIP_FRAME = 18  # gzip -n: 10-byte header (no name, no time) + CRC-32 and length trailer
 
 
-def read(path: str | Path) -> bytes:
-    """The whole file (a regular file only: NotRegularFile, OSError otherwise)."""
-    with open_regular(path) as f:
-        return f.read()
-
-
 def gzip_size(data: bytes) -> int:
     """Bytes of ``gzip -9 -n`` output for data (deflate by zlib)."""
     deflate = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS)
@@ -67,7 +61,9 @@ def zstd_size(data: bytes) -> int:
 
 def compressed_size(path: str | Path, algorithm: str) -> int:
     """The size of the file at path compressed by algorithm (one of FORMATS)."""
-    return SIZERS[algorithm].size(read(path))
+    with open_regular(path) as f:  # a regular file only: NotRegularFile, OSError otherwise
+        data = f.read()
+    return SIZERS[algorithm].size(data)
 
 
 def libraries(algorithms: Iterable[str]) -> dict[str, str]:
@@ -76,20 +72,6 @@ def libraries(algorithms: Iterable[str]) -> dict[str, str]:
     for algorithm in algorithms:
         found.update(SIZERS[algorithm].versions())
     return found
-
-
-def liblzma_version() -> str:
-    """The release of the liblzma Python's lzma module runs on ("" when it cannot be asked):
-    the library loaded once is the one its soname names."""
-    import ctypes
-
-    try:
-        function = ctypes.CDLL("liblzma.so.5").lzma_version_string
-    except (OSError, AttributeError):
-        return ""
-    function.restype = ctypes.c_char_p
-    version = function()
-    return version.decode() if isinstance(version, bytes) else ""
 
 
 def made_by(algorithm: str, versions: Mapping[str, str]) -> str:
@@ -132,8 +114,17 @@ def _zlib() -> dict[str, str]:
 
 
 def _liblzma() -> dict[str, str]:
-    version = liblzma_version()
-    return {"liblzma": version} if version else {}
+    """The release of the liblzma Python's lzma module runs on (none when it cannot be asked):
+    the library loaded once is the one its soname names."""
+    import ctypes
+
+    try:
+        function = ctypes.CDLL("liblzma.so.5").lzma_version_string
+    except (OSError, AttributeError):
+        return {}
+    function.restype = ctypes.c_char_p
+    version = function()
+    return {"liblzma": version.decode()} if isinstance(version, bytes) and version else {}
 
 
 def _libzstd() -> dict[str, str]:

@@ -11,7 +11,6 @@ import array
 import itertools
 import operator
 import re
-import struct
 import sys
 from typing import BinaryIO, Literal, NamedTuple
 
@@ -51,32 +50,22 @@ NO_SYMBOLS = Symbols(0, 0, 0, ())
 def columns(
     data: bytes | memoryview, elfclass: int, little: bool
 ) -> tuple[list[int], list[int], list[int]]:
-    """(st_name, st_shndx, st_size) of every entry of a symbol table."""
+    """(st_name, st_shndx, st_size) of every entry of a symbol table, as strided views of its
+    words (array's I, H and Q are 4, 2 and 8 bytes wherever CPython runs on Linux)."""
     swap = little != (sys.byteorder == "little")
 
-    def view(code: Literal["I", "H", "Q"]) -> memoryview[int] | array.array[int]:
+    def field(code: Literal["I", "H", "Q"], start: int, step: int) -> list[int]:
         if not swap:
-            return memoryview(data).cast(code)  # no copy
+            return memoryview(data).cast(code)[start::step].tolist()  # no copy but the list
         values = array.array(code)
         values.frombytes(data)
         values.byteswap()
-        return values
+        return values[start::step].tolist()
 
-    def ints(values: memoryview[int] | array.array[int]) -> list[int]:
-        return values.tolist()
-
-    sizes_ok = (array.array("I").itemsize, array.array("H").itemsize, array.array("Q").itemsize)
-    if sizes_ok != (4, 2, 8):  # pragma: no cover - exotic platforms
-        fmt = ("<" if little else ">") + ("IBBHQQ" if elfclass == 64 else "IIIBBH")
-        rows = list(struct.iter_unpack(fmt, data))
-        if elfclass == 64:
-            return [r[0] for r in rows], [r[3] for r in rows], [r[5] for r in rows]
-        return [r[0] for r in rows], [r[5] for r in rows], [r[2] for r in rows]
     if elfclass == 64:  # name u32 @0, info, other, shndx u16 @6, value u64 @8, size u64 @16
-        return ints(view("I")[0::6]), ints(view("H")[3::12]), ints(view("Q")[2::3])
+        return field("I", 0, 6), field("H", 3, 12), field("Q", 2, 3)
     # 32-bit: name u32 @0, value u32 @4, size u32 @8, info, other, shndx u16 @14
-    words = view("I")
-    return ints(words[0::4]), ints(view("H")[7::8]), ints(words[2::4])
+    return field("I", 0, 4), field("H", 7, 8), field("I", 2, 4)
 
 
 class SymtabColumns(NamedTuple):
