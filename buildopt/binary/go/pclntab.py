@@ -139,73 +139,63 @@ def decode_from(
     found = header(head)
     if found is None:
         raise PclntabError("not a Go pclntab (bad magic or header)")
+    magic, order = found
     try:
-        return _decode(read, read_transient or read, size, head, found, (shares, outside))
+        ptr = head[7]
+        word = "Q" if ptr == 8 else "I"
+        words = struct.unpack_from(order + word * 8, head, 8) if len(head) >= 8 + 8 * ptr else ()
+        # nfunc, funcnameOffset, its end (cuOffset), pclnOffset; the functab's field, nameOff's
+        if magic in (MAGIC_118, MAGIC_120):
+            nfunc, funcnames, names_end, table = operator.itemgetter(0, 3, 4, 7)(words)
+            field, name_at = "I", 4
+        elif magic == MAGIC_116:
+            nfunc, funcnames, names_end, table = operator.itemgetter(0, 2, 3, 6)(words)
+            field, name_at = word, ptr
+        else:  # Go 1.2: names are offsets from the start of the whole table
+            (nfunc,) = struct.unpack_from(order + word, head, 8)
+            funcnames, names_end, table, field, name_at = 0, size, 8 + ptr, word, ptr
+        if nfunc > MAX_FUNCS:
+            raise PclntabError(f"implausible function count {nfunc}")
+        # The function table and the _func records after it (all of it for Go 1.2).
+        base = 0 if magic == MAGIC_12 else min(table, size)
+        region = (read_transient or read)(base, size - base)
+        entries, funcoffs = _pairs(region, table - base, 2 * nfunc + 1, order + field)
+        sizes = tuple(map(operator.sub, entries[1:], entries))
+        if sizes and min(sizes) < 0:
+            raise PclntabError("function table is not sorted by address")
+        funcdata = 0 if magic == MAGIC_12 else table  # what _func offsets are relative to
+        nameoffs = u32_at(region, order, funcdata + name_at - base, funcoffs)
+        if funcnames > names_end or names_end > size:
+            names_end = size
+        # Go 1.2 names are offsets into the whole table, which region then is.
+        funcnametab = bytes(region) if magic == MAGIC_12 else read(funcnames, names_end - funcnames)
+        if nameoffs and max(nameoffs) > len(funcnametab):
+            raise PclntabError(f"function name offset {max(nameoffs)} is out of range")
+        layout = None
+        if shares and magic in (MAGIC_118, MAGIC_120):
+            layout = shares_of(
+                region,
+                order=order,
+                at=table - base,
+                funcoffs=funcoffs,
+                entries=entries,
+                words=words,
+                size=size,
+                magic=magic,
+                outside=outside,
+            )
+            dotless = {m.start() for m in DOTLESS.finditer(funcnametab)}
+            wanted = list(compress(range(len(nameoffs)), map(dotless.__contains__, nameoffs)))
+            if wanted:
+                files = source_files(
+                    read, region, order=order, at=table - base, words=words, funcoffs=funcoffs
+                )
+                layout = msgspec.structs.replace(layout, sources=files(wanted))
+        return FuncTable(
+            GO_VERSIONS[magic], ptr, head[6], funcnametab, nameoffs, sizes, size, layout
+        )
     except (struct.error, IndexError) as exc:
         raise PclntabError(f"corrupt pclntab: {exc}") from exc
-
-
-def _decode(  # noqa: PLR0917 - the private step of decode_from
-    read: Reader,
-    read_transient: TransientReader,
-    size: int,
-    head: bytes,
-    found: tuple[int, str],
-    options: tuple[bool, int],
-) -> FuncTable:
-    magic, order = found
-    ptr = head[7]
-    word = "Q" if ptr == 8 else "I"
-    words = struct.unpack_from(order + word * 8, head, 8) if len(head) >= 8 + 8 * ptr else ()
-    # nfunc, funcnameOffset, its end (cuOffset), pclnOffset; the functab's field, nameOff's
-    if magic in (MAGIC_118, MAGIC_120):
-        nfunc, funcnames, names_end, table = operator.itemgetter(0, 3, 4, 7)(words)
-        field, name_at = "I", 4
-    elif magic == MAGIC_116:
-        nfunc, funcnames, names_end, table = operator.itemgetter(0, 2, 3, 6)(words)
-        field, name_at = word, ptr
-    else:  # Go 1.2: names are offsets from the start of the whole table
-        (nfunc,) = struct.unpack_from(order + word, head, 8)
-        funcnames, names_end, table, field, name_at = 0, size, 8 + ptr, word, ptr
-    if nfunc > MAX_FUNCS:
-        raise PclntabError(f"implausible function count {nfunc}")
-    # The function table and the _func records after it (all of it for Go 1.2).
-    base = 0 if magic == MAGIC_12 else min(table, size)
-    region = read_transient(base, size - base)
-    entries, funcoffs = _pairs(region, table - base, 2 * nfunc + 1, order + field)
-    sizes = tuple(map(operator.sub, entries[1:], entries))
-    if sizes and min(sizes) < 0:
-        raise PclntabError("function table is not sorted by address")
-    funcdata = 0 if magic == MAGIC_12 else table  # what _func offsets are relative to
-    nameoffs = u32_at(region, order, funcdata + name_at - base, funcoffs)
-    if funcnames > names_end or names_end > size:
-        names_end = size
-    # Go 1.2 names are offsets into the whole table, which region then is.
-    funcnametab = bytes(region) if magic == MAGIC_12 else read(funcnames, names_end - funcnames)
-    if nameoffs and max(nameoffs) > len(funcnametab):
-        raise PclntabError(f"function name offset {max(nameoffs)} is out of range")
-    layout = None
-    shares, outside = options
-    if shares and magic in (MAGIC_118, MAGIC_120):
-        layout = shares_of(
-            region,
-            order=order,
-            at=table - base,
-            funcoffs=funcoffs,
-            entries=entries,
-            words=words,
-            size=size,
-            magic=magic,
-            outside=outside,
-        )
-        dotless = {m.start() for m in DOTLESS.finditer(funcnametab)}
-        wanted = list(compress(range(len(nameoffs)), map(dotless.__contains__, nameoffs)))
-        if wanted:
-            files = source_files(
-                read, region, order=order, at=table - base, words=words, funcoffs=funcoffs
-            )
-            layout = msgspec.structs.replace(layout, sources=files(wanted))
-    return FuncTable(GO_VERSIONS[magic], ptr, head[6], funcnametab, nameoffs, sizes, size, layout)
 
 
 DOTLESS = re.compile(rb"(?:^|(?<=\0))[^\0.]+(?=\0|$)")  # a function name without any dot
