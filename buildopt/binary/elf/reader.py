@@ -37,8 +37,7 @@ PT_LOAD = "PT_LOAD"
 PF_X, PF_W = P_FLAGS.PF_X, P_FLAGS.PF_W
 SHF_ALLOC, SHF_EXECINSTR = SH_FLAGS.SHF_ALLOC, SH_FLAGS.SHF_EXECINSTR
 SHF_WRITE, SHF_COMPRESSED = SH_FLAGS.SHF_WRITE, SH_FLAGS.SHF_COMPRESSED
-MAX_SECTIONS = 65536  # more is a damaged header: refused rather than iterated
-MAX_SEGMENTS = 65536
+MAX_HEADERS = 65536  # sections or segments: more is a damaged header, refused, not iterated
 MAX_DYNAMIC_TAGS = 1 << 16
 MAX_VERSION_NEEDS = 1 << 12
 DF_BIND_NOW = ENUM_DT_FLAGS["DF_BIND_NOW"]
@@ -115,16 +114,10 @@ class ElfLayout(msgspec.Struct, frozen=True):
     version_needs: tuple[tuple[str, str], ...]  # (library, version name)
 
     def section(self, name: str) -> Section | None:
-        for s in self.sections:
-            if s.name == name:
-                return s
-        return None
+        return next((s for s in self.sections if s.name == name), None)
 
     def segment(self, kind: str) -> Segment | None:
-        for s in self.segments:
-            if s.type == kind:
-                return s
-        return None
+        return next((s for s in self.segments if s.type == kind), None)
 
     def file_range(self, addr: int, size: int) -> tuple[int, int] | None:
         """(file offset, bytes available up to size) of a virtual address, from PT_LOAD."""
@@ -237,38 +230,31 @@ class _Reader:
         elf = self.elf
         if not elf.header["e_shoff"]:
             return []
-        count = elf.num_sections()
-        if count > MAX_SECTIONS:
-            raise self.fail(f"absurd number of sections ({count})")
-        if elf.header["e_shoff"] + count * elf.header["e_shentsize"] > self.size:
-            raise self.fail("the section header table extends past the end of the file")
+        self._check_table("section", "e_shoff", elf.num_sections(), "e_shentsize")
         return list(elf.iter_sections())  # index 0, the null section, too: indices stay ELF's
+
+    def _check_table(self, kind: str, offset: str, count: int, entry_size: str) -> None:
+        """A header table of count entries, where e_shoff/e_phoff says, is within the file."""
+        if count > MAX_HEADERS:
+            raise self.fail(f"absurd number of {kind}s ({count})")
+        if self.elf.header[offset] + count * self.elf.header[entry_size] > self.size:
+            table = "section header" if kind == "section" else "program header"
+            raise self.fail(f"the {table} table extends past the end of the file")
 
     def _section(self, s: ElfSection) -> Section:
         h = s.header
         kind = str(h["sh_type"])
         if kind != SHT_NOBITS and h["sh_offset"] + h["sh_size"] > self.size:
             raise self.fail(f"section {s.name!r} extends past the end of the file")
-        return Section(
-            s.name,
-            kind,
-            h["sh_flags"],
-            h["sh_addr"],
-            h["sh_offset"],
-            h["sh_size"],
-            h["sh_link"],
-            s.data_size if kind != SHT_NOBITS else h["sh_size"],
-        )
+        fields = (h["sh_flags"], h["sh_addr"], h["sh_offset"], h["sh_size"], h["sh_link"])
+        return Section(s.name, kind, *fields, s.data_size if kind != SHT_NOBITS else h["sh_size"])
 
     def _segments(self) -> tuple[Segment, ...]:
         elf = self.elf
         count = elf.num_segments()
         if not elf.header["e_phoff"] or not count:
             return ()
-        if count > MAX_SEGMENTS:
-            raise self.fail(f"absurd number of segments ({count})")
-        if elf.header["e_phoff"] + count * elf.header["e_phentsize"] > self.size:
-            raise self.fail("the program header table extends past the end of the file")
+        self._check_table("segment", "e_phoff", count, "e_phentsize")
         out = []
         for seg in elf.iter_segments():
             h = seg.header

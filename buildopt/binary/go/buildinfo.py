@@ -47,10 +47,7 @@ class BuildInfo(msgspec.Struct, frozen=True):
         return (*(d.path for d in self.deps), *([main] if main else [])), main
 
     def setting(self, key: str) -> str | None:
-        for k, v in self.settings:
-            if k == key:
-                return v
-        return None
+        return next((v for k, v in self.settings if k == key), None)
 
 
 class BuildInfoError(ValueError):
@@ -141,16 +138,16 @@ def parse_modinfo(go_version: str, text: str) -> BuildInfo:
         fields = rest.split("\t")
         if word == "path":
             path = rest
-        elif word == "mod" and len(fields) >= 2:
-            main = Module(fields[0], fields[1], fields[2] if len(fields) > 2 else "")
-        elif word == "dep" and len(fields) >= 2:
-            deps.append(Module(fields[0], fields[1], fields[2] if len(fields) > 2 else ""))
-        elif word == "=>" and len(fields) >= 2:
-            replace = Module(fields[0], fields[1], fields[2] if len(fields) > 2 else "")
-            if deps:
-                deps[-1] = Module(deps[-1].path, deps[-1].version, deps[-1].sum, replace)
+        elif word in ("mod", "dep", "=>") and len(fields) >= 2:
+            module = Module(fields[0], fields[1], fields[2] if len(fields) > 2 else "")
+            if word == "mod":
+                main = module
+            elif word == "dep":
+                deps.append(module)
+            elif deps:
+                deps[-1] = msgspec.structs.replace(deps[-1], replace=module)
             elif main:
-                main = Module(main.path, main.version, main.sum, replace)
+                main = msgspec.structs.replace(main, replace=module)
         elif word == "build":
             settings.append(_split_setting(rest))
     return BuildInfo(go_version, path, main, tuple(deps), tuple(settings))
