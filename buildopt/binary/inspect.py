@@ -148,7 +148,7 @@ def _inspect(
         if problem:
             warnings = (*warnings, problem)
         old = table.old_prefixes if table else (go is not None and _before_120(go.go_version))
-        classes = _symbol_classes(layout, sections) if attribution else None
+        classes = _symbol_classes(layout) if attribution else None
         symbols = read_symbols(f, layout, old, classes)
         notes = _notes(f, layout)
         packages = packages_of(table, go) if table else ()
@@ -222,16 +222,14 @@ def _largest(
     return Largest(functions=tuple(functions), data=tuple(data))
 
 
-def _symbol_classes(layout: ElfLayout, sections: tuple[SectionFact, ...]) -> bytes:
+def _symbol_classes(layout: ElfLayout) -> bytes:
     """Per section index, the column its symbols count in: read-only data, data or bss by the
     section's category; none for code (the pclntab has it) and everything else."""
     wanted = {"rodata": RODATA, "data": DATA, "bss": BSS, "code": TEXT}
     classes = bytearray(65536)
-    facts = iter(sections)
     for i, raw in enumerate(layout.sections[:SHN_LORESERVE]):
-        if raw.type == "SHT_NULL":
-            continue
-        classes[i] = wanted.get(next(facts).category, NONE)
+        if raw.type != "SHT_NULL":
+            classes[i] = wanted.get(category_of(raw), NONE)
     return bytes(classes)
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, Literal
 
+from buildopt.binary.bulk import gather
 from buildopt.binary.elf.reader import (
     SHF_EXECINSTR,
     SHF_WRITE,
@@ -88,19 +89,13 @@ def symtab_sizes(
     if table is None:
         return
     strings, names, shndx, sizes = table[2:]
-    kinds = []
-    for i, section in enumerate(layout.sections[:SHN_LORESERVE]):
-        if i == 0 or section.type == "SHT_NOBITS":
-            kinds.append(0)
-        else:
+    kinds = bytearray(65536)  # per section: 1 code, 2 data, 3 read-only data, 0 none
+    for i, section in enumerate(layout.sections[1:SHN_LORESERVE], 1):
+        if section.type != "SHT_NOBITS":
             writable = section.flags & SHF_WRITE
-            kinds.append(1 if section.flags & SHF_EXECINSTR else 2 if writable else 3)
+            kinds[i] = 1 if section.flags & SHF_EXECINSTR else 2 if writable else 3
     wanted = [
-        (k, n, s)
-        for k, n, s in zip(
-            (kinds[i] if i < len(kinds) else 0 for i in shndx), names, sizes, strict=True
-        )
-        if k and s
+        (k, n, s) for k, n, s in zip(gather(kinds, shndx), names, sizes, strict=True) if k and s
     ]
     try:
         texts = strings_at(strings, [n for _, n, _ in wanted])

@@ -65,8 +65,6 @@ class Layout(msgspec.Struct, frozen=True):
 
 class FuncTable(msgspec.Struct, frozen=True):
     format: str  # the first Go release of this layout: "1.2", "1.16", "1.18" or "1.20"
-    ptr_size: int
-    quantum: int
     funcnames: bytes  # the NUL-terminated name table (funcnametab)
     name_offsets: tuple[int, ...]  # where each function's name starts in funcnames
     sizes: tuple[int, ...]
@@ -191,9 +189,7 @@ def decode_from(
                     read, region, order=order, at=table - base, words=words, funcoffs=funcoffs
                 )
                 layout = msgspec.structs.replace(layout, sources=files(wanted))
-        return FuncTable(
-            GO_VERSIONS[magic], ptr, head[6], funcnametab, nameoffs, sizes, size, layout
-        )
+        return FuncTable(GO_VERSIONS[magic], funcnametab, nameoffs, sizes, size, layout)
     except (struct.error, IndexError) as exc:
         raise PclntabError(f"corrupt pclntab: {exc}") from exc
 
