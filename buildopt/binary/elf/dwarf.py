@@ -25,12 +25,6 @@ class DwarfError(ValueError):
     """DWARF that pyelftools cannot read (damaged, or compressed with zstd)."""
 
 
-def _text(value: object) -> str:
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "replace")
-    return str(value)
-
-
 def units_by_package(f: BinaryIO) -> tuple[DwarfUnits, ...]:
     """DWARF bytes of every compilation unit, summed per unit name, largest first; () when
     the file has no DWARF. Raises DwarfError when the DWARF cannot be read."""
@@ -44,7 +38,8 @@ def units_by_package(f: BinaryIO) -> tuple[DwarfUnits, ...]:
             if count >= MAX_UNITS:
                 raise DwarfError(f"more than {MAX_UNITS} compilation units")
             name = unit.get_top_DIE().attributes.get("DW_AT_name")
-            row = totals[_text(name.value) if name is not None else "?"]
+            value = "?" if name is None else name.value
+            row = totals[value.decode(errors="replace") if isinstance(value, bytes) else str(value)]
             row[0] += 1
             row[1] += unit["unit_length"] + unit.structs.initial_length_field_size()
             program = dwarf.line_program_for_CU(unit)

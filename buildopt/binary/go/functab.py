@@ -79,15 +79,13 @@ def funcdata_outside(f: BinaryIO, layout: ElfLayout, table: pclntab.FuncTable) -
 
 def _gofunc_size(layout: ElfLayout, start: int, lookup: int) -> int:
     """From go:func.*'s address to runtime.findfunctab's, both in one read-only section."""
-    for section in layout.sections:
-        if section.type != SHT_NOBITS and section.addr <= start < section.addr + section.size:
-            if (
-                section.flags & SHF_WRITE
-                or not section.addr <= lookup <= section.addr + section.size
-            ):
-                return 0
-            return lookup - start if lookup > start else 0
-    return 0
+    holder = next(
+        (s for s in layout.sections if s.type != SHT_NOBITS and s.addr <= start < s.addr + s.size),
+        None,
+    )
+    if holder is None or holder.flags & SHF_WRITE or lookup > holder.addr + holder.size:
+        return 0
+    return max(0, lookup - start)
 
 
 def _search_pclntab(f: BinaryIO, layout: ElfLayout) -> bytes:

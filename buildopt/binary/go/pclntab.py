@@ -185,10 +185,8 @@ def decode_from(
             dotless = {m.start() for m in DOTLESS.finditer(funcnametab)}
             wanted = list(compress(range(len(nameoffs)), map(dotless.__contains__, nameoffs)))
             if wanted:
-                files = source_files(
-                    read, region, order=order, at=table - base, words=words, funcoffs=funcoffs
-                )
-                layout = msgspec.structs.replace(layout, sources=files(wanted))
+                files = source_files(read, region, wanted, order, table - base, words, funcoffs)
+                layout = msgspec.structs.replace(layout, sources=files)
         return FuncTable(GO_VERSIONS[magic], funcnametab, nameoffs, sizes, size, layout)
     except (struct.error, IndexError) as exc:
         raise PclntabError(f"corrupt pclntab: {exc}") from exc
@@ -197,50 +195,47 @@ def decode_from(
 DOTLESS = re.compile(rb"(?:^|(?<=\0))[^\0.]+(?=\0|$)")  # a function name without any dot
 
 
-def source_files(
+def source_files(  # noqa: PLR0917 - decode_from's state
     read: Reader,
     region: bytes | memoryview,
-    *,
+    indices: list[int],
     order: str,
     at: int,
     words: tuple[int, ...],
     funcoffs: list[int],
-) -> Callable[[list[int]], dict[int, str]]:
-    """A function giving, for function indices, the source file each starts in: its pcfile
-    table's first value (a zig-zag varint added to -1) indexes its compilation unit's file
-    list (cutab), which points into the file name table (filetab). For the few functions
-    that need it (assembly without a package prefix), not for all."""
+) -> dict[int, str]:
+    """The source file each function of indices starts in: its pcfile table's first value (a
+    zig-zag varint added to -1) indexes its compilation unit's file list (cutab), which points
+    into the file name table (filetab). For the few functions that need it (assembly without
+    a package prefix), not for all."""
     units_at, files_at, pctab_at = words[4], words[5], words[6]
     word = struct.Struct(order + "I")
+    out = {}
+    for i in indices:
+        (pcfile,) = word.unpack_from(region, at + funcoffs[i] + 20)
+        (unit,) = word.unpack_from(region, at + funcoffs[i] + 32)
+        if unit == NO_UNIT:  # C: no Go source file, and no package to find
+            continue
+        index = _first_value(read(pctab_at + pcfile, 10)) if pcfile else -1
+        entry = read(units_at + 4 * (unit + index), 4) if index >= 0 else b""
+        if len(entry) < 4:  # the file cannot be told: "" (its unit still can)
+            out[i] = ""
+            continue
+        (name_at,) = word.unpack(entry)
+        name = read(files_at + name_at, 4096).split(b"\0", 1)[0]
+        out[i] = name.decode("utf-8", "replace")
+    return out
 
-    def first_value(offset: int) -> int:
-        data = read(pctab_at + offset, 10)
-        shift = value = 0
-        for byte in data:
-            value |= (byte & 0x7F) << shift
-            shift += 7
-            if byte < 0x80:
-                break
-        return -1 + ((value >> 1) ^ -(value & 1))
 
-    def files(indices: list[int]) -> dict[int, str]:
-        out = {}
-        for i in indices:
-            (pcfile,) = word.unpack_from(region, at + funcoffs[i] + 20)
-            (unit,) = word.unpack_from(region, at + funcoffs[i] + 32)
-            if unit == NO_UNIT:  # C: no Go source file, and no package to find
-                continue
-            index = first_value(pcfile) if pcfile else -1
-            entry = read(units_at + 4 * (unit + index), 4) if index >= 0 else b""
-            if len(entry) < 4:  # the file cannot be told: "" (its unit still can)
-                out[i] = ""
-                continue
-            (name_at,) = word.unpack(entry)
-            name = read(files_at + name_at, 4096).split(b"\0", 1)[0]
-            out[i] = name.decode("utf-8", "replace")
-        return out
-
-    return files
+def _first_value(data: bytes) -> int:
+    """The first value of a pc-value table: a zig-zag varint, added to -1."""
+    shift = value = 0
+    for byte in data:
+        value |= (byte & 0x7F) << shift
+        shift += 7
+        if byte < 0x80:
+            break
+    return -1 + ((value >> 1) ^ -(value & 1))
 
 
 def shares_of(
