@@ -119,7 +119,17 @@ def attribute_file(
         if column == RODATA:  # the func data in .rodata (before Go 1.22), by function owner
             for p in [p for p, row in owners.items() if row[FUNCDATA]]:
                 shares[p] = shares.get(p, 0) + owners[p][FUNCDATA]
-        total = _share(owners, column, shares, total, buckets, warnings, category)
+        given = sum(shares.values())
+        if given > total:
+            warnings.append(
+                f"the symbols of {category} sections cover {given} bytes, the sections {total}: "
+                "not attributed to packages"
+            )
+        else:
+            for p, n in shares.items():
+                if n:
+                    owners[p][column] += n
+            total -= given
         buckets[bucket] += total
     for p, row in by_class.items():
         owners[p][BSS] += row[2]
@@ -300,29 +310,6 @@ def package_dir(path: str) -> str:
     module = "/".join([*parts[:at], parts[at].split("@", 1)[0]])
     module = re.sub(r"!([a-z])", lambda m: m.group(1).upper(), module)
     return "/".join([module, *parts[at + 1 :]])
-
-
-def _share(  # noqa: PLR0917 - one category's share-out, the same for two
-    owners: dict[str, list[int]],
-    column: int,
-    shares: Mapping[str, int],
-    total: int,
-    buckets: dict[str, int],
-    warnings: list[str],
-    category: str,
-) -> int:
-    """Give each package its bytes of a category; what is left of the total."""
-    given = sum(shares.values())
-    if given > total:
-        warnings.append(
-            f"the symbols of {category} sections cover {given} bytes, the sections {total}: "
-            "not attributed to packages"
-        )
-        return total
-    for package, n in shares.items():
-        if n:
-            owners[package][column] += n
-    return total - given
 
 
 def _result(  # noqa: PLR0917 - the share-out's state, passed along

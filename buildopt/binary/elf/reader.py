@@ -99,7 +99,6 @@ class Dynamic(msgspec.Struct, frozen=True):
 
 
 class ElfLayout(msgspec.Struct, frozen=True):
-    path: str
     size: int
     elfclass: int
     little_endian: bool
@@ -211,7 +210,6 @@ class _Reader:
         segments = self._segments()
         shoff, phoff = header["e_shoff"], header["e_phoff"]
         return ElfLayout(
-            path=self.path,
             size=self.size,
             elfclass=elf.elfclass,
             little_endian=elf.little_endian,

@@ -117,7 +117,6 @@ def attribute(
     # The byte before each name: 0 where names start. (One copy of the table, shifted by a
     # byte, costs less than subtracting 1 from every offset.)
     before = gather(b"\0" + table, offsets)
-    width = 3 + len(columns)
     if before.count(0) != len(before):
         inside = list(map(bool, before))
         rows = zip(
@@ -130,7 +129,7 @@ def attribute(
             name = table[offset : table.index(0, offset)]
             package = package_of(name, old_prefixes)
             init = size if inits and is_init_of(name, package) else 0
-            _add(totals, package, [size, 1, init, *more], width)
+            _add(totals, package, [size, 1, init, *more])
         outside = list(map(operator.not_, inside))
         offsets, sizes = list(compress(offsets, outside)), list(compress(sizes, outside))
         columns = [list(compress(c, outside)) for c in columns]
@@ -161,10 +160,9 @@ def _add_runs(
     run_bytes = per_run(sizes)
     run_more = [per_run(c) for c in columns]
     run_counts = list(map(operator.sub, firsts[1:], firsts))
-    width = 3 + len(columns)
     rows = zip(runs.packages, run_bytes, run_counts, runs.inits, *run_more, strict=True)
     for package, size, count, init, *more in compress(rows, run_counts):
-        _add(totals, package, [size, count, size if init else 0, *more], width)
+        _add(totals, package, [size, count, size if init else 0, *more])
 
 
 def _pattern(generated: bytes, inits: bool) -> re.Pattern[bytes]:
@@ -297,10 +295,9 @@ def _suspects(texts: list[bytes], dotted: list[bytes]) -> list[int]:
     return suspects
 
 
-def _add(totals: dict[bytes, list[int]], package: bytes, values: list[int], width: int) -> None:
+def _add(totals: dict[bytes, list[int]], package: bytes, values: list[int]) -> None:
     row = totals.get(package)
     if row is None:
         totals[package] = values
     else:
-        for i in range(width):
-            row[i] += values[i]
+        row[:] = map(operator.add, row, values)
