@@ -8,20 +8,16 @@ import operator
 from collections.abc import Iterable
 
 
-def string_table(blob: bytes) -> dict[int, bytes]:
-    """Every string of a NUL-separated table by its offset, built with C-level loops."""
-    parts = blob.split(b"\0")
-    offsets = itertools.accumulate(
-        map(operator.add, map(len, parts), itertools.repeat(1)), initial=0
-    )
-    return dict(zip(offsets, parts, strict=False))  # offsets has one more element
-
-
 def strings_at(blob: bytes, offsets: Iterable[int]) -> list[bytes]:
     """The strings starting at offsets; offsets into the middle of a string (tail sharing, as
     linkers do) are looked up one by one. Raises ValueError for an offset past the end."""
     wanted = list(offsets)
-    found: list[bytes | None] = list(map(string_table(blob).get, wanted))
+    # every string by its offset, with C-level loops (zip drops the offset after the last)
+    parts = blob.split(b"\0")
+    starts = itertools.accumulate(
+        map(operator.add, map(len, parts), itertools.repeat(1)), initial=0
+    )
+    found: list[bytes | None] = list(map(dict(zip(starts, parts, strict=False)).get, wanted))
     if None not in found:
         return found  # type: ignore[return-value]
     out = []
