@@ -17,7 +17,7 @@ from typing import Annotated, Any, ClassVar, Literal, TypeVar
 
 import msgspec
 
-from buildopt.config.keys import decode
+from buildopt.config.keys import Words, decode, toml_value
 from buildopt.config.units import Milliseconds, Size, parse_percent, parse_size
 from buildopt.errors import ProfileError, visible
 from buildopt.names import CATEGORIES, FORMATS, Format
@@ -58,7 +58,7 @@ def _one_of(names: Sequence[str], refusal: str) -> Callable[[Any], Any]:
 
     def parse(value: Any) -> Any:
         if value not in names:
-            raise ValueError(refusal.format(value=repr(value), names=", ".join(names)))
+            raise ValueError(refusal.format(value=toml_value(value), names=", ".join(names)))
         return value
 
     return parse
@@ -78,9 +78,9 @@ def _image_path(value: Any) -> str:
         or value.endswith("/")
         or any(part in ("", ".", "..") for part in value[1:].split("/"))
     ):
-        raise ValueError(f"expected an absolute path in the image, got {value!r}")
+        raise ValueError(f"expected an absolute path in the image, got {toml_value(value)}")
     if visible(value) != value:  # a newline splits unsquashfs -lln's line the check reads
-        raise ValueError(f"{value!r} holds a control character (a newline?)")
+        raise ValueError(f"{toml_value(value)} holds a control character (a newline?)")
     return value
 
 
@@ -105,7 +105,7 @@ def _source(value: Any) -> Any:
 def _file_mode(value: Any) -> int:
     """Permission bits as octal text ("0644", "600"): no set-id or sticky bits in an image."""
     if not isinstance(value, str) or not re.fullmatch(r"0?[0-7]{3}", value):
-        raise ValueError(f'expected permission bits in octal, like "0644", got {value!r}')
+        raise ValueError(f'expected permission bits in octal, like "0644", got {toml_value(value)}')
     return int(value, 8)
 
 
@@ -152,7 +152,7 @@ class Budget(_Table, frozen=True, kw_only=True):
     max_dwarf: Size | None = None
     max_symbols: Size | None = None
     static: bool | None = None
-    allowed_needed: tuple[str, ...] | None = None
+    allowed_needed: Annotated[tuple[str, ...], Words("a list of library names")] | None = None
     max_package: Sizes = {}
     max_module: Sizes = {}
     max_dwarf_package: Sizes = {}
@@ -182,13 +182,15 @@ class ImageBudget(_Table, frozen=True, kw_only=True):
     ``filesystem = "squashfs"``, a real image of them (and ``files``) that ``buildopt image``
     builds with mksquashfs, judged by its size, its erase blocks and each binary's share."""
 
-    records: Annotated[tuple[Path, ...], _paths] = ()  # other build records, resolved
+    records: Annotated[tuple[Path, ...], _paths, Words("a list of build record paths")] = ()  # other build records, resolved
     max_size: Size | None = None
     filesystem: Literal["squashfs"] | None = None
     compressor: Annotated[Format, _one_of(FORMATS, "expected one of {names}, got {value}")] = "xz"
     block_size: Annotated[int, _block_size] = 128 * 1024
-    files: dict[ImagePath, Annotated[ImageFile, _file]] = {}  # by image path
-    layout: dict[str, ImagePath] = {}  # id pattern -> path
+    files: Annotated[
+        dict[ImagePath, Annotated[ImageFile, _file]], Words("a table of image path = project file")
+    ] = {}  # by image path
+    layout: Annotated[dict[str, ImagePath], Words("a table of id pattern = image path")] = {}
     erase_block: Annotated[int, _positive] = 128 * 1024
     max_erase_blocks: Count | None = None
     max_share: Sizes = {}  # id pattern -> bytes

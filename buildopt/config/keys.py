@@ -11,13 +11,17 @@ is parsed in one place, and its ValueError is reported at the key (a message sta
 
 from __future__ import annotations
 
+import datetime
 import difflib
 import functools
 import json
+import math
 import re
 import types
 import typing
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar, Union
 
 import msgspec
@@ -30,12 +34,61 @@ Parser = Callable[[Any], Any]
 
 _AT = re.compile(r"(.*?)(?: - at `\$(.*)`)?", re.S)
 _STEP = re.compile(r"\.([^.\[]+)|\[([0-9]+|\.\.\.)\]")
-# msgspec's names of the types a value has, as a profile's reader says them; JSON_WORDS as a
-# JSON document's reader does (a build record's)
+# msgspec's names of the types a value has, as a JSON document's reader says them (a build
+# record's); a profile's messages show the value itself, as TOML writes it (toml_value)
 _GOT = {"str": "a string", "int": "an integer", "float": "a number", "bool": "a boolean"}
 _GOT |= {"object": "a table", "array": "a list", "null": "nothing"}
 JSON_WORDS = _GOT | {"bool": "true or false", "object": "an object", "array": "an array"}
 JSON_WORDS |= {"null": "null"}
+MAX_INT = 2**63 - 1  # the largest whole number a profile may give (a record holds int64)
+_SHOWN = 80  # characters of a value shown in a message; longer ones end in "..."
+
+
+@dataclass(frozen=True)
+class Words:
+    """What a value of an annotated type is, as a profile's reader says it (``a size``,
+    ``sizes``): ``Annotated[int, parse_size, Words("a size", "sizes")]``. One per type, read
+    wherever a message says what a key takes (a table of them: ``a table of sizes``)."""
+
+    one: str
+    many: str = ""
+
+
+def toml_value(value: object, limit: int = _SHOWN) -> str:
+    """value as a profile writes it: ``'text'``, ``true``, ``1979-05-27``, ``[1, 'a']``,
+    ``{ a = 1 }`` (cut to about limit characters)."""
+    text = _toml(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _toml(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        plain = "'" not in value and value.isprintable()
+        return f"'{value}'" if plain else json.dumps(value, ensure_ascii=False)
+    if isinstance(value, float):
+        return "nan" if value != value else {math.inf: "inf", -math.inf: "-inf"}.get(value, repr(value))
+    if isinstance(value, (datetime.date, datetime.time)):
+        return value.isoformat()
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(map(_toml, value)) + "]"
+    if isinstance(value, dict):
+        items = ", ".join(f"{key_name(str(k))} = {_toml(v)}" for k, v in value.items())
+        return f"{{ {items} }}" if items else "{}"
+    return str(value)
+
+
+def key_name(key: str) -> str:
+    """A key as a message names it: as written (``main.v``, ``A=B``), or quoted as TOML quotes
+    it when it is empty or holds a space or a control character (``""``, ``"a b"``)."""
+    plain = key.isprintable() and not any(c.isspace() for c in key)
+    return key if key and plain else json.dumps(key, ensure_ascii=False)
+
+
+def key_path(where: str, key: str) -> str:
+    """``variants.a.x`` for key x of the table at variants.a (the top: x alone)."""
+    return f"{where}.{key_name(key)}" if where else key_name(key)
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
@@ -47,7 +100,7 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
 def unknown_key(where: str, key: str, model: type[msgspec.Struct]) -> str:
     """The message for a key of a table that its model has no field for."""
     allowed = table_keys(model)
-    name = f"{where}.{key}" if where else key
+    name = key_path(where, key)
     hint = did_you_mean(key, allowed) or f"; allowed: {', '.join(sorted(allowed))}"
     template: str = getattr(model, "unknown", "unknown key {name!r}{hint}")
     return template.format(name=name, where=where, key=key, hint=hint)
@@ -60,15 +113,16 @@ def table_keys(model: type[msgspec.Struct]) -> list[str]:
 
 def decode(path: object, where: str, table: object, model: type[T], /, **given: Any) -> T:
     """table (at where in the profile) as model, with the fields the program fills in given;
-    ProfileError naming path and the key of the first mistake."""
+    ProfileError naming path and the key of the first mistake: an unknown key first (it may be
+    the required one, misspelt), then each value in the order written, then a missing key."""
     if not isinstance(table, dict):
-        raise ProfileError(path, f"{where or 'the profile'}: expected a table")
-    hints = _key_types(model)
-    data = {}
-    for key, value in table.items():
-        if key in getattr(model, "internal", ()):
+        raise ProfileError(path, f"{where or 'the profile'}: {_expected(model, table)}")
+    allowed = table_keys(model)
+    for key in table:
+        if key not in allowed:
             raise ProfileError(path, unknown_key(where, key, model))
-        data[key] = _parsed(path, f"{where}.{key}" if where else key, hints.get(key), value)
+    hints = _key_types(model)
+    data = {k: _checked(path, key_path(where, k), hints[k], v) for k, v in table.items()}
     try:
         return msgspec.convert(data | given, model)
     except msgspec.ValidationError as exc:
@@ -86,18 +140,27 @@ def _members(hint: Any) -> tuple[Any, ...]:
     return typing.get_args(hint) if origin in (Union, types.UnionType) else (hint,)
 
 
+def _bare(hint: Any) -> tuple[Any, list[Any]]:
+    """A type without its Annotated wrapper, and the wrapper's metadata."""
+    metadata: list[Any] = []
+    while typing.get_origin(hint) is Annotated:
+        metadata += hint.__metadata__
+        hint = typing.get_args(hint)[0]
+    return hint, metadata
+
+
 def _parser(hint: Any) -> Parser | None:
     for member in _members(hint):
         if typing.get_origin(member) is Annotated:
-            return next((m for m in member.__metadata__ if callable(m)), None)
+            return next((m for m in _bare(member)[1] if callable(m)), None)
     return None
 
 
-def _parsed(path: object, name: str, hint: Any, value: Any) -> Any:
-    """value through the parser its type names; a table of a model decoded as one (so that its
-    keys are named in full), a table of values each through its parser."""
-    if hint is None:
-        return value
+def _checked(path: object, name: str, hint: Any, value: Any) -> Any:
+    """value through the parser its type names, then of its type: a table of a model decoded
+    as one, a table of values each checked at its own key (``variants.a.x.main.v``)."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_INT:
+        raise ProfileError(path, f"{name}: {value} is more than buildopt takes ({MAX_INT} at most)")
     try:
         value = parser(value) if (parser := _parser(hint)) else value
     except ValueError as exc:
@@ -105,21 +168,23 @@ def _parsed(path: object, name: str, hint: Any, value: Any) -> Any:
         raise ProfileError(
             path, name + text if text.startswith(".") else f"{name}: {text}"
         ) from None
-    members = [
-        typing.get_args(m)[0] if typing.get_origin(m) is Annotated else m for m in _members(hint)
-    ]
     if isinstance(value, dict):
-        for member in members:
+        for member in (_bare(m)[0] for m in _members(hint)):
             if isinstance(member, type) and issubclass(member, msgspec.Struct):
                 return decode(path, name, value, member)
             if typing.get_origin(member) is dict:
                 key_type, value_type = typing.get_args(member)
-                return {
-                    _parsed(path, f"{name}.{k}", key_type, k): _parsed(
-                        path, f"{name}.{k}", value_type, v
+                value = {
+                    _checked(path, key_path(name, k), key_type, k): _checked(
+                        path, key_path(name, k), value_type, v
                     )
                     for k, v in value.items()
                 }
+                break
+    try:
+        msgspec.convert(value, hint)
+    except msgspec.ValidationError as exc:
+        raise ProfileError(path, _described(exc, hint, name, value)) from None
     return value
 
 
@@ -132,55 +197,39 @@ def describe(
     where: str = "",
     words: Mapping[str, str] | None = None,
 ) -> str:
-    """msgspec's message as ``variants.a.strip: expected one of "none", "dwarf", "all", got
-    'some'``: the path in the document's words, what the key takes read from the model - or,
-    given words, in those words of msgspec's type names (``builds[3].inspect.size: expected
-    an integer, got a string``)."""
+    """msgspec's message in words: for a profile's table (at where) as ``variants.a.strip:
+    expected one of "none", "dwarf", "all", got 'some'``; given words, for a JSON document in
+    those words of msgspec's type names (``builds[3].inspect.size: expected an integer, got a
+    string``), its path as msgspec writes it."""
+    if words is None:
+        return _described(error, model, where, _UNSEEN)
     match = _AT.fullmatch(str(error))
     text, at = match.groups() if match else (str(error), None)
-    where, kind, hint, in_table = _locate(model, at or "", where)
-    if (
-        words is not None
-    ):  # a JSON document: its path as msgspec writes it (names of a table: [...])
-        where = (at or "").lstrip(".")
+    where = (at or "").lstrip(".")
     if m := re.fullmatch(r"Object contains unknown field `(.*)`", text, re.S):
-        return unknown_key(where, m.group(1), _member(kind, mi.StructType).cls)
+        return unknown_key(where, m.group(1), _struct_at(model, at or ""))
     if m := re.fullmatch(r"Object missing required field `(.*)`", text):
         return f"{where + '.' if where else ''}{m.group(1)}: required, but missing"
-    if words is None and (m := re.fullmatch(r"Invalid enum value (.*)", text, re.S)):
-        choices = _choices(hint) or _member(kind, mi.LiteralType).values
-        return f"{where}: expected {_words(mi.LiteralType(tuple(choices)))}, got {m.group(1)}"
     if m := re.fullmatch(r"Expected `([^`]*)`(.*?)(?:, got `(\w+)`)?", text, re.S):
-        if words is not None:  # and the constraint msgspec names: " >= 0"
-            expected = " or ".join(words.get(t, t) for t in m.group(1).split(" | ")) + m.group(2)
-        elif in_table:  # msgspec does not say which key of the table: say what its values are
-            return f"{where}: expected a table of {_words(kind, plural=True)}"
-        else:
-            expected = _words(kind)
-        got = f", got {(words or _GOT).get(m.group(3), m.group(3))}" if m.group(3) else ""
+        # and the constraint msgspec names: " >= 0"
+        expected = " or ".join(words.get(t, t) for t in m.group(1).split(" | ")) + m.group(2)
+        got = f", got {words.get(m.group(3), m.group(3))}" if m.group(3) else ""
         return f"{where or 'the document'}: expected {expected}{got}"
     return f"{where}: {text[:1].lower()}{text[1:]}" if where else text
 
 
-def _locate(model: type[msgspec.Struct], at: str, where: str) -> tuple[str, mi.Type, Any, bool]:
-    """Where msgspec's path (``$.tags[0]``) is in the profile, the model's type there (and the
-    field's annotation), and whether it is inside a table of names msgspec does not name."""
+def _struct_at(model: type[msgspec.Struct], at: str) -> type[msgspec.Struct]:
+    """The model of the table at msgspec's path in a document of model."""
     kind: mi.Type = mi.type_info(model)
-    hint: Any = model
-    in_table = False
     for field, index in _STEP.findall(at):
         if field:
-            struct = _member(kind, mi.StructType)
-            kind = next(f.type for f in struct.fields if f.encode_name == field)
-            hint = _key_types(struct.cls)[field]
+            kind = next(f.type for f in _member(kind, mi.StructType).fields if f.encode_name == field)
         elif index == "...":
-            kind, in_table = _member(kind, mi.DictType).value_type, True
+            kind = _member(kind, mi.DictType).value_type
         else:
             seq: Any = _member(kind, mi.ListType, mi.VarTupleType, mi.TupleType)
             kind = seq.item_types[int(index)] if isinstance(seq, mi.TupleType) else seq.item_type
-        if not in_table:
-            where = f"{where}.{field}" if field and where else field or f"{where}[{index}]"
-    return where, kind, hint, in_table
+    return _member(kind, mi.StructType).cls
 
 
 K = TypeVar("K", bound=mi.Type)
@@ -188,44 +237,103 @@ K = TypeVar("K", bound=mi.Type)
 
 def _member(kind: mi.Type, *wanted: type[K]) -> K:
     """The member of a union that is of a wanted kind (the kind itself if not a union)."""
-    kind = _bare(kind)
+    kind = _plain_kind(kind)
     members = kind.types if isinstance(kind, mi.UnionType) else (kind,)
-    return next(m for m in map(_bare, members) if isinstance(m, wanted))
+    return next(m for m in map(_plain_kind, members) if isinstance(m, wanted))
 
 
-def _bare(kind: mi.Type) -> mi.Type:
+def _plain_kind(kind: mi.Type) -> mi.Type:
     """kind without the description a document's model gives it for its JSON Schema."""
     return kind.type if isinstance(kind, mi.Metadata) else kind
 
 
-def _choices(hint: Any) -> tuple[Any, ...]:
-    """The values of the Literal in a type, in the order written (msgspec sorts them)."""
-    if typing.get_origin(hint) is Literal:
-        return typing.get_args(hint)
-    return next(filter(None, map(_choices, typing.get_args(hint))), ())
+_UNSEEN = object()  # a value msgspec does not say (an entry of a table it does not name)
 
 
-_SCALARS = {mi.BoolType: ("true or false", "booleans"), mi.StrType: ("a string", "strings")}
-_SCALARS |= {mi.IntType: ("an integer", "integers"), mi.FloatType: ("a number", "numbers")}
+def _described(error: msgspec.ValidationError, hint: Any, where: str, value: Any) -> str:
+    """msgspec's message about value (of type hint, at where) as a profile's reader says it:
+    the key in full (list entries numbered from 1), what it takes, the value written."""
+    match = _AT.fullmatch(str(error))
+    text, at = match.groups() if match else (str(error), None)
+    for field, index in _STEP.findall(at or ""):
+        hint, value, step = _step(hint, value, field, index)
+        where = key_path(where, field) if field else f"{where}{step}"
+    if m := re.fullmatch(r"Object contains unknown field `(.*)`", text, re.S):
+        return unknown_key(where, m.group(1), _struct(hint))
+    if m := re.fullmatch(r"Object missing required field `(.*)`", text):
+        return f"{key_path(where, m.group(1))}: required, but missing"
+    if text.startswith(("Expected", "Invalid enum value")):
+        return f"{where or 'the profile'}: {_expected(hint, value)}"
+    return f"{where}: {text[:1].lower()}{text[1:]}" if where else text
 
 
-def _words(kind: mi.Type, plural: bool = False) -> str:
-    """What a value of kind is, in words: ``a list of strings``, ``true or false``."""
-    kind = _bare(kind)
-    if isinstance(kind, mi.UnionType):
-        members = (m for m in kind.types if not isinstance(m, mi.NoneType))
-        return " or ".join(_words(m, plural) for m in members)
-    if isinstance(kind, mi.LiteralType):
-        choices = [json.dumps(v) for v in kind.values]
-        return choices[0] if len(choices) == 1 else "one of " + ", ".join(choices)
-    if isinstance(kind, (mi.ListType, mi.VarTupleType, mi.DictType)):
-        inner = kind.value_type if isinstance(kind, mi.DictType) else kind.item_type
-        what = "table" if isinstance(kind, mi.DictType) else "list"
-        what = f"non-empty {what}" if getattr(kind, "min_length", None) else what
-        return (
-            f"{what}s of {_words(inner, True)}" if plural else f"a {what} of {_words(inner, True)}"
-        )
-    if isinstance(kind, mi.IntType) and kind.ge is not None:
-        return f"whole numbers >= {kind.ge}" if plural else f"a whole number >= {kind.ge}"
-    one, many = _SCALARS.get(type(kind), ("a table", "tables"))
+def _step(hint: Any, value: Any, field: str, index: str) -> tuple[Any, Any, str]:
+    """One step of msgspec's path: the type and the value there, and how a message writes it."""
+    members = [_bare(m)[0] for m in _members(hint)]
+    if field:
+        struct = next(m for m in members if isinstance(m, type) and issubclass(m, msgspec.Struct))
+        item = value.get(field, _UNSEEN) if isinstance(value, dict) else _UNSEEN
+        return _key_types(struct)[field], item, ""
+    if index == "...":  # an entry of a table: msgspec does not say which
+        mapping = next(m for m in members if typing.get_origin(m) is dict)
+        return Mapping[str, typing.get_args(mapping)[1]], _UNSEEN, ""
+    seq = next(m for m in members if typing.get_origin(m) in (list, tuple))
+    item = value[int(index)] if isinstance(value, list) else _UNSEEN
+    return typing.get_args(seq)[0], item, f"[{int(index) + 1}]"
+
+
+def _struct(hint: Any) -> type[msgspec.Struct]:
+    return next(
+        m
+        for m in (_bare(m)[0] for m in _members(hint))
+        if isinstance(m, type) and issubclass(m, msgspec.Struct)
+    )
+
+
+def _expected(hint: Any, value: Any) -> str:
+    """``expected a table of sizes, got 5``."""
+    if typing.get_origin(hint) is Mapping:  # the values of a table msgspec does not name
+        return f"expected a table of {words(typing.get_args(hint)[1], plural=True)}"
+    got = "" if value is _UNSEEN else f", got {toml_value(value)}"
+    return f"expected {words(hint)}{got}"
+
+
+_SCALARS: dict[Any, tuple[str, str]] = {bool: ("true or false", "booleans")}
+_SCALARS |= {str: ("a string", "strings"), int: ("an integer", "integers")}
+_SCALARS |= {float: ("a number", "numbers"), Path: ("a path", "paths"), Any: ("a value", "values")}
+
+
+def words(hint: Any, plural: bool = False) -> str:
+    """What a value of a type is, in a profile's words: ``a list of strings``, ``true or
+    false``, ``one of "none", "dwarf", "all"`` (in the order the type writes them); a type
+    annotated with Words says it itself."""
+    kind, metadata = _bare(hint)
+    said = next((m for m in metadata if isinstance(m, Words)), None)
+    if said is not None:
+        return (said.many or said.one) if plural else said.one
+    said_by_model = getattr(kind, "words", None)
+    if isinstance(said_by_model, str):
+        return said_by_model
+    members = [m for m in _members(kind) if m is not type(None)]
+    if len(members) > 1 or members != [kind]:
+        shown = [words(m, plural) for m in members]
+        return " or ".join(w for w in shown if w)
+    least = next((m.ge for m in metadata if isinstance(m, msgspec.Meta) and m.ge is not None), None)
+    non_empty = any(isinstance(m, msgspec.Meta) and m.min_length for m in metadata)
+    origin = typing.get_origin(kind)
+    if origin is Literal:
+        choices = ", ".join(json.dumps(v) for v in typing.get_args(kind))
+        return "values among " + choices if plural else "one of " + choices
+    if origin in (list, tuple, dict):
+        args = typing.get_args(kind)
+        what = "table" if origin is dict else "list"
+        inner = args[-1] if origin is dict else args[0]
+        of = "" if inner is Any else f" of {words(inner, plural=True)}"
+        what = f"non-empty {what}" if non_empty else what
+        return f"{what}s{of}" if plural else f"a {what}{of}"
+    if kind is int and least is not None:
+        return f"whole numbers >= {least}" if plural else f"a whole number >= {least}"
+    if isinstance(kind, type) and kind not in _SCALARS:
+        return "tables" if plural else "a table"
+    one, many = _SCALARS.get(kind, ("a value", "values"))
     return many if plural else one

@@ -22,7 +22,7 @@ from typing import Any
 import msgspec
 
 from buildopt.config.budgets import Budget, ImageBudget, matches, parse_budgets
-from buildopt.config.keys import decode, did_you_mean
+from buildopt.config.keys import decode, did_you_mean, key_path
 from buildopt.config.merging import _normalise, _resolve_extends, merge_files, merge_layer
 from buildopt.config.startup import StartupConfig, parse_config
 from buildopt.config.target import Target, parse_target
@@ -232,13 +232,12 @@ def _refuse_nul(path: Path, where: str, value: object) -> None:
             raise ProfileError(path, f"{where}: a NUL byte cannot be passed to a program")
     elif isinstance(value, dict):
         for key, item in value.items():
-            name = f"{where}.{key}" if where else str(key)
+            name = key_path(where, str(key))
             if "\0" in str(key):
-                raise ProfileError(path, f"{name!r}: a NUL byte in a key")
+                raise ProfileError(path, f"{name}: a NUL byte in a key")
             _refuse_nul(path, name, item)
     elif isinstance(value, list):
-        first = 1 if where in CONCATENATED else 0  # [[budget]], [[image]]: budget[1] is the first
-        for i, item in enumerate(value, start=first):
+        for i, item in enumerate(value, start=1):  # budget[1], targets[1]: the first
             _refuse_nul(path, f"{where}[{i}]", item)
 
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
+from buildopt.config.keys import MAX_INT, Words, toml_value
+
 UNITS = {
     "": 1,
     "b": 1,
@@ -29,25 +31,28 @@ def parse_size(value: object) -> int:
     """Bytes from ``6 MiB``, ``512 kB``, ``1.5MB``, ``4096`` or an integer (case of the unit
     letters is not significant, but KiB and kB are different units)."""
     if isinstance(value, bool):
-        raise UnitError(f"{value!r} is not a size")
+        raise UnitError(f"{toml_value(value)} is not a size")
     if isinstance(value, int):
         number, unit = float(value), ""
     elif isinstance(value, str) and (m := _SIZE.fullmatch(value)):
         number, unit = float(m.group(1)), m.group(2).lower()
     else:
-        raise UnitError(f"{value!r} is not a size (e.g. 6 MiB, 512 kB, 4096)")
+        raise UnitError(f"{toml_value(value)} is not a size (e.g. 6 MiB, 512 kB, 4096)")
     if unit not in UNITS:
-        raise UnitError(f"{value!r}: unknown unit {unit!r} (use B, KiB, MiB, GiB, kB, MB, GB)")
+        raise UnitError(f"{toml_value(value)}: unknown unit {unit!r} (use B, KiB, MiB, GiB, kB, MB, GB)")
     if number < 0:
-        raise UnitError(f"{value!r}: a size cannot be negative")
-    return round(number * UNITS[unit])
+        raise UnitError(f"{toml_value(value)}: a size cannot be negative")
+    size = value if isinstance(value, int) else round(number * UNITS[unit])
+    if size > MAX_INT:
+        raise UnitError(f"{toml_value(value)}: more than a size may be ({MAX_INT} bytes at most)")
+    return size
 
 
 def parse_percent(value: object) -> float:
     """A fraction from ``2%`` or ``2.5 %``."""
     if isinstance(value, str) and (m := re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*%\s*", value)):
         return float(m.group(1)) / 100
-    raise UnitError(f"{value!r} is not a percentage (e.g. 2%)")
+    raise UnitError(f"{toml_value(value)} is not a percentage (e.g. 2%)")
 
 
 def format_size(n: int | None, signed: bool = False) -> str:
@@ -71,10 +76,12 @@ def parse_seconds(value: object) -> float:
         number = float(m.group(1)) / (1000 if m.group(2) == "ms" else 1)
         if number > 0:
             return number
-    raise UnitError(f"{value!r} is not a duration (e.g. 10s, 500ms)")
+    raise UnitError(f"{toml_value(value)} is not a duration (e.g. 10s, 500ms)")
 
 
 # Profile values in units, as the models (buildopt.config.keys.decode) read them
-Size = Annotated[int, parse_size]
-Seconds = Annotated[float, parse_seconds]
-Milliseconds = Annotated[float, lambda value: parse_seconds(value) * 1000]
+Size = Annotated[int, parse_size, Words("a size", "sizes")]
+Seconds = Annotated[float, parse_seconds, Words("a duration", "durations")]
+Milliseconds = Annotated[
+    float, lambda value: parse_seconds(value) * 1000, Words("a duration", "durations")
+]

@@ -13,6 +13,7 @@ from typing import Annotated, Any, ClassVar, Literal
 
 import msgspec
 
+from buildopt.config.keys import Words, toml_value
 from buildopt.config.target import Target, parse_target
 
 Strip = Literal["none", "dwarf", "all"]
@@ -46,7 +47,7 @@ def _build_tags(value: Any) -> Any:
         return value
     for tag in value:
         if not is_build_tag(tag):
-            raise ValueError(f"{tag!r} is not a build tag (letters, digits, _ .)")
+            raise ValueError(f"{toml_value(tag)} is not a build tag (letters, digits, _ .)")
     return tuple(dict.fromkeys(value))
 
 
@@ -58,7 +59,7 @@ def parse_targets(value: Any) -> Any:
     for text in value:
         spec = parse_target(text).spec
         if spec in specs:
-            raise ValueError(f"{spec!r} is listed twice")
+            raise ValueError(f"{toml_value(spec)} is listed twice")
         specs.append(spec)
     return tuple(specs)
 
@@ -69,7 +70,7 @@ def _releases(value: Any) -> Any:
         return value
     for release in value:
         if not RELEASE_RE.fullmatch(release):
-            raise ValueError(f"{release!r} is not a Go release like 'go1.24.13'")
+            raise ValueError(f"{toml_value(release)} is not a Go release like 'go1.24.13'")
     if len(set(value)) != len(value) or not value:
         raise ValueError("expected distinct Go releases")
     return tuple(value)
@@ -79,19 +80,19 @@ def file_name(value: Any) -> Any:
     if isinstance(value, str) and (
         not value or "/" in value or "\\" in value or value in (".", "..")
     ):
-        raise ValueError(f"{value!r} is not a plain file name")
+        raise ValueError(f"{toml_value(value)} is not a plain file name")
     return value
 
 
 def _env_name(key: str) -> str:
     if not ENV_NAME_RE.fullmatch(key):
-        raise ValueError(f"{key!r} is not an environment variable name")
+        raise ValueError(f"{toml_value(key)} is not an environment variable name")
     return key
 
 
 def _x_name(key: str) -> str:
     if not key or "=" in key or any(c.isspace() for c in key):
-        raise ValueError(f"{key!r} is not an importpath.name")
+        raise ValueError(f"{toml_value(key)} is not an importpath.name")
     return key
 
 
@@ -148,6 +149,7 @@ class ListEdit(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """``{ append = [...], remove = [...] }``: an edit of an inherited list."""
 
     unknown: ClassVar[str] = "{where}: unknown list edit {key!r}; use append or remove"
+    words: ClassVar[str] = ""  # a list's messages say what the list takes
     append: Strs = ()
     remove: Strs = ()
 
@@ -184,10 +186,11 @@ def _layer(name: str, keys: Sequence[str]) -> type[msgspec.Struct]:
 VariantLayer = _layer("VariantLayer", VARIANT_KEYS)
 DefaultsLayer = _layer("DefaultsLayer", [k for k in VARIANT_KEYS if k not in ("targets", "output")])
 NonEmpty = msgspec.Meta(min_length=1)
+Axis = Words("a non-empty list of values")
 Matrix = msgspec.defstruct(
     "Matrix",
     [
-        *((k, Annotated[list[_LAYER[k]], NonEmpty] | None, None) for k in _AXES),  # type: ignore[valid-type]
+        *((k, Annotated[list[_LAYER[k]], NonEmpty, Axis] | None, None) for k in _AXES),  # type: ignore[valid-type]
         ("toolchain", Releases | None, None),
         ("exclude", list[dict[str, Any]], []),
     ],
@@ -198,7 +201,9 @@ Matrix = msgspec.defstruct(
 
 
 def _schema(value: Any) -> Any:
-    if value != SCHEMA_VERSION:
+    """The one schema this buildopt reads (a value not a whole number: the model says so)."""
+    whole = isinstance(value, int) and not isinstance(value, bool)
+    if whole and value != SCHEMA_VERSION:
         raise ValueError(f"this buildopt reads schema {SCHEMA_VERSION}, not {value}")
     return value
 
@@ -222,10 +227,10 @@ class ProfileFile(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     baseline: str | None = None
     # what computes max_compressed sizes: the libraries buildopt runs on, or the installed tools
     compressor: Literal["library", "cli"] = "library"
-    budget: list[dict[str, Any]] = []
-    image: list[dict[str, Any]] = []
+    budget: Annotated[list[dict[str, Any]], Words("[[budget]] tables")] = []
+    image: Annotated[list[dict[str, Any]], Words("[[image]] tables")] = []
     defaults: dict[str, Any] = {}
-    variants: dict[str, dict[str, Any]] = {}
+    variants: Annotated[dict[str, dict[str, Any]], Words("a table of [variants.NAME] tables")] = {}
     matrix: dict[str, Any] = {}
     startup: dict[str, Any] = {}
     scan: dict[str, Any] = {}
