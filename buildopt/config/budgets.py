@@ -182,7 +182,9 @@ class ImageBudget(_Table, frozen=True, kw_only=True):
     ``filesystem = "squashfs"``, a real image of them (and ``files``) that ``buildopt image``
     builds with mksquashfs, judged by its size, its erase blocks and each binary's share."""
 
-    records: Annotated[tuple[Path, ...], _paths, Words("a list of build record paths")] = ()  # other build records, resolved
+    records: Annotated[
+        tuple[Path, ...], _paths, Words("a list of build record paths")
+    ] = ()  # other build records, resolved
     max_size: Size | None = None
     filesystem: Literal["squashfs"] | None = None
     compressor: Annotated[Format, _one_of(FORMATS, "expected one of {names}, got {value}")] = "xz"

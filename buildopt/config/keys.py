@@ -68,7 +68,11 @@ def _toml(value: object) -> str:
         plain = "'" not in value and value.isprintable()
         return f"'{value}'" if plain else json.dumps(value, ensure_ascii=False)
     if isinstance(value, float):
-        return "nan" if value != value else {math.inf: "inf", -math.inf: "-inf"}.get(value, repr(value))
+        return (
+            "nan"
+            if value != value
+            else {math.inf: "inf", -math.inf: "-inf"}.get(value, repr(value))
+        )
     if isinstance(value, (datetime.date, datetime.time)):
         return value.isoformat()
     if isinstance(value, (list, tuple)):
@@ -223,7 +227,9 @@ def _struct_at(model: type[msgspec.Struct], at: str) -> type[msgspec.Struct]:
     kind: mi.Type = mi.type_info(model)
     for field, index in _STEP.findall(at):
         if field:
-            kind = next(f.type for f in _member(kind, mi.StructType).fields if f.encode_name == field)
+            kind = next(
+                f.type for f in _member(kind, mi.StructType).fields if f.encode_name == field
+            )
         elif index == "...":
             kind = _member(kind, mi.DictType).value_type
         else:

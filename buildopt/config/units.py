@@ -39,7 +39,9 @@ def parse_size(value: object) -> int:
     else:
         raise UnitError(f"{toml_value(value)} is not a size (e.g. 6 MiB, 512 kB, 4096)")
     if unit not in UNITS:
-        raise UnitError(f"{toml_value(value)}: unknown unit {unit!r} (use B, KiB, MiB, GiB, kB, MB, GB)")
+        raise UnitError(
+            f"{toml_value(value)}: unknown unit {unit!r} (use B, KiB, MiB, GiB, kB, MB, GB)"
+        )
     if number < 0:
         raise UnitError(f"{toml_value(value)}: a size cannot be negative")
     size = value if isinstance(value, int) else round(number * UNITS[unit])
