@@ -62,25 +62,25 @@ def toml_value(value: object, limit: int = _SHOWN) -> str:
 
 
 def _toml(value: object) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        plain = "'" not in value and value.isprintable()
-        return f"'{value}'" if plain else json.dumps(value, ensure_ascii=False)
-    if isinstance(value, float):
-        return (
-            "nan"
-            if value != value
-            else {math.inf: "inf", -math.inf: "-inf"}.get(value, repr(value))
-        )
-    if isinstance(value, (datetime.date, datetime.time)):
-        return value.isoformat()
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(map(_toml, value)) + "]"
     if isinstance(value, dict):
         items = ", ".join(f"{key_name(str(k))} = {_toml(v)}" for k, v in value.items())
         return f"{{ {items} }}" if items else "{}"
-    return str(value)
+    return _scalar(value)
+
+
+def _scalar(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        plain = "'" not in value and value.isprintable()
+        return f"'{value}'" if plain else json.dumps(value, ensure_ascii=False)
+    if isinstance(value, float) and not math.isfinite(value):
+        return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
+    if isinstance(value, (datetime.date, datetime.time)):
+        return value.isoformat()
+    return repr(value) if isinstance(value, float) else str(value)
 
 
 def key_name(key: str) -> str:
@@ -101,13 +101,17 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
     return f"; did you mean {close[0]!r}?" if close else ""
 
 
-def unknown_key(where: str, key: str, model: type[msgspec.Struct]) -> str:
-    """The message for a key of a table that its model has no field for."""
+def unknown_key(where: str, key: str, model: type[msgspec.Struct], table: object = None) -> str:
+    """The message for a key of a table that its model has no field for (a model's
+    ``unknown`` template may show the table, ``{got}``)."""
     allowed = table_keys(model)
     name = key_path(where, key)
     hint = did_you_mean(key, allowed) or f"; allowed: {', '.join(sorted(allowed))}"
-    template: str = getattr(model, "unknown", "unknown key {name!r}{hint}")
-    return template.format(name=name, where=where, key=key, hint=hint)
+    template: str = getattr(model, "unknown", "unknown key {shown}{hint}")
+    shown = name if key_name(key) != key else repr(name)  # a quoted key: not quoted again
+    return template.format(
+        name=name, shown=shown, where=where, key=key, hint=hint, got=toml_value(table)
+    )
 
 
 def table_keys(model: type[msgspec.Struct]) -> list[str]:
@@ -124,7 +128,7 @@ def decode(path: object, where: str, table: object, model: type[T], /, **given: 
     allowed = table_keys(model)
     for key in table:
         if key not in allowed:
-            raise ProfileError(path, unknown_key(where, key, model))
+            raise ProfileError(path, unknown_key(where, key, model, table))
     hints = _key_types(model)
     data = {k: _checked(path, key_path(where, k), hints[k], v) for k, v in table.items()}
     try:
@@ -163,8 +167,6 @@ def _parser(hint: Any) -> Parser | None:
 def _checked(path: object, name: str, hint: Any, value: Any) -> Any:
     """value through the parser its type names, then of its type: a table of a model decoded
     as one, a table of values each checked at its own key (``variants.a.x.main.v``)."""
-    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_INT:
-        raise ProfileError(path, f"{name}: {value} is more than buildopt takes ({MAX_INT} at most)")
     try:
         value = parser(value) if (parser := _parser(hint)) else value
     except ValueError as exc:
@@ -189,6 +191,13 @@ def _checked(path: object, name: str, hint: Any, value: Any) -> Any:
         msgspec.convert(value, hint)
     except msgspec.ValidationError as exc:
         raise ProfileError(path, _described(exc, hint, name, value)) from None
+    if (
+        hint is not Any
+        and isinstance(value, int)
+        and not isinstance(value, bool)
+        and abs(value) > MAX_INT
+    ):
+        raise ProfileError(path, f"{name}: {value} is more than buildopt takes ({MAX_INT} at most)")
     return value
 
 
@@ -256,6 +265,13 @@ def _plain_kind(kind: mi.Type) -> mi.Type:
 _UNSEEN = object()  # a value msgspec does not say (an entry of a table it does not name)
 
 
+@dataclass(frozen=True)
+class _Entries:
+    """The entries of a table, of which msgspec's path does not say which one."""
+
+    of: Any
+
+
 def _described(error: msgspec.ValidationError, hint: Any, where: str, value: Any) -> str:
     """msgspec's message about value (of type hint, at where) as a profile's reader says it:
     the key in full (list entries numbered from 1), what it takes, the value written."""
@@ -275,6 +291,8 @@ def _described(error: msgspec.ValidationError, hint: Any, where: str, value: Any
 
 def _step(hint: Any, value: Any, field: str, index: str) -> tuple[Any, Any, str]:
     """One step of msgspec's path: the type and the value there, and how a message writes it."""
+    if isinstance(hint, _Entries):
+        hint = hint.of
     members = [_bare(m)[0] for m in _members(hint)]
     if field:
         struct = next(m for m in members if isinstance(m, type) and issubclass(m, msgspec.Struct))
@@ -282,7 +300,7 @@ def _step(hint: Any, value: Any, field: str, index: str) -> tuple[Any, Any, str]
         return _key_types(struct)[field], item, ""
     if index == "...":  # an entry of a table: msgspec does not say which
         mapping = next(m for m in members if typing.get_origin(m) is dict)
-        return Mapping[str, typing.get_args(mapping)[1]], _UNSEEN, ""
+        return _Entries(typing.get_args(mapping)[1]), _UNSEEN, ""
     seq = next(m for m in members if typing.get_origin(m) in (list, tuple))
     item = value[int(index)] if isinstance(value, list) else _UNSEEN
     return typing.get_args(seq)[0], item, f"[{int(index) + 1}]"
@@ -298,8 +316,8 @@ def _struct(hint: Any) -> type[msgspec.Struct]:
 
 def _expected(hint: Any, value: Any) -> str:
     """``expected a table of sizes, got 5``."""
-    if typing.get_origin(hint) is Mapping:  # the values of a table msgspec does not name
-        return f"expected a table of {words(typing.get_args(hint)[1], plural=True)}"
+    if isinstance(hint, _Entries):  # the values of a table msgspec does not name
+        return f"expected a table of {words(hint.of, plural=True)}"
     got = "" if value is _UNSEEN else f", got {toml_value(value)}"
     return f"expected {words(hint)}{got}"
 
@@ -312,7 +330,7 @@ _SCALARS |= {float: ("a number", "numbers"), Path: ("a path", "paths"), Any: ("a
 def words(hint: Any, plural: bool = False) -> str:
     """What a value of a type is, in a profile's words: ``a list of strings``, ``true or
     false``, ``one of "none", "dwarf", "all"`` (in the order the type writes them); a type
-    annotated with Words says it itself."""
+    annotated with Words, or a model with a ``words`` ClassVar, says it itself."""
     kind, metadata = _bare(hint)
     said = next((m for m in metadata if isinstance(m, Words)), None)
     if said is not None:
@@ -321,25 +339,28 @@ def words(hint: Any, plural: bool = False) -> str:
     if isinstance(said_by_model, str):
         return said_by_model
     members = [m for m in _members(kind) if m is not type(None)]
-    if len(members) > 1 or members != [kind]:
-        shown = [words(m, plural) for m in members]
-        return " or ".join(w for w in shown if w)
-    least = next((m.ge for m in metadata if isinstance(m, msgspec.Meta) and m.ge is not None), None)
-    non_empty = any(isinstance(m, msgspec.Meta) and m.min_length for m in metadata)
+    if members != [kind]:
+        return " or ".join(filter(None, (words(m, plural) for m in members)))
+    one, many = _kind_words(kind, [m for m in metadata if isinstance(m, msgspec.Meta)])
+    return many if plural else one
+
+
+def _kind_words(kind: Any, meta: list[msgspec.Meta]) -> tuple[str, str]:
+    """The words of one type (no union), for one value and for many."""
     origin = typing.get_origin(kind)
     if origin is Literal:
         choices = ", ".join(json.dumps(v) for v in typing.get_args(kind))
-        return "values among " + choices if plural else "one of " + choices
+        many = choices if len(typing.get_args(kind)) == 1 else "values among " + choices
+        return (choices if len(typing.get_args(kind)) == 1 else "one of " + choices), many
     if origin in (list, tuple, dict):
-        args = typing.get_args(kind)
+        inner = typing.get_args(kind)[-1 if origin is dict else 0]
         what = "table" if origin is dict else "list"
-        inner = args[-1] if origin is dict else args[0]
+        what = f"non-empty {what}" if any(m.min_length for m in meta) else what
         of = "" if inner is Any else f" of {words(inner, plural=True)}"
-        what = f"non-empty {what}" if non_empty else what
-        return f"{what}s{of}" if plural else f"a {what}{of}"
+        return f"a {what}{of}", f"{what}s{of}"
+    least = next((m.ge for m in meta if m.ge is not None), None)
     if kind is int and least is not None:
-        return f"whole numbers >= {least}" if plural else f"a whole number >= {least}"
+        return f"a whole number >= {least}", f"whole numbers >= {least}"
     if isinstance(kind, type) and kind not in _SCALARS:
-        return "tables" if plural else "a table"
-    one, many = _SCALARS.get(kind, ("a value", "values"))
-    return many if plural else one
+        return "a table", "tables"
+    return _SCALARS.get(kind, ("a value", "values"))

@@ -27,7 +27,6 @@ from buildopt.config.merging import _normalise, _resolve_extends, merge_files, m
 from buildopt.config.startup import StartupConfig, parse_config
 from buildopt.config.target import Target, parse_target
 from buildopt.config.variant import (
-    CONCATENATED,
     DefaultsLayer,
     ListEdit,
     Matrix,

@@ -71,7 +71,9 @@ def _releases(value: Any) -> Any:
     for release in value:
         if not RELEASE_RE.fullmatch(release):
             raise ValueError(f"{toml_value(release)} is not a Go release like 'go1.24.13'")
-    if len(set(value)) != len(value) or not value:
+    if not value:
+        raise ValueError("expected a non-empty list of Go releases, got []")
+    if len(set(value)) != len(value):
         raise ValueError("expected distinct Go releases")
     return tuple(value)
 
@@ -148,7 +150,7 @@ class Variant(VariantSettings, frozen=True, kw_only=True, forbid_unknown_fields=
 class ListEdit(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """``{ append = [...], remove = [...] }``: an edit of an inherited list."""
 
-    unknown: ClassVar[str] = "{where}: unknown list edit {key!r}; use append or remove"
+    unknown: ClassVar[str] = "{where}: unknown list edit {key!r}; use append or remove, got {got}"
     words: ClassVar[str] = ""  # a list's messages say what the list takes
     append: Strs = ()
     remove: Strs = ()

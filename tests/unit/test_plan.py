@@ -320,7 +320,7 @@ def test_unquotable_x_value_is_a_profile_error(project: Path) -> None:
         ('env = { GOFLAGS = "-toolexec=/bin/sh" }', "set allow_exec = true"),
         ('flags = ["-exec", "x"]', "variants.a.flags: '-exec'"),
         ('env = { A = "x\\u0000y" }', "variants.a.env.A: a NUL byte"),
-        ('flags = ["-tags=a\\u0000"]', "variants.a.flags[0]: a NUL byte"),
+        ('flags = ["-tags=a\\u0000"]', "variants.a.flags[1]: a NUL byte"),
     ],
 )
 def test_raw_flags_that_would_escape_or_run_programs(

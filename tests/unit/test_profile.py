@@ -557,4 +557,6 @@ def test_a_list_edit_mistake_names_the_key() -> None:
 
     with pytest.raises(ProfileError) as info:
         decode("p.toml", "defaults", {"tags": {"": False}}, VariantLayer)
-    assert info.value.message == "p.toml: defaults.tags: unknown list edit ''; use append or remove"
+    assert info.value.message == (
+        "p.toml: defaults.tags: unknown list edit ''; use append or remove, got { \"\" = false }"
+    )

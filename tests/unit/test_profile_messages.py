@@ -124,7 +124,7 @@ CASES = [
     # whole numbers at most 2**63 - 1
     (
         TOP + VARIANT + BUDGET + f"max_size = {HUGE}\n",
-        f"budget[1].max_size: {HUGE} is more than buildopt takes (9223372036854775807 at most)",
+        f"budget[1].max_size: {HUGE}: more than a size may be (9223372036854775807 bytes at most)",
     ),
 ]
 STARTUP = [
