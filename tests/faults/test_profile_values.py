@@ -6,6 +6,7 @@ traceback, never a message without its key."""
 from __future__ import annotations
 
 import json
+import math
 import re
 import shutil
 from pathlib import Path
@@ -103,3 +104,67 @@ def test_internal_fields_are_no_keys(tmp_path: Path, table: str, key: str, name:
     path.write_text(f'package = "./app"\n[variants.a]\n{table}\n{key} = "x"\n')
     with pytest.raises(BuildoptError, match=f"unknown key '{re.escape(name)}'"):
         load_profile(str(path), tmp_path)
+
+
+plain_values = st.recursive(
+    st.one_of(
+        st.booleans(),
+        st.integers(-(2**70), 2**70),
+        st.floats(allow_nan=True),
+        st.dates(),
+        st.times(),
+        st.text("abc xyz", max_size=4),
+    ),
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(st.text("abc", min_size=1, max_size=3), inner, max_size=2)
+    ),
+    max_leaves=4,
+)
+# what a message must not say: Python's reprs, msgspec's names of types, entries from 0
+LEAKS = re.compile(
+    r"datetime\.|\bTrue\b|\bFalse\b|\{'|"
+    r"got (a boolean|an integer|a string|a list|a table|a number|date|time|datetime)\b|\w\[0\]"
+)
+
+
+def toml_of(value: object) -> str:
+    """value as TOML writes it (dates and times as they are)."""
+    if isinstance(value, list):
+        return "[" + ", ".join(map(toml_of, value)) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k} = {toml_of(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, float) and not math.isfinite(value):
+        return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
+    if hasattr(value, "isoformat"):
+        return value.isoformat()  # type: ignore[no-any-return]
+    return toml(value)
+
+
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.data(), table=st.sampled_from(list(TABLES)))
+def test_a_refused_value_is_shown_as_toml_writes_it(
+    tmp_path_factory: object, data: st.DataObject, table: str
+) -> None:
+    """Whatever a key is given, its message says the value as the profile wrote it: no Python
+    repr (True, datetime.date(...), {'a': 1}), no msgspec type name (got date), and list
+    entries numbered from 1."""
+    model, _ = TABLES[table]
+    key = data.draw(st.sampled_from(table_keys(model)))
+    value = data.draw(plain_values)
+    root = Path(tmp_path_factory.mktemp("shown"))  # type: ignore[attr-defined]
+    (root / "app").mkdir()
+    (root / "profiles").mkdir()
+    path = root / "profiles" / "p.toml"
+    path.write_text(f'package = "./app"\n[variants.a]\n{table}\n{key} = {toml_of(value)}\n')
+    try:
+        outcome: Profile | BuildoptError = load_profile(str(path), root)
+    except BuildoptError as exc:
+        outcome = exc
+    finally:
+        shutil.rmtree(root)
+    if isinstance(outcome, BuildoptError):
+        assert outcome.exit_code == EXIT_BAD_INPUT
+        assert not LEAKS.search(outcome.message), outcome.message
