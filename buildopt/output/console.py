@@ -9,7 +9,7 @@ import sys
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Self
 
 import msgspec
 
@@ -33,29 +33,20 @@ NON_TERMINAL_WIDTH = 160
 
 
 def make_console(*, stderr: bool = False) -> Console:
-    """A console for people: results on stdout, or (``stderr``) progress and warnings. Colour
-    is off with NO_COLOR or when it is not a terminal.
-
-    Logs and pipes (not a terminal) get wide lines instead of rich's 80 columns, so that argv
-    and file names stay on one line and can be copied; tables there are plain text, one row
-    per line, at whatever width they need.
-
-    It reads no emoji codes (``main.go:100:2`` is not ``main.go💯2``); what it prints of names
-    is given as data (buildopt.output.tables.data), never as markup.
-    """
+    """A console for people: results on stdout, or (``stderr``) progress and warnings. Logs
+    and pipes get wide lines instead of rich's 80 columns, so that argv and file names stay on
+    one line and can be copied (buildopt.output.pipes: no emoji codes, names are data)."""
     console = Console(stderr=stderr, soft_wrap=True)
     if not console.is_terminal and "COLUMNS" not in os.environ:
         console = Console(stderr=stderr, soft_wrap=True, width=NON_TERMINAL_WIDTH)
     return console
 
 
-def short_path(path: Path | str, cwd: Path | None = None) -> str:
-    """path relative to cwd when it lies below it (for people; JSON keeps absolute paths)."""
-    cwd = cwd or Path.cwd()
-    try:
-        return str(Path(path).relative_to(cwd))
-    except ValueError:
-        return str(path)
+def short_path(path: Path | str) -> str:
+    """path relative to the working directory when it lies below it (for people; JSON keeps
+    absolute paths)."""
+    cwd = Path.cwd()
+    return str(Path(path).relative_to(cwd)) if Path(path).is_relative_to(cwd) else str(path)
 
 
 def print_json(document: msgspec.Struct) -> None:
@@ -91,9 +82,6 @@ def show_plan(console: Console, plan: Plan) -> None:
         console.print(skipped, soft_wrap=not console.is_terminal)
 
 
-_P = TypeVar("_P", bound="TerminalProgress")
-
-
 class TerminalProgress:
     """A rich progress bar on a terminal (transient); nothing when stderr is not a terminal."""
 
@@ -101,26 +89,17 @@ class TerminalProgress:
         self.console = console
         self._progress: Progress | None = None
         if console.is_terminal:
-            from rich.progress import (
-                BarColumn,
-                Progress,
-                SpinnerColumn,
-                TextColumn,
-                TimeElapsedColumn,
-            )
+            from rich import progress as rp
 
-            self._progress = Progress(
-                SpinnerColumn(),
-                TextColumn("{task.description}", markup=False),
-                BarColumn(),
-                TextColumn("{task.completed}/{task.total}"),
-                TimeElapsedColumn(),
-                console=console,
-                transient=True,
+            description = rp.TextColumn("{task.description}", markup=False)
+            count = rp.TextColumn("{task.completed}/{task.total}")
+            columns = (rp.SpinnerColumn(), description, rp.BarColumn(), count)
+            self._progress = rp.Progress(
+                *columns, rp.TimeElapsedColumn(), console=console, transient=True
             )
             self._task = self._progress.add_task(label, total=total)
 
-    def __enter__(self: _P) -> _P:
+    def __enter__(self) -> Self:
         if self._progress:
             self._progress.start()
         return self
@@ -163,11 +142,6 @@ class BuildProgress(TerminalProgress):
         if self._progress:
             shown = ", ".join(self._running[:3]) + (" ..." if len(self._running) > 3 else "")
             self._progress.update(self._task, description=visible(f"building {shown}"))
-
-
-LEFT_COLUMNS = frozenset(
-    {"variant@target", "status", "linking", "note", "category", "sections", "package", "module"}
-)
 
 
 def _inspect_cells(facts: Inspection | None) -> tuple[str, str, str]:

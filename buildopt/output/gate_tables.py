@@ -1,15 +1,12 @@
-"""What `gate` and `image` print for people: the budgets' verdicts and the
-flash images.
-"""
+"""What `gate` and `image` print for people: the budgets' verdicts and the flash images."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from buildopt.config.units import format_size
-from buildopt.output.console import size_text
+from buildopt.output.console import short_path, size_text
 from buildopt.output.pipes import Console
 from buildopt.output.tables import Cell, CellLike, Column, render
 
@@ -71,7 +68,6 @@ def show_gate(
 def show_images(console: Console, images: Sequence[ImageRecord], *, exact: bool = False) -> None:
     """Per image: each file with what it takes in the image, then the image's size and erase
     blocks (sizes human; ``exact``: in bytes)."""
-
     columns = [
         Column("file", keep=True),
         Column("from", keep=True),
@@ -93,13 +89,11 @@ def show_images(console: Console, images: Sequence[ImageRecord], *, exact: bool 
             for f in image.files
         ]
         rows.append(["(metadata)", "", "", size_text(image.metadata_bytes, exact), "", ""])
-        where = Path(image.image)
-        shown = where.relative_to(Path.cwd()) if where.is_relative_to(Path.cwd()) else where
         size, block, erase = (
             size_text(n, exact) for n in (image.size, image.block_size, image.erase_block)
         )
         footer = (
-            f"{shown}: {size} ({image.compressor}, {block} blocks) = {image.erase_blocks} "
-            f"erase blocks of {erase}; sha256 {image.sha256}"
+            f"{short_path(image.image)}: {size} ({image.compressor}, {block} blocks) = "
+            f"{image.erase_blocks} erase blocks of {erase}; sha256 {image.sha256}"
         )
         render(console, f"image {image.name}", columns, rows, [footer], key=0)

@@ -5,7 +5,6 @@ packages, attribution, modules, DWARF per package and the largest symbols.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 from rich.table import Table
 
@@ -14,9 +13,6 @@ from buildopt.config.units import format_size
 from buildopt.names import FORMAT_COMMANDS
 from buildopt.output.pipes import Console
 from buildopt.output.tables import Cell, CellLike, Column, bar, data, render
-
-if TYPE_CHECKING:  # loaded where used: plan and build need neither (~15 ms of start-up)
-    pass  # (its store: ~5 ms of import)
 
 
 def compressed_line(sizes: CompressedSizes, size: int) -> str:

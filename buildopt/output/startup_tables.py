@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
 
 from buildopt.config.units import format_size
 from buildopt.errors import visible
@@ -15,9 +14,6 @@ from buildopt.output.pipes import Console
 from buildopt.output.progress import elapsed
 from buildopt.output.tables import Cell, CellLike, Column, data, render
 from buildopt.record.model import ScanReport, StartupResult
-
-if TYPE_CHECKING:  # loaded where used: plan and build need neither (~15 ms of start-up)
-    pass  # (its store: ~5 ms of import)
 
 
 class StartupProgress(TerminalProgress):

@@ -1,11 +1,9 @@
 """Hand-written SVG for the report (buildopt.output.report): a treemap, stacked bars, a strip
 plot, a bar chart and a line chart - each a string of SVG that shows without JavaScript.
 
-SVG is written by hand where it is smaller and clearer than a charting library (the page must
-stay one self-contained file); the treemap's layout is the ``squarify`` package's (Bruls,
-Huizing and van Wijk's squarified algorithm), so that every rectangle's area is exactly
-proportional to its bytes. Every figure comes from the record as given: nothing is recomputed.
-"""
+By hand: smaller and clearer than a charting library (the page must stay one self-contained
+file). The treemap's layout is ``squarify``'s (Bruls, Huizing and van Wijk's algorithm), so
+that every rectangle's area is exactly proportional to its bytes."""
 
 from __future__ import annotations
 
@@ -106,11 +104,8 @@ def layout(root: Node, width: float, height: float) -> list[Placed]:
 def treemap(root: Node, ident: str, width: int = 960, height: int = 420) -> str:
     """A treemap of root: leaves filled (``data-bytes``: their size), groups outlined (click
     zooms, with JavaScript), labels where they fit, a title with the exact bytes on each."""
-    parts = [
-        f'<svg class="treemap" id="{escape(ident)}" viewBox="0 0 {width} {height}" '
-        f'width="{width}" height="{height}" role="img" '
-        f'aria-label="{escape(root.name)}: {root.size} bytes" data-total="{root.size}">'
-    ]
+    label = f' aria-label="{escape(root.name)}: {root.size} bytes" data-total="{root.size}"'
+    parts = [_open("treemap", width, height, label, ident)]
     placed = layout(root, width, height)
     for p in placed:
         if p.node.children or p.depth == 0:
@@ -151,8 +146,16 @@ def treemap(root: Node, ident: str, width: int = 960, height: int = 420) -> str:
             parts.append(
                 f'<text x="{p.x + 3:.1f}" y="{p.y + 24:.1f}" class="sub">{escape(size)}</text>'
             )
-    parts.append("</svg>")
-    return "".join(parts)
+    return "".join(parts) + "</svg>"
+
+
+def _open(kind: str, width: int, height: int, attributes: str, ident: str = "") -> str:
+    """The opening tag of a picture: its class, id, size and (attributes) what it shows."""
+    named = f' id="{escape(ident)}"' if ident else ""
+    return (
+        f'<svg class="{kind}"{named} viewBox="0 0 {width} {height}" width="{width}" '
+        f'height="{height}" role="img"{attributes}>'
+    )
 
 
 def _title(node: Node) -> str:
@@ -182,10 +185,7 @@ def stacked_bars(bars: Sequence[Bar], width: int = 960) -> str:
     top = max((sum(b for _, b in bar.segments) for bar in bars), default=1) or 1
     scale = (width - label_w - 90) / top
     height = row_h * len(bars) + 30
-    parts = [
-        f'<svg class="bars" viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
-        'role="img" aria-label="file bytes by category, per variant">'
-    ]
+    parts = [_open("bars", width, height, ' aria-label="file bytes by category, per variant"')]
     for i, bar in enumerate(bars):
         y = 6 + i * row_h
         parts.append(f'<text x="0" y="{y + 14}" class="label">{escape(bar.label)}</text>')
@@ -210,8 +210,7 @@ def stacked_bars(bars: Sequence[Bar], width: int = 960) -> str:
         name = CATEGORY_NAMES[category]
         parts.append(f'<text x="{x + 16}" y="{y + 10}" class="sub">{name}</text>')
         x += 28 + 7 * len(name)
-    parts.append("</svg>")
-    return "".join(parts)
+    return "".join(parts) + "</svg>"
 
 
 @dataclass(frozen=True)
@@ -228,10 +227,7 @@ def strip_plot(series: Sequence[Series], width: int = 960) -> str:
     top = max((v for s in series for v in s.values), default=1.0) * 1.05 or 1.0
     scale = (width - label_w - 20) / top
     height = row_h * len(series) + 34
-    parts = [
-        f'<svg class="strip" viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
-        'role="img" aria-label="start-up time of each timed run">'
-    ]
+    parts = [_open("strip", width, height, ' aria-label="start-up time of each timed run"')]
     for i, s in enumerate(series):
         y = 10 + i * row_h + row_h / 2
         parts.append(f'<text x="0" y="{y + 4:.1f}" class="label">{escape(s.label)}</text>')
@@ -255,8 +251,7 @@ def strip_plot(series: Sequence[Series], width: int = 960) -> str:
         value = top * k / 5
         x = label_w + value * scale
         parts.append(f'<text x="{x:.1f}" y="{y}" class="sub">{value:.0f} ms</text>')
-    parts.append("</svg>")
-    return "".join(parts)
+    return "".join(parts) + "</svg>"
 
 
 def bar_chart(rows: Sequence[tuple[str, float, str]], width: int = 960) -> str:
@@ -265,10 +260,7 @@ def bar_chart(rows: Sequence[tuple[str, float, str]], width: int = 960) -> str:
     top = max((v for _, v, _ in rows), default=1.0) or 1.0
     scale = (width - label_w - 110) / top
     height = row_h * len(rows) + 8
-    parts = [
-        f'<svg class="barchart" viewBox="0 0 {width} {height}" width="{width}" '
-        f'height="{height}" role="img">'
-    ]
+    parts = [_open("barchart", width, height, "")]
     for i, (label, value, text) in enumerate(rows):
         y = 4 + i * row_h
         parts.append(f'<text x="0" y="{y + 12}" class="label">{escape(label)}</text>')
@@ -280,8 +272,7 @@ def bar_chart(rows: Sequence[tuple[str, float, str]], width: int = 960) -> str:
             f'<text x="{label_w + value * scale + 6:.1f}" y="{y + 12}" class="sub">'
             f"{escape(text)}</text>"
         )
-    parts.append("</svg>")
-    return "".join(parts)
+    return "".join(parts) + "</svg>"
 
 
 def line_chart(
@@ -302,10 +293,7 @@ def line_chart(
     def y_of(v: float) -> float:
         return top_pad + plot_h * (1 - v / top)
 
-    parts = [
-        f'<svg class="history" viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
-        'role="img" aria-label="size over time">'
-    ]
+    parts = [_open("history", width, height, ' aria-label="size over time"')]
     for k in range(5):
         v = top * k / 4
         parts.append(
@@ -344,5 +332,4 @@ def line_chart(
             f'<text x="{left + plot_w - 4}" y="{y_of(v) - 4:.1f}" class="sub" '
             f'text-anchor="end">{escape(name)} {format_size(v)}</text>'
         )
-    parts.append("</svg>")
-    return "".join(parts)
+    return "".join(parts) + "</svg>"

@@ -20,7 +20,6 @@ from typing import NamedTuple
 
 from rich import box
 from rich.cells import cell_len
-from rich.markup import escape
 from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
@@ -51,12 +50,6 @@ class Cell(NamedTuple):
 
 
 CellLike = str | Cell
-
-
-def literal(text: str) -> str:
-    """text to put into rich markup as itself: control characters shown, brackets escaped (a
-    console made by buildopt also reads no emoji codes)."""
-    return escape(visible(text))
 
 
 def data(*parts: str | tuple[str, str]) -> Text:
@@ -105,9 +98,7 @@ def _table_width(widths: Sequence[int], boxed: bool) -> int:
     (boxed: and at both edges), or two spaces between columns (plain)."""
     if not widths:
         return 0
-    if boxed:
-        return sum(widths) + 3 * len(widths) + 1
-    return sum(widths) + 2 * (len(widths) - 1)
+    return sum(widths) + (3 * len(widths) + 1 if boxed else 2 * (len(widths) - 1))
 
 
 def layout(
@@ -197,9 +188,7 @@ def render(
     """Print the table on console, fitted to its width (see the module's docstring). A note
     listed under the table is labelled with the row's ``key`` column (default: the first
     kept one). When even the kept columns are wider than a terminal, each row is printed as
-    a block instead (its identities, then its figures, each whole on a line).
-
-    Every text (title, column names, cells, footer lines) is data, never markup."""
+    a block instead (its identities, then its figures, each whole on a line)."""
     columns = [c._replace(name=visible(c.name)) for c in columns]
     given = [[_cell(v) for v in row] for row in rows]
     cells = [[Cell(visible(c.text), c.style) for c in row] for row in given]
