@@ -204,28 +204,24 @@ def markdown(
     request's acknowledgement of growth quoted, and why growth was not judged."""
     icon = {"pass": "✅", "warn": "⚠️", "fail": "❌", "skip": "⏭️"}
     counts = {v: sum(c.verdict == v for c in checks) for v in icon}
-    head = (
-        f"### buildopt gate: {md_text(profile)} - {'FAIL' if counts['fail'] else 'PASS'}\n\n"
+    lines = [
+        f"### buildopt gate: {md_text(profile)} - {'FAIL' if counts['fail'] else 'PASS'}",
         f"{counts['fail']} failed, {counts['warn']} warnings, {counts['pass']} passed, "
-        f"{counts['skip']} skipped\n\n"
-        + (
-            f"[The size report]({report_url}): treemaps, variants, start-up\n\n"
-            if report_url
-            else ""
+        f"{counts['skip']} skipped",
+    ]
+    if report_url:
+        lines.append(f"[The size report]({report_url}): treemaps, variants, start-up")
+    if acknowledged:
+        lines.append(
+            "Growth acknowledged by the pull request (growth failures are warnings):\n"
+            f"> Binary-Size: {md_text(_one_line(acknowledged))}"
         )
-        + (
-            f"Growth acknowledged by the pull request (growth failures are warnings):\n"
-            f"> Binary-Size: {md_text(_one_line(acknowledged))}\n\n"
-            if acknowledged
-            else ""
-        )
-        + (
+    if baseline_missing:
+        lines.append(
             f"**No baseline**: {md_text(_one_line(baseline_missing))} - growth budgets are SKIP, "
-            "not judged.\n\n"
-            if baseline_missing
-            else ""
+            "not judged."
         )
-    )
+    head = "".join(line + "\n\n" for line in lines)
     header = (
         "| | budget | variant | check | actual | limit | headroom | note |\n"
         "|---|---|---|---|---:|---:|---:|---|\n"

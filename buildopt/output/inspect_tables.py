@@ -46,50 +46,36 @@ def show_inspection(
     # a value wider than the screen (a Go build id is 83 characters) folds onto the next
     # line whole: an identity is never cut
     facts_table.add_column(overflow="fold")
-    rows = [
-        (
-            "ELF",
-            f"{elf.elfclass}-bit {elf.endian}-endian {elf.machine} {elf.type}"
-            + (f" (GOARCH {elf.goarch})" if elf.goarch else ""),
-        ),
-        ("sha256", facts.sha256),
-        ("build ids", f"GNU {facts.gnu_build_id or '-'}  Go {facts.go_build_id or '-'}"),
-        (
-            "linking",
-            kind
-            + (f"; needs {', '.join(link.needed)}" if link.needed else "")
-            + (f"; glibc >= {link.glibc_min}" if link.glibc_min else ""),
-        ),
-        (
-            "hardening",
-            f"PIE {'yes' if link.pie else 'no'}, RELRO {link.relro}, "
-            f"NX {'yes' if link.nx else 'no'}, {'stripped' if link.stripped else 'not stripped'}",
-        ),
-        (
-            "symbols",
-            f"{facts.symbols.count} ({format_size(facts.symbols.symtab_bytes)} .symtab + "
-            f"{format_size(facts.symbols.strtab_bytes)} .strtab)",
-        ),
-        (
-            "DWARF",
-            f"{format_size(facts.dwarf.file_bytes)} on disk, "
-            f"{format_size(facts.dwarf.uncompressed_bytes)} uncompressed",
-        ),
-    ]
+    hardening = (
+        f"PIE {'yes' if link.pie else 'no'}, RELRO {link.relro}, "
+        f"NX {'yes' if link.nx else 'no'}, {'stripped' if link.stripped else 'not stripped'}"
+    )
+    symbols, dwarf = facts.symbols, facts.dwarf
+    rows = {
+        "ELF": f"{elf.elfclass}-bit {elf.endian}-endian {elf.machine} {elf.type}"
+        + (f" (GOARCH {elf.goarch})" if elf.goarch else ""),
+        "sha256": facts.sha256,
+        "build ids": f"GNU {facts.gnu_build_id or '-'}  Go {facts.go_build_id or '-'}",
+        "linking": kind
+        + (f"; needs {', '.join(link.needed)}" if link.needed else "")
+        + (f"; glibc >= {link.glibc_min}" if link.glibc_min else ""),
+        "hardening": hardening,
+        "symbols": f"{symbols.count} ({format_size(symbols.symtab_bytes)} .symtab + "
+        f"{format_size(symbols.strtab_bytes)} .strtab)",
+        "DWARF": f"{format_size(dwarf.file_bytes)} on disk, "
+        f"{format_size(dwarf.uncompressed_bytes)} uncompressed",
+    }
     memory = facts.memory
     if memory is not None:
-        rows.append(
-            (
-                "memory",
-                f"maps {format_size(memory.mapped_bytes)}: shared "
-                f"{format_size(memory.shared_bytes)} (code {format_size(memory.read_execute_bytes)}"
-                f", read-only {format_size(memory.read_only_bytes)}), private "
-                f"{format_size(memory.private_bytes)} (data {format_size(memory.read_write_bytes)}"
-                f", bss {format_size(memory.bss_bytes)}); {memory.page_size // 1024} KiB pages",
-            )
+        rows["memory"] = (
+            f"maps {format_size(memory.mapped_bytes)}: shared "
+            f"{format_size(memory.shared_bytes)} (code {format_size(memory.read_execute_bytes)}"
+            f", read-only {format_size(memory.read_only_bytes)}), private "
+            f"{format_size(memory.private_bytes)} (data {format_size(memory.read_write_bytes)}"
+            f", bss {format_size(memory.bss_bytes)}); {memory.page_size // 1024} KiB pages"
         )
     if facts.compressed is not None:
-        rows.append(("compressed", compressed_line(facts.compressed, facts.size)))
+        rows["compressed"] = compressed_line(facts.compressed, facts.size)
     if facts.go is not None:
         settings = dict(facts.go.settings)
         flags = " ".join(
@@ -97,8 +83,8 @@ def show_inspection(
             for k in ("CGO_ENABLED", "-tags", "-trimpath", "-buildmode", "-ldflags")
             if k in settings
         )
-        rows.append(("Go", f"{facts.go.version} {facts.go.path}  {flags}"))
-    for name, value in rows:
+        rows["Go"] = f"{facts.go.version} {facts.go.path}  {flags}"
+    for name, value in rows.items():
         facts_table.add_row(data((name, "dim")), data(value))
     console.print(facts_table)
     for warning in facts.warnings:
@@ -187,26 +173,11 @@ def _show_attribution(console: Console, whole: Attribution, limit: int) -> None:
         ]
         for p in whole.by_package[:limit]
     ]
-    rest = whole.by_package[limit:]
-    if rest:
-        others = sum(p.file_bytes for p in rest)
-        rows.append(
-            [
-                f"({len(rest)} more packages)",
-                format_size(others),
-                f"{100 * others / size:.1f}%",
-                *["" for _ in range(5)],
-            ]
-        )
-    rows += [
-        [
-            Cell(f"[{b.name}]", "dim"),
-            format_size(b.file_bytes),
-            f"{100 * b.file_bytes / size:.1f}%",
-            *["" for _ in range(5)],
-        ]
-        for b in whole.buckets
-    ]
+    summed = [(Cell(f"[{b.name}]", "dim"), b.file_bytes) for b in whole.buckets]
+    if rest := whole.by_package[limit:]:
+        summed.insert(0, (Cell(f"({len(rest)} more packages)"), sum(p.file_bytes for p in rest)))
+    for owner, n in summed:
+        rows.append([owner, format_size(n), f"{100 * n / size:.1f}%", *[""] * 5])
     packages = whole.file_bytes_attributed_to_packages
     title = (
         f"every byte of the file: {100 * packages / size:.1f}% to {len(whole.by_package)} "
