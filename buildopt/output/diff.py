@@ -14,23 +14,17 @@ def summary_line(diff: SizeDiff) -> str:
     return diff.summary_line()
 
 
-def total_line(diff: SizeDiff) -> str:
-    return diff.total_line()
-
-
 def bloat_o_meter(diff: SizeDiff, rows: int | None = None) -> str:
     """The whole block: summary, header, a row per changed name (all of them, or the first
     ``rows`` and a line saying how many more), total."""
     lines = [summary_line(diff), "%-40s %7s %7s %+7s" % (diff.heading, "old", "new", "delta")]  # noqa: UP031 - the kernel's formats
     shown = diff.rows if rows is None else diff.rows[:rows]
     for row in shown:
-        old = "-" if row.old is None else str(row.old)
-        new = "-" if row.new is None else str(row.new)
         name = visible(row.name)  # a symbol name is data: no terminal escape, no line break
-        lines.append("%-40s %7s %7s %+7d" % (name, old, new, row.delta))  # noqa: UP031
+        lines.append("%-40s %7s %7s %+7d" % (name, _n(row.old), _n(row.new), row.delta))  # noqa: UP031
     if len(shown) < len(diff.rows):
         lines.append(f"... {len(diff.rows) - len(shown)} more rows (--rows)")
-    lines.append(total_line(diff))
+    lines.append(diff.total_line())
     return "\n".join(lines) + "\n"
 
 
@@ -45,19 +39,22 @@ def markdown(title: str, diff: SizeDiff, rows: int = 20, files: FileSizes | None
         f"### {cell(title)}",
         "",
         f"`{summary_line(diff)}`  ",
-        f"`{total_line(diff)}`" + (f"  \n`{files.line()}`" if files else ""),
+        f"`{diff.total_line()}`" + (f"  \n`{files.line()}`" if files else ""),
         "",
     ]
     if diff.rows:
         out += [f"| {diff.heading} | old | new | delta |", "|---|---:|---:|---:|"]
         by_size = sorted(diff.rows, key=lambda r: (-abs(r.delta), r.name))
         for row in by_size[:rows]:
-            old = "-" if row.old is None else str(row.old)
-            new = "-" if row.new is None else str(row.new)
+            old, new = _n(row.old), _n(row.new)
             out.append(f"| {code_span(cell(row.name))} | {old} | {new} | {row.delta:+d} |")
         if len(by_size) > rows:
             out.append(f"| ... {len(by_size) - rows} more | | | |")
     return "\n".join(out) + "\n"
+
+
+def _n(size: int | None) -> str:
+    return "-" if size is None else str(size)
 
 
 def code_span(text: str) -> str:

@@ -30,14 +30,9 @@ from buildopt.output.gate import figure_text, sized
 from buildopt.record.images import ImageRecord
 from buildopt.record.model import Build, Record
 
-CATEGORY_KEYS = {  # the stacked bars' categories from the record's totals
-    "code": ("code",),
-    "rodata": ("rodata",),
-    "data": ("data",),
-    "gometa": ("gometa",),
-    "symtab": ("symtab",),
-    "dwarf": ("dwarf",),
-    "other": ("dynamic", "other", "headers", "padding"),
+# the stacked bars' categories from the record's totals
+CATEGORY_KEYS = {c: (c,) for c in svg.CATEGORY_COLOURS} | {
+    "other": ("dynamic", "other", "headers", "padding")
 }
 
 
@@ -235,19 +230,18 @@ def _history(data: ReportInput) -> Markup | None:
         return None
     labels = [label for label, _ in data.history]
     ids = list(dict.fromkeys(b.id for _, r in data.history for b in r.builds if b.ok))
-    lines = []
-    for vid in ids:
-        sizes: list[int | None] = []
-        for _, record in data.history:
-            found = next((b for b in record.builds if b.id == vid and b.ok), None)
-            sizes.append(found.size if found is not None else None)
-        lines.append((vid, sizes))
+    lines = [(vid, [_size_of(vid, record) for _, record in data.history]) for vid in ids]
     limits = [
         (f"{b.name} ({', '.join(b.select)})", b.max_size)
         for b in data.budgets
         if b.max_size is not None and any(matches(b.select, vid) for vid in ids)
     ]
     return _svg(svg.line_chart(labels, lines, limits))
+
+
+def _size_of(vid: str, record: Record) -> int | None:
+    found = next((b for b in record.builds if b.id == vid and b.ok), None)
+    return found.size if found is not None else None
 
 
 def _findings(record: Record) -> list[dict[str, Any]]:

@@ -112,10 +112,7 @@ def layout(
     dropped: list[str] = []
 
     def total(note: int | None) -> int:
-        return _table_width(
-            [min(natural[i], note) if columns[i].note and note else natural[i] for i in shown],
-            boxed,
-        )
+        return _table_width(_shown_widths(columns, natural, shown, note), boxed)
 
     if width is not None:
         optional = sorted(
@@ -213,7 +210,8 @@ def render(
                 key = key - 1 if key > group else next(i for i, c in enumerate(columns) if c.keep)
             if title:
                 console.print(Text(title, style="table.title"), soft_wrap=True)
-            widths = _widths(columns, [row[:group] + row[group + 1 :] for row in cells], fit)
+            natural = _natural(columns, [row[:group] + row[group + 1 :] for row in cells])
+            widths = _shown_widths(columns, natural, fit.shown, fit.note_width)
             for n, (head, rows_of) in enumerate(_runs(cells, group)):
                 _table(
                     console, head, columns, rows_of, fit=fit, key=key, listed=listed, widths=widths,
@@ -315,13 +313,11 @@ def _runs(cells: Sequence[Sequence[Cell]], group: int) -> list[tuple[str, list[l
     return runs
 
 
-def _widths(columns: Sequence[Column], cells: Sequence[Sequence[Cell]], fit: Layout) -> list[int]:
-    """The widths of the shown columns over all rows (a cut note: as cut)."""
-    natural = _natural(columns, cells)
-    return [
-        min(natural[i], fit.note_width) if columns[i].note and fit.note_width else natural[i]
-        for i in fit.shown
-    ]
+def _shown_widths(
+    columns: Sequence[Column], natural: Sequence[int], shown: Sequence[int], note: int | None
+) -> list[int]:
+    """The widths of the shown columns, a note cut to note (None: whole)."""
+    return [min(natural[i], note) if columns[i].note and note else natural[i] for i in shown]
 
 
 BLOCK_INDENT = "    "
