@@ -1,6 +1,5 @@
-"""What `compare` prints for people: variants side by side with each delta
-explained, two records per variant, and what a Go upgrade costs.
-"""
+"""What `compare` prints for people: variants side by side with each delta explained, two
+records per variant, and what a Go upgrade costs."""
 
 from __future__ import annotations
 
@@ -14,11 +13,11 @@ from rich.padding import Padding
 from buildopt.config.units import format_size
 from buildopt.output.console import size_text
 from buildopt.output.pipes import Console
-from buildopt.output.tables import Cell, CellLike, Column, bar, data, render
+from buildopt.output.tables import Cell, CellLike, Column, Spec, bar, data, render, tabulate
 from buildopt.record.model import Record
 
 if TYPE_CHECKING:  # loaded where used: plan and build need neither (~15 ms of start-up)
-    from buildopt.analysis.compare import RecordComparison, VariantRow
+    from buildopt.analysis.compare import RecordComparison, Upgrade, VariantRow
 
 
 def show_variant_comparison(
@@ -106,24 +105,23 @@ def _show_upgrades(console: Console, record: Record, *, exact: bool, top: int = 
         return
     outputs = {b.id: b.output for b in record.builds}
 
-    columns = [
-        Column("variant@target", keep=True),
-        Column("from", keep=True),
-        Column("size before", right=True, drop=1),
-        Column("size after", right=True, drop=2),
-        Column("delta", right=True, keep=True),
+    spec: Spec[Upgrade] = [
+        (Column("variant@target", keep=True), lambda u: u.new.id),
+        (Column("from", keep=True), lambda u: release_of(u.old.id) or ""),
+        (
+            Column("size before", right=True, drop=1),
+            lambda u: size_text(u.old.metrics["size"], exact),
+        ),
+        (
+            Column("size after", right=True, drop=2),
+            lambda u: size_text(u.new.metrics["size"], exact),
+        ),
+        (
+            Column("delta", right=True, keep=True),
+            lambda u: _delta_cell(u.deltas["size"], u.old.metrics["size"], exact),
+        ),
     ]
-    table: list[list[CellLike]] = [
-        [
-            u.new.id,
-            release_of(u.old.id) or "",
-            size_text(u.old.metrics["size"], exact),
-            size_text(u.new.metrics["size"], exact),
-            _delta_cell(u.deltas["size"], u.old.metrics["size"], exact),
-        ]
-        for u in upgrades
-    ]
-    render(console, "Go releases: what the upgrade costs", columns, table)
+    render(console, "Go releases: what the upgrade costs", *tabulate(spec, upgrades))
     for u in upgrades:
         console.print(data((u.new.id, "bold"), f" vs {release_of(u.old.id) or ''}:"))
         for name, old, new in u.packages[:top]:

@@ -9,7 +9,7 @@ import sys
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Self
+from typing import TYPE_CHECKING, TypeVar
 
 import msgspec
 
@@ -82,6 +82,9 @@ def show_plan(console: Console, plan: Plan) -> None:
         console.print(skipped, soft_wrap=not console.is_terminal)
 
 
+_P = TypeVar("_P", bound="TerminalProgress")
+
+
 class TerminalProgress:
     """A rich progress bar on a terminal (transient); nothing when stderr is not a terminal."""
 
@@ -99,7 +102,7 @@ class TerminalProgress:
             )
             self._task = self._progress.add_task(label, total=total)
 
-    def __enter__(self) -> Self:
+    def __enter__(self: _P) -> _P:
         if self._progress:
             self._progress.start()
         return self

@@ -1,6 +1,5 @@
-"""What `inspect` prints for people: an ELF file's facts, bytes by category,
-packages, attribution, modules, DWARF per package and the largest symbols.
-"""
+"""What `inspect` prints for people: an ELF file's facts, bytes by category, packages,
+attribution, modules, DWARF per package and the largest symbols."""
 
 from __future__ import annotations
 
@@ -8,11 +7,21 @@ from collections.abc import Sequence
 
 from rich.table import Table
 
-from buildopt.binary.facts import Attribution, CompressedSizes, DwarfUnits, Inspection, Largest
+from buildopt.binary.facts import (
+    Attribution,
+    CompressedSizes,
+    DwarfUnits,
+    Inspection,
+    Largest,
+    ModuleShare,
+    PackageCode,
+    PackageShare,
+    SymbolSize,
+)
 from buildopt.config.units import format_size
 from buildopt.names import FORMAT_COMMANDS
 from buildopt.output.pipes import Console
-from buildopt.output.tables import Cell, CellLike, Column, bar, data, render
+from buildopt.output.tables import Cell, CellLike, Column, Spec, bar, data, render, tabulate
 
 
 def compressed_line(sizes: CompressedSizes, size: int) -> str:
@@ -107,72 +116,46 @@ def _show_largest(console: Console, largest: Largest) -> None:
     for kind, rows_of in (("functions", largest.functions), ("data objects", largest.data)):
         if not rows_of:
             continue
-        columns = [
-            Column("symbol", keep=True),
-            Column("bytes", right=True, keep=True),
-            Column("package", drop=1),
+        spec: Spec[SymbolSize] = [
+            (Column("symbol", keep=True), lambda r: r.name),
+            (Column("bytes", right=True, keep=True), lambda r: str(r.bytes)),
+            (Column("package", drop=1), lambda r: r.package),
         ]
-        rows: list[list[CellLike]] = [[r.name, str(r.bytes), r.package] for r in rows_of]
         source = "from .gopclntab, padding included" if kind == "functions" else "from .symtab"
-        render(console, f"largest {kind} ({source})", columns, rows)
+        render(console, f"largest {kind} ({source})", *tabulate(spec, rows_of))
 
 
 def _show_modules(console: Console, whole: Attribution) -> None:
     """Every module of the build info with its packages' bytes (all rows: a build has tens)."""
     size = max(1, whole.file_bytes)
-    columns = [
-        Column("module", keep=True),
-        Column("version", drop=5),
-        Column("packages", right=True, drop=4),
-        Column("file bytes", right=True, keep=True),
-        Column("share", right=True, keep=True),
-        Column("code", right=True, drop=3),
-        Column("pclntab", right=True, drop=2),
-        Column("data", right=True, drop=1),
-    ]
-    rows: list[list[CellLike]] = [
-        [
-            m.module,
-            m.version or "",
-            str(m.packages),
-            format_size(m.file_bytes),
-            f"{100 * m.file_bytes / size:.1f}%",
-            format_size(m.code_bytes),
-            format_size(m.pclntab_bytes),
-            format_size(m.rodata_bytes + m.data_bytes),
-        ]
-        for m in whole.by_module
+    spec: Spec[ModuleShare] = [
+        (Column("module", keep=True), lambda m: m.module),
+        (Column("version", drop=5), lambda m: m.version or ""),
+        (Column("packages", right=True, drop=4), lambda m: str(m.packages)),
+        (Column("file bytes", right=True, keep=True), lambda m: format_size(m.file_bytes)),
+        (Column("share", right=True, keep=True), lambda m: f"{100 * m.file_bytes / size:.1f}%"),
+        (Column("code", right=True, drop=3), lambda m: format_size(m.code_bytes)),
+        (Column("pclntab", right=True, drop=2), lambda m: format_size(m.pclntab_bytes)),
+        (Column("data", right=True, drop=1), lambda m: format_size(m.rodata_bytes + m.data_bytes)),
     ]
     title = f"modules ({len(whole.by_module)}; the file bytes of their packages)"
-    render(console, title, columns, rows)
+    render(console, title, *tabulate(spec, whole.by_module))
 
 
 def _show_attribution(console: Console, whole: Attribution, limit: int) -> None:
     """Every byte of the file: the largest packages with their parts, then every bucket."""
     size = max(1, whole.file_bytes)
-    columns = [
-        Column("owner", keep=True),
-        Column("file bytes", right=True, keep=True),
-        Column("share", right=True, keep=True),
-        Column("code", right=True, drop=4),
-        Column("pclntab", right=True, drop=3),
-        Column("rodata", right=True, drop=2),
-        Column("data", right=True, drop=1),
-        Column("module", drop=5),
+    spec: Spec[PackageShare] = [
+        (Column("owner", keep=True), lambda p: p.package),
+        (Column("file bytes", right=True, keep=True), lambda p: format_size(p.file_bytes)),
+        (Column("share", right=True, keep=True), lambda p: f"{100 * p.file_bytes / size:.1f}%"),
+        (Column("code", right=True, drop=4), lambda p: format_size(p.code_bytes)),
+        (Column("pclntab", right=True, drop=3), lambda p: format_size(p.pclntab_bytes)),
+        (Column("rodata", right=True, drop=2), lambda p: format_size(p.rodata_bytes)),
+        (Column("data", right=True, drop=1), lambda p: format_size(p.data_bytes)),
+        (Column("module", drop=5), lambda p: p.module),
     ]
-    rows: list[list[CellLike]] = [
-        [
-            p.package,
-            format_size(p.file_bytes),
-            f"{100 * p.file_bytes / size:.1f}%",
-            format_size(p.code_bytes),
-            format_size(p.pclntab_bytes),
-            format_size(p.rodata_bytes),
-            format_size(p.data_bytes),
-            p.module,
-        ]
-        for p in whole.by_package[:limit]
-    ]
+    columns, rows = tabulate(spec, whole.by_package[:limit])
     summed = [(Cell(f"[{b.name}]", "dim"), b.file_bytes) for b in whole.buckets]
     if rest := whole.by_package[limit:]:
         summed.insert(0, (Cell(f"({len(rest)} more packages)"), sum(p.file_bytes for p in rest)))
@@ -189,28 +172,22 @@ def _show_attribution(console: Console, whole: Attribution, limit: int) -> None:
 def _show_dwarf_packages(console: Console, units: Sequence[DwarfUnits], limit: int) -> None:
     """DWARF bytes per Go package (uncompressed .debug_info and .debug_line), largest first."""
     info, line = sum(u.info_bytes for u in units), sum(u.line_bytes for u in units)
-    columns = [
-        Column("package", keep=True),
-        Column("units", right=True, drop=1),
-        Column(".debug_info", right=True),
-        Column(".debug_line", right=True),
-        Column("share", right=True, drop=2),
-    ]
-    rows: list[list[CellLike]] = [
-        [
-            u.package,
-            str(u.units),
-            format_size(u.info_bytes),
-            format_size(u.line_bytes),
-            f"{100 * (u.info_bytes + u.line_bytes) / max(1, info + line):.1f}%",
-        ]
-        for u in units[:limit]
+    total = max(1, info + line)
+    spec: Spec[DwarfUnits] = [
+        (Column("package", keep=True), lambda u: u.package),
+        (Column("units", right=True, drop=1), lambda u: str(u.units)),
+        (Column(".debug_info", right=True), lambda u: format_size(u.info_bytes)),
+        (Column(".debug_line", right=True), lambda u: format_size(u.line_bytes)),
+        (
+            Column("share", right=True, drop=2),
+            lambda u: f"{100 * (u.info_bytes + u.line_bytes) / total:.1f}%",
+        ),
     ]
     title = (
         f"DWARF by package (uncompressed, {len(units)} packages, "
         f"{format_size(info)} .debug_info + {format_size(line)} .debug_line)"
     )
-    render(console, title, columns, rows)
+    render(console, title, *tabulate(spec, units[:limit]))
 
 
 def _show_totals(console: Console, facts: Inspection) -> None:
@@ -236,27 +213,22 @@ def _show_totals(console: Console, facts: Inspection) -> None:
 
 def _show_packages(console: Console, facts: Inspection, limit: int) -> None:
     total = sum(p.text_bytes for p in facts.packages)
-    columns = [
-        Column("package", keep=True),
-        Column("module", drop=1),
-        Column("text", right=True),
-        Column("share", right=True, drop=2),
-        Column("init", right=True, drop=3),
-        Column("funcs", right=True, drop=4),
-    ]
-    rows: list[list[CellLike]] = [
-        [
-            p.package,
-            p.module,
-            format_size(p.text_bytes),
-            f"{100 * p.text_bytes / total:.1f}%" if total else "-",
-            format_size(p.init_bytes) if p.init_bytes else "-",
-            str(p.functions),
-        ]
-        for p in facts.packages[:limit]
+    spec: Spec[PackageCode] = [
+        (Column("package", keep=True), lambda p: p.package),
+        (Column("module", drop=1), lambda p: p.module),
+        (Column("text", right=True), lambda p: format_size(p.text_bytes)),
+        (
+            Column("share", right=True, drop=2),
+            lambda p: f"{100 * p.text_bytes / total:.1f}%" if total else "-",
+        ),
+        (
+            Column("init", right=True, drop=3),
+            lambda p: format_size(p.init_bytes) if p.init_bytes else "-",
+        ),
+        (Column("funcs", right=True, drop=4), lambda p: str(p.functions)),
     ]
     title = (
         f"Go code by package (from .gopclntab, {len(facts.packages)} packages, "
         f"{format_size(total)})"
     )
-    render(console, title, columns, rows)
+    render(console, title, *tabulate(spec, facts.packages[:limit]))

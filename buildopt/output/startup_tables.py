@@ -1,6 +1,5 @@
-"""What `startup` and `scan` print for people: cold-start figures with their
-intervals, the progress of the runs, and the start-up findings in the sources.
-"""
+"""What `startup` and `scan` print for people: cold-start figures with their intervals, the
+progress of the runs, and the start-up findings in the sources."""
 
 from __future__ import annotations
 

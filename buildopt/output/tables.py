@@ -15,8 +15,8 @@ Every text is data: a cell, a title or a footer is never read as rich markup or 
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
-from typing import NamedTuple
+from collections.abc import Callable, Iterable, Sequence
+from typing import NamedTuple, TypeVar
 
 from rich import box
 from rich.cells import cell_len
@@ -50,6 +50,14 @@ class Cell(NamedTuple):
 
 
 CellLike = str | Cell
+T = TypeVar("T")
+Spec = Sequence[tuple[Column, Callable[[T], CellLike]]]  # a column and its cell of an item
+
+
+def tabulate(spec: Spec[T], items: Iterable[T]) -> tuple[list[Column], list[list[CellLike]]]:
+    """The columns of spec and a row per item, each cell made by its column's function (each
+    column declared beside what it shows)."""
+    return [column for column, _ in spec], [[cell(item) for _, cell in spec] for item in items]
 
 
 def data(*parts: str | tuple[str, str]) -> Text:
@@ -60,6 +68,11 @@ def data(*parts: str | tuple[str, str]) -> Text:
         text, style = (part, "") if isinstance(part, str) else part
         line.append(visible(text), style=style or None)
     return line
+
+
+def say(console: Console, *parts: str | tuple[str, str]) -> None:
+    """A line of data (see data): wrapped on a terminal, whole on one line in a log (for grep)."""
+    console.print(data(*parts), soft_wrap=not console.is_terminal)
 
 
 BLOCKS = " ▏▎▍▌▋▊▉█"
