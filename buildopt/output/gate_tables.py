@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING
 from buildopt.config.units import format_size
 from buildopt.output.console import short_path, size_text
 from buildopt.output.pipes import Console
-from buildopt.output.tables import Cell, CellLike, Column, render
+from buildopt.output.tables import Cell, CellLike, Column, Spec, render, tabulate
 
 if TYPE_CHECKING:  # loaded where used: plan and build need neither (~15 ms of start-up)
-    from buildopt.analysis.gate import Check
+    from buildopt.analysis.gate import Check, Figure
     from buildopt.record.images import ImageRecord  # (its store: ~5 ms of import)
 
 
@@ -20,46 +20,30 @@ def show_gate(
 ) -> None:
     """PASS/WARN/FAIL per budget x variant x check, with actual, limit and headroom (sizes
     human; ``exact``: in bytes)."""
-    style = {"pass": "green", "warn": "yellow", "fail": "bold red", "skip": "dim"}
-    columns = [
-        Column("verdict", keep=True),
-        Column("budget", keep=True, group=True),  # narrow: a heading over its checks
-        Column("variant", keep=True),
-        Column("check", keep=True),
-        # the figures the gate exists for: never dropped (rows become blocks rather)
-        Column("actual", right=True, keep=True),
-        Column("limit", right=True, keep=True),
-        Column("headroom", right=True, keep=True),
-        Column("note", note=True),
-    ]
     from buildopt.output.gate import figure_text, sized  # (the gate's analysis: only here)
 
-    rows: list[list[CellLike]] = []
-    for c in checks:
-        actual, limit = figure_text(c.actual), figure_text(c.limit, limit=True)
-        if not exact:  # a size check: bytes for people
-            actual, limit = (
-                text if (n := sized(f, c)) is None else format_size(n)
-                for text, f in ((actual, c.actual), (limit, c.limit))
-            )
-        rows.append(
-            [
-                Cell(c.verdict.upper(), style[c.verdict]),
-                c.budget,
-                c.target,
-                c.check,
-                actual,
-                limit,
-                figure_text(c.headroom),
-                "; ".join(x for x in (c.note, c.message) if x),
-            ]
-        )
+    def shown(figure: Figure, c: Check, *, limit: bool = False) -> str:
+        size = None if exact else sized(figure, c)  # a size check: bytes for people
+        return figure_text(figure, limit=limit) if size is None else format_size(size)
+
+    style = {"pass": "green", "warn": "yellow", "fail": "bold red", "skip": "dim"}
+    spec: Spec[Check] = [
+        (Column("verdict", keep=True), lambda c: Cell(c.verdict.upper(), style[c.verdict])),
+        # narrow: a heading over its checks
+        (Column("budget", keep=True, group=True), lambda c: c.budget),
+        (Column("variant", keep=True), lambda c: c.target),
+        (Column("check", keep=True), lambda c: c.check),
+        # the figures the gate exists for: never dropped (rows become blocks rather)
+        (Column("actual", right=True, keep=True), lambda c: shown(c.actual, c)),
+        (Column("limit", right=True, keep=True), lambda c: shown(c.limit, c, limit=True)),
+        (Column("headroom", right=True, keep=True), lambda c: figure_text(c.headroom)),
+        (Column("note", note=True), lambda c: "; ".join(x for x in (c.note, c.message) if x)),
+    ]
     counts = {v: sum(c.verdict == v for c in checks) for v in style}
     render(
         console,
         f"buildopt gate: {profile}",
-        columns,
-        rows,
+        *tabulate(spec, checks),
         [", ".join(f"{n} {v}" for v, n in counts.items())],
         key=2,  # notes under the table name the variant
     )
