@@ -13,7 +13,7 @@ from rich.padding import Padding
 from buildopt.config.units import format_size
 from buildopt.output.console import size_text
 from buildopt.output.pipes import Console
-from buildopt.output.tables import Cell, CellLike, Column, Spec, bar, data, render, tabulate
+from buildopt.output.tables import Cell, CellLike, Column, Spec, bar, data, render, say, tabulate
 from buildopt.record.model import Record
 
 if TYPE_CHECKING:  # loaded where used: plan and build need neither (~15 ms of start-up)
@@ -59,13 +59,11 @@ def show_variant_comparison(
     from buildopt.analysis.compare import not_inspected, uninspected
 
     for b in uninspected(record):
-        unread = data(f"{b.id}: {format_size(b.size)} on disk, {not_inspected(b)}")
-        console.print(unread, soft_wrap=not console.is_terminal)
+        say(console, f"{b.id}: {format_size(b.size)} on disk, {not_inspected(b)}")
     for r in rows:
         if r.explanation and r.baseline is not None:
             size = format_size(r.deltas["size"], signed=True)
-            head = data((r.built.id, "bold"), f" {size} vs {r.baseline.id}:")
-            console.print(head, soft_wrap=not console.is_terminal)
+            say(console, (r.built.id, "bold"), f" {size} vs {r.baseline.id}:")
             for line in r.summary:
                 _explained(console, line)
     _show_upgrades(console, record, exact=exact)

@@ -17,7 +17,7 @@ from buildopt.binary.facts import Inspection
 from buildopt.config.units import format_size
 from buildopt.errors import visible
 from buildopt.output.pipes import Console
-from buildopt.output.tables import Cell, CellLike, Column, data, render
+from buildopt.output.tables import Cell, CellLike, Column, data, render, say
 from buildopt.pipeline.plan import Plan, Step
 from buildopt.record.model import Build
 from buildopt.system import proc
@@ -58,15 +58,13 @@ def print_json(document: msgspec.Struct) -> None:
 
 def show_plan(console: Console, plan: Plan) -> None:
     profile = plan.profile
-    console.print(
-        data(
-            (profile.name, "bold"),
-            f": {profile.description}  ({len(plan.steps)} to build, {len(plan.skipped)} skipped, "
-            f"{plan.toolchain.version}, baseline ",
-            (profile.baseline, "bold"),
-            ")",
-        ),
-        soft_wrap=not console.is_terminal,  # the terminal broke it mid-word at 80 columns
+    say(  # (wrapped on a terminal: it broke mid-word at 80 columns)
+        console,
+        (profile.name, "bold"),
+        f": {profile.description}  ({len(plan.steps)} to build, {len(plan.skipped)} skipped, "
+        f"{plan.toolchain.version}, baseline ",
+        (profile.baseline, "bold"),
+        ")",
     )
     for step in plan.steps:
         env = " ".join(f"{k}={v}" for k, v in step.env.items())
@@ -78,8 +76,7 @@ def show_plan(console: Console, plan: Plan) -> None:
         console.print(data(f"  out   {short_path(step.output)}"), soft_wrap=True)
     for skip in plan.skipped:
         console.print()
-        skipped = data(("skipped", "yellow"), " ", (skip.id, "bold"), f": {skip.reason}")
-        console.print(skipped, soft_wrap=not console.is_terminal)
+        say(console, ("skipped", "yellow"), " ", (skip.id, "bold"), f": {skip.reason}")
 
 
 _P = TypeVar("_P", bound="TerminalProgress")

@@ -11,8 +11,8 @@ from buildopt.errors import visible
 from buildopt.output.console import TerminalProgress
 from buildopt.output.pipes import Console
 from buildopt.output.progress import elapsed
-from buildopt.output.tables import Cell, CellLike, Column, data, render
-from buildopt.record.model import ScanReport, StartupResult
+from buildopt.output.tables import Cell, CellLike, Column, Spec, data, render, say, tabulate
+from buildopt.record.model import Finding, ScanReport, StartupResult
 
 
 class StartupProgress(TerminalProgress):
@@ -101,7 +101,7 @@ def show_startup(console: Console, results: Sequence[StartupResult], baseline: s
     first = results[0] if results else None
     if first is not None:
         for line in _startup_notes(first):
-            console.print(data(line), soft_wrap=not console.is_terminal)
+            say(console, line)
     base = next((r for r in results if r.name == baseline and r.runs), None)
     for r in results:
         if base is not None and r is not base and r.runs:
@@ -174,38 +174,25 @@ def show_scan(console: Console, result: ScanReport) -> None:
     """Findings (file:line:col, severity, rule, message, fix) and the init inventory."""
     style = {"error": "bold red", "warning": "yellow", "note": "cyan"}
     if result.findings:
-        columns = [
-            Column("where", keep=True),
-            Column("severity", keep=True),
-            Column("rule", drop=1),
-            Column("message", note=True),
+        spec: Spec[Finding] = [
+            (Column("where", keep=True), lambda f: f"{f.file}:{f.line}:{f.column}"),
+            (Column("severity", keep=True), lambda f: Cell(f.severity, style[f.severity])),
+            (Column("rule", drop=1), lambda f: f.rule),
+            (Column("message", note=True), lambda f: f.message),
         ]
-        rows: list[list[CellLike]] = [
-            [
-                f"{f.file}:{f.line}:{f.column}",
-                Cell(f.severity, style[f.severity]),
-                f.rule,
-                f.message,
-            ]
-            for f in result.findings
-        ]
-        render(console, f"start-up findings in {result.root}", columns, rows)
-        fixes = [(f"{f.file}:{f.line}", f.fix) for f in result.findings if f.fix]
-        for where, fix in fixes:
-            console.print(
-                data(("fix", "dim"), f" {where}: {fix}"), soft_wrap=not console.is_terminal
-            )
+        title = f"start-up findings in {result.root}"
+        render(console, title, *tabulate(spec, result.findings))
+        for f in result.findings:
+            if f.fix:
+                say(console, ("fix", "dim"), f" {f.file}:{f.line}: {f.fix}")
     risky = [i for i in result.inventory if i.risks]
     tags = f" (tags {','.join(result.tags)})" if result.tags else ""
-    console.print(
-        data(
-            f"{_count(result.files, 'file')}{tags}: "
-            f"{_count(result.count('error'), 'error')}, "
-            f"{_count(result.count('warning'), 'warning')}, "
-            f"{_count(result.count('note'), 'note')}; {len(result.inventory)} init functions and "
-            f"package-level initialisers, {len(risky)} with start-up risks"
-        ),
-        soft_wrap=not console.is_terminal,
+    say(
+        console,
+        f"{_count(result.files, 'file')}{tags}: {_count(result.count('error'), 'error')}, "
+        f"{_count(result.count('warning'), 'warning')}, {_count(result.count('note'), 'note')}; "
+        f"{len(result.inventory)} init functions and package-level initialisers, {len(risky)} "
+        "with start-up risks",
     )
 
 
