@@ -17,7 +17,7 @@ from buildopt.output.tables import Cell, CellLike, Column, Spec, bar, data, rend
 from buildopt.record.model import Record
 
 if TYPE_CHECKING:  # loaded where used: plan and build need neither (~15 ms of start-up)
-    from buildopt.analysis.compare import RecordComparison, Upgrade, VariantRow
+    from buildopt.analysis.compare import ItemDelta, RecordComparison, Upgrade, VariantRow
 
 
 def show_variant_comparison(
@@ -38,24 +38,15 @@ def show_variant_comparison(
     table: list[list[CellLike]] = []
     for r in rows:
         link = "static" if r.built.static else "dynamic " + ",".join(r.built.needed)
-        table.append(
-            [
-                r.built.id,
-                Cell(bar(r.built.metrics["size"] / largest), "cyan"),
-                *(size_text(r.built.metrics[m], exact) for m in metrics),
-                link + (" pie" if r.built.pie else ""),
-            ]
-        )
+        drawn = Cell(bar(r.built.metrics["size"] / largest), "cyan")
+        sizes = [size_text(r.built.metrics[m], exact) for m in metrics]
+        table.append([r.built.id, drawn, *sizes, link + (" pie" if r.built.pie else "")])
         if r.deltas and r.baseline is not None:
             base = r.baseline.metrics
             cells = [_delta_cell(r.deltas[m], base[m], exact) for m in metrics]
             table.append([f"  vs {r.baseline.variant}", "", *cells, ""])
-    render(
-        console,
-        f"{record.profile.name}: variants against {record.profile.baseline}",
-        columns,
-        table,
-    )
+    title = f"{record.profile.name}: variants against {record.profile.baseline}"
+    render(console, title, columns, table)
     from buildopt.analysis.compare import not_inspected, uninspected
 
     for b in uninspected(record):
@@ -157,26 +148,18 @@ def show_record_comparison(
         chosen = sorted((i for i in items if i.kind == kind), key=lambda i: (-abs(i.delta), i.id))
         if not chosen:
             continue
-        columns = [
-            Column("variant@target", keep=True),
-            *([Column(kind, keep=True)] if kind != "variant" else []),
-            Column("old", right=True, drop=1),
-            Column("new", right=True, drop=2),
-            Column("delta", right=True),
-        ]
-        table: list[list[CellLike]] = [
-            [
-                i.id,
-                *([i.name] if kind != "variant" else []),
-                amount(i.old),
-                amount(i.new),
-                _delta_cell(i.delta, i.old or 0, exact),
-            ]
-            for i in chosen[:rows]
+        named: Spec[ItemDelta] = [(Column(kind, keep=True), lambda i: i.name)]
+        spec: Spec[ItemDelta] = [
+            (Column("variant@target", keep=True), lambda i: i.id),
+            *(named if kind != "variant" else []),
+            (Column("old", right=True, drop=1), lambda i: amount(i.old)),
+            (Column("new", right=True, drop=2), lambda i: amount(i.new)),
+            (Column("delta", right=True), lambda i: _delta_cell(i.delta, i.old or 0, exact)),
         ]
         left = len(chosen) - rows
         more = [Cell(f"... {left} more (--rows)", "dim")] if left > 0 else []
-        render(console, f"{kind}s ({len(chosen)} changed)", columns, table, more)
+        title = f"{kind}s ({len(chosen)} changed)"
+        render(console, title, *tabulate(spec, chosen[:rows]), more)
     for vid, diff in result.summaries:
         console.print(data(f"{vid}: {diff.summary_line()}"))
         console.print(data(f"{vid}: {diff.total_line()}"))

@@ -12,7 +12,7 @@ from buildopt.output.console import TerminalProgress
 from buildopt.output.pipes import Console
 from buildopt.output.progress import elapsed
 from buildopt.output.tables import Cell, CellLike, Column, Spec, data, render, say, tabulate
-from buildopt.record.model import Finding, ScanReport, StartupResult
+from buildopt.record.model import Finding, InitCost, ScanReport, StartupResult
 
 
 class StartupProgress(TerminalProgress):
@@ -108,18 +108,14 @@ def show_startup(console: Console, results: Sequence[StartupResult], baseline: s
             _show_headline(console, base, r)
     slowest = base or (first if first and first.runs else None)
     if slowest and slowest.inits:
-        columns = [
-            Column("package", keep=True),
-            Column("clock ms", right=True),
-            Column("bytes", right=True, drop=1),
-            Column("allocs", right=True, drop=2),
-        ]
-        init_rows: list[list[CellLike]] = [
-            [row.package, f"{row.clock_ms:.3f}", str(row.bytes), str(row.allocs)]
-            for row in slowest.inits[:8]
+        spec: Spec[InitCost] = [
+            (Column("package", keep=True), lambda i: i.package),
+            (Column("clock ms", right=True), lambda i: f"{i.clock_ms:.3f}"),
+            (Column("bytes", right=True, drop=1), lambda i: str(i.bytes)),
+            (Column("allocs", right=True, drop=2), lambda i: str(i.allocs)),
         ]
         title = f"init cost by package ({slowest.name}, median clock of the traced runs)"
-        render(console, title, columns, init_rows)
+        render(console, title, *tabulate(spec, slowest.inits[:8]))
 
 
 def _startup_notes(r: StartupResult) -> list[str]:

@@ -200,18 +200,16 @@ def render(
     kept one). When even the kept columns are wider than a terminal, each row is printed as
     a block instead (its identities, then its figures, each whole on a line)."""
     columns = [c._replace(name=visible(c.name)) for c in columns]
-    given = [[_cell(v) for v in row] for row in rows]
-    cells = [[Cell(visible(c.text), c.style) for c in row] for row in given]
+    cells = [[Cell(visible(c.text), c.style) for c in map(_cell, row)] for row in rows]
     columns, cells, key = _without_empty(columns, cells, key)
     title = visible(title)
     boxed = console.is_terminal
     fit = layout(columns, cells, console.width if boxed else None, boxed)
     if key is None:
         key = next((i for i, c in enumerate(columns) if c.keep), 0)
-    grouped = (
-        _grouped(columns, cells, console.width) if boxed and fit.width > console.width else None
-    )
-    if boxed and fit.width > console.width and grouped is None:
+    too_wide = boxed and fit.width > console.width
+    grouped = _grouped(columns, cells, console.width) if too_wide else None
+    if too_wide and grouped is None:
         _blocks(console, title, columns, cells)
     else:
         listed: list[str] = []
@@ -237,14 +235,9 @@ def render(
             console.print(Text(prefix + text), crop=False, soft_wrap=wrap)
         if fit.dropped:
             names = ", ".join(name or "the bar" for name in fit.dropped)
-            console.print(
-                Text(
-                    f"(not shown at {console.width} columns: {names}; "
-                    "a wider terminal shows them, --json has everything)",
-                    style="dim",
-                ),
-                soft_wrap=wrap,
-            )
+            note = f"(not shown at {console.width} columns: {names}; "
+            note += "a wider terminal shows them, --json has everything)"
+            console.print(Text(note, style="dim"), soft_wrap=wrap)
     for line in footer:
         text, style = _cell(line)
         console.print(Text(visible(text), style=style or ""), soft_wrap=not boxed)
