@@ -229,14 +229,9 @@ def markdown(
 
     def row(c: Check) -> str:
         note = "; ".join(x for x in (c.note, c.message) if x)
-        cells = [
-            icon[c.verdict],
-            md_text(c.budget),
-            md_code(c.target),
-            *(md_text(x) for x in (c.check, human(c.actual, c), human(c.limit, c, limit=True))),
-            md_text(figure_text(c.headroom)),
-            md_text(note),
-        ]
+        figures = (human(c.actual, c), human(c.limit, c, limit=True), figure_text(c.headroom))
+        texts = map(md_text, (c.check, *figures, note))
+        cells = [icon[c.verdict], md_text(c.budget), md_code(c.target), *texts]
         return f"| {' | '.join(cells)} |\n"
 
     problems = [c for c in checks if c.verdict in ("fail", "warn")]

@@ -134,6 +134,7 @@ def _verdicts(checks: Sequence[Check], target: str) -> list[dict[str, Any]]:
             continue
         actual, limit = sized(c.actual, c), sized(c.limit, c)
         metered = actual is not None and limit is not None and limit > 0
+        percent = round(100 * min(1.0, (actual or 0) / (limit or 1)), 1) if metered else None
         out.append(
             {
                 "budget": c.budget,
@@ -142,9 +143,7 @@ def _verdicts(checks: Sequence[Check], target: str) -> list[dict[str, Any]]:
                 "actual": format_size(actual or 0) if metered else figure_text(c.actual),
                 "limit": format_size(limit or 0) if metered else figure_text(c.limit, limit=True),
                 "headroom": figure_text(c.headroom),
-                "percent": round(100 * min(1.0, (actual or 0) / (limit or 1)), 1)
-                if metered
-                else None,
+                "percent": percent,
                 "note": "; ".join(x for x in (c.note, c.message) if x),
             }
         )
@@ -159,9 +158,8 @@ def _overview(data: ReportInput) -> list[dict[str, Any]]:
         row = rows.get(build.id)
         vs_variant = None
         if row is not None and row.baseline is not None and row.deltas:
-            base = row.baseline.metrics["size"]
-            delta = row.deltas["size"]
-            vs_variant = _delta(delta, base) + f" vs {row.baseline.variant}"
+            base = row.baseline
+            vs_variant = _delta(row.deltas["size"], base.metrics["size"]) + f" vs {base.variant}"
         vs_record = None
         before = old.get(build.id)
         if build.ok and before is not None and before.size and build.size is not None:
@@ -245,27 +243,16 @@ def _size_of(vid: str, record: Record) -> int | None:
 
 
 def _findings(record: Record) -> list[dict[str, Any]]:
-    seen: set[tuple[str, int, str]] = set()
-    out = []
+    found: dict[tuple[str, int, str], dict[str, Any]] = {}  # the first variant's, of each
     for build in record.builds:
         if build.scan is None or build.scan_stale:
             continue
+        tags = ",".join(build.scan.tags) or "(none)"
         for f in build.scan.findings:
-            key = (f.file, f.line, f.rule)
-            if key in seen:
-                continue
-            seen.add(key)
-            out.append(
-                {
-                    "where": f"{f.file}:{f.line}",
-                    "severity": f.severity,
-                    "rule": f.rule,
-                    "message": f.message,
-                    "fix": f.fix,
-                    "tags": ",".join(build.scan.tags) or "(none)",
-                }
-            )
-    return out
+            shown = {"where": f"{f.file}:{f.line}", "severity": f.severity, "rule": f.rule}
+            shown |= {"message": f.message, "fix": f.fix, "tags": tags}
+            found.setdefault((f.file, f.line, f.rule), shown)
+    return list(found.values())
 
 
 def render(data: ReportInput) -> str:

@@ -39,10 +39,8 @@ class Document:
 
     def url(self, schema_id: str) -> str:
         """``$id``: the file's name and the document's version (``gate-1.json``)."""
-        version = schema_id.rsplit("/", 1)[1]
-        return (
-            f"https://buildopt.dev/schemas/{self.file.removesuffix('.schema.json')}-{version}.json"
-        )
+        name, version = self.file.removesuffix(".schema.json"), schema_id.rsplit("/", 1)[1]
+        return f"https://buildopt.dev/schemas/{name}-{version}.json"
 
 
 # By the value of the documents' ``schema`` field.
