@@ -278,9 +278,8 @@ def junit(checks: Sequence[Check], profile: str) -> str:
         inner = ""
         if bad:
             text = "\n".join(_junit_line(c) for c in bad)
-            inner = (
-                f"<failure message={quoteattr(text.splitlines()[0])}>{xml_escape(text)}</failure>"
-            )
+            first = quoteattr(text.splitlines()[0])
+            inner = f"<failure message={first}>{xml_escape(text)}</failure>"
         elif all(c.verdict == "skip" for c in group):
             skipped += 1
             inner = f"<skipped message={quoteattr(xml_text(group[0].note))}/>"

@@ -6,8 +6,7 @@ is; markup is never applied to data either (buildopt.output.tables.data).
 
 rich ends the program with status 1 when its stream's reader has gone - in buildopt's codes,
 "a budget failed". Raised on instead, the error reaches run_guarded, which ends the command
-quietly with 141, the status a shell gives a program that SIGPIPE ended.
-"""
+quietly with 141, the status a shell gives a program that SIGPIPE ended."""
 
 from __future__ import annotations
 

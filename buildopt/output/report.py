@@ -4,8 +4,7 @@ Everything is inline - styles, SVG, the little JavaScript that zooms the treemap
 file reads the same opened from disk, from a CI artifact or printed, and makes no request of
 any kind. The page is a Jinja2 template (``templates/report.html.j2``, autoescaped); the
 pictures are SVG drawn by buildopt.output.svg, and every number on them comes from the build
-record (and the gate's checks of it), never computed a second way.
-"""
+record (and the gate's checks of it), never computed a second way."""
 
 from __future__ import annotations
 

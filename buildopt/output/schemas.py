@@ -3,8 +3,7 @@
 The models (msgspec Structs, their ``Meta`` annotations) are the source; ``buildopt/schemas/``
 ships what they generate, for users to read and validate with. Regenerate after changing a
 model: ``invoke schemas`` (or ``python -m buildopt.output.schemas --write``); a test fails
-while a shipped file differs from what the models generate.
-"""
+while a shipped file differs from what the models generate."""
 
 from __future__ import annotations
 

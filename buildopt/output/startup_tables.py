@@ -86,10 +86,7 @@ def show_startup(console: Console, results: Sequence[StartupResult], baseline: s
             [
                 r.name,
                 str(r.runs),
-                *(
-                    _ms(v)
-                    for v in (r.median_ms, r.p95_ms, r.mean_ms, r.min_ms, r.max_ms, r.stdev_ms)
-                ),
+                *map(_ms, (r.median_ms, r.p95_ms, r.mean_ms, r.min_ms, r.max_ms, r.stdev_ms)),
                 str(r.outliers),
                 format_size((r.max_rss_kib or 0) * 1024),
                 "-" if r.gc_cycles is None else str(r.gc_cycles),

@@ -33,14 +33,10 @@ CATEGORY_COLOURS = {
     "dwarf": "#8c6d5a",
     "other": "#b0b0b0",
 }
-CATEGORY_NAMES = {
-    "code": "code",
-    "rodata": "rodata",
-    "data": "data",
+CATEGORY_NAMES = {c: c for c in CATEGORY_COLOURS} | {
     "gometa": "Go metadata",
     "symtab": "symbol tables",
     "dwarf": "DWARF",
-    "other": "other",
 }
 PALETTE = (
     "#4e79a7",
@@ -106,10 +102,8 @@ def treemap(root: Node, ident: str, width: int = 960, height: int = 420) -> str:
     zooms, with JavaScript), labels where they fit, a title with the exact bytes on each."""
     label = f' aria-label="{escape(root.name)}: {root.size} bytes" data-total="{root.size}"'
     parts = [_open("treemap", width, height, label, ident)]
-    placed = layout(root, width, height)
-    for p in placed:
-        if p.node.children or p.depth == 0:
-            continue
+    placed = [p for p in layout(root, width, height) if p.depth > 0]
+    for p in (p for p in placed if not p.node.children):
         light = 0.55 + 0.45 * (1 - min(p.depth, 3) / 3)
         parts.append(
             f'<rect class="leaf" x="{p.x:.3f}" y="{p.y:.3f}" width="{p.w:.3f}" '
@@ -117,17 +111,13 @@ def treemap(root: Node, ident: str, width: int = 960, height: int = 420) -> str:
             f'data-bytes="{p.node.size}" data-name="{escape(p.node.name)}">'
             f"<title>{escape(_title(p.node))}</title></rect>"
         )
-    for p in placed:
-        if p.depth == 0 or not p.node.children:
-            continue
+    for p in (p for p in placed if p.node.children):
         parts.append(
             f'<rect class="group" x="{p.x:.3f}" y="{p.y:.3f}" width="{p.w:.3f}" '
             f'height="{p.h:.3f}" data-group="{escape(p.node.name)}" '
             f'data-bytes="{p.node.size}"><title>{escape(_title(p.node))}</title></rect>'
         )
     for p in placed:
-        if p.depth == 0:
-            continue
         label = _fit(p.node.name, p.w, p.h)
         if not label:
             continue

@@ -9,8 +9,7 @@ at whatever width it needs, so that ``grep`` finds a row whole.
 
 Every text is data: a cell, a title or a footer is never read as rich markup or an emoji code
 (``main.go:100:2`` stays itself), and a control character in it is shown as its escape
-(``\\x1b``, ``\\n``), so that a name can neither drive the terminal nor forge a line.
-"""
+(``\\x1b``, ``\\n``), so that a name can neither drive the terminal nor forge a line."""
 
 from __future__ import annotations
 
