@@ -10,7 +10,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING
 
 from buildopt.errors import UsageError, visible
 
@@ -48,23 +48,15 @@ def elapsed(seconds: float) -> str:
 
 
 class LogProgress:
-    """Build progress as log lines on ``out``: ``started ID``, ``[N/M] STATUS ID (7.2s)``, and
+    """Build progress as log lines on stderr: ``started ID``, ``[N/M] STATUS ID (7.2s)``, and
     every ``every`` seconds while builds run, which are running, for how long, N of M done."""
 
-    def __init__(
-        self,
-        total: int,
-        *,
-        every: float = HEARTBEAT_SECONDS,
-        out: TextIO | None = None,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self._total, self._every, self._clock = total, every, clock
-        self._out = out
+    def __init__(self, total: int, *, every: float = HEARTBEAT_SECONDS) -> None:
+        self._total, self._every = total, every
         self._lock = threading.Lock()
         self._running: dict[str, float] = {}  # id: when it started
         self._done = 0
-        self._begun = clock()
+        self._begun = time.monotonic()
         self._stop = threading.Event()
         self._beat = threading.Thread(target=self._heartbeat, name="heartbeat", daemon=True)
 
@@ -78,7 +70,7 @@ class LogProgress:
 
     def started(self, step: Step) -> None:
         with self._lock:
-            self._running[step.id] = self._clock()
+            self._running[step.id] = time.monotonic()
             self._say(f"started {step.id}")
 
     def finished(self, result: Build) -> None:
@@ -97,7 +89,7 @@ class LogProgress:
             with self._lock:
                 if not self._running:
                     continue
-                now = self._clock()
+                now = time.monotonic()
                 running = ", ".join(
                     f"{sid} for {elapsed(now - since)}" for sid, since in self._running.items()
                 )
@@ -107,10 +99,9 @@ class LogProgress:
                 )
 
     def _say(self, line: str) -> None:
-        out = self._out or sys.stderr
         try:
-            out.write(visible(line) + "\n")
-            out.flush()
+            sys.stderr.write(visible(line) + "\n")
+            sys.stderr.flush()
         except (OSError, ValueError):  # stderr closed (a pipe's reader left): progress only
             pass
 

@@ -58,11 +58,7 @@ def tree_of(build: Build, facts: Inspection) -> svg.Node:
     owns; without an attribution (an older record), the categories."""
     attribution = facts.attribution
     if attribution is None:
-        leaves = [
-            svg.Node(name, size)
-            for name, size in facts.totals.items()
-            if name != "bss" and size > 0
-        ]
+        leaves = [svg.Node(n, size) for n, size in facts.totals.items() if n != "bss" and size > 0]
         return svg.Node(build.id, sum(n.size for n in leaves), tuple(leaves))
     modules: dict[str, list[svg.Node]] = {}
     for share in attribution.by_package:
@@ -70,9 +66,8 @@ def tree_of(build: Build, facts: Inspection) -> svg.Node:
             f"code {share.code_bytes:,}, pclntab {share.pclntab_bytes:,}, "
             f"rodata {share.rodata_bytes:,}, data {share.data_bytes:,}"
         )
-        modules.setdefault(share.module or "(no module)", []).append(
-            svg.Node(share.package, share.file_bytes, note=note)
-        )
+        node = svg.Node(share.package, share.file_bytes, note=note)
+        modules.setdefault(share.module or "(no module)", []).append(node)
     groups = [
         svg.Node(
             module, sum(p.size for p in packages), tuple(packages), colour=_module_colour(module)
