@@ -116,14 +116,9 @@ def _show_upgrades(console: Console, record: Record, *, exact: bool, top: int = 
         for name, old, new in u.packages[:top]:
             console.print(data(f"  {name} {format_size(new - old, signed=True)}"))
         if len(u.packages) > top:
-            console.print(
-                data(
-                    f"  ... {len(u.packages) - top} more packages (buildopt diff "
-                    f"{outputs.get(u.old.id) or u.old.id} "
-                    f"{outputs.get(u.new.id) or u.new.id} --by package)"
-                ),
-                soft_wrap=True,
-            )
+            files = " ".join(outputs.get(b.id) or b.id for b in (u.old, u.new))
+            more = f"{len(u.packages) - top} more packages (buildopt diff {files} --by package)"
+            console.print(data(f"  ... {more}"), soft_wrap=True)
 
 
 def _delta_cell(delta: int, base: int, exact: bool = False) -> Cell:
