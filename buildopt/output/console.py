@@ -43,8 +43,7 @@ def make_console(*, stderr: bool = False) -> Console:
 
 
 def short_path(path: Path | str) -> str:
-    """path relative to the working directory when it lies below it (for people; JSON keeps
-    absolute paths)."""
+    """path relative to the working directory when below it (JSON keeps absolute paths)."""
     cwd = Path.cwd()
     return str(Path(path).relative_to(cwd)) if Path(path).is_relative_to(cwd) else str(path)
 

@@ -29,8 +29,7 @@ def bloat_o_meter(diff: SizeDiff, rows: int | None = None) -> str:
 
 
 def markdown(title: str, diff: SizeDiff, rows: int = 20, files: FileSizes | None = None) -> str:
-    """A pull request comment's section: the summary and total lines (and the files' sizes),
-    the largest changes."""
+    """A pull request comment: the summary and total lines (and file sizes), the largest changes."""
 
     def cell(text: str) -> str:  # a name from a binary: no newline, ESC or cell of its own
         return visible(text).replace("|", "\\|")

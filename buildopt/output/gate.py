@@ -254,14 +254,13 @@ def _one_line(text: str) -> str:
 
 def _rows_within(start: str, checks: Sequence[Check], row: Any, limit: int) -> tuple[str, int]:
     """start plus as many rows as fit in limit characters, and how many that was."""
-    parts, size = [start], len(start)
+    text = start
     for count, check in enumerate(checks):
         line = row(check)
-        if size + len(line) > limit:
-            return "".join(parts), count
-        parts.append(line)
-        size += len(line)
-    return "".join(parts), len(checks)
+        if len(text) + len(line) > limit:
+            return text, count
+        text += line
+    return text, len(checks)
 
 
 def junit(checks: Sequence[Check], profile: str) -> str:

@@ -18,8 +18,7 @@ if TYPE_CHECKING:  # loaded where used: plan and build need neither (~15 ms of s
 def show_gate(
     console: Console, checks: Sequence[Check], profile: str, *, exact: bool = False
 ) -> None:
-    """PASS/WARN/FAIL per budget x variant x check, with actual, limit and headroom (sizes
-    human; ``exact``: in bytes)."""
+    """PASS/WARN/FAIL per budget x variant x check (sizes human; ``exact``: in bytes)."""
     from buildopt.output.gate import figure_text, sized  # (the gate's analysis: only here)
 
     def shown(figure: Figure, c: Check, *, limit: bool = False) -> str:
@@ -50,8 +49,7 @@ def show_gate(
 
 
 def show_images(console: Console, images: Sequence[ImageRecord], *, exact: bool = False) -> None:
-    """Per image: each file with what it takes in the image, then the image's size and erase
-    blocks (sizes human; ``exact``: in bytes)."""
+    """Per image: each file with what it takes in it, the image's size and erase blocks."""
     columns = [
         Column("file", keep=True),
         Column("from", keep=True),

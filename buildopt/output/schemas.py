@@ -66,8 +66,7 @@ SCHEMAS = {schema_id: document.file for schema_id, document in DOCUMENTS.items()
 
 
 def generate(schema_id: str) -> dict[str, Any]:
-    """The JSON Schema of a document, from its model: the model's object at the top, the
-    objects it holds in ``$defs``."""
+    """The JSON Schema of a document from its model: its object on top, what it holds in $defs."""
     document = DOCUMENTS[schema_id]
     (_, *_), components = msgspec.json.schema_components(
         (document.model, *document.also), ref_template="#/$defs/{name}"

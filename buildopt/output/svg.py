@@ -75,8 +75,7 @@ class Placed:
 
 
 def layout(root: Node, width: float, height: float) -> list[Placed]:
-    """Every node of the tree placed (groups, then their children inside them), areas
-    proportional to size; nodes of size 0 are left out."""
+    """Every node placed (groups, then their children inside), areas proportional to size."""
     out: list[Placed] = []
 
     def place(  # noqa: PLR0917 - a node and its box

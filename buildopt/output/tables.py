@@ -54,8 +54,7 @@ Spec = Sequence[tuple[Column, Callable[[T], CellLike]]]  # a column and its cell
 
 
 def tabulate(spec: Spec[T], items: Iterable[T]) -> tuple[list[Column], list[list[CellLike]]]:
-    """The columns of spec and a row per item, each cell made by its column's function (each
-    column declared beside what it shows)."""
+    """The columns of spec and a row per item, each cell made by its column's function."""
     return [column for column, _ in spec], [[cell(item) for _, cell in spec] for item in items]
 
 
