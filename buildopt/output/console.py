@@ -172,19 +172,10 @@ def show_results(
     rows: list[list[CellLike]] = []
     for r in results:
         dwarf, symbols, link = _inspect_cells(r.inspect)
-        rows.append(
-            [
-                r.id,
-                Cell(r.status, STATUS_STYLE[r.status]),
-                format_size(r.size),
-                *(["-" if r.size is None else str(r.size)] if exact else []),
-                link,
-                dwarf,
-                symbols,
-                f"{r.wall_seconds:.1f}s" if r.status != "skipped" else "-",
-                r.reason,
-            ]
-        )
+        size = [format_size(r.size), *(["-" if r.size is None else str(r.size)] if exact else [])]
+        took = f"{r.wall_seconds:.1f}s" if r.status != "skipped" else "-"
+        status = Cell(r.status, STATUS_STYLE[r.status])
+        rows.append([r.id, status, *size, link, dwarf, symbols, took, r.reason])
     counts = {s: sum(r.status == s for r in results) for s in STATUS_STYLE}
     summary = ", ".join(f"{n} {s}" for s, n in counts.items())
     where = f"; record: {short_path(record)}" if record else ""

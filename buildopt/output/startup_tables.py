@@ -82,18 +82,11 @@ def show_startup(console: Console, results: Sequence[StartupResult], baseline: s
         if not r.runs:
             rows.append([r.name, "0", *["-"] * 10, "; ".join(r.errors)])
             continue
-        rows.append(
-            [
-                r.name,
-                str(r.runs),
-                *map(_ms, (r.median_ms, r.p95_ms, r.mean_ms, r.min_ms, r.max_ms, r.stdev_ms)),
-                str(r.outliers),
-                format_size((r.max_rss_kib or 0) * 1024),
-                "-" if r.gc_cycles is None else str(r.gc_cycles),
-                _ratio_cell(r),
-                "; ".join(r.errors) if r.failed_runs else "",
-            ]
-        )
+        times = map(_ms, (r.median_ms, r.p95_ms, r.mean_ms, r.min_ms, r.max_ms, r.stdev_ms))
+        rss = format_size((r.max_rss_kib or 0) * 1024)
+        gc = "-" if r.gc_cycles is None else str(r.gc_cycles)
+        note = "; ".join(r.errors) if r.failed_runs else ""
+        rows.append([r.name, str(r.runs), *times, str(r.outliers), rss, gc, _ratio_cell(r), note])
     render(console, "start-up (ms, to ready)", columns, rows)
     first = results[0] if results else None
     if first is not None:
