@@ -122,26 +122,22 @@ def _segments(facts: Inspection) -> tuple[tuple[str, int], ...]:
 
 
 def _verdicts(checks: Sequence[Check], target: str) -> list[dict[str, Any]]:
-    out = []
-    for c in checks:
-        if c.target != target:
-            continue
-        actual, limit = sized(c.actual, c), sized(c.limit, c)
-        metered = actual is not None and limit is not None and limit > 0
-        percent = round(100 * min(1.0, (actual or 0) / (limit or 1)), 1) if metered else None
-        out.append(
-            {
-                "budget": c.budget,
-                "check": c.check,
-                "verdict": c.verdict,
-                "actual": format_size(actual or 0) if metered else figure_text(c.actual),
-                "limit": format_size(limit or 0) if metered else figure_text(c.limit, limit=True),
-                "headroom": figure_text(c.headroom),
-                "percent": percent,
-                "note": "; ".join(x for x in (c.note, c.message) if x),
-            }
-        )
-    return out
+    return [_verdict(c) for c in checks if c.target == target]
+
+
+def _verdict(c: Check) -> dict[str, Any]:
+    actual, limit = sized(c.actual, c), sized(c.limit, c)
+    metered = actual is not None and limit is not None and limit > 0
+    return {
+        "budget": c.budget,
+        "check": c.check,
+        "verdict": c.verdict,
+        "actual": format_size(actual or 0) if metered else figure_text(c.actual),
+        "limit": format_size(limit or 0) if metered else figure_text(c.limit, limit=True),
+        "headroom": figure_text(c.headroom),
+        "percent": round(100 * min(1.0, (actual or 0) / (limit or 1)), 1) if metered else None,
+        "note": "; ".join(x for x in (c.note, c.message) if x),
+    }
 
 
 def _overview(data: ReportInput) -> list[dict[str, Any]]:

@@ -252,15 +252,13 @@ def bar_chart(rows: Sequence[tuple[str, float, str]], width: int = 960) -> str:
     parts = [_open("barchart", width, height, "")]
     for i, (label, value, text) in enumerate(rows):
         y = 4 + i * row_h
-        parts.append(f'<text x="0" y="{y + 12}" class="label">{escape(label)}</text>')
-        parts.append(
+        parts += [
+            f'<text x="0" y="{y + 12}" class="label">{escape(label)}</text>',
             f'<rect x="{label_w}" y="{y}" width="{value * scale:.2f}" height="{row_h - 6}" '
-            f'class="bar"><title>{escape(label)}: {escape(text)}</title></rect>'
-        )
-        parts.append(
+            f'class="bar"><title>{escape(label)}: {escape(text)}</title></rect>',
             f'<text x="{label_w + value * scale + 6:.1f}" y="{y + 12}" class="sub">'
-            f"{escape(text)}</text>"
-        )
+            f"{escape(text)}</text>",
+        ]
     return "".join(parts) + "</svg>"
 
 
