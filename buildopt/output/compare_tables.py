@@ -71,8 +71,6 @@ def _explained(console: Console, line: str) -> None:
 
 
 FIGURE = re.compile(r"(?:(?<=[\s,(])(?:=|[A-Za-z./_-]+) )?[+-]?\d[\d.,]* (?:B|KiB|MiB|GiB)\b")
-
-
 GLUE = "\u00a0"  # a space textwrap does not break at
 
 

@@ -27,8 +27,6 @@ if TYPE_CHECKING:  # loaded where used: plan and build need neither (~15 ms of s
 
 
 STATUS_STYLE = {"ok": "green", "failed": "bold red", "skipped": "yellow"}
-
-
 NON_TERMINAL_WIDTH = 160
 
 
@@ -85,7 +83,7 @@ class TerminalProgress:
     """A rich progress bar on a terminal (transient); nothing when stderr is not a terminal."""
 
     def __init__(self, console: Console, total: int, label: str) -> None:
-        self.console = console
+        self.console, self._total, self._done = console, total, 0
         self._progress: Progress | None = None
         if console.is_terminal:
             from rich import progress as rp
@@ -115,7 +113,6 @@ class BuildProgress(TerminalProgress):
         super().__init__(console, total, "building")
         self._lock = threading.Lock()
         self._running: list[str] = []
-        self._total, self._done = total, 0
 
     def started(self, step: Step) -> None:
         with self._lock:

@@ -185,9 +185,7 @@ def sized(figure: Figure, check: Check) -> int | None:
 def human(figure: Figure, check: Check, *, limit: bool = False) -> str:
     """A size check's value for people: 5.31 MiB (5570722 B); other values as the JSON has them."""
     size = sized(figure, check)
-    if size is None:
-        return figure_text(figure, limit=limit)
-    return f"{format_size(size)} ({size} B)"
+    return figure_text(figure, limit=limit) if size is None else f"{format_size(size)} ({size} B)"
 
 
 def markdown(

@@ -205,12 +205,8 @@ def _startup(record: Record) -> dict[str, Any] | None:
         }
         for vid, r in measured
     ]
-    return {
-        "strip": _svg(svg.strip_plot(series)),
-        "rss": _svg(svg.bar_chart(rss)),
-        "table": table,
-        "inits": inits,
-    }
+    strip, peaks = _svg(svg.strip_plot(series)), _svg(svg.bar_chart(rss))
+    return {"strip": strip, "rss": peaks, "table": table, "inits": inits}
 
 
 def _history(data: ReportInput) -> Markup | None:

@@ -21,8 +21,7 @@ class StartupProgress(TerminalProgress):
 
     def __init__(self, console: Console, total: int) -> None:
         super().__init__(console, total, "starting")
-        self._total, self._done, self._phase = total, 0, ""
-        self._begun = time.monotonic()
+        self._phase, self._begun = "", time.monotonic()
 
     def __exit__(self, exc_type: object = None, *exc: object) -> None:
         super().__exit__(exc_type, *exc)

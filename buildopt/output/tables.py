@@ -336,8 +336,7 @@ def _blocks(
     if title:
         console.print(Text(title, style="table.title"), soft_wrap=True)
     for row in cells:
-        names: list[Text] = []
-        values: list[Text] = []
+        names, values = [], []
         for column, (text, style) in zip(columns, row, strict=True):
             if not text or column.note or not column.name:  # (a nameless column: a bar)
                 continue
@@ -345,9 +344,8 @@ def _blocks(
                 names.append(Text(text, style=style or ""))
             else:
                 values.append(Text.assemble((f"{column.name} ", "dim"), (text, style or "")))
-        for line in _fill(names, console.width, ""):
-            console.print(line, crop=False, soft_wrap=True)
-        for line in _fill(values, console.width, BLOCK_INDENT):
+        lines = _fill(names, console.width, "") + _fill(values, console.width, BLOCK_INDENT)
+        for line in lines:
             console.print(line, crop=False, soft_wrap=True)
         for column, (text, _) in zip(columns, row, strict=True):
             if column.note and text:
