@@ -146,8 +146,7 @@ def _inspect_cells(facts: Inspection | None) -> tuple[str, str, str]:
         return "-", "-", "-"
     link = facts.linking
     kind = "static" if link.static else "dynamic " + ",".join(link.needed)
-    if link.pie:
-        kind += " pie"
+    kind += " pie" if link.pie else ""
     return format_size(facts.dwarf.file_bytes), format_size(facts.symbol_bytes), kind
 
 

@@ -71,9 +71,8 @@ def show_images(console: Console, images: Sequence[ImageRecord], *, exact: bool 
             for f in image.files
         ]
         rows.append(["(metadata)", "", "", size_text(image.metadata_bytes, exact), "", ""])
-        size, block, erase = (
-            size_text(n, exact) for n in (image.size, image.block_size, image.erase_block)
-        )
+        sizes = (image.size, image.block_size, image.erase_block)
+        size, block, erase = (size_text(n, exact) for n in sizes)
         footer = (
             f"{short_path(image.image)}: {size} ({image.compressor}, {block} blocks) = "
             f"{image.erase_blocks} erase blocks of {erase}; sha256 {image.sha256}"

@@ -87,11 +87,8 @@ def show_inspection(
         rows["compressed"] = compressed_line(facts.compressed, facts.size)
     if facts.go is not None:
         settings = dict(facts.go.settings)
-        flags = " ".join(
-            f"{k}={settings[k]}"
-            for k in ("CGO_ENABLED", "-tags", "-trimpath", "-buildmode", "-ldflags")
-            if k in settings
-        )
+        keys = ("CGO_ENABLED", "-tags", "-trimpath", "-buildmode", "-ldflags")
+        flags = " ".join(f"{k}={settings[k]}" for k in keys if k in settings)
         rows["Go"] = f"{facts.go.version} {facts.go.path}  {flags}"
     for name, value in rows.items():
         facts_table.add_row(data((name, "dim")), data(value))
@@ -227,8 +224,6 @@ def _show_packages(console: Console, facts: Inspection, limit: int) -> None:
         ),
         (Column("funcs", right=True, drop=4), lambda p: str(p.functions)),
     ]
-    title = (
-        f"Go code by package (from .gopclntab, {len(facts.packages)} packages, "
-        f"{format_size(total)})"
-    )
+    n = len(facts.packages)
+    title = f"Go code by package (from .gopclntab, {n} packages, {format_size(total)})"
     render(console, title, *tabulate(spec, facts.packages[:limit]))

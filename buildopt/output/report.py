@@ -29,10 +29,9 @@ from buildopt.output.gate import figure_text, sized
 from buildopt.record.images import ImageRecord
 from buildopt.record.model import Build, Record
 
+OTHER_KEYS = ("dynamic", "other", "headers", "padding")
 # the stacked bars' categories from the record's totals
-CATEGORY_KEYS = {c: (c,) for c in svg.CATEGORY_COLOURS} | {
-    "other": ("dynamic", "other", "headers", "padding")
-}
+CATEGORY_KEYS = {c: (c,) for c in svg.CATEGORY_COLOURS} | {"other": OTHER_KEYS}
 
 
 @dataclass(frozen=True)
