@@ -79,10 +79,8 @@ class LogProgress:
             if result.status == "skipped":
                 return  # not progress: the results table lists skips with their reasons
             self._done += 1
-            self._say(
-                f"[{self._done}/{self._total}] {result.status} {result.id} "
-                f"({result.wall_seconds:.1f}s)"
-            )
+            took = f"({result.wall_seconds:.1f}s)"
+            self._say(f"[{self._done}/{self._total}] {result.status} {result.id} {took}")
 
     def _heartbeat(self) -> None:
         while not self._stop.wait(self._every):

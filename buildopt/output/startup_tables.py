@@ -170,15 +170,12 @@ def show_scan(console: Console, result: ScanReport) -> None:
         for f in result.findings:
             if f.fix:
                 say(console, ("fix", "dim"), f" {f.file}:{f.line}: {f.fix}")
-    risky = [i for i in result.inventory if i.risks]
+    risky = sum(bool(i.risks) for i in result.inventory)
     tags = f" (tags {','.join(result.tags)})" if result.tags else ""
-    say(
-        console,
-        f"{_count(result.files, 'file')}{tags}: {_count(result.count('error'), 'error')}, "
-        f"{_count(result.count('warning'), 'warning')}, {_count(result.count('note'), 'note')}; "
-        f"{len(result.inventory)} init functions and package-level initialisers, {len(risky)} "
-        "with start-up risks",
-    )
+    counts = ", ".join(_count(result.count(s), s) for s in ("error", "warning", "note"))
+    inits = f"{len(result.inventory)} init functions and package-level initialisers"
+    files = f"{_count(result.files, 'file')}{tags}"
+    say(console, f"{files}: {counts}; {inits}, {risky} with start-up risks")
 
 
 def _count(n: int, noun: str) -> str:
