@@ -42,8 +42,8 @@ def make_console(*, stderr: bool = False) -> Console:
 
 def short_path(path: Path | str) -> str:
     """path relative to the working directory when below it (JSON keeps absolute paths)."""
-    cwd = Path.cwd()
-    return str(Path(path).relative_to(cwd)) if Path(path).is_relative_to(cwd) else str(path)
+    path, cwd = Path(path), Path.cwd()
+    return str(path.relative_to(cwd) if path.is_relative_to(cwd) else path)
 
 
 def print_json(document: msgspec.Struct) -> None:
