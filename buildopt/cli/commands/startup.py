@@ -29,7 +29,7 @@ def startup(
     remainder: str = "",
 ) -> int:
     """``buildopt startup``: cold start of a binary, or of every built variant of a profile."""
-    from dataclasses import replace
+    import msgspec
 
     from buildopt.config.startup import StartupConfig, StartupOverrides, apply_overrides
     from buildopt.output import console as report
@@ -56,7 +56,9 @@ def startup(
     if profile:
         loaded = _profile(profile, cwd, "startup")
         record_path = _existing_record(loaded, dist, cwd, "startup")
-        config = replace(loaded.startup, args=tuple(args)) if args else loaded.startup
+        config = (
+            msgspec.structs.replace(loaded.startup, args=tuple(args)) if args else loaded.startup
+        )
         context = steps.Context(
             profile=loaded,
             record_path=record_path,
