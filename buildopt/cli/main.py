@@ -48,7 +48,30 @@ def expand_variadic(argv: list[str]) -> tuple[list[str], list[str] | None]:
             out.append(word)
     if takes_value and command is not None:  # the line ends where a flag's value should be
         _needs_value(command.name, out[-1])
+    if command is not None:
+        _given_once(command, out)
     return out, None
+
+
+def _given_once(command: Command, argv: list[str]) -> None:
+    """Exit 2 with one line when a flag that takes one value is given two (``why A B``,
+    ``plan -p a -p b``): invoke kept the last and dropped the first without a word."""
+    from buildopt.errors import EXIT_BAD_INPUT
+
+    seen: dict[str, list[str]] = {}
+    words = iter(argv[argv.index(command.name) + 1 :])
+    for word in words:
+        flag = command.flag(word) if word.startswith("-") else None
+        if flag is None or not flag.takes_value:
+            continue
+        value = word.split("=", 1)[1] if "=" in word else next(words, "")
+        if not flag.repeatable:
+            seen.setdefault(flag.long, []).append(value)
+    for name, values in seen.items():
+        if len(values) > 1:
+            given = ", ".join(repr(v) for v in values)
+            print(f"error: {command.name}: {name} takes one value; given {given}", file=sys.stderr)
+            sys.exit(EXIT_BAD_INPUT)
 
 
 def _needs_value(command: str, flag: str) -> None:

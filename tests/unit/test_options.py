@@ -255,3 +255,29 @@ def test_invokes_hidden_options_have_no_short_letter(
         program.run(["buildopt", "scan", letter, "x"])
     assert info.value.code == 2
     assert f"No idea what '{letter}' is! (scan has no such option" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (
+            ["why", "net/http", "crypto/tls"],
+            "why: --package takes one value; given 'net/http', 'crypto/tls'",
+        ),
+        (["plan", "-p", "a", "--profile=b"], "plan: --profile takes one value; given 'a', 'b'"),
+        (["docs", "profiles", "budgets"], "docs: --topic takes one value"),
+    ],
+)
+def test_a_flag_of_one_value_given_two_is_one_line(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``why A B`` measured only B: invoke keeps the last value of a flag given twice and
+    drops the first without a word."""
+    with pytest.raises(SystemExit) as stopped:
+        expand_variadic(["buildopt", *argv])
+    assert stopped.value.code == 2
+    assert capsys.readouterr().err.startswith(f"error: {message}")
+
+
+def test_repeatable_flags_and_switches_may_be_given_again() -> None:
+    assert expand_variadic(["buildopt", "plan", "-v", "a", "-v", "b", "--json", "--json"])[0]

@@ -184,7 +184,7 @@ def _compress(files: Sequence[str], jobs: int, cli: bool) -> dict[str, Compresse
     done = 0
     print(
         f"compressing {len(unique)} file(s) with {'the installed ' if cli else ''}"
-        f"{', '.join(FORMAT_COMMANDS.values())} "
+        f"{', '.join(FORMAT_COMMANDS.values())}, "
         f"{min(jobs, total)} at a time...",
         file=sys.stderr,
         flush=True,
