@@ -13,6 +13,7 @@ command's error output) goes into its detail lines. run_guarded prints the messa
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import signal
@@ -142,9 +143,7 @@ def run_guarded(command: Callable[[], int], debug: bool = False) -> int:
     try:
         return command()
     except BrokenPipeError as exc:
-        if closed_streams():
-            return stop_writing()
-        return _internal_error(exc, debug)
+        return stop_writing() if closed_streams() else _internal_error(exc, debug)
     except BuildoptError as exc:
         if debug:
             import traceback
@@ -157,8 +156,24 @@ def run_guarded(command: Callable[[], int], debug: bool = False) -> int:
     except KeyboardInterrupt as exc:
         print(f"error: {interrupted(exc)}", file=sys.stderr)
         return 128 + signal_of(exc)
+    except OSError as exc:
+        return no_room(exc) if exc.errno in NO_ROOM else _internal_error(exc, debug)
     except Exception as exc:
         return _internal_error(exc, debug)
+
+
+# A write that found no room: the machine's state, not a fault of buildopt to report.
+NO_ROOM = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+
+
+def no_room(exc: OSError) -> int:
+    """One line for a write that found the disk full (``--json > /dev/full``), exit 1; what
+    stdout still holds is dropped, so that Python's last flush at exit does not fail again."""
+    print(f"error: {exc.filename or 'stdout'}: {exc.strerror}", file=sys.stderr)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.close(devnull)
+    return EXIT_FAILED
 
 
 def _internal_error(exc: Exception, debug: bool) -> int:

@@ -14,7 +14,7 @@ import sys
 from typing import cast
 
 from buildopt.cli.options import COMMANDS, Command, set_program_args
-from buildopt.errors import note_cut_short_writes, output_cut_short, stop_writing
+from buildopt.errors import NO_ROOM, no_room, note_cut_short_writes, output_cut_short, stop_writing
 
 
 def expand_variadic(argv: list[str]) -> tuple[list[str], list[str] | None]:
@@ -140,6 +140,10 @@ def main() -> None:
         # stdout closed early (`buildopt gate | head -1`, or --help): stop quietly, with the
         # status a shell gives a program that SIGPIPE ended (buildopt.errors)
         code = stop_writing()
+    except OSError as exc:  # the last of stdout found the disk full
+        if exc.errno not in NO_ROOM:
+            raise
+        code = no_room(exc)
     if fast:
         # Done, and nothing is left open but stdout and stderr: leave without tearing the
         # interpreter down object by object (~10 ms after a large inspect).

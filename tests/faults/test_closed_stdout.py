@@ -124,3 +124,33 @@ def test_head_one_line(project: Path) -> None:
     assert process.wait(timeout=60) == 141
     assert process.stderr.read() == b""
     process.stderr.close()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["plan", "--profile", "p"],
+        ["plan", "--profile", "p", "--json"],
+        ["inspect", "--json", BINARY],
+        ["compare", "--profile", "p"],
+        ["gate", "--profile", "p", "--json"],
+    ],
+)
+def test_a_full_disk_under_stdout_is_one_line_not_an_internal_error(
+    project: Path, args: list[str]
+) -> None:
+    """``buildopt inspect --json FILE > /dev/full`` was 'internal error: OSError: [Errno 28]
+    ... please report it', exit 3: a full disk is the machine's state, not a fault of
+    buildopt. Now one line, exit 1, whether the write failed in the command or at its end."""
+    with open("/dev/full", "w") as full:
+        done = subprocess.run(
+            [sys.executable, "-m", "buildopt", *args],
+            cwd=project,
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    assert done.returncode == 1, done.stderr
+    assert done.stderr == "error: stdout: No space left on device\n"
