@@ -192,7 +192,9 @@ def read_toml(path: Path) -> dict[str, Any]:
     if _LONG_DOTTED_KEY.search(blob):
         raise ProfileError(path, f"a dotted key of more than {MAX_KEY_PARTS} parts")
     try:
-        data: dict[str, Any] = tomllib.loads(blob.decode("utf-8"))
+        # "utf-8-sig": a byte order mark, which Windows editors write, is not TOML's and
+        # tomllib refused it as "Invalid statement (line 1, column 1)"
+        data: dict[str, Any] = tomllib.loads(blob.decode("utf-8-sig"))
     except tomllib.TOMLDecodeError as exc:
         raise ProfileError(path, f"invalid TOML: {exc}") from exc
     except UnicodeDecodeError as exc:

@@ -560,3 +560,12 @@ def test_a_list_edit_mistake_names_the_key() -> None:
     assert info.value.message == (
         "p.toml: defaults.tags: unknown list edit ''; use append or remove, got { \"\" = false }"
     )
+
+
+def test_a_byte_order_mark_is_read_past(project: Path) -> None:
+    """A profile saved with a UTF-8 byte order mark (Windows editors write one) was refused as
+    'invalid TOML: Invalid statement (line 1, column 1)'."""
+    text = MINIMAL.replace("[variants.default]", "[variants.bom]")
+    (project / "profiles" / "p.toml").write_bytes(b"\xef\xbb\xbf" + text.encode())
+    profile = load_profile("p", project)
+    assert [v.name for v in profile.variants] == ["bom"]
