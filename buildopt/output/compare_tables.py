@@ -12,7 +12,7 @@ from rich.padding import Padding
 
 from buildopt.config.units import format_size
 from buildopt.output.console import size_text
-from buildopt.output.pipes import Console
+from buildopt.output.pipes import DataConsole
 from buildopt.output.tables import Cell, CellLike, Column, Spec, bar, data, render, say, tabulate
 from buildopt.record.model import Record
 
@@ -21,7 +21,7 @@ if TYPE_CHECKING:  # loaded where used: plan and build need neither (~15 ms of s
 
 
 def show_variant_comparison(
-    console: Console, record: Record, rows: Sequence[VariantRow], *, exact: bool = False
+    console: DataConsole, record: Record, rows: Sequence[VariantRow], *, exact: bool = False
 ) -> None:
     """Variants side by side, deltas against the baseline of the same target, explained."""
     metrics = ("size", "code", "rodata", "data", "bss", "gometa", "symtab", "dwarf")
@@ -60,7 +60,7 @@ def show_variant_comparison(
     _show_upgrades(console, record, exact=exact)
 
 
-def _explained(console: Console, line: str) -> None:
+def _explained(console: DataConsole, line: str) -> None:
     """One cause of a delta, indented: on a terminal wrapped to its width under the indent,
     in a log whole on one line (for grep)."""
     if console.is_terminal:
@@ -82,7 +82,7 @@ def _keeping_figures(line: str, width: int) -> list[str]:
     return [part.replace(GLUE, " ") for part in parts] or [line]
 
 
-def _show_upgrades(console: Console, record: Record, *, exact: bool, top: int = 5) -> None:
+def _show_upgrades(console: DataConsole, record: Record, *, exact: bool, top: int = 5) -> None:
     """What each Go release costs against the first one listed: per variant x target, the
     size, and the packages that changed most (``buildopt diff`` gives all)."""
     from buildopt.analysis.compare import compare_releases, release_of
@@ -128,7 +128,7 @@ def _delta_cell(delta: int, base: int, exact: bool = False) -> Cell:
 
 
 def show_record_comparison(
-    console: Console, result: RecordComparison, rows: int, *, exact: bool = False
+    console: DataConsole, result: RecordComparison, rows: int, *, exact: bool = False
 ) -> None:
     """Two records: per variant, section and package, largest change first; then per variant
     the bloat-o-meter summary over its packages, and the variants of one record alone."""

@@ -16,7 +16,7 @@ import msgspec
 from buildopt.binary.facts import Inspection
 from buildopt.config.units import format_size
 from buildopt.errors import visible
-from buildopt.output.pipes import Console
+from buildopt.output.pipes import DataConsole
 from buildopt.output.tables import Cell, CellLike, Column, data, render, say
 from buildopt.pipeline.plan import Plan, Step
 from buildopt.record.model import Build
@@ -30,13 +30,13 @@ STATUS_STYLE = {"ok": "green", "failed": "bold red", "skipped": "yellow"}
 NON_TERMINAL_WIDTH = 160
 
 
-def make_console(*, stderr: bool = False) -> Console:
+def make_console(*, stderr: bool = False) -> DataConsole:
     """A console for people: results on stdout, or (``stderr``) progress and warnings. Logs
     and pipes get wide lines instead of rich's 80 columns, so that argv and file names stay on
     one line and can be copied (buildopt.output.pipes: no emoji codes, names are data)."""
-    console = Console(stderr=stderr, soft_wrap=True)
+    console = DataConsole(stderr=stderr, soft_wrap=True)
     if not console.is_terminal and "COLUMNS" not in os.environ:
-        console = Console(stderr=stderr, soft_wrap=True, width=NON_TERMINAL_WIDTH)
+        console = DataConsole(stderr=stderr, soft_wrap=True, width=NON_TERMINAL_WIDTH)
     return console
 
 
@@ -53,7 +53,7 @@ def print_json(document: msgspec.Struct) -> None:
     sys.stdout.flush()
 
 
-def show_plan(console: Console, plan: Plan) -> None:
+def show_plan(console: DataConsole, plan: Plan) -> None:
     profile = plan.profile
     say(  # (wrapped on a terminal: it broke mid-word at 80 columns)
         console,
@@ -82,7 +82,7 @@ _P = TypeVar("_P", bound="TerminalProgress")
 class TerminalProgress:
     """A rich progress bar on a terminal (transient); nothing when stderr is not a terminal."""
 
-    def __init__(self, console: Console, total: int, label: str) -> None:
+    def __init__(self, console: DataConsole, total: int, label: str) -> None:
         self.console, self._total, self._done = console, total, 0
         self._progress: Progress | None = None
         if console.is_terminal:
@@ -109,7 +109,7 @@ class TerminalProgress:
 class BuildProgress(TerminalProgress):
     """Live progress on a terminal; one plain line per finished build elsewhere (CI logs)."""
 
-    def __init__(self, console: Console, total: int) -> None:
+    def __init__(self, console: DataConsole, total: int) -> None:
         super().__init__(console, total, "building")
         self._lock = threading.Lock()
         self._running: list[str] = []
@@ -151,7 +151,7 @@ def _inspect_cells(facts: Inspection | None) -> tuple[str, str, str]:
 
 
 def show_results(
-    console: Console, results: Sequence[Build], record: Path | None, *, exact: bool = False
+    console: DataConsole, results: Sequence[Build], record: Path | None, *, exact: bool = False
 ) -> None:
     """The build results, once: a row per variant x target (``exact``: with exact bytes)."""
     columns = [

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from buildopt.config.units import format_size
 from buildopt.output.console import short_path, size_text
-from buildopt.output.pipes import Console
+from buildopt.output.pipes import DataConsole
 from buildopt.output.tables import Cell, CellLike, Column, Spec, render, tabulate
 
 if TYPE_CHECKING:  # loaded where used: plan and build need neither (~15 ms of start-up)
@@ -16,7 +16,7 @@ if TYPE_CHECKING:  # loaded where used: plan and build need neither (~15 ms of s
 
 
 def show_gate(
-    console: Console, checks: Sequence[Check], profile: str, *, exact: bool = False
+    console: DataConsole, checks: Sequence[Check], profile: str, *, exact: bool = False
 ) -> None:
     """PASS/WARN/FAIL per budget x variant x check (sizes human; ``exact``: in bytes)."""
     from buildopt.output.gate import figure_text, sized  # (the gate's analysis: only here)
@@ -48,7 +48,9 @@ def show_gate(
     )
 
 
-def show_images(console: Console, images: Sequence[ImageRecord], *, exact: bool = False) -> None:
+def show_images(
+    console: DataConsole, images: Sequence[ImageRecord], *, exact: bool = False
+) -> None:
     """Per image: each file with what it takes in it, the image's size and erase blocks."""
     columns = [
         Column("file", keep=True),

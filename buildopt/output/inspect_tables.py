@@ -20,7 +20,7 @@ from buildopt.binary.facts import (
 )
 from buildopt.config.units import format_size
 from buildopt.names import FORMAT_COMMANDS
-from buildopt.output.pipes import Console
+from buildopt.output.pipes import DataConsole
 from buildopt.output.tables import Cell, CellLike, Column, Spec, bar, data, render, tabulate
 
 
@@ -43,7 +43,7 @@ def compressed_line(sizes: CompressedSizes, size: int) -> str:
 
 
 def show_inspection(
-    console: Console, facts: Inspection, packages: int, *, modules: bool = False
+    console: DataConsole, facts: Inspection, packages: int, *, modules: bool = False
 ) -> None:
     """Header facts, bytes by category, sections, and the top packages of one file."""
     link, elf = facts.linking, facts.elf
@@ -108,7 +108,7 @@ def show_inspection(
         _show_largest(console, facts.largest)
 
 
-def _show_largest(console: Console, largest: Largest) -> None:
+def _show_largest(console: DataConsole, largest: Largest) -> None:
     """The largest functions and data objects, with their packages."""
     for kind, rows_of in (("functions", largest.functions), ("data objects", largest.data)):
         if not rows_of:
@@ -122,7 +122,7 @@ def _show_largest(console: Console, largest: Largest) -> None:
         render(console, f"largest {kind} ({source})", *tabulate(spec, rows_of))
 
 
-def _show_modules(console: Console, whole: Attribution) -> None:
+def _show_modules(console: DataConsole, whole: Attribution) -> None:
     """Every module of the build info with its packages' bytes (all rows: a build has tens)."""
     size = max(1, whole.file_bytes)
     spec: Spec[ModuleShare] = [
@@ -139,7 +139,7 @@ def _show_modules(console: Console, whole: Attribution) -> None:
     render(console, title, *tabulate(spec, whole.by_module))
 
 
-def _show_attribution(console: Console, whole: Attribution, limit: int) -> None:
+def _show_attribution(console: DataConsole, whole: Attribution, limit: int) -> None:
     """Every byte of the file: the largest packages with their parts, then every bucket."""
     size = max(1, whole.file_bytes)
     spec: Spec[PackageShare] = [
@@ -166,7 +166,7 @@ def _show_attribution(console: Console, whole: Attribution, limit: int) -> None:
     render(console, title, columns, rows)
 
 
-def _show_dwarf_packages(console: Console, units: Sequence[DwarfUnits], limit: int) -> None:
+def _show_dwarf_packages(console: DataConsole, units: Sequence[DwarfUnits], limit: int) -> None:
     """DWARF bytes per Go package (uncompressed .debug_info and .debug_line), largest first."""
     info, line = sum(u.info_bytes for u in units), sum(u.line_bytes for u in units)
     total = max(1, info + line)
@@ -187,7 +187,7 @@ def _show_dwarf_packages(console: Console, units: Sequence[DwarfUnits], limit: i
     render(console, title, *tabulate(spec, units[:limit]))
 
 
-def _show_totals(console: Console, facts: Inspection) -> None:
+def _show_totals(console: DataConsole, facts: Inspection) -> None:
     columns = [
         Column("category", keep=True),
         Column("bytes", right=True, drop=2),
@@ -208,7 +208,7 @@ def _show_totals(console: Console, facts: Inspection) -> None:
     render(console, "bytes by category (file; bss is memory only)", columns, rows)
 
 
-def _show_packages(console: Console, facts: Inspection, limit: int) -> None:
+def _show_packages(console: DataConsole, facts: Inspection, limit: int) -> None:
     total = sum(p.text_bytes for p in facts.packages)
     spec: Spec[PackageCode] = [
         (Column("package", keep=True), lambda p: p.package),

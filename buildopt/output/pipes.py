@@ -17,7 +17,9 @@ from typing import Any
 from rich.console import Console as RichConsole
 
 
-class Console(RichConsole):
+class DataConsole(RichConsole):
+    """A rich Console that prints text as data: emoji codes and highlighting off, always."""
+
     def __init__(self, **options: Any) -> None:
         super().__init__(**{**options, "emoji": False, "highlight": False})
 

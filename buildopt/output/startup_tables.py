@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from buildopt.config.units import format_size
 from buildopt.errors import visible
 from buildopt.output.console import TerminalProgress
-from buildopt.output.pipes import Console
+from buildopt.output.pipes import DataConsole
 from buildopt.output.progress import elapsed
 from buildopt.output.tables import Cell, CellLike, Column, Spec, data, render, say, tabulate
 from buildopt.record.model import Finding, InitCost, ScanReport, StartupResult
@@ -19,7 +19,7 @@ class StartupProgress(TerminalProgress):
     """A progress bar over all runs on a terminal; in a log, a line as the runs start, as
     each phase (warmup, traced, timed) begins, and when they end."""
 
-    def __init__(self, console: Console, total: int) -> None:
+    def __init__(self, console: DataConsole, total: int) -> None:
         super().__init__(console, total, "starting")
         self._phase, self._begun = "", time.monotonic()
 
@@ -59,7 +59,7 @@ def _ms(value: float | None) -> str:
     return "-" if value is None else f"{value:.1f}"
 
 
-def show_startup(console: Console, results: Sequence[StartupResult], baseline: str) -> None:
+def show_startup(console: DataConsole, results: Sequence[StartupResult], baseline: str) -> None:
     """Per-variant statistics, the headline table against the baseline, top init costs."""
     columns = [
         Column("variant", keep=True),
@@ -130,7 +130,7 @@ def _startup_notes(r: StartupResult) -> list[str]:
     ]
 
 
-def _show_headline(console: Console, base: StartupResult, r: StartupResult) -> None:
+def _show_headline(console: DataConsole, base: StartupResult, r: StartupResult) -> None:
     """The article's table: P95, peak memory and GC cycles of r against the baseline."""
     columns = [
         Column("metric", keep=True),
@@ -155,7 +155,7 @@ def _show_headline(console: Console, base: StartupResult, r: StartupResult) -> N
     render(console, f"{r.name} vs {base.name}", columns, cells)
 
 
-def show_scan(console: Console, result: ScanReport) -> None:
+def show_scan(console: DataConsole, result: ScanReport) -> None:
     """Findings (file:line:col, severity, rule, message, fix) and the init inventory."""
     style = {"error": "bold red", "warning": "yellow", "note": "cyan"}
     if result.findings:

@@ -24,7 +24,7 @@ from rich.table import Table
 from rich.text import Text
 
 from buildopt.errors import visible
-from buildopt.output.pipes import Console
+from buildopt.output.pipes import DataConsole
 
 MIN_NOTE = 12  # a free-text column narrower than this is not worth showing: listed below instead
 ELLIPSIS = "…"
@@ -68,7 +68,7 @@ def data(*parts: str | tuple[str, str]) -> Text:
     return line
 
 
-def say(console: Console, *parts: str | tuple[str, str]) -> None:
+def say(console: DataConsole, *parts: str | tuple[str, str]) -> None:
     """A line of data (see data): wrapped on a terminal, whole on one line in a log (for grep)."""
     console.print(data(*parts), soft_wrap=not console.is_terminal)
 
@@ -164,18 +164,18 @@ def _without_empty(
 
 def _plain(table: Table, width: int) -> str:
     """The table as plain text lines of their own width (no trailing blanks)."""
-    out = Console(file=io.StringIO(), width=max(1, width), color_system=None)
+    out = DataConsole(file=io.StringIO(), width=max(1, width), color_system=None)
     out.print(table, crop=False)
     text = out.file.getvalue()  # type: ignore[attr-defined]
     return "".join(line.rstrip() + "\n" for line in text.splitlines())
 
 
-def _wide(console: Console, width: int) -> Console:
+def _wide(console: DataConsole, width: int) -> DataConsole:
     """console itself if the table fits; else a console on the same file, as wide as the table
     (rich never prints wider than a console's width: it would cut the kept columns)."""
     if width <= console.width:
         return console
-    return Console(
+    return DataConsole(
         file=console.file,
         width=width,
         color_system=console.color_system,
@@ -185,7 +185,7 @@ def _wide(console: Console, width: int) -> Console:
 
 
 def render(
-    console: Console,
+    console: DataConsole,
     title: str,
     columns: Sequence[Column],
     rows: Sequence[Sequence[CellLike]],
@@ -242,7 +242,7 @@ def render(
 
 
 def _table(
-    console: Console,
+    console: DataConsole,
     title: str,
     columns: Sequence[Column],
     cells: Sequence[Sequence[Cell]],
@@ -328,7 +328,7 @@ BLOCK_INDENT = "    "
 
 
 def _blocks(
-    console: Console, title: str, columns: Sequence[Column], cells: Sequence[Sequence[Cell]]
+    console: DataConsole, title: str, columns: Sequence[Column], cells: Sequence[Sequence[Cell]]
 ) -> None:
     """Each row as a block: its identities (the kept text columns) whole, filled into lines
     of the console's width; then its figures and other values as ``name value``, indented;

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import msgspec
 import pytest
-from rich.console import Console
 
 from buildopt.analysis.compare import compare_variants
 from buildopt.analysis.gate import Check, byte_figure
 from buildopt.output import compare_tables, gate_tables, inspect_tables, startup_tables
 from buildopt.output import console as report
+from buildopt.output.pipes import DataConsole
 from buildopt.output.tables import Column, layout, render
 from buildopt.output.tables import _cell as cell
 from tests.records import build, inspection, record
@@ -32,9 +32,9 @@ REASON = (
 BUDGET = "flash partition B (base-station image)"
 
 
-def screen(width: int, terminal: bool) -> tuple[Console, io.StringIO]:
+def screen(width: int, terminal: bool) -> tuple[DataConsole, io.StringIO]:
     out = io.StringIO()
-    console = Console(
+    console = DataConsole(
         file=out,
         width=width,
         force_terminal=terminal,
@@ -249,7 +249,7 @@ def test_plan_s_prose_wraps_at_80_columns_and_argv_stays_whole(project: Path) ->
     write_profile(project, "p", long)
     plan = make_plan(load_profile("p", project), TOOLS, {"PATH": ""})
     out = io.StringIO()
-    console = Console(
+    console = DataConsole(
         file=out, width=80, force_terminal=True, color_system=None, soft_wrap=True
     )  # as make_console
     show_plan(console, plan)
