@@ -342,7 +342,7 @@ def test_the_package_asked_for_is_shown_as_data(tmp_path: Path) -> None:
 
 def test_inspect_json_names_a_file_whose_name_is_not_utf8(tmp_path: Path) -> None:
     """JSON text is UTF-8: a file named with the byte 0xff is its entry with the byte as
-    ``\\xff``, read or not (the encoder refused the name's surrogate: an internal error)."""
+    ``\\xff``, read or not (the encoder used to refuse the name's surrogate and stop)."""
     elf = tmp_path / "elf-\udcff"
     shutil.copy(Path(sys.executable).resolve(), elf)
     done = buildopt(["inspect", "--json", str(elf), str(tmp_path / "gone-\udcff")], cwd=tmp_path)

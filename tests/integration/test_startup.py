@@ -258,7 +258,7 @@ warmup = 1
     record = json.loads((tmp_path / "dist" / "p" / "build.json").read_text())
     assert record["builds"][1]["startup"]["runs"] == 4
     jsonschema.validate(record, load_schema("buildopt.build/1"))
-    # the program's arguments after -- take the place of the profile's (an internal error once)
+    # the program's arguments after -- take the place of the profile's (this once crashed)
     given = ["startup", "-p", "p", "--runs", "1", "--warmup", "0", "--json", "--", "-mode"]
     done = buildopt([*given, "ready", "-alloc", "5"], cwd=tmp_path, timeout=300)
     assert done.returncode == 0, done.stderr
