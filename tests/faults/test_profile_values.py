@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from buildopt.config.budgets import Budget, ImageBudget
 from buildopt.config.keys import table_keys
-from buildopt.config.profile import Profile, load_profile
+from buildopt.config.profile import load_profile
 from buildopt.config.startup import StartupConfig
 from buildopt.config.variant import VariantSettings
 from buildopt.errors import EXIT_BAD_INPUT, BuildoptError
@@ -49,14 +49,36 @@ values = st.recursive(
 
 
 def toml(value: object) -> str:
-    """A TOML value: JSON's strings and numbers are TOML's; tables inline."""
+    """A TOML value: JSON's strings and numbers are TOML's; tables inline; dates, times and
+    infinities as TOML writes them."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, list):
         return "[" + ", ".join(map(toml, value)) + "]"
     if isinstance(value, dict):
         return "{" + ", ".join(f"{json.dumps(k)} = {toml(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, float) and not math.isfinite(value):
+        return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
+    if hasattr(value, "isoformat"):
+        return value.isoformat()  # type: ignore[no-any-return]
     return json.dumps(value)
+
+
+def outcome_of(factory: object, table: str, key: str, value: object) -> tuple[Path, object]:
+    """(the profile's path, what loading it gave: the Profile or the BuildoptError) for a
+    profile of variant a whose table sets key to value, in a folder removed afterwards."""
+    root = Path(factory.mktemp("values"))  # type: ignore[attr-defined]
+    (root / "app").mkdir()
+    (root / "profiles").mkdir()
+    path = root / "profiles" / "p.toml"
+    lines = ['package = "./app"', "[variants.a]", table, f"{json.dumps(key)} = {toml(value)}"]
+    path.write_text("\n".join(lines) + "\n")
+    try:
+        return path, load_profile(str(path), root)
+    except BuildoptError as exc:
+        return path, exc
+    finally:
+        shutil.rmtree(root)
 
 
 @settings(
@@ -68,19 +90,7 @@ def test_any_value_of_any_key_loads_or_is_refused_in_one_line_naming_it(
 ) -> None:
     model, names = TABLES[table]
     key = data.draw(st.one_of(st.sampled_from(table_keys(model)), st.text(max_size=6)))
-    value = data.draw(values)
-    root = Path(tmp_path_factory.mktemp("values"))  # type: ignore[attr-defined]
-    (root / "app").mkdir()
-    (root / "profiles").mkdir()
-    path = root / "profiles" / "p.toml"
-    lines = ['package = "./app"', "[variants.a]", table, f"{json.dumps(key)} = {toml(value)}"]
-    path.write_text("\n".join(lines) + "\n")
-    try:
-        outcome: Profile | BuildoptError = load_profile(str(path), root)
-    except BuildoptError as exc:
-        outcome = exc
-    finally:
-        shutil.rmtree(root)
+    path, outcome = outcome_of(tmp_path_factory, table, key, data.draw(values))
     if isinstance(outcome, BuildoptError):
         message = outcome.message
         assert outcome.exit_code == EXIT_BAD_INPUT
@@ -128,19 +138,6 @@ LEAKS = re.compile(
 )
 
 
-def toml_of(value: object) -> str:
-    """value as TOML writes it (dates and times as they are)."""
-    if isinstance(value, list):
-        return "[" + ", ".join(map(toml_of, value)) + "]"
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{k} = {toml_of(v)}" for k, v in value.items()) + "}"
-    if isinstance(value, float) and not math.isfinite(value):
-        return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
-    if hasattr(value, "isoformat"):
-        return value.isoformat()  # type: ignore[no-any-return]
-    return toml(value)
-
-
 @settings(
     max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
@@ -153,18 +150,7 @@ def test_a_refused_value_is_shown_as_toml_writes_it(
     entries numbered from 1."""
     model, _ = TABLES[table]
     key = data.draw(st.sampled_from(table_keys(model)))
-    value = data.draw(plain_values)
-    root = Path(tmp_path_factory.mktemp("shown"))  # type: ignore[attr-defined]
-    (root / "app").mkdir()
-    (root / "profiles").mkdir()
-    path = root / "profiles" / "p.toml"
-    path.write_text(f'package = "./app"\n[variants.a]\n{table}\n{key} = {toml_of(value)}\n')
-    try:
-        outcome: Profile | BuildoptError = load_profile(str(path), root)
-    except BuildoptError as exc:
-        outcome = exc
-    finally:
-        shutil.rmtree(root)
+    _, outcome = outcome_of(tmp_path_factory, table, key, data.draw(plain_values))
     if isinstance(outcome, BuildoptError):
         assert outcome.exit_code == EXIT_BAD_INPUT
         assert not LEAKS.search(outcome.message), outcome.message
