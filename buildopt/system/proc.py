@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from types import FrameType
-from typing import Any
+from typing import Any, BinaryIO
 
 from buildopt.errors import TERMINATIONS, BuildoptError, raise_terminated
 
@@ -276,9 +276,12 @@ class ProcessGroup:
         env: Mapping[str, str],
         cwd: str | os.PathLike[str],
         timeout: float | None = None,
+        stderr_copy: BinaryIO | None = None,
     ) -> Completed:
         """Run argv in a new session; never raises for a non-zero exit. Past timeout seconds
-        its whole process group is stopped (TERM, then KILL) and ``timed_out`` is set."""
+        its whole process group is stopped (TERM, then KILL) and ``timed_out`` is set. All it
+        writes on stderr is written to stderr_copy as well, when given (what is kept in memory
+        is bounded)."""
         started = time.monotonic()
         if self.stopping.is_set():
             log.debug("+ %s", display(argv))  # logged as every command, though not started
@@ -290,7 +293,7 @@ class ProcessGroup:
         with self._lock:
             self._running.add(proc)
         try:
-            out, err, timed_out = _drain(proc, timeout)
+            out, err, timed_out = _drain(proc, timeout, stderr_copy=stderr_copy)
         finally:
             with self._lock:
                 self._running.discard(proc)
@@ -332,12 +335,17 @@ class BoundedOutput:
     dropped. A child that floods its output (a -toolexec wrapper gone wrong) cannot grow
     buildopt."""
 
-    def __init__(self, head: int = OUTPUT_HEAD, tail: int = OUTPUT_TAIL) -> None:
+    def __init__(
+        self, head: int = OUTPUT_HEAD, tail: int = OUTPUT_TAIL, copy: BinaryIO | None = None
+    ) -> None:
         self._head, self._tail = bytearray(), bytearray()
         self._head_size, self._tail_size = head, tail
+        self._copy = copy  # where every byte goes as well (output too big to keep: -dumpdep)
         self.dropped = 0
 
     def add(self, data: bytes) -> None:
+        if self._copy is not None:
+            self._copy.write(data)
         room = self._head_size - len(self._head)
         if room > 0:
             self._head += data[:room]
@@ -359,13 +367,16 @@ class BoundedOutput:
 
 
 def _drain(
-    proc: subprocess.Popen[bytes], timeout: float | None, grace: float = 3.0
+    proc: subprocess.Popen[bytes],
+    timeout: float | None,
+    grace: float = 3.0,
+    stderr_copy: BinaryIO | None = None,
 ) -> tuple[BoundedOutput, BoundedOutput, bool]:
     """Read the child's stdout and stderr into bounded buffers until both close and it ends;
     past timeout seconds, stop its process group (see _Limit). True if it was stopped."""
     import selectors
 
-    out, err = BoundedOutput(), BoundedOutput()
+    out, err = BoundedOutput(), BoundedOutput(copy=stderr_copy)
     sinks = {proc.stdout: out, proc.stderr: err}
     limit = _Limit(proc, timeout, grace)
     with selectors.DefaultSelector() as selector:
