@@ -16,11 +16,13 @@ if TYPE_CHECKING:
 
 
 def profile_inputs(profile: Profile) -> list[Input]:
-    """The profile, the profiles it extends, and the other records its [[image]]s read."""
+    """The profile, the profiles it extends, the tags files they name, and the other records
+    its [[image]]s read."""
     first, *parents = profile.chain
     return [
         Input(first, "the profile"),
         *(Input(p, "a profile it extends") for p in parents),
+        *(Input(p, "a tags file of the profile") for p in profile.tags_files),
         *(Input(p, "a record an [[image]] reads") for i in profile.images for p in i.records),
     ]
 

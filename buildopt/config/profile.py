@@ -1,10 +1,11 @@
 """Load a TOML build profile into frozen, validated facts.
 
 Resolution chain, one function each: read the file (and the files it ``extends``), check every
-key and type of each file against the allowed keys, merge the files (parent first), then resolve
-each variant as built-in defaults <- ``[defaults]`` <- ``[variants.NAME]`` (or a ``[matrix]``
-combination). Lists replace by default; ``{ append = [...], remove = [...] }`` edits the list it
-inherits instead. Maps (``x``, ``env``) merge key by key.
+key and type of each file against the allowed keys, read the tags files its layers name, merge
+the files (parent first), then resolve each variant as built-in defaults <- ``[defaults]`` <-
+the variants it ``extends`` (the farthest first) <- ``[variants.NAME]`` (or ``[defaults]`` <- a
+``[matrix]`` combination). Lists replace by default; ``{ append = [...], remove = [...] }``
+edits the list it inherits instead. Maps (``x``, ``env``) merge key by key.
 """
 
 from __future__ import annotations
@@ -23,7 +24,14 @@ import msgspec
 
 from buildopt.config.budgets import Budget, ImageBudget, matches, parse_budgets
 from buildopt.config.keys import decode, did_you_mean, key_path
-from buildopt.config.merging import _normalise, _resolve_extends, merge_files, merge_layer
+from buildopt.config.merging import (
+    _normalise,
+    _resolve_extends,
+    layered_variants,
+    merge_files,
+    merge_layer,
+    read_file_tags,
+)
 from buildopt.config.startup import StartupConfig, parse_config
 from buildopt.config.target import Target, parse_target
 from buildopt.config.variant import (
@@ -62,6 +70,7 @@ class Profile:
     baseline: str
     variants: tuple[Variant, ...]
     chain: tuple[Path, ...]
+    tags_files: tuple[Path, ...] = ()  # the tags files its variants' layers read
     budgets: tuple[Budget, ...] = ()
     images: tuple[ImageBudget, ...] = ()
     startup: StartupConfig = field(default_factory=StartupConfig)
@@ -261,20 +270,30 @@ def check_variant_name(path: Path, where: str, name: str) -> None:
         )
 
 
-def load_chain(path: Path, seen: tuple[Path, ...] = ()) -> tuple[dict[str, Any], tuple[Path, ...]]:
+@dataclass(frozen=True)
+class Chain:
+    """A profile and the profiles it extends, merged parent first: the merged tables, the
+    files (the profile first), and the tags files their layers read."""
+
+    raw: dict[str, Any]
+    files: tuple[Path, ...]
+    tags_files: tuple[Path, ...] = ()
+
+
+def load_chain(path: Path, seen: tuple[Path, ...] = ()) -> Chain:
     """Read a profile and the profiles it extends, merged parent first."""
     if path in seen:
         cycle = " -> ".join(p.name for p in (*seen, path))
         raise ProfileError(seen[0], f"extends: profiles extend each other in a cycle: {cycle}")
     raw = read_toml(path)
     check_file(path, raw)
-    raw = _normalise(raw, path)
+    inside = (path.parent, project_root(path, raw.get("root")))
+    raw, tags_files = read_file_tags(path, _normalise(raw, path), inside)
     parent_spec = raw.get("extends")
     if parent_spec is None:
-        return raw, (*seen, path)
-    parent_path = _resolve_extends(path, parent_spec)
-    parent, chain = load_chain(parent_path, (*seen, path))
-    return merge_files(parent, raw), chain
+        return Chain(raw, (*seen, path), tags_files)
+    parent = load_chain(_resolve_extends(path, parent_spec), (*seen, path))
+    return Chain(merge_files(parent.raw, raw), parent.files, (*parent.tags_files, *tags_files))
 
 
 # --- resolving -------------------------------------------------------------------------------
@@ -304,7 +323,8 @@ def load_profile(spec: str | None, cwd: Path) -> Profile:
             f"the file name {path.name!r} cannot name a profile: the name ({path.stem!r}) is a "
             "directory under dist/, so letters, digits and . _ + - only, without '..'",
         )
-    raw, chain = load_chain(path)
+    chain = load_chain(path)
+    raw = chain.raw
     top = decode(path, "", {**raw, "targets": _final_list(raw.get("targets", []))}, ProfileFile)
     root = project_root(path, top.root)
     if top.package is None:
@@ -332,7 +352,8 @@ def load_profile(spec: str | None, cwd: Path) -> Profile:
         targets=tuple(map(parse_target, _final_list(top.targets))),
         baseline=baseline,
         variants=tuple(variants),
-        chain=chain,
+        chain=chain.files,
+        tags_files=tuple(dict.fromkeys(chain.tags_files)),
         budgets=budgets,
         images=images,
         startup=parse_config(path, top.startup),
@@ -342,17 +363,20 @@ def load_profile(spec: str | None, cwd: Path) -> Profile:
 
 
 def resolve_variants(path: Path, top: ProfileFile) -> list[Variant]:
-    """Named variants, then the [matrix] combinations, each over [defaults]."""
+    """Named variants (each over the variants it extends), then the [matrix] combinations,
+    all over [defaults]."""
     defaults = dict(top.defaults)
     releases = top.matrix.get("toolchain")
     if releases is not None and "toolchain" not in defaults:
         defaults["toolchain"] = releases  # every variant, with each release: not an axis
+    combinations = matrix_combinations(top.matrix)
+    layered = layered_variants(defaults, top.variants, {name for name, _ in combinations})
     variants = [
-        make_variant(path, name, merge_layer(defaults, table), f"variants.{name}", top.allow_exec)
-        for name, table in top.variants.items()
+        make_variant(path, name, table, f"variants.{name}", top.allow_exec)
+        for name, table in layered.items()
     ]
     seen = {v.name for v in variants}
-    for name, table in matrix_combinations(top.matrix):
+    for name, table in combinations:
         check_variant_name(path, f"matrix (generated name {name!r})", name)
         if name in seen:
             raise ProfileError(path, f"matrix: generated variant {name!r} duplicates a variant")

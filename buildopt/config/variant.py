@@ -179,14 +179,21 @@ class _Matrix(msgspec.Struct):
     unknown: ClassVar[str] = "{name}: not a matrix axis{hint}"
 
 
-def _layer(name: str, keys: Sequence[str]) -> type[msgspec.Struct]:
-    """The model of a table that sets some variant keys over those it inherits."""
+def _layer(name: str, keys: Sequence[str], *extra: str) -> type[msgspec.Struct]:
+    """The model of a table that sets some variant keys over those it inherits (and the keys
+    of a layer alone, extra, which say where its values come from)."""
     fields = [(k, _LAYER[k] | None, None) for k in keys]
+    fields += [(k, str | None, None) for k in extra]
     return msgspec.defstruct(name, fields, kw_only=True, forbid_unknown_fields=True)
 
 
-VariantLayer = _layer("VariantLayer", VARIANT_KEYS)
-DefaultsLayer = _layer("DefaultsLayer", [k for k in VARIANT_KEYS if k not in ("targets", "output")])
+# Keys of a layer that no resolved variant has: what they say is in its other keys by then.
+EXTENDS = "extends"  # [variants.NAME]: the variant it is layered over
+TAGS_FILE = "tags_file"  # its tags, one a line, in a file beside the profile
+VariantLayer = _layer("VariantLayer", VARIANT_KEYS, EXTENDS, TAGS_FILE)
+DefaultsLayer = _layer(
+    "DefaultsLayer", [k for k in VARIANT_KEYS if k not in ("targets", "output")], TAGS_FILE
+)
 NonEmpty = msgspec.Meta(min_length=1)
 Axis = Words("a non-empty list of values")
 Matrix = msgspec.defstruct(
