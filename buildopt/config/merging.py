@@ -169,7 +169,7 @@ def layered_variants(
         for each in reversed(trail):
             layer = {k: v for k, v in variants[each].items() if k != EXTENDS}
             base = done[each] = merge_layer(base, layer)
-    return done
+    return {name: done[name] for name in variants}  # in file order, as written
 
 
 def _parent(

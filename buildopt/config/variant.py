@@ -160,8 +160,10 @@ class ListEdit(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
         return kept + [i for i in self.append if i not in kept]
 
     def then(self, later: ListEdit) -> ListEdit:
-        """One edit equal to applying self, then later."""
-        append = tuple(i for i in self.append if i not in later.remove) + later.append
+        """One edit equal to applying self, then later (which appends nothing self's edit
+        left in place)."""
+        kept = tuple(i for i in self.append if i not in later.remove)
+        append = kept + tuple(i for i in later.append if i not in kept)
         return ListEdit(append, self.remove + later.remove)
 
 
