@@ -20,13 +20,13 @@ from buildopt.config.budgets import Budget, ImageBudget
 from buildopt.config.keys import table_keys
 from buildopt.config.profile import load_profile
 from buildopt.config.startup import StartupConfig
-from buildopt.config.variant import VariantSettings
+from buildopt.config.variant import DefaultsLayer, VariantLayer
 from buildopt.errors import EXIT_BAD_INPUT, BuildoptError
 
 # table header, the model of its keys, what a message about it names
 TABLES: dict[str, tuple[type[msgspec.Struct], tuple[str, ...]]] = {
-    "[variants.a]": (VariantSettings, ("variants.a",)),
-    "[defaults]": (VariantSettings, ("defaults", "variants.a")),
+    "[variants.a]": (VariantLayer, ("variants.a",)),  # and extends, tags_file
+    "[defaults]": (DefaultsLayer, ("defaults", "variants.a")),
     '[[budget]]\nselect = "a"': (Budget, ("budget[1]",)),
     '[[image]]\nselect = "a"\nmax_size = 1': (ImageBudget, ("image[1]",)),
     "[startup]": (StartupConfig, ("startup",)),
