@@ -3,9 +3,10 @@
 An output (``report -o``, ``gate --junit`` and ``--markdown``, ``merge -o``, ``scan --sarif``,
 ``diff --markdown``, ``build --record``) is written to a temporary file beside its target and
 renamed into place - or, for GitHub's step summary, appended to - only when the target is absent
-or a regular file that is none of the command's inputs: its profiles, the records it reads, the
-binaries they describe, the sources it scans. ``-`` is stdout. Anything else (a device, a FIFO,
-a directory, a link to an input) is one line, exit 2, and the target is left as it was.
+or a regular file that is none of the command's inputs: its profiles (and their tags files), the
+records it reads, the binaries they describe, the sources it scans. ``-`` is stdout. Anything
+else (a device, a FIFO, a directory, a link to an input) is one line, exit 2, and the target is
+left as it was.
 
 A symbolic link is followed: the rule applies to the file it leads to, which is replaced (the
 link stays). An input is recognised by its resolved path and by its device and inode, so a

@@ -147,3 +147,17 @@ def test_any_tags_file_loads_its_tags_or_is_refused_at_its_line(
         assert "(read for variants.minimal.tags_file of " in outcome.message
     else:
         assert outcome.variant("minimal").tags == tuple(dict.fromkeys(filter(None, words)))
+
+
+@pytest.mark.parametrize("named", ["profiles/features.txt", "hard-link.txt"])
+def test_no_output_replaces_a_tags_file(tmp_path: Path, named: str) -> None:
+    """The tags file is an input of every command that reads the profile: report -o over it
+    (or over a hard link to it) is refused before any work, and the file is left as it was."""
+    features = project_with(tmp_path)
+    features.write_text("a\n")
+    (tmp_path / "hard-link.txt").hardlink_to(features)
+    done = buildopt(["report", "--profile", "p", "-o", named], cwd=tmp_path, timeout=60)
+    assert done.returncode == 2
+    assert done.stderr.startswith(f"error: -o {named}: ")
+    assert f"a tags file of the profile ({features})" in done.stderr
+    assert features.read_text() == "a\n"
