@@ -155,9 +155,10 @@ def layered_variants(
     generated: Collection[str],
 ) -> dict[str, dict[str, Any]]:
     """Each named variant's table, resolved: [defaults], then the variants it extends (the
-    farthest first), then its own layer, each over the last by merge_layer. ProfileError at
-    ``variants.NAME.extends`` for a name that is no [variants.NAME] (generated: those [matrix]
-    makes) and for variants that extend each other in a cycle."""
+    farthest first), then its own layer, each over the last by merge_layer; a variant comes
+    after those it extends (so that a value it inherits is checked, and named, where it was
+    written). ProfileError at ``variants.NAME.extends`` for a name that is no [variants.NAME]
+    (generated: those [matrix] makes) and for variants that extend each other in a cycle."""
     done: dict[str, dict[str, Any]] = {}
     for name in variants:
         trail: list[str] = []
@@ -169,7 +170,7 @@ def layered_variants(
         for each in reversed(trail):
             layer = {k: v for k, v in variants[each].items() if k != EXTENDS}
             base = done[each] = merge_layer(base, layer)
-    return {name: done[name] for name in variants}  # in file order, as written
+    return done
 
 
 def _parent(

@@ -371,10 +371,11 @@ def resolve_variants(path: Path, top: ProfileFile) -> list[Variant]:
         defaults["toolchain"] = releases  # every variant, with each release: not an axis
     combinations = matrix_combinations(top.matrix)
     layered = layered_variants(defaults, top.variants, {name for name, _ in combinations})
-    variants = [
-        make_variant(path, name, table, f"variants.{name}", top.allow_exec)
+    made = {
+        name: make_variant(path, name, table, f"variants.{name}", top.allow_exec)
         for name, table in layered.items()
-    ]
+    }
+    variants = [made[name] for name in top.variants]  # in file order, as written
     seen = {v.name for v in variants}
     for name, table in combinations:
         check_variant_name(path, f"matrix (generated name {name!r})", name)

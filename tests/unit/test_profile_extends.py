@@ -90,6 +90,20 @@ def test_a_variant_may_extend_one_written_after_it(project: Path) -> None:
     assert [v.name for v in profile.variants] == ["box", "minimal"]  # file order kept
 
 
+def test_an_inherited_mistake_is_named_where_it_was_written(project: Path) -> None:
+    message = error_of(
+        project,
+        """
+        package = "./app"
+        [variants.box]
+        extends = "minimal"
+        [variants.minimal]
+        flags = ["-o=x"]
+        """,
+    )
+    assert "p.toml: variants.minimal.flags: '-o=x': buildopt sets the output path" in message
+
+
 def test_the_record_holds_settings_with_no_extends(project: Path) -> None:
     profile = load(
         project,
