@@ -96,6 +96,7 @@ def test_init_build_gate_scan_startup_on_a_module_of_ones_own(
 
     page = run([str(venv / "buildopt"), "docs", "profiles"], deep, env)  # shipped in the wheel
     assert page.returncode == 0 and page.stdout.startswith("# Build profiles")
+    assert "\n## Variants that extend variants\n" in page.stdout  # the page as the repo has it
 
     startup = run(
         [str(venv / "buildopt"), "startup", "--profile", "svc", "--runs", "3", "--json"],
