@@ -8,9 +8,47 @@ is the edge taken for it. A breadth-first walk from the main package finds the s
 
 from __future__ import annotations
 
-from collections import deque
+from collections import defaultdict, deque
 from collections.abc import Mapping, Sequence
 from typing import Any
+
+
+class ImportGraph:
+    """The packages go list gave, their direct imports, and who imports them."""
+
+    def __init__(self, packages: Sequence[Mapping[str, Any]]) -> None:
+        self.imports: dict[str, tuple[str, ...]] = {}
+        self.main_module: set[str] = set()
+        for p in packages:
+            path = p.get("ImportPath")
+            if not isinstance(path, str):
+                continue
+            mapped = {"C": "runtime/cgo", **(p.get("ImportMap") or {})}
+            self.imports[path] = tuple(mapped.get(i, i) for i in p.get("Imports") or ())
+            module = p.get("Module") or {}
+            if isinstance(module, dict) and module.get("Main"):
+                self.main_module.add(path)
+        self.imported_by: dict[str, list[str]] = defaultdict(list)
+        for path, deps in sorted(self.imports.items()):
+            for d in dict.fromkeys(deps):
+                self.imported_by[d].append(path)
+        # go list -deps prints a package after all it imports: the main package comes last
+        self.main = next(
+            (p["ImportPath"] for p in reversed(packages) if p.get("Name") == "main"), None
+        )
+
+    def importers(self, package: str) -> tuple[str, ...]:
+        """The packages of the graph that import package directly, sorted."""
+        return tuple(self.imported_by.get(package, ()))
+
+    def reachable(self, start: str) -> set[str]:
+        seen, todo = {start}, [start]
+        while todo:
+            for nxt in self.imports.get(todo.pop(), ()):
+                if nxt not in seen:
+                    seen.add(nxt)
+                    todo.append(nxt)
+        return seen
 
 
 def import_chain(
@@ -18,13 +56,7 @@ def import_chain(
 ) -> tuple[str, ...] | None:
     """The import paths from start to wanted, both included; None if start does not import it
     (directly or not)."""
-    imports: dict[str, list[str]] = {}
-    for p in packages:
-        path = p.get("ImportPath")
-        if not isinstance(path, str):
-            continue
-        mapped = {"C": "runtime/cgo", **(p.get("ImportMap") or {})}
-        imports[path] = [mapped.get(i, i) for i in p.get("Imports") or ()]
+    imports = ImportGraph(packages).imports
     if start not in imports:
         return None
     parent: dict[str, str | None] = {start: None}

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from buildopt.config.startup import StartupConfig
     from buildopt.pipeline.plan import Plan
     from buildopt.record.images import ImageOutcome
-    from buildopt.record.model import Build, Record, ScanReport, StartupResult
+    from buildopt.record.model import Build, CutSaving, Record, ScanReport, StartupResult
 
 T = TypeVar("T")
 RunProgress = Callable[[str, str, object], None]  # (binary, phase label, run) as each run ends
@@ -65,6 +65,7 @@ class Context:
     order: tuple[str, ...] = ()  # build: the profile's ids, the record's order
     builds: tuple[Build, ...] = ()  # build: this run's results, in the profile's order
     scans: Mapping[str, ScanReport] = field(default_factory=dict)  # by build id
+    cuts: Mapping[str, tuple[CutSaving, ...]] = field(default_factory=dict)  # by build id
     record: Record | None = None  # the record as the last step that read or wrote it left it
     images: tuple[ImageBudget, ...] = ()  # image: the squashfs [[image]]s to make
     images_dir: Path | None = None
@@ -388,6 +389,12 @@ def _scan(ctx: Context) -> Context:
     return replace(ctx, scans=scans)
 
 
+def _cuts(ctx: Context) -> Context:
+    from buildopt.pipeline.cuts import cuttable
+
+    return replace(ctx, cuts=cuttable(ctx))
+
+
 # --- record: the run's record, as it leaves dist/ ---------------------------------------------
 
 
@@ -399,7 +406,9 @@ def _record(ctx: Context) -> Context:
 
     def change(now: Record | None) -> Record:
         mine = store.put_builds(now, header, (), ctx.order)
-        return attach(mine, scan=ctx.scans, of=built) if ctx.scans else mine
+        if not (ctx.scans or ctx.cuts):
+            return mine
+        return attach(mine, scan=ctx.scans, cuts=ctx.cuts, of=built)
 
     return replace(ctx, record=store.update(ctx.record_path, change))
 
@@ -409,6 +418,7 @@ def attach(
     *,
     startup: Mapping[str, StartupResult] | None = None,
     scan: Mapping[str, ScanReport] | None = None,
+    cuts: Mapping[str, tuple[CutSaving, ...]] | None = None,
     of: Mapping[str, str | None] | None = None,
 ) -> Record:
     """record with start-up results or scans attached to the builds they are of (by id) -
@@ -424,6 +434,8 @@ def attach(
             changes["startup"] = msgspec.structs.replace(startup[build.id], sha256=build.sha256)
         if scan and build.id in scan:
             changes["scan"] = msgspec.structs.replace(scan[build.id], sha256=build.sha256)
+        if cuts and build.id in cuts:
+            changes["cuttable"] = cuts[build.id]
         builds.append(msgspec.structs.replace(build, **changes) if changes else build)
     return record.with_builds(tuple(builds))
 
@@ -509,7 +521,8 @@ COMPRESS = Step(
 )
 IMAGE = Step("image", _image, lambda ctx: None if ctx.images else "no image asked for")
 SCAN = Step("scan", _scan, lambda ctx: None if ctx.profile.scan else "[scan] is not enabled")
+CUTS = Step("cuttable", _cuts)  # each build's heaviest cuttable dependencies (go list)
 RECORD = Step("record", _record)
 STARTUP = Step("startup", _startup, lambda ctx: None if ctx.startup else "not asked for")
 
-BUILD_STEPS = (PLAN, BUILD, COMPRESS, SCAN, RECORD)  # buildopt build
+BUILD_STEPS = (PLAN, BUILD, COMPRESS, SCAN, CUTS, RECORD)  # buildopt build

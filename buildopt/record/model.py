@@ -236,6 +236,32 @@ class FileStamp(Fact, frozen=True):
     mtime_ns: int
 
 
+class CutSaving(Fact, frozen=True):
+    """What removing every import of a package would save: the packages reachable only
+    through it (its dominated set in the variant's import graph), by the file bytes the
+    attribution gives them - an estimate (docs/figures.md checks it against rebuilds)."""
+
+    package: Annotated[str, described("the import path of the dependency cut")]
+    importers: Annotated[
+        tuple[str, ...],
+        described("the packages that import it: every one must drop the import for the saving"),
+    ]
+    bytes: Annotated[
+        Bytes,
+        described(
+            "the estimate: attributed_bytes with the file's bytes no package owns spread over "
+            "the packages in proportion (x file bytes / bytes attributed to packages)"
+        ),
+    ]
+    attributed_bytes: Annotated[
+        Bytes, described("the file bytes the attribution gives the packages only it brings in")
+    ]
+    packages: Annotated[Count, described("the packages only it brings in, itself included")]
+    unattributed: Annotated[
+        Count, described("of those, packages that own no file bytes (counted as 0)")
+    ]
+
+
 class Build(Fact, frozen=True):
     """One variant x target: how it was built and what came out."""
 
@@ -275,6 +301,13 @@ class Build(Fact, frozen=True):
     built: Annotated[
         str | None,
         described("ISO 8601 UTC time its binary landed in dist/ (ok builds; absent before)"),
+    ] = None
+    cuttable: Annotated[
+        tuple[CutSaving, ...] | None,
+        described(
+            "the ten dependencies whose cut saves most, heaviest first, from the import graph "
+            "of the sources it was built from; absent when not known"
+        ),
     ] = None
     stamp: Annotated[
         FileStamp | None,
@@ -463,6 +496,13 @@ class WhyVariant(Fact, frozen=True):
     ]
     near: Annotated[tuple[str, ...], described("close package names, when it is not imported")]
     cost: Annotated[WhyCost | None, described("null before the variant is built")]
+    cut: Annotated[
+        CutSaving | None,
+        described(
+            "what removing every import of the package would save; null when it is not "
+            "imported or the variant is not built"
+        ),
+    ] = None
 
 
 class WhyReport(Fact, frozen=True):

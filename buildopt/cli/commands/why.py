@@ -14,11 +14,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from buildopt.analysis.why import close_matches, import_chain
+from buildopt.analysis.cut import ROOT, dominance, saving
+from buildopt.analysis.why import ImportGraph, close_matches, import_chain
 from buildopt.cli.common import _dist, _load_plan, _load_record
 from buildopt.errors import EXIT_FAILED, EXIT_OK, UsageError, visible
 from buildopt.record.model import (
     WHY_SCHEMA,
+    Build,
+    CutSaving,
     ModuleCost,
     Record,
     WhyCost,
@@ -75,6 +78,7 @@ def why(
                 chain=chain,
                 near=() if chain else tuple(close_matches(packages, package)),
                 cost=_cost(record, step.id, package),
+                cut=_cut(record, step.id, packages, package) if chain else None,
             )
         )
     if json:
@@ -116,13 +120,57 @@ def _show(result: WhyVariant, package: str) -> None:
         sys.stdout.write(
             f"  its module {m.module}{version}: {format_size(m.bytes)} in {m.packages} packages\n"
         )
+    if result.cut is not None:
+        _show_cut(result.cut, package)
+    elif cost.kind == "file" and len(result.chain) > 1:
+        sys.stdout.write("  every Go binary links it (the runtime imports it): no cut saves it\n")
+
+
+def _show_cut(cut: CutSaving, package: str) -> None:
+    """What cutting the package saves, and who would have to drop their import of it."""
+    from buildopt.config.units import format_size
+
+    if len(cut.importers) == 1:
+        sys.stdout.write(
+            f"  removing the import of {visible(package)} from {visible(cut.importers[0])}\n"
+        )
+    else:
+        sys.stdout.write(
+            f"  imported by {len(cut.importers)} packages: removing one import saves nothing\n"
+        )
+        for importer in cut.importers:
+            sys.stdout.write(f"    {visible(importer)}\n")
+        sys.stdout.write(f"  removing all {len(cut.importers)} imports\n")
+    unowned = f", {cut.unattributed} owning no bytes" if cut.unattributed else ""
+    sys.stdout.write(
+        f"  saves about {format_size(cut.bytes)}: {cut.packages} packages only it brings in"
+        f"{unowned},\n  {format_size(cut.attributed_bytes)} attributed to them with their share "
+        "of the bytes no package owns\n"
+    )
+
+
+def _cut(
+    record: Record | None, vid: str, packages: list[dict[str, Any]], package: str
+) -> CutSaving | None:
+    """What removing every import of package saves in the recorded binary of vid (None: not
+    built, without the attribution, or linked into every Go binary)."""
+    build = _built(record, vid)
+    whole = build.inspect.attribution if build and build.inspect else None
+    graph = ImportGraph(packages)
+    if whole is None or package in graph.reachable(ROOT):
+        return None
+    return saving(graph, package, whole, dominance(graph))
+
+
+def _built(record: Record | None, vid: str) -> Build | None:
+    if record is None:
+        return None
+    return next((b for b in record.builds if b.id == vid and b.ok and b.inspect), None)
 
 
 def _cost(record: Record | None, vid: str, package: str) -> WhyCost | None:
     """What the package costs in the recorded binary of vid (None: not built)."""
-    if record is None:
-        return None
-    build = next((b for b in record.builds if b.id == vid and b.ok and b.inspect), None)
+    build = _built(record, vid)
     if build is None or build.inspect is None:
         return None
     facts = build.inspect
