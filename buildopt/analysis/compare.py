@@ -19,7 +19,7 @@ from buildopt.binary.facts import Bytes, Count, Fact, described
 from buildopt.config.units import format_size
 from buildopt.config.variant import VariantSettings
 from buildopt.errors import UsageError
-from buildopt.record.model import Build, Record
+from buildopt.record.model import Build, CutSaving, Record
 
 SUMMARY_LINE = r"^add/remove: \d+/\d+ grow/shrink: \d+/\d+ up/down: \d+/-?\d+ \(-?\d+\)$"
 TOTAL_LINE = r"^Total: Before=\d+, After=\d+, chg [+-]\d+\.\d\d%$"
@@ -304,6 +304,13 @@ class VariantDelta(Fact, frozen=True):
     delta: dict[str, int]
     delta_percent: dict[str, float | None]
     explanation: tuple[str, ...]
+    cuttable: Annotated[
+        tuple[CutSaving, ...] | None,
+        described(
+            "the build record's ten heaviest cuttable dependencies (what removing every import "
+            "of each would save, an estimate); null when the record has none"
+        ),
+    ] = None
 
 
 class PackageChange(Fact, frozen=True, forbid_unknown_fields=True):
@@ -362,12 +369,16 @@ def compare_report(record: Record, rows: Sequence[VariantRow]) -> CompareReport:
         not_inspected=tuple(
             NotInspected(id=b.id, size=b.size, reason=not_inspected(b)) for b in uninspected(record)
         ),
-        variants=tuple(map(_variant_delta, rows)),
+        variants=tuple(_variant_delta(r, _cuttable(record, r.built.id)) for r in rows),
         upgrades=tuple(map(_release_upgrade, compare_releases(record))),
     )
 
 
-def _variant_delta(row: VariantRow) -> VariantDelta:
+def _cuttable(record: Record, build_id: str) -> tuple[CutSaving, ...] | None:
+    return next((b.cuttable for b in record.builds if b.id == build_id), None)
+
+
+def _variant_delta(row: VariantRow, cuttable: tuple[CutSaving, ...] | None) -> VariantDelta:
     built, base = row.built, row.baseline
     return VariantDelta(
         id=built.id,
@@ -383,6 +394,7 @@ def _variant_delta(row: VariantRow) -> VariantDelta:
         if base
         else {},
         explanation=row.explanation,
+        cuttable=cuttable,
     )
 
 

@@ -57,7 +57,22 @@ def show_variant_comparison(
             say(console, (r.built.id, "bold"), f" {size} vs {r.baseline.id}:")
             for line in r.summary:
                 _explained(console, line)
+    _show_cuttable(console, record, [r.built.id for r in rows], exact=exact)
     _show_upgrades(console, record, exact=exact)
+
+
+def _show_cuttable(
+    console: DataConsole, record: Record, ids: Sequence[str], *, exact: bool
+) -> None:
+    """Each variant's heaviest cuttable dependencies, as the build recorded them."""
+    from buildopt.output.cut_tables import NOTE, show_cuttable
+
+    builds = {b.id: b for b in record.builds}
+    shown = [(i, cuts) for i in ids if (cuts := builds[i].cuttable)]
+    for build_id, cuts in shown:
+        show_cuttable(console, build_id, cuts, exact=exact)
+    if shown:
+        say(console, NOTE)
 
 
 def _explained(console: DataConsole, line: str) -> None:

@@ -255,6 +255,10 @@ def render(data: ReportInput) -> str:
                 "bytes": facts.size,
                 "svg": _svg(svg.treemap(tree, f"treemap-{n}")),
                 "tree": _svg(json.dumps(_tree_json(tree)).replace("<", "\\u003c")),
+                "cuts": [
+                    (c.package, format_size(c.bytes), c.packages, ", ".join(c.importers))
+                    for c in build.cuttable or ()
+                ],
             }
         )
     bars = svg.stacked_bars([svg.Bar(b.id, _segments(f)) for b, f in built]) if built else ""

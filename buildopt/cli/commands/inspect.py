@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     import msgspec
 
     from buildopt.binary.facts import CompressedSizes, Inspection
+    from buildopt.output.pipes import DataConsole
 
 
 # A file's facts from its path and its digest's getter, as the flags ask (see _facts).
@@ -226,7 +227,36 @@ def _show_inspections(files: Sequence[str], read: Reader, packages: int, *, modu
                 print(f"error: {exc.message}", file=sys.stderr, flush=True)
                 continue
             inspect_tables.show_inspection(console, facts, packages, modules=modules)
+            if modules:
+                _show_cuttable(console, facts)
     return EXIT_BAD_INPUT if failed else EXIT_OK
+
+
+def _show_cuttable(console: DataConsole, facts: Inspection) -> None:
+    """The file's heaviest cuttable dependencies, when the build record above it
+    (dist/PROFILE/build.json for dist/PROFILE/VARIANT/TARGET/BINARY) holds this very binary
+    (its sha256): they come from the import graph of its sources, which a file alone lacks."""
+    from pathlib import Path
+
+    from buildopt.output.cut_tables import NOTE, show_cuttable
+    from buildopt.output.tables import say
+    from buildopt.record import store
+
+    above = [d / "build.json" for d in Path(facts.path).absolute().parents[:4]]
+    try:
+        builds = next((store.load(p).builds for p in above if p.is_file()), ())
+    except (store.RecordError, OSError):
+        builds = ()
+    build = next((b for b in builds if b.sha256 == facts.sha256 and b.cuttable), None)
+    if build is None or not build.cuttable:
+        say(
+            console,
+            "cuttable dependencies: not known for this file (they need the import graph of its "
+            "sources: buildopt build records them, buildopt why PACKAGE --profile P tells one)",
+        )
+        return
+    show_cuttable(console, build.id, build.cuttable)
+    say(console, NOTE)
 
 
 @contextlib.contextmanager
