@@ -12,6 +12,7 @@ from xml.etree import ElementTree
 import pytest
 from PIL import Image
 
+from buildopt.config.units import format_size
 from tests.integration.conftest import buildopt, hello_project, system_tool_missing
 
 PROFILE = """package = "./hello"
@@ -128,6 +129,23 @@ def test_the_dom_holds_every_variant_package_and_budget(reports: dict[str, Path]
     assert "Start-up" not in dom
     before = browse(reports["before"], "--dump-dom").stdout
     assert "Start-up" in before and "peak RSS" in before
+
+
+def test_each_binary_lists_its_heaviest_cuttable_dependencies(reports: dict[str, Path]) -> None:
+    """The record's cuttable list under each treemap, as the browser's DOM holds it: hello's
+    blank import of net/http is its heaviest, imported by hello's main package alone."""
+    dom = browse(reports["after"], "--dump-dom").stdout
+    record = json.loads((reports["project"] / "dist" / "p" / "build.json").read_text())
+    for n, build in enumerate(b for b in record["builds"] if b["status"] == "ok"):
+        heaviest = build["cuttable"][0]
+        assert heaviest["package"] == "net/http"
+        table = re.search(rf'<table class="cuts" id="cuts-treemap-{n}">.*?</table>', dom, re.S)
+        assert table is not None, build["id"]
+        row = re.search(
+            r"<tr><td[^>]*>(.*?)</td><td[^>]*>(.*?)</td>", table.group(0).split("<tbody>")[1]
+        )
+        assert row is not None and row.group(1) == "net/http"
+        assert row.group(2) == format_size(heaviest["bytes"])
 
 
 def test_a_module_zooms_with_javascript(reports: dict[str, Path]) -> None:
