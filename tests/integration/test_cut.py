@@ -156,3 +156,23 @@ def test_inspect_modules_finds_the_record_above_the_binary(project: Path, tmp_pa
     bare = buildopt(["inspect", "--modules", str(copy)], cwd=project)
     assert bare.returncode == 0, bare.stderr
     assert "cuttable dependencies: not known for this file" in bare.stdout
+
+
+def test_why_says_who_must_drop_the_import(project: Path) -> None:
+    """One importer: that import; several: removing one saves nothing; the runtime's own
+    imports: no cut saves them."""
+
+    def why(package: str) -> str:
+        done = buildopt(
+            ["why", package, "--profile", "p", "--variant", "parser@linux-amd64"], cwd=project
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    one = why("go/parser")
+    assert f"  removing the import of go/parser from {MAIN}\n  saves about " in one
+    assert "6 packages only it brings in, 1 owning no bytes," in one
+    several = why("os")
+    assert "packages: removing one import saves nothing\n" in several
+    assert "\n    net/http\n" in several and "imports\n  saves about " in several
+    assert "no cut saves it" in why("internal/abi")

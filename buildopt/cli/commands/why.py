@@ -143,8 +143,9 @@ def _show_cut(cut: CutSaving, package: str) -> None:
         sys.stdout.write(f"  removing all {len(cut.importers)} imports\n")
     unowned = f", {cut.unattributed} owning no bytes" if cut.unattributed else ""
     sys.stdout.write(
-        f"  saves about {format_size(cut.bytes)}: {cut.packages} packages only it brings in"
-        f"{unowned},\n  {format_size(cut.attributed_bytes)} attributed to them with their share "
+        f"  saves about {format_size(cut.bytes)}: {cut.packages} "
+        f"package{'' if cut.packages == 1 else 's'} only it brings in"
+        f"{unowned},\n  {format_size(cut.attributed_bytes)} attributed, with their share "
         "of the bytes no package owns\n"
     )
 
