@@ -4,7 +4,8 @@ and what the package costs there.
 The chain is the shortest one from the profile's main package, as ``go list -deps -json``
 resolves imports for the variant: its target (GOOS, GOARCH), cgo setting and build tags -
 the environment its ``go build`` gets. The cost comes from the build record, when the variant
-was built: the file bytes the package owns (code, pclntab share, data) and its module's.
+was built: the file bytes the package owns (code, pclntab share, data) and its module's; and
+what removing every import of it would save, from the same graph (analysis/cut.py).
 """
 
 from __future__ import annotations
