@@ -324,7 +324,8 @@ COMMANDS: dict[str, Command] = {
             ),
             bare="package",
             about=(
-                "Why a package is in a variant's binary: its import chain, what it costs and what cutting it saves."
+                "Why a package is in a variant's binary: its import chain, what it costs and "
+                "what cutting it saves."
             ),
         ),
         Command(

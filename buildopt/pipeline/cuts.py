@@ -24,11 +24,11 @@ def cuttable(ctx: Context) -> dict[str, tuple[CutSaving, ...]]:
 
     steps = {s.id: s for s in ctx.planned.steps}
     graphs: dict[tuple[object, ...], ImportGraph | None] = {}
-    found: dict[str, tuple[CutSaving, ...]] = {}
+    found = _recorded(ctx)
     for build in ctx.builds:
         whole = build.inspect.attribution if build.ok and build.inspect else None
         step = steps.get(build.id)
-        if whole is None or step is None:
+        if whole is None or step is None or build.id in found:
             continue
         key = (step.dir, step.package, step.variant.tags, tuple(sorted(step.env.items())))
         if key not in graphs:
@@ -37,6 +37,23 @@ def cuttable(ctx: Context) -> dict[str, tuple[CutSaving, ...]]:
         if graph is not None:
             found[build.id] = heaviest(graph, whole)
     return found
+
+
+def _recorded(ctx: Context) -> dict[str, tuple[CutSaving, ...]]:
+    """The lists the record holds for this run's binaries (the same sha256: an unchanged
+    rebuild), which need no go list again: the same binary links the same packages."""
+    from buildopt.record import store
+
+    try:
+        builds = store.load_cached(ctx.record_path).builds if ctx.record_path.is_file() else ()
+    except store.RecordError:
+        return {}
+    now = {b.id: b.sha256 for b in ctx.builds if b.ok}
+    return {
+        b.id: b.cuttable
+        for b in builds
+        if b.cuttable is not None and b.sha256 is not None and now.get(b.id) == b.sha256
+    }
 
 
 def _graph(

@@ -19,7 +19,7 @@ import pytest
 
 from buildopt.output.schemas import load_schema
 from tests.conftest import REPO
-from tests.integration.conftest import buildopt
+from tests.integration.conftest import buildopt, hello_project
 
 pytestmark = pytest.mark.integration
 
@@ -176,3 +176,24 @@ def test_why_says_who_must_drop_the_import(project: Path) -> None:
     assert "packages: removing one import saves nothing\n" in several
     assert "\n    net/http\n" in several and "imports\n  saves about " in several
     assert "no cut saves it" in why("internal/abi")
+
+
+def test_an_unchanged_rebuild_keeps_the_recorded_list(tmp_path: Path) -> None:
+    """The same binary links the same packages: its list is not computed again (no go list
+    on an unchanged rebuild); a changed binary gets a list of its own."""
+    project = hello_project(
+        tmp_path, 'package = "./hello"\n[variants.small]\ncgo = false\nstrip = "all"\n'
+    )
+    assert buildopt(["build", "--profile", "p"], cwd=project).returncode == 0
+    path = project / "dist" / "p" / "build.json"
+    data = json.loads(path.read_text())
+    (entry,) = data["builds"]
+    assert [c["package"] for c in entry["cuttable"]] == ["os/user"]  # fmt: os/user has it too
+    entry["cuttable"][0]["bytes"] = 1  # what a computation would not give
+    path.write_text(json.dumps(data))
+    assert buildopt(["build", "--profile", "p"], cwd=project).returncode == 0
+    assert json.loads(path.read_text())["builds"][0]["cuttable"][0]["bytes"] == 1
+    main = project / "hello" / "main.go"
+    main.write_text(main.read_text().replace('"unset"', '"changed"'))
+    assert buildopt(["build", "--profile", "p"], cwd=project).returncode == 0
+    assert json.loads(path.read_text())["builds"][0]["cuttable"][0]["bytes"] > 1
