@@ -26,7 +26,7 @@ from buildopt.output import compare_tables, gate_tables, inspect_tables, startup
 from buildopt.output import console as report
 from buildopt.output.tables import Column, render
 from buildopt.record.images import ImageEntry, ImageRecord
-from buildopt.record.model import Finding, InitSite, ScanReport, StartupResult
+from buildopt.record.model import CutSaving, Finding, InitSite, ScanReport, StartupResult
 from tests.integration.conftest import buildopt, hello_project
 from tests.records import build, inspection, record
 
@@ -84,6 +84,19 @@ def test_build_results_and_compare_show_names_literally() -> None:
         other = record(*(build(i, inspection(2_000_000)) for i in ids))
         compare_tables.show_record_comparison(console, compare_records(rec, other), 10)
         assert_literal(out.getvalue(), visible(hostile_id(2)))
+
+
+def test_cuttable_dependencies_show_packages_and_importers_literally() -> None:
+    """compare's cuttable tables: a package and its importers from a record are data."""
+    cut = CutSaving(
+        package=NAME, importers=(NAME, "b"), bytes=9, attributed_bytes=8, packages=1, unattributed=0
+    )
+    entry = msgspec.structs.replace(build(hostile_id(0), inspection(1_000_000)), cuttable=(cut,))
+    for console, out in screens():
+        rec = record(entry)
+        compare_tables.show_variant_comparison(console, rec, compare_variants(rec))
+        assert_literal(out.getvalue())
+        assert f"{SHOWN}, b" in out.getvalue()
 
 
 def test_inspection_shows_paths_packages_and_warnings_literally() -> None:
