@@ -31,11 +31,3 @@ def show_cuttable(
     ]
     title = f"{build_id}: the {len(cuts)} heaviest cuttable dependencies"
     render(console, title, *tabulate(spec, cuts))
-
-
-def cut_line(cut: CutSaving) -> str:
-    """One cut in a line: what it saves, and from where the import goes."""
-    return (
-        f"{cut.package}: about {format_size(cut.bytes)} ({cut.packages} packages), imported by "
-        + ", ".join(cut.importers)
-    )
