@@ -66,6 +66,7 @@ class Check:
     note: str = ""
     message: str = ""
     headroom_bytes: int | None = None
+    chain: tuple[str, ...] = ()  # a new package's import chain (a dependency list's check)
 
 
 def _skip(budget: str, target: str, check: str, note: str, limit: Figure = NOTHING) -> Check:

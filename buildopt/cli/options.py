@@ -329,6 +329,19 @@ COMMANDS: dict[str, Command] = {
             ),
         ),
         Command(
+            "deps",
+            (
+                PROFILE,
+                VARIANT,
+                Flag("update", "write the lists (deps/PROFILE/ID.txt) as the builds link now"),
+            ),
+            about=(
+                "Check each variant's dependency list (deps/PROFILE/ID.txt): exit 1 when one is "
+                "stale.\n\nThe list is the packages its go build links, with module versions; "
+                "--update writes them, and the gate fails on a package a list lacks."
+            ),
+        ),
+        Command(
             "image",
             (
                 PROFILE,

@@ -12,6 +12,7 @@ from xml.sax.saxutils import quoteattr
 
 from msgspec import Meta
 
+from buildopt.analysis.deps import DEPS
 from buildopt.analysis.gate import MATRIX, Check, Figure, Verdict
 from buildopt.binary.facts import Count, Fact, described
 from buildopt.config.units import format_size
@@ -71,7 +72,8 @@ CHECK_KINDS = (
     "max_gc_cycles, max_scan_errors; max_erase_blocks, max_share[pattern] (images); file: the "
     'binary changed since its build (always fail); built (budget "every variant built": a '
     "build that failed, was skipped without a reason, or that the CI matrix expected and no job "
-    "recorded)"
+    'recorded); deps, new_package[path], left_packages, module[path] (budget "dependency '
+    'list": deps/PROFILE/ID.txt against the packages the build links)'
 )
 
 
@@ -85,6 +87,13 @@ class CheckResult(Fact, frozen=True):
     headroom: Annotated[int | None, described("bytes left under the limit (negative: over)")]
     note: str
     message: str
+    chain: Annotated[
+        tuple[str, ...] | None,
+        described(
+            "new_package[...] of a dependency list: the import chain from the main package to "
+            "the package the list lacks"
+        ),
+    ] = None
 
 
 class GateReport(Fact, frozen=True):
@@ -141,6 +150,7 @@ def gate_report(
                 headroom=c.headroom_bytes,
                 note=c.note,
                 message=c.message,
+                chain=c.chain or None,
             )
             for c in checks
         ),
@@ -298,6 +308,8 @@ def _junit_line(c: Check) -> str:
     said = xml_text("; ".join(x for x in (c.note, c.message) if x))
     if c.budget == MATRIX:  # a build not there to judge: why is all there is to say
         return said
+    if c.budget == DEPS:  # a package against a list: no limit is exceeded
+        return f"{c.check}: {human(c.actual, c)} ({c.limit.value}) {said}".strip()
     return f"{c.check}: {human(c.actual, c)} > {human(c.limit, c, limit=True)} {said}".strip()
 
 
@@ -309,6 +321,8 @@ def workflow_commands(checks: Sequence[Check], profile_path: str) -> list[str]:
             kind = "error" if c.verdict == "fail" else "warning"
             if c.budget == MATRIX:  # a build not there to judge: why is all there is to say
                 text = f"{c.budget}: {c.target}: {c.note}"
+            elif c.budget == DEPS:  # a package against a list: no limit is exceeded
+                text = f"{c.budget} {c.limit.value}: {c.check}: {human(c.actual, c)} ({c.note})"
             else:
                 text = f"{c.budget} {c.target} {c.check}: {human(c.actual, c)} over "
                 text += human(c.limit, c, limit=True)

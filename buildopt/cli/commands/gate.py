@@ -15,6 +15,7 @@ from buildopt.errors import EXIT_FAILED, EXIT_OK, UsageError, visible
 
 if TYPE_CHECKING:
     from buildopt.config.profile import Profile
+    from buildopt.config.toolchain import Toolchain
     from buildopt.system.outputs import Input, Output
 
 
@@ -36,24 +37,24 @@ def gate(
 ) -> int:
     """``buildopt gate``: every budget of the profile on the build record it is given."""
     from buildopt.analysis import gate
+    from buildopt.cli import lists
     from buildopt.cli import reads as reads_of
-    from buildopt.config.budgets import check_selectors
     from buildopt.output import console as report
     from buildopt.output import gate as gate_output
     from buildopt.output import gate_tables
-    from buildopt.pipeline.plan import all_ids
-    from buildopt.system import toolchain
     from buildopt.system.outputs import Input, output_to, stdout_taken
 
     cwd, environ = Path.cwd(), dict(os.environ)
     if markdown_mode not in ("", "append", "replace"):
         raise UsageError(f"--markdown-mode {markdown_mode}: expected append or replace")
     loaded = _profile(profile, cwd, "gate")
-    check_selectors(loaded.budgets, loaded.images, all_ids(loaded, toolchain.load(environ)))
-    if not loaded.budgets and not loaded.images:
-        raise UsageError(f"gate: {loaded.path} has no [[budget]] or [[image]] tables")
+    tools, has_lists = _judged(loaded, environ)
     record_path = (cwd / record) if record else loaded.record_path(_dist(dist, cwd))
-    reads = [*reads_of.profile_inputs(loaded), Input(record_path, "the build record")]
+    reads = [
+        *reads_of.profile_inputs(loaded),
+        Input(record_path, "the build record"),
+        *(lists.list_inputs(loaded) if has_lists else ()),
+    ]
     reads += [Input(cwd / baseline, "the baseline record")] if baseline else []
     md_out = output_to("--markdown", markdown, cwd, reads) if markdown else None
     junit_out = output_to("--junit", junit, cwd, reads) if junit else None
@@ -73,6 +74,7 @@ def gate(
         loaded, squashfs, record_path, data, others, images_dir, environ, 0, strict=False
     )
     checks = gate.evaluate(loaded.budgets, loaded.images, data, old, others, made, no_baseline)
+    checks += lists.gate_checks(loaded, tools, data, environ, _dist(dist, cwd)) if has_lists else []
     acknowledge = " ".join(acknowledge.split())
     checks = gate.acknowledge(checks, acknowledge) if acknowledge else checks
     reads += [
@@ -114,6 +116,25 @@ def gate(
             report.make_console(stderr=on_stdout), checks, loaded.name, exact=bytes
         )
     return EXIT_FAILED if gate.failed(checks) or built != EXIT_OK else EXIT_OK
+
+
+def _judged(loaded: Profile, environ: Mapping[str, str]) -> tuple[Toolchain, bool]:
+    """The toolchain, and whether the profile has dependency lists (deps/PROFILE/), which the
+    gate checks; UsageError when a budget selects no id, or there is nothing to judge."""
+    from buildopt.cli import lists
+    from buildopt.config.budgets import check_selectors
+    from buildopt.pipeline.plan import all_ids
+    from buildopt.system import toolchain
+
+    tools = toolchain.load(environ)
+    check_selectors(loaded.budgets, loaded.images, all_ids(loaded, tools))
+    has_lists = lists.lists_dir(loaded).is_dir()
+    if not loaded.budgets and not loaded.images and not has_lists:
+        raise UsageError(
+            f"gate: {loaded.path} has no [[budget]] or [[image]] tables, and no dependency "
+            f"lists ({lists.DEPS_DIR}/{loaded.name}/)"
+        )
+    return tools, has_lists
 
 
 def _gate_baseline(

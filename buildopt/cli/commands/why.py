@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from buildopt.analysis.cost import package_cost
 from buildopt.analysis.cut import ROOT, dominance, saving
 from buildopt.analysis.why import ImportGraph, close_matches, import_chain
 from buildopt.cli.common import _dist, _load_plan, _load_record
@@ -23,9 +24,7 @@ from buildopt.record.model import (
     WHY_SCHEMA,
     Build,
     CutSaving,
-    ModuleCost,
     Record,
-    WhyCost,
     WhyReport,
     WhyVariant,
 )
@@ -78,7 +77,7 @@ def why(
                 id=step.id,
                 chain=chain,
                 near=() if chain else tuple(close_matches(packages, package)),
-                cost=_cost(record, step.id, package),
+                cost=package_cost(record, step.id, package),
                 cut=_cut(record, step.id, packages, package) if chain else None,
             )
         )
@@ -168,34 +167,3 @@ def _built(record: Record | None, vid: str) -> Build | None:
     if record is None:
         return None
     return next((b for b in record.builds if b.id == vid and b.ok and b.inspect), None)
-
-
-def _cost(record: Record | None, vid: str, package: str) -> WhyCost | None:
-    """What the package costs in the recorded binary of vid (None: not built)."""
-    build = _built(record, vid)
-    if build is None or build.inspect is None:
-        return None
-    facts = build.inspect
-    whole = facts.attribution
-    if whole is None:
-        code = facts.package_sizes(whole=False).get(package)
-        return None if code is None else WhyCost(bytes=code, kind="code")
-    share = next((p for p in whole.by_package if p.package == package), None)
-    if share is None:
-        return WhyCost(bytes=0, kind="file")
-    module = next((m for m in whole.by_module if m.module == share.module), None)
-    return WhyCost(
-        bytes=share.file_bytes,
-        kind="file",
-        code_bytes=share.code_bytes,
-        pclntab_bytes=share.pclntab_bytes,
-        data_bytes=share.rodata_bytes + share.data_bytes,
-        module=None
-        if module is None
-        else ModuleCost(
-            module=module.module,
-            version=module.version,
-            bytes=module.file_bytes,
-            packages=module.packages,
-        ),
-    )

@@ -1,0 +1,43 @@
+"""What a package costs in a variant's recorded binary: the file bytes it owns (the record's
+whole-file attribution), or its code only in a record written before the attribution.
+
+Shared by ``buildopt why`` (the cost under the chain) and the gate's dependency lists (the
+cost of a package a list lacks).
+"""
+
+from __future__ import annotations
+
+from buildopt.record.model import ModuleCost, Record, WhyCost
+
+
+def package_cost(record: Record | None, vid: str, package: str) -> WhyCost | None:
+    """What the package costs in the recorded binary of vid (None: not built)."""
+    if record is None:
+        return None
+    build = next((b for b in record.builds if b.id == vid and b.ok and b.inspect), None)
+    if build is None or build.inspect is None:
+        return None
+    facts = build.inspect
+    whole = facts.attribution
+    if whole is None:
+        code = facts.package_sizes(whole=False).get(package)
+        return None if code is None else WhyCost(bytes=code, kind="code")
+    share = next((p for p in whole.by_package if p.package == package), None)
+    if share is None:
+        return WhyCost(bytes=0, kind="file")
+    module = next((m for m in whole.by_module if m.module == share.module), None)
+    return WhyCost(
+        bytes=share.file_bytes,
+        kind="file",
+        code_bytes=share.code_bytes,
+        pclntab_bytes=share.pclntab_bytes,
+        data_bytes=share.rodata_bytes + share.data_bytes,
+        module=None
+        if module is None
+        else ModuleCost(
+            module=module.module,
+            version=module.version,
+            bytes=module.file_bytes,
+            packages=module.packages,
+        ),
+    )
