@@ -275,6 +275,12 @@ def check_a_good_day_builds_every_job_and_gates_with_the_baseline_skipped(good_d
     assert growth and all(line.startswith("| ⏭️ |") for line in growth)
     assert "gh run list failed: HTTP 503" in growth[0]
     assert "#### JUnit: buildopt gate telecom-edge" in summary and "0 failed" in summary
+    # the checked-in dependency lists: current in the plan job, and a PASS row per variant
+    lists = jobs["plan"].step("Dependency lists")
+    assert lists.outcome == "success", lists.output
+    assert lists.output.count("current deps/telecom-edge/") == 12, lists.output
+    passed = [line for line in summary.splitlines() if "| dependency list |" in line]
+    assert len(passed) == 12 and all(line.startswith("| ✅ |") for line in passed), passed
     record = json.loads((good_day.artifact("build-record") / "build.json").read_text())
     assert {b["id"] for b in record["builds"]} == set(ids) and record["missing"] == []
     assert all(b["status"] == "ok" or b["reason"] for b in record["builds"])

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from buildopt.cli.common import _load_plan
-from buildopt.errors import EXIT_FAILED, EXIT_OK, visible
+from buildopt.errors import EXIT_FAILED, EXIT_OK, UsageError, visible
 
 if TYPE_CHECKING:
     from buildopt.analysis.deps import Dep
@@ -97,6 +97,11 @@ def _write(  # noqa: PLR0917 - the list's place, its variant and its two content
     if listed is not None and tuple(listed) == now:
         print(f"current {visible(name)} ({len(now)} packages)")
         return
+    if not path.resolve().is_relative_to(lists.lists_dir(profile).resolve()):
+        raise UsageError(
+            f"{name}: a symbolic link to {path.resolve()}: dependency lists are written only in "
+            "the project's deps/ folder"
+        )
     inputs: list[Protected] = [*reads.profile_inputs(profile), GoSources(point.dir)]
     out = output_to("deps --update", name, profile.root, inputs, stdout=False)
     lists.make_dir(path.parent)
