@@ -72,7 +72,8 @@ def from_graph(packages: Sequence[Mapping[str, Any]]) -> tuple[Dep, ...]:
         error = p.get("Error") or {}
         if error:
             where = p.get("ImportPath", "?")
-            raise DepsListError(f"go list: {visible(where)}: {visible(str(error.get('Err', '')))}")
+            said = " ".join(str(error.get("Err", "")).split())  # go's lines, on one
+            raise DepsListError(f"go list: {visible(where)}: {visible(said)}")
         deps.append(_dep(p))
     return tuple(sorted(set(deps)))
 
@@ -228,6 +229,12 @@ def deps_checks(judged: Judged) -> list[Check]:
         check = f"module[{new.package}]"
         checks.append(Check(DEPS, vid, check, "warn", actual, was, None, note=note))
     return checks
+
+
+def unlinked(vid: str, listed_as: str, why: str) -> Check:
+    """A FAIL for a variant whose linked packages go list could not give (a broken source)."""
+    note = f"go list failed, so the list was not checked: {why}"
+    return Check(DEPS, vid, "deps", "fail", NOTHING, word_figure(listed_as), None, note=note)
 
 
 def _added_checks(judged: Judged, added: Sequence[Dep], limit: Figure) -> list[Check]:

@@ -164,7 +164,7 @@ def gate_checks(
     """The dependency lists' checks of the record's built variants, when the profile has a
     deps/PROFILE/ folder (none otherwise: the lists are a contract the project opts into)."""
     from buildopt.analysis.cost import package_cost
-    from buildopt.analysis.deps import Judged, deps_checks
+    from buildopt.analysis.deps import Judged, deps_checks, unlinked
     from buildopt.pipeline.plan import make_plan
 
     folder = lists_dir(profile)
@@ -178,11 +178,16 @@ def gate_checks(
         if point is None or not build.ok:  # a failed build is the gate's own FAIL row
             continue
         path = list_path(profile, build.id)
-        now = linked(point, tools.go, environ)
+        listed = read_list(path, shown(path, profile))
+        try:
+            now = linked(point, tools.go, environ)
+        except UsageError as exc:  # a source go cannot load: the other rows still speak
+            checks.append(unlinked(build.id, shown(path, profile), exc.message))
+            continue
         judged = Judged(
             vid=build.id,
             listed_as=shown(path, profile),
-            listed=read_list(path, shown(path, profile)),
+            listed=listed,
             linked=now.deps,
             graph=now.graph,
             cost=functools.partial(package_cost, record, build.id),

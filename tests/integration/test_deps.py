@@ -180,3 +180,19 @@ def test_a_package_that_left_is_a_warning(tmp_path: Path, go: str) -> None:
     (row,) = json.loads(done.stdout)["checks"]
     assert (row["check"], row["verdict"], row["actual"]) == ("left_packages", "warn", "5")
     assert "no longer linked: bytes, encoding, encoding/base64, encoding/json" in row["note"]
+
+
+def test_a_source_go_list_cannot_load_is_a_failed_row_not_a_silent_gate(
+    tmp_path: Path, go: str
+) -> None:
+    """The other checks still speak: the gate judges the record, exit 1, not 2."""
+    project = _project(tmp_path, go)
+    assert buildopt(["deps", "--update"], cwd=project).returncode == 0
+    assert buildopt(["build", "--variant", "*@linux-amd64"], cwd=project).returncode == 0
+    (project / "app" / "zz_gone.go").write_text('package main\n\nimport _ "example.com/gone/x"\n')
+    done = buildopt(["gate", "--json"], cwd=project)
+    assert done.returncode == 1, done.stderr
+    (row,) = json.loads(done.stdout)["checks"]
+    assert (row["check"], row["verdict"]) == ("deps", "fail")
+    assert "go list failed, so the list was not checked" in row["note"]
+    assert "no required module provides package example.com/gone/x" in row["note"]
