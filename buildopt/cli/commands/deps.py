@@ -37,7 +37,7 @@ def deps(*, profile: str = "", variant: list[str] | None = None, update: bool = 
     for point in wanted:
         path = lists.list_path(loaded, point.id)
         name = lists.shown(path, loaded)
-        listed = lists.read_list(path, name)
+        listed = _read(path, name, update=update)
         now = lists.linked(point, plan.toolchain.go, environ).deps
         if update:
             _write(path, name, point, now, listed, loaded, cwd)
@@ -56,6 +56,21 @@ def deps(*, profile: str = "", variant: list[str] | None = None, update: bool = 
     if not current:
         print(f"run `buildopt deps --profile {loaded.name} --update`", file=sys.stderr)
     return EXIT_OK if current else EXIT_FAILED
+
+
+def _read(path: Path, name: str, *, update: bool) -> tuple[Dep, ...] | None:
+    """The list now; with --update, a file that is no list is replaced (said on stderr) - a
+    list with merge conflict markers, say - unless the output rule refuses it."""
+    from buildopt.analysis.deps import DepsListError
+    from buildopt.cli import lists
+
+    try:
+        return lists.read_list(path, name)
+    except DepsListError as exc:
+        if not update:
+            raise
+        print(f"replacing {exc.message}", file=sys.stderr)
+        return None
 
 
 def _say(name: str, listed: Sequence[Dep] | None, now: Sequence[Dep]) -> bool:
