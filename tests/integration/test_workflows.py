@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 import yaml
 
+from buildopt.output.gate import md_text
 from buildopt.record.store import save
 from tests.conftest import REPO
 from tests.integration.conftest import buildopt
@@ -97,6 +98,8 @@ GROWTH = (
     'package main\n\nimport "os"\n\nconst padding = "' + "0123456789abcdef" * 12_800 + '"\n\n'
     "func init() {\n\tif len(os.Args) > 1000 {\n\t\tprint(padding)\n\t}\n}\n"
 )
+
+NEW_IMPORT = 'package main\n\nimport "encoding/xml"\n\nvar _, _ = xml.Marshal(1)\n'
 
 
 @dataclass(frozen=True)
@@ -202,8 +205,12 @@ def run_bad_day(
     variant, breaks the build of one and loses the record of another, with a Binary-Size:
     line in its body and the gate's comment of an earlier push to update."""
 
+    def imports(tree: Path) -> None:  # a package no dependency list has
+        (tree / "examples" / "billing-gateway" / "zz_xml.go").write_text(NEW_IMPORT)
+
     def grow(tree: Path) -> None:
         (tree / "examples" / "billing-gateway" / "zz_padding.go").write_text(GROWTH)
+        imports(tree)
 
     def breaks(tree: Path) -> None:
         grow(tree)
@@ -244,7 +251,11 @@ def run_bad_day(
                 },
             ],
         },
-        sabotage={BROKEN: breaks, **{job: grow for job in _matrix_ids() if job != BROKEN}},
+        sabotage={
+            "": imports,  # the jobs outside the matrix: plan and gate check out the same commit
+            BROKEN: breaks,
+            **{job: grow for job in _matrix_ids() if job != BROKEN},
+        },
         lose=frozenset({f"record-{LOST}"}),
     )
 
@@ -279,11 +290,14 @@ def check_a_good_day_builds_every_job_and_gates_with_the_baseline_skipped(good_d
     lists = jobs["plan"].step("Dependency lists")
     assert lists.outcome == "success", lists.output
     assert lists.output.count("current deps/telecom-edge/") == 12, lists.output
-    passed = [line for line in summary.splitlines() if "| dependency list |" in line]
-    assert len(passed) == 12 and all(line.startswith("| ✅ |") for line in passed), passed
     record = json.loads((good_day.artifact("build-record") / "build.json").read_text())
     assert {b["id"] for b in record["builds"]} == set(ids) and record["missing"] == []
     assert all(b["status"] == "ok" or b["reason"] for b in record["builds"])
+    # the gate checked the list of each variant built (a skipped one has no binary to judge)
+    built = [b["id"] for b in record["builds"] if b["status"] == "ok"]
+    passed = [line for line in summary.splitlines() if "| dependency list |" in line]
+    assert len(passed) == len(built) >= 6, passed
+    assert all(line.startswith("| ✅ |") for line in passed), passed
     # start-up measured in CI: every linux/amd64 variant, judged by the gate
     measured = {b["id"] for b in record["builds"] if b.get("startup")}
     assert measured == {i for i in ids if i.endswith("@linux-amd64")}
@@ -340,6 +354,20 @@ def check_a_bad_day_measures_growth_against_main_and_quotes_the_acknowledgement(
     assert ["run", "download", "101", "--name", "build-record", "--dir", "baseline"] in fetched
 
 
+def check_a_new_package_fails_the_gate_with_its_chain(bad_day: Day) -> None:
+    lists = bad_day.jobs["plan"].step("Dependency lists")
+    assert lists.outcome == "success", lists.output  # a warning there: the builds still run
+    assert "stale   deps/telecom-edge/static@linux-amd64.txt: 1 new" in lists.output
+    assert "  + encoding/xml" in lists.output
+    check = md_text("new_package[encoding/xml]")
+    summary = bad_day.jobs["gate"].summary
+    rows = [x for x in summary.splitlines() if check in x and x.startswith("| ")]  # the table
+    assert rows and all(x.startswith("| ❌ | dependency list |") for x in rows), rows
+    assert f"- ❌ dependency list `default@linux-amd64`: {check}" in summary  # the JUnit list
+    chain = md_text("example.com/billing-gateway -> encoding/xml")  # as the Markdown has it
+    assert all(chain in x for x in rows), rows
+
+
 def check_the_pull_request_hears_it_in_one_comment_updated_in_place(bad_day: Day) -> None:
     assert bad_day.jobs["comment"].result == "success", _failures(bad_day)
     writes = [c for c in bad_day.gh_calls if "--method" in c["argv"]]
@@ -366,6 +394,7 @@ def test_size_yml_gates_a_good_day_and_a_bad_one(
     bad = run_bad_day(good, stand_in, tmp_path_factory)
     check_a_bad_day_still_gates_naming_the_failed_and_the_missing_job(bad)
     check_a_bad_day_measures_growth_against_main_and_quotes_the_acknowledgement(bad)
+    check_a_new_package_fails_the_gate_with_its_chain(bad)
     check_the_pull_request_hears_it_in_one_comment_updated_in_place(bad)
 
 
