@@ -354,6 +354,21 @@ def _result(  # noqa: PLR0917 - the share-out's state, passed along
     )
 
 
+def rebuilt(  # noqa: PLR0917 - attribute_file's state, passed along
+    size: int,
+    owners: Mapping[str, list[int]],
+    buckets: Mapping[str, int],
+    modules: tuple[str, ...],
+    main_module: str,
+    versions: Mapping[str, str],
+    padded: bool,
+) -> Attribution:
+    """The attribution of rows and buckets changed after attribute_file (binary/owners.py)."""
+    rows: dict[str, list[int]] = defaultdict(lambda: [0] * 7, owners)
+    whole = _result(size, rows, defaultdict(int, buckets), modules, main_module, padded)
+    return _with_modules(whole, versions)
+
+
 SUMMED = ("file_bytes", "code_bytes", "pclntab_bytes", "rodata_bytes", "data_bytes", "bss_bytes")
 
 

@@ -227,6 +227,28 @@ class Attribution(Fact, frozen=True):
         tuple[ModuleShare, ...],
         described("the packages summed by module of the build info, largest first"),
     ] = ()
+    method: Annotated[
+        Literal["symbols", "linker"],
+        described(
+            '"symbols": the file\'s own tables (function table, .symtab); "linker": besides, '
+            "the strings, type descriptors and statics no symbol sizes, to their owners by a "
+            "twin link's -dumpdep (buildopt build; docs/attribution.md)"
+        ),
+    ] = "symbols"
+    first_referrer_bytes: Annotated[
+        Bytes | None,
+        described(
+            'with "linker": of the packages\' bytes, those given to the package that reached '
+            "them first (strings, unnamed types): another package may use them too"
+        ),
+    ] = None
+    linker_fallback: Annotated[
+        str | None,
+        described(
+            'why the method is "symbols" though buildopt build asked the linker (the twin '
+            "link failed or did not match the shipped binary)"
+        ),
+    ] = None
 
 
 class MemoryModel(Fact, frozen=True):

@@ -109,6 +109,7 @@ def inspect_file(
     dwarf: bool = False,
     attribution: bool = False,
     symbols: int = 0,
+    twin: Symbols | None = None,
 ) -> Inspection:
     """All facts about one ELF file; NotElfError (exit 2) when it cannot be read.
 
@@ -117,20 +118,26 @@ def inspect_file(
     ``dwarf`` adds the DWARF bytes per Go package (it decompresses the DWARF: costly).
     ``attribution`` adds every byte of the file to a package or a bucket (buildopt.binary.
     attribution; ~5 us per function: costly on big binaries). ``symbols`` adds that many of
-    the largest functions and data objects.
+    the largest functions and data objects. ``twin``: the symbols of a twin link of the same
+    layout (binary.owners), which the attribution reads instead of the file's own.
     """
     if sha256 is not None:
-        return _inspect(path, sha256, dwarf, attribution, symbols)
+        return _inspect(path, sha256, dwarf, attribution, symbols, twin)
     hashing = Hashing(path)
     try:
-        return _inspect(path, hashing.result, dwarf, attribution, symbols)
+        return _inspect(path, hashing.result, dwarf, attribution, symbols, twin)
     finally:
         with contextlib.suppress(OSError):
             hashing.result()  # never leave it reading a file the caller may remove
 
 
-def _inspect(
-    path: str | Path, sha256: Callable[[], str], dwarf: bool, attribution: bool, top: int
+def _inspect(  # noqa: PLR0917 - inspect_file's options, passed along
+    path: str | Path,
+    sha256: Callable[[], str],
+    dwarf: bool,
+    attribution: bool,
+    top: int,
+    twin: Symbols | None = None,
 ) -> Inspection:
     with open_elf(path) as (f, layout):
         present = [s for s in layout.sections if s.type != "SHT_NULL"]
@@ -155,7 +162,7 @@ def _inspect(
         sizes = totals(layout, zip(present, sections, strict=True))
         whole = None
         if attribution:
-            whole, problems = _attribution(layout, sizes, table, symbols, go)
+            whole, problems = _attribution(layout, sizes, table, twin or symbols, go)
             if by_package is not None:  # with --dwarf: each package's units beside its bytes
                 whole = with_dwarf(whole, by_package)
             warnings = (*warnings, *problems)
@@ -197,6 +204,16 @@ def _inspect(
             largest=_largest(f, layout, table, top) if top > 0 else None,
             memory=memory_of(layout) if layout.segment("PT_LOAD") else None,
         )
+
+
+def twin_symbols(path: str | Path) -> tuple[Symbols, dict[str, int]]:
+    """A twin link's symbols read for the attribution, and its data symbols' sizes by name
+    (NotElfError when it cannot be read)."""
+    with open_elf(path) as (f, layout):
+        symbols = read_symbols(f, layout, False, _symbol_classes(layout))
+        data: dict[str, int] = {}
+        symtab_sizes(f, layout, {}, data)
+    return symbols, data
 
 
 def _largest(

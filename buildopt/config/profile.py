@@ -76,6 +76,7 @@ class Profile:
     startup: StartupConfig = field(default_factory=StartupConfig)
     scan: bool = False  # [scan] enabled: scan the sources of every built variant
     compressor: str = "library"  # "cli": max_compressed sizes by the installed gzip, xz, zstd
+    owners: str = "linker"  # "symbols": no twin link (binary/owners.py)
 
     @property
     def dwarf_by_package(self) -> bool:
@@ -359,6 +360,7 @@ def load_profile(spec: str | None, cwd: Path) -> Profile:
         startup=parse_config(path, top.startup),
         scan=decode(path, "scan", top.scan, Scan).enabled,
         compressor=top.compressor,
+        owners=top.owners,
     )
 
 

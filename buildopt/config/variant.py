@@ -238,6 +238,8 @@ class ProfileFile(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     baseline: str | None = None
     # what computes max_compressed sizes: the libraries buildopt runs on, or the installed tools
     compressor: Literal["library", "cli"] = "library"
+    # who owns the strings and types of a stripped binary: the linker (a twin link) or no one
+    owners: Literal["linker", "symbols"] = "linker"
     budget: Annotated[list[dict[str, Any]], Words("[[budget]] tables")] = []
     image: Annotated[list[dict[str, Any]], Words("[[image]] tables")] = []
     defaults: dict[str, Any] = {}

@@ -28,6 +28,7 @@ from buildopt.pipeline.build import BUILD_TIMEOUT, Observer, make_record, run_pl
 from buildopt.record import store
 
 if TYPE_CHECKING:
+    from buildopt.binary.facts import Attribution
     from buildopt.binary.facts import CompressedSizes
     from buildopt.config.budgets import ImageBudget
     from buildopt.config.profile import Profile
@@ -315,6 +316,79 @@ def record_compressed(
     return store.update(path, change)
 
 
+# --- owners: the strings and types of each new binary to their packages, by the linker ------
+
+
+def _owners(ctx: Context) -> Context:
+    """The attribution of this run's new binaries with the linker's owners (binary/owners.py:
+    a twin link each, seconds on a large program) - once per binary: an unchanged rebuild
+    keeps what its entry holds, a failed try included (``linker_fallback``)."""
+    from buildopt.pipeline.owners import linker_attribution
+
+    steps = {s.id: s for s in ctx.planned.steps}
+    found: dict[str, tuple[str | None, Attribution]] = {}
+    for entry in _to_own(ctx):
+        step, facts = steps[entry.id], entry.inspect
+        if facts is None or entry.output is None:
+            continue
+        ctx.progress.say(f"{entry.id}: linking a twin with -dumpdep: the owners of its strings...")
+        whole = linker_attribution(
+            step, Path(entry.output), facts, ctx.environ, timeout=ctx.timeout or BUILD_TIMEOUT
+        )
+        share = whole.file_bytes_attributed_to_packages / max(whole.file_bytes, 1)
+        ctx.progress.say(
+            f"{entry.id}: {share:.1%} of the file attributed to packages ({whole.method})"
+            + (f": {whole.linker_fallback}" if whole.linker_fallback else "")
+        )
+        found[entry.id] = (entry.sha256, whole)
+    if not found:
+        return ctx
+    # this run's builds carry it too: the steps after (cuttable dependencies) weigh by it
+    builds = tuple(_with_attribution(b, found) for b in ctx.builds)
+    return replace(ctx, builds=builds, record=record_attribution(ctx.record_path, found))
+
+
+def _with_attribution(build: Build, found: Mapping[str, tuple[str | None, Attribution]]) -> Build:
+    if build.id not in found or build.inspect is None or found[build.id][0] != build.sha256:
+        return build
+    facts = msgspec.structs.replace(build.inspect, attribution=found[build.id][1])
+    return msgspec.structs.replace(build, inspect=facts)
+
+
+def _to_own(ctx: Context) -> list[Build]:
+    """This run's entries whose attribution the linker has not told yet (nor failed to)."""
+    from buildopt.record import integrity
+
+    ours = {b.id for b in ctx.builds if b.ok}
+    path = ctx.record_path
+    wanted = []
+    for entry in store.load_cached(path).builds if path.exists() else ():
+        whole = entry.inspect.attribution if entry.inspect else None
+        if entry.id not in ours or whole is None or whole.method == "linker":
+            continue
+        if whole.linker_fallback is None and integrity.changed(entry) is None:
+            wanted.append(entry)
+    return wanted
+
+
+def record_attribution(path: Path, found: Mapping[str, tuple[str | None, Attribution]]) -> Record:
+    """The record with each entry's attribution (id -> (sha256, attribution)) put in where the
+    entry still describes that binary."""
+
+    def merged(entry: Build) -> Build:
+        sha256, whole = found[entry.id]
+        if entry.sha256 != sha256 or entry.inspect is None:  # rebuilt by another run since
+            return entry
+        facts = msgspec.structs.replace(entry.inspect, attribution=whole)
+        return msgspec.structs.replace(entry, inspect=facts)
+
+    def change(now: Record | None) -> Record:
+        current = now if now is not None else store.load(path)
+        return current.with_builds(tuple(merged(b) if b.id in found else b for b in current.builds))
+
+    return store.update(path, change)
+
+
 # --- image: the squashfs images [[image]] tables ask for ---------------------------------------
 
 
@@ -520,9 +594,15 @@ COMPRESS = Step(
     _build_defaults,
 )
 IMAGE = Step("image", _image, lambda ctx: None if ctx.images else "no image asked for")
+OWNERS = Step(
+    "owners",
+    _owners,
+    lambda ctx: None if ctx.profile.owners == "linker" else 'owners = "symbols"',
+    _build_defaults,
+)
 SCAN = Step("scan", _scan, lambda ctx: None if ctx.profile.scan else "[scan] is not enabled")
 CUTS = Step("cuttable", _cuts)  # each build's heaviest cuttable dependencies (go list)
 RECORD = Step("record", _record)
 STARTUP = Step("startup", _startup, lambda ctx: None if ctx.startup else "not asked for")
 
-BUILD_STEPS = (PLAN, BUILD, COMPRESS, SCAN, CUTS, RECORD)  # buildopt build
+BUILD_STEPS = (PLAN, BUILD, OWNERS, COMPRESS, SCAN, CUTS, RECORD)  # buildopt build

@@ -1,0 +1,98 @@
+"""Owners from the linker, for one built variant: its twin link (pipeline/twin.py) says what the
+linker reached and from where, the build cache's archives say how big each symbol is, and
+binary/owners.py gives the strings, type descriptors and statics of the shipped binary to their
+packages - when the twin's layout is the shipped binary's (else the attribution stays the
+file's own, with the reason).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import msgspec
+
+from buildopt.binary.elf.reader import NotElfError
+from buildopt.binary.facts import Attribution, Inspection
+from buildopt.binary.go.objsizes import ObjectSymbols
+from buildopt.binary.inspect import inspect_file, twin_symbols
+from buildopt.binary.owners import with_linker_owners
+from buildopt.errors import BuildoptError
+from buildopt.pipeline.plan import Step, go_build_argv
+from buildopt.pipeline.twin import same_layout, twin_link
+from buildopt.system import proc
+
+NM_BATCH = 40  # archives per go tool nm (its output is read whole: ~10^4 lines per archive)
+
+
+def linker_attribution(
+    step: Step,
+    shipped: Path,
+    facts: Inspection,
+    environ: Mapping[str, str],
+    *,
+    timeout: float,
+) -> Attribution:
+    """The shipped binary's attribution with the linker's owners, or its own attribution with
+    ``linker_fallback`` saying why not."""
+    own = facts.attribution or inspect_file(shipped, attribution=True).attribution
+    if own is None:
+        raise ValueError("inspect_file(attribution=True) gave no attribution")
+    try:
+        better, why = _with_twin(step, shipped, facts, environ, timeout)
+    except (BuildoptError, NotElfError) as exc:
+        better, why = None, getattr(exc, "message", str(exc))
+    if better is None:
+        return msgspec.structs.replace(own, method="symbols", linker_fallback=why)
+    return better
+
+
+def _with_twin(
+    step: Step, shipped: Path, facts: Inspection, environ: Mapping[str, str], timeout: float
+) -> tuple[Attribution | None, str]:
+    group = proc.ProcessGroup()
+    with twin_link(step, environ, group, timeout=timeout) as twin:
+        problems = same_layout(shipped, twin.binary)
+        if problems:
+            return None, "the twin link's layout is not the shipped binary's: " + problems[0]
+        symbols, in_symtab = twin_symbols(twin.binary)
+        reach = twin.reach()
+    objects = object_symbols(step, environ, timeout)
+    whole = inspect_file(shipped, attribution=True, twin=symbols).attribution
+    if whole is None:
+        return None, "no attribution"
+    modules, main = ((), "")
+    versions: dict[str, str] = {}
+    if facts.go is not None:
+        modules = tuple(d.path for d in facts.go.deps)
+        main = facts.go.main.path if facts.go.main else ""
+        modules = (*modules, main) if main else modules
+        versions = {d.path: d.version for d in facts.go.deps}
+    return with_linker_owners(
+        whole, reach, objects, in_symtab, modules=modules, main_module=main, versions=versions
+    )
+
+
+def list_argv(step: Step) -> list[str]:
+    """``go list -export -deps`` with the step's build flags: each linked package's archive in
+    the build cache (the same action IDs as the build's, so go finds them there)."""
+    build = go_build_argv(step.argv[0], step.variant, "x", step.package)
+    template = "{{if .Export}}{{.Export}}{{end}}"
+    return [build[0], "list", "-export", "-deps", "-f", template, *build[4:]]
+
+
+def object_symbols(step: Step, environ: Mapping[str, str], timeout: float) -> ObjectSymbols:
+    """The data symbols of the step's packages' archives, with their sizes."""
+    env = {**environ, **step.env}
+    listed = proc.run(list_argv(step), env=env, cwd=step.dir, timeout=timeout)
+    archives = [line for line in listed.stdout.splitlines() if line]
+    found = ObjectSymbols()
+    for batch in _batches(archives, NM_BATCH):
+        argv = [step.argv[0], "tool", "nm", "-size", "-type", *batch]
+        done = proc.run(argv, env=env, cwd=step.dir, timeout=timeout)
+        found.add_lines(done.stdout.splitlines())
+    return found
+
+
+def _batches(items: Sequence[str], size: int) -> list[Sequence[str]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
