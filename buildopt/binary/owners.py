@@ -21,7 +21,6 @@ checked: members may not exceed the bytes no symbol covered, else nothing change
 from __future__ import annotations
 
 import re
-from collections import defaultdict
 from collections.abc import Mapping
 
 import msgspec
@@ -150,9 +149,7 @@ def with_linker_owners(
         buckets[bucket] = buckets.get(bucket, 0) - given[column]
     padded = any(p.padding_bytes is not None for p in whole.by_package)
     result = rebuilt(whole.file_bytes, rows, buckets, modules, main_module, versions, padded)
-    return msgspec.structs.replace(
-        result, method="linker", first_referrer_bytes=by_referrer
-    ), ""
+    return msgspec.structs.replace(result, method="linker", first_referrer_bytes=by_referrer), ""
 
 
 def _row(share: PackageShare) -> list[int]:

@@ -61,7 +61,8 @@ def _with_twin(
     whole = inspect_file(shipped, attribution=True, twin=symbols).attribution
     if whole is None:
         return None, "no attribution"
-    modules, main = ((), "")
+    modules: tuple[str, ...] = ()
+    main = ""
     versions: dict[str, str] = {}
     if facts.go is not None:
         modules = tuple(d.path for d in facts.go.deps)

@@ -28,8 +28,7 @@ from buildopt.pipeline.build import BUILD_TIMEOUT, Observer, make_record, run_pl
 from buildopt.record import store
 
 if TYPE_CHECKING:
-    from buildopt.binary.facts import Attribution
-    from buildopt.binary.facts import CompressedSizes
+    from buildopt.binary.facts import Attribution, CompressedSizes
     from buildopt.config.budgets import ImageBudget
     from buildopt.config.profile import Profile
     from buildopt.config.startup import StartupConfig

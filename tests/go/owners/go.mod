@@ -1,0 +1,3 @@
+module example.com/owners
+
+go 1.22
