@@ -151,17 +151,7 @@ def _code_and_pclntab(  # noqa: PLR0917 - the share-out's state, passed along
     With the symbol table's function sizes, the sizes of assembly functions without a package
     prefix are counted for their package, whose padding is its code less its symbols."""
     layout = table.layout
-    go_funcs: list[bool] = [True] * len(table.sizes)
-    if layout:
-        go_funcs = [u != NO_UNIT for u in layout.units]
-        # Without a Go compilation unit: C functions, and what the linker adds - trampolines
-        # to far Go functions (riscv64, arm, ppc64: "pkg.F-tramp0") and markers ("go:...")
-        # that belong where their names say.
-        for i in compress(range(len(go_funcs)), map(operator.not_, go_funcs)):
-            start = table.name_offsets[i]
-            end = table.funcnames.find(b"\0", start)
-            name = table.funcnames[start : end if end >= 0 else None]
-            go_funcs[i] = b"-tramp" in name or name.startswith((b"go:", b"go.", b"type:"))
+    go_funcs = go_functions(table)
     c_funcs = list(map(operator.not_, go_funcs))
     # Hand-written assembly without a package prefix (cmpbody, expandAVX512_*): the package of
     # its compilation unit, which the other functions of the unit name.
@@ -212,6 +202,52 @@ def _code_and_pclntab(  # noqa: PLR0917 - the share-out's state, passed along
     buckets["pclntab unowned"] += layout.unowned
     _names(table, owners, buckets, c_funcs, units)
     return code_total - go_code - c_code
+
+
+def go_functions(table: FuncTable) -> list[bool]:
+    """Per function, whether it is Go's: of a Go compilation unit, or made by the linker."""
+    layout = table.layout
+    go_funcs: list[bool] = [True] * len(table.sizes)
+    if layout:
+        go_funcs = [u != NO_UNIT for u in layout.units]
+        # Without a Go compilation unit: C functions, and what the linker adds - trampolines
+        # to far Go functions (riscv64, arm, ppc64: "pkg.F-tramp0") and markers ("go:...")
+        # that belong where their names say.
+        for i in compress(range(len(go_funcs)), map(operator.not_, go_funcs)):
+            start = table.name_offsets[i]
+            end = table.funcnames.find(b"\0", start)
+            name = table.funcnames[start : end if end >= 0 else None]
+            go_funcs[i] = b"-tramp" in name or name.startswith((b"go:", b"go.", b"type:"))
+    return go_funcs
+
+
+def generated_functions(table: FuncTable) -> dict[str, tuple[int, int]]:
+    """{name: (code bytes, pclntab bytes)} of the Go functions named without a package
+    (``type:.eq.*``, ``type:.hash.*``), as attribute_file counts them in the "generated"
+    bucket: code, functab share and name. Empty for a table whose func data is outside
+    .gopclntab (before Go 1.22) or that is not split."""
+    layout = table.layout
+    if layout is None or layout.outside:
+        return {}
+    go_funcs = go_functions(table)
+    units = assembly_units(table, go_funcs)
+    generated = GENERATED.encode()
+    found: dict[str, tuple[int, int]] = {}
+    named: set[int] = set()
+    for i in compress(range(len(go_funcs)), go_funcs):
+        start = table.name_offsets[i]
+        end = table.funcnames.find(b"\0", start)
+        raw = table.funcnames[start : end if end >= 0 else None]
+        if i in units or package_of(raw, table.old_prefixes) != generated:
+            continue
+        name_bytes = 0 if start in named else len(raw) + (end >= 0)
+        named.add(start)
+        code, pcln = found.get(raw.decode("utf-8", "replace"), (0, 0))
+        found[raw.decode("utf-8", "replace")] = (
+            code + table.sizes[i],
+            pcln + layout.shares[i] + name_bytes,
+        )
+    return found
 
 
 def _names(

@@ -242,6 +242,14 @@ class Attribution(Fact, frozen=True):
             "them first (strings, unnamed types): another package may use them too"
         ),
     ] = None
+    alignment_bytes: Annotated[
+        Bytes | None,
+        described(
+            'with "linker": of the packages\' bytes, the alignment padding after their type '
+            "descriptors (each to its size rounded up to its alignment, as the linker aligns "
+            "it; the padding no slot explains stays in the bucket)"
+        ),
+    ] = None
     linker_fallback: Annotated[
         str | None,
         described(

@@ -14,9 +14,14 @@ import re
 import struct
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, BinaryIO, NamedTuple
 
-from buildopt.binary.attribution import assembly_units, attribute_file, with_dwarf
+from buildopt.binary.attribution import (
+    assembly_units,
+    attribute_file,
+    generated_functions,
+    with_dwarf,
+)
 from buildopt.binary.digest import Hashing
 from buildopt.binary.elf.dwarf import DwarfError, units_by_package
 from buildopt.binary.elf.reader import (
@@ -39,6 +44,7 @@ from buildopt.binary.elf.symtab import (
     SHN_LORESERVE,
     TEXT,
     Symbols,
+    read_columns,
     read_symbols,
 )
 from buildopt.binary.facts import (
@@ -61,7 +67,7 @@ from buildopt.binary.facts import (
 from buildopt.binary.go import pclntab
 from buildopt.binary.go.buildinfo import BuildInfo, BuildInfoError, read_buildinfo
 from buildopt.binary.go.functab import PCLNTAB_SECTIONS, funcdata_outside, function_table
-from buildopt.binary.go.names import module_of, package_of, package_path
+from buildopt.binary.go.names import GENERATED, module_of, package_of, package_path
 from buildopt.binary.memory import memory_of
 from buildopt.binary.symbols import symtab_sizes
 from buildopt.names import CATEGORIES
@@ -206,14 +212,45 @@ def _inspect(  # noqa: PLR0917 - inspect_file's options, passed along
         )
 
 
-def twin_symbols(path: str | Path) -> tuple[Symbols, dict[str, int]]:
-    """A twin link's symbols read for the attribution, and its data symbols' sizes by name
-    (NotElfError when it cannot be read)."""
+class TwinSymbols(NamedTuple):
+    """What a twin link's .symtab tells the attribution of the shipped binary."""
+
+    symbols: Symbols  # read with classes, as the file's own would be
+    data: dict[str, int]  # its data symbols' sizes by name (those a member is not)
+    generated: dict[str, tuple[bool, int]]  # no package's: name -> (read-only, size)
+
+
+def generated_functions_of(path: str | Path, twin: TwinSymbols) -> dict[str, tuple[int, int, int]]:
+    """The Go functions of no package of a file (attribution.generated_functions), each with
+    its .symtab size in the twin: name -> (code, pclntab bytes, symbol size)."""
     with open_elf(path) as (f, layout):
-        symbols = read_symbols(f, layout, False, _symbol_classes(layout))
+        table, _ = function_table(f, layout, shares=True)
+    found = generated_functions(table) if table is not None else {}
+    sizes = twin.symbols.text_sizes or {}
+    return {n: (c, p, sizes.get(n.encode(), c)) for n, (c, p) in found.items()}
+
+
+def twin_symbols(path: str | Path) -> TwinSymbols:
+    """A twin link's symbols for the attribution (NotElfError when it cannot be read)."""
+    with open_elf(path) as (f, layout):
+        classes = _symbol_classes(layout)
+        symbols = read_symbols(f, layout, False, classes)
         data: dict[str, int] = {}
         symtab_sizes(f, layout, {}, data)
-    return symbols, data
+        table = read_columns(f, layout)
+    generated: dict[str, tuple[bool, int]] = {}
+    if table is not None:
+        kept = [
+            (n, classes[x] == RODATA, z)
+            for n, x, z in zip(table.names, table.shndx, table.sizes, strict=True)
+            if z and x < SHN_LORESERVE and classes[x] in (RODATA, DATA)
+        ]
+        texts = strings_at(table.strings, [n for n, _, _ in kept])
+        for (_, read_only, size), raw in zip(kept, texts, strict=True):
+            if raw.startswith(b"$") or package_of(raw) == GENERATED.encode():
+                name = raw.decode("utf-8", "replace")
+                generated[name] = (read_only, generated.get(name, (read_only, 0))[1] + size)
+    return TwinSymbols(symbols, data, generated)
 
 
 def _largest(

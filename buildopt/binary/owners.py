@@ -45,6 +45,8 @@ _FUNCDATA_SUFFIXES = (
     ".stkobj",
 )
 _TYPE = re.compile(r"^type:(?:\*|noalg\.)*")
+_BYTES_ONLY = ("type:.namedata.", "type:.importpath.")  # aligned to 1 (cmd/internal/obj)
+MAX_ALIGN = {"arm": 8}  # cmd/link/internal/*/l.go maxAlign: 32 on the others
 _NOT_DECLARED = ("map.", "go.shape", "go:", "noalg.")
 
 
@@ -97,6 +99,20 @@ class Owners:
         return self.cache[symbol] if path else owner
 
 
+def slot(name: str, size: int, max_align: int) -> int:
+    """A type descriptor's bytes with the padding after it: its size rounded up to the
+    alignment the linker gives it - the largest power of two <= its size, up to the
+    architecture's maxAlign (cmd/link/internal/ld/data.go symalign); other members as they are.
+    The linker lays type descriptors out by size, so the padding after one is mostly what
+    its own alignment asks of the next of its size (as code_bytes counts a function's)."""
+    if not name.startswith("type:") or name.startswith(_BYTES_ONLY):
+        return size
+    align = max_align
+    while align > size and align > 1:
+        align >>= 1
+    return -(-size // align) * align
+
+
 def hidden_members(
     reach: Reach, objects: ObjectSymbols, in_symtab: Mapping[str, int]
 ) -> dict[str, int]:
@@ -122,15 +138,86 @@ def with_linker_owners(
     modules: tuple[str, ...],
     main_module: str,
     versions: Mapping[str, str],
+    max_align: int = 32,
+    generated: Mapping[str, tuple[bool, int]] | None = None,
+    functions: Mapping[str, tuple[int, int, int]] | None = None,
 ) -> tuple[Attribution | None, str]:
     """The attribution with the hidden members given to their owners ("linker"), or None and
-    why not (the members would exceed the bytes no symbol covers: a table that does not match)."""
-    owners = Owners(reach)
+    why not (the members would exceed the bytes no symbol covers: a table that does not
+    match). Type descriptors take their slots (``slot``) where those fit in the bucket."""
+    members = hidden_members(reach, objects, in_symtab)
+    slots = {n: slot(n, size, max_align) for n, size in members.items()}
+    shared = _shared(whole, slots, objects, Owners(reach))
+    if isinstance(shared, str):  # the slots do not fit: the sizes alone
+        shared = _shared(whole, members, objects, Owners(reach))
+        if isinstance(shared, str):
+            return None, shared
+        slots = members
+    rows, buckets, by_referrer = shared
+    by_referrer += _generated(rows, buckets, generated or {}, Owners(reach))
+    by_referrer += _functions(rows, buckets, functions or {}, Owners(reach))
+    padded = any(p.padding_bytes is not None for p in whole.by_package)
+    result = rebuilt(whole.file_bytes, rows, buckets, modules, main_module, versions, padded)
+    padding = sum(slots.values()) - sum(members.values())
+    changes = {"first_referrer_bytes": by_referrer, "alignment_bytes": padding}
+    return msgspec.structs.replace(result, method="linker", **changes), ""
+
+
+def _generated(
+    rows: dict[str, list[int]],
+    buckets: dict[str, int],
+    generated: Mapping[str, tuple[bool, int]],
+    owners: Owners,
+) -> int:
+    """The data symbols of no package the twin's .symtab sizes (``go:itab.*``, assembly
+    tables such as ``K256``, the compiler's ``$f64.`` constants) moved from the "generated"
+    bucket to the owner of what reached them; the bytes moved."""
+    moved = 0
+    for name, (read_only, size) in generated.items():
+        if name not in owners.reach or size > buckets.get("generated", 0):
+            continue
+        owner, _ = owners.of(name)
+        if owner != GENERATED:
+            rows.setdefault(owner, [0] * 7)[RODATA if read_only else DATA] += size
+            buckets["generated"] -= size
+            moved += size
+    return moved
+
+
+def _functions(
+    rows: dict[str, list[int]],
+    buckets: dict[str, int],
+    functions: Mapping[str, tuple[int, int, int]],
+    owners: Owners,
+) -> int:
+    """The Go functions of no package (``type:.eq.*``: name -> (code, pclntab bytes, .symtab
+    size), attribution.generated_functions) moved from the "generated" bucket to the owner of
+    what reached them; the bytes moved."""
+    moved = 0
+    for name, (code, pclntab, symbol) in functions.items():
+        if name not in owners.reach or code + pclntab > buckets.get("generated", 0):
+            continue
+        owner, _ = owners.of(name)
+        if owner != GENERATED:
+            row = rows.setdefault(owner, [0] * 7)
+            row[CODE] += code
+            row[PCLNTAB] += pclntab
+            row[SYMBOLS] += symbol
+            buckets["generated"] -= code + pclntab
+            moved += code + pclntab
+    return moved
+
+
+def _shared(
+    whole: Attribution, sizes: Mapping[str, int], objects: ObjectSymbols, owners: Owners
+) -> tuple[dict[str, list[int]], dict[str, int], int] | str:
+    """(package rows, buckets, bytes by first referrer) with sizes given to their owners, or
+    why they cannot be: more than the bytes no symbol covers."""
     rows: dict[str, list[int]] = {p.package: _row(p) for p in whole.by_package}
     buckets = {b.name: b.file_bytes for b in whole.buckets}
     given = {RODATA: 0, DATA: 0}
     by_referrer = 0
-    for name, size in hidden_members(reach, objects, in_symtab).items():
+    for name, size in sizes.items():
         column = RODATA if objects.sizes[name][1] == READ_ONLY else DATA
         owner, referred = owners.of(name)
         given[column] += size
@@ -141,15 +228,13 @@ def with_linker_owners(
         by_referrer += size if referred else 0
     for column, bucket in ((RODATA, RODATA_BUCKET), (DATA, DATA_BUCKET)):
         if given[column] > buckets.get(bucket, 0):
-            return None, (
+            return (
                 f"the linker's {'read-only ' if column == RODATA else ''}data symbols add up "
                 f"to {given[column]} bytes, more than the {buckets.get(bucket, 0)} no symbol "
                 "covers"
             )
         buckets[bucket] = buckets.get(bucket, 0) - given[column]
-    padded = any(p.padding_bytes is not None for p in whole.by_package)
-    result = rebuilt(whole.file_bytes, rows, buckets, modules, main_module, versions, padded)
-    return msgspec.structs.replace(result, method="linker", first_referrer_bytes=by_referrer), ""
+    return rows, buckets, by_referrer
 
 
 def _row(share: PackageShare) -> list[int]:

@@ -15,8 +15,8 @@ import msgspec
 from buildopt.binary.elf.reader import NotElfError
 from buildopt.binary.facts import Attribution, Inspection
 from buildopt.binary.go.objsizes import ObjectSymbols
-from buildopt.binary.inspect import inspect_file, twin_symbols
-from buildopt.binary.owners import with_linker_owners
+from buildopt.binary.inspect import generated_functions_of, inspect_file, twin_symbols
+from buildopt.binary.owners import MAX_ALIGN, with_linker_owners
 from buildopt.errors import BuildoptError
 from buildopt.pipeline.plan import Step, go_build_argv
 from buildopt.pipeline.twin import same_layout, twin_link
@@ -55,10 +55,10 @@ def _with_twin(
         problems = same_layout(shipped, twin.binary)
         if problems:
             return None, "the twin link's layout is not the shipped binary's: " + problems[0]
-        symbols, in_symtab = twin_symbols(twin.binary)
+        told = twin_symbols(twin.binary)
         reach = twin.reach()
     objects = object_symbols(step, environ, timeout)
-    whole = inspect_file(shipped, attribution=True, twin=symbols).attribution
+    whole = inspect_file(shipped, attribution=True, twin=told.symbols).attribution
     if whole is None:
         return None, "no attribution"
     modules: tuple[str, ...] = ()
@@ -70,7 +70,16 @@ def _with_twin(
         modules = (*modules, main) if main else modules
         versions = {d.path: d.version for d in facts.go.deps}
     return with_linker_owners(
-        whole, reach, objects, in_symtab, modules=modules, main_module=main, versions=versions
+        whole,
+        reach,
+        objects,
+        told.data,
+        generated=told.generated,
+        functions=generated_functions_of(shipped, told),
+        modules=modules,
+        main_module=main,
+        versions=versions,
+        max_align=MAX_ALIGN.get(facts.elf.goarch or "", 32),
     )
 
 
