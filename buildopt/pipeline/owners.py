@@ -22,6 +22,11 @@ from buildopt.pipeline.plan import Step, go_build_argv
 from buildopt.pipeline.twin import same_layout, twin_link
 from buildopt.system import proc
 
+# The linker moves read-only data with relocations (type descriptors, some statics) to
+# .data.rel.ro in a PIE: no archive says which statics those are.
+RELRO = (
+    "a PIE (relro) layout: which read-only symbols the linker moved to .data.rel.ro is not known"
+)
 NM_BATCH = 40  # archives per go tool nm (its output is read whole: ~10^4 lines per archive)
 
 
@@ -50,11 +55,15 @@ def linker_attribution(
 def _with_twin(
     step: Step, shipped: Path, facts: Inspection, environ: Mapping[str, str], timeout: float
 ) -> tuple[Attribution | None, str]:
+    if any(s.name.startswith(".data.rel.ro") for s in facts.sections):
+        return None, RELRO
     group = proc.ProcessGroup()
     with twin_link(step, environ, group, timeout=timeout) as twin:
         problems = same_layout(shipped, twin.binary)
         if problems:
-            return None, "the twin link's layout is not the shipped binary's: " + problems[0]
+            # without -trimpath, go records -ldflags in the binary: the twin's differ
+            hint = "" if step.variant.trimpath else " (-ldflags is recorded without -trimpath)"
+            return None, f"the twin link's layout is not the shipped binary's: {problems[0]}{hint}"
         told = twin_symbols(twin.binary)
         reach = twin.reach()
     objects = object_symbols(step, environ, timeout)

@@ -124,3 +124,31 @@ def test_the_example_is_at_least_95_percent_owned(tmp_path: Path) -> None:
     # an unchanged rebuild links no twin again: the record holds the owners of that binary
     again = buildopt(["build", "--profile", "p"], cwd=tmp_path)
     assert again.returncode == 0 and "linking a twin" not in again.stderr, again.stderr
+
+
+FALLBACK = (
+    'package = "./hello"\ntargets = ["linux/amd64"]\nbaseline = "plain"\n'
+    '[variants.plain]\ncgo = false\n[variants.pie]\ncgo = false\nbuildmode = "pie"\n'
+    'strip = "all"\ntrimpath = true\n'
+)
+
+
+def test_a_twin_that_cannot_be_used_says_why_once(tmp_path: Path) -> None:
+    """Without -trimpath go records the twin's other -ldflags and its data moves; a PIE moves
+    read-only data with relocations to .data.rel.ro: each keeps the file's own attribution,
+    with the reason, and an unchanged rebuild does not try again."""
+    from tests.integration.conftest import hello_project
+
+    project = hello_project(tmp_path, FALLBACK)
+    done = buildopt(["build", "--profile", "p"], cwd=project)
+    assert done.returncode == 0, done.stderr
+    record = json.loads((project / "dist" / "p" / "build.json").read_text())
+    whole = {b["variant"]: b["inspect"]["attribution"] for b in record["builds"]}
+    assert "method" not in whole["plain"]  # "symbols", the default, is left out
+    assert "-ldflags is recorded without -trimpath" in whole["plain"]["linker_fallback"]
+    assert "method" not in whole["pie"]
+    assert "PIE (relro)" in whole["pie"]["linker_fallback"]
+    for attribution in whole.values():
+        _exact(attribution)
+    again = buildopt(["build", "--profile", "p"], cwd=project)
+    assert again.returncode == 0 and "linking a twin" not in again.stderr, again.stderr

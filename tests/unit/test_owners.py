@@ -3,11 +3,13 @@ and the share-out's check that members never exceed the bytes no symbol covers."
 
 from __future__ import annotations
 
+import msgspec
+
 from buildopt.binary.attribution import BUCKETS
 from buildopt.binary.facts import Attribution, Bucket, PackageShare
 from buildopt.binary.go.dumpdep import parse
 from buildopt.binary.go.objsizes import ObjectSymbols
-from buildopt.binary.owners import declared_package, with_linker_owners
+from buildopt.binary.owners import declared_package, slot, with_linker_owners
 
 NM = [
     "/c/43/x-d:\t     9ae       1498 ? go:constinfo.internal/goarch",
@@ -84,3 +86,29 @@ def test_members_beyond_the_unowned_bytes_change_nothing() -> None:
         _whole(15), reach, objects, {}, modules=("m",), main_module="m", versions={}
     )
     assert whole is None and "16 bytes, more than the 15 no symbol covers" in why
+
+
+def test_a_type_descriptor_takes_its_aligned_slot() -> None:
+    assert slot("type:*main.T", 56, 32) == 64  # aligned to 32, the next one too
+    assert slot("type:main.T", 72, 8) == 72  # arm: maxAlign 8
+    assert slot("type:main.T", 20, 32) == 32  # aligned to 16: 20 -> 32
+    assert slot("type:.namedata.*main.T-", 13, 32) == 13  # bytes: aligned to 1
+    assert slot('go:string."abc"', 3, 32) == 3
+
+
+def test_data_and_functions_of_no_package_go_to_what_reached_them() -> None:
+    reach = parse(["_ -> main.main", "main.main -> go:itab.*main.T,error",
+                   "main.main -> type:.eq.main.T", "_ -> go:itab.*x.U,error"])  # fmt: skip
+    whole = _whole(0)
+    generated = Bucket(name="generated", file_bytes=100, what=BUCKETS["generated"])
+    whole = msgspec.structs.replace(whole, buckets=(*whole.buckets, generated))
+    result, why = with_linker_owners(
+        whole, reach, ObjectSymbols(), {}, modules=("m",), main_module="m", versions={},
+        generated={"go:itab.*main.T,error": (True, 32), "go:itab.*x.U,error": (True, 32)},
+        functions={"type:.eq.main.T": (20, 10, 18)},
+    )  # fmt: skip
+    assert why == "" and result is not None
+    (main,) = result.by_package
+    assert (main.rodata_bytes, main.code_bytes, main.pclntab_bytes) == (32, 120, 10)
+    assert main.padding_bytes is None  # (the file's own had none: a stripped file's)
+    assert {b.name: b.file_bytes for b in result.buckets}["generated"] == 100 - 62

@@ -18,10 +18,10 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-_LINE = re.compile(r"^.*?:\t\s*[0-9a-f]*\s+(\d+) ([A-Za-z?_]) (.+)$")
 _VERSION = re.compile(r"<\d+>$")
 # The kinds of data that are file bytes: read-only data and data (nm's R/r, D/d); B/b is bss.
 READ_ONLY, WRITABLE = "r", "d"
+_DATA = frozenset("rRdD")
 
 
 @dataclass
@@ -35,13 +35,14 @@ class ObjectSymbols:
 
     def add_lines(self, lines: Iterable[str]) -> None:
         for line in lines:
-            found = _LINE.match(line)
-            if found is None:
+            # FILE:\tADDR SIZE TYPE NAME; an undefined symbol has no ADDR (SIZE U NAME)
+            parts = line[line.find("\t") + 1 :].split(None, 3)
+            if len(parts) != 4 or parts[2] not in _DATA or not parts[1].isdigit():
                 continue
-            kind = found[2].lower()
-            if kind not in (READ_ONLY, WRITABLE):
-                continue
-            name, size = _VERSION.sub("", found[3]), int(found[1])
+            name, size = parts[3].rstrip("\r\n"), int(parts[1])
+            if name.endswith(">"):
+                name = _VERSION.sub("", name)
+            kind = parts[2].lower()
             had = self.sizes.setdefault(name, (size, kind))
             if had != (size, kind):
                 self.ambiguous.add(name)
