@@ -1,21 +1,25 @@
 """Owners from the linker: the strings, type descriptors, func descriptors, GC masks and package
 statics that no symbol of the binary sizes, each to a package - by what the linker's dead-code
 pass says reached it (``-dumpdep``, binary/go/dumpdep.py) and how big the compiled archives say
-it is (binary/go/objsizes.py).
+it is (binary/go/objsizes.py); and the symbols and functions of no package (``go:itab.*``,
+``type:.eq.*``) that the file's own attribution leaves in the "generated" bucket.
 
 A symbol's owner is, in this order:
 
 * the package its name says: a static (``net/http..stmp_3``), a named type's descriptor
   (``type:net/http.Request``, ``type:*net/http.Request``, ``type:sync/atomic.Pointer[...]``);
 * else the owner of the symbol that reached it first - a string literal (``go:string."..."``), an
-  unnamed type (``type:[]uint8``, ``type:func(string) error``), a type's name data. The linker
-  reaches a symbol once: a string two packages use goes to the one the linker came to first
-  (the **first referrer**), and ``first_referrer_bytes`` says how many bytes were given so;
+  unnamed type (``type:[]uint8``, ``type:func(string) error``), a type's name data, an itab, a
+  type's equality function. The linker reaches a symbol once: a string two packages use goes
+  to the one the linker came to first (the **first referrer**); ``first_referrer_bytes`` says
+  how many bytes were given so;
 * else (a chain that reaches a root without a package) the "generated" bucket.
 
-The members' sizes are summed per owner; what the read-only (data) sections' bucket keeps is
-the alignment padding between the grouped symbols and what the linker made itself. The sum is
-checked: members may not exceed the bytes no symbol covered, else nothing changes (``None``).
+A type descriptor counts with the padding after it (``slot``). What the read-only (data)
+sections' bucket keeps is the padding no slot explains and what the linker made itself. The
+sums are checked: members may not exceed the bytes no symbol covered (else nothing changes:
+``None`` and why), moved symbols and functions not the "generated" bucket; every byte stays
+counted once.
 """
 
 from __future__ import annotations
@@ -124,6 +128,8 @@ def hidden_members(
             continue
         entry = objects.sizes.get(name)
         if entry is None or not entry[0] or name.endswith(_FUNCDATA_SUFFIXES):
+            continue
+        if name in objects.ambiguous:  # two statics of that name, of two sizes: which one?
             continue
         found[name] = entry[0]
     return found

@@ -9,7 +9,7 @@ from buildopt.binary.attribution import BUCKETS
 from buildopt.binary.facts import Attribution, Bucket, PackageShare
 from buildopt.binary.go.dumpdep import parse
 from buildopt.binary.go.objsizes import ObjectSymbols
-from buildopt.binary.owners import declared_package, slot, with_linker_owners
+from buildopt.binary.owners import declared_package, hidden_members, slot, with_linker_owners
 
 NM = [
     "/c/43/x-d:\t     9ae       1498 ? go:constinfo.internal/goarch",
@@ -112,3 +112,13 @@ def test_data_and_functions_of_no_package_go_to_what_reached_them() -> None:
     assert (main.rodata_bytes, main.code_bytes, main.pclntab_bytes) == (32, 120, 10)
     assert main.padding_bytes is None  # (the file's own had none: a stripped file's)
     assert {b.name: b.file_bytes for b in result.buckets}["generated"] == 100 - 62
+
+
+def test_a_static_of_two_sizes_is_left_in_the_bucket() -> None:
+    """Two packages' statics can share a name (inlined: internal/abi..stmp_0 in runtime's
+    archive too); of two sizes, which one the binary holds is not known."""
+    objects = ObjectSymbols()
+    objects.add_lines([*NM, "/c/z-d:\t   1 24 r net/http..stmp_10<2>"])
+    assert objects.ambiguous == {"net/http..stmp_10"}
+    reach = parse(["_ -> main.main", "main.main -> net/http..stmp_10"])
+    assert hidden_members(reach, objects, {}) == {}
