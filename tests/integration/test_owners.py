@@ -152,3 +152,17 @@ def test_a_twin_that_cannot_be_used_says_why_once(tmp_path: Path) -> None:
         _exact(attribution)
     again = buildopt(["build", "--profile", "p"], cwd=project)
     assert again.returncode == 0 and "linking a twin" not in again.stderr, again.stderr
+
+
+def test_owners_symbols_links_no_twin(tmp_path: Path) -> None:
+    from tests.integration.conftest import hello_project
+
+    profile = 'owners = "symbols"\n' + FALLBACK.split("[variants.pie]", maxsplit=1)[0]
+    project = hello_project(tmp_path, profile)
+    done = buildopt(["build", "--profile", "p"], cwd=project)
+    assert done.returncode == 0, done.stderr
+    assert "linking a twin" not in done.stderr
+    record = json.loads((project / "dist" / "p" / "build.json").read_text())
+    (build,) = record["builds"]
+    assert "method" not in build["inspect"]["attribution"]
+    assert "linker_fallback" not in build["inspect"]["attribution"]

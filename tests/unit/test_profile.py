@@ -569,3 +569,12 @@ def test_a_byte_order_mark_is_read_past(project: Path) -> None:
     (project / "profiles" / "p.toml").write_bytes(b"\xef\xbb\xbf" + text.encode())
     profile = load_profile("p", project)
     assert [v.name for v in profile.variants] == ["bom"]
+
+
+def test_owners_is_the_linker_unless_said(project: Path) -> None:
+    """The linker's owners of strings and types (a twin link per new binary) are on by
+    default; owners = "symbols" turns them off; another word is refused with its key."""
+    assert load_profile(str(write_profile(project, "p", MINIMAL)), project).owners == "linker"
+    off = load(project, 'owners = "symbols"\n' + MINIMAL.replace("schema = 1", ""))
+    assert off.owners == "symbols"  # type: ignore[attr-defined]
+    assert "owners" in error_of(project, 'owners = "dwarf"\n' + MINIMAL.replace("schema = 1", ""))
