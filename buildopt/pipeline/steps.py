@@ -322,11 +322,14 @@ def _owners(ctx: Context) -> Context:
     """The attribution of this run's new binaries with the linker's owners (binary/owners.py:
     a twin link each, seconds on a large program) - once per binary: an unchanged rebuild
     keeps what its entry holds, a failed try included (``linker_fallback``)."""
+    wanted = _to_own(ctx)
+    if not wanted:  # (an unchanged rebuild: nothing more is loaded)
+        return ctx
     from buildopt.pipeline.owners import linker_attribution
 
     steps = {s.id: s for s in ctx.planned.steps}
     found: dict[str, tuple[str | None, Attribution]] = {}
-    for entry in _to_own(ctx):
+    for entry in wanted:
         step, facts = steps[entry.id], entry.inspect
         if facts is None or entry.output is None:
             continue
