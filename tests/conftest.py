@@ -6,6 +6,12 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# No time limit per example: speed is measured in benchmarks/, not asserted in tests (the
+# default 200 ms deadline failed a parser test on a loaded 2-core machine).
+settings.register_profile("buildopt", deadline=None)
+settings.load_profile("buildopt")
 
 REPO = Path(__file__).resolve().parent.parent
 GO_PROGRAMS = REPO / "tests" / "go"
