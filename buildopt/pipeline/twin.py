@@ -1,6 +1,7 @@
-"""A twin link: a variant's own ``go build`` again, with ``-dumpdep`` added to its -ldflags and
-``-s``/``-w`` dropped, so that the linker says what it reached and from where (its dead-code
-pass, binary/go/dumpdep.py) and the twin keeps a symbol table.
+"""A twin link: a variant's own ``go build`` again, with ``-dumpdep -v=2`` added to its -ldflags
+and ``-s``/``-w`` dropped, so that the linker says what it reached and from where (its dead-code
+pass, binary/go/dumpdep.py), which methods it could keep and which interface methods the program
+calls (``-v=2``: binary/go/linkerlog.py), and the twin keeps a symbol table.
 
 The twin is not the shipped binary: ``go version -m`` shows the other flags, and a few bytes
 of code and data differ (the build settings string, the build ID). Checked on Go 1.26 for
@@ -27,6 +28,7 @@ import msgspec
 
 from buildopt.binary.elf.reader import ElfLayout, NotElfError, Section, open_elf, section_bytes
 from buildopt.binary.go.dumpdep import Reach, parse
+from buildopt.binary.go.linkerlog import MethodLog, read_methods
 from buildopt.errors import EXIT_FAILED, BuildoptError
 from buildopt.pipeline.plan import Step, go_build_argv
 from buildopt.system import proc
@@ -55,16 +57,20 @@ class Twin:
         with self.dumpdep.open(encoding="utf-8", errors="surrogateescape") as lines:
             return parse(lines)
 
+    def methods(self) -> MethodLog:
+        with self.dumpdep.open(encoding="utf-8", errors="surrogateescape") as lines:
+            return read_methods(lines)
+
     def remove(self) -> None:
         shutil.rmtree(self.binary.parent, ignore_errors=True)
 
 
 def twin_argv(step: Step, output: Path) -> list[str]:
-    """The step's go build with -dumpdep and without -s/-w, writing to output."""
+    """The step's go build with -dumpdep -v=2 and without -s/-w, writing to output."""
     variant = msgspec.structs.replace(
         step.variant,
         strip="none",
-        ldflags=(*(w for w in step.variant.ldflags if w not in STRIP_WORDS), "-dumpdep"),
+        ldflags=(*(w for w in step.variant.ldflags if w not in STRIP_WORDS), "-dumpdep", "-v=2"),
     )
     return go_build_argv(step.argv[0], variant, output, step.package)
 

@@ -262,6 +262,65 @@ class CutSaving(Fact, frozen=True):
     ]
 
 
+DeadCodeState = Literal["on", "off", "unknown"]
+DEAD_CODE_REASONS = ["", "reflect-method", "plugin"]
+
+
+class DeadCode(Fact, frozen=True):
+    """Whether the linker's method dead-code elimination was on for a binary, read from a
+    second link of its variant with ``-ldflags=-dumpdep -v=2`` (cmd/link's deadcode.go): off
+    when a function it reached calls reflect.Value.Method/MethodByName with a name it cannot
+    see (``<ReflectMethod>``), or when it links dynamically (``plugin`` with cgo); then it keeps
+    every exported method of every type a program can convert to an interface."""
+
+    sha256: Annotated[Sha256, described("the binary this describes (an unchanged rebuild)")]
+    state: Annotated[
+        DeadCodeState,
+        described("on, off, or unknown when the second link could not be made or read"),
+    ]
+    reason: Annotated[
+        str,
+        described(
+            "why it is off: reflect-method (a <ReflectMethod> function reached), plugin "
+            "(package plugin linked with cgo: the linker links dynamically); else empty"
+        ),
+        Meta(extra_json_schema={"enum": DEAD_CODE_REASONS}),
+    ]
+    chain: Annotated[
+        tuple[str, ...],
+        described(
+            "symbols from the linker's root to the first <ReflectMethod> function it reached "
+            "(each reached from the one before); empty when on"
+        ),
+    ] = ()
+    fix: Annotated[
+        str,
+        described(
+            "the package to change: the chain's package nearest the reflect call outside the "
+            "standard library (main counts as outside); empty when none is"
+        ),
+    ] = ""
+    methods: Annotated[
+        Count | None,
+        described(
+            "exported methods the linker kept only because it was off: of types it could "
+            "convert to an interface, named by no interface method the program calls"
+        ),
+    ] = None
+    estimate: Annotated[
+        Bytes | None,
+        described(
+            "about how many bytes of the binary those methods cost: their code and function "
+            "table bytes with those of what only they reached (see docs/deadcode.md); null "
+            "when no honest estimate exists"
+        ),
+    ] = None
+    counted: Annotated[
+        str, described("what the estimate counts, or why there is none, in words")
+    ] = ""
+    problem: Annotated[str, described("why the state is unknown; else empty")] = ""
+
+
 class Build(Fact, frozen=True):
     """One variant x target: how it was built and what came out."""
 
@@ -314,6 +373,13 @@ class Build(Fact, frozen=True):
         described(
             "the binary's file as it landed in dist/ (ok builds): while its size and these are "
             "unchanged it is the binary described, else its sha256 is compared"
+        ),
+    ] = None
+    dead_code: Annotated[
+        DeadCode | None,
+        described(
+            "whether the linker's method dead-code elimination was on (ok builds, once "
+            "checked); stale when its sha256 differs from the entry's"
         ),
     ] = None
 

@@ -1,0 +1,3 @@
+module example.com/deadcode
+
+go 1.22
