@@ -42,8 +42,10 @@ def judge(
     sha256: str,
     modules: tuple[str, ...] = (),
     main_module: str = "",
+    no_costs: str = "",
 ) -> DeadCode:
-    """The DeadCode of a binary from its twin link; costs None when they cannot be read.
+    """The DeadCode of a binary from its twin link; costs None when they cannot be read
+    (``no_costs`` says why).
     ``modules`` (the build info's main module and dependencies) tell the standard library's
     packages from the others."""
     children = _children(reach)
@@ -74,7 +76,7 @@ def judge(
         chain=chain,
         fix=package_to_fix(chain, modules, main_module),
     )
-    return _estimated(off, children, log, kept, costs)
+    return _estimated(off, children, log, kept, costs, no_costs)
 
 
 def _estimated(
@@ -83,6 +85,7 @@ def _estimated(
     log: MethodLog,
     kept: Mapping[Method, tuple[str, ...]],
     costs: SymbolCosts | None,
+    no_costs: str,
 ) -> DeadCode:
     import msgspec
 
@@ -90,7 +93,7 @@ def _estimated(
         why = "no estimate: the second link did not log its methods (-v=2)"
         return msgspec.structs.replace(off, counted=why)
     if costs is None:
-        why = "no estimate: the second link's function table could not be read"
+        why = f"no estimate: {no_costs or 'the second link could not be read'}"
         return msgspec.structs.replace(off, methods=len(kept), counted=why)
     seeds = [symbol for symbols in kept.values() for symbol in symbols]
     only = reached_only_through(children, seeds)

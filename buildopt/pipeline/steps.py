@@ -33,8 +33,16 @@ if TYPE_CHECKING:
     from buildopt.config.profile import Profile
     from buildopt.config.startup import StartupConfig
     from buildopt.pipeline.plan import Plan
+    from buildopt.pipeline.plan import Step as PlanStep
     from buildopt.record.images import ImageOutcome
-    from buildopt.record.model import Build, CutSaving, Record, ScanReport, StartupResult
+    from buildopt.record.model import (
+        Build,
+        CutSaving,
+        DeadCode,
+        Record,
+        ScanReport,
+        StartupResult,
+    )
 
 T = TypeVar("T")
 RunProgress = Callable[[str, str, object], None]  # (binary, phase label, run) as each run ends
@@ -387,6 +395,69 @@ def record_attribution(path: Path, found: Mapping[str, tuple[str | None, Attribu
     def change(now: Record | None) -> Record:
         current = now if now is not None else store.load(path)
         return current.with_builds(tuple(merged(b) if b.id in found else b for b in current.builds))
+    return store.update(path, change)
+
+
+# --- dead code: whether the linker's method dead-code elimination was on -----------------------
+
+
+def _dead_code(ctx: Context) -> Context:
+    """Each binary of this run whose entry has no answer for it (an unchanged rebuild keeps
+    its entry's) linked again with -dumpdep -v=2 and read (pipeline/deadcode.py)."""
+    from buildopt.pipeline.deadcode import check_dead_code
+
+    work = _to_check(ctx)
+    if not work:
+        return ctx
+    ctx.progress.say(
+        f"checking method dead-code elimination: a second link of {len(work)} binaries..."
+    )
+
+    def said(build_id: str, found: DeadCode) -> None:
+        why = (
+            f" ({found.reason})" if found.reason else f": {found.problem}" if found.problem else ""
+        )
+        ctx.progress.say(f"{build_id}: method dead-code elimination {found.state}{why}")
+
+    found = check_dead_code(
+        work, ctx.environ, jobs=ctx.jobs, timeout=ctx.timeout or BUILD_TIMEOUT, said=said
+    )
+    return replace(ctx, record=record_dead_code(ctx.record_path, found))
+
+
+def _to_check(ctx: Context) -> list[tuple[PlanStep, Build]]:
+    """This run's entries (with their plan steps) that have no dead-code answer for their
+    binary."""
+    from buildopt.record import integrity
+
+    steps = {s.id: s for s in ctx.planned.steps}
+    ours = {b.id for b in ctx.builds if b.ok}
+    path = ctx.record_path
+    work: list[tuple[PlanStep, Build]] = []
+    for entry in store.load_cached(path).builds if path.exists() else ():
+        if entry.id not in ours or entry.id not in steps or entry.output is None:
+            continue
+        if entry.dead_code is not None and entry.dead_code.sha256 == entry.sha256:
+            continue
+        if integrity.changed(entry) is None:
+            work.append((steps[entry.id], entry))
+    return work
+
+
+def record_dead_code(path: Path, found: Mapping[str, DeadCode]) -> Record:
+    """The record with each DeadCode put in the entry of the binary it describes (by id, while
+    its sha256 is the entry's: another run may have rebuilt it since)."""
+
+    def change(now: Record | None) -> Record:
+        current = now if now is not None else store.load(path)
+        return current.with_builds(
+            tuple(
+                msgspec.structs.replace(b, dead_code=found[b.id])
+                if b.id in found and found[b.id].sha256 == b.sha256
+                else b
+                for b in current.builds
+            )
+        )
 
     return store.update(path, change)
 
@@ -595,6 +666,7 @@ COMPRESS = Step(
     ),
     _build_defaults,
 )
+DEAD_CODE = Step("dead code", _dead_code)  # a twin link per changed binary
 IMAGE = Step("image", _image, lambda ctx: None if ctx.images else "no image asked for")
 OWNERS = Step(
     "owners",
@@ -607,4 +679,4 @@ CUTS = Step("cuttable", _cuts)  # each build's heaviest cuttable dependencies (g
 RECORD = Step("record", _record)
 STARTUP = Step("startup", _startup, lambda ctx: None if ctx.startup else "not asked for")
 
-BUILD_STEPS = (PLAN, BUILD, OWNERS, COMPRESS, SCAN, CUTS, RECORD)  # buildopt build
+BUILD_STEPS = (PLAN, BUILD, OWNERS, COMPRESS, DEAD_CODE, SCAN, CUTS, RECORD)  # buildopt build

@@ -241,6 +241,8 @@ def _keep_measurements(old: Build, new: Build) -> Build:
         changes["scan"] = old.scan
         if old.scan.sha256 is None:
             changes["scan"] = msgspec.structs.replace(old.scan, sha256=old.sha256)
+    if new.dead_code is None and old.dead_code is not None and old.dead_code.sha256 == new.sha256:
+        changes["dead_code"] = old.dead_code  # of the file: kept for the very same binary only
     if (  # compressed sizes are facts of the file: kept only for the very same binary
         new.sha256 == old.sha256
         and new.inspect is not None

@@ -73,6 +73,10 @@ def build_command(
     # gate's that runs it)
     results = report.make_console(stderr=as_json or results_on_stderr)
     report.show_results(results, builds, record_path, exact=exact)
+    from buildopt.output.deadcode import show_dead_code
+
+    ours = {b.id for b in builds}
+    show_dead_code(results, [b for b in data.builds if b.id in ours])
     if plan.profile.scan:  # what the scan found is shown, not only stored: once per tag set
         by_tags: dict[tuple[str, ...], list[Build]] = {}
         for build in data.builds:

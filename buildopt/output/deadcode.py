@@ -1,0 +1,48 @@
+"""The linker's method dead-code elimination of each binary, in words (build results, inspect,
+the report, the gate): "on", or "off - main.main -> ... -> reflect.Value.MethodByName (fix:
+package X); costs about N"."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from buildopt.config.units import format_size
+from buildopt.output.pipes import DataConsole
+from buildopt.output.tables import data
+from buildopt.record.model import Build, DeadCode
+
+TITLE = "method dead-code elimination"
+MAIN = "main.main"
+
+
+def shown_chain(dead_code: DeadCode) -> tuple[str, ...]:
+    """The chain from main.main (the runtime's start before it says nothing), or whole."""
+    chain = dead_code.chain
+    return chain[chain.index(MAIN) :] if MAIN in chain else chain
+
+
+def cost_text(dead_code: DeadCode) -> str:
+    if dead_code.estimate is None:
+        return ""
+    return f"costs about {format_size(dead_code.estimate)} ({dead_code.methods} methods kept)"
+
+
+def dead_code_text(dead_code: DeadCode) -> str:
+    """One line: the state, and when off why, the chain, the package to fix and the cost."""
+    if dead_code.state == "on":
+        return "on"
+    if dead_code.state == "unknown":
+        return f"unknown: {dead_code.problem}"
+    why = " -> ".join(shown_chain(dead_code)) or f"package {dead_code.reason} is linked"
+    fix = f" (fix: package {dead_code.fix})" if dead_code.fix else ""
+    cost = cost_text(dead_code) or dead_code.counted
+    return f"off - {why}{fix}; {cost}"
+
+
+def show_dead_code(console: DataConsole, builds: Sequence[Build]) -> None:
+    """A line per build with an answer for its binary."""
+    for build in builds:
+        dead_code = build.dead_code
+        if dead_code is None or dead_code.sha256 != build.sha256:
+            continue
+        console.print(data(f"{build.id}: {TITLE}: {dead_code_text(dead_code)}"), soft_wrap=True)
