@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from buildopt.binary.go.linkerlog import Method, MethodLog
 
 REFLECT_METHOD = "ReflectMethod"
+MAIN = "main.main"
 NOT_COUNTED = "not counted: the type descriptors and unsized data they reach"
 
 
@@ -224,3 +225,15 @@ def package_to_fix(chain: Iterable[str], modules: tuple[str, ...], main_module: 
         if package and module_of(package, modules, main_module) != "std":
             return package
     return ""
+
+
+def shown_chain(dead_code: DeadCode) -> tuple[str, ...]:
+    """The chain from main.main (the runtime's start before it says nothing), or whole."""
+    chain = dead_code.chain
+    return chain[chain.index(MAIN) :] if MAIN in chain else chain
+
+
+def why_off(dead_code: DeadCode) -> str:
+    """The chain and the package to fix, in words."""
+    chain = " -> ".join(shown_chain(dead_code)) or f"package {dead_code.reason} is linked"
+    return f"{chain} (fix: package {dead_code.fix})" if dead_code.fix else chain

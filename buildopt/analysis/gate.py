@@ -160,7 +160,27 @@ def evaluate_build(
     checks += startup_checks(budget, build)
     if budget.max_scan_errors is not None:
         checks.append(_scan_check(budget, build, budget.max_scan_errors))
+    if budget.dead_code is not None:
+        checks.append(_dead_code_check(budget, build))
     return checks
+
+
+def _dead_code_check(budget: Budget, build: Build) -> Check:
+    """The linker's method dead-code elimination must be on; off fails with the chain."""
+    from buildopt.analysis.deadcode import why_off
+
+    found, limit = build.dead_code, word_figure("on")
+    if found is None or found.sha256 != build.sha256 or found.state == "unknown":
+        why = (
+            found.problem
+            if found is not None and found.state == "unknown" and found.sha256 == build.sha256
+            else "no dead-code answer in the record for this binary (build it again)"
+        )
+        return _skip(budget.name, build.id, "dead_code", why, limit)
+    check = _flag_check(
+        budget, build.id, "dead_code", found.state == "on", word_figure(found.state), limit
+    )
+    return check if found.state == "on" else replace(check, note=why_off(found))
 
 
 def _owner_checks(budget: Budget, vid: str, facts: Inspection) -> list[Check]:

@@ -164,6 +164,7 @@ class Budget(_Table, frozen=True, kw_only=True):
     max_compressed: dict[Annotated[str, _one_of(FORMATS, "not a compressor ({names})")], Size] = {}
     max_gc_cycles: Count | None = None
     max_scan_errors: Count | None = None  # error-level findings of buildopt scan ([scan] enabled)
+    dead_code: Literal["required"] | None = None  # the linker's method dead-code elimination on
 
 
 class ImageFile(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

@@ -6,19 +6,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from buildopt.analysis.deadcode import why_off
 from buildopt.config.units import format_size
 from buildopt.output.pipes import DataConsole
 from buildopt.output.tables import data
 from buildopt.record.model import Build, DeadCode
 
 TITLE = "method dead-code elimination"
-MAIN = "main.main"
-
-
-def shown_chain(dead_code: DeadCode) -> tuple[str, ...]:
-    """The chain from main.main (the runtime's start before it says nothing), or whole."""
-    chain = dead_code.chain
-    return chain[chain.index(MAIN) :] if MAIN in chain else chain
 
 
 def cost_text(dead_code: DeadCode) -> str:
@@ -33,10 +27,8 @@ def dead_code_text(dead_code: DeadCode) -> str:
         return "on"
     if dead_code.state == "unknown":
         return f"unknown: {dead_code.problem}"
-    why = " -> ".join(shown_chain(dead_code)) or f"package {dead_code.reason} is linked"
-    fix = f" (fix: package {dead_code.fix})" if dead_code.fix else ""
     cost = cost_text(dead_code) or dead_code.counted
-    return f"off - {why}{fix}; {cost}"
+    return f"off - {why_off(dead_code)}; {cost}"
 
 
 def show_dead_code(console: DataConsole, builds: Sequence[Build]) -> None:

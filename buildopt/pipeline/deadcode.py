@@ -70,9 +70,7 @@ def dead_code_of(
     go = build.inspect.go if build.inspect is not None else None
     main = go.main.path if go is not None and go.main is not None else ""
     modules = (*(d.path for d in go.deps), main) if go is not None else ()
-    return judge(
-        reach, log, costs, sha256=sha256, modules=modules, main_module=main, no_costs=why
-    )
+    return judge(reach, log, costs, sha256=sha256, modules=modules, main_module=main, no_costs=why)
 
 
 def _costs(shipped: Path, twin: Path) -> tuple[SymbolCosts | None, str]:
