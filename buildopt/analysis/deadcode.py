@@ -190,10 +190,12 @@ def _reflect_call(children: Mapping[str, list[str]], cause: str) -> tuple[str, .
 
 
 def _plugin_chain(reach: Reach) -> tuple[str, ...]:
-    """The chain to the first reached function of package plugin (none when the program
-    imports it without calling it)."""
-    first = next((s for s in reach.parent if s.startswith("plugin.")), None)
-    return tuple(reach.chain(first)) if first else ()
+    """The chain from main.main to the first function of package plugin reached through it
+    (none when the program imports plugin without calling it)."""
+    for symbol in reach.parent:
+        if symbol.startswith("plugin.") and MAIN in (chain := reach.chain(symbol)):
+            return chain
+    return ()
 
 
 def reached_only_through(children: Mapping[str, list[str]], seeds: Iterable[str]) -> set[str]:

@@ -240,6 +240,22 @@ def _findings(record: Record) -> list[dict[str, Any]]:
     return list(found.values())
 
 
+def _dead_code(record: Record) -> list[dict[str, Any]]:
+    """A row per binary whose entry has a dead-code answer for it."""
+    from buildopt.analysis.deadcode import why_off
+    from buildopt.output.deadcode import cost_text
+
+    rows = []
+    for build in record.builds:
+        found = build.dead_code
+        if found is None or found.sha256 != build.sha256:
+            continue
+        why = why_off(found) if found.state == "off" else found.problem
+        cost = cost_text(found) or (found.counted if found.state == "off" else "")
+        rows.append({"id": build.id, "state": found.state, "why": why, "cost": cost})
+    return rows
+
+
 def render(data: ReportInput) -> str:
     """The whole page, as one string of HTML."""
     record = data.record
@@ -306,6 +322,7 @@ def render(data: ReportInput) -> str:
         upgrades=upgrades,
         treemaps=treemaps,
         startup=_startup(record),
+        dead_code=_dead_code(record),
         history=_history(data),
         history_labels=[label for label, _ in data.history],
         findings=_findings(record),
