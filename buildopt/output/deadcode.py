@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from buildopt.analysis.deadcode import why_off
-
+from buildopt.config.units import format_size
 from buildopt.output.pipes import DataConsole
 from buildopt.output.tables import data
 from buildopt.record.model import Build, DeadCode
