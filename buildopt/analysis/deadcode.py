@@ -77,7 +77,7 @@ def judge(
         chain=chain,
         fix=package_to_fix(chain, modules, main_module),
     )
-    return _estimated(off, children, log, kept, costs, no_costs)
+    return _estimated(off, children, log, kept, costs, no_costs=no_costs)
 
 
 def _estimated(
@@ -86,6 +86,7 @@ def _estimated(
     log: MethodLog,
     kept: Mapping[Method, tuple[str, ...]],
     costs: SymbolCosts | None,
+    *,
     no_costs: str,
 ) -> DeadCode:
     import msgspec

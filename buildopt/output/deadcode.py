@@ -5,6 +5,7 @@ package X); costs about N"."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 from buildopt.analysis.deadcode import why_off
 from buildopt.config.units import format_size
@@ -38,3 +39,16 @@ def show_dead_code(console: DataConsole, builds: Sequence[Build]) -> None:
         if dead_code is None or dead_code.sha256 != build.sha256:
             continue
         console.print(data(f"{build.id}: {TITLE}: {dead_code_text(dead_code)}"), soft_wrap=True)
+
+
+def show_recorded(
+    console: DataConsole, record: Path | None, builds: Sequence[Build], sha256: str
+) -> None:
+    """For ``inspect FILE`` of a binary the build record above it describes (its sha256):
+    what that record says of its method dead-code elimination."""
+    for build in builds:
+        found = build.dead_code
+        if build.sha256 == sha256 and found is not None and found.sha256 == sha256:
+            text = f"{build.id} ({record}): {TITLE}: {dead_code_text(found)}"
+            console.print(data(text), soft_wrap=True)
+            return

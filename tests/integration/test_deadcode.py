@@ -158,3 +158,13 @@ def test_plugin_with_cgo_turns_it_off(go: str, tmp_path: Path) -> None:
     assert (plugin["state"], plugin["reason"]) == ("off", "plugin")
     assert plugin["chain"][-1].startswith("plugin.") and "estimate" not in plugin
     assert found["pure@linux-amd64"]["state"] == "on"
+
+
+def test_inspect_of_a_recorded_binary_says_it(built: dict[str, Any]) -> None:
+    binary = built["builds"]["dynamic@linux-arm64"]["output"]
+    shown = buildopt(["inspect", binary], cwd=built["project"])
+    assert shown.returncode == 0, shown.stderr
+    record = built["project"] / "dist" / "p" / "build.json"
+    assert f"dynamic@linux-arm64 ({record}): method dead-code elimination: off - {CHAIN}" in (
+        shown.stdout
+    )

@@ -9,8 +9,8 @@ function table is the shipped binary's byte for byte.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 

@@ -23,8 +23,11 @@ from buildopt.errors import EXIT_BAD_INPUT, EXIT_OK, UsageError
 if TYPE_CHECKING:
     import msgspec
 
+    from pathlib import Path
+
     from buildopt.binary.facts import CompressedSizes, Inspection
     from buildopt.output.pipes import DataConsole
+    from buildopt.record.model import Build
 
 
 # A file's facts from its path and its digest's getter, as the flags ask (see _facts).
@@ -217,6 +220,7 @@ def _show_inspections(files: Sequence[str], read: Reader, packages: int, *, modu
         from buildopt.binary.elf.reader import NotElfError
         from buildopt.output import console as report  # rich costs ~60 ms: only for people
         from buildopt.output import inspect_tables
+        from buildopt.output.deadcode import show_recorded
 
         console = report.make_console()
         for path, digest in zip(files, digests, strict=True):
@@ -227,26 +231,36 @@ def _show_inspections(files: Sequence[str], read: Reader, packages: int, *, modu
                 print(f"error: {exc.message}", file=sys.stderr, flush=True)
                 continue
             inspect_tables.show_inspection(console, facts, packages, modules=modules)
+            record, builds = _record_above(facts)
             if modules:
-                _show_cuttable(console, facts)
+                _show_cuttable(console, facts, builds)
+            show_recorded(console, record, builds, facts.sha256)
     return EXIT_BAD_INPUT if failed else EXIT_OK
 
 
-def _show_cuttable(console: DataConsole, facts: Inspection) -> None:
-    """The file's heaviest cuttable dependencies, when the build record above it
-    (dist/PROFILE/build.json for dist/PROFILE/VARIANT/TARGET/BINARY) holds this very binary
-    (its sha256): they come from the import graph of its sources, which a file alone lacks."""
+def _record_above(facts: Inspection) -> tuple[Path | None, tuple[Build, ...]]:
+    """The build record above the file (dist/PROFILE/build.json for
+    dist/PROFILE/VARIANT/TARGET/BINARY) and its entries; none when there is none or it cannot
+    be read (inspect reads any file)."""
     from pathlib import Path
 
-    from buildopt.output.cut_tables import NOTE, show_cuttable
-    from buildopt.output.tables import say
     from buildopt.record import store
 
     above = [d / "build.json" for d in Path(facts.path).absolute().parents[:4]]
+    record = next((p for p in above if p.is_file()), None)
     try:
-        builds = next((store.load(p).builds for p in above if p.is_file()), ())
+        return record, store.load(record).builds if record is not None else ()
     except (store.RecordError, OSError):
-        builds = ()
+        return None, ()
+
+
+def _show_cuttable(console: DataConsole, facts: Inspection, builds: Sequence[Build]) -> None:
+    """The file's heaviest cuttable dependencies, when the build record above it holds this
+    very binary (its sha256): they come from the import graph of its sources, which a file
+    alone lacks."""
+    from buildopt.output.cut_tables import NOTE, show_cuttable
+    from buildopt.output.tables import say
+
     build = next((b for b in builds if b.sha256 == facts.sha256 and b.cuttable), None)
     if build is None or not build.cuttable:
         say(
