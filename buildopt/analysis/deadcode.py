@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
-from buildopt.binary.go.costs import SymbolCosts, string_bytes
+from buildopt.binary.go.costs import SymbolCosts, name_bytes, string_bytes
 from buildopt.binary.go.names import GENERATED, module_of, package_of, package_path
 from buildopt.record.model import DeadCode
 
@@ -32,7 +32,6 @@ if TYPE_CHECKING:
 
 REFLECT_METHOD = "ReflectMethod"
 MAIN = "main.main"
-NOT_COUNTED = "not counted: the type descriptors and unsized data they reach"
 
 
 def judge(
@@ -77,11 +76,12 @@ def judge(
         chain=chain,
         fix=package_to_fix(chain, modules, main_module),
     )
-    return _estimated(off, children, log, kept, costs, no_costs=no_costs)
+    return _estimated(off, reach, children, log, kept, costs, no_costs=no_costs)
 
 
-def _estimated(
+def _estimated(  # noqa: PLR0913, PLR0917 - judge's findings, passed along
     off: DeadCode,
+    reach: Reach,
     children: Mapping[str, list[str]],
     log: MethodLog,
     kept: Mapping[Method, tuple[str, ...]],
@@ -101,14 +101,33 @@ def _estimated(
     only = reached_only_through(children, seeds)
     sized = sum(costs.bytes.get(symbol, 0) for symbol in only)
     strings = sum(filter(None, map(string_bytes, only)))
-    functions = sum(1 for symbol in only if symbol in costs.bytes)
+    names = sum(filter(None, map(name_bytes, only)))
+    types, average = _type_descriptors(reach, only, costs)
     what = "code and function table" if costs.table else "code"
     counted = (
-        f"the {what} of {len(kept)} methods kept only for reflection and of the {functions} "
-        f"functions and sized data only they reached first, and their strings; {NOT_COUNTED}"
+        f"{sized} bytes of {what} and sized data of the {len(kept)} methods kept only for "
+        f"reflection and what only they reached first, {strings} of their strings, {names} "
+        f"of type names, "
+        + (
+            f"{types} type descriptors at this binary's average of {average} bytes"
+            if average
+            else "no type descriptors (the second link's symbol table has no type:* region)"
+        )
     )
-    total = sized + strings
+    total = sized + strings + names + types * average
     return msgspec.structs.replace(off, methods=len(kept), estimate=total, counted=counted)
+
+
+def _type_descriptors(reach: Reach, only: set[str], costs: SymbolCosts) -> tuple[int, int]:
+    """How many type descriptors only the kept methods reached, and the binary's average
+    descriptor size: its type region less its names, over the descriptors the linker reached
+    (their own sizes are in no table)."""
+    reached = [s for s in reach.parent if s.startswith("type:") and not s.startswith("type:.")]
+    names = sum(filter(None, map(name_bytes, reach.parent)))
+    if not reached or costs.types <= names:
+        return 0, 0
+    ours = sum(1 for s in only if s.startswith("type:") and not s.startswith("type:."))
+    return ours, (costs.types - names) // len(reached)
 
 
 def _kept_only_for_reflection(

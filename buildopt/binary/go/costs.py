@@ -1,7 +1,11 @@
 """What each function of a Go binary costs in its file: its code, its share of the function
 table (.gopclntab: its functab entry, _func record, pc-value tables and func data, as
-pclntab.shares_of splits them) and its name in the name table; and the data symbols the
-.symtab sizes (most of a Go binary's data is in carrier symbols it does not split).
+pclntab.shares_of splits them) and its name in the name table; the data symbols the .symtab
+sizes; and the bytes of the type descriptors' region (``type:*``).
+
+Most of a Go binary's read-only data is in carrier symbols the .symtab does not split
+(``type:*``, ``go:string.*``): a string's size is in its symbol's name (string_bytes), as is
+a type name's (name_bytes); a type descriptor's is not.
 
 Read from an unstripped twin of a binary (the same layout: see pipeline/twin.py), whose
 function table is the shipped binary's byte for byte.
@@ -10,11 +14,14 @@ function table is the shipped binary's byte for byte.
 from __future__ import annotations
 
 import re
+import struct
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
-from buildopt.binary.elf.reader import NotElfError, open_elf
+from buildopt.binary.elf.reader import ElfLayout, NotElfError, open_elf, section_bytes
+from buildopt.binary.elf.symtab import read_columns
 from buildopt.binary.go.functab import function_table
 from buildopt.binary.symbols import symtab_sizes
 
@@ -26,6 +33,7 @@ class SymbolCosts:
 
     bytes: Mapping[str, int] = field(hash=False)
     table: bool
+    types: int = 0  # the type descriptors' region: type:* to the next symbol (0: unknown)
 
 
 def symbol_costs(path: Path) -> SymbolCosts:
@@ -36,6 +44,7 @@ def symbol_costs(path: Path) -> SymbolCosts:
         costs: dict[str, int] = {}
         data: dict[str, int] = {}
         symtab_sizes(f, layout, {}, data, costs)
+        types = _type_region(f, layout)
     if table is None:
         raise NotElfError(path, problem or "no Go function table")
     costs.update(data)
@@ -43,7 +52,40 @@ def symbol_costs(path: Path) -> SymbolCosts:
     for name, size, share in zip(table.names(), table.sizes, shares, strict=True):
         key = name.decode("utf-8", "replace")
         costs[key] = costs.get(key, 0) + size + share + len(name) + 1
-    return SymbolCosts(costs, table.layout is not None)
+    return SymbolCosts(costs, table.layout is not None, types)
+
+
+TYPES = b"type:*"
+
+
+def _type_region(f: BinaryIO, layout: ElfLayout) -> int:
+    """The bytes from the ``type:*`` carrier to the next symbol of its section: the type
+    descriptors, type names and import paths (cmd/link's STYPE symbols), sorted by size."""
+    symtab = next((s for s in layout.sections if s.type == "SHT_SYMTAB"), None)
+    table = read_columns(f, layout)
+    if symtab is None or table is None:
+        return 0
+    at = table.strings.find(b"\0" + TYPES + b"\0")
+    if at < 0 or (at + 1) not in table.names:
+        return 0
+    index = table.names.index(at + 1)
+    values = _values(section_bytes(f, symtab), layout.elfclass, layout.little_endian)
+    start, section = values[index], table.shndx[index]
+    after = [v for v, n in zip(values, table.shndx, strict=False) if n == section and v > start]
+    return min(after) - start if after else 0
+
+
+def _values(data: bytes, elfclass: int, little: bool) -> list[int]:
+    """st_value of every .symtab entry."""
+    entry, at, code = (24, 8, "Q") if elfclass == 64 else (16, 4, "I")
+    order = "<" if little else ">"
+    return [v for (v,) in struct.iter_unpack(order + code, _column(data, entry, at, code))]
+
+
+def _column(data: bytes, entry: int, at: int, code: str) -> bytes:
+    width = struct.calcsize(code)
+    view = memoryview(data)[: len(data) - len(data) % entry]
+    return b"".join(view[i + at : i + at + width] for i in range(0, len(view), entry))
 
 
 _STRING = 'go:string."'
@@ -76,3 +118,18 @@ def _unquoted_size(quoted: str) -> int:
         else:  # \xNN (a byte that is not UTF-8) and \n, \t, \\ ... are one byte
             size += 1
     return size + len(quoted[last:].encode("utf-8", "surrogateescape"))
+
+
+_NAMEDATA = "type:.namedata."
+_IMPORTPATH = "type:.importpath."
+
+
+def name_bytes(symbol: str) -> int | None:
+    """About the bytes of a type's name or import path symbol (reflectdata.dname: a flag
+    byte, the length as a varint, the name, a tag), told by its name to within a byte or two
+    (``type:.namedata.NAME.TAG``: name and tag are not told apart); None for other symbols."""
+    for prefix in (_NAMEDATA, _IMPORTPATH):
+        if symbol.startswith(prefix):
+            text = len(symbol.removesuffix(".embedded").encode()) - len(prefix)
+            return 1 + (1 if text < 128 else 2) + text
+    return None

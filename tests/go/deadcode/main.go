@@ -2,7 +2,8 @@
 // unless something turns its method dead-code elimination off. Build tags choose what:
 // dynamic (reflect.Value.MethodByName with a name known at run time), template
 // (text/template, through package report), plugin (package plugin, with cgo); none: a
-// MethodByName with a constant name, which leaves the elimination on.
+// MethodByName with a constant name, which leaves the elimination on. heavy adds types whose
+// methods reach more of the standard library.
 package main
 
 import (
@@ -11,7 +12,7 @@ import (
 )
 
 func main() {
-	vals := values()
+	vals := append(values(), heavyValues()...)
 	name := "Apply0"
 	if len(os.Args) > 1 {
 		name = os.Args[1]
