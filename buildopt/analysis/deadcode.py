@@ -79,7 +79,7 @@ def judge(
     return _estimated(off, reach, children, log, kept, costs, no_costs=no_costs)
 
 
-def _estimated(  # noqa: PLR0913, PLR0917 - judge's findings, passed along
+def _estimated(  # noqa: PLR0917 - judge's findings, passed along
     off: DeadCode,
     reach: Reach,
     children: Mapping[str, list[str]],

@@ -13,6 +13,8 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import msgspec
+
 from buildopt.analysis.deadcode import judge
 from buildopt.binary.elf.reader import NotElfError
 from buildopt.binary.go.costs import SymbolCosts, symbol_costs
@@ -70,7 +72,17 @@ def dead_code_of(
     go = build.inspect.go if build.inspect is not None else None
     main = go.main.path if go is not None and go.main is not None else ""
     modules = (*(d.path for d in go.deps), main) if go is not None else ()
-    return judge(reach, log, costs, sha256=sha256, modules=modules, main_module=main, no_costs=why)
+    found = judge(reach, log, costs, sha256=sha256, modules=modules, main_module=main, no_costs=why)
+    facts = build.inspect
+    if found.estimate is not None and facts and (facts.dwarf.file_bytes or facts.symbol_bytes):
+        return msgspec.structs.replace(found, counted=f"{found.counted}; {UNSTRIPPED}")
+    return found
+
+
+UNSTRIPPED = (
+    "not counted: this binary's symbol table and DWARF, which lose those methods' entries too "
+    "(a stripped build's estimate is the whole)"
+)
 
 
 def _costs(shipped: Path, twin: Path) -> tuple[SymbolCosts | None, str]:

@@ -435,7 +435,7 @@ def _to_check(ctx: Context) -> list[tuple[PlanStep, Build]]:
     path = ctx.record_path
     work: list[tuple[PlanStep, Build]] = []
     for entry in store.load_cached(path).builds if path.exists() else ():
-        if entry.id not in ours or entry.id not in steps or entry.output is None:
+        if entry.id not in ours or entry.id not in steps or not (entry.output and entry.sha256):
             continue
         if entry.dead_code is not None and entry.dead_code.sha256 == entry.sha256:
             continue
