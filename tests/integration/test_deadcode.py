@@ -96,7 +96,9 @@ def test_the_estimate_is_within_10_percent_of_the_measured_fix(
     built: dict[str, Any], heavy: str
 ) -> None:
     """dynamic less constant, built the same way, is what the fix saves: the estimate made
-    from the dynamic build alone is within 10% of it, in file bytes and in section bytes."""
+    from the dynamic build alone is within 10% of it (issue 24), in file bytes and in section
+    bytes - within 5% as measured at this release (docs/deadcode.md), which counting code and
+    strings alone misses on the heavy pair."""
     builds = built["builds"]
     for target in TARGETS:
         dynamic = builds[f"dynamic{heavy}@{target}"]
@@ -106,7 +108,7 @@ def test_the_estimate_is_within_10_percent_of_the_measured_fix(
         loaded = _section_bytes(dynamic) - _section_bytes(constant)
         assert dynamic["dead_code"]["methods"] >= 400  # the fixture's 80 types x 5 methods
         for truth in (measured, loaded):
-            assert abs(estimate - truth) <= 0.10 * truth, (target, estimate, measured, loaded)
+            assert abs(estimate - truth) <= 0.05 * truth, (target, estimate, measured, loaded)
 
 
 def _section_bytes(entry: dict[str, Any]) -> int:
