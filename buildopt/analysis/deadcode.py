@@ -49,23 +49,18 @@ def judge(
     ``modules`` (the build info's main module and dependencies) tell the standard library's
     packages from the others."""
     children = _children(reach)
-    kept = _kept_only_for_reflection(children, log)
-    dynamic = _linked_dynamically(children, log)
-    cause = _first_reflect_method(reach)
-    if dynamic:
+    if _linked_dynamically(children, log):
         chain = _plugin_chain(reach)
-        fix = package_to_fix(chain, modules, main_module)
-        reason = "plugin" if "plugin" in log.loaded else "dynamic-link"
         return DeadCode(
             sha256=sha256,
             state="off",
-            reason=reason,
+            reason="plugin" if "plugin" in log.loaded else "dynamic-link",
             chain=chain,
-            fix=fix,
-            methods=len(kept),
+            fix=package_to_fix(chain, modules, main_module),
             counted="no estimate: linking dynamically also keeps unexported methods and "
             "every type's methods for other modules",
         )
+    cause = _first_reflect_method(reach)
     if cause is None:
         return DeadCode(sha256=sha256, state="on", reason="")
     chain = (*reach.chain(cause), *_reflect_call(children, cause))
@@ -76,15 +71,14 @@ def judge(
         chain=chain,
         fix=package_to_fix(chain, modules, main_module),
     )
-    return _estimated(off, reach, children, log, kept, costs, no_costs=no_costs)
+    return _estimated(off, reach, children, log, costs, no_costs=no_costs)
 
 
-def _estimated(  # noqa: PLR0917 - judge's findings, passed along
+def _estimated(
     off: DeadCode,
     reach: Reach,
     children: Mapping[str, list[str]],
     log: MethodLog,
-    kept: Mapping[Method, tuple[str, ...]],
     costs: SymbolCosts | None,
     *,
     no_costs: str,
@@ -94,6 +88,7 @@ def _estimated(  # noqa: PLR0917 - judge's findings, passed along
     if not log.logged:
         why = "no estimate: the second link did not log its methods (-v=2)"
         return msgspec.structs.replace(off, counted=why)
+    kept = _kept_only_for_reflection(children, log)
     if costs is None:
         why = f"no estimate: {no_costs or 'the second link could not be read'}"
         return msgspec.structs.replace(off, methods=len(kept), counted=why)
