@@ -263,7 +263,7 @@ class CutSaving(Fact, frozen=True):
 
 
 DeadCodeState = Literal["on", "off", "unknown"]
-DEAD_CODE_REASONS = ["", "reflect-method", "plugin"]
+DEAD_CODE_REASONS = ["", "reflect-method", "plugin", "dynamic-link"]
 
 
 class DeadCode(Fact, frozen=True):

@@ -21,9 +21,9 @@ from buildopt.cli.options import count
 from buildopt.errors import EXIT_BAD_INPUT, EXIT_OK, UsageError
 
 if TYPE_CHECKING:
-    import msgspec
-
     from pathlib import Path
+
+    import msgspec
 
     from buildopt.binary.facts import CompressedSizes, Inspection
     from buildopt.output.pipes import DataConsole
