@@ -68,7 +68,8 @@ def dead_code_of(
             reach, log = twin.reach(), twin.methods()
             costs, why = _costs(Path(build.output or step.stage), twin.binary)
     except BuildoptError as exc:
-        return DeadCode(sha256=sha256, state="unknown", reason="", problem=exc.message)
+        problem = exc.message.removeprefix(f"{step.id}: ")  # the id is said beside it
+        return DeadCode(sha256=sha256, state="unknown", reason="", problem=problem)
     go = build.inspect.go if build.inspect is not None else None
     main = go.main.path if go is not None and go.main is not None else ""
     modules = (*(d.path for d in go.deps), main) if go is not None else ()

@@ -410,7 +410,7 @@ def _dead_code(ctx: Context) -> Context:
     if not work:
         return ctx
     ctx.progress.say(
-        f"checking method dead-code elimination: a second link of {len(work)} binaries..."
+        f"checking method dead-code elimination: a second link of each new binary ({len(work)})..."
     )
 
     def said(build_id: str, found: DeadCode) -> None:

@@ -120,7 +120,7 @@ def test_an_unchanged_rebuild_does_not_link_again(built: dict[str, Any]) -> None
     before = (project / "dist" / "p" / "build.json").read_text()
     again = buildopt(["build", "--profile", "p"], cwd=project)
     assert again.returncode == 0, again.stderr
-    assert "dead-code elimination: a second link" not in again.stderr
+    assert "a second link of each new binary" not in again.stderr
     assert f"dynamic@linux-amd64: method dead-code elimination: off - {CHAIN}" in again.stdout
     assert (project / "dist" / "p" / "build.json").read_text() == before
 
@@ -181,3 +181,32 @@ def test_inspect_of_a_recorded_binary_says_it(built: dict[str, Any]) -> None:
     assert f"dynamic@linux-arm64 ({record}): method dead-code elimination: off - {CHAIN}" in (
         shown.stdout
     )
+
+
+def test_a_second_link_that_fails_leaves_the_build_ok_and_the_state_unknown(
+    go: str, tmp_path: Path
+) -> None:
+    """A -toolexec wrapper that refuses links with -dumpdep (a real go build, a real failure
+    of the second link only): the build is ok, the state unknown with go's error, the gate
+    skips the binary with that note."""
+    wrapper = tmp_path / "refuse-dumpdep"
+    wrapper.write_text(
+        '#!/bin/sh\ncase "$*" in *-dumpdep*) echo "refused: -dumpdep" >&2; exit 3;; esac\n'
+        'exec "$@"\n'
+    )
+    wrapper.chmod(0o755)
+    profile = (
+        'package = "./deadcode"\ntargets = ["linux/amd64"]\nallow_exec = true\n'
+        f'[variants.wrapped]\ncgo = false\nflags = ["-toolexec={wrapper}"]\n'
+        '[[budget]]\nselect = "*"\ndead_code = "required"\n'
+    )
+    project = project_with(tmp_path, profile)
+    done = buildopt(["build", "--profile", "p", "--json"], cwd=project)
+    assert done.returncode == 0, done.stderr
+    (entry,) = json.loads(done.stdout)["builds"]
+    found = entry["dead_code"]
+    assert entry["status"] == "ok" and found["state"] == "unknown"
+    assert found["problem"] == "the -dumpdep link (go build) refused: -dumpdep"
+    gate = buildopt(["gate", "--profile", "p", "--json"], cwd=project)
+    (check,) = json.loads(gate.stdout)["checks"]
+    assert (check["verdict"], check["note"]) == ("skip", found["problem"])

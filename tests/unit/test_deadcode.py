@@ -3,6 +3,7 @@ lines in the linker's own format; tests/integration/test_deadcode.py reads real 
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -18,6 +19,7 @@ from buildopt.errors import ProfileError
 from buildopt.output.deadcode import dead_code_text
 from buildopt.output.gate import junit, markdown
 from buildopt.record.model import DeadCode
+from buildopt.record.store import put_builds
 from tests.records import build, inspection, record
 
 SHA = "a" * 64
@@ -182,8 +184,6 @@ def test_the_method_log_names_each_interface_calls_caller() -> None:
 
 
 def _budgets(table: dict[str, Any]) -> Any:
-    from pathlib import Path
-
     profile = Path("/p/profiles/edge.toml")
     parsed, images = parse_budgets(profile, profile.parent.parent, {"budget": [table]})
     check_selectors(parsed, images, ["v@linux-amd64"])
@@ -226,3 +226,17 @@ def test_a_bad_dead_code_key_names_file_and_key(table: dict[str, Any], message: 
     with pytest.raises(ProfileError) as info:
         _budgets(table)
     assert message in info.value.message
+
+
+def test_an_entry_keeps_its_answer_for_the_same_binary_only(tmp_path: Path) -> None:
+    """A new entry for the very same binary (go relinked it byte for byte: another stamp)
+    keeps the answer; one for another binary does not take the old one."""
+    out = tmp_path / "v"
+    out.write_bytes(b"x" * 10)
+    old = build("v@linux-amd64", inspection(10), output=str(out), sha256=SHA, dead_code=judged())
+    same = msgspec.structs.replace(old, dead_code=None, built="2026-12-07T21:00:00+00:00")
+    (kept,) = put_builds(record(old), record(), [same], ["v@linux-amd64"]).builds
+    assert kept.dead_code == judged() and kept.built == same.built
+    other = msgspec.structs.replace(same, sha256="b" * 64)
+    (fresh,) = put_builds(record(old), record(), [other], ["v@linux-amd64"]).builds
+    assert fresh.dead_code is None
