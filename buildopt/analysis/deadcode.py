@@ -22,6 +22,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
+import msgspec
+
 from buildopt.binary.go.costs import SymbolCosts, name_bytes, string_bytes
 from buildopt.binary.go.names import GENERATED, module_of, package_of, package_path
 from buildopt.record.model import DeadCode
@@ -61,9 +63,9 @@ def judge(
             "every type's methods for other modules",
         )
     cause = _first_reflect_method(reach)
-    if cause is None:
+    if cause is None and not _kept_by_reflection(children, log):
         return DeadCode(sha256=sha256, state="on", reason="")
-    chain = (*reach.chain(cause), *_reflect_call(children, cause))
+    chain = (*reach.chain(cause), *_reflect_call(children, cause)) if cause else ()
     off = DeadCode(
         sha256=sha256,
         state="off",
@@ -71,7 +73,16 @@ def judge(
         chain=chain,
         fix=package_to_fix(chain, modules, main_module),
     )
-    return _estimated(off, reach, children, log, costs, no_costs=no_costs)
+    found = _estimated(off, reach, children, log, costs, no_costs=no_costs)
+    if cause is None:  # kept what only reflection keeps, yet no function is marked
+        return msgspec.structs.replace(found, counted=f"{UNMARKED}; {found.counted}")
+    return found
+
+
+UNMARKED = (
+    "the linker kept exported methods only reflection calls but marked no <ReflectMethod> "
+    "function (older Go releases print no markers): the chain is not known"
+)
 
 
 def _estimated(
@@ -83,8 +94,6 @@ def _estimated(
     *,
     no_costs: str,
 ) -> DeadCode:
-    import msgspec
-
     if not log.logged:
         why = "no estimate: the second link did not log its methods (-v=2)"
         return msgspec.structs.replace(off, counted=why)
@@ -164,6 +173,17 @@ def _called_from_outside(log: MethodLog, world: set[str] | None) -> set[tuple[st
     if world is None:
         return set()
     return {key for key, found in log.callers.items() if any(c not in world for c in found)}
+
+
+def _kept_by_reflection(children: Mapping[str, list[str]], log: MethodLog) -> bool:
+    """The linker kept an exported method no interface call and no constant name names: only
+    when the elimination is off (deadcode.go: ``d.reflectSeen && m.isExported()``)."""
+    return any(
+        m.exported
+        and not log.kept_anyway(m)
+        and any(_names(s, m.name) for s in children.get(m.receiver, ()))
+        for m in log.markable
+    )
 
 
 def _linked_dynamically(children: Mapping[str, list[str]], log: MethodLog) -> bool:
@@ -252,5 +272,14 @@ def shown_chain(dead_code: DeadCode) -> tuple[str, ...]:
 
 def why_off(dead_code: DeadCode) -> str:
     """The chain and the package to fix, in words."""
-    chain = " -> ".join(shown_chain(dead_code)) or f"package {dead_code.reason} is linked"
+    chain = " -> ".join(shown_chain(dead_code)) or _WITHOUT_CHAIN.get(
+        dead_code.reason, "the linker links dynamically"
+    )
     return f"{chain} (fix: package {dead_code.fix})" if dead_code.fix else chain
+
+
+_WITHOUT_CHAIN = {
+    "reflect-method": "a function calls reflect's Method or MethodByName (the linker did not "
+    "say which)",
+    "plugin": "package plugin is linked, with cgo",
+}

@@ -210,3 +210,25 @@ def test_a_second_link_that_fails_leaves_the_build_ok_and_the_state_unknown(
     gate = buildopt(["gate", "--profile", "p", "--json"], cwd=project)
     (check,) = json.loads(gate.stdout)["checks"]
     assert (check["verdict"], check["note"]) == ("skip", found["problem"])
+
+
+def test_an_older_go_that_marks_nothing_is_judged_by_what_it_kept(go: str, tmp_path: Path) -> None:
+    """Go 1.20's -dumpdep prints no <ReflectMethod>: off is told by the methods its linker
+    kept that only reflection calls (and then no chain), on by none kept."""
+    old = "go1.20.14"  # fetched through the module proxy once (test_toolchain_axis too)
+    profile = (
+        'package = "./deadcode"\ntargets = ["linux/amd64"]\n'
+        f'[matrix]\ntoolchain = ["{old}"]\n'
+        '[variants.dynamic]\ncgo = false\ntags = ["dynamic"]\n'
+        '[variants.plain]\ncgo = false\ntags = ["plugin"]\n'  # no reflect, no cgo: on
+    )
+    project = project_with(tmp_path, profile)
+    gomod = project / "deadcode" / "go.mod"
+    gomod.write_text(gomod.read_text().replace("go 1.22", "go 1.20"))
+    done = buildopt(["build", "--profile", "p", "--json"], cwd=project)
+    assert done.returncode == 0, done.stderr
+    found = {b["variant"]: b["dead_code"] for b in json.loads(done.stdout)["builds"]}
+    assert found["plain"]["state"] == "on"
+    dynamic = found["dynamic"]
+    assert (dynamic["state"], dynamic["reason"]) == ("off", "reflect-method")
+    assert "chain" not in dynamic and dynamic["counted"].startswith("the linker kept exported")

@@ -96,10 +96,30 @@ def test_an_interface_call_outside_what_reflection_keeps_keeps_its_methods() -> 
     assert found.methods == 1 and found.estimate == 100 + 20 + 6
 
 
+def unmarked(text: str = DUMP) -> str:
+    """The dump as a linker that prints no markers writes it (Go 1.20)."""
+    return text.replace(" <ReflectMethod>", "").replace(" <UsedInIface>", "")
+
+
 def test_on_when_nothing_reflects() -> None:
-    text = DUMP.replace(" <ReflectMethod>", "").replace("markable method: {helper 12}", "x")
+    """No marked function, and no exported method kept that only reflection calls."""
+    kept = ("type:*main.T -> main.(*T).Apply\n", "type:*main.T -> main.(*T).Read\n")
+    text = unmarked()
+    for line in kept:
+        text = text.replace(line, "")
     assert judged(text) == DeadCode(sha256=SHA, state="on", reason="")
     assert dead_code_text(judged(text)) == "on"
+
+
+def test_off_by_what_the_linker_kept_when_it_marks_nothing() -> None:
+    """A linker that prints no <ReflectMethod> (Go 1.20) still keeps Apply, which only
+    reflection calls: off, the estimate as before, no chain."""
+    found = judged(unmarked())
+    assert (found.state, found.chain, found.fix, found.estimate) == ("off", (), "", 156)
+    assert found.counted.startswith("the linker kept exported methods only reflection calls")
+    assert dead_code_text(found).startswith(
+        "off - a function calls reflect's Method or MethodByName (the linker did not say which);"
+    )
 
 
 def test_an_unexported_method_kept_means_a_dynamic_link() -> None:
