@@ -290,7 +290,8 @@ class DeadCode(Fact, frozen=True):
         tuple[str, ...],
         described(
             "symbols from the linker's root to the first <ReflectMethod> function it reached "
-            "(each reached from the one before); empty when on"
+            "(each reached from the one before) and the reflect method it calls; empty when on "
+            "or when the linker marks no such function (older Go releases)"
         ),
     ] = ()
     fix: Annotated[
