@@ -18,7 +18,7 @@ import msgspec
 from buildopt.analysis.deadcode import judge
 from buildopt.binary.elf.reader import NotElfError
 from buildopt.binary.go.costs import SymbolCosts, symbol_costs
-from buildopt.errors import BuildoptError
+from buildopt.errors import BuildoptError, Interrupted, interrupted, signal_of
 from buildopt.pipeline.plan import Step
 from buildopt.pipeline.twin import same_layout, twin_link
 from buildopt.record.model import Build, DeadCode
@@ -47,10 +47,20 @@ def check_dead_code(
 
     with ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="twin-link") as pool:
         try:
-            return dict(pool.map(one, work))
+            with proc.sigterm_as_interrupt():
+                return dict(pool.map(one, work))
+        except KeyboardInterrupt as exc:
+            group.stop_all(lambda: pool.shutdown(wait=True, cancel_futures=True))
+            raise Interrupted(f"{interrupted(exc)}: {STOPPED}", signal_of(exc)) from None
         except BaseException:
             group.stop_all(lambda: pool.shutdown(wait=True, cancel_futures=True))
             raise
+
+
+STOPPED = (
+    "stopped the second links that check method dead-code elimination; the build record "
+    "holds every build that finished, without that answer (the next build gives it)"
+)
 
 
 def dead_code_of(
