@@ -1,4 +1,5 @@
-"""Owners from the linker, for one built variant: its twin link (pipeline/twin.py) says what the
+"""Owners from the linker, for one built variant: its twin link (pipeline/twin.py, made by
+pipeline/linker.py) says what the
 linker reached and from where, the build cache's archives say how big each symbol is, and
 binary/owners.py gives the strings, type descriptors and statics of the shipped binary to their
 packages - when the twin's layout is the shipped binary's (else the attribution stays the
@@ -14,12 +15,13 @@ import msgspec
 
 from buildopt.binary.elf.reader import NotElfError
 from buildopt.binary.facts import Attribution, Inspection
+from buildopt.binary.go.dumpdep import Reach
 from buildopt.binary.go.objsizes import ObjectSymbols
 from buildopt.binary.inspect import generated_functions_of, inspect_file, twin_symbols
 from buildopt.binary.owners import MAX_ALIGN, with_linker_owners
 from buildopt.errors import BuildoptError
 from buildopt.pipeline.plan import Step, go_build_argv
-from buildopt.pipeline.twin import same_layout, twin_link
+from buildopt.pipeline.twin import Twin, same_layout
 from buildopt.system import proc
 
 # The linker moves read-only data with relocations (type descriptors, some statics) to
@@ -36,36 +38,47 @@ def linker_attribution(
     facts: Inspection,
     environ: Mapping[str, str],
     *,
+    twin: Twin,
+    reach: Reach,
     timeout: float,
 ) -> Attribution:
-    """The shipped binary's attribution with the linker's owners, or its own attribution with
-    ``linker_fallback`` saying why not."""
+    """The shipped binary's attribution with the linker's owners, as its twin link tells them,
+    or its own attribution with ``linker_fallback`` saying why not."""
+    try:
+        better, why = _with_twin(
+            step, shipped, facts, environ, twin=twin, reach=reach, timeout=timeout
+        )
+    except (BuildoptError, NotElfError) as exc:
+        better, why = None, getattr(exc, "message", str(exc))
+    return better if better is not None else fallback(shipped, facts, why)
+
+
+def fallback(shipped: Path, facts: Inspection, why: str) -> Attribution:
+    """The file's own attribution, saying why the linker's owners are not in it."""
     own = facts.attribution or inspect_file(shipped, attribution=True).attribution
     if own is None:
         raise ValueError("inspect_file(attribution=True) gave no attribution")
-    try:
-        better, why = _with_twin(step, shipped, facts, environ, timeout)
-    except (BuildoptError, NotElfError) as exc:
-        better, why = None, getattr(exc, "message", str(exc))
-    if better is None:
-        return msgspec.structs.replace(own, method="symbols", linker_fallback=why)
-    return better
+    return msgspec.structs.replace(own, method="symbols", linker_fallback=why)
 
 
 def _with_twin(
-    step: Step, shipped: Path, facts: Inspection, environ: Mapping[str, str], timeout: float
+    step: Step,
+    shipped: Path,
+    facts: Inspection,
+    environ: Mapping[str, str],
+    *,
+    twin: Twin,
+    reach: Reach,
+    timeout: float,
 ) -> tuple[Attribution | None, str]:
     if any(s.name.startswith(".data.rel.ro") for s in facts.sections):
         return None, RELRO
-    group = proc.ProcessGroup()
-    with twin_link(step, environ, group, timeout=timeout) as twin:
-        problems = same_layout(shipped, twin.binary)
-        if problems:
-            # without -trimpath, go records -ldflags in the binary: the twin's differ
-            hint = "" if step.variant.trimpath else " (-ldflags is recorded without -trimpath)"
-            return None, f"the twin link's layout is not the shipped binary's: {problems[0]}{hint}"
-        told = twin_symbols(twin.binary)
-        reach = twin.reach()
+    problems = same_layout(shipped, twin.binary)
+    if problems:
+        # without -trimpath, go records -ldflags in the binary: the twin's differ
+        hint = "" if step.variant.trimpath else " (-ldflags is recorded without -trimpath)"
+        return None, f"the twin link's layout is not the shipped binary's: {problems[0]}{hint}"
+    told = twin_symbols(twin.binary)
     objects = object_symbols(step, environ, timeout)
     whole = inspect_file(shipped, attribution=True, twin=told.symbols).attribution
     if whole is None:

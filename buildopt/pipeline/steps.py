@@ -28,17 +28,16 @@ from buildopt.pipeline.build import BUILD_TIMEOUT, Observer, make_record, run_pl
 from buildopt.record import store
 
 if TYPE_CHECKING:
-    from buildopt.binary.facts import Attribution, CompressedSizes
+    from buildopt.binary.facts import CompressedSizes
     from buildopt.config.budgets import ImageBudget
     from buildopt.config.profile import Profile
     from buildopt.config.startup import StartupConfig
+    from buildopt.pipeline.linker import Asked, Told
     from buildopt.pipeline.plan import Plan
-    from buildopt.pipeline.plan import Step as PlanStep
     from buildopt.record.images import ImageOutcome
     from buildopt.record.model import (
         Build,
         CutSaving,
-        DeadCode,
         Record,
         ScanReport,
         StartupResult,
@@ -323,140 +322,93 @@ def record_compressed(
     return store.update(path, change)
 
 
-# --- owners: the strings and types of each new binary to their packages, by the linker ------
+# --- linker: what a second link of each new binary tells --------------------------------------
 
 
-def _owners(ctx: Context) -> Context:
-    """The attribution of this run's new binaries with the linker's owners (binary/owners.py:
-    a twin link each, seconds on a large program) - once per binary: an unchanged rebuild
-    keeps what its entry holds, a failed try included (``linker_fallback``)."""
-    wanted = _to_own(ctx)
-    if not wanted:  # (an unchanged rebuild: nothing more is loaded)
+def _linker(ctx: Context) -> Context:
+    """This run's new binaries linked again with -dumpdep, once each (pipeline/linker.py): the
+    owners of their strings and types (``owners = "linker"``) and whether their method
+    dead-code elimination was on. An unchanged rebuild keeps what its entry holds (a failed
+    try included: ``linker_fallback``, state "unknown") and links nothing."""
+    work = _to_ask(ctx)
+    if not work:  # (nothing more is imported)
         return ctx
-    from buildopt.pipeline.owners import linker_attribution
+    from buildopt.pipeline.linker import tell
 
-    steps = {s.id: s for s in ctx.planned.steps}
-    found: dict[str, tuple[str | None, Attribution]] = {}
-    for entry in wanted:
-        step, facts = steps[entry.id], entry.inspect
-        if facts is None or entry.output is None:
-            continue
-        ctx.progress.say(f"{entry.id}: linking a twin with -dumpdep: the owners of its strings...")
-        whole = linker_attribution(
-            step, Path(entry.output), facts, ctx.environ, timeout=ctx.timeout or BUILD_TIMEOUT
-        )
-        share = whole.file_bytes_attributed_to_packages / max(whole.file_bytes, 1)
-        ctx.progress.say(
-            f"{entry.id}: {share:.1%} of the file attributed to packages ({whole.method})"
-            + (f": {whole.linker_fallback}" if whole.linker_fallback else "")
-        )
-        found[entry.id] = (entry.sha256, whole)
-    if not found:
-        return ctx
-    # this run's builds carry it too: the steps after (cuttable dependencies) weigh by it
-    builds = tuple(_with_attribution(b, found) for b in ctx.builds)
-    return replace(ctx, builds=builds, record=record_attribution(ctx.record_path, found))
-
-
-def _with_attribution(build: Build, found: Mapping[str, tuple[str | None, Attribution]]) -> Build:
-    if build.id not in found or build.inspect is None or found[build.id][0] != build.sha256:
-        return build
-    facts = msgspec.structs.replace(build.inspect, attribution=found[build.id][1])
-    return msgspec.structs.replace(build, inspect=facts)
-
-
-def _to_own(ctx: Context) -> list[Build]:
-    """This run's entries whose attribution the linker has not told yet (nor failed to)."""
-    from buildopt.record import integrity
-
-    ours = {b.id for b in ctx.builds if b.ok}
-    path = ctx.record_path
-    wanted = []
-    for entry in store.load_cached(path).builds if path.exists() else ():
-        whole = entry.inspect.attribution if entry.inspect else None
-        if entry.id not in ours or whole is None or whole.method == "linker":
-            continue
-        if whole.linker_fallback is None and integrity.changed(entry) is None:
-            wanted.append(entry)
-    return wanted
-
-
-def record_attribution(path: Path, found: Mapping[str, tuple[str | None, Attribution]]) -> Record:
-    """The record with each entry's attribution (id -> (sha256, attribution)) put in where the
-    entry still describes that binary."""
-
-    def merged(entry: Build) -> Build:
-        sha256, whole = found[entry.id]
-        if entry.sha256 != sha256 or entry.inspect is None:  # rebuilt by another run since
-            return entry
-        facts = msgspec.structs.replace(entry.inspect, attribution=whole)
-        return msgspec.structs.replace(entry, inspect=facts)
-
-    def change(now: Record | None) -> Record:
-        current = now if now is not None else store.load(path)
-        return current.with_builds(tuple(merged(b) if b.id in found else b for b in current.builds))
-    return store.update(path, change)
-
-
-# --- dead code: whether the linker's method dead-code elimination was on -----------------------
-
-
-def _dead_code(ctx: Context) -> Context:
-    """Each binary of this run whose entry has no answer for it (an unchanged rebuild keeps
-    its entry's) linked again with -dumpdep -v=2 and read (pipeline/deadcode.py)."""
-    from buildopt.pipeline.deadcode import check_dead_code
-
-    work = _to_check(ctx)
-    if not work:
-        return ctx
     ctx.progress.say(
-        f"checking method dead-code elimination: a second link of each new binary ({len(work)})..."
+        f"a second link of each new binary ({len(work)}), with -dumpdep: the owners of its "
+        "strings and types, and method dead-code elimination..."
     )
-
-    def said(build_id: str, found: DeadCode) -> None:
-        why = (
-            f" ({found.reason})" if found.reason else f": {found.problem}" if found.problem else ""
-        )
-        ctx.progress.say(f"{build_id}: method dead-code elimination {found.state}{why}")
-
-    found = check_dead_code(
-        work, ctx.environ, jobs=ctx.jobs, timeout=ctx.timeout or BUILD_TIMEOUT, said=said
+    found = tell(
+        work,
+        ctx.environ,
+        jobs=ctx.jobs,
+        timeout=ctx.timeout or BUILD_TIMEOUT,
+        said=lambda build_id, told: ctx.progress.say(f"{build_id}: {_told_line(told)}"),
     )
-    return replace(ctx, record=record_dead_code(ctx.record_path, found))
+    # this run's builds carry it too: the steps after (cuttable dependencies) weigh by it
+    builds = tuple(_with_told(b, found[b.id]) if b.id in found else b for b in ctx.builds)
+    return replace(ctx, builds=builds, record=record_linker(ctx.record_path, found))
 
 
-def _to_check(ctx: Context) -> list[tuple[PlanStep, Build]]:
-    """This run's entries (with their plan steps) that have no dead-code answer for their
-    binary."""
+def _told_line(told: Told) -> str:
+    parts = []
+    if (whole := told.attribution) is not None:
+        share = whole.file_bytes_attributed_to_packages / max(whole.file_bytes, 1)
+        fell = f": {whole.linker_fallback}" if whole.linker_fallback else ""
+        parts.append(f"{share:.1%} of the file attributed to packages ({whole.method}{fell})")
+    if (dead := told.dead_code) is not None:
+        why = f" ({dead.reason})" if dead.reason else f": {dead.problem}" if dead.problem else ""
+        parts.append(f"method dead-code elimination {dead.state}{why}")
+    return "; ".join(parts)
+
+
+def _to_ask(ctx: Context) -> list[Asked]:
+    """This run's entries (with their plan steps) whose binary the linker has not told of yet:
+    its owners (when the profile wants them) or its dead-code elimination."""
+    from buildopt.pipeline.linker import Asked
     from buildopt.record import integrity
 
     steps = {s.id: s for s in ctx.planned.steps}
     ours = {b.id for b in ctx.builds if b.ok}
     path = ctx.record_path
-    work: list[tuple[PlanStep, Build]] = []
+    work: list[Asked] = []
     for entry in store.load_cached(path).builds if path.exists() else ():
         if entry.id not in ours or entry.id not in steps or not (entry.output and entry.sha256):
             continue
-        if entry.dead_code is not None and entry.dead_code.sha256 == entry.sha256:
-            continue
-        if integrity.changed(entry) is None:
-            work.append((steps[entry.id], entry))
+        whole = entry.inspect.attribution if entry.inspect else None
+        owners = (
+            ctx.profile.owners == "linker"
+            and whole is not None
+            and whole.method != "linker"
+            and whole.linker_fallback is None
+        )
+        dead = entry.dead_code is None or entry.dead_code.sha256 != entry.sha256
+        if (owners or dead) and integrity.changed(entry) is None:
+            work.append(Asked(steps[entry.id], entry, owners=owners, dead_code=dead))
     return work
 
 
-def record_dead_code(path: Path, found: Mapping[str, DeadCode]) -> Record:
-    """The record with each DeadCode put in the entry of the binary it describes (by id, while
-    its sha256 is the entry's: another run may have rebuilt it since)."""
+def _with_told(build: Build, told: Told) -> Build:
+    """build with what its twin link told, if it still is that binary."""
+    if build.sha256 != told.sha256:  # rebuilt by another run since
+        return build
+    if told.attribution is not None and build.inspect is not None:
+        facts = msgspec.structs.replace(build.inspect, attribution=told.attribution)
+        build = msgspec.structs.replace(build, inspect=facts)
+    if told.dead_code is not None:
+        build = msgspec.structs.replace(build, dead_code=told.dead_code)
+    return build
+
+
+def record_linker(path: Path, found: Mapping[str, Told]) -> Record:
+    """The record with what each twin link told put in the entry of the binary it describes
+    (by id, while its sha256 is the entry's)."""
 
     def change(now: Record | None) -> Record:
         current = now if now is not None else store.load(path)
         return current.with_builds(
-            tuple(
-                msgspec.structs.replace(b, dead_code=found[b.id])
-                if b.id in found and found[b.id].sha256 == b.sha256
-                else b
-                for b in current.builds
-            )
+            tuple(_with_told(b, found[b.id]) if b.id in found else b for b in current.builds)
         )
 
     return store.update(path, change)
@@ -666,17 +618,11 @@ COMPRESS = Step(
     ),
     _build_defaults,
 )
-DEAD_CODE = Step("dead code", _dead_code)  # a twin link per changed binary
 IMAGE = Step("image", _image, lambda ctx: None if ctx.images else "no image asked for")
-OWNERS = Step(
-    "owners",
-    _owners,
-    lambda ctx: None if ctx.profile.owners == "linker" else 'owners = "symbols"',
-    _build_defaults,
-)
+LINKER = Step("linker", _linker)  # a twin link per new binary: owners, dead code
 SCAN = Step("scan", _scan, lambda ctx: None if ctx.profile.scan else "[scan] is not enabled")
 CUTS = Step("cuttable", _cuts)  # each build's heaviest cuttable dependencies (go list)
 RECORD = Step("record", _record)
 STARTUP = Step("startup", _startup, lambda ctx: None if ctx.startup else "not asked for")
 
-BUILD_STEPS = (PLAN, BUILD, OWNERS, COMPRESS, DEAD_CODE, SCAN, CUTS, RECORD)  # buildopt build
+BUILD_STEPS = (PLAN, BUILD, LINKER, COMPRESS, SCAN, CUTS, RECORD)  # buildopt build

@@ -77,3 +77,17 @@ def test_a_failing_twin_is_one_line_and_leaves_nothing(tmp_path: Path) -> None:
     assert failed.value.exit_code == 1
     assert "undefined" in str(failed.value) and "\n" not in str(failed.value)
     assert not any(steps[0].stage.parent.iterdir())
+
+
+def test_a_new_binary_is_linked_a_second_time_once(tmp_path: Path) -> None:
+    """The owners of its bytes and its dead-code elimination come from the same twin link."""
+    from tests.integration.conftest import buildopt
+
+    one = PROFILE.replace('"linux/amd64", "linux/arm64", "linux/arm/v7"', '"linux/arm64"')
+    project = hello_project(tmp_path, one)
+    done = buildopt(["--debug", "build", "--profile", "p"], cwd=project)
+    assert done.returncode == 0, done.stderr
+    links = [line for line in done.stderr.splitlines() if "+ " in line and "-dumpdep" in line]
+    assert len(links) == 1, links
+    (told,) = [line for line in done.stderr.splitlines() if line.startswith("small@")]
+    assert "attributed to packages (linker)" in told and "dead-code elimination on" in told
