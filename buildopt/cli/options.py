@@ -535,6 +535,45 @@ COMMANDS: dict[str, Command] = {
                 "automaxprocs."
             ),
         ),
+        Command(
+            "advise",
+            (
+                PROFILE,
+                Flag(
+                    "variant",
+                    "the variant to advise on, NAME or NAME@TARGET-ID (default: the baseline, "
+                    "on this machine's target when it builds for it)",
+                    "NAME",
+                    short="-v",
+                ),
+                Flag("startup", "also measure each what-if's start-up (this machine's target)"),
+                Flag("toolchain", "a newer Go release to try (go1.N.M)", "RELEASE", True),
+                Flag(
+                    "tag",
+                    "a build tag to try, beyond those the profile's variants use",
+                    "TAG",
+                    True,
+                ),
+                Flag(
+                    "write",
+                    "add the what-if of --lever to the profile as [variants.NAME]",
+                    "NAME",
+                ),
+                Flag(
+                    "lever", "with --write: the lever to write (s-w, cgo-off, tag-X ...)", "LEVER"
+                ),
+                Flag("jobs", JOBS_HELP, "N", short="-j", number=True),
+                Flag("json", "print buildopt.advice/1 JSON on stdout (the table goes to stderr)"),
+                BYTES,
+                DIST,
+            ),
+            about=(
+                "Build and measure every lever a variant does not use yet, ranked by savings.\n\n"
+                "Each what-if is the variant with one change, built for real in "
+                "DIST/PROFILE/.advise/ (a second run reuses them); with --write NAME, the "
+                "chosen one becomes a variant of the profile."
+            ),
+        ),
     )
 }
 

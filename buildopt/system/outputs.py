@@ -259,3 +259,25 @@ def _resolved(path: Path) -> Path:
         return path.resolve()
     except (OSError, RuntimeError):
         return path
+
+
+def rewrite_profile(path: Path, added: str) -> None:
+    """The profile at path with text added at its end, every byte before kept (``advise
+    --write``: the one command that edits a profile): written atomically with the file's own
+    mode; a symbolic link, a FIFO, a device or a hard-linked file is refused (exit 2)."""
+    try:
+        info = path.lstat()
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot read: {exc.strerror}") from None
+    if stat.S_ISLNK(info.st_mode):
+        raise OutputError(f"{path}: is a symbolic link; advise --write edits a profile file only")
+    if not stat.S_ISREG(info.st_mode):
+        kind = KINDS.get(stat.S_IFMT(info.st_mode), "not a regular file")
+        raise OutputError(f"{path}: is {kind}; advise --write edits a regular file only")
+    if info.st_nlink > 1:
+        raise OutputError(f"{path}: has other hard links; advise --write would break them")
+    with open_regular(path) as f:
+        text = f.read().decode("utf-8")
+    joined = text if not text or text.endswith("\n") else text + "\n"
+    atomic_write_text(path, joined + "\n" + added)
+    os.chmod(path, stat.S_IMODE(info.st_mode))

@@ -1,0 +1,214 @@
+"""``buildopt advise``: every lever a variant does not use yet, built and measured for real,
+ranked by savings; ``--write NAME`` adds the chosen one to the profile."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from buildopt.cli.common import _dist, _profile
+from buildopt.cli.options import count
+from buildopt.errors import EXIT_FAILED, EXIT_OK, UsageError
+
+if TYPE_CHECKING:
+    from buildopt.config.profile import Profile
+    from buildopt.config.toolchain import Toolchain
+    from buildopt.config.variant import Variant
+    from buildopt.pipeline.advise import Lever
+    from buildopt.pipeline.steps import Context
+    from buildopt.record.advice import AdviceReport
+
+
+def advise(
+    *,
+    profile: str = "",
+    variant: str = "",
+    startup: bool = False,
+    toolchain: list[str] | None = None,
+    tag: list[str] | None = None,
+    write: str = "",
+    lever: str = "",
+    jobs: str = "",
+    json: bool = False,
+    bytes: bool = False,
+    dist: str = "",
+) -> int:
+    """``buildopt advise``: the levers of one variant, each built and measured."""
+    from buildopt.config.variant import RELEASE_RE, is_build_tag
+    from buildopt.output import advise_tables
+    from buildopt.output import console as report
+    from buildopt.pipeline import advise as whatifs
+    from buildopt.pipeline.steps import Context
+    from buildopt.record.advice import ADVICE_FILE
+    from buildopt.system import toolchain as go
+    from buildopt.system.files import atomic_write_text
+
+    for release in toolchain or []:
+        if not RELEASE_RE.fullmatch(release):
+            raise UsageError(f"--toolchain {release!r}: not a Go release like 'go1.24.13'")
+    for word in tag or []:
+        if not is_build_tag(word):
+            raise UsageError(f"--tag {word!r}: not a build tag (letters, digits, _ .)")
+    if bool(write) != bool(lever):
+        raise UsageError("--write NAME and --lever LEVER go together")
+    cwd, environ = Path.cwd(), dict(os.environ)
+    loaded = _profile(profile, cwd, "advise")
+    if write:
+        _check_new_name(loaded, write)
+    tools = go.load(environ)
+    base, target_spec = _chosen(loaded, variant)
+    target = whatifs.target_of(loaded, base, tools, target_spec)
+    from buildopt.output.progress import StepProgress
+
+    begun = time.monotonic()
+    ctx = Context(
+        profile=loaded,
+        record_path=loaded.record_path(),
+        environ=environ,
+        progress=StepProgress(environ),
+        cwd=cwd,
+        jobs=count("--jobs", jobs, 0),
+    )
+    where = _dist(dist, cwd)
+    levers = _levers(ctx, tools, base, target, where, tag or [], toolchain or [], startup)
+    what_if = whatifs.what_if_profile(loaded, base, target, [x.variant for x in levers])
+    ctx.progress.say(f"advise: building {len(levers)} what-ifs of {base.name}@{target.id}...")
+    done = whatifs.build_what_ifs(what_if, tools, ctx, where)
+    base_id = next(iter(what_if.base.values()), f"{base.name}@{target.id}")
+    record = whatifs.measure_what_ifs(done, base_id) if startup else done.recorded
+    advice = whatifs.advice(loaded, target, base_id, levers, record, time.monotonic() - begun)
+    atomic_write_text(what_if.dist_dir(where) / ADVICE_FILE, _json_text(advice))
+    advise_tables.show_advice(report.make_console(stderr=json), advice, exact=bytes)
+    if json:
+        report.print_json(advice)
+    if write:
+        return _write(loaded, profile, advice, levers, write, lever)
+    return EXIT_OK
+
+
+def _chosen(profile: Profile, spec: str) -> tuple[Variant, str]:
+    """The variant --variant names (NAME or NAME@TARGET-ID), else the baseline; and the target
+    id given ("" if none)."""
+    name, _, target = (spec or profile.baseline).partition("@")
+    try:
+        return profile.variant(name), target
+    except KeyError:
+        names = ", ".join(v.name for v in profile.variants)
+        raise UsageError(
+            f"--variant {spec}: no variant {name!r} in {profile.path.name} (its variants: {names})"
+        ) from None
+
+
+def _levers(  # noqa: PLR0917 - the run, and what the user added
+    ctx: Context,
+    tools: Toolchain,
+    base: Variant,
+    target: object,
+    dist: Path | None,
+    tags: list[str],
+    releases: list[str],
+    startup: bool,
+) -> list[Lever]:
+    """The levers that apply: the variant built first (go finds it up to date when it was),
+    so that what its binary links decides netgo and osusergo."""
+    from buildopt.config.target import Target
+    from buildopt.pipeline import advise as whatifs
+
+    assert isinstance(target, Target)
+    alone = whatifs.what_if_profile(ctx.profile, base, target, [])
+    first = whatifs.build_what_ifs(alone, tools, ctx, dist)
+    built = whatifs.base_build(first.recorded, f"{base.name}@{target.id}")
+    if built is None or built.inspect is None:
+        why = built.reason if built else "not built"
+        raise _Failed(f"advise: {base.name}@{target.id} did not build: {why}")
+    packages = [p.package for p in built.inspect.packages]
+    return whatifs.levers(
+        ctx.profile,
+        base,
+        target,
+        tools,
+        packages,
+        tags=tags,
+        releases=releases,
+        startup=startup,
+    )
+
+
+class _Failed(UsageError):
+    exit_code = EXIT_FAILED
+
+
+def _json_text(advice: AdviceReport) -> str:
+    import json
+
+    import msgspec
+
+    return json.dumps(msgspec.to_builtins(advice), indent=2) + "\n"
+
+
+def _check_new_name(profile: Profile, name: str) -> None:
+    from buildopt.config.profile import check_variant_name
+
+    check_variant_name(profile.path, f"--write {name}", name)
+    if any(v.name == name for v in profile.variants):
+        raise UsageError(f"--write {name}: {profile.path.name} already has a variant {name!r}")
+
+
+def _named_path(spec: str, profile: Profile, cwd: Path) -> Path:
+    """The profile file as named (a symbolic link not followed: advise --write refuses one)."""
+    from buildopt.config.profile import profiles_folder
+
+    if spec and (spec.endswith(".toml") or "/" in spec or spec.startswith(".")):
+        return cwd / spec
+    folder = profiles_folder(cwd)
+    return (folder / f"{profile.name}.toml") if folder else profile.path
+
+
+def _write(
+    profile: Profile,
+    spec: str,
+    advice: AdviceReport,
+    levers: list[Lever],
+    name: str,
+    chosen: str,
+) -> int:
+    """The what-if of lever chosen added to the profile as [variants.NAME] (extends = the
+    variant, with the one change), and a budget for it printed for the user to paste."""
+    import tomllib
+
+    from buildopt.config.profile import load_profile
+    from buildopt.errors import ProfileError
+    from buildopt.pipeline.advise import propose_budget, variant_table
+    from buildopt.system.outputs import rewrite_profile
+
+    picked = next((x for x in levers if x.name == chosen), None)
+    row = next((r for r in advice.levers if r.lever == chosen), None)
+    if picked is None or row is None:
+        known = ", ".join(x.name for x in levers) or "none"
+        raise UsageError(f"--lever {chosen}: not a lever of {advice.base_id} (its levers: {known})")
+    if row.figures is None:
+        print(f"--write {name}: {chosen} did not build: {row.error}", file=sys.stderr)
+        return EXIT_FAILED
+    about = f"{advice.variant} with {picked.change} (buildopt advise)"
+    text = variant_table(name, advice.variant, picked.layer, about)
+    path = _named_path(spec, profile, Path.cwd())
+    before = path.read_bytes()
+    tomllib.loads(before.decode() + "\n" + text)  # what is appended parses with the rest
+    rewrite_profile(path, text)
+    try:
+        load_profile(str(path), Path.cwd()).variant(name)
+    except (ProfileError, KeyError) as exc:  # never leave a profile that does not load
+        from buildopt.system.files import atomic_write_text
+
+        atomic_write_text(path, before.decode())
+        raise UsageError(
+            f"--write {name}: the profile would not load ({exc}); left as it was"
+        ) from None
+    print(f"added [variants.{name}] to {path}: {about}", file=sys.stderr)
+    print("a budget for it, from the sizes measured (printed: paste it into the profile):",
+          file=sys.stderr)  # fmt: skip
+    print(propose_budget(name, advice, row), end="")
+    return EXIT_OK

@@ -1,0 +1,446 @@
+"""What-if builds: a variant with one setting changed (a lever), built and measured for real.
+
+A what-if is ``msgspec.structs.replace`` of the variant, so its ``go build`` argv is the plan's
+(``pipeline/plan.py``) with that one change. The what-ifs are the variants of a what-if
+profile (``WhatIfProfile``) whose binaries and record live in ``dist/PROFILE/.advise/``: the
+same steps as ``buildopt build`` build them in parallel (go's build cache shared, the stage
+kept, so a second run finds them up to date), verify and record them there, never in the
+profile's own record. ``advise`` picks the levers that apply from the variant and its binary's
+facts; a sweep can give ``what_ifs`` its own list of variants.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Protocol
+
+import msgspec
+
+from buildopt.config.budgets import matches
+from buildopt.config.profile import Profile
+from buildopt.config.target import Target
+from buildopt.config.toolchain import Toolchain
+from buildopt.config.variant import Variant
+from buildopt.errors import UsageError
+from buildopt.pipeline import steps
+from buildopt.pipeline.plan import make_plan, step_id, variant_targets
+from buildopt.record.advice import ADVICE_SCHEMA, AdviceReport, Figures, LeverAdvice, VerdictChange
+from buildopt.record.model import Build, Record, StartupResult
+
+ADVISE_DIR = ".advise"  # dist/PROFILE/.advise/: no variant name starts with a dot
+
+
+@dataclass(frozen=True)
+class Lever:
+    """One change to a variant: its name, the go build words it changes, and what it changes
+    in what the program does ("" when nothing)."""
+
+    name: str
+    change: str
+    caveat: str
+    variant: Variant  # the what-if: the variant with this one change
+    layer: Mapping[str, object]  # the change as [variants.NAME] keys over extends = the variant
+
+
+@dataclass(frozen=True, kw_only=True)
+class WhatIfProfile(Profile):
+    """The profile whose variants are what-ifs of ``of``'s: built in ``of``'s dist folder under
+    ``.advise/``, judged by ``of``'s budgets as the variant they change (``base``: what-if id
+    to that variant's id)."""
+
+    of: Profile
+    base: Mapping[str, str]
+
+    def dist_dir(self, dist: Path | None = None) -> Path:
+        return self.of.dist_dir(dist) / ADVISE_DIR
+
+    def compressors_for(self, build_id: str) -> tuple[str, ...]:
+        return self.of.compressors_for(self.base.get(build_id, build_id))
+
+    @property
+    def dwarf_by_package(self) -> bool:
+        return self.of.dwarf_by_package
+
+
+# --- which levers apply -------------------------------------------------------------------
+
+
+NO_CHANGE = ""
+CAVEATS = {
+    "s-w": "no symbol table or DWARF: debuggers and profilers see no names (panics still "
+    "show file:line)",
+    "trimpath": "file paths in panics and runtime.Caller become module paths",
+    "cgo-off": "no C: the pure-Go DNS resolver (no glibc NSS: nsswitch.conf, mDNS, LDAP "
+    "hosts) and user lookup (/etc/passwd and /etc/group only)",
+    "internal-link": "Go's own linker instead of the C linker: -extldflags no longer apply",
+    "pie-off": "no ASLR of the executable's own code",
+    "netgo": "the pure-Go DNS resolver instead of glibc's (no NSS: nsswitch.conf, mDNS, LDAP)",
+    "osusergo": "user and group lookup from /etc/passwd and /etc/group only (no NSS)",
+    "go": "another Go release: runtime and standard library change (read its release notes)",
+    "goamd64": "runs only on CPUs of that x86-64 level: fails to start on older ones",
+    "goarm": "runs only on CPUs with that ARM architecture level",
+    "tag": "builds the files of this tag: a feature tag may change or remove a feature",
+}
+
+
+def _go_version(release: str) -> tuple[int, ...]:
+    return tuple(int(n) for n in re.findall(r"[0-9]+", release)[:3])
+
+
+def levers(
+    profile: Profile,
+    variant: Variant,
+    target: Target,
+    toolchain: Toolchain,
+    packages: Sequence[str],
+    *,
+    tags: Sequence[str] = (),
+    releases: Sequence[str] = (),
+    startup: bool = False,
+) -> list[Lever]:
+    """Every lever variant (built for target, linking packages) does not use yet."""
+    found: list[Lever] = []
+
+    def lever(name: str, change: str, caveat: str, **settings: object) -> None:
+        what_if = msgspec.structs.replace(
+            variant,
+            name=f"{variant.name}+{name}",
+            origin=f"advise: {variant.name} with {change}",
+            targets=(target.spec,),
+            **settings,
+        )
+        found.append(Lever(name, change, caveat, what_if, _layer(variant, settings)))
+
+    if variant.strip != "all":
+        lever("s-w", "-ldflags=-s -w", CAVEATS["s-w"], strip="all")
+    if not variant.trimpath:
+        lever("trimpath", "-trimpath", CAVEATS["trimpath"], trimpath=True)
+    if variant.cgo is not False:
+        lever("cgo-off", "CGO_ENABLED=0", CAVEATS["cgo-off"], cgo=False)
+        _tag_levers(variant, packages, lever)
+    if variant.linkmode == "external":
+        lever("internal-link", "-linkmode=internal", CAVEATS["internal-link"], linkmode="internal")
+    if variant.buildmode == "pie":
+        lever("pie-off", "-buildmode=exe", CAVEATS["pie-off"], buildmode="exe")
+    _release_levers(profile, variant, toolchain, releases, lever)
+    if startup:
+        _level_levers(variant, target, lever)
+    for tag in _sweep_tags(profile, variant, tags):
+        change = f"-tags={','.join((*variant.tags, tag))}"
+        lever(f"tag-{tag}", change, CAVEATS["tag"], tags=(*variant.tags, tag))
+    return found
+
+
+def _layer(variant: Variant, settings: Mapping[str, object]) -> dict[str, object]:
+    """The keys a [variants.NAME] table that extends variant sets to make the what-if: a tag
+    appended, an environment variable added, else the value."""
+    layer: dict[str, object] = {}
+    for key, value in settings.items():
+        if key == "tags" and isinstance(value, tuple):
+            layer[key] = {"append": [t for t in value if t not in variant.tags]}
+        elif key == "env" and isinstance(value, dict):
+            layer[key] = {k: v for k, v in value.items() if variant.env.get(k) != v}
+        else:
+            layer[key] = list(value) if isinstance(value, tuple) else value
+    return layer
+
+
+def _tag_levers(variant: Variant, packages: Sequence[str], lever: _Add) -> None:
+    """With cgo on: netgo where net is linked, osusergo where os/user is."""
+    for tag, package in (("netgo", "net"), ("osusergo", "os/user")):
+        if package in packages and tag not in variant.tags:
+            tags = (*variant.tags, tag)
+            lever(tag, "-tags=" + ",".join(tags), CAVEATS[tag], tags=tags)
+
+
+def _release_levers(
+    profile: Profile,
+    variant: Variant,
+    toolchain: Toolchain,
+    releases: Sequence[str],
+    lever: _Add,
+) -> None:
+    """Each newer Go release of the profile's toolchain axis or given (--toolchain)."""
+    current = (variant.toolchain or (toolchain.version,))[-1]
+    axis = [r for v in profile.variants for r in v.toolchain or ()]
+    for release in dict.fromkeys([*axis, *releases]):
+        if _go_version(release) > _go_version(current):
+            lever(release, f"GOTOOLCHAIN={release}", CAVEATS["go"], toolchain=(release,))
+
+
+def _level_levers(variant: Variant, target: Target, lever: _Add) -> None:
+    """GOAMD64 v2 and v3 (amd64), GOARM=7 (arm): where start-up is measured."""
+    env = {**target.env(), **variant.env}
+    if target.goarch == "amd64":
+        now = int(env.get("GOAMD64", "v1")[1:])
+        for level in (2, 3):
+            if level > now:
+                settings = {**variant.env, "GOAMD64": f"v{level}"}
+                lever(f"goamd64-v{level}", f"GOAMD64=v{level}", CAVEATS["goamd64"], env=settings)
+    if target.goarch == "arm" and env.get("GOARM", "7")[:1] < "7":
+        lever("goarm-7", "GOARM=7", CAVEATS["goarm"], env={**variant.env, "GOARM": "7"})
+
+
+def _sweep_tags(profile: Profile, variant: Variant, given: Sequence[str]) -> list[str]:
+    """The tags of the profile's other variants and those given, that variant does not use
+    (netgo and osusergo have levers of their own, with cgo on)."""
+    named = [t for v in profile.variants for t in v.tags] + list(given)
+    own = {*variant.tags, "netgo", "osusergo"}
+    return [t for t in dict.fromkeys(named) if t not in own]
+
+
+class _Add(Protocol):
+    def __call__(self, name: str, change: str, caveat: str, **settings: object) -> None: ...
+
+
+# --- building them --------------------------------------------------------------------------
+
+
+def what_if_profile(
+    profile: Profile, base: Variant, target: Target, others: Sequence[Variant]
+) -> WhatIfProfile:
+    """The profile of base (built for target alone) and the what-ifs of it, others."""
+    own = msgspec.structs.replace(base, targets=(target.spec,))
+    base_id = step_id(own, target)
+    ids = {step_id(v, target, _release(v)): base_id for v in others}
+    return WhatIfProfile(
+        **{f: getattr(profile, f) for f in _PROFILE_FIELDS},
+        variants=(own, *others),
+        of=profile,
+        base=ids,
+    )
+
+
+_PROFILE_FIELDS = tuple(
+    f for f in Profile.__dataclass_fields__ if f not in ("variants", "budgets", "images", "scan")
+)
+
+
+def _release(variant: Variant) -> str | None:
+    return variant.toolchain[0] if variant.toolchain else None
+
+
+ADVISE_STEPS = (
+    steps.PLAN,
+    steps.BUILD,
+    steps.Step(
+        "compress",
+        steps.COMPRESS.run,
+        lambda ctx: None if _compresses(ctx.profile) else "no max_compressed budget",
+        steps.COMPRESS.defaults,
+    ),
+    steps.RECORD,
+)
+
+
+def _compresses(profile: Profile) -> bool:
+    return any(b.max_compressed for b in getattr(profile, "of", profile).budgets)
+
+
+def build_what_ifs(
+    what_if: WhatIfProfile, toolchain: Toolchain, ctx: steps.Context, dist: Path | None
+) -> steps.Context:
+    """Every variant of what_if built (in parallel), verified and recorded in its own record
+    (dist: the --dist folder, else the project's)."""
+    plan = make_plan(what_if, toolchain, ctx.environ, (), dist)
+    given = replace(ctx, profile=what_if, plan=plan, record_path=what_if.record_path(dist))
+    return steps.run(ADVISE_STEPS, given)
+
+
+def measure_what_ifs(ctx: steps.Context, base_id: str) -> Record:
+    """Start-up of the base and each what-if this machine runs, compared with the base's."""
+    record = ctx.recorded
+    binaries, skipped, _ = steps.runnable(record, ctx.environ)
+    for note in skipped:
+        ctx.progress.skipped(note)
+    if base_id not in binaries:
+        raise UsageError(f"advise --startup: {base_id} cannot run on this machine")
+    results: tuple[StartupResult, ...] = steps.measure_startup(
+        binaries, ctx.profile.startup, base_id, ctx.environ, ctx.progress
+    )
+    return steps.record_startup(ctx.record_path, record, results)
+
+
+def target_of(profile: Profile, variant: Variant, toolchain: Toolchain, spec: str) -> Target:
+    """The variant's target named by its id (``linux-arm64``) or spec; none: the host's if the
+    variant builds for it, else its first."""
+    targets = variant_targets(profile, variant, toolchain)
+    if spec:
+        for target in targets:
+            if spec in (target.id, target.spec):
+                return target
+        ids = ", ".join(t.id for t in targets)
+        raise UsageError(f"--variant {variant.name}@{spec}: {variant.name} builds for {ids}")
+    host = [t for t in targets if toolchain.is_host(t.goos, t.goarch)]
+    return (host or list(targets))[0]
+
+
+def base_build(record: Record, base_id: str) -> Build | None:
+    return next((b for b in record.builds if b.id == base_id), None)
+
+
+def selected_budgets(profile: Profile, base_id: str) -> list[str]:
+    return [b.name for b in profile.budgets if matches(b.select, base_id)]
+
+
+# --- what they save -----------------------------------------------------------------------
+
+
+def figures_of(build: Build) -> Figures | None:
+    """What a built what-if measured (None: it was not built)."""
+    facts = build.inspect
+    if not build.ok or facts is None or build.sha256 is None:
+        return None
+    started = build.startup if build.startup and build.startup.sha256 == build.sha256 else None
+    return Figures(
+        size=facts.size,
+        sha256=build.sha256,
+        compressed=facts.compressed,
+        ram_static=facts.memory.mapped_bytes if facts.memory else None,
+        startup_median_ms=started.median_ms if started else None,
+        startup_runs=started.runs if started else None,
+        vs_base=started.vs_baseline if started else None,
+    )
+
+
+def verdicts(profile: Profile, base: Build, what_if: Build) -> tuple[VerdictChange, ...]:
+    """The checks of the profile's budgets selecting base whose verdict what_if changes: each
+    budget evaluated on both binaries' facts, the what-if judged as the base it changes."""
+    from buildopt.analysis.gate import evaluate_build
+
+    def judged(build: Build) -> dict[tuple[str, str], str]:
+        as_base = msgspec.structs.replace(build, id=base.id, variant=base.variant)
+        found: dict[tuple[str, str], str] = {}
+        for budget in profile.budgets:
+            if as_base.inspect is not None and matches(budget.select, base.id):
+                for check in evaluate_build(budget, as_base, as_base.inspect, None):
+                    found[(budget.name, check.check)] = check.verdict
+        return found
+
+    before, after = judged(base), judged(what_if)
+    return tuple(
+        VerdictChange(budget=b, check=c, before=v, after=after[(b, c)])
+        for (b, c), v in before.items()
+        if (b, c) in after and after[(b, c)] != v
+    )
+
+
+def advice(
+    profile: Profile,
+    target: Target,
+    base_id: str,
+    found: Sequence[Lever],
+    record: Record,
+    seconds: float,
+) -> AdviceReport:
+    """The levers ranked by file bytes saved (what failed to build last, with its error)."""
+    by_id = {b.id: b for b in record.builds}
+    base = by_id.get(base_id)
+    base_figures = figures_of(base) if base else None
+    if base is None or base_figures is None:
+        why = base.reason if base else "not built"
+        raise UsageError(f"advise: the variant itself did not build ({base_id}): {why}")
+    rows = [_row(profile, target, lever, base, base_figures, by_id) for lever in found]
+    rows.sort(key=lambda r: (r.figures is None, -(r.saved_bytes or 0), r.lever))
+    return AdviceReport(
+        schema=ADVICE_SCHEMA,
+        profile=profile.name,
+        variant=base.variant,
+        target=target.spec,
+        base_id=base_id,
+        base=base_figures,
+        budgets=tuple(selected_budgets(profile, base_id)),
+        levers=tuple(rows),
+        seconds=round(seconds, 2),
+    )
+
+
+def _row(  # noqa: PLR0917 - one lever, and what it is compared with
+    profile: Profile,
+    target: Target,
+    lever: Lever,
+    base: Build,
+    base_figures: Figures,
+    by_id: Mapping[str, Build],
+) -> LeverAdvice:
+    wid = step_id(lever.variant, target, _release(lever.variant))
+    build = by_id.get(wid)
+    if build is None:
+        return LeverAdvice(
+            lever=lever.name, id=wid, change=lever.change, caveat=lever.caveat,
+            status="skipped", error="not built (interrupted?)", argv=(), env={},
+            build_seconds=0.0,
+        )  # fmt: skip
+    got = figures_of(build)
+    saved_ms = None
+    if got and got.startup_median_ms is not None and base_figures.startup_median_ms is not None:
+        saved_ms = round(base_figures.startup_median_ms - got.startup_median_ms, 3)
+    return LeverAdvice(
+        lever=lever.name,
+        id=wid,
+        change=lever.change,
+        caveat=lever.caveat,
+        status=build.status,
+        error=build.reason,
+        argv=build.argv,
+        env=build.env,
+        build_seconds=build.wall_seconds,
+        figures=got,
+        saved_bytes=base_figures.size - got.size if got else None,
+        saved_ms=saved_ms,
+        verdicts=verdicts(profile, base, build) if got else (),
+    )
+
+
+# --- advise --write: the what-if as a variant of the profile -------------------------------
+
+
+def variant_table(name: str, extends: str, layer: Mapping[str, object], description: str) -> str:
+    """``[variants.NAME]`` extending the variant, with the lever's keys: TOML text to append
+    (tomlkit writes the keys and values, quoted as TOML needs)."""
+    import tomlkit
+
+    table = tomlkit.table()
+    table.add("description", description)
+    table.add("extends", extends)
+    for key, value in layer.items():
+        table.add(key, value)
+    document = tomlkit.document()
+    variants = tomlkit.table(is_super_table=True)
+    variants.add(name, table)
+    document.add("variants", variants)
+    return tomlkit.dumps(document)
+
+
+HEADROOM = 1.05  # a proposed max_size: the measured size plus 5%, rounded up to 64 KiB
+ROUND = 64 << 10
+
+
+def propose_budget(name: str, report: AdviceReport, row: LeverAdvice) -> str:
+    """A ``[[budget]]`` for the written variant: its measured size with headroom (and its
+    static RAM likewise), as TOML to paste."""
+    import tomlkit
+
+    figures = row.figures
+    if figures is None:
+        raise ValueError("a budget is proposed for a built what-if only")
+    target = report.target.replace("/", "-")
+    budget = tomlkit.table()
+    budget.add("name", f"{name} size")
+    budget.add("select", f"{name}@{target}")
+    budget.add("max_size", _with_headroom(figures.size))
+    budget.comment(f"measured: {figures.size} bytes")
+    if figures.ram_static is not None:
+        budget.add("max_ram_static", _with_headroom(figures.ram_static))
+    document = tomlkit.document()
+    document.add("budget", tomlkit.aot())
+    document["budget"].append(budget)  # type: ignore[union-attr]
+    return tomlkit.dumps(document)
+
+
+def _with_headroom(size: int) -> str:
+    kib = -(-int(size * HEADROOM) // ROUND) * ROUND // 1024
+    return f"{kib} KiB"
