@@ -20,6 +20,7 @@ from buildopt.analysis.compare import CompareReport, RecordsReport
 from buildopt.binary.facts import InspectFailure, Inspection, InspectReport
 from buildopt.output.gate import GateReport
 from buildopt.pipeline.plan import PlanReport
+from buildopt.record.advice import AdviceReport
 from buildopt.record.images import ImageRecord
 from buildopt.record.model import DiffReport, Record, ScanReport, StartupReport, WhyReport
 
@@ -61,6 +62,7 @@ DOCUMENTS = {
     "buildopt.startup/1": Document(StartupReport, "startup.schema.json", "buildopt startup"),
     "buildopt.scan/1": Document(ScanReport, "scan.schema.json", "buildopt scan"),
     "buildopt.image/1": Document(ImageRecord, "image.schema.json", "buildopt image record"),
+    "buildopt.advice/1": Document(AdviceReport, "advice.schema.json", "buildopt advise"),
 }
 SCHEMAS = {schema_id: document.file for schema_id, document in DOCUMENTS.items()}
 

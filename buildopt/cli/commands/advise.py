@@ -81,7 +81,8 @@ def advise(
     record = whatifs.measure_what_ifs(done, base_id) if startup else done.recorded
     advice = whatifs.advice(loaded, target, base_id, levers, record, time.monotonic() - begun)
     atomic_write_text(what_if.dist_dir(where) / ADVICE_FILE, _json_text(advice))
-    advise_tables.show_advice(report.make_console(stderr=json), advice, exact=bytes)
+    # with --write, stdout is the proposed budget alone (TOML to paste): the table to stderr
+    advise_tables.show_advice(report.make_console(stderr=json or bool(write)), advice, exact=bytes)
     if json:
         report.print_json(advice)
     if write:
