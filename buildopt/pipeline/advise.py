@@ -332,6 +332,7 @@ def advice(
     profile: Profile,
     target: Target,
     base_id: str,
+    *,
     found: Sequence[Lever],
     record: Record,
     seconds: float,
@@ -443,7 +444,7 @@ def propose_budget(name: str, report: AdviceReport, row: LeverAdvice) -> str:
         budget.add("max_ram_static", _with_headroom(figures.ram_static))
     document = tomlkit.document()
     document.add("budget", tomlkit.aot())
-    document["budget"].append(budget)  # type: ignore[union-attr]
+    document["budget"].append(budget)
     return tomlkit.dumps(document)
 
 

@@ -261,10 +261,10 @@ def _resolved(path: Path) -> Path:
         return path
 
 
-def rewrite_profile(path: Path, added: str) -> None:
-    """The profile at path with text added at its end, every byte before kept (``advise
-    --write``: the one command that edits a profile): written atomically with the file's own
-    mode; a symbolic link, a FIFO, a device or a hard-linked file is refused (exit 2)."""
+def editable_profile(path: Path) -> os.stat_result:
+    """path's stat if advise --write may edit it: a regular file with no other name; a
+    symbolic link (whose target another project may share), a FIFO, a device or a hard-linked
+    file is refused (exit 2), before anything is built."""
     try:
         info = path.lstat()
     except OSError as exc:
@@ -276,6 +276,14 @@ def rewrite_profile(path: Path, added: str) -> None:
         raise OutputError(f"{path}: is {kind}; advise --write edits a regular file only")
     if info.st_nlink > 1:
         raise OutputError(f"{path}: has other hard links; advise --write would break them")
+    return info
+
+
+def rewrite_profile(path: Path, added: str) -> None:
+    """The profile at path with text added at its end, every byte before kept (``advise
+    --write``: the one command that edits a profile): written atomically with the file's own
+    mode, if editable_profile allows."""
+    info = editable_profile(path)
     with open_regular(path) as f:
         text = f.read().decode("utf-8")
     joined = text if not text or text.endswith("\n") else text + "\n"

@@ -64,7 +64,9 @@ def lever(advice: dict[str, Any], name: str) -> dict[str, Any]:
 
 
 def planned(project: Path) -> dict[str, Any]:
-    done = buildopt(["plan", "-p", "telecom-edge", "-v", f"default@{TARGET}", "--json"], cwd=project)
+    done = buildopt(
+        ["plan", "-p", "telecom-edge", "-v", f"default@{TARGET}", "--json"], cwd=project
+    )
     assert done.returncode == 0, done.stderr
     (step,) = json.loads(done.stdout)["steps"]
     assert isinstance(step, dict)
@@ -126,7 +128,7 @@ def test_cgo_off_agrees_with_the_profiles_own_static_build(
 def test_startup_finds_the_lazy_init_tags_gain_with_its_interval(advice: dict[str, Any]) -> None:
     lazy = lever(advice, "tag-lazyinit")
     ratio = lazy["figures"]["vs_base"]
-    low, high = ratio["ci95"]
+    _low, high = ratio["ci95"]
     assert ratio["significant"] and high < 1.0, ratio  # faster, with the whole interval
     assert lazy["saved_ms"] > 0
     assert advice["levers"][0]["lever"] == "tag-lazyinit"  # ranked first by time saved

@@ -15,6 +15,7 @@ from buildopt.errors import EXIT_FAILED, EXIT_OK, UsageError
 
 if TYPE_CHECKING:
     from buildopt.config.profile import Profile
+    from buildopt.config.target import Target
     from buildopt.config.toolchain import Toolchain
     from buildopt.config.variant import Variant
     from buildopt.pipeline.advise import Lever
@@ -58,6 +59,9 @@ def advise(
     loaded = _profile(profile, cwd, "advise")
     if write:
         _check_new_name(loaded, write)
+        from buildopt.system.outputs import editable_profile
+
+        editable_profile(_named_path(profile, loaded, cwd))
     tools = go.load(environ)
     base, target_spec = _chosen(loaded, variant)
     target = whatifs.target_of(loaded, base, tools, target_spec)
@@ -79,14 +83,16 @@ def advise(
     done = whatifs.build_what_ifs(what_if, tools, ctx, where)
     base_id = next(iter(what_if.base.values()), f"{base.name}@{target.id}")
     record = whatifs.measure_what_ifs(done, base_id) if startup else done.recorded
-    advice = whatifs.advice(loaded, target, base_id, levers, record, time.monotonic() - begun)
+    advice = whatifs.advice(
+        loaded, target, base_id, found=levers, record=record, seconds=time.monotonic() - begun
+    )
     atomic_write_text(what_if.dist_dir(where) / ADVICE_FILE, _json_text(advice))
     # with --write, stdout is the proposed budget alone (TOML to paste): the table to stderr
     advise_tables.show_advice(report.make_console(stderr=json or bool(write)), advice, exact=bytes)
     if json:
         report.print_json(advice)
     if write:
-        return _write(loaded, profile, advice, levers, write, lever)
+        return _write(loaded, profile, advice, levers=levers, name=write, chosen=lever)
     return EXIT_OK
 
 
@@ -107,7 +113,7 @@ def _levers(  # noqa: PLR0917 - the run, and what the user added
     ctx: Context,
     tools: Toolchain,
     base: Variant,
-    target: object,
+    target: Target,
     dist: Path | None,
     tags: list[str],
     releases: list[str],
@@ -115,10 +121,8 @@ def _levers(  # noqa: PLR0917 - the run, and what the user added
 ) -> list[Lever]:
     """The levers that apply: the variant built first (go finds it up to date when it was),
     so that what its binary links decides netgo and osusergo."""
-    from buildopt.config.target import Target
     from buildopt.pipeline import advise as whatifs
 
-    assert isinstance(target, Target)
     alone = whatifs.what_if_profile(ctx.profile, base, target, [])
     first = whatifs.build_what_ifs(alone, tools, ctx, dist)
     built = whatifs.base_build(first.recorded, f"{base.name}@{target.id}")
@@ -165,20 +169,21 @@ def _named_path(spec: str, profile: Profile, cwd: Path) -> Path:
     if spec and (spec.endswith(".toml") or "/" in spec or spec.startswith(".")):
         return cwd / spec
     folder = profiles_folder(cwd)
-    return (folder / f"{profile.name}.toml") if folder else profile.path
+    return (folder / f"{spec or profile.name}.toml") if folder else profile.path
 
 
 def _write(
     profile: Profile,
     spec: str,
     advice: AdviceReport,
+    *,
     levers: list[Lever],
     name: str,
     chosen: str,
 ) -> int:
     """The what-if of lever chosen added to the profile as [variants.NAME] (extends = the
     variant, with the one change), and a budget for it printed for the user to paste."""
-    import tomllib
+    import tomlkit
 
     from buildopt.config.profile import load_profile
     from buildopt.errors import ProfileError
@@ -197,7 +202,7 @@ def _write(
     text = variant_table(name, advice.variant, picked.layer, about)
     path = _named_path(spec, profile, Path.cwd())
     before = path.read_bytes()
-    tomllib.loads(before.decode() + "\n" + text)  # what is appended parses with the rest
+    tomlkit.parse(before.decode() + "\n" + text)  # what is appended parses with the rest
     rewrite_profile(path, text)
     try:
         load_profile(str(path), Path.cwd()).variant(name)
