@@ -80,7 +80,8 @@ def show_advice(console: DataConsole, report: AdviceReport, *, exact: bool = Fal
         f"{report.base_id}: {size_text(base.size, exact)}, RAM static {ram}"
         + (f", ready in {_startup_text(base)}" if startup else "")
         + f"; budgets selecting it: {', '.join(report.budgets) or 'none'}",
-        f"{len(report.levers)} what-ifs in {report.seconds:.1f}s; each is "
+        f"{len(report.levers)} what-if{'' if len(report.levers) == 1 else 's'} in "
+        f"{report.seconds:.1f}s; each is "
         f"{report.base_id} with one change (note: what it changes in what the program does)",
     ]
     render(console, f"advice for {report.base_id}", columns, rows, summary)

@@ -26,6 +26,7 @@ from buildopt.config.units import format_size
 from buildopt.errors import visible
 from buildopt.output import svg
 from buildopt.output.gate import figure_text, sized
+from buildopt.record.advice import AdviceReport
 from buildopt.record.images import ImageRecord
 from buildopt.record.model import Build, Record
 
@@ -44,6 +45,7 @@ class ReportInput:
     baseline: Record | None = None  # --baseline: an older record
     history: Sequence[tuple[str, Record]] = ()  # (label, record), oldest first
     images: Sequence[ImageRecord] = ()
+    advice: AdviceReport | None = None  # buildopt advise's, when one was run
 
 
 def _svg(text: str) -> Markup:
@@ -326,10 +328,48 @@ def render(data: ReportInput) -> str:
         history=_history(data),
         history_labels=[label for label, _ in data.history],
         findings=_findings(record),
+        advice=_advice(data.advice, record),
         images=images,
         budgets=sorted({c.budget for c in data.checks}),
         colours=svg.CATEGORY_COLOURS,
     )
+
+
+def _advice(advice: AdviceReport | None, record: Record) -> dict[str, Any] | None:
+    """The levers of buildopt advise's last run, ranked as it ranked them; stale when the
+    record's binary of that variant is no longer the one advised on."""
+    if advice is None:
+        return None
+    now = next((b for b in record.builds if b.id == advice.base_id), None)
+    rows = []
+    for row in advice.levers:
+        got = row.figures
+        started = got.vs_base if got else None
+        rows.append(
+            {
+                "lever": row.lever,
+                "status": row.status,
+                "saved": "-" if row.saved_bytes is None else format_size(row.saved_bytes),
+                "size": format_size(got.size) if got else "-",
+                "startup": (
+                    f"{started.ratio_of_medians:.2f}x (95% CI {started.ci95[0]:.2f}-"
+                    f"{started.ci95[1]:.2f})"
+                    if started
+                    else "-"
+                ),
+                "change": row.change,
+                "verdicts": [
+                    f"{v.budget} {v.check}: {v.before} -> {v.after}" for v in row.verdicts
+                ],
+                "note": row.error or row.caveat,
+            }
+        )
+    return {
+        "base": advice.base_id,
+        "size": format_size(advice.base.size),
+        "stale": now is None or now.sha256 != advice.base.sha256,
+        "rows": rows,
+    }
 
 
 def _environment() -> jinja2.Environment:

@@ -6,9 +6,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Literal
 
+import msgspec
+
 from buildopt.binary.facts import Bytes, CompressedSizes, Fact, described
+from buildopt.inputs import NotRegularFile, TooLarge, read_limited
 from buildopt.record.model import BaselineRatio, Status
 
 ADVICE_SCHEMA: Literal["buildopt.advice/1"] = "buildopt.advice/1"
@@ -74,3 +78,19 @@ class AdviceReport(Fact, frozen=True):
     budgets: Annotated[tuple[str, ...], described("the profile's budgets selecting the base")]
     levers: tuple[LeverAdvice, ...]
     seconds: Annotated[float, described("the whole advise run, wall clock")]
+
+
+MAX_ADVICE_BYTES = 16 << 20
+
+
+class AdviceError(Exception):
+    """An advice file that cannot be read as buildopt.advice/1 (the report leaves it out)."""
+
+
+def load_advice(path: Path) -> AdviceReport:
+    """The advice ``buildopt advise`` wrote at path."""
+    try:
+        blob = read_limited(path, MAX_ADVICE_BYTES)
+        return msgspec.json.decode(blob, type=AdviceReport)
+    except (OSError, NotRegularFile, TooLarge, msgspec.DecodeError) as exc:
+        raise AdviceError(f"{path}: {exc}") from None

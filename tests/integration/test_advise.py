@@ -20,6 +20,7 @@ import pytest
 
 from tests.conftest import REPO
 from tests.integration.conftest import buildopt
+from tests.integration.test_report import browse
 
 TARGET = "linux-amd64"
 
@@ -134,6 +135,22 @@ def test_startup_finds_the_lazy_init_tags_gain_with_its_interval(advice: dict[st
     assert advice["levers"][0]["lever"] == "tag-lazyinit"  # ranked first by time saved
     assert "feature" in lazy["caveat"]
     assert "resolver" in lever(advice, "cgo-off")["caveat"]
+
+
+def test_the_report_has_the_advice_in_a_real_browser(
+    advice: dict[str, Any], project: Path, tmp_path: Path
+) -> None:
+    page = tmp_path / "report.html"
+    done = buildopt(["report", "-p", "telecom-edge", "-o", str(page)], cwd=project)
+    assert done.returncode == 0, done.stderr
+    dom = browse(page, "--dump-dom").stdout
+    section = dom[dom.index('id="advice"') :]
+    for row in advice["levers"]:
+        assert f'<td class="mono">{row["lever"]}</td>' in section
+    ratio = lever(advice, "tag-lazyinit")["figures"]["vs_base"]
+    low, high = ratio["ci95"]
+    assert f"{ratio['ratio_of_medians']:.2f}x (95% CI {low:.2f}-{high:.2f})" in section
+    assert "Advised on an earlier build" not in section  # the record's default is the one
 
 
 def test_the_what_ifs_live_under_dist_and_a_second_run_rebuilds_none(

@@ -79,7 +79,10 @@ def advise(
     where = _dist(dist, cwd)
     levers = _levers(ctx, tools, base, target, where, tag or [], toolchain or [], startup)
     what_if = whatifs.what_if_profile(loaded, base, target, [x.variant for x in levers])
-    ctx.progress.say(f"advise: building {len(levers)} what-ifs of {base.name}@{target.id}...")
+    ctx.progress.say(
+        f"advise: building {len(levers)} what-ifs of {base.name}@{target.id}, "
+        "each with one change..."
+    )
     done = whatifs.build_what_ifs(what_if, tools, ctx, where)
     base_id = next(iter(what_if.base.values()), f"{base.name}@{target.id}")
     record = whatifs.measure_what_ifs(done, base_id) if startup else done.recorded

@@ -11,6 +11,7 @@ from buildopt.cli.images import _gated_record, _image_records
 from buildopt.errors import EXIT_OK
 
 if TYPE_CHECKING:
+    from buildopt.record.advice import AdviceReport
     from buildopt.record.images import ImageOutcome
     from buildopt.record.model import Record
 
@@ -61,6 +62,7 @@ def report(
             baseline=old,
             history=[(label, r) for label, _, r in history_records],
             images=[m.record for m in made.values() if m.record is not None],
+            advice=_advice(loaded.dist_dir(_dist(dist, cwd))),
         )
     )
     reads = [
@@ -88,3 +90,21 @@ def _history_records(paths: Sequence[str], cwd: Path) -> list[tuple[str, Path, R
     loaded = [(p, _load_record(p)) for p in files]
     loaded.sort(key=lambda item: item[1].created)
     return [(f"{r.created[:10]} {p.stem}", p, r) for p, r in loaded]
+
+
+def _advice(dist: Path) -> AdviceReport | None:
+    """What buildopt advise last found for the profile, if it ran (an unreadable file is
+    said on stderr and left out)."""
+    import sys
+
+    from buildopt.pipeline.advise import ADVISE_DIR
+    from buildopt.record.advice import ADVICE_FILE, AdviceError, load_advice
+
+    path = dist / ADVISE_DIR / ADVICE_FILE
+    if not path.exists():
+        return None
+    try:
+        return load_advice(path)
+    except AdviceError as exc:
+        print(f"warning: advice left out: {exc}", file=sys.stderr)
+        return None
