@@ -84,4 +84,6 @@ def show_advice(console: DataConsole, report: AdviceReport, *, exact: bool = Fal
         f"{report.seconds:.1f}s; each is "
         f"{report.base_id} with one change (note: what it changes in what the program does)",
     ]
+    if not rows:
+        summary.insert(1, "no lever left: it uses every one advise knows (docs/commands.md)")
     render(console, f"advice for {report.base_id}", columns, rows, summary)

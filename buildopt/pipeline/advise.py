@@ -360,9 +360,12 @@ def advice(
 
 
 def _ranking(row: LeverAdvice) -> tuple[bool, float, int, str]:
-    """Built before failed; with start-up measured, the most time saved first; then the most
-    bytes saved."""
-    return (row.figures is None, -(row.saved_ms or 0.0), -(row.saved_bytes or 0), row.lever)
+    """Built before failed; with start-up measured, the time saved where its 95% interval
+    excludes no change, most first (a difference within the noise ranks as none); then the
+    most bytes saved."""
+    ratio = row.figures.vs_base if row.figures else None
+    faster = row.saved_ms if ratio is not None and ratio.significant and row.saved_ms else 0.0
+    return (row.figures is None, -faster, -(row.saved_bytes or 0), row.lever)
 
 
 def _row(  # noqa: PLR0917 - one lever, and what it is compared with
