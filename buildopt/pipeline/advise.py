@@ -417,7 +417,12 @@ def variant_table(name: str, extends: str, layer: Mapping[str, object], descript
     table.add("description", description)
     table.add("extends", extends)
     for key, value in layer.items():
-        table.add(key, value)
+        if isinstance(value, dict):  # tags = { append = [...] } on one line, as people write it
+            inline = tomlkit.inline_table()
+            inline.update(value)
+            table.add(key, inline)
+        else:
+            table.add(key, value)
     document = tomlkit.document()
     variants = tomlkit.table(is_super_table=True)
     variants.add(name, table)
@@ -442,10 +447,16 @@ def propose_budget(name: str, report: AdviceReport, row: LeverAdvice) -> str:
     budget.add("name", f"{name} size")
     budget.add("select", f"{name}@{target}")
     budget.add("max_size", _with_headroom(figures.size))
-    budget.comment(f"measured: {figures.size} bytes")
     if figures.ram_static is not None:
         budget.add("max_ram_static", _with_headroom(figures.ram_static))
     document = tomlkit.document()
+    ram = f", static RAM {figures.ram_static} bytes" if figures.ram_static is not None else ""
+    document.add(
+        tomlkit.comment(
+            f"buildopt advise measured {row.id}: {figures.size} bytes{ram}; "
+            f"the limits add {HEADROOM - 1:.0%}, rounded up to {ROUND >> 10} KiB"
+        )
+    )
     document.add("budget", tomlkit.aot())
     document["budget"].append(budget)
     return tomlkit.dumps(document)

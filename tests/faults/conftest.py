@@ -69,7 +69,8 @@ def record_matches_dist(record: Path) -> dict[str, str]:
         for p in record.parent.rglob("*")
         if p.is_file()
         and p.parent != record.parent
-        and not {".buildopt-stage", ".locks"} & set(p.parts)
+        and not {".buildopt-stage", ".locks"} & set(p.relative_to(record.parent).parts)
+        and ".advise" not in p.relative_to(record.parent).parts  # advise's what-ifs: its record
     }
     assert on_disk == {Path(e["output"]) for e in entries.values()}
     return {i: e["sha256"] for i, e in entries.items()}

@@ -13,7 +13,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from buildopt.config.variant import is_build_tag
-from tests.faults.conftest import buildopt
+from tests.faults.conftest import buildopt, go
+
+__all__ = ["go"]
 
 pytestmark = pytest.mark.integration
 
@@ -102,3 +104,37 @@ def test_a_release_with_control_characters_is_refused(tmp_path: Path) -> None:
     project(tmp_path)
     line = refused(tmp_path, "--toolchain", "go1.27\x1b[31m")
     assert "not a Go release" in line
+
+
+def test_ctrl_c_keeps_the_what_ifs_that_finished(go: str, tmp_path: Path) -> None:
+    """Ctrl-C while one what-if builds: exit 130, the what-ifs that finished are in advise's
+    own record, which matches its folder; the profile's record holds none of them."""
+    import signal
+    import time
+    import uuid
+
+    from tests.faults.conftest import record_matches_dist, start_buildopt
+
+    root = tmp_path / "project"
+    project(root)
+    fake = tmp_path / "fake-go"  # the trimpath what-if's go build never ends
+    fake.write_text(f'#!/bin/sh\ncase "$*" in *+trimpath*) exec sleep 300;; esac\nexec {go} "$@"\n')
+    fake.chmod(0o755)
+    mark = uuid.uuid4().hex
+    running = start_buildopt(
+        ["advise", "--profile", "p"],
+        root,
+        {"BUILDOPT_GO": str(fake), "BUILDOPT_TEST_MARK": mark},
+    )
+    record = root / "dist" / "p" / ".advise" / "build.json"
+    deadline = time.monotonic() + 120
+    while "small+s-w@" not in (record.read_text() if record.exists() else ""):
+        assert time.monotonic() < deadline, "the -s -w what-if never landed"
+        time.sleep(0.1)
+    running.send_signal(signal.SIGINT)
+    _out, err = running.communicate(timeout=60)
+    assert running.returncode == 130, err
+    assert err.strip().splitlines()[-1].startswith("error: interrupted"), err
+    kept = record_matches_dist(record)
+    assert {i.split("@")[0] for i in kept} == {"small", "small+s-w"}
+    assert not (root / "dist" / "p" / "build.json").exists()
