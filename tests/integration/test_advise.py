@@ -112,6 +112,15 @@ def test_every_lever_is_the_plans_argv_with_one_change_built_by_hand(
         assert row["saved_bytes"] == advice["base"]["size"] - len(blob)
 
 
+def test_the_document_is_its_schemas(advice: dict[str, Any]) -> None:
+    import jsonschema
+
+    from buildopt.output.schemas import load_schema
+
+    jsonschema.validate(advice, load_schema("buildopt.advice/1"))
+    assert advice["schema"] == "buildopt.advice/1" and advice["base_id"] == f"default@{TARGET}"
+
+
 def test_cgo_off_agrees_with_the_profiles_own_static_build(
     advice: dict[str, Any], built: dict[str, Any]
 ) -> None:
