@@ -41,6 +41,11 @@ def _compressed(figures: Figures | None, exact: bool) -> str:
     return ", ".join(f"{n} {size_text(s, exact)}" for n, s in found) or "-"
 
 
+def _note(row: LeverAdvice) -> str:
+    same = f"the same binary as {row.same_as} in the record; " if row.same_as else ""
+    return same + row.caveat
+
+
 def show_advice(console: DataConsole, report: AdviceReport, *, exact: bool = False) -> None:
     """The table: a row per lever, the most bytes saved first, failed builds last."""
     base = report.base
@@ -72,7 +77,7 @@ def show_advice(console: DataConsole, report: AdviceReport, *, exact: bool = Fal
             *([_startup_text(got)] if startup else []),
             row.change,
             _verdicts(row) or "-",
-            row.error or row.caveat,
+            row.error or _note(row),
         ]
         rows.append(cells)
     ram = format_size(base.ram_static) if base.ram_static is not None else "-"

@@ -336,8 +336,10 @@ def advice(
     found: Sequence[Lever],
     record: Record,
     seconds: float,
+    built: Mapping[str, str] | None = None,
 ) -> AdviceReport:
-    """The levers ranked by file bytes saved (what failed to build last, with its error)."""
+    """The levers ranked by file bytes saved (what failed to build last, with its error);
+    built: the sha256 -> id of the profile's own record, to name a what-if it already builds."""
     by_id = {b.id: b for b in record.builds}
     base = by_id.get(base_id)
     base_figures = figures_of(base) if base else None
@@ -345,6 +347,10 @@ def advice(
         why = base.reason if base else "not built"
         raise UsageError(f"advise: the variant itself did not build ({base_id}): {why}")
     rows = [_row(profile, target, lever, base, base_figures, by_id) for lever in found]
+    rows = [
+        msgspec.structs.replace(r, same_as=(built or {}).get(r.figures.sha256)) if r.figures else r
+        for r in rows
+    ]
     rows.sort(key=_ranking)
     return AdviceReport(
         schema=ADVICE_SCHEMA,

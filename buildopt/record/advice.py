@@ -63,6 +63,10 @@ class LeverAdvice(Fact, frozen=True):
     )
     saved_ms: Annotated[float | None, described("with --startup: base median - what-if's")] = None
     verdicts: tuple[VerdictChange, ...] = ()
+    same_as: Annotated[
+        str | None,
+        described("the id of a build in the profile's own record with the same sha256, if any"),
+    ] = None
 
 
 class AdviceReport(Fact, frozen=True):

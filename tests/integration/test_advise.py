@@ -133,6 +133,8 @@ def test_cgo_off_agrees_with_the_profiles_own_static_build(
         default["sha256"],
     )
     assert cgo_off["ram_static"] == static["inspect"]["memory"]["mapped_bytes"]
+    assert lever(advice, "cgo-off")["same_as"] == f"static@{TARGET}"  # and the row says so
+    assert "same_as" not in lever(advice, "s-w")
 
 
 def test_startup_finds_the_lazy_init_tags_gain_with_its_interval(advice: dict[str, Any]) -> None:

@@ -87,7 +87,13 @@ def advise(
     base_id = next(iter(what_if.base.values()), f"{base.name}@{target.id}")
     record = whatifs.measure_what_ifs(done, base_id) if startup else done.recorded
     advice = whatifs.advice(
-        loaded, target, base_id, found=levers, record=record, seconds=time.monotonic() - begun
+        loaded,
+        target,
+        base_id,
+        found=levers,
+        record=record,
+        seconds=time.monotonic() - begun,
+        built=_own_builds(loaded.record_path(where)),
     )
     atomic_write_text(what_if.dist_dir(where) / ADVICE_FILE, _json_text(advice))
     # with --write, stdout is the proposed budget alone (TOML to paste): the table to stderr
@@ -97,6 +103,17 @@ def advise(
     if write:
         return _write(loaded, profile, advice, levers=levers, name=write, chosen=lever)
     return EXIT_OK
+
+
+def _own_builds(path: Path) -> dict[str, str]:
+    """sha256 -> id of the profile's own record's builds (none when it has no readable one)."""
+    from buildopt.record import store
+
+    try:
+        record = store.load(path) if path.is_file() else None
+    except store.RecordError:
+        return {}
+    return {b.sha256: b.id for b in record.builds if b.ok and b.sha256} if record else {}
 
 
 def _chosen(profile: Profile, spec: str) -> tuple[Variant, str]:
