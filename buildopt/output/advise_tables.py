@@ -41,6 +41,12 @@ def _compressed(figures: Figures | None, exact: bool) -> str:
     return ", ".join(f"{n} {size_text(s, exact)}" for n, s in found) or "-"
 
 
+def _blocks(figures: Figures | None) -> str:
+    """``base-station-arm64 60``: the erase blocks of each image made with the binary."""
+    blocks = figures.erase_blocks if figures else None
+    return ", ".join(f"{name} {n}" for name, n in blocks.items()) if blocks else "-"
+
+
 def _note(row: LeverAdvice) -> str:
     same = f"the same binary as {row.same_as} in the record; " if row.same_as else ""
     return same + row.caveat
@@ -58,6 +64,7 @@ def show_advice(console: DataConsole, report: AdviceReport, *, exact: bool = Fal
         Column("size", right=True, drop=2),
         *([Column("compressed", drop=4)] if compressed else []),
         Column("RAM static", right=True, drop=5),
+        *([Column("erase blocks", drop=4)] if base.erase_blocks else []),
         *([Column("time to ready", drop=1)] if startup else []),
         Column("change", drop=3),
         Column("budget verdicts", drop=6),
@@ -74,6 +81,7 @@ def show_advice(console: DataConsole, report: AdviceReport, *, exact: bool = Fal
             size_text(got.size, exact) if got else "-",
             *([_compressed(got, exact)] if compressed else []),
             ram,
+            *([_blocks(got)] if base.erase_blocks else []),
             *([_startup_text(got)] if startup else []),
             row.change,
             _verdicts(row) or "-",
@@ -83,6 +91,7 @@ def show_advice(console: DataConsole, report: AdviceReport, *, exact: bool = Fal
     ram = format_size(base.ram_static) if base.ram_static is not None else "-"
     summary = [
         f"{report.base_id}: {size_text(base.size, exact)}, RAM static {ram}"
+        + (f", erase blocks {_blocks(base)}" if base.erase_blocks else "")
         + (f", ready in {_startup_text(base)}" if startup else "")
         + f"; budgets selecting it: {', '.join(report.budgets) or 'none'}",
         f"{len(report.levers)} what-if{'' if len(report.levers) == 1 else 's'} in "

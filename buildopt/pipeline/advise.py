@@ -27,7 +27,9 @@ from buildopt.config.variant import Variant
 from buildopt.errors import UsageError
 from buildopt.pipeline import steps
 from buildopt.pipeline.plan import make_plan, step_id, variant_targets
+from buildopt.record import store
 from buildopt.record.advice import ADVICE_SCHEMA, AdviceReport, Figures, LeverAdvice, VerdictChange
+from buildopt.record.images import ImageOutcome
 from buildopt.record.model import Build, Record, StartupResult
 
 ADVISE_DIR = ".advise"  # dist/PROFILE/.advise/: no variant name starts with a dot
@@ -289,8 +291,8 @@ def selected_budgets(profile: Profile, base_id: str) -> list[str]:
 # --- what they save -----------------------------------------------------------------------
 
 
-def figures_of(build: Build) -> Figures | None:
-    """What a built what-if measured (None: it was not built)."""
+def figures_of(build: Build, images: Mapping[str, ImageOutcome] | None = None) -> Figures | None:
+    """What a built what-if measured (None: it was not built); images: those made with it."""
     facts = build.inspect
     if not build.ok or facts is None or build.sha256 is None:
         return None
@@ -300,6 +302,7 @@ def figures_of(build: Build) -> Figures | None:
         sha256=build.sha256,
         compressed=facts.compressed,
         ram_static=facts.memory.mapped_bytes if facts.memory else None,
+        erase_blocks=erase_blocks(images or {}),
         startup_median_ms=started.median_ms if started else None,
         startup_runs=started.runs if started else None,
         vs_base=started.vs_baseline if started else None,
@@ -337,16 +340,19 @@ def advice(
     record: Record,
     seconds: float,
     built: Mapping[str, str] | None = None,
+    images: Mapping[str, Mapping[str, ImageOutcome]] | None = None,
 ) -> AdviceReport:
     """The levers ranked by file bytes saved (what failed to build last, with its error);
-    built: the sha256 -> id of the profile's own record, to name a what-if it already builds."""
+    built: the sha256 -> id of the profile's own record, to name a what-if it already builds;
+    images: by build id, the images made with it (``imaged``)."""
     by_id = {b.id: b for b in record.builds}
     base = by_id.get(base_id)
-    base_figures = figures_of(base) if base else None
+    made = images or {}
+    base_figures = figures_of(base, made.get(base_id, {})) if base else None
     if base is None or base_figures is None:
         why = base.reason if base else "not built"
         raise UsageError(f"advise: the variant itself did not build ({base_id}): {why}")
-    rows = [_row(profile, target, lever, base, base_figures, by_id) for lever in found]
+    rows = [_row(profile, target, lever, (base, base_figures), by_id, made) for lever in found]
     rows = [
         msgspec.structs.replace(r, same_as=(built or {}).get(r.figures.sha256)) if r.figures else r
         for r in rows
@@ -378,10 +384,11 @@ def _row(  # noqa: PLR0917 - one lever, and what it is compared with
     profile: Profile,
     target: Target,
     lever: Lever,
-    base: Build,
-    base_figures: Figures,
+    base_and_figures: tuple[Build, Figures],
     by_id: Mapping[str, Build],
+    images: Mapping[str, Mapping[str, ImageOutcome]],
 ) -> LeverAdvice:
+    base, base_figures = base_and_figures
     wid = step_id(lever.variant, target, _release(lever.variant))
     build = by_id.get(wid)
     if build is None:
@@ -390,7 +397,8 @@ def _row(  # noqa: PLR0917 - one lever, and what it is compared with
             status="skipped", error="not built (interrupted?)", argv=(), env={},
             build_seconds=0.0,
         )  # fmt: skip
-    got = figures_of(build)
+    got = figures_of(build, images.get(wid, {}))
+    changed = image_verdicts(profile, images.get(base.id, {}), images.get(wid, {}))
     saved_ms = None
     if got and got.startup_median_ms is not None and base_figures.startup_median_ms is not None:
         saved_ms = round(base_figures.startup_median_ms - got.startup_median_ms, 3)
@@ -407,7 +415,7 @@ def _row(  # noqa: PLR0917 - one lever, and what it is compared with
         figures=got,
         saved_bytes=base_figures.size - got.size if got else None,
         saved_ms=saved_ms,
-        verdicts=verdicts(profile, base, build) if got else (),
+        verdicts=(*verdicts(profile, base, build), *changed) if got else (),
     )
 
 
@@ -471,3 +479,85 @@ def propose_budget(name: str, report: AdviceReport, row: LeverAdvice) -> str:
 def _with_headroom(size: int) -> str:
     kib = -(-int(size * HEADROOM) // ROUND) * ROUND // 1024
     return f"{kib} KiB"
+
+
+# --- the images: each squashfs [[image]] selecting the variant, made with each what-if -----
+
+
+def imaged(
+    ctx: steps.Context,
+    what_if: WhatIfProfile,
+    record: Record,
+    others: Mapping[Path, Record | store.RecordError],
+    dist: Path | None,
+) -> dict[str, Mapping[str, ImageOutcome]]:
+    """By build id (the variant's and each built what-if's): each squashfs image that selects
+    the variant, made by the image step with that binary in the variant's place (and the rest
+    of the image from the profile's own record and the image's other records), in
+    ``.advise/images/ID/`` - unchanged inputs are not made again. Without mksquashfs: none."""
+    from buildopt.system.squashfs import ToolMissing
+
+    base_id = next(iter(what_if.base.values()), "")
+    images = tuple(i for i in what_if.of.images if i.filesystem and matches(i.select, base_id))
+    base = base_build(record, base_id)
+    if not images or base is None:
+        return {}
+    own = _own_record(what_if.of, dist)
+    made: dict[str, Mapping[str, ImageOutcome]] = {}
+    for build in record.builds:
+        if not build.ok or (build.id != base_id and build.id not in what_if.base):
+            continue
+        as_base = msgspec.structs.replace(build, id=base_id, variant=base.variant)
+        rest = tuple(b for b in (own.builds if own else ()) if b.id != base_id)
+        given = replace(
+            ctx,
+            record=record.with_builds((as_base, *rest)),
+            images=images,
+            images_dir=what_if.dist_dir(dist) / "images" / build.id,
+            others=others,
+            strict_images=False,
+        )
+        try:
+            made[build.id] = steps.run([steps.IMAGE], given).made
+        except ToolMissing as exc:
+            ctx.progress.say(f"advise: no image figures: {exc.message}")
+            return {}
+    return made
+
+
+def _own_record(profile: Profile, dist: Path | None) -> Record | None:
+    """The profile's own record, where the rest of an image's binaries come from."""
+    path = profile.record_path(dist)
+    try:
+        return store.load(path) if path.is_file() else None
+    except store.RecordError:
+        return None
+
+
+def image_verdicts(
+    profile: Profile, before: Mapping[str, ImageOutcome], after: Mapping[str, ImageOutcome]
+) -> tuple[VerdictChange, ...]:
+    """The checks of the images' budgets whose verdict changes from before to after."""
+    from buildopt.analysis.gate import evaluate_filesystem
+
+    changes: list[VerdictChange] = []
+    for image in profile.images:
+        if image.name not in before or image.name not in after:
+            continue
+        old = {c.check: c.verdict for c in evaluate_filesystem(image, before[image.name])}
+        for check in evaluate_filesystem(image, after[image.name]):
+            if check.check in old and old[check.check] != check.verdict:
+                changes.append(
+                    VerdictChange(
+                        budget=image.name,
+                        check=check.check,
+                        before=old[check.check],
+                        after=check.verdict,
+                    )
+                )
+    return tuple(changes)
+
+
+def erase_blocks(made: Mapping[str, ImageOutcome]) -> dict[str, int] | None:
+    blocks = {name: o.record.erase_blocks for name, o in made.items() if o.record is not None}
+    return blocks or None

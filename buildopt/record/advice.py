@@ -30,6 +30,13 @@ class Figures(Fact, frozen=True):
     ram_static: Annotated[
         Bytes | None, described("what the loader maps (max_ram_static's figure)")
     ] = None
+    erase_blocks: Annotated[
+        dict[str, int] | None,
+        described(
+            "by [[image]] name: the erase blocks of the squashfs image made with this binary in "
+            "the variant's place (images that select the variant)"
+        ),
+    ] = None
     startup_median_ms: Annotated[float | None, described("with --startup: time to ready")] = None
     startup_runs: int | None = None
     vs_base: Annotated[

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import REPO
-from tests.integration.conftest import buildopt
+from tests.integration.conftest import buildopt, system_tool_missing
 from tests.integration.test_report import browse
 
 TARGET = "linux-amd64"
@@ -29,9 +29,11 @@ TARGET = "linux-amd64"
 def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The example with its profiles; start-up measured with 6 runs, not 20."""
     root = tmp_path_factory.mktemp("advise")
-    shutil.copytree(REPO / "examples" / "billing-gateway", root / "examples" / "billing-gateway")
+    for example in ("billing-gateway", "health-agent"):
+        shutil.copytree(REPO / "examples" / example, root / "examples" / example)
     (root / "profiles").mkdir()
-    shutil.copy(REPO / "profiles" / "base.toml", root / "profiles" / "base.toml")
+    for name in ("base", "health-agent"):
+        shutil.copy(REPO / "profiles" / f"{name}.toml", root / "profiles" / f"{name}.toml")
     text = (REPO / "profiles" / "telecom-edge.toml").read_text()
     assert "runs = 20\nwarmup = 2\n" in text
     text = text.replace("runs = 20\nwarmup = 2\n", "runs = 6\nwarmup = 1\n")
@@ -162,6 +164,38 @@ def test_the_report_has_the_advice_in_a_real_browser(
     low, high = ratio["ci95"]
     assert f"{ratio['ratio_of_medians']:.2f}x (95% CI {low:.2f}-{high:.2f})" in section
     assert "Advised on an earlier build" not in section  # the record's default is the one
+
+
+def test_an_image_selecting_the_variant_is_made_with_each_what_if(
+    advice: dict[str, Any], project: Path
+) -> None:
+    """static-stripped@linux-arm64 goes into the base-station image: its erase blocks with
+    the variant are those of the image buildopt image makes; the enterprise tag's what-if
+    breaks the flash budget, and the row says so."""
+    import json as _json
+
+    if shutil.which("mksquashfs") is None:
+        system_tool_missing("mksquashfs", "squashfs-tools")
+    arm = "static-stripped@linux-arm64"
+    for args in (
+        ["-p", "health-agent", "-v", "agent@linux-arm64"],
+        ["-p", "telecom-edge", "-v", arm],
+    ):
+        done = buildopt(["build", *args], cwd=project)
+        assert done.returncode == 0, done.stderr
+    image = buildopt(["image", "-p", "telecom-edge"], cwd=project)
+    assert image.returncode == 0, image.stderr
+    made = _json.loads((project / "dist/telecom-edge/images/base-station-arm64.json").read_text())
+    done = buildopt(
+        ["advise", "-p", "telecom-edge", "-v", arm, "--tag", "enterprise", "--json"], cwd=project
+    )
+    assert done.returncode == 0, done.stderr
+    found = _json.loads(done.stdout)
+    assert found["base"]["erase_blocks"] == {"base-station-arm64": made["erase_blocks"]}
+    (row,) = found["levers"]
+    assert row["lever"] == "tag-enterprise" and row["figures"]["erase_blocks"]["base-station-arm64"]
+    changed = {(v["budget"], v["check"]): (v["before"], v["after"]) for v in row["verdicts"]}
+    assert changed[("flash partition B", "max_size")] == ("pass", "fail")
 
 
 def test_the_what_ifs_live_under_dist_and_a_second_run_rebuilds_none(

@@ -80,12 +80,16 @@ def advise(
     levers = _levers(ctx, tools, base, target, where, tag or [], toolchain or [], startup)
     what_if = whatifs.what_if_profile(loaded, base, target, [x.variant for x in levers])
     ctx.progress.say(
-        f"advise: building {len(levers)} what-ifs of {base.name}@{target.id}, "
+        f"advise: building {len(levers)} what-if{'' if len(levers) == 1 else 's'} of "
+        f"{base.name}@{target.id}, "
         "each with one change..."
     )
     done = whatifs.build_what_ifs(what_if, tools, ctx, where)
     base_id = next(iter(what_if.base.values()), f"{base.name}@{target.id}")
     record = whatifs.measure_what_ifs(done, base_id) if startup else done.recorded
+    from buildopt.cli.images import _image_records
+
+    images = whatifs.imaged(done, what_if, record, _image_records(loaded), where)
     advice = whatifs.advice(
         loaded,
         target,
@@ -94,6 +98,7 @@ def advise(
         record=record,
         seconds=time.monotonic() - begun,
         built=_own_builds(loaded.record_path(where)),
+        images=images,
     )
     atomic_write_text(what_if.dist_dir(where) / ADVICE_FILE, _json_text(advice))
     # with --write, stdout is the proposed budget alone (TOML to paste): the table to stderr
