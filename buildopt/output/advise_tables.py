@@ -47,6 +47,10 @@ def _blocks(figures: Figures | None) -> str:
     return ", ".join(f"{name} {n}" for name, n in blocks.items()) if blocks else "-"
 
 
+def _scan_errors(figures: Figures | None) -> str:
+    return "-" if figures is None or figures.scan_errors is None else str(figures.scan_errors)
+
+
 def _note(row: LeverAdvice) -> str:
     same = f"the same binary as {row.same_as} in the record; " if row.same_as else ""
     return same + row.caveat
@@ -65,6 +69,7 @@ def show_advice(console: DataConsole, report: AdviceReport, *, exact: bool = Fal
         *([Column("compressed", drop=4)] if compressed else []),
         Column("RAM static", right=True, drop=5),
         *([Column("erase blocks", drop=4)] if base.erase_blocks else []),
+        *([Column("scan errors", right=True, drop=5)] if base.scan_errors is not None else []),
         *([Column("time to ready", drop=1)] if startup else []),
         Column("change", drop=3),
         Column("budget verdicts", drop=6),
@@ -82,6 +87,7 @@ def show_advice(console: DataConsole, report: AdviceReport, *, exact: bool = Fal
             *([_compressed(got, exact)] if compressed else []),
             ram,
             *([_blocks(got)] if base.erase_blocks else []),
+            *([_scan_errors(got)] if base.scan_errors is not None else []),
             *([_startup_text(got)] if startup else []),
             row.change,
             _verdicts(row) or "-",
@@ -92,6 +98,7 @@ def show_advice(console: DataConsole, report: AdviceReport, *, exact: bool = Fal
     summary = [
         f"{report.base_id}: {size_text(base.size, exact)}, RAM static {ram}"
         + (f", erase blocks {_blocks(base)}" if base.erase_blocks else "")
+        + (f", scan errors {base.scan_errors}" if base.scan_errors is not None else "")
         + (f", ready in {_startup_text(base)}" if startup else "")
         + f"; budgets selecting it: {', '.join(report.budgets) or 'none'}",
         f"{len(report.levers)} what-if{'' if len(report.levers) == 1 else 's'} in "

@@ -217,7 +217,7 @@ def what_if_profile(
 
 
 _PROFILE_FIELDS = tuple(
-    f for f in Profile.__dataclass_fields__ if f not in ("variants", "budgets", "images", "scan")
+    f for f in Profile.__dataclass_fields__ if f not in ("variants", "budgets", "images")
 )
 
 
@@ -234,6 +234,7 @@ ADVISE_STEPS = (
         lambda ctx: None if _compresses(ctx.profile) else "no max_compressed budget",
         steps.COMPRESS.defaults,
     ),
+    steps.SCAN,  # with [scan] enabled: each what-if's sources by its tags (max_scan_errors)
     steps.RECORD,
 )
 
@@ -303,6 +304,7 @@ def figures_of(build: Build, images: Mapping[str, ImageOutcome] | None = None) -
         compressed=facts.compressed,
         ram_static=facts.memory.mapped_bytes if facts.memory else None,
         erase_blocks=erase_blocks(images or {}),
+        scan_errors=len(build.scan.errors) if build.scan and not build.scan_stale else None,
         startup_median_ms=started.median_ms if started else None,
         startup_runs=started.runs if started else None,
         vs_base=started.vs_baseline if started else None,

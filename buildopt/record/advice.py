@@ -37,6 +37,10 @@ class Figures(Fact, frozen=True):
             "the variant's place (images that select the variant)"
         ),
     ] = None
+    scan_errors: Annotated[
+        int | None,
+        described("with [scan] enabled: error findings in its sources, by its tags (GOMAXPROCS)"),
+    ] = None
     startup_median_ms: Annotated[float | None, described("with --startup: time to ready")] = None
     startup_runs: int | None = None
     vs_base: Annotated[

@@ -147,6 +147,8 @@ def test_startup_finds_the_lazy_init_tags_gain_with_its_interval(advice: dict[st
     assert lazy["saved_ms"] > 0
     assert advice["levers"][0]["lever"] == "tag-lazyinit"  # ranked first by time saved
     assert "feature" in lazy["caveat"]
+    # [scan]: the lazy tag's sources no longer set GOMAXPROCS by hand (the seed's other lever)
+    assert (advice["base"]["scan_errors"], lazy["figures"]["scan_errors"]) == (1, 0)
     assert "resolver" in lever(advice, "cgo-off")["caveat"]
 
 
