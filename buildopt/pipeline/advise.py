@@ -6,7 +6,7 @@ profile (``WhatIfProfile``) whose binaries and record live in ``dist/PROFILE/.ad
 same steps as ``buildopt build`` build them in parallel (go's build cache shared, the stage
 kept, so a second run finds them up to date), verify and record them there, never in the
 profile's own record. ``advise`` picks the levers that apply from the variant and its binary's
-facts; a sweep can give ``what_ifs`` its own list of variants.
+facts; a sweep gives ``what_if_profile`` and ``build_what_ifs`` its own list of variants.
 """
 
 from __future__ import annotations
@@ -70,7 +70,6 @@ class WhatIfProfile(Profile):
 # --- which levers apply -------------------------------------------------------------------
 
 
-NO_CHANGE = ""
 CAVEATS = {
     "s-w": "no symbol table or DWARF: debuggers and profilers see no names (panics still "
     "show file:line)",
@@ -88,8 +87,13 @@ CAVEATS = {
 }
 
 
-def _go_version(release: str) -> tuple[int, ...]:
-    return tuple(int(n) for n in re.findall(r"[0-9]+", release)[:3])
+def _go_version(release: str) -> tuple[int, int, int, int]:
+    """go1.26.8 -> (1, 26, 8, 1); a release candidate or beta sorts before its release."""
+    found = re.match(r"go([0-9]+)\.([0-9]+)(?:\.([0-9]+))?(rc|beta)?", release)
+    if found is None:
+        return (0, 0, 0, 0)
+    major, minor, patch, pre = found.groups()
+    return (int(major), int(minor), int(patch or 0), 0 if pre else 1)
 
 
 def levers(

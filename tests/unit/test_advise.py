@@ -144,3 +144,20 @@ def test_the_proposed_budget_has_headroom_and_loads() -> None:
         "max_size": "6272 KiB",  # 6,086,921 x 1.05 = 6,391,267, up to 98 x 64 KiB
         "max_ram_static": "40960 KiB",
     }
+
+
+def test_only_newer_releases_are_offered_a_candidate_before_its_release(project: Path) -> None:
+    write_profile(project, "p", 'package = "./app"\n[variants.v]\ncgo = false\n')
+    given = ["go1.26.8", "go1.26.10", "go1.27rc1", "go1.26.8rc1", "go1.9"]
+    assert list(offered(project, "v", releases=given)) == [
+        "s-w",
+        "trimpath",
+        "go1.26.10",  # 10 > 8 as numbers, not as text
+        "go1.27rc1",
+    ]
+
+
+def test_a_release_candidate_is_older_than_its_release(project: Path) -> None:
+    write_profile(project, "p", 'package = "./app"\n[variants.v]\ntoolchain = ["go1.27"]\n')
+    assert "go1.27rc1" not in offered(project, "v", releases=["go1.27rc1"])
+    assert "go1.27.1" in offered(project, "v", releases=["go1.27.1"])
