@@ -112,10 +112,9 @@ def levers(
 
     def lever(name: str, change: str, caveat: str, **settings: object) -> None:
         what_if = msgspec.structs.replace(
-            variant,
+            one_build(variant, target),
             name=f"{variant.name}+{name}",
             origin=f"advise: {variant.name} with {change}",
-            targets=(target.spec,),
             **settings,
         )
         found.append(Lever(name, change, caveat, what_if, _layer(variant, settings)))
@@ -205,12 +204,24 @@ class _Add(Protocol):
 # --- building them --------------------------------------------------------------------------
 
 
+def one_build(variant: Variant, target: Target) -> Variant:
+    """variant built once: for target, with its last Go release when it lists several."""
+    last = variant.toolchain[-1:] if variant.toolchain else None
+    return msgspec.structs.replace(variant, targets=(target.spec,), toolchain=last)
+
+
+def base_id_of(variant: Variant, target: Target) -> str:
+    """The id of the variant's one build that advise changes."""
+    own = one_build(variant, target)
+    return step_id(own, target, _release(own))
+
+
 def what_if_profile(
     profile: Profile, base: Variant, target: Target, others: Sequence[Variant]
 ) -> WhatIfProfile:
     """The profile of base (built for target alone) and the what-ifs of it, others."""
-    own = msgspec.structs.replace(base, targets=(target.spec,))
-    base_id = step_id(own, target)
+    own = one_build(base, target)
+    base_id = base_id_of(base, target)
     ids = {step_id(v, target, _release(v)): base_id for v in others}
     return WhatIfProfile(
         **{f: getattr(profile, f) for f in _PROFILE_FIELDS},

@@ -9,7 +9,13 @@ import tomllib
 
 from buildopt.config.profile import load_profile
 from buildopt.config.target import parse_target
-from buildopt.pipeline.advise import levers, propose_budget, variant_table, what_if_profile
+from buildopt.pipeline.advise import (
+    base_id_of,
+    levers,
+    propose_budget,
+    variant_table,
+    what_if_profile,
+)
 from buildopt.pipeline.plan import make_plan
 from buildopt.record.advice import AdviceReport, Figures, LeverAdvice
 from tests.conftest import write_profile
@@ -161,3 +167,24 @@ def test_a_release_candidate_is_older_than_its_release(project: Path) -> None:
     write_profile(project, "p", 'package = "./app"\n[variants.v]\ntoolchain = ["go1.27"]\n')
     assert "go1.27rc1" not in offered(project, "v", releases=["go1.27rc1"])
     assert "go1.27.1" in offered(project, "v", releases=["go1.27.1"])
+
+
+def test_a_variant_built_with_several_releases_is_advised_on_its_last(project: Path) -> None:
+    write_profile(
+        project, "p", 'package = "./app"\n[variants.v]\ntoolchain = ["go1.25.3", "go1.26.8"]\n'
+    )
+    profile = load_profile("p", project)
+    base = profile.variant("v")
+    found = offered(project, "v")
+    plan = make_plan(
+        what_if_profile(profile, base, AMD64, [x.variant for x in found.values()]),
+        TOOLS,
+        {"PATH": ""},
+    )
+    assert [s.id for s in plan.steps] == [
+        "v@linux-amd64@go1.26.8",
+        "v+s-w@linux-amd64@go1.26.8",
+        "v+trimpath@linux-amd64@go1.26.8",
+        "v+cgo-off@linux-amd64@go1.26.8",
+    ]
+    assert base_id_of(base, AMD64) == "v@linux-amd64@go1.26.8"

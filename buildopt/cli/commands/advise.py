@@ -7,7 +7,7 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from buildopt.cli.common import _dist, _profile
 from buildopt.cli.options import count
@@ -38,58 +38,89 @@ def advise(
     dist: str = "",
 ) -> int:
     """``buildopt advise``: the levers of one variant, each built and measured."""
-    from buildopt.config.variant import RELEASE_RE, is_build_tag
     from buildopt.output import advise_tables
     from buildopt.output import console as report
+
+    _check_flags(toolchain or [], tag or [], write, lever, as_json=json)
+    cwd = Path.cwd()
+    loaded = _profile(profile, cwd, "advise")
+    if write:
+        from buildopt.system.outputs import editable_profile
+
+        _check_new_name(loaded, write)
+        editable_profile(_named_path(profile, loaded, cwd))
+    asked = _Asked(variant, tag or [], toolchain or [], startup, count("--jobs", jobs, 0))
+    advice, levers = _advise(loaded, asked, _dist(dist, cwd), cwd)
+    # with --write, stdout is the proposed budget alone (TOML to paste): the table to stderr
+    advise_tables.show_advice(report.make_console(stderr=json or bool(write)), advice, exact=bytes)
+    if json:
+        report.print_json(advice)
+    if write:
+        return _write(loaded, profile, advice, levers=levers, name=write, chosen=lever)
+    return EXIT_OK
+
+
+def _check_flags(
+    releases: list[str], tags: list[str], write: str, lever: str, *, as_json: bool
+) -> None:
+    from buildopt.config.variant import RELEASE_RE, is_build_tag
+
+    for release in releases:
+        if not RELEASE_RE.fullmatch(release):
+            raise UsageError(f"--toolchain {release!r}: not a Go release like 'go1.24.13'")
+    for word in tags:
+        if not is_build_tag(word):
+            raise UsageError(f"--tag {word!r}: not a build tag (letters, digits, _ .)")
+    if bool(write) != bool(lever):
+        raise UsageError("--write NAME and --lever LEVER go together")
+    if write and as_json:
+        raise UsageError("--write prints the proposed budget on stdout: not with --json")
+
+
+class _Asked(NamedTuple):
+    variant: str  # NAME or NAME@TARGET-ID
+    tags: list[str]
+    releases: list[str]
+    startup: bool
+    jobs: int
+
+
+def _advise(
+    loaded: Profile, asked: _Asked, where: Path | None, cwd: Path
+) -> tuple[AdviceReport, list[Lever]]:
+    """The variant's levers, built (and started), measured, judged; the advice also written
+    to dist/PROFILE/.advise/advice.json, where the report reads it."""
+    from buildopt.cli.images import _image_records
+    from buildopt.output.progress import StepProgress
     from buildopt.pipeline import advise as whatifs
     from buildopt.pipeline.steps import Context
     from buildopt.record.advice import ADVICE_FILE
     from buildopt.system import toolchain as go
     from buildopt.system.files import atomic_write_text
 
-    for release in toolchain or []:
-        if not RELEASE_RE.fullmatch(release):
-            raise UsageError(f"--toolchain {release!r}: not a Go release like 'go1.24.13'")
-    for word in tag or []:
-        if not is_build_tag(word):
-            raise UsageError(f"--tag {word!r}: not a build tag (letters, digits, _ .)")
-    if bool(write) != bool(lever):
-        raise UsageError("--write NAME and --lever LEVER go together")
-    cwd, environ = Path.cwd(), dict(os.environ)
-    loaded = _profile(profile, cwd, "advise")
-    if write:
-        _check_new_name(loaded, write)
-        from buildopt.system.outputs import editable_profile
-
-        editable_profile(_named_path(profile, loaded, cwd))
+    environ = dict(os.environ)
     tools = go.load(environ)
-    base, target_spec = _chosen(loaded, variant)
+    base, target_spec = _chosen(loaded, asked.variant)
     target = whatifs.target_of(loaded, base, tools, target_spec)
-    from buildopt.output.progress import StepProgress
-
     begun = time.monotonic()
     ctx = Context(
         profile=loaded,
-        record_path=loaded.record_path(),
+        record_path=loaded.record_path(where),
         environ=environ,
         progress=StepProgress(environ),
         cwd=cwd,
-        jobs=count("--jobs", jobs, 0),
+        jobs=asked.jobs,
     )
-    where = _dist(dist, cwd)
-    levers = _levers(ctx, tools, base, target, where, tag or [], toolchain or [], startup)
+    levers = _levers(ctx, tools, base, target, asked, dist=where)
     what_if = whatifs.what_if_profile(loaded, base, target, [x.variant for x in levers])
+    plural = "" if len(levers) == 1 else "s"
     ctx.progress.say(
-        f"advise: building {len(levers)} what-if{'' if len(levers) == 1 else 's'} of "
-        f"{base.name}@{target.id}, "
+        f"advise: building {len(levers)} what-if{plural} of {base.name}@{target.id}, "
         "each with one change..."
     )
     done = whatifs.build_what_ifs(what_if, tools, ctx, where)
-    base_id = next(iter(what_if.base.values()), f"{base.name}@{target.id}")
-    record = whatifs.measure_what_ifs(done, base_id) if startup else done.recorded
-    from buildopt.cli.images import _image_records
-
-    images = whatifs.imaged(done, what_if, record, _image_records(loaded), where)
+    base_id = whatifs.base_id_of(base, target)
+    record = whatifs.measure_what_ifs(done, base_id) if asked.startup else done.recorded
     advice = whatifs.advice(
         loaded,
         target,
@@ -98,16 +129,10 @@ def advise(
         record=record,
         seconds=time.monotonic() - begun,
         built=_own_builds(loaded.record_path(where)),
-        images=images,
+        images=whatifs.imaged(done, what_if, record, _image_records(loaded), where),
     )
     atomic_write_text(what_if.dist_dir(where) / ADVICE_FILE, _json_text(advice))
-    # with --write, stdout is the proposed budget alone (TOML to paste): the table to stderr
-    advise_tables.show_advice(report.make_console(stderr=json or bool(write)), advice, exact=bytes)
-    if json:
-        report.print_json(advice)
-    if write:
-        return _write(loaded, profile, advice, levers=levers, name=write, chosen=lever)
-    return EXIT_OK
+    return advice, levers
 
 
 def _own_builds(path: Path) -> dict[str, str]:
@@ -134,15 +159,14 @@ def _chosen(profile: Profile, spec: str) -> tuple[Variant, str]:
         ) from None
 
 
-def _levers(  # noqa: PLR0917 - the run, and what the user added
+def _levers(
     ctx: Context,
     tools: Toolchain,
     base: Variant,
     target: Target,
+    asked: _Asked,
+    *,
     dist: Path | None,
-    tags: list[str],
-    releases: list[str],
-    startup: bool,
 ) -> list[Lever]:
     """The levers that apply: the variant built first (go finds it up to date when it was),
     so that what its binary links decides netgo and osusergo."""
@@ -150,10 +174,11 @@ def _levers(  # noqa: PLR0917 - the run, and what the user added
 
     alone = whatifs.what_if_profile(ctx.profile, base, target, [])
     first = whatifs.build_what_ifs(alone, tools, ctx, dist)
-    built = whatifs.base_build(first.recorded, f"{base.name}@{target.id}")
+    base_id = whatifs.base_id_of(base, target)
+    built = whatifs.base_build(first.recorded, base_id)
     if built is None or built.inspect is None:
         why = built.reason if built else "not built"
-        raise _Failed(f"advise: {base.name}@{target.id} did not build: {why}")
+        raise _Failed(f"advise: {base_id} did not build: {why}")
     packages = [p.package for p in built.inspect.packages]
     return whatifs.levers(
         ctx.profile,
@@ -161,9 +186,9 @@ def _levers(  # noqa: PLR0917 - the run, and what the user added
         target,
         tools,
         packages,
-        tags=tags,
-        releases=releases,
-        startup=startup,
+        tags=asked.tags,
+        releases=asked.releases,
+        startup=asked.startup,
     )
 
 
