@@ -574,6 +574,30 @@ COMMANDS: dict[str, Command] = {
                 "chosen one becomes a variant of the profile."
             ),
         ),
+        Command(
+            "sweep",
+            (
+                PROFILE,
+                Flag(
+                    "variant",
+                    "the variant to sweep, NAME or NAME@TARGET-ID (default: [sweep] variant, "
+                    "else the baseline, on this machine's target when it builds for it)",
+                    "NAME",
+                    short="-v",
+                ),
+                Flag("mode", "remove, add or both (default: both)", "MODE"),
+                Flag("jobs", JOBS_HELP, "N", short="-j", number=True),
+                Flag("json", "print buildopt.sweep/1 JSON on stdout (the tables go to stderr)"),
+                BYTES,
+                DIST,
+            ),
+            about=(
+                "Build each [sweep] feature tag removed from the full build and added back to "
+                "the minimal one, ranked by bytes.\n\n"
+                "Every build is real and kept in DIST/PROFILE/.sweep/: Ctrl-C keeps what "
+                "finished, and the next run resumes (go finds those up to date)."
+            ),
+        ),
     )
 }
 

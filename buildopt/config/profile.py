@@ -34,6 +34,7 @@ from buildopt.config.merging import (
 )
 from buildopt.config.startup import StartupConfig, parse_config
 from buildopt.config.target import Target, parse_target
+from buildopt.config.sweep import Sweep, parse_sweep
 from buildopt.config.variant import (
     DefaultsLayer,
     ListEdit,
@@ -77,6 +78,7 @@ class Profile:
     scan: bool = False  # [scan] enabled: scan the sources of every built variant
     compressor: str = "library"  # "cli": max_compressed sizes by the installed gzip, xz, zstd
     owners: str = "linker"  # "symbols": no twin link (binary/owners.py)
+    sweep: Sweep | None = None  # [sweep]: the feature tags buildopt sweep builds one at a time
 
     @property
     def dwarf_by_package(self) -> bool:
@@ -361,6 +363,7 @@ def load_profile(spec: str | None, cwd: Path) -> Profile:
         scan=decode(path, "scan", top.scan, Scan).enabled,
         compressor=top.compressor,
         owners=top.owners,
+        sweep=parse_sweep(path, root, top.sweep),
     )
 
 

@@ -247,3 +247,4 @@ class ProfileFile(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     matrix: dict[str, Any] = {}
     startup: dict[str, Any] = {}
     scan: dict[str, Any] = {}
+    sweep: dict[str, Any] = {}  # config/sweep.py
