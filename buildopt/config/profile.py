@@ -33,8 +33,8 @@ from buildopt.config.merging import (
     read_file_tags,
 )
 from buildopt.config.startup import StartupConfig, parse_config
-from buildopt.config.target import Target, parse_target
 from buildopt.config.sweep import Sweep, parse_sweep
+from buildopt.config.target import Target, parse_target
 from buildopt.config.variant import (
     DefaultsLayer,
     ListEdit,

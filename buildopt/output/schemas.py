@@ -23,6 +23,7 @@ from buildopt.pipeline.plan import PlanReport
 from buildopt.record.advice import AdviceReport
 from buildopt.record.images import ImageRecord
 from buildopt.record.model import DiffReport, Record, ScanReport, StartupReport, WhyReport
+from buildopt.record.sweep import SweepReport
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 WIDTH = 100  # the shipped files' lines, as the code's
@@ -63,6 +64,7 @@ DOCUMENTS = {
     "buildopt.scan/1": Document(ScanReport, "scan.schema.json", "buildopt scan"),
     "buildopt.image/1": Document(ImageRecord, "image.schema.json", "buildopt image record"),
     "buildopt.advice/1": Document(AdviceReport, "advice.schema.json", "buildopt advise"),
+    "buildopt.sweep/1": Document(SweepReport, "sweep.schema.json", "buildopt sweep"),
 }
 SCHEMAS = {schema_id: document.file for schema_id, document in DOCUMENTS.items()}
 

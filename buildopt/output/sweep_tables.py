@@ -90,7 +90,7 @@ class EtaProgress(StepProgress):
     """Build progress as log lines, each finished build with the time left at the rate so far
     (a terminal too: a sweep's lines are its log)."""
 
-    def builds(self, total: int) -> LogProgress:  # type: ignore[override]
+    def builds(self, total: int) -> LogProgress:
         return _EtaLog(total, every=heartbeat_seconds(self._environ))
 
 

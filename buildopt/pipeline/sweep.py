@@ -107,7 +107,8 @@ def sweep_plan(
     one = tuple((t, with_tags(f"tag-{t}", (t,))) for t in sweep.tags)
     but = tuple((t, with_tags(f"all-tags-but-{t}", _without(sweep.tags, t))) for t in sweep.tags)
     full, minimal = (own, every) if sweep.kind == "omit" else (every, own)
-    rows = {"remove": one, "add": but} if sweep.kind == "omit" else {"remove": but, "add": one}
+    removed, added = (one, but) if sweep.kind == "omit" else (but, one)
+    rows: dict[SweepMode, tuple[tuple[str, Variant], ...]] = {"remove": removed, "add": added}
     return SweepPlan(own, target, sweep.kind, sweep.tags, tuple(modes), full, minimal, rows)
 
 
