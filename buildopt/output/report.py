@@ -29,6 +29,7 @@ from buildopt.output.gate import figure_text, sized
 from buildopt.record.advice import AdviceReport
 from buildopt.record.images import ImageRecord
 from buildopt.record.model import Build, Record
+from buildopt.record.sweep import SweepReport, SweepRow
 
 OTHER_KEYS = ("dynamic", "other", "headers", "padding")
 # the stacked bars' categories from the record's totals
@@ -46,6 +47,7 @@ class ReportInput:
     history: Sequence[tuple[str, Record]] = ()  # (label, record), oldest first
     images: Sequence[ImageRecord] = ()
     advice: AdviceReport | None = None  # buildopt advise's, when one was run
+    sweep: SweepReport | None = None  # buildopt sweep's, when one was run
 
 
 def _svg(text: str) -> Markup:
@@ -329,6 +331,7 @@ def render(data: ReportInput) -> str:
         history_labels=[label for label, _ in data.history],
         findings=_findings(record),
         advice=_advice(data.advice, record),
+        sweep=_sweep(data.sweep),
         images=images,
         budgets=sorted({c.budget for c in data.checks}),
         colours=svg.CATEGORY_COLOURS,
@@ -369,6 +372,45 @@ def _advice(advice: AdviceReport | None, record: Record) -> dict[str, Any] | Non
         "size": format_size(advice.base.size),
         "stale": now is None or now.sha256 != advice.base.sha256,
         "rows": rows,
+    }
+
+
+def _sweep(sweep: SweepReport | None) -> dict[str, Any] | None:
+    """buildopt sweep's two tables, ranked as it ranked them."""
+    if sweep is None:
+        return None
+
+    def rows(found: Sequence[SweepRow]) -> list[dict[str, str]]:
+        return [
+            {
+                "tag": r.tag,
+                "status": r.status,
+                "feature": "-" if r.feature_bytes is None else format_size(r.feature_bytes),
+                "size": "-" if r.size is None else format_size(r.size),
+                "note": r.error,
+            }
+            for r in found
+        ]
+
+    def end(size: int | None) -> str:
+        return "-" if size is None else format_size(size)
+
+    return {
+        "variant": f"{sweep.variant}@{sweep.target.replace('/', '-')}",
+        "kind": sweep.kind,
+        "caveat": sweep.caveat,
+        "full": end(sweep.full.size),
+        "minimal": end(sweep.minimal.size),
+        "tables": [
+            (title, rows(found))
+            for title, found in (
+                ("remove one from the full build", sweep.remove),
+                ("add one back to the minimal build", sweep.add),
+            )
+            if found
+        ],
+        "seconds": f"{sweep.seconds:.0f}s",
+        "builds": sweep.builds,
     }
 
 

@@ -7,9 +7,13 @@ back to the minimal one, every figure a real build's.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Literal
 
+import msgspec
+
 from buildopt.binary.facts import Bytes, Fact, described
+from buildopt.inputs import NotRegularFile, TooLarge, read_limited
 from buildopt.record.model import Status
 
 SWEEP_SCHEMA: Literal["buildopt.sweep/1"] = "buildopt.sweep/1"
@@ -68,3 +72,18 @@ class SweepReport(Fact, frozen=True):
     add: Annotated[tuple[SweepRow, ...], described("add one back to the minimal build")]
     builds: Annotated[int, described("the variants built: the two ends and the rows, each once")]
     seconds: Annotated[float, described("the whole sweep run, wall clock")]
+
+
+MAX_SWEEP_BYTES = 16 << 20
+
+
+class SweepError(Exception):
+    """A sweep file that cannot be read as buildopt.sweep/1 (the report leaves it out)."""
+
+
+def load_sweep(path: Path) -> SweepReport:
+    """The sweep ``buildopt sweep`` wrote at path."""
+    try:
+        return msgspec.json.decode(read_limited(path, MAX_SWEEP_BYTES), type=SweepReport)
+    except (OSError, NotRegularFile, TooLarge, msgspec.DecodeError) as exc:
+        raise SweepError(f"{path}: {exc}") from None

@@ -185,3 +185,16 @@ def test_ctrl_c_keeps_what_finished_and_the_next_run_resumes(tmp_path: Path) -> 
     assert all(row["status"] != "skipped" for row in report["remove"] + report["add"])
     after = {b["id"]: b.get("built") for b in json.loads(record.read_text())["builds"]}
     assert {i: after[i] for i in kept} == kept  # resumed: what finished was not built again
+
+
+def test_the_report_shows_the_sweep(swept: dict[str, Any], project: Path) -> None:
+    built = buildopt(["build", "-p", "p"], cwd=project)
+    assert built.returncode == 0, built.stderr
+    done = buildopt(["report", "-p", "p", "-o", "-"], cwd=project)
+    assert done.returncode == 0, done.stderr
+    page = done.stdout
+    assert "Feature tags: what each feature weighs" in page
+    assert "remove one from the full build" in page and "add one back to the minimal build" in page
+    section = page[page.index('id="sweep"') :]
+    assert section.index(">nohttp<") < section.index(">notemplate<")  # ranked as swept
+    assert "broken.go" in section  # the failed row, with go's error

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from buildopt.record.advice import AdviceReport
     from buildopt.record.images import ImageOutcome
     from buildopt.record.model import Record
+    from buildopt.record.sweep import SweepReport
 
 
 def report(
@@ -63,6 +64,7 @@ def report(
             history=[(label, r) for label, _, r in history_records],
             images=[m.record for m in made.values() if m.record is not None],
             advice=_advice(loaded.dist_dir(_dist(dist, cwd))),
+            sweep=_sweep(loaded.dist_dir(_dist(dist, cwd))),
         )
     )
     reads = [
@@ -107,4 +109,22 @@ def _advice(dist: Path) -> AdviceReport | None:
         return load_advice(path)
     except AdviceError as exc:
         print(f"warning: advice left out: {exc}", file=sys.stderr)
+        return None
+
+
+def _sweep(dist: Path) -> SweepReport | None:
+    """What buildopt sweep last found for the profile, if it ran (an unreadable file is said
+    on stderr and left out)."""
+    import sys
+
+    from buildopt.pipeline.sweep import SWEEP_DIR
+    from buildopt.record.sweep import SWEEP_FILE, SweepError, load_sweep
+
+    path = dist / SWEEP_DIR / SWEEP_FILE
+    if not path.exists():
+        return None
+    try:
+        return load_sweep(path)
+    except SweepError as exc:
+        print(f"warning: sweep left out: {exc}", file=sys.stderr)
         return None
