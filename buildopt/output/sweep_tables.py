@@ -4,7 +4,9 @@ ETA."""
 
 from __future__ import annotations
 
+import math
 import time
+from collections.abc import Mapping
 
 from buildopt.output.console import STATUS_STYLE, size_text
 from buildopt.output.pipes import DataConsole
@@ -87,23 +89,40 @@ def _table(  # noqa: PLR0917 - one table and what it is read with
 
 
 class EtaProgress(StepProgress):
-    """Build progress as log lines, each finished build with the time left at the rate so far
-    (a terminal too: a sweep's lines are its log)."""
+    """Build progress as log lines (a terminal too: a sweep's lines are its log), each
+    finished build with the time left: the builds left, jobs at a time, each as long as the
+    mean of the builds so far that go did not find up to date (a quarter of ``each`` or
+    more), else ``each`` (the estimate said up front)."""
+
+    def __init__(self, environ: Mapping[str, str], *, each: float = 0.0, jobs: int = 1) -> None:
+        super().__init__(environ)
+        self._each, self._jobs = each, max(jobs, 1)
 
     def builds(self, total: int) -> LogProgress:
-        return _EtaLog(total, every=heartbeat_seconds(self._environ))
+        every = heartbeat_seconds(self._environ)
+        return _EtaLog(total, every=every, each=self._each, jobs=self._jobs)
 
 
 class _EtaLog(LogProgress):
+    def __init__(self, total: int, *, every: float, each: float, jobs: int) -> None:
+        super().__init__(total, every=every)
+        self._each, self._jobs = each, jobs
+        self._built: list[float] = []  # the seconds of builds that were not found up to date
+
     def finished(self, result: Build) -> None:
         with self._lock:
             self._running.pop(result.id, None)
             self._done += 1
+            if result.wall_seconds >= self._each / 4:
+                self._built.append(result.wall_seconds)
             spent = time.monotonic() - self._begun
-            left = spent / self._done * (self._total - self._done)
             line = f"[{self._done}/{self._total}] {result.status} {result.id}"
             line += f" ({result.wall_seconds:.1f}s); {elapsed(spent)} so far"
             if self._done < self._total:
-                line += f", about {elapsed(left)} left"
+                line += f", about {elapsed(self._left())} left"
             why = result.reason.splitlines()[0] if result.reason and not result.ok else ""
             self._say(line + (f": {why}" if why else ""))
+
+    def _left(self) -> float:
+        each = sum(self._built) / len(self._built) if self._built else self._each
+        return each * math.ceil((self._total - self._done) / self._jobs)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -110,6 +111,7 @@ def _run(ctx: Context, plan: SweepPlan, tools: Toolchain, dist: Path | None) -> 
     """The base built alone, then the other end (its time is the estimate of each build),
     then every row; the sweep's record and how many builds this run made."""
     from buildopt.output.progress import elapsed
+    from buildopt.output.sweep_tables import EtaProgress
     from buildopt.pipeline import sweep as sweeps
     from buildopt.pipeline.advise import build_what_ifs
 
@@ -138,7 +140,8 @@ def _run(ctx: Context, plan: SweepPlan, tools: Toolchain, dist: Path | None) -> 
         f"{plan.id(end)}'s {each:.1f}s: about {elapsed(guess)} (those go finds up to date "
         "take less)"
     )
-    last = build_what_ifs(sweeps.sweep_profile(ctx.profile, plan, others), tools, ctx, dist)
+    paced = replace(ctx, progress=EtaProgress(ctx.environ, each=each, jobs=jobs))
+    last = build_what_ifs(sweeps.sweep_profile(ctx.profile, plan, others), tools, paced, dist)
     return last.recorded, total
 
 
