@@ -134,3 +134,11 @@ def test_a_tag_that_is_not_one_is_one_line_naming_the_key(
     assert not any(c in done.stderr[:-1] for c in "\x1b\r\x00\x07"), done.stderr
     assert ("features.txt:" if in_file else "sweep.tags") in done.stderr
     assert not (root / "dist").exists()
+
+
+def test_an_unknown_variant_names_where_it_was_given(tmp_path: Path) -> None:
+    project(tmp_path, '[sweep]\ntags = ["nofoo"]\nvariant = "large"\n')
+    line = refused(tmp_path)
+    assert "p.toml: sweep.variant: no variant 'large' in p.toml (its variants: small)" in line
+    line = refused(tmp_path, "--variant", "huge")
+    assert "--variant huge: no variant 'huge'" in line

@@ -51,7 +51,8 @@ def sweep(
         raise UsageError(
             f'sweep: {loaded.path.name} has no [sweep] table (tags = [...] or tags_file = "...")'
         )
-    base, target_spec = _chosen(loaded, variant or loaded.sweep.variant)
+    named = f"--variant {variant}" if variant else f"{loaded.path.name}: sweep.variant"
+    base, target_spec = _chosen(loaded, variant or loaded.sweep.variant, named)
     tools = go.load(environ)
     target = whatifs.target_of(loaded, base, tools, target_spec)
     plan = sweeps.sweep_plan(loaded, loaded.sweep, base, target, modes)
@@ -94,16 +95,16 @@ def _modes(text: str) -> tuple[SweepMode, ...]:
     raise UsageError(f"--mode {text!r}: expected remove, add or both")
 
 
-def _chosen(profile: Profile, spec: str) -> tuple[Variant, str]:
-    """The variant spec names (NAME or NAME@TARGET-ID), else the baseline; and the target id
-    given ("" if none)."""
+def _chosen(profile: Profile, spec: str, named: str) -> tuple[Variant, str]:
+    """The variant spec names (NAME or NAME@TARGET-ID; named: where it was given), else the
+    baseline; and the target id given ("" if none)."""
     name, _, target = (spec or profile.baseline).partition("@")
     try:
         return profile.variant(name), target
     except KeyError:
         names = ", ".join(v.name for v in profile.variants)
         raise UsageError(
-            f"sweep: no variant {name!r} in {profile.path.name} (its variants: {names})"
+            f"{named}: no variant {name!r} in {profile.path.name} (its variants: {names})"
         ) from None
 
 
