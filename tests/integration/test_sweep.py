@@ -198,3 +198,43 @@ def test_the_report_shows_the_sweep(swept: dict[str, Any], project: Path) -> Non
     section = page[page.index('id="sweep"') :]
     assert section.index(">nohttp<") < section.index(">notemplate<")  # ranked as swept
     assert "broken.go" in section  # the failed row, with go's error
+
+
+def test_add_tags_full_has_every_feature_and_each_row_is_the_build_by_hand(
+    tmp_path: Path,
+) -> None:
+    """kind = "add": a tag adds a feature, so the full build has every tag, the minimal none."""
+    app = tmp_path / "app"
+    app.mkdir()
+    (tmp_path / "profiles").mkdir()
+    (app / "go.mod").write_text("module example.com/app\n\ngo 1.22\n")
+    (app / "main.go").write_text("package main\n\nvar features []any\n\nfunc main() {}\n")
+    for tag, (package, expr) in {
+        "withxml": ("encoding/xml", "xml.Name{}"),
+        "withpng": ("image/png", "png.BestSpeed"),
+        "withtemplate": ("text/template", 'template.New("x")'),
+    }.items():
+        (app / f"f_{tag}.go").write_text(
+            f'//go:build {tag}\n\npackage main\n\nimport "{package}"\n\n'
+            f"func init() {{ features = append(features, {expr}) }}\n"
+        )
+    tags = ["withxml", "withpng", "withtemplate"]
+    (tmp_path / "profiles" / "p.toml").write_text(
+        PROFILE.partition("[sweep]")[0] + f'[sweep]\nkind = "add"\ntags = {json.dumps(tags)}\n'
+    )
+    done = sweep(tmp_path)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    full = by_hand(tmp_path, tags, tmp_path / "full")
+    minimal = by_hand(tmp_path, [], tmp_path / "minimal")
+    assert (report["full"]["size"], report["full"]["sha256"]) == full
+    assert (report["minimal"]["size"], report["minimal"]["sha256"]) == minimal
+    for tag in tags:
+        removed, added = rows(report, "remove")[tag], rows(report, "add")[tag]
+        without = by_hand(tmp_path, [t for t in tags if t != tag], tmp_path / f"r-{tag}")
+        alone = by_hand(tmp_path, [tag], tmp_path / f"a-{tag}")
+        assert (removed["size"], removed["sha256"]) == without, tag
+        assert (added["size"], added["sha256"]) == alone, tag
+        assert removed["feature_bytes"] == full[0] - without[0] > 0
+        assert added["feature_bytes"] == alone[0] - minimal[0] > 0
+    assert report["remove"][0]["tag"] == report["add"][0]["tag"] == "withtemplate"
