@@ -118,6 +118,18 @@ def test_every_figure_is_the_go_build_by_hand_to_the_byte(
         assert added["delta"] == size - minimal[0] == added["feature_bytes"]
 
 
+def test_the_document_is_its_schemas(swept: dict[str, Any], project: Path) -> None:
+    import jsonschema
+
+    from buildopt.output.schemas import load_schema
+
+    jsonschema.validate(swept, load_schema("buildopt.sweep/1"))
+    written = json.loads((project / "dist/p/.sweep/sweep.json").read_text())
+    jsonschema.validate(written, load_schema("buildopt.sweep/1"))
+    for mode in ("remove", "add"):  # the file the report reads: the run's tables
+        assert list(map(figures, written[mode])) == list(map(figures, swept[mode]))
+
+
 def test_the_tables_are_ranked_by_what_the_feature_weighs(swept: dict[str, Any]) -> None:
     for mode in ("remove", "add"):
         weights = [row["feature_bytes"] for row in swept[mode] if row["status"] == "ok"]
