@@ -142,3 +142,10 @@ def test_an_unknown_variant_names_where_it_was_given(tmp_path: Path) -> None:
     assert "p.toml: sweep.variant: no variant 'large' in p.toml (its variants: small)" in line
     line = refused(tmp_path, "--variant", "huge")
     assert "--variant huge: no variant 'huge'" in line
+
+
+def test_a_variant_with_control_characters_is_one_escaped_line(tmp_path: Path) -> None:
+    project(tmp_path, '[sweep]\ntags = ["nofoo"]\n')
+    line = refused(tmp_path, "--variant", "\x1b[31mx\r")
+    assert "no variant '\\x1b[31mx\\r'" in line
+    assert "small builds for linux-amd64" in refused(tmp_path, "--variant", "small@\x07")
