@@ -25,8 +25,7 @@ from buildopt.config.sweep import Kind, Sweep
 from buildopt.config.target import Target
 from buildopt.config.variant import Variant
 from buildopt.errors import UsageError
-from buildopt.pipeline.advise import WhatIfProfile, what_if_profile
-from buildopt.pipeline.plan import step_id
+from buildopt.pipeline.advise import WhatIfProfile, base_id_of, one_build, what_if_profile
 from buildopt.record.model import Build, Record
 from buildopt.record.sweep import SWEEP_SCHEMA, SweepEnd, SweepMode, SweepReport, SweepRow
 
@@ -74,7 +73,7 @@ class SweepPlan:
         return self.minimal if self.kind == "omit" else self.full
 
     def id(self, variant: Variant) -> str:
-        return step_id(variant, self.target)
+        return base_id_of(variant, self.target)
 
 
 def sweep_plan(
@@ -88,7 +87,7 @@ def sweep_plan(
             f"sweep: {base.name} builds with {', '.join(taken)} already, a tag of [sweep]: sweep "
             "a variant without them (--variant)"
         )
-    own = msgspec.structs.replace(base, targets=(target.spec,))
+    own = one_build(base, target)
     made: dict[tuple[str, ...], Variant] = {(): own}
 
     def with_tags(name: str, tags: tuple[str, ...]) -> Variant:
@@ -117,9 +116,10 @@ def _without(tags: tuple[str, ...], tag: str) -> tuple[str, ...]:
 
 
 def sweep_profile(profile: Profile, plan: SweepPlan, others: Sequence[Variant]) -> SweepProfile:
-    """The what-if profile of plan's base and others, built in ``.sweep/``."""
+    """The what-if profile of plan's base and others, built in ``.sweep/`` (bytes only: no
+    scan of each what-if's sources, which [scan] would ask of advise's steps)."""
     made = what_if_profile(profile, plan.base, plan.target, others)
-    return SweepProfile(**{f.name: getattr(made, f.name) for f in fields(made)})
+    return SweepProfile(**{f.name: getattr(made, f.name) for f in fields(made)} | {"scan": False})
 
 
 def recorded(record: Record | None, plan: SweepPlan) -> int:

@@ -75,3 +75,23 @@ def test_a_bad_line_of_the_tags_file_names_the_file_and_line(tmp_path: Path) -> 
     )
     with pytest.raises(ProfileError, match=r"features\.txt:2.*sweep\.tags_file"):
         load_profile("p", tmp_path)
+
+
+def test_a_variant_with_several_go_releases_is_swept_on_its_last(tmp_path: Path) -> None:
+    (tmp_path / "profiles").mkdir()
+    (tmp_path / "app").mkdir()
+    (tmp_path / "profiles" / "p.toml").write_text(
+        'package = "./app"\n[variants.v]\ntoolchain = ["go1.25.1", "go1.26.0"]\n'
+        '[sweep]\ntags = ["noa", "nob"]\n'
+    )
+    loaded = load_profile("p", tmp_path)
+    assert loaded.sweep is not None
+    plan = sweep_plan(loaded, loaded.sweep, loaded.variant("v"), TARGET, ("remove", "add"))
+    assert plan.base.toolchain == ("go1.26.0",)
+    ids = [plan.id(v) for v in (plan.base, *plan.others())]  # as the plan names their builds
+    assert ids == [
+        "v@linux-amd64@go1.26.0",
+        "v+all-tags@linux-amd64@go1.26.0",
+        "v+tag-noa@linux-amd64@go1.26.0",
+        "v+tag-nob@linux-amd64@go1.26.0",
+    ]
