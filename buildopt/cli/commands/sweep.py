@@ -37,7 +37,6 @@ def sweep(
     """``buildopt sweep``: the feature tags of [sweep], one at a time, each built and measured."""
     from buildopt.output import console as report
     from buildopt.output.sweep_tables import EtaProgress, show_sweep
-    from buildopt.pipeline import advise as whatifs
     from buildopt.pipeline import sweep as sweeps
     from buildopt.pipeline.steps import Context
     from buildopt.record.sweep import SWEEP_FILE
@@ -47,16 +46,8 @@ def sweep(
     modes = _modes(mode)
     cwd, environ = Path.cwd(), dict(os.environ)
     loaded = _profile(profile, cwd, "sweep")
-    if loaded.sweep is None:
-        raise UsageError(
-            f'sweep: {loaded.path.name} has no [sweep] table (tags = [...] or tags_file = "...")'
-        )
-    named = f"--variant {variant}" if variant else f"{loaded.path.name}: sweep.variant"
-    base, target_spec = _chosen(loaded, variant or loaded.sweep.variant, named)
     tools = go.load(environ)
-    target = whatifs.target_of(loaded, base, tools, target_spec)
-    plan = sweeps.sweep_plan(loaded, loaded.sweep, base, target, modes)
-    begun = time.monotonic()
+    plan = _plan(loaded, variant, modes, tools)
     ctx = Context(
         profile=loaded,
         record_path=loaded.record_path(),
@@ -66,25 +57,53 @@ def sweep(
         jobs=count("--jobs", jobs, 0),
     )
     where = _dist(dist, cwd)
-    try:
-        record, builds = _run(ctx, plan, tools, where)
-    except (KeyboardInterrupt, Interrupted):
-        folder = sweeps.sweep_profile(loaded, plan, []).dist_dir(where)
-        print(
-            f"sweep: interrupted; what finished is kept in {folder}: run the same command "
-            "again to resume (go finds those builds up to date)",
-            file=sys.stderr,
-        )
-        raise
+    folder = sweeps.sweep_profile(loaded, plan, []).dist_dir(where)
+    begun = time.monotonic()
+    record, builds = _resumable(ctx, plan, tools, where, folder)
     done = sweeps.sweep_report(
         loaded, plan, record, builds=builds, seconds=time.monotonic() - begun
     )
-    folder = sweeps.sweep_profile(loaded, plan, []).dist_dir(where)
     atomic_write_text(folder / SWEEP_FILE, _json_text(done))
     show_sweep(report.make_console(stderr=json), done, exact=bytes)
     if json:
         report.print_json(done)
     return EXIT_OK if _base_ok(done) else EXIT_FAILED
+
+
+def _plan(
+    profile: Profile, variant: str, modes: tuple[SweepMode, ...], tools: Toolchain
+) -> SweepPlan:
+    """The sweep of the variant --variant or [sweep] names (else the baseline)."""
+    from buildopt.pipeline import advise as whatifs
+    from buildopt.pipeline import sweep as sweeps
+
+    if profile.sweep is None:
+        raise UsageError(
+            f'sweep: {profile.path.name} has no [sweep] table (tags = [...] or tags_file = "...")'
+        )
+    named = f"--variant {variant}" if variant else f"{profile.path.name}: sweep.variant"
+    base, target_spec = _chosen(profile, variant or profile.sweep.variant, named)
+    target = whatifs.target_of(profile, base, tools, target_spec)
+    return sweeps.sweep_plan(profile, profile.sweep, base, target, modes)
+
+
+def _resumable(
+    ctx: Context, plan: SweepPlan, tools: Toolchain, dist: Path | None, folder: Path
+) -> tuple[Record, int]:
+    """The sweep run; on Ctrl-C, where what finished is kept, and how to resume."""
+    from buildopt.errors import visible
+
+    try:
+        return _run(ctx, plan, tools, dist)
+    except (KeyboardInterrupt, Interrupted):
+        print(
+            visible(
+                f"sweep: interrupted; what finished is kept in {folder}: run the same command "
+                "again to resume (go finds those builds up to date)"
+            ),
+            file=sys.stderr,
+        )
+        raise
 
 
 def _modes(text: str) -> tuple[SweepMode, ...]:
