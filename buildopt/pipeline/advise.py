@@ -190,9 +190,10 @@ def _level_levers(variant: Variant, target: Target, lever: _Add) -> None:
 
 
 def _sweep_tags(profile: Profile, variant: Variant, given: Sequence[str]) -> list[str]:
-    """The tags of the profile's other variants and those given, that variant does not use
-    (netgo and osusergo have levers of their own, with cgo on)."""
-    named = [t for v in profile.variants for t in v.tags] + list(given)
+    """The tags of the profile's other variants, of its ``[sweep]`` list and those given, that
+    variant does not use (netgo and osusergo have levers of their own, with cgo on)."""
+    swept = profile.sweep.tags if profile.sweep else ()
+    named = [t for v in profile.variants for t in v.tags] + [*swept, *given]
     own = {*variant.tags, "netgo", "osusergo"}
     return [t for t in dict.fromkeys(named) if t not in own]
 

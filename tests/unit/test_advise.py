@@ -60,6 +60,12 @@ def test_the_levers_a_plain_cgo_variant_lacks(project: Path) -> None:
     ]
 
 
+def test_the_sweep_lists_tags_are_levers_too(project: Path) -> None:
+    write_profile(project, "p", PROFILE + '[sweep]\ntags = ["nobadger", "lazyinit", "nomysql"]\n')
+    names = list(offered(project, "plain", ("runtime",)))
+    assert names[-3:] == ["tag-lazyinit", "tag-nobadger", "tag-nomysql"]  # each once
+
+
 def test_netgo_and_osusergo_only_where_their_packages_are_linked(project: Path) -> None:
     write_profile(project, "p", PROFILE)
     assert "netgo" not in offered(project, "plain", ("runtime",))
