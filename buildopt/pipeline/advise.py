@@ -283,6 +283,19 @@ def measure_what_ifs(ctx: steps.Context, base_id: str) -> Record:
     return steps.record_startup(ctx.record_path, record, results)
 
 
+def chosen(profile: Profile, spec: str, named: str) -> tuple[Variant, str]:
+    """The variant spec names (NAME or NAME@TARGET-ID; named: where it was given, for the
+    message), else the baseline; and the target id given ("" if none)."""
+    name, _, target = (spec or profile.baseline).partition("@")
+    try:
+        return profile.variant(name), target
+    except KeyError:
+        names = ", ".join(v.name for v in profile.variants)
+        raise UsageError(
+            f"{named}: no variant {name!r} in {profile.path.name} (its variants: {names})"
+        ) from None
+
+
 def target_of(profile: Profile, variant: Variant, toolchain: Toolchain, spec: str) -> Target:
     """The variant's target named by its id (``linux-arm64``) or spec; none: the host's if the
     variant builds for it, else its first."""

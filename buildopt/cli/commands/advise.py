@@ -100,7 +100,7 @@ def _advise(
 
     environ = dict(os.environ)
     tools = go.load(environ)
-    base, target_spec = _chosen(loaded, asked.variant)
+    base, target_spec = whatifs.chosen(loaded, asked.variant, f"--variant {asked.variant}")
     target = whatifs.target_of(loaded, base, tools, target_spec)
     begun = time.monotonic()
     ctx = Context(
@@ -144,19 +144,6 @@ def _own_builds(path: Path) -> dict[str, str]:
     except store.RecordError:
         return {}
     return {b.sha256: b.id for b in record.builds if b.ok and b.sha256} if record else {}
-
-
-def _chosen(profile: Profile, spec: str) -> tuple[Variant, str]:
-    """The variant --variant names (NAME or NAME@TARGET-ID), else the baseline; and the target
-    id given ("" if none)."""
-    name, _, target = (spec or profile.baseline).partition("@")
-    try:
-        return profile.variant(name), target
-    except KeyError:
-        names = ", ".join(v.name for v in profile.variants)
-        raise UsageError(
-            f"--variant {spec}: no variant {name!r} in {profile.path.name} (its variants: {names})"
-        ) from None
 
 
 def _levers(

@@ -17,7 +17,6 @@ from buildopt.errors import EXIT_FAILED, EXIT_OK, BuildoptError, Interrupted, Us
 if TYPE_CHECKING:
     from buildopt.config.profile import Profile
     from buildopt.config.toolchain import Toolchain
-    from buildopt.config.variant import Variant
     from buildopt.pipeline.steps import Context
     from buildopt.pipeline.sweep import SweepPlan
     from buildopt.record.model import Record
@@ -82,7 +81,7 @@ def _plan(
             f'sweep: {profile.path.name} has no [sweep] table (tags = [...] or tags_file = "...")'
         )
     named = f"--variant {variant}" if variant else f"{profile.path.name}: sweep.variant"
-    base, target_spec = _chosen(profile, variant or profile.sweep.variant, named)
+    base, target_spec = whatifs.chosen(profile, variant or profile.sweep.variant, named)
     target = whatifs.target_of(profile, base, tools, target_spec)
     return sweeps.sweep_plan(profile, profile.sweep, base, target, modes)
 
@@ -112,19 +111,6 @@ def _modes(text: str) -> tuple[SweepMode, ...]:
     if text in ("remove", "add"):
         return (text,)  # type: ignore[return-value]
     raise UsageError(f"--mode {text!r}: expected remove, add or both")
-
-
-def _chosen(profile: Profile, spec: str, named: str) -> tuple[Variant, str]:
-    """The variant spec names (NAME or NAME@TARGET-ID; named: where it was given), else the
-    baseline; and the target id given ("" if none)."""
-    name, _, target = (spec or profile.baseline).partition("@")
-    try:
-        return profile.variant(name), target
-    except KeyError:
-        names = ", ".join(v.name for v in profile.variants)
-        raise UsageError(
-            f"{named}: no variant {name!r} in {profile.path.name} (its variants: {names})"
-        ) from None
 
 
 def _run(ctx: Context, plan: SweepPlan, tools: Toolchain, dist: Path | None) -> tuple[Record, int]:
