@@ -13,7 +13,8 @@ import os
 import sys
 from typing import cast
 
-from buildopt.cli.options import COMMANDS, Command, set_program_args
+from buildopt.cli.options import COMMANDS, Command
+from buildopt.cli.values import set_program_args
 from buildopt.errors import NO_ROOM, no_room, note_cut_short_writes, output_cut_short, stop_writing
 
 

@@ -5,9 +5,9 @@ buildopt.cli.commands.NAME, imported when it runs. The invoke tasks (buildopt.cl
 made from it - names, summaries, parameters, help texts, repeatable and short flags; the argv
 rewriting in buildopt.cli.main (bare file names become repeated flags, everything after
 ``--`` goes to the program under test) and the fast path read the same declarations, so a
-flag added here works everywhere at once. Short flags are chosen here
-and mean one thing in every command; invoke's automatic ones are off. Whole numbers reach the
-tasks as text and are read by ``count``, so ``--jobs abc`` is one line and exit 2.
+flag added here works everywhere at once. Short flags are chosen here and mean one thing in
+every command; invoke's automatic ones are off. Whole numbers reach the tasks as text and are
+read by ``count`` (buildopt.cli.values), so ``--jobs abc`` is one line and exit 2.
 
 This module imports nothing heavy: the fast path reads it before deciding to load invoke, and
 before ``inspect`` starts hashing. Its facts are NamedTuples, not dataclasses:
@@ -16,11 +16,9 @@ importing ``dataclasses`` alone costs 4 ms here, on every ``buildopt`` start.
 
 from __future__ import annotations
 
-import shlex
-from typing import NamedTuple, TypeVar
+from typing import NamedTuple
 
 from buildopt.config import defaults
-from buildopt.errors import UsageError
 from buildopt.names import FORMAT_COMMANDS, FORMATS
 
 
@@ -600,36 +598,3 @@ COMMANDS: dict[str, Command] = {
         ),
     )
 }
-
-
-_Default = TypeVar("_Default", int, None)
-
-
-def count(flag: str, text: str, default: _Default, least: int = 0) -> int | _Default:
-    """A whole-number option's value (text as given; "" is the default: None when the
-    command's own default depends on more than the flag)."""
-    if text == "":
-        return default
-    try:
-        value = int(text)
-    except ValueError:
-        raise UsageError(f"{flag} {text}: expected a whole number") from None
-    if value < least:
-        raise UsageError(f"{flag} {value}: expected {least} or more")
-    return value
-
-
-# The words after `--`, as buildopt's entry point split them off before invoke parsed the rest
-# (invoke would read a program argument such as `-p` as one of buildopt's own flags).
-_program_args: list[str] | None = None
-
-
-def set_program_args(words: list[str] | None) -> None:
-    global _program_args  # noqa: PLW0603 - one command line per process
-    _program_args = words
-
-
-def program_args(remainder: str) -> list[str]:
-    """The program's arguments after `--`: as given to ``buildopt``, or (run as ``invoke``,
-    which joins them into one string) split again like a shell would."""
-    return list(_program_args) if _program_args is not None else shlex.split(remainder)

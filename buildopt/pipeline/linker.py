@@ -12,16 +12,21 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+
+import msgspec
 
 from buildopt.binary.facts import Attribution
 from buildopt.errors import BuildoptError, Interrupted, interrupted, signal_of
+from buildopt.pipeline.build import BUILD_TIMEOUT
 from buildopt.pipeline.deadcode import dead_code_of, unknown
 from buildopt.pipeline.owners import fallback, linker_attribution
 from buildopt.pipeline.plan import Step
+from buildopt.pipeline.steps import Context
 from buildopt.pipeline.twin import twin_link
-from buildopt.record.model import Build, DeadCode
+from buildopt.record import store
+from buildopt.record.model import Build, DeadCode, Record
 from buildopt.system import proc
 
 STOPPED = (
@@ -99,3 +104,92 @@ def _told(
         dead = unknown(build, problem) if asked.dead_code else None
         whole = fallback(shipped, facts, problem) if asked.owners and facts else None
     return Told(build.sha256 or "", whole, dead)
+
+
+# --- the build step (pipeline/steps.py LINKER) ---------------------------------------------
+
+
+def linker_step(ctx: Context) -> Context:
+    """This run's new binaries linked again with -dumpdep, once each (pipeline/linker.py): the
+    owners of their strings and types (``owners = "linker"``) and whether their method
+    dead-code elimination was on. An unchanged rebuild keeps what its entry holds (a failed
+    try included: ``linker_fallback``, state "unknown") and links nothing."""
+    work = _to_ask(ctx)
+    if not work:  # (nothing more is imported)
+        return ctx
+    ctx.progress.say(
+        f"a second link of each new binary ({len(work)}), with -dumpdep: the owners of its "
+        "strings and types, and method dead-code elimination..."
+    )
+    found = tell(
+        work,
+        ctx.environ,
+        jobs=ctx.jobs,
+        timeout=ctx.timeout or BUILD_TIMEOUT,
+        said=lambda build_id, told: ctx.progress.say(f"{build_id}: {_told_line(told)}"),
+    )
+    # this run's builds carry it too: the steps after (cuttable dependencies) weigh by it
+    builds = tuple(_with_told(b, found[b.id]) if b.id in found else b for b in ctx.builds)
+    return replace(ctx, builds=builds, record=record_linker(ctx.record_path, found))
+
+
+def _told_line(told: Told) -> str:
+    parts = []
+    if (whole := told.attribution) is not None:
+        share = whole.file_bytes_attributed_to_packages / max(whole.file_bytes, 1)
+        fell = f": {whole.linker_fallback}" if whole.linker_fallback else ""
+        parts.append(f"{share:.1%} of the file attributed to packages ({whole.method}{fell})")
+    if (dead := told.dead_code) is not None:
+        why = f" ({dead.reason})" if dead.reason else f": {dead.problem}" if dead.problem else ""
+        parts.append(f"method dead-code elimination {dead.state}{why}")
+    return "; ".join(parts)
+
+
+def _to_ask(ctx: Context) -> list[Asked]:
+    """This run's entries (with their plan steps) whose binary the linker has not told of yet:
+    its owners (when the profile wants them) or its dead-code elimination."""
+    from buildopt.record import integrity
+
+    steps = {s.id: s for s in ctx.planned.steps}
+    ours = {b.id for b in ctx.builds if b.ok}
+    path = ctx.record_path
+    work: list[Asked] = []
+    for entry in store.load_cached(path).builds if path.exists() else ():
+        if entry.id not in ours or entry.id not in steps or not (entry.output and entry.sha256):
+            continue
+        whole = entry.inspect.attribution if entry.inspect else None
+        owners = (
+            ctx.profile.owners == "linker"
+            and whole is not None
+            and whole.method != "linker"
+            and whole.linker_fallback is None
+        )
+        dead = entry.dead_code is None or entry.dead_code.sha256 != entry.sha256
+        if (owners or dead) and integrity.changed(entry) is None:
+            work.append(Asked(steps[entry.id], entry, owners=owners, dead_code=dead))
+    return work
+
+
+def _with_told(build: Build, told: Told) -> Build:
+    """build with what its twin link told, if it still is that binary."""
+    if build.sha256 != told.sha256:  # rebuilt by another run since
+        return build
+    if told.attribution is not None and build.inspect is not None:
+        facts = msgspec.structs.replace(build.inspect, attribution=told.attribution)
+        build = msgspec.structs.replace(build, inspect=facts)
+    if told.dead_code is not None:
+        build = msgspec.structs.replace(build, dead_code=told.dead_code)
+    return build
+
+
+def record_linker(path: Path, found: Mapping[str, Told]) -> Record:
+    """The record with what each twin link told put in the entry of the binary it describes
+    (by id, while its sha256 is the entry's)."""
+
+    def change(now: Record | None) -> Record:
+        current = now if now is not None else store.load(path)
+        return current.with_builds(
+            tuple(_with_told(b, found[b.id]) if b.id in found else b for b in current.builds)
+        )
+
+    return store.update(path, change)

@@ -18,9 +18,10 @@ from buildopt.cli import commands
 from buildopt.cli import tasks as cli_tasks
 from buildopt.cli.commands import adapter
 from buildopt.cli.main import expand_variadic
-from buildopt.cli.options import COMMANDS, Command, Flag, count
+from buildopt.cli.options import COMMANDS, Command, Flag
 from buildopt.cli.program import BuildoptProgram, program
 from buildopt.cli.tasks import parameter
+from buildopt.cli.values import count
 from buildopt.errors import UsageError
 from tests.conftest import REPO
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
 from buildopt.cli.common import _dist, _profile
-from buildopt.cli.options import count
+from buildopt.cli.values import count
 from buildopt.errors import EXIT_FAILED, EXIT_OK, UsageError
 
 if TYPE_CHECKING:

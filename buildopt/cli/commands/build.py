@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from buildopt.cli.common import _dist, _load_plan
-from buildopt.cli.options import count
+from buildopt.cli.values import count
 from buildopt.errors import EXIT_FAILED, EXIT_OK
 
 if TYPE_CHECKING:

@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 from buildopt.cli.common import _existing_record, _load_record, _profile, _warn_changed
-from buildopt.cli.options import count
+from buildopt.cli.values import count
 from buildopt.errors import EXIT_OK, UsageError
 
 

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from buildopt.analysis.diff import FileSizes, SizeDiff, diff_sizes, rollup
 from buildopt.binary.facts import Inspection
-from buildopt.cli.options import count
+from buildopt.cli.values import count
 from buildopt.errors import EXIT_OK, UsageError
 from buildopt.output import diff as show
 from buildopt.record.model import DIFF_SCHEMA, Build, DiffEntry, DiffReport, DiffRow

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from buildopt.cli.common import _dist, _profile
 from buildopt.cli.images import _gated_record, _image_records, _make_images
-from buildopt.cli.options import count
+from buildopt.cli.values import count
 from buildopt.errors import EXIT_OK, UsageError
 
 

@@ -17,7 +17,7 @@ import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from buildopt.cli.options import count
+from buildopt.cli.values import count
 from buildopt.errors import EXIT_BAD_INPUT, EXIT_OK, UsageError
 
 if TYPE_CHECKING:

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 from buildopt.cli.common import _existing_record, _load_record, _profile
-from buildopt.cli.options import count, program_args
+from buildopt.cli.values import count, program_args
 from buildopt.errors import EXIT_FAILED, EXIT_OK, UsageError
 
 

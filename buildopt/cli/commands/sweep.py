@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from buildopt.cli.common import _dist, _profile
-from buildopt.cli.options import count
+from buildopt.cli.values import count
 from buildopt.errors import EXIT_FAILED, EXIT_OK, BuildoptError, Interrupted, UsageError
 
 if TYPE_CHECKING:
