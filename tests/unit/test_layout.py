@@ -73,3 +73,13 @@ def test_every_module_is_in_a_stage_folder() -> None:
     assert top == {"__init__.py", "__main__.py", "errors.py", "inputs.py", "names.py"}
     folders = {p.name for p in PACKAGE.iterdir() if p.is_dir() and p.name != "__pycache__"}
     assert folders == STAGES | {"schemas", "docs"}  # data: JSON Schemas, the docs (a link)
+
+
+def test_no_module_is_over_600_lines() -> None:
+    """A module past 600 lines holds more than one concern: split it (docs/architecture.md)."""
+    sizes = {
+        str(path.relative_to(REPO)): len(path.read_text(encoding="utf-8").splitlines())
+        for path in PACKAGE.rglob("*.py")
+    }
+    assert len(sizes) > 100
+    assert {p: n for p, n in sizes.items() if n > 600} == {}
