@@ -35,9 +35,12 @@ SUFFIX = ".txt"
 NAME_MAX = 255  # a file name's bytes on Linux file systems
 # the characters an id keeps in its file name; any other is percent-encoded (RFC 3986)
 _KEPT = "@+"
+# The characters Go allows in an import path and a module path (golang.org/x/mod/module's
+# importPathOK and modPathOK) and in a version: a line of anything else is not a list's.
 _LINE = re.compile(
-    r"(?P<package>[^\s#][^\s]*)"
-    r"(?: (?P<module>[^\s@]+)(?:@(?P<version>[^\s@]+))?(?: => (?P<replace>\S.*))?)?"
+    r"(?P<package>[A-Za-z0-9._~+/-]+)"
+    r"(?: (?P<module>[A-Za-z0-9._~/-]+)(?:@(?P<version>[A-Za-z0-9._+-]+))?"
+    r"(?: => (?P<replace>\S.*))?)?"
 )
 FORMAT = "PACKAGE [MODULE[@VERSION] [=> REPLACEMENT]]"
 

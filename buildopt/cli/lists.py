@@ -139,6 +139,15 @@ def read_list(path: Path, as_shown: str) -> tuple[Dep, ...] | None:
 
     if not os.path.lexists(path):
         return None
+    deps_dir = path.parent.parent  # deps/ (lists_dir checked that deps/PROFILE/ is in it)
+    try:
+        outside = not path.resolve().is_relative_to(deps_dir.resolve())
+    except (OSError, RuntimeError) as exc:
+        raise DepsListError(f"{as_shown}: cannot resolve: {exc}") from None
+    if outside:  # (its content is never shown: it could be any file of the machine)
+        raise DepsListError(
+            f"{as_shown}: a symbolic link to a file outside {deps_dir.name}/: not read"
+        )
     try:
         data = read_limited(path, MAX_LIST_BYTES)
     except (NotRegularFile, TooLarge) as exc:
