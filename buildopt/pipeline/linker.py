@@ -69,7 +69,8 @@ def tell(
 
     def one(asked: Asked) -> tuple[str, Told]:
         told = _told(asked, environ, group, timeout)
-        said(asked.build.id, told)
+        if not group.stopping.is_set():  # (stopped: what it says is not kept, nor shown)
+            said(asked.build.id, told)
         return asked.build.id, told
 
     with ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="twin-link") as pool:
@@ -97,7 +98,14 @@ def _told(
                 dead = dead_code_of(step, build, twin, reach)
             if asked.owners and facts is not None:
                 whole = linker_attribution(
-                    step, shipped, facts, environ, twin=twin, reach=reach, timeout=timeout
+                    step,
+                    shipped,
+                    facts,
+                    environ,
+                    twin=twin,
+                    reach=reach,
+                    group=group,
+                    timeout=timeout,
                 )
     except BuildoptError as exc:
         problem = exc.message.removeprefix(f"{step.id}: ")  # the id is said beside it
@@ -117,9 +125,10 @@ def linker_step(ctx: Context) -> Context:
     work = _to_ask(ctx)
     if not work:  # (nothing more is imported)
         return ctx
+    owners = "the owners of its strings and types, and " if any(a.owners for a in work) else ""
     ctx.progress.say(
-        f"a second link of each new binary ({len(work)}), with -dumpdep: the owners of its "
-        "strings and types, and method dead-code elimination..."
+        f"a second link of each new binary ({len(work)}), with -dumpdep: {owners}"
+        "method dead-code elimination..."
     )
     found = tell(
         work,

@@ -8,6 +8,7 @@ file's own, with the reason).
 
 from __future__ import annotations
 
+import io
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -27,7 +28,8 @@ from buildopt.system import proc
 # The linker moves read-only data with relocations (type descriptors, some statics) to
 # .data.rel.ro in a PIE: no archive says which statics those are.
 RELRO = (
-    "a PIE (relro) layout: which read-only symbols the linker moved to .data.rel.ro is not known"
+    "a relro layout (a PIE, or C code linked in): which read-only symbols the linker moved to "
+    ".data.rel.ro is not known"
 )
 NM_BATCH = 40  # archives per go tool nm (its output is read whole: ~10^4 lines per archive)
 
@@ -40,13 +42,14 @@ def linker_attribution(
     *,
     twin: Twin,
     reach: Reach,
+    group: proc.ProcessGroup,
     timeout: float,
 ) -> Attribution:
     """The shipped binary's attribution with the linker's owners, as its twin link tells them,
     or its own attribution with ``linker_fallback`` saying why not."""
     try:
         better, why = _with_twin(
-            step, shipped, facts, environ, twin=twin, reach=reach, timeout=timeout
+            step, shipped, facts, environ, twin=twin, reach=reach, group=group, timeout=timeout
         )
     except (BuildoptError, NotElfError) as exc:
         better, why = None, getattr(exc, "message", str(exc))
@@ -69,6 +72,7 @@ def _with_twin(
     *,
     twin: Twin,
     reach: Reach,
+    group: proc.ProcessGroup,
     timeout: float,
 ) -> tuple[Attribution | None, str]:
     if any(s.name.startswith(".data.rel.ro") for s in facts.sections):
@@ -79,7 +83,7 @@ def _with_twin(
         hint = "" if step.variant.trimpath else " (-ldflags is recorded without -trimpath)"
         return None, f"the twin link's layout is not the shipped binary's: {problems[0]}{hint}"
     told = twin_symbols(twin.binary)
-    objects = object_symbols(step, environ, timeout)
+    objects = object_symbols(step, environ, timeout, group)
     whole = inspect_file(shipped, attribution=True, twin=told.symbols).attribution
     if whole is None:
         return None, "no attribution"
@@ -113,16 +117,27 @@ def list_argv(step: Step) -> list[str]:
     return [build[0], "list", "-export", "-deps", "-f", template, *build[4:]]
 
 
-def object_symbols(step: Step, environ: Mapping[str, str], timeout: float) -> ObjectSymbols:
-    """The data symbols of the step's packages' archives, with their sizes."""
+def object_symbols(
+    step: Step, environ: Mapping[str, str], timeout: float, group: proc.ProcessGroup
+) -> ObjectSymbols:
+    """The data symbols of the step's packages' archives, with their sizes. The commands run
+    in group, so that Ctrl-C stops them with the twin link (none starts once it is stopping);
+    CommandFailed when one fails or was stopped."""
     env = {**environ, **step.env}
-    listed = proc.run(list_argv(step), env=env, cwd=step.dir, timeout=timeout)
-    archives = [line for line in listed.stdout.splitlines() if line]
+
+    def run(argv: list[str]) -> str:
+        whole = io.BytesIO()  # all of it (what the group keeps of an output is bounded)
+        done = group.run(argv, env=env, cwd=step.dir, timeout=timeout, stdout_copy=whole)
+        if done.returncode != 0 or done.timed_out:
+            raise proc.CommandFailed(
+                argv, done.returncode, done.stderr, timeout=timeout if done.timed_out else 0
+            )
+        return whole.getvalue().decode(errors="replace")
+
+    archives = [line for line in run(list_argv(step)).splitlines() if line]
     found = ObjectSymbols()
     for batch in _batches(archives, NM_BATCH):
-        argv = [step.argv[0], "tool", "nm", "-size", "-type", *batch]
-        done = proc.run(argv, env=env, cwd=step.dir, timeout=timeout)
-        found.add_lines(done.stdout.splitlines())
+        found.add_lines(run([step.argv[0], "tool", "nm", "-size", "-type", *batch]).splitlines())
     return found
 
 

@@ -276,12 +276,13 @@ class ProcessGroup:
         env: Mapping[str, str],
         cwd: str | os.PathLike[str],
         timeout: float | None = None,
+        stdout_copy: BinaryIO | None = None,
         stderr_copy: BinaryIO | None = None,
     ) -> Completed:
         """Run argv in a new session; never raises for a non-zero exit. Past timeout seconds
         its whole process group is stopped (TERM, then KILL) and ``timed_out`` is set. All it
         writes on stderr is written to stderr_copy as well, when given (what is kept in memory
-        is bounded)."""
+        is bounded); likewise its stdout to stdout_copy."""
         started = time.monotonic()
         if self.stopping.is_set():
             log.debug("+ %s", display(argv))  # logged as every command, though not started
@@ -293,7 +294,9 @@ class ProcessGroup:
         with self._lock:
             self._running.add(proc)
         try:
-            out, err, timed_out = _drain(proc, timeout, stderr_copy=stderr_copy)
+            out, err, timed_out = _drain(
+                proc, timeout, stdout_copy=stdout_copy, stderr_copy=stderr_copy
+            )
         finally:
             with self._lock:
                 self._running.discard(proc)
@@ -370,13 +373,14 @@ def _drain(
     proc: subprocess.Popen[bytes],
     timeout: float | None,
     grace: float = 3.0,
+    stdout_copy: BinaryIO | None = None,
     stderr_copy: BinaryIO | None = None,
 ) -> tuple[BoundedOutput, BoundedOutput, bool]:
     """Read the child's stdout and stderr into bounded buffers until both close and it ends;
     past timeout seconds, stop its process group (see _Limit). True if it was stopped."""
     import selectors
 
-    out, err = BoundedOutput(), BoundedOutput(copy=stderr_copy)
+    out, err = BoundedOutput(copy=stdout_copy), BoundedOutput(copy=stderr_copy)
     sinks = {proc.stdout: out, proc.stderr: err}
     limit = _Limit(proc, timeout, grace)
     with selectors.DefaultSelector() as selector:
