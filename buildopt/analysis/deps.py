@@ -27,8 +27,9 @@ from urllib.parse import quote, unquote
 
 from buildopt.analysis.gate import NOTHING, Check, Figure, count_figure, word_figure
 from buildopt.analysis.why import import_chain
+from buildopt.config.units import format_size
 from buildopt.errors import UsageError, visible
-from buildopt.record.model import WhyCost
+from buildopt.record.model import CutSaving, WhyCost
 
 MAX_LIST_BYTES = 8 * 1024 * 1024  # ~80,000 packages; cmd/go itself links ~350
 SUFFIX = ".txt"
@@ -206,11 +207,13 @@ class Judged:
     linked: tuple[Dep, ...]
     graph: Sequence[Mapping[str, Any]]  # go list -deps -json, for the import chains
     cost: Callable[[str], WhyCost | None]  # a package's cost in the recorded binary
+    cut: Callable[[str], CutSaving | None]  # what removing every import of it saves there
 
 
 def deps_checks(judged: Judged) -> list[Check]:
     """FAIL per package entering the build that the list lacks (its chain from the main
-    package, and the bytes it and the new packages below it cost), one FAIL for a variant
+    package, and what it costs: what removing it saves, as ``why`` estimates it, or the bytes
+    it and the new packages below it own), one FAIL for a variant
     without a list, WARN for packages that left and for modules at another version; PASS
     with the count when the list is current."""
     vid, limit = judged.vid, word_figure(judged.listed_as)
@@ -242,7 +245,10 @@ def unlinked(vid: str, listed_as: str, why: str) -> Check:
 
 def _added_checks(judged: Judged, added: Sequence[Dep], limit: Figure) -> list[Check]:
     """One FAIL per new package that a listed package imports (its shortest chain from the
-    main package goes through no other new package), with the new packages below it."""
+    main package goes through no other new package), with the new packages below it. Its
+    figure is what removing it saves (the packages only it brings in, ``why``'s estimate), or
+    without that (a record without the attribution, a package every Go binary links) what the
+    new packages own."""
     main = next((p["ImportPath"] for p in reversed(judged.graph) if p.get("Name") == "main"), "")
     new = {d.package for d in added}
     chain_of = {p: import_chain(judged.graph, main, p) if main else None for p in sorted(new)}
@@ -253,17 +259,16 @@ def _added_checks(judged: Judged, added: Sequence[Dep], limit: Figure) -> list[C
     checks = []
     for entry, group in below.items():
         chain = chain_of[entry]
-        costs = [judged.cost(p) for p in group]
-        known = [c for c in costs if c is not None]
-        actual = Figure(sum(c.bytes for c in known), "bytes", change=True) if known else NOTHING
         more = [p for p in group if p != entry]
         notes = [" -> ".join(chain) if chain else "no import chain from the main package"]
         if more:
             notes.append(f"brings {len(more)} more new packages: {', '.join(more)}")
-        if known and any(c.kind == "code" for c in known):
-            notes.append("code bytes only: the record has no whole-file attribution")
-        if not known:
-            notes.append("not in the record's binary: build, then its cost is shown")
+        cut = judged.cut(entry)
+        if cut is not None:
+            actual = Figure(cut.bytes, "bytes", change=True)
+            notes.append(_about(cut))
+        else:
+            actual = _owned(judged, group, notes)
         notes.append(f"{UPDATE} lists them")
         checks.append(
             Check(
@@ -279,3 +284,22 @@ def _added_checks(judged: Judged, added: Sequence[Dep], limit: Figure) -> list[C
             )
         )
     return checks
+
+
+def _about(cut: CutSaving) -> str:
+    """The figure's reading, in why's words: an estimate of what removing the package saves."""
+    s = "" if cut.packages == 1 else "s"
+    return (
+        f"about {format_size(cut.bytes, signed=True)}: what removing it saves, "
+        f"{cut.packages} package{s} only it brings in (buildopt why's estimate)"
+    )
+
+
+def _owned(judged: Judged, group: Sequence[str], notes: list[str]) -> Figure:
+    """What the new packages own in the recorded binary (notes say when only their code)."""
+    known = [c for c in map(judged.cost, group) if c is not None]
+    if known and any(c.kind == "code" for c in known):
+        notes.append("code bytes only: the record has no whole-file attribution")
+    if not known:
+        notes.append("not in the record's binary: build, then its cost is shown")
+    return Figure(sum(c.bytes for c in known), "bytes", change=True) if known else NOTHING

@@ -172,7 +172,7 @@ def gate_checks(
 ) -> list[Check]:
     """The dependency lists' checks of the record's built variants, when the profile has a
     deps/PROFILE/ folder (none otherwise: the lists are a contract the project opts into)."""
-    from buildopt.analysis.cost import package_cost
+    from buildopt.analysis.cost import cut_saving, package_cost
     from buildopt.analysis.deps import Judged, deps_checks, unlinked
     from buildopt.pipeline.plan import make_plan
 
@@ -200,6 +200,7 @@ def gate_checks(
             linked=now.deps,
             graph=now.graph,
             cost=functools.partial(package_cost, record, build.id),
+            cut=functools.partial(cut_saving, record, build.id, now.graph),
         )
         checks += deps_checks(judged)
     return checks

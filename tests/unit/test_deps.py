@@ -16,7 +16,7 @@ from buildopt.analysis.deps import (
     parse,
     render,
 )
-from buildopt.record.model import WhyCost
+from buildopt.record.model import CutSaving, WhyCost
 
 GRAPH = [
     {"ImportPath": "runtime", "Standard": True, "Name": "runtime"},
@@ -105,7 +105,7 @@ def test_names_that_no_id_has() -> None:
         file_name("v" * 300 + "@linux-amd64")
 
 
-def _judged(listed: tuple[Dep, ...] | None) -> Judged:
+def _judged(listed: tuple[Dep, ...] | None, cut: CutSaving | None = None) -> Judged:
     costs = {"encoding/json": 1000, "bytes": 24}
     return Judged(
         vid="a@linux-amd64",
@@ -114,6 +114,7 @@ def _judged(listed: tuple[Dep, ...] | None) -> Judged:
         linked=from_graph(GRAPH),
         graph=GRAPH,
         cost=lambda p: WhyCost(bytes=costs.get(p, 0), kind="file"),
+        cut=lambda p: cut if cut is not None and p == cut.package else None,
     )
 
 
@@ -124,6 +125,23 @@ def test_a_new_package_fails_with_its_chain_and_the_cost_of_what_it_brings() -> 
     assert check.chain == ("example.com/app", "encoding/json")
     assert check.actual.value == 1024 and check.limit.value == "deps/p/a@linux-amd64.txt"
     assert "brings 1 more new packages: bytes" in check.note
+    assert "about" not in check.note  # without why's estimate: what they own, said as such
+
+
+def test_a_new_package_costs_what_removing_it_saves_when_why_can_say() -> None:
+    """The figure is why's estimate of the cut (it brings in more than it owns), said as one."""
+    listed = tuple(d for d in from_graph(GRAPH) if d.package not in ("bytes", "encoding/json"))
+    cut = CutSaving(
+        package="encoding/json",
+        importers=("example.com/app",),
+        bytes=3000,
+        attributed_bytes=2900,
+        packages=2,
+        unattributed=0,
+    )
+    (check,) = deps_checks(_judged(listed, cut))
+    assert check.actual.value == 3000
+    assert "; about +2.93 KiB: what removing it saves, 2 packages only it brings in" in check.note
 
 
 def test_left_and_changed_are_warnings_and_current_passes() -> None:

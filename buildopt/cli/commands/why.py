@@ -15,19 +15,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from buildopt.analysis.cost import package_cost
-from buildopt.analysis.cut import ROOT, dominance, saving
-from buildopt.analysis.why import ImportGraph, close_matches, import_chain
+from buildopt.analysis.cost import cut_saving, package_cost
+from buildopt.analysis.why import close_matches, import_chain
 from buildopt.cli.common import _dist, _load_plan, _load_record
 from buildopt.errors import EXIT_FAILED, EXIT_OK, UsageError, visible
-from buildopt.record.model import (
-    WHY_SCHEMA,
-    Build,
-    CutSaving,
-    Record,
-    WhyReport,
-    WhyVariant,
-)
+from buildopt.record.model import WHY_SCHEMA, CutSaving, WhyReport, WhyVariant
 
 
 def why(
@@ -78,7 +70,7 @@ def why(
                 chain=chain,
                 near=() if chain else tuple(close_matches(packages, package)),
                 cost=package_cost(record, step.id, package),
-                cut=_cut(record, step.id, packages, package) if chain else None,
+                cut=cut_saving(record, step.id, packages, package) if chain else None,
             )
         )
     if json:
@@ -148,22 +140,3 @@ def _show_cut(cut: CutSaving, package: str) -> None:
         f"{unowned},\n  {format_size(cut.attributed_bytes)} attributed, with their share "
         "of the bytes no package owns\n"
     )
-
-
-def _cut(
-    record: Record | None, vid: str, packages: list[dict[str, Any]], package: str
-) -> CutSaving | None:
-    """What removing every import of package saves in the recorded binary of vid (None: not
-    built, without the attribution, or linked into every Go binary)."""
-    build = _built(record, vid)
-    whole = build.inspect.attribution if build and build.inspect else None
-    graph = ImportGraph(packages)
-    if whole is None or package in graph.reachable(ROOT):
-        return None
-    return saving(graph, package, whole, dominance(graph))
-
-
-def _built(record: Record | None, vid: str) -> Build | None:
-    if record is None:
-        return None
-    return next((b for b in record.builds if b.id == vid and b.ok and b.inspect), None)
