@@ -7,14 +7,15 @@ everything it dominates) is what leaves the binary when every import of X is rem
 subtree in the dominator tree (networkx's Cooper-Harvey-Kennedy ``immediate_dominators``).
 Removing one import of X while another package still imports it removes nothing.
 
-The bytes are the whole-file attribution's (``PackageShare.file_bytes``: code, pclntab share,
-data of the package's symbols), with what no package owns (a stripped file's strings and type
-descriptors, the pclntab's lookup and file tables, an unstripped file's DWARF and symbols)
-spread over the packages in proportion to what they own: an estimate, not a measurement. The
-graph is of packages, the linker keeps functions: code of a package that stays but is reached
-only through the cut one (net/textproto's for net/smtp) leaves too and is not counted, and
-segments are aligned to pages (4 KiB on amd64, 64 KiB on arm64 and arm). docs/figures.md
-gives the estimate against real rebuilds.
+The bytes are the record's whole-file attribution (``PackageShare.file_bytes``: code, pclntab
+share, data; with the linker's owners also the strings and type descriptors its packages
+reached), with what no package owns (alignment, the pclntab's lookup and file tables, an
+unstripped file's DWARF and symbols; without the linker's owners a stripped file's strings and
+types too) spread over the packages in proportion to what they own: an estimate, not a
+measurement. The graph is of packages, the linker keeps functions: code of a package that
+stays but is reached only through the cut one (compress/flate's compressor for archive/zip)
+leaves too and is not counted, and segments are aligned to pages (4 KiB on amd64, 64 KiB on
+arm64 and arm). docs/figures.md gives the estimate against real rebuilds.
 """
 
 from __future__ import annotations

@@ -4,7 +4,8 @@ dependency behind a build tag and without it, on amd64, arm64 and arm/v7; the es
 
 docs/figures.md gives the figures and why the estimate misses where it does: the graph is of
 packages and the linker keeps functions, and segments are aligned to pages (64 KiB on arm64
-and arm), so a file grows in steps.
+and arm), so a file grows in steps. The bytes no package owns are no longer a cause: the
+build's twin link gives the strings and type descriptors to their packages.
 """
 
 from __future__ import annotations
@@ -95,9 +96,10 @@ def measured(builds: dict[str, dict[str, Any]], variant: str, target: str) -> in
     return int(builds[f"{variant}@{point}"]["size"] - builds[f"light@{point}"]["size"])
 
 
-def test_go_parser_estimate_is_within_15_percent_of_the_rebuild(project: Path) -> None:
-    """go/parser and the 5 packages only it brings in: the estimate is within 15% of the
-    measured difference on every architecture (docs/figures.md: 0.90 to 0.96 of it)."""
+def test_go_parser_estimate_is_within_10_percent_of_the_rebuild(project: Path) -> None:
+    """go/parser and the 5 packages only it brings in: the estimate is within 10% of the
+    measured difference on every architecture (docs/figures.md: 0.92 to 0.99 of it), and the
+    bytes no package owns add at most 5% (the linker's owners: 1.01 to 1.03; 1.25 without)."""
     builds = record(project)
     cuts = estimates(project, "parser", "go/parser")
     for target in TARGETS:
@@ -105,20 +107,41 @@ def test_go_parser_estimate_is_within_15_percent_of_the_rebuild(project: Path) -
         saved = measured(builds, "parser", target)
         assert cut["importers"] == [MAIN]
         assert cut["packages"] == 6
-        assert cut["attributed_bytes"] < cut["bytes"]  # stripped: strings have no owner
-        assert abs(cut["bytes"] - saved) <= 0.15 * saved, (target, cut["bytes"], saved)
+        assert cut["attributed_bytes"] < cut["bytes"] <= 1.05 * cut["attributed_bytes"], target
+        assert abs(cut["bytes"] - saved) <= 0.10 * saved, (target, cut["bytes"], saved)
 
 
-def test_debug_elf_estimate_falls_short_as_the_doc_says(project: Path) -> None:
-    """debug/elf reaches functions of packages that stay (compress/zlib's, strings', ...):
+def test_debug_elf_estimate_falls_short_by_functions_of_packages_that_stay(project: Path) -> None:
+    """debug/elf reaches functions of packages that stay (compress/flate's, encoding/binary's):
     they leave with it but the package graph cannot see them. The estimate is below the
-    rebuild's saving on every architecture, by no more than half (docs/figures.md)."""
+    rebuild's saving on every architecture, by no more than half, and what it misses is what
+    the packages that stay lost plus the section alignment (64 KiB pages on arm), within 5%:
+    not the bytes no package owns (docs/figures.md)."""
     builds = record(project)
     cuts = estimates(project, "elf", "debug/elf")
     for target in TARGETS:
-        cut = cuts[f"elf@{target.replace('/', '-')}"]
+        point = target.replace("/", "-")
+        cut = cuts[f"elf@{point}"]
         saved = measured(builds, "elf", target)
         assert 0.5 * saved <= cut["bytes"] < saved, (target, cut["bytes"], saved)
+        heavy, light = (builds[f"{v}@{point}"]["inspect"]["attribution"] for v in ("elf", "light"))
+        lost = _owned(heavy, light) + _aligned(heavy) - _aligned(light)
+        missed = saved - cut["bytes"]
+        assert abs(lost - missed) <= 0.05 * missed, (target, lost, missed)
+
+
+def _owned(heavy: dict[str, Any], light: dict[str, Any]) -> int:
+    """What the packages linked into both files own more in heavy."""
+    before = {p["package"]: p["file_bytes"] for p in light["by_package"]}
+    return sum(
+        p["file_bytes"] - before[p["package"]]
+        for p in heavy["by_package"]
+        if p["package"] in before
+    )
+
+
+def _aligned(whole: dict[str, Any]) -> int:
+    return sum(b["file_bytes"] for b in whole["buckets"] if b["name"] == "section alignment")
 
 
 def test_the_record_lists_the_cut_and_compare_shows_it(project: Path) -> None:
