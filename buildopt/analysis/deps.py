@@ -195,6 +195,7 @@ def id_of(name: str) -> str | None:
 
 DEPS = "dependency list"  # the budget name of its checks: always on when deps/PROFILE/ exists
 UPDATE = "buildopt deps --update"
+NOT_IN_RECORD = "not in the record's binary"
 
 
 @dataclass(frozen=True)
@@ -264,9 +265,14 @@ def _added_checks(judged: Judged, added: Sequence[Dep], limit: Figure) -> list[C
         if more:
             notes.append(f"brings {len(more)} more new packages: {', '.join(more)}")
         cut = judged.cut(entry)
-        if cut is not None:
+        if cut is not None and cut.attributed_bytes:
             actual = Figure(cut.bytes, "bytes", change=True)
             notes.append(_about(cut))
+        elif cut is not None:  # a binary built before the import: it has none of them
+            actual = NOTHING
+            notes.append(
+                f"{NOT_IN_RECORD}, built before the import?: build, then its cost is shown"
+            )
         else:
             actual = _owned(judged, group, notes)
         notes.append(f"{UPDATE} lists them")
@@ -301,5 +307,5 @@ def _owned(judged: Judged, group: Sequence[str], notes: list[str]) -> Figure:
     if known and any(c.kind == "code" for c in known):
         notes.append("code bytes only: the record has no whole-file attribution")
     if not known:
-        notes.append("not in the record's binary: build, then its cost is shown")
+        notes.append(f"{NOT_IN_RECORD}: build, then its cost is shown")
     return Figure(sum(c.bytes for c in known), "bytes", change=True) if known else NOTHING

@@ -148,6 +148,11 @@ def test_the_gate_fails_on_a_new_package_with_its_chain_and_cost(tmp_path: Path,
     record_path = project / "dist" / "p" / "build.json"
     before = {b["id"]: b["size"] for b in json.loads(record_path.read_text())["builds"]}
     (project / "app" / "extra.go").write_text(EXTRA)
+    stale = buildopt(["gate", "--json"], cwd=project)  # the binaries are older than the import
+    assert stale.returncode == 1, stale.stderr
+    for row in json.loads(stale.stdout)["checks"]:
+        assert (row["check"], row["actual"]) == ("new_package[encoding/json]", "-")
+        assert "not in the record's binary, built before the import?" in row["note"]
     assert buildopt(["build", *arm], cwd=project).returncode == 0
     done = buildopt(["gate", "--json"], cwd=project)
     assert done.returncode == 1, done.stderr

@@ -144,6 +144,23 @@ def test_a_new_package_costs_what_removing_it_saves_when_why_can_say() -> None:
     assert "; about +2.93 KiB: what removing it saves, 2 packages only it brings in" in check.note
 
 
+def test_a_new_package_the_recorded_binary_lacks_has_no_cost_not_zero() -> None:
+    """A record built before the import: its packages own nothing there, which says nothing of
+    what they cost (the figure was "+0 B")."""
+    listed = tuple(d for d in from_graph(GRAPH) if d.package not in ("bytes", "encoding/json"))
+    cut = CutSaving(
+        package="encoding/json",
+        importers=("example.com/app",),
+        bytes=0,
+        attributed_bytes=0,
+        packages=2,
+        unattributed=2,
+    )
+    (check,) = deps_checks(_judged(listed, cut))
+    assert check.actual.value is None
+    assert "; not in the record's binary, built before the import?: build, then" in check.note
+
+
 def test_left_and_changed_are_warnings_and_current_passes() -> None:
     linked = from_graph(GRAPH)
     older = tuple(
