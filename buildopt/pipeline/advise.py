@@ -272,9 +272,12 @@ def build_what_ifs(
 def measure_what_ifs(ctx: steps.Context, base_id: str) -> Record:
     """Start-up of the base and each what-if this machine runs, compared with the base's."""
     record = ctx.recorded
+    ours = {s.id for s in ctx.planned.steps}  # (not what-ifs an earlier advise left in .advise/)
     binaries, skipped, _ = steps.runnable(record, ctx.environ)
+    binaries = {i: path for i, path in binaries.items() if i in ours}
     for note in skipped:
-        ctx.progress.skipped(note)
+        if note.split(":", 1)[0] in ours:
+            ctx.progress.skipped(note)
     if base_id not in binaries:
         raise UsageError(f"advise --startup: {base_id} cannot run on this machine")
     results: tuple[StartupResult, ...] = steps.measure_startup(
@@ -372,11 +375,13 @@ def advice(
     seconds: float,
     built: Mapping[str, str] | None = None,
     images: Mapping[str, Mapping[str, ImageOutcome]] | None = None,
+    timed: bool = False,
 ) -> AdviceReport:
     """The levers ranked by file bytes saved (what failed to build last, with its error);
     built: the sha256 -> id of the profile's own record, to name a what-if it already builds;
-    images: by build id, the images made with it (``imaged``)."""
-    by_id = {b.id: b for b in record.builds}
+    images: by build id, the images made with it (``imaged``); timed: start-up was measured in
+    this run (else what an earlier ``--startup`` recorded is not shown, nor ranked by)."""
+    by_id = {b.id: b if timed else msgspec.structs.replace(b, startup=None) for b in record.builds}
     base = by_id.get(base_id)
     made = images or {}
     base_figures = figures_of(base, made.get(base_id, {})) if base else None

@@ -214,6 +214,13 @@ def test_the_what_ifs_live_under_dist_and_a_second_run_rebuilds_none(
     record = json.loads((advise_dir / "build.json").read_text())
     assert {b["id"]: b["built"] for b in record["builds"]} == before  # go found them up to date
     assert json.loads((advise_dir / "advice.json").read_text()) == json.loads(again.stdout)
+    # without --startup, the timings the first run recorded are neither shown nor ranked by
+    plain = json.loads(again.stdout)
+    assert plain["base"].get("startup_median_ms") is None
+    rows = [r for r in plain["levers"] if r.get("figures")]
+    assert all(r["figures"].get("startup_median_ms") is None for r in rows)
+    saved = [r.get("saved_bytes") or 0 for r in rows]
+    assert saved == sorted(saved, reverse=True)
 
 
 def test_write_adds_the_what_if_as_a_variant_and_keeps_every_other_byte(

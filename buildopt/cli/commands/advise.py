@@ -129,6 +129,7 @@ def _advise(
         record=record,
         seconds=time.monotonic() - begun,
         built=_own_builds(loaded.record_path(where)),
+        timed=asked.startup,
         images=whatifs.imaged(done, what_if, record, _image_records(loaded), where),
     )
     atomic_write_text(what_if.dist_dir(where) / ADVICE_FILE, _json_text(advice))
