@@ -286,6 +286,7 @@ def rewrite_profile(path: Path, added: str) -> None:
     info = editable_profile(path)
     with open_regular(path) as f:
         text = f.read().decode("utf-8")
-    joined = text if not text or text.endswith("\n") else text + "\n"
-    atomic_write_text(path, joined + "\n" + added)
+    end = "\r\n" if "\r\n" in text else "\n"  # the file's own line ends (a CRLF checkout)
+    joined = text if not text or text.endswith("\n") else text + end
+    atomic_write_text(path, joined + end + added.replace("\r\n", "\n").replace("\n", end))
     os.chmod(path, stat.S_IMODE(info.st_mode))

@@ -249,3 +249,13 @@ def test_write_adds_the_what_if_as_a_variant_and_keeps_every_other_byte(
         ["advise", "-p", "telecom-edge", "--write", "lean", "--lever", "s-w"], cwd=project
     )
     assert again.returncode == 2 and "already has a variant 'lean'" in again.stderr
+
+
+def test_write_keeps_a_crlf_profiles_line_ends(advice: dict[str, Any], project: Path) -> None:
+    path = project / "profiles" / "crlf.toml"
+    source = (project / "profiles" / "telecom-edge.toml").read_text()
+    path.write_bytes(source.split("\n[variants.lean]")[0].replace("\n", "\r\n").encode())
+    done = buildopt(["advise", "-p", "crlf", "--write", "lean2", "--lever", "s-w"], cwd=project)
+    assert done.returncode == 0, done.stderr
+    text = path.read_bytes()
+    assert b"[variants.lean2]\r\n" in text and b"\n" not in text.replace(b"\r\n", b"")

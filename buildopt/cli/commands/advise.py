@@ -234,7 +234,7 @@ def _write(
         known = ", ".join(x.name for x in levers) or "none"
         raise UsageError(f"--lever {chosen}: not a lever of {advice.base_id} (its levers: {known})")
     if row.figures is None:
-        print(f"--write {name}: {chosen} did not build: {row.error}", file=sys.stderr)
+        print(f"error: --write {name}: {chosen} did not build: {row.error}", file=sys.stderr)
         return EXIT_FAILED
     about = f"{advice.variant} with {picked.change} (buildopt advise)"
     text = variant_table(name, advice.variant, picked.layer, about)
