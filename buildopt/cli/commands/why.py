@@ -100,8 +100,12 @@ def _show(result: WhyVariant, package: str) -> None:
         return
     parts = ", ".join(
         f"{name} {format_size(n)}"
-        for name, n in (("code", cost.code_bytes), ("pclntab", cost.pclntab_bytes))
-        if n is not None
+        for name, n in (
+            ("code", cost.code_bytes),
+            ("pclntab", cost.pclntab_bytes),
+            ("data", cost.data_bytes),  # read-only and writable: strings, types, variables
+        )
+        if n  # (a part of none is left out)
     )
     detail = f" ({parts})" if parts else ""
     what = "of the file" if cost.kind == "file" else "of code (a record without the attribution)"
