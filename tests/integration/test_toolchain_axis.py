@@ -110,3 +110,30 @@ def test_bad_releases_are_one_line(
     done = buildopt(["plan", "--profile", "p"], cwd=root)
     assert done.returncode == 2
     assert message in done.stderr and done.stderr.count("\n") == 1, done.stderr
+
+
+def test_advise_builds_a_newer_release_for_real(go: str, tmp_path: Path) -> None:
+    """A variant built with an older Go is offered the newer release as a lever, built for
+    real: its figures are those of the same go build by hand with GOTOOLCHAIN set so."""
+    import hashlib
+
+    new = local_release(go)
+    root = project(tmp_path, [OLD])
+    done = buildopt(
+        ["advise", "-p", "p", "--variant", "small", "--toolchain", new, "--json"], cwd=root
+    )
+    assert done.returncode == 0, done.stderr
+    advice = json.loads(done.stdout)
+    assert advice["base_id"] == f"small@linux-amd64@{OLD}"
+    row = next(r for r in advice["levers"] if r["lever"] == new)
+    assert row["status"] == "ok" and row["env"]["GOTOOLCHAIN"] == new, row
+    out = tmp_path / "by-hand"
+    argv = list(row["argv"])
+    argv[argv.index("-o") + 1] = str(out)
+    subprocess.run(argv, cwd=root / "hello", env={**os.environ, **row["env"]}, check=True)
+    blob = out.read_bytes()
+    assert row["figures"]["size"] == len(blob)
+    assert row["figures"]["sha256"] == hashlib.sha256(blob).hexdigest()
+    said = subprocess.run([go, "version", str(out)], capture_output=True, text=True, check=True)
+    assert said.stdout.split()[-1] == new  # go version: built by the newer release
+    assert row["saved_bytes"] == advice["base"]["size"] - len(blob)
