@@ -24,11 +24,11 @@ from typing import TYPE_CHECKING
 
 import msgspec
 
-from buildopt.binary.go.costs import SymbolCosts, name_bytes, string_bytes
 from buildopt.binary.go.names import GENERATED, module_of, package_of, package_path
 from buildopt.record.model import DeadCode
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # (costs reads ELF files: loaded by the estimate, not by whoever shows one)
+    from buildopt.binary.go.costs import SymbolCosts
     from buildopt.binary.go.dumpdep import Reach
     from buildopt.binary.go.linkerlog import Method, MethodLog
 
@@ -104,6 +104,8 @@ def _estimated(
     seeds = [symbol for symbols in kept.values() for symbol in symbols]
     only = reached_only_through(children, seeds)
     sized = sum(costs.bytes.get(symbol, 0) for symbol in only)
+    from buildopt.binary.go.costs import name_bytes, string_bytes
+
     strings = sum(filter(None, map(string_bytes, only)))
     names = sum(filter(None, map(name_bytes, only)))
     types, average = _type_descriptors(reach, only, costs)
@@ -127,6 +129,8 @@ def _type_descriptors(reach: Reach, only: set[str], costs: SymbolCosts) -> tuple
     descriptor size: its type region less its names, over the descriptors the linker reached
     (their own sizes are in no table)."""
     reached = [s for s in reach.parent if s.startswith("type:") and not s.startswith("type:.")]
+    from buildopt.binary.go.costs import name_bytes
+
     names = sum(filter(None, map(name_bytes, reach.parent)))
     if not reached or costs.types <= names:
         return 0, 0
