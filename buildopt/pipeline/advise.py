@@ -26,6 +26,7 @@ from buildopt.config.toolchain import Toolchain
 from buildopt.config.variant import Variant
 from buildopt.errors import UsageError
 from buildopt.pipeline import steps
+from buildopt.pipeline.levers import CAVEATS
 from buildopt.pipeline.plan import make_plan, step_id, variant_targets
 from buildopt.record import store
 from buildopt.record.advice import ADVICE_SCHEMA, AdviceReport, Figures, LeverAdvice, VerdictChange
@@ -70,23 +71,6 @@ class WhatIfProfile(Profile):
 # --- which levers apply -------------------------------------------------------------------
 
 
-CAVEATS = {
-    "s-w": "no symbol table or DWARF: debuggers and profilers see no names (panics still "
-    "show file:line)",
-    "trimpath": "file paths in panics and runtime.Caller become module paths",
-    "cgo-off": "no C: the pure-Go DNS resolver (no glibc NSS: nsswitch.conf, mDNS, LDAP "
-    "hosts) and user lookup (/etc/passwd and /etc/group only)",
-    "internal-link": "Go's own linker instead of the C linker: -extldflags no longer apply",
-    "pie-off": "no ASLR of the executable's own code",
-    "netgo": "the pure-Go DNS resolver instead of glibc's (no NSS: nsswitch.conf, mDNS, LDAP)",
-    "osusergo": "user and group lookup from /etc/passwd and /etc/group only (no NSS)",
-    "go": "another Go release: runtime and standard library change (read its release notes)",
-    "goamd64": "runs only on CPUs of that x86-64 level: fails to start on older ones",
-    "goarm": "runs only on CPUs with that ARM architecture level",
-    "tag": "builds the files of this tag: a feature tag may change or remove a feature",
-}
-
-
 def _go_version(release: str) -> tuple[int, int, int, int]:
     """go1.26.8 -> (1, 26, 8, 1); a release candidate or beta sorts before its release."""
     found = re.match(r"go([0-9]+)\.([0-9]+)(?:\.([0-9]+))?(rc|beta)?", release)
@@ -123,7 +107,12 @@ def levers(
         lever("s-w", "-ldflags=-s -w", CAVEATS["s-w"], strip="all")
     if not variant.trimpath:
         lever("trimpath", "-trimpath", CAVEATS["trimpath"], trimpath=True)
-    if variant.cgo is not False:
+    if variant.cgo is not False and variant.linkmode == "external":
+        # (external linking needs cgo: go refuses -linkmode=external with cgo off)
+        caveat = f"{CAVEATS['cgo-off']}; {CAVEATS['internal-link']}"
+        change = "CGO_ENABLED=0 -linkmode=internal"
+        lever("cgo-off", change, caveat, cgo=False, linkmode="internal")
+    elif variant.cgo is not False:
         lever("cgo-off", "CGO_ENABLED=0", CAVEATS["cgo-off"], cgo=False)
         _tag_levers(variant, packages, lever)
     if variant.linkmode == "external":

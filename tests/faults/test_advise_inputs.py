@@ -68,6 +68,21 @@ def test_write_needs_its_lever_and_a_plain_name(tmp_path: Path) -> None:
     assert path.read_text() == PROFILE
 
 
+@pytest.mark.parametrize("lever", ["nosuch", "tag-", "tag-a b", "goamd64-v9", "s-w\x1b[31m"])
+def test_a_lever_no_lever_has_is_refused_before_any_build(tmp_path: Path, lever: str) -> None:
+    path = project(tmp_path)
+    line = refused(tmp_path, "--write", "x", "--lever", lever)
+    assert "not a lever's name" in line
+    assert path.read_text() == PROFILE
+
+
+def test_every_lever_offered_has_a_lever_name() -> None:
+    from buildopt.pipeline.levers import CAVEATS, is_lever_name
+
+    names = [*CAVEATS.keys() - {"go", "goamd64", "goarm", "tag"}, "goamd64-v3", "goarm-7"]
+    assert all(map(is_lever_name, [*names, "tag-lazyinit", "go1.26.8", "go1.27rc1"]))
+
+
 def test_write_to_a_profile_that_is_a_symbolic_link_is_refused(tmp_path: Path) -> None:
     shared = project(tmp_path / "other")
     (tmp_path / "app").mkdir()

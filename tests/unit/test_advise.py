@@ -86,6 +86,9 @@ def test_pie_and_external_linking_have_their_levers(project: Path) -> None:
     assert "netgo" not in found and "go1.27.1" not in found  # it has them already
     assert found["internal-link"].variant.linkmode == "internal"
     assert found["pie-off"].variant.buildmode == "exe"
+    # cgo off cannot keep external linking (go refuses it): the lever links internally too
+    assert found["cgo-off"].variant.linkmode == "internal" and not found["cgo-off"].variant.cgo
+    assert "-linkmode=internal" in found["cgo-off"].change
     assert "goamd64-v2" not in offered(project, "pie")  # only where start-up is measured
 
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from buildopt.cli.common import _dist, _profile
 from buildopt.cli.values import count
-from buildopt.errors import EXIT_FAILED, EXIT_OK, UsageError
+from buildopt.errors import EXIT_FAILED, EXIT_OK, UsageError, visible
 
 if TYPE_CHECKING:
     from buildopt.config.profile import Profile
@@ -75,6 +75,13 @@ def _check_flags(
         raise UsageError("--write NAME and --lever LEVER go together")
     if write and as_json:
         raise UsageError("--write prints the proposed budget on stdout: not with --json")
+    from buildopt.pipeline.levers import is_lever_name
+
+    if lever and not is_lever_name(lever):  # (before any what-if is built)
+        raise UsageError(
+            f"--lever {visible(lever)!r}: not a lever's name (s-w, trimpath, cgo-off, netgo, "
+            "osusergo, internal-link, pie-off, goamd64-vN, goarm-7, tag-NAME, goN.N.N)"
+        )
 
 
 class _Asked(NamedTuple):
