@@ -34,9 +34,9 @@ def make_console(*, stderr: bool = False) -> DataConsole:
     """A console for people: results on stdout, or (``stderr``) progress and warnings. Logs
     and pipes get wide lines instead of rich's 80 columns, so that argv and file names stay on
     one line and can be copied (buildopt.output.pipes: no emoji codes, names are data)."""
-    console = DataConsole(stderr=stderr, soft_wrap=True)
+    console = DataConsole(stderr=stderr, soft_wrap=True, emoji=False)
     if not console.is_terminal and "COLUMNS" not in os.environ:
-        console = DataConsole(stderr=stderr, soft_wrap=True, width=NON_TERMINAL_WIDTH)
+        console = DataConsole(stderr=stderr, soft_wrap=True, width=NON_TERMINAL_WIDTH, emoji=False)
     return console
 
 

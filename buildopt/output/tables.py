@@ -164,7 +164,7 @@ def _without_empty(
 
 def _plain(table: Table, width: int) -> str:
     """The table as plain text lines of their own width (no trailing blanks)."""
-    out = DataConsole(file=io.StringIO(), width=max(1, width), color_system=None)
+    out = DataConsole(file=io.StringIO(), width=max(1, width), color_system=None, emoji=False)
     out.print(table, crop=False)
     text = out.file.getvalue()  # type: ignore[attr-defined]
     return "".join(line.rstrip() + "\n" for line in text.splitlines())
@@ -181,6 +181,7 @@ def _wide(console: DataConsole, width: int) -> DataConsole:
         color_system=console.color_system,
         force_terminal=console.is_terminal,
         no_color=console.no_color,
+        emoji=False,
     )
 
 
