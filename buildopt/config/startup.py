@@ -55,6 +55,12 @@ def parse_ready(value: Any) -> Ready:
     raise ValueError('expected { stdout = "regex" }, { stderr = "regex" }, { port = N } or "exit"')
 
 
+def _word(word: str) -> str:
+    if not word or "\0" in word:
+        raise ValueError("expected a non-empty word without NUL")
+    return word
+
+
 def _variable(name: str) -> str:
     if not name or "=" in name:
         raise ValueError("a variable's name must be non-empty, without '='")
@@ -75,14 +81,33 @@ class StartupConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     cold: bool = True
     grace: Seconds = defaults.GRACE
     cpus: int | None = None  # the command line's --cpus only
+    argv0: Annotated[str, _word] | None = None  # argv[0] of every run (default: its path)
+    runner: tuple[Annotated[str, _word], ...] = ()  # an argv prefix: ssh HOST, qemu-aarch64-static
+    emulated: bool | None = None  # None: a runner named qemu-* is an emulator
+
+    @property
+    def emulator(self) -> bool:
+        """The runs go through an emulator on this machine (figures labelled "emulated"):
+        ``emulated``, or when it is not given, a runner whose program's name starts qemu-."""
+        if self.emulated is not None:
+            return self.emulated and bool(self.runner)
+        return bool(self.runner) and os.path.basename(self.runner[0]).startswith("qemu-")
+
+    @property
+    def remote(self) -> bool:
+        """The runs happen on a device the runner reaches (ssh): the files are copied there."""
+        return bool(self.runner) and not self.emulator
 
 
 def parse_config(source: object, raw: Any) -> StartupConfig:
     """A ``[startup]`` table (from a profile) as a StartupConfig; UsageError names the key."""
     try:
-        return decode(source, "startup", raw or {}, StartupConfig)
+        config = decode(source, "startup", raw or {}, StartupConfig)
     except ProfileError as exc:  # a UsageError, as every other mistake in [startup]
         raise UsageError(exc.message) from None
+    if config.emulated is not None and not config.runner:
+        raise UsageError(f"{source}: [startup] emulated: only means something with a runner")
+    return config
 
 
 def _ready(flag: str, kind: str, value: object) -> Ready:

@@ -14,9 +14,8 @@ import os
 import select
 import signal
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Literal
 
 from buildopt.errors import EXIT_FAILED, BuildoptError
@@ -83,7 +82,16 @@ class Done:
     cut: bool  # a process outside the program's tree held a pipe: its output was cut
 
 
-Event = Started | ExecFailed | Output | PortOpen | Exited | Alone | Done
+@dataclass(frozen=True)
+class Evicted:
+    """The answer to evict: errno 0 and the time it took, or why the pages stay cached."""
+
+    errno: int
+    ns: int
+    message: str = ""
+
+
+Event = Started | ExecFailed | Output | PortOpen | Exited | Alone | Done | Evicted
 
 
 class Reports:
@@ -118,42 +126,56 @@ class Reports:
             raise HelperGone(f"the spawn helper said something unexpected: {said}") from None
 
 
+def _done(cut: int) -> Done:
+    return Done(cut == 1)
+
+
+_NUMBERS: dict[str, tuple[Callable[..., Event], int]] = {  # report: its event, how many numbers
+    "start": (Started, 2),
+    "exit": (Exited, 6),
+    "ready": (PortOpen, 1),
+    "alone": (Alone, 1),
+    "done": (_done, 1),
+}
+
+
 def _event(kind: str, words: list[str]) -> Event:
     """One report line's event; ValueError if it is not one."""
     if kind == "error" and words:
         return ExecFailed(int(words[0]), " ".join(words[1:]))
+    if kind == "evicted" and len(words) >= 2:
+        return Evicted(int(words[0]), int(words[1]), " ".join(words[2:]))
+    made, count = _NUMBERS.get(kind, (None, -1))
     numbers = [int(w) for w in words]
-    if kind == "start" and len(numbers) == 2:
-        return Started(*numbers)
-    if kind == "exit" and len(numbers) == 6:
-        return Exited(*numbers)
-    if kind == "ready" and len(numbers) == 1:
-        return PortOpen(*numbers)
-    if kind == "alone" and len(numbers) == 1:
-        return Alone(*numbers)
-    if kind == "done" and len(numbers) == 1:
-        return Done(numbers[0] == 1)
-    raise ValueError(kind)
+    if made is None or len(numbers) != count:
+        raise ValueError(kind)
+    return made(*numbers)
 
 
 class Launcher:
-    """A running spawn helper; leaving its context ends it and what it runs (also on Ctrl-C)."""
+    """A running spawn helper; leaving its context ends it and what it runs (also on Ctrl-C).
 
-    def __init__(self, helper: Path, environ: Mapping[str, str], cpus: int | None) -> None:
+    ``command`` starts the helper: its path here, or a runner's argv that starts it on a device
+    (``ssh HOST 'exec DIR/spawn'``), whose stderr is kept for the message when it ends."""
+
+    def __init__(
+        self, command: Sequence[str], environ: Mapping[str, str], cpus: int | None
+    ) -> None:
         # The helper runs in a session of its own (a terminal's Ctrl-C reaches buildopt only,
         # which then stops the run), pinned to cpus CPUs that the programs inherit.
         self._reports = Reports()
         self.pid: int | None = None  # of the program running now
+        self._remote = len(command) > 1
         with proc.interrupts_held() as release:
             try:
                 self.proc = proc.spawn_session(
-                    [str(helper)], environ, cpus=cpus, stdin=True, stderr=False
+                    command, environ, cpus=cpus, stdin=True, stderr=self._remote
                 )
             except OSError as exc:
-                raise HelperGone(f"{helper}: cannot start the spawn helper: {exc}") from exc
+                raise HelperGone(f"{command[0]}: cannot start the spawn helper: {exc}") from exc
             stdin, stdout = self.proc.stdin, self.proc.stdout
             if stdin is None or stdout is None:  # spawn_session pipes both
-                raise HelperGone(f"{helper}: the spawn helper has no pipes")
+                raise HelperGone(f"{command[0]}: the spawn helper has no pipes")
             self._send_fd, self._read_fd = stdin.fileno(), stdout.fileno()
             try:
                 release()  # a Ctrl-C that came meanwhile is raised here, with the helper known
@@ -169,6 +191,7 @@ class Launcher:
 
     def run(
         self,
+        program: str,
         argv: Sequence[str],
         env: Mapping[str, str],
         *,
@@ -176,14 +199,22 @@ class Launcher:
         port: int = 0,
         grace: float = 2.0,
     ) -> None:
-        """Start argv: the next event is Started or ExecFailed."""
-        strings = [*argv, *(f"{k}={v}" for k, v in env.items())]
+        """Exec program with argv (argv[0] is its own name) and env set over the helper's own
+        environment: the next event is Started or ExecFailed."""
+        strings = [program, *argv, *(f"{k}={v}" for k, v in env.items())]
         if any("\0" in s for s in strings):  # exec cannot pass one
-            raise BuildoptError(f"{argv[0]}: an argument or variable holds a NUL character")
+            raise BuildoptError(f"{program}: an argument or variable holds a NUL character")
         payload = b"".join(os.fsencode(s) + b"\0" for s in strings)
         grace_ms = max(1, round(grace * 1000))
         header = f"run {output} {port} {grace_ms} {len(argv)} {len(env)} {len(payload)}\n"
         self._send(header.encode() + payload)
+
+    def evict(self, path: str) -> None:
+        """Drop path from the page cache of the helper's machine: the next event is Evicted."""
+        if "\0" in path:
+            raise BuildoptError(f"{path!r}: a path holds a NUL character")
+        name = os.fsencode(path) + b"\0"
+        self._send(f"evict {len(name)}\n".encode() + name)
 
     def stop(self, grace: float) -> None:
         """End the run (SIGTERM, SIGKILL after grace, then what it left): Done follows."""
@@ -222,7 +253,22 @@ class Launcher:
 
     def _status(self) -> str:
         code = self.proc.poll()
-        return "still running" if code is None else f"exit status {code}"
+        status = "still running" if code is None else f"exit status {code}"
+        said = self._said() if self._remote else ""
+        return f"{status}: {said}" if said else status
+
+    def _said(self) -> str:
+        """The last line the runner wrote on stderr (ssh: why the connection ended)."""
+        stream = self.proc.stderr
+        if stream is None:
+            return ""
+        with contextlib.suppress(OSError):
+            if select.select([stream], [], [], 0.5)[0]:
+                os.set_blocking(stream.fileno(), False)
+                text = (stream.read(1 << 16) or b"").decode(errors="replace")
+                lines = [line.strip() for line in text.splitlines() if line.strip()]
+                return lines[-1] if lines else ""
+        return ""
 
     def close(self, grace: float = 2.0) -> None:
         """End the helper: the end of its stdin stops the run (grace, then SIGKILL) and what
@@ -235,5 +281,7 @@ class Launcher:
                 if self.pid is not None:
                     proc.send_signal(self.pid, signal.SIGKILL, group=True)
                 self.proc.wait()
-            with contextlib.suppress(OSError):
-                self.proc.stdout.close()  # type: ignore[union-attr]
+            for stream in (self.proc.stdout, self.proc.stderr):
+                if stream is not None:
+                    with contextlib.suppress(OSError):
+                        stream.close()

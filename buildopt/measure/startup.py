@@ -35,9 +35,11 @@ import msgspec
 
 from buildopt.config.startup import Ready, StartupConfig
 from buildopt.errors import BuildoptError
+from buildopt.measure.device import Placed
 from buildopt.measure.launcher import (
     Alone,
     Done,
+    Evicted,
     ExecFailed,
     Exited,
     HelperGone,
@@ -227,38 +229,66 @@ class _Outputs:
 
 @dataclass
 class _Outcome:
-    """How one run went, as the helper reported it."""
+    """How one run went, as the helper reported it (its times are the helper's clock, which
+    on a device is the device's; received_ns is this machine's when the start was reported)."""
 
     started: Started
+    received_ns: int
     ready_ns: int | None = None
     gc_at_ready: int = 0
     exited: Exited | None = None
     timed_out: bool = False
 
 
+def _evict(launcher: Launcher, placed: Placed, name: str) -> tuple[str, float]:
+    """Evict the binary where it runs: why not ('' when done) and what it took (ms)."""
+    path = placed.programs[name]
+    if not placed.remote:
+        began = time.monotonic_ns()
+        note = evict(Path(path))
+        return note, (time.monotonic_ns() - began) / 1e6
+    launcher.evict(path)
+    said = launcher.expect()
+    if not isinstance(said, Evicted):
+        raise HelperGone(f"the spawn helper said {said} instead of evicting {path}")
+    if said.errno:
+        return f"could not evict {path} on the device from its page cache: {said.message}", 0.0
+    return "", said.ns / 1e6
+
+
+def environment(
+    placed: Placed, config: StartupConfig, environ: Mapping[str, str]
+) -> dict[str, str]:
+    """What a timed run's environment sets: here buildopt's with [startup] env over it; on a
+    device, [startup] env over the device's own."""
+    return {**({} if placed.remote else environ), **config.env}
+
+
 def measure(
     launcher: Launcher,
-    binary: Path,
+    placed: Placed,
+    name: str,
     config: StartupConfig,
     environ: Mapping[str, str],
     *,
     traced: bool = False,
 ) -> Run:
-    """One start of binary, to readiness; neither it nor anything it started is left running.
-    A traced run adds GODEBUG tracing; any other runs the program as a user would."""
+    """One start of binary name, to readiness; neither it nor anything it started is left
+    running. A traced run adds GODEBUG tracing; any other runs the program as a user would."""
     kind = config.ready.kind
-    if kind == "port" and port_in_use(config.ready.port):
+    if kind == "port" and not placed.remote and port_in_use(config.ready.port):
         # a previous run's program (or another process) still holds it: not this run's socket
         error = f"port {config.ready.port} was in use before the start"
         return Run(False, 0.0, traced=traced, error=error)
     began = time.monotonic_ns()
-    note = evict(binary) if config.cold else ""
-    evict_ms = (time.monotonic_ns() - began) / 1e6 if config.cold else 0.0
-    env = {**environ, **config.env}
+    note, evict_ms = _evict(launcher, placed, name) if config.cold else ("", 0.0)
+    env = environment(placed, config, environ)
     if traced:
         env["GODEBUG"] = godebug(env.get("GODEBUG"))
+    program, argv = placed.command(name, config.argv0, config.args)
     launcher.run(
-        [str(binary), *config.args],
+        program,
+        argv,
         env,
         output="null" if kind == "exit" and not traced else "pipe",
         port=config.ready.port if kind == "port" else 0,
@@ -270,8 +300,8 @@ def measure(
         while not isinstance(launcher.expect(), Done):
             pass
         if isinstance(first, ExecFailed):
-            raise _exec_error(str(binary), first)
-        raise HelperGone(f"the spawn helper said {first} instead of starting {binary}")
+            raise _exec_error(program, first)
+        raise HelperGone(f"the spawn helper said {first} instead of starting {program}")
     outputs = _Outputs(config.ready)
     got = _follow(launcher, first, outputs, config)
     life_ms = (got.exited.ns - first.ns) / 1e6 if got.exited else 0.0
@@ -286,9 +316,9 @@ def measure(
     if kind == "exit" and got.exited and got.exited.code == 0 and not got.timed_out:
         got.ready_ns, got.gc_at_ready = got.exited.ns, outputs.err.gc_lines
     if got.ready_ns is None:
-        end = got.exited.ns if got.exited else time.monotonic_ns()
+        ns = got.exited.ns - first.ns if got.exited else time.monotonic_ns() - got.received_ns
         why = _why_not_ready(got, outputs, config, output_kept=traced or kind != "exit")
-        return Run(False, (end - first.ns) / 1e6, error=why, **common)  # type: ignore[arg-type]
+        return Run(False, ns / 1e6, error=why, **common)  # type: ignore[arg-type]
     usage = got.exited or Exited(0, 0, 0, 0, 0, 0)
     return Run(
         ok=True,
@@ -308,8 +338,9 @@ def _follow(
     """Read the helper's reports until the run is over (Done): the first ready moment before
     the time-out, the exit. Once ready, exited (and alone), or out of time, the run is stopped;
     what the program wrote until then is still read, so that its last words are known."""
-    got = _Outcome(started)
-    deadline = started.ns + int(config.timeout * 1e9)
+    got = _Outcome(started, time.monotonic_ns())
+    deadline = started.ns + int(config.timeout * 1e9)  # the helper's clock
+    waited = got.received_ns + int(config.timeout * 1e9)  # this machine's
     stopping = False
 
     def stop() -> None:
@@ -326,7 +357,7 @@ def _follow(
     while True:
         # stopping, the helper ends everything within grace, a second for what the program
         # left, and two seconds for its pipes
-        left = config.grace + 10.0 if stopping else (deadline - time.monotonic_ns()) / 1e9
+        left = config.grace + 10.0 if stopping else (waited - time.monotonic_ns()) / 1e9
         event = launcher.next(max(0.0, left))
         if event is None:
             if stopping:
@@ -376,13 +407,6 @@ def _exec_error(program: str, failed: ExecFailed) -> StartupError:
     return StartupError(f"{program}: {detail}")
 
 
-def spawn_helper(environ: Mapping[str, str]) -> Path:
-    """The spawn helper (buildopt/measure/helpers/spawn), built once per Go toolchain."""
-    from buildopt.measure.helpers import build_helper
-
-    return build_helper("spawn", environ)
-
-
 def check_binary(path: Path) -> None:
     if not path.exists():
         raise StartupError(f"{path}: no such file")
@@ -405,6 +429,9 @@ class Series:
     runs: tuple[Run, ...]
     traced: tuple[Run, ...] = ()
     godebug: str = ""  # the GODEBUG of the traced runs
+    argv0: str = ""  # of every run
+    runner: tuple[str, ...] = ()
+    emulated: bool = False
 
     @property
     def good(self) -> list[Run]:
@@ -414,37 +441,50 @@ class Series:
 PHASES = (("warm-up", "warmup"), ("traced", "trace_runs"), ("run", "runs"))
 
 
-def run_series(
-    binaries: Mapping[str, Path],
-    config: StartupConfig,
-    environ: Mapping[str, str],
-    helper: Path,
-    progress: Any = None,
-) -> list[Series]:
-    """Warm-up rounds, traced rounds, then timed rounds; each round starts every binary once
-    in turn (A B C A B C ...), so that drift of the machine hits all of them alike. One spawn
-    helper runs them all."""
+def check_series(binaries: Mapping[str, Path], config: StartupConfig) -> None:
+    """Refuse what no run could measure, before anything is built or copied."""
     for path in binaries.values():
         check_binary(path)
-    if config.ready.kind == "port" and port_in_use(config.ready.port):
+    if config.ready.kind == "port" and not config.remote and port_in_use(config.ready.port):
         raise StartupError(
             f"--ready-port {config.ready.port}: another process already listens there, so the "
             "program's own readiness could not be told apart; stop it or choose another port"
         )
+
+
+def run_series(
+    binaries: Mapping[str, Path],
+    config: StartupConfig,
+    environ: Mapping[str, str],
+    placed: Placed,
+    progress: Any = None,
+) -> list[Series]:
+    """Warm-up rounds, traced rounds, then timed rounds; each round starts every binary once
+    in turn (A B C A B C ...), so that drift of the machine hits all of them alike. One spawn
+    helper runs them all, where placed says."""
     kept: dict[str, dict[str, list[Run]]] = {"traced": {}, "run": {}}
-    with Launcher(helper, environ, config.cpus) as launcher:
+    with Launcher(placed.helper, environ, placed.cpus) as launcher:
         for phase, key in PHASES:
             for round_no in range(getattr(config, key)):
-                for name, path in binaries.items():
-                    run = measure(launcher, path, config, environ, traced=phase == "traced")
+                for name in binaries:
+                    run = measure(launcher, placed, name, config, environ, traced=phase == "traced")
                     if phase in kept:
                         kept[phase].setdefault(name, []).append(run)
                     if progress is not None:
                         progress(name, f"{phase} {round_no + 1}", run)
-    traced_env = godebug({**environ, **config.env}.get("GODEBUG"))
+    traced_env = godebug(environment(placed, config, environ).get("GODEBUG"))
     runs, traced = kept["run"], kept["traced"]
     return [
-        Series(name, path, tuple(runs.get(name, ())), tuple(traced.get(name, ())), traced_env)
+        Series(
+            name,
+            path,
+            tuple(runs.get(name, ())),
+            tuple(traced.get(name, ())),
+            traced_env,
+            argv0=config.argv0 or placed.programs[name],
+            runner=config.runner,
+            emulated=bool(placed.emulator),
+        )
         for name, path in binaries.items()
     ]
 
@@ -481,6 +521,9 @@ def summarize_series(
         traced_runs=len(traced),
         failed_traced_runs=sum(not r.ok for r in series.traced),
         traced_godebug=series.godebug if series.traced else None,
+        argv0=series.argv0 or None,
+        runner=series.runner or None,
+        emulated=series.emulated,
     )
     if traced:
         basics = msgspec.structs.replace(

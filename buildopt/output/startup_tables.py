@@ -3,6 +3,8 @@ progress of the runs, and the start-up findings in the sources."""
 
 from __future__ import annotations
 
+import os
+import shlex
 import time
 from collections.abc import Callable, Sequence
 
@@ -59,8 +61,18 @@ def _ms(value: float | None) -> str:
     return "-" if value is None else f"{value:.1f}"
 
 
+def place(r: StartupResult) -> str:
+    """Where the runs happened, for a title: "" (here), " - emulated by qemu-...", " - on the
+    device"."""
+    if r.emulated:
+        return f" - emulated by {os.path.basename(r.runner[0]) if r.runner else 'an emulator'}"
+    return " - on the device" if r.runner else ""
+
+
 def show_startup(console: DataConsole, results: Sequence[StartupResult], baseline: str) -> None:
-    """Per-variant statistics, the headline table against the baseline, top init costs."""
+    """Per-variant statistics, the headline table against the baseline, top init costs; runs
+    of one series share their place, which every title says."""
+    where = place(results[0]) if results else ""
     columns = [
         Column("variant", keep=True),
         Column("runs", right=True, keep=True),
@@ -86,7 +98,7 @@ def show_startup(console: DataConsole, results: Sequence[StartupResult], baselin
         gc = "-" if r.gc_cycles is None else str(r.gc_cycles)
         note = "; ".join(r.errors) if r.failed_runs else ""
         rows.append([r.name, str(r.runs), *times, str(r.outliers), rss, gc, _ratio_cell(r), note])
-    render(console, "start-up (ms, to ready)", columns, rows)
+    render(console, f"start-up (ms, to ready){where}", columns, rows)
     first = results[0] if results else None
     if first is not None:
         for line in _startup_notes(first):
@@ -94,7 +106,7 @@ def show_startup(console: DataConsole, results: Sequence[StartupResult], baselin
     base = next((r for r in results if r.name == baseline and r.runs), None)
     for r in results:
         if base is not None and r is not base and r.runs:
-            _show_headline(console, base, r)
+            _show_headline(console, base, r, where)
     slowest = base or (first if first and first.runs else None)
     if slowest and slowest.inits:
         spec: Spec[InitCost] = [
@@ -103,7 +115,7 @@ def show_startup(console: DataConsole, results: Sequence[StartupResult], baselin
             (Column("bytes", right=True, drop=1), lambda i: str(i.bytes)),
             (Column("allocs", right=True, drop=2), lambda i: str(i.allocs)),
         ]
-        title = f"init cost by package ({slowest.name}, median clock of the traced runs)"
+        title = f"init cost by package ({slowest.name}, median clock of the traced runs){where}"
         render(console, title, *tabulate(spec, slowest.inits[:8]))
 
 
@@ -123,14 +135,25 @@ def _startup_notes(r: StartupResult) -> list[str]:
         if r.traced_runs
         else "no traced runs: no GC or init figures"
     )
+    named = f"; argv[0]: {r.argv0}" if r.argv0 else ""
+    lines = [f"ready: {r.ready}; {cold}{named}"]
+    if r.emulated and r.runner:
+        lines.append(
+            f"emulated: each run under {shlex.join(r.runner)} on this machine's CPU; these "
+            "figures are the emulator's, never comparable with native ones"
+        )
+    elif r.runner:
+        lines.append(
+            f"on the device through {shlex.join(r.runner)}: its CPU, its clock, its page cache"
+        )
     return [
-        f"ready: {r.ready}; {cold}",
+        *lines,
         f"timed runs: no GODEBUG added, {output}{harness}; {traced}",
         "* = significant (CI excludes 1)",
     ]
 
 
-def _show_headline(console: DataConsole, base: StartupResult, r: StartupResult) -> None:
+def _show_headline(console: DataConsole, base: StartupResult, r: StartupResult, where: str) -> None:
     """The article's table: P95, peak memory and GC cycles of r against the baseline."""
     columns = [
         Column("metric", keep=True),
@@ -152,7 +175,7 @@ def _show_headline(console: DataConsole, base: StartupResult, r: StartupResult) 
     for label, old, new, fmt in rows:
         change = f"{100 * (new - old) / old:+.1f}%" if old else ("0" if new == old else "new")
         cells.append([label, fmt(old), fmt(new), change])
-    render(console, f"{r.name} vs {base.name}", columns, cells)
+    render(console, f"{r.name} vs {base.name}{where}", columns, cells)
 
 
 def show_scan(console: DataConsole, result: ScanReport) -> None:

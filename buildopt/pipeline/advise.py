@@ -262,15 +262,16 @@ def measure_what_ifs(ctx: steps.Context, base_id: str) -> Record:
     """Start-up of the base and each what-if this machine runs, compared with the base's."""
     record = ctx.recorded
     ours = {s.id for s in ctx.planned.steps}  # (not what-ifs an earlier advise left in .advise/)
-    binaries, skipped, _ = steps.runnable(record, ctx.environ)
+    where = steps.startup_platform(ctx.profile.startup, ctx.environ)
+    binaries, skipped, _ = steps.runnable(record, ctx.environ, where)
     binaries = {i: path for i, path in binaries.items() if i in ours}
     for note in skipped:
         if note.split(":", 1)[0] in ours:
             ctx.progress.skipped(note)
     if base_id not in binaries:
-        raise UsageError(f"advise --startup: {base_id} cannot run on this machine")
+        raise UsageError(f"advise --startup: {base_id} cannot run on {where}")
     results: tuple[StartupResult, ...] = steps.measure_startup(
-        binaries, ctx.profile.startup, base_id, ctx.environ, ctx.progress
+        binaries, ctx.profile.startup, base_id, ctx.environ, ctx.progress, platform=where
     )
     return steps.record_startup(ctx.record_path, record, results)
 

@@ -461,28 +461,44 @@ def attach(
 def _startup(ctx: Context) -> Context:
     if ctx.startup is None or ctx.record is None:
         raise ValueError("the startup step needs its config and the record")
-    binaries, skipped, baseline = runnable(ctx.record, ctx.environ)
+    where = startup_platform(ctx.startup, ctx.environ)
+    binaries, skipped, baseline = runnable(ctx.record, ctx.environ, where)
     for note in skipped:
         ctx.progress.skipped(note)
-    results = measure_startup(binaries, ctx.startup, baseline, ctx.environ, ctx.progress)
+    results = measure_startup(
+        binaries, ctx.startup, baseline, ctx.environ, ctx.progress, platform=where
+    )
     record = record_startup(ctx.record_path, ctx.record, results)
     return replace(ctx, measured=results, baseline=baseline, record=record)
 
 
-def runnable(record: Record, environ: Mapping[str, str]) -> tuple[dict[str, Path], list[str], str]:
-    """Built binaries this machine can run (its own GOOS/GOARCH), the others, and the baseline."""
-    from buildopt.record.integrity import changed
+def startup_platform(config: StartupConfig, environ: Mapping[str, str]) -> str:
+    """GOOS/GOARCH the runs happen on: this machine's, an emulator's or a device's (asked)."""
+    from buildopt.measure.device import platform_of
     from buildopt.system import toolchain
 
     tools = toolchain.load(environ)
-    host = f"{tools.hostos}/{tools.hostarch}"
+    return platform_of(config, environ, f"{tools.hostos}/{tools.hostarch}")
+
+
+def runnable(
+    record: Record, environ: Mapping[str, str], platform: str = ""
+) -> tuple[dict[str, Path], list[str], str]:
+    """Built binaries that can run on platform (default: this machine's GOOS/GOARCH), the
+    others, and the baseline."""
+    from buildopt.record.integrity import changed
+    from buildopt.system import toolchain
+
+    if not platform:
+        tools = toolchain.load(environ)
+        platform = f"{tools.hostos}/{tools.hostarch}"
     found: dict[str, Path] = {}
     skipped = []
     for build in record.builds:
         if not build.ok or build.output is None:
             continue
-        if build.pair != host:
-            skipped.append(f"{build.id}: a {build.pair} binary cannot run on this {host} machine")
+        if build.pair != platform:
+            skipped.append(f"{build.id}: a {build.pair} binary cannot run on {platform}")
             continue
         if (problem := changed(build)) is not None:  # its result would be another binary's
             skipped.append(f"{build.id}: {problem}: build again")
@@ -498,21 +514,26 @@ def measure_startup(
     baseline: str,
     environ: Mapping[str, str],
     progress: Progress,
+    *,
+    platform: str = "",
 ) -> tuple[StartupResult, ...]:
-    """Each binary's start-up measured, compared with the baseline's."""
-    from buildopt.measure import startup
+    """Each binary's start-up measured where the config's runner says (platform: its
+    GOOS/GOARCH, asked when not given), compared with the baseline's."""
+    from buildopt.measure import device, startup
     from buildopt.system import proc
 
     if not binaries:
-        raise UsageError("startup: nothing this machine can run")
+        raise UsageError(f"startup: nothing can run on {platform or 'this machine'}")
+    startup.check_series(binaries, config)
     total = len(binaries) * (config.warmup + config.trace_runs + config.runs)
     with (
         proc.sigterm_as_interrupt(),  # a CI cancel stops the measured program, as Ctrl-C does
+        device.placed(
+            binaries, config, environ, platform or startup_platform(config, environ)
+        ) as placed,
         progress.runs(total) as advance,
     ):
-        series = startup.run_series(
-            binaries, config, environ, startup.spawn_helper(environ), advance
-        )
+        series = startup.run_series(binaries, config, environ, placed, advance)
     base = next((s for s in series if s.name == baseline), None)
     return tuple(startup.summarize_series(s, config, base) for s in series)
 

@@ -150,6 +150,19 @@ class StartupResult(Fact, frozen=True):
             "time to ready of each good traced run (tracing makes it slower; not in the statistics)"
         ),
     ] = None
+    argv0: Annotated[str | None, described("argv[0] of every run")] = None
+    runner: Annotated[
+        tuple[str, ...] | None,
+        described(
+            "the argv prefix the runs went through ([startup] runner): ssh to a device, an emulator"
+        ),
+    ] = None
+    emulated: Annotated[
+        bool,
+        described(
+            "the runs were emulated (qemu-user): never comparable with figures of native runs"
+        ),
+    ] = False
 
 
 # In the JSON Schema: what is measured together is there together (the timed runs'

@@ -154,9 +154,11 @@ def run(
     timeout: float,
     check: bool = True,
     input: str | None = None,
+    input_file: str | os.PathLike[str] | None = None,
     owned: bool = False,
 ) -> Completed:
-    """Run argv to completion and capture its output; ``input`` is written to its stdin.
+    """Run argv to completion and capture its output; ``input`` is written to its stdin, or
+    ``input_file`` is its stdin.
     Raises CommandFailed when it cannot start, is still running after timeout seconds, or
     (with check) exits non-zero. It runs in a process group of its own, which is killed on
     the timeout and on an interrupt (Ctrl-C, SIGTERM): nothing it started outlives the call.
@@ -164,7 +166,10 @@ def run(
     (see owned_env)."""
     started = time.monotonic()
     stdin = subprocess.PIPE if input is not None else subprocess.DEVNULL
-    child = _start(argv, env, cwd=cwd, stdin=stdin, text=True, owned=owned)
+    with contextlib.ExitStack() as stack:
+        if input_file is not None:
+            stdin = stack.enter_context(open(input_file, "rb")).fileno()
+        child = _start(argv, env, cwd=cwd, stdin=stdin, text=True, owned=owned)
     try:
         out, err = child.communicate(input, timeout=timeout)
     except subprocess.TimeoutExpired:

@@ -10,8 +10,9 @@
 //
 // Usage: spawn. Requests arrive on stdin:
 //
-//	run <pipe|null> <port> <grace ms> <argc> <envc> <length>\n<argv and env, each ending in NUL>
+//	run <pipe|null> <port> <grace ms> <argc> <envc> <length>\n<path, argv and env, each ending in NUL>
 //	stop <grace ms>\n
+//	evict <length>\n<path ending in NUL>
 //
 // and reports leave on stdout, one line each:
 //
@@ -22,6 +23,13 @@
 //	exit <ns after wait> <wait status> <user us> <system us> <max rss KiB> <left>
 //	alone <ns>                                 (what the program left running has ended too)
 //	done <cut>                                 (after stop: nothing of the run is left)
+//	evicted <errno> <ns taken> [message]       (after evict: 0, or why the pages stay cached)
+//
+// "run" execs path with argv (argv[0] is the program's own name, which need not be path) and
+// an environment of spawn's own with the env entries ("NAME=value") set over it: on a device
+// reached through ssh, the device's environment, not buildopt's. "evict" writes the file's dirty
+// pages and drops its pages from the page cache (fdatasync, posix_fadvise DONTNEED) - where the
+// measured program is on another machine, only spawn can make its start cold.
 //
 // A run's program gets stdin from /dev/null and stdout/stderr either on pipes that spawn drains
 // and forwards ("pipe") or on /dev/null ("null"), in a process group of its own. "left" is how
@@ -113,6 +121,7 @@ type request struct {
 	output  string
 	port    int
 	graceMs int
+	path    string
 }
 
 // children lists the live processes whose parent is this one (the subreaper's adopted orphans
@@ -227,9 +236,9 @@ func start(req request, rep *reporter, devnull int) *run {
 			files[i] = uintptr(ends[1])
 		}
 	}
-	attr := &syscall.ProcAttr{Env: req.env, Files: files, Sys: &syscall.SysProcAttr{Setpgid: true}}
+	attr := &syscall.ProcAttr{Env: environment(req.env), Files: files, Sys: &syscall.SysProcAttr{Setpgid: true}}
 	began := monotonic()
-	pid, err := syscall.ForkExec(req.argv[0], req.argv, attr)
+	pid, err := syscall.ForkExec(req.path, req.argv, attr)
 	if req.output == "pipe" {
 		syscall.Close(int(files[1]))
 		syscall.Close(int(files[2]))
@@ -270,8 +279,8 @@ func (r *run) wait(rep *reporter) {
 	end := monotonic()
 	left := len(children())
 	rep.say("exit", []int64{end, int64(uint32(status)),
-		usage.Utime.Sec*1_000_000 + int64(usage.Utime.Usec),
-		usage.Stime.Sec*1_000_000 + int64(usage.Stime.Usec), usage.Maxrss, int64(left)}, "")
+		int64(usage.Utime.Sec)*1_000_000 + int64(usage.Utime.Usec),
+		int64(usage.Stime.Sec)*1_000_000 + int64(usage.Stime.Usec), int64(usage.Maxrss), int64(left)}, "")
 	close(r.exited)
 	// Only now, with the program reaped, may wait4(-1) run: it would have taken the program's
 	// status from the wait above. No other run starts before this one's alone is closed.
@@ -405,6 +414,47 @@ func (r *run) signalLeft(sig syscall.Signal) {
 	signalAll(sig)
 }
 
+// environment is spawn's own environment with the given NAME=value entries set over it.
+func environment(set []string) []string {
+	if len(set) == 0 {
+		return os.Environ()
+	}
+	index := map[string]int{}
+	env := os.Environ()
+	for i, entry := range env {
+		name, _, _ := strings.Cut(entry, "=")
+		index[name] = i
+	}
+	for _, entry := range set {
+		name, _, _ := strings.Cut(entry, "=")
+		if i, found := index[name]; found {
+			env[i] = entry
+		} else {
+			index[name] = len(env)
+			env = append(env, entry)
+		}
+	}
+	return env
+}
+
+// evict writes the file's dirty pages and drops its pages from the page cache; it returns the
+// time that took.
+func evict(path string) (int64, error) {
+	began := monotonic()
+	fd, err := syscall.Open(path, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		return 0, err
+	}
+	defer syscall.Close(fd)
+	if err := syscall.Fdatasync(fd); err != nil {
+		return 0, err
+	}
+	if err := fadviseDontneed(fd); err != nil {
+		return 0, err
+	}
+	return monotonic() - began, nil
+}
+
 // readRequests parses the requests on stdin (see the package comment); a request that cannot
 // be parsed is answered with an error line, and the end of stdin closes requests.
 func readRequests(requests chan<- request, rep *reporter) {
@@ -436,11 +486,25 @@ func readRequests(requests chan<- request, rep *reporter) {
 				return
 			}
 			strs := strings.Split(string(payload), "\x00")
-			if len(strs) != numbers[2]+numbers[3]+1 {
+			if len(strs) != 1+numbers[2]+numbers[3]+1 {
 				ok = false
 			} else {
+				req.path, strs = strs[0], strs[1:]
 				req.argv, req.env = strs[:numbers[2]], strs[numbers[2]:numbers[2]+numbers[3]]
 			}
+		case ok && words[0] == "evict" && len(words) == 2:
+			req.op = "evict"
+			var length int
+			if length, err = strconv.Atoi(words[1]); err != nil || length < 1 {
+				ok = false
+				break
+			}
+			payload := make([]byte, length)
+			if _, err = io.ReadFull(in, payload); err != nil {
+				close(requests)
+				return
+			}
+			req.path = strings.TrimSuffix(string(payload), "\x00")
 		default:
 			ok = false
 		}
@@ -507,6 +571,14 @@ func main() {
 					running.stop(grace)
 				}
 				running = start(req, rep, devnull)
+			case "evict":
+				took, err := evict(req.path)
+				if err != nil {
+					errno, _ := err.(syscall.Errno)
+					rep.say("evicted", []int64{int64(errno), 0}, err.Error())
+				} else {
+					rep.say("evicted", []int64{0, took}, "")
+				}
 			case "stop":
 				cut := false
 				if running != nil {
