@@ -495,6 +495,13 @@ COMMANDS: dict[str, Command] = {
                 Flag(
                     "ready_port", "ready when this loopback TCP port accepts", "PORT", number=True
                 ),
+                Flag("argv0", "argv[0] of every run (default: the binary's path)", "NAME"),
+                Flag(
+                    "runner",
+                    "run through this argv prefix, one string split into words: an emulator "
+                    "(qemu-aarch64-static) or a device ('ssh -o BatchMode=yes HOST')",
+                    "COMMAND",
+                ),
                 Flag("json", "print buildopt.startup/1 JSON on stdout"),
                 DIST,
             ),

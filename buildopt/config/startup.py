@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 from dataclasses import dataclass
 from typing import Annotated, Any, ClassVar, Literal
 
@@ -133,6 +134,19 @@ class StartupOverrides:
     ready_stdout: str | None = None
     ready_stderr: str | None = None
     ready_port: int | None = None
+    argv0: str | None = None
+    runner: str | None = None  # words, as a shell splits them
+
+
+def _runner(text: str) -> tuple[str, ...]:
+    """--runner's words; UsageError when there are none or the quoting is unfinished."""
+    try:
+        words = tuple(shlex.split(text))
+    except ValueError as exc:
+        raise UsageError(f"--runner {text!r}: {exc}") from None
+    if not words:
+        raise UsageError("--runner: expected a command, e.g. 'ssh -o BatchMode=yes HOST'")
+    return words
 
 
 def apply_overrides(config: StartupConfig, given: StartupOverrides) -> StartupConfig:
@@ -160,6 +174,10 @@ def apply_overrides(config: StartupConfig, given: StartupOverrides) -> StartupCo
             raise UsageError(f"--timeout: {exc}") from exc
     if given.cold is not None:
         changes["cold"] = given.cold
+    if given.argv0 is not None:
+        changes["argv0"] = given.argv0
+    if given.runner is not None:
+        changes["runner"] = _runner(given.runner)
     readies = {
         f"--ready-{kind}": (kind, value)
         for kind, value in (

@@ -24,6 +24,8 @@ def startup(
     ready_stdout: str = "",
     ready_stderr: str = "",
     ready_port: str = "",
+    argv0: str = "",
+    runner: str = "",
     json: bool = False,
     dist: str = "",
     remainder: str = "",
@@ -48,6 +50,8 @@ def startup(
         ready_stdout=ready_stdout or None,
         ready_stderr=ready_stderr or None,
         ready_port=count("--ready-port", ready_port, None, 1),
+        argv0=argv0 or None,
+        runner=runner or None,
     )
     args = [*(arg or []), *program_args(remainder)]
     files = file or []

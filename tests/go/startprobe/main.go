@@ -1,5 +1,6 @@
 // Command startprobe behaves in the ways buildopt startup must handle: ready after a delay on
-// stdout, stderr or a port, exit, crash, never ready, ignore SIGTERM with a child of its own, or
+// stdout, stderr or a port, exit, print its argv[0] and exit, crash, never ready, ignore SIGTERM
+// with a child of its own, or
 // daemonize: start a copy of itself in a session of its own (setsid, stdio closed) that does
 // the work (-mode of the copy: -then), and exit at once. With -record FILE, each start first
 // appends a line to FILE saying how it was started: its GODEBUG and where its stdout goes.
@@ -21,7 +22,7 @@ import (
 var sink [][]byte
 
 func main() {
-	mode := flag.String("mode", "exit", "ready|ready-stderr|port|exit|crash|never|ignore-term|env|daemon")
+	mode := flag.String("mode", "exit", "ready|ready-stderr|port|exit|crash|never|ignore-term|env|argv0|daemon")
 	delay := flag.Duration("delay", 0, "wait this long before being ready")
 	port := flag.Int("port", 0, "port for -mode port")
 	alloc := flag.Int("alloc", 0, "MiB to allocate before ready")
@@ -55,6 +56,8 @@ func main() {
 		fmt.Println("done")
 	case "env":
 		fmt.Printf("GODEBUG=%s GOMAXPROCS=%d\n", os.Getenv("GODEBUG"), runtime.GOMAXPROCS(0))
+	case "argv0":
+		fmt.Println("argv0=" + os.Args[0])
 	case "crash":
 		fmt.Fprintln(os.Stderr, "boom: the tariff database is missing")
 		os.Exit(3)
