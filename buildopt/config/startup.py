@@ -56,12 +56,6 @@ def parse_ready(value: Any) -> Ready:
     raise ValueError('expected { stdout = "regex" }, { stderr = "regex" }, { port = N } or "exit"')
 
 
-def _word(word: str) -> str:
-    if not word or "\0" in word:
-        raise ValueError("expected a non-empty word without NUL")
-    return word
-
-
 def _variable(name: str) -> str:
     if not name or "=" in name:
         raise ValueError("a variable's name must be non-empty, without '='")
@@ -82,8 +76,8 @@ class StartupConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     cold: bool = True
     grace: Seconds = defaults.GRACE
     cpus: int | None = None  # the command line's --cpus only
-    argv0: Annotated[str, _word] | None = None  # argv[0] of every run (default: its path)
-    runner: tuple[Annotated[str, _word], ...] = ()  # an argv prefix: ssh HOST, qemu-aarch64-static
+    argv0: Annotated[str, msgspec.Meta(min_length=1)] | None = None  # default: the path
+    runner: tuple[Annotated[str, msgspec.Meta(min_length=1)], ...] = ()  # an argv prefix
     emulated: bool | None = None  # None: a runner named qemu-* is an emulator
 
     @property
@@ -107,7 +101,7 @@ def parse_config(source: object, raw: Any) -> StartupConfig:
     except ProfileError as exc:  # a UsageError, as every other mistake in [startup]
         raise UsageError(exc.message) from None
     if config.emulated is not None and not config.runner:
-        raise UsageError(f"{source}: [startup] emulated: only means something with a runner")
+        raise UsageError(f"{source}: startup.emulated: only means something with a runner")
     return config
 
 
