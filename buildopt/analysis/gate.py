@@ -245,6 +245,9 @@ def startup_checks(budget: Budget, build: Build) -> list[Check]:
     if measured is not None and build.startup_stale:
         note = "start-up measured on an earlier binary (run buildopt startup --profile again)"
         return [_skip(budget.name, vid, k, note) for k in wanted]
+    if measured is not None and measured.emulated:
+        note = "start-up measured under an emulator: not a figure of the device to judge"
+        return [_skip(budget.name, vid, k, note) for k in wanted]
     if measured is None or not measured.runs or measured.wall_ms is None:
         note = "no start-up measurement (buildopt startup --profile)"
         return [_skip(budget.name, vid, k, note) for k in wanted]

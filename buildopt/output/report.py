@@ -9,6 +9,8 @@ record (and the gate's checks of it), never computed a second way."""
 from __future__ import annotations
 
 import json
+import os
+import shlex
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -28,7 +30,7 @@ from buildopt.output import svg
 from buildopt.output.gate import figure_text, sized
 from buildopt.record.advice import AdviceReport
 from buildopt.record.images import ImageRecord
-from buildopt.record.model import Build, Record
+from buildopt.record.model import Build, Record, StartupResult
 from buildopt.record.sweep import SweepReport, SweepRow
 
 OTHER_KEYS = ("dynamic", "other", "headers", "padding")
@@ -177,14 +179,31 @@ def _delta(delta: int, base: int) -> str:
     return format_size(delta, signed=True) + pct
 
 
-def _startup(record: Record) -> dict[str, Any] | None:
-    measured = [
-        (b.id, b.startup)
-        for b in record.builds
-        if b.ok and b.startup is not None and b.startup.wall_ms and not b.startup_stale
+def _startup(record: Record) -> list[dict[str, Any]]:
+    """One group per place the runs were made (here, on a device, under an emulator): figures
+    of different places are never in one chart or table."""
+    groups: dict[str, list[tuple[str, StartupResult]]] = {}
+    for b in record.builds:
+        r = b.startup
+        if b.ok and r is not None and r.wall_ms and not b.startup_stale:
+            groups.setdefault(_place(r), []).append((b.id, r))
+    return [
+        _startup_group(place, measured, "startup" if not place else f"startup-{n}")
+        for n, (place, measured) in enumerate(groups.items(), 1)
     ]
-    if not measured:
-        return None
+
+
+def _place(r: StartupResult) -> str:
+    """Where a result's runs were made, as a heading's end ("" here)."""
+    if r.emulated:
+        name = os.path.basename(r.runner[0]) if r.runner else "an emulator"
+        return f"emulated by {name}: not comparable with native figures"
+    return f"on the device, through {shlex.join(r.runner)}" if r.runner else ""
+
+
+def _startup_group(
+    place: str, measured: list[tuple[str, StartupResult]], anchor: str
+) -> dict[str, Any]:
     series = [svg.Series(vid, tuple(r.wall_ms or ()), r.median_ms, r.p95_ms) for vid, r in measured]
     rss = [
         (vid, (r.max_rss_kib or 0) / 1024, f"{(r.max_rss_kib or 0) / 1024:.2f} MiB peak RSS")
@@ -205,11 +224,20 @@ def _startup(record: Record) -> dict[str, Any] | None:
             "rss": format_size((r.max_rss_kib or 0) * 1024),
             "gc": "-" if r.gc_cycles is None else r.gc_cycles,
             "cold": r.cold,
+            "argv0": r.argv0 or "",
         }
         for vid, r in measured
     ]
     strip, peaks = _svg(svg.strip_plot(series)), _svg(svg.bar_chart(rss))
-    return {"strip": strip, "rss": peaks, "table": table, "inits": inits}
+    return {
+        "place": place,
+        "anchor": anchor,
+        "emulated": measured[0][1].emulated,
+        "strip": strip,
+        "rss": peaks,
+        "table": table,
+        "inits": inits,
+    }
 
 
 def _history(data: ReportInput) -> Markup | None:
@@ -325,7 +353,7 @@ def render(data: ReportInput) -> str:
         explanations=explanations,
         upgrades=upgrades,
         treemaps=treemaps,
-        startup=_startup(record),
+        startup_groups=_startup(record),
         dead_code=_dead_code(record),
         history=_history(data),
         history_labels=[label for label, _ in data.history],

@@ -389,6 +389,23 @@ trace_runs = 1
     jsonschema.validate(record, load_schema("buildopt.build/1"))
     emulated = [b["id"] for b in record["builds"] if b.get("startup", {}).get("emulated")]
     assert emulated == ["plain@linux-arm64", "stripped@linux-arm64"]
+    # measured natively too, the report keeps the two apart, and a budget skips emulated figures
+    profile = tmp_path / "profiles" / "p.toml"
+    text = profile.read_text().replace(f'runner = ["{qemu}"]', "")
+    profile.write_text(text + '[[budget]]\nname = "fast"\nselect = "*"\nmax_startup_p95 = "5s"\n')
+    code, data, err = startup(["--profile", "p"], cwd=tmp_path)
+    assert code == 0, err
+    assert [v["name"] for v in data["variants"]] == ["plain@linux-amd64", "stripped@linux-amd64"]
+    assert not any(v.get("emulated") for v in data["variants"])
+    assert buildopt(["report", "-p", "p", "-o", "r.html"], cwd=tmp_path).returncode == 0
+    page = (tmp_path / "r.html").read_text()
+    native, emulated_part = page.split("Start-up - emulated by qemu-aarch64-static")
+    assert "linux-amd64" in native.split('<h2 id="startup">')[1]
+    assert "linux-arm64" not in native.split('<h2 id="startup">')[1]
+    assert "linux-amd64" not in emulated_part.split("<h2")[0]
+    gate = buildopt(["gate", "-p", "p", "--json"], cwd=tmp_path)
+    checks = {(c["target"], c["verdict"]) for c in json.loads(gate.stdout)["checks"]}
+    assert ("plain@linux-arm64", "skip") in checks and ("plain@linux-amd64", "pass") in checks
 
 
 @pytest.mark.parametrize(
