@@ -101,7 +101,8 @@ def show_startup(console: DataConsole, results: Sequence[StartupResult], baselin
     render(console, f"start-up (ms, to ready){where}", columns, rows)
     first = results[0] if results else None
     if first is not None:
-        for line in _startup_notes(first):
+        shared = len({r.argv0 for r in results}) == 1  # (each its own path by default)
+        for line in _startup_notes(first, shared):
             say(console, line)
     base = next((r for r in results if r.name == baseline and r.runs), None)
     for r in results:
@@ -119,7 +120,7 @@ def show_startup(console: DataConsole, results: Sequence[StartupResult], baselin
         render(console, title, *tabulate(spec, slowest.inits[:8]))
 
 
-def _startup_notes(r: StartupResult) -> list[str]:
+def _startup_notes(r: StartupResult, shared_argv0: bool) -> list[str]:
     """How the runs were made, from what happened (the first variant's; all share them)."""
     if r.eviction_error:
         cold = f"cold requested, but {r.eviction_error}: the runs were warm"
@@ -135,7 +136,7 @@ def _startup_notes(r: StartupResult) -> list[str]:
         if r.traced_runs
         else "no traced runs: no GC or init figures"
     )
-    named = f"; argv[0]: {r.argv0}" if r.argv0 else ""
+    named = f"; argv[0]: {r.argv0}" if r.argv0 and shared_argv0 else ""
     lines = [f"ready: {r.ready}; {cold}{named}"]
     if r.emulated and r.runner:
         lines.append(

@@ -429,13 +429,17 @@ def test_the_helper_evicts_on_each_kind_of_device(
     cached.read_bytes()
 
     def resident() -> int:
-        said = subprocess.run([fincore, "-nb", "-o", "RES", str(cached)], capture_output=True)
+        said = subprocess.run(
+            [fincore, "-nb", "-o", "RES", str(cached)], capture_output=True, check=True
+        )
         return int(said.stdout)
 
     assert resident() > 0
     name = os.fsencode(cached) + b"\0"
     requests = b"evict %d\n" % len(name) + name + b"evict 7\n/nope/\0"
-    done = subprocess.run([*command, str(helper)], input=requests, capture_output=True, timeout=60)
+    done = subprocess.run(
+        [*command, str(helper)], input=requests, capture_output=True, timeout=60, check=True
+    )
     first, second = done.stdout.decode().splitlines()
     assert first.startswith("evicted 0 ") and int(first.split()[2]) > 0
     assert second == "evicted 2 0 no such file or directory"
