@@ -492,16 +492,9 @@ COMMANDS: dict[str, Command] = {
                     "ready when a stderr line matches this regex (a server that logs there)",
                     "REGEX",
                 ),
-                Flag(
-                    "ready_port", "ready when this loopback TCP port accepts", "PORT", number=True
-                ),
-                Flag("argv0", "argv[0] of every run (default: the binary's path)", "NAME"),
-                Flag(
-                    "runner",
-                    "run through this argv prefix, one string split into words: an emulator "
-                    "(qemu-aarch64-static) or a device ('ssh -o BatchMode=yes HOST')",
-                    "COMMAND",
-                ),
+                Flag("ready_port", "ready when this loopback port accepts", "PORT", number=True),
+                Flag("argv0", "argv[0] of every run (default: its path)", "NAME"),
+                Flag("runner", "an argv prefix to run through: qemu-..., 'ssh HOST'", "COMMAND"),
                 Flag("json", "print buildopt.startup/1 JSON on stdout"),
                 DIST,
             ),
