@@ -256,13 +256,14 @@ def test_the_default_argv0_on_the_device_is_its_copy(probe: Path, device: Device
     assert list(device.tmpdir.iterdir()) == []
 
 
-def slow_series(probe: Path, device: Device) -> subprocess.Popen[str]:
+def slow_series(probe: Path, device: Device, *options: str) -> subprocess.Popen[str]:
     """A series of 200 runs that each take 50 ms, on the device, started in the background."""
     argv = [
         sys.executable,
         "-m",
         "buildopt",
         "startup",
+        *options,
         str(probe),
         "--runner",
         " ".join(device.runner),
@@ -323,6 +324,27 @@ def test_device_gone_mid_series(probe: Path, device: Device) -> None:
     (left,) = device.tmpdir.iterdir()
     assert f"{left} is left on the device" in err
     assert gone(device.tmpdir) == []  # the helper's parent died: it ended its program, itself
+
+
+def test_a_stalled_link_ends_with_one_line(probe: Path, device: Device) -> None:
+    """The device's sessions stopped (SIGSTOP: a link that carries nothing any more): the run
+    times out, the helper does not answer the stop, exit 1 with one line; the folder is
+    removed through a new connection. Once the sessions go on, they find the connection gone
+    and the helper ends what it ran."""
+    series = slow_series(probe, device, "--timeout", "1s")
+    wait_for_runs(device)
+    stopped = device.sessions()
+    for pid in stopped:
+        os.kill(pid, signal.SIGSTOP)
+    try:
+        _, err = series.communicate(timeout=120)
+    finally:
+        for pid in stopped:
+            os.kill(pid, signal.SIGCONT)
+    assert series.returncode == 1, err
+    assert "spawn helper did not" in one_error_line(err)
+    assert list(device.tmpdir.iterdir()) == []
+    assert gone(device.tmpdir) == []
 
 
 def test_ctrl_c_mid_series_cleans_the_device(probe: Path, device: Device) -> None:

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from buildopt.measure.launcher import (
     Alone,
     Done,
+    Evicted,
     Event,
     ExecFailed,
     Exited,
@@ -31,6 +32,8 @@ EVENTS = st.one_of(
     st.builds(Exited, NS, st.integers(0, 65535), NS, NS, st.integers(0, 2**40), st.integers(0, 9)),
     st.builds(Alone, NS),
     st.builds(Done, st.booleans()),
+    st.builds(Evicted, st.just(0), NS, st.just("")),
+    st.builds(Evicted, st.integers(1, 200), st.just(0), st.just("function not implemented")),
 )
 
 
@@ -56,6 +59,8 @@ def encoded(event: Event) -> bytes:  # noqa: PLR0911 - one return per kind of re
         )
     if isinstance(event, Alone):
         return b"alone %d\n" % event.ns
+    if isinstance(event, Evicted):
+        return f"evicted {event.errno} {event.ns} {event.message}".strip().encode() + b"\n"
     assert isinstance(event, Done)
     return b"done %d\n" % event.cut
 
