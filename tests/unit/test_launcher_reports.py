@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 from buildopt.measure.launcher import (
     Alone,
     Done,
-    Evicted,
     Event,
+    Evicted,
     ExecFailed,
     Exited,
     HelperGone,
