@@ -99,7 +99,11 @@ class Device:
         """Run a shell command line on the device; its stdout. DeviceError when it fails."""
         try:
             done = proc.run(
-                [*self.runner, line], env=self.environ, timeout=timeout, input_file=upload
+                [*self.runner, line],
+                env=self.environ,
+                timeout=timeout,
+                input_file=upload,
+                owned=True,  # a copy under way ends with buildopt, even on kill -9
             )
         except proc.CommandFailed as exc:
             what = f"did not answer within {timeout:g}s" if exc.timed_out else _why(exc)
