@@ -6,6 +6,9 @@
 //
 //	billing-gateway [--addr 127.0.0.1:8080] [--check]
 //
+// Started under the name billing-ctl (a link to it), it is billing-ctl instead (package ctl):
+// one combined binary for the daemon and its command-line tool.
+//
 // It prints one line starting with "ready" once it can serve (after the listener is bound).
 // With --check it initialises, prints the ready line and exits 0.
 package main
@@ -21,16 +24,22 @@ import (
 	"os"
 	"os/signal"
 	"os/user"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"syscall"
 	"time"
+
+	"example.com/billing-gateway/ctl"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
 var version = "dev"
 
 func main() {
+	if filepath.Base(os.Args[0]) == "billing-ctl" {
+		os.Exit(ctl.Main(os.Args[1:], version, os.Stdout, os.Stderr))
+	}
 	addr := flag.String("addr", "127.0.0.1:8080", "listen address (loopback by default)")
 	check := flag.Bool("check", false, "initialise, print the ready line and exit")
 	flag.Parse()
