@@ -110,10 +110,11 @@ def inspection(
 
 
 def build(vid: str, facts: Inspection | None, *, status: str = "ok", **given: Any) -> Build:
+    point, _, program = vid.partition("/")  # VARIANT@TARGET[/PROGRAM]
     fields: dict[str, Any] = {
         "id": vid,
-        "variant": vid.split("@", maxsplit=1)[0],
-        "target": "linux/" + vid.split("@")[1].split("-")[1],
+        "variant": point.split("@", maxsplit=1)[0],
+        "target": "linux/" + point.split("@")[1].split("-")[1],
         "status": status,
         "reason": "",
         "argv": (),
@@ -127,6 +128,8 @@ def build(vid: str, facts: Inspection | None, *, status: str = "ok", **given: An
         "verification": None,
         "go_settings": {},
         "inspect": facts,
+        "program": program or "app",
+        "package": ".",
     }
     return Build(**(fields | given))
 

@@ -16,6 +16,7 @@ from msgspec import Meta
 
 from buildopt.analysis.diff import SizeDiff, diff_sizes
 from buildopt.binary.facts import Bytes, Count, Fact, described
+from buildopt.config.ids import program_of, release_of
 from buildopt.config.units import format_size
 from buildopt.config.variant import VariantSettings
 from buildopt.errors import UsageError
@@ -210,16 +211,12 @@ class VariantRow:
     summary: tuple[str, ...] = ()  # the explanation for people: long lists summarised
 
 
-def release_of(build_id: str) -> str | None:
-    """The Go release of an id built with one (``static@linux-arm64@go1.24.13``), else None."""
-    parts = build_id.split("@")
-    return parts[2] if len(parts) > 2 else None
-
-
 def point_of(built: Built) -> str:
-    """Where a build was made: its target, and its Go release when it names one."""
-    release = release_of(built.id)
-    return built.target + (f"@{release}" if release else "")
+    """Where a build was made and what: its target, its Go release when it names one, and its
+    program in a profile of several (a variant is compared with the baseline's build of the
+    same program)."""
+    release, program = release_of(built.id), program_of(built.id)
+    return built.target + (f"@{release}" if release else "") + (f"/{program}" if program else "")
 
 
 def compare_variants(record: Record) -> list[VariantRow]:
@@ -264,10 +261,11 @@ def compare_releases(record: Record) -> list[Upgrade]:
     """Each variant x target built with several Go releases: every later release against the
     first one its profile lists (``toolchain = ["go1.24.13", "go1.26.8"]``), metric by metric
     and package by package (whole-file bytes when both were attributed)."""
-    groups: dict[tuple[str, str], list[Built]] = {}
+    groups: dict[tuple[str, str, str | None], list[Built]] = {}
     for built in built_variants(record).values():
         if release_of(built.id) is not None:
-            groups.setdefault((built.variant, built.target), []).append(built)
+            key = (built.variant, built.target, program_of(built.id))
+            groups.setdefault(key, []).append(built)
     upgrades = []
     for group in groups.values():
         first = group[0]

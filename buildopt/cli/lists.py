@@ -55,16 +55,13 @@ class Linked:
 
 def points(plan: Plan) -> list[Point]:
     """Every planned id, in the plan's order: those built here and those skipped here."""
-    from buildopt.pipeline.plan import build_env, module_dir, package_arg
+    from buildopt.pipeline.plan import build_env
 
     found = [Point(s.id, s.env, s.variant.tags, s.dir, s.package) for s in plan.steps]
-    profile = plan.profile
-    directory = module_dir(profile.package)
     for skip in plan.skipped:
         env = build_env(skip.variant, skip.target, None)
         env |= {"GOTOOLCHAIN": skip.release} if skip.release else {}
-        package = package_arg(profile.package, directory)
-        found.append(Point(skip.id, env, skip.variant.tags, directory, package))
+        found.append(Point(skip.id, env, skip.variant.tags, skip.dir or Path(), skip.package))
     order = {sid: i for i, sid in enumerate(_plan_ids(plan))}
     return sorted(found, key=lambda p: order.get(p.id, len(order)))
 

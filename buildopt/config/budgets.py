@@ -17,6 +17,7 @@ from typing import Annotated, Any, ClassVar, Literal, TypeVar
 
 import msgspec
 
+from buildopt.config.ids import point_of, variant_of
 from buildopt.config.keys import Words, decode, toml_value
 from buildopt.config.units import Milliseconds, Size, parse_percent, parse_size
 from buildopt.errors import ProfileError, visible
@@ -198,20 +199,26 @@ class ImageBudget(_Table, frozen=True, kw_only=True):
     max_erase_blocks: Count | None = None
     max_share: Sizes = {}  # id pattern -> bytes
 
-    def place(self, build_id: str, binary: str) -> str:
+    def place(self, build_id: str, program: str) -> str:
         """Where a selected binary goes in the image: the first ``layout`` pattern that
-        selects its id, else /usr/bin/BINARY."""
+        selects its id, else /usr/bin/PROGRAM (the build's own program name)."""
         for pattern, where in self.layout.items():
             if selects(pattern, build_id):
                 return where
-        return f"/usr/bin/{binary}"
+        return f"/usr/bin/{program}"
 
 
 def selects(pattern: str, build_id: str) -> bool:
-    """Whether a pattern (a budget's ``select``, ``--variant``) picks a build: without ``@`` it
-    is matched against the variant's name (``static*`` picks every target of the static
-    variants), with ``@`` against the whole id ``VARIANT@TARGET`` (``*@linux-arm64``)."""
-    subject = build_id if "@" in pattern else build_id.split("@", 1)[0]
+    """Whether a pattern (a budget's ``select``, ``--variant``) picks a build: with ``/`` it is
+    matched against the whole id (``*/billing-ctl``: that program of every variant), with ``@``
+    but no ``/`` against the point ``VARIANT@TARGET`` (``*@linux-arm64``: every program built
+    there), without either against the variant's name (``static*``)."""
+    if "/" in pattern:
+        subject = build_id
+    elif "@" in pattern:
+        subject = point_of(build_id)
+    else:
+        subject = variant_of(build_id)
     return fnmatch.fnmatchcase(subject, pattern)
 
 

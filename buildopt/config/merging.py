@@ -58,10 +58,16 @@ def merge_layer(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, A
     return merged
 
 
+# What names the programs: a child that sets package or packages names them anew (packages
+# over a parent's package and binary, or the reverse); binary alone renames the parent's one
+_PROGRAM_KEYS = {"package", "packages", "binary"}
+
+
 def merge_files(parent: Mapping[str, Any], child: Mapping[str, Any]) -> dict[str, Any]:
     """A child profile over its parent: tables merge per variant, per key."""
+    replaced = _PROGRAM_KEYS if {"package", "packages"} & set(child) else set()
     merged = merge_layer(
-        {k: v for k, v in parent.items() if k not in TOP_TABLES},
+        {k: v for k, v in parent.items() if k not in TOP_TABLES and k not in replaced},
         {k: v for k, v in child.items() if k not in TOP_TABLES and k != "extends"},
     )
     for key in CONCATENATED:

@@ -16,7 +16,7 @@ import re
 import stat
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -59,13 +59,21 @@ RECORD_FILE = "build.json"  # dist/PROFILE/build.json: no variant directory may 
 MAX_NAME_BYTES = 255  # NAME_MAX of Linux file systems: a variant name is a directory name
 
 
+@dataclass(frozen=True)
+class Program:
+    """One main package a profile builds, and the name of its binary."""
+
+    name: str
+    package: Path
+
+
 @dataclass(frozen=True, kw_only=True)
 class Profile:
     name: str
     path: Path
     root: Path
     description: str
-    package: Path
+    package: Path  # the first program's (the only one of a profile with package)
     binary: str
     targets: tuple[Target, ...]
     baseline: str
@@ -79,6 +87,19 @@ class Profile:
     compressor: str = "library"  # "cli": max_compressed sizes by the installed gzip, xz, zstd
     owners: str = "linker"  # "symbols": no twin link (binary/owners.py)
     sweep: Sweep | None = None  # [sweep]: the feature tags buildopt sweep builds one at a time
+    # packages = [...]: every program, its name in every build id; empty: package alone
+    programs: tuple[Program, ...] = ()
+
+    @property
+    def builds(self) -> tuple[Program, ...]:
+        """The programs each variant x target builds: those of ``packages``, else the one of
+        ``package`` (its binary named by ``binary``)."""
+        return self.programs or (Program(self.binary, self.package),)
+
+    def program_id(self, program: Program) -> str | None:
+        """The program's part of a build id: its name in a profile of ``packages``, else None
+        (a profile of one ``package`` keeps the ids it always had)."""
+        return program.name if self.programs else None
 
     @property
     def dwarf_by_package(self) -> bool:
@@ -330,12 +351,11 @@ def load_profile(spec: str | None, cwd: Path) -> Profile:
     raw = chain.raw
     top = decode(path, "", {**raw, "targets": _final_list(raw.get("targets", []))}, ProfileFile)
     root = project_root(path, top.root)
-    if top.package is None:
-        raise ProfileError(path, "package: required (the main package directory, e.g. './cmd/app')")
-    package = (root / top.package).resolve()
-    if not package.is_dir():
-        raise ProfileError(path, f"package: no directory {package}")
+    programs = resolve_programs(path, root, top)
+    package = programs[0].package if programs else _main_package(path, root, top.package)
     variants = resolve_variants(path, top)
+    if programs:
+        _refuse_outputs(path, variants)
     if not variants:
         raise ProfileError(path, "variants: the profile defines no variant ([variants.NAME])")
     names = [v.name for v in variants]
@@ -351,7 +371,7 @@ def load_profile(spec: str | None, cwd: Path) -> Profile:
         root=root,
         description=top.description,
         package=package,
-        binary=top.binary or package.name,
+        binary=programs[0].name if programs else top.binary or package.name,
         targets=tuple(map(parse_target, _final_list(top.targets))),
         baseline=baseline,
         variants=tuple(variants),
@@ -364,7 +384,91 @@ def load_profile(spec: str | None, cwd: Path) -> Profile:
         compressor=top.compressor,
         owners=top.owners,
         sweep=parse_sweep(path, root, top.sweep),
+        programs=programs,
     )
+
+
+def one_program(profile: Profile, spec: str) -> tuple[Profile, str]:
+    """A profile of several programs as the profile of the one program spec names
+    (``VARIANT@TARGET/PROGRAM``; none: its first), and spec without it: a what-if changes one
+    build, and its ids are then those of a one-program profile."""
+    point, _, name = spec.partition("/")
+    if not profile.programs:
+        if name:
+            raise UsageError(
+                f"--variant {spec}: {profile.path.name} builds one program (package), so its "
+                "ids name none"
+            )
+        return profile, spec
+    names = [p.name for p in profile.programs]
+    program = next((p for p in profile.programs if p.name == (name or names[0])), None)
+    if program is None:
+        raise UsageError(
+            f"--variant {spec}: no program {name!r} in {profile.path.name} (its programs: "
+            f"{', '.join(names)})"
+        )
+    alone = replace(profile, programs=(), package=program.package, binary=program.name)
+    return alone, point
+
+
+def _main_package(path: Path, root: Path, package: str | None) -> Path:
+    if package is None:
+        raise ProfileError(
+            path,
+            "package: required (the main package directory, e.g. './cmd/app'; or packages = "
+            "['./cmd/a', './cmd/b'] for several programs)",
+        )
+    directory = (root / package).resolve()
+    if not directory.is_dir():
+        raise ProfileError(path, f"package: no directory {directory}")
+    return directory
+
+
+def resolve_programs(path: Path, root: Path, top: ProfileFile) -> tuple[Program, ...]:
+    """The programs of ``packages``, each a directory named after it; () without the key."""
+    if top.packages is None:
+        return ()
+    for key in ("package", "binary"):
+        if getattr(top, key) is not None:
+            raise ProfileError(
+                path,
+                f"packages: give package (one program) or packages (several), not both; {key} "
+                "is set too (a program of packages is named after its directory)",
+            )
+    seen: dict[str, str] = {}
+    programs = []
+    for i, given in enumerate(top.packages, start=1):
+        directory = (root / given).resolve()
+        if not directory.is_dir():
+            raise ProfileError(path, f"packages[{i}]: {given!r}: no directory {directory}")
+        name = directory.name
+        if not _NAME_RE.fullmatch(name) or len(name.encode()) > MAX_NAME_BYTES:
+            raise ProfileError(
+                path,
+                f"packages[{i}]: {given!r}: a program is named after its directory, and "
+                f"{name!r} cannot name one (letters, digits and . _ + - only)",
+            )
+        if name in seen:
+            raise ProfileError(
+                path,
+                f"packages[{i}]: {given!r} and {seen[name]!r} are both programs named "
+                f"{name!r} (a program is named after its directory; each needs its own)",
+            )
+        seen[name] = given
+        programs.append(Program(name, directory))
+    return tuple(programs)
+
+
+def _refuse_outputs(path: Path, variants: Sequence[Variant]) -> None:
+    """A variant's ``output`` names the one binary of ``package``; with ``packages`` each
+    program's binary is named after it (all of a point in one folder)."""
+    for variant in variants:
+        if variant.output is not None:
+            raise ProfileError(
+                path,
+                f"{variant.origin}.output: the profile builds several programs (packages), "
+                "each binary named after its program",
+            )
 
 
 def resolve_variants(path: Path, top: ProfileFile) -> list[Variant]:

@@ -233,6 +233,9 @@ class ProfileFile(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     root: str | None = None
     allow_exec: bool = False  # -toolexec and -exec in flags, env.GOFLAGS
     package: str | None = None
+    packages: (
+        Annotated[list[str], NonEmpty, Words("a non-empty list of package directories")] | None
+    ) = None
     binary: FileName | None = None
     targets: Targets | ListEdit = ()
     baseline: str | None = None

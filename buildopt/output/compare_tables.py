@@ -100,7 +100,8 @@ def _keeping_figures(line: str, width: int) -> list[str]:
 def _show_upgrades(console: DataConsole, record: Record, *, exact: bool, top: int = 5) -> None:
     """What each Go release costs against the first one listed: per variant x target, the
     size, and the packages that changed most (``buildopt diff`` gives all)."""
-    from buildopt.analysis.compare import compare_releases, release_of
+    from buildopt.analysis.compare import compare_releases
+    from buildopt.config.ids import release_of
 
     upgrades = compare_releases(record)
     if not upgrades:

@@ -20,10 +20,11 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
-from buildopt.analysis.compare import VariantRow, compare_releases, release_of
+from buildopt.analysis.compare import VariantRow, compare_releases
 from buildopt.analysis.gate import Check
 from buildopt.binary.facts import Inspection
 from buildopt.config.budgets import Budget, matches
+from buildopt.config.ids import release_of
 from buildopt.config.units import format_size
 from buildopt.errors import visible
 from buildopt.output import svg

@@ -76,6 +76,8 @@ def skipped_result(skip: Skip) -> Build:
         argv=(),
         env={},
         dir="",
+        program=skip.program,
+        package=skip.package,
         **_NOTHING_BUILT,
     )
 
@@ -390,6 +392,8 @@ def _result(step: Step, status: Status, reason: str, **facts: Any) -> Build:
         argv=step.argv,
         env=dict(step.env),
         dir=str(step.dir),
+        program=step.program,
+        package=step.package,
         **(_NOTHING_BUILT | facts),
     )
 

@@ -86,7 +86,7 @@ def inputs(image: ImageBudget, records: Sequence[Record], root: Path) -> list[In
             problem = changed(build)
             if problem is not None:
                 raise ImageChanged(f"image {image.name!r}: {problem}: build {build.id} again")
-            place = image.place(build.id, record.profile.binary)
+            place = image.place(build.id, build.program or record.profile.binary)
             add(Input(place, build.id, Path(build.output), build.sha256, 0o755))
     if not found:
         raise ImageError(f"image {image.name!r}: no built binary matches {list(image.select)}")

@@ -8,16 +8,17 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Annotated, Literal, NamedTuple
 
 from msgspec import Meta
 
-from buildopt.binary.facts import Fact
+from buildopt.binary.facts import Fact, described
 from buildopt.config.budgets import check_selectors, selects
+from buildopt.config.ids import build_id
 from buildopt.config.keys import did_you_mean
-from buildopt.config.profile import Profile
+from buildopt.config.profile import Profile, Program
 from buildopt.config.target import Target
 from buildopt.config.toolchain import Toolchain
 from buildopt.config.variant import Variant, VariantSettings
@@ -168,6 +169,7 @@ class Step:
     package: str
     output: Path
     release: str | None = None  # the Go release it is built with (GOTOOLCHAIN), None: go itself
+    program: str = ""  # the binary's name: its package's directory, or the profile's binary
 
     @property
     def stage(self) -> Path:
@@ -194,6 +196,9 @@ class Skip:
     target: Target
     reason: str
     release: str | None = None
+    program: str = ""
+    dir: Path | None = None  # where its go build would run, and its package from there
+    package: str = ""
 
 
 @dataclass(frozen=True)
@@ -219,6 +224,8 @@ class PlannedStep(Fact, frozen=True):
     id: str
     variant: str
     target: str
+    program: Annotated[str, described("the binary's name (its package's directory)")]
+    package: Annotated[str, described("the main package, as go build is given it (from dir)")]
     argv: Annotated[tuple[str, ...], Meta(min_length=5)]  # go build [flags] -o OUT PACKAGE
     env: Annotated[dict[str, str], Meta(extra_json_schema={"required": ["GOOS", "GOARCH"]})]
     dir: str
@@ -230,6 +237,7 @@ class PlannedSkip(Fact, frozen=True):
     id: str
     variant: str
     target: str
+    program: str
     reason: Annotated[str, Meta(min_length=1)]
 
 
@@ -252,6 +260,8 @@ def plan_report(plan: Plan) -> PlanReport:
             id=s.id,
             variant=s.variant.name,
             target=s.target.spec,
+            program=s.program,
+            package=s.package,
             argv=s.argv,
             env=dict(s.env),
             dir=str(s.dir),
@@ -261,7 +271,13 @@ def plan_report(plan: Plan) -> PlanReport:
         for s in plan.steps
     )
     skipped = tuple(
-        PlannedSkip(id=k.id, variant=k.variant.name, target=k.target.spec, reason=k.reason)
+        PlannedSkip(
+            id=k.id,
+            variant=k.variant.name,
+            target=k.target.spec,
+            program=k.program,
+            reason=k.reason,
+        )
         for k in plan.skipped
     )
     go = PlannedGo(version=plan.toolchain.version, path=plan.toolchain.go)
@@ -278,7 +294,8 @@ def plan_report(plan: Plan) -> PlanReport:
 
 
 class MatrixJob(Fact, frozen=True):
-    """One job of ``buildopt matrix``: a variant x target (x Go release) to build."""
+    """One job of ``buildopt matrix``: a variant x target (x Go release) to build, with every
+    program of the profile (its id is the point: ``--variant ID`` builds them all)."""
 
     id: str
     variant: str
@@ -294,9 +311,12 @@ class Matrix(Fact, frozen=True):
     include: tuple[MatrixJob, ...]
 
 
-def step_id(variant: Variant, target: Target, release: str | None = None) -> str:
-    """``VARIANT@TARGET``, and ``@RELEASE`` for a variant built with several Go releases."""
-    return f"{variant.name}@{target.id}" + (f"@{release}" if release else "")
+def step_id(
+    variant: Variant, target: Target, release: str | None = None, program: str | None = None
+) -> str:
+    """``VARIANT@TARGET``, ``@RELEASE`` for a variant built with several Go releases, and
+    ``/PROGRAM`` in a profile of several programs (config/ids.py)."""
+    return build_id(variant.name, target.id, release, program)
 
 
 def module_dir(package: Path) -> Path:
@@ -364,18 +384,23 @@ def make_plan(
     matched: set[str] = set()
     for variant in profile.variants:
         for target, release in variant_points(profile, variant, toolchain):
-            sid = step_id(variant, target, release)
-            hits = {p for p in patterns if selects(p, sid)}
-            if patterns and not hits:
-                continue
-            matched.update(hits)
-            cc, reason = cross_cc(variant, target, toolchain, environ)
-            if reason:
-                skipped.append(Skip(sid, variant, target, reason, release))
-                continue
-            steps.append(
-                _step(profile, variant, target, release, go=toolchain.go, cc=cc, dist=dist)
-            )
+            for program in profile.builds:
+                sid = step_id(variant, target, release, profile.program_id(program))
+                hits = {p for p in patterns if selects(p, sid)}
+                if patterns and not hits:
+                    continue
+                matched.update(hits)
+                cc, reason = cross_cc(variant, target, toolchain, environ)
+                if reason:
+                    directory = module_dir(program.package)
+                    package = package_arg(program.package, directory)
+                    skip = Skip(sid, variant, target, reason, release)
+                    skipped.append(
+                        replace(skip, program=program.name, dir=directory, package=package)
+                    )
+                    continue
+                point = Point(variant, target, release, program)
+                steps.append(_step(profile, point, go=toolchain.go, cc=cc, dist=dist))
     unmatched = [p for p in patterns if p not in matched]
     if unmatched:
         raise UsageError(
@@ -385,20 +410,21 @@ def make_plan(
     return Plan(profile, toolchain, dist, tuple(steps), tuple(skipped))
 
 
-def _step(
-    profile: Profile,
-    variant: Variant,
-    target: Target,
-    release: str | None,
-    *,
-    go: str,
-    cc: str | None,
-    dist: Path,
-) -> Step:
-    directory = module_dir(profile.package)
-    package = package_arg(profile.package, directory)
+class Point(NamedTuple):
+    """One program of a variant x target (x Go release): what one Step builds."""
+
+    variant: Variant
+    target: Target
+    release: str | None
+    program: Program
+
+
+def _step(profile: Profile, point: Point, *, go: str, cc: str | None, dist: Path) -> Step:
+    variant, target, release, program = point
+    directory = module_dir(program.package)
+    package = package_arg(program.package, directory)
     folder = target.id + (f"@{release}" if release else "")
-    output = dist / variant.name / folder / _binary_name(profile, variant, target)
+    output = dist / variant.name / folder / _binary_name(program, variant, target)
     if not output.resolve().is_relative_to(dist.resolve()):  # a symlink under dist/, say
         raise ProfileError(
             profile.path, f"{variant.origin}: the binary would be written outside {dist}: {output}"
@@ -411,7 +437,7 @@ def _step(
     if release:  # go switches to that release (fetched through the module proxy once)
         env["GOTOOLCHAIN"] = release
     return Step(
-        step_id(variant, target, release),
+        step_id(variant, target, release, profile.program_id(program)),
         variant,
         target,
         tuple(argv),
@@ -420,6 +446,7 @@ def _step(
         package,
         output,
         release,
+        program.name,
     )
 
 
@@ -440,12 +467,15 @@ def variant_points(
 
 def all_ids(profile: Profile, toolchain: Toolchain) -> list[str]:
     return [
-        step_id(v, t, r) for v in profile.variants for t, r in variant_points(profile, v, toolchain)
+        step_id(v, t, r, profile.program_id(p))
+        for v in profile.variants
+        for t, r in variant_points(profile, v, toolchain)
+        for p in profile.builds
     ]
 
 
-def _binary_name(profile: Profile, variant: Variant, target: Target) -> str:
-    name = variant.output or profile.binary
+def _binary_name(program: Program, variant: Variant, target: Target) -> str:
+    name = variant.output or program.name
     if target.goos == "windows" and not name.endswith(".exe"):
         name += ".exe"
     return name

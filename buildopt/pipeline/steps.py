@@ -390,18 +390,24 @@ def _scan(ctx: Context) -> Context:
     from buildopt.measure import scan as scanner
     from buildopt.pipeline.plan import module_dir, package_arg
 
-    root = module_dir(ctx.profile.package)
-    pattern = package_arg(ctx.profile.package, root)
-    by_tags: dict[tuple[str, ...], ScanReport] = {}
+    by_tags: dict[tuple[Path, tuple[str, ...]], ScanReport] = {}
     scans: dict[str, ScanReport] = {}
     for build in ctx.builds:
         if not build.ok:
             continue
         tags = ctx.profile.variant(build.variant).tags
-        if tags not in by_tags:
-            by_tags[tags] = scanner.scan(root, [pattern], tags, environ=ctx.environ)
-        scans[build.id] = by_tags[tags]
+        package = _program_package(ctx.profile, build.program)
+        if (package, tags) not in by_tags:
+            root = module_dir(package)
+            pattern = package_arg(package, root)
+            by_tags[package, tags] = scanner.scan(root, [pattern], tags, environ=ctx.environ)
+        scans[build.id] = by_tags[package, tags]
     return replace(ctx, scans=scans)
+
+
+def _program_package(profile: Profile, program: str) -> Path:
+    """The main package directory of a build's program (the profile's one, when unnamed)."""
+    return next((p.package for p in profile.builds if p.name == program), profile.package)
 
 
 def _cuts(ctx: Context) -> Context:

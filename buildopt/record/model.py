@@ -26,7 +26,10 @@ SCAN_SCHEMA: Literal["buildopt.scan/1"] = "buildopt.scan/1"
 
 Status = Literal["ok", "failed", "skipped"]
 # variant@target-id, and @release when the variant is built with several Go releases
-BUILD_ID = "^[A-Za-z0-9][A-Za-z0-9._+-]*@[a-z0-9.+-]+(@go1[0-9a-z.]+)?$"
+# and /program in a profile of several programs (packages)
+BUILD_ID = (
+    "^[A-Za-z0-9][A-Za-z0-9._+-]*@[a-z0-9.+-]+(@go1[0-9a-z.]+)?(/[A-Za-z0-9][A-Za-z0-9._+-]*)?$"
+)
 Severity = Literal["error", "warning", "note"]
 
 
@@ -396,6 +399,20 @@ class Build(Fact, frozen=True):
             "checked); stale when its sha256 differs from the entry's"
         ),
     ] = None
+    program: Annotated[
+        str,
+        described(
+            "the program built: its binary's name (a profile's packages: the directory's "
+            "name, also the id's /PROGRAM); absent in older records: the profile's binary"
+        ),
+    ] = ""
+    package: Annotated[
+        str,
+        described(
+            "the main package as go build was given it (relative to dir); absent in older "
+            "records: the argv's last word"
+        ),
+    ] = ""
 
     @property
     def ok(self) -> bool:

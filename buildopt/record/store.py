@@ -15,6 +15,7 @@ from pathlib import Path
 
 import msgspec
 
+from buildopt.config.ids import point_of
 from buildopt.config.keys import JSON_WORDS, describe
 from buildopt.errors import BuildoptError
 from buildopt.inputs import NotRegularFile, TooLarge, read_limited
@@ -46,9 +47,27 @@ def decode(data: bytes, source: object) -> Record:
             f"{source}: not a buildopt build record ({what}; {RECORD_SCHEMA} expected)"
         )
     try:
-        return msgspec.convert(head, Record)
+        record = msgspec.convert(head, Record)
     except msgspec.ValidationError as exc:
         raise RecordError(f"{source}: {describe(exc, Record, words=JSON_WORDS)}") from None
+    return with_programs(record)
+
+
+def with_programs(record: Record) -> Record:
+    """A record of an older buildopt, whose builds do not say their program: the profile's one
+    binary, built from the package its go build was given (the argv's last word)."""
+    if all(b.program for b in record.builds):
+        return record
+    profile = record.profile
+    builds = tuple(
+        b
+        if b.program
+        else msgspec.structs.replace(
+            b, program=profile.binary, package=b.argv[-1] if b.argv else profile.package
+        )
+        for b in record.builds
+    )
+    return record.with_builds(builds)
 
 
 MAX_RECORD_BYTES = 256 << 20  # a record of 100 large binaries is a few MB; BUILDOPT_MAX_JSON
@@ -326,4 +345,5 @@ def _missing(
                 f"expected {job}: {job.partition('@')[0]!r} is not a variant of profile "
                 f"{profile!r} (its variants: {', '.join(variants)})"
             )
-    return tuple(Missing(id=i, reason=NO_RECORD) for i in dict.fromkeys(expected) if i not in seen)
+    held = {*seen, *map(point_of, seen)}  # a matrix job is a point: all its programs
+    return tuple(Missing(id=i, reason=NO_RECORD) for i in dict.fromkeys(expected) if i not in held)

@@ -38,6 +38,7 @@ def advise(
     dist: str = "",
 ) -> int:
     """``buildopt advise``: the levers of one variant, each built and measured."""
+    from buildopt.config.profile import one_program
     from buildopt.output import advise_tables
     from buildopt.output import console as report
 
@@ -49,8 +50,9 @@ def advise(
 
         _check_new_name(loaded, write)
         editable_profile(_named_path(profile, loaded, cwd))
-    asked = _Asked(variant, tag or [], toolchain or [], startup, count("--jobs", jobs, 0))
-    advice, levers = _advise(loaded, asked, _dist(dist, cwd), cwd)
+    alone, spec = one_program(loaded, variant)
+    asked = _Asked(spec, tag or [], toolchain or [], startup, count("--jobs", jobs, 0))
+    advice, levers = _advise(alone, asked, _dist(dist, cwd), cwd)
     # with --write, stdout is the proposed budget alone (TOML to paste): the table to stderr
     advise_tables.show_advice(report.make_console(stderr=json or bool(write)), advice, exact=bytes)
     if json:

@@ -14,14 +14,16 @@ def matrix(*, profile: str = "", variant: list[str] | None = None) -> int:
     """``buildopt matrix``: the GitHub Actions strategy.matrix, one job per variant x target
     the profile declares - whether or not this machine could build it - with what its job
     needs (a C cross compiler's packages). A job that still cannot build records a skip with
-    its reason, which the gate shows: no variant is silently left out."""
+    its reason, which the gate shows: no variant is silently left out. A job is a point: it
+    builds every program of the profile there (``--variant VARIANT@TARGET``)."""
     import msgspec
 
+    from buildopt.config.ids import point_of
     from buildopt.pipeline.plan import Matrix, MatrixJob, job_needs, step_id, variant_points
 
     plan = _load_plan(profile, variant, None, Path.cwd(), os.environ, command="matrix")
     loaded = plan.profile
-    chosen = {s.id for s in plan.steps} | {k.id for k in plan.skipped}
+    chosen = {point_of(s.id) for s in plan.steps} | {point_of(k.id) for k in plan.skipped}
     include: list[MatrixJob] = []
     for each in loaded.variants:
         for target, release in variant_points(loaded, each, plan.toolchain):

@@ -34,6 +34,7 @@ def sweep(
     dist: str = "",
 ) -> int:
     """``buildopt sweep``: the feature tags of [sweep], one at a time, each built and measured."""
+    from buildopt.config.profile import one_program
     from buildopt.output import console as report
     from buildopt.output.sweep_tables import EtaProgress, show_sweep
     from buildopt.pipeline import sweep as sweeps
@@ -44,7 +45,7 @@ def sweep(
 
     modes = _modes(mode)
     cwd, environ = Path.cwd(), dict(os.environ)
-    loaded = _profile(profile, cwd, "sweep")
+    loaded, variant = one_program(_profile(profile, cwd, "sweep"), variant)
     tools = go.load(environ)
     plan = _plan(loaded, variant, modes, tools)
     ctx = Context(
