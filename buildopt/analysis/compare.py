@@ -294,7 +294,9 @@ class VariantDelta(Fact, frozen=True):
     id: str
     variant: str
     target: str
-    baseline: Annotated[str | None, described("the baseline build of the same target")]
+    baseline: Annotated[
+        str | None, described("the baseline build of the same target (and program)")
+    ]
     metrics: Annotated[dict[str, Bytes], Meta(extra_json_schema={"required": list(METRICS)})]
     static: bool
     pie: bool

@@ -100,12 +100,13 @@ def _record_may_go(plan: Plan, given: str, cwd: Path, option: str = "--record") 
     from buildopt.system.outputs import GoSources, Input, output_to
 
     binaries = [Input(s.output, f"the binary of {s.id}") for s in plan.steps]
-    sources = GoSources(module_dir(plan.profile.package))
+    modules = dict.fromkeys(module_dir(p.package) for p in plan.profile.builds)
+    sources = [GoSources(folder) for folder in modules]  # every program's module
     output_to(
         option,  # "record" for the default one: --record was not given
         given,
         cwd,
-        [*profile_inputs(plan.profile), sources, *binaries],
+        [*profile_inputs(plan.profile), *sources, *binaries],
         stdout=False,
         record=True,
     )

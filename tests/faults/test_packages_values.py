@@ -1,0 +1,77 @@
+"""Hostile ``packages`` values: whatever a profile lists, it loads with one program per entry,
+each named after its directory and no two alike, or it is refused in one line that starts with
+the file and names ``packages`` - never a traceback (issue 26 part 1)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from buildopt.config.profile import load_profile
+from buildopt.errors import EXIT_BAD_INPUT, BuildoptError
+from tests.faults.test_profile_values import toml
+from tests.integration.conftest import buildopt
+
+# directories the project holds (two named ctl, one named with an @), and others it does not
+FOLDERS = ["app", "app/cmd/ctl", "other/ctl", "we@ird", "sp ace", "ünï"]
+entries = st.one_of(
+    st.sampled_from([f"./{f}" for f in FOLDERS]),
+    st.sampled_from(["", ".", "..", "/", "./app/", "./nope", "app/../app", "./app/cmd"]),
+    st.text(st.characters(codec="utf-8", exclude_characters="\0"), max_size=6),
+)
+values = st.one_of(
+    st.lists(entries, max_size=4),
+    st.integers(),
+    st.text(max_size=4),
+    st.dictionaries(st.text(max_size=3), st.text(max_size=3), max_size=2),
+)
+
+
+def project(root: Path) -> Path:
+    for folder in FOLDERS:
+        (root / folder).mkdir(parents=True, exist_ok=True)
+    (root / "profiles").mkdir()
+    return root / "profiles" / "p.toml"
+
+
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(value=values)
+def test_any_packages_value_loads_or_is_refused_in_one_line(
+    tmp_path_factory: object, value: object
+) -> None:
+    root = Path(tmp_path_factory.mktemp("packages"))  # type: ignore[attr-defined]
+    path = project(root)
+    path.write_text(f"packages = {toml(value)}\n[variants.a]\n")
+    try:
+        profile = load_profile(str(path), root)
+    except BuildoptError as exc:
+        assert exc.exit_code == EXIT_BAD_INPUT
+        assert "\n" not in exc.message and exc.message.startswith(str(path)), exc.message
+        assert "packages" in exc.message, exc.message
+        return
+    finally:
+        shutil.rmtree(root)
+    assert isinstance(value, list) and len(profile.builds) == len(value)
+    names = [p.name for p in profile.builds]
+    assert len(set(names)) == len(names) and all("@" not in n and "/" not in n for n in names)
+    assert all(p.name == p.package.name for p in profile.builds)
+
+
+def test_the_command_line_refuses_two_programs_of_one_name(tmp_path: Path) -> None:
+    path = project(tmp_path)
+    path.write_text(
+        f"packages = {json.dumps(['./app/cmd/ctl', './other/ctl'])}\n[variants.a]\n", "utf-8"
+    )
+    done = buildopt(["plan", "--profile", "p"], cwd=tmp_path)
+    assert done.returncode == EXIT_BAD_INPUT
+    assert done.stdout == ""
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+    assert "packages[2]: './other/ctl' and './app/cmd/ctl' are both programs named 'ctl'" in (
+        done.stderr
+    )
