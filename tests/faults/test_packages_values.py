@@ -11,7 +11,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from buildopt.config.profile import load_profile
+from buildopt.config.profile import Profile, load_profile
 from buildopt.errors import EXIT_BAD_INPUT, BuildoptError
 from tests.faults.test_profile_values import toml
 from tests.integration.conftest import buildopt
@@ -48,19 +48,26 @@ def test_any_packages_value_loads_or_is_refused_in_one_line(
     root = Path(tmp_path_factory.mktemp("packages"))  # type: ignore[attr-defined]
     path = project(root)
     path.write_text(f"packages = {toml(value)}\n[variants.a]\n")
-    try:
-        profile = load_profile(str(path), root)
-    except BuildoptError as exc:
-        assert exc.exit_code == EXIT_BAD_INPUT
-        assert "\n" not in exc.message and exc.message.startswith(str(path)), exc.message
-        assert "packages" in exc.message, exc.message
+    outcome = loaded(path, root)
+    if isinstance(outcome, BuildoptError):
+        assert outcome.exit_code == EXIT_BAD_INPUT
+        assert "\n" not in outcome.message and outcome.message.startswith(str(path))
+        assert "packages" in outcome.message, outcome.message
         return
+    assert isinstance(value, list) and len(outcome.builds) == len(value)
+    names = [p.name for p in outcome.builds]
+    assert len(set(names)) == len(names) and all("@" not in n and "/" not in n for n in names)
+    assert all(p.name == p.package.name for p in outcome.builds)
+
+
+def loaded(path: Path, root: Path) -> Profile | BuildoptError:
+    """The profile at path, or the error that refused it; its project removed afterwards."""
+    try:
+        return load_profile(str(path), root)
+    except BuildoptError as exc:
+        return exc
     finally:
         shutil.rmtree(root)
-    assert isinstance(value, list) and len(profile.builds) == len(value)
-    names = [p.name for p in profile.builds]
-    assert len(set(names)) == len(names) and all("@" not in n and "/" not in n for n in names)
-    assert all(p.name == p.package.name for p in profile.builds)
 
 
 def test_the_command_line_refuses_two_programs_of_one_name(tmp_path: Path) -> None:

@@ -187,8 +187,10 @@ def test_a_matrix_job_is_a_point_and_builds_all_its_programs(
     (tmp_path / "matrix.json").write_text(done.stdout)
     job = tmp_path / "job.json"
     one = buildopt(
-        ["build", "--profile", "edge-suite", "--dist", str(tmp_path / "dist"), "--variant"]
-        + [points[0], "--record", str(job)]
+        [
+            *("build", "--profile", "edge-suite", "--dist", str(tmp_path / "dist")),
+            *("--variant", points[0], "--record", str(job)),
+        ]
     )
     assert one.returncode == 0, one.stderr
     merged = tmp_path / "merged.json"
