@@ -168,27 +168,38 @@ def drift(listed: Iterable[Dep], linked: Iterable[Dep]) -> Drift:
 
 
 def file_name(vid: str) -> str:
-    """The list's file name for a variant id: the id itself (letters, digits and ``. _ - + @``,
-    as profiles allow) with any other character percent-encoded, then ``.txt``. ``id_of`` gives
-    the id back."""
-    name = quote(vid, safe=_KEPT) + SUFFIX
-    if len(name.encode()) > NAME_MAX:
-        raise DepsListError(
-            f"{visible(vid)}: its dependency list's file name would be {len(name.encode())} "
-            f"bytes, more than a file system holds ({NAME_MAX}): shorten the variant's name"
-        )
+    """The list's path in deps/PROFILE/ for a build id: the id itself (letters, digits and
+    ``. _ - + @``, as profiles allow) with any other character percent-encoded, then ``.txt``;
+    an id ``POINT/PROGRAM`` (a profile of several programs) is a folder per point holding a
+    list per program, ``static@linux-arm64/billing-ctl.txt``. ``id_of`` gives the id back."""
+    name = _encoded(vid)
+    for part in name.split("/"):
+        if len(part.encode()) > NAME_MAX:
+            raise DepsListError(
+                f"{visible(vid)}: its dependency list's file name would be "
+                f"{len(part.encode())} bytes, more than a file system holds ({NAME_MAX}): "
+                "shorten the variant's name"
+            )
     return name
 
 
+def _encoded(vid: str) -> str:
+    point, slash, program = vid.partition("/")
+    if slash and point not in ("", ".", ".."):  # a folder of the point: never one above
+        return f"{quote(point, safe=_KEPT)}/{quote(program, safe=_KEPT)}{SUFFIX}"
+    return quote(vid, safe=_KEPT) + SUFFIX
+
+
 def id_of(name: str) -> str | None:
-    """The variant id a list's file name stands for; None for a name no id has."""
-    if not name.endswith(SUFFIX) or name.startswith("."):
+    """The variant id a list's path in deps/PROFILE/ stands for (``ID.txt``, or
+    ``POINT/PROGRAM.txt``); None for a path no id has."""
+    if not name.endswith(SUFFIX) or any(part.startswith(".") for part in name.split("/")):
         return None
     try:
         vid = unquote(name.removesuffix(SUFFIX), errors="strict")
     except UnicodeDecodeError:
         return None
-    return vid if quote(vid, safe=_KEPT) + SUFFIX == name else None
+    return vid if _encoded(vid) == name else None
 
 
 # --- the gate ----------------------------------------------------------------------------------

@@ -128,7 +128,7 @@ def list_path(profile: Profile, vid: str) -> Path:
     return lists_dir(profile) / file_name(vid)
 
 
-def read_list(path: Path, as_shown: str) -> tuple[Dep, ...] | None:
+def read_list(path: Path, as_shown: str, profile: Profile) -> tuple[Dep, ...] | None:
     """The packages of the list at path (None when there is none); one line, exit 2, for
     anything else than a regular file of list lines no larger than MAX_LIST_BYTES."""
     from buildopt.analysis.deps import MAX_LIST_BYTES
@@ -136,7 +136,7 @@ def read_list(path: Path, as_shown: str) -> tuple[Dep, ...] | None:
 
     if not os.path.lexists(path):
         return None
-    deps_dir = path.parent.parent  # deps/ (lists_dir checked that deps/PROFILE/ is in it)
+    deps_dir = lists_dir(profile).parent  # deps/ (lists_dir checked that deps/PROFILE/ is in it)
     try:
         outside = not path.resolve().is_relative_to(deps_dir.resolve())
     except (OSError, RuntimeError) as exc:
@@ -157,7 +157,8 @@ def read_list(path: Path, as_shown: str) -> tuple[Dep, ...] | None:
 def list_inputs(profile: Profile) -> list[Input]:
     """The lists of the profile's folder: inputs no output of the gate may replace."""
     folder = lists_dir(profile)
-    return [Input(p, "a dependency list") for p in sorted(folder.glob("*" + SUFFIX))]
+    found = [*folder.glob("*" + SUFFIX), *folder.glob("*/*" + SUFFIX)]  # ID.txt, POINT/PROGRAM.txt
+    return [Input(p, "a dependency list") for p in sorted(found)]
 
 
 def gate_checks(
@@ -184,7 +185,7 @@ def gate_checks(
         if point is None or not build.ok:  # a failed build is the gate's own FAIL row
             continue
         path = list_path(profile, build.id)
-        listed = read_list(path, shown(path, profile))
+        listed = read_list(path, shown(path, profile), profile)
         try:
             now = linked(point, tools.go, environ)
         except UsageError as exc:  # a source go cannot load: the other rows still speak

@@ -208,3 +208,52 @@ def test_each_program_scans_its_own_package(built: dict[str, Any]) -> None:
         program = build["program"]
         packages = {site["package"] for site in build["scan"]["inventory"]}
         assert packages == {MODULE + PROGRAMS[program].removeprefix(".")}
+
+
+def _suite(tmp_path: Path) -> Path:
+    """A project of the example module and the edge-suite profile (with its base)."""
+    project = tmp_path / "suite"
+    shutil.copytree(REPO / "examples" / "billing-gateway", project / "examples" / "billing-gateway")
+    (project / "profiles").mkdir()
+    for name in ("base", "edge-suite"):
+        shutil.copy(REPO / "profiles" / f"{name}.toml", project / "profiles")
+    return project
+
+
+def test_dependency_lists_are_a_folder_per_point_and_a_list_per_program(
+    tmp_path: Path, go: str
+) -> None:
+    project = _suite(tmp_path)
+    wrote = buildopt(["deps", "--profile", "edge-suite", "--update"], cwd=project)
+    assert wrote.returncode == 0, wrote.stderr
+    folder = project / "deps" / "edge-suite"
+    assert sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*.txt")) == sorted(
+        f"{sid}.txt" for sid in IDS
+    )
+    ctl = folder / "static@linux-amd64" / "billing-ctl.txt"
+    line = "example.com/billing-gateway/ctl example.com/billing-gateway\n"  # package module
+    assert line in ctl.read_text()
+    assert buildopt(["deps", "--profile", "edge-suite"], cwd=project).returncode == 0
+
+    built = buildopt(
+        ["build", "--profile", "edge-suite", "--variant", "*@linux-amd64"], cwd=project
+    )
+    assert built.returncode == 0, built.stderr
+    ctl.write_text(ctl.read_text().replace(line, ""))
+    stale = buildopt(["deps", "--profile", "edge-suite"], cwd=project)
+    assert stale.returncode == 1
+    assert "stale   deps/edge-suite/static@linux-amd64/billing-ctl.txt: 1 new" in stale.stdout
+    gate = buildopt(["gate", "--profile", "edge-suite", "--json"], cwd=project)
+    assert gate.returncode == 1, gate.stderr
+    failed = [c for c in json.loads(gate.stdout)["checks"] if c["verdict"] == "fail"]
+    assert [(c["target"], c["check"]) for c in failed] == [
+        ("static@linux-amd64/billing-ctl", "new_package[example.com/billing-gateway/ctl]")
+    ]
+
+    profile = project / "profiles" / "edge-suite.toml"
+    profile.write_text(profile.read_text().replace('"static-stripped@*/billing-ctl"', '"static"'))
+    profile.write_text(profile.read_text().split("[variants.static-stripped]")[0])
+    left = buildopt(["deps", "--profile", "edge-suite", "--update"], cwd=project)
+    assert left.returncode == 0, left.stderr
+    assert "removed deps/edge-suite/static-stripped@linux-arm64/billing-ctl.txt" in left.stdout
+    assert sorted(p.name for p in folder.iterdir()) == ["static@linux-amd64", "static@linux-arm64"]

@@ -89,7 +89,9 @@ def test_a_bad_line_is_named(text: bytes, said: str) -> None:
     [
         ("static@linux-arm-v7", "static@linux-arm-v7.txt"),
         ("a.b_c+d@linux-arm64-v9.0+lse@go1.25.0", "a.b_c+d@linux-arm64-v9.0+lse@go1.25.0.txt"),
-        ("odd/id %", "odd%2Fid%20%25.txt"),
+        ("static@linux-arm64/billing-ctl", "static@linux-arm64/billing-ctl.txt"),  # POINT/PROGRAM
+        ("odd/id %/x", "odd/id%20%25%2Fx.txt"),  # one folder: the point's
+        ("/x", "%2Fx.txt"),
     ],
 )
 def test_file_names_give_the_id_back(vid: str, name: str) -> None:
@@ -101,6 +103,8 @@ def test_names_that_no_id_has() -> None:
     assert id_of("notes.md") is None and id_of(".hidden.txt") is None
     assert id_of("a%2fb.txt") is None  # not as file_name spells it (%2F)
     assert id_of("%ff.txt") is None
+    assert id_of("a@b/.hidden.txt") is None and id_of("a/b/c.txt") is None
+    assert file_name("../x") == "..%2Fx.txt"  # never a folder above deps/PROFILE/
     with pytest.raises(DepsListError, match="more than a file system holds"):
         file_name("v" * 300 + "@linux-amd64")
 

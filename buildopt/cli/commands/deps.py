@@ -37,7 +37,7 @@ def deps(*, profile: str = "", variant: list[str] | None = None, update: bool = 
     for point in wanted:
         path = lists.list_path(loaded, point.id)
         name = lists.shown(path, loaded)
-        listed = _read(path, name, update=update)
+        listed = _read(path, name, loaded, update=update)
         now = lists.linked(point, plan.toolchain.go, environ).deps
         if update:
             _write(path, name, point, now, listed, loaded, cwd)
@@ -49,6 +49,8 @@ def deps(*, profile: str = "", variant: list[str] | None = None, update: bool = 
             name = lists.shown(path, loaded)
             if update:
                 path.unlink()
+                if path.parent != folder and not any(path.parent.iterdir()):
+                    path.parent.rmdir()  # the point's folder, its last list gone
                 print(f"removed {visible(name)}: no variant of the profile has its id")
             else:
                 print(f"left over {visible(name)}: no variant of the profile has its id")
@@ -58,14 +60,14 @@ def deps(*, profile: str = "", variant: list[str] | None = None, update: bool = 
     return EXIT_OK if current else EXIT_FAILED
 
 
-def _read(path: Path, name: str, *, update: bool) -> tuple[Dep, ...] | None:
+def _read(path: Path, name: str, profile: Profile, *, update: bool) -> tuple[Dep, ...] | None:
     """The list now; with --update, a file that is no list is replaced (said on stderr) - a
     list with merge conflict markers, say - unless the output rule refuses it."""
     from buildopt.analysis.deps import DepsListError
     from buildopt.cli import lists
 
     try:
-        return lists.read_list(path, name)
+        return lists.read_list(path, name, profile)
     except DepsListError as exc:
         if not update:
             raise
@@ -125,14 +127,17 @@ def _write(  # noqa: PLR0917 - the list's place, its variant and its two content
 
 
 def _left_over(folder: Path, ids: set[str]) -> list[Path]:
-    """The list files of the folder whose id the profile no longer has."""
+    """The list files of the folder (and of its point folders) whose id the profile no longer
+    has."""
     from buildopt.analysis.deps import id_of
 
     if not folder.is_dir():
         return []
     found = []
     for entry in sorted(folder.iterdir()):
-        vid = id_of(entry.name)
-        if vid is not None and vid not in ids and entry.is_file() and not entry.is_symlink():
-            found.append(entry)
+        inside = entry.is_dir() and not entry.is_symlink()
+        for each in sorted(entry.iterdir()) if inside else [entry]:
+            vid = id_of(each.relative_to(folder).as_posix())
+            if vid is not None and vid not in ids and each.is_file() and not each.is_symlink():
+                found.append(each)
     return found
