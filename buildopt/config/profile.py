@@ -391,7 +391,8 @@ def load_profile(spec: str | None, cwd: Path) -> Profile:
 def one_program(profile: Profile, spec: str) -> tuple[Profile, str]:
     """A profile of several programs as the profile of the one program spec names
     (``VARIANT@TARGET/PROGRAM``; none: its first), and spec without it: a what-if changes one
-    build, and its ids are then those of a one-program profile."""
+    build (its ids keep the ``/PROGRAM``, so budgets select them as they select the
+    profile's own)."""
     point, _, name = spec.partition("/")
     if not profile.programs:
         if name:
@@ -407,7 +408,7 @@ def one_program(profile: Profile, spec: str) -> tuple[Profile, str]:
             f"--variant {spec}: no program {name!r} in {profile.path.name} (its programs: "
             f"{', '.join(names)})"
         )
-    alone = replace(profile, programs=(), package=program.package, binary=program.name)
+    alone = replace(profile, programs=(program,), package=program.package, binary=program.name)
     return alone, point
 
 

@@ -200,10 +200,16 @@ def one_build(variant: Variant, target: Target) -> Variant:
     return msgspec.structs.replace(variant, targets=(target.spec,), toolchain=last)
 
 
-def base_id_of(variant: Variant, target: Target) -> str:
-    """The id of the variant's one build that advise changes."""
+def base_id_of(variant: Variant, target: Target, program: str | None = None) -> str:
+    """The id of the variant's one build that advise changes (of program: see program_of)."""
     own = one_build(variant, target)
-    return step_id(own, target, _release(own))
+    return step_id(own, target, _release(own), program)
+
+
+def program_of(profile: Profile) -> str | None:
+    """The program part of the ids of the builds advise and sweep make: of the one program
+    left of a profile of several (config's one_program), None for a profile of one package."""
+    return profile.program_id(profile.builds[0])
 
 
 def what_if_profile(
@@ -211,8 +217,9 @@ def what_if_profile(
 ) -> WhatIfProfile:
     """The profile of base (built for target alone) and the what-ifs of it, others."""
     own = one_build(base, target)
-    base_id = base_id_of(base, target)
-    ids = {step_id(v, target, _release(v)): base_id for v in others}
+    program = program_of(profile)
+    base_id = base_id_of(base, target, program)
+    ids = {step_id(v, target, _release(v), program): base_id for v in others}
     return WhatIfProfile(
         **{f: getattr(profile, f) for f in _PROFILE_FIELDS},
         variants=(own, *others),
@@ -415,7 +422,7 @@ def _row(  # noqa: PLR0917 - one lever, and what it is compared with
     images: Mapping[str, Mapping[str, ImageOutcome]],
 ) -> LeverAdvice:
     base, base_figures = base_and_figures
-    wid = step_id(lever.variant, target, _release(lever.variant))
+    wid = step_id(lever.variant, target, _release(lever.variant), program_of(profile))
     build = by_id.get(wid)
     if build is None:
         return LeverAdvice(

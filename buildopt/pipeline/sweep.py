@@ -25,7 +25,13 @@ from buildopt.config.sweep import Kind, Sweep
 from buildopt.config.target import Target
 from buildopt.config.variant import Variant
 from buildopt.errors import UsageError
-from buildopt.pipeline.advise import WhatIfProfile, base_id_of, one_build, what_if_profile
+from buildopt.pipeline.advise import (
+    WhatIfProfile,
+    base_id_of,
+    one_build,
+    program_of,
+    what_if_profile,
+)
 from buildopt.record.model import Build, Record
 from buildopt.record.sweep import SWEEP_SCHEMA, SweepEnd, SweepMode, SweepReport, SweepRow
 
@@ -60,6 +66,7 @@ class SweepPlan:
     full: Variant
     minimal: Variant
     rows: Mapping[SweepMode, tuple[tuple[str, Variant], ...]]
+    program: str | None = None  # the program of the ids (advise's program_of)
 
     def others(self) -> list[Variant]:
         """Every variant of the sweep but base, each once."""
@@ -73,7 +80,7 @@ class SweepPlan:
         return self.minimal if self.kind == "omit" else self.full
 
     def id(self, variant: Variant) -> str:
-        return base_id_of(variant, self.target)
+        return base_id_of(variant, self.target, self.program)
 
 
 def sweep_plan(
@@ -108,7 +115,9 @@ def sweep_plan(
     full, minimal = (own, every) if sweep.kind == "omit" else (every, own)
     removed, added = (one, but) if sweep.kind == "omit" else (but, one)
     rows: dict[SweepMode, tuple[tuple[str, Variant], ...]] = {"remove": removed, "add": added}
-    return SweepPlan(own, target, sweep.kind, sweep.tags, tuple(modes), full, minimal, rows)
+    return SweepPlan(
+        own, target, sweep.kind, sweep.tags, tuple(modes), full, minimal, rows, program_of(profile)
+    )
 
 
 def _without(tags: tuple[str, ...], tag: str) -> tuple[str, ...]:

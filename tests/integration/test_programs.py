@@ -257,3 +257,21 @@ def test_dependency_lists_are_a_folder_per_point_and_a_list_per_program(
     assert left.returncode == 0, left.stderr
     assert "removed deps/edge-suite/static-stripped@linux-arm64/billing-ctl.txt" in left.stdout
     assert sorted(p.name for p in folder.iterdir()) == ["static@linux-amd64", "static@linux-arm64"]
+
+
+def test_advise_changes_one_program_and_its_ids_name_it(built: dict[str, Any]) -> None:
+    done = buildopt(
+        [
+            *("advise", "--profile", "edge-suite", "--dist", str(built["_dist"])),
+            *("--variant", "static@linux-amd64/billing-ctl", "--json"),
+        ]
+    )
+    assert done.returncode == 0, done.stderr
+    advice = json.loads(done.stdout)
+    assert advice["base_id"] == "static@linux-amd64/billing-ctl"
+    (strip,) = [lever for lever in advice["levers"] if lever["lever"] == "s-w"]
+    assert strip["id"] == "static+s-w@linux-amd64/billing-ctl"
+    assert strip["argv"][-1] == "./cmd/billing-ctl"
+    # -s -w of static is static-stripped: the same binary as the profile's own build of it
+    own = by_id(built)["static-stripped@linux-amd64/billing-ctl"]
+    assert strip["figures"]["sha256"] == own["sha256"]

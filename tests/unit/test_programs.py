@@ -16,6 +16,7 @@ from buildopt.config.ids import point_of, program_of, release_of, variant_of, wi
 from buildopt.config.profile import load_profile, one_program
 from buildopt.errors import ProfileError, UsageError
 from buildopt.pipeline.plan import make_plan, plan_report
+from buildopt.pipeline.sweep import sweep_plan
 from buildopt.record.store import load, save
 from tests.conftest import write_profile
 from tests.records import build, inspection, record
@@ -142,7 +143,11 @@ def test_one_program_of_a_profile_for_advise_and_sweep(two: Path) -> None:
     write_profile(two, "p", TWO)
     profile = load_profile("p", two)
     alone, spec = one_program(profile, "small@linux-arm64/ctl")
-    assert (alone.programs, alone.binary, spec) == ((), "ctl", "small@linux-arm64")
+    assert ([p.name for p in alone.programs], alone.binary, spec) == (
+        ["ctl"],
+        "ctl",
+        "small@linux-arm64",
+    )
     assert one_program(profile, "small")[0].binary == "app"  # the first program
     with pytest.raises(UsageError, match=r"no program 'nope' in p\.toml \(its programs: app, ctl"):
         one_program(profile, "small/nope")
@@ -239,3 +244,14 @@ def test_a_budget_of_one_program_judges_that_program_alone(
     )
     checks = evaluate(load_profile("p", two).budgets, [], made, None)
     assert [(c.target, c.verdict) for c in checks] == [("small@linux-amd64/ctl", verdict)]
+
+
+def test_a_sweep_of_one_program_names_it_in_its_ids(two: Path) -> None:
+    write_profile(two, "p", TWO + '[sweep]\ntags = ["lean"]\n')
+    alone, spec = one_program(load_profile("p", two), "plain@linux-amd64/ctl")
+    assert alone.sweep is not None
+    base, target = alone.variant("plain"), alone.targets[0]
+    plan = sweep_plan(alone, alone.sweep, base, target, ("remove", "add"))
+    ids = [plan.id(v) for v in (plan.base, *plan.others())]
+    assert ids[0] == "plain@linux-amd64/ctl" and spec == "plain@linux-amd64"
+    assert len(ids) > 1 and all(i.endswith("@linux-amd64/ctl") for i in ids)

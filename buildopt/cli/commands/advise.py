@@ -128,7 +128,7 @@ def _advise(
         "each with one change..."
     )
     done = whatifs.build_what_ifs(what_if, tools, ctx, where)
-    base_id = whatifs.base_id_of(base, target)
+    base_id = whatifs.base_id_of(base, target, whatifs.program_of(loaded))
     record = whatifs.measure_what_ifs(done, base_id) if asked.startup else done.recorded
     advice = whatifs.advice(
         loaded,
@@ -171,7 +171,7 @@ def _levers(
 
     alone = whatifs.what_if_profile(ctx.profile, base, target, [])
     first = whatifs.build_what_ifs(alone, tools, ctx, dist)
-    base_id = whatifs.base_id_of(base, target)
+    base_id = whatifs.base_id_of(base, target, whatifs.program_of(ctx.profile))
     built = whatifs.base_build(first.recorded, base_id)
     if built is None or built.inspect is None:
         why = built.reason if built else "not built"
