@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Literal, NamedTuple
 
@@ -382,25 +382,17 @@ def make_plan(
     steps: list[Step] = []
     skipped: list[Skip] = []
     matched: set[str] = set()
-    for variant in profile.variants:
-        for target, release in variant_points(profile, variant, toolchain):
-            for program in profile.builds:
-                sid = step_id(variant, target, release, profile.program_id(program))
-                hits = {p for p in patterns if selects(p, sid)}
-                if patterns and not hits:
-                    continue
-                matched.update(hits)
-                cc, reason = cross_cc(variant, target, toolchain, environ)
-                if reason:
-                    directory = module_dir(program.package)
-                    package = package_arg(program.package, directory)
-                    skip = Skip(sid, variant, target, reason, release)
-                    skipped.append(
-                        replace(skip, program=program.name, dir=directory, package=package)
-                    )
-                    continue
-                point = Point(variant, target, release, program)
-                steps.append(_step(profile, point, go=toolchain.go, cc=cc, dist=dist))
+    for point in plan_points(profile, toolchain):
+        sid = point.id(profile)
+        hits = {p for p in patterns if selects(p, sid)}
+        if patterns and not hits:
+            continue
+        matched.update(hits)
+        cc, reason = cross_cc(point.variant, point.target, toolchain, environ)
+        if reason:
+            skipped.append(_skip(profile, point, reason))
+            continue
+        steps.append(_step(profile, point, go=toolchain.go, cc=cc, dist=dist))
     unmatched = [p for p in patterns if p not in matched]
     if unmatched:
         raise UsageError(
@@ -417,6 +409,34 @@ class Point(NamedTuple):
     target: Target
     release: str | None
     program: Program
+
+    def id(self, profile: Profile) -> str:
+        return step_id(self.variant, self.target, self.release, profile.program_id(self.program))
+
+
+def plan_points(profile: Profile, toolchain: Toolchain) -> list[Point]:
+    """Every program of every variant x target (x Go release), in the profile's order."""
+    return [
+        Point(variant, target, release, program)
+        for variant in profile.variants
+        for target, release in variant_points(profile, variant, toolchain)
+        for program in profile.builds
+    ]
+
+
+def _skip(profile: Profile, point: Point, reason: str) -> Skip:
+    directory = module_dir(point.program.package)
+    package = package_arg(point.program.package, directory)
+    return Skip(
+        point.id(profile),
+        point.variant,
+        point.target,
+        reason,
+        point.release,
+        program=point.program.name,
+        dir=directory,
+        package=package,
+    )
 
 
 def _step(profile: Profile, point: Point, *, go: str, cc: str | None, dist: Path) -> Step:
@@ -437,7 +457,7 @@ def _step(profile: Profile, point: Point, *, go: str, cc: str | None, dist: Path
     if release:  # go switches to that release (fetched through the module proxy once)
         env["GOTOOLCHAIN"] = release
     return Step(
-        step_id(variant, target, release, profile.program_id(program)),
+        point.id(profile),
         variant,
         target,
         tuple(argv),
@@ -466,12 +486,7 @@ def variant_points(
 
 
 def all_ids(profile: Profile, toolchain: Toolchain) -> list[str]:
-    return [
-        step_id(v, t, r, profile.program_id(p))
-        for v in profile.variants
-        for t, r in variant_points(profile, v, toolchain)
-        for p in profile.builds
-    ]
+    return [point.id(profile) for point in plan_points(profile, toolchain)]
 
 
 def _binary_name(program: Program, variant: Variant, target: Target) -> str:
