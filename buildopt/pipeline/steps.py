@@ -540,8 +540,27 @@ def measure_startup(
         progress.runs(total) as advance,
     ):
         series = startup.run_series(binaries, config, environ, placed, advance)
-    base = next((s for s in series if s.name == baseline), None)
-    return tuple(startup.summarize_series(s, config, base) for s in series)
+    bases = _baselines([s.name for s in series], baseline)
+    by_name = {s.name: s for s in series}
+    return tuple(
+        startup.summarize_series(s, config, by_name.get(bases.get(s.name, ""))) for s in series
+    )
+
+
+def _baselines(names: Sequence[str], baseline: str) -> dict[str, str]:
+    """Each measured id's baseline: the baseline's own series, or in a profile of several
+    programs the baseline variant's first series of the same program (a CLI is never
+    compared with its daemon)."""
+    from buildopt.config.ids import program_of, variant_of
+
+    if baseline not in names:
+        return {}
+    firsts: dict[str | None, str] = {}
+    for name in names:
+        if variant_of(name) == variant_of(baseline):
+            firsts.setdefault(program_of(name), name)
+    firsts[program_of(baseline)] = baseline
+    return {n: firsts[program_of(n)] for n in names if program_of(n) in firsts}
 
 
 def record_startup(path: Path, read: Record, results: Sequence[StartupResult]) -> Record:

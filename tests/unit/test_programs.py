@@ -16,6 +16,7 @@ from buildopt.config.ids import point_of, program_of, release_of, variant_of, wi
 from buildopt.config.profile import load_profile, one_program
 from buildopt.errors import ProfileError, UsageError
 from buildopt.pipeline.plan import make_plan, plan_report
+from buildopt.pipeline.steps import _baselines
 from buildopt.pipeline.sweep import sweep_plan
 from buildopt.record.store import load, save
 from tests.conftest import write_profile
@@ -255,3 +256,23 @@ def test_a_sweep_of_one_program_names_it_in_its_ids(two: Path) -> None:
     ids = [plan.id(v) for v in (plan.base, *plan.others())]
     assert ids[0] == "plain@linux-amd64/ctl" and spec == "plain@linux-amd64"
     assert len(ids) > 1 and all(i.endswith("@linux-amd64/ctl") for i in ids)
+
+
+@pytest.mark.parametrize(
+    ("names", "baseline", "bases"),
+    [
+        (["d@l-amd64", "s@l-amd64"], "d@l-amd64", ["d@l-amd64", "d@l-amd64"]),
+        (["d@l@go1.1", "d@l@go1.2", "s@l@go1.1"], "d@l@go1.1", ["d@l@go1.1"] * 3),
+        (
+            ["s@l/gw", "s@l/ctl", "t@l/gw", "t@l/ctl"],
+            "s@l/gw",
+            ["s@l/gw", "s@l/ctl", "s@l/gw", "s@l/ctl"],
+        ),
+        (["t@l/gw", "t@l/ctl"], "s@l/gw", [None, None]),  # the baseline was not measured
+    ],
+)
+def test_start_up_compares_each_program_with_the_baselines_run_of_it(
+    names: list[str], baseline: str, bases: list[str | None]
+) -> None:
+    found = _baselines(names, baseline)
+    assert [found.get(n) for n in names] == bases
