@@ -110,11 +110,12 @@ def inspection(
 
 
 def build(vid: str, facts: Inspection | None, *, status: str = "ok", **given: Any) -> Build:
-    point, _, program = vid.partition("/")  # VARIANT@TARGET[/PROGRAM]
+    variant, _, place = vid.partition("@")  # VARIANT@TARGET[/PROGRAM]
+    target, _, program = place.partition("/")
     fields: dict[str, Any] = {
         "id": vid,
-        "variant": point.split("@", maxsplit=1)[0],
-        "target": "linux/" + point.split("@")[1].split("-")[1],
+        "variant": variant,
+        "target": "linux/" + target.split("@")[0].split("-")[1],
         "status": status,
         "reason": "",
         "argv": (),

@@ -11,6 +11,7 @@ build's twin link gives the strings and type descriptors to their packages.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ import pytest
 
 from buildopt.output.schemas import load_schema
 from tests.conftest import REPO
-from tests.integration.conftest import buildopt, hello_project
+from tests.integration.conftest import buildopt, hello_project, readelf
 
 pytestmark = pytest.mark.integration
 
@@ -96,15 +97,34 @@ def measured(builds: dict[str, dict[str, Any]], variant: str, target: str) -> in
     return int(builds[f"{variant}@{point}"]["size"] - builds[f"light@{point}"]["size"])
 
 
+SECTION = re.compile(
+    r"^\s*\[\s*\d+\]\s+\S+\s+(\S+)\s+[0-9a-f]+\s+[0-9a-f]+\s+([0-9a-f]+)\s+[0-9a-f]+\s+([A-Z]*)\s"
+)
+
+
+def loaded(builds: dict[str, dict[str, Any]], variant: str, target: str) -> int:
+    """The difference of the two files' loaded sections (readelf: SHF_ALLOC, not NOBITS): the
+    file's size moves in pages (64 KiB on arm), these do not (docs/figures.md, "loaded")."""
+    point = target.replace("/", "-")
+
+    def total(vid: str) -> int:
+        rows = (SECTION.match(line) for line in readelf("-S", builds[vid]["output"]).splitlines())
+        return sum(int(m[2], 16) for m in rows if m and "A" in m[3] and m[1] != "NOBITS")
+
+    return total(f"{variant}@{point}") - total(f"light@{point}")
+
+
 def test_go_parser_estimate_is_within_10_percent_of_the_rebuild(project: Path) -> None:
     """go/parser and the 5 packages only it brings in: the estimate is within 10% of the
-    measured difference on every architecture (docs/figures.md: 0.92 to 0.99 of it), and the
-    bytes no package owns add at most 5% (the linker's owners: 1.01 to 1.03; 1.25 without)."""
+    rebuild's saving on every architecture - its loaded sections' (docs/figures.md: 0.99 to
+    1.00 of it; the file's size moves in 64 KiB pages on arm: 0.92 to 1.23 of the file's
+    difference as the example's size shifts) - and the bytes no package owns add at most 5%
+    (the linker's owners: 1.01 to 1.03; 1.25 without)."""
     builds = record(project)
     cuts = estimates(project, "parser", "go/parser")
     for target in TARGETS:
         cut = cuts[f"parser@{target.replace('/', '-')}"]
-        saved = measured(builds, "parser", target)
+        saved = loaded(builds, "parser", target)
         assert cut["importers"] == [MAIN]
         assert cut["packages"] == 6
         assert cut["attributed_bytes"] < cut["bytes"] <= 1.05 * cut["attributed_bytes"], target

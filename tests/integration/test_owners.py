@@ -124,11 +124,13 @@ def test_the_example_is_at_least_95_percent_owned(tmp_path: Path) -> None:
         assert 0 < whole["first_referrer_bytes"] < whole["file_bytes_attributed_to_packages"]
     # the cuttable dependencies the build lists weigh by the linker's attribution: what no
     # package owns is spread over the packages (x file / attributed bytes), 1.25 by the file's
-    # own tables, under 1.03 by the linker's
+    # own tables, under 1.04 by the linker's (docs/figures.md: x1.01-1.04). The file's page
+    # alignment is among what no package owns: x1.032 on arm/v7 since the example grew across
+    # a 64 KiB page there (issue 26's billing-ctl: 4.4 KiB of sections, 64 KiB of file)
     record = json.loads((tmp_path / "dist" / "p" / "build.json").read_text())
     for build in record["builds"]:
         heaviest = build["cuttable"][0]
-        assert heaviest["bytes"] < 1.03 * heaviest["attributed_bytes"], build["id"]
+        assert heaviest["bytes"] < 1.04 * heaviest["attributed_bytes"], build["id"]
     # an unchanged rebuild links no twin again: the record holds the owners of that binary
     again = buildopt(["build", "--profile", "p"], cwd=tmp_path)
     assert again.returncode == 0, again.stderr
