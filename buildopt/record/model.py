@@ -25,8 +25,7 @@ STARTUP_SCHEMA: Literal["buildopt.startup/1"] = "buildopt.startup/1"
 SCAN_SCHEMA: Literal["buildopt.scan/1"] = "buildopt.scan/1"
 
 Status = Literal["ok", "failed", "skipped"]
-# variant@target-id, and @release when the variant is built with several Go releases
-# and /program in a profile of several programs (packages)
+# variant@target-id, @release with several Go releases, /program with several programs
 BUILD_ID = (
     "^[A-Za-z0-9][A-Za-z0-9._+-]*@[a-z0-9.+-]+(@go1[0-9a-z.]+)?(/[A-Za-z0-9][A-Za-z0-9._+-]*)?$"
 )
@@ -399,20 +398,9 @@ class Build(Fact, frozen=True):
             "checked); stale when its sha256 differs from the entry's"
         ),
     ] = None
-    program: Annotated[
-        str,
-        described(
-            "the program built: its binary's name (a profile's packages: the directory's "
-            "name, also the id's /PROGRAM); absent in older records: the profile's binary"
-        ),
-    ] = ""
-    package: Annotated[
-        str,
-        described(
-            "the main package as go build was given it (relative to dir); absent in older "
-            "records: the argv's last word"
-        ),
-    ] = ""
+    # absent in records of older releases: read as the profile's binary and the argv's last word
+    program: Annotated[str, described("the program built: its binary's name (/PROGRAM)")] = ""
+    package: Annotated[str, described("the main package as go build was given it")] = ""
 
     @property
     def ok(self) -> bool:
