@@ -356,6 +356,7 @@ def load_profile(spec: str | None, cwd: Path) -> Profile:
     variants = resolve_variants(path, top)
     if programs:
         _refuse_outputs(path, variants)
+    _check_program_choices(path, variants, [p.name for p in programs])
     if not variants:
         raise ProfileError(path, "variants: the profile defines no variant ([variants.NAME])")
     names = [v.name for v in variants]
@@ -470,6 +471,25 @@ def _refuse_outputs(path: Path, variants: Sequence[Variant]) -> None:
                 f"{variant.origin}.output: the profile builds several programs (packages), "
                 "each binary named after its program",
             )
+
+
+def _check_program_choices(path: Path, variants: Sequence[Variant], names: list[str]) -> None:
+    """A variant's ``programs`` names programs of ``packages`` (a combined binary's variant
+    builds only the program that holds the others)."""
+    for variant in variants:
+        for name in variant.programs or ():
+            if not names:
+                raise ProfileError(
+                    path,
+                    f"{variant.origin}.programs: the profile builds one program (package); "
+                    "programs chooses among those of packages = [...]",
+                )
+            if name not in names:
+                raise ProfileError(
+                    path,
+                    f"{variant.origin}.programs: no program {name!r} in packages"
+                    f"{did_you_mean(name, names)} (its programs: {', '.join(names)})",
+                )
 
 
 def resolve_variants(path: Path, top: ProfileFile) -> list[Variant]:

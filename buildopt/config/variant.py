@@ -98,7 +98,17 @@ def _x_name(key: str) -> str:
     return key
 
 
+def _program_names(value: Any) -> Any:
+    """Program names (of the profile's ``packages``), each once, at least one."""
+    if not _strings(value):
+        return value
+    if not value:
+        raise ValueError("expected a non-empty list of program names, got []")
+    return tuple(dict.fromkeys(value))
+
+
 Tags = Annotated[Strs, _build_tags]
+Programs = Annotated[Strs, _program_names]
 Targets = Annotated[Strs, parse_targets]
 Releases = Annotated[Strs, _releases]
 FileName = Annotated[str, file_name]
@@ -129,6 +139,7 @@ class VariantSettings(msgspec.Struct, frozen=True, kw_only=True):
     output: FileName | None = None
     targets: Targets | None = None  # the profile's, unless set
     toolchain: Releases | None = None  # Go releases to build with (GOTOOLCHAIN)
+    programs: Programs | None = None  # of a profile's packages, the ones it builds; None: all
 
 
 class Variant(VariantSettings, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -173,7 +184,7 @@ _TYPES = typing.get_type_hints(VariantSettings, include_extras=True)
 LIST_KEYS = frozenset(k for k, t in _TYPES.items() if Strs in (t, *typing.get_args(t)))
 MAP_KEYS = frozenset(k for k, t in _TYPES.items() if typing.get_origin(t) is dict)
 _LAYER = {k: t | ListEdit if k in LIST_KEYS else t for k, t in _TYPES.items()}
-_NOT_AXES = ("description", "output", "targets", "x", "env", "toolchain")
+_NOT_AXES = ("description", "output", "targets", "x", "env", "toolchain", "programs")
 _AXES = [k for k in VARIANT_KEYS if k not in _NOT_AXES]
 
 

@@ -421,6 +421,7 @@ def plan_points(profile: Profile, toolchain: Toolchain) -> list[Point]:
         for variant in profile.variants
         for target, release in variant_points(profile, variant, toolchain)
         for program in profile.builds
+        if variant.programs is None or program.name in variant.programs
     ]
 
 

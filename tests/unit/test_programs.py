@@ -194,6 +194,36 @@ def test_a_skip_is_one_per_program(two: Path) -> None:
     assert skipped == [("c@linux-arm64/app", "app", "."), ("c@linux-arm64/ctl", "ctl", "./cmd/ctl")]
 
 
+def test_a_variant_builds_only_the_programs_it_chooses(two: Path) -> None:
+    write_profile(two, "p", TWO + '[variants.combined]\nprograms = ["app"]\ntags = ["cli"]\n')
+    ids = [s.id for s in make_plan(load_profile("p", two), TOOLS, {"PATH": ""}).steps]
+    assert [i for i in ids if i.startswith("combined@")] == [
+        "combined@linux-amd64/app",
+        "combined@linux-arm64/app",
+    ]
+    assert "small@linux-arm64/ctl" in ids  # the others build every program
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('programs = ["apq"]', r"variants\.c\.programs: no program 'apq' in packages.*'app'"),
+        ("programs = []", r"variants\.c\.programs: expected a non-empty list"),
+        ('programs = "app"', r"variants\.c\.programs: expected"),
+    ],
+)
+def test_a_variants_programs_name_programs_of_packages(two: Path, text: str, message: str) -> None:
+    write_profile(two, "p", TWO + f"[variants.c]\n{text}\n")
+    with pytest.raises(ProfileError, match=message):
+        load_profile("p", two)
+
+
+def test_programs_is_refused_in_a_profile_of_one_package(project: Path) -> None:
+    write_profile(project, "p", 'package = "./app"\n[variants.c]\nprograms = ["app"]\n')
+    with pytest.raises(ProfileError, match=r"variants\.c\.programs: the profile builds one"):
+        load_profile("p", project)
+
+
 def test_a_budget_selecting_no_program_id_is_refused(two: Path) -> None:
     write_profile(two, "p", TWO + '[[budget]]\nselect = "*/gateway"\nmax_size = "1 MiB"\n')
     with pytest.raises(ProfileError, match=r"budget\[1\]\.select: '\*/gateway' matches no"):
