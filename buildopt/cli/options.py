@@ -9,9 +9,8 @@ flag added here works everywhere at once. Short flags are chosen here and mean o
 every command; invoke's automatic ones are off. Whole numbers reach the tasks as text and are
 read by ``count`` (buildopt.cli.values), so ``--jobs abc`` is one line and exit 2.
 
-This module imports nothing heavy: the fast path reads it before deciding to load invoke, and
-before ``inspect`` starts hashing. Its facts are NamedTuples, not dataclasses:
-importing ``dataclasses`` alone costs 4 ms here, on every ``buildopt`` start.
+This module imports nothing heavy (the fast path reads it before it loads invoke); its facts
+are NamedTuples: importing ``dataclasses`` alone costs 4 ms, on every ``buildopt`` start.
 """
 
 from __future__ import annotations
@@ -495,6 +494,7 @@ COMMANDS: dict[str, Command] = {
                 Flag("ready_port", "ready when this loopback port accepts", "PORT", number=True),
                 Flag("argv0", "argv[0] of every run (default: its path)", "NAME"),
                 Flag("runner", "an argv prefix to run through: qemu-..., 'ssh HOST'", "COMMAND"),
+                VARIANT,
                 Flag("json", "print buildopt.startup/1 JSON on stdout"),
                 DIST,
             ),

@@ -16,6 +16,7 @@ import msgspec
 import msgspec.inspect as mi
 
 from buildopt.config import defaults
+from buildopt.config.budgets import selects
 from buildopt.config.keys import decode
 from buildopt.config.units import Seconds, UnitError, parse_seconds
 from buildopt.errors import ProfileError, UsageError
@@ -62,13 +63,31 @@ def _variable(name: str) -> str:
     return name
 
 
+Argv0 = Annotated[str, msgspec.Meta(min_length=1)]
+Env = dict[Annotated[str, _variable], str]
+# What a [[startup.each]] table may set for the builds it selects (the rest is the series').
+PER_BUILD = ("args", "ready", "env", "argv0")
+
+
+class StartupEach(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A ``[[startup.each]]`` table: how the builds ``select`` picks are run instead (``env``
+    over ``[startup]``'s, key by key; the others replace). The first table that selects a
+    build is its."""
+
+    select: Annotated[str, msgspec.Meta(min_length=1)]
+    args: tuple[str, ...] | None = None
+    ready: Annotated[Ready, parse_ready] | None = None
+    env: Env | None = None
+    argv0: Argv0 | None = None
+
+
 class StartupConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """``[startup]``; each default is what a profile without the key gets."""
 
     internal: ClassVar[tuple[str, ...]] = ("cpus",)
     args: tuple[str, ...] = ()
     ready: Annotated[Ready, parse_ready] = Ready()
-    env: dict[Annotated[str, _variable], str] = {}
+    env: Env = {}
     runs: Annotated[int, msgspec.Meta(ge=1)] = defaults.RUNS
     warmup: Annotated[int, msgspec.Meta(ge=0)] = defaults.WARMUP
     trace_runs: Annotated[int, msgspec.Meta(ge=0)] = defaults.TRACE_RUNS
@@ -76,9 +95,20 @@ class StartupConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     cold: bool = True
     grace: Seconds = defaults.GRACE
     cpus: int | None = None  # the command line's --cpus only
-    argv0: Annotated[str, msgspec.Meta(min_length=1)] | None = None  # default: the path
+    argv0: Argv0 | None = None  # default: the path
     runner: tuple[Annotated[str, msgspec.Meta(min_length=1)], ...] = ()  # an argv prefix
     emulated: bool | None = None  # None: a runner named qemu-* is an emulator
+    each: tuple[StartupEach, ...] = ()  # per-build settings, by selector
+
+    def for_build(self, build_id: str) -> StartupConfig:
+        """The settings build_id runs with: the first ``each`` that selects it over these."""
+        for each in self.each:
+            if selects(each.select, build_id):
+                given = {k: getattr(each, k) for k in PER_BUILD if getattr(each, k) is not None}
+                if each.env is not None:
+                    given["env"] = {**self.env, **each.env}
+                return msgspec.structs.replace(self, **given)
+        return self
 
     @property
     def emulator(self) -> bool:
@@ -96,8 +126,15 @@ class StartupConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
 
 def parse_config(source: object, raw: Any) -> StartupConfig:
     """A ``[startup]`` table (from a profile) as a StartupConfig; UsageError names the key."""
+    table = dict(raw) if isinstance(raw, dict) else raw or {}
+    tables = table.pop("each", []) if isinstance(table, dict) else []
     try:
-        config = decode(source, "startup", raw or {}, StartupConfig)
+        if not isinstance(tables, list):
+            raise ProfileError(source, "startup.each: expected [[startup.each]] tables")
+        each = tuple(
+            decode(source, f"startup.each[{n}]", t, StartupEach) for n, t in enumerate(tables, 1)
+        )
+        config = decode(source, "startup", table, StartupConfig, each=each)
     except ProfileError as exc:  # a UsageError, as every other mistake in [startup]
         raise UsageError(exc.message) from None
     if config.emulated is not None and not config.runner:
@@ -185,4 +222,14 @@ def apply_overrides(config: StartupConfig, given: StartupOverrides) -> StartupCo
         raise UsageError(f"{' and '.join(readies)}: give one way to tell readiness")
     for flag, (kind, value) in readies.items():
         changes["ready"] = _ready(flag, kind, value)
-    return msgspec.structs.replace(config, **changes)
+    return given_wins(msgspec.structs.replace(config, **changes), set(changes))
+
+
+def given_wins(config: StartupConfig, keys: set[str]) -> StartupConfig:
+    """config with keys, given on the command line for every run, taken out of its
+    ``[[startup.each]]`` tables (which would set them again for the builds they select)."""
+    wins = {k: None for k in PER_BUILD if k in keys}
+    if not wins or not config.each:
+        return config
+    each = tuple(msgspec.structs.replace(e, **wins) for e in config.each)
+    return msgspec.structs.replace(config, each=each)

@@ -445,11 +445,12 @@ def check_series(binaries: Mapping[str, Path], config: StartupConfig) -> None:
     """Refuse what no run could measure, before anything is built or copied."""
     for path in binaries.values():
         check_binary(path)
-    if config.ready.kind == "port" and not config.remote and port_in_use(config.ready.port):
-        raise StartupError(
-            f"--ready-port {config.ready.port}: another process already listens there, so the "
-            "program's own readiness could not be told apart; stop it or choose another port"
-        )
+    for ready in {config.for_build(name).ready for name in binaries}:
+        if ready.kind == "port" and not config.remote and port_in_use(ready.port):
+            raise StartupError(
+                f"--ready-port {ready.port}: another process already listens there, so the "
+                "program's own readiness could not be told apart; stop it or choose another port"
+            )
 
 
 def run_series(
@@ -467,12 +468,18 @@ def run_series(
         for phase, key in PHASES:
             for round_no in range(getattr(config, key)):
                 for name in binaries:
-                    run = measure(launcher, placed, name, config, environ, traced=phase == "traced")
+                    run = measure(
+                        launcher,
+                        placed,
+                        name,
+                        config.for_build(name),
+                        environ,
+                        traced=phase == "traced",
+                    )
                     if phase in kept:
                         kept[phase].setdefault(name, []).append(run)
                     if progress is not None:
                         progress(name, f"{phase} {round_no + 1}", run)
-    traced_env = godebug(environment(placed, config, environ).get("GODEBUG"))
     runs, traced = kept["run"], kept["traced"]
     return [
         Series(
@@ -480,8 +487,8 @@ def run_series(
             path,
             tuple(runs.get(name, ())),
             tuple(traced.get(name, ())),
-            traced_env,
-            argv0=config.argv0 or placed.programs[name],
+            godebug(environment(placed, config.for_build(name), environ).get("GODEBUG")),
+            argv0=config.for_build(name).argv0 or placed.programs[name],
             runner=config.runner,
             emulated=bool(placed.emulator),
         )

@@ -88,26 +88,32 @@ def show_startup(console: DataConsole, results: Sequence[StartupResult], baselin
         Column("vs baseline (95% CI)", right=True, drop=0),
         Column("note", note=True),
     ]
+    shared = len({r.argv0 for r in results}) == 1  # (each its own path by default)
+    one_ready = len({r.ready for r in results}) == 1  # ([[startup.each]] may differ)
     rows: list[list[CellLike]] = []
     for r in results:
+        how = [] if one_ready else [f"ready: {r.ready}"]
+        if not shared and _renamed(r):
+            how.append(f"argv[0]: {r.argv0}")
         if not r.runs:
-            rows.append([r.name, "0", *["-"] * 10, "; ".join(r.errors)])
+            rows.append([r.name, "0", *["-"] * 10, "; ".join([*how, *r.errors])])
             continue
         times = map(_ms, (r.median_ms, r.p95_ms, r.mean_ms, r.min_ms, r.max_ms, r.stdev_ms))
         rss = format_size((r.max_rss_kib or 0) * 1024)
         gc = "-" if r.gc_cycles is None else str(r.gc_cycles)
-        note = "; ".join(r.errors) if r.failed_runs else ""
+        note = "; ".join([*how, *(r.errors if r.failed_runs else ())])
         rows.append([r.name, str(r.runs), *times, str(r.outliers), rss, gc, _ratio_cell(r), note])
     render(console, f"start-up (ms, to ready){where}", columns, rows)
     first = results[0] if results else None
     if first is not None:
-        shared = len({r.argv0 for r in results}) == 1  # (each its own path by default)
-        for line in _startup_notes(first, shared):
+        for line in _startup_notes(first, shared, one_ready):
             say(console, line)
-    base = next((r for r in results if r.name == baseline and r.runs), None)
-    for r in results:
-        if base is not None and r is not base and r.runs:
-            _show_headline(console, base, r, where)
+    by_name = {r.name: r for r in results if r.runs}
+    base = by_name.get(baseline)
+    for r in results:  # each against its own baseline: the baseline variant's run of its program
+        own = by_name.get(r.vs_baseline.baseline) if r.vs_baseline else None
+        if own is not None and r is not own and r.runs:
+            _show_headline(console, own, r, where)
     slowest = base or (first if first and first.runs else None)
     if slowest and slowest.inits:
         spec: Spec[InitCost] = [
@@ -120,7 +126,12 @@ def show_startup(console: DataConsole, results: Sequence[StartupResult], baselin
         render(console, title, *tabulate(spec, slowest.inits[:8]))
 
 
-def _startup_notes(r: StartupResult, shared_argv0: bool) -> list[str]:
+def _renamed(r: StartupResult) -> bool:
+    """Started under another name than its file's (argv0)."""
+    return bool(r.argv0) and os.path.basename(r.argv0 or "") != os.path.basename(r.binary)
+
+
+def _startup_notes(r: StartupResult, shared_argv0: bool, one_ready: bool = True) -> list[str]:
     """How the runs were made, from what happened (the first variant's; all share them)."""
     if r.eviction_error:
         cold = f"cold requested, but {r.eviction_error}: the runs were warm"
@@ -137,7 +148,8 @@ def _startup_notes(r: StartupResult, shared_argv0: bool) -> list[str]:
         else "no traced runs: no GC or init figures"
     )
     named = f"; argv[0]: {r.argv0}" if r.argv0 and shared_argv0 else ""
-    lines = [f"ready: {r.ready}; {cold}{named}"]
+    ready = f"ready: {r.ready}" if one_ready else "ready: each build's (note column)"
+    lines = [f"{ready}; {cold}{named}"]
     if r.emulated and r.runner:
         lines.append(
             f"emulated: each run under {shlex.join(r.runner)} on this machine's CPU; these "

@@ -25,7 +25,7 @@ from buildopt.config.target import Target
 from buildopt.config.toolchain import Toolchain
 from buildopt.config.variant import Variant
 from buildopt.errors import UsageError
-from buildopt.pipeline import steps
+from buildopt.pipeline import startup_runs, steps
 from buildopt.pipeline.levers import CAVEATS
 from buildopt.pipeline.plan import make_plan, step_id, variant_targets
 from buildopt.record import store
@@ -260,7 +260,7 @@ def build_what_ifs(
 ) -> steps.Context:
     """Every variant of what_if built (in parallel), verified and recorded in its own record
     (dist: the --dist folder, else the project's)."""
-    plan = make_plan(what_if, toolchain, ctx.environ, (), dist)
+    plan = make_plan(what_if, toolchain, ctx.environ, (), dist, own=False)
     given = replace(ctx, profile=what_if, plan=plan, record_path=what_if.record_path(dist))
     return steps.run(ADVISE_STEPS, given)
 
@@ -269,15 +269,15 @@ def measure_what_ifs(ctx: steps.Context, base_id: str) -> Record:
     """Start-up of the base and each what-if this machine runs, compared with the base's."""
     record = ctx.recorded
     ours = {s.id for s in ctx.planned.steps}  # (not what-ifs an earlier advise left in .advise/)
-    where = steps.startup_platform(ctx.profile.startup, ctx.environ)
-    binaries, skipped, _ = steps.runnable(record, ctx.environ, where)
+    where = startup_runs.runs_on(ctx.profile.startup, ctx.environ)
+    binaries, skipped, _ = startup_runs.runnable(record, ctx.environ, where)
     binaries = {i: path for i, path in binaries.items() if i in ours}
     for note in skipped:
         if note.split(":", 1)[0] in ours:
             ctx.progress.skipped(note)
     if base_id not in binaries:
         raise UsageError(f"advise --startup: {base_id} cannot run on {where}")
-    results: tuple[StartupResult, ...] = steps.measure_startup(
+    results: tuple[StartupResult, ...] = startup_runs.measure(
         binaries, ctx.profile.startup, base_id, ctx.environ, ctx.progress, platform=where
     )
     return steps.record_startup(ctx.record_path, record, results)

@@ -374,10 +374,20 @@ def make_plan(
     environ: Mapping[str, str],
     patterns: Sequence[str] = (),
     dist: Path | None = None,
+    *,
+    own: bool = True,
 ) -> Plan:
-    """Every selected variant x target as a Step, or a Skip with its reason."""
+    """Every selected variant x target as a Step, or a Skip with its reason. (Not own: a
+    what-if profile of advise, whose ids the profile's [[startup.each]] need not select.)"""
     check_targets(profile, toolchain)
-    check_selectors(profile.budgets, profile.images, all_ids(profile, toolchain))
+    ids = all_ids(profile, toolchain)
+    check_selectors(profile.budgets, profile.images, ids)
+    for number, each in enumerate(profile.startup.each if own else (), 1):
+        if not any(selects(each.select, i) for i in ids):
+            where = f"startup.each[{number}].select"
+            raise ProfileError(
+                profile.path, f"{where}: {each.select!r} matches no id; the ids:", ids
+            )
     dist = profile.dist_dir(dist)
     steps: list[Step] = []
     skipped: list[Skip] = []

@@ -81,6 +81,7 @@ class Context:
     startup: StartupConfig | None = None  # startup: how each binary is run
     measured: tuple[StartupResult, ...] = ()
     baseline: str = ""  # startup: the id the others are compared with
+    selected: tuple[str, ...] = ()  # startup: --variant patterns (none: every build)
 
     @property
     def planned(self) -> Plan:
@@ -465,102 +466,21 @@ def attach(
 
 
 def _startup(ctx: Context) -> Context:
+    from buildopt.pipeline import startup_runs
+
     if ctx.startup is None or ctx.record is None:
         raise ValueError("the startup step needs its config and the record")
-    where = startup_platform(ctx.startup, ctx.environ)
-    binaries, skipped, baseline = runnable(ctx.record, ctx.environ, where)
+    where = startup_runs.runs_on(ctx.startup, ctx.environ)
+    binaries, skipped, baseline = startup_runs.runnable(
+        ctx.record, ctx.environ, where, ctx.selected
+    )
     for note in skipped:
         ctx.progress.skipped(note)
-    results = measure_startup(
+    results = startup_runs.measure(
         binaries, ctx.startup, baseline, ctx.environ, ctx.progress, platform=where
     )
     record = record_startup(ctx.record_path, ctx.record, results)
     return replace(ctx, measured=results, baseline=baseline, record=record)
-
-
-def startup_platform(config: StartupConfig, environ: Mapping[str, str]) -> str:
-    """GOOS/GOARCH the runs happen on: this machine's, an emulator's or a device's (asked)."""
-    from buildopt.measure.device import platform_of
-    from buildopt.system import toolchain
-
-    tools = toolchain.load(environ)
-    return platform_of(config, environ, f"{tools.hostos}/{tools.hostarch}")
-
-
-def runnable(
-    record: Record, environ: Mapping[str, str], platform: str = ""
-) -> tuple[dict[str, Path], list[str], str]:
-    """Built binaries that can run on platform (default: this machine's GOOS/GOARCH), the
-    others, and the baseline."""
-    from buildopt.record.integrity import changed
-    from buildopt.system import toolchain
-
-    if not platform:
-        tools = toolchain.load(environ)
-        platform = f"{tools.hostos}/{tools.hostarch}"
-    found: dict[str, Path] = {}
-    skipped = []
-    for build in record.builds:
-        if not build.ok or build.output is None:
-            continue
-        if build.pair != platform:
-            skipped.append(f"{build.id}: a {build.pair} binary cannot run on {platform}")
-            continue
-        if (problem := changed(build)) is not None:  # its result would be another binary's
-            skipped.append(f"{build.id}: {problem}: build again")
-            continue
-        found[build.id] = Path(build.output)
-    baseline = next((i for i in found if i.split("@")[0] == record.profile.baseline), "")
-    return found, skipped, baseline
-
-
-def measure_startup(
-    binaries: Mapping[str, Path],
-    config: StartupConfig,
-    baseline: str,
-    environ: Mapping[str, str],
-    progress: Progress,
-    *,
-    platform: str = "",
-) -> tuple[StartupResult, ...]:
-    """Each binary's start-up measured where the config's runner says (platform: its
-    GOOS/GOARCH, asked when not given), compared with the baseline's."""
-    from buildopt.measure import device, startup
-    from buildopt.system import proc
-
-    if not binaries:
-        raise UsageError(f"startup: nothing can run on {platform or 'this machine'}")
-    startup.check_series(binaries, config)
-    total = len(binaries) * (config.warmup + config.trace_runs + config.runs)
-    with (
-        proc.sigterm_as_interrupt(),  # a CI cancel stops the measured program, as Ctrl-C does
-        device.placed(
-            binaries, config, environ, platform or startup_platform(config, environ)
-        ) as placed,
-        progress.runs(total) as advance,
-    ):
-        series = startup.run_series(binaries, config, environ, placed, advance)
-    bases = _baselines([s.name for s in series], baseline)
-    by_name = {s.name: s for s in series}
-    return tuple(
-        startup.summarize_series(s, config, by_name.get(bases.get(s.name, ""))) for s in series
-    )
-
-
-def _baselines(names: Sequence[str], baseline: str) -> dict[str, str]:
-    """Each measured id's baseline: the baseline's own series, or in a profile of several
-    programs the baseline variant's first series of the same program (a CLI is never
-    compared with its daemon)."""
-    from buildopt.config.ids import program_of, variant_of
-
-    if baseline not in names:
-        return {}
-    firsts: dict[str | None, str] = {}
-    for name in names:
-        if variant_of(name) == variant_of(baseline):
-            firsts.setdefault(program_of(name), name)
-    firsts[program_of(baseline)] = baseline
-    return {n: firsts[program_of(n)] for n in names if program_of(n) in firsts}
 
 
 def record_startup(path: Path, read: Record, results: Sequence[StartupResult]) -> Record:

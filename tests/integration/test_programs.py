@@ -27,7 +27,7 @@ IDS = [
     for variant in ("static", "static-stripped")
     for target in ("linux-amd64", "linux-arm64")
     for program in PROGRAMS
-]
+] + ["combined@linux-amd64/billing-gateway", "combined@linux-arm64/billing-gateway"]
 
 
 @pytest.fixture(scope="module")
@@ -181,7 +181,9 @@ def test_a_matrix_job_is_a_point_and_builds_all_its_programs(
     assert done.returncode == 0, done.stderr
     jobs = json.loads(done.stdout)["include"]
     points = [
-        f"{v}@{t}" for v in ("static", "static-stripped") for t in ("linux-amd64", "linux-arm64")
+        f"{v}@{t}"
+        for v in ("static", "static-stripped", "combined")
+        for t in ("linux-amd64", "linux-arm64")
     ]
     assert [j["id"] for j in jobs] == points
     (tmp_path / "matrix.json").write_text(done.stdout)
@@ -275,3 +277,43 @@ def test_advise_changes_one_program_and_its_ids_name_it(built: dict[str, Any]) -
     # -s -w of static is static-stripped: the same binary as the profile's own build of it
     own = by_id(built)["static-stripped@linux-amd64/billing-ctl"]
     assert strip["figures"]["sha256"] == own["sha256"]
+
+
+def test_start_up_runs_each_build_as_its_each_table_says(built: dict[str, Any]) -> None:
+    """[[startup.each]]: billing-ctl runs `version` and is ready at exit, the gateway serves
+    until its ready line, and the combined binary (the gateway alone) started as billing-ctl
+    is timed as the CLI - beside the baseline's billing-ctl, never beside the gateway."""
+    done = buildopt(
+        [
+            *("startup", "--profile", "edge-suite", "--dist", str(built["_dist"]), "--json"),
+            *("--variant", "static@linux-amd64", "--variant", "combined@linux-amd64"),
+            *("--runs", "2", "--warmup", "0", "--trace-runs", "0"),
+        ]
+    )
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    jsonschema.validate(report, load_schema("buildopt.startup/1"))
+    found = {r["name"]: r for r in report["variants"]}
+    assert set(found) == {
+        "static@linux-amd64/billing-gateway",
+        "static@linux-amd64/billing-ctl",
+        "combined@linux-amd64/billing-gateway",
+    }
+    gateway, ctl = (
+        found["static@linux-amd64/billing-gateway"],
+        found["static@linux-amd64/billing-ctl"],
+    )
+    combined = found["combined@linux-amd64/billing-gateway"]
+    assert (gateway["ready"], ctl["ready"]) == ("stdout line matching '^ready'", "process exit")
+    assert combined["ready"] == "process exit" and combined["argv0"] == "billing-ctl"
+    assert all(r["runs"] == 2 for r in found.values())
+    assert combined["vs_baseline"]["baseline"] == "static@linux-amd64/billing-ctl"
+    assert "combined@linux-amd64/billing-gateway vs static@linux-amd64/billing-ctl" in done.stderr
+
+
+def test_start_up_variant_patterns_that_select_nothing_are_refused(built: dict[str, Any]) -> None:
+    done = buildopt(
+        ["startup", "--profile", "edge-suite", "--dist", str(built["_dist"]), "--variant", "nope*"]
+    )
+    assert done.returncode == 2
+    assert done.stderr.startswith("error: --variant nope*: selects no build of the record")

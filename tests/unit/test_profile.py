@@ -402,7 +402,7 @@ def test_every_table_is_checked_when_the_profile_loads(
         ("[scan]\nxyz = true\n", "unknown key 'scan.xyz'; allowed: enabled"),
         (
             "[startup]\nxyz = 3\n",
-            "unknown key 'startup.xyz'; allowed: args, argv0, cold, emulated, env, grace,",
+            "unknown key 'startup.xyz'; allowed: args, argv0, cold, each, emulated, env,",
         ),
         ('[[budget]]\nselect = "a@*"\nxyz = 1\n', "unknown key 'budget[1].xyz'; allowed: "),
         ("[variants.b]\nxyz = 1\n", "unknown key 'variants.b.xyz'; allowed: "),

@@ -16,7 +16,7 @@ from buildopt.config.ids import point_of, program_of, release_of, variant_of, wi
 from buildopt.config.profile import load_profile, one_program
 from buildopt.errors import ProfileError, UsageError
 from buildopt.pipeline.plan import make_plan, plan_report
-from buildopt.pipeline.steps import _baselines
+from buildopt.pipeline.startup_runs import baselines
 from buildopt.pipeline.sweep import sweep_plan
 from buildopt.record.store import load, save
 from tests.conftest import write_profile
@@ -304,5 +304,5 @@ def test_a_sweep_of_one_program_names_it_in_its_ids(two: Path) -> None:
 def test_start_up_compares_each_program_with_the_baselines_run_of_it(
     names: list[str], baseline: str, bases: list[str | None]
 ) -> None:
-    found = _baselines(names, baseline)
+    found = baselines(names, baseline)
     assert [found.get(n) for n in names] == bases

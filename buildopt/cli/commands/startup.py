@@ -26,6 +26,7 @@ def startup(
     ready_port: str = "",
     argv0: str = "",
     runner: str = "",
+    variant: list[str] | None = None,
     json: bool = False,
     dist: str = "",
     remainder: str = "",
@@ -33,11 +34,16 @@ def startup(
     """``buildopt startup``: cold start of a binary, or of every built variant of a profile."""
     import msgspec
 
-    from buildopt.config.startup import StartupConfig, StartupOverrides, apply_overrides
+    from buildopt.config.startup import (
+        StartupConfig,
+        StartupOverrides,
+        apply_overrides,
+        given_wins,
+    )
     from buildopt.output import console as report
     from buildopt.output import startup_tables
     from buildopt.output.progress import StepProgress
-    from buildopt.pipeline import steps
+    from buildopt.pipeline import startup_runs, steps
     from buildopt.record.model import STARTUP_SCHEMA, StartupReport
 
     overrides = StartupOverrides(
@@ -60,9 +66,9 @@ def startup(
     if profile:
         loaded = _profile(profile, cwd, "startup")
         record_path = _existing_record(loaded, dist, cwd, "startup")
-        config = (
-            msgspec.structs.replace(loaded.startup, args=tuple(args)) if args else loaded.startup
-        )
+        config = loaded.startup
+        if args:
+            config = given_wins(msgspec.structs.replace(config, args=tuple(args)), {"args"})
         context = steps.Context(
             profile=loaded,
             record_path=record_path,
@@ -70,14 +76,17 @@ def startup(
             progress=progress,
             record=_load_record(record_path),
             startup=apply_overrides(config, overrides),
+            selected=tuple(variant or ()),
         )
         done = steps.run([steps.STARTUP], context)
         results, baseline = done.measured, done.baseline
+    elif variant:
+        raise UsageError("--variant: selects builds of a profile's record; give --profile too")
     elif len(files) == 1:
         config = apply_overrides(StartupConfig(args=tuple(args)), overrides)
         baseline = files[0]
         binary = {baseline: cwd / baseline}
-        results = steps.measure_startup(binary, config, baseline, environ, progress)
+        results = startup_runs.measure(binary, config, baseline, environ, progress)
     else:
         raise UsageError(
             "startup: give one executable (and its arguments after --), or --profile P"
