@@ -33,7 +33,8 @@ COMPRESSORS = {1: "gzip", 2: "lzma", 3: "lzo", 4: "xz", 5: "lz4", 6: "zstd"}
 UNCOMPRESSED_BLOCK = 1 << 24  # in a data block's or fragment's size word: stored as is
 UNCOMPRESSED_METADATA = 1 << 15
 NO_FRAGMENT = 0xFFFFFFFF
-BASIC_DIR, BASIC_FILE, EXT_DIR, EXT_FILE = 1, 2, 8, 9
+BASIC_DIR, BASIC_FILE, BASIC_SYMLINK, EXT_DIR, EXT_FILE, EXT_SYMLINK = 1, 2, 3, 8, 9, 10
+MAX_TARGET = 4096  # PATH_MAX: a longer link target is a damaged inode
 MAX_FILES = 1 << 20  # an image with more is not a device image: refused, never walked forever
 
 
@@ -55,11 +56,21 @@ class ImageFile:
 
 
 @dataclass(frozen=True)
+class ImageLink:
+    """A symbolic link: an inode holding its target's path, no data blocks (its bytes are
+    metadata)."""
+
+    path: str  # "/usr/bin/cli"
+    target: str  # as stored: "/usr/bin/daemon", "daemon", "../sbin/daemon"
+
+
+@dataclass(frozen=True)
 class SquashfsImage:
     compressor: str
     block_size: int
     bytes_used: int  # the filesystem; the file is padded to 4 KiB after it
     files: tuple[ImageFile, ...]  # regular files, in directory order
+    links: tuple[ImageLink, ...] = ()  # symbolic links, in directory order
 
     @property
     def data_bytes(self) -> int:
@@ -185,7 +196,8 @@ class _Reader:
 
     def image(self) -> SquashfsImage:
         entries: list[tuple[str, int, int, int, int]] = []  # path, size, blocks, fragment, tail
-        self._walk(self.root_inode, "", entries, set())
+        links: list[ImageLink] = []
+        self._walk(self.root_inode, "", (entries, links), set())
         fragments = self._fragments({e[3] for e in entries if e[3] != NO_FRAGMENT})
         tails: dict[int, int] = {}
         for _, _, _, fragment, tail in entries:
@@ -202,13 +214,13 @@ class _Reader:
             )
             for path, size, blocks, fragment, tail in entries
         )
-        return SquashfsImage(self.compressor, self.block_size, self.bytes_used, files)
+        return SquashfsImage(self.compressor, self.block_size, self.bytes_used, files, tuple(links))
 
     def _walk(
         self,
         ref: int,
         path: str,
-        out: list[tuple[str, int, int, int, int]],
+        out: tuple[list[tuple[str, int, int, int, int]], list[ImageLink]],
         seen: set[int],
     ) -> None:
         if ref in seen or len(seen) > MAX_FILES:
@@ -238,9 +250,22 @@ class _Reader:
                 if entry_kind in (BASIC_DIR, EXT_DIR):
                     self._walk(child, f"{path}/{name}", out, seen)
                 elif entry_kind in (BASIC_FILE, EXT_FILE):
-                    out.append((f"{path}/{name}", *self._file(child)))
-                    if len(out) > MAX_FILES:
-                        raise SquashfsError(f"{self.name}: more than {MAX_FILES} files")
+                    out[0].append((f"{path}/{name}", *self._file(child)))
+                elif entry_kind in (BASIC_SYMLINK, EXT_SYMLINK):
+                    out[1].append(ImageLink(f"{path}/{name}", self._link_target(child)))
+                if len(out[0]) + len(out[1]) > MAX_FILES:
+                    raise SquashfsError(f"{self.name}: more than {MAX_FILES} files")
+
+    def _link_target(self, ref: int) -> str:
+        """The target a symbolic link's inode holds (after its nlink and target size)."""
+        kind, raw = self._inode(ref, 24)
+        if kind not in (BASIC_SYMLINK, EXT_SYMLINK):
+            raise SquashfsError(f"{self.name}: a link entry whose inode is of type {kind}")
+        (size,) = struct.unpack_from("<I", raw, 20)
+        if not 0 < size <= MAX_TARGET:
+            raise SquashfsError(f"{self.name}: a link target of {size} bytes")
+        _, raw = self._inode(ref, 24 + size)
+        return raw[24:].decode("utf-8", "replace")
 
     def _file(self, ref: int) -> tuple[int, int, int, int]:
         """(size, bytes of its stored blocks, fragment index, tail bytes) of a file inode."""

@@ -18,13 +18,21 @@ from typing import Annotated, Any, ClassVar, Literal, TypeVar
 import msgspec
 
 from buildopt.config.ids import point_of, variant_of
-from buildopt.config.keys import Words, decode, toml_value
+from buildopt.config.keys import Words, decode, key_path, toml_value
 from buildopt.config.units import Milliseconds, Size, parse_percent, parse_size
 from buildopt.errors import ProfileError, visible
 from buildopt.names import CATEGORIES, FORMATS, Format
 
 T = TypeVar("T", bound=msgspec.Struct)
-SQUASHFS_KEYS = ("compressor", "block_size", "files", "layout", "erase_block", "max_erase_blocks")
+SQUASHFS_KEYS = (
+    "compressor",
+    "block_size",
+    "files",
+    "links",
+    "layout",
+    "erase_block",
+    "max_erase_blocks",
+)
 SOURCE_KEY = "__source__"  # (file, "budget[N]") of a budget table, for messages after merging
 
 
@@ -85,6 +93,19 @@ def _image_path(value: Any) -> str:
     return value
 
 
+def _link_target(value: Any) -> str:
+    """What a link in an image points at: an image path, or a path relative to the link's
+    folder (``sbin/daemon``, ``../sbin/daemon``); pipeline.image checks that it leads to
+    something the image holds."""
+    if not isinstance(value, str) or value.startswith("/"):
+        return _image_path(value)
+    if not value or value.endswith("/") or "" in value.split("/"):
+        raise ValueError(f"expected a path in the image, got {toml_value(value)}")
+    if visible(value) != value:
+        raise ValueError(f"{toml_value(value)} holds a control character (a newline?)")
+    return value
+
+
 def _block_size(value: Any) -> int:
     if parse_size(value) not in [1 << n for n in range(12, 21)]:
         raise ValueError("a power of two from 4 KiB to 1 MiB (mksquashfs -b)")
@@ -127,6 +148,7 @@ Level = Annotated[
 Count = Annotated[int, msgspec.Meta(ge=0)]
 Sizes = dict[str, Size]
 ImagePath = Annotated[str, _image_path]
+LinkTarget = Annotated[str, _link_target]
 
 
 # --- the models ------------------------------------------------------------------------------
@@ -194,6 +216,9 @@ class ImageBudget(_Table, frozen=True, kw_only=True):
     files: Annotated[
         dict[ImagePath, Annotated[ImageFile, _file]], Words("a table of image path = project file")
     ] = {}  # by image path
+    links: Annotated[
+        dict[ImagePath, LinkTarget], Words("a table of link path = target path")
+    ] = {}  # symbolic links, by their path in the image
     layout: Annotated[dict[str, ImagePath], Words("a table of id pattern = image path")] = {}
     erase_block: Annotated[int, _positive] = 128 * 1024
     max_erase_blocks: Count | None = None
@@ -305,6 +330,8 @@ def _image(root: Path, table: Mapping[str, Any], image: ImageBudget) -> ImageBud
             f"{where}.name: {name!r} names the image file (dist/<profile>/images/NAME.squashfs): "
             "no '/', no leading '.', at most 200 bytes",
         )
+    for path in sorted(set(image.links) & set(image.files)):
+        raise ProfileError(source, f"{key_path(where + '.links', path)}: also in {where}.files")
     return msgspec.structs.replace(
         image,
         records=tuple((root / r).resolve() for r in image.records),

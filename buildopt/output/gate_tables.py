@@ -72,6 +72,7 @@ def show_images(
             ]
             for f in image.files
         ]
+        rows += [[link.path, f"link to {link.target}", "", "", "", ""] for link in image.links]
         rows.append(["(metadata)", "", "", size_text(image.metadata_bytes, exact), "", ""])
         sizes = (image.size, image.block_size, image.erase_block)
         size, block, erase = (size_text(n, exact) for n in sizes)

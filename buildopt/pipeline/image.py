@@ -16,6 +16,7 @@ import hashlib
 import json
 import math
 import os
+import posixpath
 import shutil
 import stat
 import tempfile
@@ -26,10 +27,11 @@ from pathlib import Path
 from buildopt.binary.digest import sha256_of
 from buildopt.binary.squashfs import SquashfsError, read_image
 from buildopt.config.budgets import ImageBudget, ImageFile, matches, selects
+from buildopt.config.keys import key_path
 from buildopt.errors import EXIT_FAILED, BuildoptError, ProfileError
 from buildopt.inputs import NotRegularFile, open_regular
 from buildopt.record import images as image_records
-from buildopt.record.images import IMAGE_SCHEMA, ImageEntry, ImageRecord
+from buildopt.record.images import IMAGE_SCHEMA, ImageEntry, ImageLinkEntry, ImageRecord
 from buildopt.record.integrity import changed
 from buildopt.record.model import Record
 from buildopt.system import squashfs
@@ -37,6 +39,7 @@ from buildopt.system.files import locked, replace_with
 from buildopt.system.leftovers import owned_name, remove_left_by_dead
 
 COPY_CHUNK = 1 << 20
+MAX_HOPS = 40  # links followed in one path before Linux says ELOOP (MAXSYMLINKS)
 WORK_PREFIX = ".buildopt-image-"  # images/.buildopt-image-<pid>-XXXX/: root/ and image.squashfs
 
 
@@ -58,6 +61,13 @@ class Input:
     file: Path  # what is copied
     sha256: str
     mode: int  # 0o755 for binaries; an extra file's source's permission bits, or its mode
+
+
+@dataclass(frozen=True)
+class Link:
+    path: str  # in the image
+    target: str  # as written
+    resolved: str  # the image path it leads to (a file or a folder it holds)
 
 
 def inputs(image: ImageBudget, records: Sequence[Record], root: Path) -> list[Input]:
@@ -136,17 +146,90 @@ def _check_shares(image: ImageBudget, items: Sequence[Input]) -> None:
             )
 
 
-def settings_key(image: ImageBudget, items: Sequence[Input], tool: str) -> str:
+def links_of(image: ImageBudget, items: Sequence[Input]) -> list[Link]:
+    """The image's symbolic links, each leading to a file or a folder the image holds.
+    ProfileError (exit 2, the link's key named) for one in the place of a file, a folder of
+    one or under another link, and for one that dangles or goes round a loop."""
+    files = {i.path: i.source for i in items}
+    folders = {p for path in [*files, *image.links] for p in _folders(path)}
+    links = []
+    for path, target in sorted(image.links.items()):
+        key = key_path(f"{image.where}.links", path)
+        _check_place(image, key, path, files, folders)
+        start = (
+            target if target.startswith("/") else posixpath.join(posixpath.dirname(path), target)
+        )
+        resolved = _follow(start, image.links)
+        if resolved is None:
+            problem = f"goes round a loop of links (more than {MAX_HOPS} followed)"
+            raise ProfileError(image.source, f"{key}: {target!r} {problem}")
+        if resolved not in files and resolved not in folders:
+            raise ProfileError(
+                image.source,
+                f"{key}: {target!r} leads to {resolved}, which image {image.name!r} does not "
+                f"hold (it holds: {', '.join(sorted(files))})",
+            )
+        links.append(Link(path, target, resolved))
+    return links
+
+
+def _folders(path: str) -> list[str]:
+    """The folders an image path is in: /usr/bin/x -> /, /usr, /usr/bin."""
+    parts = path.split("/")[1:-1]
+    return ["/", *("/" + "/".join(parts[: n + 1]) for n in range(len(parts)))]
+
+
+def _check_place(
+    image: ImageBudget, key: str, path: str, files: Mapping[str, str], folders: set[str]
+) -> None:
+    """A link's place is its own: not a file's, not a folder of anything, not under a file
+    or a link (staging it there would write through that link, out of the image)."""
+    if path in files:
+        raise ProfileError(image.source, f"{key}: {files[path]} goes there too")
+    if path in folders:
+        raise ProfileError(image.source, f"{key}: a folder of other paths in the image")
+    for folder in _folders(path):  # (one under a link: that link is a folder, refused above)
+        if folder in files:
+            raise ProfileError(image.source, f"{key}: under {folder}, a file")
+
+
+def _follow(path: str, links: Mapping[str, str]) -> str | None:
+    """The image path path leads to, every link on the way followed as the kernel does
+    (component by component; ``..`` from where a link led); None past MAX_HOPS links."""
+    pending, real, hops = path.split("/")[1:], "/", 0
+    while pending:
+        part = pending.pop(0)
+        if part in ("", "."):
+            continue
+        if part == "..":
+            real = posixpath.dirname(real)
+            continue
+        here = posixpath.join(real, part)
+        if here not in links:
+            real = here
+            continue
+        hops += 1
+        if hops > MAX_HOPS:
+            return None
+        target = links[here]
+        real = "/" if target.startswith("/") else real
+        pending[:0] = target.split("/")
+    return real
+
+
+def settings_key(
+    image: ImageBudget, items: Sequence[Input], tool: str, links: Sequence[Link] = ()
+) -> str:
     """What the image is made of and how: equal keys, equal images."""
-    text = json.dumps(
-        [
-            tool,
-            image.compressor,
-            image.block_size,
-            [(i.path, i.sha256, i.mode) for i in items],
-        ]
-    )
-    return hashlib.sha256(text.encode()).hexdigest()
+    made_of: list[object] = [
+        tool,
+        image.compressor,
+        image.block_size,
+        [(i.path, i.sha256, i.mode) for i in items],
+    ]
+    if links:  # (an image without links keeps the key it had before links were)
+        made_of.append([(link.path, link.target) for link in links])
+    return hashlib.sha256(json.dumps(made_of).encode()).hexdigest()
 
 
 def current(image: ImageBudget, images_dir: Path, key: str) -> ImageRecord | None:
@@ -189,14 +272,17 @@ def build_image(
     with locked(images_dir / ".locks" / f"{image.name}.lock"):
         remove_left_by_dead(images_dir, WORK_PREFIX)
         items = inputs(image, records, root)
-        key = settings_key(image, items, version)
+        links = links_of(image, items)
+        key = settings_key(image, items, version, links)
         recorded = current(image, images_dir, key)
         if recorded is not None:
             return recorded, False
         making()
         work = Path(tempfile.mkdtemp(prefix=owned_name(WORK_PREFIX), dir=images_dir))
         try:
-            record = _make(image, items, work, images_dir, key, (tool, version), jobs, environ)
+            record = _make(
+                image, (items, links), work, images_dir, key, (tool, version), jobs, environ
+            )
         finally:
             shutil.rmtree(work, ignore_errors=True)
         image_records.save(image_records.record_path(images_dir, image.name), record)
@@ -205,7 +291,7 @@ def build_image(
 
 def _make(  # noqa: PLR0917 - the image, what goes in, where, and the tool
     image: ImageBudget,
-    items: Sequence[Input],
+    content: tuple[Sequence[Input], Sequence[Link]],
     work: Path,
     images_dir: Path,
     key: str,
@@ -217,7 +303,7 @@ def _make(  # noqa: PLR0917 - the image, what goes in, where, and the tool
     place; its record."""
     target = image_records.image_path(images_dir, image.name)
     stage, made = work / "root", work / "image.squashfs"
-    _stage(stage, items)
+    _stage(stage, *content)
     squashfs.make_image(
         tool[0],
         stage,
@@ -227,13 +313,14 @@ def _make(  # noqa: PLR0917 - the image, what goes in, where, and the tool
         processors=jobs,
         environ=environ,
     )
-    record = _measure(image, items, made, target, key, tool[1])
+    record = _measure(image, content, made, target, key, tool[1])
     replace_with(made, target)
     return record
 
 
-def _stage(stage: Path, items: Sequence[Input]) -> None:
-    """The image's tree: each input copied to its place, modes set (not the umask's)."""
+def _stage(stage: Path, items: Sequence[Input], links: Sequence[Link]) -> None:
+    """The image's tree: each input copied to its place, modes set (not the umask's), then
+    each link made (mksquashfs stores a link as it is, never following it)."""
     stage.mkdir()
     os.chmod(stage, 0o755)  # noqa: S103 - an image's folders are world-readable
     for item in items:
@@ -243,16 +330,16 @@ def _stage(stage: Path, items: Sequence[Input]) -> None:
             raise ImageError(
                 f"{item.source} cannot go to {item.path} in the image: {exc.strerror or exc}"
             ) from None
+    for link in links:  # none is under a link or a file (links_of): made inside the stage
+        dest = stage / link.path.lstrip("/")
+        _make_folders(stage, dest)
+        os.symlink(link.target, dest)
 
 
 def _put(stage: Path, item: Input) -> None:
     """One input copied to its place in the staging tree, its folders made (mode 0755)."""
     dest = stage / item.path.lstrip("/")
-    for parent in reversed(dest.relative_to(stage).parents[:-1]):
-        folder = stage / parent
-        if not folder.is_dir():
-            folder.mkdir()
-            os.chmod(folder, 0o755)  # noqa: S103 - as in any system image
+    _make_folders(stage, dest)
     digest = hashlib.sha256()
     try:  # copied as it is hashed: what was checked is what goes in, whatever happens meanwhile
         with open_regular(item.file) as source, open(dest, "xb") as copy:
@@ -266,9 +353,18 @@ def _put(stage: Path, item: Input) -> None:
         raise ImageChanged(f"{item.file}: changed while the image was made: {item.source} again")
 
 
+def _make_folders(stage: Path, dest: Path) -> None:
+    """The folders dest is in, made under stage (mode 0755)."""
+    for parent in reversed(dest.relative_to(stage).parents[:-1]):
+        folder = stage / parent
+        if not folder.is_dir():
+            folder.mkdir()
+            os.chmod(folder, 0o755)  # noqa: S103 - as in any system image
+
+
 def _measure(  # noqa: PLR0917 - the image and where it is
     image: ImageBudget,
-    items: Sequence[Input],
+    content: tuple[Sequence[Input], Sequence[Link]],
     made: Path,
     target: Path,
     key: str,
@@ -279,11 +375,15 @@ def _measure(  # noqa: PLR0917 - the image and where it is
         read = read_image(made)
     except SquashfsError as exc:
         raise ImageError(f"mksquashfs wrote an image that cannot be read: {exc}") from None
+    items, links = content
     held = {f.path: f for f in read.files}
     if set(held) != {i.path for i in items}:
         raise ImageError(
             f"image {image.name!r}: mksquashfs wrote {sorted(held)}, not {[i.path for i in items]}"
         )
+    linked = {link.path: link.target for link in read.links}
+    if linked != {link.path: link.target for link in links}:
+        raise ImageError(f"image {image.name!r}: mksquashfs wrote the links {linked}")
     size = made.stat().st_size
     return ImageRecord(
         schema=IMAGE_SCHEMA,
@@ -311,4 +411,7 @@ def _measure(  # noqa: PLR0917 - the image and where it is
             for i in items
         ),
         tool=version,
+        links=tuple(
+            ImageLinkEntry(path=k.path, target=k.target, resolved=k.resolved) for k in links
+        ),
     )

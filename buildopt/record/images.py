@@ -2,7 +2,8 @@
 beside ``<name>.squashfs``, written by ``buildopt image`` (and the gate, when an image budget
 asks for it) and read by the gate and ``compare``.
 
-It says what went into the image (each binary's build id and SHA-256, each extra file's), with
+It says what went into the image (each binary's build id and SHA-256, each extra file's, each
+symbolic link's target), with
 what settings (``key``), and what came out: the image's size, its erase blocks, and what each
 file takes in it. An image whose inputs or settings changed is stale: built again, never judged.
 """
@@ -44,6 +45,18 @@ class ImageEntry(Fact, frozen=True):
     ]
 
 
+class ImageLinkEntry(Fact, frozen=True):
+    path: Annotated[str, described("where the symbolic link is in the image")]
+    target: Annotated[str, described("what it holds, as the profile wrote it")]
+    resolved: Annotated[
+        str,
+        described(
+            "the image path it leads to, every link on the way followed (a file or a folder "
+            "the image holds)"
+        ),
+    ]
+
+
 class ImageRecord(Fact, frozen=True):
     """buildopt image record (dist/<profile>/images/<name>.json; buildopt image --json lists
     them under images)."""
@@ -76,6 +89,10 @@ class ImageRecord(Fact, frozen=True):
     sha256: Sha256
     files: tuple[ImageEntry, ...]
     tool: Annotated[str, described("mksquashfs -version's first line")]
+    links: Annotated[
+        tuple[ImageLinkEntry, ...],
+        described("the symbolic links (their inodes are in metadata_bytes), by path"),
+    ] = ()
 
 
 class ImagesReport(Fact, frozen=True):

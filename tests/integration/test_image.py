@@ -228,6 +228,7 @@ def small_image(tmp_path_factory: pytest.TempPathFactory) -> bytes:
     (root / "tree" / "d").mkdir(parents=True)
     (root / "tree" / "d" / "a").write_bytes(b"a" * 70000)
     (root / "tree" / "b").write_text("b")
+    (root / "tree" / "l").symlink_to("d/a")  # a link inode read too
     subprocess.run(
         [str(mksquashfs), str(root / "tree"), str(root / "i"), "-quiet", "-no-progress"],
         check=True,
@@ -253,6 +254,7 @@ def test_a_damaged_image_is_a_clear_error(small_image: bytes, data: st.DataObjec
     except SquashfsError:
         return
     assert all(f.size >= 0 for f in read.files)
+    assert all(0 < len(k.target) <= 4096 for k in read.links)
 
 
 def test_the_example_base_station_image(go: str, tmp_path: Path) -> None:
