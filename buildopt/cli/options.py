@@ -348,6 +348,7 @@ COMMANDS: dict[str, Command] = {
                     "FILE",
                 ),
                 Flag("name", "only this [[image]] (default: every squashfs image)", "NAME"),
+                Flag("compare", "two layouts side by side: SEPARATE COMBINED", "IMAGE", True),
                 Flag(
                     "jobs",
                     "mksquashfs threads (default: one per CPU)",
@@ -359,10 +360,8 @@ COMMANDS: dict[str, Command] = {
                 BYTES,
                 DIST,
             ),
-            about=(
-                "Make the profile's squashfs images from its built binaries: size, erase blocks, "
-                "shares."
-            ),
+            bare="compare",
+            about="Make the profile's squashfs images (erase blocks, shares); compare two layouts.",
         ),
         Command(
             "report",

@@ -12,6 +12,7 @@ from buildopt.output.tables import Cell, CellLike, Column, Spec, render, tabulat
 
 if TYPE_CHECKING:  # loaded where used: plan and build need neither (~15 ms of start-up)
     from buildopt.analysis.gate import Check, Figure
+    from buildopt.analysis.layouts import Layout, LayoutsReport
     from buildopt.record.images import ImageRecord  # (its store: ~5 ms of import)
 
 
@@ -81,3 +82,72 @@ def show_images(
             f"{image.erase_blocks} erase blocks of {erase}; sha256 {image.sha256}"
         )
         render(console, f"image {image.name}", columns, rows, [footer], key=0)
+
+
+def show_layouts(console: DataConsole, report: LayoutsReport, *, exact: bool = False) -> None:
+    """Two layouts side by side: what each holds, then flash, erase blocks, Go runtimes and
+    static RAM, with the combined layout's difference."""
+    separate, combined = report.separate, report.combined
+    names = [Column("path", keep=True), Column(separate.name), Column(combined.name)]
+    paths = sorted({*_held(separate), *_held(combined)})
+    rows: list[list[CellLike]] = [
+        [path, _held(separate).get(path, "-"), _held(combined).get(path, "-")] for path in paths
+    ]
+    render(console, "layouts: what each image holds", names, rows)
+
+    def signed(n: int, *, size: bool = True) -> str:
+        text = size_text(abs(n), exact) if size else str(abs(n))
+        return ("+" if n > 0 else "-" if n < 0 else "") + text
+
+    def line(label: str, a: int, b: int, *, size: bool = True) -> list[CellLike]:
+        shown = (size_text(a, exact), size_text(b, exact)) if size else (str(a), str(b))
+        return [label, *shown, signed(b - a, size=size)]
+
+    columns = [
+        Column("", keep=True),
+        Column(separate.name, right=True, keep=True),
+        Column(combined.name, right=True, keep=True),
+        Column("combined - separate", right=True, keep=True),
+    ]
+    figures = [
+        line("flash (the image file)", separate.flash_bytes, combined.flash_bytes),
+        line("erase blocks", separate.erase_blocks, combined.erase_blocks, size=False),
+        line("Go runtimes", separate.go_runtimes, combined.go_runtimes, size=False),
+        line(
+            "programs run",
+            *(sum(p.runs for p in x.programs) for x in (separate, combined)),
+            size=False,
+        ),
+        line("RAM: code and read-only, once", separate.shared_bytes, combined.shared_bytes),
+        line("RAM: data and bss, per program", separate.private_bytes, combined.private_bytes),
+        line(
+            "static RAM, every program once", separate.ram_static_bytes, combined.ram_static_bytes
+        ),
+    ]
+    erase = f"erase blocks of {size_text(separate.erase_block, exact)}"
+    if combined.erase_block != separate.erase_block:
+        erase += f" and {size_text(combined.erase_block, exact)}"
+    render(
+        console,
+        f"layouts: {separate.name} (separate) against {combined.name} (combined)",
+        columns,
+        figures,
+        [
+            f"{erase}; static RAM: {', '.join(report.workload)} each running once - each "
+            "program's writable data and .bss, plus each binary's code and read-only pages "
+            f"once ({size_text(separate.page_size, exact)} pages), before any heap or stack "
+            "(buildopt startup measures peak RSS)"
+        ],
+    )
+
+
+def _held(layout: Layout) -> dict[str, str]:
+    """Each path of a layout: the binary's build id (and the programs run from it), a link's
+    target, or "file"."""
+    held = dict.fromkeys(layout.files, "file")
+    for binary in layout.binaries:
+        runs = f"runs {binary.runs} program{'' if binary.runs == 1 else 's'}"
+        held[binary.path] = f"{binary.source} ({runs})"
+    for link in layout.links:
+        held[link.path] = f"link to {link.target}"
+    return held

@@ -17,6 +17,7 @@ from typing import Any
 import msgspec
 
 from buildopt.analysis.compare import CompareReport, RecordsReport
+from buildopt.analysis.layouts import LayoutsReport
 from buildopt.binary.facts import InspectFailure, Inspection, InspectReport
 from buildopt.output.gate import GateReport
 from buildopt.pipeline.plan import PlanReport
@@ -63,6 +64,9 @@ DOCUMENTS = {
     "buildopt.startup/1": Document(StartupReport, "startup.schema.json", "buildopt startup"),
     "buildopt.scan/1": Document(ScanReport, "scan.schema.json", "buildopt scan"),
     "buildopt.image/1": Document(ImageRecord, "image.schema.json", "buildopt image record"),
+    "buildopt.layouts/1": Document(
+        LayoutsReport, "layouts.schema.json", "buildopt image --compare SEPARATE COMBINED"
+    ),
     "buildopt.advice/1": Document(AdviceReport, "advice.schema.json", "buildopt advise"),
     "buildopt.sweep/1": Document(SweepReport, "sweep.schema.json", "buildopt sweep"),
 }

@@ -96,7 +96,10 @@ def test_links_are_symlinks_in_the_image(go: str, tmp_path: Path) -> None:
     assert record["size"] == image.stat().st_size
     # 7-Zip reads squashfs on its own: each link an entry of mode l, its size its target's
     listing = subprocess.run(
-        [tool("7z", "p7zip-full"), "l", "-slt", str(image)], capture_output=True, text=True
+        [tool("7z", "p7zip-full"), "l", "-slt", str(image)],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     for path, target in wanted.items():
         entry = listing.split(f"Path = {path[1:]}\n", 1)[1].split("\n\n", 1)[0]

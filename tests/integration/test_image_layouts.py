@@ -1,0 +1,230 @@
+"""buildopt image --compare: two real layouts of one module's two programs - separate binaries
+against one combined binary that dispatches on argv[0], with links - each figure checked
+against the image file, unsquashfs and readelf."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import subprocess
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from buildopt.output.schemas import load_schema
+from tests.integration.conftest import buildopt, readelf
+from tests.integration.test_image import tool
+from tests.integration.test_image_links import unsquashfs_links
+
+SHARED = """package shared
+
+import "fmt"
+
+var Counts = map[string]int{"start": 1} // data
+var Scratch [40000]byte                  // .bss
+
+func Say(who string, args []string) {
+	Scratch[0]++
+	fmt.Println(who, len(args), Counts["start"])
+}
+"""
+ALPHA = """package alpha
+
+import (
+	"encoding/json"
+	"os"
+
+	"example.com/layouts/internal/shared"
+)
+
+func Main(args []string) {
+	shared.Say("alpha", args)
+	_ = json.NewEncoder(os.Stdout).Encode(args)
+}
+"""
+BETA = """package beta
+
+import (
+	"net/url"
+
+	"example.com/layouts/internal/shared"
+)
+
+func Main(args []string) {
+	shared.Say("beta", args)
+	u, _ := url.Parse("https://example.com/" + args[0])
+	println(u.Path)
+}
+"""
+MAIN = """package main
+
+import (
+	"os"
+{imports}
+)
+
+func main() {{
+{body}
+}}
+"""
+COMBINED_BODY = """	switch filepath.Base(os.Args[0]) {
+	case "beta":
+		beta.Main(os.Args)
+	default:
+		alpha.Main(os.Args)
+	}"""
+PROFILE = """package = "./cmd/{name}"
+binary = "{name}"
+[variants.{name}]
+cgo = false
+strip = "all"
+"""
+DEVICE = """
+[[image]]
+name = "separate"
+select = ["alpha", "beta"]
+records = ["dist/alpha/build.json", "dist/beta/build.json"]
+filesystem = "squashfs"
+erase_block = "64 KiB"
+max_size = "64 MiB"
+
+[[image]]
+name = "combined"
+select = "combined"
+filesystem = "squashfs"
+layout = { "combined" = "/usr/bin/alpha" }
+links = { "/usr/bin/beta" = "alpha" }
+erase_block = "64 KiB"
+max_size = "64 MiB"
+"""
+
+
+def module(root: Path) -> None:
+    """Two mains sharing a package, and the combined main that dispatches on argv[0]."""
+    files = {
+        "go.mod": "module example.com/layouts\n\ngo 1.22\n",
+        "internal/shared/shared.go": SHARED,
+        "internal/alpha/alpha.go": ALPHA,
+        "internal/beta/beta.go": BETA,
+        "cmd/alpha/main.go": MAIN.format(
+            imports='\t"example.com/layouts/internal/alpha"', body="\talpha.Main(os.Args)"
+        ),
+        "cmd/beta/main.go": MAIN.format(
+            imports='\t"example.com/layouts/internal/beta"', body="\tbeta.Main(os.Args)"
+        ),
+        "cmd/combined/main.go": MAIN.format(
+            imports='\t"path/filepath"\n\n\t"example.com/layouts/internal/alpha"\n'
+            '\t"example.com/layouts/internal/beta"',
+            body=COMBINED_BODY,
+        ),
+    }
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+    for name in ("alpha", "beta", "combined"):
+        extra = DEVICE if name == "combined" else ""
+        (root / "profiles" / f"{name}.toml").write_text(PROFILE.format(name=name) + extra)
+
+
+@pytest.fixture(scope="module")
+def project(go: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    tool("mksquashfs", "squashfs-tools")
+    root = tmp_path_factory.mktemp("layouts") / "project"
+    (root / "profiles").mkdir(parents=True)
+    module(root)
+    for name in ("alpha", "beta", "combined"):
+        done = buildopt(["build", "--profile", name], cwd=root)
+        assert done.returncode == 0, done.stderr
+    return root
+
+
+def pages(binary: Path) -> tuple[int, int]:
+    """(shared, private) bytes of the binary's PT_LOAD segments in 4 KiB pages, from
+    readelf: writable segments are private, the others shared."""
+    shared = private = 0
+    for line in readelf("-l", str(binary)).splitlines():
+        fields = line.split()
+        if not fields or fields[0] != "LOAD":
+            continue
+        vaddr, memsz = int(fields[2], 16), int(fields[5], 16)
+        span = -(-(vaddr + memsz) // 4096) * 4096 - vaddr // 4096 * 4096
+        if "W" in "".join(fields[6:-1]):
+            private += span
+        else:
+            shared += span
+    return shared, private
+
+
+def test_separate_against_combined(project: Path) -> None:
+    done = buildopt(
+        ["image", "--profile", "combined", "--compare", "separate", "combined", "--json"],
+        cwd=project,
+    )
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    jsonschema.validate(report, load_schema("buildopt.layouts/1"))
+    separate, combined = report["separate"], report["combined"]
+    assert report["workload"] == ["alpha", "beta"]
+    # what each holds, as unsquashfs reads the images
+    assert separate["files"] == ["/usr/bin/alpha", "/usr/bin/beta"]
+    assert combined["files"] == ["/usr/bin/alpha"]
+    assert unsquashfs_links(Path(combined["image"])) == {"/usr/bin/beta": "alpha"}
+    assert unsquashfs_links(Path(separate["image"])) == {}
+    # flash: the image file's bytes, its erase blocks
+    for layout in (separate, combined):
+        size = Path(layout["image"]).stat().st_size
+        assert layout["flash_bytes"] == size
+        assert layout["erase_blocks"] == math.ceil(size / (64 * 1024))
+    assert report["flash_delta"] == combined["flash_bytes"] - separate["flash_bytes"]
+    assert report["flash_delta"] < 0  # one runtime, one fmt, one shared package: less flash
+    assert (separate["go_runtimes"], combined["go_runtimes"]) == (2, 1)
+    # RAM: from readelf's program headers of the very binaries in the images
+    dist = project / "dist"
+    alpha, beta = (pages(dist / n / n / "linux-amd64" / n) for n in ("alpha", "beta"))
+    both = pages(dist / "combined" / "combined" / "linux-amd64" / "combined")
+    assert separate["shared_bytes"] == alpha[0] + beta[0]  # each file's code once
+    assert separate["private_bytes"] == alpha[1] + beta[1]
+    assert combined["shared_bytes"] == both[0]  # one file: its code once for two programs
+    assert combined["private_bytes"] == 2 * both[1]  # its data and bss in each process
+    for layout in (separate, combined):
+        assert layout["ram_static_bytes"] == layout["shared_bytes"] + layout["private_bytes"]
+        assert {p["name"]: p["runs"] for p in layout["programs"]} == {"alpha": True, "beta": True}
+    (program,) = [p for p in combined["programs"] if p["name"] == "beta"]
+    assert program["paths"] == ["/usr/bin/beta"] and program["binary"] == "/usr/bin/alpha"
+    table = buildopt(
+        ["image", "--profile", "combined", "--compare", "separate", "combined", "--bytes"],
+        cwd=project,
+    )
+    assert table.returncode == 0, table.stderr
+    text = re.sub(r"\s+", " ", table.stdout)
+    assert f"flash (the image file) {separate['flash_bytes']} {combined['flash_bytes']} " in text
+    assert "Go runtimes 2 1 -1" in text
+    assert f"static RAM, every program once {separate['ram_static_bytes']} " in text
+    assert "link to alpha" in text and "combined@linux-amd64 (runs 2 programs)" in text
+
+
+def test_the_combined_binary_dispatches_on_argv0(project: Path) -> None:
+    """The fixture is what it claims: one binary, two programs by the name it is run as."""
+    binary = project / "dist" / "combined" / "combined" / "linux-amd64" / "combined"
+    link = project / "beta"
+    link.symlink_to(binary)
+    as_beta = subprocess.run([str(link), "x"], capture_output=True, text=True, check=True)
+    assert as_beta.stdout.startswith("beta 2 1")
+    as_alpha = subprocess.run([str(binary)], capture_output=True, text=True, check=True)
+    assert as_alpha.stdout.startswith("alpha 1 1")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--compare", "separate"], "takes two image names"),
+        (["--compare", "separate", "nothing"], "--compare nothing: no squashfs [[image]]"),
+        (["--compare", "separate", "separate"], "'separate' twice"),
+    ],
+)
+def test_bad_compare_is_one_line(project: Path, args: list[str], message: str) -> None:
+    done = buildopt(["image", "--profile", "combined", *args], cwd=project)
+    assert done.returncode == 2 and message in done.stderr, done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
