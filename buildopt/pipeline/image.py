@@ -159,15 +159,11 @@ def links_of(image: ImageBudget, items: Sequence[Input]) -> list[Link]:
         start = (
             target if target.startswith("/") else posixpath.join(posixpath.dirname(path), target)
         )
-        resolved = _follow(start, image.links)
-        if resolved is None:
-            problem = f"goes round a loop of links (more than {MAX_HOPS} followed)"
-            raise ProfileError(image.source, f"{key}: {target!r} {problem}")
-        if resolved not in files and resolved not in folders:
+        resolved, problem = _follow(start, image.links, set(files), folders)
+        if problem:
+            held = ", ".join(sorted(files))
             raise ProfileError(
-                image.source,
-                f"{key}: {target!r} leads to {resolved}, which image {image.name!r} does not "
-                f"hold (it holds: {', '.join(sorted(files))})",
+                image.source, f"{key}: {target!r} {problem} (image {image.name!r} holds: {held})"
             )
         links.append(Link(path, target, resolved))
     return links
@@ -193,28 +189,36 @@ def _check_place(
             raise ProfileError(image.source, f"{key}: under {folder}, a file")
 
 
-def _follow(path: str, links: Mapping[str, str]) -> str | None:
-    """The image path path leads to, every link on the way followed as the kernel does
-    (component by component; ``..`` from where a link led); None past MAX_HOPS links."""
+def _follow(
+    path: str, links: Mapping[str, str], files: set[str], folders: set[str]
+) -> tuple[str, str]:
+    """(the image path path leads to, "") with every link on the way followed as the kernel
+    follows them: component by component, each one there (a folder, unless last), ``..``
+    from where a link led; else ("", why it leads nowhere: the kernel's ENOENT, ENOTDIR or
+    ELOOP)."""
     pending, real, hops = path.split("/")[1:], "/", 0
     while pending:
         part = pending.pop(0)
-        if part in ("", "."):
+        if part == "":
             continue
-        if part == "..":
-            real = posixpath.dirname(real)
+        if real in files:
+            return "", f"goes through {real}, a file, as if it were a folder"
+        if part in (".", ".."):
+            real = real if part == "." else posixpath.dirname(real)
             continue
         here = posixpath.join(real, part)
-        if here not in links:
+        if here in links:
+            hops += 1
+            if hops > MAX_HOPS:
+                return "", f"goes round a loop of links (more than {MAX_HOPS} followed)"
+            target = links[here]
+            real = "/" if target.startswith("/") else real
+            pending[:0] = target.split("/")
+        elif here in files or here in folders:
             real = here
-            continue
-        hops += 1
-        if hops > MAX_HOPS:
-            return None
-        target = links[here]
-        real = "/" if target.startswith("/") else real
-        pending[:0] = target.split("/")
-    return real
+        else:
+            return "", f"leads to {here}, which the image does not hold"
+    return real, ""
 
 
 def settings_key(

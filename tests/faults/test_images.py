@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import shutil
 import stat
 import subprocess
@@ -374,3 +375,57 @@ def test_what_a_dead_run_left_is_removed_and_a_live_ones_kept(built: Path) -> No
     assert done.returncode == 0, done.stderr
     assert not dead.exists()
     assert live.exists()
+
+
+# --- links: whatever the table, each leads where the kernel would take it, or is refused -----
+
+PART = st.sampled_from(["usr", "bin", "a", "etc", "c", "l", "b", "d", "..", "."])
+TARGET = st.tuples(st.booleans(), st.lists(PART, min_size=1, max_size=4)).map(
+    lambda t: ("/" if t[0] else "") + "/".join(t[1])
+)
+HELD = ("/usr/bin/a", "/etc/c")  # the image's files; the links go in /l (a place of their own)
+
+
+@settings(max_examples=150, deadline=None)
+@given(links=st.dictionaries(st.sampled_from(["a", "b", "c", "d"]), TARGET, max_size=4))
+def test_a_link_leads_where_the_kernel_goes_or_is_refused(links: dict[str, str]) -> None:
+    """links_of against Linux itself: the same links made in a real folder, each followed by
+    the kernel (os.stat, os.path.realpath). A link it accepts leads to what the kernel
+    reaches; one it refuses dangles (ENOENT, ENOTDIR) or loops (ELOOP) there too."""
+    from buildopt.config.budgets import ImageBudget
+    from buildopt.pipeline.image import Input, links_of
+
+    table = {f"/l/{name}": target for name, target in links.items()}
+    image = ImageBudget(
+        name="node", select=("small",), source=Path("p.toml"), where="image[1]", links=table
+    )
+    items = [Input(p, "small@linux-amd64", Path("/nonexistent"), "0" * 64, 0o755) for p in HELD]
+    resolved, refusal = {}, ""
+    try:
+        resolved = {k.path: k.resolved for k in links_of(image, items)}
+    except ProfileError as exc:
+        refusal = exc.message
+    named = re.search(r"image\[1\]\.links\.(/l/[a-d]): [^\n]+$", refusal)
+    assert bool(named) == bool(refusal), refusal  # one line naming the link
+    refused = named[1] if named else ""
+    with tempfile.TemporaryDirectory() as folder:
+        root = Path(folder) / "r"
+        for path in HELD:
+            (root / path[1:]).parent.mkdir(parents=True, exist_ok=True)
+            (root / path[1:]).write_text("x")
+        (root / "l").mkdir()
+        for path, target in table.items():
+            os.symlink(str(root) + target if target.startswith("/") else target, root / path[1:])
+        for path in table:
+            real = os.path.realpath(root / path[1:])
+            if not Path(real).is_relative_to(root):
+                continue  # above the root: the kernel's / has no parent, a folder's has
+            try:
+                os.stat(root / path[1:])
+            except OSError:  # ENOENT, ENOTDIR, ELOOP: refused, or another link was first
+                assert path not in resolved, (path, table)
+                continue
+            assert path != refused, (path, table)  # the kernel reaches what it refused
+            inside = "/" + str(Path(real).relative_to(root)).removeprefix(".")
+            if resolved:  # (a refusal names the first bad link; the others are unchecked)
+                assert resolved[path] == inside.rstrip("/") or inside == "/", (path, table)
