@@ -337,7 +337,8 @@ def render(data: ReportInput) -> str:
             "files": [
                 (f.path, f.source, format_size(f.size), format_size(f.stored_bytes))
                 for f in i.files
-            ],
+            ]
+            + [(k.path, f"link to {k.target}", "", "") for k in i.links],
             "checks": _verdicts(data.checks, i.name),
         }
         for i in data.images

@@ -115,6 +115,10 @@ def test_links_are_symlinks_in_the_image(go: str, tmp_path: Path) -> None:
     assert "/usr/bin/hello-cli" in table.stdout and "link to /usr/sbin/hello" in table.stdout
     assert f"node.squashfs: {image.stat().st_size} (xz" in table.stdout  # the file's bytes
     assert "unchanged, not made again" in table.stderr
+    page = buildopt(["report", "--profile", "p", "--output", "r.html"], cwd=root)
+    assert page.returncode == 0, page.stderr
+    html = (root / "r.html").read_text()
+    assert "/usr/bin/hello-cli</td><td class=\"id\">link to /usr/sbin/hello" in html
 
 
 def test_a_changed_link_makes_the_image_again(go: str, tmp_path: Path) -> None:
