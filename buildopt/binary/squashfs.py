@@ -9,7 +9,7 @@ the stored size of each of its blocks, so a file's bytes in the image are known 
 sum of its blocks, plus its share of the fragment it is in (the fragment's stored size in
 proportion to the tail's bytes - a tail has no size of its own once compressed with others).
 The rest of the image is metadata (inodes, directories, the fragment, id and export tables)
-and the padding to 4 KiB.
+and the padding to 4 KiB; a symbolic link is an inode holding its target's path, metadata too.
 
 Only what that needs is read: the superblock, the inode and directory tables (metadata blocks
 of up to 8 KiB, compressed with the image's compressor) and the fragment table. Python reads

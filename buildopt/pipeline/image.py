@@ -2,7 +2,8 @@
 
 For a ``filesystem = "squashfs"`` ``[[image]]``: the built binaries it selects (from the
 profile's record and the other records it names) go where its ``layout`` says (default
-``/usr/bin/BINARY``), its ``files`` where their keys say, into a staging folder; mksquashfs
+``/usr/bin/BINARY``), its ``files`` where their keys say, its ``links`` as symbolic links
+(each checked to lead to something the image holds), into a staging folder; mksquashfs
 makes ``dist/<profile>/images/<name>.squashfs`` from it; the image is read back
 (buildopt.binary.squashfs) for what each file takes, and ``<name>.json`` records it all
 (buildopt.record.images). The same inputs and settings give the same bytes; an image whose
