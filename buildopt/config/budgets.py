@@ -33,6 +33,7 @@ SQUASHFS_KEYS = (
     "erase_block",
     "max_erase_blocks",
 )
+MAX_LINK_TARGET = 4096  # PATH_MAX, with its NUL: what symlink(2) takes
 SOURCE_KEY = "__source__"  # (file, "budget[N]") of a budget table, for messages after merging
 
 
@@ -97,6 +98,10 @@ def _link_target(value: Any) -> str:
     """What a link in an image points at: an image path, or a path relative to the link's
     folder (``sbin/daemon``, ``../sbin/daemon``); pipeline.image checks that it leads to
     something the image holds."""
+    if isinstance(value, str) and len(value.encode()) >= MAX_LINK_TARGET:
+        raise ValueError(
+            f"a link target of {len(value.encode())} bytes (Linux takes {MAX_LINK_TARGET - 1})"
+        )
     if not isinstance(value, str) or value.startswith("/"):
         return _image_path(value)
     if not value or value.endswith("/") or "" in value.split("/"):

@@ -118,7 +118,7 @@ def test_links_are_symlinks_in_the_image(go: str, tmp_path: Path) -> None:
     page = buildopt(["report", "--profile", "p", "--output", "r.html"], cwd=root)
     assert page.returncode == 0, page.stderr
     html = (root / "r.html").read_text()
-    assert "/usr/bin/hello-cli</td><td class=\"id\">link to /usr/sbin/hello" in html
+    assert '/usr/bin/hello-cli</td><td class="id">link to /usr/sbin/hello' in html
 
 
 def test_a_changed_link_makes_the_image_again(go: str, tmp_path: Path) -> None:
@@ -151,6 +151,7 @@ def test_a_changed_link_makes_the_image_again(go: str, tmp_path: Path) -> None:
         ('{ "/a" = "" }', "image[1].links./a"),
         ('{ "usr/a" = "/etc" }', "image[1].links"),
         ('{ "/a" = "x//y" }', "image[1].links./a"),
+        ('{ "/a" = "' + "x/" * 2048 + 'y" }', "image[1].links./a: a link target of 4097 bytes"),
         ('{ "/a" = "usr/nothing/.." }', "leads to /usr/nothing, which the image does not"),
         ('{ "/a" = "../etc/hello.conf/x" }', "goes through /etc/hello.conf, a file, as if"),
     ],
