@@ -16,6 +16,9 @@ memory model of each binary's ELF file (buildopt.binary.memory, the ``max_ram_st
   many programs run from it (the page cache maps them into each process);
 * every Go binary carries its own runtime: **Go runtimes** is the distinct Go binaries.
 
+Every figure is what the loader maps, exactly: an upper bound of what is resident, since a page
+takes RAM once touched - .bss is zero pages that take RAM once written (Go 1.26's FIPS random
+generator alone maps 32 MiB of .bss it may never write), data pages are copied once written.
 Heap and stacks are not static: ``buildopt startup`` measures them (peak RSS).
 """
 
@@ -44,6 +47,10 @@ class LayoutBinary(Fact, frozen=True):
     private_bytes: Annotated[
         Bytes, described("writable data and .bss pages: in RAM once per process")
     ]
+    data_bytes: Annotated[Bytes, described("of private_bytes: data, file pages copied on write")]
+    bss_bytes: Annotated[
+        Bytes, described("of private_bytes: .bss, zero pages that take RAM once written")
+    ]
     runs: Annotated[Count, described("the workload's programs that run this binary")]
 
 
@@ -52,6 +59,8 @@ class LayoutProgram(Fact, frozen=True):
     paths: Annotated[tuple[str, ...], described("the image paths that run it")]
     binary: Annotated[str, described("the image path of the binary it runs")]
     private_bytes: Annotated[Bytes, described("its process's writable data and .bss pages")]
+    data_bytes: Bytes
+    bss_bytes: Bytes
     runs: Annotated[
         bool, described("in the workload: both layouts offer the name (else listed, not run)")
     ]
@@ -75,11 +84,15 @@ class Layout(Fact, frozen=True):
     private_bytes: Annotated[
         Bytes, described("the private pages of every program of the workload, once per program")
     ]
+    data_bytes: Annotated[Bytes, described("of private_bytes: the data pages")]
+    bss_bytes: Annotated[Bytes, described("of private_bytes: the .bss pages")]
     ram_static_bytes: Annotated[
         Bytes,
         described(
-            "shared_bytes + private_bytes: the static RAM of the workload, every program "
-            "running once, before any heap or stack"
+            "shared_bytes + private_bytes: the static RAM the loader maps for the workload, "
+            "every program running once, before any heap or stack - an upper bound of what "
+            "is resident (a page takes RAM once touched; .bss and data pages privately once "
+            "written)"
         ),
     ]
 
@@ -177,6 +190,8 @@ def _layout(image: ImageRecord, models: Models, workload: set[str]) -> Layout:
             paths=tuple(paths),
             binary=binary,
             private_bytes=models[binary][0].private_bytes,
+            data_bytes=models[binary][0].read_write_bytes,
+            bss_bytes=models[binary][0].bss_bytes,
             runs=name in workload,
         )
         for name, (binary, paths) in _programs(image, models).items()
@@ -190,6 +205,8 @@ def _layout(image: ImageRecord, models: Models, workload: set[str]) -> Layout:
             go=go,
             shared_bytes=model.shared_bytes,
             private_bytes=model.private_bytes,
+            data_bytes=model.read_write_bytes,
+            bss_bytes=model.bss_bytes,
             runs=sum(p.runs and p.binary == path for p in programs),
         )
         for path, (model, go) in sorted(models.items())
@@ -210,5 +227,7 @@ def _layout(image: ImageRecord, models: Models, workload: set[str]) -> Layout:
         page_size=max((m.page_size for m, _ in models.values()), default=PAGE),
         shared_bytes=shared,
         private_bytes=private,
+        data_bytes=sum(p.data_bytes for p in programs if p.runs),
+        bss_bytes=sum(p.bss_bytes for p in programs if p.runs),
         ram_static_bytes=shared + private,
     )

@@ -118,11 +118,10 @@ def show_layouts(console: DataConsole, report: LayoutsReport, *, exact: bool = F
             *(sum(p.runs for p in x.programs) for x in (separate, combined)),
             size=False,
         ),
-        line("RAM: code and read-only, once", separate.shared_bytes, combined.shared_bytes),
-        line("RAM: data and bss, per program", separate.private_bytes, combined.private_bytes),
-        line(
-            "static RAM, every program once", separate.ram_static_bytes, combined.ram_static_bytes
-        ),
+        line("mapped: code and read-only, once", separate.shared_bytes, combined.shared_bytes),
+        line("mapped: data, per program", separate.data_bytes, combined.data_bytes),
+        line("mapped: .bss, per program", separate.bss_bytes, combined.bss_bytes),
+        line("static RAM mapped (at most)", separate.ram_static_bytes, combined.ram_static_bytes),
     ]
     erase = f"erase blocks of {size_text(separate.erase_block, exact)}"
     if combined.erase_block != separate.erase_block:
@@ -134,9 +133,10 @@ def show_layouts(console: DataConsole, report: LayoutsReport, *, exact: bool = F
         figures,
         [
             f"{erase}; static RAM: {', '.join(report.workload)} each running once - each "
-            "program's writable data and .bss, plus each binary's code and read-only pages "
-            f"once ({size_text(separate.page_size, exact)} pages), before any heap or stack "
-            "(buildopt startup measures peak RSS)"
+            "program's data and .bss, plus each binary's code and read-only pages once "
+            f"({size_text(separate.page_size, exact)} pages), as the loader maps them: at "
+            "most what is resident (a page takes RAM once touched, .bss once written); heap "
+            "and stacks not counted (buildopt startup measures peak RSS)"
         ],
     )
 

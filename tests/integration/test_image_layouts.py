@@ -140,21 +140,23 @@ def project(go: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-def pages(binary: Path) -> tuple[int, int]:
-    """(shared, private) bytes of the binary's PT_LOAD segments in 4 KiB pages, from
-    readelf: writable segments are private, the others shared."""
-    shared = private = 0
+def pages(binary: Path) -> tuple[int, int, int]:
+    """(shared, data, bss) bytes of the binary's PT_LOAD segments in 4 KiB pages, from
+    readelf: read-only and executable segments shared; a writable one's pages its file bytes
+    reach are data, the rest .bss."""
+    shared = data = bss = 0
     for line in readelf("-l", str(binary)).splitlines():
         fields = line.split()
         if not fields or fields[0] != "LOAD":
             continue
-        vaddr, memsz = int(fields[2], 16), int(fields[5], 16)
-        span = -(-(vaddr + memsz) // 4096) * 4096 - vaddr // 4096 * 4096
-        if "W" in "".join(fields[6:-1]):
-            private += span
-        else:
-            shared += span
-    return shared, private
+        vaddr, filesz, memsz = (int(fields[i], 16) for i in (2, 4, 5))
+        start, end = vaddr // 4096 * 4096, -(-(vaddr + memsz) // 4096) * 4096
+        if "W" not in "".join(fields[6:-1]):
+            shared += end - start
+            continue
+        file_pages = min(end, -(-(vaddr + filesz) // 4096) * 4096) - start
+        data, bss = data + file_pages, bss + end - start - file_pages
+    return shared, data, bss
 
 
 def test_separate_against_combined(project: Path) -> None:
@@ -185,10 +187,13 @@ def test_separate_against_combined(project: Path) -> None:
     alpha, beta = (pages(dist / n / n / "linux-amd64" / n) for n in ("alpha", "beta"))
     both = pages(dist / "combined" / "combined" / "linux-amd64" / "combined")
     assert separate["shared_bytes"] == alpha[0] + beta[0]  # each file's code once
-    assert separate["private_bytes"] == alpha[1] + beta[1]
+    assert separate["data_bytes"] == alpha[1] + beta[1]
+    assert separate["bss_bytes"] == alpha[2] + beta[2]
     assert combined["shared_bytes"] == both[0]  # one file: its code once for two programs
-    assert combined["private_bytes"] == 2 * both[1]  # its data and bss in each process
+    assert combined["data_bytes"] == 2 * both[1]  # its data and bss in each process
+    assert combined["bss_bytes"] == 2 * both[2]
     for layout in (separate, combined):
+        assert layout["private_bytes"] == layout["data_bytes"] + layout["bss_bytes"]
         assert layout["ram_static_bytes"] == layout["shared_bytes"] + layout["private_bytes"]
         assert {p["name"]: p["runs"] for p in layout["programs"]} == {"alpha": True, "beta": True}
     (program,) = [p for p in combined["programs"] if p["name"] == "beta"]
@@ -201,7 +206,7 @@ def test_separate_against_combined(project: Path) -> None:
     text = re.sub(r"\s+", " ", table.stdout)
     assert f"flash (the image file) {separate['flash_bytes']} {combined['flash_bytes']} " in text
     assert "Go runtimes 2 1 -1" in text
-    assert f"static RAM, every program once {separate['ram_static_bytes']} " in text
+    assert f"static RAM mapped (at most) {separate['ram_static_bytes']} " in text
     assert "link to alpha" in text and "combined@linux-amd64 (runs 2 programs)" in text
 
 
