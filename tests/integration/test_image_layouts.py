@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -14,6 +15,7 @@ import jsonschema
 import pytest
 
 from buildopt.output.schemas import load_schema
+from tests.conftest import REPO
 from tests.integration.conftest import buildopt, readelf
 from tests.integration.test_image import tool
 from tests.integration.test_image_links import unsquashfs_links
@@ -233,3 +235,41 @@ def test_bad_compare_is_one_line(project: Path, args: list[str], message: str) -
     done = buildopt(["image", "--profile", "combined", *args], cwd=project)
     assert done.returncode == 2 and message in done.stderr, done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_the_example_node_separate_against_combined(go: str, tmp_path: Path) -> None:
+    """profiles/edge-suite.toml's two images: the gateway and billing-ctl as two arm64
+    binaries, or the gateway alone with billing-ctl a link to it."""
+    tool("mksquashfs", "squashfs-tools")
+    root = tmp_path / "repo"
+    shutil.copytree(REPO / "examples" / "billing-gateway", root / "examples" / "billing-gateway")
+    (root / "profiles").mkdir()
+    for name in ("base", "edge-suite"):
+        shutil.copy(REPO / "profiles" / f"{name}.toml", root / "profiles")
+    point = "static-stripped@linux-arm64"
+    done = buildopt(["build", "--profile", "edge-suite", "--variant", point], cwd=root)
+    assert done.returncode == 0, done.stderr
+    args = ["image", "--profile", "edge-suite", "--compare", "node-separate", "node-combined"]
+    done = buildopt([*args, "--json"], cwd=root)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    separate, combined = report["separate"], report["combined"]
+    conf, gateway, ctl = (
+        "/etc/billing-gateway/gateway.conf",
+        "/usr/bin/billing-gateway",
+        "/usr/bin/billing-ctl",
+    )
+    assert separate["files"] == [conf, ctl, gateway]
+    assert combined["files"] == [conf, gateway]
+    assert unsquashfs_links(Path(combined["image"])) == {ctl: "billing-gateway"}
+    assert report["workload"] == ["billing-ctl", "billing-gateway"]
+    assert (separate["go_runtimes"], combined["go_runtimes"]) == (2, 1)
+    for layout in (separate, combined):
+        assert layout["flash_bytes"] == Path(layout["image"]).stat().st_size
+    assert report["flash_delta"] < 0
+    folder = root / "dist" / "edge-suite" / "static-stripped" / "linux-arm64"
+    one, two = pages(folder / "billing-gateway"), pages(folder / "billing-ctl")
+    assert separate["shared_bytes"] == one[0] + two[0]
+    assert separate["data_bytes"] == one[1] + two[1]
+    assert combined["shared_bytes"] == one[0]
+    assert combined["bss_bytes"] == 2 * one[2]  # the gateway's .bss in both processes
