@@ -246,8 +246,8 @@ def test_the_example_node_separate_against_combined(go: str, tmp_path: Path) -> 
     (root / "profiles").mkdir()
     for name in ("base", "edge-suite"):
         shutil.copy(REPO / "profiles" / f"{name}.toml", root / "profiles")
-    point = "static-stripped@linux-arm64"
-    done = buildopt(["build", "--profile", "edge-suite", "--variant", point], cwd=root)
+    points = ("--variant", "static-stripped@linux-arm64", "--variant", "combined@linux-arm64")
+    done = buildopt(["build", "--profile", "edge-suite", *points], cwd=root)
     assert done.returncode == 0, done.stderr
     args = ["image", "--profile", "edge-suite", "--compare", "node-separate", "node-combined"]
     done = buildopt([*args, "--json"], cwd=root)
@@ -261,7 +261,9 @@ def test_the_example_node_separate_against_combined(go: str, tmp_path: Path) -> 
     )
     assert separate["files"] == [conf, ctl, gateway]
     assert combined["files"] == [conf, gateway]
-    assert unsquashfs_links(Path(combined["image"])) == {ctl: "billing-gateway"}
+    sbin = {"/usr/sbin/billing-gateway": "../bin/billing-gateway"}  # the init scripts' path
+    assert unsquashfs_links(Path(separate["image"])) == sbin
+    assert unsquashfs_links(Path(combined["image"])) == {ctl: "billing-gateway", **sbin}
     assert report["workload"] == ["billing-ctl", "billing-gateway"]
     assert (separate["go_runtimes"], combined["go_runtimes"]) == (2, 1)
     for layout in (separate, combined):
@@ -271,5 +273,8 @@ def test_the_example_node_separate_against_combined(go: str, tmp_path: Path) -> 
     one, two = pages(folder / "billing-gateway"), pages(folder / "billing-ctl")
     assert separate["shared_bytes"] == one[0] + two[0]
     assert separate["data_bytes"] == one[1] + two[1]
+    # the combined variant's gateway is static-stripped's, byte for byte (only programs differ)
+    combined_gateway = root / "dist" / "edge-suite" / "combined" / "linux-arm64" / "billing-gateway"
+    assert combined_gateway.read_bytes() == (folder / "billing-gateway").read_bytes()
     assert combined["shared_bytes"] == one[0]
     assert combined["bss_bytes"] == 2 * one[2]  # the gateway's .bss in both processes
