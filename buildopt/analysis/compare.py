@@ -133,7 +133,8 @@ def explain(base: Built, other: Built, *, summarise: bool = False) -> list[str]:
         lines.append((0, f"{causes or 'linking'}: now {kind}" + (f", {libs}" if libs else "")))
     rest = delta["size"] - sum(n for n, _ in lines)  # (the linking line counts no bytes)
     if rest:
-        keys = tuple(k for k in s_other if k not in ("description", "strip", "output", "targets"))
+        quiet = ("description", "strip", "output", "targets", "programs")  # (programs: no flag)
+        keys = tuple(k for k in s_other if k not in quiet)
         changed = _setting_changes(s_base, s_other, keys, summarise=summarise)
         parts = {
             m: delta[m] for m in ("code", "rodata", "data", "gometa", "symtab", "dwarf", "dynamic")

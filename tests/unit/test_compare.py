@@ -97,6 +97,18 @@ def test_pie_explained() -> None:
     assert row.explanation[0] == "pie: relocations and dynamic sections +4.88 KiB"
 
 
+def test_a_variants_programs_never_explain_a_delta() -> None:
+    """programs chooses which packages a variant builds: it changes no binary, so a delta
+    beside it is "other changes" (it read "programs default->('billing-gateway',)")."""
+    rec = record(
+        build("default@linux-amd64", BASE_TOTALS),
+        build("one@linux-amd64", {**BASE_TOTALS, "code": 900}),
+        variants=variants(default={}, one={"programs": ["app"]}),
+    )
+    (row,) = [r for r in compare_variants(rec) if r.built.variant == "one"]
+    assert row.explanation == ("other changes: code -100 B = -100 B",)
+
+
 def test_two_records_and_bloat_o_meter_summary() -> None:
     old = record(
         build(
