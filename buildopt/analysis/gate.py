@@ -342,6 +342,11 @@ def evaluate(  # noqa: PLR0917 - the budgets and each record they are judged on
     old = {b.id: b for b in baseline.builds if b.ok} if baseline else {}
     checks: list[Check] = completeness_checks(record)
     for budget in budgets:
+        if not any(matches(budget.select, b.id) for b in record.builds):  # never silently out
+            targets = ", ".join(budget.select)
+            checks.append(
+                _skip(budget.name, targets, "-", "no build of it in the record: build it")
+            )
         for build in record.builds:
             if not matches(budget.select, build.id):
                 continue

@@ -129,6 +129,14 @@ def test_not_built_is_skipped() -> None:
     assert check.verdict == "skip" and not failed([check])
 
 
+def test_a_budget_of_builds_the_record_lacks_is_a_skip_row_not_silence() -> None:
+    """Built with --variant static: the budget of the stripped builds said nothing at all."""
+    b = budgets({"name": "flash", "select": "small@*", "max_size": 1})
+    (check,) = evaluate(b, [], rec(**{"big@linux-arm64": 5}), None)
+    assert (check.budget, check.target, check.verdict) == ("flash", "small@*", "skip")
+    assert check.note == "no build of it in the record: build it" and not failed([check])
+
+
 def test_failed_unexplained_and_missing_builds_fail_naming_the_variant() -> None:
     b = budgets({"select": "small@*", "max_size": 1})
     record_ = replaced(
