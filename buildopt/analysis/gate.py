@@ -449,13 +449,21 @@ def evaluate_filesystem(image: ImageBudget, outcome: ImageOutcome | None) -> lis
     checks = []
     if image.max_size is not None:
         check = _size_check(image, image.name, "max_size", made.size, image.max_size)
-        checks.append(replace(check, note=f"{image.compressor} squashfs, {len(made.files)} files"))
+        checks.append(
+            replace(
+                check,
+                note=f"{image.compressor} squashfs, {_count(len(made.files), 'file')}"
+                + (f", {_count(len(made.links), 'link')}" if made.links else ""),
+            )
+        )
     if image.max_erase_blocks is not None:
         blocks, most = made.erase_blocks, image.max_erase_blocks
         check = _size_check(image, image.name, "max_erase_blocks", blocks, most, "blocks")
         checks.append(replace(check, note=f"{format_size(made.erase_block)} erase blocks"))
     for pattern, limit in image.max_share.items():
-        stored = sum(f.stored_bytes for f in made.files if selects(pattern, f.source))
+        stored = sum(
+            f.stored_bytes for f in made.files if not f.extra and selects(pattern, f.source)
+        )
         checks.append(_size_check(image, image.name, f"max_share[{pattern}]", stored, limit))
     return checks
 
@@ -480,3 +488,7 @@ def evaluate_image(
 
 def failed(checks: Sequence[Check]) -> bool:
     return any(c.verdict == "fail" for c in checks)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"

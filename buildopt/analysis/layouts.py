@@ -122,10 +122,10 @@ Models = dict[str, tuple[MemoryModel, bool]]  # by the binary's image path
 
 
 def compare(
-    separate: ImageRecord, combined: ImageRecord, memory: Mapping[tuple[str, str], Memory]
+    separate: ImageRecord, combined: ImageRecord, memory: Mapping[str, Memory]
 ) -> LayoutsReport:
-    """Two images as layouts of the same workload; memory gives each build's model by
-    (build id, sha256)."""
+    """Two images as layouts of the same workload; memory gives each build's model by its
+    sha256 (a file the profile adds with a build's very bytes is that build)."""
     images = (separate, combined)
     models = [_models(image, memory) for image in images]
     names = [set(_programs(image, m)) for image, m in zip(images, models, strict=True)]
@@ -134,6 +134,13 @@ def compare(
         raise LayoutError(
             f"image --compare: {separate.name!r} runs {sorted(names[0])} and {combined.name!r} "
             f"runs {sorted(names[1])}: no program name in common (links give a binary more)"
+        )
+    missing = sorted(names[0] - names[1])
+    if missing:  # else the combined layout would look smaller by not shipping them
+        raise LayoutError(
+            f"image --compare: {combined.name!r} does not offer {', '.join(missing)}, which "
+            f"{separate.name!r} runs: a layout of the same programs gives each a name (links "
+            f"= {{ PATH = BINARY }} in {combined.name!r}'s [[image]])"
         )
     a, b = (_layout(image, m, workload) for image, m in zip(images, models, strict=True))
     return LayoutsReport(
@@ -148,13 +155,14 @@ def compare(
     )
 
 
-def _models(image: ImageRecord, memory: Mapping[tuple[str, str], Memory]) -> Models:
-    """The image's binaries (the files a build made; others are data) with their models."""
+def _models(image: ImageRecord, memory: Mapping[str, Memory]) -> Models:
+    """The image's binaries (the files of a build's bytes; others are data) with their
+    models."""
     models: Models = {}
     for entry in image.files:
-        if (entry.source, entry.sha256) not in memory:
+        if entry.sha256 not in memory:
             continue
-        model, go = memory[(entry.source, entry.sha256)]
+        model, go = memory[entry.sha256]
         if model is None:
             raise LayoutError(
                 f"image {image.name!r}: {entry.path} ({entry.source}) has no loader mappings in "

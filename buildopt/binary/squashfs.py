@@ -8,6 +8,8 @@ with other files' tails into a fragment block, compressed together. The inode of
 the stored size of each of its blocks, so a file's bytes in the image are known exactly: the
 sum of its blocks, plus its share of the fragment it is in (the fragment's stored size in
 proportion to the tail's bytes - a tail has no size of its own once compressed with others).
+mksquashfs stores the data of files with the same bytes once (its inodes point at the same
+blocks): the first such file in the image's order takes it, the others take nothing and name it.
 The rest of the image is metadata (inodes, directories, the fragment, id and export tables)
 and the padding to 4 KiB; a symbolic link is an inode holding its target's path, metadata too.
 
@@ -48,11 +50,24 @@ class ImageFile:
     size: int  # bytes of the file
     block_bytes: int  # its data blocks as stored
     fragment_bytes: float  # its share of the fragment its tail is in (0 without one)
+    same_as: str = ""  # a file of the same bytes, earlier in the image, whose data this one's is
 
     @property
     def stored_bytes(self) -> int:
         """What the file takes in the image, its fragment share rounded to the byte."""
         return self.block_bytes + round(self.fragment_bytes)
+
+
+@dataclass(frozen=True)
+class _Data:
+    """Where a file's data is in the image: two inodes of equal _Data share their bytes."""
+
+    size: int
+    start: int  # the first data block's offset
+    blocks: int  # bytes of its stored blocks
+    fragment: int  # the fragment its tail is in (NO_FRAGMENT: none)
+    offset: int  # the tail's place in that fragment
+    tail: int  # bytes of its tail
 
 
 @dataclass(frozen=True)
@@ -195,32 +210,36 @@ class _Reader:
     # --- the tree ---------------------------------------------------------------------------
 
     def image(self) -> SquashfsImage:
-        entries: list[tuple[str, int, int, int, int]] = []  # path, size, blocks, fragment, tail
+        entries: list[tuple[str, _Data]] = []
         links: list[ImageLink] = []
         self._walk(self.root_inode, "", (entries, links), set())
-        fragments = self._fragments({e[3] for e in entries if e[3] != NO_FRAGMENT})
+        first: dict[_Data, str] = {}  # mksquashfs stores a file's data once: later copies
+        for path, data in entries:  # point at the same blocks (and fragment offset)
+            if data.size:
+                first.setdefault(data, path or "/")
+        fragments = self._fragments({d.fragment for p, d in entries if d.fragment != NO_FRAGMENT})
         tails: dict[int, int] = {}
-        for _, _, _, fragment, tail in entries:
-            if fragment != NO_FRAGMENT:
-                tails[fragment] = tails.get(fragment, 0) + tail
-        files = tuple(
-            ImageFile(
-                path=path or "/",
-                size=size,
-                block_bytes=blocks,
-                fragment_bytes=fragments[fragment] * tail / tails[fragment]
-                if fragment != NO_FRAGMENT and tails[fragment]
-                else 0.0,
-            )
-            for path, size, blocks, fragment, tail in entries
+        for data in {d for _, d in entries if d.fragment != NO_FRAGMENT and d.size}:
+            tails[data.fragment] = tails.get(data.fragment, 0) + data.tail
+        files = []
+        for path, data in entries:
+            owner = first.get(data, path or "/")
+            if owner != (path or "/"):
+                files.append(ImageFile(path or "/", data.size, 0, 0.0, same_as=owner))
+                continue
+            share = 0.0
+            if data.fragment != NO_FRAGMENT and tails.get(data.fragment):
+                share = fragments[data.fragment] * data.tail / tails[data.fragment]
+            files.append(ImageFile(path or "/", data.size, data.blocks, share))
+        return SquashfsImage(
+            self.compressor, self.block_size, self.bytes_used, tuple(files), tuple(links)
         )
-        return SquashfsImage(self.compressor, self.block_size, self.bytes_used, files, tuple(links))
 
     def _walk(
         self,
         ref: int,
         path: str,
-        out: tuple[list[tuple[str, int, int, int, int]], list[ImageLink]],
+        out: tuple[list[tuple[str, _Data]], list[ImageLink]],
         seen: set[int],
     ) -> None:
         if ref in seen or len(seen) > MAX_FILES:
@@ -250,7 +269,7 @@ class _Reader:
                 if entry_kind in (BASIC_DIR, EXT_DIR):
                     self._walk(child, f"{path}/{name}", out, seen)
                 elif entry_kind in (BASIC_FILE, EXT_FILE):
-                    out[0].append((f"{path}/{name}", *self._file(child)))
+                    out[0].append((f"{path}/{name}", self._file(child)))
                 elif entry_kind in (BASIC_SYMLINK, EXT_SYMLINK):
                     out[1].append(ImageLink(f"{path}/{name}", self._link_target(child)))
                 if len(out[0]) + len(out[1]) > MAX_FILES:
@@ -267,14 +286,14 @@ class _Reader:
         _, raw = self._inode(ref, 24 + size)
         return raw[24:].decode("utf-8", "replace")
 
-    def _file(self, ref: int) -> tuple[int, int, int, int]:
-        """(size, bytes of its stored blocks, fragment index, tail bytes) of a file inode."""
+    def _file(self, ref: int) -> _Data:
+        """Where a file inode's data is and what it takes."""
         kind, raw = self._inode(ref, 56)
         if kind == BASIC_FILE:
-            _start, fragment, _offset, size = struct.unpack_from("<IIII", raw, 16)
+            start, fragment, offset, size = struct.unpack_from("<IIII", raw, 16)
             head = 32
         elif kind == EXT_FILE:
-            _start, size, _sparse, _nlink, fragment, _offset, _xattr = struct.unpack_from(
+            start, size, _sparse, _nlink, fragment, offset, _xattr = struct.unpack_from(
                 "<QQQIIII", raw, 16
             )
             head = 56
@@ -289,7 +308,7 @@ class _Reader:
         _, raw = self._inode(ref, head + 4 * count)
         words = struct.unpack_from(f"<{count}I", raw, head)
         stored = sum(w & (UNCOMPRESSED_BLOCK - 1) for w in words)
-        return size, stored, fragment, tail
+        return _Data(size, start, stored, fragment, offset, tail)
 
     def _fragments(self, used: set[int]) -> dict[int, int]:
         """The stored size of each fragment block in use."""

@@ -34,6 +34,7 @@ SQUASHFS_KEYS = (
     "max_erase_blocks",
 )
 MAX_LINK_TARGET = 4096  # PATH_MAX, with its NUL: what symlink(2) takes
+MAX_NAME = 255  # NAME_MAX: the bytes of one name in a path (squashfs takes 256, Linux 255)
 SOURCE_KEY = "__source__"  # (file, "budget[N]") of a budget table, for messages after merging
 
 
@@ -91,7 +92,22 @@ def _image_path(value: Any) -> str:
         raise ValueError(f"expected an absolute path in the image, got {toml_value(value)}")
     if visible(value) != value:  # a newline splits unsquashfs -lln's line the check reads
         raise ValueError(f"{toml_value(value)} holds a control character (a newline?)")
+    _check_lengths(value)
     return value
+
+
+def _check_lengths(path: str) -> None:
+    """What Linux takes of a path: each name at most NAME_MAX bytes, the whole under PATH_MAX."""
+    if len(path.encode()) >= MAX_LINK_TARGET:
+        raise ValueError(
+            f"a path of {len(path.encode())} bytes (Linux takes {MAX_LINK_TARGET - 1})"
+        )
+    for part in path.split("/"):
+        if len(part.encode()) > MAX_NAME:
+            raise ValueError(
+                f"a name of {len(part.encode())} bytes ({toml_value(part[:16])}...; "
+                f"Linux takes {MAX_NAME})"
+            )
 
 
 def _link_target(value: Any) -> str:
@@ -108,6 +124,7 @@ def _link_target(value: Any) -> str:
         raise ValueError(f"expected a path in the image, got {toml_value(value)}")
     if visible(value) != value:
         raise ValueError(f"{toml_value(value)} holds a control character (a newline?)")
+    _check_lengths(value)
     return value
 
 

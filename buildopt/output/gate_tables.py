@@ -65,10 +65,10 @@ def show_images(
         rows: list[list[CellLike]] = [
             [
                 f.path,
-                f.source,
+                f"{f.source} (same bytes as {f.same_as}: stored once)" if f.same_as else f.source,
                 size_text(f.size, exact),
                 size_text(f.stored_bytes, exact),
-                f"{100 * f.stored_bytes / f.size:.1f}%" if f.size else "-",
+                f"{100 * f.stored_bytes / f.size:.1f}%" if f.size and not f.same_as else "-",
                 f"{100 * f.stored_bytes / image.size:.1f}%",
             ]
             for f in image.files
@@ -136,7 +136,15 @@ def show_layouts(console: DataConsole, report: LayoutsReport, *, exact: bool = F
             "program's data and .bss, plus each binary's code and read-only pages once "
             f"({size_text(separate.page_size, exact)} pages), as the loader maps them: at "
             "most what is resident (a page takes RAM once touched, .bss once written); heap "
-            "and stacks not counted (buildopt startup measures peak RSS)"
+            "and stacks not counted (buildopt startup measures peak RSS)",
+            *(
+                [
+                    f"note: {combined.name} holds more Go binaries than {separate.name}: "
+                    "--compare takes SEPARATE first, then COMBINED"
+                ]
+                if combined.go_runtimes > separate.go_runtimes
+                else []
+            ),
         ],
     )
 

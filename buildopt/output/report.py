@@ -49,6 +49,7 @@ class ReportInput:
     baseline: Record | None = None  # --baseline: an older record
     history: Sequence[tuple[str, Record]] = ()  # (label, record), oldest first
     images: Sequence[ImageRecord] = ()
+    unshown: Sequence[tuple[str, str]] = ()  # (image name, why it is not shown): stale, unmade
     advice: AdviceReport | None = None  # buildopt advise's, when one was run
     sweep: SweepReport | None = None  # buildopt sweep's, when one was run
 
@@ -335,13 +336,24 @@ def render(data: ReportInput) -> str:
             "erase": f"{i.erase_blocks} x {format_size(i.erase_block)}",
             "compressor": i.compressor,
             "files": [
-                (f.path, f.source, format_size(f.size), format_size(f.stored_bytes))
+                (
+                    f.path,
+                    f"{f.source} (same bytes as {f.same_as}: stored once)"
+                    if f.same_as
+                    else f.source,
+                    format_size(f.size),
+                    format_size(f.stored_bytes),
+                )
                 for f in i.files
             ]
             + [(k.path, f"link to {k.target}", "", "") for k in i.links],
             "checks": _verdicts(data.checks, i.name),
         }
         for i in data.images
+    ]
+    unshown = [
+        {"name": name, "reason": why, "checks": _verdicts(data.checks, name)}
+        for name, why in data.unshown
     ]
     template = _environment().get_template("report.html.j2")
     return template.render(
@@ -353,6 +365,7 @@ def render(data: ReportInput) -> str:
         counts=counts,
         bars=_svg(bars),
         explanations=explanations,
+        unshown=unshown,
         upgrades=upgrades,
         treemaps=treemaps,
         startup_groups=_startup(record),

@@ -17,7 +17,6 @@ import hashlib
 import json
 import math
 import os
-import posixpath
 import shutil
 import stat
 import tempfile
@@ -29,10 +28,17 @@ from buildopt.binary.digest import sha256_of
 from buildopt.binary.squashfs import SquashfsError, read_image
 from buildopt.config.budgets import ImageBudget, ImageFile, matches, selects
 from buildopt.config.keys import key_path
+from buildopt.config.links import Link, folders_of, links_of
 from buildopt.errors import EXIT_FAILED, BuildoptError, ProfileError
 from buildopt.inputs import NotRegularFile, open_regular
 from buildopt.record import images as image_records
-from buildopt.record.images import IMAGE_SCHEMA, ImageEntry, ImageLinkEntry, ImageRecord
+from buildopt.record.images import (
+    IMAGE_SCHEMA,
+    ImageEntry,
+    ImageLinkEntry,
+    ImageOutcome,
+    ImageRecord,
+)
 from buildopt.record.integrity import changed
 from buildopt.record.model import Record
 from buildopt.system import squashfs
@@ -40,7 +46,6 @@ from buildopt.system.files import locked, replace_with
 from buildopt.system.leftovers import owned_name, remove_left_by_dead
 
 COPY_CHUNK = 1 << 20
-MAX_HOPS = 40  # links followed in one path before Linux says ELOOP (MAXSYMLINKS)
 WORK_PREFIX = ".buildopt-image-"  # images/.buildopt-image-<pid>-XXXX/: root/ and image.squashfs
 
 
@@ -62,16 +67,12 @@ class Input:
     file: Path  # what is copied
     sha256: str
     mode: int  # 0o755 for binaries; an extra file's source's permission bits, or its mode
+    extra: bool = False  # a file of the image's files table, not a build
 
 
-@dataclass(frozen=True)
-class Link:
-    path: str  # in the image
-    target: str  # as written
-    resolved: str  # the image path it leads to (a file or a folder it holds)
-
-
-def inputs(image: ImageBudget, records: Sequence[Record], root: Path) -> list[Input]:
+def inputs(
+    image: ImageBudget, records: Sequence[Record], root: Path, images_dir: Path | None = None
+) -> list[Input]:
     """What goes into the image: every built binary its select picks (in the records given,
     its own first) and its extra files, each at its place; ImageError when two go to one
     place, a selected binary is missing from dist/ or changed since its build, or an extra
@@ -102,12 +103,30 @@ def inputs(image: ImageBudget, records: Sequence[Record], root: Path) -> list[In
     if not found:
         raise ImageError(f"image {image.name!r}: no built binary matches {list(image.select)}")
     for place, spec in image.files.items():
-        add(_extra_file(image, place, spec, root))
+        add(_extra_file(image, place, spec, root, images_dir))
+    _check_folders(image, found)
     _check_shares(image, list(found.values()))
     return sorted(found.values(), key=lambda i: i.path)
 
 
-def _extra_file(image: ImageBudget, place: str, spec: ImageFile, root: Path) -> Input:
+def _check_folders(image: ImageBudget, found: Mapping[str, Input]) -> None:
+    """No place is under another file's (/usr/bin/cli/x under the binary /usr/bin/cli)."""
+    for path, item in sorted(found.items()):
+        for folder in folders_of(path)[1:]:
+            if folder in found:
+                key = (
+                    key_path(f"{image.where}.files", path)
+                    if item.extra
+                    else f"{image.where}.layout ({item.source})"
+                )
+                raise ProfileError(
+                    image.source, f"{key}: under {folder}, where {found[folder].source} goes"
+                )
+
+
+def _extra_file(
+    image: ImageBudget, place: str, spec: ImageFile, root: Path, images_dir: Path | None
+) -> Input:
     """An extra file, read where it really is (symbolic links followed): inside the project
     unless it allows otherwise, a regular file, with its own permission bits unless a mode
     is given. ProfileError (exit 2, the key named) when it cannot be taken."""
@@ -120,6 +139,12 @@ def _extra_file(image: ImageBudget, place: str, spec: ImageFile, root: Path) -> 
             f"{where}: {spec.given}{really} outside the project {project} "
             "(allow_outside = true takes it)",
         )
+    if images_dir is not None and real.is_relative_to(os.path.realpath(images_dir)):
+        raise ProfileError(
+            image.source,
+            f"{where}: {spec.given} is in the images folder {images_dir} (an image never "
+            "takes what buildopt image writes: it would change with every image made)",
+        )
     try:
         with open_regular(real) as f:
             bits = stat.S_IMODE(os.fstat(f.fileno()).st_mode) & 0o777
@@ -131,95 +156,21 @@ def _extra_file(image: ImageBudget, place: str, spec: ImageFile, root: Path) -> 
         raise ProfileError(image.source, f"{where}: {spec.given}: {why}") from None
     shown = real.relative_to(project) if real.is_relative_to(project) else real
     mode = bits if spec.mode is None else spec.mode
-    return Input(place, str(shown), real, digest.hexdigest(), mode)
+    return Input(place, str(shown), real, digest.hexdigest(), mode, extra=True)
 
 
 def _check_shares(image: ImageBudget, items: Sequence[Input]) -> None:
     """Each max_share pattern selects something in the image: one that selects nothing
     would pass for ever (a typo, or a variant renamed)."""
+    binaries = [i for i in items if not i.extra]  # a share is what selected binaries take
     for pattern in image.max_share:
-        if not any(selects(pattern, i.source) for i in items):
-            sources = ", ".join(i.source for i in items)
+        if not any(selects(pattern, i.source) for i in binaries):
+            sources = ", ".join(i.source for i in binaries)
             raise ProfileError(
                 image.source,
                 f"{image.where}.max_share.{pattern}: selects nothing in image {image.name!r} "
                 f"(it holds: {sources})",
             )
-
-
-def links_of(image: ImageBudget, items: Sequence[Input]) -> list[Link]:
-    """The image's symbolic links, each leading to a file or a folder the image holds.
-    ProfileError (exit 2, the link's key named) for one in the place of a file, a folder of
-    one or under another link, and for one that dangles or goes round a loop."""
-    files = {i.path: i.source for i in items}
-    folders = {p for path in [*files, *image.links] for p in _folders(path)}
-    links = []
-    for path, target in sorted(image.links.items()):
-        key = key_path(f"{image.where}.links", path)
-        _check_place(image, key, path, files, folders)
-        start = (
-            target if target.startswith("/") else posixpath.join(posixpath.dirname(path), target)
-        )
-        resolved, problem = _follow(start, image.links, set(files), folders)
-        if problem:
-            held = ", ".join(sorted(files))
-            raise ProfileError(
-                image.source, f"{key}: {target!r} {problem} (image {image.name!r} holds: {held})"
-            )
-        links.append(Link(path, target, resolved))
-    return links
-
-
-def _folders(path: str) -> list[str]:
-    """The folders an image path is in: /usr/bin/x -> /, /usr, /usr/bin."""
-    parts = path.split("/")[1:-1]
-    return ["/", *("/" + "/".join(parts[: n + 1]) for n in range(len(parts)))]
-
-
-def _check_place(
-    image: ImageBudget, key: str, path: str, files: Mapping[str, str], folders: set[str]
-) -> None:
-    """A link's place is its own: not a file's, not a folder of anything, not under a file
-    or a link (staging it there would write through that link, out of the image)."""
-    if path in files:
-        raise ProfileError(image.source, f"{key}: {files[path]} goes there too")
-    if path in folders:
-        raise ProfileError(image.source, f"{key}: a folder of other paths in the image")
-    for folder in _folders(path):  # (one under a link: that link is a folder, refused above)
-        if folder in files:
-            raise ProfileError(image.source, f"{key}: under {folder}, a file")
-
-
-def _follow(
-    path: str, links: Mapping[str, str], files: set[str], folders: set[str]
-) -> tuple[str, str]:
-    """(the image path path leads to, "") with every link on the way followed as the kernel
-    follows them: component by component, each one there (a folder, unless last), ``..``
-    from where a link led; else ("", why it leads nowhere: the kernel's ENOENT, ENOTDIR or
-    ELOOP)."""
-    pending, real, hops = path.split("/")[1:], "/", 0
-    while pending:
-        part = pending.pop(0)
-        if part == "":
-            continue
-        if real in files:
-            return "", f"goes through {real}, a file, as if it were a folder"
-        if part in (".", ".."):
-            real = real if part == "." else posixpath.dirname(real)
-            continue
-        here = posixpath.join(real, part)
-        if here in links:
-            hops += 1
-            if hops > MAX_HOPS:
-                return "", f"goes round a loop of links (more than {MAX_HOPS} followed)"
-            target = links[here]
-            real = "/" if target.startswith("/") else real
-            pending[:0] = target.split("/")
-        elif here in files or here in folders:
-            real = here
-        else:
-            return "", f"leads to {here}, which the image does not hold"
-    return real, ""
 
 
 def settings_key(
@@ -257,6 +208,32 @@ def current(image: ImageBudget, images_dir: Path, key: str) -> ImageRecord | Non
     return recorded if same else None
 
 
+def made_before(
+    image: ImageBudget,
+    records: Sequence[Record],
+    images_dir: Path,
+    *,
+    environ: Mapping[str, str],
+    root: Path,
+) -> ImageOutcome:
+    """The image buildopt image last made, if it is what the profile and the records make
+    now (nothing is made); else why there is none to show or judge."""
+    hint = f"buildopt image --profile {records[0].profile.name}"
+    if not image_records.record_path(images_dir, image.name).exists():
+        return ImageOutcome(reason=f"not made yet ({hint})")
+    try:
+        version = squashfs.version(squashfs.find_mksquashfs(environ), environ)
+        items = inputs(image, records, root, images_dir)
+        links = links_of(image, {i.path: i.source for i in items})
+    except BuildoptError as exc:
+        return ImageOutcome(reason=f"cannot be made as the profile says: {exc.message}")
+    recorded = current(image, images_dir, settings_key(image, items, version, links))
+    if recorded is None:
+        why = "its binaries, files or settings changed since it was made, or the file did"
+        return ImageOutcome(reason=f"out of date: {why} ({hint})")
+    return ImageOutcome(recorded)
+
+
 def build_image(
     image: ImageBudget,
     records: Sequence[Record],
@@ -276,8 +253,8 @@ def build_image(
     images_dir.mkdir(parents=True, exist_ok=True)
     with locked(images_dir / ".locks" / f"{image.name}.lock"):
         remove_left_by_dead(images_dir, WORK_PREFIX)
-        items = inputs(image, records, root)
-        links = links_of(image, items)
+        items = inputs(image, records, root, images_dir)
+        links = links_of(image, {i.path: i.source for i in items})
         key = settings_key(image, items, version, links)
         recorded = current(image, images_dir, key)
         if recorded is not None:
@@ -412,6 +389,8 @@ def _measure(  # noqa: PLR0917 - the image and where it is
                 sha256=i.sha256,
                 size=held[i.path].size,
                 stored_bytes=held[i.path].stored_bytes,
+                same_as=held[i.path].same_as,
+                extra=i.extra,
             )
             for i in items
         ),

@@ -18,6 +18,7 @@ from buildopt.binary.facts import Fact, described
 from buildopt.config.budgets import check_selectors, selects
 from buildopt.config.ids import build_id
 from buildopt.config.keys import did_you_mean
+from buildopt.config.links import links_of
 from buildopt.config.profile import Profile, Program
 from buildopt.config.target import Target
 from buildopt.config.toolchain import Toolchain
@@ -388,6 +389,8 @@ def make_plan(
             raise ProfileError(
                 profile.path, f"{where}: {each.select!r} matches no id; the ids:", ids
             )
+    if own:
+        _check_links(profile, toolchain)
     dist = profile.dist_dir(dist)
     steps: list[Step] = []
     skipped: list[Skip] = []
@@ -410,6 +413,20 @@ def make_plan(
             all_ids(profile, toolchain),
         )
     return Plan(profile, toolchain, dist, tuple(steps), tuple(skipped))
+
+
+def _check_links(profile: Profile, toolchain: Toolchain) -> None:
+    """Each squashfs image's links lead somewhere, from the places its binaries will have
+    (an image that takes other records' binaries is checked when it is made)."""
+    for image in profile.images:
+        if image.filesystem is None or image.records or not image.links:
+            continue
+        places = {place: spec.given for place, spec in image.files.items()}
+        for point in plan_points(profile, toolchain):
+            sid = point.id(profile)
+            if any(selects(p, sid) for p in image.select):
+                places.setdefault(image.place(sid, point.program.name), sid)
+        links_of(image, places)
 
 
 class Point(NamedTuple):

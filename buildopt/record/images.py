@@ -40,9 +40,20 @@ class ImageEntry(Fact, frozen=True):
         Bytes,
         described(
             "its data blocks as stored, plus its share of the fragment its tail is in (the "
-            "fragment's stored size in proportion to the tail's bytes)"
+            "fragment's stored size in proportion to the tail's bytes); 0 for a file whose "
+            "data is another's (same_as)"
         ),
     ]
+    same_as: Annotated[
+        str,
+        described(
+            "the image path of an earlier file of the same bytes, whose data mksquashfs "
+            "stored once for both (empty when the file's data is its own)"
+        ),
+    ] = ""
+    extra: Annotated[bool, described("a file of the image's files table, not a built binary")] = (
+        False
+    )
 
 
 class ImageLinkEntry(Fact, frozen=True):

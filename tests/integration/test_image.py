@@ -302,9 +302,11 @@ def test_a_place_that_is_another_places_folder_is_one_line(built: Path) -> None:
     )
     done = buildopt(["image", "--profile", "p"], cwd=built)
     assert done.returncode == 2, done.stderr
-    assert "cannot go to /opt/hello" in done.stderr or "cannot go to /opt/hello/hello" in (
+    # the key and both builds named (it was "... cannot go to /opt/hello/hello: File exists")
+    assert "image[1].layout (big@linux-amd64): under /opt/hello, where small@linux-amd64 goes" in (
         done.stderr
     )
+    assert done.stderr.count("\n") == 1
     assert "Traceback" not in done.stderr
     left = [p.name for p in (built / "dist" / "p" / "images").iterdir()]
     assert not [n for n in left if n.startswith(".buildopt-")], left  # no staging left

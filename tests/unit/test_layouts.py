@@ -4,6 +4,7 @@ tests/integration/test_image_layouts.py's)."""
 
 from __future__ import annotations
 
+import msgspec
 import pytest
 
 from buildopt.analysis.layouts import LayoutError, compare
@@ -52,9 +53,9 @@ def image(name: str, files: dict[str, str], links: dict[str, str] | None = None)
 
 
 MEMORY = {
-    ("a", "a" * 64): (model(40960, 8192), True),
-    ("b", "b" * 64): (model(40960, 8192), True),
-    ("c", "c" * 64): (model(65536, 12288), True),
+    "a" * 64: (model(40960, 8192), True),
+    "b" * 64: (model(40960, 8192), True),
+    "c" * 64: (model(65536, 12288), True),
 }
 
 
@@ -93,6 +94,27 @@ def test_one_name_for_two_binaries_is_refused() -> None:
 
 
 def test_a_build_without_a_memory_model_is_named() -> None:
-    memory = {**MEMORY, ("a", "a" * 64): (None, True)}
+    memory = {**MEMORY, "a" * 64: (None, True)}
     with pytest.raises(LayoutError, match=r"/bin/a \(a\) has no loader mappings"):
         compare(image("s", {"/bin/a": "a"}), image("c", {"/bin/a": "c"}), memory)
+
+
+def test_a_combined_layout_that_leaves_a_program_out_is_refused() -> None:
+    """Forgetting the CLI's link read as "flash -588 KiB, Go runtimes -1": the combined image
+    simply did not ship the CLI."""
+    separate = image("separate", {"/bin/a": "a", "/bin/b": "b"})
+    with pytest.raises(LayoutError, match=r"'combined' does not offer b, which 'separate' runs"):
+        compare(separate, image("combined", {"/bin/a": "c"}), MEMORY)
+
+
+def test_a_file_of_a_builds_bytes_is_that_build() -> None:
+    """A prebuilt copy of a binary, added by files, ran no program and counted no runtime."""
+    separate = image("separate", {"/bin/a": "a", "/bin/b": "prebuilt/b"})
+    entries = [
+        e if e.path != "/bin/b" else msgspec.structs.replace(e, sha256="b" * 64)
+        for e in separate.files
+    ]
+    separate = msgspec.structs.replace(separate, files=tuple(entries))
+    combined = image("combined", {"/bin/box": "c"}, {"/bin/a": "/bin/box", "/bin/b": "/bin/box"})
+    report = compare(separate, combined, MEMORY)
+    assert report.workload == ("a", "b") and report.separate.go_runtimes == 2

@@ -100,7 +100,7 @@ def _show_layouts(
     from buildopt.record.model import Record
 
     memory = {
-        (b.id, b.sha256): (b.inspect.memory, b.inspect.go is not None)
+        b.sha256: (b.inspect.memory, b.inspect.go is not None)
         for r in builds
         if isinstance(r, Record)
         for b in r.builds

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -11,9 +11,11 @@ from buildopt.cli.images import _gated_record, _image_records
 from buildopt.errors import EXIT_OK
 
 if TYPE_CHECKING:
+    from buildopt.config.profile import Profile
     from buildopt.record.advice import AdviceReport
     from buildopt.record.images import ImageOutcome
     from buildopt.record.model import Record
+    from buildopt.record.store import RecordError
     from buildopt.record.sweep import SweepReport
 
 
@@ -30,7 +32,6 @@ def report(
     from buildopt.analysis import compare, gate
     from buildopt.cli import reads as reads_of
     from buildopt.output.report import ReportInput, render
-    from buildopt.record import images as image_records
     from buildopt.system.outputs import output_to
 
     cwd = Path.cwd()
@@ -42,16 +43,9 @@ def report(
     data = _gated_record(loaded, record_path, command="report")
     old = _load_record(cwd / baseline) if baseline else None
     images_dir = loaded.images_dir(_dist(dist, cwd))
-    made: dict[str, ImageOutcome] = {}
-    for image in loaded.images:  # images made before (buildopt image): the report makes none
-        if image.filesystem is not None:
-            path = image_records.record_path(images_dir, image.name)
-            try:
-                made[image.name] = image_records.ImageOutcome(image_records.load(path))
-            except image_records.ImageRecordError:
-                why = f"not made yet (buildopt image --profile {loaded.name})"
-                made[image.name] = image_records.ImageOutcome(reason=why)
-    checks = gate.evaluate(loaded.budgets, loaded.images, data, old, _image_records(loaded), made)
+    others = _image_records(loaded)
+    made = _made_before(loaded, data, others, images_dir)
+    checks = gate.evaluate(loaded.budgets, loaded.images, data, old, others, made)
     history_records = _history_records(history or (), cwd)
     page = render(
         ReportInput(
@@ -63,6 +57,7 @@ def report(
             baseline=old,
             history=[(label, r) for label, _, r in history_records],
             images=[m.record for m in made.values() if m.record is not None],
+            unshown=[(name, m.reason) for name, m in made.items() if m.record is None],
             advice=_advice(loaded.dist_dir(_dist(dist, cwd))),
             sweep=_sweep(loaded.dist_dir(_dist(dist, cwd))),
         )
@@ -78,6 +73,40 @@ def report(
     if not page_out.to_stdout:
         print(f"report: {page_out.path} ({len(page.encode()) / 1024:.0f} KiB)")
     return EXIT_OK
+
+
+def _made_before(
+    loaded: Profile,
+    data: Record,
+    others: Mapping[Path, Record | RecordError],
+    images_dir: Path,
+) -> dict[str, ImageOutcome]:
+    """The squashfs images buildopt image made, each only if it is what the profile and the
+    records make now: the report makes none, and shows no stale image nor judges one."""
+    import os
+
+    from buildopt.pipeline.image import made_before
+    from buildopt.record.images import ImageOutcome
+    from buildopt.record.model import Record
+
+    made: dict[str, ImageOutcome] = {}
+    for image in loaded.images:
+        if image.filesystem is None:
+            continue
+        records = [data, *(others[p] for p in image.records)]
+        unread = [r for r in records if not isinstance(r, Record)]
+        made[image.name] = (
+            ImageOutcome(reason=f"a record it takes cannot be read: {unread[0]}")
+            if unread
+            else made_before(
+                image,
+                [r for r in records if isinstance(r, Record)],
+                images_dir,
+                environ=dict(os.environ),
+                root=loaded.root,
+            )
+        )
+    return made
 
 
 def _history_records(paths: Sequence[str], cwd: Path) -> list[tuple[str, Path, Record]]:
