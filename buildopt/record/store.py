@@ -188,12 +188,17 @@ def put_builds(
     failed or skipped one replaces it only when the entry's binary is no longer in place (the
     binary a failed build would have replaced is still there, and so is its entry). Entries of
     other ids stay while their binaries are in place; failed and skipped ones stay as they are.
-    Entries follow ``order`` (the profile's ids); ids not in it come after, sorted.
+    An id that is no longer one of the profile's (``order``: a variant, a target or a program
+    removed, ``package`` turned into ``packages``) loses its entry: gate, startup and compare
+    would judge, time and list a build the profile no longer makes. Entries follow ``order``.
     """
     entries: dict[str, Build] = {}
     variants = {}
+    ids = set(order)
     if current is not None and same_builds(current, header):
-        entries = {b.id: b for b in current.builds if not b.ok or in_place(b)}
+        entries = {
+            b.id: b for b in current.builds if b.id in ids and (not b.ok or in_place(b))
+        }
         variants = dict(current.variants)
     for build in builds:
         old = entries.get(build.id)

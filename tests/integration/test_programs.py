@@ -317,3 +317,29 @@ def test_start_up_variant_patterns_that_select_nothing_are_refused(built: dict[s
     )
     assert done.returncode == 2
     assert done.stderr.startswith("error: --variant nope*: selects no build of the record")
+
+
+def test_a_program_taken_out_of_a_variant_leaves_the_record(go: str, tmp_path: Path) -> None:
+    """After `programs = [...]` took billing-ctl out of a variant, its entry stayed (its binary
+    was still in place): the gate failed it, startup timed it and compare listed it."""
+    dist = tmp_path / "dist"
+    point = ["--variant", "static@linux-amd64", "--dist", str(dist)]
+    done = buildopt(["build", "--profile", "edge-suite", *point, "--json"])
+    assert done.returncode == 0, done.stderr
+    assert [b["id"] for b in json.loads(done.stdout)["builds"]] == [
+        "static@linux-amd64/billing-gateway",
+        "static@linux-amd64/billing-ctl",
+    ]
+    profile = _child(
+        tmp_path,
+        '[variants.static]\nprograms = ["billing-gateway"]\n'
+        '[[budget]]\nname = "ctl"\nselect = "*/billing-ctl"\nmax_size = "1 B"\n',
+    )
+    done = buildopt(["build", "--profile", str(profile), *point, "--json"])
+    assert done.returncode == 0, done.stderr
+    assert [b["id"] for b in json.loads(done.stdout)["builds"]] == [
+        "static@linux-amd64/billing-gateway"
+    ]
+    gate = buildopt(["gate", "--profile", str(profile), "--dist", str(dist), "--json"])
+    judged = [c["target"] for c in json.loads(gate.stdout)["checks"] if c["budget"] == "ctl"]
+    assert "static@linux-amd64/billing-ctl" not in judged, gate.stdout

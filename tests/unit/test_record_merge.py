@@ -53,10 +53,16 @@ def test_a_record_of_another_profile_or_dist_is_not_merged(tmp_path: Path) -> No
     assert put_builds(other_dist, record(), [new], ORDER).builds == (new,)
 
 
-def test_ids_no_longer_in_the_profile_come_last(tmp_path: Path) -> None:
+def test_ids_no_longer_in_the_profile_lose_their_entries(tmp_path: Path) -> None:
+    """They came last and stayed: the review found gate failing, startup timing and compare
+    listing comb@linux-amd64/ctl after `programs = ["srv"]` took ctl out of comb, and the id
+    small@linux-amd64 of a profile whose package became packages PASS for ever."""
     gone = on_disk(tmp_path, "z@linux-amd64")
+    (tmp_path / "a@linux-amd64").mkdir()
+    old_form = on_disk(tmp_path, "a@linux-amd64/srv")
     new = on_disk(tmp_path, ORDER[2])
-    assert put_builds(record(gone), record(), [new], ORDER).builds == (new, gone)
+    assert put_builds(record(gone, old_form), record(), [new], ORDER).builds == (new,)
+    assert put_builds(record(gone), record(), [], ORDER).builds == ()
 
 
 @settings(max_examples=60, deadline=None)
