@@ -54,6 +54,9 @@ def expand_variadic(argv: list[str]) -> tuple[list[str], list[str] | None]:
     return out, None
 
 
+NAMED = ("NAME", "COMMAND")  # what a flag of these values takes is never empty
+
+
 def _given_once(command: Command, argv: list[str]) -> None:
     """Exit 2 with one line when a flag that takes one value is given two (``why A B``,
     ``plan -p a -p b``): invoke kept the last and dropped the first without a word."""
@@ -66,6 +69,10 @@ def _given_once(command: Command, argv: list[str]) -> None:
         if flag is None or not flag.takes_value:
             continue
         value = word.split("=", 1)[1] if "=" in word else next(words, "")
+        if flag.value in NAMED and not value.strip():  # `--runner "$DEVICE"`, DEVICE unset:
+            # taken as not given, the series ran here; a name or a command is never empty
+            print(f"error: {command.name}: {flag.long}: empty ({flag.value})", file=sys.stderr)
+            sys.exit(EXIT_BAD_INPUT)
         if not flag.repeatable:
             seen.setdefault(flag.long, []).append(value)
     for name, values in seen.items():

@@ -13,6 +13,7 @@ after a failure and on Ctrl-C too, when the device can still be reached.
 from __future__ import annotations
 
 import os
+import posixpath
 import re
 import shlex
 import shutil
@@ -129,8 +130,12 @@ class Device:
     def copy(self, local: Path, name: str) -> str:
         """local copied into the folder as an executable named name; its path there."""
         there = f"{self.folder}/{name}"
-        quoted = shlex.quote(there)
-        self.command(f"cat > {quoted} && chmod 700 {quoted}", timeout=COPY_SECONDS, upload=local)
+        quoted, folder = shlex.quote(there), shlex.quote(posixpath.dirname(there))
+        self.command(
+            f"mkdir -p {folder} && cat > {quoted} && chmod 700 {quoted}",
+            timeout=COPY_SECONDS,
+            upload=local,
+        )
         return there
 
     def helper(self, path: str) -> list[str]:
@@ -222,7 +227,8 @@ def placed(
     with Device(config.runner, environ) as device:
         there = device.copy(helper_here, "spawn")
         copies = {
-            name: device.copy(path, f"{n}-{path.name}")
+            name: device.copy(path, f"{n}/{path.name}")  # its own name: a busybox-style
+            # binary dispatches on its argv[0]'s base name, which is then the program's
             for n, (name, path) in enumerate(binaries.items(), 1)
         }
         yield Placed(tuple(device.helper(there)), copies, remote=True, platform=platform)

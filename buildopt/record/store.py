@@ -196,9 +196,7 @@ def put_builds(
     variants = {}
     ids = set(order)
     if current is not None and same_builds(current, header):
-        entries = {
-            b.id: b for b in current.builds if b.id in ids and (not b.ok or in_place(b))
-        }
+        entries = {b.id: b for b in current.builds if b.id in ids and (not b.ok or in_place(b))}
         variants = dict(current.variants)
     for build in builds:
         old = entries.get(build.id)
