@@ -440,6 +440,8 @@ def resolve_programs(path: Path, root: Path, top: ProfileFile) -> tuple[Program,
     seen: dict[str, str] = {}
     programs = []
     for i, given in enumerate(top.packages, start=1):
+        if not given.strip():  # (root / "" is the root: a program named after its folder)
+            raise ProfileError(path, f"packages[{i}]: empty (a main package's directory)")
         directory = (root / given).resolve()
         if not directory.is_dir():
             raise ProfileError(path, f"packages[{i}]: {given!r}: no directory {directory}")

@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from buildopt.binary.facts import GoFacts, Inspection
+from buildopt.inputs import NotRegularFile, open_regular
 from buildopt.pipeline.plan import Step, go_quote_join, ldflags
 from buildopt.record.model import Verification
 
@@ -34,6 +35,12 @@ def verify(
     try:
         facts = inspect_file(binary, dwarf=dwarf, attribution=True)
     except NotElfError as exc:
+        if _is_archive(binary):  # go build -o of a package that is not main writes its archive
+            why = (
+                f"{step.package} is not a main package: go build wrote its package archive, "
+                "not a program (packages and package name main packages)"
+            )
+            return Verification.of((), (why,)), None
         return Verification.of((), (f"cannot read the binary: {exc.message}",)), None
     if facts.go is None:
         return Verification.of((), ("the binary carries no Go build info",)), facts
@@ -116,3 +123,12 @@ def check_strip(step: Step, facts: Inspection) -> tuple[tuple[str, ...], tuple[s
 
 def _show(value: str | None) -> str:
     return "absent" if value is None else repr(value)
+
+
+def _is_archive(path: Path) -> bool:
+    """An ar archive ("!<arch>"), as go build writes for a package that is not main."""
+    try:
+        with open_regular(path) as f:
+            return f.read(8) == b"!<arch>\n"
+    except (OSError, NotRegularFile):
+        return False

@@ -82,3 +82,31 @@ def test_the_command_line_refuses_two_programs_of_one_name(tmp_path: Path) -> No
     assert "packages[2]: './other/ctl' and './app/cmd/ctl' are both programs named 'ctl'" in (
         done.stderr
     )
+
+
+def test_an_empty_entry_is_refused(tmp_path: Path) -> None:
+    """packages = ["", "./app/cmd/ctl"] read "" as the root, a program named after its folder."""
+    path = project(tmp_path)
+    path.write_text('packages = ["./app/cmd/ctl", " "]\n[variants.a]\n', "utf-8")
+    done = buildopt(["plan", "--profile", "p"], cwd=tmp_path)
+    assert done.returncode == EXIT_BAD_INPUT, done.stderr
+    assert "packages[2]: empty (a main package's directory)" in done.stderr
+
+
+def test_a_package_that_is_not_main_is_named(go: str, tmp_path: Path) -> None:
+    """packages = ["./cmd/ctl", "./lib"] failed with 'cannot read the binary: ... not an ELF
+    file (no \\x7fELF magic)': go build -o writes a package archive for ./lib."""
+    (tmp_path / "go.mod").write_text("module example.com/m\n\ngo 1.22\n")
+    (tmp_path / "cmd" / "ctl").mkdir(parents=True)
+    (tmp_path / "cmd" / "ctl" / "main.go").write_text("package main\n\nfunc main() {}\n")
+    (tmp_path / "lib").mkdir()
+    (tmp_path / "lib" / "lib.go").write_text("package lib\n\nfunc F() int { return 1 }\n")
+    (tmp_path / "profiles").mkdir()
+    (tmp_path / "profiles" / "p.toml").write_text(
+        'packages = ["./cmd/ctl", "./lib"]\n[variants.a]\ncgo = false\n'
+    )
+    done = buildopt(["build", "--profile", "p"], cwd=tmp_path)
+    assert done.returncode == 1, done.stderr
+    assert "./lib is not a main package: go build wrote its package archive" in (
+        done.stdout + done.stderr
+    ), done.stdout + done.stderr
