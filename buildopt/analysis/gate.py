@@ -333,16 +333,22 @@ def evaluate(  # noqa: PLR0917 - the budgets and each record they are judged on
     others: Mapping[Path, Record | RecordError] | None = None,
     made: Mapping[str, ImageOutcome] | None = None,
     no_baseline: str = NO_BASELINE,
+    ids: Sequence[str] = (),
 ) -> list[Check]:
     """All checks of all budgets on a record (and a baseline record for growth, or why there is
     none); ``others`` are the records image budgets name, loaded by the caller (or why they
     could not be); ``made`` the records of the real images (or why each is missing), by image
     name. First, a FAIL per build that failed or that the CI matrix expected and no job
-    recorded: no variant is silently left out."""
+    recorded: no variant is silently left out - nor is a build of the profile (``ids``, every
+    id it has) that the record lacks, a SKIP row for each budget that selects it."""
     old = {b.id: b for b in baseline.builds if b.ok} if baseline else {}
     checks: list[Check] = completeness_checks(record)
+    held = {b.id for b in record.builds} | {m.id for m in record.missing or ()}
     for budget in budgets:
-        if not any(matches(budget.select, b.id) for b in record.builds):  # never silently out
+        unbuilt = [i for i in ids if i not in held and matches(budget.select, i)]
+        for vid in unbuilt:  # never silently out: a build of the profile not in the record
+            checks.append(_skip(budget.name, vid, "-", f"not in the record: build it ({vid})"))
+        if not unbuilt and not any(matches(budget.select, b.id) for b in record.builds):
             targets = ", ".join(budget.select)
             checks.append(
                 _skip(budget.name, targets, "-", "no build of it in the record: build it")

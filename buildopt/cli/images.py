@@ -33,6 +33,17 @@ def _gated_record(loaded: Profile, record_path: Path, command: str = "gate") -> 
     return data
 
 
+def _profile_ids(loaded: Profile, data: Record) -> list[str]:
+    """Every build id of the profile, on the host the record was built on (the targets of a
+    variant that names none): what the gate expects the record to hold."""
+    from buildopt.config.toolchain import Toolchain
+    from buildopt.pipeline.plan import all_ids
+
+    hostos, _, hostarch = data.go.host.partition("/")
+    go = data.go
+    return all_ids(loaded, Toolchain(go.path, go.version, go.goroot, hostos, hostarch, {}, {}))
+
+
 def _image_records(profile: Profile) -> dict[Path, Record | RecordError]:
     """The other records the profile's image budgets sum, each loaded once (or its error)."""
     from buildopt.record import store

@@ -523,3 +523,19 @@ def test_merge_names_each_expected_id_once_and_refuses_an_id_of_no_variant() -> 
     assert twice.missing == (Missing(id="big@linux-amd64", reason=NO_RECORD),)
     with pytest.raises(MergeError, match=r"expected nosuch@linux-amd64: 'nosuch' is not a var"):
         merge([("a.json", a)], ["nosuch@linux-amd64"])
+
+
+def test_each_build_of_the_profile_the_record_lacks_is_a_skip_row() -> None:
+    """Built with --variant '*@linux-amd64': the budget */ctl showed its amd64 row and said
+    nothing of the arm64 build (only a budget with no build at all got a row)."""
+    b, _ = parse_budgets(
+        PROFILE,
+        PROFILE.parent.parent,
+        {"budget": [{"name": "ctl", "select": "*/ctl", "max_size": 10}]},
+    )
+    ids = ["a@linux-amd64/ctl", "a@linux-arm64/ctl", "a@linux-amd64/srv"]
+    checks = evaluate(b, [], rec(**{"a@linux-amd64/ctl": 5, "a@linux-amd64/srv": 5}), None, ids=ids)
+    rows = [(c.target, c.verdict, c.note) for c in checks]
+    assert ("a@linux-arm64/ctl", "skip", "not in the record: build it (a@linux-arm64/ctl)") in rows
+    assert ("a@linux-amd64/ctl", "pass", "") in [(t, v, "") for t, v, _ in rows]
+    assert not any(t.endswith("/srv") for t, _, _ in rows)

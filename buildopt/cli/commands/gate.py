@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from buildopt.cli.commands.build import build_command
 from buildopt.cli.common import _dist, _load_record, _profile, _relative
-from buildopt.cli.images import _gated_record, _image_records, _make_images
+from buildopt.cli.images import _gated_record, _image_records, _make_images, _profile_ids
 from buildopt.errors import EXIT_FAILED, EXIT_OK, UsageError, visible
 
 if TYPE_CHECKING:
@@ -73,7 +73,10 @@ def gate(
     made = _make_images(
         loaded, squashfs, record_path, data, others, images_dir, environ, 0, strict=False
     )
-    checks = gate.evaluate(loaded.budgets, loaded.images, data, old, others, made, no_baseline)
+    ids = _profile_ids(loaded, data)
+    checks = gate.evaluate(
+        loaded.budgets, loaded.images, data, old, others, made, no_baseline, ids=ids
+    )
     checks += lists.gate_checks(loaded, tools, data, environ, _dist(dist, cwd)) if has_lists else []
     acknowledge = " ".join(acknowledge.split())
     checks = gate.acknowledge(checks, acknowledge) if acknowledge else checks

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from buildopt.cli.common import _dist, _load_record, _profile
-from buildopt.cli.images import _gated_record, _image_records
+from buildopt.cli.images import _gated_record, _image_records, _profile_ids
 from buildopt.errors import EXIT_OK
 
 if TYPE_CHECKING:
@@ -45,7 +45,8 @@ def report(
     images_dir = loaded.images_dir(_dist(dist, cwd))
     others = _image_records(loaded)
     made = _made_before(loaded, data, others, images_dir)
-    checks = gate.evaluate(loaded.budgets, loaded.images, data, old, others, made)
+    ids = _profile_ids(loaded, data)
+    checks = gate.evaluate(loaded.budgets, loaded.images, data, old, others, made, ids=ids)
     history_records = _history_records(history or (), cwd)
     page = render(
         ReportInput(
