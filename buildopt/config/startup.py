@@ -84,7 +84,7 @@ class StartupEach(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
 class StartupConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """``[startup]``; each default is what a profile without the key gets."""
 
-    internal: ClassVar[tuple[str, ...]] = ("cpus",)
+    internal: ClassVar[tuple[str, ...]] = ("cpus", "runner_from")
     args: tuple[str, ...] = ()
     ready: Annotated[Ready, parse_ready] = Ready()
     env: Env = {}
@@ -98,6 +98,7 @@ class StartupConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     argv0: Argv0 | None = None  # default: the path
     runner: tuple[Annotated[str, msgspec.Meta(min_length=1)], ...] = ()  # an argv prefix
     emulated: bool | None = None  # None: a runner named qemu-* is an emulator
+    runner_from: str = "startup.runner"  # where runner was given, for messages
     each: tuple[StartupEach, ...] = ()  # per-build settings, by selector
 
     def for_build(self, build_id: str) -> StartupConfig:
@@ -139,7 +140,7 @@ def parse_config(source: object, raw: Any) -> StartupConfig:
         raise UsageError(exc.message) from None
     if config.emulated is not None and not config.runner:
         raise UsageError(f"{source}: startup.emulated: only means something with a runner")
-    return config
+    return msgspec.structs.replace(config, runner_from=f"{source}: startup.runner")
 
 
 def _ready(flag: str, kind: str, value: object) -> Ready:
@@ -209,6 +210,7 @@ def apply_overrides(config: StartupConfig, given: StartupOverrides) -> StartupCo
         changes["argv0"] = given.argv0
     if given.runner is not None:
         changes["runner"] = _runner(given.runner)
+        changes["runner_from"] = "--runner"
     readies = {
         f"--ready-{kind}": (kind, value)
         for kind, value in (

@@ -104,7 +104,10 @@ def _program_names(value: Any) -> Any:
         return value
     if not value:
         raise ValueError("expected a non-empty list of program names, got []")
-    return tuple(dict.fromkeys(value))
+    for name in value:
+        if value.count(name) > 1:  # (a typo of another name, as likely as a repeat)
+            raise ValueError(f"{name!r} twice")
+    return tuple(value)
 
 
 Tags = Annotated[Strs, _build_tags]

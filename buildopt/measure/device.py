@@ -76,20 +76,31 @@ def emulator_platform(runner: Sequence[str]) -> str | None:
     return f"linux/{arch}" if arch else None
 
 
-def program_path(runner: Sequence[str], environ: Mapping[str, str]) -> str:
+def program_path(
+    runner: Sequence[str], environ: Mapping[str, str], where: str = "startup.runner"
+) -> str:
     """The runner's program as a path (the helper execs it without searching PATH); exit 2
-    naming the key when there is none."""
+    naming where it was given (the profile's key, or --runner) when there is none."""
     found = shutil.which(runner[0], path=environ.get("PATH", os.defpath))
     if found is None:
-        raise UsageError(f"[startup] runner: {runner[0]}: no such program")
+        name = runner[0]
+        if os.sep in name and os.path.isdir(name):
+            why = "a folder, not a program"
+        elif os.sep in name and os.path.exists(name):
+            why = "not executable"
+        else:
+            why = "no such program" + ("" if os.sep in name else " on PATH")
+        raise UsageError(f"{where}: {name}: {why}")
     return os.path.abspath(found)
 
 
 class Device:
     """A fresh folder on the device the runner reaches, removed when the block ends."""
 
-    def __init__(self, runner: Sequence[str], environ: Mapping[str, str]) -> None:
-        self.runner = [program_path(runner, environ), *runner[1:]]
+    def __init__(
+        self, runner: Sequence[str], environ: Mapping[str, str], where: str = "startup.runner"
+    ) -> None:
+        self.runner = [program_path(runner, environ, where), *runner[1:]]
         self.shown = shlex.join(runner)
         self.environ = dict(environ)
         self.folder = ""
@@ -192,12 +203,12 @@ def platform_of(config: StartupConfig, environ: Mapping[str, str], host: str) ->
         found = emulator_platform(config.runner)
         if found is None:
             raise UsageError(
-                f"[startup] runner: {config.runner[0]}: an emulator is named qemu-ARCH, "
+                f"{config.runner_from}: {config.runner[0]}: an emulator is named qemu-ARCH, "
                 "so that buildopt knows which builds it runs"
             )
         return found
     if config.remote:
-        return Device(config.runner, environ).platform()
+        return Device(config.runner, environ, config.runner_from).platform()
     return host
 
 
@@ -217,14 +228,14 @@ def placed(
             return
         if config.argv0 and not os.path.basename(config.runner[0]).startswith("qemu-"):
             raise UsageError("[startup] argv0: only a qemu-user emulator can pass it (-0)")
-        emulator = (program_path(config.runner, environ), *config.runner[1:])
+        emulator = (program_path(config.runner, environ, config.runner_from), *config.runner[1:])
         yield Placed(helper, here, emulator=emulator, platform=platform, cpus=config.cpus)
         return
     if config.cpus:
         raise UsageError("--cpus pins CPUs of this machine: not with a runner to a device")
     goos, goarch_ = platform.split("/")
     helper_here = build_helper("spawn", environ, target=(goos, goarch_))
-    with Device(config.runner, environ) as device:
+    with Device(config.runner, environ, config.runner_from) as device:
         there = device.copy(helper_here, "spawn")
         copies = {
             name: device.copy(path, f"{n}/{path.name}")  # its own name: a busybox-style

@@ -363,7 +363,24 @@ def test_ctrl_c_mid_series_cleans_the_device(probe: Path, device: Device) -> Non
 def test_a_runner_that_does_not_exist_is_exit_2(probe: Path) -> None:
     code, _, err = startup([str(probe), "--runner", "no-such-ssh host", "--runs", "1"])
     assert code == 2
-    assert "[startup] runner: no-such-ssh: no such program" in one_error_line(err)
+    assert "--runner: no-such-ssh: no such program on PATH" in one_error_line(err)
+
+
+@pytest.mark.parametrize(
+    ("runner", "why"), [("/etc/passwd", "not executable"), ("/tmp", "a folder")]
+)
+def test_a_runner_that_is_no_program_says_what_it_is(probe: Path, runner: str, why: str) -> None:
+    """Both were "no such program"; and one in a profile named neither the file nor the key."""
+    code, _, err = startup([str(probe), "--runner", runner, "--runs", "1"])
+    assert code == 2
+    assert f"--runner: {runner}: {why}" in one_error_line(err)
+
+
+def test_a_profiles_runner_is_named_by_its_file_and_key(tmp_path: Path) -> None:
+    from buildopt.config.startup import parse_config
+
+    config = parse_config(tmp_path / "p.toml", {"runner": ["ssh2", "host"]})
+    assert config.runner_from == f"{tmp_path / 'p.toml'}: startup.runner"
 
 
 def test_a_runner_that_exits_255_is_exit_1(probe: Path) -> None:

@@ -210,6 +210,7 @@ def test_a_variant_builds_only_the_programs_it_chooses(two: Path) -> None:
         ('programs = ["apq"]', r"variants\.c\.programs: no program 'apq' in packages.*'app'"),
         ("programs = []", r"variants\.c\.programs: expected a non-empty list"),
         ('programs = "app"', r"variants\.c\.programs: expected"),
+        ('programs = ["app", "app"]', r"variants\.c\.programs: 'app' twice"),
     ],
 )
 def test_a_variants_programs_name_programs_of_packages(two: Path, text: str, message: str) -> None:
