@@ -243,15 +243,17 @@ def build_image(
     jobs: int,
     root: Path,
     making: Callable[[], None] = lambda: None,
+    waiting: Callable[[], None] | None = None,
 ) -> tuple[ImageRecord, bool]:
     """(the image's record, whether it was made now) - made only when its inputs or settings
-    changed since it was last made (making is called just before mksquashfs starts). One
+    changed since it was last made (making is called just before mksquashfs starts, waiting
+    when another process holds the image's lock). One
     process at a time makes a given image (a ``gate`` and an ``image`` at once: the second
     finds the first one's image); each stages in a folder of its own."""
     tool = squashfs.find_mksquashfs(environ)
     version = squashfs.version(tool, environ)
     images_dir.mkdir(parents=True, exist_ok=True)
-    with locked(images_dir / ".locks" / f"{image.name}.lock"):
+    with locked(images_dir / ".locks" / f"{image.name}.lock", waiting):
         remove_left_by_dead(images_dir, WORK_PREFIX)
         items = inputs(image, records, root, images_dir)
         links = links_of(image, {i.path: i.source for i in items})

@@ -362,6 +362,9 @@ def _image(ctx: Context) -> Context:
                 making=partial(
                     ctx.progress.say, f"image {name}: mksquashfs -comp {image.compressor}..."
                 ),
+                waiting=partial(
+                    ctx.progress.say, f"image {name}: waiting for another buildopt making it..."
+                ),
             )
         except (ToolMissing, ProfileError):  # no mksquashfs, or the [[image]] is wrong: exit 2
             raise

@@ -18,7 +18,7 @@ import shutil
 import stat
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from buildopt.errors import BuildoptError
@@ -181,17 +181,23 @@ def remove_empty_dirs(directory: Path, stop: Path) -> None:
 
 
 @contextlib.contextmanager
-def locked(path: Path) -> Iterator[None]:
+def locked(path: Path, waiting: Callable[[], None] | None = None) -> Iterator[None]:
     """Hold an exclusive lock on ``path`` (a lock file, created if need be) for the block: other
-    processes, and other threads of this one, wait for it. The kernel drops the lock when the
-    holder dies, however it dies. WriteError when the lock file cannot be made."""
+    processes, and other threads of this one, wait for it (``waiting`` is called first, when
+    another holds it). The kernel drops the lock when the holder dies, however it dies.
+    WriteError when the lock file cannot be made."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o644)
     except OSError as exc:
         raise WriteError(path, exc) from None
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)  # one open file each: threads exclude each other too
+        try:  # one open file each: threads exclude each other too
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if waiting is not None:
+                waiting()
+            fcntl.flock(fd, fcntl.LOCK_EX)
         yield
     finally:
         os.close(fd)  # releases the lock

@@ -344,6 +344,7 @@ def test_gate_and_image_at_once_make_the_same_image(built: Path) -> None:
     set_files(built, '{ "/etc/app.conf" = "conf/app.conf", "/var/blob" = "conf/blob" }')
     assert buildopt(["image", "--profile", "p"], cwd=built).returncode == 0
     alone = (images / "node.squashfs").read_bytes()
+    waited = 0  # a run that waits for the lock says so (it printed nothing for 25-60 s)
     for _ in range(5):
         shutil.rmtree(images)
         runs = [
@@ -356,9 +357,11 @@ def test_gate_and_image_at_once_make_the_same_image(built: Path) -> None:
             assert run.returncode == 0, err
             assert "cannot go to" not in err and "internal error" not in err, err
             made += "node.squashfs (made)" in err
+            waited += "image node: waiting for another buildopt making it..." in err
         assert made == 1
         assert (images / "node.squashfs").read_bytes() == alone
         assert sorted(p.name for p in images.iterdir()) == [".locks", "node.json", "node.squashfs"]
+    assert waited > 0
 
 
 def test_what_a_dead_run_left_is_removed_and_a_live_ones_kept(built: Path) -> None:
