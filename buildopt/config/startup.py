@@ -140,6 +140,8 @@ def parse_config(source: object, raw: Any) -> StartupConfig:
         raise UsageError(exc.message) from None
     if config.emulated is not None and not config.runner:
         raise UsageError(f"{source}: startup.emulated: only means something with a runner")
+    if not config.runner:
+        return config
     return msgspec.structs.replace(config, runner_from=f"{source}: startup.runner")
 
 

@@ -261,7 +261,8 @@ def build_what_ifs(
     """Every variant of what_if built (in parallel), verified and recorded in its own record
     (dist: the --dist folder, else the project's)."""
     plan = make_plan(what_if, toolchain, ctx.environ, (), dist, own=False)
-    given = replace(ctx, profile=what_if, plan=plan, record_path=what_if.record_path(dist))
+    path = what_if.record_path(dist)
+    given = replace(ctx, profile=what_if, plan=plan, record_path=path, prune=False)
     return steps.run(ADVISE_STEPS, given)
 
 

@@ -69,6 +69,8 @@ class Context:
     timeout: float | None = None  # of one go build; None: BUILDOPT_BUILD_TIMEOUT, else an hour
     header: Record | None = None  # build: this run's profile, toolchain, time and variants
     order: tuple[str, ...] = ()  # build: the profile's ids, the record's order
+    prune: bool = True  # build: drop the entries of ids not in order (not for what-ifs, whose
+    # record holds those of every advise and sweep run)
     builds: tuple[Build, ...] = ()  # build: this run's results, in the profile's order
     scans: Mapping[str, ScanReport] = field(default_factory=dict)  # by build id
     cuts: Mapping[str, tuple[CutSaving, ...]] = field(default_factory=dict)  # by build id
@@ -202,7 +204,8 @@ def record_build(ctx: Context, build: Build) -> Record:
     """The record with one build's entry, put in as its binary lands."""
     header = ctx.headed
     return store.update(
-        ctx.record_path, lambda now: store.put_builds(now, header, [build], ctx.order)
+        ctx.record_path,
+        lambda now: store.put_builds(now, header, [build], ctx.order, prune=ctx.prune),
     )
 
 
@@ -430,7 +433,7 @@ def _record(ctx: Context) -> Context:
     header, built = ctx.headed, {b.id: b.sha256 for b in ctx.builds if b.ok}
 
     def change(now: Record | None) -> Record:
-        mine = store.put_builds(now, header, (), ctx.order)
+        mine = store.put_builds(now, header, (), ctx.order, prune=ctx.prune)
         if not (ctx.scans or ctx.cuts):
             return mine
         return attach(mine, scan=ctx.scans, cuts=ctx.cuts, of=built)

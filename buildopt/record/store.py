@@ -179,7 +179,12 @@ def same_builds(current: Record | None, header: Record) -> bool:
 
 
 def put_builds(
-    current: Record | None, header: Record, builds: Sequence[Build], order: Sequence[str]
+    current: Record | None,
+    header: Record,
+    builds: Sequence[Build],
+    order: Sequence[str],
+    *,
+    prune: bool = True,
 ) -> Record:
     """The record after builds: header's profile, toolchain, time and variants, with the
     entries of current (when it is of the same profile and output directory) updated by id.
@@ -190,13 +195,19 @@ def put_builds(
     other ids stay while their binaries are in place; failed and skipped ones stay as they are.
     An id that is no longer one of the profile's (``order``: a variant, a target or a program
     removed, ``package`` turned into ``packages``) loses its entry: gate, startup and compare
-    would judge, time and list a build the profile no longer makes. Entries follow ``order``.
+    would judge, time and list a build the profile no longer makes - unless not ``prune`` (the
+    what-ifs' record, which each advise and sweep run builds a part of). Entries follow
+    ``order``; others come after, sorted.
     """
     entries: dict[str, Build] = {}
     variants = {}
     ids = set(order)
     if current is not None and same_builds(current, header):
-        entries = {b.id: b for b in current.builds if b.id in ids and (not b.ok or in_place(b))}
+        entries = {
+            b.id: b
+            for b in current.builds
+            if (b.id in ids or not prune) and (not b.ok or in_place(b))
+        }
         variants = dict(current.variants)
     for build in builds:
         old = entries.get(build.id)

@@ -196,3 +196,12 @@ def test_an_unchanged_rebuild_adds_the_memory_model_and_keeps_compressed_sizes(
     assert kept.inspect is not None
     assert kept.inspect.memory == model
     assert kept.inspect.compressed == sizes
+
+
+def test_the_what_ifs_record_keeps_every_runs_entries(tmp_path: Path) -> None:
+    """advise and sweep each build a part of one what-if record: pruning by one run's ids
+    dropped the others' and the next run built them all again."""
+    other = on_disk(tmp_path, "z@linux-amd64")
+    new = on_disk(tmp_path, ORDER[2])
+    merged = put_builds(record(other), record(), [new], ORDER, prune=False)
+    assert merged.builds == (new, other)
