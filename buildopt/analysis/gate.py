@@ -16,7 +16,7 @@ from buildopt.analysis.compare import not_inspected
 from buildopt.binary.facts import Inspection
 from buildopt.config.budgets import Budget, ImageBudget, matches, selects
 from buildopt.config.units import format_size
-from buildopt.record.images import ImageOutcome
+from buildopt.record.images import ImageOutcome, ImageRecord
 from buildopt.record.integrity import changed
 from buildopt.record.model import Build, Record
 from buildopt.record.store import RecordError
@@ -467,9 +467,7 @@ def evaluate_filesystem(image: ImageBudget, outcome: ImageOutcome | None) -> lis
         check = _size_check(image, image.name, "max_erase_blocks", blocks, most, "blocks")
         checks.append(replace(check, note=f"{format_size(made.erase_block)} erase blocks"))
     for pattern, limit in image.max_share.items():
-        stored = sum(
-            f.stored_bytes for f in made.files if not f.extra and selects(pattern, f.source)
-        )
+        stored = _share(made, pattern)
         checks.append(_size_check(image, image.name, f"max_share[{pattern}]", stored, limit))
     return checks
 
@@ -498,3 +496,11 @@ def failed(checks: Sequence[Check]) -> bool:
 
 def _count(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def _share(made: ImageRecord, pattern: str) -> int:
+    """What the built binaries pattern selects take in the image: the data of each, once - a
+    binary whose bytes an earlier file holds (same_as: a prebuilt copy, say) counts that data."""
+    stored = {f.path: f.stored_bytes for f in made.files}
+    chosen = [f for f in made.files if not f.extra and selects(pattern, f.source)]
+    return sum(stored.get(path, 0) for path in {f.same_as or f.path for f in chosen})

@@ -137,10 +137,20 @@ def compare(
         )
     missing = sorted(names[0] - names[1])
     if missing:  # else the combined layout would look smaller by not shipping them
+        data = [
+            f.path
+            for f in combined.files
+            if posixpath.basename(f.path) in missing and f.path not in models[1]
+        ]
+        held = (
+            f" ({', '.join(data)} there is no build of the records, nor a copy of one: data)"
+            if data
+            else ""
+        )
         raise LayoutError(
             f"image --compare: {combined.name!r} does not offer {', '.join(missing)}, which "
-            f"{separate.name!r} runs: a layout of the same programs gives each a name (links "
-            f"= {{ PATH = BINARY }} in {combined.name!r}'s [[image]])"
+            f"{separate.name!r} runs{held}: a layout of the same programs gives each a name "
+            f"(links = {{ PATH = BINARY }} in {combined.name!r}'s [[image]])"
         )
     a, b = (_layout(image, m, workload) for image, m in zip(images, models, strict=True))
     return LayoutsReport(

@@ -420,6 +420,8 @@ def _main_package(path: Path, root: Path, package: str | None) -> Path:
             "package: required (the main package directory, e.g. './cmd/app'; or packages = "
             "['./cmd/a', './cmd/b'] for several programs)",
         )
+    if not package.strip():  # (root / "" is the root: "." says so)
+        raise ProfileError(path, "package: empty (the main package's directory; '.' for the root)")
     directory = (root / package).resolve()
     if not directory.is_dir():
         raise ProfileError(path, f"package: no directory {directory}")

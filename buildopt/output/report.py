@@ -173,6 +173,22 @@ def _overview(data: ReportInput) -> list[dict[str, Any]]:
                 "checks": _verdicts(data.checks, build.id),
             }
         )
+    # checks of builds the record lacks (the gate's SKIP "not in the record", a CI job's FAIL
+    # "missing") and of image sums: rows of their own, so that every counted verdict is shown
+    placed = {b.id for b in data.record.builds} | {i.name for i in data.images}
+    placed |= {name for name, _ in data.unshown}
+    for target in dict.fromkeys(c.target for c in data.checks if c.target not in placed):
+        out.append(
+            {
+                "id": target,
+                "status": "unbuilt",
+                "size": "-",
+                "bytes": None,
+                "vs_variant": None,
+                "vs_record": None,
+                "checks": _verdicts(data.checks, target),
+            }
+        )
     return out
 
 

@@ -156,3 +156,21 @@ def test_the_report_never_shows_or_judges_a_stale_image(built: Path) -> None:  #
     assert gate.returncode == 0, gate.stderr
     buildopt(["report", "--profile", "p", "-o", str(page)], cwd=built)
     assert "node: not shown" not in page.read_text()
+
+
+def test_a_prebuilt_copy_first_in_the_image_does_not_hide_a_share(built: Path) -> None:  # noqa: F811
+    """/opt/hello, a byte copy of the build, took its data (it comes first) and max_share of
+    the build read 0 B: PASS under any limit."""
+    import json
+
+    binary = next((built / "dist" / "p" / "small").rglob("hello"))
+    (built / "conf" / "hello-copy").write_bytes(binary.read_bytes())
+    set_files(built, '{ "/opt/hello" = "conf/hello-copy" }')
+    profile = built / "profiles" / "p.toml"
+    profile.write_text(
+        profile.read_text().replace('{ "small" = "64 MiB" }', '{ "small" = "1 KiB" }')
+    )
+    done = buildopt(["gate", "--profile", "p", "--json"], cwd=built)
+    assert done.returncode == 1, done.stderr
+    (share,) = [c for c in json.loads(done.stdout)["checks"] if c["check"] == "max_share[small]"]
+    assert share["verdict"] == "fail", share

@@ -8,6 +8,7 @@ import json
 import shutil
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -84,13 +85,21 @@ def test_the_command_line_refuses_two_programs_of_one_name(tmp_path: Path) -> No
     )
 
 
-def test_an_empty_entry_is_refused(tmp_path: Path) -> None:
-    """packages = ["", "./app/cmd/ctl"] read "" as the root, a program named after its folder."""
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ('packages = ["./app/cmd/ctl", " "]', "packages[2]: empty (a main package's directory)"),
+        ('package = ""', "package: empty (the main package's directory; '.' for the root)"),
+    ],
+)
+def test_an_empty_entry_is_refused(tmp_path: Path, text: str, said: str) -> None:
+    """packages = ["", "./app/cmd/ctl"] read "" as the root, a program named after its folder;
+    package = "" planned `dir .` and failed in go build (no Go files)."""
     path = project(tmp_path)
-    path.write_text('packages = ["./app/cmd/ctl", " "]\n[variants.a]\n', "utf-8")
+    path.write_text(f"{text}\n[variants.a]\n", "utf-8")
     done = buildopt(["plan", "--profile", "p"], cwd=tmp_path)
     assert done.returncode == EXIT_BAD_INPUT, done.stderr
-    assert "packages[2]: empty (a main package's directory)" in done.stderr
+    assert said in done.stderr
 
 
 def test_a_package_that_is_not_main_is_named(go: str, tmp_path: Path) -> None:

@@ -118,3 +118,10 @@ def test_a_file_of_a_builds_bytes_is_that_build() -> None:
     combined = image("combined", {"/bin/box": "c"}, {"/bin/a": "/bin/box", "/bin/b": "/bin/box"})
     report = compare(separate, combined, MEMORY)
     assert report.workload == ("a", "b") and report.separate.go_runtimes == 2
+
+
+def test_a_file_of_the_programs_name_that_is_no_build_is_said_to_be_data() -> None:
+    separate = image("separate", {"/bin/a": "a", "/bin/b": "b"})
+    combined = image("combined", {"/bin/a": "c", "/bin/b": "prebuilt/b-other"})
+    with pytest.raises(LayoutError, match=r"runs \(/bin/b there is no build of the records"):
+        compare(separate, combined, MEMORY)

@@ -56,3 +56,16 @@ def test_control_characters_in_names_are_shown_as_escapes() -> None:
     page = render(ReportInput(data, "build.json", compare_variants(data), [], []))
     assert "\x1b" not in page
     assert "pkg\\x1b[31m:smile:\\nnext" in page
+
+
+def test_a_verdict_on_a_build_the_record_lacks_has_a_row() -> None:
+    """The header counted 5 skips of arm64 builds not in the record and no row named them."""
+    from buildopt.analysis.gate import Check, word_figure
+
+    data = record(build("a@linux-amd64/ctl", inspection(10)))
+    note = "not in the record: build it (a@linux-arm64/ctl)"
+    dash = word_figure("-")
+    skip = Check("ctl", "a@linux-arm64/ctl", "-", "skip", dash, dash, None, note=note)
+    page = render(ReportInput(data, "build.json", compare_variants(data), [skip], []))
+    assert "1 skip" in page and '<td class="id">a@linux-arm64/ctl</td>' in page
+    assert note in page
