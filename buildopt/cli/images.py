@@ -36,12 +36,9 @@ def _gated_record(loaded: Profile, record_path: Path, command: str = "gate") -> 
 def _profile_ids(loaded: Profile, data: Record) -> list[str]:
     """Every build id of the profile, on the host the record was built on (the targets of a
     variant that names none): what the gate expects the record to hold."""
-    from buildopt.config.toolchain import Toolchain
-    from buildopt.pipeline.plan import all_ids
+    from buildopt.pipeline.plan import ids_on
 
-    hostos, _, hostarch = data.go.host.partition("/")
-    go = data.go
-    return all_ids(loaded, Toolchain(go.path, go.version, go.goroot, hostos, hostarch, {}, {}))
+    return ids_on(loaded, data.go.host)
 
 
 def _image_records(profile: Profile) -> dict[Path, Record | RecordError]:

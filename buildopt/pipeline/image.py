@@ -71,7 +71,11 @@ class Input:
 
 
 def inputs(
-    image: ImageBudget, records: Sequence[Record], root: Path, images_dir: Path | None = None
+    image: ImageBudget,
+    records: Sequence[Record],
+    root: Path,
+    images_dir: Path | None = None,
+    ids: Sequence[str] = (),
 ) -> list[Input]:
     """What goes into the image: every built binary its select picks (in the records given,
     its own first) and its extra files, each at its place; ImageError when two go to one
@@ -105,7 +109,7 @@ def inputs(
     for place, spec in image.files.items():
         add(_extra_file(image, place, spec, root, images_dir))
     _check_folders(image, found)
-    _check_shares(image, list(found.values()))
+    _check_shares(image, list(found.values()), ids)
     return sorted(found.values(), key=lambda i: i.path)
 
 
@@ -159,18 +163,26 @@ def _extra_file(
     return Input(place, str(shown), real, digest.hexdigest(), mode, extra=True)
 
 
-def _check_shares(image: ImageBudget, items: Sequence[Input]) -> None:
+def _check_shares(image: ImageBudget, items: Sequence[Input], ids: Sequence[str]) -> None:
     """Each max_share pattern selects something in the image: one that selects nothing
-    would pass for ever (a typo, or a variant renamed)."""
+    would pass for ever (a typo, or a variant renamed). One that selects a build of the
+    profile (ids) not built yet is no mistake of the profile: the image cannot be made yet."""
     binaries = [i for i in items if not i.extra]  # a share is what selected binaries take
     for pattern in image.max_share:
-        if not any(selects(pattern, i.source) for i in binaries):
-            sources = ", ".join(i.source for i in binaries)
-            raise ProfileError(
-                image.source,
-                f"{image.where}.max_share.{pattern}: selects nothing in image {image.name!r} "
-                f"(it holds: {sources})",
+        if any(selects(pattern, i.source) for i in binaries):
+            continue
+        unbuilt = [i for i in ids if selects(pattern, i) and matches(image.select, i)]
+        if unbuilt:
+            raise ImageError(
+                f"image {image.name!r}: max_share.{pattern} selects {unbuilt[0]}, not built "
+                "yet: build it"
             )
+        sources = ", ".join(i.source for i in binaries)
+        raise ProfileError(
+            image.source,
+            f"{image.where}.max_share.{pattern}: selects nothing in image {image.name!r} "
+            f"(it holds: {sources})",
+        )
 
 
 def settings_key(
@@ -215,6 +227,7 @@ def made_before(
     *,
     environ: Mapping[str, str],
     root: Path,
+    ids: Sequence[str] = (),
 ) -> ImageOutcome:
     """The image buildopt image last made, if it is what the profile and the records make
     now (nothing is made); else why there is none to show or judge."""
@@ -223,7 +236,7 @@ def made_before(
         return ImageOutcome(reason=f"not made yet ({hint})")
     try:
         version = squashfs.version(squashfs.find_mksquashfs(environ), environ)
-        items = inputs(image, records, root, images_dir)
+        items = inputs(image, records, root, images_dir, ids)
         links = links_of(image, {i.path: i.source for i in items})
     except BuildoptError as exc:
         return ImageOutcome(reason=f"cannot be made as the profile says: {exc.message}")
@@ -244,6 +257,7 @@ def build_image(
     root: Path,
     making: Callable[[], None] = lambda: None,
     waiting: Callable[[], None] | None = None,
+    ids: Sequence[str] = (),
 ) -> tuple[ImageRecord, bool]:
     """(the image's record, whether it was made now) - made only when its inputs or settings
     changed since it was last made (making is called just before mksquashfs starts, waiting
@@ -255,7 +269,7 @@ def build_image(
     images_dir.mkdir(parents=True, exist_ok=True)
     with locked(images_dir / ".locks" / f"{image.name}.lock", waiting):
         remove_left_by_dead(images_dir, WORK_PREFIX)
-        items = inputs(image, records, root, images_dir)
+        items = inputs(image, records, root, images_dir, ids)
         links = links_of(image, {i.path: i.source for i in items})
         key = settings_key(image, items, version, links)
         recorded = current(image, images_dir, key)

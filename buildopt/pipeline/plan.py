@@ -517,6 +517,13 @@ def all_ids(profile: Profile, toolchain: Toolchain) -> list[str]:
     return [point.id(profile) for point in plan_points(profile, toolchain)]
 
 
+def ids_on(profile: Profile, host: str) -> list[str]:
+    """Every build id of the profile when built on host (``GOOS/GOARCH``, a record's
+    ``go.host``: the target of a variant that names none) - what a record of it may hold."""
+    hostos, _, hostarch = host.partition("/")
+    return all_ids(profile, Toolchain("", "", "", hostos, hostarch, {}, {}))
+
+
 def _binary_name(program: Program, variant: Variant, target: Target) -> str:
     name = variant.output or program.name
     if target.goos == "windows" and not name.endswith(".exe"):

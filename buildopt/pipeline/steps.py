@@ -342,6 +342,7 @@ def _image(ctx: Context) -> Context:
     strict_images, an image that cannot be made is an error, else the reason takes its place
     (the gate then skips its checks with that note)."""
     from buildopt.pipeline.image import build_image
+    from buildopt.pipeline.plan import ids_on
     from buildopt.record.images import ImageOutcome
     from buildopt.system.files import remove_stale_temporaries
     from buildopt.system.squashfs import ToolMissing
@@ -351,6 +352,7 @@ def _image(ctx: Context) -> Context:
     made: dict[str, ImageOutcome] = {}
     for stale in remove_stale_temporaries(ctx.images_dir):
         ctx.progress.say(f"removed {stale}: left by a buildopt that was killed")
+    ids = ids_on(ctx.profile, ctx.record.go.host)  # (a max_share of a build not made yet)
     for image in ctx.images:
         name = visible(image.name)
         try:
@@ -368,6 +370,7 @@ def _image(ctx: Context) -> Context:
                 waiting=partial(
                     ctx.progress.say, f"image {name}: waiting for another buildopt making it..."
                 ),
+                ids=ids,
             )
         except (ToolMissing, ProfileError):  # no mksquashfs, or the [[image]] is wrong: exit 2
             raise

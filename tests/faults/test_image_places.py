@@ -174,3 +174,32 @@ def test_a_prebuilt_copy_first_in_the_image_does_not_hide_a_share(built: Path) -
     assert done.returncode == 1, done.stderr
     (share,) = [c for c in json.loads(done.stdout)["checks"] if c["check"] == "max_share[small]"]
     assert share["verdict"] == "fail", share
+
+
+def test_a_share_of_a_build_not_made_yet_is_no_profile_error(built: Path) -> None:  # noqa: F811
+    """After a partial build (--variant small), max_share of the other variant was "selects
+    nothing" - a profile error, exit 2, from the gate - though the profile is right."""
+    import json
+
+    profile = built / "profiles" / "p.toml"
+    text = profile.read_text().replace(
+        'select = "small"\nfilesystem', 'select = ["small", "big"]\nfilesystem'
+    )
+    text = text.replace('{ "small" = "64 MiB" }', '{ "big" = "64 MiB" }')
+    profile.write_text(text + "\n[variants.big]\ncgo = false\n")
+    gate = buildopt(["gate", "--profile", "p", "--json"], cwd=built)
+    assert gate.returncode == 0, gate.stderr
+    rows = {(c["target"], c["check"]): c for c in json.loads(gate.stdout)["checks"]}
+    share = rows[("node", "max_share[big]")]
+    assert share["verdict"] == "skip" and "big@linux-amd64, not built yet" in share["note"], share
+    done = buildopt(["image", "--profile", "p"], cwd=built)
+    assert done.returncode == 2
+    assert "max_share.big selects big@linux-amd64, not built yet: build it" in last_line(
+        done.stderr
+    )
+    profile.write_text(
+        text.replace('{ "big" = "64 MiB" }', '{ "bgi" = "64 MiB" }')
+        + "\n[variants.big]\ncgo = false\n"
+    )
+    typo = buildopt(["gate", "--profile", "p"], cwd=built)  # a typo stays a profile error
+    assert typo.returncode == 2 and "max_share.bgi: selects nothing" in last_line(typo.stderr)

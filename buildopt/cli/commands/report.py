@@ -87,6 +87,7 @@ def _made_before(
     import os
 
     from buildopt.pipeline.image import made_before
+    from buildopt.pipeline.plan import ids_on
     from buildopt.record.images import ImageOutcome
     from buildopt.record.model import Record
 
@@ -105,6 +106,7 @@ def _made_before(
                 images_dir,
                 environ=dict(os.environ),
                 root=loaded.root,
+                ids=ids_on(loaded, data.go.host),
             )
         )
     return made
