@@ -18,6 +18,19 @@ from tests.faults.test_images import PROFILE, built, last_line, set_files  # noq
 LONG = "a" * 256
 
 
+def refusal(text: str) -> str:
+    """Why load_profile refuses profile p of text, in a project of the files it names."""
+    with tempfile.TemporaryDirectory() as folder:
+        project = Path(folder)
+        for sub in ("profiles", "hello", "conf"):
+            (project / sub).mkdir()
+        (project / "conf" / "app.conf").write_text("x = 1\n")
+        write_profile(project, "p", text)
+        with pytest.raises(ProfileError) as info:
+            load_profile("p", project)
+    return info.value.message
+
+
 @pytest.mark.parametrize(
     ("table", "key"),
     [
@@ -30,32 +43,14 @@ LONG = "a" * 256
 def test_a_name_longer_than_linux_takes_is_refused_when_read(table: str, key: str) -> None:
     """links = { "/usr/bin/<256 x a>" = ... } ended in "internal error: OSError: [Errno 36]
     File name too long" after the build; files and layout in a message naming no key."""
-    with tempfile.TemporaryDirectory() as folder:
-        project = Path(folder)
-        (project / "profiles").mkdir()
-        (project / "hello").mkdir()
-        (project / "conf").mkdir()
-        (project / "conf" / "app.conf").write_text("x = 1\n")
-        write_profile(project, "p", PROFILE.format(files="{}") + table + "\n")
-        with pytest.raises(ProfileError) as info:
-            load_profile("p", project)
-    message = info.value.message
+    message = refusal(PROFILE.format(files="{}") + table + "\n")
     assert f"image[1].{key}" in message and "a name of 256 bytes" in message, message
     assert "Linux takes 255" in message
 
 
 def test_a_file_name_longer_than_linux_takes_is_refused_when_read() -> None:
-    with tempfile.TemporaryDirectory() as folder:
-        project = Path(folder)
-        (project / "profiles").mkdir()
-        (project / "hello").mkdir()
-        (project / "conf").mkdir()
-        (project / "conf" / "app.conf").write_text("x = 1\n")
-        files = f'{{ "/etc/{LONG}" = "conf/app.conf" }}'
-        write_profile(project, "p", PROFILE.format(files=files))
-        with pytest.raises(ProfileError) as info:
-            load_profile("p", project)
-    assert "image[1].files" in info.value.message and "a name of 256 bytes" in info.value.message
+    message = refusal(PROFILE.format(files=f'{{ "/etc/{LONG}" = "conf/app.conf" }}'))
+    assert "image[1].files" in message and "a name of 256 bytes" in message
 
 
 def test_a_file_under_another_file_names_both_keys(built: Path) -> None:  # noqa: F811
