@@ -18,10 +18,12 @@ from rich.console import Console as RichConsole
 
 
 class DataConsole(RichConsole):
-    """A rich Console that prints text as data: emoji codes and highlighting off, always."""
+    """A rich Console that prints text as data: emoji=False and highlight=False, always."""
 
     def __init__(self, **options: Any) -> None:
-        super().__init__(**{**options, "emoji": False, "highlight": False})
+        options.pop("emoji", None)  # whatever a caller says: 'main.go:100:' stays text
+        options.pop("highlight", None)
+        super().__init__(emoji=False, highlight=False, **options)
 
     def on_broken_pipe(self) -> None:
         self.quiet = True  # nothing more is tried on the way out

@@ -176,12 +176,12 @@ def _wide(console: DataConsole, width: int) -> DataConsole:
     if width <= console.width:
         return console
     return DataConsole(
+        emoji=False,
         file=console.file,
         width=width,
         color_system=console.color_system,
         force_terminal=console.is_terminal,
         no_color=console.no_color,
-        emoji=False,
     )
 
 

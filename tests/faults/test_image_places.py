@@ -41,8 +41,8 @@ def refusal(text: str) -> str:
     ],
 )
 def test_a_name_longer_than_linux_takes_is_refused_when_read(table: str, key: str) -> None:
-    """links = { "/usr/bin/<256 x a>" = ... } ended in "internal error: OSError: [Errno 36]
-    File name too long" after the build; files and layout in a message naming no key."""
+    """links = { "/usr/bin/<256 x a>" = ... } ended in exit 3 (OSError: [Errno 36] File name
+    too long) after the build; files and layout in a message naming no key."""
     message = refusal(PROFILE.format(files="{}") + table + "\n")
     assert f"image[1].{key}" in message and "a name of 256 bytes" in message, message
     assert "Linux takes 255" in message
