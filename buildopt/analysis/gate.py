@@ -15,7 +15,7 @@ from typing import Literal
 from buildopt.analysis.compare import not_inspected
 from buildopt.binary.facts import Inspection
 from buildopt.config.budgets import Budget, ImageBudget, matches, selects
-from buildopt.config.units import format_size
+from buildopt.config.units import counted, format_size
 from buildopt.record.images import ImageOutcome, ImageRecord
 from buildopt.record.integrity import changed
 from buildopt.record.model import Build, Record
@@ -458,8 +458,8 @@ def evaluate_filesystem(image: ImageBudget, outcome: ImageOutcome | None) -> lis
         checks.append(
             replace(
                 check,
-                note=f"{image.compressor} squashfs, {_count(len(made.files), 'file')}"
-                + (f", {_count(len(made.links), 'link')}" if made.links else ""),
+                note=f"{image.compressor} squashfs, {counted(len(made.files), 'file')}"
+                + (f", {counted(len(made.links), 'link')}" if made.links else ""),
             )
         )
     if image.max_erase_blocks is not None:
@@ -492,10 +492,6 @@ def evaluate_image(
 
 def failed(checks: Sequence[Check]) -> bool:
     return any(c.verdict == "fail" for c in checks)
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def _share(made: ImageRecord, pattern: str) -> int:

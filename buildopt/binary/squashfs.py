@@ -210,27 +210,25 @@ class _Reader:
     # --- the tree ---------------------------------------------------------------------------
 
     def image(self) -> SquashfsImage:
-        entries: list[tuple[str, _Data]] = []
+        entries: list[tuple[str, _Data]] = []  # (every path starts with "/")
         links: list[ImageLink] = []
         self._walk(self.root_inode, "", (entries, links), set())
         first: dict[_Data, str] = {}  # mksquashfs stores a file's data once: later copies
-        for path, data in entries:  # point at the same blocks (and fragment offset)
-            if data.size:
-                first.setdefault(data, path or "/")
-        fragments = self._fragments({d.fragment for p, d in entries if d.fragment != NO_FRAGMENT})
-        tails: dict[int, int] = {}
-        for data in {d for _, d in entries if d.fragment != NO_FRAGMENT and d.size}:
-            tails[data.fragment] = tails.get(data.fragment, 0) + data.tail
+        tails: dict[int, int] = {}  # point at the same blocks (and fragment offset)
+        for path, data in entries:
+            if data.size and first.setdefault(data, path) == path and data.fragment != NO_FRAGMENT:
+                tails[data.fragment] = tails.get(data.fragment, 0) + data.tail
+        fragments = self._fragments(set(tails))
         files = []
         for path, data in entries:
-            owner = first.get(data, path or "/")
-            if owner != (path or "/"):
-                files.append(ImageFile(path or "/", data.size, 0, 0.0, same_as=owner))
+            owner = first.get(data, path)
+            if owner != path:
+                files.append(ImageFile(path, data.size, 0, 0.0, same_as=owner))
                 continue
             share = 0.0
-            if data.fragment != NO_FRAGMENT and tails.get(data.fragment):
+            if tails.get(data.fragment):
                 share = fragments[data.fragment] * data.tail / tails[data.fragment]
-            files.append(ImageFile(path or "/", data.size, data.blocks, share))
+            files.append(ImageFile(path, data.size, data.blocks, share))
         return SquashfsImage(
             self.compressor, self.block_size, self.bytes_used, tuple(files), tuple(links)
         )

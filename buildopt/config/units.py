@@ -87,3 +87,8 @@ Seconds = Annotated[float, parse_seconds, Words("a duration", "durations")]
 Milliseconds = Annotated[
     float, lambda value: parse_seconds(value) * 1000, Words("a duration", "durations")
 ]
+
+
+def counted(n: int, noun: str) -> str:
+    """``1 file``, ``2 files``."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"

@@ -13,7 +13,7 @@ from buildopt.output.tables import Cell, CellLike, Column, Spec, render, tabulat
 if TYPE_CHECKING:  # loaded where used: plan and build need neither (~15 ms of start-up)
     from buildopt.analysis.gate import Check, Figure
     from buildopt.analysis.layouts import Layout, LayoutsReport
-    from buildopt.record.images import ImageRecord  # (its store: ~5 ms of import)
+    from buildopt.record.images import ImageEntry, ImageRecord  # (its store: ~5 ms of import)
 
 
 def show_gate(
@@ -49,6 +49,11 @@ def show_gate(
     )
 
 
+def image_source(f: ImageEntry) -> str:
+    """Where an image's file came from, and whose data it shares."""
+    return f"{f.source} (same bytes as {f.same_as}: stored once)" if f.same_as else f.source
+
+
 def show_images(
     console: DataConsole, images: Sequence[ImageRecord], *, exact: bool = False
 ) -> None:
@@ -65,7 +70,7 @@ def show_images(
         rows: list[list[CellLike]] = [
             [
                 f.path,
-                f"{f.source} (same bytes as {f.same_as}: stored once)" if f.same_as else f.source,
+                image_source(f),
                 size_text(f.size, exact),
                 size_text(f.stored_bytes, exact),
                 f"{100 * f.stored_bytes / f.size:.1f}%" if f.size and not f.same_as else "-",

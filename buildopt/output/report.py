@@ -29,6 +29,7 @@ from buildopt.config.units import format_size
 from buildopt.errors import visible
 from buildopt.output import svg
 from buildopt.output.gate import figure_text, sized
+from buildopt.output.gate_tables import image_source
 from buildopt.record.advice import AdviceReport
 from buildopt.record.images import ImageRecord
 from buildopt.record.model import Build, Record, StartupResult
@@ -354,9 +355,7 @@ def render(data: ReportInput) -> str:
             "files": [
                 (
                     f.path,
-                    f"{f.source} (same bytes as {f.same_as}: stored once)"
-                    if f.same_as
-                    else f.source,
+                    image_source(f),
                     format_size(f.size),
                     format_size(f.stored_bytes),
                 )

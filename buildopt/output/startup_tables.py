@@ -8,7 +8,7 @@ import shlex
 import time
 from collections.abc import Callable, Sequence
 
-from buildopt.config.units import format_size
+from buildopt.config.units import counted, format_size
 from buildopt.errors import visible
 from buildopt.output.console import TerminalProgress
 from buildopt.output.pipes import DataConsole
@@ -143,7 +143,7 @@ def _startup_notes(r: StartupResult, shared_argv0: bool, one_ready: bool = True)
     output = "output to /dev/null" if r.ready == "process exit" else "output read from pipes"
     harness = f"; buildopt's cost per run {r.harness_ms:.2f} ms" if r.harness_ms else ""
     traced = (
-        f"GC and init: {_count(r.traced_runs, 'traced run')} with GODEBUG={r.traced_godebug}"
+        f"GC and init: {counted(r.traced_runs, 'traced run')} with GODEBUG={r.traced_godebug}"
         if r.traced_runs
         else "no traced runs: no GC or init figures"
     )
@@ -208,12 +208,7 @@ def show_scan(console: DataConsole, result: ScanReport) -> None:
                 say(console, ("fix", "dim"), f" {f.file}:{f.line}: {f.fix}")
     risky = sum(bool(i.risks) for i in result.inventory)
     tags = f" (tags {','.join(result.tags)})" if result.tags else ""
-    counts = ", ".join(_count(result.count(s), s) for s in ("error", "warning", "note"))
+    counts = ", ".join(counted(result.count(s), s) for s in ("error", "warning", "note"))
     inits = f"{len(result.inventory)} init functions and package-level initialisers"
-    files = f"{_count(result.files, 'file')}{tags}"
+    files = f"{counted(result.files, 'file')}{tags}"
     say(console, f"{files}: {counts}; {inits}, {risky} with start-up risks")
-
-
-def _count(n: int, noun: str) -> str:
-    """``1 note``, ``2 notes``."""
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"

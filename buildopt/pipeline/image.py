@@ -220,6 +220,20 @@ def current(image: ImageBudget, images_dir: Path, key: str) -> ImageRecord | Non
     return recorded if same else None
 
 
+def _content(  # noqa: PLR0917 - the image, where its inputs are, and the tool's version
+    image: ImageBudget,
+    records: Sequence[Record],
+    root: Path,
+    images_dir: Path,
+    ids: Sequence[str],
+    version: str,
+) -> tuple[list[Input], list[Link], str]:
+    """What the image is made of now - its inputs, its links - and their settings key."""
+    items = inputs(image, records, root, images_dir, ids)
+    links = links_of(image, {i.path: i.source for i in items})
+    return items, links, settings_key(image, items, version, links)
+
+
 def made_before(
     image: ImageBudget,
     records: Sequence[Record],
@@ -236,11 +250,13 @@ def made_before(
         return ImageOutcome(reason=f"not made yet ({hint})")
     try:
         version = squashfs.version(squashfs.find_mksquashfs(environ), environ)
-        items = inputs(image, records, root, images_dir, ids)
-        links = links_of(image, {i.path: i.source for i in items})
+    except squashfs.ToolMissing as exc:  # no fault of the profile: it cannot be checked here
+        return ImageOutcome(reason=f"cannot tell whether it is current: {exc.message}")
+    try:
+        *_, key = _content(image, records, root, images_dir, ids, version)
     except BuildoptError as exc:
         return ImageOutcome(reason=f"cannot be made as the profile says: {exc.message}")
-    recorded = current(image, images_dir, settings_key(image, items, version, links))
+    recorded = current(image, images_dir, key)
     if recorded is None:
         why = "its binaries, files or settings changed since it was made, or the file did"
         return ImageOutcome(reason=f"out of date: {why} ({hint})")
@@ -269,9 +285,7 @@ def build_image(
     images_dir.mkdir(parents=True, exist_ok=True)
     with locked(images_dir / ".locks" / f"{image.name}.lock", waiting):
         remove_left_by_dead(images_dir, WORK_PREFIX)
-        items = inputs(image, records, root, images_dir, ids)
-        links = links_of(image, {i.path: i.source for i in items})
-        key = settings_key(image, items, version, links)
+        items, links, key = _content(image, records, root, images_dir, ids, version)
         recorded = current(image, images_dir, key)
         if recorded is not None:
             return recorded, False
@@ -324,7 +338,7 @@ def _stage(stage: Path, items: Sequence[Input], links: Sequence[Link]) -> None:
     for item in items:
         try:
             _put(stage, item)
-        except OSError as exc:  # one place is a folder of another: /usr/bin and /usr/bin/x
+        except OSError as exc:  # (places under a file are refused before: _check_folders)
             raise ImageError(
                 f"{item.source} cannot go to {item.path} in the image: {exc.strerror or exc}"
             ) from None

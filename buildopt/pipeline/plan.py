@@ -15,7 +15,7 @@ from typing import Annotated, Literal, NamedTuple
 from msgspec import Meta
 
 from buildopt.binary.facts import Fact, described
-from buildopt.config.budgets import check_selectors, selects
+from buildopt.config.budgets import check_selectors, matches, selects
 from buildopt.config.ids import build_id
 from buildopt.config.keys import did_you_mean
 from buildopt.config.links import links_of
@@ -381,7 +381,8 @@ def make_plan(
     """Every selected variant x target as a Step, or a Skip with its reason. (Not own: a
     what-if profile of advise, whose ids the profile's [[startup.each]] need not select.)"""
     check_targets(profile, toolchain)
-    ids = all_ids(profile, toolchain)
+    points = plan_points(profile, toolchain)
+    ids = [point.id(profile) for point in points]
     check_selectors(profile.budgets, profile.images, ids)
     for number, each in enumerate(profile.startup.each if own else (), 1):
         if not any(selects(each.select, i) for i in ids):
@@ -390,12 +391,12 @@ def make_plan(
                 profile.path, f"{where}: {each.select!r} matches no id; the ids:", ids
             )
     if own:
-        _check_links(profile, toolchain)
+        _check_links(profile, points)
     dist = profile.dist_dir(dist)
     steps: list[Step] = []
     skipped: list[Skip] = []
     matched: set[str] = set()
-    for point in plan_points(profile, toolchain):
+    for point in points:
         sid = point.id(profile)
         hits = {p for p in patterns if selects(p, sid)}
         if patterns and not hits:
@@ -410,21 +411,21 @@ def make_plan(
     if unmatched:
         raise UsageError(
             f"--variant {unmatched[0]}: matches no variant of {profile.path.name}; the ids:",
-            all_ids(profile, toolchain),
+            ids,
         )
     return Plan(profile, toolchain, dist, tuple(steps), tuple(skipped))
 
 
-def _check_links(profile: Profile, toolchain: Toolchain) -> None:
+def _check_links(profile: Profile, points: Sequence[Point]) -> None:
     """Each squashfs image's links lead somewhere, from the places its binaries will have
     (an image that takes other records' binaries is checked when it is made)."""
     for image in profile.images:
         if image.filesystem is None or image.records or not image.links:
             continue
         places = {place: spec.given for place, spec in image.files.items()}
-        for point in plan_points(profile, toolchain):
+        for point in points:
             sid = point.id(profile)
-            if any(selects(p, sid) for p in image.select):
+            if matches(image.select, sid):
                 places.setdefault(image.place(sid, point.program.name), sid)
         links_of(image, places)
 

@@ -352,7 +352,8 @@ def _image(ctx: Context) -> Context:
     made: dict[str, ImageOutcome] = {}
     for stale in remove_stale_temporaries(ctx.images_dir):
         ctx.progress.say(f"removed {stale}: left by a buildopt that was killed")
-    ids = ids_on(ctx.profile, ctx.record.go.host)  # (a max_share of a build not made yet)
+    # the profile's ids (a max_share of a build not made yet): a build run has them already
+    ids = ctx.order or tuple(ids_on(ctx.profile, ctx.record.go.host))
     for image in ctx.images:
         name = visible(image.name)
         try:

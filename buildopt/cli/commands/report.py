@@ -44,8 +44,8 @@ def report(
     old = _load_record(cwd / baseline) if baseline else None
     images_dir = loaded.images_dir(_dist(dist, cwd))
     others = _image_records(loaded)
-    made = _made_before(loaded, data, others, images_dir)
     ids = _profile_ids(loaded, data)
+    made = _made_before(loaded, data, others, images_dir, ids)
     checks = gate.evaluate(loaded.budgets, loaded.images, data, old, others, made, ids=ids)
     history_records = _history_records(history or (), cwd)
     page = render(
@@ -81,13 +81,13 @@ def _made_before(
     data: Record,
     others: Mapping[Path, Record | RecordError],
     images_dir: Path,
+    ids: Sequence[str],
 ) -> dict[str, ImageOutcome]:
     """The squashfs images buildopt image made, each only if it is what the profile and the
     records make now: the report makes none, and shows no stale image nor judges one."""
     import os
 
     from buildopt.pipeline.image import made_before
-    from buildopt.pipeline.plan import ids_on
     from buildopt.record.images import ImageOutcome
     from buildopt.record.model import Record
 
@@ -106,7 +106,7 @@ def _made_before(
                 images_dir,
                 environ=dict(os.environ),
                 root=loaded.root,
-                ids=ids_on(loaded, data.go.host),
+                ids=ids,
             )
         )
     return made
