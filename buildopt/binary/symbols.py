@@ -11,9 +11,10 @@ undefined, absolute and zero-sized ones.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, Literal
+
+import msgspec
 
 from buildopt.binary.bulk import gather
 from buildopt.binary.elf.reader import (
@@ -30,18 +31,17 @@ from buildopt.binary.go.names import package_of, package_path
 Source = Literal["symtab", "pclntab", "none"]
 
 
-@dataclass(frozen=True)
-class SymbolSizes:
+class SymbolSizes(msgspec.Struct, frozen=True):
     """name -> bytes of the file's functions, writable data and read-only data symbols (a
     name that occurs more than once - C statics of several files - is summed), and where they
     came from. The three are bloat-o-meter's ``-c`` tables: Function, Data and RO Data."""
 
     path: str
     size: int
-    functions: Mapping[str, int] = field(hash=False)
-    data: Mapping[str, int] = field(hash=False)
+    functions: Mapping[str, int]
+    data: Mapping[str, int]
     source: Source
-    ro_data: Mapping[str, int] = field(default_factory=dict, hash=False)
+    ro_data: Mapping[str, int] = msgspec.field(default_factory=dict)
 
     def package_of(self, name: str) -> str:
         """debug/gosym's package rule on a symbol name, as an import path."""

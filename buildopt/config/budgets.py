@@ -11,7 +11,6 @@ from __future__ import annotations
 import fnmatch
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal, TypeVar
 
@@ -38,8 +37,7 @@ MAX_NAME = 255  # NAME_MAX: the bytes of one name in a path (squashfs takes 256,
 SOURCE_KEY = "__source__"  # (file, "budget[N]") of a budget table, for messages after merging
 
 
-@dataclass(frozen=True)
-class Growth:
+class Growth(msgspec.Struct, frozen=True):
     fraction: float | None  # 0.02 for "2%"
     absolute: int | None  # bytes for "100 kB"
 

@@ -20,7 +20,6 @@ import re
 import types
 import typing
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar, Union
 
@@ -44,8 +43,7 @@ MAX_INT = 2**63 - 1  # the largest whole number a profile may give (a record hol
 _SHOWN = 80  # characters of a value shown in a message; longer ones end in "..."
 
 
-@dataclass(frozen=True)
-class Words:
+class Words(msgspec.Struct, frozen=True):
     """What a value of an annotated type is, as a profile's reader says it (``a size``,
     ``sizes``): ``Annotated[int, parse_size, Words("a size", "sizes")]``. One per type, read
     wherever a message says what a key takes (a table of them: ``a table of sizes``)."""
@@ -265,8 +263,7 @@ def _plain_kind(kind: mi.Type) -> mi.Type:
 _UNSEEN = object()  # a value msgspec does not say (an entry of a table it does not name)
 
 
-@dataclass(frozen=True)
-class _Entries:
+class _Entries(msgspec.Struct, frozen=True):
     """The entries of a table, of which msgspec's path does not say which one."""
 
     of: Any

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Mapping
-from dataclasses import dataclass
+
+import msgspec
 
 from buildopt.config.budgets import ImageBudget
 from buildopt.config.keys import key_path
@@ -16,8 +17,7 @@ from buildopt.errors import ProfileError
 MAX_HOPS = 40  # links followed in one path before Linux says ELOOP (MAXSYMLINKS)
 
 
-@dataclass(frozen=True)
-class Link:
+class Link(msgspec.Struct, frozen=True):
     path: str  # in the image
     target: str  # as written
     resolved: str  # the image path it leads to (a file or a folder it holds)

@@ -6,7 +6,6 @@ variant it ``extends`` and over [defaults] - scalars replace, lists are replaced
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
@@ -107,8 +106,7 @@ def _resolve_extends(path: Path, spec: str) -> Path:
     return candidate.resolve()
 
 
-@dataclass(frozen=True)
-class Extends:
+class Extends(msgspec.Struct, frozen=True):
     """A variant's ``extends``: the variant it is layered over, and the profile file that said
     so (the variant may be merged from several files)."""
 

@@ -16,11 +16,11 @@ import re
 import stat
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import msgspec
+from msgspec.structs import replace
 
 from buildopt.config.budgets import Budget, ImageBudget, matches, parse_budgets
 from buildopt.config.keys import decode, did_you_mean, key_path
@@ -59,16 +59,14 @@ RECORD_FILE = "build.json"  # dist/PROFILE/build.json: no variant directory may 
 MAX_NAME_BYTES = 255  # NAME_MAX of Linux file systems: a variant name is a directory name
 
 
-@dataclass(frozen=True)
-class Program:
+class Program(msgspec.Struct, frozen=True):
     """One main package a profile builds, and the name of its binary."""
 
     name: str
     package: Path
 
 
-@dataclass(frozen=True, kw_only=True)
-class Profile:
+class Profile(msgspec.Struct, frozen=True, kw_only=True):
     name: str
     path: Path
     root: Path
@@ -82,7 +80,7 @@ class Profile:
     tags_files: tuple[Path, ...] = ()  # the tags files its variants' layers read
     budgets: tuple[Budget, ...] = ()
     images: tuple[ImageBudget, ...] = ()
-    startup: StartupConfig = field(default_factory=StartupConfig)
+    startup: StartupConfig = msgspec.field(default_factory=StartupConfig)
     scan: bool = False  # [scan] enabled: scan the sources of every built variant
     compressor: str = "library"  # "cli": max_compressed sizes by the installed gzip, xz, zstd
     owners: str = "linker"  # "symbols": no twin link (binary/owners.py)
@@ -294,8 +292,7 @@ def check_variant_name(path: Path, where: str, name: str) -> None:
         )
 
 
-@dataclass(frozen=True)
-class Chain:
+class Chain(msgspec.Struct, frozen=True):
     """A profile and the profiles it extends, merged parent first: the merged tables, the
     files (the profile first), and the tags files their layers read."""
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import re
 import shlex
-from dataclasses import dataclass
 from typing import Annotated, Any, ClassVar, Literal
 
 import msgspec
@@ -22,8 +21,7 @@ from buildopt.config.units import Seconds, UnitError, parse_seconds
 from buildopt.errors import ProfileError, UsageError
 
 
-@dataclass(frozen=True)
-class Ready:
+class Ready(msgspec.Struct, frozen=True):
     """How readiness is detected: a line on stdout/stderr, a port accepting, or the exit."""
 
     kind: Literal["stdout", "stderr", "port", "exit"] = "exit"
@@ -155,8 +153,7 @@ def _ready(flag: str, kind: str, value: object) -> Ready:
         raise UsageError(flag + said) from None
 
 
-@dataclass(frozen=True, kw_only=True)
-class StartupOverrides:
+class StartupOverrides(msgspec.Struct, frozen=True, kw_only=True):
     """What the command line sets over the profile's ``[startup]`` (None: keep the profile's)."""
 
     runs: int | None = None

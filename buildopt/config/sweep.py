@@ -9,7 +9,6 @@ build and each added back to the minimal one.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -35,8 +34,7 @@ class SweepFile(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
     variant: str | None = None  # the variant swept (default: the baseline; --variant)
 
 
-@dataclass(frozen=True)
-class Sweep:
+class Sweep(msgspec.Struct, frozen=True):
     """``[sweep]`` read: its tags (those of ``tags``, then the file's, each once), what a tag
     does, the variant to sweep ("" for the baseline) and the tags file read (if any)."""
 

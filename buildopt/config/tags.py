@@ -11,8 +11,9 @@ regular files only, never waiting on a FIFO, size-limited).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
+
+import msgspec
 
 from buildopt.config.keys import toml_value
 from buildopt.config.variant import is_build_tag
@@ -24,8 +25,7 @@ MAX_TAGS_FILE_BYTES = 64 * 1024
 _BOM = b"\xef\xbb\xbf"
 
 
-@dataclass(frozen=True)
-class TagsFile:
+class TagsFile(msgspec.Struct, frozen=True):
     """A file of build tags, read: where it is (resolved) and its tags, each once, in order."""
 
     path: Path

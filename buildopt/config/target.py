@@ -8,7 +8,8 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+
+import msgspec
 
 # GOARCH -> (environment variable, accepted values). Mirrors cmd/go's cfg.GetArchEnv.
 _LEVELS: dict[str, tuple[str, str]] = {
@@ -32,8 +33,7 @@ class TargetSyntaxError(ValueError):
     """A target string is not GOOS/GOARCH[/SUB]."""
 
 
-@dataclass(frozen=True, order=True)
-class Target:
+class Target(msgspec.Struct, frozen=True, order=True):
     goos: str
     goarch: str
     sub: str = ""

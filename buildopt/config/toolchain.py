@@ -7,28 +7,27 @@ list -json``) and passed to the planner, so that planning starts no process.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+
+import msgspec
 
 from buildopt.errors import ToolchainError
 
 
-@dataclass(frozen=True)
-class Platform:
+class Platform(msgspec.Struct, frozen=True):
     goos: str
     goarch: str
     cgo_supported: bool
     first_class: bool
 
 
-@dataclass(frozen=True)
-class Toolchain:
+class Toolchain(msgspec.Struct, frozen=True):
     go: str
     version: str
     goroot: str
     hostos: str
     hostarch: str
-    platforms: Mapping[str, Platform] = field(hash=False)
-    env: Mapping[str, str] = field(hash=False)
+    platforms: Mapping[str, Platform]
+    env: Mapping[str, str]
 
     def platform(self, goos: str, goarch: str) -> Platform | None:
         return self.platforms.get(f"{goos}/{goarch}")

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 import msgspec
+from msgspec.structs import replace
 
 from buildopt.config.budgets import matches
 from buildopt.config.profile import Profile
@@ -48,8 +49,7 @@ class Lever:
     layer: Mapping[str, object]  # the change as [variants.NAME] keys over extends = the variant
 
 
-@dataclass(frozen=True, kw_only=True)
-class WhatIfProfile(Profile):
+class WhatIfProfile(Profile, frozen=True, kw_only=True):
     """The profile whose variants are what-ifs of ``of``'s: built in ``of``'s dist folder under
     ``.advise/``, judged by ``of``'s budgets as the variant they change (``base``: what-if id
     to that variant's id)."""
@@ -229,7 +229,7 @@ def what_if_profile(
 
 
 _PROFILE_FIELDS = tuple(
-    f for f in Profile.__dataclass_fields__ if f not in ("variants", "budgets", "images")
+    f for f in Profile.__struct_fields__ if f not in ("variants", "budgets", "images")
 )
 
 

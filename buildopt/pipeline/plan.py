@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Literal, NamedTuple
 
+import msgspec
 from msgspec import Meta
 
 from buildopt.binary.facts import Fact, described
@@ -157,15 +157,14 @@ def build_env(variant: Variant, target: Target, cc: str | None) -> dict[str, str
     return env
 
 
-@dataclass(frozen=True)
-class Step:
+class Step(msgspec.Struct, frozen=True):
     """One go build to run."""
 
     id: str
     variant: Variant
     target: Target
     argv: tuple[str, ...]
-    env: Mapping[str, str] = field(hash=False)
+    env: Mapping[str, str]
     dir: Path
     package: str
     output: Path
@@ -188,8 +187,7 @@ def stage_of(output: Path) -> Path:
     return output.parent / STAGE_DIR / output.name
 
 
-@dataclass(frozen=True)
-class Skip:
+class Skip(msgspec.Struct, frozen=True):
     """A variant x target that will not be built, and why."""
 
     id: str
@@ -202,8 +200,7 @@ class Skip:
     package: str = ""
 
 
-@dataclass(frozen=True)
-class Plan:
+class Plan(msgspec.Struct, frozen=True):
     profile: Profile
     toolchain: Toolchain
     dist: Path

@@ -16,12 +16,12 @@ import os
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
 import msgspec
+from msgspec.structs import replace
 
 from buildopt.errors import BuildoptError, ProfileError, ToolchainError, UsageError, visible
 from buildopt.pipeline.build import BUILD_TIMEOUT, Observer, make_record, run_plan
@@ -55,15 +55,14 @@ class Progress(Protocol):
     def runs(self, total: int) -> AbstractContextManager[RunProgress]: ...
 
 
-@dataclass(frozen=True, kw_only=True)
-class Context:
+class Context(msgspec.Struct, frozen=True, kw_only=True):
     """One run of steps: what the command gave it, and what each step found."""
 
     profile: Profile
     record_path: Path
     environ: Mapping[str, str]
     progress: Progress
-    cwd: Path = field(default_factory=Path.cwd)
+    cwd: Path = msgspec.field(default_factory=Path.cwd)
     jobs: int = 0  # go builds and compressors at a time; 0: one per CPU
     plan: Plan | None = None  # build: the variants x targets to build
     timeout: float | None = None  # of one go build; None: BUILDOPT_BUILD_TIMEOUT, else an hour
@@ -72,14 +71,14 @@ class Context:
     prune: bool = True  # build: drop the entries of ids not in order (not for what-ifs, whose
     # record holds those of every advise and sweep run)
     builds: tuple[Build, ...] = ()  # build: this run's results, in the profile's order
-    scans: Mapping[str, ScanReport] = field(default_factory=dict)  # by build id
-    cuts: Mapping[str, tuple[CutSaving, ...]] = field(default_factory=dict)  # by build id
+    scans: Mapping[str, ScanReport] = msgspec.field(default_factory=dict)  # by build id
+    cuts: Mapping[str, tuple[CutSaving, ...]] = msgspec.field(default_factory=dict)  # by build id
     record: Record | None = None  # the record as the last step that read or wrote it left it
     images: tuple[ImageBudget, ...] = ()  # image: the squashfs [[image]]s to make
     images_dir: Path | None = None
-    others: Mapping[Path, Record | store.RecordError] = field(default_factory=dict)
+    others: Mapping[Path, Record | store.RecordError] = msgspec.field(default_factory=dict)
     strict_images: bool = True  # an image that cannot be made is an error, not a reason
-    made: Mapping[str, ImageOutcome] = field(default_factory=dict)  # by image name
+    made: Mapping[str, ImageOutcome] = msgspec.field(default_factory=dict)  # by image name
     startup: StartupConfig | None = None  # startup: how each binary is run
     measured: tuple[StartupResult, ...] = ()
     baseline: str = ""  # startup: the id the others are compared with
@@ -104,8 +103,7 @@ def _needed(value: T | None, what: str) -> T:
     return value
 
 
-@dataclass(frozen=True)
-class Step:
+class Step(msgspec.Struct, frozen=True):
     name: str
     run: Callable[[Context], Context]
     skip: Callable[[Context], str | None] = lambda ctx: None  # why it does not apply

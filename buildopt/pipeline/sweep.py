@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 
 import msgspec
@@ -45,8 +45,7 @@ CAVEAT = {
 }
 
 
-@dataclass(frozen=True, kw_only=True)
-class SweepProfile(WhatIfProfile):
+class SweepProfile(WhatIfProfile, frozen=True, kw_only=True):
     """The what-if profile of a sweep: built in ``of``'s dist folder under ``.sweep/``."""
 
     def dist_dir(self, dist: Path | None = None) -> Path:
@@ -128,7 +127,9 @@ def sweep_profile(profile: Profile, plan: SweepPlan, others: Sequence[Variant]) 
     """The what-if profile of plan's base and others, built in ``.sweep/`` (bytes only: no
     scan of each what-if's sources, which [scan] would ask of advise's steps)."""
     made = what_if_profile(profile, plan.base, plan.target, others)
-    return SweepProfile(**{f.name: getattr(made, f.name) for f in fields(made)} | {"scan": False})
+    return SweepProfile(
+        **{f.name: getattr(made, f.name) for f in msgspec.structs.fields(made)} | {"scan": False}
+    )
 
 
 def recorded(record: Record | None, plan: SweepPlan) -> int:

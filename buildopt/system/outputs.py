@@ -27,9 +27,10 @@ import re
 import stat
 import sys
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
+
+import msgspec
 
 from buildopt.errors import UsageError
 from buildopt.inputs import KINDS, NotRegularFile, open_regular
@@ -55,8 +56,7 @@ class Protected(Protocol):
         """What it is, for the message: ``the profile (/w/profiles/p.toml)``."""
 
 
-@dataclass(frozen=True)
-class Input:
+class Input(msgspec.Struct, frozen=True):
     """A file the command reads: a profile, a build record, a binary."""
 
     path: Path
@@ -79,8 +79,7 @@ THE_SAME = "that is "
 GO_SOURCE_NAMES = frozenset({"go.mod", "go.sum", "go.work", "go.work.sum"})
 
 
-@dataclass(frozen=True)
-class GoSources:
+class GoSources(msgspec.Struct, frozen=True):
     """The Go sources below a module root (.go files, go.mod, go.sum): matched by name, so
     that an existing record or report is checked without walking the module (walked only for
     a target with several hard links)."""
@@ -100,8 +99,7 @@ class GoSources:
         return f"a Go source file of the module at {self.root}"
 
 
-@dataclass(frozen=True)
-class Output:
+class Output(msgspec.Struct, frozen=True):
     """Where one output option writes: a file (resolved) or stdout."""
 
     option: str  # "--junit", "-o"

@@ -20,9 +20,10 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from types import FrameType
 from typing import Any, BinaryIO
+
+import msgspec
 
 from buildopt.errors import TERMINATIONS, BuildoptError, raise_terminated
 
@@ -88,8 +89,7 @@ class CommandFailed(BuildoptError):
         super().__init__(f"{display(argv)} {what}" + (f": {first}" if first else ""))
 
 
-@dataclass(frozen=True)
-class Completed:
+class Completed(msgspec.Struct, frozen=True):
     argv: tuple[str, ...]
     returncode: int
     stdout: str

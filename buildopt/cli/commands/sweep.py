@@ -6,9 +6,10 @@ from __future__ import annotations
 import os
 import sys
 import time
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from msgspec.structs import replace
 
 from buildopt.cli.common import _dist, _profile
 from buildopt.cli.values import count
