@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -14,6 +14,7 @@ from buildopt.errors import UsageError
 
 if TYPE_CHECKING:
     from buildopt.config.profile import Profile
+    from buildopt.config.toolchain import Toolchain
     from buildopt.pipeline.plan import Plan
     from buildopt.record.model import Record
 
@@ -42,12 +43,16 @@ def _load_plan(
     environ: Mapping[str, str],
     *,
     command: str = "plan",
+    tools: Callable[[], Toolchain] | None = None,
 ) -> Plan:
+    """The plan of a profile; ``tools``: the toolchain's answer, when it was asked already
+    (system.toolchain.asking)."""
     from buildopt.pipeline.plan import make_plan
     from buildopt.system import toolchain
 
     loaded = _profile(profile, cwd, command)
-    return make_plan(loaded, toolchain.load(environ), environ, variants or (), _dist(dist, cwd))
+    found = tools() if tools is not None else toolchain.load(environ)
+    return make_plan(loaded, found, environ, variants or (), _dist(dist, cwd))
 
 
 def _load_record(path: Path) -> Record:

@@ -47,12 +47,15 @@ def build_command(
     results_on_stderr: bool = False,
 ) -> int:
     """The build of ``buildopt build``, ``gate --build`` and ``init --budgets``; its exit code."""
-    from buildopt.output.progress import StepProgress
-    from buildopt.pipeline import steps
+    from buildopt.system import toolchain
 
     cwd = cwd or Path.cwd()
     environ = dict(environ or os.environ)
-    plan = _load_plan(profile, variants, dist, cwd, environ, command="build")
+    with toolchain.asking(environ) as tools:  # go answers while the steps import
+        from buildopt.output.progress import StepProgress
+        from buildopt.pipeline import steps
+
+        plan = _load_plan(profile, variants, dist, cwd, environ, command="build", tools=tools)
     record_path = (cwd / record).resolve() if record else plan.profile.record_path(_dist(dist, cwd))
     _record_may_go(plan, record or str(record_path), cwd, "--record" if record else "record")
     given = steps.Context(
