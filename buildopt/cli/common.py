@@ -14,7 +14,6 @@ from buildopt.errors import UsageError
 
 if TYPE_CHECKING:
     from buildopt.config.profile import Profile
-    from buildopt.config.toolchain import Toolchain
     from buildopt.pipeline.plan import Plan
     from buildopt.record.model import Record
 
@@ -43,16 +42,19 @@ def _load_plan(
     environ: Mapping[str, str],
     *,
     command: str = "plan",
-    tools: Callable[[], Toolchain] | None = None,
+    meanwhile: Callable[[], object] | None = None,
 ) -> Plan:
-    """The plan of a profile; ``tools``: the toolchain's answer, when it was asked already
-    (system.toolchain.asking)."""
+    """The plan of a profile. Once the profile is read, go is asked for its toolchain's facts,
+    and ``meanwhile`` runs while it answers (build imports its steps then, ~40 ms: go's
+    ~10-15 ms leave the critical path). A profile that cannot be read starts no process."""
     from buildopt.pipeline.plan import make_plan
     from buildopt.system import toolchain
 
     loaded = _profile(profile, cwd, command)
-    found = tools() if tools is not None else toolchain.load(environ)
-    return make_plan(loaded, found, environ, variants or (), _dist(dist, cwd))
+    with toolchain.asking(environ) as tools:
+        if meanwhile is not None:
+            meanwhile()
+        return make_plan(loaded, tools(), environ, variants or (), _dist(dist, cwd))
 
 
 def _load_record(path: Path) -> Record:

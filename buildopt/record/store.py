@@ -7,6 +7,7 @@ an integer``), exit 2. Its JSON Schema ships in ``buildopt/schemas/build-record.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import stat
@@ -32,13 +33,16 @@ class MergeError(RecordError):
     """Records that cannot be merged (different profiles, Go versions, or the same build twice)."""
 
 
-_RECORD = msgspec.json.Decoder(Record)
+@functools.cache
+def _record_decoder() -> msgspec.json.Decoder[Record]:
+    """Made on first use (~5 ms: the model's types): not by every command that imports this."""
+    return msgspec.json.Decoder(Record)
 
 
 def decode(data: bytes, source: object) -> Record:
     """A record from JSON bytes; RecordError names source and the path of the first problem."""
     try:  # a good record, in C: 3-5x faster than the checks below (Caddy's 2.1 MB: 5 ms, not 17)
-        return with_programs(_RECORD.decode(data))
+        return with_programs(_record_decoder().decode(data))
     except (msgspec.DecodeError, RecursionError):  # read again, to say what is wrong
         pass
     try:
