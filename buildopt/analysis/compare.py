@@ -8,7 +8,6 @@ the build record's per-binary inspection, so nothing is measured twice.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
 import msgspec
@@ -27,21 +26,20 @@ TOTAL_LINE = r"^Total: Before=\d+, After=\d+, chg [+-]\d+\.\d\d%$"
 METRICS = ("size", "code", "rodata", "data", "bss", "gometa", "symtab", "dwarf", "dynamic")
 
 
-@dataclass(frozen=True)
-class Built:
+class Built(msgspec.Struct, frozen=True):
     """The facts of one built variant x target that comparisons use."""
 
     id: str
     variant: str
     target: str
     settings: VariantSettings | None
-    metrics: Mapping[str, int] = field(hash=False)
+    metrics: Mapping[str, int]
     static: bool
     pie: bool
     needed: tuple[str, ...]
-    sections: Mapping[str, int] = field(hash=False)
-    packages: Mapping[str, int] = field(hash=False)  # whole-file bytes, or code (see whole)
-    code: Mapping[str, int] = field(hash=False, default_factory=dict)  # code bytes
+    sections: Mapping[str, int]
+    packages: Mapping[str, int]  # whole-file bytes, or code (see whole)
+    code: Mapping[str, int] = msgspec.field(default_factory=dict)  # code bytes
     whole: bool = False  # packages are whole-file bytes (the build was attributed)
 
     def packages_like(self, other: Built) -> Mapping[str, int]:
@@ -203,11 +201,10 @@ def _bytes(n: int) -> str:
 # --- variants against the baseline ---------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class VariantRow:
+class VariantRow(msgspec.Struct, frozen=True):
     built: Built
     baseline: Built | None
-    deltas: Mapping[str, int] = field(hash=False)
+    deltas: Mapping[str, int]
     explanation: tuple[str, ...]
     summary: tuple[str, ...] = ()  # the explanation for people: long lists summarised
 
@@ -246,13 +243,12 @@ def missing_baselines(record: Record, rows: Sequence[VariantRow]) -> list[str]:
     )
 
 
-@dataclass(frozen=True)
-class Upgrade:
+class Upgrade(msgspec.Struct, frozen=True):
     """One variant on one target, built by two Go releases: what moving costs."""
 
     old: Built
     new: Built
-    deltas: Mapping[str, int] = field(hash=False)
+    deltas: Mapping[str, int]
     packages: tuple[
         tuple[str, int, int], ...
     ]  # (package, old bytes, new bytes), largest change first
@@ -423,8 +419,7 @@ def _percent(delta: int, base: int) -> float | None:
 ItemKind = Literal["variant", "section", "package"]
 
 
-@dataclass(frozen=True)
-class ItemDelta:
+class ItemDelta(msgspec.Struct, frozen=True):
     kind: ItemKind
     id: str  # the variant id
     name: str
@@ -436,8 +431,7 @@ class ItemDelta:
         return (self.new or 0) - (self.old or 0)
 
 
-@dataclass(frozen=True)
-class RecordComparison:
+class RecordComparison(msgspec.Struct, frozen=True):
     """Two records: the changed items of the variants both have, a bloat-o-meter summary per
     such variant (over its packages), and the variants one record has alone - listed, never
     counted as bytes added or removed."""

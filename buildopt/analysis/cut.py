@@ -22,7 +22,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+
+import msgspec
 
 from buildopt.analysis.why import ImportGraph
 from buildopt.binary.facts import Attribution
@@ -32,8 +33,7 @@ ROOT = "runtime"  # every Go binary links it and all it imports: never cuttable
 HEAVIEST = 10  # cuttable dependencies listed per variant
 
 
-@dataclass(frozen=True)
-class Dominance:
+class Dominance(msgspec.Struct, frozen=True):
     """The dominator tree from the main package: each package's immediate dominator, and its
     dominated set (itself included)."""
 

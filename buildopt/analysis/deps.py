@@ -21,9 +21,10 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, unquote
+
+import msgspec
 
 from buildopt.analysis.gate import NOTHING, Check, Figure, count_figure, word_figure
 from buildopt.analysis.why import import_chain
@@ -50,8 +51,7 @@ class DepsListError(UsageError):
     """A dependency list that cannot be read (exit 2)."""
 
 
-@dataclass(frozen=True, order=True)
-class Dep:
+class Dep(msgspec.Struct, frozen=True, order=True):
     """One linked package: its import path and the module it comes from."""
 
     package: str
@@ -144,8 +144,7 @@ def _parsed(line: str, where: str) -> Dep:
     return Dep(package, module or "", version or "", replace or "")
 
 
-@dataclass(frozen=True)
-class Drift:
+class Drift(msgspec.Struct, frozen=True):
     """How the linked packages differ from a list."""
 
     added: tuple[Dep, ...]  # linked, not listed
@@ -209,8 +208,7 @@ UPDATE = "buildopt deps --update"
 NOT_IN_RECORD = "not in the record's binary"
 
 
-@dataclass(frozen=True)
-class Judged:
+class Judged(msgspec.Struct, frozen=True):
     """One built variant's list and what its go build links now."""
 
     vid: str

@@ -9,11 +9,11 @@ after. The summary always agrees with the rows: both are computed from the same 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+
+import msgspec
 
 
-@dataclass(frozen=True)
-class Row:
+class Row(msgspec.Struct, frozen=True):
     name: str
     old: int | None  # None: not in the old file
     new: int | None  # None: not in the new file
@@ -23,8 +23,7 @@ class Row:
         return (self.new or 0) - (self.old or 0)
 
 
-@dataclass(frozen=True)
-class SizeDiff:
+class SizeDiff(msgspec.Struct, frozen=True):
     kind: str  # what the rows are: function (symbols), package, module, section
     rows: tuple[Row, ...]  # every changed name, in bloat-o-meter's order
     added: int
@@ -66,8 +65,7 @@ class SizeDiff:
 HEADINGS = {"function": "Function", "package": "Package", "module": "Module", "section": "Section"}
 
 
-@dataclass(frozen=True)
-class FileSizes:
+class FileSizes(msgspec.Struct, frozen=True):
     """The two whole files: the table sums symbols (or packages), never headers and padding."""
 
     before: int

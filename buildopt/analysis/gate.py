@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
+
+import msgspec
+from msgspec.structs import replace
 
 from buildopt.analysis.compare import not_inspected
 from buildopt.binary.facts import Inspection
@@ -27,8 +29,7 @@ NO_BASELINE = "no baseline record (gate --baseline)"
 GROWTH = "max_growth"
 
 
-@dataclass(frozen=True)
-class Figure:
+class Figure(msgspec.Struct, frozen=True):
     """One side of a check: a number with its unit (a fraction for ``percent``), a word
     (``text``: static, missing, a list of libraries), or nothing measured (value None).
     ``change``: a difference (growth), shown with its sign. buildopt.output.gate makes the
@@ -54,8 +55,7 @@ def count_figure(value: int) -> Figure:
     return Figure(value, "count")
 
 
-@dataclass(frozen=True)
-class Check:
+class Check(msgspec.Struct, frozen=True):
     budget: str
     target: str  # the variant id, or the image name
     check: str  # max_size, max_section[.text], static, ...

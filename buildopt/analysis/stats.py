@@ -6,15 +6,15 @@ import math
 import random
 import statistics
 from collections.abc import Sequence
-from dataclasses import dataclass
+
+import msgspec
 
 BOOTSTRAP_ROUNDS = 2000
 MAD_SCALE = 1.4826  # makes the MAD estimate the standard deviation for normal data
 OUTLIER_MADS = 3.0
 
 
-@dataclass(frozen=True)
-class Summary:
+class Summary(msgspec.Struct, frozen=True):
     n: int
     min: float
     median: float
@@ -59,8 +59,7 @@ def summarize(values: Sequence[float]) -> Summary:
     )
 
 
-@dataclass(frozen=True)
-class Ratio:
+class Ratio(msgspec.Struct, frozen=True):
     ratio: float  # median(variant) / median(baseline)
     low: float  # 95% bootstrap confidence interval
     high: float

@@ -23,8 +23,9 @@ from __future__ import annotations
 import lzma
 import struct
 import zlib
-from dataclasses import dataclass
 from pathlib import Path
+
+import msgspec
 
 from buildopt.inputs import open_regular
 
@@ -44,8 +45,7 @@ class SquashfsError(ValueError):
     """The image cannot be read: not squashfs 4.0, damaged, or an unsupported compressor."""
 
 
-@dataclass(frozen=True)
-class ImageFile:
+class ImageFile(msgspec.Struct, frozen=True):
     path: str  # "/usr/bin/gateway"
     size: int  # bytes of the file
     block_bytes: int  # its data blocks as stored
@@ -58,8 +58,7 @@ class ImageFile:
         return self.block_bytes + round(self.fragment_bytes)
 
 
-@dataclass(frozen=True)
-class _Data:
+class _Data(msgspec.Struct, frozen=True):
     """Where a file's data is in the image: two inodes of equal _Data share their bytes."""
 
     size: int
@@ -70,8 +69,7 @@ class _Data:
     tail: int  # bytes of its tail
 
 
-@dataclass(frozen=True)
-class ImageLink:
+class ImageLink(msgspec.Struct, frozen=True):
     """A symbolic link: an inode holding its target's path, no data blocks (its bytes are
     metadata)."""
 
@@ -79,8 +77,7 @@ class ImageLink:
     target: str  # as stored: "/usr/bin/daemon", "daemon", "../sbin/daemon"
 
 
-@dataclass(frozen=True)
-class SquashfsImage:
+class SquashfsImage(msgspec.Struct, frozen=True):
     compressor: str
     block_size: int
     bytes_used: int  # the filesystem; the file is padded to 4 KiB after it

@@ -10,9 +10,10 @@ import functools
 import os
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+import msgspec
 
 from buildopt.analysis.deps import SUFFIX, Dep, DepsListError, file_name, from_graph, parse
 from buildopt.errors import UsageError, visible
@@ -29,13 +30,12 @@ DEPS_DIR = "deps"
 NOT_SHOWN = ("CC", "CXX")  # the C compiler: not part of the import graph, and per machine
 
 
-@dataclass(frozen=True)
-class Point:
+class Point(msgspec.Struct, frozen=True):
     """A variant x target (x Go release) of the plan, as go list -deps needs it: built on this
     machine or not (a cgo cross build without its C compiler has the same import graph)."""
 
     id: str
-    env: Mapping[str, str] = field(hash=False)  # what buildopt sets for its go build
+    env: Mapping[str, str]  # what buildopt sets for its go build
     tags: tuple[str, ...]
     dir: Path
     package: str
@@ -45,8 +45,7 @@ class Point:
         return {k: v for k, v in self.env.items() if k not in NOT_SHOWN}
 
 
-@dataclass(frozen=True)
-class Linked:
+class Linked(msgspec.Struct, frozen=True):
     """What a point's go build links now: go's answer and the list made of it."""
 
     graph: Sequence[Mapping[str, Any]]

@@ -20,8 +20,9 @@ import shutil
 import sys
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
+
+import msgspec
 
 from buildopt.config.startup import StartupConfig
 from buildopt.errors import EXIT_FAILED, BuildoptError, UsageError
@@ -175,8 +176,7 @@ def _why(failed: proc.CommandFailed) -> str:
     return f"{code}: {said}" if said else code
 
 
-@dataclass(frozen=True)
-class Placed:
+class Placed(msgspec.Struct, frozen=True):
     """A series' place: the command that starts the spawn helper, the path it execs for each
     binary, the emulator before each binary (if any), and whether the files are on a device
     (then only the helper can evict them from the page cache there)."""
@@ -186,7 +186,7 @@ class Placed:
     emulator: tuple[str, ...] = ()
     remote: bool = False
     platform: str = ""
-    cpus: int | None = field(default=None)
+    cpus: int | None = msgspec.field(default=None)
 
     def command(self, name: str, argv0: str | None, args: Sequence[str]) -> tuple[str, list[str]]:
         """What the helper execs for binary name, and its argv."""

@@ -15,8 +15,9 @@ import select
 import signal
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Literal
+
+import msgspec
 
 from buildopt.errors import EXIT_FAILED, BuildoptError
 from buildopt.system import proc
@@ -30,32 +31,27 @@ class HelperGone(BuildoptError):
     exit_code = EXIT_FAILED
 
 
-@dataclass(frozen=True)
-class Started:
+class Started(msgspec.Struct, frozen=True):
     pid: int
     ns: int  # just before the fork
 
 
-@dataclass(frozen=True)
-class ExecFailed:
+class ExecFailed(msgspec.Struct, frozen=True):
     errno: int
     message: str
 
 
-@dataclass(frozen=True)
-class Output:
+class Output(msgspec.Struct, frozen=True):
     stream: int  # 1 stdout, 2 stderr
     ns: int  # just after the read that returned data
     data: bytes
 
 
-@dataclass(frozen=True)
-class PortOpen:
+class PortOpen(msgspec.Struct, frozen=True):
     ns: int  # just before the connect that worked
 
 
-@dataclass(frozen=True)
-class Exited:
+class Exited(msgspec.Struct, frozen=True):
     ns: int  # just after wait4
     status: int
     user_us: int
@@ -68,22 +64,19 @@ class Exited:
         return os.waitstatus_to_exitcode(self.status)
 
 
-@dataclass(frozen=True)
-class Alone:
+class Alone(msgspec.Struct, frozen=True):
     """What the program left running has ended too."""
 
     ns: int
 
 
-@dataclass(frozen=True)
-class Done:
+class Done(msgspec.Struct, frozen=True):
     """The run is over: nothing of it is left, and all its output was reported before this."""
 
     cut: bool  # a process outside the program's tree held a pipe: its output was cut
 
 
-@dataclass(frozen=True)
-class Evicted:
+class Evicted(msgspec.Struct, frozen=True):
     """The answer to evict: errno 0 and the time it took, or why the pages stay cached."""
 
     errno: int

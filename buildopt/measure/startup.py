@@ -27,7 +27,6 @@ import re
 import socket
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -65,16 +64,14 @@ class StartupError(BuildoptError):
     """The program cannot be started at all (bad input, exit 2)."""
 
 
-@dataclass(frozen=True)
-class Init:
+class Init(msgspec.Struct, frozen=True):
     package: str
     clock_ms: float
     bytes: int
     allocs: int
 
 
-@dataclass(frozen=True)
-class Run:
+class Run(msgspec.Struct, frozen=True):
     ok: bool
     wall_ms: float
     user_ms: float = 0.0
@@ -227,8 +224,7 @@ class _Outputs:
         return self.streams[2]
 
 
-@dataclass
-class _Outcome:
+class _Outcome(msgspec.Struct):
     """How one run went, as the helper reported it (its times are the helper's clock, which
     on a device is the device's; received_ns is this machine's when the start was reported)."""
 
@@ -419,8 +415,7 @@ def check_binary(path: Path) -> None:
 # --- series of runs, interleaved, and their summary -------------------------------------------
 
 
-@dataclass(frozen=True)
-class Series:
+class Series(msgspec.Struct, frozen=True):
     """Every measured run of one binary: the timed runs and the traced ones (warm-up runs
     are not kept)."""
 

@@ -13,11 +13,11 @@ import os
 import shlex
 import zlib
 from collections.abc import Sequence
-from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
 import jinja2
+import msgspec
 from markupsafe import Markup
 
 from buildopt.analysis.compare import VariantRow, compare_releases
@@ -40,8 +40,7 @@ OTHER_KEYS = ("dynamic", "other", "headers", "padding")
 CATEGORY_KEYS = {c: (c,) for c in svg.CATEGORY_COLOURS} | {"other": OTHER_KEYS}
 
 
-@dataclass(frozen=True)
-class ReportInput:
+class ReportInput(msgspec.Struct, frozen=True):
     record: Record
     record_path: str
     rows: Sequence[VariantRow]

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -30,8 +29,7 @@ DRAFT = "https://json-schema.org/draft/2020-12/schema"
 WIDTH = 100  # the shipped files' lines, as the code's
 
 
-@dataclass(frozen=True)
-class Document:
+class Document(msgspec.Struct, frozen=True):
     """A JSON document buildopt writes: its model and the file its schema ships in."""
 
     model: type[msgspec.Struct]

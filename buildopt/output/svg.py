@@ -8,9 +8,9 @@ that every rectangle's area is exactly proportional to its bytes."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from html import escape as html_escape
 
+import msgspec
 import squarify
 
 from buildopt.config.units import format_size
@@ -52,19 +52,17 @@ PALETTE = (
 )
 
 
-@dataclass(frozen=True)
-class Node:
+class Node(msgspec.Struct, frozen=True):
     """A treemap node: a leaf (its bytes) or a group (the sum of its children's)."""
 
     name: str
     size: int
-    children: tuple[Node, ...] = field(default=())
+    children: tuple[Node, ...] = msgspec.field(default=())
     note: str = ""
     colour: str = ""  # its fill (its children's too, unless they have their own)
 
 
-@dataclass(frozen=True)
-class Placed:
+class Placed(msgspec.Struct, frozen=True):
     node: Node
     depth: int
     x: float
@@ -162,8 +160,7 @@ def _fit(name: str, w: float, h: float) -> str:
     return name[: room - 1] + "…" if room > 3 else ""
 
 
-@dataclass(frozen=True)
-class Bar:
+class Bar(msgspec.Struct, frozen=True):
     label: str
     segments: tuple[tuple[str, int], ...]  # (category, bytes)
 
@@ -202,8 +199,7 @@ def stacked_bars(bars: Sequence[Bar], width: int = 960) -> str:
     return "".join(parts) + "</svg>"
 
 
-@dataclass(frozen=True)
-class Series:
+class Series(msgspec.Struct, frozen=True):
     label: str
     values: tuple[float, ...]  # ms
     median: float | None

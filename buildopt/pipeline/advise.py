@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -37,8 +36,7 @@ from buildopt.record.model import Build, Record, StartupResult
 ADVISE_DIR = ".advise"  # dist/PROFILE/.advise/: no variant name starts with a dot
 
 
-@dataclass(frozen=True)
-class Lever:
+class Lever(msgspec.Struct, frozen=True):
     """One change to a variant: its name, the go build words it changes, and what it changes
     in what the program does ("" when nothing)."""
 

@@ -21,8 +21,9 @@ import shutil
 import stat
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
+
+import msgspec
 
 from buildopt.binary.digest import sha256_of
 from buildopt.binary.squashfs import SquashfsError, read_image
@@ -60,8 +61,7 @@ class ImageChanged(ImageError):
     exit_code = EXIT_FAILED
 
 
-@dataclass(frozen=True)
-class Input:
+class Input(msgspec.Struct, frozen=True):
     path: str  # in the image
     source: str  # a build id, or the project file
     file: Path  # what is copied

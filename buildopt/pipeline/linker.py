@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 
 import msgspec
@@ -34,8 +33,7 @@ STOPPED = (
 )
 
 
-@dataclass(frozen=True)
-class Told:
+class Told(msgspec.Struct, frozen=True):
     """What one binary's twin link told: the answers that were asked (None: not asked)."""
 
     sha256: str
@@ -43,8 +41,7 @@ class Told:
     dead_code: DeadCode | None
 
 
-@dataclass(frozen=True)
-class Asked:
+class Asked(msgspec.Struct, frozen=True):
     """One binary and what is wanted of its twin link."""
 
     step: Step

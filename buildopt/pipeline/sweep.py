@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import msgspec
@@ -52,8 +51,7 @@ class SweepProfile(WhatIfProfile, frozen=True, kw_only=True):
         return self.of.dist_dir(dist) / SWEEP_DIR
 
 
-@dataclass(frozen=True)
-class SweepPlan:
+class SweepPlan(msgspec.Struct, frozen=True):
     """The variants of a sweep of base (built for target): the two ends and one per tag and
     mode; a variant with the base's tags is base itself."""
 

@@ -21,7 +21,6 @@ import shutil
 import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import msgspec
@@ -45,8 +44,7 @@ class TwinFailed(BuildoptError):
     exit_code = EXIT_FAILED
 
 
-@dataclass(frozen=True)
-class Twin:
+class Twin(msgspec.Struct, frozen=True):
     """A twin link's binary (unstripped) and the linker's -dumpdep output, in their folder."""
 
     binary: Path

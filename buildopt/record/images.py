@@ -10,7 +10,6 @@ file takes in it. An image whose inputs or settings changed is stale: built agai
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -112,8 +111,7 @@ class ImagesReport(Fact, frozen=True):
     images: tuple[ImageRecord, ...]
 
 
-@dataclass(frozen=True)
-class ImageOutcome:
+class ImageOutcome(msgspec.Struct, frozen=True):
     """An image a command asked for: its record (made, or found unchanged), or why there is
     none (the gate skips its checks with that reason)."""
 

@@ -16,9 +16,10 @@ from __future__ import annotations
 import re
 import struct
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
+
+import msgspec
 
 from buildopt.binary.elf.reader import ElfLayout, NotElfError, open_elf, section_bytes
 from buildopt.binary.elf.symtab import read_columns
@@ -26,12 +27,11 @@ from buildopt.binary.go.functab import function_table
 from buildopt.binary.symbols import symtab_sizes
 
 
-@dataclass(frozen=True)
-class SymbolCosts:
+class SymbolCosts(msgspec.Struct, frozen=True):
     """name -> file bytes; ``table`` says whether function table shares are in it (Go
     1.18+), else functions count their code only."""
 
-    bytes: Mapping[str, int] = field(hash=False)
+    bytes: Mapping[str, int]
     table: bool
     types: int = 0  # the type descriptors' region: type:* to the next symbol (0: unknown)
 

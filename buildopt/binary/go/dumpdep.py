@@ -18,15 +18,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+
+import msgspec
 
 ROOT = "_"
 SEPARATOR = " -> "
 _MARKERS = re.compile(r"^(.*?) ((?:<(?:UsedInIface|ReflectMethod)>)+)$")
 
 
-@dataclass(frozen=True)
-class Reach:
+class Reach(msgspec.Struct, frozen=True):
     """Each reached symbol with the symbol that first reached it ("" for a root) and its
     markers (``ReflectMethod``, ``UsedInIface``)."""
 

@@ -24,7 +24,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+
+import msgspec
 
 _MARKABLE = re.compile(r"markable method: \{(\S+) (\d+)\} of sym \d+ (.+)")
 _CALLED = re.compile(r"reached iface method: \{(\S+) (\d+)\}")
@@ -34,8 +35,7 @@ _MARKS = re.compile(r"(?: <(?:UsedInIface|ReflectMethod)>)+$")
 EDGE = " -> "
 
 
-@dataclass(frozen=True)
-class Method:
+class Method(msgspec.Struct, frozen=True):
     """A method of a reached type that the linker could keep."""
 
     name: str
@@ -47,12 +47,11 @@ class Method:
         return self.name[:1].isupper()
 
 
-@dataclass(frozen=True, kw_only=True)
-class MethodLog:
+class MethodLog(msgspec.Struct, frozen=True, kw_only=True):
     markable: tuple[Method, ...]
     called: frozenset[tuple[str, str]]  # (name, signature) of interface calls reached
     # (name, signature) -> the function read when each call was logged (None: at the end)
-    callers: Mapping[tuple[str, str], tuple[str | None, ...]] = field(hash=False)
+    callers: Mapping[tuple[str, str], tuple[str | None, ...]]
     named: frozenset[str]  # names from generic interface calls and constant MethodByName
     loaded: frozenset[str]  # the packages the linker loaded
 

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+
+import msgspec
 
 _VERSION = re.compile(r"<\d+>$")
 # The kinds of data that are file bytes: read-only data and data (nm's R/r, D/d); B/b is bss.
@@ -24,14 +25,13 @@ READ_ONLY, WRITABLE = "r", "d"
 _DATA = frozenset("rRdD")
 
 
-@dataclass
-class ObjectSymbols:
+class ObjectSymbols(msgspec.Struct):
     """Data symbols of the archives by name: (size, "r" read-only or "d" writable). A name
     defined with two sizes (a static of the same name in two packages) keeps the first and
     is listed in ``ambiguous``."""
 
-    sizes: dict[str, tuple[int, str]] = field(default_factory=dict)
-    ambiguous: set[str] = field(default_factory=set)
+    sizes: dict[str, tuple[int, str]] = msgspec.field(default_factory=dict)
+    ambiguous: set[str] = msgspec.field(default_factory=set)
 
     def add_lines(self, lines: Iterable[str]) -> None:
         for line in lines:

@@ -18,8 +18,9 @@ import json
 import os
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
+
+import msgspec
 
 from buildopt.analysis.diff import FileSizes, SizeDiff, diff_sizes, rollup
 from buildopt.binary.facts import Inspection
@@ -32,8 +33,7 @@ from buildopt.system.outputs import Input, Output, output_to, stdout_taken
 VIEWS = ("function", "package", "module", "section")
 
 
-@dataclass(frozen=True)
-class Subject:
+class Subject(msgspec.Struct, frozen=True):
     """One binary of a side: its id, its facts if known, the file if it can be read."""
 
     id: str
@@ -97,8 +97,7 @@ def diff(
     return EXIT_OK
 
 
-@dataclass(frozen=True)
-class Table:
+class Table(msgspec.Struct, frozen=True):
     """One bloat-o-meter table of a pair: its header word ("" for the view's) and sizes."""
 
     heading: str
@@ -106,8 +105,7 @@ class Table:
     new: dict[str, int]
 
 
-@dataclass(frozen=True)
-class Compared:
+class Compared(msgspec.Struct, frozen=True):
     """One pair of binaries: a diff per table, the JSON entries, the two files' sizes."""
 
     diffs: tuple[SizeDiff, ...]
