@@ -53,6 +53,8 @@ class Progress(Protocol):
     def skipped(self, note: str) -> None: ...
     def builds(self, total: int) -> AbstractContextManager[Observer]: ...
     def runs(self, total: int) -> AbstractContextManager[RunProgress]: ...
+    def meanwhile(self) -> None:
+        """Called once while go builds: load what showing the results will take."""
 
 
 class Context(msgspec.Struct, frozen=True, kw_only=True):
@@ -185,6 +187,10 @@ def _build(ctx: Context) -> Context:
         check_record()
         record_build(ctx, build)
 
+    def meanwhile() -> None:  # on this thread, which has nothing else to do while go works
+        check_record()
+        ctx.progress.meanwhile()
+
     with ctx.progress.builds(len(plan.steps)) as observer:
         builds = run_plan(
             plan,
@@ -193,7 +199,7 @@ def _build(ctx: Context) -> Context:
             observer,
             timeout=ctx.timeout or BUILD_TIMEOUT,
             landed=landed,
-            meanwhile=check_record,
+            meanwhile=meanwhile,
         )
     return replace(ctx, builds=tuple(builds))
 
