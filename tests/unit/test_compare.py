@@ -289,3 +289,33 @@ def test_a_record_keeps_a_variant_s_settings_as_the_profile_model_has_them(tmp_p
     assert _shaped(tmp_path, wrong_cgo).message.endswith(
         "variants[...].cgo: expected true or false or null, got a string"
     )
+
+
+@pytest.mark.parametrize(
+    ("change", "said"),
+    [
+        # bytes that are not UTF-8 where no field reads them (msgspec's decoder skips them)
+        (lambda t: t.replace("{", '{"note": "caf\udce9", ', 1), "not a JSON build record: 'utf-8'"),
+        # what Python's json reads and no UTF-8 output can hold: every later print failed
+        (lambda t: t.replace('"default@', '"default\\ud800@', 1), "surrogate"),
+        (
+            lambda t: t.replace('"wall_seconds": ', '"wall_seconds": Infinity, "x": ', 1),
+            "malformed",
+        ),
+        (
+            lambda t: t.replace('"wall_seconds": ', '"wall_seconds": 1e999, "x": ', 1),
+            "out of range",
+        ),
+    ],
+)
+def test_a_record_is_strict_json(tmp_path: Path, change: Any, said: str) -> None:
+    """What msgspec's decoder refuses is refused, in one line, whichever check found it."""
+    from buildopt.record.store import encode
+
+    text = encode(record(build("default@linux-amd64", BASE_TOTALS)))
+    assert '"wall_seconds": ' in text
+    path = tmp_path / "build.json"
+    path.write_bytes(change(text).encode("utf-8", "surrogateescape"))
+    with pytest.raises(RecordError, match=said) as info:
+        load(path)
+    assert info.value.message.startswith(f"{path}: ") and "\n" not in info.value.message
