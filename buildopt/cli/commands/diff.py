@@ -159,6 +159,11 @@ def _document(path: Path, given: str) -> list[Subject]:
         raise InputError(
             f"{given}: neither an ELF file, an inspect document nor a build record ({exc})"
         ) from None
+    except RecursionError:
+        raise InputError(
+            f"{given}: neither an ELF file, an inspect document nor a build record (nested too "
+            "deeply)"
+        ) from None
     if isinstance(head, dict) and head.get("schema") == "buildopt.inspect/1":
         out = []
         for i, binary in enumerate(head.get("binaries") or ()):
