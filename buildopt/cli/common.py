@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -42,19 +42,12 @@ def _load_plan(
     environ: Mapping[str, str],
     *,
     command: str = "plan",
-    meanwhile: Callable[[], object] | None = None,
 ) -> Plan:
-    """The plan of a profile. Once the profile is read, go is asked for its toolchain's facts,
-    and ``meanwhile`` runs while it answers (build imports its steps then, ~40 ms: go's
-    ~10-15 ms leave the critical path). A profile that cannot be read starts no process."""
     from buildopt.pipeline.plan import make_plan
     from buildopt.system import toolchain
 
     loaded = _profile(profile, cwd, command)
-    with toolchain.asking(environ) as tools:
-        if meanwhile is not None:
-            meanwhile()
-        return make_plan(loaded, tools(), environ, variants or (), _dist(dist, cwd))
+    return make_plan(loaded, toolchain.load(environ), environ, variants or (), _dist(dist, cwd))
 
 
 def _load_record(path: Path) -> Record:

@@ -211,27 +211,13 @@ def run_together(
     build). All are started, then each is read to its end; if one cannot start, fails or times
     out, or on Ctrl-C, the others are killed and waited for before CommandFailed (or the
     interrupt) is raised."""
-    with started_together(argvs, env=env, timeout=timeout) as answers:
-        return answers()
-
-
-@contextlib.contextmanager
-def started_together(
-    argvs: Sequence[Sequence[str]],
-    *,
-    env: Mapping[str, str] | None = None,
-    timeout: float | None = None,
-) -> Iterator[Callable[[], list[Completed]]]:
-    """run_together in two halves: the queries start as the block is entered, and the getter
-    it yields reads them to their end (once), so that the caller works while they run. Any
-    query still running when the block is left (an error, Ctrl-C, a getter never called) is
-    killed and waited for."""
     procs: list[tuple[Sequence[str], subprocess.Popen[str], float]] = []
-    done: list[Completed] = []
-
-    def answers() -> list[Completed]:
+    done = []
+    try:
+        for argv in argvs:
+            procs.append((argv, _start(argv, env, text=True), time.monotonic()))
         deadline = None if timeout is None else time.monotonic() + timeout
-        for argv, child, started in procs[len(done) :]:
+        for argv, child, started in procs:
             left = None if deadline is None else max(0.0, deadline - time.monotonic())
             try:
                 out, err = child.communicate(timeout=left)
@@ -241,18 +227,14 @@ def started_together(
                 raise CommandFailed(argv, child.returncode, err)
             seconds = time.monotonic() - started
             done.append(Completed(tuple(argv), child.returncode, out, err, seconds))
-        return done
-
-    try:
-        for argv in argvs:
-            procs.append((argv, _start(argv, env, text=True), time.monotonic()))
-        yield answers
-    finally:
+    except BaseException:
         for _, child, _ in procs:
             if child.returncode is None:  # not reaped: its group id is still its own
                 # the query and whatever it started
                 send_signal(child.pid, signal.SIGKILL, group=True)
                 child.communicate()
+        raise
+    return done
 
 
 def _start(

@@ -7,12 +7,11 @@ which the planner takes as a parameter (it starts no process).
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shutil
 import stat
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import NamedTuple
 
@@ -57,51 +56,26 @@ def find_go(environ: Mapping[str, str]) -> str:
     )
 
 
-def _json_of(argv: list[str], query: proc.Completed) -> object:
+def _query_json(argvs: list[list[str]], environ: Mapping[str, str]) -> list[object]:
+    """The JSON each command prints; the commands run at the same time."""
     try:
-        return json.loads(query.stdout)
-    except json.JSONDecodeError as exc:
-        raise ToolchainError(f"{proc.display(argv)} printed no JSON: {exc}") from exc
+        done = proc.run_together(argvs, env=environ, timeout=query_timeout(environ))
+    except proc.CommandFailed as exc:
+        raise ToolchainError(f"the Go toolchain did not answer: {exc.message}") from exc
+    answers = []
+    for argv, query in zip(argvs, done, strict=True):
+        try:
+            answers.append(json.loads(query.stdout))
+        except json.JSONDecodeError as exc:
+            raise ToolchainError(f"{proc.display(argv)} printed no JSON: {exc}") from exc
+    return answers
 
 
 def load(environ: Mapping[str, str]) -> Toolchain:
     """Ask the Go toolchain named by ``environ`` for its version, host and targets."""
-    with asking(environ) as answer:
-        return answer()
-
-
-@contextlib.contextmanager
-def asking(environ: Mapping[str, str]) -> Iterator[Callable[[], Toolchain]]:
-    """``load`` in two halves: go is asked as the block is entered, and the getter it yields
-    gives the answer, so that the caller's work (``buildopt build`` imports its steps, ~40 ms)
-    overlaps go's (~10-15 ms). Leaving the block kills a query still running."""
     go = find_go(environ)
     queries = [[go, "env", "-json"], [go, "tool", "dist", "list", "-json"]]
-    timeout = query_timeout(environ)
-    with contextlib.ExitStack() as running:
-        try:
-            answers = running.enter_context(
-                proc.started_together(queries, env=environ, timeout=timeout)
-            )
-        except proc.CommandFailed as exc:  # a query that could not start
-            raise _no_answer(exc) from exc
-
-        def answer() -> Toolchain:
-            try:
-                done = answers()
-            except proc.CommandFailed as exc:
-                raise _no_answer(exc) from exc
-            goenv, targets = (_json_of(a, q) for a, q in zip(queries, done, strict=True))
-            return _toolchain(go, goenv, targets)
-
-        yield answer
-
-
-def _no_answer(failed: proc.CommandFailed) -> ToolchainError:
-    return ToolchainError(f"the Go toolchain did not answer: {failed.message}")
-
-
-def _toolchain(go: str, goenv: object, targets: object) -> Toolchain:
+    goenv, targets = _query_json(queries, environ)
     if not isinstance(goenv, dict):
         raise ToolchainError("go env -json: expected a JSON object")
     env = {str(k): str(v) for k, v in goenv.items()}

@@ -212,38 +212,3 @@ def test_queries_run_together_end_together(tmp_path: Path) -> None:
     assert not marker.exists(), "a query outlived the failure of another"
     both = proc.run_together([["echo", "a"], ["sh", "-c", "echo b >&2"]])
     assert [(d.stdout, d.stderr) for d in both] == [("a\n", ""), ("", "b\n")]
-
-
-def test_queries_started_early_end_with_their_block(tmp_path: Path) -> None:
-    """Queries started ahead of their answer (toolchain.asking: go answers while build imports
-    its steps) are killed and reaped when the block is left without the answer - an error in
-    the caller's work, a bad profile - and the caller's error is what is raised."""
-    from buildopt.system import proc
-
-    marker = tmp_path / "survivor"
-    slow = ["sh", "-c", f"sleep 2; touch {marker}"]
-    with (
-        pytest.raises(ValueError, match="the caller's"),
-        proc.started_together([slow, ["sleep", "30"]]),
-    ):
-        raise ValueError("the caller's mistake")
-    time.sleep(2.5)
-    assert not marker.exists(), "a query outlived its block"
-    with (
-        proc.started_together([["echo", "a"], ["sh", "-c", "exit 4"]]) as answers,
-        pytest.raises(proc.CommandFailed, match="exited with 4"),
-    ):
-        answers()
-
-
-def test_toolchain_asked_early_answers_as_load_does() -> None:
-    """The answer of a toolchain asked ahead (build) is the one load gives."""
-    from buildopt.system import toolchain
-
-    with toolchain.asking(dict(os.environ)) as answer:
-        early = answer()
-    later = toolchain.load(dict(os.environ))
-    # (GOGCCFLAGS names a temporary folder of its own each time)
-    assert (early.go, early.version, early.platforms) == (later.go, later.version, later.platforms)
-    assert early.env.keys() == later.env.keys()
-    assert early.platform(early.hostos, early.hostarch) is not None

@@ -47,14 +47,12 @@ def build_command(
     results_on_stderr: bool = False,
 ) -> int:
     """The build of ``buildopt build``, ``gate --build`` and ``init --budgets``; its exit code."""
-    cwd = cwd or Path.cwd()
-    environ = dict(environ or os.environ)
-    plan = _load_plan(
-        profile, variants, dist, cwd, environ, command="build", meanwhile=_import_steps
-    )
     from buildopt.output.progress import StepProgress
     from buildopt.pipeline import steps
 
+    cwd = cwd or Path.cwd()
+    environ = dict(environ or os.environ)
+    plan = _load_plan(profile, variants, dist, cwd, environ, command="build")
     record_path = (cwd / record).resolve() if record else plan.profile.record_path(_dist(dist, cwd))
     _record_may_go(plan, record or str(record_path), cwd, "--record" if record else "record")
     given = steps.Context(
@@ -92,12 +90,6 @@ def build_command(
     if as_json:
         report.print_json(data)
     return EXIT_FAILED if any(b.status == "failed" for b in builds) else EXIT_OK
-
-
-def _import_steps() -> None:
-    """What the build imports (~40 ms), done while go answers the toolchain queries."""
-    import buildopt.output.progress
-    import buildopt.pipeline.steps  # noqa: F401
 
 
 def _record_may_go(plan: Plan, given: str, cwd: Path, option: str = "--record") -> None:
