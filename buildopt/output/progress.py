@@ -119,12 +119,6 @@ class StepProgress:
 
         make_console(stderr=True).print(data(("skipped", "yellow"), f" {note}"))
 
-    def meanwhile(self) -> None:
-        """rich and the tables (~20 ms to import) load while go builds, not after it: an
-        unchanged rebuild is mostly go's up-to-date check and buildopt's own start-up
-        (benchmarks/bench_rebuild.py)."""
-        import buildopt.output.console  # noqa: F401
-
     def builds(self, total: int) -> BuildProgress | LogProgress:
         """A live progress bar on a terminal; for a log, a line as each build starts and ends
         and a heartbeat (without rich: its ~40 ms import is paid only for the tables - an

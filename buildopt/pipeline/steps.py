@@ -53,8 +53,6 @@ class Progress(Protocol):
     def skipped(self, note: str) -> None: ...
     def builds(self, total: int) -> AbstractContextManager[Observer]: ...
     def runs(self, total: int) -> AbstractContextManager[RunProgress]: ...
-    def meanwhile(self) -> None:
-        """Called once while go builds: load what showing the results will take."""
 
 
 class Context(msgspec.Struct, frozen=True, kw_only=True):
@@ -187,10 +185,6 @@ def _build(ctx: Context) -> Context:
         check_record()
         record_build(ctx, build)
 
-    def meanwhile() -> None:  # on this thread, which has nothing else to do while go works
-        check_record()
-        ctx.progress.meanwhile()
-
     with ctx.progress.builds(len(plan.steps)) as observer:
         builds = run_plan(
             plan,
@@ -199,7 +193,7 @@ def _build(ctx: Context) -> Context:
             observer,
             timeout=ctx.timeout or BUILD_TIMEOUT,
             landed=landed,
-            meanwhile=meanwhile,
+            meanwhile=check_record,
         )
     return replace(ctx, builds=tuple(builds))
 

@@ -43,9 +43,6 @@ class Said:
     def runs(self, total: int) -> Iterator[steps.RunProgress]:
         yield lambda name, label, run: None
 
-    def meanwhile(self) -> None:
-        self.lines.append("meanwhile")
-
 
 def profile(project: Path, extra: str = "") -> Profile:
     text = f'schema = 1\npackage = "./app"\n[variants.a]\n[variants.b]\n{extra}'
