@@ -237,7 +237,7 @@ def test_markdown_for_a_pull_request(twins: dict[str, Path], tmp_path: Path) -> 
         (lambda d: (d / "t.txt").write_text("hello") and d / "t.txt", "neither an ELF file"),
         (lambda d: d, "not a regular file (a directory)"),
         (lambda d: d / "missing", "cannot read"),
-        (  # json.loads raised RecursionError: "internal error" (the fresh-eye review)
+        (  # json.loads raised RecursionError: exit 3 (the fresh-eye review)
             lambda d: (d / "deep.json").write_text("[" * 100_000) and d / "deep.json",
             "build record (nested too deeply)",
         ),
