@@ -26,6 +26,12 @@ def show_gate(
         size = None if exact else sized(figure, c)  # a size check: bytes for people
         return figure_text(figure, limit=limit) if size is None else format_size(size)
 
+    def margin(c: Check) -> str:  # with --bytes, a size's headroom in bytes too: +4718592
+        room = c.headroom
+        if exact and room is not None and room.unit == "bytes" and isinstance(room.value, int):
+            return f"{room.value:+d}"
+        return figure_text(c.headroom)
+
     style = {"pass": "green", "warn": "yellow", "fail": "bold red", "skip": "dim"}
     spec: Spec[Check] = [
         (Column("verdict", keep=True), lambda c: Cell(c.verdict.upper(), style[c.verdict])),
@@ -36,7 +42,7 @@ def show_gate(
         # the figures the gate exists for: never dropped (rows become blocks rather)
         (Column("actual", right=True, keep=True), lambda c: shown(c.actual, c)),
         (Column("limit", right=True, keep=True), lambda c: shown(c.limit, c, limit=True)),
-        (Column("headroom", right=True, keep=True), lambda c: figure_text(c.headroom)),
+        (Column("headroom", right=True, keep=True), margin),
         (Column("note", note=True), lambda c: "; ".join(x for x in (c.note, c.message) if x)),
     ]
     counts = {v: sum(c.verdict == v for c in checks) for v in style}

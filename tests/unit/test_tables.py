@@ -123,6 +123,8 @@ def test_gate_rows_keep_budget_variant_and_verdict_whole(width: int) -> None:
     exact, out = screen(width, False)
     gate_tables.show_gate(exact, checks, "telecom-edge", exact=True)
     assert "5570722" in out.getvalue()
+    # the headroom too (it said -320.16 KiB: the fresh-eye review of 2026-12-08)
+    assert "-327842" in out.getvalue() and "KiB" not in out.getvalue()
 
 
 @pytest.mark.parametrize("width", [80, 120, 200])
