@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Annotated, Any, Literal, get_args
+from typing import TYPE_CHECKING, Annotated, Any, Literal, get_args
 from xml.sax.saxutils import escape as xml_escape
 from xml.sax.saxutils import quoteattr
 
@@ -19,6 +19,9 @@ from buildopt.config.units import format_size
 from buildopt.errors import visible
 from buildopt.output.diff import code_span
 from buildopt.record.model import Record
+
+if TYPE_CHECKING:
+    from buildopt.record.images import ImageEntry  # (its store: ~5 ms of import)
 
 # What Markdown reads as markup: HTML (a `<!--` in a Binary-Size: line hid every row after
 # it, `</details>` closed the fold), entities (`&#64;`), emphasis, links, code, a cell's end;
@@ -183,6 +186,11 @@ def _number_text(value: float, figure: Figure, *, limit: bool) -> str:
             return f"{value:+d} blocks"
         case _:
             return str(value)
+
+
+def image_source(f: ImageEntry) -> str:
+    """Where an image's file came from, and whose data it shares (tables and the report)."""
+    return f"{f.source} (same bytes as {f.same_as}: stored once)" if f.same_as else f.source
 
 
 def sized(figure: Figure, check: Check) -> int | None:

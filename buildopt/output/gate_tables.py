@@ -13,14 +13,14 @@ from buildopt.output.tables import Cell, CellLike, Column, Spec, render, tabulat
 if TYPE_CHECKING:  # loaded where used: plan and build need neither (~15 ms of start-up)
     from buildopt.analysis.gate import Check, Figure
     from buildopt.analysis.layouts import Layout, LayoutsReport
-    from buildopt.record.images import ImageEntry, ImageRecord  # (its store: ~5 ms of import)
+    from buildopt.record.images import ImageRecord  # (its store: ~5 ms of import)
 
 
 def show_gate(
     console: DataConsole, checks: Sequence[Check], profile: str, *, exact: bool = False
 ) -> None:
     """PASS/WARN/FAIL per budget x variant x check (sizes human; ``exact``: in bytes)."""
-    from buildopt.output.gate import figure_text, sized  # (the gate's analysis: only here)
+    from buildopt.output.gate import figure_text, sized  # (only here: analysis)
 
     def shown(figure: Figure, c: Check, *, limit: bool = False) -> str:
         size = None if exact else sized(figure, c)  # a size check: bytes for people
@@ -30,7 +30,7 @@ def show_gate(
         room = c.headroom
         if exact and room is not None and room.unit == "bytes" and isinstance(room.value, int):
             return f"{room.value:+d}"
-        return figure_text(c.headroom)
+        return figure_text(room)
 
     style = {"pass": "green", "warn": "yellow", "fail": "bold red", "skip": "dim"}
     spec: Spec[Check] = [
@@ -55,15 +55,12 @@ def show_gate(
     )
 
 
-def image_source(f: ImageEntry) -> str:
-    """Where an image's file came from, and whose data it shares."""
-    return f"{f.source} (same bytes as {f.same_as}: stored once)" if f.same_as else f.source
-
-
 def show_images(
     console: DataConsole, images: Sequence[ImageRecord], *, exact: bool = False
 ) -> None:
     """Per image: each file with what it takes in it, the image's size and erase blocks."""
+    from buildopt.output.gate import image_source
+
     columns = [
         Column("file", keep=True),
         Column("from", keep=True),

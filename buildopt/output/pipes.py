@@ -17,7 +17,7 @@ from typing import Any
 from rich.console import Console as RichConsole
 
 
-class DataConsole(RichConsole):
+class DataConsole(RichConsole):  # emoji=False, highlight=False: always (see __init__)
     """A rich Console that prints text as data: emoji=False and highlight=False, always."""
 
     def __init__(self, **options: Any) -> None:

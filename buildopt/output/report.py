@@ -28,8 +28,7 @@ from buildopt.config.ids import release_of
 from buildopt.config.units import format_size
 from buildopt.errors import visible
 from buildopt.output import svg
-from buildopt.output.gate import figure_text, sized
-from buildopt.output.gate_tables import image_source
+from buildopt.output.gate import figure_text, image_source, sized
 from buildopt.record.advice import AdviceReport
 from buildopt.record.images import ImageRecord
 from buildopt.record.model import Build, Record, StartupResult

@@ -175,14 +175,12 @@ def _wide(console: DataConsole, width: int) -> DataConsole:
     (rich never prints wider than a console's width: it would cut the kept columns)."""
     if width <= console.width:
         return console
-    return DataConsole(
-        emoji=False,
-        file=console.file,
-        width=width,
-        color_system=console.color_system,
-        force_terminal=console.is_terminal,
-        no_color=console.no_color,
-    )
+    same = {
+        "file": console.file,
+        "color_system": console.color_system,
+        "no_color": console.no_color,
+    }
+    return DataConsole(emoji=False, width=width, force_terminal=console.is_terminal, **same)
 
 
 def render(

@@ -241,6 +241,10 @@ def test_markdown_for_a_pull_request(twins: dict[str, Path], tmp_path: Path) -> 
             lambda d: (d / "deep.json").write_text("[" * 100_000) and d / "deep.json",
             "build record (nested too deeply)",
         ),
+        (  # a record refused: the file named once, not again in the record's own message
+            lambda d: (d / "r.json").write_text('{"schema": "x"}') and d / "r.json",
+            "nor a build record: not a buildopt build record (schema 'x'",
+        ),
     ],
 )
 def test_bad_inputs_are_one_line(twins: dict[str, Path], tmp_path: Path, make, message) -> None:  # type: ignore[no-untyped-def]

@@ -319,3 +319,13 @@ def test_a_record_is_strict_json(tmp_path: Path, change: Any, said: str) -> None
     with pytest.raises(RecordError, match=said) as info:
         load(path)
     assert info.value.message.startswith(f"{path}: ") and "\n" not in info.value.message
+
+
+def test_a_utf16_record_says_why(tmp_path: Path) -> None:
+    """Python's json reads UTF-16; the record refused said 'not a JSON build record: None'."""
+    from buildopt.record.store import encode
+
+    path = tmp_path / "build.json"
+    path.write_bytes(encode(record(build("default@linux-amd64", BASE_TOTALS))).encode("utf-16"))
+    with pytest.raises(RecordError, match="not a JSON build record: 'utf-8' codec can't decode"):
+        load(path)

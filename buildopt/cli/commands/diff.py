@@ -179,7 +179,8 @@ def _document(path: Path, given: str) -> list[Subject]:
         record = store.decode(data, path)
     except store.RecordError as exc:
         raise InputError(
-            f"{given}: neither an ELF file, an inspect document nor a build record: {exc.message}"
+            f"{given}: neither an ELF file, an inspect document nor a build record: "
+            + exc.message.removeprefix(f"{path}: ")  # (the file is named once)
         ) from None
     subjects = []
     for build in record.builds:
